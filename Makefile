@@ -1,0 +1,56 @@
+# Conveyor: `make up` runs the platform, `make test` runs every check. Both install what they need
+# first and are safe to run again.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+NODE_PREFIX := $(VENV)/node
+NPM_PKGS := @actions/workflow-parser@0.3.61 @actions/expressions@0.3.61
+STAMP := $(VENV)/.installed
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(shell command -v $(PYTHON) 2>/dev/null)
+
+.PHONY: up test install system lint typecheck contracts pytest bench clean
+
+up: install
+	$(VENV)/bin/conveyor up
+
+test: install lint typecheck contracts pytest
+
+install: system $(STAMP) $(NODE_PREFIX)/.installed
+
+system:
+	@bash scripts/install-system.sh
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'uv>=0.5'
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+$(NODE_PREFIX)/.installed: $(STAMP)
+	mkdir -p $(NODE_PREFIX)
+	npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) $(NPM_PKGS)
+	@touch $@
+
+lint:
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck:
+	$(VENV)/bin/mypy --strict src/conveyor
+
+contracts:
+	$(VENV)/bin/lint-imports --no-cache
+
+pytest:
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup
+
+bench: install
+	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system programs Conveyor runs (git, bash, node) when they are missing.
+# As root it uses apt; otherwise it names what is missing and stops.
+set -euo pipefail
+need=()
+command -v git >/dev/null || need+=(git)
+command -v bash >/dev/null || need+=(bash)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "installing system packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+else
+  echo "missing system packages: ${need[*]} (install them, or run make as root)" >&2
+  exit 1
+fi

@@ -1,0 +1,87 @@
+"""The `conveyor` entry point: a click group whose subcommands load on first use.
+
+`main()` is the console script. It maps a `UserError` to its `file:line:col: message` and
+exit code 2, and any other exception to a one-line internal error (the traceback only with
+`--debug`), so users never see a bare traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from conveyor import __version__
+from conveyor.core.errors import UserError
+
+#: subcommand name -> (module, attribute, one-line help); modules are imported lazily.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("conveyor.app.cmd_run", "run", "Run the workflows an event triggers."),
+    "lint": ("conveyor.app.cmd_lint", "lint", "Validate workflow files; report every problem."),
+    "expr": ("conveyor.app.cmd_expr", "expr", "Evaluate a GitHub Actions expression."),
+}
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 3
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module_name, attr, _ = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, LAZY_COMMANDS[name][2]) for name in sorted(LAZY_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.version_option(__version__, prog_name="conveyor")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Conveyor: run GitHub Actions workflows, promote images, reconcile environments."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console script: run the CLI and turn errors into messages and exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        return cli.main(args=args, prog_name="conveyor", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return sys.exit(EXIT_USER_ERROR)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return sys.exit(130)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return sys.exit(130)
+    except Exception as exc:  # the last line of defence: no bare tracebacks for users
+        if debug:
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            err=True,
+        )
+        return sys.exit(EXIT_INTERNAL)

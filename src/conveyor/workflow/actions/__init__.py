@@ -1,0 +1,1 @@
+"""Resolves `uses:` references and runs actions: composite, node, docker and built-ins."""

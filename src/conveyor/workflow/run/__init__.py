@@ -1,0 +1,1 @@
+"""Executes a plan: scheduler, jobs, steps, environment files, workflow commands, masking."""
