@@ -21,6 +21,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("conveyor.app.cmd_run", "run", "Run the workflows an event triggers."),
     "lint": ("conveyor.app.cmd_lint", "lint", "Validate workflow files; report every problem."),
     "expr": ("conveyor.app.cmd_expr", "expr", "Evaluate a GitHub Actions expression."),
+    "up": ("conveyor.app.cmd_up", "up", "Run the platform on this machine."),
 }
 
 EXIT_USER_ERROR = 2
