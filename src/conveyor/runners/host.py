@@ -1,0 +1,220 @@
+"""Runs a job's processes on this machine (like GitHub's self-hosted runner, act's host mode).
+
+Called by `conveyor.workflow.run` through the `Runner` protocol; chosen in `conveyor.app`.
+Each process starts in its own session, so it and everything it spawns share one process
+group: a timeout or a cancellation ends the whole group (SIGTERM, then SIGKILL after a short
+grace), grandchildren included. Output is read with a `SubprocessProtocol` (no reader task,
+no StreamReader: this is the hot path; act spends ~5 ms per step and we must not be slower).
+
+A process that exits while something it left behind still holds the output pipe (`server &`
+without redirection) does not hang the step, unlike on GitHub: output is drained for
+`drain_timeout` seconds after the exit, then the step ends; what the orphan prints later is
+dropped. Orphans keep running until `cleanup()` (the job's end), like GitHub's "Cleaning up
+orphan processes".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from conveyor.runners.base import ExecResult, OutputCallback
+from conveyor.runners.lines import LineSplitter
+
+log = logging.getLogger(__name__)
+
+_STDOUT = 1
+
+
+class _Pipe(asyncio.SubprocessProtocol):
+    """Feeds the merged output to the callback and signals exit and end of output separately."""
+
+    def __init__(self, on_output: OutputCallback, loop: asyncio.AbstractEventLoop) -> None:
+        self.on_output = on_output
+        self.splitter = LineSplitter()
+        self.exited = loop.create_future()
+        self.eof = loop.create_future()
+        self.detached = False
+        self.transport: asyncio.SubprocessTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        if self.detached:
+            return
+        emit = self.on_output
+        for line in self.splitter.feed(data if isinstance(data, bytes) else data.encode()):
+            emit(line)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == _STDOUT:
+            self.flush()
+            if not self.eof.done():
+                self.eof.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Everything is over (process reaped, pipes closed): release the transport even when
+        # `exec` already returned because an orphan held the pipe.
+        if self.detached and self.transport is not None:
+            self.transport.close()
+
+    def flush(self) -> None:
+        """Emit a last unterminated line, once."""
+        if not self.detached:
+            for line in self.splitter.close():
+                self.on_output(line)
+
+
+class HostRunner:
+    """Runs processes on the host; one instance per job (it remembers process groups to end)."""
+
+    def __init__(self, *, kill_grace: float = 1.0, drain_timeout: float = 0.5) -> None:
+        self.kill_grace = kill_grace
+        self.drain_timeout = drain_timeout
+        self._groups: set[int] = set()
+        self._open: set[asyncio.SubprocessTransport] = set()
+
+    async def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        timeout: float | None,
+        on_output: OutputCallback,
+    ) -> ExecResult:
+        """Run `argv` with exactly `env` in `cwd`; see the module docstring for the rules."""
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        proto = _Pipe(on_output, loop)
+        try:
+            transport, _ = await loop.subprocess_exec(
+                lambda: proto,
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            on_output(f"Error: cannot start {argv[0]!r} in {str(cwd)!r}: {exc.strerror}")
+            code = 127 if exc.errno == errno.ENOENT else 126
+            return ExecResult(exit_code=code, duration=time.monotonic() - started)
+        pgid = transport.get_pid()
+        self._groups.add(pgid)
+        timed_out = False
+        try:
+            try:
+                await asyncio.wait_for(asyncio.shield(proto.exited), timeout)
+            except TimeoutError:
+                timed_out = True
+                await self._end_group(pgid, proto)
+            await self._drain(proto, transport)
+        except asyncio.CancelledError:
+            await self._end_group(pgid, proto)
+            await self._drain(proto, transport)
+            raise
+        code = _exit_code(transport.get_returncode())
+        return ExecResult(exit_code=code, timed_out=timed_out, duration=time.monotonic() - started)
+
+    async def _drain(self, proto: _Pipe, transport: asyncio.SubprocessTransport) -> None:
+        """Wait for the end of output (bounded); release or park the transport."""
+        if not proto.eof.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(proto.eof), self.drain_timeout)
+        if proto.eof.done():
+            transport.close()
+            return
+        proto.flush()
+        proto.detached = True
+        self._open.add(transport)
+        log.debug("process %s exited but its output pipe stays open; detaching", proto)
+
+    async def _end_group(self, pgid: int, proto: _Pipe) -> None:
+        """SIGTERM the group, wait up to `kill_grace` for it to go, then SIGKILL what is left."""
+        if not _signal_group(pgid, signal.SIGTERM):
+            return
+        deadline = time.monotonic() + self.kill_grace
+        try:
+            while time.monotonic() < deadline and _group_alive(pgid):
+                await asyncio.sleep(0.02)
+        finally:
+            # Also reached when cancelled again mid-grace: never leave the group behind.
+            _signal_group(pgid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(proto.exited), self.kill_grace)
+
+    async def cleanup(self) -> None:
+        """End every process group this runner started that still has members."""
+        groups, self._groups = self._groups, set()
+        for pgid in groups:
+            if _group_alive(pgid):
+                _signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + self.kill_grace
+        while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
+            await asyncio.sleep(0.02)
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGKILL)
+        await asyncio.sleep(0)
+        for transport in self._open:
+            transport.close()
+        self._open.clear()
+
+
+def _exit_code(returncode: int | None) -> int:
+    """A shell-like code: -N (killed by signal N) becomes 128 + N."""
+    if returncode is None:
+        return 128 + signal.SIGKILL
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Signal a process group; False when it no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # The group id was recycled by someone else's session: not ours to touch.
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while the group has a member that is not a zombie.
+
+    `killpg(pgid, 0)` also succeeds for zombies, which stay around here when PID 1 does not
+    reap re-parented orphans, so /proc is read to tell a live member from a dead one.
+    """
+    try:
+        entries = os.listdir("/proc")  # noqa: PTH208 - names only, no Path objects per entry
+    except OSError:
+        return _signal_group(pgid, 0)
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        # Fields after the `(comm)`, which may itself contain spaces or parentheses.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
