@@ -1,1 +1,14 @@
-"""From an event to a plan: trigger filters, matrix expansion and the job graph. Pure."""
+"""From an event to a plan: trigger filters, matrix expansion, the job graph, typed inputs.
+
+Pure functions over the parsed workflow (`conveyor.workflow.model`) and an already
+synthesized `conveyor.workflow.events.Event`:
+
+- `globs`: GitHub's filter patterns (`*`, `**`, `?`, `+`, `[]`, `!`, last match wins);
+- `filters.triggers(workflow, event)`: does this event start this workflow, and why not;
+- `matrix.expand(...)`: `strategy.matrix` legs with GitHub's include/exclude rules;
+- `graph`: `needs` validation, topological order, the jobs a finished job unblocks;
+- `inputs`: `--input K=V` strings and `with:` values coerced to their declared types.
+
+Called by the run layer (`conveyor.workflow.run`) and the CLI (`conveyor run -l`). Must not
+import any I/O library (an import-linter contract checks it): no subprocess, no asyncio.
+"""
