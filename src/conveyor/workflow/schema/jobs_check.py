@@ -1,0 +1,116 @@
+"""GitHub's rules on `jobs:` beyond the schema: ids, the `needs` graph, matrix vectors,
+container images and step ids.
+
+Messages are GitHub's: "Job 'a' depends on unknown job 'b'.", "Job 'two' depends on job
+'three' which creates a cycle in the dependency graph.", "The workflow must contain at
+least one job with no dependencies.". Runs after `reader` on the same nodes; tolerates any
+shape the reader already reported.
+
+Called by `conveyor.workflow.load`. Pure.
+"""
+
+from __future__ import annotations
+
+from conveyor.workflow.schema.ids import invalid_id_message
+from conveyor.workflow.schema.nodes import Map, Node, Scalar, Seq
+from conveyor.workflow.schema.problems import Sink
+from conveyor.workflow.schema.steps_check import check_steps
+
+
+def check_jobs(root: Node, sink: Sink) -> None:
+    """Check every job of a workflow's root mapping."""
+    jobs = root.get("jobs") if isinstance(root, Map) else None
+    if not isinstance(jobs, Map):
+        return
+    for key, job in jobs.items():
+        if key.text:
+            message = invalid_id_message(key.text)
+            if message:
+                sink.add(key.line, key.col, message, "job-id")
+        if isinstance(job, Map):
+            _check_job(job, sink)
+    check_needs(jobs, sink)
+
+
+def _check_job(job: Map, sink: Sink) -> None:
+    steps = job.get("steps")
+    if isinstance(steps, Seq):
+        check_steps(steps, sink)
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, Map) else None
+    if isinstance(matrix, Map):
+        for key, vector in matrix.items():
+            if (
+                isinstance(vector, Seq)
+                and not vector.items
+                and key.text not in ("include", "exclude")
+            ):
+                sink.add(
+                    vector.line,
+                    vector.col,
+                    f"Matrix vector '{key.text}' does not contain any values",
+                    "matrix",
+                )
+    _check_container(job.get("container"), sink)
+    services = job.get("services")
+    if isinstance(services, Map):
+        for _, service in services.items():
+            _check_container(service, sink)
+
+
+def _check_container(node: Node | None, sink: Sink) -> None:
+    if isinstance(node, Map):
+        image = node.get("image")
+        if image is None or (isinstance(image, Scalar) and not image.text):
+            sink.add(node.line, node.col, "Container image cannot be empty", "container")
+    elif isinstance(node, Scalar) and isinstance(node.value, str) and not node.value:
+        sink.add(node.line, node.col, "Container image cannot be empty", "container")
+
+
+def _needs_of(job: Node) -> list[Scalar]:
+    needs = job.get("needs") if isinstance(job, Map) else None
+    if isinstance(needs, Scalar):
+        return [needs] if needs.text else []
+    if isinstance(needs, Seq):
+        return [n for n in needs.items if isinstance(n, Scalar) and n.text]
+    return []
+
+
+def check_needs(jobs: Map, sink: Sink) -> None:
+    """Unknown needs, cycles, and at least one job without needs (GitHub's order)."""
+    names = [key.text for key, _ in jobs.items()]
+    pending: dict[str, list[Scalar]] = {}
+    ready: list[str] = []
+    for key, job in jobs.items():
+        needs = _needs_of(job)
+        if needs:
+            pending[key.text] = list(needs)
+        else:
+            ready.append(key.text)
+    if not ready:
+        sink.add(
+            jobs.line,
+            jobs.col,
+            "The workflow must contain at least one job with no dependencies.",
+            "needs",
+        )
+        return
+    while ready:
+        done = ready.pop(0)
+        for name in list(pending):
+            remaining = [n for n in pending[name] if n.text != done]
+            pending[name] = remaining
+            if not remaining:
+                del pending[name]
+                ready.append(name)
+    for name, needs in pending.items():
+        for need in needs:
+            if need.text in names:
+                message = (
+                    f"Job '{name}' depends on job '{need.text}' which creates a cycle in the "
+                    "dependency graph."
+                )
+                sink.add(need.line, need.col, message, "needs-cycle")
+            else:
+                message = f"Job '{name}' depends on unknown job '{need.text}'."
+                sink.add(need.line, need.col, message, "needs-unknown")
