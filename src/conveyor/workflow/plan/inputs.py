@@ -53,7 +53,8 @@ def dispatch_inputs(
         else:
             value = False if spec.type == "boolean" else ""
         typed[name] = value
-        strings[name] = given[name] if name in given else render(value)
+        keep_text = name in given and spec.type != "boolean"
+        strings[name] = given[name] if keep_text else render(value)
     return ResolvedInputs(typed=typed, strings=strings)
 
 
