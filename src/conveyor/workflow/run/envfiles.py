@@ -25,6 +25,7 @@ before an earlier step's (`extend_prepend_path` / `compose_path`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from conveyor.core.errors import UserError
 from conveyor.core.location import Location
 
 BLOCKED_ENV_NAMES = frozenset({"NODE_OPTIONS"})
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # .NET's ReadAllLines; not str.splitlines' extras
 
 
 class EnvFileError(UserError):
@@ -120,7 +122,7 @@ def parse_env_file(text: str, *, path: str) -> EnvFileResult:
 
 def parse_path_file(text: str) -> list[str]:
     """The directories of a GITHUB_PATH file, in the order written (empty lines skipped)."""
-    return [line for line in text.splitlines() if line]
+    return [line for line in _LINE_BREAK.split(text) if line]
 
 
 def extend_prepend_path(current: Sequence[str], added: Iterable[str]) -> tuple[str, ...]:

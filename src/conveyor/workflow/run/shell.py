@@ -25,7 +25,6 @@ program is looked up on the step's PATH when given, like the runner's `which`.
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import uuid
 from pathlib import Path
@@ -113,11 +112,55 @@ def shell_argv(
             raise ShellError(
                 f"{program}: command not found (needed by `shell: {program}`)", hint=hint
             )
-    try:
-        words = shlex.split(args)
-    except ValueError as exc:
-        raise ShellError(f"cannot parse shell arguments {args!r}: {exc}") from exc
-    return [program, *(word.replace("{0}", script_path) for word in words)]
+    # Like the runner: put the (quote-escaped) path into the argument string, then split it
+    # the way .NET's Process does on Unix (double quotes and backslashes; `'` is literal).
+    return [program, *split_arguments(args.replace("{0}", script_path.replace('"', '\\"')))]
+
+
+def split_arguments(text: str) -> list[str]:
+    """Split an argument string as .NET's `Process` does on Unix (Windows argv rules).
+
+    Space and tab separate words outside double quotes; `"` toggles quoting and `""` inside
+    quotes is a literal quote; 2n backslashes before `"` are n backslashes (the quote still
+    toggles), 2n+1 are n backslashes and a literal `"`; other backslashes are literal.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    in_word = quoted = False
+    index, size = 0, len(text)
+    while index < size:
+        char = text[index]
+        if char == "\\":
+            run = index
+            while run < size and text[run] == "\\":
+                run += 1
+            count = run - index
+            if run < size and text[run] == '"':
+                current.append("\\" * (count // 2))
+                if count % 2:
+                    current.append('"')
+                    run += 1
+            else:
+                current.append("\\" * count)
+            in_word, index = True, run
+            continue
+        if char == '"':
+            if quoted and index + 1 < size and text[index + 1] == '"':
+                current.append('"')
+                index += 2
+                continue
+            quoted, in_word = not quoted, True
+        elif char in " \t" and not quoted:
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+        else:
+            current.append(char)
+            in_word = True
+        index += 1
+    if in_word:
+        words.append("".join(current))
+    return words
 
 
 def fix_up_script(shell: str | None, script: str, *, default_shell: str | None = None) -> str:
