@@ -13,7 +13,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from conveyor.workflow.model import InputSpec, Raw
+from conveyor.workflow.expr.values import Value
+from conveyor.workflow.model import InputSpec
 from conveyor.workflow.plan.errors import PlanError
 
 CALL_TYPES = frozenset({"string", "number", "boolean"})
@@ -23,7 +24,7 @@ CALL_TYPES = frozenset({"string", "number", "boolean"})
 class ResolvedInputs:
     """`typed` is the `inputs` context; `strings` is `github.event.inputs`."""
 
-    typed: dict[str, Raw]
+    typed: dict[str, Value]
     strings: dict[str, str]
 
 
@@ -38,7 +39,7 @@ def dispatch_inputs(
             f"{flag} {unknown[0]}: the workflow declares no such input (declared: {declared})",
             hint=f"remove {flag} {unknown[0]} or declare it under on.workflow_dispatch.inputs",
         )
-    typed: dict[str, Raw] = {}
+    typed: dict[str, Value] = {}
     strings: dict[str, str] = {}
     for name, spec in specs.items():
         if name in given:
@@ -59,8 +60,8 @@ def dispatch_inputs(
 
 
 def call_inputs(
-    specs: Mapping[str, InputSpec], given: Mapping[str, Raw], *, where: str
-) -> dict[str, Raw]:
+    specs: Mapping[str, InputSpec], given: Mapping[str, object], *, where: str
+) -> dict[str, Value]:
     """Check a reusable-workflow call's evaluated `with:` values against `on.workflow_call`."""
     for name in given:
         if name not in specs:
@@ -68,7 +69,7 @@ def call_inputs(
                 f"{where}: Invalid input, {name} is not defined in the referenced workflow.",
                 hint=f"remove with.{name} or declare it under on.workflow_call.inputs",
             )
-    typed: dict[str, Raw] = {}
+    typed: dict[str, Value] = {}
     for name, spec in specs.items():
         if name in given:
             typed[name] = _typed_value(spec, given[name], f"{where}: with.{name}")
@@ -84,7 +85,7 @@ def call_inputs(
     return typed
 
 
-def render(value: Raw) -> str:
+def render(value: object) -> str:
     """A typed input value as `github.event.inputs` shows it."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -95,7 +96,7 @@ def render(value: Raw) -> str:
     return str(value)
 
 
-def _from_text(spec: InputSpec, text: str, what: str) -> Raw:
+def _from_text(spec: InputSpec, text: str, what: str) -> Value:
     if spec.type == "boolean":
         if text.lower() not in ("true", "false"):
             raise PlanError(
@@ -113,7 +114,7 @@ def _from_text(spec: InputSpec, text: str, what: str) -> Raw:
     return text
 
 
-def _from_default(spec: InputSpec, default: Raw, what: str) -> Raw:
+def _from_default(spec: InputSpec, default: object, what: str) -> Value:
     if spec.type == "boolean" and isinstance(default, bool):
         return default
     if spec.type == "number" and isinstance(default, (int, float)):
@@ -121,7 +122,7 @@ def _from_default(spec: InputSpec, default: Raw, what: str) -> Raw:
     return _from_text(spec, render(default), f"{what} (default)")
 
 
-def _typed_value(spec: InputSpec, value: Raw, what: str) -> Raw:
+def _typed_value(spec: InputSpec, value: object, what: str) -> Value:
     if spec.type == "boolean":
         if not isinstance(value, bool):
             raise PlanError(f"{what}: expected a boolean, got {value!r}", hint="pass true or false")

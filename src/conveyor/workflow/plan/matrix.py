@@ -18,16 +18,22 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
-from conveyor.workflow.model import Raw
+from conveyor.workflow.expr.values import Value
 from conveyor.workflow.plan.errors import PlanError
 
 MAX_LEGS = 256
-Combo = dict[str, Raw]
+Combo = dict[str, Value]
+C = TypeVar("C", bound=Mapping[str, Any])
 
 
-def expand(matrix: Raw, *, where: str = "", job_id: str = "") -> list[Combo]:
-    """All legs of `matrix` in GitHub's order: originals, then include-only combinations."""
+def expand(matrix: object, *, where: str = "", job_id: str = "") -> list[Combo]:
+    """All legs of `matrix` in GitHub's order: originals, then include-only combinations.
+
+    `matrix` is the evaluated `strategy.matrix` (`Value`/`Raw`); `where` prefixes errors
+    (e.g. `ci.yml: jobs.build.strategy.matrix`), `job_id` names the job in the 256-leg error.
+    """
     if matrix is None:
         return [{}]
     if not isinstance(matrix, dict):
@@ -78,20 +84,20 @@ def _apply_includes(
     return extras
 
 
-def display_suffix(combo: Mapping[str, Raw]) -> str:
+def display_suffix(combo: Mapping[str, object]) -> str:
     """`(1, a)`: the leg's values in key order, nested objects/arrays flattened, as GitHub."""
     if not combo:
         return ""
     return "(" + ", ".join(_flatten(list(combo.values()))) + ")"
 
 
-def leg_name(job_name: str, combo: Mapping[str, Raw]) -> str:
+def leg_name(job_name: str, combo: Mapping[str, object]) -> str:
     """`build (1, a)` for a matrix leg; the bare name when the job has no matrix."""
     suffix = display_suffix(combo)
     return f"{job_name} {suffix}" if suffix else job_name
 
 
-def filter_legs(combos: Sequence[Combo], filters: Sequence[tuple[str, str]]) -> list[Combo]:
+def filter_legs(combos: Sequence[C], filters: Sequence[tuple[str, str]]) -> list[C]:
     """`--matrix K:V` (act's semantics): keep legs whose K renders as V; values of one key OR."""
     wanted: dict[str, set[str]] = {}
     for key, value in filters:
@@ -103,7 +109,7 @@ def filter_legs(combos: Sequence[Combo], filters: Sequence[tuple[str, str]]) -> 
     ]
 
 
-def same(left: Raw, right: Raw) -> bool:
+def same(left: object, right: object) -> bool:
     """Deep equality that keeps `true` apart from `1` (YAML types, as GitHub compares them)."""
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool) and left == right
@@ -120,7 +126,7 @@ def _partial(entry: Combo, combo: Combo) -> bool:
     return all(key in combo and same(combo[key], value) for key, value in entry.items())
 
 
-def _vector(key: str, value: Raw, where: str) -> list[Raw]:
+def _vector(key: str, value: object, where: str) -> list[Value]:
     if not isinstance(value, list):
         raise _error(where, f"Matrix vector '{key}' must be a list, not {_kind(value)}")
     if not value:
@@ -128,7 +134,7 @@ def _vector(key: str, value: Raw, where: str) -> list[Raw]:
     return value
 
 
-def _entries(value: Raw, key: str, where: str) -> list[Combo]:
+def _entries(value: object, key: str, where: str) -> list[Combo]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
@@ -136,7 +142,7 @@ def _entries(value: Raw, key: str, where: str) -> list[Combo]:
     return [item for item in value if isinstance(item, dict)]
 
 
-def _flatten(values: Sequence[Raw]) -> list[str]:
+def _flatten(values: Sequence[object]) -> list[str]:
     out: list[str] = []
     for value in values:
         if isinstance(value, dict):
@@ -148,7 +154,7 @@ def _flatten(values: Sequence[Raw]) -> list[str]:
     return out
 
 
-def _scalar_text(value: Raw) -> str:
+def _scalar_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -162,7 +168,7 @@ def _scalar_text(value: Raw) -> str:
     return str(value)
 
 
-def _kind(value: Raw) -> str:
+def _kind(value: object) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), "null" if value is None else "a number"
     )
