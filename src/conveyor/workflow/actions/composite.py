@@ -1,0 +1,84 @@
+"""Runs a local composite action (`runs.using: composite`).
+
+Called by `resolve.run_uses`. GitHub's rules: `inputs.<name>` come from `with:` or the
+input's `default` (an expression, evaluated in the action's context); a `required` input
+that is missing fails the step; unknown `with:` keys only warn. The action's steps run in a
+nested scope with their own `steps` context, env files fresh per inner step, the caller
+step's `env` visible, INPUT_* and GITHUB_ACTION_PATH set. ONLY declared `outputs` (their
+`value` expressions over the inner `steps`) reach the caller: unlike act, nothing leaks.
+Composite actions nest up to 10 levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from conveyor.core.errors import ConveyorError
+from conveyor.workflow.expr import Value, evaluate_raw, to_str
+from conveyor.workflow.model import Action, Step
+from conveyor.workflow.run.commands import Annotation, AnnotationLevel
+from conveyor.workflow.run.results import Result
+from conveyor.workflow.run.scope import MAX_ACTION_DEPTH, JobRun, Scope
+
+
+def _inputs(action: Action, given: Mapping[str, str], outer: Scope, jr: JobRun) -> dict[str, Value]:
+    lowered = {k.lower(): v for k, v in given.items()}
+    declared = {name.lower() for name in action.inputs}
+    unexpected = sorted(k for k in lowered if k not in declared)
+    if unexpected:
+        valid = ", ".join(f"'{n}'" for n in action.inputs)
+        jr.annotate(
+            Annotation(
+                level=AnnotationLevel.WARNING,
+                message=f"Unexpected input(s) {', '.join(repr(u) for u in unexpected)}, "
+                f"valid inputs are [{valid}]",
+            )
+        )
+    ctx = jr.eval_context(Scope(depth=outer.depth + 1, steps={}, inputs={}))
+    values: dict[str, Value] = {}
+    for name, spec in action.inputs.items():
+        if name.lower() in lowered:
+            values[name] = lowered[name.lower()]
+        elif spec.default is not None:
+            values[name] = to_str(evaluate_raw(spec.default, ctx))
+        elif spec.required:
+            raise ConveyorError(f"Input required and not supplied: {name}")
+        else:
+            values[name] = ""
+    return values
+
+
+async def run_composite(
+    action: Action,
+    directory: Path,
+    given: Mapping[str, str],
+    *,
+    step: Step,
+    outer: Scope,
+    jr: JobRun,
+    env: Mapping[str, str],
+) -> tuple[Result, dict[str, str]]:
+    """Run the action's steps; returns the outcome and the declared outputs."""
+    from conveyor.workflow.run.steps import run_steps
+
+    if outer.depth + 1 > MAX_ACTION_DEPTH:
+        raise ConveyorError(f"composite actions nest deeper than {MAX_ACTION_DEPTH} levels")
+    step_env = {k: env[k] for k in step.env if k in env}
+    scope = Scope(
+        inputs=_inputs(action, given, outer, jr),
+        env={**outer.env, **step_env},
+        action_path=str(directory),
+        action_name=action.name,
+        depth=outer.depth + 1,
+    )
+    await run_steps(action.runs.steps, scope, jr)
+    ctx = jr.eval_context(scope)
+    outputs: dict[str, str] = {}
+    for name, spec in action.outputs.items():
+        try:
+            outputs[name] = to_str(evaluate_raw(spec.value, ctx))
+        except ConveyorError as exc:
+            jr.write(f"Error: output {name}: {exc}")
+            outputs[name] = ""
+    return (Result.FAILURE if scope.failed else Result.SUCCESS), outputs

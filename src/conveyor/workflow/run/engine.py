@@ -1,0 +1,116 @@
+"""Runs the triggered workflows of one event, all at once, and collects the results.
+
+Called by `conveyor.app.cmd_run` after every workflow was validated and the plan decided
+(`Selected`). Writes the event payload to `<run_dir>/event.json` (GITHUB_EVENT_PATH), gives
+each workflow its typed `inputs` (workflow_dispatch: `inputs.x` typed, `github.event.inputs.x`
+strings), honours workflow-level `concurrency`, and runs each workflow's scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from conveyor.core.errors import ConveyorError
+from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, is_truthy, to_str
+from conveyor.workflow.model import Workflow
+from conveyor.workflow.run.job import WorkflowCall
+from conveyor.workflow.run.results import (
+    Result,
+    RunResult,
+    WorkflowResult,
+    run_result,
+    workflow_result,
+)
+from conveyor.workflow.run.scheduler import Scheduler
+from conveyor.workflow.run.session import Session
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selected:
+    """A validated workflow and whether the event triggers it (with the reason if not)."""
+
+    workflow: Workflow
+    triggered: bool
+    reason: str = ""
+    inputs: Mapping[str, Value] = field(default_factory=dict)  # the `inputs` context
+    payload: Mapping[str, Value] = field(default_factory=dict)  # github.event
+    only: frozenset[str] | None = None  # -j: the job and its needs
+
+
+async def run_all(session: Session, selected: Sequence[Selected]) -> RunResult:
+    options = session.options
+    options.run_dir.mkdir(parents=True, exist_ok=True)
+    session.identity.event_path.write_text(json.dumps(dict(options.event.payload), indent=2))
+    outcomes = await asyncio.gather(*(_one(session, s) for s in selected))
+    return run_result(outcomes, run_dir=str(options.run_dir), event=options.event.name)
+
+
+async def _one(session: Session, chosen: Selected) -> WorkflowResult:
+    wf = chosen.workflow
+    if not chosen.triggered:
+        return WorkflowResult(
+            path=wf.path, name=wf.display_name, triggered=False, reason=chosen.reason
+        )
+    call = WorkflowCall(
+        workflow=wf, inputs=chosen.inputs, secrets=session.secrets, event_payload=chosen.payload
+    )
+    group = _group(session, chosen)
+    scheduler = Scheduler(session, call, only=set(chosen.only) if chosen.only is not None else None)
+    if group is not None:
+        from conveyor.workflow.run.scope import JobControl
+
+        control = JobControl()
+        scheduler.stop = control
+        name, cancel_running = group
+        got = await session.concurrency.acquire(
+            name, cancel_in_progress=cancel_running, cancel=control.cancel
+        )
+        if not got:
+            return WorkflowResult(
+                path=wf.path, name=wf.display_name, triggered=True, result=Result.CANCELLED
+            )
+        try:
+            jobs = await scheduler.run()
+        finally:
+            session.concurrency.release(name)
+    else:
+        jobs = await scheduler.run()
+    return WorkflowResult(
+        path=wf.path,
+        name=wf.display_name,
+        triggered=True,
+        reason=chosen.reason,
+        result=workflow_result(jobs),
+        jobs=tuple(jobs),
+    )
+
+
+def _group(session: Session, chosen: Selected) -> tuple[str, bool] | None:
+    concurrency = chosen.workflow.concurrency
+    if concurrency is None:
+        return None
+    event = session.options.event
+    contexts: dict[str, Value] = {
+        "github": {
+            "event_name": event.name,
+            "event": dict(chosen.payload),
+            "ref": event.ref,
+            "sha": event.sha,
+            "repository": event.repository,
+            "workflow": chosen.workflow.display_name,
+            "head_ref": event.head_ref or "",
+            "base_ref": event.base_ref or "",
+        },
+        "inputs": dict(chosen.inputs),
+        "vars": dict(session.options.vars),
+    }
+    ctx = EvalContext(contexts=contexts)
+    try:
+        name = to_str(evaluate_raw(concurrency.group, ctx))
+        cancel = is_truthy(evaluate_raw(concurrency.cancel_in_progress, ctx))
+    except ConveyorError:
+        return None
+    return (name, cancel) if name else None

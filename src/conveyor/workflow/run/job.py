@@ -1,0 +1,211 @@
+"""Runs one job leg (a plain job, or one matrix combination) on a fresh workspace.
+
+Called by the scheduler once per leg, after the job's `if` held and the leg's concurrency
+group and parallelism slot were granted. Builds the leg's contexts and GITHUB_*/RUNNER_*
+variables, runs the steps, enforces `timeout-minutes` (the leg is stopped, its process group
+killed, the result is `failure` as on GitHub), evaluates the job's `outputs` at the end and
+writes the concatenated step summaries to `summary.md` next to the step logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from conveyor.core.errors import ConveyorError
+from conveyor.runners.base import base_environment, make_job_dirs
+from conveyor.workflow.expr import (
+    EvalContext,
+    Value,
+    evaluate_raw,
+    hash_files_function,
+    is_truthy,
+    to_str,
+)
+from conveyor.workflow.model import Job, RunDefaults, Workflow
+from conveyor.workflow.run.contexts import github_context, job_variables, runner_context
+from conveyor.workflow.run.results import JobResult, Result
+from conveyor.workflow.run.rundir import job_log_dir
+from conveyor.workflow.run.scope import JobControl, JobRun, Scope
+from conveyor.workflow.run.session import Session
+from conveyor.workflow.run.steps import render_map, run_steps
+
+DEFAULT_TIMEOUT_MINUTES = 360
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowCall:
+    """A workflow as it runs: top level, or called by a reusable-workflow job."""
+
+    workflow: Workflow
+    inputs: Mapping[str, Value] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    event_payload: Mapping[str, Value] = field(default_factory=dict)
+    parent: str | None = None  # caller job id
+    name_prefix: str = ""  # "caller / "
+    depth: int = 0
+    root: Workflow | None = None  # the top-level workflow of a callee (names, logs)
+
+    @property
+    def top(self) -> Workflow:
+        return self.root or self.workflow
+
+    def prefix(self, leg_name: str) -> str:
+        """The console prefix `workflow/job (matrix)` (callees under their caller's workflow)."""
+        return f"{self.top.display_name}/{leg_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leg:
+    """One matrix combination of a ready job, with what its contexts need."""
+
+    job: Job
+    name: str
+    matrix: Mapping[str, Value]
+    strategy: Mapping[str, Value]
+    needs: Mapping[str, Value]
+    index: int = 0
+
+
+def job_contexts(session: Session, call: WorkflowCall, leg: Leg) -> dict[str, Value]:
+    """The contexts every expression of the leg may see (env/steps/job are added later)."""
+    return {
+        "vars": dict(session.options.vars),
+        "secrets": dict(call.secrets),
+        "inputs": dict(call.inputs),
+        "matrix": dict(leg.matrix),
+        "strategy": dict(leg.strategy),
+        "needs": dict(leg.needs),
+    }
+
+
+def leg_context(contexts: Mapping[str, Value], env: Mapping[str, str]) -> EvalContext:
+    return EvalContext(contexts={**contexts, "env": dict(env)})
+
+
+def _minutes(value: Value, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        return float(value) if isinstance(value, int | float) else float(str(value))
+    except ValueError:
+        raise ConveyorError(f"timeout-minutes must be a number, got {value!r}") from None
+
+
+async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobControl) -> JobResult:
+    """Run the leg's steps; never raises for a failing job (the result says so)."""
+    started = time.monotonic()
+    job, options = leg.job, session.options
+    wf = call.workflow
+    top = call.top
+    dirs = make_job_dirs(options.run_dir, f"{top.path.rsplit('/', 1)[-1]}-{leg.name}")
+    log_dir = job_log_dir(options.run_dir, top.path, leg.name)
+    github = github_context(
+        options.event,
+        session.identity,
+        workflow_name=wf.display_name,
+        workflow_path=wf.path,
+        job_id=job.id,
+        workspace=dirs.workspace,
+    )
+    github["event"] = dict(call.event_payload)
+    runner = runner_context(temp=dirs.temp, tool_cache=dirs.tool_cache, debug=options.debug)
+    contexts = {**job_contexts(session, call, leg), "github": github, "runner": runner}
+    base_env = {**base_environment(tty=options.tty), **job_variables(github, runner)}
+    if options.debug:
+        base_env["ACTIONS_STEP_DEBUG"] = "true"
+    jr = JobRun(
+        session=session,
+        workflow=wf,
+        job=job,
+        name=leg.name,
+        prefix=call.prefix(leg.name),
+        dirs=dirs,
+        runner=session.runner_factory(),
+        log_dir=log_dir,
+        contexts=contexts,
+        base_env=base_env,
+        wf_env={},
+        job_env={},
+        control=control,
+        hash_files=hash_files_function(dirs.workspace),
+    )
+    timer: asyncio.TimerHandle | None = None
+    minutes = float(DEFAULT_TIMEOUT_MINUTES)
+    continue_on_error = False
+    try:
+        ctx = leg_context(contexts, options.env)
+        jr.wf_env = {**options.env, **render_map(dict(wf.env), ctx)}
+        jr.job_env = render_map(dict(job.env), leg_context(contexts, jr.wf_env))
+        ctx = leg_context(contexts, {**jr.wf_env, **jr.job_env})
+        continue_on_error = is_truthy(evaluate_raw(job.continue_on_error, ctx))
+        minutes = _minutes(evaluate_raw(job.timeout_minutes, ctx), DEFAULT_TIMEOUT_MINUTES)
+        timer = asyncio.get_running_loop().call_later(minutes * 60, control.cancel, "timeout")
+        scope = Scope(defaults=_defaults(wf.defaults, job.defaults))
+        step_results = await run_steps(job.steps, scope, jr)
+        outputs = _outputs(jr, scope)
+    except ConveyorError as exc:
+        jr.write(f"Error: {exc}")
+        jr.failed = True
+        step_results, outputs = [], {}
+    finally:
+        if timer is not None:
+            timer.cancel()
+        await jr.runner.cleanup()
+    if jr.summaries:
+        (log_dir / "summary.md").write_text("\n".join(s.rstrip("\n") for s in jr.summaries) + "\n")
+    if control.timed_out:
+        jr.write(f"Error: The job has exceeded the maximum execution time of {minutes:g} minutes.")
+    return JobResult(
+        id=job.id,
+        name=leg.name,
+        result=_verdict(jr, control),
+        matrix=dict(leg.matrix) or None,
+        outputs=outputs,
+        duration=time.monotonic() - started,
+        steps=tuple(step_results),
+        annotations=tuple(jr.annotations),
+        parent=call.parent,
+        continue_on_error=continue_on_error,
+        log_dir=str(log_dir),
+    )
+
+
+def _verdict(jr: JobRun, control: JobControl) -> Result:
+    if control.timed_out:
+        return Result.FAILURE
+    if control.stop.is_set():
+        return Result.CANCELLED
+    return Result.FAILURE if jr.failed else Result.SUCCESS
+
+
+def _defaults(workflow: RunDefaults, job: RunDefaults) -> RunDefaults:
+    return RunDefaults(
+        shell=job.shell or workflow.shell,
+        working_directory=job.working_directory or workflow.working_directory,
+    )
+
+
+def _outputs(jr: JobRun, scope: Scope) -> dict[str, str]:
+    """`jobs.<id>.outputs`, evaluated at the job's end; values holding a secret are dropped
+    (GitHub: "Skip output since it may contain secret")."""
+    ctx = jr.eval_context(scope)
+    out: dict[str, str] = {}
+    for name, raw in jr.job.outputs.items():
+        try:
+            value = to_str(evaluate_raw(raw, ctx))
+        except ConveyorError as exc:
+            jr.write(f"Error: output {name}: {exc}")
+            continue
+        if jr.session.masker.mask(value) != value:
+            jr.write(f"Warning: Skip output '{name}' since it may contain secret.")
+            continue
+        out[name] = value
+    return out
+
+
+def event_json(payload: Mapping[str, Value]) -> str:
+    return json.dumps(payload, indent=2)

@@ -1,0 +1,128 @@
+"""Calls a local reusable workflow (`jobs.<id>.uses: ./.github/workflows/x.yml`).
+
+Called by the scheduler for a caller leg (each matrix leg of a caller is its own call).
+GitHub's rules: `with:` values are typed by the callee's `on.workflow_call.inputs`;
+`secrets:` passes the named secrets or, with `inherit`, all of the caller's; GITHUB_TOKEN is
+always there; the caller's `env` is NOT propagated; the `github` context is the caller's.
+The callee's jobs appear in the results as `caller / callee job` with `parent` = caller id;
+the caller's result combines theirs and its outputs are the callee's
+`on.workflow_call.outputs`, evaluated over the `jobs` context.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from conveyor.core.errors import ConveyorError
+from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, to_str
+from conveyor.workflow.load import load_workflow
+from conveyor.workflow.model import Workflow
+from conveyor.workflow.plan.inputs import call_inputs
+from conveyor.workflow.run.job import Leg, WorkflowCall
+from conveyor.workflow.run.results import JobResult, Result, combine
+from conveyor.workflow.run.scope import JobControl
+
+if TYPE_CHECKING:
+    from conveyor.workflow.run.scheduler import Scheduler
+
+MAX_DEPTH = 10
+
+
+def load_called(uses: str, *, repo_dir: object) -> Workflow:
+    """The workflow a local `uses:` names (`./` relative to the repository root)."""
+    from pathlib import Path
+
+    assert isinstance(repo_dir, Path)
+    ref = uses.split("@", 1)[0]
+    if not ref.startswith("./"):
+        raise ConveyorError(
+            f"reusable workflow '{uses}' is not available offline; only local "
+            "`./.github/workflows/<file>.yml` workflows can be called for now"
+        )
+    return load_workflow(repo_dir / ref[2:], root=repo_dir)
+
+
+async def run_call(parent: Scheduler, leg: Leg, control: JobControl) -> JobResult:
+    started = time.monotonic()
+    session, call, job = parent.session, parent.call, leg.job
+    assert job.uses is not None
+    contexts: dict[str, Value] = {
+        "github": parent._github(),
+        "inputs": dict(call.inputs),
+        "vars": dict(session.options.vars),
+        "needs": dict(leg.needs),
+        "matrix": dict(leg.matrix),
+        "strategy": dict(leg.strategy),
+    }
+    try:
+        if call.depth + 1 > MAX_DEPTH:
+            raise ConveyorError(f"reusable workflows nest deeper than {MAX_DEPTH} levels")
+        callee = load_called(job.uses, repo_dir=session.options.repo_dir)
+        trigger = callee.call_trigger
+        if trigger is None:
+            raise ConveyorError(f"{callee.path} is not a reusable workflow (no on.workflow_call)")
+        ctx = EvalContext(contexts=contexts)
+        given = {k: evaluate_raw(v, ctx) for k, v in job.with_.items()}
+        inputs = call_inputs(trigger.inputs, given, where=f"{call.workflow.path}: jobs.{job.id}")
+        secrets = _secrets(job.secrets, call, contexts)
+    except ConveyorError as exc:
+        session.console.line(call.prefix(leg.name), f"Error: {exc}")
+        return JobResult(id=job.id, name=leg.name, result=Result.FAILURE, parent=call.parent)
+    sub = WorkflowCall(
+        workflow=callee,
+        inputs=inputs,
+        secrets=secrets,
+        event_payload=call.event_payload,
+        parent=job.id,
+        name_prefix=f"{leg.name} / ",
+        depth=call.depth + 1,
+        root=call.top,
+    )
+    from conveyor.workflow.run.scheduler import Scheduler
+
+    nested = Scheduler(session, sub, stop=control)
+    results = await nested.run()
+    parent.results.extend(results)
+    own = [r for r in results if r.parent == job.id]
+    verdict = combine(r.needs_result for r in own)
+    if control.stop.is_set() and verdict is not Result.FAILURE:
+        verdict = Result.CANCELLED
+    outputs = _outputs(callee, nested, contexts)
+    return JobResult(
+        id=job.id,
+        name=leg.name,
+        result=verdict,
+        matrix=dict(leg.matrix) or None,
+        outputs=outputs,
+        duration=time.monotonic() - started,
+        parent=call.parent,
+    )
+
+
+def _secrets(spec: object, call: WorkflowCall, contexts: dict[str, Value]) -> dict[str, str]:
+    token = call.secrets.get("GITHUB_TOKEN", "")
+    if spec == "inherit":
+        return dict(call.secrets)
+    out = {"GITHUB_TOKEN": token}
+    if isinstance(spec, dict):
+        ctx = EvalContext(contexts={**contexts, "secrets": dict(call.secrets)})
+        out.update({k: to_str(evaluate_raw(v, ctx)) for k, v in spec.items()})
+    return out
+
+
+def _outputs(callee: Workflow, nested: Scheduler, contexts: dict[str, Value]) -> dict[str, str]:
+    trigger = callee.call_trigger
+    if trigger is None or not trigger.outputs:
+        return {}
+    jobs_ctx: dict[str, Value] = {}
+    for job_id, done in nested.finished().items():
+        jobs_ctx[job_id] = {"result": str(done.result), "outputs": dict(done.outputs)}
+    ctx = EvalContext(contexts={**contexts, "jobs": jobs_ctx})
+    out: dict[str, str] = {}
+    for name, spec in trigger.outputs.items():
+        try:
+            out[name] = to_str(evaluate_raw(spec.value, ctx))
+        except ConveyorError:
+            out[name] = ""
+    return out

@@ -1,0 +1,312 @@
+"""Schedules a workflow's jobs: each starts as soon as its own `needs` are done.
+
+Called by `engine.py` for every triggered workflow and by `reusable.py` for a called one.
+Per job: wait for the direct needs, evaluate `if` (implicit `success()`, job-level status
+functions over the job's ancestors), expand `strategy.matrix` now (so `fromJSON(needs...)`
+works), then run the legs under `max-parallel`, the run-wide `--max-parallel`, concurrency
+groups and `fail-fast` (a failing leg stops the running AND the queued ones). A skipped,
+failed or cancelled need skips the dependant unless its `if` uses a status function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+
+from conveyor.core.errors import ConveyorError
+from conveyor.workflow.expr import (
+    EvalContext,
+    Value,
+    compile_condition,
+    evaluate_raw,
+    is_truthy,
+    to_str,
+)
+from conveyor.workflow.model import Job, Raw
+from conveyor.workflow.plan import matrix as matrix_plan
+from conveyor.workflow.run.job import Leg, WorkflowCall, run_job
+from conveyor.workflow.run.results import JobResult, Result, combine
+from conveyor.workflow.run.scope import JobControl
+from conveyor.workflow.run.session import Session
+from conveyor.workflow.run.status import job_functions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Done:
+    """What dependants see of a finished job."""
+
+    result: Result
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    ancestors: Mapping[str, Result] = field(default_factory=dict)
+
+
+class Scheduler:
+    """Runs one workflow call; `results` collects every leg (and callee job) as it ends."""
+
+    def __init__(
+        self,
+        session: Session,
+        call: WorkflowCall,
+        *,
+        only: set[str] | None = None,
+        stop: JobControl | None = None,
+    ) -> None:
+        self.session = session
+        self.call = call
+        self.only = only
+        self.stop = stop  # the caller leg's control: stopping it stops every leg here
+        self.results: list[JobResult] = []
+        self._done: dict[str, asyncio.Future[Done]] = {}
+        self._controls: list[JobControl] = []
+
+    async def run(self) -> list[JobResult]:
+        loop = asyncio.get_running_loop()
+        jobs = [j for j in self.call.workflow.jobs if self.only is None or j.id in self.only]
+        self._done = {j.id: loop.create_future() for j in jobs}
+        watcher = asyncio.ensure_future(self._watch_stop()) if self.stop else None
+        try:
+            await asyncio.gather(*(self._job(j) for j in jobs))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        return self.results
+
+    def finished(self) -> dict[str, Done]:
+        """The jobs that ended, as dependants see them (the `jobs` context of a callee)."""
+        return {k: f.result() for k, f in self._done.items() if f.done()}
+
+    async def _watch_stop(self) -> None:
+        assert self.stop is not None
+        await self.stop.stop.wait()
+        for control in self._controls:
+            control.cancel(self.stop.reason)
+
+    def _new_control(self) -> JobControl:
+        control = JobControl()
+        self._controls.append(control)
+        if self.stop is not None and self.stop.stop.is_set():
+            control.cancel(self.stop.reason)
+        return control
+
+    def job_name(self, job: Job, ctx: EvalContext | None) -> str:
+        if job.name is None or ctx is None:
+            return job.id
+        try:
+            return to_str(evaluate_raw(job.name, ctx))
+        except ConveyorError:
+            return job.id
+
+    async def _job(self, job: Job) -> None:
+        done = Done(result=Result.FAILURE)
+        try:
+            done = await self._job_body(job)
+        finally:
+            self._done[job.id].set_result(done)
+
+    async def _job_body(self, job: Job) -> Done:
+        needs = {n: await self._done[n] for n in job.needs if n in self._done}
+        ancestors: dict[str, Result] = {}
+        for need_id, need in needs.items():
+            ancestors.update(need.ancestors)
+            ancestors[need_id] = need.result
+        needs_ctx: dict[str, Value] = {
+            n: {"result": str(d.result), "outputs": dict(d.outputs)} for n, d in needs.items()
+        }
+        base: dict[str, Value] = {
+            "github": self._github(),
+            "inputs": dict(self.call.inputs),
+            "vars": dict(self.session.options.vars),
+            "needs": needs_ctx,
+        }
+        functions = job_functions(ancestors, cancelled=False)
+        ctx = EvalContext(contexts=base, functions=functions)
+        prefix = self.call.name_prefix
+        try:
+            condition = compile_condition(job.if_ if job.if_ is not None else "success()")
+            runs = is_truthy(condition.evaluate(ctx))
+            legs = self._legs(job, ctx, needs_ctx) if runs else []
+        except ConveyorError as exc:
+            self.session.console.line(self.call.prefix(f"{prefix}{job.id}"), f"Error: {exc}")
+            self._record(job, f"{prefix}{self.job_name(job, ctx)}", Result.FAILURE)
+            return Done(result=Result.FAILURE, ancestors=ancestors)
+        if not legs:
+            self._record(job, f"{prefix}{self.job_name(job, ctx)}", Result.SKIPPED)
+            return Done(result=Result.SKIPPED, ancestors=ancestors)
+        results = await self._run_legs(job, legs, ctx)
+        outputs: dict[str, str] = {}
+        for result in results:
+            outputs.update({k: v for k, v in result.outputs.items() if v != ""})
+        verdict = combine(r.needs_result for r in results)
+        return Done(result=verdict, outputs=outputs, ancestors=ancestors)
+
+    def _github(self) -> dict[str, Value]:
+        event = self.session.options.event
+        return {
+            "event_name": event.name,
+            "event": dict(self.call.event_payload),
+            "ref": event.ref,
+            "sha": event.sha,
+            "repository": event.repository,
+            "actor": event.actor,
+            "workflow": self.call.workflow.display_name,
+            "base_ref": event.base_ref or "",
+            "head_ref": event.head_ref or "",
+            "run_id": str(self.session.identity.run_id),
+            "run_number": str(self.session.identity.run_number),
+        }
+
+    def _record(self, job: Job, name: str, result: Result) -> None:
+        self.results.append(JobResult(id=job.id, name=name, result=result, parent=self.call.parent))
+
+    def _legs(self, job: Job, ctx: EvalContext, needs_ctx: dict[str, Value]) -> list[Leg]:
+        strategy = job.strategy
+        raw_matrix: Raw = strategy.matrix if strategy else None
+        combos = [{}] if raw_matrix is None else self._combos(job, raw_matrix, ctx)
+        fail_fast = is_truthy(evaluate_raw(strategy.fail_fast, ctx)) if strategy else True
+        max_parallel = evaluate_raw(strategy.max_parallel, ctx) if strategy else None
+        total = len(combos)
+        legs = []
+        for index, combo in enumerate(combos):
+            strategy_ctx: dict[str, Value] = {
+                "fail-fast": fail_fast,
+                "job-index": index,
+                "job-total": total,
+                "max-parallel": max_parallel if isinstance(max_parallel, int) else total,
+            }
+            contexts = {**ctx.contexts, "matrix": dict(combo), "strategy": strategy_ctx}
+            name = self._leg_name(job, combo, EvalContext(contexts=contexts))
+            legs.append(
+                Leg(
+                    job=job,
+                    name=name,
+                    matrix=combo,
+                    strategy=strategy_ctx,
+                    needs=needs_ctx,
+                    index=index,
+                )
+            )
+        return legs
+
+    def _combos(self, job: Job, raw: Raw, ctx: EvalContext) -> list[dict[str, Value]]:
+        value = evaluate_raw(raw, ctx)
+        where = f"{self.call.workflow.path}: jobs.{job.id}.strategy.matrix"
+        combos: list[dict[str, Value]] = list(matrix_plan.expand(value, where=where, job_id=job.id))
+        filters = self.session.options.matrix_filter
+        if filters and self.call.depth == 0:
+            combos = list(matrix_plan.filter_legs(combos, filters))
+        return combos
+
+    def _leg_name(self, job: Job, combo: dict[str, Value], ctx: EvalContext) -> str:
+        base = self.job_name(job, ctx)
+        if job.name is None or "${{" not in str(job.name):
+            base = matrix_plan.leg_name(base, combo)
+        return f"{self.call.name_prefix}{base}"
+
+    async def _run_legs(self, job: Job, legs: list[Leg], ctx: EvalContext) -> list[JobResult]:
+        limit = legs[0].strategy.get("max-parallel")
+        slots = asyncio.Semaphore(limit if isinstance(limit, int) and limit > 0 else len(legs))
+        controls = [self._new_control() for _ in legs]
+        fail_fast = bool(legs[0].strategy.get("fail-fast"))
+
+        async def one(leg: Leg, control: JobControl) -> JobResult:
+            result = await self._leg(leg, control, slots)
+            if fail_fast and result.needs_result is Result.FAILURE and len(legs) > 1:
+                for other in controls:
+                    if other is not control:
+                        other.cancel()
+            return result
+
+        return list(
+            await asyncio.gather(*(one(leg, c) for leg, c in zip(legs, controls, strict=True)))
+        )
+
+    async def _leg(self, leg: Leg, control: JobControl, slots: asyncio.Semaphore) -> JobResult:
+        """Wait for the slots and the concurrency group (a stop while waiting cancels the leg
+        before it starts), then run it."""
+        async with contextlib.AsyncExitStack() as stack:
+            if not await _until_stopped(slots.acquire(), control):
+                return self._cancelled(leg)
+            stack.callback(slots.release)
+            global_slots = self.session.slots
+            if global_slots is not None:
+                if not await _until_stopped(global_slots.acquire(), control):
+                    return self._cancelled(leg)
+                stack.callback(global_slots.release)
+            group = self._group(leg)
+            if group is not None:
+                name, cancel_running = group
+                got = await _until_stopped(
+                    self.session.concurrency.acquire(
+                        name, cancel_in_progress=cancel_running, cancel=control.cancel
+                    ),
+                    control,
+                )
+                if not got:
+                    return self._cancelled(leg)
+                stack.callback(self.session.concurrency.release, name)
+            result = await self._execute(leg, control)
+        self.results.append(result)
+        self.session.console.job_end(
+            self.call.prefix(result.name), str(result.result), result.duration
+        )
+        return result
+
+    async def _execute(self, leg: Leg, control: JobControl) -> JobResult:
+        if leg.job.uses is not None:
+            from conveyor.workflow.run.reusable import run_call
+
+            return await run_call(self, leg, control)
+        return await run_job(self.session, self.call, leg, control)
+
+    def _group(self, leg: Leg) -> tuple[str, bool] | None:
+        concurrency = leg.job.concurrency
+        if concurrency is None:
+            return None
+        contexts: dict[str, Value] = {
+            "github": self._github(),
+            "inputs": dict(self.call.inputs),
+            "vars": dict(self.session.options.vars),
+            "needs": dict(leg.needs),
+            "matrix": dict(leg.matrix),
+            "strategy": dict(leg.strategy),
+        }
+        ctx = EvalContext(contexts=contexts)
+        name = to_str(evaluate_raw(concurrency.group, ctx))
+        cancel = is_truthy(evaluate_raw(concurrency.cancel_in_progress, ctx))
+        return (name, cancel) if name else None
+
+    def _cancelled(self, leg: Leg) -> JobResult:
+        result = JobResult(
+            id=leg.job.id,
+            name=leg.name,
+            result=Result.CANCELLED,
+            matrix=dict(leg.matrix) or None,
+            parent=self.call.parent,
+        )
+        self.results.append(result)
+        self.session.console.job_end(
+            self.call.prefix(result.name), str(result.result), result.duration
+        )
+        return result
+
+
+async def _until_stopped(waiting: Awaitable[bool | None], control: JobControl) -> bool:
+    """Await `waiting` unless the leg is stopped first; False when stopped or refused."""
+    if control.stop.is_set():
+        if asyncio.iscoroutine(waiting):
+            waiting.close()
+        return False
+    task = asyncio.ensure_future(waiting)
+    stopper = asyncio.ensure_future(control.stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result() is not False
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False

@@ -1,0 +1,128 @@
+"""Run state of one job leg (`JobRun`) and of one list of steps (`Scope`).
+
+`job.py` builds a `JobRun` when a leg starts; `steps.py` reads and updates it per step;
+`conveyor.workflow.actions.composite` opens a nested `Scope` for an action's own steps. The
+parsed workflow stays untouched: everything that changes during a run lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from conveyor.runners.base import JobDirs, Runner
+from conveyor.workflow.expr import EvalContext, Function, Value
+from conveyor.workflow.model import Job, RunDefaults, Workflow
+from conveyor.workflow.run.commands import Annotation
+from conveyor.workflow.run.console import annotation_text
+from conveyor.workflow.run.session import Session
+from conveyor.workflow.run.status import step_functions
+
+MAX_ACTION_DEPTH = 10
+
+
+class JobControl:
+    """Stops a running leg from outside: fail-fast, timeout, concurrency, interruption."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.reason = ""
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        if not self.stop.is_set():
+            self.reason = reason
+            self.stop.set()
+
+    @property
+    def timed_out(self) -> bool:
+        return self.reason == "timeout"
+
+
+@dataclass(slots=True, kw_only=True)
+class Scope:
+    """The steps of a job, or of one composite action invocation (its own `steps` context)."""
+
+    steps: dict[str, Value] = field(default_factory=dict)
+    inputs: Mapping[str, Value] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # the composite step's env layer
+    action_path: str = ""
+    action_name: str = ""
+    defaults: RunDefaults = field(default_factory=RunDefaults)
+    depth: int = 0
+    failed: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class JobRun:
+    """One job leg while it runs."""
+
+    session: Session
+    workflow: Workflow
+    job: Job
+    name: str
+    prefix: str
+    dirs: JobDirs
+    runner: Runner
+    log_dir: Path
+    contexts: dict[str, Value]  # github, vars, secrets, inputs, matrix, strategy, needs, runner
+    base_env: dict[str, str]  # host basics + GITHUB_* + RUNNER_*
+    wf_env: dict[str, str]
+    job_env: dict[str, str]
+    control: JobControl
+    hash_files: Function | None = None
+    failed: bool = False
+    file_env: dict[str, str] = field(default_factory=dict)  # GITHUB_ENV of earlier steps
+    path_prepend: tuple[str, ...] = ()
+    summaries: list[str] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)
+    log: IO[str] | None = None
+    step_counter: int = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.control.stop.is_set()
+
+    def status(self, scope: Scope | None = None) -> str:
+        """`job.status` and what step-level status functions read."""
+        if self.cancelled:
+            return "cancelled"
+        if self.failed or (scope is not None and scope.failed):
+            return "failure"
+        return "success"
+
+    def env_context(
+        self, scope: Scope, step_env: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """workflow < job < GITHUB_ENV of earlier steps < composite step < this step."""
+        return {**self.wf_env, **self.job_env, **self.file_env, **scope.env, **(step_env or {})}
+
+    def eval_context(self, scope: Scope, *, env: Mapping[str, str] | None = None) -> EvalContext:
+        contexts: dict[str, Value] = {
+            **self.contexts,
+            "env": dict(env) if env is not None else dict(self.env_context(scope)),
+            "steps": scope.steps,
+            "job": {"status": self.status(scope)},
+        }
+        if scope.depth:
+            contexts["inputs"] = dict(scope.inputs)
+        functions = step_functions(lambda: self.status(scope))
+        if self.hash_files is not None:
+            functions["hashFiles"] = self.hash_files
+        return EvalContext(contexts=contexts, functions=functions)
+
+    def write(self, text: str) -> None:
+        """One output line of the job: masked, to the console and the step's log."""
+        masked = self.session.masker.mask(text)
+        self.session.console.line(self.prefix, masked)
+        if self.log is not None:
+            self.log.write(masked + "\n")
+
+    def annotate(self, note: Annotation) -> None:
+        """Keep an annotation for the results and show it."""
+        self.annotations.append(note)
+        self.session.console.annotation(self.prefix, note)
+        if self.log is not None:
+            self.log.write(self.session.masker.mask(annotation_text(note)) + "\n")

@@ -1,0 +1,179 @@
+"""What a `conveyor run` will do, decided before anything runs.
+
+Called by `conveyor.app.cmd_run`: loads and validates every selected workflow (and the local
+reusable workflows they call), refuses actions that cannot run offline, synthesizes the
+event, decides which workflows it triggers (with the reason when not), types the
+workflow_dispatch inputs and resolves `-j`. Every problem is a `UserError` (exit 2).
+`describe` renders the plan for `-l/--list` and `-n/--dry-run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from conveyor.core.errors import ConveyorError, UserError
+from conveyor.workflow.expr import Value
+from conveyor.workflow.model import Workflow
+from conveyor.workflow.run.engine import Selected
+
+if TYPE_CHECKING:
+    from conveyor.workflow.events import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selection:
+    repo_dir: Path
+    event: Event
+    selected: tuple[Selected, ...]
+
+
+def _load_all(repo: Path, workflows: Path | None) -> list[Workflow]:
+    from conveyor.workflow.load import WorkflowInvalid, load_workflow, workflow_files
+
+    target = workflows if workflows is not None else Path(".github/workflows")
+    if not target.is_absolute():
+        target = target if workflows is not None and target.exists() else repo / target
+    if not target.exists():
+        raise UserError(f"{target}: no such workflow file or directory", hint="pass -W PATH")
+    files = workflow_files([target])
+    if not files:
+        raise UserError(f"{target}: no workflow files (*.yml, *.yaml)")
+    loaded: list[Workflow] = []
+    problems: list[str] = []
+    for path in files:
+        try:
+            loaded.append(load_workflow(path, root=repo))
+        except WorkflowInvalid as exc:
+            problems.append(exc.message)
+    if problems:
+        raise UserError(
+            "\n".join(problems), hint="fix the files; `conveyor lint` lists the same problems"
+        )
+    return loaded
+
+
+def _callees(workflows: list[Workflow], repo: Path) -> list[Workflow]:
+    """Local reusable workflows reachable from `workflows` (loaded, so they are checked)."""
+    from conveyor.workflow.run.reusable import load_called
+
+    seen: dict[str, Workflow] = {}
+    pending = list(workflows)
+    while pending:
+        wf = pending.pop()
+        for job in wf.jobs:
+            if job.uses is None or job.uses in seen:
+                continue
+            try:
+                callee = load_called(job.uses, repo_dir=repo)
+            except UserError:
+                raise
+            except ConveyorError as exc:
+                raise UserError(str(exc), location=job.loc) from exc
+            seen[job.uses] = callee
+            pending.append(callee)
+    return list(seen.values())
+
+
+def select(
+    repo: Path,
+    *,
+    event_name: str,
+    workflows: Path | None,
+    job: str | None,
+    eventpath: Path | None,
+    inputs: dict[str, str],
+) -> Selection:
+    from conveyor.workflow.actions.resolve import check_uses
+    from conveyor.workflow.events import synthesize
+    from conveyor.workflow.plan.filters import triggers
+
+    loaded = _load_all(repo, workflows)
+    check_uses([*loaded, *_callees(loaded, repo)])
+    event = synthesize(event_name, repo_dir=repo, payload_file=eventpath, inputs=inputs)
+    chosen = [_choose(wf, event, triggers(wf, event)) for wf in loaded]
+    if job is not None:
+        chosen = _only(chosen, job)
+    return Selection(repo_dir=repo, event=event, selected=tuple(chosen))
+
+
+def _choose(wf: Workflow, event: Event, decision: object) -> Selected:
+    from conveyor.workflow.plan.inputs import dispatch_inputs
+
+    triggered = bool(decision)
+    reason = str(getattr(decision, "reason", ""))
+    payload: dict[str, Value] = dict(event.payload)
+    typed: dict[str, Value] = {}
+    trigger = wf.on.get(event.name)
+    if triggered and event.name == "workflow_dispatch" and trigger is not None:
+        resolved = dispatch_inputs(trigger.inputs, event.inputs)
+        typed = dict(resolved.typed)
+        payload["inputs"] = dict(resolved.strings)
+    return Selected(workflow=wf, triggered=triggered, reason=reason, inputs=typed, payload=payload)
+
+
+def _only(chosen: list[Selected], job: str) -> list[Selected]:
+    from conveyor.workflow.plan.graph import Graph
+
+    out: list[Selected] = []
+    found = False
+    for sel in chosen:
+        if not sel.triggered or sel.workflow.job(job) is None:
+            out.append(
+                Selected(
+                    workflow=sel.workflow, triggered=False, reason=sel.reason or f"no job '{job}'"
+                )
+            )
+            continue
+        found = True
+        wanted = frozenset(Graph.of(sel.workflow.jobs).with_needs([job]))
+        out.append(
+            Selected(
+                workflow=sel.workflow,
+                triggered=True,
+                reason=sel.reason,
+                inputs=sel.inputs,
+                payload=sel.payload,
+                only=wanted,
+            )
+        )
+    if not found:
+        known = sorted({j.id for s in chosen if s.triggered for j in s.workflow.jobs})
+        raise UserError(
+            f"-j {job}: no such job in the triggered workflows",
+            hint=f"known jobs: {', '.join(known) or 'none'}",
+        )
+    return out
+
+
+def describe(selection: Selection) -> str:
+    """The plan: workflows (triggered or why not), jobs, needs, matrix legs."""
+    from conveyor.workflow.plan import matrix as matrix_plan
+
+    lines = [f"event: {selection.event.name} ({selection.event.ref or 'no ref'})"]
+    for sel in selection.selected:
+        wf = sel.workflow
+        state = "triggered" if sel.triggered else f"not triggered: {sel.reason}"
+        lines.append(f"{wf.path} ({wf.display_name}): {state}")
+        if not sel.triggered:
+            continue
+        for job in wf.jobs:
+            if sel.only is not None and job.id not in sel.only:
+                continue
+            needs = f" needs: {', '.join(job.needs)}" if job.needs else ""
+            kind = f" uses: {job.uses}" if job.uses else ""
+            lines.append(f"  {job.id}{kind}{needs}")
+            raw = job.strategy.matrix if job.strategy else None
+            if raw is None:
+                continue
+            if "${{" in repr(raw):
+                lines.append("    matrix: computed when the job starts")
+                continue
+            try:
+                legs = matrix_plan.expand(raw, job_id=job.id)
+            except ConveyorError as exc:
+                lines.append(f"    matrix: {exc}")
+                continue
+            lines.extend(f"    - {matrix_plan.leg_name(job.id, leg)}" for leg in legs)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,74 @@
+"""One `conveyor run` invocation: options, shared services and the run's identity.
+
+Built by `conveyor.app.cmd_run`; read by the scheduler, jobs and steps. Shared across every
+workflow and job of the run: the secret `Masker`, the `Console`, the concurrency groups and
+the run-wide `--max-parallel` limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets as _secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from conveyor.runners.base import Runner
+from conveyor.workflow.run.concurrency import ConcurrencyGroups
+from conveyor.workflow.run.contexts import RunIdentity
+
+if TYPE_CHECKING:
+    from conveyor.workflow.events import Event
+    from conveyor.workflow.run.console import Console
+    from conveyor.workflow.run.masking import Masker
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    """What the user asked for (flags of `conveyor run`)."""
+
+    repo_dir: Path
+    run_dir: Path
+    run_number: int
+    event: Event
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    vars: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    matrix_filter: tuple[tuple[str, str], ...] = ()
+    job_filter: str | None = None
+    max_parallel: int | None = None
+    worktree: bool = False
+    debug: bool = False
+    tty: bool = False
+
+
+class Session:
+    """Mutable services of one run; one instance per invocation."""
+
+    def __init__(
+        self,
+        options: RunOptions,
+        *,
+        masker: Masker,
+        console: Console,
+        runner_factory: Callable[[], Runner],
+    ) -> None:
+        self.options = options
+        self.masker = masker
+        self.console = console
+        self.runner_factory = runner_factory
+        self.concurrency = ConcurrencyGroups()
+        self.slots = asyncio.Semaphore(options.max_parallel) if options.max_parallel else None
+        token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + _secrets.token_hex(18)
+        self.secrets: dict[str, str] = {**options.secrets, "GITHUB_TOKEN": token}
+        for value in self.secrets.values():
+            masker.add(value)
+        self.identity = RunIdentity(
+            run_id=int(time.time() * 1000) % 10**10,
+            run_number=options.run_number,
+            event_path=options.run_dir / "event.json",
+            token=token,
+            debug=options.debug,
+        )

@@ -1,0 +1,328 @@
+"""Runs the steps of a job or of a composite action, one after another.
+
+Called by `job.py` for a job's steps and by `conveyor.workflow.actions.composite` for an
+action's own steps. Per step: evaluate `if` (implicit `success()`), `name`, `env`; run the
+script or the action; read the step's fresh GITHUB_OUTPUT/ENV/PATH/STATE/STEP_SUMMARY files;
+record `steps.<id>.outputs/outcome/conclusion`. `continue-on-error` turns a failed outcome
+into a successful conclusion. A leg's `JobControl` stops the running step (its process group
+is killed by the runner); steps whose `if` holds once the job is cancelled (`always()`,
+`cancelled()`) still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from conveyor.core.errors import ConveyorError
+from conveyor.workflow.expr import (
+    EvalContext,
+    compile_condition,
+    compile_template,
+    evaluate_raw,
+    is_truthy,
+    to_str,
+)
+from conveyor.workflow.model import Raw, Step
+from conveyor.workflow.run import envfiles
+from conveyor.workflow.run.output import LineHandler
+from conveyor.workflow.run.results import Result, StepResult
+from conveyor.workflow.run.rundir import step_log_path
+from conveyor.workflow.run.scope import JobRun, Scope
+from conveyor.workflow.run.shell import script_command
+
+T = TypeVar("T")
+
+_FILES = {
+    "GITHUB_OUTPUT": "set_output",
+    "GITHUB_ENV": "set_env",
+    "GITHUB_PATH": "add_path",
+    "GITHUB_STATE": "save_state",
+    "GITHUB_STEP_SUMMARY": "step_summary",
+}
+
+
+class StepStopped(Exception):
+    """The leg was stopped (cancelled or timed out) while this step ran."""
+
+
+class StepFailed(ConveyorError):
+    """A step could not run; the message is printed as the step's error."""
+
+
+def render(raw: Raw, ctx: EvalContext) -> str:
+    return to_str(evaluate_raw(raw, ctx))
+
+
+def render_map(raw: dict[str, Raw] | None, ctx: EvalContext) -> dict[str, str]:
+    return {k: render(v, ctx) for k, v in (raw or {}).items()}
+
+
+def default_name(step: Step) -> str:
+    if step.run is not None:
+        first = next((ln for ln in step.run.splitlines() if ln.strip()), "")
+        return f"Run {first.strip()}"
+    return f"Run {step.uses}"
+
+
+async def run_steps(steps: Sequence[Step], scope: Scope, jr: JobRun) -> list[StepResult]:
+    return [await run_step(step, scope, jr) for step in steps]
+
+
+async def run_step(step: Step, scope: Scope, jr: JobRun) -> StepResult:
+    ctx = jr.eval_context(scope)
+    name = default_name(step)
+    try:
+        if step.name is not None:
+            name = render(step.name, ctx)
+        condition = compile_condition(step.if_ if step.if_ is not None else "success()")
+        runs = is_truthy(condition.evaluate(ctx))
+    except ConveyorError as exc:
+        jr.write(f"Error: {exc}")
+        return _record(
+            step,
+            scope,
+            jr,
+            name=name,
+            outcome=Result.FAILURE,
+            conclusion=Result.FAILURE,
+            outputs={},
+            duration=0.0,
+        )
+    if not runs:
+        return _record(
+            step,
+            scope,
+            jr,
+            name=name,
+            outcome=Result.SKIPPED,
+            conclusion=Result.SKIPPED,
+            outputs={},
+            duration=0.0,
+        )
+    if scope.depth == 0:
+        jr.step_counter += 1
+        path = step_log_path(jr.log_dir, jr.step_counter, step.id)
+        with path.open("w", encoding="utf-8") as log:
+            jr.log = log
+            try:
+                return await _execute(step, scope, jr, name)
+            finally:
+                jr.log = None
+    return await _execute(step, scope, jr, name)
+
+
+async def _execute(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResult:
+    console = jr.session.console
+    console.step_start(jr.prefix, name)
+    started = time.monotonic()
+    outputs: dict[str, str] = {}
+    outcome = Result.FAILURE
+    continue_on_error = False
+    try:
+        ctx = jr.eval_context(scope)
+        step_env = render_map(dict(step.env), ctx)
+        ctx = jr.eval_context(scope, env=jr.env_context(scope, step_env))
+        continue_on_error = is_truthy(evaluate_raw(step.continue_on_error, ctx))
+        timeout = _minutes(evaluate_raw(step.timeout_minutes, ctx))
+        body = _body(step, scope, jr, ctx=ctx, step_env=step_env, timeout=timeout)
+        guarded = body if jr.cancelled or scope.depth else _guarded(body, jr)
+        outcome, outputs = await guarded
+    except StepStopped:
+        outcome = Result.CANCELLED
+        jr.write("Error: The operation was canceled.")
+    except TimeoutError:
+        jr.write(f"Error: The action '{name}' has timed out.")
+    except ConveyorError as exc:
+        jr.write(f"Error: {exc}")
+    conclusion = outcome
+    if outcome is Result.FAILURE and continue_on_error:
+        conclusion = Result.SUCCESS
+    duration = time.monotonic() - started
+    console.step_end(jr.prefix, name, str(conclusion), duration)
+    return _record(
+        step,
+        scope,
+        jr,
+        name=name,
+        outcome=outcome,
+        conclusion=conclusion,
+        outputs=outputs,
+        duration=duration,
+    )
+
+
+def _record(
+    step: Step,
+    scope: Scope,
+    jr: JobRun,
+    *,
+    name: str,
+    outcome: Result,
+    conclusion: Result,
+    outputs: dict[str, str],
+    duration: float,
+) -> StepResult:
+    scope.steps[step.id] = {
+        "outputs": dict(outputs),
+        "outcome": str(outcome),
+        "conclusion": str(conclusion),
+    }
+    if conclusion is Result.FAILURE:
+        scope.failed = True
+        if scope.depth == 0:
+            jr.failed = True
+    return StepResult(
+        id=step.id,
+        name=name,
+        outcome=outcome,
+        conclusion=conclusion,
+        outputs=outputs,
+        duration=duration,
+    )
+
+
+def _minutes(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        minutes = float(str(value)) if not isinstance(value, int | float) else float(value)
+    except ValueError:
+        raise StepFailed(f"timeout-minutes must be a number, got {value!r}") from None
+    return minutes * 60 if minutes > 0 else None
+
+
+async def _guarded(body: Awaitable[T], jr: JobRun) -> T:
+    """Run `body` until it ends or the leg is stopped (then cancel it: the runner kills the
+    step's process group)."""
+    task = asyncio.ensure_future(body)
+    stopper = asyncio.ensure_future(jr.control.stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        stopper.cancel()
+        raise
+    stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    raise StepStopped
+
+
+async def _body(
+    step: Step,
+    scope: Scope,
+    jr: JobRun,
+    *,
+    ctx: EvalContext,
+    step_env: dict[str, str],
+    timeout: float | None,
+) -> tuple[Result, dict[str, str]]:
+    files = _fresh_files(jr.dirs.temp)
+    env = _process_env(step, scope, jr, step_env, files)
+    if step.run is not None:
+        result = await _run_script(step, scope, jr, ctx=ctx, env=env, timeout=timeout)
+    else:
+        from conveyor.workflow.actions.resolve import run_uses
+
+        coro = run_uses(step, scope, jr, ctx, env)
+        result = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+    outputs = _apply_files(jr, files)
+    if step.run is not None:
+        return result[0], {**result[1], **outputs}
+    if result[1]:  # an action's declared outputs replace what its files said
+        outputs = result[1]
+    return result[0], outputs
+
+
+def _fresh_files(temp: Path) -> dict[str, Path]:
+    folder = temp / "_runner_file_commands"
+    folder.mkdir(exist_ok=True)
+    suffix = uuid.uuid4().hex
+    files = {var: folder / f"{stem}_{suffix}" for var, stem in _FILES.items()}
+    for path in files.values():
+        path.touch()
+    return files
+
+
+def _process_env(
+    step: Step, scope: Scope, jr: JobRun, step_env: dict[str, str], files: dict[str, Path]
+) -> dict[str, str]:
+    env = {**jr.base_env, **jr.env_context(scope, step_env)}
+    env.update({var: str(path) for var, path in files.items()})
+    env["GITHUB_ACTION"] = step.id
+    if scope.depth:
+        env["GITHUB_ACTION_PATH"] = scope.action_path
+        for key, value in scope.inputs.items():
+            env[f"INPUT_{key.upper().replace(' ', '_')}"] = to_str(value)
+    if jr.path_prepend:
+        env["PATH"] = envfiles.compose_path(jr.path_prepend, env.get("PATH", ""))
+    return env
+
+
+def _apply_files(jr: JobRun, files: dict[str, Path]) -> dict[str, str]:
+    """Read the step's files: outputs are returned, env/path/summary apply to the job."""
+    outputs: dict[str, str] = {}
+    try:
+        outputs = envfiles.parse_kv_file(_read(files["GITHUB_OUTPUT"]), path="GITHUB_OUTPUT")
+        parsed = envfiles.parse_env_file(_read(files["GITHUB_ENV"]), path="GITHUB_ENV")
+    except envfiles.EnvFileError as exc:
+        jr.write(f"Error: {exc}")
+        return {**outputs, **exc.values}
+    for message in parsed.errors:
+        jr.write(f"Error: {message}")
+    jr.file_env.update(parsed.values)
+    added = envfiles.parse_path_file(_read(files["GITHUB_PATH"]))
+    jr.path_prepend = envfiles.extend_prepend_path(jr.path_prepend, added)
+    summary = _read(files["GITHUB_STEP_SUMMARY"])
+    if summary.strip():
+        jr.summaries.append(summary)
+    return outputs
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+async def _run_script(
+    step: Step,
+    scope: Scope,
+    jr: JobRun,
+    *,
+    ctx: EvalContext,
+    env: dict[str, str],
+    timeout: float | None,
+) -> tuple[Result, dict[str, str]]:
+    assert step.run is not None
+    script = to_str(compile_template(step.run).evaluate(ctx))
+    directory = step.working_directory or scope.defaults.working_directory
+    cwd = jr.dirs.workspace
+    if directory:
+        cwd = jr.dirs.workspace / render(directory, ctx)
+    if not cwd.is_dir():
+        raise StepFailed(
+            f"An error occurred trying to start process: working directory '{cwd}' does not exist"
+        )
+    shell = render(step.shell, ctx) if step.shell else None
+    default = scope.defaults.shell if scope.depth == 0 else None
+    argv = script_command(
+        shell, default_shell=default, script=script, temp=jr.dirs.temp, path=env.get("PATH")
+    )
+    handler = LineHandler(jr)
+    result = await jr.runner.exec(argv, env=env, cwd=cwd, timeout=timeout, on_output=handler)
+    handler.close()
+    if result.timed_out:
+        jr.write(f"Error: The action '{step.id}' has timed out after {timeout or 0:g} seconds.")
+        return Result.FAILURE, handler.outputs
+    if result.exit_code != 0:
+        jr.write(f"Error: Process completed with exit code {result.exit_code}.")
+        return Result.FAILURE, handler.outputs
+    return (Result.FAILURE if handler.failed else Result.SUCCESS), handler.outputs
