@@ -4,7 +4,7 @@
 `-e/--eventpath FILE` the payload is that JSON object; without it, a realistic payload is
 built from the local Git repository (ref, before/after, commits, head_commit, repository,
 sender, pusher, pull_request, inputs, …) through `conveyor.clients.git`. The resulting frozen
-`Event` is read by `conveyor.workflow.plan.filters` (does a workflow trigger) and by the run
+`Event` (a pure value defined in `conveyor.workflow.plan.event`, re-exported here) is read by `conveyor.workflow.plan.filters` (does a workflow trigger) and by the run
 layer (the `github` context, `GITHUB_REF`, `GITHUB_SHA`, `GITHUB_EVENT_PATH`).
 
 Start-up time matters (a one-step workflow must run as fast as act), so a push costs three
@@ -16,81 +16,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
 
 from conveyor.clients.errors import GitError
 from conveyor.clients.git import ZERO_SHA, BranchInfo, Commit, Git
 from conveyor.core.errors import UserError
 from conveyor.core.location import Location
 from conveyor.workflow.model import Raw
+from conveyor.workflow.plan.event import Event, LazyPaths, Payload
 
 PR_NUMBER = 1
-Payload = dict[str, Raw]
 
 
 class EventError(UserError):
     """The event cannot be built: unreadable payload file, or no Git commit to describe."""
-
-
-class LazyPaths(Sequence[str]):
-    """Changed files computed on first use (one `git diff`), then remembered."""
-
-    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
-        self._load = load
-        self._paths: tuple[str, ...] | None = None
-
-    def _get(self) -> tuple[str, ...]:
-        if self._paths is None:
-            self._paths = tuple(self._load())
-        return self._paths
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        return self._get()[index]
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __repr__(self) -> str:
-        return f"LazyPaths({self._paths!r})" if self._paths is not None else "LazyPaths(<lazy>)"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    """What happened: `payload` is `github.event`; `repository` is `owner/name`.
-
-    `changed_files` is None when the diff is unknown (GitHub then runs path-filtered
-    workflows); `inputs` are the `--input` strings as given on the command line.
-    """
-
-    name: str
-    payload: Payload = field(default_factory=dict)
-    ref: str = ""
-    sha: str = ""
-    base_ref: str = ""
-    head_ref: str = ""
-    actor: str = ""
-    repository: str = ""
-    changed_files: Sequence[str] | None = field(default=None, compare=False)
-    inputs: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def action(self) -> str | None:
-        action = self.payload.get("action")
-        return action if isinstance(action, str) else None
-
-    @property
-    def repository_owner(self) -> str:
-        return self.repository.partition("/")[0]
 
 
 def with_schedule(event: Event, cron: str) -> Event:
@@ -452,6 +393,7 @@ __all__ = [
     "Event",
     "EventError",
     "LazyPaths",
+    "Payload",
     "RepoFacts",
     "actor_for",
     "read_payload",

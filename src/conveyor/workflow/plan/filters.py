@@ -22,13 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from conveyor.workflow.model import EventTrigger, Workflow
+from conveyor.workflow.plan.event import Event
 from conveyor.workflow.plan.globs import filter_matches
-
-if TYPE_CHECKING:
-    from conveyor.workflow.events import Event
 
 PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 PR_DEFAULT_TYPES = ("opened", "synchronize", "reopened")
