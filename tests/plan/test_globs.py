@@ -90,6 +90,14 @@ CHEAT_SHEET = [
     ("ab+c", "abbbc", True),
     ("ab+c", "ac", False),
     ("?x", "?x", True),  # a leading quantifier is literal
+    # doubled quantifiers combine instead of nesting (no exponential backtracking)
+    ("a++b", "aab", True),
+    ("a++b", "a" * 40 + "c", False),
+    ("a+?b", "b", True),
+    ("a?+b", "aaab", True),
+    ("*+x", "abx", True),
+    ("*+x", "a/x", False),
+    ("**?x", "a/x", True),
     ("a.b", "axb", False),  # `.` is literal
     ("\\*", "*", True),
     ("\\*", "x", False),

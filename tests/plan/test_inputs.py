@@ -8,7 +8,7 @@ import pytest
 
 from conveyor.workflow.model import InputSpec, Raw
 from conveyor.workflow.plan.errors import PlanError
-from conveyor.workflow.plan.inputs import call_inputs, dispatch_inputs, render
+from conveyor.workflow.plan.inputs import call_inputs, dispatch_inputs, render, undeclared
 
 
 def specs(*items: InputSpec) -> dict[str, InputSpec]:
@@ -141,3 +141,10 @@ def test_call_inputs_scalars_become_strings_for_string_inputs() -> None:
 )
 def test_render(value: Raw, text: str) -> None:
     assert render(value) == text
+
+
+def test_unknown_inputs_may_be_allowed_when_several_workflows_share_the_flags() -> None:
+    resolved = dispatch_inputs(DISPATCH, {"other": "1", "flag": "true"}, allow_unknown=True)
+    assert "other" not in resolved.typed
+    assert resolved.typed["flag"] is True
+    assert undeclared([DISPATCH, specs(InputSpec(name="other"))], {"other": "1", "x": "2"}) == ["x"]

@@ -24,6 +24,7 @@ from functools import lru_cache
 from conveyor.workflow.plan.errors import PlanError
 
 _CLASS_CHAR = re.compile(r"[A-Za-z0-9]")
+_WILDCARDS = frozenset({"[^/]*", ".*", "(?:.+/)?"})
 
 
 def match(pattern: str, value: str) -> bool:
@@ -87,10 +88,20 @@ def _star(pattern: str, pos: int, atoms: list[str]) -> int:
 
 
 def _quantify(char: str, atoms: list[str]) -> None:
+    """Apply `?`/`+` to the previous atom without ever nesting quantifiers (which would make
+    the regex backtrack exponentially): a wildcard absorbs it, and a second quantifier on
+    the same atom combines with the first (`+` then `+` is `+`, mixed is `*`)."""
     if not atoms:
         atoms.append(re.escape(char))
         return
-    atoms[-1] = f"(?:{atoms[-1]}){char}"
+    last = atoms[-1]
+    if last in _WILDCARDS:
+        return
+    if last.startswith("(?:") and last[-1] in "?+*" and last[-2] == ")":
+        body, previous = last[:-1], last[-1]
+        atoms[-1] = body + (char if previous == char else "*")
+        return
+    atoms[-1] = f"(?:{last}){char}"
 
 
 def _char_class(pattern: str, pos: int, atoms: list[str]) -> int:

@@ -10,7 +10,7 @@ apply to inputs that were not given; an input without a default is `false` (bool
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from conveyor.workflow.expr.values import Value
@@ -29,11 +29,20 @@ class ResolvedInputs:
 
 
 def dispatch_inputs(
-    specs: Mapping[str, InputSpec], given: Mapping[str, str], *, flag: str = "--input"
+    specs: Mapping[str, InputSpec],
+    given: Mapping[str, str],
+    *,
+    flag: str = "--input",
+    allow_unknown: bool = False,
 ) -> ResolvedInputs:
-    """Coerce the CLI's string values to the declared types and fill in the defaults."""
+    """Coerce the CLI's string values to the declared types and fill in the defaults.
+
+    An undeclared input is an error, as GitHub's API rejects it; a caller dispatching
+    several workflows at once passes `allow_unknown=True` and checks that every `--input`
+    is declared by at least one of them (`undeclared()`).
+    """
     unknown = sorted(set(given) - set(specs))
-    if unknown:
+    if unknown and not allow_unknown:
         declared = ", ".join(specs) or "none"
         raise PlanError(
             f"{flag} {unknown[0]}: the workflow declares no such input (declared: {declared})",
@@ -57,6 +66,11 @@ def dispatch_inputs(
         keep_text = name in given and spec.type != "boolean"
         strings[name] = given[name] if keep_text else render(value)
     return ResolvedInputs(typed=typed, strings=strings)
+
+
+def undeclared(all_specs: Sequence[Mapping[str, InputSpec]], given: Mapping[str, str]) -> list[str]:
+    """Names in `given` that no workflow in `all_specs` declares (sorted)."""
+    return sorted(name for name in given if not any(name in specs for specs in all_specs))
 
 
 def call_inputs(
