@@ -70,6 +70,9 @@ PUSH_CASES = [
     ({"paths": ["**.md", "!README.md"]}, push(MAIN, ("README.md",)), False, "on.push.paths"),
     ({"paths": ["src/**"]}, push(MAIN, ()), False, "no changed files"),
     ({"paths": ["src/**"]}, push(MAIN, None), True, "changed files unknown"),
+    # GitHub looks at the first 300 files of a diff only
+    ({"paths": ["late/**"]}, push(MAIN, (*[f"f{i}" for i in range(300)], "late/x")), False, ""),
+    ({"paths": ["late/**"]}, push(MAIN, (*[f"f{i}" for i in range(299)], "late/x")), True, ""),
     # paths-ignore: skipped only when ALL changed files match
     ({"paths-ignore": ["docs/**"]}, push(MAIN, ("docs/a.md", "src/b.py")), True, ""),
     ({"paths-ignore": ["docs/**"]}, push(MAIN, ("docs/a.md", "docs/b.md")), False, "every"),

@@ -10,7 +10,7 @@ workflows" and "Workflow syntax"):
   must BOTH pass.
 - paths: ANY changed file matching `paths` triggers; `paths-ignore` skips only when ALL
   changed files match. No changed files => no run. Unknown changes (no diff) => run, as
-  GitHub does when it cannot compute the diff.
+  GitHub does when it cannot compute the diff. Only the first 300 changed files count.
 - pull_request / pull_request_target: `types` default opened, synchronize, reopened;
   `branches` filter the BASE branch; paths apply to the pull request's diff.
 - any other event: listed under `on:` => triggered, subject to `types` on payload.action
@@ -29,6 +29,7 @@ from conveyor.workflow.plan.globs import filter_matches
 
 PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 PR_DEFAULT_TYPES = ("opened", "synchronize", "reopened")
+MAX_DIFF_FILES = 300  # GitHub filters only the first 300 files of a diff
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,7 +129,7 @@ def _paths(trigger: EventTrigger, event: Event) -> Decision:
     files = event.changed_files
     if files is None:
         return Decision(triggered=True, reason="changed files unknown: path filters not applied")
-    files = tuple(files)
+    files = tuple(files[:MAX_DIFF_FILES])
     key = f"on.{event.name}.paths"
     if not files:
         return _no(f"no changed files to match against {key}")
