@@ -1,8 +1,8 @@
 """Secret masking: every line printed or written to a step log or step summary goes through here.
 
-One `Masker` per run is created by the engine (`conveyor.workflow.run.scheduler`) and filled
-with the run's secrets (`add_secret`) and with `::add-mask::` values as they appear (`add`);
-the console and the log writers call `mask` on each line before it leaves the process.
+One `Masker` per run is created by `conveyor.app.cmd_run`, filled by the engine with the run's
+secrets and with `::add-mask::` values as they appear (`add`); the console and the log
+writers call `mask` on each line before it leaves the process.
 
 What GitHub's runner does, and so do we:
 
@@ -14,6 +14,8 @@ What GitHub's runner does, and so do we:
   `base64(user:password)`), JSON string escaping, URI data escaping, XML escaping, the
   expression-string escaping (`'` doubled) and, for quoted values longer than 8 characters,
   the value without its double quotes.
+- deviation (more masking, never less): `::add-mask::` values are treated like secrets
+  (trimmed, and line by line), where the runner registers the raw value only.
 - overlapping or adjacent occurrences (of one or several secrets) become a single `***`, so no
   part of any secret survives; at one position the longest secret wins.
 """
