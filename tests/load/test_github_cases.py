@@ -10,7 +10,6 @@ import pytest
 
 from conveyor.workflow.model import Workflow
 from conveyor.workflow.schema.build_workflow import build_workflow
-from conveyor.workflow.schema.expressions import expr_module
 from conveyor.workflow.schema.nodes import Map
 from conveyor.workflow.schema.validate import check_workflow
 from tests.load.cases import CASES_DIR, all_cases, read_case
@@ -29,18 +28,11 @@ SKIPPED: dict[str, str] = {
 }
 #: accepted by GitHub's parser, rejected by GitHub's server and by Conveyor: only these rules
 EXTRA_RULES: dict[str, set[str]] = {"events-mapping-all.yml": {"filters"}}
-EXPRESSION_CASES = {
-    "errors-expressions.yml",
-    "errors-step-if.yml",
-    "errors-unclosed-tokens.yml",
-}
 
 
 def _skip_reason(path: Path) -> str | None:
     if "permissions-not-allowed" in path.name:
         return _PERMISSIONS
-    if path.name in EXPRESSION_CASES and expr_module() is None:
-        return "needs conveyor.workflow.expr.compile_expression (stream A)"
     return SKIPPED.get(path.name)
 
 

@@ -12,11 +12,11 @@ Called by `reader`. Pure: no I/O.
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from conveyor.workflow.expr import ExpressionError, compile_expression
 
 MAX_ARGS = 2**31 - 1
 BUILTIN_FUNCTIONS: Mapping[str, tuple[int, int]] = {
@@ -92,14 +92,6 @@ def literal_string(expression: str) -> str | None:
     return match.group(1).replace("''", "'") if match else None
 
 
-def expr_module() -> Any | None:
-    try:
-        module = importlib.import_module("conveyor.workflow.expr")
-    except ImportError:  # stream A not merged yet: only the template checks run
-        return None
-    return module if hasattr(module, "compile_expression") else None
-
-
 def check_condition(text: str, context: tuple[str, ...]) -> str | None:
     """An `if:` written without `${{ }}`: the whole text is one expression."""
     return check_expression(text, context)
@@ -110,13 +102,10 @@ def check_expression(text: str, context: tuple[str, ...]) -> str | None:
     stripped = text.strip()
     if not stripped:
         return "An expression was expected"
-    module = expr_module()
-    if module is None:
-        return None
     try:
-        compiled = module.compile_expression(stripped)
-    except module.ExpressionError as exc:
-        return str(exc.message)
+        compiled = compile_expression(stripped)
+    except ExpressionError as exc:
+        return exc.message
     rules = allowed(context)
     unknown_names = set(compiled.context_names) - rules.names
     bad_functions = {
