@@ -7,7 +7,7 @@ import pytest
 from conveyor.core.location import Location
 from conveyor.workflow.model import Job
 from conveyor.workflow.plan.errors import PlanError
-from conveyor.workflow.plan.graph import NO_ROOT, Graph, validate
+from conveyor.workflow.plan.graph import NO_ROOT, Graph, dependents, order, validate
 
 
 def jobs(**needs: tuple[str, ...]) -> list[Job]:
@@ -95,3 +95,9 @@ def test_with_needs_adds_transitive_needs() -> None:
     g = graph(a=(), b=("a",), c=("b",), other=())
     assert g.with_needs(["c"]) == ["a", "b", "c"]
     assert g.with_needs(["other"]) == ["other"]
+
+
+def test_module_level_helpers() -> None:
+    flow = jobs(b=("a",), a=())
+    assert order(flow) == ["a", "b"]
+    assert dependents(flow, "a") == ("b",)

@@ -1,7 +1,7 @@
 """From an event to a plan: trigger filters, matrix expansion, the job graph, typed inputs.
 
-Pure functions over the parsed workflow (`conveyor.workflow.model`) and an already
-synthesized `conveyor.workflow.events.Event`:
+Pure functions over the parsed workflow (`conveyor.workflow.model`) and the `Event`
+(`event`: the value; `conveyor.workflow.events` synthesizes it from Git or a payload file):
 
 - `globs`: GitHub's filter patterns (`*`, `**`, `?`, `+`, `[]`, `!`, last match wins);
 - `filters.triggers(workflow, event)`: does this event start this workflow, and why not;

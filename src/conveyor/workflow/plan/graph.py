@@ -104,6 +104,16 @@ def validate(jobs: Sequence[Job]) -> Graph:
     return graph
 
 
+def order(jobs: Sequence[Job]) -> list[str]:
+    """Job ids in a topological order close to file order (raises on cycles)."""
+    return Graph.of(jobs).order()
+
+
+def dependents(jobs: Sequence[Job], job_id: str) -> tuple[str, ...]:
+    """Jobs whose own `needs` name `job_id`."""
+    return Graph.of(jobs).dependents(job_id)
+
+
 def _message(job: str, need: str, known: bool) -> str:
     if known:
         return f"Job '{job}' depends on job '{need}' which creates a cycle in the dependency graph."
