@@ -104,7 +104,9 @@ def test_needs_outputs_and_result_reach_direct_dependants_only(repo: Repo) -> No
             needs: one
             runs-on: ubuntu-latest
             outputs:
-              seen: ${{ needs.one.outputs.word }}-${{ needs.one.result }}-${{ needs.one.outputs.late }}
+              seen: >-
+                ${{ needs.one.outputs.word }}-${{ needs.one.result
+                }}-${{ needs.one.outputs.late }}
             steps: [{run: "true"}]
           three:
             needs: two
@@ -186,7 +188,9 @@ def test_step_timeout_fails_the_step_and_continue_on_error_concludes_success(rep
                 continue-on-error: true
                 run: sleep 30
               - id: next
-                run: echo "${{ steps.slow.outcome }}/${{ steps.slow.conclusion }}" | grep -x failure/success
+                run: |
+                  r="${{ steps.slow.outcome }}/${{ steps.slow.conclusion }}"
+                  test "$r" = failure/success
     """)
     ).commit()
     out = repo.run()
