@@ -320,3 +320,37 @@ def test_git_client_reads_log_tags_and_merge_base(repo: Path) -> None:
     assert client.head().tags == ("v1",)
     with pytest.raises(GitError, match="rev-parse"):
         client.rev_parse("no-such-rev")
+
+
+def count_git_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    import conveyor.clients.git as client_module
+
+    calls: list[list[str]] = []
+    real = client_module.subprocess.run
+
+    def spy(argv: list[str], **kwargs: Any) -> Any:
+        calls.append(argv[3:])  # drop `git -C <dir>`
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(client_module.subprocess, "run", spy)
+    return calls
+
+
+def test_push_costs_three_git_processes(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = count_git_calls(monkeypatch)
+    event = synthesize("push", repo_dir=repo)
+    assert list(event.changed_files or ()) != []
+    assert [argv[0] for argv in calls] == ["log", "config", "for-each-ref"]
+
+
+def test_pull_request_diff_runs_only_when_asked(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, "f", {"f.txt": "f"})
+    calls = count_git_calls(monkeypatch)
+    event = synthesize("pull_request", repo_dir=repo)
+    assert [argv[0] for argv in calls] == ["log", "config", "for-each-ref"]
+    assert list(event.changed_files or ()) == ["f.txt"]
+    assert list(event.changed_files or ()) == ["f.txt"]  # remembered: no second diff
+    assert [argv[0] for argv in calls[3:]] == ["merge-base", "diff"]
