@@ -120,11 +120,6 @@ class Git:
         out = self.run("diff", "-z", "--name-only", "--no-renames", base, head, "--")
         return tuple(path for path in out.split("\0") if path)
 
-    def files_of(self, rev: str) -> tuple[str, ...]:
-        """Every path a root commit adds (the diff of a commit without a parent)."""
-        out = self.run("ls-tree", "-r", "-z", "--name-only", rev)
-        return tuple(path for path in out.split("\0") if path)
-
     def merge_base(self, left: str, right: str) -> str | None:
         out = self.run("merge-base", left, right, ok_codes=(0, 1))
         return out.strip() or None
