@@ -98,7 +98,8 @@ def test_environment_is_exactly_what_is_given(
     names = {line.split("=", 1)[0] for line in lines}
     assert "CONVEYOR_LEAK_CHECK" not in names
     assert {"ONLY", "PATH"} <= names
-    assert names <= {"ONLY", "PATH", "PWD", "SHLVL", "_"}  # the last three bash sets itself
+    # bash sets PWD, SHLVL and _ itself; the runner adds its orphan-tracking id like GitHub's
+    assert names <= {"ONLY", "PATH", "PWD", "SHLVL", "_", "RUNNER_TRACKING_ID"}
 
 
 def test_working_directory(tmp_path: Path) -> None:
@@ -256,3 +257,35 @@ def test_base_environment_passes_only_login_basics() -> None:
     }
     assert base_environment(source, tty=True)["TERM"] == "xterm"
     assert base_environment({})["PATH"].startswith("/usr/local/sbin:")
+
+
+def test_cleanup_ends_daemons_that_left_the_group_but_carry_the_tracking_id(
+    tmp_path: Path,
+) -> None:
+    pidfile = tmp_path / "pids"
+    escaped = tmp_path / "escaped"
+    runner = HostRunner(kill_grace=0.5, drain_timeout=0.1)
+    script = (
+        f"setsid sleep 30 > /dev/null 2>&1 < /dev/null & echo $! > {pidfile}; "
+        f"RUNNER_TRACKING_ID= setsid sleep 30 > /dev/null 2>&1 < /dev/null & echo $! > {escaped}"
+    )
+
+    async def go() -> None:
+        await runner.exec(
+            ["bash", "-c", script], env=ENV, cwd=tmp_path, timeout=None, on_output=print
+        )
+        await asyncio.sleep(0.1)  # let setsid exec sleep
+        assert alive(pids_in(pidfile)[0]) and alive(pids_in(escaped)[0])
+        await runner.cleanup()
+
+    asyncio.run(go())
+    try:
+        assert not alive(pids_in(pidfile)[0])
+        assert alive(pids_in(escaped)[0])  # opted out the GitHub way
+    finally:
+        os.kill(pids_in(escaped)[0], 9)
+
+
+def test_tracking_id_given_by_the_engine_is_kept(tmp_path: Path) -> None:
+    _, lines = run("echo $RUNNER_TRACKING_ID", cwd=tmp_path, env={**ENV, "RUNNER_TRACKING_ID": "x"})
+    assert lines == ["x"]

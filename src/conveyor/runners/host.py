@@ -10,7 +10,8 @@ A process that exits while something it left behind still holds the output pipe 
 without redirection) does not hang the step, unlike on GitHub: output is drained for
 `drain_timeout` seconds after the exit, then the step ends; what the orphan prints later is
 dropped. Orphans keep running until `cleanup()` (the job's end), like GitHub's "Cleaning up
-orphan processes".
+orphan processes": members of the step's process groups and any process whose environment
+carries this runner's RUNNER_TRACKING_ID (set on each process unless the engine sets it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from conveyor.runners.lines import LineSplitter
 log = logging.getLogger(__name__)
 
 _STDOUT = 1
+TRACKING_VARIABLE = "RUNNER_TRACKING_ID"
 
 
 class _Pipe(asyncio.SubprocessProtocol):
@@ -87,6 +90,9 @@ class HostRunner:
         self.drain_timeout = drain_timeout
         self._groups: set[int] = set()
         self._open: set[asyncio.SubprocessTransport] = set()
+        self.tracking_id = f"conveyor_{uuid.uuid4()}"
+        self._tracking = f"{TRACKING_VARIABLE}={self.tracking_id}".encode()
+        self._since = _ticks_since_boot() - 1  # tick rounding: never miss our own children
 
     async def exec(
         self,
@@ -101,6 +107,8 @@ class HostRunner:
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         proto = _Pipe(on_output, loop)
+        environment = dict(env)
+        environment.setdefault(TRACKING_VARIABLE, self.tracking_id)
         try:
             transport, _ = await loop.subprocess_exec(
                 lambda: proto,
@@ -108,7 +116,7 @@ class HostRunner:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                env=dict(env),
+                env=environment,
                 cwd=cwd,
                 start_new_session=True,
             )
@@ -161,17 +169,23 @@ class HostRunner:
             await asyncio.wait_for(asyncio.shield(proto.exited), self.kill_grace)
 
     async def cleanup(self) -> None:
-        """End every process group this runner started that still has members."""
+        """End what this runner's processes left running: GitHub's orphan process cleanup.
+
+        Like the runner, a process counts as the job's when it is in one of the process
+        groups started here *or* its environment carries this runner's RUNNER_TRACKING_ID
+        (which catches daemons that called setsid). A process may opt out the GitHub way by
+        changing RUNNER_TRACKING_ID before it starts.
+        """
         groups, self._groups = self._groups, set()
-        for pgid in groups:
-            if _group_alive(pgid):
-                _signal_group(pgid, signal.SIGTERM)
+        pids = _job_processes(groups, self._tracking, self._since) if groups else []
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + self.kill_grace
-        while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
+        while pids and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        for pgid in groups:
-            _signal_group(pgid, signal.SIGKILL)
-        await asyncio.sleep(0)
+            pids = [pid for pid in pids if _alive(pid)]
+        for pid in pids:
+            _signal(pid, signal.SIGKILL)
         for transport in self._open:
             transport.close()
         self._open.clear()
@@ -196,6 +210,49 @@ def _signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def _read(path: str) -> bytes | None:
+    """A small /proc file in one read; None when the process is gone or not readable."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _stat(pid: str) -> tuple[bytes, int, int] | None:
+    """(state, process group, start time in clock ticks) of a process; None when gone."""
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    # Fields after the `(comm)`, which may itself contain spaces or parentheses.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return (fields[0], int(fields[2]), int(fields[19])) if len(fields) > 19 else None
+
+
+def _ticks_since_boot() -> int:
+    """Now, in the unit of /proc/<pid>/stat's start time (0 when /proc is unavailable)."""
+    uptime = _read("/proc/uptime")
+    if uptime is None:
+        return 0
+    return int(float(uptime.split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    found = _stat(str(pid))
+    return found is not None and found[0] not in (b"Z", b"X")
+
+
 def _group_alive(pgid: int) -> bool:
     """True while the group has a member that is not a zombie.
 
@@ -207,14 +264,33 @@ def _group_alive(pgid: int) -> bool:
     except OSError:
         return _signal_group(pgid, 0)
     for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_bytes()
-        except OSError:
-            continue
-        # Fields after the `(comm)`, which may itself contain spaces or parentheses.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
+        if entry.isdigit():
+            found = _stat(entry)
+            if found is not None and found[1] == pgid and found[0] not in (b"Z", b"X"):
+                return True
     return False
+
+
+def _job_processes(groups: set[int], tracking: bytes, since: int) -> list[int]:
+    """Live processes in one of `groups`, or started after `since` (clock ticks since boot)
+    whose environment holds `tracking`; one pass over /proc."""
+    try:
+        entries = os.listdir("/proc")  # noqa: PTH208 - names only, no Path objects per entry
+    except OSError:
+        return []
+    own = os.getpid()
+    found: list[int] = []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == own:
+            continue
+        stat = _stat(entry)
+        if stat is None or stat[0] in (b"Z", b"X"):
+            continue
+        if stat[1] in groups or (stat[2] >= since and _carries(entry, tracking)):
+            found.append(int(entry))
+    return found
+
+
+def _carries(pid: str, tracking: bytes) -> bool:
+    environ = _read(f"/proc/{pid}/environ")
+    return environ is not None and tracking in environ.split(b"\0")
