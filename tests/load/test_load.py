@@ -184,3 +184,9 @@ def test_missing_schema_says_how_to_install(
     with pytest.raises(UserError) as caught:
         schema_dir()
     assert "make install" in str(caught.value)
+
+
+def test_lint_paths_checks_an_action_file_named_explicitly(repo: Path) -> None:
+    path = write(repo, "c/action.yml", COMPOSITE.replace("      shell: sh\n", ""))
+    problems = lint_paths([path], root=repo)
+    assert [(str(p.location), p.rule) for p in problems] == [("c/action.yml:14:7", "required")]

@@ -94,22 +94,22 @@ RULES = [
     ),
     pytest.param(
         JOB.replace("    runs-on", "    if: ${{ secrets.token }}\n    runs-on"),
-        (4, 9, "expression", "Unrecognized named-value: 'secrets'. Located at position 1"),
+        (4, 9, "expression-context", "Unrecognized named-value: 'secrets'. Located at position 1"),
         id="context not allowed at job if",
     ),
     pytest.param(
         JOB.replace("    runs-on: ubuntu-latest", "    runs-on: ${{ steps.x.outputs.os }}"),
-        (4, 14, "expression", "Unrecognized named-value: 'steps'"),
+        (4, 14, "expression-context", "Unrecognized named-value: 'steps'"),
         id="steps context not allowed in runs-on",
     ),
     pytest.param(
         JOB.replace("    runs-on", "    if: hashFiles('x') != ''\n    runs-on"),
-        (4, 9, "expression", "Unrecognized function: 'hashFiles'"),
+        (4, 9, "expression-context", "Unrecognized function: 'hashFiles'"),
         id="function not allowed at job if",
     ),
     pytest.param(
         JOB.replace("    runs-on", "    name: ${{ x }}\n    runs-on").replace("name", "name"),
-        (4, 11, "expression", "Unrecognized named-value: 'x'"),
+        (4, 11, "expression-context", "Unrecognized named-value: 'x'"),
         id="unknown context",
     ),
     pytest.param(
@@ -159,6 +159,21 @@ RULES = [
         id="unknown input type",
     ),
     pytest.param(
+        JOB.replace("on: push", "on:\n  push:\n    branches: ['${{ 1 }}']"),
+        (3, 16, "expression-context", "A template expression is not allowed in this context"),
+        id="expression where no context is allowed",
+    ),
+    pytest.param(
+        JOB.replace("on: push", "on:\n  schedule:\n    - cron: 5"),
+        (3, 13, "cron", "Invalid cron expression."),
+        id="cron that is a number",
+    ),
+    pytest.param(
+        JOB.replace("echo hi", "echo ${{ hashFiles() }}"),
+        (6, 14, "expression-context", "Too few parameters supplied"),
+        id="too few arguments",
+    ),
+    pytest.param(
         JOB.replace("on: push", "on: pushed"),
         (1, 5, "value", "Unexpected value 'pushed'"),
         id="unknown event",
@@ -176,6 +191,21 @@ def test_rule(text: str, expected: tuple[int, int, str, str]) -> None:
 
 def test_a_clean_workflow_has_no_problems() -> None:
     assert problems(JOB) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        JOB.replace("ubuntu-latest", "${{ 'ubuntu-latest' }}"),
+        JOB.replace("    runs-on", "    if: success() && github.ref == 'x'\n    runs-on"),
+        JOB.replace("echo hi", "echo ${{ hashFiles('**/x') }} ${{ steps.a.outputs.b }}"),
+        JOB.replace("on: push", "on:\n  schedule:\n    - cron: '*/5 * * * *'"),
+        JOB.replace("on: push", "on: {push: {branches: [main], paths-ignore: [docs]}}"),
+    ],
+    ids=["literal expression", "job if", "step contexts", "cron", "two filters"],
+)
+def test_valid_variants_have_no_problems(text: str) -> None:
+    assert problems(text) == []
 
 
 CRONS = [

@@ -47,11 +47,10 @@ class WorkflowInvalid(UserError):
         super().__init__(
             f"{file} is invalid ({count} {noun}):\n{lines}",
             location=self.problems[0].location if self.problems else None,
-            hint="fix the file; `conveyor lint` lists the same problems",
         )
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.hint})"
+        return self.message
 
 
 def display_path(path: Path, root: Path) -> str:

@@ -46,9 +46,9 @@ def _check_filters(event: str, config: Map, sink: Sink) -> None:
 def _check_schedule(schedule: Seq, sink: Sink) -> None:
     for entry in schedule.items:
         cron = entry.get("cron") if isinstance(entry, Map) else None
-        if not isinstance(cron, Scalar) or not isinstance(cron.value, str) or not cron.value:
+        if not isinstance(cron, Scalar) or not cron.text:
             continue
-        if "${{" not in cron.value and not is_valid_cron(cron.value):
+        if "${{" not in cron.text and not is_valid_cron(cron.text):
             sink.add(cron.line, cron.col, CRON_MESSAGE, "cron")
 
 

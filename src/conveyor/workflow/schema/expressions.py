@@ -92,6 +92,13 @@ def literal_string(expression: str) -> str | None:
     return match.group(1).replace("''", "'") if match else None
 
 
+def rule_of(message: str) -> str:
+    """`expression-context` for a name or function not allowed here, else `expression`."""
+    if message.startswith(("Unrecognized named-value", "Unrecognized function", "Too ")):
+        return "expression-context"
+    return "expression"
+
+
 def check_condition(text: str, context: tuple[str, ...]) -> str | None:
     """An `if:` written without `${{ }}`: the whole text is one expression."""
     return check_expression(text, context)

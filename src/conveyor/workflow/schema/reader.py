@@ -20,6 +20,7 @@ from conveyor.workflow.schema.expressions import (
     check_condition,
     check_expression,
     literal_string,
+    rule_of,
     split_template,
 )
 from conveyor.workflow.schema.nodes import Map, Node, Scalar, ScalarValue, Seq
@@ -102,13 +103,15 @@ class _Reader:
         if is_expression:
             if not context:
                 self._error(
-                    node, "A template expression is not allowed in this context", "expression"
+                    node,
+                    "A template expression is not allowed in this context",
+                    "expression-context",
                 )
             return
         if definition.name in CONDITION_DEFINITIONS and isinstance(value, str) and value.strip():
             message = check_condition(value, context)
             if message:
-                self._error(node, message, "expression")
+                self._error(node, message, rule_of(message))
         self.literal(node, value, definition)
 
     def literal(self, node: Scalar, value: ScalarValue, definition: Definition) -> None:
@@ -140,7 +143,7 @@ class _Reader:
         for text in expressions:
             message = check_expression(text, context)
             if message:
-                self._error(node, message, "expression")
+                self._error(node, message, rule_of(message))
                 failed = True
         if failed:
             return False, value
@@ -168,7 +171,9 @@ class _Reader:
             return None
         is_expression, value = self.parse_scalar(key, context)
         if is_expression and not context:
-            self._error(key, "A template expression is not allowed in this context", "expression")
+            self._error(
+                key, "A template expression is not allowed in this context", "expression-context"
+            )
             return None
         return is_expression, Scalar(value=value, line=0, col=0, end_line=0).text
 
