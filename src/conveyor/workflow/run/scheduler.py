@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from conveyor.core.errors import ConveyorError
@@ -210,19 +210,26 @@ class Scheduler:
         controls = [self._new_control() for _ in legs]
         fail_fast = bool(legs[0].strategy.get("fail-fast"))
 
-        async def one(leg: Leg, control: JobControl) -> JobResult:
-            result = await self._leg(leg, control, slots)
+        def ended(result: JobResult, control: JobControl) -> None:
             if fail_fast and result.needs_result is Result.FAILURE and len(legs) > 1:
                 for other in controls:
                     if other is not control:
                         other.cancel()
-            return result
+
+        async def one(leg: Leg, control: JobControl) -> JobResult:
+            return await self._leg(leg, control, slots, ended)
 
         return list(
             await asyncio.gather(*(one(leg, c) for leg, c in zip(legs, controls, strict=True)))
         )
 
-    async def _leg(self, leg: Leg, control: JobControl, slots: asyncio.Semaphore) -> JobResult:
+    async def _leg(
+        self,
+        leg: Leg,
+        control: JobControl,
+        slots: asyncio.Semaphore,
+        ended: Callable[[JobResult, JobControl], None],
+    ) -> JobResult:
         """Wait for the slots and the concurrency group (a stop while waiting cancels the leg
         before it starts), then run it."""
         async with contextlib.AsyncExitStack() as stack:
@@ -246,7 +253,10 @@ class Scheduler:
                 if not got:
                     return self._cancelled(leg)
                 stack.callback(self.session.concurrency.release, name)
+            if control.stop.is_set():
+                return self._cancelled(leg)
             result = await self._execute(leg, control)
+            ended(result, control)  # fail-fast before the slot goes to a queued leg
         self.results.append(result)
         self.session.console.job_end(
             self.call.prefix(result.name), str(result.result), result.duration
