@@ -159,7 +159,20 @@ def test_pull_request_from_a_feature_branch(repo: Path) -> None:
     main_sha = commit(repo, "main moves on", {"unrelated.txt": "y"})
     git(repo, "checkout", "-q", "feature")
     event = synthesize("pull_request", repo_dir=repo)
-    assert (event.ref, event.sha) == ("refs/pull/1/merge", head_sha)
+    assert event.ref == "refs/pull/1/merge"
+    # GITHUB_SHA is GitHub's test merge: parents base then head, both sides' files, no ref.
+    assert git(repo, "rev-parse", f"{event.sha}^1", f"{event.sha}^2").split() == [
+        main_sha,
+        head_sha,
+    ]
+    assert "feature.py" in git(repo, "ls-tree", "-r", "--name-only", event.sha)
+    assert "unrelated.txt" in git(repo, "ls-tree", "-r", "--name-only", event.sha)
+    assert event.sha not in git(repo, "for-each-ref", "--format=%(objectname)")
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "log", "-1", "--format=%an %s", event.sha) == (
+        f"GitHub Merge {head_sha} into {main_sha}"
+    )
+    assert synthesize("pull_request", repo_dir=repo).sha == event.sha  # deterministic
     assert (event.base_ref, event.head_ref) == ("main", "feature")
     assert isinstance(event.changed_files, LazyPaths)
     assert list(event.changed_files) == ["src/feature.py"]  # three-dot: not unrelated.txt
@@ -169,6 +182,7 @@ def test_pull_request_from_a_feature_branch(repo: Path) -> None:
     pull = payload["pull_request"]
     assert isinstance(pull, dict)
     assert pull["number"] == 1
+    assert pull["merge_commit_sha"] == event.sha
     assert pull["title"] == "Add feature"
     assert pull["body"] == "Details."
     assert pull["head"] == {
@@ -350,7 +364,41 @@ def test_pull_request_diff_runs_only_when_asked(
     commit(repo, "f", {"f.txt": "f"})
     calls = count_git_calls(monkeypatch)
     event = synthesize("pull_request", repo_dir=repo)
-    assert [argv[0] for argv in calls] == ["log", "config", "for-each-ref"]
+    made = ["log", "config", "for-each-ref", "merge-tree", "commit-tree"]
+    assert [argv[0] for argv in calls] == made
     assert list(event.changed_files or ()) == ["f.txt"]
     assert list(event.changed_files or ()) == ["f.txt"]  # remembered: no second diff
-    assert [argv[0] for argv in calls[3:]] == ["merge-base", "diff"]
+    assert [argv[0] for argv in calls[len(made) :]] == ["merge-base", "diff"]
+
+
+def test_conflicting_pull_request_falls_back_to_the_head_commit(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    head_sha = commit(repo, "theirs", {"README.md": "feature\n"})
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "ours", {"README.md": "main\n"})
+    git(repo, "checkout", "-q", "feature")
+    event = synthesize("pull_request", repo_dir=repo)
+    assert event.sha == head_sha
+    pull = event.payload["pull_request"]
+    assert isinstance(pull, dict)
+    assert pull["merge_commit_sha"] is None
+
+
+def test_pull_request_payload_file_with_shas_gets_a_test_merge(repo: Path, tmp_path: Path) -> None:
+    base_sha = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", "feature")
+    head_sha = commit(repo, "f", {"f.txt": "f"})
+    data = {
+        "action": "opened",
+        "pull_request": {
+            "number": 7,
+            "base": {"ref": "main", "sha": base_sha},
+            "head": {"ref": "feature", "sha": head_sha},
+        },
+    }
+    path = tmp_path / "pr.json"
+    path.write_text(json.dumps(data))
+    event = synthesize("pull_request", repo_dir=repo, payload_file=path)
+    assert event.sha not in (base_sha, head_sha)
+    assert git(repo, "rev-parse", f"{event.sha}^2") == head_sha
+    assert list(event.changed_files or ()) == ["f.txt"]

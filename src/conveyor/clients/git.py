@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,10 +72,12 @@ class Git:
         self.repo_dir = repo_dir
         self.executable = executable
 
-    def run(self, *args: str, ok_codes: Sequence[int] = (0,)) -> str:
+    def run(
+        self, *args: str, ok_codes: Sequence[int] = (0,), env: Mapping[str, str] | None = None
+    ) -> str:
         """Run `git -C repo_dir args…` and return stdout; raise GitError on other codes."""
         argv = [self.executable, "-C", str(self.repo_dir), *args]
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         try:
             done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         except OSError as exc:
@@ -119,6 +121,26 @@ class Git:
         """Paths that differ between `base` and `head` (a rename counts as both paths)."""
         out = self.run("diff", "-z", "--name-only", "--no-renames", base, head, "--")
         return tuple(path for path in out.split("\0") if path)
+
+    def merge_commit(self, base: str, head: str, *, committer: Person) -> str | None:
+        """A merge of `head` into `base` written to the object store without touching the
+        work tree, index or any ref (like GitHub's `refs/pull/N/merge` test merge), or None
+        when the two conflict or git is older than 2.38 (no `merge-tree --write-tree`).
+        Dated by `committer` so the same inputs always give the same commit."""
+        try:  # exit 1 means conflicts; anything else: a git without --write-tree
+            tree = self.run("merge-tree", "--write-tree", "--no-messages", base, head).strip()
+        except GitError:
+            return None
+        who = {
+            "GIT_AUTHOR_NAME": committer.name,
+            "GIT_AUTHOR_EMAIL": committer.email,
+            "GIT_AUTHOR_DATE": committer.date,
+            "GIT_COMMITTER_NAME": committer.name,
+            "GIT_COMMITTER_EMAIL": committer.email,
+            "GIT_COMMITTER_DATE": committer.date,
+        }
+        message = f"Merge {head} into {base}"
+        return self.run("commit-tree", tree, "-p", base, "-p", head, "-m", message, env=who).strip()
 
     def merge_base(self, left: str, right: str) -> str | None:
         out = self.run("merge-base", left, right, ok_codes=(0, 1))

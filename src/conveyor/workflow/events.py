@@ -3,9 +3,13 @@
 `synthesize()` is called once per `conveyor run` by the CLI (`conveyor.app.cmd_run`). With
 `-e/--eventpath FILE` the payload is that JSON object; without it, a realistic payload is
 built from the local Git repository (ref, before/after, commits, head_commit, repository,
-sender, pusher, pull_request, inputs, …) through `conveyor.clients.git`. The resulting frozen
-`Event` (a pure value defined in `conveyor.workflow.plan.event`, re-exported here) is read by `conveyor.workflow.plan.filters` (does a workflow trigger) and by the run
-layer (the `github` context, `GITHUB_REF`, `GITHUB_SHA`, `GITHUB_EVENT_PATH`).
+sender, pusher, pull_request, inputs, …) through `conveyor.clients.git`. The resulting
+frozen `Event` (a pure value defined in `conveyor.workflow.plan.event`, re-exported here)
+is read by `conveyor.workflow.plan.filters` (does a workflow trigger) and by the run layer
+(the `github` context, `GITHUB_REF`, `GITHUB_SHA`, `GITHUB_EVENT_PATH`).
+
+A pull request's `GITHUB_SHA` is GitHub's test merge of head into base (the commit behind
+`refs/pull/N/merge`), written to the object store without touching the work tree or refs.
 
 Start-up time matters (a one-step workflow must run as fast as act), so a push costs three
 git processes (`log`, `config`, `for-each-ref`) and a pull request's diff is computed only
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.clients.errors import GitError
-from conveyor.clients.git import ZERO_SHA, BranchInfo, Commit, Git
+from conveyor.clients.git import ZERO_SHA, BranchInfo, Commit, Git, Person
 from conveyor.core.errors import UserError
 from conveyor.core.location import Location
 from conveyor.workflow.model import Raw
@@ -249,6 +253,7 @@ class _Local:
         head_branch = self._ref(ref_override).removeprefix("refs/heads/")
         base = self.repo.branches.default or head_branch
         base_sha = self.repo.branches.tips.get(base, self.head.sha)
+        merge_sha = test_merge(self.git, base_sha, self.head.sha, self.head)
         subject, _, body = self.head.message.strip().partition("\n")
         repo = self.repo.payload()
         owner = self.repo.owner
@@ -268,6 +273,7 @@ class _Local:
                 "repo": repo,
             },
             "base": {"ref": base, "sha": base_sha, "label": f"{owner}:{base}", "repo": repo},
+            "merge_commit_sha": merge_sha,
         }
         payload: Payload = {
             "action": self.action or "opened",
@@ -279,7 +285,7 @@ class _Local:
             name=self.name,
             payload=payload,
             ref=f"refs/pull/{PR_NUMBER}/merge",
-            sha=self.head.sha,
+            sha=merge_sha or self.head.sha,
             base_ref=base,
             head_ref=head_branch,
             actor=actor_for(self.head),
@@ -287,6 +293,15 @@ class _Local:
             changed_files=_pr_diff(self.git, base_sha, self.head.sha),
             inputs=self.inputs,
         )
+
+
+def test_merge(git: Git, base_sha: str, head_sha: str, local_head: Commit | None) -> str | None:
+    """GITHUB_SHA of a pull request: GitHub's test merge of head into base (the commit behind
+    `refs/pull/N/merge`), made locally without touching the work tree or any ref; None when
+    the sides conflict (GitHub would not run the workflow) or the commits are not here."""
+    date = local_head.committer.date if local_head is not None else "2000-01-01T00:00:00+00:00"
+    merger = Person(name="GitHub", email="noreply@github.com", date=date)
+    return git.merge_commit(base_sha, head_sha, committer=merger)
 
 
 def _commit_payload(commit: Commit) -> Payload:
@@ -336,8 +351,11 @@ def _from_payload(
         ref = f"refs/pull/{pull.get('number', PR_NUMBER)}/merge"
     if not ref and head is not None and head.head_branch:
         ref = f"refs/heads/{head.head_branch}"
-    sha = _str(payload.get("after")) or _str(head_side.get("sha"))
-    sha = sha or (head.sha if head is not None else ZERO_SHA)
+    sha = _str(payload.get("after"))
+    base_sha, head_sha = _str(base.get("sha")), _str(head_side.get("sha"))
+    if not sha and base_sha and head_sha:
+        sha = test_merge(git, base_sha, head_sha, head) or head_sha
+    sha = sha or head_sha or (head.sha if head is not None else ZERO_SHA)
     given = {
         k: v if isinstance(v, str) else json.dumps(v)
         for k, v in _dict(payload.get("inputs")).items()
@@ -399,5 +417,6 @@ __all__ = [
     "read_payload",
     "repository_from_url",
     "synthesize",
+    "test_merge",
     "with_schedule",
 ]
