@@ -15,7 +15,7 @@ from conveyor.app.cmd_lint import lint
 
 BAD = (
     "on: push\njobs:\n  a:\n    runs-on: x\n    bogus: 1\n"
-    "    steps:\n      - run: a\n        uses: b@v1\n"
+    "    steps:\n      - run: a\n        uses: a/b@v1\n"
 )
 GOOD = "on: push\njobs:\n  a: {runs-on: x, steps: [{run: a}]}\n"
 

@@ -174,6 +174,11 @@ RULES = [
         id="too few arguments",
     ),
     pytest.param(
+        JOB.replace("run: echo hi", "uses: actions/checkout"),
+        (6, 15, "uses", "Expected format {org}/{repo}[/path]@ref. Actual 'actions/checkout'"),
+        id="uses without a ref",
+    ),
+    pytest.param(
         JOB.replace("on: push", "on: pushed"),
         (1, 5, "value", "Unexpected value 'pushed'"),
         id="unknown event",

@@ -104,10 +104,13 @@ def schema_dir() -> Path:
     return directory
 
 
-@functools.cache
 def load_schema(file_name: str) -> Schema:
-    """Read and convert one schema file (once per process)."""
-    path = schema_dir() / file_name
+    """Read and convert one schema file (once per process and directory)."""
+    return _load(schema_dir() / file_name)
+
+
+@functools.cache
+def _load(path: Path) -> Schema:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -13,7 +13,7 @@ from conveyor.workflow.schema.problems import Sink
 
 
 def check_steps(steps: Seq, sink: Sink) -> None:
-    """Report bad or repeated step ids."""
+    """Report bad or repeated step ids and `uses:` that name no action."""
     ids = StepIds()
     for step in steps.items:
         node = step.get("id") if isinstance(step, Map) else None
@@ -21,6 +21,19 @@ def check_steps(steps: Seq, sink: Sink) -> None:
             message = ids.add_known(node.text)
             if message:
                 sink.add(node.line, node.col, message, "step-id")
+        uses = step.get("uses") if isinstance(step, Map) else None
+        if isinstance(uses, Scalar) and uses.text and not is_action_reference(uses.text):
+            message = f"Expected format {{org}}/{{repo}}[/path]@ref. Actual '{uses.text}'"
+            sink.add(uses.line, uses.col, message, "uses")
+
+
+def is_action_reference(uses: str) -> bool:
+    """`./path`, `docker://image`, or `owner/repo[/path]@ref` (GitHub's accepted forms)."""
+    if uses.startswith(("./", ".\\", "docker://")) or "${{" in uses:
+        return True
+    name, at, ref = uses.partition("@")
+    parts = name.split("/")
+    return bool(at and ref and len(parts) >= 2 and parts[0] and parts[1])
 
 
 def check_composite_steps(steps: Seq, sink: Sink) -> None:
