@@ -289,3 +289,24 @@ def test_cleanup_ends_daemons_that_left_the_group_but_carry_the_tracking_id(
 def test_tracking_id_given_by_the_engine_is_kept(tmp_path: Path) -> None:
     _, lines = run("echo $RUNNER_TRACKING_ID", cwd=tmp_path, env={**ENV, "RUNNER_TRACKING_ID": "x"})
     assert lines == ["x"]
+
+
+def test_failing_output_callback_is_reported_after_the_process_ends(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def callback(line: str) -> None:
+        seen.append(line)
+        raise OSError("disk full")
+
+    async def go() -> ExecResult:
+        return await HostRunner().exec(
+            ["bash", "-c", "echo a; echo b; exit 3"],
+            env=ENV,
+            cwd=tmp_path,
+            timeout=None,
+            on_output=callback,
+        )
+
+    with pytest.raises(OSError, match="disk full"):
+        asyncio.run(go())
+    assert seen == ["a"]

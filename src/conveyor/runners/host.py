@@ -46,6 +46,7 @@ class _Pipe(asyncio.SubprocessProtocol):
         self.exited = loop.create_future()
         self.eof = loop.create_future()
         self.detached = False
+        self.error: Exception | None = None
         self.transport: asyncio.SubprocessTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -56,8 +57,12 @@ class _Pipe(asyncio.SubprocessProtocol):
         if self.detached:
             return
         emit = self.on_output
-        for line in self.splitter.feed(data if isinstance(data, bytes) else data.encode()):
-            emit(line)
+        try:
+            for line in self.splitter.feed(data if isinstance(data, bytes) else data.encode()):
+                emit(line)
+        except Exception as exc:  # the caller's callback failed: stop feeding it, report later
+            self.error = exc
+            self.detached = True
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == _STDOUT:
@@ -77,9 +82,14 @@ class _Pipe(asyncio.SubprocessProtocol):
 
     def flush(self) -> None:
         """Emit a last unterminated line, once."""
-        if not self.detached:
+        if self.detached:
+            return
+        try:
             for line in self.splitter.close():
                 self.on_output(line)
+        except Exception as exc:
+            self.error = exc
+            self.detached = True
 
 
 class HostRunner:
@@ -138,6 +148,9 @@ class HostRunner:
             await self._end_group(pgid, proto)
             await self._drain(proto, transport)
             raise
+        if proto.error is not None:
+            # `on_output` raised: the process ran to its end unobserved; surface the cause.
+            raise proto.error
         code = _exit_code(transport.get_returncode())
         return ExecResult(exit_code=code, timed_out=timed_out, duration=time.monotonic() - started)
 
