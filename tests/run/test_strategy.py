@@ -110,7 +110,9 @@ def test_max_parallel_runs_legs_one_at_a_time(repo: Repo, tmp_path: Path) -> Non
               max-parallel: 1
               matrix: {n: [1, 2, 3]}
             steps:
-              - run: echo "start ${{ matrix.n }}" >> "$LOG"; sleep 0.2; echo "end ${{ matrix.n }}" >> "$LOG"
+              - run: |
+                  echo "start ${{ matrix.n }}" >> "$LOG"; sleep 0.2
+                  echo "end ${{ matrix.n }}" >> "$LOG"
     """)
     ).commit()
     out = repo.run("--env", f"LOG={log}")
