@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from conveyor.workflow.expr.values import Value
 
@@ -150,7 +151,7 @@ def str_compare(left: str, right: str) -> int:
     return (a > b) - (a < b)
 
 
-def lookup(obj: dict[str, Value], key: str) -> tuple[bool, Value]:
+def lookup(obj: Mapping[str, Value], key: str) -> tuple[bool, Value]:
     """Case-insensitive property lookup, as the runner's dictionaries (OrdinalIgnoreCase)."""
     if key in obj:
         return True, obj[key]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from conveyor.workflow.expr import ast
 from conveyor.workflow.expr.coerce import (
@@ -21,7 +22,8 @@ from conveyor.workflow.expr.coerce import (
     to_str,
 )
 from conveyor.workflow.expr.context import Run
-from conveyor.workflow.expr.errors import evaluation_error
+from conveyor.workflow.expr.errors import ExpressionError, evaluation_error
+from conveyor.workflow.expr.formatting import parse_format, render
 from conveyor.workflow.expr.functions import BUILTIN_FUNCTIONS
 from conveyor.workflow.expr.values import FilteredArray, Value, is_primitive
 
@@ -52,8 +54,19 @@ def _get(container: Value, key: Value, wildcard: bool) -> Value:
 
 def _get_filtered(items: FilteredArray, key: Value, wildcard: bool) -> Value:
     """Apply an index to every element of a filtered array, dropping misses."""
+    if not wildcard and type(key) is str and all(type(item) is dict for item in items):
+        # The common `list.*.name`: plain dicts, where a hit on the exact key is most likely.
+        mapped = FilteredArray()
+        for entry in cast(list[dict[str, Value]], items):
+            if key in entry:
+                mapped.append(entry[key])
+            else:
+                hit, value = lookup(entry, key)
+                if hit:
+                    mapped.append(value)
+        return mapped
     result = FilteredArray()
-    for item in items:
+    for item in cast(list[object], items):
         if isinstance(item, Mapping):
             if wildcard:
                 result.extend(item.values())
@@ -149,9 +162,32 @@ def _logical(node: ast.Logical) -> Closure:
     return chain
 
 
+def _literal_format(text: str, args: tuple[Closure, ...]) -> Closure:
+    """`format` with a literal format string (templates compile to these): scan it once."""
+    try:
+        segments = parse_format(text, len(args))
+    except ExpressionError as exc:
+        error = exc
+
+        def invalid(run: Run) -> Value:
+            raise ExpressionError(error.message, kind=error.kind)
+
+        return invalid
+
+    def literal_format(run: Run) -> Value:
+        mark = run.memory
+        result = render(run, segments, args)
+        run.hold(mark, result)
+        return result
+
+    return literal_format
+
+
 def _call(node: ast.Call) -> Closure:
     name = node.name.lower()
     args = tuple(compile_node(arg) for arg in node.args)
+    if name == "format" and isinstance(node.args[0], ast.Literal):
+        return _literal_format(to_str(node.args[0].value), args[1:])
     builtin = BUILTIN_FUNCTIONS.get(name)
     if builtin is not None:
         return lambda run: builtin(run, args)

@@ -93,7 +93,15 @@ def parse_format(text: str, arg_count: int) -> list[Segment]:
 
 def format_string(run: Run, text: str, args: tuple[Closure, ...]) -> str:
     """Evaluate `format(text, *args)`."""
-    segments = parse_format(text, len(args))
+    return render(run, parse_format(text, len(args)), args)
+
+
+def render(run: Run, segments: list[Segment], args: tuple[Closure, ...]) -> str:
+    """Join the segments, evaluating each argument once, in placeholder order."""
+    if len(segments) == len(args) and all(  # "{0}{1}…" written in order: no caching needed
+        segment == (number, "") for number, segment in enumerate(segments)
+    ):
+        return "".join([to_str(arg(run)) for arg in args])
     cache: dict[int, Value] = {}
     out: list[str] = []
     for segment in segments:
