@@ -202,7 +202,8 @@ LEGS: list[dict[str, Any]] = [
         ([("os", "linux")], [0, 1]),
         ([("os", "linux"), ("os", "mac")], [0, 1, 2]),  # values of one key are OR'ed
         ([("os", "linux"), ("n", "2")], [1]),  # different keys are AND'ed
-        ([("flag", "true")], [3]),
+        ([("flag", "false")], [0, 1, 2]),  # legs without the key are kept, as in act
+        ([("flag", "true"), ("os", "win")], [3]),
         ([("os", "bsd")], []),
     ],
 )

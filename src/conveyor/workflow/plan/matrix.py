@@ -98,14 +98,16 @@ def leg_name(job_name: str, combo: Mapping[str, object]) -> str:
 
 
 def filter_legs(combos: Sequence[C], filters: Sequence[tuple[str, str]]) -> list[C]:
-    """`--matrix K:V` (act's semantics): keep legs whose K renders as V; values of one key OR."""
+    """`--matrix K:V`, with act's semantics (runner.selectMatrixes): a leg is dropped when it
+    has key K and its value (rendered as text) is none of the V given for K; values of one
+    key are OR'ed, keys are AND'ed, and a leg without K is kept."""
     wanted: dict[str, set[str]] = {}
     for key, value in filters:
         wanted.setdefault(key, set()).add(value)
     return [
         c
         for c in combos
-        if all(key in c and _scalar_text(c[key]) in values for key, values in wanted.items())
+        if all(key not in c or _scalar_text(c[key]) in values for key, values in wanted.items())
     ]
 
 
