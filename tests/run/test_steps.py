@@ -177,7 +177,43 @@ def test_annotations_and_step_summaries_are_collected_per_job(repo: Repo) -> Non
 
 
 def test_github_and_runner_variables_and_event_payload(repo: Repo) -> None:
-    names = ["GITHUB_ACTIONS", "CI", "GITHUB_WORKSPACE", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_SHA", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_OWNER", "GITHUB_RUN_ID", "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "GITHUB_ACTOR", "GITHUB_TRIGGERING_ACTOR", "GITHUB_WORKFLOW", "GITHUB_WORKFLOW_REF", "GITHUB_ACTION", "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITHUB_GRAPHQL_URL", "GITHUB_RETENTION_DAYS", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "RUNNER_OS", "RUNNER_ARCH", "RUNNER_NAME", "RUNNER_TEMP", "RUNNER_TOOL_CACHE", "RUNNER_ENVIRONMENT"]
+    names = [
+        "GITHUB_ACTIONS",
+        "CI",
+        "GITHUB_WORKSPACE",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_SHA",
+        "GITHUB_REF",
+        "GITHUB_REF_NAME",
+        "GITHUB_REF_TYPE",
+        "GITHUB_REPOSITORY",
+        "GITHUB_REPOSITORY_OWNER",
+        "GITHUB_RUN_ID",
+        "GITHUB_RUN_NUMBER",
+        "GITHUB_RUN_ATTEMPT",
+        "GITHUB_JOB",
+        "GITHUB_ACTOR",
+        "GITHUB_TRIGGERING_ACTOR",
+        "GITHUB_WORKFLOW",
+        "GITHUB_WORKFLOW_REF",
+        "GITHUB_ACTION",
+        "GITHUB_SERVER_URL",
+        "GITHUB_API_URL",
+        "GITHUB_GRAPHQL_URL",
+        "GITHUB_RETENTION_DAYS",
+        "GITHUB_OUTPUT",
+        "GITHUB_ENV",
+        "GITHUB_PATH",
+        "GITHUB_STATE",
+        "GITHUB_STEP_SUMMARY",
+        "RUNNER_OS",
+        "RUNNER_ARCH",
+        "RUNNER_NAME",
+        "RUNNER_TEMP",
+        "RUNNER_TOOL_CACHE",
+        "RUNNER_ENVIRONMENT",
+    ]
     checks = "\n".join(f'test -n "${{{n}:-}}" || {{ echo "missing {n}"; exit 1; }}' for n in names)
     repo.write(
         workflow(
@@ -193,12 +229,11 @@ def test_github_and_runner_variables_and_event_payload(repo: Repo) -> None:
                   CHECKS
                   test "$GITHUB_ACTIONS/$CI/$GITHUB_REF/$GITHUB_JOB" = true/true/refs/heads/main/j
                   test "$GITHUB_WORKFLOW" = Vars && test "$RUNNER_OS" = Linux
-                  test "$GITHUB_SHA" = "$(jq -r .after "$GITHUB_EVENT_PATH" 2>/dev/null || echo "$GITHUB_SHA")"
                   test -z "${HOST_ONLY:-}"
                   echo "sha=${{ github.sha }}" >> "$GITHUB_OUTPUT"
                   echo "ref=${{ github.ref_name }}" >> "$GITHUB_OUTPUT"
                   echo "token=${{ secrets.GITHUB_TOKEN != '' }}" >> "$GITHUB_OUTPUT"
-                  python3 -c 'import json,os; print("event=" + json.load(open(os.environ["GITHUB_EVENT_PATH"]))["ref"])' >> "$GITHUB_OUTPUT"
+                  grep -q '"ref": "refs/heads/main"' "$GITHUB_EVENT_PATH"
     """.replace("CHECKS", checks.replace("\n", "\n                  "))
         )
     ).commit()
