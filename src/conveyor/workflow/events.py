@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from conveyor.clients.errors import GitError
@@ -39,17 +39,9 @@ class EventError(UserError):
 
 
 def with_schedule(event: Event, cron: str) -> Event:
-    """The schedule event for one workflow: `github.event.schedule` is the cron that fired."""
-    return Event(
-        name=event.name,
-        payload={**event.payload, "schedule": cron},
-        ref=event.ref,
-        sha=event.sha,
-        actor=event.actor,
-        repository=event.repository,
-        changed_files=event.changed_files,
-        inputs=event.inputs,
-    )
+    """The schedule event for one workflow: `github.event.schedule` is the cron that fired
+    (the run layer calls this per triggered workflow with its first `on.schedule` cron)."""
+    return replace(event, payload={**event.payload, "schedule": cron})
 
 
 def synthesize(
