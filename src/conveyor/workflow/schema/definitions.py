@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -118,11 +118,20 @@ def _load(path: Path) -> Schema:
     return parse_schema(raw)
 
 
+#: Known slips in the published schema, corrected by definition name. In
+#: @actions/workflow-parser 0.3.61 `repository-dispatch-string` carries the constant
+#: `branch_protection_rule` (a copy-paste slip), so `on: repository_dispatch`, which GitHub
+#: runs, would be rejected.
+_ERRATA_CONSTANTS = {"repository-dispatch-string": "repository_dispatch"}
+
+
 def parse_schema(raw: Mapping[str, Any]) -> Schema:
     """Convert the JSON form into definitions, adding GitHub's built-in ones."""
     definitions: dict[str, Definition] = dict(_builtins())
     for name, body in raw["definitions"].items():
         definitions[name] = _definition(name, body)
+        if name in _ERRATA_CONSTANTS and definitions[name].kind == Kind.STRING:
+            definitions[name] = replace(definitions[name], constant=_ERRATA_CONSTANTS[name])
         for value in body.get("allowed-values", ()):
             key = f"{name}-{value}"
             definitions[key] = Definition(name=key, kind=Kind.STRING, constant=value)
