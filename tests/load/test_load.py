@@ -190,3 +190,16 @@ def test_lint_paths_checks_an_action_file_named_explicitly(repo: Path) -> None:
     path = write(repo, "c/action.yml", COMPOSITE.replace("      shell: sh\n", ""))
     problems = lint_paths([path], root=repo)
     assert [(str(p.location), p.rule) for p in problems] == [("c/action.yml:14:7", "required")]
+
+
+@pytest.mark.parametrize("event", ["repository_dispatch", "push", "workflow_dispatch"])
+def test_every_event_short_form_loads(repo: Path, event: str) -> None:
+    # The published schema's repository-dispatch-string constant is a copy-paste slip
+    # (`branch_protection_rule`); GitHub runs `on: repository_dispatch`, and so do we.
+    path = write(
+        repo,
+        "short.yml",
+        f"on:\n  {event}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n",
+    )
+    workflow = load_workflow(path, root=repo)
+    assert list(workflow.on) == [event]
