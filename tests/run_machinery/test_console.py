@@ -172,3 +172,10 @@ def test_parallel_writers_never_interleave_within_a_line() -> None:
         prefix, _, rest = line.partition("]   | ")
         n = prefix.removeprefix("[job")
         assert rest.startswith(f"{n}-") and rest.endswith("x" * 200)
+
+
+def test_every_physical_line_gets_the_prefix() -> None:
+    console, out = make()
+    console.annotation("j", Annotation(level=AnnotationLevel.ERROR, message="bad\nthing"))
+    console.step_start("j", "Run a\nb")
+    assert out.getvalue().splitlines() == ["[j] Error: bad", "[j] thing", "[j] ⭐ Run a", "[j] b"]

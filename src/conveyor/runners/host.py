@@ -113,7 +113,8 @@ class HostRunner:
         timeout: float | None,
         on_output: OutputCallback,
     ) -> ExecResult:
-        """Run `argv` with exactly `env` in `cwd`; see the module docstring for the rules."""
+        """Run `argv` in `cwd` with `env` and nothing else but RUNNER_TRACKING_ID (kept if
+        given); see the module docstring for output, timeout and cancellation rules."""
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         proto = _Pipe(on_output, loop)

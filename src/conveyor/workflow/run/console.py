@@ -126,7 +126,7 @@ class Console:
     def _emit(self, job: str | None, texts: Sequence[str]) -> None:
         mask = self.masker.mask
         head = f"{self._prefix(job)} " if job is not None else ""
-        out = "".join(f"{head}{mask(text)}\n" for text in texts)
+        out = "".join(f"{head}{part}\n" for text in texts for part in mask(text).split("\n"))
         with self._lock:
             self.stream.write(out)
             self.stream.flush()
