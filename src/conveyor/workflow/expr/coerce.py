@@ -157,7 +157,8 @@ def lookup(obj: Mapping[str, Value], key: str) -> tuple[bool, Value]:
         return True, obj[key]
     folded = fold(key)
     for name, item in obj.items():
-        if len(name) == len(key) and fold(name) == folded:
+        text = name if isinstance(name, str) else to_str(name)  # YAML may give int/bool keys
+        if len(text) == len(key) and fold(text) == folded:
             return True, item
     return False, None
 

@@ -221,4 +221,4 @@ def compile_node(node: ast.Node) -> Closure:
         return _logical(node)
     if isinstance(node, ast.Call):
         return _call(node)
-    return lambda run: None  # a bare `*` (only reachable as `x[*.y]`) is no value
+    return lambda run: "*"  # a bare `*` (only reachable as `x[*.y]`) is the string "*"

@@ -33,7 +33,7 @@ def json_string(text: str) -> str:
     return '"' + text.translate(_TABLE) + '"'
 
 
-def _write(value: Value, level: int, out: list[str]) -> None:
+def _write(value: object, level: int, out: list[str]) -> None:
     if isinstance(value, str):
         out.append(json_string(value))
     elif value is None or isinstance(value, bool | int | float):
@@ -45,9 +45,11 @@ def _write(value: Value, level: int, out: list[str]) -> None:
         out.append("{")
         for position, (key, item) in enumerate(value.items()):
             out.append(("," if position else "") + "\n" + "  " * (level + 1))
-            out.append(json_string(key) + ": ")
+            out.append(json_string(key if isinstance(key, str) else to_str(key)) + ": ")
             _write(item, level + 1, out)
         out.append("\n" + "  " * level + "}")
+    elif not isinstance(value, list | tuple):
+        out.append("{}")  # an object the runner cannot traverse
     else:
         if not value:
             out.append("[]")

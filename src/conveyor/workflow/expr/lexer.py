@@ -93,15 +93,13 @@ def utf16_index(text: str, index: int) -> int:
     return index + sum(1 for char in text[:index] if ord(char) > 0xFFFF)
 
 
-def _letter(char: str) -> bool:
-    return char.isalpha() and ord(char) <= 0xFFFF
+_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_REST = _FIRST | frozenset("0123456789-")
 
 
 def is_legal_keyword(word: str) -> bool:
-    """A letter or `_`, then letters, digits, `_` or `-` (Char.IsLetter/IsLetterOrDigit)."""
-    if not word or not (_letter(word[0]) or word[0] == "_"):
-        return False
-    return all(_letter(c) or (c.isdecimal() and ord(c) <= 0xFFFF) or c in "_-" for c in word)
+    """An ASCII letter or `_`, then ASCII letters, digits, `_` or `-` (the runner's rule)."""
+    return bool(word) and word[0] in _FIRST and all(char in _REST for char in word)
 
 
 class Lexer:
