@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import signal
 import subprocess
 import time
@@ -28,6 +27,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from conveyor.runners import processes
 from conveyor.runners.base import ExecResult, OutputCallback
 from conveyor.runners.lines import LineSplitter
 
@@ -102,7 +102,7 @@ class HostRunner:
         self._open: set[asyncio.SubprocessTransport] = set()
         self.tracking_id = f"conveyor_{uuid.uuid4()}"
         self._tracking = f"{TRACKING_VARIABLE}={self.tracking_id}".encode()
-        self._since = _ticks_since_boot() - 1  # tick rounding: never miss our own children
+        self._since = processes.ticks_since_boot() - 1  # tick rounding: never miss our own children
 
     async def exec(
         self,
@@ -170,15 +170,15 @@ class HostRunner:
 
     async def _end_group(self, pgid: int, proto: _Pipe) -> None:
         """SIGTERM the group, wait up to `kill_grace` for it to go, then SIGKILL what is left."""
-        if not _signal_group(pgid, signal.SIGTERM):
+        if not processes.signal_group(pgid, signal.SIGTERM):
             return
         deadline = time.monotonic() + self.kill_grace
         try:
-            while time.monotonic() < deadline and _group_alive(pgid):
+            while time.monotonic() < deadline and processes.group_alive(pgid):
                 await asyncio.sleep(0.02)
         finally:
             # Also reached when cancelled again mid-grace: never leave the group behind.
-            _signal_group(pgid, signal.SIGKILL)
+            processes.signal_group(pgid, signal.SIGKILL)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(proto.exited), self.kill_grace)
 
@@ -191,15 +191,15 @@ class HostRunner:
         changing RUNNER_TRACKING_ID before it starts.
         """
         groups, self._groups = self._groups, set()
-        pids = _job_processes(groups, self._tracking, self._since) if groups else []
+        pids = processes.job_processes(groups, self._tracking, self._since) if groups else []
         for pid in pids:
-            _signal(pid, signal.SIGTERM)
+            processes.send_signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + self.kill_grace
         while pids and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            pids = [pid for pid in pids if _alive(pid)]
+            pids = [pid for pid in pids if processes.alive(pid)]
         for pid in pids:
-            _signal(pid, signal.SIGKILL)
+            processes.send_signal(pid, signal.SIGKILL)
         for transport in self._open:
             transport.close()
         self._open.clear()
@@ -210,101 +210,3 @@ def _exit_code(returncode: int | None) -> int:
     if returncode is None:
         return 128 + signal.SIGKILL
     return 128 - returncode if returncode < 0 else returncode
-
-
-def _signal_group(pgid: int, sig: int) -> bool:
-    """Signal a process group; False when it no longer exists."""
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        # The group id was recycled by someone else's session: not ours to touch.
-        return False
-    return True
-
-
-def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
-
-
-def _read(path: str) -> bytes | None:
-    """A small /proc file in one read; None when the process is gone or not readable."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, 1 << 16)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def _stat(pid: str) -> tuple[bytes, int, int] | None:
-    """(state, process group, start time in clock ticks) of a process; None when gone."""
-    stat = _read(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    # Fields after the `(comm)`, which may itself contain spaces or parentheses.
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return (fields[0], int(fields[2]), int(fields[19])) if len(fields) > 19 else None
-
-
-def _ticks_since_boot() -> int:
-    """Now, in the unit of /proc/<pid>/stat's start time (0 when /proc is unavailable)."""
-    uptime = _read("/proc/uptime")
-    if uptime is None:
-        return 0
-    return int(float(uptime.split()[0]) * os.sysconf("SC_CLK_TCK"))
-
-
-def _alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    found = _stat(str(pid))
-    return found is not None and found[0] not in (b"Z", b"X")
-
-
-def _group_alive(pgid: int) -> bool:
-    """True while the group has a member that is not a zombie.
-
-    `killpg(pgid, 0)` also succeeds for zombies, which stay around here when PID 1 does not
-    reap re-parented orphans, so /proc is read to tell a live member from a dead one.
-    """
-    try:
-        entries = os.listdir("/proc")  # noqa: PTH208 - names only, no Path objects per entry
-    except OSError:
-        return _signal_group(pgid, 0)
-    for entry in entries:
-        if entry.isdigit():
-            found = _stat(entry)
-            if found is not None and found[1] == pgid and found[0] not in (b"Z", b"X"):
-                return True
-    return False
-
-
-def _job_processes(groups: set[int], tracking: bytes, since: int) -> list[int]:
-    """Live processes in one of `groups`, or started after `since` (clock ticks since boot)
-    whose environment holds `tracking`; one pass over /proc."""
-    try:
-        entries = os.listdir("/proc")  # noqa: PTH208 - names only, no Path objects per entry
-    except OSError:
-        return []
-    own = os.getpid()
-    found: list[int] = []
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == own:
-            continue
-        stat = _stat(entry)
-        if stat is None or stat[0] in (b"Z", b"X"):
-            continue
-        if stat[1] in groups or (stat[2] >= since and _carries(entry, tracking)):
-            found.append(int(entry))
-    return found
-
-
-def _carries(pid: str, tracking: bytes) -> bool:
-    environ = _read(f"/proc/{pid}/environ")
-    return environ is not None and tracking in environ.split(b"\0")
