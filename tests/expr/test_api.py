@@ -231,6 +231,12 @@ def test_missing_extension_function_is_an_evaluation_error() -> None:
     assert caught.value.kind == "evaluation"
 
 
+def test_extension_arity_is_checked_at_evaluation() -> None:
+    ctx = EvalContext({}, {"always": Function(name="always", min_args=0, max_args=0, call=bool)})
+    with pytest.raises(ExpressionError, match="Too many parameters supplied: 'always'"):
+        compile_expression("always(1)").evaluate(ctx)
+
+
 def test_lazy_arguments_as_the_runner() -> None:
     bad = "format('{')"
     assert compile_expression(f"contains(fromJSON('{{}}'), {bad})").evaluate(CTX) is False

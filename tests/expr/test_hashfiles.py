@@ -58,6 +58,15 @@ def test_hash_files(workspace: Path, patterns: list[str], names: list[str]) -> N
     assert hash_files(workspace, patterns) == expected(*(workspace / n for n in names))
 
 
+def test_walk_order_is_depth_first_with_sorted_names(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "z.txt").write_text("1")
+    (tmp_path / "a-b.txt").write_text("2")
+    (tmp_path / "#c.txt").write_text("3")
+    files = [tmp_path / "#c.txt", tmp_path / "a" / "z.txt", tmp_path / "a-b.txt"]
+    assert hash_files(tmp_path, ["**/*.txt", "# a comment line"]) == expected(*files)
+
+
 def test_nothing_matches_gives_empty_string(workspace: Path) -> None:
     assert hash_files(workspace, ["**/*.nope"]) == ""
     assert hash_files(workspace, ["/etc/passwd"]) == ""  # outside the workspace

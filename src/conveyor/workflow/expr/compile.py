@@ -22,7 +22,7 @@ from conveyor.workflow.expr.coerce import (
     to_str,
 )
 from conveyor.workflow.expr.context import Run
-from conveyor.workflow.expr.errors import ExpressionError, evaluation_error
+from conveyor.workflow.expr.errors import ErrorKind, ExpressionError, evaluation_error
 from conveyor.workflow.expr.formatting import parse_format, render
 from conveyor.workflow.expr.functions import BUILTIN_FUNCTIONS
 from conveyor.workflow.expr.values import FilteredArray, Value, is_primitive
@@ -197,6 +197,10 @@ def _call(node: ast.Call) -> Closure:
         function = run.functions.get(name)
         if function is None:
             raise evaluation_error(f"Unrecognized function: '{written}'")
+        if not function.min_args <= len(args) <= function.max_args:
+            few = len(args) < function.min_args
+            message = f"Too {'few' if few else 'many'} parameters supplied: '{written}'"
+            raise ExpressionError(message, kind=ErrorKind.PARSING)
         return function.call([arg(run) for arg in args])
 
     return extension

@@ -1,15 +1,18 @@
 """`hashFiles(patterns…)` over a workspace: the one part of `expr` that reads files.
 
-GitHub's rules: patterns are relative to the workspace, a leading `!` excludes, matching
-files (not directories) outside the workspace are ignored, and the result is the
-SHA-256 over the concatenated per-file SHA-256 digests of the matched files in path
-order, hex-encoded; '' when nothing matches. The engine passes the `Function` this
+GitHub's rules (runner's hashFiles over @actions/glob): patterns are relative to the
+workspace, one per line, `#` lines are comments, a leading `!` excludes, a matched
+directory stands for the files under it, dotfiles match, files outside the workspace are
+ignored; the result is the SHA-256 over the concatenated per-file SHA-256 digests in
+the glob's walk order (depth first, names sorted bytewise at each level), hex-encoded;
+'' when nothing matches. The engine passes the `Function` this
 builds in `EvalContext.functions` for step-level keys.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -65,14 +68,16 @@ def matching_files(workspace: Path, patterns: Sequence[str]) -> list[Path]:
     """Files under `workspace` the patterns select (later `!` patterns exclude), sorted."""
     rules = []
     for pattern in patterns:
-        for line in pattern.splitlines():
-            if line.strip():
-                negate = line.strip().startswith("!")
-                text = _relative(line.strip().removeprefix("!"), workspace.resolve())
+        for raw in pattern.splitlines():
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                negate = line.startswith("!")
+                text = _relative(line.removeprefix("!"), workspace.resolve()).rstrip("/")
                 rules.append((negate, _glob_regex(text)))
     chosen: list[Path] = []
     root = workspace.resolve()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    files = (p for p in root.rglob("*") if p.is_file())
+    for path in sorted(files, key=lambda p: [os.fsencode(part) for part in p.parts]):
         name = path.relative_to(root).as_posix()
         included = False
         for negate, regex in rules:
