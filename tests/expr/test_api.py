@@ -121,20 +121,51 @@ JOB_IF = ["github", "inputs", "vars", "needs", "always(0,0)", "failure(0,MAX)", 
 STEP_ENV = ["github", "env", "secrets", "hashFiles(1,255)"]
 
 
+def at(text: str, position: int, problem: str) -> str:
+    return f"{problem}. Located at position {position} within expression: {text}"
+
+
 @pytest.mark.parametrize(
     ("text", "allowed", "problems"),
     [
         ("github.ref && needs.a.result", JOB_IF, []),
-        ("secrets.TOKEN != ''", JOB_IF, ["Unrecognized named-value: 'secrets'"]),
-        ("hashFiles('x')", JOB_IF, ["Unrecognized function: 'hashFiles'"]),
-        ("always(1)", JOB_IF, ["Too many parameters supplied: 'always'"]),
+        (
+            "x == 1 || secrets.T",
+            JOB_IF,
+            [at("x == 1 || secrets.T", 1, "Unrecognized named-value: 'x'")],
+        ),
+        (
+            "secrets.T != ''",
+            JOB_IF,
+            [at("secrets.T != ''", 1, "Unrecognized named-value: 'secrets'")],
+        ),
+        ("hashFiles('x')", JOB_IF, [at("hashFiles('x')", 1, "Unrecognized function: 'hashFiles'")]),
+        ("always(1)", JOB_IF, [at("always(1)", 7, "Too many parameters supplied: '('")]),
         ("success('a', 'b')", JOB_IF, []),
         ("hashFiles('a') && toJSON(env)", STEP_ENV, []),
-        ("format('{0}', matrix.x)", STEP_ENV, ["Unrecognized named-value: 'matrix'"]),
     ],
 )
 def test_check_allowed(text: str, allowed: list[str], problems: list[str]) -> None:
     assert check_allowed(compile_expression(text), allowed) == problems
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("${{ matrix.x }}-${{ secrets.T }}", ["Unrecognized named-value: 'matrix'"]),
+        ("${{ github.ref }}-${{ secrets.T }}", []),
+        ("${{ github.ref }}-${{ hashFiles('x') }}", ["Unrecognized function: 'hashFiles'"]),
+    ],
+)
+def test_check_allowed_on_templates(text: str, problems: list[str]) -> None:
+    compiled = compile_template(text).compiled
+    assert compiled is not None
+    assert check_allowed(compiled, ["github", "secrets"]) == problems
+
+
+def test_check_allowed_on_conditions() -> None:
+    assert check_allowed(compile_condition("needs.a.result == 'x'"), JOB_IF) == []
+    assert check_allowed(compile_condition("env.X"), JOB_IF) == ["Unrecognized named-value: 'env'"]
 
 
 @pytest.mark.parametrize(

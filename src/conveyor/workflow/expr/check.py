@@ -12,8 +12,9 @@ import re
 from collections.abc import Sequence
 
 from conveyor.workflow.expr import ast
-from conveyor.workflow.expr.expression import Expression
-from conveyor.workflow.expr.parser import BUILTINS
+from conveyor.workflow.expr.errors import ExpressionError
+from conveyor.workflow.expr.expression import KNOWN_FUNCTIONS, Expression
+from conveyor.workflow.expr.parser import BUILTINS, parse
 
 _FUNCTION = re.compile(r"([A-Za-z_][\w-]*)\((\d+),(\d+|MAX)\)")
 
@@ -43,8 +44,32 @@ def _nodes(node: ast.Node | None) -> list[ast.Node]:
 
 
 def check_allowed(expr: Expression, allowed: Sequence[str]) -> list[str]:
-    """Problems with the names and functions `expr` uses where only `allowed` are available."""
+    """Problems with the names and functions `expr` uses where only `allowed` are available.
+
+    For a plain expression this is GitHub's own parse error (the first problem, with its
+    position); for conditions and templates, whose tree is not their text's, one message
+    per problem without a position.
+    """
     names, functions = parse_allowed(allowed)
+    if _tree_is_text(expr):
+        try:
+            parse(expr.text, named_values=names, functions=functions)
+        except ExpressionError as exc:
+            return [exc.message]
+        return []
+    return _walk_problems(expr, names, functions)
+
+
+def _tree_is_text(expr: Expression) -> bool:
+    try:
+        return repr(parse(expr.text, functions=KNOWN_FUNCTIONS)) == repr(expr.node)
+    except ExpressionError:
+        return False
+
+
+def _walk_problems(
+    expr: Expression, names: set[str], functions: dict[str, tuple[int, int]]
+) -> list[str]:
     problems: list[str] = []
     for node in _nodes(expr.node):
         if isinstance(node, ast.NamedValue) and node.name.lower() not in names:
