@@ -54,8 +54,13 @@ def _get(container: Value, key: Value, wildcard: bool) -> Value:
 
 def _get_filtered(items: FilteredArray, key: Value, wildcard: bool) -> Value:
     """Apply an index to every element of a filtered array, dropping misses."""
+    if not wildcard and type(key) is str:
+        # The common `list.*.name`: every element a dict holding exactly that key.
+        try:
+            return FilteredArray([item[key] for item in cast(list[dict[str, Value]], items)])
+        except (KeyError, TypeError, IndexError):
+            pass  # a miss, a list or a scalar among them: the general rules below
     if not wildcard and type(key) is str and all(type(item) is dict for item in items):
-        # The common `list.*.name`: plain dicts, where a hit on the exact key is most likely.
         mapped = FilteredArray()
         for entry in cast(list[dict[str, Value]], items):
             if key in entry:
