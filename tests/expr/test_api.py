@@ -268,6 +268,40 @@ def test_extension_arity_is_checked_at_evaluation() -> None:
         compile_expression("always(1)").evaluate(ctx)
 
 
+MIXED = EvalContext(
+    {
+        "x": {
+            "a": [{"m": 1}, [5, 6], "str", None, {"M": 2}],
+            "b": [[1, 2], [3]],
+            "o": {"k1": {"v": 1}, "k2": {"v": 2}},
+        }
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x.a.*.m", [1, 2]),  # objects only, case-insensitive, misses dropped
+        ("x.a.*['0']", [5]),  # a numeric string indexes arrays
+        ("x.a.*[1]", [6]),
+        ("x.b.*.*", [1, 2, 3]),  # a wildcard on a filtered array flattens one level
+        ("x.o.*.v", [1, 2]),
+        ("x.missing.*", []),
+        ("x.a[*].m", [1, 2]),
+        ("x.a.*.m[0]", []),  # numbers are not collections
+        ("x.a[1.9][1]", 6),  # indexes are floored
+        ("x.a[-1]", None),
+        ("x.a['1'][0]", 5),
+        ("x.a[null]", {"m": 1}),  # null is 0
+        ("x.a[true]", [5, 6]),
+        ("x.o[fromJSON('[]')]", None),
+    ],
+)
+def test_index_and_filters(text: str, expected: Any) -> None:
+    assert compile_expression(text).evaluate(MIXED) == expected
+
+
 def test_lazy_arguments_as_the_runner() -> None:
     bad = "format('{')"
     assert compile_expression(f"contains(fromJSON('{{}}'), {bad})").evaluate(CTX) is False

@@ -86,6 +86,9 @@ KNOWN_TS_BUGS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("\u00a01 == 1", {"err": "lexing"}, {"kind": "Boolean", "value": True}),
     # The package accepts a trailing comma in a call; the runner's lexer rejects `,)`.
     ("toJSON(true,)", {"kind": "String", "value": "true"}, {"err": "parsing"}),
+    # The runner's lexer lets `.` follow `*` anywhere, so `[*.v]` parses: the key is
+    # `'*'.v`, i.e. null, i.e. index 0 (from its source; the package rejects the `.`).
+    ("fromJSON('[{\"v\":1}]')[*.v]", {"err": "parsing"}, {"kind": "Object", "value": {"v": 1}}),
     # JSON.stringify writes infinities as null; the runner writes the number's string.
     (
         "toJSON(-Infinity)",
