@@ -108,6 +108,9 @@ class JobRun:
         }
         if scope.depth:
             contexts["inputs"] = dict(scope.inputs)
+            github = self.contexts.get("github")
+            if isinstance(github, dict):
+                contexts["github"] = {**github, "action_path": scope.action_path}
         functions = step_functions(lambda: self.status(scope))
         if self.hash_files is not None:
             functions["hashFiles"] = self.hash_files

@@ -106,6 +106,8 @@ def _choose(wf: Workflow, event: Event, decision: object) -> Selected:
     payload: dict[str, Value] = dict(event.payload)
     typed: dict[str, Value] = {}
     trigger = wf.on.get(event.name)
+    if triggered and event.name == "schedule" and trigger is not None and trigger.crons:
+        payload["schedule"] = trigger.crons[0]  # github.event.schedule: the cron that fired
     if triggered and event.name == "workflow_dispatch" and trigger is not None:
         resolved = dispatch_inputs(trigger.inputs, event.inputs)
         typed = dict(resolved.typed)
