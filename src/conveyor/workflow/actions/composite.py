@@ -4,8 +4,9 @@ Called by `resolve.run_uses`. GitHub's rules: `inputs.<name>` come from `with:` 
 input's `default` (an expression, evaluated in the action's context); a `required` input
 that is missing is an empty string (GitHub does not enforce it); unknown `with:` keys only
 warn. The action's steps run in a nested scope with their own `steps` context, env files
-fresh per inner step, the caller step's `env` visible, INPUT_* and GITHUB_ACTION_PATH set. ONLY declared `outputs` (their
-`value` expressions over the inner `steps`) reach the caller: unlike act, nothing leaks.
+fresh per inner step, the caller step's `env` visible, INPUT_* and GITHUB_ACTION_PATH set.
+ONLY declared `outputs` (their `value` expressions over the inner `steps`) reach the
+caller: unlike act, nothing leaks.
 Composite actions nest up to 10 levels.
 """
 
