@@ -244,3 +244,23 @@ def test_job_if_false_skips_and_skipped_needs_skip_dependants(repo: Repo) -> Non
     out = repo.run()
     assert out.code == 0, out.stderr
     assert [out.result(n) for n in ("off", "dep", "report")] == ["skipped", "skipped", "success"]
+
+
+def test_job_if_sees_the_full_github_context(repo: Repo) -> None:
+    repo.write(
+        workflow("""
+        on: push
+        jobs:
+          main_only:
+            if: github.ref_name == 'main' && github.ref_type == 'branch'
+            runs-on: ubuntu-latest
+            steps: [{run: "true"}]
+          never:
+            if: github.repository_owner == 'nobody-at-all'
+            runs-on: ubuntu-latest
+            steps: [{run: "true"}]
+    """)
+    ).commit()
+    out = repo.run()
+    assert out.code == 0, out.stderr
+    assert (out.result("main_only"), out.result("never")) == ("success", "skipped")

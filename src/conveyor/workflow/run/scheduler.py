@@ -26,6 +26,7 @@ from conveyor.workflow.expr import (
 )
 from conveyor.workflow.model import Job, Raw
 from conveyor.workflow.plan import matrix as matrix_plan
+from conveyor.workflow.run.contexts import github_context
 from conveyor.workflow.run.job import Leg, WorkflowCall, run_job
 from conveyor.workflow.run.results import JobResult, Result, combine
 from conveyor.workflow.run.scope import JobControl
@@ -142,20 +143,18 @@ class Scheduler:
         return Done(result=verdict, outputs=outputs, ancestors=ancestors)
 
     def _github(self) -> dict[str, Value]:
-        event = self.session.options.event
-        return {
-            "event_name": event.name,
-            "event": dict(self.call.event_payload),
-            "ref": event.ref,
-            "sha": event.sha,
-            "repository": event.repository,
-            "actor": event.actor,
-            "workflow": self.call.workflow.display_name,
-            "base_ref": event.base_ref or "",
-            "head_ref": event.head_ref or "",
-            "run_id": str(self.session.identity.run_id),
-            "run_number": str(self.session.identity.run_number),
-        }
+        """The `github` context of job-level keys (`if`, `strategy`, `concurrency`, `with`)."""
+        github = github_context(
+            self.session.options.event,
+            self.session.identity,
+            workflow_name=self.call.top.display_name,
+            workflow_path=self.call.top.path,
+            job_id="",
+            workspace=self.session.options.run_dir,
+        )
+        github["event"] = dict(self.call.event_payload)
+        github["workspace"] = ""
+        return github
 
     def _record(self, job: Job, name: str, result: Result) -> None:
         self.results.append(JobResult(id=job.id, name=name, result=result, parent=self.call.parent))
