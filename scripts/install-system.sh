@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the system programs Conveyor runs (git, bash, node) when they are missing.
+# Installs the system programs Conveyor runs when they are missing: git, bash, node/npm (the
+# workflow schema and node actions), podman + runc (containers), busybox-static (the local
+# base image) and docker-registry (a real OCI registry on 127.0.0.1).
 # As root it uses apt; otherwise it names what is missing and stops.
 set -euo pipefail
 need=()
@@ -7,6 +9,10 @@ command -v git >/dev/null || need+=(git)
 command -v bash >/dev/null || need+=(bash)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
+command -v docker-registry >/dev/null || need+=(docker-registry)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "installing system packages: ${need[*]}"

@@ -25,3 +25,18 @@ class GitError(ClientError):
         self.stderr = stderr.strip()
         detail = self.stderr.splitlines()[-1] if self.stderr else f"exit code {returncode}"
         super().__init__(f"`{' '.join(self.argv)}` failed: {detail}")
+
+
+class PodmanError(ClientError):
+    """A podman command failed; `stderr` holds podman's explanation."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.stderr = stderr.strip()
+        detail = self.stderr.splitlines()[-1] if self.stderr else f"exit code {returncode}"
+        super().__init__(f"`{' '.join(self.argv[:3])} …` failed: {detail}")
+
+
+class PodmanUnavailable(ClientError):
+    """podman is not installed or cannot start containers on this host."""
