@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,6 +156,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         if timer is not None:
             timer.cancel()
         await jr.runner.cleanup()
+        shutil.rmtree(dirs.temp, ignore_errors=True)  # scripts and env files hold secrets
     if jr.summaries:
         (log_dir / "summary.md").write_text("\n".join(s.rstrip("\n") for s in jr.summaries) + "\n")
     if control.timed_out:

@@ -18,9 +18,8 @@ class LineHandler:
 
     def __init__(self, jr: JobRun) -> None:
         self.jr = jr
-        self.parser = CommandParser(
-            debug=jr.session.options.debug, workspace=str(jr.dirs.workspace)
-        )
+        self.debug = jr.step_debug
+        self.parser = CommandParser(debug=self.debug, workspace=str(jr.dirs.workspace))
         self.outputs: dict[str, str] = {}
         self.failed = False
 
@@ -36,7 +35,9 @@ class LineHandler:
             self.outputs[command.properties.get("name", "")] = command.data
         for note in command.annotations:
             jr.annotate(note)
-        if command.display is not None:
+        if command.kind is CommandKind.DEBUG and self.debug:
+            jr.write(f"Debug: {command.data}")  # step debug asked for by secret/variable
+        elif command.display is not None:
             jr.write(command.display)
         if command.failed:
             self.failed = True

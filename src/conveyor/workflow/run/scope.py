@@ -82,6 +82,16 @@ class JobRun:
     step_counter: int = 0
 
     @property
+    def step_debug(self) -> bool:
+        """--debug, or ACTIONS_STEP_DEBUG=true as a secret or variable (GitHub's switch)."""
+        if self.session.options.debug:
+            return True
+        for source in (self.session.secrets, self.session.options.vars):
+            if str(source.get("ACTIONS_STEP_DEBUG", "")).lower() == "true":
+                return True
+        return False
+
+    @property
     def cancelled(self) -> bool:
         return self.control.stop.is_set()
 

@@ -235,7 +235,9 @@ async def _body(
 
         coro = run_uses(step, scope, jr, ctx, env)
         result = await (asyncio.wait_for(coro, timeout) if timeout else coro)
-    outputs = _apply_files(jr, files)
+    outputs, files_ok = _apply_files(jr, files)
+    if not files_ok:
+        result = (Result.FAILURE, result[1])
     if step.run is not None:
         return result[0], {**result[1], **outputs}
     if result[1]:  # an action's declared outputs replace what its files said
@@ -268,15 +270,16 @@ def _process_env(
     return env
 
 
-def _apply_files(jr: JobRun, files: dict[str, Path]) -> dict[str, str]:
-    """Read the step's files: outputs are returned, env/path/summary apply to the job."""
+def _apply_files(jr: JobRun, files: dict[str, Path]) -> tuple[dict[str, str], bool]:
+    """Read the step's files: outputs are returned, env/path/summary apply to the job; a
+    malformed file fails the step (False)."""
     outputs: dict[str, str] = {}
     try:
         outputs = envfiles.parse_kv_file(_read(files["GITHUB_OUTPUT"]), path="GITHUB_OUTPUT")
         parsed = envfiles.parse_env_file(_read(files["GITHUB_ENV"]), path="GITHUB_ENV")
     except envfiles.EnvFileError as exc:
         jr.write(f"Error: {exc}")
-        return {**outputs, **exc.values}
+        return {**outputs, **exc.values}, False
     for message in parsed.errors:
         jr.write(f"Error: {message}")
     jr.file_env.update(parsed.values)
@@ -285,7 +288,7 @@ def _apply_files(jr: JobRun, files: dict[str, Path]) -> dict[str, str]:
     summary = _read(files["GITHUB_STEP_SUMMARY"])
     if summary.strip():
         jr.summaries.append(summary)
-    return outputs
+    return outputs, True
 
 
 def _read(path: Path) -> str:
