@@ -182,3 +182,77 @@ def test_failing_job_exits_1_and_prints_the_run_dir(repo: Repo) -> None:
     assert out.code == 1
     assert "run directory:" in out.stdout
     assert "failure" in out.stdout
+
+
+LOCKED = """
+    on: push
+    {concurrency}
+    jobs:
+      {jobs}
+"""
+LOCK_STEP = """
+        runs-on: ubuntu-latest
+        steps:
+          - run: |
+              mkdir "$OUT/lock" || { echo "overlap"; exit 1; }
+              sleep 0.3
+              rmdir "$OUT/lock"
+"""
+
+
+def _locked_jobs(names: list[str]) -> str:
+    return "\n      ".join(f"{n}:{LOCK_STEP}".replace("\n", "\n      ") for n in names)
+
+
+def test_max_parallel_flag_limits_jobs_across_the_run(repo: Repo, tmp_path: Path) -> None:
+    repo.write(workflow(LOCKED.format(concurrency="", jobs=_locked_jobs(["a", "b", "c"]))))
+    repo.commit()
+    (tmp_path / "free").mkdir()
+    (tmp_path / "limited").mkdir()
+    free = repo.run("--env", f"OUT={tmp_path / 'free'}")
+    assert free.code == 1  # without the flag the jobs overlap
+    out = repo.run("--env", f"OUT={tmp_path / 'limited'}", "--max-parallel", "1")
+    assert out.code == 0, out.stderr
+    assert {j["result"] for j in out.jobs().values()} == {"success"}
+
+
+def test_workflow_level_concurrency_serialises_workflows(repo: Repo, tmp_path: Path) -> None:
+    text = LOCKED.format(concurrency="concurrency: shared", jobs=_locked_jobs(["a"]))
+    repo.write({".github/workflows/one.yml": text, ".github/workflows/two.yml": text}).commit()
+    out = repo.run("--env", f"OUT={tmp_path}")
+    assert out.code == 0, out.stderr
+    assert [w["result"] for w in out.data["workflows"]] == ["success", "success"]  # type: ignore[index]
+
+
+def test_vars_and_secret_file(repo: Repo, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text('# comment\nexport TOKEN="tok-123"\nOTHER=plain\n')
+    repo.write(
+        workflow("""
+        on: push
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            steps:
+              - run: |
+                  test "${{ vars.COLOR }}" = blue
+                  test "${{ secrets.TOKEN }}" = tok-123
+                  test "${{ secrets.OTHER }}" = plain
+                  test -z "${{ vars.MISSING }}"
+    """)
+    ).commit()
+    out = repo.run("--var", "COLOR=blue", "--secret-file", str(secrets))
+    assert out.code == 0, out.stderr
+    bad = repo.run("--var", "NOEQUALS")
+    assert bad.code == 2
+    assert "--var" in bad.stderr
+
+
+def test_dry_run_validates_and_plans_without_running(repo: Repo, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    repo.write(workflow(SIMPLE)).commit()
+    out = repo.run("-n", "--env", f"MARKER={marker}", json_out=False)
+    assert out.code == 0, out.stderr
+    assert "dry run" in out.stdout
+    assert not marker.exists()
+    assert not repo.home.exists()
