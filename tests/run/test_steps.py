@@ -262,3 +262,23 @@ def test_hash_files_hashes_the_job_workspace(repo: Repo) -> None:
     ).commit()
     out = repo.run()
     assert out.code == 0, out.stderr + out.stdout
+
+
+def test_default_variables_cannot_be_overridden_by_env(repo: Repo) -> None:
+    repo.write(
+        workflow("""
+        on: push
+        env: {GITHUB_REF: refs/heads/fake, MY_VAR: mine}
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            steps:
+              - env: {RUNNER_OS: Plan9}
+                run: |
+                  test "$GITHUB_REF" = refs/heads/main
+                  test "$RUNNER_OS" = Linux
+                  test "$MY_VAR" = mine
+    """)
+    ).commit()
+    out = repo.run()
+    assert out.code == 0, out.stderr + out.stdout

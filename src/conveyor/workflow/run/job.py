@@ -115,9 +115,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
     github["event"] = dict(call.event_payload)
     runner = runner_context(temp=dirs.temp, tool_cache=dirs.tool_cache, debug=options.debug)
     contexts = {**job_contexts(session, call, leg), "github": github, "runner": runner}
-    base_env = {**base_environment(tty=options.tty), **job_variables(github, runner)}
-    if options.debug:
-        base_env["ACTIONS_STEP_DEBUG"] = "true"
+    base_env = base_environment(tty=options.tty)
     jr = JobRun(
         session=session,
         workflow=wf,
@@ -129,6 +127,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         log_dir=log_dir,
         contexts=contexts,
         base_env=base_env,
+        default_env=job_variables(github, runner),
         wf_env={},
         job_env={},
         control=control,

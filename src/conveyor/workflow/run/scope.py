@@ -68,7 +68,8 @@ class JobRun:
     runner: Runner
     log_dir: Path
     contexts: dict[str, Value]  # github, vars, secrets, inputs, matrix, strategy, needs, runner
-    base_env: dict[str, str]  # host basics + GITHUB_* + RUNNER_*
+    base_env: dict[str, str]  # host basics (PATH, HOME, ...); `env:` may override them
+    default_env: dict[str, str]  # GITHUB_*, RUNNER_*, CI: `env:` cannot override them
     wf_env: dict[str, str]
     job_env: dict[str, str]
     control: JobControl

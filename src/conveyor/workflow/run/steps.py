@@ -258,7 +258,8 @@ def _fresh_files(temp: Path) -> dict[str, Path]:
 def _process_env(
     step: Step, scope: Scope, jr: JobRun, step_env: dict[str, str], files: dict[str, Path]
 ) -> dict[str, str]:
-    env = {**jr.base_env, **jr.env_context(scope, step_env)}
+    # GitHub ignores attempts to override its default variables (GITHUB_*, RUNNER_*, CI)
+    env = {**jr.base_env, **jr.env_context(scope, step_env), **jr.default_env}
     env.update({var: str(path) for var, path in files.items()})
     env["GITHUB_ACTION"] = step.id
     if scope.depth:
