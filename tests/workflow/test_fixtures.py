@@ -80,6 +80,34 @@ def job_names(doc: dict[str, Any]) -> list[str]:
     return [f"{j.get('name')} [{j.get('result')}]" for j in iter_jobs(doc)]
 
 
+RUN_KEYS = {"result", "run_dir", "event", "workflows"}
+WORKFLOW_KEYS = {"path", "name", "triggered", "reason", "jobs"}
+JOB_FIELDS = {"id", "name", "matrix", "result", "outputs", "duration", "steps", "annotations"}
+JOB_FIELDS |= {"parent"}
+STEP_FIELDS = {"id", "name", "outcome", "conclusion"}
+JOB_RESULTS = {"success", "failure", "cancelled", "skipped"}
+
+
+def check_shape(doc: dict[str, Any], errors: list[str]) -> None:
+    """The document has the fields INTERFACES.md §D2 promises, with known result values."""
+    if missing := RUN_KEYS - set(doc):
+        errors.append(f"run document lacks {sorted(missing)}")
+    if doc.get("result") not in {"success", "failure", "cancelled"}:
+        errors.append(f"run result {doc.get('result')!r} is not success/failure/cancelled")
+    for wf in doc.get("workflows", []):
+        if missing := WORKFLOW_KEYS - set(wf):
+            errors.append(f"workflow {wf.get('path')}: lacks {sorted(missing)}")
+        for job in wf.get("jobs", []):
+            where = f"job {job.get('name')!r}"
+            if missing := JOB_FIELDS - set(job):
+                errors.append(f"{where}: lacks {sorted(missing)}")
+            if job.get("result") not in JOB_RESULTS:
+                errors.append(f"{where}: result {job.get('result')!r} is not a job result")
+            for step in job.get("steps") or []:
+                if missing := STEP_FIELDS - set(step):
+                    errors.append(f"{where} step {step.get('id')!r}: lacks {sorted(missing)}")
+
+
 def check_workflows(doc: dict[str, Any], expected: dict[str, Any], errors: list[str]) -> None:
     by_file = {Path(wf.get("path", "")).name: wf for wf in doc.get("workflows", [])}
     for file, want in expected.items():
@@ -247,6 +275,7 @@ def compare(
     if doc is None and want_exit != 2:
         errors.append("no JSON document on stdout")
     if doc is not None:
+        check_shape(doc, errors)
         check_workflows(doc, expect.get("workflows") or {}, errors)
         check_jobs(doc, expect, errors)
     check_texts(proc, doc, expect, errors)

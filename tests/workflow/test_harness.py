@@ -30,14 +30,23 @@ def document(run_dir: Path) -> dict[str, Any]:
                         "id": "build",
                         "name": "Build it",
                         "matrix": None,
+                        "duration": 0.1,
                         "result": "success",
                         "outputs": {"k": "v"},
-                        "steps": [{"id": "s1", "outcome": "failure", "conclusion": "success"}],
+                        "steps": [
+                            {
+                                "id": "s1",
+                                "name": "Run x",
+                                "outcome": "failure",
+                                "conclusion": "success",
+                            }
+                        ],
                         "annotations": [{"level": "error", "message": "bad", "line": 3}],
                         "parent": None,
                     },
                     {
                         "id": "m",
+                        "duration": 0.2,
                         "name": "m (1)",
                         "matrix": {"n": 1.0},
                         "result": "failure",
@@ -48,7 +57,13 @@ def document(run_dir: Path) -> dict[str, Any]:
                     },
                 ],
             },
-            {"path": ".github/workflows/other.yml", "triggered": False, "jobs": []},
+            {
+                "path": ".github/workflows/other.yml",
+                "name": "Other",
+                "triggered": False,
+                "reason": "not push",
+                "jobs": [],
+            },
         ],
     }
 
@@ -91,6 +106,17 @@ MISMATCHES = [
     ({"run_dir_contains": {"*/x/summary.md": ["a"]}}, "run dir has no file matching"),
     ({"annotations_absent": ["bad"]}, "unexpected annotation 'bad'"),
 ]
+
+
+def test_a_document_missing_promised_fields_is_reported(tmp_path: Path) -> None:
+    doc = document(tmp_path)
+    del doc["workflows"][0]["jobs"][0]["duration"]
+    doc["workflows"][0]["jobs"][1]["result"] = "neutral"
+    proc = subprocess.CompletedProcess(args=[], returncode=1, stdout=json.dumps(doc), stderr="")
+    case = Case(name="t", directory=tmp_path, description="d", expect={"exit": 1})
+    errors = compare(case, proc, tmp_path, 0.1)
+    assert "job 'Build it': lacks ['duration']" in errors
+    assert "job 'm (1)': result 'neutral' is not a job result" in errors
 
 
 def run(tmp_path: Path, expect: dict[str, Any]) -> list[str]:
