@@ -78,6 +78,6 @@ async def run_composite(
         try:
             outputs[name] = to_str(evaluate_raw(spec.value, ctx))
         except ConveyorError as exc:
-            jr.write(f"Error: output {name}: {exc}")
+            jr.error(f"output {name}: {exc}")
             outputs[name] = ""
     return (Result.FAILURE if scope.failed else Result.SUCCESS), outputs

@@ -46,6 +46,6 @@ async def run_node(
         on_output=handler,
     )
     if result.exit_code != 0 or handler.failed:
-        jr.write(f"Error: Process completed with exit code {result.exit_code}.")
+        jr.error(f"Process completed with exit code {result.exit_code}.")
         return Result.FAILURE, {}
     return Result.SUCCESS, {}

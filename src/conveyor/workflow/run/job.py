@@ -148,7 +148,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         step_results = await run_steps(job.steps, scope, jr)
         outputs = _outputs(jr, scope)
     except ConveyorError as exc:
-        jr.write(f"Error: {exc}")
+        jr.error(f"{exc}")
         jr.failed = True
         step_results, outputs = [], {}
     finally:
@@ -157,9 +157,13 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         await jr.runner.cleanup()
         shutil.rmtree(dirs.temp, ignore_errors=True)  # scripts and env files hold secrets
     if jr.summaries:
-        (log_dir / "summary.md").write_text("\n".join(s.rstrip("\n") for s in jr.summaries) + "\n")
+        text = "\n".join(s.rstrip("\n") for s in jr.summaries) + "\n"
+        (log_dir / "summary.md").write_text(session.masker.mask(text))
     if control.timed_out:
-        jr.write(f"Error: The job has exceeded the maximum execution time of {minutes:g} minutes.")
+        jr.error(
+            "The job running on runner conveyor has exceeded the maximum execution time of "
+            f"{minutes:g} minutes."
+        )
     return JobResult(
         id=job.id,
         name=leg.name,
@@ -199,10 +203,10 @@ def _outputs(jr: JobRun, scope: Scope) -> dict[str, str]:
         try:
             value = to_str(evaluate_raw(raw, ctx))
         except ConveyorError as exc:
-            jr.write(f"Error: output {name}: {exc}")
+            jr.error(f"output {name}: {exc}")
             continue
         if jr.session.masker.mask(value) != value:
-            jr.write(f"Warning: Skip output '{name}' since it may contain secret.")
+            jr.warning(f"Skip output '{name}' since it may contain secret.")
             continue
         out[name] = value
     return out

@@ -8,6 +8,7 @@ parsed workflow stays untouched: everything that changes during a run lives here
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import IO
 from conveyor.runners.base import JobDirs, Runner
 from conveyor.workflow.expr import EvalContext, Function, Value
 from conveyor.workflow.model import Job, RunDefaults, Workflow
-from conveyor.workflow.run.commands import Annotation
+from conveyor.workflow.run.commands import Annotation, AnnotationLevel
 from conveyor.workflow.run.console import annotation_text
 from conveyor.workflow.run.session import Session
 from conveyor.workflow.run.status import step_functions
@@ -134,8 +135,23 @@ class JobRun:
         if self.log is not None:
             self.log.write(masked + "\n")
 
+    def error(self, message: str) -> None:
+        """An error the runner raises (exit codes, timeouts, bad expressions): annotated."""
+        self.annotate(
+            Annotation(level=AnnotationLevel.ERROR, message=self.session.masker.mask(message))
+        )
+
+    def warning(self, message: str) -> None:
+        self.annotate(
+            Annotation(level=AnnotationLevel.WARNING, message=self.session.masker.mask(message))
+        )
+
     def annotate(self, note: Annotation) -> None:
-        """Keep an annotation for the results and show it."""
+        """Keep an annotation (masked) for the results and show it."""
+        mask = self.session.masker.mask
+        note = dataclasses.replace(
+            note, message=mask(note.message), title=mask(note.title) if note.title else None
+        )
         self.annotations.append(note)
         self.session.console.annotation(self.prefix, note)
         if self.log is not None:

@@ -83,7 +83,7 @@ async def run_step(step: Step, scope: Scope, jr: JobRun) -> StepResult:
         condition = compile_condition(step.if_ if step.if_ is not None else "success()")
         runs = is_truthy(condition.evaluate(ctx))
     except ConveyorError as exc:
-        jr.write(f"Error: {exc}")
+        jr.error(f"{exc}")
         return _record(
             step,
             scope,
@@ -135,11 +135,11 @@ async def _execute(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResul
         outcome, outputs = await guarded
     except StepStopped:
         outcome = Result.CANCELLED
-        jr.write("Error: The operation was canceled.")
+        jr.error("The operation was canceled.")
     except TimeoutError:
-        jr.write(f"Error: The action '{name}' has timed out.")
+        jr.error(f"The action '{name}' has timed out.")
     except ConveyorError as exc:
-        jr.write(f"Error: {exc}")
+        jr.error(f"{exc}")
     conclusion = outcome
     if outcome is Result.FAILURE and continue_on_error:
         conclusion = Result.SUCCESS
@@ -179,7 +179,7 @@ def _record(
             jr.failed = True
     return StepResult(
         id=step.id,
-        name=name,
+        name=jr.session.masker.mask(name),
         outcome=outcome,
         conclusion=conclusion,
         outputs=outputs,
@@ -279,10 +279,10 @@ def _apply_files(jr: JobRun, files: dict[str, Path]) -> tuple[dict[str, str], bo
         outputs = envfiles.parse_kv_file(_read(files["GITHUB_OUTPUT"]), path="GITHUB_OUTPUT")
         parsed = envfiles.parse_env_file(_read(files["GITHUB_ENV"]), path="GITHUB_ENV")
     except envfiles.EnvFileError as exc:
-        jr.write(f"Error: {exc}")
+        jr.error(f"{exc}")
         return {**outputs, **exc.values}, False
     for message in parsed.errors:
-        jr.write(f"Error: {message}")
+        jr.error(f"{message}")
     jr.file_env.update(parsed.values)
     added = envfiles.parse_path_file(_read(files["GITHUB_PATH"]))
     jr.path_prepend = envfiles.extend_prepend_path(jr.path_prepend, added)
@@ -324,9 +324,9 @@ async def _run_script(
     result = await jr.runner.exec(argv, env=env, cwd=cwd, timeout=timeout, on_output=handler)
     handler.close()
     if result.timed_out:
-        jr.write(f"Error: The action '{step.id}' has timed out after {timeout or 0:g} seconds.")
+        jr.error(f"The action '{step.id}' has timed out after {timeout or 0:g} seconds.")
         return Result.FAILURE, handler.outputs
     if result.exit_code != 0:
-        jr.write(f"Error: Process completed with exit code {result.exit_code}.")
+        jr.error(f"Process completed with exit code {result.exit_code}.")
         return Result.FAILURE, handler.outputs
     return (Result.FAILURE if handler.failed else Result.SUCCESS), handler.outputs
