@@ -1,0 +1,366 @@
+"""Git write-back: fetch, plan, commit with trailers, push; on rejection re-apply on the new tip.
+
+One attempt = read the branch tip into the cache, run the pure `planner` on that tip's
+tree, write one commit with `git fast-import`, `git push` it. A rejected push (the branch
+moved) is never rebased: the next attempt fetches the new tip and plans again from the
+files as they are there, after a jittered exponential backoff (full jitter, 20 ms base,
+1 s cap) up to `max_attempts`.
+
+Processes on one machine share the cache and take its lock for an attempt, so they
+serialize locally instead of rejecting each other, and the holder can skip the fetch
+(the cache already knows the tip it or a sibling pushed); a push rejected by a remote
+writer elsewhere falls back to fetch + re-apply. Without the lock (`shared_cache=False`)
+every process fetches into its own ref and retries purely optimistically.
+
+A content conflict is precisely: on a retry, a field being promoted now holds a value that
+is neither the value read on the first attempt nor the value being written, and some
+commit between the first tip and the new one that touched the file carries no
+`Conveyor-Image` trailer (a hand edit). Changes by other Conveyor promotions are not
+conflicts; `--only-if-newer` orders those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from conveyor.clients.gitwrite import (
+    FileWrite,
+    GitCache,
+    Identity,
+    PushOutcome,
+    Remote,
+    Snapshot,
+    is_ancestor,
+)
+from conveyor.promote import ordering, planner, trailers
+from conveyor.promote.config import Rule
+from conveyor.promote.errors import ContentConflict, PromoteInputError, PushContention
+from conveyor.promote.imageref import try_parse
+from conveyor.promote.planner import EditSpec, Plan
+from conveyor.promote.workloads import Change
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AUTHOR = Identity(name="Conveyor", email="conveyor@localhost")
+BACKOFF_BASE = 0.02
+BACKOFF_CAP = 1.0
+
+
+class Status(StrEnum):
+    PROMOTED = "promoted"
+    NOOP = "noop"  # already at that image: no commit
+    SKIPPED = "skipped"  # --only-if-newer: the current image is newer
+    DRY_RUN = "dry-run"
+    PULL_REQUEST = "pull-request"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """Where the commit goes: the branch itself, or a promotion branch (force-pushed)."""
+
+    ref: str
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteRequest:
+    remote: Remote
+    spec: EditSpec
+    branch: str = "main"
+    author: Identity = DEFAULT_AUTHOR
+    title: str | None = None
+    body: str | None = None
+    source_commit: str | None = None
+    run: str | None = None
+    build_number: int | None = None
+    only_if_newer: bool = False
+    dry_run: bool = False
+    force: bool = False
+    max_attempts: int = 10
+    cache_root: Path | None = None
+    shared_cache: bool = True
+    app_repo: Path | None = None
+    require_commit_rule: bool = True  # refuse commit mode into an approval stage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    status: Status
+    reason: str
+    commit: str | None = None
+    base: str | None = None
+    attempts: int = 0
+    changes: tuple[Change, ...] = ()
+    diff: str = ""
+    git_processes: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def backoff(attempt: int, rng: random.Random) -> float:
+    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+
+
+def commit_message(req: WriteRequest) -> str:
+    spec = req.spec
+    where = spec.env or ", ".join(spec.paths) or ", ".join(s.file for s in spec.sets)
+    title = req.title or f"Promote {spec.reference or 'values'} to {where}"
+    pairs = [
+        (trailers.IMAGE, spec.reference),
+        (trailers.ENVIRONMENT, spec.env or ""),
+        (trailers.SOURCE_COMMIT, req.source_commit or ""),
+        (trailers.RUN, req.run or ""),
+        (trailers.BUILD_NUMBER, "" if req.build_number is None else str(req.build_number)),
+    ]
+    return trailers.message(title, req.body, pairs)
+
+
+class Writer:
+    """Runs attempts for one request against one cache (see the module docstring)."""
+
+    def __init__(
+        self,
+        req: WriteRequest,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.req = req
+        self.cache = GitCache(req.remote, root=req.cache_root)
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        shared = req.shared_cache
+        self.track = (
+            f"refs/conveyor/tip/{req.branch}"
+            if shared
+            else f"refs/conveyor/tmp/{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
+        self.first: tuple[str, dict[str, tuple[str, ...]]] | None = None
+        self.attempts = 0
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self.req.shared_cache:
+            with self.cache.lock():
+                yield
+        else:
+            yield
+
+    def run(
+        self, target: Target | None = None, before_push: Callable[[str, Plan], Target] | None = None
+    ) -> Outcome:
+        """Promote; `before_push` may redirect the commit (pull-request mode)."""
+        self.cache.ensure()
+        try:
+            for attempt in range(1, self.req.max_attempts + 1):
+                with self._locked():
+                    outcome = self._attempt(attempt, target, before_push)
+                if outcome is not None:
+                    return outcome
+                delay = backoff(attempt, self.rng)
+                log.info(
+                    "push rejected (attempt %d): retrying in %.0f ms on the new tip",
+                    attempt,
+                    delay * 1000,
+                )
+                self.sleep(delay)
+        finally:
+            if not self.req.shared_cache:
+                self.cache.delete_ref(self.track)
+        raise PushContention(
+            f"gave up after {self.req.max_attempts} rejected pushes to {self.req.branch}",
+        )
+
+    def _tip(self, attempt: int) -> tuple[str, bool]:
+        if self.req.shared_cache and attempt == 1:
+            known = self.cache.ref(self.track)
+            if known:
+                return known, False
+        tip = self.cache.fetch(self.req.branch, into=self.track)
+        if tip is None:
+            raise PromoteInputError(
+                f"branch {self.req.branch} does not exist on the remote",
+                hint="give --branch, or push an initial commit first",
+            )
+        return tip, True
+
+    def _attempt(
+        self, attempt: int, target: Target | None, before_push: Callable[[str, Plan], Target] | None
+    ) -> Outcome | None:
+        self.attempts += 1
+        tip, fresh = self._tip(attempt)
+        with self.cache.snapshot(tip) as snap:
+            config = planner.load_config(snap) if self.req.spec.env else None
+            plan = planner.plan(snap, self.req.spec, config)
+            if config and self.req.spec.env and self.req.require_commit_rule:
+                self._check_rule(config.stage(self.req.spec.env).rule)
+            self._check_conflict(tip, plan)
+            verdict = self._verdict(tip, plan, fresh)
+            if verdict is not None:
+                return (
+                    verdict
+                    if fresh or verdict.status == Status.DRY_RUN
+                    else (self._attempt_fresh(attempt, target, before_push))
+                )
+            sha = self.cache.commit(
+                tip,
+                self._writes(snap, plan),
+                message=commit_message(self.req),
+                author=self.req.author,
+                committer=self.req.author,
+            )
+        where = target or Target(ref=f"refs/heads/{self.req.branch}")
+        if before_push is not None:
+            where = before_push(sha, plan)
+        if self.cache.push(sha, where.ref, force=where.force) == PushOutcome.REJECTED:
+            return None
+        if self.req.shared_cache and not where.force:
+            self.cache.set_ref(self.track, sha)
+        return self._done(
+            Status.PROMOTED,
+            f"pushed {sha[:12]} to {where.ref}",
+            plan,
+            attempt,
+            commit=sha,
+            base=tip,
+        )
+
+    def _attempt_fresh(
+        self, attempt: int, target: Target | None, before_push: Callable[[str, Plan], Target] | None
+    ) -> Outcome | None:
+        """A no-op or skip seen on the cached tip is confirmed on a freshly fetched one."""
+        return self._attempt(attempt + 1, target, before_push)
+
+    def _check_rule(self, rule: Rule) -> None:
+        if rule == Rule.APPROVAL and not self.req.force:
+            raise PromoteInputError(
+                f"environment {self.req.spec.env} requires approval",
+                hint="use --mode pull-request, or --force to commit directly",
+            )
+
+    def _verdict(self, tip: str, plan: Plan, fresh: bool) -> Outcome | None:
+        if plan.noop:
+            return self._done(
+                Status.NOOP, f"already at {self.req.spec.reference}: no commit", plan, 0, base=tip
+            )
+        if self.req.only_if_newer:
+            older = self._older(tip, plan)
+            if older:
+                return self._done(Status.SKIPPED, older, plan, 0, base=tip)
+        if self.req.dry_run:
+            return self._done(
+                Status.DRY_RUN,
+                "dry run: nothing pushed",
+                plan,
+                0,
+                base=tip,
+                diff=unified_diff(plan),
+            )
+        return None
+
+    def _older(self, tip: str, plan: Plan) -> str | None:
+        """Why the current image is at least as new as ours, or None to go ahead."""
+        spec = self.req.spec
+        current_build = self._last_build(tip) if self.req.build_number is not None else None
+        for change in plan.changes:
+            current = try_parse(change.old)
+            verdict = ordering.decide(
+                current_tag=current.tag if current else change.old,
+                new_tag=spec.tag or (change.new if spec.image is None else None),
+                current_build=current_build,
+                new_build=self.req.build_number,
+                is_ancestor=self._ancestry,
+            )
+            if not verdict.newer:
+                return f"{verdict.reason} (--only-if-newer)"
+        return None
+
+    def _last_build(self, tip: str) -> int | None:
+        spec = self.req.spec
+        if spec.image is None:
+            return None
+        pattern = f"^{trailers.IMAGE}: {re.escape(spec.image.name)}[:@]"
+        out = self.cache.log("-E", f"--grep={pattern}", "--format=%B%x1e", "-n", "50", tip)
+        for body in out.split("\x1e"):
+            env = trailers.values(body, trailers.ENVIRONMENT)
+            if (env[0] if env else None) != spec.env:
+                continue
+            builds = trailers.values(body, trailers.BUILD_NUMBER)
+            if builds and builds[0].isdigit():
+                return int(builds[0])
+        return None
+
+    def _ancestry(self, older: str, newer: str) -> bool | None:
+        if self.req.app_repo is None:
+            return None
+        return is_ancestor(self.req.app_repo, older, newer)
+
+    def _check_conflict(self, tip: str, plan: Plan) -> None:
+        if self.first is None:
+            self.first = (tip, plan.observed)
+            return
+        first_tip, first_seen = self.first
+        if tip == first_tip:
+            return
+        for change in plan.changes:
+            path = change.location.file
+            if change.old in first_seen.get(path, ()) or change.old == change.new:
+                continue
+            if self._hand_edited(first_tip, tip, path):
+                raise ContentConflict(
+                    f"{change.location}: changed by hand to {change.old!r} while promoting "
+                    f"{change.new!r} (was {', '.join(first_seen.get(path, ())) or 'absent'})",
+                    hint="look at the new commit, then promote again if it should be replaced",
+                )
+
+    def _hand_edited(self, old_tip: str, new_tip: str, path: str) -> bool:
+        out = self.cache.log("--format=%B%x1e", f"{old_tip}..{new_tip}", "--", path)
+        bodies = [b for b in out.split("\x1e") if b.strip()]
+        return any(not trailers.values(b, trailers.IMAGE) for b in bodies)
+
+    def _writes(self, snap: Snapshot, plan: Plan) -> list[FileWrite]:
+        return [FileWrite(path=e.path, data=e.new, mode=snap.mode(e.path)) for e in plan.edits]
+
+    def _done(
+        self,
+        status: Status,
+        reason: str,
+        plan: Plan,
+        attempts: int,
+        *,
+        commit: str | None = None,
+        base: str | None = None,
+        diff: str = "",
+    ) -> Outcome:
+        return Outcome(
+            status=status,
+            reason=reason,
+            commit=commit,
+            base=base,
+            attempts=self.attempts,
+            changes=plan.changes,
+            diff=diff,
+            git_processes=self.cache.counters.processes,
+        )
+
+
+def unified_diff(plan: Plan) -> str:
+    chunks: list[str] = []
+    for edit in plan.edits:
+        chunks += difflib.unified_diff(
+            edit.old.decode("utf-8").splitlines(keepends=True),
+            edit.new.decode("utf-8").splitlines(keepends=True),
+            fromfile=f"a/{edit.path}",
+            tofile=f"b/{edit.path}",
+        )
+    return "".join(chunks)

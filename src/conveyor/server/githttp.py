@@ -1,0 +1,202 @@
+"""Git smart-HTTP hosting: `git http-backend` (CGI) behind a small stdlib HTTP server.
+
+`GitHttpServer(root, tokens=…)` serves every bare repository under `root` at
+`http://127.0.0.1:<port>/<name>.git` (port 0 picks a free one): `start()` runs it on a
+daemon thread and returns the base URL, `stop()` shuts it down; it is also a context
+manager. Clone and fetch are anonymous unless `private=True`. With `tokens` (token → user
+name) given, push (receive-pack) needs one of them, as HTTP basic auth (any user name with
+the token as password, GitHub's `x-access-token:<token>` included) or `Authorization:
+Bearer`; with none, anyone on loopback may push. The authenticated user becomes
+`REMOTE_USER`, without which http-backend refuses pushes.
+
+What the bridge must do for git (verified, see shared/research §6): decode chunked request
+bodies (git chunks POSTs above 1 MiB), pass `Git-Protocol` (protocol v2) and
+`Content-Encoding` (gzip request bodies) through, and copy http-backend's `Status:` header.
+
+Used by promote's tests and benchmark today; the platform server (issue 8) mounts the same
+`handle()` logic later. Holds no Git logic of its own. Run it by hand with
+`python -m conveyor.server.githttp ROOT [--port N] [--token T]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hmac
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class GitHttpServer:
+    """A start/stop-able Git smart-HTTP server over the bare repos under `root`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        tokens: Mapping[str, str] | None = None,
+        private: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.root = root.resolve()
+        self.tokens = dict(tokens or {})
+        self.private = private
+        self._address = (host, port)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.requests = 0
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("server not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> str:
+        handler = type("Handler", (_Handler,), {"owner": self})
+        self._server = ThreadingHTTPServer(self._address, handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="githttp"
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> GitHttpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def user_for(self, authorization: str) -> str | None:
+        """The user a `Authorization` header authenticates, or None."""
+        scheme, _, credentials = authorization.partition(" ")
+        token = ""
+        user = ""
+        if scheme.lower() == "bearer":
+            token = credentials.strip()
+        elif scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials.strip()).decode()
+            except (ValueError, UnicodeDecodeError):
+                return None
+            user, _, token = decoded.partition(":")
+            token = token or user
+        for known, name in self.tokens.items():
+            if token and hmac.compare_digest(known.encode(), token.encode()):
+                return name or user or "git"
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: GitHttpServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("githttp: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:  # skip trailers up to the blank line
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        owner = self.owner
+        owner.requests += 1
+        path, _, query = self.path.partition("?")
+        body = self._body() if self.command == "POST" else b""
+        pushing = "git-receive-pack" in query or path.endswith("/git-receive-pack")
+        user = owner.user_for(self.headers.get("Authorization", ""))
+        if user is None and (pushing or owner.private) and (owner.tokens or owner.private):
+            self._reply(401, [("WWW-Authenticate", 'Basic realm="conveyor"')], b"auth needed\n")
+            return
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GIT_PROJECT_ROOT": str(owner.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": user or ("git" if not owner.tokens else ""),
+            "REMOTE_ADDR": self.client_address[0],
+            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+        }
+        if not env["REMOTE_USER"]:
+            del env["REMOTE_USER"]
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        )
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        status, headers = 200, []
+        for line in head.decode("latin-1").split("\r\n"):
+            key, _, value = line.partition(":")
+            if not line:
+                continue
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            else:
+                headers.append((key, value.strip()))
+        self._reply(status, headers, payload)
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m conveyor.server.githttp")
+    parser.add_argument("root", type=Path, help="directory holding bare repositories")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", action="append", default=[], help="token allowed to push")
+    args = parser.parse_args(argv)
+    server = GitHttpServer(args.root, tokens=dict.fromkeys(args.token, "git"))
+    print(server.start(), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
