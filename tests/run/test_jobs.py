@@ -264,3 +264,27 @@ def test_job_if_sees_the_full_github_context(repo: Repo) -> None:
     out = repo.run()
     assert out.code == 0, out.stderr
     assert (out.result("main_only"), out.result("never")) == ("success", "skipped")
+
+
+def test_container_jobs_fail_clearly_on_the_host_runner(repo: Repo) -> None:
+    repo.write(
+        workflow("""
+        on: push
+        jobs:
+          boxed:
+            runs-on: ubuntu-latest
+            container: alpine:3
+            steps: [{run: "true"}]
+          plain:
+            runs-on: ubuntu-latest
+            strategy:
+              max-parallel: ${{ '1' }}
+              matrix: {n: [1, 2]}
+            steps: [{run: "true"}]
+    """)
+    ).commit()
+    out = repo.run()
+    assert out.code == 1
+    assert out.result("boxed") == "failure"
+    assert "container" in out.jobs()["boxed"]["annotations"][0]["message"]
+    assert out.result("plain (1)") == out.result("plain (2)") == "success"

@@ -144,6 +144,11 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         continue_on_error = is_truthy(evaluate_raw(job.continue_on_error, ctx))
         minutes = _minutes(evaluate_raw(job.timeout_minutes, ctx), DEFAULT_TIMEOUT_MINUTES)
         timer = asyncio.get_running_loop().call_later(minutes * 60, control.cancel, "timeout")
+        if job.container is not None or job.services:
+            raise ConveyorError(
+                f"jobs.{job.id}: `container:` and `services:` need a container runner; the host "
+                "runner cannot run this job"
+            )
         scope = Scope(defaults=_defaults(wf.defaults, job.defaults))
         step_results = await run_steps(job.steps, scope, jr)
         outputs = _outputs(jr, scope)

@@ -164,7 +164,7 @@ class Scheduler:
         raw_matrix: Raw = strategy.matrix if strategy else None
         combos = [{}] if raw_matrix is None else self._combos(job, raw_matrix, ctx)
         fail_fast = is_truthy(evaluate_raw(strategy.fail_fast, ctx)) if strategy else True
-        max_parallel = evaluate_raw(strategy.max_parallel, ctx) if strategy else None
+        max_parallel = _whole(evaluate_raw(strategy.max_parallel, ctx)) if strategy else None
         total = len(combos)
         legs = []
         for index, combo in enumerate(combos):
@@ -172,7 +172,7 @@ class Scheduler:
                 "fail-fast": fail_fast,
                 "job-index": index,
                 "job-total": total,
-                "max-parallel": max_parallel if isinstance(max_parallel, int) else total,
+                "max-parallel": max_parallel or total,
             }
             contexts = {**ctx.contexts, "matrix": dict(combo), "strategy": strategy_ctx}
             name = self._leg_name(job, combo, EvalContext(contexts=contexts))
@@ -299,6 +299,15 @@ class Scheduler:
             self.call.prefix(result.name), str(result.result), result.duration
         )
         return result
+
+
+def _whole(value: Value) -> int | None:
+    """`max-parallel` as a positive whole number (expressions may give floats or strings)."""
+    try:
+        number = int(float(str(value))) if value not in (None, "") else 0
+    except ValueError:
+        return None
+    return number if number > 0 else None
 
 
 async def _until_stopped(waiting: Awaitable[bool | None], control: JobControl) -> bool:
