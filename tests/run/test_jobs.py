@@ -278,7 +278,7 @@ def test_container_jobs_fail_clearly_on_the_host_runner(repo: Repo) -> None:
           plain:
             runs-on: ubuntu-latest
             strategy:
-              max-parallel: ${{ '1' }}
+              max-parallel: ${{ github.event_name == 'push' && 1 || 2 }}
               matrix: {n: [1, 2]}
             steps: [{run: "true"}]
     """)
