@@ -88,7 +88,7 @@ async def run_call(parent: Scheduler, leg: Leg, control: JobControl) -> JobResul
     verdict = combine(r.needs_result for r in own)
     if control.stop.is_set() and verdict is not Result.FAILURE:
         verdict = Result.CANCELLED
-    outputs = _outputs(callee, nested, contexts)
+    outputs = _outputs(callee, nested, {**contexts, "inputs": dict(inputs)})
     return JobResult(
         id=job.id,
         name=leg.name,
