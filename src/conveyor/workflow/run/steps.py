@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Sequence
@@ -246,12 +247,15 @@ async def _body(
 
 
 def _fresh_files(temp: Path) -> dict[str, Path]:
+    """New empty files for this step (they must exist: @actions/core refuses missing ones)."""
     folder = temp / "_runner_file_commands"
-    folder.mkdir(exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir()
     suffix = uuid.uuid4().hex
     files = {var: folder / f"{stem}_{suffix}" for var, stem in _FILES.items()}
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     for path in files.values():
-        path.touch()
+        os.close(os.open(path, flags, 0o644))  # cheaper than Path.touch (no utime)
     return files
 
 
@@ -293,7 +297,13 @@ def _apply_files(jr: JobRun, files: dict[str, Path]) -> tuple[dict[str, str], bo
 
 
 def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
+    """The file's text; most stay empty, so a stat spares opening them."""
+    try:
+        if path.stat().st_size == 0:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:  # the step deleted it
+        return ""
 
 
 async def _run_script(
