@@ -1,0 +1,317 @@
+"""The Podman target's controller loop: observe, probe, heal, roll out, route, report drift.
+
+Kubernetes runs controllers next to the API server; on one host the target runs them
+itself, in the reconciler's process. Each tick (and right after every `apply`) it lists
+the target's containers, keeps one probe task per running replica, restarts exited or
+liveness-failed replicas, asks `workloads` for each stored workload's next step, publishes
+the ready endpoints of every exposed Service to the proxy, and emits a `TargetEvent` when
+a container changed outside the target's own actions (drift). Everything it needs after a
+`kill -9` is in Podman's labels, the object store and the proxy's routes file, so a new
+process picks the rollout up where the old one died.
+
+Created and driven by `conveyor.targets.podman.target.PodmanTarget`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from conveyor.clients.errors import ClientError
+from conveyor.targets.base import OWNER_LABEL, EventKind, ObjectRef, TargetEvent
+from conveyor.targets.podman import names
+from conveyor.targets.podman.names import CONTAINER_LABEL, RESTART_LABEL
+from conveyor.targets.podman.probes import ReplicaHealth
+from conveyor.targets.podman.routing import ProxyHandle, Route
+from conveyor.targets.podman.runtime import Replica, Runtime
+from conveyor.targets.podman.store import ObjectStore
+from conveyor.targets.podman.workloads import Workloads
+
+log = logging.getLogger(__name__)
+
+GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "Job": "batch", "Pod": ""}
+DRAIN_SECONDS = 0.15
+RESTART_BACKOFF_MAX = 10.0
+
+
+@dataclass(slots=True, kw_only=True)
+class Tracked:
+    """The controller's memory of one replica (lost on restart; rebuilt from probes)."""
+
+    replica: Replica
+    health: ReplicaHealth
+    ip: str = ""
+    restarts: int = 0
+    restart_at: float = 0.0
+    task: asyncio.Task[None] | None = None
+    ready_seen: bool = False
+
+
+@dataclass(slots=True)
+class Controller:
+    runtime: Runtime
+    store: ObjectStore
+    proxy: ProxyHandle
+    bind_address: str
+    emit: Callable[[TargetEvent], None]
+    tick: float = 0.25
+    tracked: dict[str, Tracked] = field(default_factory=dict)
+    draining: set[str] = field(default_factory=set)
+    removed_by_us: set[str] = field(default_factory=set)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seeded: set[str] = field(default_factory=set)
+    workloads: Workloads | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self.seeded = {host for host, _port in self.proxy.routed()}
+        self.workloads = Workloads(self)
+        await self.sync_once()
+        self._task = asyncio.create_task(self._loop(), name="podman-target-controller")
+
+    async def close(self) -> None:
+        tasks = [t.task for t in self.tracked.values() if t.task] + (
+            [self._task] if self._task else []
+        )
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.tick)
+            self.wake.clear()
+            try:
+                await self.sync_once()
+            except ClientError as exc:  # podman hiccup: say so, retry next tick
+                log.warning("podman target tick failed: %s; retrying in %.2fs", exc, self.tick)
+
+    async def sync_once(self) -> None:
+        async with self.lock:
+            observed = {r.name: r for r in await self.runtime.replicas()}
+            self._observe(observed)
+            await self._heal()
+            assert self.workloads is not None
+            await self.workloads.step_all()
+            await self.publish_routes()
+
+    # -- observation, drift -------------------------------------------------------------
+
+    def _observe(self, observed: Mapping[str, Replica]) -> None:
+        for name in list(self.tracked):
+            if name not in observed:
+                gone = self.tracked.pop(name)
+                if gone.task:
+                    gone.task.cancel()
+                if name not in self.removed_by_us:
+                    log.info("replica %s was removed outside Conveyor; re-creating it", name)
+                    self._drift(gone.replica)
+                self.removed_by_us.discard(name)
+                self.draining.discard(name)
+        for name, replica in observed.items():
+            known = self.tracked.get(name)
+            if known is None:
+                self._track(replica)
+                continue
+            if known.replica.running and not replica.running:
+                log.info(
+                    "replica %s stopped (%s, exit %s) outside Conveyor; restarting it",
+                    name,
+                    replica.state,
+                    replica.exit_code,
+                )
+                self._drift(replica)
+            if known.replica.id != replica.id:
+                known.ip = ""
+                known.health = self._health(replica, ready=False)
+            known.replica = replica
+            if replica.running and known.task is None:
+                known.task = asyncio.create_task(self._probe_loop(name))
+
+    def _health(self, replica: Replica, *, ready: bool) -> ReplicaHealth:
+        container = json.loads(replica.labels.get(CONTAINER_LABEL, "{}") or "{}")
+        return ReplicaHealth.of(container, time.monotonic(), ready=ready)
+
+    def _track(self, replica: Replica) -> None:
+        tracked = Tracked(replica=replica, health=self._health(replica, ready=False))
+        self.tracked[replica.name] = tracked
+        if replica.running:
+            tracked.task = asyncio.create_task(self._probe_loop(replica.name))
+
+    def owner_ref(self, replica: Replica) -> ObjectRef:
+        return ObjectRef(
+            group=GROUPS.get(replica.kind, ""),
+            kind=replica.kind,
+            namespace=replica.namespace,
+            name=replica.owner,
+        )
+
+    def _drift(self, replica: Replica) -> None:
+        self.emit_for(self.owner_ref(replica))
+
+    def emit_for(self, ref: ObjectRef, kind: EventKind = EventKind.CHANGED) -> None:
+        record = self.store.get(ref)
+        labels = ((record.obj.get("metadata") or {}).get("labels") or {}) if record else {}
+        self.emit(TargetEvent(ref=ref, kind=kind, app=labels.get(OWNER_LABEL)))
+
+    # -- probes and healing ---------------------------------------------------------------
+
+    async def _probe_loop(self, name: str) -> None:
+        tracked = self.tracked[name]
+        while tracked.replica.running:
+            if not tracked.ip:
+                tracked.ip = await self.runtime.ip(tracked.replica)
+                if tracked.ip in self.seeded:  # it was serving before we restarted
+                    tracked.health = self._health(tracked.replica, ready=True)
+            was_ready = tracked.health.ready
+            await tracked.health.tick(tracked.ip, name, self.runtime.exec)
+            if tracked.health.ready != was_ready or tracked.health.needs_restart:
+                self.wake.set()
+                self.emit_for(self.owner_ref(tracked.replica))
+            await asyncio.sleep(0.05)
+
+    def restart_policy(self, replica: Replica) -> str:
+        return replica.labels.get(RESTART_LABEL, "Always")
+
+    async def _heal(self) -> None:
+        now = time.monotonic()
+        for name, tracked in list(self.tracked.items()):
+            replica = tracked.replica
+            policy = self.restart_policy(replica)
+            exited = replica.state in ("exited", "stopped", "created")
+            wants = policy == "Always" or (policy == "OnFailure" and replica.exit_code != 0)
+            if replica.kind == "Job" or name in self.draining:
+                continue
+            if exited and wants and now >= tracked.restart_at:
+                await self._restart(tracked, start=True)
+            elif replica.running and tracked.health.needs_restart:
+                log.info("replica %s failed its liveness/startup probe; restarting it", name)
+                await self._restart(tracked, start=False)
+
+    async def _restart(self, tracked: Tracked, *, start: bool) -> None:
+        name = tracked.replica.name
+        if tracked.task:
+            tracked.task.cancel()
+            tracked.task = None
+        if start:
+            await self.runtime.start(name)
+        else:
+            await self.runtime.restart(name)
+        tracked.restarts += 1
+        delay = min(RESTART_BACKOFF_MAX, 0.5 * 2 ** min(tracked.restarts, 5))
+        tracked.restart_at = time.monotonic() + delay
+        tracked.health = self._health(tracked.replica, ready=False)
+        tracked.ip = ""
+        tracked.replica = replace(tracked.replica, state="running")
+        tracked.task = asyncio.create_task(self._probe_loop(name))
+
+    # -- removal and routing ---------------------------------------------------------------
+
+    def is_ready(self, name: str) -> bool:
+        tracked = self.tracked.get(name)
+        return bool(
+            tracked
+            and tracked.replica.running
+            and tracked.health.ready
+            and tracked.ip
+            and name not in self.draining
+        )
+
+    async def remove(self, names_: list[str]) -> None:
+        """Take replicas out of rotation, let in-flight requests finish, then remove them."""
+        if not names_:
+            return
+        self.draining.update(names_)
+        await self.publish_routes()
+        await asyncio.sleep(DRAIN_SECONDS)
+        self.removed_by_us.update(names_)
+        await self.runtime.remove(names_)
+
+    async def publish_routes(self) -> None:
+        routes: list[Route] = []
+        for record in self.store.all("Service"):
+            for listen_port, target_port in exposed_ports(record.obj):
+                backends = self._backends(record.obj, target_port)
+                routes.append(
+                    Route(
+                        bind=self.bind_address, port=listen_port, backends=tuple(sorted(backends))
+                    )
+                )
+        await self.proxy.publish(tuple(routes))
+
+    def _backends(self, service: Mapping[str, object], target_port: object) -> set[tuple[str, int]]:
+        meta = service.get("metadata") or {}
+        spec = service.get("spec") or {}
+        assert isinstance(meta, Mapping) and isinstance(spec, Mapping)
+        namespace = str(meta.get("namespace") or "default")
+        selector = spec.get("selector") or {}
+        assert isinstance(selector, Mapping)
+        out: set[tuple[str, int]] = set()
+        for name, tracked in self.tracked.items():
+            labels = tracked.replica.labels
+            if tracked.replica.namespace != namespace or not selector:
+                continue
+            if any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            if not self.is_ready(name):
+                continue
+            port = resolve_port(target_port, labels)
+            if port:
+                out.add((tracked.ip, port))
+        return out
+
+
+def resolve_port(target_port: object, labels: Mapping[str, str]) -> int:
+    """A Service `targetPort` (number or container port name) for one replica."""
+    if isinstance(target_port, int) or str(target_port).isdigit():
+        return int(str(target_port))
+    container = json.loads(labels.get(CONTAINER_LABEL, "{}") or "{}")
+    for port in container.get("ports") or []:
+        if port.get("name") == target_port:
+            return int(port["containerPort"])
+    return 0
+
+
+def exposed_ports(service: Mapping[str, object]) -> list[tuple[int, object]]:
+    """(listen port, target port) pairs of a Service served on the host.
+
+    `NodePort` listens on `nodePort` (or a stable port derived from the Service's identity
+    when none is given); `LoadBalancer` and Services annotated `conveyor.dev/expose: "true"`
+    listen on their `port`, as k3s' service load balancer does.
+    """
+    spec = service.get("spec") or {}
+    meta = service.get("metadata") or {}
+    assert isinstance(spec, Mapping) and isinstance(meta, Mapping)
+    kind = spec.get("type", "ClusterIP")
+    annotated = str((meta.get("annotations") or {}).get(EXPOSE_ANNOTATION, "")) == "true"
+    if kind not in ("NodePort", "LoadBalancer") and not annotated:
+        return []
+    out: list[tuple[int, object]] = []
+    for port in spec.get("ports") or []:
+        target = port.get("targetPort", port.get("port"))
+        if kind == "NodePort":
+            listen = int(port.get("nodePort") or allocated_node_port(meta, port))
+        else:
+            listen = int(port["port"])
+        out.append((listen, target))
+    return out
+
+
+EXPOSE_ANNOTATION = "conveyor.dev/expose"
+
+
+def allocated_node_port(meta: Mapping[str, object], port: Mapping[str, object]) -> int:
+    key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}/{port.get('port')}"
+    return 30000 + int(names.spec_hash(key), 16) % 2768

@@ -1,0 +1,212 @@
+"""What the target does to Podman: list, create, start, restart and remove replicas.
+
+Each replica is one container named `<namespace>_<pod>` on the namespace's network,
+labelled (see `names`) so the target finds it again after a restart and never touches
+anything it did not create. Its private run directory (`<state>/run/<container>`, 0700)
+holds the env file and the ConfigMap/Secret/emptyDir volume files. Called by
+`conveyor.targets.podman.controller` and `.target`; all podman calls go through
+`conveyor.clients.podman.Podman`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conveyor.clients.errors import PodmanError
+from conveyor.clients.podman import Podman
+from conveyor.targets.podman import names
+from conveyor.targets.podman.spec import RunPlan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replica:
+    """One observed container of a workload."""
+
+    id: str
+    name: str
+    namespace: str
+    kind: str
+    owner: str
+    pod: str
+    spec_hash: str
+    slot: int
+    state: str  # podman's: created, running, exited, paused, ...
+    exit_code: int
+    started_at: int
+    labels: Mapping[str, str]
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Replica:
+        labels = row.get("Labels") or {}
+        return cls(
+            id=str(row["Id"]),
+            name=str((row.get("Names") or [""])[0]),
+            namespace=labels.get(names.NAMESPACE_LABEL, ""),
+            kind=labels.get(names.KIND_LABEL, ""),
+            owner=labels.get(names.NAME_LABEL, ""),
+            pod=labels.get(names.POD_LABEL, ""),
+            spec_hash=labels.get(names.HASH_LABEL, ""),
+            slot=int(labels.get(names.SLOT_LABEL, "0") or 0),
+            state=str(row.get("State", "")).lower(),
+            exit_code=int(row.get("ExitCode") or 0),
+            started_at=int(row.get("StartedAt") or 0),
+            labels=labels,
+        )
+
+
+class Runtime:
+    def __init__(self, podman: Podman, target: str, state_dir: Path) -> None:
+        self.podman = podman
+        self.target = target
+        self.run_root = state_dir / "run"
+        self.run_root.mkdir(parents=True, exist_ok=True)
+        self.run_root.chmod(0o700)
+        self._ips: dict[str, str] = {}
+        self._networks: set[str] = set()
+
+    async def replicas(self) -> list[Replica]:
+        rows = (
+            await self.podman.json(
+                "ps", "-a", *names.target_filter(self.target), "--format", "json"
+            )
+            or []
+        )
+        return [Replica.of(row) for row in rows if not row.get("IsInfra")]
+
+    async def ip(self, replica: Replica) -> str:
+        """The replica's address on its namespace network (cached per container id)."""
+        if replica.id not in self._ips:
+            data = await self.podman.json("inspect", "--type", "container", replica.id)
+            nets = (data or [{}])[0].get("NetworkSettings", {}).get("Networks") or {}
+            net = nets.get(names.network_name(replica.namespace)) or {}
+            if not net.get("IPAddress"):
+                return ""
+            self._ips[replica.id] = str(net["IPAddress"])
+        return self._ips[replica.id]
+
+    async def ensure_network(self, namespace: str) -> str:
+        name = names.network_name(namespace)
+        if name in self._networks:
+            return name
+        found = await self.podman.run("network", "exists", name, check=False)
+        if found.returncode != 0:
+            labels = [f"--label={k}={v}" for k, v in names.base_labels(self.target).items()]
+            result = await self.podman.run(
+                "network",
+                "create",
+                *labels,
+                f"--label={names.NAMESPACE_LABEL}={namespace}",
+                name,
+                check=False,
+            )
+            if result.returncode != 0 and "already exists" not in result.stderr:
+                raise PodmanError(
+                    self.podman.argv("network", "create", name), result.returncode, result.stderr
+                )
+        self._networks.add(name)
+        return name
+
+    async def ensure_volume(self, namespace: str, volume: str) -> None:
+        found = await self.podman.run("volume", "exists", volume, check=False)
+        if found.returncode == 0:
+            return
+        labels = [f"--label={k}={v}" for k, v in names.base_labels(self.target).items()]
+        result = await self.podman.run(
+            "volume",
+            "create",
+            *labels,
+            f"--label={names.NAMESPACE_LABEL}={namespace}",
+            volume,
+            check=False,
+        )
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise PodmanError(
+                self.podman.argv("volume", "create", volume), result.returncode, result.stderr
+            )
+
+    def _write_files(self, run_dir: Path, plan: RunPlan) -> Path:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(mode=0o700, parents=True)
+        for item in plan.files:
+            path = run_dir / item.path
+            if item.path.endswith("/"):
+                path.mkdir(parents=True, exist_ok=True)
+                path.chmod(item.mode)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, item.mode)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(item.data)
+            path.chmod(item.mode)
+        env_file = run_dir / ".env"
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in plan.env)
+        return env_file
+
+    async def create(self, name: str, plan: RunPlan, *, stop_timeout: int) -> None:
+        """Create and start one replica (replacing a leftover container of that name)."""
+        run_dir = self.run_root / name
+        env_file = self._write_files(run_dir, plan)
+        flags = [f.replace("{run}", str(run_dir)) for f in plan.flags]
+        await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+        try:
+            await self.podman.run(
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--env-file",
+                str(env_file),
+                "--restart",
+                "no",
+                "--stop-timeout",
+                str(stop_timeout),
+                *flags,
+                plan.image,
+                *plan.command,
+            )
+        finally:
+            env_file.unlink(missing_ok=True)
+
+    async def remove(self, names_: Sequence[str]) -> None:
+        if not names_:
+            return
+        await self.podman.run("rm", "-f", "-t", "0", "--ignore", *names_, check=False)
+        for name in names_:
+            shutil.rmtree(self.run_root / name, ignore_errors=True)
+
+    async def start(self, name: str) -> None:
+        await self.podman.run("start", name, check=False)
+
+    async def restart(self, name: str) -> None:
+        await self.podman.run("restart", "-t", "0", name, check=False)
+
+    async def exec(self, name: str, argv: Sequence[str], timeout: float) -> int:
+        try:
+            result = await self.podman.run("exec", name, *argv, check=False, timeout=timeout)
+        except TimeoutError:
+            return 124
+        return result.returncode
+
+    async def logs(self, name: str) -> str:
+        result = await self.podman.run("logs", "--tail", "20", name, check=False)
+        return result.stdout + result.stderr
+
+
+def labels_json(labels: Mapping[str, str]) -> str:
+    return json.dumps(dict(labels), sort_keys=True)

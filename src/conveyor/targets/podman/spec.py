@@ -1,0 +1,261 @@
+"""Pod templates as `podman run` plans (pure): what the Podman target supports, and how.
+
+`validate_pod_spec` runs at apply time and raises `SpecError` naming the first field the
+target cannot honour (the target turns it into `TargetRejected`, so nothing is silently
+dropped). `plan_container` runs when a replica is created: it resolves env, envFrom and
+volumes against the stored ConfigMaps and Secrets (a missing one raises `SpecError`,
+reported like Kubernetes' `CreateContainerConfigError`) and returns a `RunPlan`.
+
+Fields with no meaning on one host (scheduling, service accounts, DNS policy) are accepted
+and have no effect; they are listed in `NO_EFFECT_POD_FIELDS`. Resource requests are
+scheduling hints and are accepted; limits become `--cpus`/`--memory` when the host allows.
+Called by `conveyor.targets.podman.target` (validation) and `.actuate` (plans).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from conveyor.targets.podman import quantity
+
+POD_FIELDS = {
+    "containers",
+    "volumes",
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "securityContext",
+    "hostname",
+}
+NO_EFFECT_POD_FIELDS = {
+    "serviceAccountName",
+    "serviceAccount",
+    "automountServiceAccountToken",
+    "dnsPolicy",
+    "schedulerName",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "priorityClassName",
+    "enableServiceLinks",
+    "imagePullSecrets",
+}
+CONTAINER_FIELDS = {
+    "name",
+    "image",
+    "command",
+    "args",
+    "env",
+    "envFrom",
+    "ports",
+    "volumeMounts",
+    "resources",
+    "imagePullPolicy",
+    "workingDir",
+    "securityContext",
+    "readinessProbe",
+    "livenessProbe",
+    "startupProbe",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+}
+SECURITY_FIELDS = {
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "readOnlyRootFilesystem",
+    "allowPrivilegeEscalation",
+}
+PROBE_ACTIONS = {"httpGet", "tcpSocket", "exec"}
+PULL = {"Always": "always", "IfNotPresent": "missing", "Never": "never"}
+
+#: Looks up a ConfigMap ("ConfigMap") or Secret ("Secret") by name: its decoded data.
+Lookup = Callable[[str, str], Mapping[str, bytes] | None]
+
+
+class SpecError(Exception):
+    """The pod template asks for something the target cannot do; `path` says where."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostFile:
+    """A file the target writes under the replica's private run directory."""
+
+    path: str  # relative to the run directory: "<volume>/<key>"
+    data: bytes
+    mode: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPlan:
+    """Everything `podman run` needs for one replica, minus the host paths."""
+
+    image: str
+    flags: tuple[str, ...]  # run flags; "{run}" stands for the replica's run directory
+    command: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    files: tuple[HostFile, ...]
+    container: Mapping[str, Any]
+
+
+def _unknown(obj: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            raise SpecError(f"{path}.{key}", "not supported by the podman target")
+
+
+def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -> None:
+    """Raise `SpecError` for the first field the target cannot honour."""
+    _unknown(spec, POD_FIELDS | NO_EFFECT_POD_FIELDS, "spec")
+    containers = spec.get("containers") or []
+    if len(containers) != 1:
+        raise SpecError("spec.containers", "the podman target runs exactly one container per pod")
+    _unknown(
+        spec.get("securityContext") or {}, SECURITY_FIELDS | {"fsGroup"}, "spec.securityContext"
+    )
+    for i, volume in enumerate(spec.get("volumes") or []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= {"configMap", "secret", "emptyDir", "persistentVolumeClaim"}:
+            raise SpecError(f"spec.volumes[{i}]", f"volume type {sorted(kinds)} not supported")
+    for i, container in enumerate(containers):
+        _validate_container(container, f"spec.containers[{i}]", host_limits)
+
+
+def _validate_container(c: Mapping[str, Any], path: str, host_limits: frozenset[str]) -> None:
+    _unknown(c, CONTAINER_FIELDS, path)
+    if not c.get("image"):
+        raise SpecError(f"{path}.image", "required")
+    if c.get("imagePullPolicy", "IfNotPresent") not in PULL:
+        raise SpecError(f"{path}.imagePullPolicy", "must be Always, IfNotPresent or Never")
+    _unknown(c.get("securityContext") or {}, SECURITY_FIELDS, f"{path}.securityContext")
+    limits = (c.get("resources") or {}).get("limits") or {}
+    for name, value in limits.items():
+        if name not in ("cpu", "memory"):
+            raise SpecError(f"{path}.resources.limits.{name}", "not supported")
+        if name not in host_limits:
+            raise SpecError(
+                f"{path}.resources.limits.{name}", "this host's cgroups do not allow this limit"
+            )
+        try:
+            quantity.parse(value)
+        except ValueError as exc:
+            raise SpecError(f"{path}.resources.limits.{name}", str(exc)) from exc
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        spec = c.get(probe)
+        if spec is not None and len(PROBE_ACTIONS & set(spec)) != 1:
+            raise SpecError(f"{path}.{probe}", "needs exactly one of httpGet, tcpSocket, exec")
+    for i, env in enumerate(c.get("env") or []):
+        source = env.get("valueFrom") or {}
+        ref = source.get("fieldRef")
+        if ref and ref.get("fieldPath") not in FIELD_PATHS:
+            raise SpecError(f"{path}.env[{i}].valueFrom.fieldRef", "only pod name and namespace")
+        if set(source) - {"fieldRef", "configMapKeyRef", "secretKeyRef"}:
+            raise SpecError(f"{path}.env[{i}].valueFrom", "not supported")
+    for i, port in enumerate(c.get("ports") or []):
+        if port.get("protocol", "TCP") != "TCP":
+            raise SpecError(f"{path}.ports[{i}].protocol", "only TCP")
+
+
+FIELD_PATHS = {"metadata.name", "metadata.namespace", "spec.nodeName"}
+_REF = re.compile(r"\$\((\w+)\)|\$\$")
+
+
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """Kubernetes `$(VAR)` expansion: unknown references stay as written, `$$` is `$`."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return _REF.sub(sub, text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PodContext:
+    """Who the replica is, for fieldRef and naming."""
+
+    namespace: str
+    pod: str
+    network: str
+    aliases: tuple[str, ...]
+    labels: Mapping[str, str]
+    claims: Mapping[str, str]  # volume name -> podman volume name (PVCs, claim templates)
+
+
+def _source(lookup: Lookup, kind: str, name: str, optional: bool, path: str) -> Mapping[str, bytes]:
+    data = lookup(kind, name)
+    if data is None:
+        if optional:
+            return {}
+        raise SpecError(path, f'{kind.lower()} "{name}" not found')
+    return data
+
+
+def _env(c: Mapping[str, Any], ctx: PodContext, lookup: Lookup, path: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for i, source in enumerate(c.get("envFrom") or []):
+        kind, ref = (
+            ("ConfigMap", source.get("configMapRef"))
+            if "configMapRef" in source
+            else ("Secret", source.get("secretRef"))
+        )
+        ref = ref or {}
+        data = _source(
+            lookup, kind, ref.get("name", ""), bool(ref.get("optional")), f"{path}.envFrom[{i}]"
+        )
+        for key, raw in data.items():
+            env[source.get("prefix", "") + key] = raw.decode(errors="replace")
+    for i, item in enumerate(c.get("env") or []):
+        env[item["name"]] = _env_value(item, ctx, lookup, env, f"{path}.env[{i}]")
+    for key, text in env.items():
+        if "\n" in text:
+            raise SpecError(f"{path}.env.{key}", "values with newlines cannot be passed to podman")
+    return env
+
+
+def _env_value(
+    item: Mapping[str, Any], ctx: PodContext, lookup: Lookup, env: Mapping[str, str], path: str
+) -> str:
+    source = item.get("valueFrom")
+    if source is None:
+        return expand(str(item.get("value", "")), env)
+    if "fieldRef" in source:
+        field = source["fieldRef"]["fieldPath"]
+        return {"metadata.name": ctx.pod, "metadata.namespace": ctx.namespace}.get(
+            field, "localhost"
+        )
+    kind, ref = (
+        ("ConfigMap", source["configMapKeyRef"])
+        if "configMapKeyRef" in source
+        else ("Secret", source["secretKeyRef"])
+    )
+    data = _source(lookup, kind, ref.get("name", ""), bool(ref.get("optional")), path)
+    if ref.get("key") not in data:
+        if ref.get("optional"):
+            return ""
+        raise SpecError(path, f'key "{ref.get("key")}" not in {kind.lower()} "{ref.get("name")}"')
+    return data[ref["key"]].decode(errors="replace")
+
+
+def decoded(obj: Mapping[str, Any]) -> dict[str, bytes]:
+    """The data of a stored ConfigMap or Secret as bytes (Secret `data` is base64)."""
+    out: dict[str, bytes] = {}
+    if obj.get("kind") == "Secret":
+        for key, value in (obj.get("data") or {}).items():
+            out[key] = base64.b64decode(value)
+        for key, value in (obj.get("stringData") or {}).items():
+            out[key] = str(value).encode()
+        return out
+    for key, value in (obj.get("data") or {}).items():
+        out[key] = str(value).encode()
+    for key, value in (obj.get("binaryData") or {}).items():
+        out[key] = base64.b64decode(value)
+    return out

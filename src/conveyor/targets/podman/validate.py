@@ -1,0 +1,150 @@
+"""Apply-time checks per kind (pure): what the Podman target accepts, and why not.
+
+Raises `SpecError`; `PodmanTarget.apply` turns it into `TargetRejected` on that object,
+so an unsupported kind or field is always reported, never dropped. Called only by
+`conveyor.targets.podman.target`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.targets.podman.spec import SpecError, validate_pod_spec
+
+CLUSTER_SCOPED = {"Namespace"}
+STORED_KINDS = {"ConfigMap", "Secret", "Namespace", "Service", "PersistentVolumeClaim"}
+SUPPORTED = STORED_KINDS | {"Deployment", "StatefulSet", "Pod", "Job"}
+
+
+def validate(
+    obj: Mapping[str, Any], *, host_limits: frozenset[str], previous: Mapping[str, Any] | None
+) -> None:
+    kind = str(obj.get("kind", ""))
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    if not name or "_" in name:
+        raise SpecError("metadata.name", "a DNS-1123 name is required")
+    if kind == "CronJob":
+        raise SpecError("kind", "CronJob is not supported by the podman target (no scheduler)")
+    if kind not in SUPPORTED:
+        raise SpecError(
+            "kind", f"{kind or 'an object without kind'} is not supported by the podman target"
+        )
+    spec = obj.get("spec") or {}
+    check = _CHECKS.get(kind)
+    if check is not None:
+        check(spec, previous.get("spec") if previous else None)
+    if kind in ("Deployment", "StatefulSet", "Job"):
+        template = spec.get("template") or {}
+        if not template.get("spec"):
+            raise SpecError("spec.template", "required")
+        _selector(spec, template)
+        _pod(template["spec"], host_limits, "spec.template.")
+    if kind == "Pod":
+        _pod(spec, host_limits, "")
+
+
+def _pod(spec: Mapping[str, Any], host_limits: frozenset[str], prefix: str) -> None:
+    try:
+        validate_pod_spec(spec, host_limits=host_limits)
+    except SpecError as exc:
+        raise SpecError(prefix + exc.path, str(exc).split(": ", 1)[-1]) from exc
+
+
+def _selector(spec: Mapping[str, Any], template: Mapping[str, Any]) -> None:
+    selector = spec.get("selector")
+    if selector is None:
+        return
+    if set(selector) - {"matchLabels"}:
+        raise SpecError("spec.selector", "only matchLabels is supported")
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            raise SpecError("spec.selector", "selector does not match template labels")
+
+
+def _deployment(spec: Mapping[str, Any], _previous: Any) -> None:
+    strategy = (spec.get("strategy") or {}).get("type", "RollingUpdate")
+    if strategy not in ("RollingUpdate", "Recreate"):
+        raise SpecError("spec.strategy.type", f"unknown strategy {strategy!r}")
+    _known(
+        spec,
+        {
+            "replicas",
+            "selector",
+            "template",
+            "strategy",
+            "progressDeadlineSeconds",
+            "revisionHistoryLimit",
+            "minReadySeconds",
+            "paused",
+        },
+        "spec",
+    )
+    if spec.get("paused"):
+        raise SpecError("spec.paused", "pausing rollouts is not supported")
+    if spec.get("minReadySeconds"):
+        raise SpecError("spec.minReadySeconds", "not supported")
+
+
+def _statefulset(spec: Mapping[str, Any], _previous: Any) -> None:
+    _known(
+        spec,
+        {
+            "replicas",
+            "selector",
+            "template",
+            "serviceName",
+            "volumeClaimTemplates",
+            "podManagementPolicy",
+            "updateStrategy",
+            "revisionHistoryLimit",
+        },
+        "spec",
+    )
+    update = spec.get("updateStrategy") or {}
+    if update.get("type", "RollingUpdate") != "RollingUpdate" or update.get("rollingUpdate"):
+        raise SpecError("spec.updateStrategy", "only RollingUpdate without partition")
+
+
+def _job(spec: Mapping[str, Any], previous: Any) -> None:
+    _known(
+        spec,
+        {
+            "template",
+            "backoffLimit",
+            "completions",
+            "parallelism",
+            "selector",
+            "ttlSecondsAfterFinished",
+            "activeDeadlineSeconds",
+            "manualSelector",
+        },
+        "spec",
+    )
+    if int(spec.get("completions", 1)) != 1 or int(spec.get("parallelism", 1)) != 1:
+        raise SpecError("spec.completions", "only single-completion Jobs are supported")
+    if spec.get("activeDeadlineSeconds") or spec.get("ttlSecondsAfterFinished") is not None:
+        raise SpecError("spec", "activeDeadlineSeconds/ttlSecondsAfterFinished not supported")
+    policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
+    if policy not in ("Never", "OnFailure"):
+        raise SpecError("spec.template.spec.restartPolicy", "must be Never or OnFailure")
+    if previous is not None and previous.get("template") != spec.get("template"):
+        raise SpecError("spec.template", "field is immutable (delete the Job to change it)")
+
+
+def _service(spec: Mapping[str, Any], _previous: Any) -> None:
+    if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer"):
+        raise SpecError("spec.type", f"{spec.get('type')} Services are not supported")
+    for i, port in enumerate(spec.get("ports") or []):
+        if port.get("protocol", "TCP") != "TCP":
+            raise SpecError(f"spec.ports[{i}].protocol", "only TCP")
+
+
+def _known(spec: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    for key in spec:
+        if key not in allowed:
+            raise SpecError(f"{path}.{key}", "not supported by the podman target")
+
+
+_CHECKS = {"Deployment": _deployment, "StatefulSet": _statefulset, "Job": _job, "Service": _service}

@@ -1,0 +1,67 @@
+"""Replicas as the status code sees them, and as `Pod` objects (pure over controller state).
+
+Called by `conveyor.targets.podman.target` for workload status and for `get` of a
+replica's Pod (`<deployment>-<hash>-<slot>`, `<statefulset>-<ordinal>`, `<job>-<attempt>`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from conveyor.targets.podman import names, status
+from conveyor.targets.podman.status import PodView
+
+if TYPE_CHECKING:
+    from conveyor.targets.podman.controller import Controller
+
+_INTERNAL = (
+    names.CONTAINER_LABEL,
+    names.RESTART_LABEL,
+    names.MANAGED_LABEL,
+    names.TARGET_LABEL,
+    names.SLOT_LABEL,
+    "io.buildah.version",
+)
+
+
+def pod_view(controller: Controller, name: str) -> PodView:
+    tracked = controller.tracked[name]
+    replica = tracked.replica
+    container = json.loads(replica.labels.get(names.CONTAINER_LABEL, "{}") or "{}")
+    return PodView(
+        name=replica.pod,
+        spec_hash=replica.spec_hash,
+        state=replica.state,
+        exit_code=replica.exit_code,
+        ready=controller.is_ready(name),
+        started_at=float(replica.started_at),
+        restarts=tracked.restarts,
+        image=str(container.get("image", "")),
+        container=str(container.get("name", replica.pod)),
+        ip=tracked.ip,
+    )
+
+
+def replica_pods(controller: Controller) -> list[dict[str, Any]]:
+    pods: list[dict[str, Any]] = []
+    for name in sorted(controller.tracked):
+        replica = controller.tracked[name].replica
+        view = pod_view(controller, name)
+        labels = {k: v for k, v in replica.labels.items() if k not in _INTERNAL}
+        policy = replica.labels.get(names.RESTART_LABEL, "Always")
+        pods.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": replica.pod,
+                    "namespace": replica.namespace,
+                    "labels": labels,
+                    "ownerReferences": [{"kind": replica.kind, "name": replica.owner}],
+                },
+                "spec": {"restartPolicy": policy},
+                "status": status.pod(view, policy),
+            }
+        )
+    return pods

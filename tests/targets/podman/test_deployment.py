@@ -1,0 +1,111 @@
+"""A Deployment with a Service, ConfigMap and Secret on real Podman."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+
+from conveyor.targets.base import ObjectRef
+from conveyor.targets.podman import PodmanTarget
+from conveyor.targets.podman.names import container_name
+
+from .conftest import Env, free_port
+from .http import get, wait_for
+from .manifests import config_map, deployment, secret, service
+
+DEPLOY = ObjectRef(group="apps", kind="Deployment", namespace="demo", name="web")
+
+
+async def wait_rolled_out(target: PodmanTarget, replicas: int, timeout: float = 20.0) -> dict:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    live = None
+    while loop.time() < deadline:
+        live = await target.get(DEPLOY)
+        assert live is not None
+        st = live["status"]
+        if st["updatedReplicas"] == st["readyReplicas"] == st["replicas"] == replicas:
+            return live
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not rolled out: {live and live['status']}")
+
+
+def with_config(name: str) -> dict:
+    return deployment(
+        name,
+        extra_container={
+            "env": [
+                {
+                    "name": "PASSWORD",
+                    "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}},
+                },
+                {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "mode"}}},
+                {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "GREETING", "value": "hello-$(MODE)"},
+            ],
+            "envFrom": [{"configMapRef": {"name": "cfg"}, "prefix": "CFG_"}],
+            "volumeMounts": [
+                {"name": "creds", "mountPath": "/etc/creds"},
+                {"name": "conf", "mountPath": "/etc/conf"},
+            ],
+        },
+        pod_spec={
+            "volumes": [
+                {"name": "creds", "secret": {"secretName": "db"}},
+                {"name": "conf", "configMap": {"name": "cfg"}},
+            ]
+        },
+    )
+
+
+def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
+    port = free_port()
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(config_map("cfg", {"mode": "prod"}))
+            await target.apply(secret("db", {"password": "s3cr3t"}))
+            await target.apply(with_config("web"))
+            await target.apply(service("web", port))
+            live = await wait_rolled_out(target, 2)
+            await wait_for(port, "v1")
+            assert {await get(port) for _ in range(4)} == {"v1"}
+            pods = list(target.controller.tracked)
+            assert len(pods) == 2
+            name = pods[0]
+            out = await env.podman.run(
+                "exec",
+                name,
+                "sh",
+                "-c",
+                'echo "$PASSWORD $MODE $CFG_mode $GREETING $POD"; '
+                "cat /etc/creds/password; echo; cat /etc/conf/mode",
+            )
+            pod_name = name.split("_", 1)[1]
+            assert out.stdout.split() == [
+                "s3cr3t",
+                "prod",
+                "prod",
+                "hello-prod",
+                pod_name,
+                "s3cr3t",
+                "prod",
+            ]
+            conditions = {c["type"]: c for c in live["status"]["conditions"]}
+            assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
+            assert conditions["Available"]["status"] == "True"
+            assert name == container_name("demo", pod_name)
+            svc = await target.get(
+                ObjectRef(group="", kind="Service", namespace="demo", name="web")
+            )
+            assert svc is not None
+            assert svc["status"]["loadBalancer"]["ingress"][0]["ports"][0]["port"] == port
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())
+    # Secrets stay private on the host: the store and run directories are 0700.
+    for sub in ("objects", "run"):
+        mode = stat.S_IMODE((env.state_dir / sub).stat().st_mode)
+        assert mode == 0o700
