@@ -1,0 +1,169 @@
+"""Desired vs live, normalised so that only real differences show. Pure (no I/O).
+
+Normalisation, in order, on copies of both sides:
+1. drop `status` and `metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]`;
+2. the target's declared rules (`Target.normalization`): server-populated fields go from
+   both sides; defaulted fields go wherever they hold the default value, so a manifest
+   that omits `replicas` matches a live object defaulted to 1, while a live 3 still shows;
+3. the app's `spec.ignoreDifferences` (JSON pointers and jq-style paths, per group/kind,
+   optionally per name/namespace);
+4. Secrets: `stringData` folded into base64 `data` (as the API server does).
+
+Secret values never leave this module in clear: `redact` replaces every value of
+`data`/`stringData` with `++++++++` (marking values that differ between the sides), and
+`render_diff` only ever prints redacted objects. Called by `reconcile.plan` (sync status),
+`reconcile.drift` and `conveyor app diff`.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from conveyor.reconcile.paths import remove_jq, remove_pointer
+from conveyor.targets.base import Manifest, NormalizationRule, ObjectRef
+
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MASK = "++++++++"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IgnoreRule:
+    """One entry of `spec.ignoreDifferences`."""
+
+    kind: str
+    group: str = ""
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: tuple[str, ...] = ()
+    jq_paths: tuple[str, ...] = ()
+
+    def matches(self, ref: ObjectRef) -> bool:
+        return (
+            self.kind in ("*", ref.kind)
+            and self.group in ("*", ref.group)
+            and self.name in (None, ref.name)
+            and self.namespace in (None, ref.namespace)
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Normalizer:
+    """The rules one app's diffs use: its target's declarations plus its ignores."""
+
+    target_rules: tuple[NormalizationRule, ...] = ()
+    ignores: tuple[IgnoreRule, ...] = ()
+
+    def normalize(self, obj: Manifest, ref: ObjectRef) -> Manifest:
+        out: Manifest = clone(obj)
+        out.pop("status", None)
+        meta = out.get("metadata")
+        if isinstance(meta, dict):
+            _drop_empty(meta, _LAST_APPLIED)
+        for rule in self.target_rules:
+            if rule.matches(ref):
+                for pointer in rule.pointers:
+                    if rule.default is None:
+                        remove_pointer(out, pointer)
+                    else:
+                        remove_pointer(out, pointer, equal_to=rule.default)
+        for ignore in self.ignores:
+            if ignore.matches(ref):
+                for pointer in ignore.json_pointers:
+                    remove_pointer(out, pointer)
+                for path in ignore.jq_paths:
+                    remove_jq(out, path)
+        if ref.kind == "Secret" and ref.group == "":
+            _fold_string_data(out)
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectDiff:
+    ref: ObjectRef
+    desired: Manifest | None  # normalised
+    live: Manifest | None  # normalised
+
+    @property
+    def changed(self) -> bool:
+        return self.desired != self.live
+
+
+def compare(
+    ref: ObjectRef, desired: Manifest | None, live: Manifest | None, normalizer: Normalizer
+) -> ObjectDiff:
+    """Normalise both sides of one object; `changed` tells whether they differ."""
+    return ObjectDiff(
+        ref=ref,
+        desired=None if desired is None else normalizer.normalize(desired, ref),
+        live=None if live is None else normalizer.normalize(live, ref),
+    )
+
+
+def redact(obj: Manifest | None, other: Manifest | None = None) -> Manifest | None:
+    """A copy with Secret values masked; values that differ from `other`'s are marked."""
+    if obj is None or obj.get("kind") != "Secret":
+        return obj
+    out: Manifest = clone(obj)
+    theirs = (other or {}).get("data") or {}
+    for key in ("data", "stringData"):
+        values = out.get(key)
+        if isinstance(values, dict):
+            out[key] = {
+                k: MASK if theirs.get(k) == v else f"{MASK} (changed)" for k, v in values.items()
+            }
+    return out
+
+
+def render_diff(diff: ObjectDiff) -> list[str]:
+    """Unified diff lines (without trailing newlines) of one object, Secrets redacted."""
+    desired = redact(diff.desired, diff.live)
+    live = redact(diff.live, diff.desired)
+    before = _dump(live)
+    after = _dump(desired)
+    return list(
+        difflib.unified_diff(
+            before, after, fromfile=f"live/{diff.ref}", tofile=f"desired/{diff.ref}", lineterm=""
+        )
+    )
+
+
+def changed_refs(diffs: Sequence[ObjectDiff]) -> tuple[ObjectRef, ...]:
+    return tuple(d.ref for d in diffs if d.changed)
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of plain YAML/JSON data; faster than `copy.deepcopy` for this shape."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
+def _dump(obj: Manifest | None) -> list[str]:
+    if obj is None:
+        return []
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines()
+
+
+def _drop_empty(meta: dict[str, Any], annotation: str) -> None:
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        annotations.pop(annotation, None)
+    for key in ("annotations", "labels"):
+        if key in meta and not meta[key]:
+            del meta[key]
+
+
+def _fold_string_data(secret: Manifest) -> None:
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict):
+        data = secret.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()

@@ -1,0 +1,112 @@
+"""Drift and auto-sync decisions: when to sync, retry, self-heal, or only report. Pure.
+
+Argo CD's rules, with its users' complaints in mind:
+* auto-sync acts once per desired digest ("new revision"): an OutOfSync app whose digest
+  was already synced successfully has drifted; with `selfHeal` it is re-applied with
+  exponential backoff (first attempt at once, then 2 s, 6 s, 18 s … capped at 300 s,
+  reset once the app is Synced again); without it, the drift is reported, never fixed;
+* a failed sync is retried `retry.limit` times with the app's backoff
+  (`duration * factor^n`, capped at `maxDuration`), then the app is Stalled;
+* a paused app (after `rollback`) never auto-syncs until a manual sync resumes it.
+Called by `reconcile.reconciler`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from conveyor.reconcile.applications import Retry, SyncPolicy
+
+SELF_HEAL_BASE = 2.0
+SELF_HEAL_FACTOR = 3.0
+SELF_HEAL_CAP = 300.0
+
+
+class Action(StrEnum):
+    NONE = "none"
+    SYNC = "sync"
+    RETRY = "retry"
+    SELF_HEAL = "self-heal"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempts:
+    """What the reconciler remembers about earlier automatic syncs of one app."""
+
+    digest: str = ""  # desired digest of the last finished attempt
+    failed: bool = False
+    retries: int = 0
+    heals: int = 0
+    not_before: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    action: Action
+    reason: str
+
+
+def self_heal_delay(heals: int) -> float:
+    """Delay before self-heal attempt number `heals + 1` (the first is immediate)."""
+    if heals <= 0:
+        return 0.0
+    return min(SELF_HEAL_BASE * SELF_HEAL_FACTOR ** (heals - 1), SELF_HEAL_CAP)
+
+
+def retry_delay(retry: Retry, retries: int) -> float:
+    return min(retry.duration * retry.factor ** max(retries - 1, 0), retry.max_duration)
+
+
+def decide(
+    *,
+    policy: SyncPolicy,
+    paused: bool,
+    out_of_sync: bool,
+    digest: str,
+    attempts: Attempts,
+    now: float,
+) -> Decision:
+    if not out_of_sync:
+        return Decision(action=Action.NONE, reason="in sync")
+    if not policy.automated:
+        return Decision(action=Action.NONE, reason="OutOfSync; automated sync is off")
+    if paused:
+        return Decision(action=Action.NONE, reason="OutOfSync; auto-sync is paused")
+    if digest != attempts.digest:
+        return Decision(action=Action.SYNC, reason="new desired state")
+    if now < attempts.not_before:
+        return Decision(action=Action.NONE, reason=f"backing off until {attempts.not_before:.0f}")
+    if attempts.failed:
+        if attempts.retries < policy.retry.limit:
+            return Decision(
+                action=Action.RETRY, reason=f"retry {attempts.retries + 1} of {policy.retry.limit}"
+            )
+        return Decision(action=Action.NONE, reason="sync failed; retries exhausted")
+    if policy.self_heal:
+        return Decision(action=Action.SELF_HEAL, reason="live state drifted; self-healing")
+    return Decision(action=Action.NONE, reason="live state drifted; selfHeal is off")
+
+
+def after_attempt(
+    attempts: Attempts, decision: Action, *, digest: str, ok: bool, retry: Retry, now: float
+) -> Attempts:
+    """The memory after one automatic sync attempt."""
+    retries = attempts.retries + 1 if decision == Action.RETRY else 0
+    heals = attempts.heals + 1 if decision == Action.SELF_HEAL else attempts.heals
+    if not ok:
+        delay = retry_delay(retry, retries + 1)
+    elif decision == Action.SELF_HEAL:
+        delay = self_heal_delay(heals)
+    else:
+        delay = 0.0
+    return Attempts(
+        digest=digest, failed=not ok, retries=retries, heals=heals, not_before=now + delay
+    )
+
+
+def settled(attempts: Attempts) -> Attempts:
+    """The app is in sync again: self-heal backoff starts over."""
+    if not attempts.heals and not attempts.not_before:
+        return attempts
+    return Attempts(digest=attempts.digest, failed=attempts.failed, retries=attempts.retries)

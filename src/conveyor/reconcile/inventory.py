@@ -1,0 +1,61 @@
+"""Safe pruning: which recorded objects may be deleted. Pure.
+
+The rules (issue 6, learned from Argo CD's and Flux's surprise-prune complaints):
+* only objects in the app's own recorded inventory are candidates, never "whatever
+  carries our label";
+* the caller never asks when fetch or render failed (there is no desired state then);
+* an empty render that would delete everything is refused unless `allowEmpty`;
+* live objects annotated `argocd.argoproj.io/sync-options: Prune=false` (or
+  `conveyor.dev/prune: "false"`) are kept and reported;
+* with pruning disabled the candidates are reported as PruneSkipped, not deleted.
+Deletion itself happens last, in `reconcile.sync`. Called by `reconcile.plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from conveyor.reconcile.model import PruneDecision
+from conveyor.targets.base import Manifest, ObjectRef
+
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+PRUNE_ANNOTATION = "conveyor.dev/prune"
+
+
+def prune_disabled_by_annotation(obj: Manifest | None) -> bool:
+    notes = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    options = {o.strip() for o in str(notes.get(SYNC_OPTIONS, "")).split(",")}
+    return "Prune=false" in options or str(notes.get(PRUNE_ANNOTATION, "")).lower() == "false"
+
+
+def decide(
+    *,
+    inventory: Iterable[ObjectRef],
+    desired: Iterable[ObjectRef],
+    live: Mapping[ObjectRef, Manifest | None],
+    prune: bool,
+    allow_empty: bool,
+) -> PruneDecision:
+    """Split the stale inventory entries into deletions and kept objects."""
+    wanted = set(desired)
+    stale = sorted(ref for ref in set(inventory) - wanted if live.get(ref) is not None)
+    if not stale:
+        return PruneDecision()
+    if not wanted and not allow_empty:
+        return PruneDecision(
+            skipped=tuple((ref, "empty render") for ref in stale),
+            refused=(
+                f"refusing to prune all {len(stale)} objects: the rendered manifests "
+                "are empty (set syncPolicy.automated.allowEmpty to allow this)"
+            ),
+        )
+    delete: list[ObjectRef] = []
+    skipped: list[tuple[ObjectRef, str]] = []
+    for ref in stale:
+        if prune_disabled_by_annotation(live.get(ref)):
+            skipped.append((ref, "annotated Prune=false"))
+        elif not prune:
+            skipped.append((ref, "pruning is disabled for this app"))
+        else:
+            delete.append(ref)
+    return PruneDecision(delete=tuple(delete), skipped=tuple(skipped))

@@ -1,0 +1,63 @@
+"""Manifest files to objects: YAML streams and JSON, `List` kinds flattened.
+
+Errors carry file:line:col. Uses libyaml's C loader when present: a no-op pass over
+1,000 apps parses nothing (render results are cached), but a cold start parses 10,000
+files. Called by `render_directory` and `render_kustomize`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from conveyor.core.location import Location
+from conveyor.reconcile.errors import RenderError
+from conveyor.reconcile.yamlnodes import error_location
+from conveyor.targets.base import Manifest
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_manifests(text: str, file: str) -> list[Manifest]:
+    """Every object in `text`; a JSON file may hold one object or a list of them."""
+    try:
+        if file.endswith(".json"):
+            docs: list[Any] = [json.loads(text)]
+        else:
+            docs = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        raise RenderError(
+            f"invalid YAML: {exc}",
+            location=error_location(exc, file),
+            hint="fix the manifest's YAML syntax",
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise RenderError(
+            f"invalid JSON: {exc.msg}",
+            location=Location(file=file, line=exc.lineno, col=exc.colno),
+            hint="fix the manifest's JSON syntax",
+        ) from exc
+    return list(_objects(docs, file))
+
+
+def _objects(docs: list[Any], file: str) -> Iterator[Manifest]:
+    for index, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if isinstance(doc, list):
+            yield from _objects(doc, file)
+            continue
+        if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
+            raise RenderError(
+                f"document {index + 1} is not a Kubernetes object "
+                "(apiVersion and kind are required)",
+                location=Location(file=file),
+                hint="remove it or complete it",
+            )
+        if str(doc["kind"]).endswith("List") and isinstance(doc.get("items"), list):
+            yield from _objects(doc["items"], file)
+        else:
+            yield doc

@@ -1,0 +1,174 @@
+"""The frozen values handed along the reconcile flow (DESIGN.md, "The flow"):
+
+`DesiredState{revision, manifests} → SyncPlan{pairs, waves, prune} → [ResourceResult]
+→ HealthReport → HistoryEntry`.
+
+Each step module produces one of these and the next consumes it; nothing mutates them.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from conveyor.targets.base import Manifest, ObjectRef
+
+
+class SyncStatus(StrEnum):
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    UNKNOWN = "Unknown"
+
+
+class HealthStatus(StrEnum):
+    """Argo CD's health vocabulary; the order below is "worst first" for aggregation."""
+
+    DEGRADED = "Degraded"
+    MISSING = "Missing"
+    UNKNOWN = "Unknown"
+    PROGRESSING = "Progressing"
+    SUSPENDED = "Suspended"
+    HEALTHY = "Healthy"
+
+
+class Phase(StrEnum):
+    PRE_SYNC = "PreSync"
+    SYNC = "Sync"
+    POST_SYNC = "PostSync"
+    SYNC_FAIL = "SyncFail"
+
+
+class ResultCode(StrEnum):
+    """Per-object outcome of one sync (gitops-engine's result codes, plus Unchanged)."""
+
+    SYNCED = "Synced"
+    UNCHANGED = "Unchanged"
+    SYNC_FAILED = "SyncFailed"
+    PRUNED = "Pruned"
+    PRUNE_SKIPPED = "PruneSkipped"
+    HOOK_SUCCEEDED = "HookSucceeded"
+    HOOK_FAILED = "HookFailed"
+    SKIPPED = "Skipped"  # not attempted: an earlier wave failed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredState:
+    """What Git says, for one app at one revision: the rendered manifests and their digest."""
+
+    app: str
+    revision: str
+    manifests: tuple[Manifest, ...]
+    digest: str
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pair:
+    """One object on both sides; `desired` None ⇒ prune candidate, `live` None ⇒ create."""
+
+    ref: ObjectRef
+    desired: Manifest | None
+    live: Manifest | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One object to apply in one wave of one phase; hooks are run to completion."""
+
+    ref: ObjectRef
+    obj: Manifest
+    phase: Phase
+    wave: int
+    hook: bool
+    delete_policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wave:
+    phase: Phase
+    wave: int
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruneDecision:
+    """Prune candidates split into what will be deleted and what is kept, with why."""
+
+    delete: tuple[ObjectRef, ...] = ()
+    skipped: tuple[tuple[ObjectRef, str], ...] = ()
+    refused: str | None = None  # the whole prune refused (empty render without allowEmpty)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncPlan:
+    app: str
+    revision: str
+    digest: str
+    pairs: tuple[Pair, ...]
+    waves: tuple[Wave, ...]
+    prune: PruneDecision
+    out_of_sync: tuple[ObjectRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceResult:
+    ref: ObjectRef
+    code: ResultCode
+    message: str = ""
+    phase: Phase = Phase.SYNC
+    wave: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref.key,
+            "object": str(self.ref),
+            "code": str(self.code),
+            "message": self.message,
+            "phase": str(self.phase),
+            "wave": self.wave,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectHealth:
+    ref: ObjectRef
+    status: HealthStatus
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthReport:
+    status: HealthStatus
+    objects: tuple[ObjectHealth, ...] = field(default=())
+
+    @property
+    def message(self) -> str:
+        worst = [o for o in self.objects if o.status == self.status and o.message]
+        return f"{worst[0].ref}: {worst[0].message}" if worst else ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    id: int
+    revision: str
+    digest: str
+    started: float
+    finished: float
+    result: str
+    initiated_by: str
+    reason: str
+    source_path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "revision": self.revision,
+            "digest": self.digest,
+            "started": self.started,
+            "finished": self.finished,
+            "result": self.result,
+            "initiatedBy": self.initiated_by,
+            "reason": self.reason,
+        }

@@ -1,0 +1,381 @@
+"""The reconciler: makes every application's target match Git, forever or once.
+
+`Reconciler` owns the run state of all apps and runs the step functions of `steps` for
+each (fetch → render → observe → [auto-sync decision → sync] → health → summarize).
+
+* A full pass (`reconcile_all`) fetches each repository once, resolves the tree ids of
+  every app path with one git process per repository, then reconciles apps concurrently;
+  an app with `spec.dependsOn` waits for its dependencies' outcome in the same pass and
+  stays "Blocked on X" unless they are Synced and Healthy.
+* Triggers (`trigger(app)`, `trigger_repo(url)`: an API call, a webhook, a post-receive
+  hook) reconcile just those apps at once, without waiting for the interval; target
+  events do the same for drift; Progressing apps are re-queued shortly.
+* State (inventory, operations, history, status) lives in `store.Store`. At start-up an
+  operation left Running by a killed process is marked Interrupted and recorded in
+  history; its objects are already in the inventory (written ahead), so the next sync
+  converges without orphans.
+
+Called by `conveyor reconcile` / `conveyor app` (app/) and by tests and the bench.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import graphlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from conveyor.reconcile import drift, steps
+from conveyor.reconcile.applications import Application
+from conveyor.reconcile.errors import SourceError
+from conveyor.reconcile.model import SyncStatus
+from conveyor.reconcile.runtime import AppRuntime
+from conveyor.reconcile.status import summarize
+from conveyor.store import HistoryRecord
+from conveyor.targets.base import ObjectRef, TargetError
+
+log = logging.getLogger(__name__)
+PROGRESS_REQUEUE = 1.0
+
+
+class Reconciler:
+    """Reconciles a set of applications against their targets."""
+
+    def __init__(
+        self, apps: Sequence[Application], env: steps.Env, *, concurrency: int = 16
+    ) -> None:
+        self.env = env
+        self._runtimes: dict[str, AppRuntime] = {}
+        self._limit = asyncio.Semaphore(concurrency)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._cycles: dict[str, str] = {}
+        self.recover()
+        self.set_apps(apps)
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Close operations a killed process left Running (they count as not attempted)."""
+        for op in self.env.store.interrupt_running():
+            log.warning(
+                "app %s: sync %d at %s was interrupted; it will be retried",
+                op.app,
+                op.id,
+                op.revision[:12],
+            )
+            self.env.store.add_history(
+                HistoryRecord(
+                    app=op.app,
+                    revision=op.revision,
+                    digest=op.digest,
+                    started=op.started,
+                    finished=self.env.clock(),
+                    result="Interrupted",
+                    initiated_by=op.initiated_by,
+                    reason=op.reason,
+                    source_path=op.source_path,
+                )
+            )
+
+    def set_apps(self, apps: Sequence[Application]) -> None:
+        runtimes = {}
+        for app in apps:
+            rt = self._runtimes.get(app.name)
+            if rt is None or rt.app != app:
+                rt = self._load_runtime(app)
+            runtimes[app.name] = rt
+        self._runtimes = runtimes
+        self._cycles = _cycles(apps)
+
+    def _load_runtime(self, app: Application) -> AppRuntime:
+        rt = AppRuntime(app=app)
+        store = self.env.store
+        rt.inventory = {ObjectRef.parse(key) for key in store.inventory(app.name)}
+        rt.paused, rt.pause_reason = store.paused(app.name)
+        finished = [op for op in store.operations(app.name) if op.state in ("Succeeded", "Failed")]
+        if finished:
+            last = finished[-1]
+            rt.attempts = drift.Attempts(digest=last.digest, failed=last.state == "Failed")
+            good = [op for op in finished if op.state == "Succeeded"]
+            rt.applied_revision = good[-1].revision if good else ""
+        rt.history = self._history(app.name)
+        return rt
+
+    @property
+    def apps(self) -> list[str]:
+        return sorted(self._runtimes)
+
+    def runtime(self, name: str) -> AppRuntime:
+        try:
+            return self._runtimes[name]
+        except KeyError:
+            raise KeyError(f"no application named {name!r}") from None
+
+    # -- passes -------------------------------------------------------------------------
+
+    async def reconcile_all(self) -> dict[str, dict[str, Any]]:
+        """One full pass over every app; returns their statuses."""
+        await self._fetch({rt.app.source.repo_url for rt in self._runtimes.values()})
+        await self._prefetch_trees(self._runtimes.values())
+        await self._run(list(self._runtimes))
+        return {name: self.status(name) for name in self._runtimes}
+
+    async def reconcile_apps(self, names: Iterable[str], *, fetch: bool = True) -> None:
+        """Reconcile just these apps (a refresh trigger)."""
+        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes]
+        if fetch:
+            await self._fetch({self._runtimes[n].app.source.repo_url for n in chosen})
+        await self._run(chosen)
+
+    async def _fetch(self, urls: set[str]) -> None:
+        async def one(url: str) -> None:
+            try:
+                await self.env.sources.fetch(url)
+                self.env.fetch_errors.pop(url, None)
+            except SourceError as exc:
+                self.env.fetch_errors[url] = str(exc)
+                self.env.metrics.count_fetch_error(url)
+                log.warning("fetch of %s failed: %s; keeping the last good revision", url, exc)
+
+        await asyncio.gather(*(one(url) for url in sorted(urls)))
+
+    async def _prefetch_trees(self, runtimes: Iterable[AppRuntime]) -> None:
+        groups: dict[tuple[str, str], list[str]] = {}
+        for rt in runtimes:
+            src = rt.app.source
+            groups.setdefault((src.repo_url, src.target_revision), []).append(src.path)
+        for (url, revision), paths in groups.items():
+            with contextlib.suppress(SourceError):
+                sha = await self.env.sources.resolve(url, revision)
+                await self.env.sources.prefetch_trees(url, sha, paths)
+
+    async def _run(self, names: list[str]) -> None:
+        done = {name: asyncio.Event() for name in names}
+
+        async def one(name: str) -> None:
+            rt = self._runtimes[name]
+            for dep in rt.app.depends_on:
+                if dep in done and dep != name and name not in self._cycles:
+                    await done[dep].wait()
+            try:
+                async with self._limit:
+                    await self.reconcile_one(name)
+            finally:
+                done[name].set()
+
+        await asyncio.gather(*(one(name) for name in names))
+
+    # -- one app ------------------------------------------------------------------------
+
+    async def reconcile_one(self, name: str, *, manual: dict[str, Any] | None = None) -> None:
+        """Reconcile one app (the caller fetched its repository)."""
+        rt = self._runtimes[name]
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            started = self.env.clock()
+            try:
+                await self._steps(rt, manual)
+            except TargetError as exc:
+                rt.error_reason, rt.error = "TargetUnavailable", str(exc)
+            self.env.metrics.observe_reconcile(name, self.env.clock() - started)
+            self._publish(rt)
+
+    async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
+        if self._blocked(rt):
+            return
+        revision = (manual or {}).get("revision")
+        if not await steps.fetch(self.env, rt, revision=revision) or not await steps.render(
+            self.env, rt
+        ):
+            return
+        await steps.observe(self.env, rt)
+        was_drifted = rt.drifted
+        await self._maybe_sync(rt, manual)
+        live = await steps.live_objects(self.env, rt)
+        await steps.assess(self.env, rt, live)
+        rt.drifted = rt.sync_status == SyncStatus.OUT_OF_SYNC and rt.attempts.digest == (
+            rt.desired.digest if rt.desired else ""
+        )
+        if rt.drifted and not was_drifted:
+            self.env.metrics.count_drift(rt.app.name)
+        if rt.sync_status == SyncStatus.SYNCED:
+            rt.attempts = drift.settled(rt.attempts)
+
+    async def _maybe_sync(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
+        assert rt.desired is not None
+        if manual is not None:
+            await steps.run_sync(
+                self.env,
+                rt,
+                initiated_by=manual.get("by", "user"),
+                reason=manual.get("reason", "manual sync"),
+                prune=manual.get("prune"),
+            )
+            rt.history = self._history(rt.app.name)
+            rt.attempts = drift.Attempts(digest=rt.desired.digest)
+            rt.decision = "manual sync"
+            await steps.observe(self.env, rt)
+            return
+        decision = drift.decide(
+            policy=rt.app.sync_policy,
+            paused=rt.paused,
+            out_of_sync=rt.sync_status == SyncStatus.OUT_OF_SYNC,
+            digest=rt.desired.digest,
+            attempts=rt.attempts,
+            now=self.env.clock(),
+        )
+        rt.decision = decision.reason
+        if decision.action == drift.Action.NONE:
+            return
+        ok = await steps.run_sync(self.env, rt, initiated_by="auto-sync", reason=decision.reason)
+        rt.history = self._history(rt.app.name)
+        rt.attempts = drift.after_attempt(
+            rt.attempts,
+            decision.action,
+            digest=rt.desired.digest,
+            ok=ok,
+            retry=rt.app.sync_policy.retry,
+            now=self.env.clock(),
+        )
+        await steps.observe(self.env, rt)
+
+    def _blocked(self, rt: AppRuntime) -> bool:
+        if rt.app.name in self._cycles:
+            rt.error_reason, rt.error = "DependencyCycle", self._cycles[rt.app.name]
+            return True
+        waiting = []
+        for dep in rt.app.depends_on:
+            other = self._runtimes.get(dep)
+            if other is None:
+                waiting.append(f"{dep} (no such application)")
+            elif not other.ready:
+                waiting.append(dep)
+        rt.blocked_on = tuple(waiting)
+        return bool(waiting)
+
+    def _publish(self, rt: AppRuntime) -> None:
+        health = rt.health.status if rt.health else None
+        if health is not None:
+            self.env.metrics.set_app(rt.app.name, health, rt.sync_status)
+        self.env.store.save_status(rt.app.name, self.status(rt.app.name))
+
+    def status(self, name: str) -> dict[str, Any]:
+        return summarize(self._runtimes[name], history=self._runtimes[name].history)
+
+    def _history(self, name: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": h.id,
+                "revision": h.revision,
+                "digest": h.digest,
+                "started": h.started,
+                "finished": h.finished,
+                "result": h.result,
+                "initiatedBy": h.initiated_by,
+                "reason": h.reason,
+            }
+            for h in self.env.store.history(name)
+        ]
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def sync(
+        self,
+        name: str,
+        *,
+        revision: str | None = None,
+        by: str = "user",
+        reason: str = "manual sync",
+        prune: bool | None = None,
+    ) -> dict[str, Any]:
+        """A manual sync; it also resumes auto-sync paused by a rollback."""
+        rt = self.runtime(name)
+        if revision is None and rt.paused:
+            self.env.store.set_paused(name, False)
+            rt.paused, rt.pause_reason = False, ""
+        await self._fetch({rt.app.source.repo_url})
+        manual = {"revision": revision, "by": by, "reason": reason, "prune": prune}
+        async with self._limit:
+            await self.reconcile_one(name, manual=manual)
+        return self.status(name)
+
+    def pause(self, name: str, reason: str) -> None:
+        rt = self.runtime(name)
+        self.env.store.set_paused(name, True, reason)
+        rt.paused, rt.pause_reason = True, reason
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def trigger(self, name: str) -> None:
+        """Reconcile `name` as soon as possible (refresh API, webhook, post-receive hook)."""
+        self._queue.put_nowait(name)
+
+    def trigger_repo(self, url: str) -> None:
+        for rt in self._runtimes.values():
+            if rt.app.source.repo_url == url:
+                self.trigger(rt.app.name)
+
+    async def run(self, *, interval: float, stop: asyncio.Event) -> None:
+        """Full passes every `interval` seconds; triggers and target events in between."""
+        watchers = [asyncio.create_task(self._watch(t)) for t in self.env.targets.values()]
+        try:
+            while not stop.is_set():
+                await self.reconcile_all()
+                self._requeue_progressing()
+                deadline = self.env.clock() + interval
+                while not stop.is_set() and self.env.clock() < deadline:
+                    names = await self._next_triggers(deadline - self.env.clock(), stop)
+                    if names:
+                        await self.reconcile_apps(names)
+                        self._requeue_progressing(names)
+        finally:
+            for task in watchers:
+                task.cancel()
+
+    async def _next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
+        getter = asyncio.ensure_future(self._queue.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait(
+            {getter, stopper}, timeout=max(timeout, 0), return_when=asyncio.FIRST_COMPLETED
+        )
+        stopper.cancel()
+        if getter not in done:
+            getter.cancel()
+            return []
+        names = [getter.result()]
+        while not self._queue.empty():
+            names.append(self._queue.get_nowait())
+        return names
+
+    def _requeue_progressing(self, names: Iterable[str] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        for name in names if names is not None else list(self._runtimes):
+            rt = self._runtimes.get(name)
+            if rt and rt.health and rt.health.status == "Progressing":
+                loop.call_later(PROGRESS_REQUEUE, self.trigger, name)
+            if rt and rt.ready:  # dependents may be unblocked now
+                for other in self._runtimes.values():
+                    if name in other.app.depends_on and not other.ready:
+                        self.trigger(other.app.name)
+
+    async def _watch(self, target: Any) -> None:
+        async for event in target.events():
+            if event.app and event.app in self._runtimes:
+                self.trigger(event.app)
+
+
+def _cycles(apps: Sequence[Application]) -> dict[str, str]:
+    """Apps that sit on a dependsOn cycle, with a message naming the cycle."""
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for app in apps:
+        sorter.add(app.name, *app.depends_on)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(exc.args[1])
+        message = "dependsOn cycle: " + " → ".join(cycle) + " (remove one dependency)"
+        return dict.fromkeys(cycle, message)
+    return {}

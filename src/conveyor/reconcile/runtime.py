@@ -1,0 +1,44 @@
+"""Run state of one application, kept apart from its parsed (immutable) spec.
+
+The reconciler's step functions fill an `AppRuntime`; `status.summarize` is the only
+reader that turns it into the persisted status. Called by `reconcile.reconciler`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conveyor.reconcile.applications import Application
+from conveyor.reconcile.drift import Attempts
+from conveyor.reconcile.model import DesiredState, HealthReport, SyncPlan, SyncStatus
+from conveyor.targets.base import ObjectRef
+
+
+@dataclass(slots=True)
+class AppRuntime:
+    app: Application
+    revision: str = ""
+    desired: DesiredState | None = None
+    desired_key: tuple[str, ...] = ()
+    fetch_error: str = ""  # Git outage: running the last good revision
+    error_reason: str = ""  # FetchFailed | RenderFailed | TargetUnavailable | DependencyCycle
+    error: str = ""
+    plan: SyncPlan | None = None
+    sync_status: SyncStatus = SyncStatus.UNKNOWN
+    health: HealthReport | None = None
+    inventory: set[ObjectRef] = field(default_factory=set)
+    attempts: Attempts = field(default_factory=Attempts)
+    operation: dict[str, Any] | None = None
+    applied_revision: str = ""
+    decision: str = ""
+    blocked_on: tuple[str, ...] = ()
+    drifted: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+    paused: bool = False
+    pause_reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        healthy = self.health is not None and self.health.status == "Healthy"
+        return self.sync_status == SyncStatus.SYNCED and healthy and not self.error

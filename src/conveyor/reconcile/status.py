@@ -1,0 +1,119 @@
+"""`summarize`: the one place that writes an application's status (DESIGN.md, Status).
+
+Conditions, as Flux reports them, with Argo CD's sync/health vocabulary alongside:
+* Ready — True when Synced and Healthy at the observed revision; otherwise False with the
+  reason that blocks it (DependencyNotReady, FetchFailed, RenderFailed, SyncFailed,
+  OutOfSync, Progressing, Degraded, Missing, AutoSyncPaused …);
+* Reconciling — True while the app is moving towards its desired state (Progressing
+  health, or a sync that is waiting to retry);
+* Stalled — True when only a human can unblock it (render error, retries exhausted,
+  dependency cycle), with the message saying what to do.
+Returns a JSON-able dict; `store.Store.save_status` persists it. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conveyor.reconcile.model import HealthStatus, SyncStatus
+from conveyor.reconcile.runtime import AppRuntime
+
+_STALLING = {"RenderFailed", "DependencyCycle", "RetriesExhausted", "InvalidSpec"}
+
+
+def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:
+    return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
+
+
+def _why_not_ready(rt: AppRuntime) -> tuple[str, str]:
+    health = rt.health.status if rt.health else HealthStatus.UNKNOWN
+    if rt.blocked_on:
+        return "DependencyNotReady", "Blocked on " + ", ".join(rt.blocked_on)
+    if rt.error:
+        return rt.error_reason, rt.error
+    op = rt.operation or {}
+    if op.get("phase") == "Failed" and op.get("digest") == (
+        rt.desired.digest if rt.desired else ""
+    ):
+        return "SyncFailed", str(op.get("message", ""))
+    if rt.sync_status == SyncStatus.OUT_OF_SYNC:
+        reason = "AutoSyncPaused" if rt.paused else "OutOfSync"
+        return reason, rt.pause_reason if rt.paused else rt.decision
+    if health != HealthStatus.HEALTHY:
+        message = rt.health.message if rt.health else ""
+        return str(health), message
+    return "Unknown", ""
+
+
+def conditions(rt: AppRuntime) -> list[dict[str, str]]:
+    if rt.ready:
+        ready = _condition(
+            "Ready", True, "Succeeded", f"Synced to {rt.revision[:12]}; all objects healthy"
+        )
+        reason, message = "Succeeded", ""
+    else:
+        reason, message = _why_not_ready(rt)
+        ready = _condition("Ready", False, reason, message)
+    health = rt.health.status if rt.health else HealthStatus.UNKNOWN
+    waiting_retry = "retry" in rt.decision or "backing off" in rt.decision
+    reconciling = (
+        not rt.ready
+        and (health == HealthStatus.PROGRESSING or waiting_retry)
+        and reason not in _STALLING
+    )
+    stalled = reason in _STALLING or (reason == "SyncFailed" and "exhausted" in rt.decision)
+    return [
+        ready,
+        _condition(
+            "Reconciling",
+            reconciling,
+            "Progressing" if reconciling else "",
+            message if reconciling else "",
+        ),
+        _condition("Stalled", stalled, reason if stalled else "", message if stalled else ""),
+    ]
+
+
+def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The full status document of one app."""
+    plan = rt.plan
+    health = rt.health
+    return {
+        "name": rt.app.name,
+        "target": rt.app.target,
+        "namespace": rt.app.namespace,
+        "source": {
+            "repoURL": rt.app.source.repo_url,
+            "path": rt.app.source.path,
+            "targetRevision": rt.app.source.target_revision,
+        },
+        "sync": {
+            "status": str(rt.sync_status),
+            "revision": rt.revision,
+            "digest": rt.desired.digest if rt.desired else "",
+            "outOfSync": [str(r) for r in (plan.out_of_sync if plan else ())],
+        },
+        "health": {
+            "status": str(health.status) if health else str(HealthStatus.UNKNOWN),
+            "message": health.message if health else "",
+            "objects": [
+                {"object": str(o.ref), "status": str(o.status), "message": o.message}
+                for o in (health.objects if health else ())
+            ],
+        },
+        "conditions": conditions(rt),
+        "observedRevision": rt.revision,
+        "appliedRevision": rt.applied_revision,
+        "fetchError": rt.fetch_error,
+        "autoSync": {
+            "enabled": rt.app.sync_policy.automated,
+            "paused": rt.paused,
+            "reason": rt.pause_reason,
+            "decision": rt.decision,
+        },
+        "dependsOn": list(rt.app.depends_on),
+        "blockedOn": list(rt.blocked_on),
+        "inventory": sorted(ref.key for ref in rt.inventory),
+        "operation": rt.operation,
+        "history": history,
+    }

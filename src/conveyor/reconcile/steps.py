@@ -1,0 +1,249 @@
+"""The reconcile of one app as small step functions (Flux's shape), run in order by
+`reconcile.reconciler`: fetch → render → observe (live + plan) → [sync] → assess health.
+
+Each step reads and fills the app's `AppRuntime`; none writes status (that is
+`status.summarize`'s job). A failed fetch keeps the last good revision; a failed render
+leaves no desired state, so nothing is synced and, above all, nothing is pruned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from conveyor.reconcile import health, ordering, sync
+from conveyor.reconcile.diff import Normalizer
+from conveyor.reconcile.errors import RenderError, SourceError
+from conveyor.reconcile.metrics import Metrics
+from conveyor.reconcile.model import (
+    DesiredState,
+    HealthStatus,
+    ObjectHealth,
+    PruneDecision,
+    SyncStatus,
+)
+from conveyor.reconcile.pairing import duplicates, stamp
+from conveyor.reconcile.plan import plan
+from conveyor.reconcile.render import RenderCache
+from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES
+from conveyor.reconcile.runtime import AppRuntime
+from conveyor.reconcile.sources import Sources
+from conveyor.store import HistoryRecord, OperationRecord, Store
+from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Env:
+    """What the steps need from outside: targets, state, sources, renders, metrics, clock."""
+
+    targets: Mapping[str, Target]
+    store: Store
+    sources: Sources
+    renders: RenderCache = field(default_factory=RenderCache)
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Callable[[], float] = time.time
+    sync_options: sync.SyncOptions = field(default_factory=sync.SyncOptions)
+    fetch_errors: dict[str, str] = field(default_factory=dict)
+
+    def target(self, rt: AppRuntime) -> Target:
+        try:
+            return self.targets[rt.app.target]
+        except KeyError:
+            raise TargetError(None, f"no target named {rt.app.target!r} is configured") from None
+
+
+async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> bool:
+    """Resolve the revision to reconcile; False when there is none at all."""
+    src = rt.app.source
+    try:
+        rt.revision = await env.sources.resolve(src.repo_url, revision or src.target_revision)
+    except SourceError as exc:
+        rt.error_reason, rt.error = "FetchFailed", str(exc)
+        return False
+    outage = env.fetch_errors.get(src.repo_url, "")
+    rt.fetch_error = f"{outage}; running last good revision {rt.revision[:12]}" if outage else ""
+    return True
+
+
+async def render(env: Env, rt: AppRuntime) -> bool:
+    """Checkout and render; fills `rt.desired` (stamped), or records a RenderFailed error."""
+    src = rt.app.source
+    try:
+        whole = src.kind == "kustomize"
+        checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=whole)
+        if not src.kind and _is_kustomize(checkout.directory):
+            checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=True)
+        rendered = await env.renders.render(src, root=checkout.root, key=checkout.key)
+    except SourceError as exc:
+        rt.error_reason, rt.error, rt.desired = "FetchFailed", str(exc), None
+        return False
+    except RenderError as exc:
+        rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
+        return False
+    key = (rendered.digest, rt.app.name, rt.app.namespace)
+    if rt.desired is None or rt.desired_key != key:
+        manifests = stamp(rendered.manifests, app=rt.app.name, namespace=rt.app.namespace)
+        dups = duplicates(manifests)
+        if dups:
+            rt.error_reason, rt.desired = "RenderFailed", None
+            rt.error = f"{dups[0]} is defined more than once in {src.path}"
+            return False
+        rt.desired = DesiredState(
+            app=rt.app.name,
+            revision=rt.revision,
+            manifests=manifests,
+            digest=rendered.digest,
+            path=src.path,
+        )
+        rt.desired_key = key
+    elif rt.desired.revision != rt.revision:
+        rt.desired = DesiredState(
+            app=rt.app.name,
+            revision=rt.revision,
+            manifests=rt.desired.manifests,
+            digest=rt.desired.digest,
+            path=src.path,
+        )
+    rt.error_reason = rt.error = ""
+    return True
+
+
+def _is_kustomize(directory: Path) -> bool:
+    return any((directory / name).is_file() for name in KUSTOMIZATION_FILES)
+
+
+async def live_objects(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
+    """Live objects owned by the app, plus any desired/inventoried object found by ref."""
+    target = env.target(rt)
+    live = {ObjectRef.of(obj): obj for obj in await target.list_owned(rt.app.name)}
+    wanted = {ObjectRef.of(o) for o in rt.desired.manifests} if rt.desired else set()
+    for ref in (wanted | rt.inventory) - live.keys():
+        obj = await target.get(ref)
+        if obj is not None:
+            live[ref] = obj
+    return live
+
+
+async def observe(env: Env, rt: AppRuntime) -> None:
+    """Compare desired with live: fills `rt.plan` and `rt.sync_status`."""
+    assert rt.desired is not None
+    target = env.target(rt)
+    live = await live_objects(env, rt)
+    normalizer = Normalizer(target_rules=target.normalization, ignores=rt.app.ignore_differences)
+    policy = rt.app.sync_policy
+    rt.plan = plan(
+        rt.desired,
+        live,
+        inventory_refs=rt.inventory,
+        normalizer=normalizer,
+        prune=policy.prune or not policy.automated,
+        allow_empty=policy.allow_empty,
+    )
+    rt.sync_status = SyncStatus.OUT_OF_SYNC if rt.plan.out_of_sync else SyncStatus.SYNCED
+
+
+async def run_sync(
+    env: Env, rt: AppRuntime, *, initiated_by: str, reason: str, prune: bool | None = None
+) -> bool:
+    """One sync operation, written ahead to the store so a crash leaves no orphan."""
+    assert rt.desired is not None and rt.plan is not None
+    desired_refs = {ObjectRef.of(o) for o in rt.desired.manifests if not ordering.is_hook(o)}
+    started = env.clock()
+    op = OperationRecord(
+        app=rt.app.name,
+        revision=rt.revision,
+        digest=rt.desired.digest,
+        state="Running",
+        started=started,
+        initiated_by=initiated_by,
+        reason=reason,
+        source_path=rt.app.source.path,
+        planned=tuple(sorted(r.key for r in desired_refs)),
+    )
+    op_id = env.store.begin_operation(op)
+    rt.inventory |= desired_refs
+    current = rt.plan
+    if prune is False:
+        kept = tuple((r, "prune not requested") for r in current.prune.delete)
+        current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
+    results = await sync.execute(current, env.target(rt), env.sync_options)
+    ok = sync.succeeded(results)
+    pruned = {r.ref for r in results if r.code == "Pruned"}
+    rt.inventory = (rt.inventory | desired_refs) - pruned
+    state = "Succeeded" if ok else "Failed"
+    payload = [r.to_json() for r in results]
+    env.store.finish_operation(
+        op_id,
+        state=state,
+        results=payload,
+        inventory=[r.key for r in rt.inventory],
+        app=rt.app.name,
+    )
+    finished = env.clock()
+    failures = [r for r in results if r.code in ("SyncFailed", "HookFailed")]
+    message = (
+        f"{failures[0].ref}: {failures[0].message}"
+        if failures
+        else f"{sum(r.code == 'Synced' for r in results)} applied, {len(pruned)} pruned"
+    )
+    rt.operation = {
+        "id": op_id,
+        "phase": state,
+        "revision": rt.revision,
+        "digest": rt.desired.digest,
+        "started": started,
+        "finished": finished,
+        "initiatedBy": initiated_by,
+        "reason": reason,
+        "message": message,
+        "results": payload,
+    }
+    env.store.add_history(
+        HistoryRecord(
+            app=rt.app.name,
+            revision=rt.revision,
+            digest=rt.desired.digest,
+            started=started,
+            finished=finished,
+            result=state,
+            initiated_by=initiated_by,
+            reason=reason,
+            source_path=rt.app.source.path,
+        )
+    )
+    env.metrics.count_sync(rt.app.name, state)
+    if ok:
+        rt.applied_revision = rt.revision
+    log.info(
+        "app %s: sync %s at %s (%s); next: assess health",
+        rt.app.name,
+        state,
+        rt.revision[:12],
+        message,
+    )
+    return ok
+
+
+async def assess(
+    env: Env, rt: AppRuntime, live: Mapping[ObjectRef, Manifest] | None = None
+) -> None:
+    """Health of every non-hook desired object; fills `rt.health`."""
+    if rt.desired is None:
+        return
+    target = env.target(rt)
+    objects = []
+    for obj in rt.desired.manifests:
+        if ordering.is_hook(obj):
+            continue
+        ref = ObjectRef.of(obj)
+        current = live.get(ref) if live is not None else await target.get(ref)
+        verdict = health.assess(current)
+        objects.append(ObjectHealth(ref=ref, status=verdict.status, message=verdict.message))
+    rt.health = health.aggregate(objects)
+    if not objects and rt.health.status == HealthStatus.HEALTHY:
+        rt.health = health.aggregate(())

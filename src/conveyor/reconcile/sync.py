@@ -1,0 +1,168 @@
+"""Execute a `SyncPlan` against a target: phases and waves in order, health between
+waves, hooks to completion, prune last. Returns one `ResourceResult` per object.
+
+Rules (Argo CD's sync-waves and resource-hooks docs):
+* waves run in plan order; within a wave every step is applied; plain resources that are
+  already in sync are not re-applied (result Unchanged); hooks always run;
+* before a later wave starts, the objects applied so far must be Healthy (hooks must
+  have completed; a wave with hooks is waited for even when it is the last);
+  Degraded, or the wave timeout, fails the sync;
+* a failure on one object is that object's result; the rest of its wave still runs,
+  later waves are Skipped, SyncFail hooks run, and nothing is pruned;
+* hook delete policies: BeforeHookCreation (default) deletes an earlier run's object
+  first; HookSucceeded / HookFailed delete it after it finished that way;
+* prune last, only the plan's `prune.delete` (inventory-only, see `inventory`).
+Called by `reconcile.reconciler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conveyor.reconcile import health
+from conveyor.reconcile.model import (
+    HealthStatus,
+    Phase,
+    ResourceResult,
+    ResultCode,
+    Step,
+    SyncPlan,
+    Wave,
+)
+from conveyor.targets.base import ObjectRef, Target, TargetError
+
+log = logging.getLogger(__name__)
+_FAILED = (ResultCode.SYNC_FAILED, ResultCode.HOOK_FAILED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncOptions:
+    wave_timeout: float = 300.0
+    poll: float = 0.02
+    clock: Callable[[], float] = time.monotonic
+
+
+async def execute(plan: SyncPlan, target: Target, options: SyncOptions) -> list[ResourceResult]:
+    results: list[ResourceResult] = []
+    out_of_sync = set(plan.out_of_sync)
+    live_refs = {p.ref for p in plan.pairs if p.live is not None}
+    waves = [w for w in plan.waves if w.phase != Phase.SYNC_FAIL]
+    failed = False
+    for index, wave in enumerate(waves):
+        if failed:
+            results += [_skipped(step) for step in wave.steps]
+            continue
+        wave_results = await _run_wave(wave, target, out_of_sync, live_refs)
+        results += wave_results
+        failed = any(r.code in _FAILED for r in wave_results)
+        if not failed and (index + 1 < len(waves) or any(s.hook for s in wave.steps)):
+            problem = await _wait_healthy(wave, wave_results, target, options)
+            if problem:
+                results.append(problem)
+                failed = True
+    if failed:
+        for wave in (w for w in plan.waves if w.phase == Phase.SYNC_FAIL):
+            results += await _run_wave(wave, target, out_of_sync, live_refs)
+        return results
+    return results + await _prune(plan, target)
+
+
+async def _run_wave(
+    wave: Wave, target: Target, out_of_sync: set[ObjectRef], live_refs: set[ObjectRef]
+) -> list[ResourceResult]:
+    results = []
+    for step in wave.steps:
+        if not step.hook and step.ref not in out_of_sync and step.ref in live_refs:
+            results.append(_result(step, ResultCode.UNCHANGED, "already in sync"))
+            continue
+        results.append(await _apply(step, target))
+    return results
+
+
+async def _apply(step: Step, target: Target) -> ResourceResult:
+    try:
+        if step.hook and "BeforeHookCreation" in step.delete_policies:
+            await target.delete(step.ref)
+        await target.apply(step.obj)
+    except TargetError as exc:
+        code = ResultCode.HOOK_FAILED if step.hook else ResultCode.SYNC_FAILED
+        return _result(step, code, exc.reason)
+    verb = "hook created" if step.hook else "applied"
+    return _result(step, ResultCode.SYNCED, verb)
+
+
+async def _wait_healthy(
+    wave: Wave, results: list[ResourceResult], target: Target, options: SyncOptions
+) -> ResourceResult | None:
+    """Wait until the wave's objects are Healthy; a result describing the failure, or None."""
+    applied = {r.ref for r in results if r.code == ResultCode.SYNCED}
+    steps = [s for s in wave.steps if s.ref in applied]
+    deadline = options.clock() + options.wave_timeout
+    while steps:
+        pending = []
+        for step in steps:
+            verdict = health.assess(await target.get(step.ref))
+            if verdict.status == HealthStatus.DEGRADED:
+                await _after_hook(step, target, succeeded=False)
+                code = ResultCode.HOOK_FAILED if step.hook else ResultCode.SYNC_FAILED
+                return _result(step, code, f"wave {wave.wave} failed: {verdict.message}")
+            if verdict.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
+                await _after_hook(step, target, succeeded=True)
+            else:
+                pending.append(step)
+        steps = pending
+        if steps and options.clock() > deadline:
+            return _result(
+                steps[0],
+                ResultCode.SYNC_FAILED,
+                f"wave {wave.wave} not healthy after {options.wave_timeout:g}s",
+            )
+        if steps:
+            await asyncio.sleep(options.poll)
+    return None
+
+
+async def _after_hook(step: Step, target: Target, *, succeeded: bool) -> None:
+    policy = "HookSucceeded" if succeeded else "HookFailed"
+    if step.hook and policy in step.delete_policies:
+        try:
+            await target.delete(step.ref)
+        except TargetError as exc:
+            log.warning("could not delete hook %s after it finished: %s", step.ref, exc)
+
+
+async def _prune(plan: SyncPlan, target: Target) -> list[ResourceResult]:
+    results = [
+        ResourceResult(ref=ref, code=ResultCode.PRUNE_SKIPPED, message=why)
+        for ref, why in plan.prune.skipped
+    ]
+    for ref in plan.prune.delete:
+        try:
+            await target.delete(ref)
+        except TargetError as exc:
+            results.append(
+                ResourceResult(
+                    ref=ref, code=ResultCode.SYNC_FAILED, message=f"prune failed: {exc.reason}"
+                )
+            )
+            continue
+        results.append(ResourceResult(ref=ref, code=ResultCode.PRUNED, message="pruned"))
+    return results
+
+
+def _result(step: Step, code: ResultCode, message: str) -> ResourceResult:
+    return ResourceResult(
+        ref=step.ref, code=code, message=message, phase=step.phase, wave=step.wave
+    )
+
+
+def _skipped(step: Step) -> ResourceResult:
+    return _result(step, ResultCode.SKIPPED, "not attempted: an earlier wave failed")
+
+
+def succeeded(results: list[ResourceResult]) -> bool:
+    return not any(r.code in _FAILED for r in results)

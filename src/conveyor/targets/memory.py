@@ -1,0 +1,272 @@
+"""`MemoryTarget`: a FAKE target for tests and benches, not a place to run anything.
+
+It keeps objects in a dict and simulates the controllers of a Kubernetes cluster just
+enough for health checks: server-populated metadata, defaulted spec fields (declared in
+`normalization`, as a real target must), and a `status` that moves from "in progress" to
+"ready" once `ready_after` seconds of the injected clock have passed since the spec last
+changed. A container image containing `broken` never becomes ready (Deployments report
+ProgressDeadlineExceeded, Jobs and Pods fail), which lets tests drive Degraded health.
+
+Test hooks: `edit()` / `remove()` change objects out of band (drift) and emit events;
+`reject` refuses chosen objects; `apply_delay` slows applies so a test can kill a
+reconciler mid-sync; `state_file` persists every mutation atomically so the target
+outlives a reconciler process (the kill -9 acceptance test). Called by tests, the bench
+and `conveyor.app` when the config names a target of type `memory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conveyor.targets.base import (
+    OWNER_LABEL,
+    EventKind,
+    Manifest,
+    NormalizationRule,
+    ObjectRef,
+    TargetEvent,
+    TargetRejected,
+)
+from conveyor.targets.memory_status import DEFAULTS, simulate_status
+
+_SERVER_FIELDS = (
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/generation",
+    "/metadata/creationTimestamp",
+    "/metadata/managedFields",
+)
+
+NORMALIZATION: tuple[NormalizationRule, ...] = (
+    NormalizationRule(kind="*", pointers=_SERVER_FIELDS),
+    NormalizationRule(kind="Service", group="", pointers=("/spec/clusterIP", "/spec/clusterIPs")),
+    *DEFAULTS,
+)
+
+
+@dataclass(slots=True, kw_only=True)
+class _Live:
+    spec_obj: Manifest  # what was applied (plus defaults), without status
+    uid: str
+    generation: int
+    version: int
+    created: float
+    changed: float  # clock time of the last spec change: the controllers restart from it
+
+
+@dataclass(slots=True)
+class MemoryTarget:
+    """An in-memory, optionally file-backed fake of a Kubernetes-like target."""
+
+    target_name: str = "memory"
+    clock: Callable[[], float] = time.time
+    ready_after: float = 0.0
+    apply_delay: float = 0.0
+    state_file: Path | None = None
+    reject: Callable[[Manifest], str | None] | None = None
+    applies: int = 0
+    deletes: int = 0
+    _objects: dict[ObjectRef, _Live] = field(default_factory=dict)
+    _by_app: dict[str, set[ObjectRef]] = field(default_factory=dict)
+    _queues: list[asyncio.Queue[TargetEvent]] = field(default_factory=list)
+    _counter: int = 0
+
+    def __post_init__(self) -> None:
+        if self.state_file is not None and self.state_file.exists():
+            self._load(self.state_file)
+
+    @property
+    def name(self) -> str:
+        return self.target_name
+
+    @property
+    def normalization(self) -> tuple[NormalizationRule, ...]:
+        return NORMALIZATION
+
+    async def apply(self, obj: Manifest) -> Manifest:
+        if self.apply_delay:
+            await asyncio.sleep(self.apply_delay)
+        ref = ObjectRef.of(obj)
+        self._validate(ref, obj)
+        self.applies += 1
+        self._upsert(ref, obj)
+        return self._render(ref)
+
+    async def delete(self, ref: ObjectRef) -> bool:
+        self.deletes += 1
+        existed = self._drop(ref)
+        self._save()
+        return existed
+
+    async def get(self, ref: ObjectRef) -> Manifest | None:
+        return self._render(ref) if ref in self._objects else None
+
+    async def list_owned(self, app: str) -> list[Manifest]:
+        return [self._render(ref) for ref in sorted(self._by_app.get(app, ()))]
+
+    def events(self) -> AsyncIterator[TargetEvent]:
+        queue: asyncio.Queue[TargetEvent] = asyncio.Queue()
+        self._queues.append(queue)
+        return _drain(queue)
+
+    # -- test hooks -------------------------------------------------------------------
+
+    def edit(self, ref: ObjectRef, mutate: Callable[[Manifest], None]) -> None:
+        """Change a live object out of band (someone ran `kubectl edit`)."""
+        live = self._objects[ref]
+        obj = copy.deepcopy(live.spec_obj)
+        mutate(obj)
+        self._upsert(ref, obj)
+        self._emit(ref, EventKind.CHANGED)
+
+    def remove(self, ref: ObjectRef) -> None:
+        """Delete a live object out of band."""
+        self._drop(ref)
+        self._save()
+        self._emit(ref, EventKind.DELETED)
+
+    def refs(self) -> list[ObjectRef]:
+        return sorted(self._objects)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _validate(self, ref: ObjectRef, obj: Manifest) -> None:
+        if not ref.kind or not ref.name or not obj.get("apiVersion"):
+            raise TargetRejected(ref, "apiVersion, kind and metadata.name are required")
+        reason = self.reject(obj) if self.reject else None
+        if reason:
+            raise TargetRejected(ref, reason)
+
+    def _upsert(self, ref: ObjectRef, obj: Manifest) -> None:
+        applied = _with_defaults(ref, obj)
+        now = self.clock()
+        self._counter += 1
+        live = self._objects.get(ref)
+        if live is None:
+            uid = f"uid-{self._counter}"
+            live = _Live(
+                spec_obj=applied,
+                uid=uid,
+                generation=1,
+                version=self._counter,
+                created=now,
+                changed=now,
+            )
+            self._objects[ref] = live
+        elif live.spec_obj != applied:
+            if live.spec_obj.get("spec") != applied.get("spec"):
+                live.generation += 1
+                live.changed = now
+            live.spec_obj = applied
+            live.version = self._counter
+        self._index(ref, applied)
+        self._save()
+
+    def _index(self, ref: ObjectRef, obj: Manifest) -> None:
+        for refs in self._by_app.values():
+            refs.discard(ref)
+        owner = ((obj.get("metadata") or {}).get("labels") or {}).get(OWNER_LABEL)
+        if owner:
+            self._by_app.setdefault(str(owner), set()).add(ref)
+
+    def _drop(self, ref: ObjectRef) -> bool:
+        for refs in self._by_app.values():
+            refs.discard(ref)
+        return self._objects.pop(ref, None) is not None
+
+    def _render(self, ref: ObjectRef) -> Manifest:
+        live = self._objects[ref]
+        obj = copy.deepcopy(live.spec_obj)
+        meta = obj.setdefault("metadata", {})
+        meta["uid"] = live.uid
+        meta["resourceVersion"] = str(live.version)
+        meta["generation"] = live.generation
+        meta["creationTimestamp"] = _rfc3339(live.created)
+        if ref.kind == "Service" and ref.group == "":
+            obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
+        ready = self.clock() - live.changed >= self.ready_after
+        status = simulate_status(obj, generation=live.generation, ready=ready)
+        if status is not None:
+            obj["status"] = status
+        return obj
+
+    def _emit(self, ref: ObjectRef, kind: EventKind) -> None:
+        live = self._objects.get(ref)
+        labels = ((live.spec_obj.get("metadata") or {}).get("labels") or {}) if live else {}
+        event = TargetEvent(ref=ref, kind=kind, app=labels.get(OWNER_LABEL))
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    def _save(self) -> None:
+        if self.state_file is None:
+            return
+        rows = [
+            {
+                "obj": live.spec_obj,
+                "uid": live.uid,
+                "generation": live.generation,
+                "version": live.version,
+                "created": live.created,
+                "changed": live.changed,
+            }
+            for live in self._objects.values()
+        ]
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"counter": self._counter, "objects": rows}))
+        tmp.replace(self.state_file)  # atomic: a kill -9 leaves the old or the new file
+
+    def _load(self, path: Path) -> None:
+        data = json.loads(path.read_text())
+        self._counter = int(data["counter"])
+        for row in data["objects"]:
+            ref = ObjectRef.of(row["obj"])
+            self._objects[ref] = _Live(
+                spec_obj=row["obj"],
+                uid=row["uid"],
+                generation=row["generation"],
+                version=row["version"],
+                created=row["created"],
+                changed=row["changed"],
+            )
+            self._index(ref, row["obj"])
+
+
+async def _drain(queue: asyncio.Queue[TargetEvent]) -> AsyncIterator[TargetEvent]:
+    while True:
+        yield await queue.get()
+
+
+def _with_defaults(ref: ObjectRef, obj: Manifest) -> Manifest:
+    """The object as stored: a deep copy with the API server's defaults filled in."""
+    applied = copy.deepcopy(obj)
+    applied.pop("status", None)
+    for rule in DEFAULTS:
+        if rule.matches(ref):
+            for pointer in rule.pointers:
+                _set_default(applied, pointer.strip("/").split("/"), rule.default)
+    return applied
+
+
+def _set_default(node: Any, parts: list[str], value: Any) -> None:
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        for item in node if isinstance(node, list) else ():
+            _set_default(item, rest, value)
+        return
+    if not isinstance(node, dict):
+        return
+    if not rest:
+        node.setdefault(head, copy.deepcopy(value))
+    elif head in node:
+        _set_default(node[head], rest, value)
+
+
+def _rfc3339(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
