@@ -256,3 +256,22 @@ def test_dry_run_validates_and_plans_without_running(repo: Repo, tmp_path: Path)
     assert "dry run" in out.stdout
     assert not marker.exists()
     assert not repo.home.exists()
+
+
+def test_dispatch_event_file_holds_the_inputs_with_defaults(repo: Repo) -> None:
+    repo.write(
+        workflow("""
+        on:
+          workflow_dispatch:
+            inputs:
+              level: {type: string, default: quick}
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            steps:
+              - run: |
+                  grep -q '"level": "quick"' "$GITHUB_EVENT_PATH"
+    """)
+    ).commit()
+    out = repo.run("workflow_dispatch")
+    assert out.code == 0, out.stderr + out.stdout

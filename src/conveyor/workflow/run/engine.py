@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, is_truthy, to_str
@@ -54,8 +55,18 @@ async def _one(session: Session, chosen: Selected) -> WorkflowResult:
         return WorkflowResult(
             path=wf.path, name=wf.display_name, triggered=False, reason=chosen.reason
         )
+    event_path = None
+    if dict(chosen.payload) != dict(session.options.event.payload):
+        # workflow_dispatch defaults, schedule cron: this workflow sees its own payload
+        path = session.options.run_dir / f"event-{Path(wf.path).stem}.json"
+        path.write_text(json.dumps(dict(chosen.payload), indent=2))
+        event_path = str(path)
     call = WorkflowCall(
-        workflow=wf, inputs=chosen.inputs, secrets=session.secrets, event_payload=chosen.payload
+        workflow=wf,
+        inputs=chosen.inputs,
+        secrets=session.secrets,
+        event_payload=chosen.payload,
+        event_path=event_path,
     )
     group = _group(session, chosen)
     scheduler = Scheduler(session, call, only=set(chosen.only) if chosen.only is not None else None)

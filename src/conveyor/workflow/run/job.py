@@ -49,6 +49,7 @@ class WorkflowCall:
     name_prefix: str = ""  # "caller / "
     depth: int = 0
     root: Workflow | None = None  # the top-level workflow of a callee (names, logs)
+    event_path: str | None = None  # GITHUB_EVENT_PATH when this workflow's payload differs
 
     @property
     def top(self) -> Workflow:
@@ -113,6 +114,8 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         workspace=dirs.workspace,
     )
     github["event"] = dict(call.event_payload)
+    if call.event_path:
+        github["event_path"] = call.event_path
     runner = runner_context(temp=dirs.temp, tool_cache=dirs.tool_cache, debug=options.debug)
     contexts = {**job_contexts(session, call, leg), "github": github, "runner": runner}
     base_env = base_environment(tty=options.tty)

@@ -78,6 +78,7 @@ async def run_call(parent: Scheduler, leg: Leg, control: JobControl) -> JobResul
         name_prefix=f"{leg.name} / ",
         depth=call.depth + 1,
         root=call.top,
+        event_path=call.event_path,
     )
     from conveyor.workflow.run.scheduler import Scheduler
 
