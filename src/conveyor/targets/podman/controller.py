@@ -75,6 +75,7 @@ class Controller:
         self.seeded = {host for host, _port in self.proxy.routed()}
         self.workloads = Workloads(self)
         await self.sync_once()
+        self.seeded = set()  # only replicas found at start-up were serving before us
         self._task = asyncio.create_task(self._loop(), name="podman-target-controller")
 
     async def close(self) -> None:
@@ -102,6 +103,7 @@ class Controller:
         async with self.lock:
             observed = {r.name: r for r in await self.runtime.replicas()}
             self._observe(observed)
+            await self._resolve_ips()
             await self._heal()
             assert self.workloads is not None
             await self.workloads.step_all()
@@ -140,6 +142,15 @@ class Controller:
             if replica.running and known.task is None:
                 known.task = asyncio.create_task(self._probe_loop(name))
 
+    async def _resolve_ips(self) -> None:
+        """Learn new replicas' addresses; ones the proxy routed to before we started stay
+        ready (no probe has failed), so a restarted reconciler never empties a Service."""
+        for tracked in self.tracked.values():
+            if tracked.replica.running and not tracked.ip:
+                tracked.ip = await self.runtime.ip(tracked.replica)
+                if tracked.ip and tracked.ip in self.seeded:
+                    tracked.health = self._health(tracked.replica, ready=True)
+
     def _health(self, replica: Replica, *, ready: bool) -> ReplicaHealth:
         container = json.loads(replica.labels.get(CONTAINER_LABEL, "{}") or "{}")
         return ReplicaHealth.of(container, time.monotonic(), ready=ready)
@@ -171,10 +182,9 @@ class Controller:
     async def _probe_loop(self, name: str) -> None:
         tracked = self.tracked[name]
         while tracked.replica.running:
-            if not tracked.ip:
-                tracked.ip = await self.runtime.ip(tracked.replica)
-                if tracked.ip in self.seeded:  # it was serving before we restarted
-                    tracked.health = self._health(tracked.replica, ready=True)
+            if not tracked.ip:  # `_resolve_ips` fills it in on the next tick
+                await asyncio.sleep(0.05)
+                continue
             was_ready = tracked.health.ready
             await tracked.health.tick(tracked.ip, name, self.runtime.exec)
             if tracked.health.ready != was_ready or tracked.health.needs_restart:
@@ -214,6 +224,7 @@ class Controller:
         tracked.restart_at = time.monotonic() + delay
         tracked.health = self._health(tracked.replica, ready=False)
         tracked.ip = ""
+        self.runtime.forget(tracked.replica.id)
         tracked.replica = replace(tracked.replica, state="running")
         tracked.task = asyncio.create_task(self._probe_loop(name))
 

@@ -97,6 +97,10 @@ class Runtime:
             self._ips[replica.id] = str(net["IPAddress"])
         return self._ips[replica.id]
 
+    def forget(self, container_id: str) -> None:
+        """Drop a cached address (a restarted container may get a new one)."""
+        self._ips.pop(container_id, None)
+
     async def ensure_network(self, namespace: str) -> str:
         name = names.network_name(namespace)
         if name in self._networks:
