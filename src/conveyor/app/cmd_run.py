@@ -156,6 +156,10 @@ def run(  # noqa: PLR0917 - click passes options positionally
     repo = directory.resolve()
     if not repo.is_dir():
         raise UserError(f"-C {directory}: no such directory")
+    given_secrets = _secrets(secrets, secret_files)  # flags first: all bad input exits 2
+    given_vars = dict(_pairs(variables, "--var"))
+    given_env = dict(_pairs(envs, "--env"))
+    given_matrix = tuple(_pairs(matrix, "--matrix", ":"))
     plan = select(
         repo,
         event_name=event,
@@ -170,12 +174,14 @@ def run(  # noqa: PLR0917 - click passes options positionally
         if dry_run:
             out.write("dry run: nothing was executed\n")
         return
+    if not any(s.triggered for s in plan.selected):
+        out.write(f"no workflow is triggered by '{event}' (see `conveyor run {event} -l`)\n")
     result = _execute(
         plan,
-        secrets=_secrets(secrets, secret_files),
-        variables=dict(_pairs(variables, "--var")),
-        env=dict(_pairs(envs, "--env")),
-        matrix=tuple(_pairs(matrix, "--matrix", ":")),
+        secrets=given_secrets,
+        variables=given_vars,
+        env=given_env,
+        matrix=given_matrix,
         max_parallel=max_parallel,
         worktree=worktree,
         debug=debug,
