@@ -39,6 +39,10 @@ from conveyor.workflow.run.shell import script_command
 
 T = TypeVar("T")
 
+#: GitHub's default `cancel-timeout-minutes` (5): how long `always()` steps may run after a
+#: job was cancelled.
+CANCEL_TIMEOUT = 300.0
+
 _FILES = {
     "GITHUB_OUTPUT": "set_output",
     "GITHUB_ENV": "set_env",
@@ -131,6 +135,8 @@ async def _execute(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResul
         ctx = jr.eval_context(scope, env=jr.env_context(scope, step_env))
         continue_on_error = is_truthy(evaluate_raw(step.continue_on_error, ctx))
         timeout = _minutes(evaluate_raw(step.timeout_minutes, ctx))
+        if jr.cancelled:  # steps that run after a cancellation get cancel-timeout-minutes
+            timeout = min(timeout or CANCEL_TIMEOUT, CANCEL_TIMEOUT)
         body = _body(step, scope, jr, ctx=ctx, step_env=step_env, timeout=timeout)
         guarded = body if jr.cancelled or scope.depth else _guarded(body, jr)
         outcome, outputs = await guarded
