@@ -1,6 +1,6 @@
 """An asyncio adapter over the `git` CLI for the reconciler's read side: a local mirror
 cache per repository URL, revision resolution, per-path tree ids, exports of a path at a
-commit, and the write of a `git revert` commit for `conveyor app rollback --revert`.
+commit, and the write of a revert commit for `conveyor app rollback --revert`.
 
 Why tree ids: a commit that touches one app changes the tree id of that app's path only,
 so the reconciler re-renders one app instead of all apps of a monorepo (the cost Argo CD
@@ -167,18 +167,20 @@ class GitMirror:
                 raise
 
 
-async def revert_commits(
+async def revert_path(
     url: str,
     *,
     branch: str,
-    shas: Sequence[str],
+    revision: str,
+    path: str,
     message: str,
     author: tuple[str, str],
     workdir: Path,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
-    """Clone `url`, `git revert` `shas` (newest first) on `branch` as one commit, push it,
-    and return the new commit's SHA. Conflicts raise GitError (nothing is pushed)."""
+    """Clone `url`, make `path` on `branch` equal to `path` at `revision` in one new commit
+    (a `git revert` of every later change to that path, leaving other paths alone), push
+    it, and return the new commit's SHA."""
     clone = workdir / "revert"
     await git("clone", "--quiet", "--branch", branch, url, str(clone), timeout=timeout)
     who = {
@@ -187,11 +189,9 @@ async def revert_commits(
         "GIT_COMMITTER_NAME": author[0],
         "GIT_COMMITTER_EMAIL": author[1],
     }
-    try:
-        await git("revert", "--no-commit", *shas, cwd=clone, env=who, timeout=timeout)
-    except GitError:
-        await git("revert", "--abort", cwd=clone, timeout=timeout)
-        raise
+    spec = path.strip("/") or "."
+    await git("rm", "-r", "-q", "--ignore-unmatch", "--", spec, cwd=clone, timeout=timeout)
+    await git("checkout", revision, "--", spec, cwd=clone, timeout=timeout)
     await git("commit", "--quiet", "-m", message, cwd=clone, env=who, timeout=timeout)
     await git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone, timeout=timeout)
     out = await git("rev-parse", "HEAD", cwd=clone, timeout=timeout)

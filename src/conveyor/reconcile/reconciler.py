@@ -192,17 +192,23 @@ class Reconciler:
         ):
             return
         await steps.observe(self.env, rt)
-        was_drifted = rt.drifted
+        self._note_drift(rt)
         await self._maybe_sync(rt, manual)
         live = await steps.live_objects(self.env, rt)
         await steps.assess(self.env, rt, live)
-        rt.drifted = rt.sync_status == SyncStatus.OUT_OF_SYNC and rt.attempts.digest == (
-            rt.desired.digest if rt.desired else ""
-        )
-        if rt.drifted and not was_drifted:
-            self.env.metrics.count_drift(rt.app.name)
+        self._note_drift(rt)
         if rt.sync_status == SyncStatus.SYNCED:
             rt.attempts = drift.settled(rt.attempts)
+
+    def _note_drift(self, rt: AppRuntime) -> None:
+        """Count a drift event when an app that was synced at this digest goes OutOfSync."""
+        synced_here = rt.desired is not None and rt.attempts.digest == rt.desired.digest
+        drifted = (
+            rt.sync_status == SyncStatus.OUT_OF_SYNC and synced_here and not rt.attempts.failed
+        )
+        if drifted and not rt.drifted:
+            self.env.metrics.count_drift(rt.app.name)
+        rt.drifted = drifted
 
     async def _maybe_sync(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
         assert rt.desired is not None

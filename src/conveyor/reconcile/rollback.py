@@ -4,8 +4,9 @@
   visibly (status `autoSync.paused` with the reason, condition Ready=False
   AutoSyncPaused), so the next poll does not undo it at once — the complaint Argo CD
   users have, where rollback is refused while auto-sync is on. A manual `sync` resumes.
-* `revert(...)` is the GitOps-pure way: it makes a `git revert` commit in the config repo
-  of every commit that touched the app's path since that history entry, pushes it, and
+* `revert(...)` is the GitOps-pure way: it commits a revert in the config repo of every
+  change to the app's path since that history entry (only that path: in a monorepo a
+  commit may touch other apps too, which must not roll back with it), pushes it, and
   lets auto-sync deploy it like any other commit.
 Called by `conveyor app rollback` and tests.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.clients.errors import GitError
-from conveyor.clients.gitmirror import commits_touching, revert_commits
+from conveyor.clients.gitmirror import commits_touching, revert_path
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.store import HistoryRecord
@@ -78,13 +79,14 @@ async def revert(
             )
         message = (
             f"Revert {name} to {entry.revision[:12]}\n\nRolls back history entry "
-            f"{entry.id} by reverting {', '.join(s[:12] for s in shas)}.\n"
+            f"{entry.id} by reverting {', '.join(s[:12] for s in shas)}\n(only under {src.path}).\n"
         )
         with tempfile.TemporaryDirectory(prefix="conveyor-revert-") as tmp:
-            sha = await revert_commits(
+            sha = await revert_path(
                 src.repo_url,
                 branch=branch,
-                shas=shas,
+                revision=entry.revision,
+                path=src.path,
                 message=message,
                 author=author,
                 workdir=Path(tmp),

@@ -8,7 +8,8 @@ changed. A container image containing `broken` never becomes ready (Deployments 
 ProgressDeadlineExceeded, Jobs and Pods fail), which lets tests drive Degraded health.
 
 Test hooks: `edit()` / `remove()` change objects out of band (drift) and emit events;
-`reject` refuses chosen objects; `apply_delay` slows applies so a test can kill a
+`reject` refuses chosen objects; `on_apply` sees each object before it is applied;
+`journal` lists every apply/delete in order; `apply_delay` slows applies so a test can kill a
 reconciler mid-sync; `state_file` persists every mutation atomically so the target
 outlives a reconciler process (the kill -9 acceptance test). Called by tests, the bench
 and `conveyor.app` when the config names a target of type `memory`.
@@ -71,8 +72,10 @@ class MemoryTarget:
     apply_delay: float = 0.0
     state_file: Path | None = None
     reject: Callable[[Manifest], str | None] | None = None
+    on_apply: Callable[[Manifest], None] | None = None
     applies: int = 0
     deletes: int = 0
+    journal: list[str] = field(default_factory=list)
     _objects: dict[ObjectRef, _Live] = field(default_factory=dict)
     _by_app: dict[str, set[ObjectRef]] = field(default_factory=dict)
     _queues: list[asyncio.Queue[TargetEvent]] = field(default_factory=list)
@@ -94,13 +97,17 @@ class MemoryTarget:
         if self.apply_delay:
             await asyncio.sleep(self.apply_delay)
         ref = ObjectRef.of(obj)
+        if self.on_apply is not None:
+            self.on_apply(obj)
         self._validate(ref, obj)
         self.applies += 1
+        self.journal.append(f"apply {ref}")
         self._upsert(ref, obj)
         return self._render(ref)
 
     async def delete(self, ref: ObjectRef) -> bool:
         self.deletes += 1
+        self.journal.append(f"delete {ref}")
         existed = self._drop(ref)
         self._save()
         return existed
@@ -131,6 +138,10 @@ class MemoryTarget:
         self._drop(ref)
         self._save()
         self._emit(ref, EventKind.DELETED)
+
+    def peek(self, ref: ObjectRef) -> Manifest | None:
+        """`get` without awaiting, for test hooks."""
+        return self._render(ref) if ref in self._objects else None
 
     def refs(self) -> list[ObjectRef]:
         return sorted(self._objects)
