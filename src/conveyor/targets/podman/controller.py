@@ -68,6 +68,7 @@ class Controller:
     seeded: set[str] = field(default_factory=set)
     workloads: Workloads | None = None
     _task: asyncio.Task[None] | None = None
+    _removals: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
         if self._task is not None:
@@ -79,6 +80,7 @@ class Controller:
         self._task = asyncio.create_task(self._loop(), name="podman-target-controller")
 
     async def close(self) -> None:
+        await self.wait_removals()
         tasks = [t.task for t in self.tracked.values() if t.task] + (
             [self._task] if self._task else []
         )
@@ -127,7 +129,7 @@ class Controller:
             if known is None:
                 self._track(replica)
                 continue
-            if known.replica.running and not replica.running:
+            if known.replica.running and not replica.running and name not in self.removed_by_us:
                 log.info(
                     "replica %s stopped (%s, exit %s) outside Conveyor; restarting it",
                     name,
@@ -246,9 +248,21 @@ class Controller:
             return
         self.draining.update(names_)
         await self.publish_routes()
-        await asyncio.sleep(DRAIN_SECONDS)
         self.removed_by_us.update(names_)
+        task = asyncio.create_task(self._remove_later(names_))
+        self._removals.add(task)
+        task.add_done_callback(self._removals.discard)
+
+    async def _remove_later(self, names_: list[str]) -> None:
+        # Out of rotation already; in-flight requests get DRAIN_SECONDS, then the container
+        # goes. The tick does not wait for podman, so the rollout's next step starts now.
+        await asyncio.sleep(DRAIN_SECONDS)
         await self.runtime.remove(names_)
+        self.wake.set()
+
+    async def wait_removals(self) -> None:
+        while self._removals:
+            await asyncio.gather(*list(self._removals), return_exceptions=True)
 
     async def publish_routes(self) -> None:
         routes: list[Route] = []

@@ -167,23 +167,29 @@ class Runtime:
         run_dir = self.run_root / name
         env_file = self._write_files(run_dir, plan)
         flags = [f.replace("{run}", str(run_dir)) for f in plan.flags]
-        await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+        argv = [
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--env-file",
+            str(env_file),
+            "--restart",
+            "no",
+            "--stop-timeout",
+            str(stop_timeout),
+            *flags,
+            plan.image,
+            *plan.command,
+        ]
         try:
-            await self.podman.run(
-                "run",
-                "-d",
-                "--name",
-                name,
-                "--env-file",
-                str(env_file),
-                "--restart",
-                "no",
-                "--stop-timeout",
-                str(stop_timeout),
-                *flags,
-                plan.image,
-                *plan.command,
-            )
+            result = await self.podman.run(*argv, check=False)
+            if result.returncode != 0 and "already in use" in result.stderr:
+                # a leftover of an interrupted earlier attempt (e.g. after kill -9)
+                await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+                result = await self.podman.run(*argv, check=False)
+            if result.returncode != 0:
+                raise PodmanError(self.podman.argv(*argv), result.returncode, result.stderr)
         finally:
             env_file.unlink(missing_ok=True)
 

@@ -183,6 +183,7 @@ class PodmanTarget:
                 self.store.remove(record.ref)
         doomed = [n for n, t in self.controller.tracked.items() if t.replica.namespace == namespace]
         await self.controller.remove(doomed)
+        await self.controller.wait_removals()
         await self.podman.run("network", "rm", "-f", names.network_name(namespace), check=False)
 
     def _replicas_of(self, ref: ObjectRef) -> list[str]:

@@ -106,6 +106,7 @@ class Workloads:
             else:
                 self.failures.pop(record.ref, None)
             self._progress(record)
+            self.c.wake.set()  # observe the new replicas right away
         if step.remove:
             await self.c.remove(list(step.remove))
             self._progress(record)
