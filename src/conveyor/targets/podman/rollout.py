@@ -64,8 +64,6 @@ def plan_deployment(spec: Mapping[str, Any], current: str, views: Sequence[View]
             remove=tuple(v.name for v in _excess(new, replicas)),
         )
     surge, unavailable = surge_and_unavailable(spec, replicas)
-    room = min(replicas - len(new), replicas + surge - len(views))
-    create = _free_slots(new, room)
     remove = [v.name for v in _excess(new, replicas)]
     available = sum(1 for v in views if v.ready and v.name not in remove)
     floor = replicas - unavailable
@@ -75,7 +73,10 @@ def plan_deployment(spec: Mapping[str, Any], current: str, views: Sequence[View]
                 break
             available -= 1
         remove.append(victim.name)
-    return Step(create=create, remove=tuple(remove))
+    # Replicas removed in this step no longer count against the surge (as terminating pods
+    # do not in Kubernetes), so the next new one starts in the same step.
+    room = min(replicas - len(new), replicas + surge - (len(views) - len(remove)))
+    return Step(create=_free_slots(new, room), remove=tuple(remove))
 
 
 def _free_slots(new: Sequence[View], count: int) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from conveyor.targets.podman import quantity
+from conveyor.targets.podman import names, quantity
 from conveyor.targets.podman.spec import (
     PULL,
     HostFile,
@@ -106,7 +106,8 @@ def plan_container(pod_spec: Mapping[str, Any], ctx: PodContext, lookup: Lookup)
     files: list[HostFile] = []
     for i, volume in enumerate(volumes.values()):
         if "persistentVolumeClaim" in volume:
-            claims[volume["name"]] = volume["persistentVolumeClaim"]["claimName"]
+            claim = volume["persistentVolumeClaim"]["claimName"]
+            claims.setdefault(volume["name"], names.volume_name(ctx.namespace, claim))
         else:
             files += _volume_files(volume, lookup, f"spec.volumes[{i}]")
     ctx = PodContext(

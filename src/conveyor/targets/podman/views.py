@@ -47,6 +47,8 @@ def replica_pods(controller: Controller) -> list[dict[str, Any]]:
     pods: list[dict[str, Any]] = []
     for name in sorted(controller.tracked):
         replica = controller.tracked[name].replica
+        if replica.kind == "Pod" or name in controller.draining:
+            continue  # a bare Pod is answered from the store; draining ones are gone
         view = pod_view(controller, name)
         labels = {k: v for k, v in replica.labels.items() if k not in _INTERNAL}
         policy = replica.labels.get(names.RESTART_LABEL, "Always")

@@ -1,0 +1,203 @@
+"""StatefulSet, Job, Pod, PVC, liveness and rejections on real Podman."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conveyor.targets.base import ObjectRef, TargetRejected
+from conveyor.targets.podman import PodmanTarget
+
+from .conftest import WEB_IMAGE, Env
+
+BUSYBOX = f"{WEB_IMAGE}:v1"
+
+
+async def until(
+    target: PodmanTarget,
+    ref: ObjectRef,
+    check: Callable[[dict[str, Any]], bool],
+    timeout: float = 20.0,
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    live: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        live = await target.get(ref)
+        if live is not None and check(live):
+            return live
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{ref}: condition never held; last status {live and live.get('status')}")
+
+
+def meta(name: str) -> dict[str, Any]:
+    return {"name": name, "namespace": "kinds"}
+
+
+def test_statefulset_has_stable_ordinals_and_per_replica_volumes(env: Env) -> None:
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": meta("db"),
+        "spec": {
+            "replicas": 2,
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "db",
+                            "image": BUSYBOX,
+                            "command": ["sh", "-c"],
+                            "args": ["echo $(POD) >> /data/log; exec sleep 1000"],
+                            "env": [
+                                {
+                                    "name": "POD",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                }
+                            ],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                        }
+                    ]
+                },
+            },
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}],
+        },
+    }
+    ref = ObjectRef(group="apps", kind="StatefulSet", namespace="kinds", name="db")
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(sts)
+            await until(target, ref, lambda o: o["status"]["readyReplicas"] == 2)
+            assert sorted(target.controller.tracked) == ["kinds_db-0", "kinds_db-1"]
+            await env.podman.run("rm", "-f", "-t", "0", "kinds_db-1")
+            await asyncio.sleep(0.3)
+            await until(target, ref, lambda o: o["status"]["readyReplicas"] == 2)
+            out = await env.podman.run("exec", "kinds_db-1", "cat", "/data/log")
+            assert out.stdout.split() == ["db-1", "db-1"]  # same volume, re-created replica
+            out = await env.podman.run("exec", "kinds_db-0", "cat", "/data/log")
+            assert out.stdout.split() == ["db-0"]
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())
+
+
+def job(name: str, script: str, backoff: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta(name),
+        "spec": {
+            "backoffLimit": backoff,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {"name": "hook", "image": BUSYBOX, "command": ["sh", "-c", script]}
+                    ],
+                }
+            },
+        },
+    }
+
+
+def condition(obj: dict[str, Any]) -> str:
+    return ",".join(c["type"] for c in obj["status"].get("conditions", []))
+
+
+def test_jobs_complete_or_fail_after_backoff_limit(env: Env) -> None:
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(job("ok", "exit 0", 0))
+            await target.apply(job("bad", "exit 3", 1))
+            ok = ObjectRef(group="batch", kind="Job", namespace="kinds", name="ok")
+            bad = ObjectRef(group="batch", kind="Job", namespace="kinds", name="bad")
+            done = await until(target, ok, lambda o: condition(o) == "Complete")
+            assert done["status"]["succeeded"] == 1
+            failed = await until(target, bad, lambda o: condition(o) == "Failed")
+            assert failed["status"]["failed"] == 2  # first try + backoffLimit 1 retry
+            assert failed["status"]["conditions"][0]["reason"] == "BackoffLimitExceeded"
+            with pytest.raises(TargetRejected, match="immutable"):
+                await target.apply(job("ok", "exit 1", 0))
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_pod_with_claim_and_liveness_restart(env: Env) -> None:
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta("keep"),
+        "spec": {"accessModes": ["ReadWriteOnce"]},
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta("solo"),
+        "spec": {
+            "volumes": [{"name": "keep", "persistentVolumeClaim": {"claimName": "keep"}}],
+            "containers": [
+                {
+                    "name": "solo",
+                    "image": BUSYBOX,
+                    "command": ["sh", "-c"],
+                    "args": ["date >> /keep/starts; touch /tmp/alive; exec sleep 1000"],
+                    "volumeMounts": [{"name": "keep", "mountPath": "/keep"}],
+                    "livenessProbe": {
+                        "exec": {"command": ["cat", "/tmp/alive"]},
+                        "periodSeconds": 1,
+                        "failureThreshold": 1,
+                    },
+                }
+            ],
+        },
+    }
+    ref = ObjectRef(group="", kind="Pod", namespace="kinds", name="solo")
+
+    def running(o: dict[str, Any]) -> bool:
+        return (
+            o["status"]["phase"] == "Running" and o["status"]["conditions"][3]["status"] == "True"
+        )
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(pvc)
+            await target.apply(pod)
+            await until(target, ref, running)
+            await env.podman.run("exec", "kinds_solo", "rm", "/tmp/alive")
+            live = await until(
+                target,
+                ref,
+                lambda o: o["status"]["containerStatuses"][0]["restartCount"] == 1 and running(o),
+            )
+            assert live["status"]["containerStatuses"][0]["state"].keys() == {"running"}
+            out = await env.podman.run("exec", "kinds_solo", "cat", "/keep/starts")
+            assert len(out.stdout.splitlines()) == 2
+            with pytest.raises(TargetRejected, match="CronJob is not supported"):
+                await target.apply(
+                    {
+                        "apiVersion": "batch/v1",
+                        "kind": "CronJob",
+                        "metadata": meta("nightly"),
+                        "spec": {},
+                    }
+                )
+            assert await target.delete(ref) is True
+            assert await target.get(ref) is None
+            assert await target.delete(ref) is False
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())
