@@ -187,10 +187,11 @@ class GitCache:
         return ClientError(f"git {args[0]} failed: {detail}")
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """An exclusive lock on this cache across processes (flock on a sibling file)."""
+    def lock(self, name: str = "") -> Iterator[None]:
+        """An exclusive lock on this cache across processes (flock on a sibling file);
+        `name` picks an independent lock (e.g. "push")."""
         self.dir.parent.mkdir(parents=True, exist_ok=True)
-        with Path(f"{self.dir}.lock").open("a") as handle:
+        with Path(f"{self.dir}{'.' + name if name else ''}.lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -190,8 +190,15 @@ def _edit_target(work: _Work, target: str, spec: EditSpec) -> bool:
     return _edit_manifest(work, target, spec)
 
 
+def _mentions(text: str, image: ImageRef) -> bool:
+    """A cheap pre-check before parsing: the image's last path segment must appear."""
+    return image.path.rsplit("/", 1)[-1] in text
+
+
 def _edit_manifest(work: _Work, file: str, spec: EditSpec) -> bool:
     assert spec.image is not None
+    if not _mentions(work.text(file), spec.image):  # YAML parsing is most of a plan's time
+        return False
     result = workloads.set_image(
         work.text(file), file, spec.image, tag=spec.tag, digest=spec.digest
     )
@@ -226,9 +233,13 @@ def _reaches(tree: Tree, kfile: str, image: ImageRef, *, depth: int) -> bool:
             )
             if sub and _reaches(tree, sub, image, depth=depth + 1):
                 return True
-        elif (body := tree.read(path)) is not None and any(
-            same_repository(f.ref, image)
-            for f in workloads.image_fields(body.decode("utf-8", "replace"), path)
+        elif (
+            (body := tree.read(path)) is not None
+            and _mentions(body.decode("utf-8", "replace"), image)
+            and any(
+                same_repository(f.ref, image)
+                for f in workloads.image_fields(body.decode("utf-8", "replace"), path)
+            )
         ):
             return True
     return False

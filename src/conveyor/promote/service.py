@@ -22,6 +22,7 @@ from conveyor.clients.gitwrite import GitCache, Remote, RemoteError, mask
 from conveyor.promote import history as history_mod
 from conveyor.promote import planner, stages
 from conveyor.promote.errors import PromoteError, PromoteInputError
+from conveyor.promote.groupcommit import GroupWriter
 from conveyor.promote.history import LOG_FORMAT, Entry
 from conveyor.promote.imageref import ImageRef
 from conveyor.promote.pullrequest import PullRequestOptions, open_pull_request
@@ -58,6 +59,8 @@ def promote(
         if mode == Mode.PULL_REQUEST:
             pr_req = replace(req, require_commit_rule=False)
             return open_pull_request(pr_req, pr or PullRequestOptions(), Writer(pr_req))
+        if req.shared_cache:
+            return GroupWriter(req).promote()
         return Writer(req).run()
 
 

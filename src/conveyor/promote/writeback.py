@@ -74,6 +74,17 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Built:
+    """One attempt's plan, and either its commit or the verdict that stopped it."""
+
+    plan: Plan
+    base: str
+    sha: str | None = None
+    verdict: Outcome | None = None
+    confirmed: bool = True  # False: decided on an unfetched tip, fetch and decide again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WriteRequest:
     remote: Remote
     spec: EditSpec
@@ -197,49 +208,52 @@ class Writer:
     def _attempt(
         self, attempt: int, target: Target | None, before_push: Callable[[str, Plan], Target] | None
     ) -> Outcome | None:
-        self.attempts += 1
         tip, fresh = self._tip(attempt)
-        with self.cache.snapshot(tip) as snap:
+        built = self.build(tip, fresh=fresh)
+        if built.verdict is not None:
+            if built.confirmed:
+                return built.verdict
+            tip, fresh = self._tip(attempt + 1)  # confirm a no-op/skip on a fetched tip
+            built = self.build(tip, fresh=True)
+            if built.verdict is not None:
+                return built.verdict
+        assert built.sha is not None
+        where = target or Target(ref=f"refs/heads/{self.req.branch}")
+        if before_push is not None:
+            where = before_push(built.sha, built.plan)
+        if self.cache.push(built.sha, where.ref, force=where.force) == PushOutcome.REJECTED:
+            return None
+        if self.req.shared_cache and not where.force:
+            self.cache.set_ref(self.track, built.sha)
+        return self._done(
+            Status.PROMOTED,
+            f"pushed {built.sha[:12]} to {where.ref}",
+            built.plan,
+            commit=built.sha,
+            base=tip,
+        )
+
+    def build(self, base: str, *, fresh: bool) -> Built:
+        """Plan on `base` and, unless a verdict (no-op, skip, dry run) stops it, commit."""
+        self.attempts += 1
+        with self.cache.snapshot(base) as snap:
             config = planner.load_config(snap) if self.req.spec.env else None
             plan = planner.plan(snap, self.req.spec, config)
             if config and self.req.spec.env and self.req.require_commit_rule:
                 self._check_rule(config.stage(self.req.spec.env).rule)
-            self._check_conflict(tip, plan)
-            verdict = self._verdict(tip, plan, fresh)
+            self._check_conflict(base, plan)
+            verdict = self._verdict(base, plan)
             if verdict is not None:
-                return (
-                    verdict
-                    if fresh or verdict.status == Status.DRY_RUN
-                    else (self._attempt_fresh(attempt, target, before_push))
-                )
+                confirmed = fresh or verdict.status == Status.DRY_RUN
+                return Built(plan=plan, base=base, verdict=verdict, confirmed=confirmed)
             sha = self.cache.commit(
-                tip,
+                base,
                 self._writes(snap, plan),
                 message=commit_message(self.req),
                 author=self.req.author,
                 committer=self.req.author,
             )
-        where = target or Target(ref=f"refs/heads/{self.req.branch}")
-        if before_push is not None:
-            where = before_push(sha, plan)
-        if self.cache.push(sha, where.ref, force=where.force) == PushOutcome.REJECTED:
-            return None
-        if self.req.shared_cache and not where.force:
-            self.cache.set_ref(self.track, sha)
-        return self._done(
-            Status.PROMOTED,
-            f"pushed {sha[:12]} to {where.ref}",
-            plan,
-            attempt,
-            commit=sha,
-            base=tip,
-        )
-
-    def _attempt_fresh(
-        self, attempt: int, target: Target | None, before_push: Callable[[str, Plan], Target] | None
-    ) -> Outcome | None:
-        """A no-op or skip seen on the cached tip is confirmed on a freshly fetched one."""
-        return self._attempt(attempt + 1, target, before_push)
+        return Built(plan=plan, base=base, sha=sha)
 
     def _check_rule(self, rule: Rule) -> None:
         if rule == Rule.APPROVAL and not self.req.force:
@@ -248,21 +262,20 @@ class Writer:
                 hint="use --mode pull-request, or --force to commit directly",
             )
 
-    def _verdict(self, tip: str, plan: Plan, fresh: bool) -> Outcome | None:
+    def _verdict(self, tip: str, plan: Plan) -> Outcome | None:
         if plan.noop:
             return self._done(
-                Status.NOOP, f"already at {self.req.spec.reference}: no commit", plan, 0, base=tip
+                Status.NOOP, f"already at {self.req.spec.reference}: no commit", plan, base=tip
             )
         if self.req.only_if_newer:
             older = self._older(tip, plan)
             if older:
-                return self._done(Status.SKIPPED, older, plan, 0, base=tip)
+                return self._done(Status.SKIPPED, older, plan, base=tip)
         if self.req.dry_run:
             return self._done(
                 Status.DRY_RUN,
                 "dry run: nothing pushed",
                 plan,
-                0,
                 base=tip,
                 diff=unified_diff(plan),
             )
@@ -336,7 +349,6 @@ class Writer:
         status: Status,
         reason: str,
         plan: Plan,
-        attempts: int,
         *,
         commit: str | None = None,
         base: str | None = None,
