@@ -105,8 +105,11 @@ def compare(
     )
 
 
-def redact(obj: Manifest | None, other: Manifest | None = None) -> Manifest | None:
-    """A copy with Secret values masked; values that differ from `other`'s are marked."""
+def redact(
+    obj: Manifest | None, other: Manifest | None = None, *, side: str = "desired"
+) -> Manifest | None:
+    """A copy with Secret values masked; a value that differs from `other`'s is shown as
+    `++++++++ (<side> value)` so a diff still says which keys changed, never how."""
     if obj is None or obj.get("kind") != "Secret":
         return obj
     out: Manifest = clone(obj)
@@ -115,15 +118,16 @@ def redact(obj: Manifest | None, other: Manifest | None = None) -> Manifest | No
         values = out.get(key)
         if isinstance(values, dict):
             out[key] = {
-                k: MASK if theirs.get(k) == v else f"{MASK} (changed)" for k, v in values.items()
+                k: MASK if theirs.get(k) == v else f"{MASK} ({side} value)"
+                for k, v in values.items()
             }
     return out
 
 
 def render_diff(diff: ObjectDiff) -> list[str]:
     """Unified diff lines (without trailing newlines) of one object, Secrets redacted."""
-    desired = redact(diff.desired, diff.live)
-    live = redact(diff.live, diff.desired)
+    desired = redact(diff.desired, diff.live, side="desired")
+    live = redact(diff.live, diff.desired, side="live")
     before = _dump(live)
     after = _dump(desired)
     return list(

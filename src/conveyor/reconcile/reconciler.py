@@ -24,12 +24,13 @@ import asyncio
 import contextlib
 import graphlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from conveyor.reconcile import drift, steps
 from conveyor.reconcile.applications import Application
-from conveyor.reconcile.errors import SourceError
+from conveyor.reconcile.diff import ObjectDiff
+from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
@@ -308,6 +309,14 @@ class Reconciler:
             await self.reconcile_one(name, manual=manual)
         return self.status(name)
 
+    async def diff(self, name: str) -> list[ObjectDiff]:
+        """Fetch and render `name`, and return what a sync would change (no sync)."""
+        rt = self.runtime(name)
+        await self._fetch({rt.app.source.repo_url})
+        if not await steps.fetch(self.env, rt) or not await steps.render(self.env, rt):
+            raise ReconcileError(f"{name}: {rt.error}")
+        return await steps.object_diffs(self.env, rt)
+
     def pause(self, name: str, reason: str) -> None:
         rt = self.runtime(name)
         self.env.store.set_paused(name, True, reason)
@@ -324,11 +333,20 @@ class Reconciler:
             if rt.app.source.repo_url == url:
                 self.trigger(rt.app.name)
 
-    async def run(self, *, interval: float, stop: asyncio.Event) -> None:
-        """Full passes every `interval` seconds; triggers and target events in between."""
+    async def run(
+        self,
+        *,
+        interval: float,
+        stop: asyncio.Event,
+        reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
+    ) -> None:
+        """Full passes every `interval` seconds (re-reading the apps through `reload`);
+        triggers and target events in between."""
         watchers = [asyncio.create_task(self._watch(t)) for t in self.env.targets.values()]
         try:
             while not stop.is_set():
+                if reload is not None:
+                    self.set_apps(await reload())
                 await self.reconcile_all()
                 self._requeue_progressing()
                 deadline = self.env.clock() + interval

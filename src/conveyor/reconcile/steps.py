@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.reconcile import health, ordering, sync
-from conveyor.reconcile.diff import Normalizer
+from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError
 from conveyor.reconcile.metrics import Metrics
 from conveyor.reconcile.model import (
@@ -26,7 +26,7 @@ from conveyor.reconcile.model import (
     SyncStatus,
 )
 from conveyor.reconcile.pairing import duplicates, stamp
-from conveyor.reconcile.plan import plan
+from conveyor.reconcile.plan import diffs, plan
 from conveyor.reconcile.render import RenderCache
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES
 from conveyor.reconcile.runtime import AppRuntime
@@ -129,6 +129,23 @@ async def live_objects(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
     return live
 
 
+def normalizer(env: Env, rt: AppRuntime) -> Normalizer:
+    return Normalizer(target_rules=env.target(rt).normalization, ignores=rt.app.ignore_differences)
+
+
+async def object_diffs(env: Env, rt: AppRuntime) -> list[ObjectDiff]:
+    """Normalised diffs of every changed object, prune candidates included (for `app diff`)."""
+    assert rt.desired is not None
+    live = await live_objects(env, rt)
+    rules = normalizer(env, rt)
+    changed = [d for d in diffs(rt.desired, live, rules) if d.changed]
+    wanted = {ObjectRef.of(o) for o in rt.desired.manifests}
+    stale = [
+        compare(ref, None, live[ref], rules) for ref in sorted(rt.inventory - wanted) if ref in live
+    ]
+    return changed + stale
+
+
 async def observe(env: Env, rt: AppRuntime) -> None:
     """Compare desired with live: fills `rt.plan` and `rt.sync_status`."""
     assert rt.desired is not None
@@ -174,7 +191,8 @@ async def run_sync(
     results = await sync.execute(current, env.target(rt), env.sync_options)
     ok = sync.succeeded(results)
     pruned = {r.ref for r in results if r.code == "Pruned"}
-    rt.inventory = (rt.inventory | desired_refs) - pruned
+    gone = {p.ref for p in current.pairs if p.desired is None and p.live is None}
+    rt.inventory = (rt.inventory | desired_refs) - pruned - gone
     state = "Succeeded" if ok else "Failed"
     payload = [r.to_json() for r in results]
     env.store.finish_operation(

@@ -18,6 +18,7 @@ and `conveyor.app` when the config names a target of type `memory`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import time
@@ -258,6 +259,11 @@ def _with_defaults(ref: ObjectRef, obj: Manifest) -> Manifest:
     """The object as stored: a deep copy with the API server's defaults filled in."""
     applied = copy.deepcopy(obj)
     applied.pop("status", None)
+    if ref.kind == "Secret" and ref.group == "" and isinstance(applied.get("stringData"), dict):
+        # the API server folds stringData into base64 data and never returns stringData
+        data = applied.setdefault("data", {})
+        for key, value in applied.pop("stringData").items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
     for rule in DEFAULTS:
         if rule.matches(ref):
             for pointer in rule.pointers:

@@ -1,0 +1,195 @@
+"""`conveyor reconcile`: run the GitOps control loop (or one pass with `--once`).
+
+Composition root for the reconciler: reads `conveyor.yaml` (targets, state, cache),
+instantiates the concrete targets (podman, memory, kubernetes), opens the store, loads the
+Applications from a path or a Git repository URL, and runs `reconcile.Reconciler`.
+`--once` reconciles every app once and exits 1 unless all are Synced and Healthy.
+
+`open_world()` is shared with `conveyor app …` (cmd_app), which works against the same
+state file; the apps and config last used are remembered in the store's settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conveyor.core.errors import UserError
+from conveyor.reconcile.applications import Application, load_applications, parse_duration
+from conveyor.reconcile.config import Config, TargetConfig, load_config
+from conveyor.reconcile.errors import SourceError
+from conveyor.reconcile.reconciler import Reconciler
+from conveyor.reconcile.sources import Sources
+from conveyor.reconcile.steps import Env
+from conveyor.store import Store
+from conveyor.targets.base import Target
+from conveyor.targets.memory import MemoryTarget
+
+
+def make_target(config: TargetConfig, *, state_root: Path) -> Target:
+    """Instantiate one configured target (`type`: memory | podman | kubernetes)."""
+    options = config.options
+    if config.type == "memory":
+        state_file = options.get("stateFile")
+        return MemoryTarget(
+            target_name=config.name,
+            ready_after=parse_duration(options.get("readyAfter", 0)),
+            apply_delay=parse_duration(options.get("applyDelay", 0)),
+            state_file=Path(state_file) if state_file else None,
+        )
+    if config.type == "podman":
+        module = importlib.import_module("conveyor.targets.podman")
+        state_dir = Path(options.get("stateDir") or state_root / "podman" / config.name)
+        target: Target = module.PodmanTarget(name=config.name, state_dir=state_dir)
+        return target
+    raise UserError(
+        f"target {config.name!r}: the {config.type} target is not available yet",
+        hint="use a podman or memory target",
+    )
+
+
+async def load_apps(source: str, *, sources: Sources) -> list[Application]:
+    """Applications from a local file/directory, or from `apps/` of a Git repository."""
+    path = Path(source)
+    if path.exists():
+        return load_applications([path / "apps" if (path / "apps").is_dir() else path])
+    try:
+        await sources.fetch(source)
+    except SourceError as exc:
+        raise UserError(f"--apps {source}: {exc}", hint="give a directory or a Git URL") from exc
+    sha = await sources.resolve(source, "HEAD")
+    checkout = await sources.checkout(source, sha, ".", whole=True)
+    apps_dir = checkout.root / "apps"
+    return load_applications([apps_dir if apps_dir.is_dir() else checkout.root])
+
+
+@dataclass
+class World:
+    config: Config
+    store: Store
+    env: Env
+    apps_source: str
+
+    async def reconciler(self) -> Reconciler:
+        apps = await load_apps(self.apps_source, sources=self.env.sources)
+        return Reconciler(apps, self.env)
+
+
+@contextmanager
+def open_world(*, apps: str | None, config_path: str | None, state: str | None) -> Iterator[World]:
+    """Config, store, targets and sources; remembers `apps`/`config` for `conveyor app`."""
+    config = load_config(Path(config_path) if config_path else None)
+    store = Store.open(state or config.state)
+    try:
+        if config_path is None and apps is None:
+            remembered = store.setting("config")
+            config = load_config(Path(remembered)) if remembered else config
+        apps = apps or store.setting("apps")
+        if not apps:
+            raise UserError("no applications given", hint="pass --apps PATH_OR_REPO_URL")
+        store.set_setting("apps", apps if "://" in apps else str(Path(apps).resolve()))
+        if config.file:
+            store.set_setting("config", str(Path(config.file).resolve()))
+        state_root = Path(config.cache).parent
+        targets = {t.name: make_target(t, state_root=state_root) for t in config.targets}
+        env = Env(targets=targets, store=store, sources=Sources(config.cache))
+        yield World(config=config, store=store, env=env, apps_source=apps)
+    finally:
+        store.close()
+
+
+def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
+    rows = [f"{'NAME':<24} {'SYNC':<10} {'HEALTH':<12} {'REVISION':<12} READY"]
+    for name, status in sorted(statuses.items()):
+        ready = status["conditions"][0]
+        why = "" if ready["status"] == "True" else f"{ready['reason']}: {ready['message']}"
+        rows.append(
+            f"{name:<24} {status['sync']['status']:<10} "
+            f"{status['health']['status']:<12} {status['sync']['revision'][:12]:<12} "
+            f"{ready['status']} {why}".rstrip()
+        )
+    return rows
+
+
+def all_ready(statuses: dict[str, dict[str, Any]]) -> bool:
+    return all(s["conditions"][0]["status"] == "True" for s in statuses.values())
+
+
+async def _loop(world: World, interval: float) -> None:
+    reconciler = await world.reconciler()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def reload() -> Sequence[Application]:
+        return await load_apps(world.apps_source, sources=world.env.sources)
+
+    await reconciler.run(interval=interval, stop=stop, reload=reload)
+
+
+async def _once(world: World) -> dict[str, dict[str, Any]]:
+    reconciler = await world.reconciler()
+    try:
+        return await reconciler.reconcile_all()
+    finally:
+        await _close_targets(world)
+
+
+async def _close_targets(world: World) -> None:
+    for target in world.env.targets.values():
+        closer = getattr(target, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+@click.command("reconcile")
+@click.option(
+    "--apps",
+    "apps",
+    required=True,
+    metavar="PATH_OR_REPO_URL",
+    help="Application files (a file, a directory, or a Git repo with apps/).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="conveyor.yaml with targets, state and cache (default: one podman target).",
+)
+@click.option("--state", help="State database: an SQLite file or a SQLAlchemy URL.")
+@click.option("--once", is_flag=True, help="Reconcile every app once; exit 1 unless all Ready.")
+@click.option("--interval", default="30s", show_default=True, help="Poll interval.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print statuses as JSON.")
+def reconcile(
+    *,
+    apps: str,
+    config_path: str | None,
+    state: str | None,
+    once: bool,
+    interval: str,
+    as_json: bool,
+) -> None:
+    """Make every environment match the config repo: sync, prune, self-heal, report."""
+    seconds = parse_duration(interval)
+    with open_world(apps=apps, config_path=config_path, state=state) as world:
+        if not once:
+            asyncio.run(_loop(world, seconds))
+            return
+        statuses = asyncio.run(_once(world))
+    if as_json:
+        click.echo(json.dumps(statuses, indent=2, sort_keys=True))
+    else:
+        click.echo("\n".join(summary_rows(statuses)))
+    if not all_ready(statuses):
+        sys.exit(1)

@@ -1,0 +1,125 @@
+"""`conveyor reconcile` and `conveyor app …` through click's CliRunner, against a
+file-backed memory target so state carries from one command to the next."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conveyor.app.cmd_app import app
+from conveyor.app.cmd_reconcile import reconcile
+from conveyor.targets.base import ObjectRef
+from conveyor.targets.memory import MemoryTarget
+
+from .conftest import ConfigRepo, application, deployment
+
+WEB = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="web")
+SECRET = ObjectRef(group="", kind="Secret", namespace="prod", name="creds")
+
+
+@pytest.fixture
+def setup(repo: ConfigRepo, tmp_path: Path) -> tuple[list[str], Path]:
+    state_file = tmp_path / "target.json"
+    config = tmp_path / "conveyor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "targets": [{"name": "memory", "type": "memory", "stateFile": str(state_file)}],
+                "state": "state.db",
+                "cache": "cache",
+            }
+        )
+    )
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "web.yaml").write_text(application("web", repo, "app", automated={"prune": True}))
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds"},
+        "stringData": {"password": "hunter2"},
+    }
+    repo.write_objects("app/web.yaml", deployment("web", replicas=2), secret)
+    repo.commit("v1")
+    return ["--apps", str(apps), "--config", str(config)], state_file
+
+
+def invoke(command: object, args: list[str], code: int = 0) -> str:
+    result = CliRunner().invoke(command, args)  # type: ignore[arg-type]
+    assert result.exit_code == code, result.output + repr(result.exception)
+    return result.output
+
+
+def test_reconcile_once_then_app_commands(
+    setup: tuple[list[str], Path], repo: ConfigRepo, tmp_path: Path
+) -> None:
+    opts, state_file = setup
+    statuses = json.loads(invoke(reconcile, [*opts, "--once", "--json"]))
+    assert statuses["web"]["sync"]["status"] == "Synced"
+
+    target = MemoryTarget(state_file=state_file)
+    target.edit(WEB, lambda obj: obj["spec"].update(replicas=5))
+    leaked = base64.b64encode(b"changed-pw").decode()
+    target.edit(SECRET, lambda obj: obj.update(data={"password": leaked}))
+
+    out = invoke(app, ["diff", "web", *opts], code=1)
+    assert "-  replicas: 5" in out and "+  replicas: 2" in out
+    assert "hunter2" not in out and leaked not in out
+    assert base64.b64encode(b"hunter2").decode() not in out
+    assert "-  password: ++++++++ (live value)" in out
+    assert "+  password: ++++++++ (desired value)" in out
+    as_json = json.loads(invoke(app, ["diff", "web", *opts, "--json"], code=1))
+    assert sorted(d["object"] for d in as_json) == ["Deployment.apps prod/web", "Secret prod/creds"]
+
+    synced = json.loads(invoke(app, ["sync", "web", *opts, "--json"]))
+    assert synced["operation"]["phase"] == "Succeeded"
+    assert MemoryTarget(state_file=state_file).peek(WEB)["spec"]["replicas"] == 2  # type: ignore[index]
+    invoke(app, ["diff", "web", *opts])
+
+    repo.write_objects("app/web.yaml", deployment("web", "web:2", replicas=2))
+    repo.commit("v2")
+    state = ["--state", str(tmp_path / "state.db")]
+    refreshed = json.loads(invoke(app, ["refresh", "web", *state, "--json"]))  # remembered
+    assert refreshed["sync"]["status"] == "Synced"
+    history = json.loads(invoke(app, ["history", "web", *state, "--json"]))
+    assert [h["result"] for h in history] == ["Succeeded"] * 3
+    assert [h["initiatedBy"] for h in history] == ["auto-sync", "cli", "auto-sync"]
+
+    out = invoke(app, ["rollback", "web", str(history[1]["id"]), *state])
+    assert "auto-sync paused: auto-sync paused by rollback" in out
+    got = json.loads(invoke(app, ["get", "web", *state, "--json"]))
+    assert got["autoSync"]["paused"] is True
+    listed = invoke(app, ["list", *state])
+    assert listed.splitlines()[1].startswith("web ")
+
+
+def test_reconcile_once_exits_1_when_an_app_is_not_ready(repo: ConfigRepo, tmp_path: Path) -> None:
+    config = tmp_path / "conveyor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "targets": [{"name": "memory", "type": "memory"}],
+                "state": "state.db",
+                "cache": "cache",
+            }
+        )
+    )
+    apps = tmp_path / "apps.yaml"
+    apps.write_text(application("web", repo, "app", automated={"prune": True}))
+    repo.write("app/bad.yaml", "kind: [\n")
+    repo.commit()
+    out = invoke(reconcile, ["--apps", str(apps), "--config", str(config), "--once"], code=1)
+    assert "RenderFailed" in out and "bad.yaml:" in out
+
+
+def test_unknown_app_is_a_user_error(setup: tuple[list[str], Path]) -> None:
+    opts, _ = setup
+    invoke(reconcile, [*opts, "--once"])
+    result = CliRunner().invoke(app, ["sync", "nope", *opts])
+    assert result.exit_code != 0
+    assert "no application named 'nope'" in str(result.exception)
