@@ -246,7 +246,9 @@ class PodmanTarget:
 
     def _status(self, record: Record) -> dict[str, Any] | None:
         ref, spec = record.ref, record.obj.get("spec") or {}
-        pods = [pod_view(self.controller, n) for n in sorted(self._replicas_of(ref))]
+        # Draining replicas are terminating: like Kubernetes, status no longer counts them.
+        live = [n for n in self._replicas_of(ref) if n not in self.controller.draining]
+        pods = [pod_view(self.controller, n) for n in sorted(live)]
         current = template_hash(record.obj) if ref.kind in WORKLOAD_KINDS else ""
         workloads = self.controller.workloads
         failure = workloads.failures.get(ref, "") if workloads else ""

@@ -1,0 +1,136 @@
+"""End to end: Git -> the reconciler -> the Podman target, with kill -9 of the reconciler
+in the middle of a rollout. The Service keeps answering throughout and the rollout
+completes after the restart; the app ends Synced and Healthy."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from .conftest import WEB_IMAGE, Env, free_port
+from .http import wait_for
+from .manifests import deployment, service
+from .test_rollout import ROOT, Poller, switched
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": "/tmp",
+}
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=GIT_ENV)
+
+
+def publish(work: Path, image: str, port: int) -> None:
+    """Commit the app's manifests (no namespace: the Application's destination sets it)."""
+    objects = [deployment("web", image=image), service("web", port)]
+    for obj in objects:
+        del obj["metadata"]["namespace"]
+        obj["metadata"]["labels"] = {}
+    (work / "app").mkdir(exist_ok=True)
+    (work / "app" / "web.yaml").write_text(yaml.safe_dump_all(objects))
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", image)
+    git(work, "push", "-q", "origin", "HEAD:main")
+
+
+class Driver:
+    def __init__(self, env: Env, origin: Path) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.targets.podman.reconciler_driver",
+                str(env.state_dir),
+                env.name,
+                str(origin),
+                str(env.podman.state_dir),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+
+    async def wait(self, want: str, timeout: float = 40.0) -> None:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = await asyncio.wait_for(
+                asyncio.to_thread(self.proc.stdout.readline), deadline - time.monotonic()
+            )
+            self.lines.append(line.strip())
+            if line.strip() == want:
+                return
+        raise AssertionError(f"never saw {want!r}: {self.lines}")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+async def v2_created(env: Env, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = await env.podman.run(
+            "ps",
+            "-a",
+            "--filter",
+            f"label=conveyor.dev/target={env.name}",
+            "--format",
+            "{{.Image}}",
+        )
+        if f"{WEB_IMAGE}:v2" in out.stdout:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the reconciler never started a v2 replica")
+
+
+def test_kill_9_of_the_reconciler_mid_rollout(env: Env, tmp_path: Path) -> None:
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "-q", str(origin), str(work))
+    git(work, "checkout", "-qb", "main")
+    port = free_port()
+    publish(work, f"{WEB_IMAGE}:v1", port)
+
+    async def scenario() -> None:
+        first = Driver(env, origin)
+        try:
+            await first.wait("STATUS Synced Healthy")
+            await wait_for(port, "v1")
+            poller = Poller(port)
+            task = asyncio.create_task(poller.run())
+            publish(work, f"{WEB_IMAGE}:v2", port)
+            await v2_created(env)
+        finally:
+            first.kill()  # mid-rollout
+        await asyncio.sleep(0.5)  # nobody drives; the proxy serves alone
+        second = Driver(env, origin)
+        try:
+            await second.wait("STATUS Synced Healthy")
+            await wait_for(port, "v2")
+            await asyncio.sleep(0.3)
+        finally:
+            second.kill()
+        poller.stop = True
+        await task
+        assert poller.errors == []
+        assert switched(poller.seen), Counter(poller.seen)
+
+    asyncio.run(scenario())
