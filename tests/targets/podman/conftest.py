@@ -93,5 +93,6 @@ def env(tmp_path: Path, podman: Podman) -> Iterator[Env]:
     try:
         yield made
     finally:
-        ProxyHandle(made.state_dir / "proxy").stop()
+        for pid_file in made.state_dir.glob("**/proxy/pid"):  # every proxy this test started
+            ProxyHandle(pid_file.parent).stop()
         asyncio.run(remove_by_label(podman, made.name))
