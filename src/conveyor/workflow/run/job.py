@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.base import base_environment, make_job_dirs
@@ -163,7 +163,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         if timer is not None:
             timer.cancel()
         await jr.runner.cleanup()
-        shutil.rmtree(dirs.temp, ignore_errors=True)  # scripts and env files hold secrets
+        _remove(dirs.temp)  # scripts and env files hold secrets
     if jr.summaries:
         text = "\n".join(s.rstrip("\n") for s in jr.summaries) + "\n"
         (log_dir / "summary.md").write_text(session.masker.mask(text))
@@ -185,6 +185,12 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         continue_on_error=continue_on_error,
         log_dir=str(log_dir),
     )
+
+
+def _remove(path: Path) -> None:
+    import shutil  # imported here: shutil pulls in bz2/lzma, a cost for every start-up
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _verdict(jr: JobRun, control: JobControl) -> Result:

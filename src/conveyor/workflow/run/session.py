@@ -8,7 +8,7 @@ the run-wide `--max-parallel` limit.
 from __future__ import annotations
 
 import asyncio
-import secrets as _secrets
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,7 +61,7 @@ class Session:
         self.runner_factory = runner_factory
         self.concurrency = ConcurrencyGroups()
         self.slots = asyncio.Semaphore(options.max_parallel) if options.max_parallel else None
-        token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + _secrets.token_hex(18)
+        token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + os.urandom(18).hex()
         self.secrets: dict[str, str] = {**options.secrets, "GITHUB_TOKEN": token}
         for value in self.secrets.values():
             masker.add(value)
