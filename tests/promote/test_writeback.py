@@ -233,3 +233,69 @@ def test_large_push_uses_chunked_body(tmp_path: Path, server: object) -> None:
     git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "big", cwd=work)
     git("push", "-q", "origin", "main", cwd=work)  # > 1 MiB: git sends a chunked POST
     assert show(bare, "main:big.yaml") == files["envs/dev/big.yaml"]
+
+
+def test_only_if_newer_by_commit_ancestry(remote_repo: tuple[Path, str], tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.promote.conftest import git
+
+    app = tmp_path / "app"
+    git("init", "-q", "-b", "main", str(app))
+    shas = []
+    for i in range(3):
+        git(
+            "-c",
+            "user.name=a",
+            "-c",
+            "user.email=a@b",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            f"c{i}",
+            cwd=app,
+        )
+        shas.append(git("rev-parse", "HEAD", cwd=app).strip())
+    bare, url = remote_repo
+    first = replace(request(url, tmp_path, tag=shas[0]), app_repo=app)
+    with pytest.raises(PromoteInputError, match=r"cannot order '1\.0\.0'"):
+        promote(replace(first, only_if_newer=True))  # semver → SHA: refuses to guess
+    assert promote(first).status == Status.PROMOTED
+    newer = replace(first, spec=replace(first.spec, tag=shas[2]), only_if_newer=True)
+    assert promote(newer).status == Status.PROMOTED
+    out = promote(replace(newer, spec=replace(newer.spec, tag=shas[1])))
+    assert out.status == Status.SKIPPED and "commit" in out.reason
+    assert f"svc0:{shas[2]}" in show(bare, "main:envs/dev/svc0.yaml")
+
+
+def test_only_if_newer_by_source_commit(remote_repo: tuple[Path, str], tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.promote.conftest import git
+
+    app = tmp_path / "app"
+    git("init", "-q", "-b", "main", str(app))
+    shas = []
+    for i in range(2):
+        git(
+            "-c",
+            "user.name=a",
+            "-c",
+            "user.email=a@b",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            f"c{i}",
+            cwd=app,
+        )
+        shas.append(git("rev-parse", "HEAD", cwd=app).strip())
+    _, url = remote_repo
+    green = replace(request(url, tmp_path, tag="green"), app_repo=app, source_commit=shas[1])
+    assert promote(green).status == Status.PROMOTED
+    blue = replace(
+        green, spec=replace(green.spec, tag="blue"), source_commit=shas[0], only_if_newer=True
+    )
+    out = promote(blue)
+    assert out.status == Status.SKIPPED and "source commit" in out.reason

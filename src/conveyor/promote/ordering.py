@@ -6,7 +6,9 @@ Three orders, tried in this sequence:
 2. semantic versions when both tags are semver (`v` prefix allowed, pre-releases order
    below their release, build metadata ignored, as semver.org §11);
 3. commit ancestry when both tags are commit SHAs and the app repository is reachable:
-   the new one must not be an ancestor of the current one.
+   the new one must not be an ancestor of the current one;
+4. otherwise the same ancestry test on the `Conveyor-Source-Commit` of the last promotion
+   and the new `--source-commit`, when the app repository is reachable.
 When none applies the promotion is refused (exit 2): guessing could roll production back.
 
 Pure except through the injected `is_ancestor` callable. Called by `writeback`.
@@ -59,6 +61,8 @@ def decide(
     current_build: int | None,
     new_build: int | None,
     is_ancestor: Callable[[str, str], bool | None] | None = None,
+    current_source: str | None = None,
+    new_source: str | None = None,
 ) -> Verdict:
     """Whether replacing `current_tag` (built as `current_build`) by `new_tag` moves forward."""
     if new_build is not None:
@@ -78,6 +82,13 @@ def decide(
         if older is not None:
             return Verdict(
                 newer=not older, reason=f"commit {new_tag[:12]} vs current {current_tag[:12]}"
+            )
+    if current_source and new_source and is_ancestor and current_source != new_source:
+        older = is_ancestor(new_source, current_source)
+        if older is not None:
+            return Verdict(
+                newer=not older,
+                reason=f"source commit {new_source[:12]} vs current {current_source[:12]}",
             )
     raise PromoteInputError(
         f"--only-if-newer cannot order {current_tag!r} and {new_tag!r}",

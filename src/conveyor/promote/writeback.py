@@ -284,34 +284,42 @@ class Writer:
     def _older(self, tip: str, plan: Plan) -> str | None:
         """Why the current image is at least as new as ours, or None to go ahead."""
         spec = self.req.spec
-        current_build = self._last_build(tip) if self.req.build_number is not None else None
+        history = self._promotions(tip) if self._needs_history() else []
+        builds = [int(b) for t in history if (b := t.get(trailers.BUILD_NUMBER, "")).isdigit()]
+        sources = [t[trailers.SOURCE_COMMIT] for t in history[:1] if trailers.SOURCE_COMMIT in t]
         for change in plan.changes:
             current = try_parse(change.old)
             verdict = ordering.decide(
                 current_tag=current.tag if current else change.old,
                 new_tag=spec.tag or (change.new if spec.image is None else None),
-                current_build=current_build,
+                current_build=builds[0] if builds else None,
                 new_build=self.req.build_number,
                 is_ancestor=self._ancestry,
+                current_source=sources[0] if sources else None,
+                new_source=self.req.source_commit,
             )
             if not verdict.newer:
                 return f"{verdict.reason} (--only-if-newer)"
         return None
 
-    def _last_build(self, tip: str) -> int | None:
+    def _needs_history(self) -> bool:
+        return self.req.build_number is not None or (
+            self.req.source_commit is not None and self.req.app_repo is not None
+        )
+
+    def _promotions(self, tip: str) -> list[dict[str, str]]:
+        """Trailers of the last promotions of this image to this env, newest first."""
         spec = self.req.spec
         if spec.image is None:
-            return None
+            return []
         pattern = f"^{trailers.IMAGE}: {re.escape(spec.image.name)}[:@]"
         out = self.cache.log("-E", f"--grep={pattern}", "--format=%B%x1e", "-n", "50", tip)
+        found = []
         for body in out.split("\x1e"):
-            env = trailers.values(body, trailers.ENVIRONMENT)
-            if (env[0] if env else None) != spec.env:
-                continue
-            builds = trailers.values(body, trailers.BUILD_NUMBER)
-            if builds and builds[0].isdigit():
-                return int(builds[0])
-        return None
+            pairs = dict(reversed(trailers.parse(body)))
+            if pairs and pairs.get(trailers.ENVIRONMENT) == spec.env:
+                found.append(pairs)
+        return found
 
     def _ancestry(self, older: str, newer: str) -> bool | None:
         if self.req.app_repo is None:
