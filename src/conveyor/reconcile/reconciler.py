@@ -53,6 +53,8 @@ class Reconciler:
         self._locks: dict[str, asyncio.Lock] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._cycles: dict[str, str] = {}
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._published: dict[str, dict[str, Any]] = {}
         self.recover()
         self.set_apps(apps)
 
@@ -151,7 +153,7 @@ class Reconciler:
         for (url, revision), paths in groups.items():
             with contextlib.suppress(SourceError):
                 sha = await self.env.sources.resolve(url, revision)
-                await self.env.sources.prefetch_trees(url, sha, paths)
+                await self.env.sources.prefetch_exports(url, sha, paths)
 
     async def _run(self, names: list[str]) -> None:
         done = {name: asyncio.Event() for name in names}
@@ -168,6 +170,7 @@ class Reconciler:
                 done[name].set()
 
         await asyncio.gather(*(one(name) for name in names))
+        self._flush()
 
     # -- one app ------------------------------------------------------------------------
 
@@ -194,9 +197,8 @@ class Reconciler:
             return
         await steps.observe(self.env, rt)
         self._note_drift(rt)
-        await self._maybe_sync(rt, manual)
-        live = await steps.live_objects(self.env, rt)
-        await steps.assess(self.env, rt, live)
+        if await self._maybe_sync(rt, manual):
+            await steps.observe(self.env, rt)
         self._note_drift(rt)
         if rt.sync_status == SyncStatus.SYNCED:
             rt.attempts = drift.settled(rt.attempts)
@@ -211,7 +213,8 @@ class Reconciler:
             self.env.metrics.count_drift(rt.app.name)
         rt.drifted = drifted
 
-    async def _maybe_sync(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
+    async def _maybe_sync(self, rt: AppRuntime, manual: dict[str, Any] | None) -> bool:
+        """Sync when asked to, or when the auto-sync rules say so; True when it synced."""
         assert rt.desired is not None
         if manual is not None:
             await steps.run_sync(
@@ -224,8 +227,7 @@ class Reconciler:
             rt.history = self._history(rt.app.name)
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
             rt.decision = "manual sync"
-            await steps.observe(self.env, rt)
-            return
+            return True
         decision = drift.decide(
             policy=rt.app.sync_policy,
             paused=rt.paused,
@@ -236,7 +238,7 @@ class Reconciler:
         )
         rt.decision = decision.reason
         if decision.action == drift.Action.NONE:
-            return
+            return False
         ok = await steps.run_sync(self.env, rt, initiated_by="auto-sync", reason=decision.reason)
         rt.history = self._history(rt.app.name)
         rt.attempts = drift.after_attempt(
@@ -247,7 +249,7 @@ class Reconciler:
             retry=rt.app.sync_policy.retry,
             now=self.env.clock(),
         )
-        await steps.observe(self.env, rt)
+        return True
 
     def _blocked(self, rt: AppRuntime) -> bool:
         if rt.app.name in self._cycles:
@@ -267,7 +269,14 @@ class Reconciler:
         health = rt.health.status if rt.health else None
         if health is not None:
             self.env.metrics.set_app(rt.app.name, health, rt.sync_status)
-        self.env.store.save_status(rt.app.name, self.status(rt.app.name))
+        status = self.status(rt.app.name)
+        if self._published.get(rt.app.name) != status:  # cheaper than serialising to compare
+            self._pending[rt.app.name] = self._published[rt.app.name] = status
+
+    def _flush(self) -> None:
+        """Write the statuses collected since the last flush, in one transaction."""
+        pending, self._pending = self._pending, {}
+        self.env.store.save_statuses(pending)
 
     def status(self, name: str) -> dict[str, Any]:
         return summarize(self._runtimes[name], history=self._runtimes[name].history)
@@ -307,6 +316,7 @@ class Reconciler:
         manual = {"revision": revision, "by": by, "reason": reason, "prune": prune}
         async with self._limit:
             await self.reconcile_one(name, manual=manual)
+        self._flush()
         return self.status(name)
 
     async def diff(self, name: str) -> list[ObjectDiff]:

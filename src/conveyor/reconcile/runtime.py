@@ -27,6 +27,7 @@ class AppRuntime:
     plan: SyncPlan | None = None
     sync_status: SyncStatus = SyncStatus.UNKNOWN
     health: HealthReport | None = None
+    observed: object = None  # signature of the last comparison (see steps.observe)
     inventory: set[ObjectRef] = field(default_factory=set)
     attempts: Attempts = field(default_factory=Attempts)
     operation: dict[str, Any] | None = None

@@ -24,6 +24,7 @@ from conveyor.clients.gitmirror import GitMirror
 from conveyor.reconcile.errors import SourceError
 
 log = logging.getLogger(__name__)
+BATCH_EXPORT_THRESHOLD = 16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +98,22 @@ class Sources:
             raise SourceError(str(exc.stderr or exc)) from exc
         for path in missing:
             self._trees[(url, sha, path)] = ids.get(path.strip("/")) or ids.get(path)
+
+    async def prefetch_exports(self, url: str, sha: str, paths: list[str]) -> None:
+        """When many paths lack an export (a cold start, or a commit touching many apps),
+        export the whole commit with one `git archive` instead of one per path."""
+        await self.prefetch_trees(url, sha, paths)
+        missing = {
+            f"tree-{tree}"
+            for path in paths
+            if (tree := self._trees.get((url, sha, path))) is not None
+            and (url, f"tree-{tree}") not in self._exports
+        }
+        if len(missing) < BATCH_EXPORT_THRESHOLD:
+            return
+        whole = await self.checkout(url, sha, ".", whole=True)
+        for key in missing:
+            self._exports[(url, key)] = whole.root
 
     async def checkout(self, url: str, sha: str, path: str, *, whole: bool) -> Checkout:
         """Export `path` at `sha` (or the whole commit when `whole`), reusing earlier exports."""

@@ -20,7 +20,6 @@ from conveyor.reconcile.errors import RenderError, SourceError
 from conveyor.reconcile.metrics import Metrics
 from conveyor.reconcile.model import (
     DesiredState,
-    HealthStatus,
     ObjectHealth,
     PruneDecision,
     SyncStatus,
@@ -146,22 +145,39 @@ async def object_diffs(env: Env, rt: AppRuntime) -> list[ObjectDiff]:
     return changed + stale
 
 
-async def observe(env: Env, rt: AppRuntime) -> None:
-    """Compare desired with live: fills `rt.plan` and `rt.sync_status`."""
+async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
+    """Compare desired with live: fills `rt.plan`, `rt.sync_status` and `rt.health`.
+
+    The comparison is a pure function of (app spec, desired digest, inventory, live
+    resourceVersions), so when none of those changed since the last pass the previous
+    plan and health stand (Argo CD's live-state cache works the same way); a no-op pass
+    over 1,000 apps then costs one `list_owned` per app.
+    """
     assert rt.desired is not None
-    target = env.target(rt)
     live = await live_objects(env, rt)
-    normalizer = Normalizer(target_rules=target.normalization, ignores=rt.app.ignore_differences)
+    signature = (
+        rt.app,
+        rt.desired.digest,
+        frozenset(rt.inventory),
+        frozenset(
+            (ref, (obj.get("metadata") or {}).get("resourceVersion")) for ref, obj in live.items()
+        ),
+    )
+    if signature == rt.observed and rt.plan is not None:
+        return live
     policy = rt.app.sync_policy
     rt.plan = plan(
         rt.desired,
         live,
         inventory_refs=rt.inventory,
-        normalizer=normalizer,
+        normalizer=normalizer(env, rt),
         prune=policy.prune or not policy.automated,
         allow_empty=policy.allow_empty,
     )
     rt.sync_status = SyncStatus.OUT_OF_SYNC if rt.plan.out_of_sync else SyncStatus.SYNCED
+    assess(rt, live)
+    rt.observed = signature
+    return live
 
 
 async def run_sync(
@@ -247,21 +263,15 @@ async def run_sync(
     return ok
 
 
-async def assess(
-    env: Env, rt: AppRuntime, live: Mapping[ObjectRef, Manifest] | None = None
-) -> None:
+def assess(rt: AppRuntime, live: Mapping[ObjectRef, Manifest]) -> None:
     """Health of every non-hook desired object; fills `rt.health`."""
     if rt.desired is None:
         return
-    target = env.target(rt)
     objects = []
     for obj in rt.desired.manifests:
         if ordering.is_hook(obj):
             continue
         ref = ObjectRef.of(obj)
-        current = live.get(ref) if live is not None else await target.get(ref)
-        verdict = health.assess(current)
+        verdict = health.assess(live.get(ref))
         objects.append(ObjectHealth(ref=ref, status=verdict.status, message=verdict.message))
     rt.health = health.aggregate(objects)
-    if not objects and rt.health.status == HealthStatus.HEALTHY:
-        rt.health = health.aggregate(())

@@ -75,18 +75,35 @@ class Store:
 
     def save_status(self, app: str, status: dict[str, Any]) -> bool:
         """Persist `status` unless it equals the last one saved; True when written."""
-        text = json.dumps(status, sort_keys=True)
-        if self._status_cache.get(app) == text:
-            return False
+        return bool(self.save_statuses({app: status}))
+
+    def save_statuses(self, statuses: dict[str, dict[str, Any]]) -> list[str]:
+        """Persist many statuses in one transaction, skipping unchanged ones; the apps
+        written are returned. (A pass over 1,000 apps after a commit rewrites every status
+        — the observed revision changed — and one transaction keeps that cheap.)"""
+        changed = {}
+        for app, status in statuses.items():
+            text = json.dumps(status, sort_keys=True)
+            if self._status_cache.get(app) != text:
+                changed[app] = text
+        if not changed:
+            return []
+        now = time.time()
         with self._tx() as conn:
-            self._ensure_app(conn, app)
-            conn.execute(
-                update(schema.apps)
-                .where(schema.apps.c.name == app)
-                .values(status=text, updated=time.time())
-            )
-        self._status_cache[app] = text
-        return True
+            for app, text in changed.items():
+                result = conn.execute(
+                    update(schema.apps)
+                    .where(schema.apps.c.name == app)
+                    .values(status=text, updated=now)
+                )
+                if not result.rowcount:
+                    conn.execute(
+                        schema.apps.insert().values(
+                            name=app, status=text, paused=0, pause_reason="", updated=now
+                        )
+                    )
+        self._status_cache.update(changed)
+        return list(changed)
 
     def load_status(self, app: str) -> dict[str, Any] | None:
         with self._tx() as conn:

@@ -195,15 +195,17 @@ class MemoryTarget:
 
     def _render(self, ref: ObjectRef) -> Manifest:
         live = self._objects[ref]
-        obj = copy.deepcopy(live.spec_obj)
+        obj: Manifest = _clone(live.spec_obj)
+        ready = self.clock() - live.changed >= self.ready_after
         meta = obj.setdefault("metadata", {})
         meta["uid"] = live.uid
-        meta["resourceVersion"] = str(live.version)
+        # opaque, and it changes whenever the object does, status included (as on a real
+        # API server, where controllers' status writes bump it)
+        meta["resourceVersion"] = f"{live.version}.{int(ready)}"
         meta["generation"] = live.generation
         meta["creationTimestamp"] = _rfc3339(live.created)
         if ref.kind == "Service" and ref.group == "":
             obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
-        ready = self.clock() - live.changed >= self.ready_after
         status = simulate_status(obj, generation=live.generation, ready=ready)
         if status is not None:
             obj["status"] = status
@@ -283,6 +285,14 @@ def _set_default(node: Any, parts: list[str], value: Any) -> None:
         node.setdefault(head, copy.deepcopy(value))
     elif head in node:
         _set_default(node[head], rest, value)
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
 
 
 def _rfc3339(when: float) -> str:
