@@ -81,6 +81,7 @@ class JobRun:
     summaries: list[str] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     log: IO[str] | None = None
+    env_files: dict[str, Path] | None = None  # GITHUB_OUTPUT & co., emptied after each step
     step_counter: int = 0
 
     @property
