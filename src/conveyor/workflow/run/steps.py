@@ -262,8 +262,7 @@ def _fresh_files(jr: JobRun) -> dict[str, Path]:
     """
     suffix = uuid.uuid4().hex
     if jr.env_files is None:
-        folder = jr.dirs.temp / "_runner_file_commands"
-        folder.mkdir(exist_ok=True)
+        folder = jr.dirs.temp  # no `_runner_file_commands` subfolder: a mkdir per job saved
         jr.env_files = {var: folder / f"{stem}_{suffix}" for var, stem in _FILES.items()}
         for path in jr.env_files.values():
             _create(path)
