@@ -63,6 +63,7 @@ class Result:
     name: str
     tag: str
     error: str = ""
+    procs: int = 0
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
@@ -116,7 +117,16 @@ def worker(job: dict[str, Any], go: Any, out: Any) -> None:
             only_if_newer=job.get("build") is not None,
         )
         res = promote(replace(req))
-        out.put(Result(str(res.status), res.attempts, res.commit, job["name"], job["tag"]))
+        out.put(
+            Result(
+                str(res.status),
+                res.attempts,
+                res.commit,
+                job["name"],
+                job["tag"],
+                procs=res.git_processes,
+            )
+        )
     except Exception as exc:  # reported, counted as lost
         out.put(Result("error", 0, None, job["name"], job["tag"], f"{type(exc).__name__}: {exc}"))
 
@@ -231,7 +241,9 @@ def bench(mode: str, n: int, m: int, tmp: Path, rng: random.Random) -> list[str]
                 f"{mode}: {n} images",
                 (len(landed), n, present, lost, in_history, retries),
                 wall,
-                "-",
+                f"{sum(r.procs for r in results) / n:.1f} git processes/promotion"
+                if mode != "naive"
+                else "-",
             )
         )
         if present != n or lost or in_history != n:

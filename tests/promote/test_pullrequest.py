@@ -125,3 +125,20 @@ def test_branch_name_uses_digest_when_no_tag(tmp_path: Path) -> None:
     spec = EditSpec(image=parse_image("ghcr.io/acme/web"), digest="sha256:" + "ab" * 32, env="prod")
     request = WriteRequest(remote=Remote.parse("/x"), spec=spec)
     assert branch_name(request) == "conveyor/promote/prod/web-abababababab"
+
+
+def test_pr_branch_starts_from_the_current_main(
+    setup: tuple[Path, str, FakeGitHub], tmp_path: Path
+) -> None:
+    from tests.promote.conftest import DEPLOY, git, hand_commit
+
+    bare, url, gh = setup
+    assert promote(req(url, tmp_path, "1.1.0", env="dev")).status == Status.PROMOTED
+    hand = hand_commit(bare, "envs/dev/svc1.yaml", DEPLOY.format(name="svc1", tag="7.0.0"))
+    out = promote(
+        req(url, tmp_path, "1.3.0"),
+        mode=Mode.PULL_REQUEST,
+        pr=PullRequestOptions(api_url=gh.url, token=GH_TOKEN),
+    )
+    parent = git("--git-dir", str(bare), "rev-parse", f"{out.extra['branch']}^").strip()
+    assert parent == hand

@@ -78,7 +78,7 @@ class GroupWriter(Writer):
         temp.replace(self._state_file)
 
     def _fetch(self) -> str:
-        tip, _ = self._tip(2)  # attempt > 1: always fetch
+        tip, _ = self._tip()
         return tip
 
     def promote(self) -> Outcome:

@@ -3,14 +3,14 @@
 One attempt = read the branch tip into the cache, run the pure `planner` on that tip's
 tree, write one commit with `git fast-import`, `git push` it. A rejected push (the branch
 moved) is never rebased: the next attempt fetches the new tip and plans again from the
-files as they are there, after a jittered exponential backoff (full jitter, 20 ms base,
-1 s cap) up to `max_attempts`.
+files as they are there, after a jittered exponential backoff (full jitter, 50 ms base,
+2 s cap) up to `max_attempts`.
 
-Processes on one machine share the cache and take its lock for an attempt, so they
-serialize locally instead of rejecting each other, and the holder can skip the fetch
-(the cache already knows the tip it or a sibling pushed); a push rejected by a remote
-writer elsewhere falls back to fetch + re-apply. Without the lock (`shared_cache=False`)
-every process fetches into its own ref and retries purely optimistically.
+`Writer` serves pull-request mode (under the cache lock, skipping the fetch when the cache
+already knows the tip) and `shared_cache=False` (every process fetches into its own ref
+and retries purely optimistically). Commit mode with the shared cache goes through
+`groupcommit.GroupWriter`, which reuses `Writer.build` but lets one push carry every
+pending promotion on the machine.
 
 A content conflict is precisely: on a retry, a field being promoted now holds a value that
 is neither the value read on the first attempt nor the value being written, and some
@@ -53,8 +53,8 @@ from conveyor.promote.workloads import Change
 log = logging.getLogger(__name__)
 
 DEFAULT_AUTHOR = Identity(name="Conveyor", email="conveyor@localhost")
-BACKOFF_BASE = 0.02
-BACKOFF_CAP = 1.0
+BACKOFF_BASE = 0.05
+BACKOFF_CAP = 2.0
 
 
 class Status(StrEnum):
@@ -175,7 +175,7 @@ class Writer:
         try:
             for attempt in range(1, self.req.max_attempts + 1):
                 with self._locked():
-                    outcome = self._attempt(attempt, target, before_push)
+                    outcome = self._attempt(target, before_push)
                 if outcome is not None:
                     return outcome
                 delay = backoff(attempt, self.rng)
@@ -192,11 +192,8 @@ class Writer:
             f"gave up after {self.req.max_attempts} rejected pushes to {self.req.branch}",
         )
 
-    def _tip(self, attempt: int) -> tuple[str, bool]:
-        if self.req.shared_cache and attempt == 1:
-            known = self.cache.ref(self.track)
-            if known:
-                return known, False
+    def _tip(self) -> tuple[str, bool]:
+        """Fetch the branch tip (a force-pushed PR branch must never start from a stale one)."""
         tip = self.cache.fetch(self.req.branch, into=self.track)
         if tip is None:
             raise PromoteInputError(
@@ -206,17 +203,12 @@ class Writer:
         return tip, True
 
     def _attempt(
-        self, attempt: int, target: Target | None, before_push: Callable[[str, Plan], Target] | None
+        self, target: Target | None, before_push: Callable[[str, Plan], Target] | None
     ) -> Outcome | None:
-        tip, fresh = self._tip(attempt)
+        tip, fresh = self._tip()
         built = self.build(tip, fresh=fresh)
         if built.verdict is not None:
-            if built.confirmed:
-                return built.verdict
-            tip, fresh = self._tip(attempt + 1)  # confirm a no-op/skip on a fetched tip
-            built = self.build(tip, fresh=True)
-            if built.verdict is not None:
-                return built.verdict
+            return built.verdict
         assert built.sha is not None
         where = target or Target(ref=f"refs/heads/{self.req.branch}")
         if before_push is not None:
