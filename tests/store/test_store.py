@@ -1,0 +1,113 @@
+"""The store: migrations, status writes, inventory, write-ahead operations, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from conveyor.store import HistoryRecord, OperationRecord, Store
+from conveyor.store.migrations import MIGRATIONS, current_version, migrate
+from conveyor.store.store import HISTORY_LIMIT, database_url
+
+
+def test_schema_is_created_once_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "state.db"
+    Store.open(path).close()
+    Store.open(path).close()
+    engine = create_engine(database_url(path))
+    with engine.begin() as conn:
+        assert current_version(conn) == MIGRATIONS[-1][0]
+        assert migrate(conn) == []
+    engine.dispose()
+
+
+def test_status_round_trip_and_unchanged_writes_are_skipped(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    assert store.save_status("web", {"sync": "Synced"}) is True
+    assert store.save_status("web", {"sync": "Synced"}) is False
+    assert store.save_statuses({"web": {"sync": "OutOfSync"}, "db": {"x": 1}}) == ["web", "db"]
+    assert store.load_status("web") == {"sync": "OutOfSync"}
+    assert set(store.all_statuses()) == {"web", "db"}
+    assert store.load_status("nope") is None
+    store.close()
+
+
+def test_write_ahead_operation_widens_inventory_and_survives_reopen(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    store.set_inventory("web", ["/ConfigMap/prod/a"])
+    op = OperationRecord(
+        app="web",
+        revision="abc",
+        digest="sha256:1",
+        state="Running",
+        started=1.0,
+        planned=("/ConfigMap/prod/b",),
+    )
+    store.begin_operation(op)
+    store.close()  # the process dies here
+
+    again = Store.open(tmp_path / "s.db")
+    assert again.inventory("web") == ["/ConfigMap/prod/a", "/ConfigMap/prod/b"]
+    interrupted = again.interrupt_running()
+    assert [o.planned for o in interrupted] == [("/ConfigMap/prod/b",)]
+    assert [o.state for o in again.operations("web")] == ["Interrupted"]
+    assert again.interrupt_running() == []
+    again.close()
+
+
+def test_finish_operation_records_results_and_new_inventory(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    op_id = store.begin_operation(
+        OperationRecord(app="web", revision="r", digest="d", state="Running", started=0)
+    )
+    store.finish_operation(
+        op_id, state="Succeeded", results=[{"code": "Synced"}], inventory=["x"], app="web"
+    )
+    (op,) = store.operations("web")
+    assert (op.state, op.results, store.inventory("web")) == (
+        "Succeeded",
+        ({"code": "Synced"},),
+        ["x"],
+    )
+    store.close()
+
+
+def test_history_keeps_the_last_ten_newest_first(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    for index in range(HISTORY_LIMIT + 3):
+        store.add_history(
+            HistoryRecord(
+                app="web",
+                revision=f"r{index}",
+                digest="d",
+                started=index,
+                finished=index,
+                result="Succeeded",
+            )
+        )
+    store.add_history(
+        HistoryRecord(app="db", revision="x", digest="d", started=0, finished=0, result="Failed")
+    )
+    revisions = [h.revision for h in store.history("web")]
+    assert revisions == [f"r{i}" for i in range(HISTORY_LIMIT + 2, 2, -1)]
+    assert len(store.history("db")) == 1
+    store.close()
+
+
+def test_pause_and_settings(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    assert store.paused("web") == (False, "")
+    store.set_paused("web", True, "rolled back")
+    assert store.paused("web") == (True, "rolled back")
+    store.set_paused("web", False, "ignored")
+    assert store.paused("web") == (False, "")
+    store.set_setting("apps", "/a")
+    store.set_setting("apps", "/b")
+    assert (store.setting("apps"), store.setting("none")) == ("/b", None)
+    store.close()
+
+
+def test_database_url() -> None:
+    assert database_url("postgresql://u:p@h/db") == "postgresql://u:p@h/db"
+    assert database_url("x.db").startswith("sqlite:////")
