@@ -299,3 +299,29 @@ def test_only_if_newer_by_source_commit(remote_repo: tuple[Path, str], tmp_path:
     )
     out = promote(blue)
     assert out.status == Status.SKIPPED and "source commit" in out.reason
+
+
+def test_concurrent_same_image_ends_at_highest_build(tmp_path: Path, server: object) -> None:
+    from conveyor.server.githttp import GitHttpServer
+
+    assert isinstance(server, GitHttpServer)
+    bare = seed(server.root, default_files(services=1))
+    url = f"{server.url}/cfg.git"
+    builds = [3, 6, 1, 5, 2, 4]
+    outcomes: dict[int, Status] = {}
+
+    def one(build: int) -> None:
+        req = request(url, tmp_path, tag=f"b{build}", build_number=build, only_if_newer=True)
+        outcomes[build] = promote(req).status
+
+    threads = [threading.Thread(target=one, args=(b,)) for b in builds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "ghcr.io/acme/svc0:b6" in show(bare, "main:envs/dev/svc0.yaml")
+    assert outcomes[6] == Status.PROMOTED
+    landed = {b for b, s in outcomes.items() if s == Status.PROMOTED}
+    entries = history(Remote.parse(url), env="dev", cache_root=tmp_path / "h")
+    assert {int(e.build_number or 0) for e in entries} == landed
+    assert [int(e.build_number or 0) for e in entries] == sorted(landed, reverse=True)

@@ -132,6 +132,17 @@ def _append(text: str, file: str, image: ImageRef, tag: str | None, digest: str 
     fields += [("newTag", tag)] if tag else []
     fields += [("digest", digest)] if digest else []
     images = yt.mapping_get(root, "images")
+    if images is not None and not isinstance(images, yt.SequenceNode):
+        if yt.scalar_text(images) not in ("", "~", "null"):
+            raise PromoteInputError(
+                "`images:` must be a list",
+                location=yt.location(file, images),
+                hint="write images: as a list of {name, newTag, digest}",
+            )
+        at, end = yt.value_span(text, images)
+        entry = "{" + ", ".join(_pair(*f) for f in fields) + "}"
+        space = " " if text[at - 1 : at] == ":" else ""
+        return text[:at] + f"{space}[{entry}]" + text[end:]
     nl = yt.newline_of(text)
     if isinstance(images, yt.SequenceNode) and images.value and not yt.is_flow(images):
         first = images.value[0]
