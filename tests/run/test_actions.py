@@ -174,3 +174,41 @@ def test_reusable_workflow_failure_fails_the_caller_and_nesting_works(repo: Repo
     assert results["top / mid / leaf"] == "failure"
     assert results["top / mid"] == "failure"
     assert results["top"] == "failure"
+
+
+def test_local_node_action_gets_inputs_and_writes_outputs(repo: Repo) -> None:
+    repo.write(
+        workflow("""
+        on: push
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - id: n
+                uses: ./.github/actions/js
+                with: {name: world}
+              - run: test "${{ steps.n.outputs.greeting }}" = "hello world from default"
+    """)
+    )
+    repo.write(
+        {
+            ".github/actions/js/action.yml": """
+            name: js
+            description: a node action
+            inputs:
+              name: {description: n, required: true}
+              extra: {description: e, default: from default}
+            outputs:
+              greeting: {description: g}
+            runs: {using: node20, main: index.js}
+        """,
+            ".github/actions/js/index.js": """
+            const fs = require("fs");
+            const text = `hello ${process.env.INPUT_NAME} ${process.env.INPUT_EXTRA}`;
+            fs.appendFileSync(process.env.GITHUB_OUTPUT, `greeting=${text}\\n`);
+        """,
+        }
+    ).commit()
+    out = repo.run()
+    assert out.code == 0, out.stderr

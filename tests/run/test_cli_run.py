@@ -275,3 +275,21 @@ def test_dispatch_event_file_holds_the_inputs_with_defaults(repo: Repo) -> None:
     ).commit()
     out = repo.run("workflow_dispatch")
     assert out.code == 0, out.stderr + out.stdout
+
+
+def test_worktree_flag_checks_out_uncommitted_changes(repo: Repo) -> None:
+    repo.write(
+        workflow("""
+        on: push
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - run: test "$(cat state.txt)" = "${{ vars.WANT }}"
+    """)
+    ).write({"state.txt": "committed\n"}).commit()
+    repo.write({"state.txt": "edited\n"})
+    assert repo.run("--var", "WANT=committed").code == 0
+    out = repo.run("--var", "WANT=edited", "--worktree")
+    assert out.code == 0, out.stderr
