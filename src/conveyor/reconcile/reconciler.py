@@ -104,6 +104,18 @@ class Reconciler:
             rt.attempts = drift.Attempts(digest=last.digest, failed=last.state == "Failed")
             good = [op for op in finished if op.state == "Succeeded"]
             rt.applied_revision = good[-1].revision if good else ""
+            rt.operation = {
+                "id": last.id,
+                "phase": last.state,
+                "revision": last.revision,
+                "digest": last.digest,
+                "started": last.started,
+                "finished": last.finished,
+                "initiatedBy": last.initiated_by,
+                "reason": last.reason,
+                "message": "",
+                "results": list(last.results),
+            }
         rt.history = self._history(app.name)
         return rt
 
