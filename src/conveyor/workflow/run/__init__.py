@@ -1,1 +1,21 @@
-"""Executes a plan: scheduler, jobs, steps, environment files, workflow commands, masking."""
+"""Executes workflows on a runner, with GitHub's semantics.
+
+Called by `conveyor.app.cmd_run` (`selection.select` then `engine.run_all`); imports the
+parsed model, `expr`, `plan` and a `runners` Runner; knows nothing of the CLI or terminals
+beyond the `Console` it is handed. Must not import promote or reconcile.
+
+    selection   load + validate workflows, event, triggers, dispatch inputs, `-j`
+    engine      run the triggered workflows; workflow-level concurrency; event files
+    scheduler   needs graph, job `if`, matrix legs, fail-fast, max-parallel, concurrency
+    reusable    `jobs.<id>.uses: ./.github/workflows/x.yml` calls
+    job         one leg: contexts, GITHUB_*/RUNNER_*, timeout, outputs, summary.md
+    steps       one step: `if`, env, script or action, env files, outcome/conclusion
+    scope       run state of a leg (`JobRun`) and of a list of steps (`Scope`)
+    output      each output line: workflow commands, masking, logs
+    status      success()/failure()/cancelled()/always() as expression Functions
+    contexts    `github` and `runner` contexts and the default variables
+    concurrency groups: one running and one pending
+    session     the run's options and shared services; rundir: where logs go
+    results     what a run produced, and its JSON
+    envfiles, commands, masking, shell, console: the step machinery (see each module)
+"""
