@@ -325,3 +325,22 @@ def test_concurrent_same_image_ends_at_highest_build(tmp_path: Path, server: obj
     entries = history(Remote.parse(url), env="dev", cache_root=tmp_path / "h")
     assert {int(e.build_number or 0) for e in entries} == landed
     assert [int(e.build_number or 0) for e in entries] == sorted(landed, reverse=True)
+
+
+def test_failed_group_push_leaves_nothing_to_land_later(tmp_path: Path, server: object) -> None:
+    from conveyor.server.githttp import GitHttpServer
+
+    assert isinstance(server, GitHttpServer)
+    bare = seed(server.root, default_files())
+    url = f"{server.url}/cfg.git"
+    bad = WriteRequest(
+        remote=Remote.parse(url, "bad-token"),
+        spec=request(url, tmp_path).spec,
+        cache_root=tmp_path / "cache",
+    )
+    with pytest.raises(PromoteInputError, match="authentication refused"):
+        promote(bad)
+    out = promote(request(url, tmp_path, name="svc1", tag="3.0.0"))  # same cache, good token
+    assert out.status == Status.PROMOTED
+    assert "svc0:1.0.0" in show(bare, "main:envs/dev/svc0.yaml")  # the failed one never landed
+    assert "svc1:3.0.0" in show(bare, "main:envs/dev/svc1.yaml")

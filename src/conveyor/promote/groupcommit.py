@@ -18,6 +18,9 @@ push fetches the new tip and drops the pending chain; each owner re-plans its ow
 the new tip when it next holds the push lock (re-apply, never rebase), with the same
 conflict and `--only-if-newer` checks. A no-op decided on the known tip is confirmed by a
 fetch; decisions against a pending chain are relative to commits that will land first.
+A push that fails (refused credentials, say) or an interrupt drops the whole pending
+chain, and a chain idle for two minutes (its owners were killed) is dropped on load, so a
+failed promotion never lands later as a side effect of another one.
 
 Used by `service.promote` for commit mode with a shared cache (the default).
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from conveyor.promote.errors import PushContention
 from conveyor.promote.writeback import Built, Outcome, Status, Writer, backoff
 
 LANDED_KEPT = 5000
+STALE_AFTER = 120.0  # seconds without any activity before a pending chain is dropped
 _UNSAFE_RE = re.compile(r"[^\w.-]+")
 
 
@@ -43,6 +48,7 @@ class ChainState:
     known: str | None = None
     pending: list[str] = field(default_factory=list)
     landed: list[str] = field(default_factory=list)
+    updated: float = 0.0
 
 
 class GroupWriter(Writer):
@@ -58,11 +64,15 @@ class GroupWriter(Writer):
             data = json.loads(self._state_file.read_text())
         except (OSError, ValueError):
             return ChainState()
-        return ChainState(
+        state = ChainState(
             known=data.get("known"),
             pending=list(data.get("pending", [])),
             landed=list(data.get("landed", [])),
+            updated=float(data.get("updated", 0.0)),
         )
+        if state.pending and time.time() - state.updated > STALE_AFTER:
+            state.pending = []  # left by killed processes: never push forgotten commits
+        return state
 
     def _save(self, state: ChainState) -> None:
         temp = self._state_file.with_name(f"{self._state_file.name}.{os.getpid()}")
@@ -72,6 +82,7 @@ class GroupWriter(Writer):
                     "known": state.known,
                     "pending": state.pending,
                     "landed": state.landed[-LANDED_KEPT:],
+                    "updated": time.time(),
                 }
             )
         )
@@ -89,7 +100,18 @@ class GroupWriter(Writer):
             self._save(state)
         if built.verdict is not None:
             return built.verdict
-        return self._push_until_landed(built)
+        try:
+            return self._push_until_landed(built)
+        except BaseException:
+            self._drop_pending()  # an error or interrupt must not leave a commit to land later
+            raise
+
+    def _drop_pending(self) -> None:
+        """Drop the whole pending chain; live owners of other commits re-apply theirs."""
+        with self.cache.lock():
+            state = self._load()
+            state.pending = []
+            self._save(state)
 
     def _append(self, state: ChainState) -> Built:
         """Plan and commit on the chain's tip; a no-op on a stale known tip is re-checked."""
