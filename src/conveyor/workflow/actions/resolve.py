@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError, UserError
 from conveyor.core.location import Location
-from conveyor.workflow.expr import EvalContext
-from conveyor.workflow.load import load_action
 from conveyor.workflow.model import Step, Workflow
 from conveyor.workflow.run.results import Result
-from conveyor.workflow.run.scope import JobRun, Scope
+
+if TYPE_CHECKING:
+    from conveyor.workflow.expr import EvalContext
+    from conveyor.workflow.run.scope import JobRun, Scope
 
 BUILT_INS = frozenset({"actions/checkout"})
 
@@ -92,6 +94,8 @@ async def run_uses(
             f"Can't find 'action.yml' for action '{step.uses}' in {directory}. Did you forget "
             "to run actions/checkout before running your local action?"
         )
+    from conveyor.workflow.load import load_action
+
     action = load_action(directory, root=jr.dirs.workspace)
     using = action.runs.using.lower()
     if using == "composite":

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, is_truthy, to_str
-from conveyor.workflow.model import Workflow
 from conveyor.workflow.run.job import WorkflowCall
 from conveyor.workflow.run.results import (
     Result,
@@ -26,19 +24,8 @@ from conveyor.workflow.run.results import (
     workflow_result,
 )
 from conveyor.workflow.run.scheduler import Scheduler
+from conveyor.workflow.run.selection import Selected
 from conveyor.workflow.run.session import Session
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Selected:
-    """A validated workflow and whether the event triggers it (with the reason if not)."""
-
-    workflow: Workflow
-    triggered: bool
-    reason: str = ""
-    inputs: Mapping[str, Value] = field(default_factory=dict)  # the `inputs` context
-    payload: Mapping[str, Value] = field(default_factory=dict)  # github.event
-    only: frozenset[str] | None = None  # -j: the job and its needs
 
 
 async def run_all(session: Session, selected: Sequence[Selected]) -> RunResult:

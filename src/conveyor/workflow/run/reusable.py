@@ -16,31 +16,17 @@ from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, to_str
-from conveyor.workflow.load import load_workflow
 from conveyor.workflow.model import Workflow
 from conveyor.workflow.plan.inputs import call_inputs
 from conveyor.workflow.run.job import Leg, WorkflowCall
 from conveyor.workflow.run.results import JobResult, Result, combine
 from conveyor.workflow.run.scope import JobControl
+from conveyor.workflow.run.selection import load_called
 
 if TYPE_CHECKING:
     from conveyor.workflow.run.scheduler import Scheduler
 
 MAX_DEPTH = 10
-
-
-def load_called(uses: str, *, repo_dir: object) -> Workflow:
-    """The workflow a local `uses:` names (`./` relative to the repository root)."""
-    from pathlib import Path
-
-    assert isinstance(repo_dir, Path)
-    ref = uses.split("@", 1)[0]
-    if not ref.startswith("./"):
-        raise ConveyorError(
-            f"reusable workflow '{uses}' is not available offline; only local "
-            "`./.github/workflows/<file>.yml` workflows can be called for now"
-        )
-    return load_workflow(repo_dir / ref[2:], root=repo_dir)
 
 
 async def run_call(parent: Scheduler, leg: Leg, control: JobControl) -> JobResult:

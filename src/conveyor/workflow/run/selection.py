@@ -9,17 +9,29 @@ workflow_dispatch inputs and resolves `-j`. Every problem is a `UserError` (exit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError, UserError
 from conveyor.workflow.expr import Value
 from conveyor.workflow.model import Workflow
-from conveyor.workflow.run.engine import Selected
 
 if TYPE_CHECKING:
     from conveyor.workflow.events import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selected:
+    """A validated workflow and whether the event triggers it (with the reason if not)."""
+
+    workflow: Workflow
+    triggered: bool
+    reason: str = ""
+    inputs: Mapping[str, Value] = field(default_factory=dict)  # the `inputs` context
+    payload: Mapping[str, Value] = field(default_factory=dict)  # github.event
+    only: frozenset[str] | None = None  # -j: the job and its needs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,10 +66,21 @@ def _load_all(repo: Path, workflows: Path | None) -> list[Workflow]:
     return loaded
 
 
+def load_called(uses: str, *, repo_dir: Path) -> Workflow:
+    """The workflow a local `uses:` names (`./` relative to the repository root)."""
+    from conveyor.workflow.load import load_workflow
+
+    ref = uses.split("@", 1)[0]
+    if not ref.startswith("./"):
+        raise ConveyorError(
+            f"reusable workflow '{uses}' is not available offline; only local "
+            "`./.github/workflows/<file>.yml` workflows can be called for now"
+        )
+    return load_workflow(repo_dir / ref[2:], root=repo_dir)
+
+
 def _callees(workflows: list[Workflow], repo: Path) -> list[Workflow]:
     """Local reusable workflows reachable from `workflows` (loaded, so they are checked)."""
-    from conveyor.workflow.run.reusable import load_called
-
     seen: dict[str, Workflow] = {}
     pending = list(workflows)
     while pending:
