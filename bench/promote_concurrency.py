@@ -3,15 +3,17 @@
 Run 1: N processes (default 50) promote N different images at once.
 Run 2: M processes (default 20) promote the same image with build numbers 1..M in random
 order, with --only-if-newer.
-Each run twice: with the machine-shared cache (processes serialize on its lock and skip
-fetches) and with a private cache per process (pure optimistic push/fetch/re-apply), and,
+Each run in several modes: `shared` (forked processes calling the library with the
+machine-shared cache: group commit), `cli` (the same through `conveyor promote` as a fresh
+Python process each, interpreter start-up included), `own` (a private cache per process:
+pure optimistic fetch/re-apply/push with jittered backoff), and,
 as the peer, the naive loop many pipelines use (clone, sed, commit, push; on rejection
 `git pull --rebase` and push again, up to 3 times, as uptick's gitops does).
 
 Checks (exit 1 if any fails): every landed promotion is in the final tree and in the
 history (trailers), none lost; run 2 ends at the highest build. Prints landed/lost,
-retries, wall time and promotions/s. Processes are forked from this (already imported)
-interpreter, so the numbers measure promotion, not Python start-up.
+retries, wall time and promotions/s. Except in `cli` mode, processes are forked from this
+(already imported) interpreter, so those numbers measure promotion, not Python start-up.
 
     .venv/bin/python bench/promote_concurrency.py [--n 50] [--m 20] [--modes shared,own,naive]
 """
@@ -19,6 +21,7 @@ interpreter, so the numbers measure promotion, not Python start-up.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import random
@@ -106,6 +109,9 @@ def worker(job: dict[str, Any], go: Any, out: Any) -> None:
         if job["mode"] == "naive":
             out.put(naive(job))
             return
+        if job["mode"] == "cli":
+            out.put(cli(job))
+            return
         spec = EditSpec(image=parse_image(f"ghcr.io/acme/{job['name']}"), tag=job["tag"], env="dev")
         req = WriteRequest(
             remote=Remote.parse(job["url"], TOKEN),
@@ -129,6 +135,37 @@ def worker(job: dict[str, Any], go: Any, out: Any) -> None:
         )
     except Exception as exc:  # reported, counted as lost
         out.put(Result("error", 0, None, job["name"], job["tag"], f"{type(exc).__name__}: {exc}"))
+
+
+def cli(job: dict[str, Any]) -> Result:
+    """`conveyor promote … --json` as its own Python process (interpreter start included)."""
+    argv = [
+        "--repo",
+        job["url"],
+        "--image",
+        f"ghcr.io/acme/{job['name']}:{job['tag']}",
+        "--env",
+        "dev",
+        "--json",
+        "--max-attempts",
+        "100",
+        "--cache-dir",
+        job["cache"],
+    ]
+    if job.get("build") is not None:
+        argv += ["--build-number", str(job["build"]), "--only-if-newer"]
+    code = "import sys; from conveyor.app.cmd_promote import promote; promote(sys.argv[1:])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_TOKEN": TOKEN},
+        check=False,
+    )
+    if done.returncode != 0:
+        return Result("error", 0, None, job["name"], job["tag"], done.stderr.strip())
+    doc = json.loads(done.stdout)
+    return Result(doc["status"], doc["attempts"], doc["commit"], job["name"], job["tag"])
 
 
 def naive(job: dict[str, Any]) -> Result:
@@ -242,7 +279,7 @@ def bench(mode: str, n: int, m: int, tmp: Path, rng: random.Random) -> list[str]
                 (len(landed), n, present, lost, in_history, retries),
                 wall,
                 f"{sum(r.procs for r in results) / n:.1f} git processes/promotion"
-                if mode != "naive"
+                if mode in ("shared", "own")
                 else "-",
             )
         )
@@ -317,7 +354,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--m", type=int, default=20)
-    parser.add_argument("--modes", default="shared,own,naive")
+    parser.add_argument("--modes", default="shared,cli,own,naive")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -342,7 +379,7 @@ def main() -> int:
         "present = images at their promoted tag in the final tree (run 2: 1 if it ends at "
         "the highest build); history = landed promotions found via trailers"
     )
-    return 1 if any("FAIL" in r and "naive" not in r for r in rows) else 0
+    return 1 if any("FAIL" in r and "naive" not in r for r in rows) else 0  # the peer may fail
 
 
 if __name__ == "__main__":

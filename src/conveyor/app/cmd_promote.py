@@ -23,7 +23,6 @@ from conveyor.promote.errors import PromoteError, PromoteInputError
 from conveyor.promote.imageref import check_digest, check_tag, parse_user_image
 from conveyor.promote.paths import parse_set
 from conveyor.promote.planner import EditSpec
-from conveyor.promote.pullrequest import PullRequestOptions
 from conveyor.promote.service import Mode, history, promote_between
 from conveyor.promote.service import promote as promote_image
 from conveyor.promote.writeback import DEFAULT_AUTHOR, Outcome, WriteRequest
@@ -159,7 +158,11 @@ def _run(opts: dict[str, Any]) -> None:
         app_repo=opts["app_repo"],
     )
     mode = Mode(opts["mode"])
-    pr = PullRequestOptions(api_url=opts["github_api"], token=opts["token"])
+    pr = None
+    if mode == Mode.PULL_REQUEST:
+        from conveyor.promote.pullrequest import PullRequestOptions
+
+        pr = PullRequestOptions(api_url=opts["github_api"], token=opts["token"])
     if opts["source"] or opts["target"]:
         if not (opts["source"] and opts["target"]):
             raise PromoteInputError("--from and --to go together", hint="give both")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conveyor.clients.errors import ClientError
 from conveyor.clients.gitwrite import GitCache, Remote, RemoteError, mask
@@ -25,8 +26,10 @@ from conveyor.promote.errors import PromoteError, PromoteInputError
 from conveyor.promote.groupcommit import GroupWriter
 from conveyor.promote.history import LOG_FORMAT, Entry
 from conveyor.promote.imageref import ImageRef
-from conveyor.promote.pullrequest import PullRequestOptions, open_pull_request
 from conveyor.promote.writeback import Outcome, Writer, WriteRequest
+
+if TYPE_CHECKING:  # pullrequest pulls in urllib: imported only for pull-request mode
+    from conveyor.promote.pullrequest import PullRequestOptions
 
 
 class Mode(StrEnum):
@@ -58,6 +61,8 @@ def promote(
     with mapped_errors(req.remote):
         if mode == Mode.PULL_REQUEST:
             pr_req = replace(req, require_commit_rule=False)
+            from conveyor.promote.pullrequest import PullRequestOptions, open_pull_request
+
             return open_pull_request(pr_req, pr or PullRequestOptions(), Writer(pr_req))
         if req.shared_cache:
             return GroupWriter(req).promote()
