@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import base64
 import difflib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import yaml
@@ -30,6 +31,7 @@ from conveyor.targets.base import Manifest, NormalizationRule, ObjectRef
 
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MASK = "++++++++"
+_Action = Callable[[Manifest], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +60,9 @@ class Normalizer:
 
     target_rules: tuple[NormalizationRule, ...] = ()
     ignores: tuple[IgnoreRule, ...] = ()
+    _per_kind: dict[ObjectRef, tuple[_Action, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def normalize(self, obj: Manifest, ref: ObjectRef) -> Manifest:
         out: Manifest = clone(obj)
@@ -65,22 +70,34 @@ class Normalizer:
         meta = out.get("metadata")
         if isinstance(meta, dict):
             _drop_empty(meta, _LAST_APPLIED)
-        for rule in self.target_rules:
-            if rule.matches(ref):
-                for pointer in rule.pointers:
-                    if rule.default is None:
-                        remove_pointer(out, pointer)
-                    else:
-                        remove_pointer(out, pointer, equal_to=rule.default)
-        for ignore in self.ignores:
-            if ignore.matches(ref):
-                for pointer in ignore.json_pointers:
-                    remove_pointer(out, pointer)
-                for path in ignore.jq_paths:
-                    remove_jq(out, path)
+        for action in self._actions(ref):
+            action(out)
         if ref.kind == "Secret" and ref.group == "":
             _fold_string_data(out)
         return out
+
+    def _actions(self, ref: ObjectRef) -> tuple[_Action, ...]:
+        """The removals that apply to `ref`, worked out once per kind (and name, since
+        ignoreDifferences may name objects): normalisation runs on every compared object."""
+        named = any(i.name is not None or i.namespace is not None for i in self.ignores)
+        key = ref if named else ObjectRef(group=ref.group, kind=ref.kind, namespace="", name="")
+        cached = self._per_kind.get(key)
+        if cached is None:
+            actions: list[_Action] = []
+            for rule in self.target_rules:
+                if rule.matches(ref):
+                    for pointer in rule.pointers:
+                        actions.append(
+                            partial(remove_pointer, pointer=pointer, equal_to=rule.default)
+                            if rule.default is not None
+                            else partial(remove_pointer, pointer=pointer)
+                        )
+            for ignore in self.ignores:
+                if ignore.matches(ref):
+                    actions += [partial(remove_pointer, pointer=p) for p in ignore.json_pointers]
+                    actions += [partial(remove_jq, expression=e) for e in ignore.jq_paths]
+            cached = self._per_kind[key] = tuple(actions)
+        return cached
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

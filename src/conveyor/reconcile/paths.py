@@ -14,6 +14,7 @@ Two notations, as Argo CD's `spec.ignoreDifferences` accepts:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -31,11 +32,7 @@ _ANY = object()
 def remove_pointer(doc: Any, pointer: str, *, equal_to: Any = _ANY) -> None:
     """Delete what `pointer` selects (only values equal to `equal_to`, when given);
     a pointer that selects nothing is not an error."""
-    if not pointer.startswith("/"):
-        raise UserError(
-            f"JSON pointer {pointer!r} must start with '/'", hint="write e.g. /spec/replicas"
-        )
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
+    parts = _parse_pointer(pointer)
     locs: list[_Loc] = [(None, doc)]
     for part in parts:
         locs = [loc for parent in locs for loc in _children(_value(parent), part)]
@@ -50,6 +47,15 @@ def remove_jq(doc: Any, expression: str) -> None:
     for op in _compile_jq(expression):
         locs = op(locs)
     _delete(locs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_pointer(pointer: str) -> tuple[str, ...]:
+    if not pointer.startswith("/"):
+        raise UserError(
+            f"JSON pointer {pointer!r} must start with '/'", hint="write e.g. /spec/replicas"
+        )
+    return tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/"))
 
 
 def select_pointer(doc: Any, pointer: str) -> list[Any]:
@@ -119,7 +125,8 @@ class _Select:
         return kept
 
 
-def _compile_jq(expression: str) -> list[_Op]:
+@functools.lru_cache(maxsize=1024)
+def _compile_jq(expression: str) -> tuple[_Op, ...]:
     ops: list[_Op] = []
     for segment in (s.strip() for s in expression.split("|")):
         match = _SELECT.match(segment)
@@ -134,7 +141,7 @@ def _compile_jq(expression: str) -> list[_Op]:
             )
         else:
             ops.extend(_compile_path(segment, expression))
-    return ops
+    return tuple(ops)
 
 
 def _compile_path(text: str, expression: str) -> list[_Op]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.reconcile.applications import Application
+from conveyor.reconcile.diff import Normalizer
 from conveyor.reconcile.drift import Attempts
 from conveyor.reconcile.model import DesiredState, HealthReport, SyncPlan, SyncStatus
 from conveyor.targets.base import ObjectRef
@@ -27,6 +28,7 @@ class AppRuntime:
     plan: SyncPlan | None = None
     sync_status: SyncStatus = SyncStatus.UNKNOWN
     health: HealthReport | None = None
+    normalizer: Normalizer | None = None
     observed: object = None  # signature of the last comparison (see steps.observe)
     inventory: set[ObjectRef] = field(default_factory=set)
     attempts: Attempts = field(default_factory=Attempts)

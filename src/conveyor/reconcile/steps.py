@@ -129,7 +129,12 @@ async def live_objects(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
 
 
 def normalizer(env: Env, rt: AppRuntime) -> Normalizer:
-    return Normalizer(target_rules=env.target(rt).normalization, ignores=rt.app.ignore_differences)
+    """The app's normaliser, built once per app (its per-kind rule plans are cached)."""
+    if rt.normalizer is None:
+        rt.normalizer = Normalizer(
+            target_rules=env.target(rt).normalization, ignores=rt.app.ignore_differences
+        )
+    return rt.normalizer
 
 
 async def object_diffs(env: Env, rt: AppRuntime) -> list[ObjectDiff]:
