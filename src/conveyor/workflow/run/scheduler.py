@@ -204,6 +204,7 @@ class Scheduler:
         return f"{self.call.name_prefix}{base}"
 
     async def _run_legs(self, job: Job, legs: list[Leg], ctx: EvalContext) -> list[JobResult]:
+        """Run the legs; their results in the order they finished."""
         limit = legs[0].strategy.get("max-parallel")
         slots = asyncio.Semaphore(limit if isinstance(limit, int) and limit > 0 else len(legs))
         controls = [self._new_control() for _ in legs]
@@ -215,12 +216,13 @@ class Scheduler:
                     if other is not control:
                         other.cancel()
 
-        async def one(leg: Leg, control: JobControl) -> JobResult:
-            return await self._leg(leg, control, slots, ended)
+        finished: list[JobResult] = []  # in completion order: the last leg's outputs win
 
-        return list(
-            await asyncio.gather(*(one(leg, c) for leg, c in zip(legs, controls, strict=True)))
-        )
+        async def one(leg: Leg, control: JobControl) -> None:
+            finished.append(await self._leg(leg, control, slots, ended))
+
+        await asyncio.gather(*(one(leg, c) for leg, c in zip(legs, controls, strict=True)))
+        return finished
 
     async def _leg(
         self,
