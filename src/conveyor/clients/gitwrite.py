@@ -207,9 +207,11 @@ class GitCache:
                 return
             temp = self.dir.with_name(f"{self.dir.name}.{os.getpid()}.tmp")
             self.counters.processes += 1
-            subprocess.run(
-                ["git", "init", "-q", "--bare", str(temp)], check=True, capture_output=True
+            done = subprocess.run(
+                ["git", "init", "-q", "--bare", str(temp)], check=False, capture_output=True
             )
+            if done.returncode != 0:
+                raise ClientError(f"cannot create the git cache {temp}: {done.stderr.decode()}")
             with (temp / "config").open("a") as config:
                 config.write("[gc]\n\tauto = 0\n[core]\n\tlogAllRefUpdates = false\n")
             temp.rename(self.dir)

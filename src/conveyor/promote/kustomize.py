@@ -58,10 +58,14 @@ def resources(text: str, file: str) -> list[str]:
 
 
 def matching(text: str, file: str, image: ImageRef) -> Entry | None:
-    for entry in entries(text, file):
-        ref = try_parse(entry.target)
-        if ref is not None and same_repository(ref, image):
-            return entry
+    """The entry rendering `image` (by newName, else name); failing that, the entry whose
+    `name` is `image` (it renames it elsewhere: we set its tag rather than add a twin)."""
+    found = entries(text, file)
+    for attribute in ("target", "name"):
+        for entry in found:
+            ref = try_parse(getattr(entry, attribute))
+            if ref is not None and same_repository(ref, image):
+                return entry
     return None
 
 
