@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, steps
+from conveyor.reconcile import drift, loop, steps
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
@@ -38,7 +38,6 @@ from conveyor.store import HistoryRecord
 from conveyor.targets.base import ObjectRef, TargetError
 
 log = logging.getLogger(__name__)
-PROGRESS_REQUEUE = 1.0
 
 
 class Reconciler:
@@ -362,26 +361,11 @@ class Reconciler:
         stop: asyncio.Event,
         reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
     ) -> None:
-        """Full passes every `interval` seconds (re-reading the apps through `reload`);
-        triggers and target events in between."""
-        watchers = [asyncio.create_task(self._watch(t)) for t in self.env.targets.values()]
-        try:
-            while not stop.is_set():
-                if reload is not None:
-                    self.set_apps(await reload())
-                await self.reconcile_all()
-                self._requeue_progressing()
-                deadline = self.env.clock() + interval
-                while not stop.is_set() and self.env.clock() < deadline:
-                    names = await self._next_triggers(deadline - self.env.clock(), stop)
-                    if names:
-                        await self.reconcile_apps(names)
-                        self._requeue_progressing(names)
-        finally:
-            for task in watchers:
-                task.cancel()
+        """The control loop until `stop` is set (see `reconcile.loop`)."""
+        await loop.run(self, interval=interval, stop=stop, reload=reload)
 
-    async def _next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
+    async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
+        """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
         getter = asyncio.ensure_future(self._queue.get())
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait(
@@ -396,21 +380,8 @@ class Reconciler:
             names.append(self._queue.get_nowait())
         return names
 
-    def _requeue_progressing(self, names: Iterable[str] | None = None) -> None:
-        loop = asyncio.get_running_loop()
-        for name in names if names is not None else list(self._runtimes):
-            rt = self._runtimes.get(name)
-            if rt and rt.health and rt.health.status == "Progressing":
-                loop.call_later(PROGRESS_REQUEUE, self.trigger, name)
-            if rt and rt.ready:  # dependents may be unblocked now
-                for other in self._runtimes.values():
-                    if name in other.app.depends_on and not other.ready:
-                        self.trigger(other.app.name)
-
-    async def _watch(self, target: Any) -> None:
-        async for event in target.events():
-            if event.app and event.app in self._runtimes:
-                self.trigger(event.app)
+    def runtimes(self) -> list[AppRuntime]:
+        return list(self._runtimes.values())
 
 
 def _cycles(apps: Sequence[Application]) -> dict[str, str]:
