@@ -181,7 +181,8 @@ def test_githttp_push_needs_token(tmp_path: Path) -> None:
 
     (tmp_path / "srv").mkdir()
     seed(tmp_path / "srv", {"a.txt": "1\n"})
-    with GitHttpServer(tmp_path / "srv", tokens={"tk": "ci"}) as srv:
+    pushed: list[str] = []
+    with GitHttpServer(tmp_path / "srv", tokens={"tk": "ci"}, on_push=pushed.append) as srv:
         work = tmp_path / "w"
         git("clone", "-q", f"{srv.url}/cfg.git", str(work))  # anonymous read works
         (work / "a.txt").write_text("2\n")
@@ -204,5 +205,6 @@ def test_githttp_push_needs_token(tmp_path: Path) -> None:
             "main",
             cwd=work,
         )
+        assert pushed == ["/cfg.git"]
         assert srv.user_for("Basic " + __import__("base64").b64encode(b"x:tk").decode()) == "ci"
         assert srv.user_for("Bearer nope") is None

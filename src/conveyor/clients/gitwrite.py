@@ -106,10 +106,11 @@ class Remote:
         if not (self.token and self.is_http):
             return {}
         basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        index = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)  # keep the caller's entries
         return {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+            "GIT_CONFIG_COUNT": str(index + 1),
+            f"GIT_CONFIG_KEY_{index}": "http.extraHeader",
+            f"GIT_CONFIG_VALUE_{index}": f"Authorization: Basic {basic}",
         }
 
 

@@ -7,7 +7,8 @@ manager. Clone and fetch are anonymous unless `private=True`. With `tokens` (tok
 name) given, push (receive-pack) needs one of them, as HTTP basic auth (any user name with
 the token as password, GitHub's `x-access-token:<token>` included) or `Authorization:
 Bearer`; with none, anyone on loopback may push. The authenticated user becomes
-`REMOTE_USER`, without which http-backend refuses pushes.
+`REMOTE_USER`, without which http-backend refuses pushes. `on_push(repo_path)` runs after
+each accepted push (the platform server turns it into a reconcile trigger).
 
 What the bridge must do for git (verified, see shared/research §6): decode chunked request
 bodies (git chunks POSTs above 1 MiB), pass `Git-Protocol` (protocol v2) and
@@ -27,7 +28,7 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -43,12 +44,14 @@ class GitHttpServer:
         *,
         tokens: Mapping[str, str] | None = None,
         private: bool = False,
+        on_push: Callable[[str], None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.root = root.resolve()
         self.tokens = dict(tokens or {})
         self.private = private
+        self.on_push = on_push  # called with the repo path (e.g. "/acme/cfg.git") after a push
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,6 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 headers.append((key, value.strip()))
         self._reply(status, headers, payload)
+        if pushing and self.command == "POST" and status == 200 and owner.on_push is not None:
+            owner.on_push(path.removesuffix("/git-receive-pack"))
 
     def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response(status)
