@@ -123,3 +123,26 @@ def test_unknown_app_is_a_user_error(setup: tuple[list[str], Path]) -> None:
     result = CliRunner().invoke(app, ["sync", "nope", *opts])
     assert result.exit_code != 0
     assert "no application named 'nope'" in str(result.exception)
+
+
+def test_apps_can_come_from_the_config_repo_itself(repo: ConfigRepo, tmp_path: Path) -> None:
+    config = tmp_path / "conveyor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "targets": [{"name": "memory", "type": "memory"}],
+                "state": "state.db",
+                "cache": "cache",
+            }
+        )
+    )
+    repo.write("apps/web.yaml", application("web", repo, "envs/web", automated={"prune": True}))
+    repo.write_objects("envs/web/web.yaml", deployment("web"))
+    repo.commit()
+    out = json.loads(
+        invoke(
+            reconcile,
+            ["--apps", f"file://{repo.origin}", "--config", str(config), "--once", "--json"],
+        )
+    )
+    assert list(out) == ["web"] and out["web"]["sync"]["status"] == "Synced"

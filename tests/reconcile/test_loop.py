@@ -142,3 +142,13 @@ def test_manual_sync_without_prune_keeps_stale_objects(world: World) -> None:
     assert status["sync"]["status"] == "OutOfSync"
     asyncio.run(rec.sync("web"))
     assert [r.name for r in world.target.refs()] == ["a"]
+
+
+def test_create_namespace_sync_option_creates_it_first_and_never_prunes_it(world: World) -> None:
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.commit()
+    extra = {"syncPolicy": {"automated": AUTO, "syncOptions": ["CreateNamespace=true"]}}
+    rec = world.reconciler(application("web", world.repo, "app", extra=extra))
+    status = asyncio.run(rec.reconcile_all())["web"]
+    assert world.target.journal[:2] == ["apply Namespace prod", "apply ConfigMap prod/cfg"]
+    assert status["inventory"] == ["/ConfigMap/prod/cfg"]

@@ -202,3 +202,15 @@ def test_kustomize_error_is_a_render_failure(world: World) -> None:
     status = asyncio.run(rec.reconcile_all())["web"]
     ready = status["conditions"][0]
     assert ready["reason"] == "RenderFailed" and "kustomize failed on k" in ready["message"]
+
+
+def test_kustomize_without_any_binary_is_a_clear_render_error(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.repo.write("k/kustomization.yaml", "resources: []\n")
+    world.repo.commit()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    rec = world.reconciler(application("web", world.repo, "k", automated=AUTO))
+    ready = asyncio.run(rec.reconcile_all())["web"]["conditions"][0]
+    assert ready["reason"] == "RenderFailed"
+    assert "neither `kustomize` nor `kubectl` is on PATH" in ready["message"]

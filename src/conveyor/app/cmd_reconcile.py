@@ -135,7 +135,10 @@ async def _loop(world: World, interval: float) -> None:
     async def reload() -> Sequence[Application]:
         return await load_apps(world.apps_source, sources=world.env.sources)
 
-    await reconciler.run(interval=interval, stop=stop, reload=reload)
+    try:
+        await reconciler.run(interval=interval, stop=stop, reload=reload)
+    finally:
+        await _close_targets(world)
 
 
 async def _once(world: World) -> dict[str, dict[str, Any]]:

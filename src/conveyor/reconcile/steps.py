@@ -206,6 +206,7 @@ async def run_sync(
     op_id = env.store.begin_operation(op)
     rt.inventory |= desired_refs
     current = rt.plan
+    await _create_namespace(env, rt)
     if prune is False:
         kept = tuple((r, "prune not requested") for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
@@ -266,6 +267,20 @@ async def run_sync(
         message,
     )
     return ok
+
+
+async def _create_namespace(env: Env, rt: AppRuntime) -> None:
+    """`syncOptions: [CreateNamespace=true]`: create the destination namespace first, as
+    Argo CD does. It is not part of the app's inventory, so it is never pruned."""
+    namespace = rt.app.namespace
+    if "CreateNamespace=true" not in rt.app.sync_policy.sync_options or not namespace:
+        return
+    ref = ObjectRef(group="", kind="Namespace", namespace="", name=namespace)
+    target = env.target(rt)
+    if await target.get(ref) is None:
+        await target.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
 
 
 def assess(rt: AppRuntime, live: Mapping[ObjectRef, Manifest]) -> None:
