@@ -344,3 +344,17 @@ def test_failed_group_push_leaves_nothing_to_land_later(tmp_path: Path, server: 
     assert out.status == Status.PROMOTED
     assert "svc0:1.0.0" in show(bare, "main:envs/dev/svc0.yaml")  # the failed one never landed
     assert "svc1:3.0.0" in show(bare, "main:envs/dev/svc1.yaml")
+
+
+def test_hand_edit_elsewhere_in_the_same_file_is_kept(
+    remote_repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    bare, url = remote_repo
+    promote(request(url, tmp_path, name="svc1", tag="1.1.0"))  # the cache now knows the tip
+    edited = DEPLOY.format(name="svc0", tag="1.0.0").replace(
+        "# svc0: managed by Conveyor", "# svc0: owned by team A"
+    )
+    hand_commit(bare, "envs/dev/svc0.yaml", edited)
+    out = promote(request(url, tmp_path, name="svc0", tag="1.2.0"))
+    assert out.status == Status.PROMOTED and out.attempts == 2
+    assert show(bare, "main:envs/dev/svc0.yaml") == edited.replace("svc0:1.0.0", "svc0:1.2.0")
