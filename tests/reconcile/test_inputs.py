@@ -91,6 +91,13 @@ def test_argo_cd_application_is_read_as_is() -> None:
             "dependsOn must be a list",
         ),
         ("kind: [\n", "a.yaml:2:1", "invalid YAML"),
+        (
+            "apiVersion: conveyor.dev/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n"
+            "  destination: {}\n  source: {repoURL: r}\n  ignoreDifferences:\n"
+            "    - {kind: Deployment, jqPathExpressions: [spec.replicas]}\n",
+            "a.yaml:8:7",
+            "unsupported jq path",
+        ),
     ],
 )
 def test_invalid_applications_point_at_file_line_col(text: str, where: str, message: str) -> None:

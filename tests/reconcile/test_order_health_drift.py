@@ -184,3 +184,14 @@ def test_ignore_differences_hides_replicas_managed_elsewhere(world: World) -> No
     status = asyncio.run(rec.reconcile_all())["web"]
     assert status["sync"]["status"] == "Synced"
     assert HealthStatus(status["health"]["status"]) == HealthStatus.HEALTHY
+
+
+def test_bad_wave_annotation_is_a_render_error_not_a_crash(world: World) -> None:
+    world.repo.write_objects(
+        "app/all.yaml", configmap("c", **{"argocd.argoproj.io/sync-wave": "first"})
+    )
+    world.repo.commit()
+    rec = world.reconciler(application("web", world.repo, "app", automated=AUTO))
+    ready = asyncio.run(rec.reconcile_all())["web"]["conditions"][0]
+    assert ready["reason"] == "RenderFailed" and "sync wave 'first'" in ready["message"]
+    assert world.target.refs() == []

@@ -22,8 +22,10 @@ from typing import Any
 
 import yaml
 
+from conveyor.core.errors import UserError
 from conveyor.reconcile.diff import IgnoreRule
 from conveyor.reconcile.errors import ApplicationInvalid
+from conveyor.reconcile.paths import remove_jq, remove_pointer
 from conveyor.reconcile.yamlnodes import Document, error_location, load_documents
 
 API_VERSIONS = ("conveyor.dev/v1alpha1", "argoproj.io/v1alpha1")
@@ -234,7 +236,7 @@ def _ignores(doc: Document, spec: dict[str, Any]) -> Iterable[IgnoreRule]:
                 location=doc.where("spec", "ignoreDifferences", index),
                 hint='e.g. {group: apps, kind: Deployment, jsonPointers: ["/spec/replicas"]}',
             )
-        yield IgnoreRule(
+        rule = IgnoreRule(
             kind=str(entry["kind"]),
             group=str(entry.get("group") or ""),
             name=entry.get("name"),
@@ -242,6 +244,21 @@ def _ignores(doc: Document, spec: dict[str, Any]) -> Iterable[IgnoreRule]:
             json_pointers=tuple(str(p) for p in entry.get("jsonPointers") or ()),
             jq_paths=tuple(str(p) for p in entry.get("jqPathExpressions") or ()),
         )
+        _check_paths(doc, rule, index)
+        yield rule
+
+
+def _check_paths(doc: Document, rule: IgnoreRule, index: int) -> None:
+    """Compile the rule's paths now, so a typo is reported at its line, not mid-sync."""
+    try:
+        for pointer in rule.json_pointers:
+            remove_pointer({}, pointer)
+        for path in rule.jq_paths:
+            remove_jq({}, path)
+    except UserError as exc:
+        raise ApplicationInvalid(
+            exc.message, hint=exc.hint, location=doc.where("spec", "ignoreDifferences", index)
+        ) from exc
 
 
 def _mapping(doc: Document, value: Any, *path: str | int) -> dict[str, Any]:

@@ -195,6 +195,9 @@ class Reconciler:
                 await self._steps(rt, manual)
             except TargetError as exc:
                 rt.error_reason, rt.error = "TargetUnavailable", str(exc)
+            except Exception as exc:  # one app's failure must not stop the loop
+                log.exception("app %s: reconcile failed; retrying on the next pass", name)
+                rt.error_reason, rt.error = "ReconcileFailed", f"{type(exc).__name__}: {exc}"
             self.env.metrics.observe_reconcile(name, self.env.clock() - started)
             self._publish(rt)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from conveyor.core.errors import UserError
 from conveyor.reconcile import health, ordering, sync
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError
@@ -91,6 +92,11 @@ async def render(env: Env, rt: AppRuntime) -> bool:
         if dups:
             rt.error_reason, rt.desired = "RenderFailed", None
             rt.error = f"{dups[0]} is defined more than once in {src.path}"
+            return False
+        try:
+            ordering.order(manifests)  # bad hook or wave annotations are render errors
+        except UserError as exc:
+            rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
             return False
         rt.desired = DesiredState(
             app=rt.app.name,
