@@ -25,7 +25,7 @@ program is looked up on the step's PATH when given, like the runner's `which`.
 
 from __future__ import annotations
 
-import shutil
+import os
 import uuid
 from pathlib import Path
 
@@ -74,7 +74,14 @@ def script_extension(shell: str | None, *, default_shell: str | None = None) -> 
 
 
 def _which(program: str, path: str | None) -> str | None:
-    return shutil.which(program, path=path)
+    """`shutil.which` without importing shutil (which drags in bz2/lzma) on every step."""
+    if os.sep in program:
+        return program if os.access(program, os.X_OK) else None
+    for directory in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep):
+        candidate = Path(directory or ".") / program
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
 
 
 def shell_argv(
