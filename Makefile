@@ -19,6 +19,9 @@ up: install
 test: install lint typecheck contracts pytest
 
 install: system $(STAMP) $(NODE_PREFIX)/.installed
+	@# Byte-compile explicitly: with PYTHONDONTWRITEBYTECODE set (as on these machines) every
+	@# `conveyor` start would otherwise recompile all its modules. Up-to-date files are skipped.
+	@$(VENV)/bin/python -m compileall -q -j 0 src/conveyor >/dev/null
 
 system:
 	@bash scripts/install-system.sh
