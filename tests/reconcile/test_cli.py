@@ -146,3 +146,90 @@ def test_apps_can_come_from_the_config_repo_itself(repo: ConfigRepo, tmp_path: P
         )
     )
     assert list(out) == ["web"] and out["web"]["sync"]["status"] == "Synced"
+
+
+def test_reconcile_loop_serves_metrics_and_refresh_triggers(
+    repo: ConfigRepo, tmp_path: Path
+) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state_file = tmp_path / "target.json"
+    config = tmp_path / "conveyor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "targets": [{"name": "memory", "type": "memory", "stateFile": str(state_file)}],
+                "state": "state.db",
+                "cache": "cache",
+            }
+        )
+    )
+    apps = tmp_path / "web.yaml"
+    apps.write_text(application("web", repo, "app", automated={"prune": True}))
+    repo.write_objects("app/web.yaml", deployment("web", "web:1"))
+    repo.commit()
+    script = (
+        "import sys; from conveyor.app.cmd_reconcile import reconcile; reconcile.main(sys.argv[1:])"
+    )
+    with (tmp_path / "loop.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                script,
+                "--apps",
+                str(apps),
+                "--config",
+                str(config),
+                "--interval",
+                "1h",
+                "--listen",
+                f"127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def image() -> str | None:
+        live = MemoryTarget(state_file=state_file).peek(WEB) if state_file.exists() else None
+        return live["spec"]["template"]["spec"]["containers"][0]["image"] if live else None
+
+    def wait(predicate: object) -> None:
+        deadline = time.monotonic() + 30
+        while not predicate():  # type: ignore[operator]
+            assert proc.poll() is None, (tmp_path / "loop.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    try:
+        wait(lambda: image() == "web:1")
+        url = f"http://127.0.0.1:{port}"
+        wait(lambda: b"conveyor_app_syncs_total" in _get(url + "/metrics"))
+        repo.write_objects("app/web.yaml", deployment("web", "web:2"))
+        repo.commit()
+        request = urllib.request.Request(url + "/refresh/web", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+        wait(lambda: image() == "web:2")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, (tmp_path / "loop.log").read_text()
+
+
+def _get(url: str) -> bytes:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bytes(response.read())
+    except urllib.error.URLError:
+        return b""

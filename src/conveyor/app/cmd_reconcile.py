@@ -16,6 +16,7 @@ import importlib
 import json
 import signal
 import sys
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ def all_ready(statuses: dict[str, dict[str, Any]]) -> bool:
     return all(s["conditions"][0]["status"] == "True" for s in statuses.values())
 
 
-async def _loop(world: World, interval: float) -> None:
+async def _loop(world: World, interval: float, listen: str | None) -> None:
     reconciler = await world.reconciler()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -135,10 +136,54 @@ async def _loop(world: World, interval: float) -> None:
     async def reload() -> Sequence[Application]:
         return await load_apps(world.apps_source, sources=world.env.sources)
 
+    server = await _listen(reconciler, listen) if listen else None
     try:
         await reconciler.run(interval=interval, stop=stop, reload=reload)
     finally:
+        if server is not None:
+            server.close()
         await _close_targets(world)
+
+
+async def _listen(reconciler: Reconciler, address: str) -> asyncio.Server:
+    """A minimal HTTP endpoint until the server package serves these: `GET /metrics`
+    (Prometheus text), `POST /refresh/APP` and `POST /refresh?repo=URL` (what a webhook
+    or a post-receive hook calls to reconcile at once)."""
+    host, _, port = address.rpartition(":")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = (await reader.readline()).decode("latin-1").split()
+            while (await reader.readline()).strip():
+                pass  # headers; bodies are not used
+            code, body = _route(reconciler, *(request[:2] if len(request) >= 2 else ("", "")))
+            head = (
+                f"HTTP/1.1 {code}\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            await writer.drain()
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host or "127.0.0.1", int(port))
+
+
+def _route(reconciler: Reconciler, method: str, path: str) -> tuple[str, bytes]:
+    if method == "GET" and path == "/metrics":
+        return "200 OK", reconciler.env.metrics.render().encode()
+    if method == "POST" and path.startswith("/refresh/"):
+        name = urllib.parse.unquote(path.removeprefix("/refresh/"))
+        if name not in reconciler.apps:
+            return "404 Not Found", f"no application named {name!r}\n".encode()
+        reconciler.trigger(name)
+        return "202 Accepted", b"refresh queued\n"
+    if method == "POST" and path.startswith("/refresh?"):
+        repos = urllib.parse.parse_qs(path.partition("?")[2]).get("repo", [])
+        for repo in repos:
+            reconciler.trigger_repo(repo)
+        return "202 Accepted", b"refresh queued\n"
+    return "404 Not Found", b"GET /metrics, POST /refresh/APP or POST /refresh?repo=URL\n"
 
 
 async def _once(world: World) -> dict[str, dict[str, Any]]:
@@ -174,6 +219,11 @@ async def _close_targets(world: World) -> None:
 @click.option("--once", is_flag=True, help="Reconcile every app once; exit 1 unless all Ready.")
 @click.option("--interval", default="30s", show_default=True, help="Poll interval.")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print statuses as JSON.")
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Serve GET /metrics and POST /refresh/APP (refresh triggers) here.",
+)
 def reconcile(
     *,
     apps: str,
@@ -182,12 +232,13 @@ def reconcile(
     once: bool,
     interval: str,
     as_json: bool,
+    listen: str | None,
 ) -> None:
     """Make every environment match the config repo: sync, prune, self-heal, report."""
     seconds = parse_duration(interval)
     with open_world(apps=apps, config_path=config_path, state=state) as world:
         if not once:
-            asyncio.run(_loop(world, seconds))
+            asyncio.run(_loop(world, seconds, listen))
             return
         statuses = asyncio.run(_once(world))
     if as_json:

@@ -1,0 +1,181 @@
+"""Tables of the CI service (issue 8), on their own `MetaData` (`ci_metadata`).
+
+Owned by the CI stream, not the reconciler's migration chain: `create_ci_tables` creates
+missing tables at start-up (`CREATE TABLE IF NOT EXISTS`), so the same SQLite file or
+PostgreSQL database can hold both. Structured values are JSON text; secret values are
+ciphertext only (`conveyor.ci.crypto` encrypts before they reach this layer).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+ci_metadata = MetaData()
+
+tokens = Table(
+    "ci_tokens",
+    ci_metadata,
+    Column("digest", String(64), primary_key=True),  # sha256 of the token, never the token
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+runs = Table(
+    "ci_runs",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repo", String(300), nullable=False, index=True),
+    Column("clone_url", Text, nullable=False, default=""),
+    Column("workflow_path", Text, nullable=False),
+    Column("workflow_name", Text, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("ref", Text, nullable=False, default=""),
+    Column("sha", String(64), nullable=False, default=""),
+    Column("payload", Text, nullable=False, default="{}"),
+    Column("status", String(16), nullable=False, index=True),
+    Column("conclusion", String(16), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("concurrency_group", Text, nullable=False, default=""),
+    Column("cancel_in_progress", Integer, nullable=False, default=0),
+    Column("labels", Text, nullable=False, default="[]"),
+    Column("only_jobs", Text, nullable=False, default="null"),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("run_number", Integer, nullable=False, default=1),
+    Column("rerun_of", Integer),
+    Column("annotations", Text, nullable=False, default="[]"),
+    Column("runner", String(200), nullable=False, default=""),
+    Column("heartbeat", Float, nullable=False, default=0.0),
+    Column("created", Float, nullable=False),
+    Column("started", Float),
+    Column("finished", Float),
+)
+
+jobs = Table(
+    "ci_jobs",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("job_id", String(200), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("conclusion", String(16), nullable=False, default=""),
+    Column("steps", Text, nullable=False, default="[]"),
+    Column("annotations", Text, nullable=False, default="[]"),
+    Column("outputs", Text, nullable=False, default="{}"),
+    Column("summary", Text, nullable=False, default=""),
+    Column("updated", Float, nullable=False, default=0.0),
+)
+
+logs = Table(
+    "ci_logs",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("job", Text, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+secrets = Table(
+    "ci_secrets",
+    ci_metadata,
+    Column(
+        "scope", String(400), nullable=False
+    ),  # "org:acme", "repo:acme/app", "env:acme/app:prod"
+    Column("name", String(200), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("updated", Float, nullable=False),
+    PrimaryKeyConstraint("scope", "name"),
+)
+
+variables = Table(
+    "ci_variables",
+    ci_metadata,
+    Column("scope", String(400), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("updated", Float, nullable=False),
+    PrimaryKeyConstraint("scope", "name"),
+)
+
+environments = Table(
+    "ci_environments",
+    ci_metadata,
+    Column("repo", String(300), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("reviewers", Text, nullable=False, default="[]"),
+    Column("wait_timer", Float, nullable=False, default=0.0),
+    Column("branches", Text, nullable=False, default="[]"),
+    PrimaryKeyConstraint("repo", "name"),
+)
+
+approvals = Table(
+    "ci_approvals",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("environment", String(200), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | approved | rejected
+    Column("requested", Float, nullable=False),
+    Column("decided", Float),
+    Column("decided_by", String(200), nullable=False, default=""),
+    Column("comment", Text, nullable=False, default=""),
+    UniqueConstraint("run_id", "environment"),
+)
+
+deployments = Table(
+    "ci_deployments",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repo", String(300), nullable=False, index=True),
+    Column("environment", String(200), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("ref", Text, nullable=False, default=""),
+    Column("sha", String(64), nullable=False, default=""),
+    Column("url", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+statuses = Table(
+    "ci_statuses",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repo", String(300), nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("context", String(300), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | success | failure | error
+    Column("description", Text, nullable=False, default=""),
+    Column("target_url", Text, nullable=False, default=""),
+    Column("environment", String(200), nullable=False, default=""),
+    Column("updated", Float, nullable=False),
+    UniqueConstraint("repo", "sha", "context"),
+)
+
+runners = Table(
+    "ci_runners",
+    ci_metadata,
+    Column("name", String(200), primary_key=True),
+    Column("labels", Text, nullable=False, default="[]"),
+    Column("kind", String(16), nullable=False),  # local | remote
+    Column("ephemeral", Integer, nullable=False, default=0),
+    Column("last_seen", Float, nullable=False, default=0.0),
+)
+
+
+def create_ci_tables(conn: Connection) -> None:
+    """Create the CI tables that do not exist yet (idempotent)."""
+    ci_metadata.create_all(conn, checkfirst=True)
