@@ -26,6 +26,13 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "affected": ("conveyor.app.cmd_affected", "affected", "Map changed files to projects."),
     "reconcile": ("conveyor.app.cmd_reconcile", "reconcile", "Run the GitOps control loop."),
     "app": ("conveyor.app.cmd_app", "app", "Inspect and operate applications."),
+    "actions": ("conveyor.app.cmd_actions", "actions", "Vendor and list offline actions."),
+    "server": ("conveyor.app.cmd_server", "server", "Run the Conveyor server."),
+    "runner": ("conveyor.app.cmd_runner", "runner", "Run a remote runner agent."),
+    "approve": ("conveyor.app.cmd_approve", "approve", "Approve a deployment to an environment."),
+    "reject": ("conveyor.app.cmd_approve", "reject", "Reject a deployment to an environment."),
+    "demo": ("conveyor.app.cmd_demo", "demo", "Run the scripted tour against `conveyor up`."),
+    "status": ("conveyor.app.cmd_status", "status", "Runs, environments and pending approvals."),
 }
 
 EXIT_USER_ERROR = 2
