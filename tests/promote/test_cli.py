@@ -208,3 +208,37 @@ def test_githttp_push_needs_token(tmp_path: Path) -> None:
         assert pushed == ["/cfg.git"]
         assert srv.user_for("Basic " + __import__("base64").b64encode(b"x:tk").decode()) == "ci"
         assert srv.user_for("Bearer nope") is None
+
+
+def test_lazy_registration_in_the_main_cli(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the lead's LAZY_COMMANDS entries will do: `conveyor promote|affected …`."""
+    from conveyor.app import cli
+
+    monkeypatch.setitem(
+        cli.LAZY_COMMANDS, "promote", ("conveyor.app.cmd_promote", "promote", "Promote an image.")
+    )
+    monkeypatch.setitem(
+        cli.LAZY_COMMANDS,
+        "affected",
+        ("conveyor.app.cmd_affected", "affected", "Affected projects."),
+    )
+    code = cli.main(  # the console-script wrapper exits with this
+        [
+            "promote",
+            *base(repo, tmp_path),
+            "--image",
+            "ghcr.io/acme/svc0:4.0.0",
+            "--env",
+            "nope",
+        ]
+    )
+    assert code == 2
+    assert "unknown environment 'nope'" in capsys.readouterr().err
+    cli.main(
+        ["promote", *base(repo, tmp_path), "--image", "ghcr.io/acme/svc0:4.0.0", "--env", "dev"]
+    )
+    assert "promoted: pushed" in capsys.readouterr().out
+    cli.main(["promote", "history", *base(repo, tmp_path)])
+    assert "ghcr.io/acme/svc0:4.0.0" in capsys.readouterr().out
