@@ -114,7 +114,8 @@ class Poller:
 
 
 async def conveyor_ready(target: PodmanTarget, version: str, replicas: int) -> None:
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         live = await target.get(REF)
         assert live is not None
         st = live["status"]
@@ -123,6 +124,8 @@ async def conveyor_ready(target: PodmanTarget, version: str, replicas: int) -> N
             if image.endswith(version):
                 return
         await asyncio.sleep(0.01)
+    live = await target.get(REF)
+    raise RuntimeError(f"rollout to {version} did not finish: {live and live.get('status')}")
 
 
 async def conveyor_round(podman: Podman, replicas: int, port: int) -> tuple[float, int, int]:
@@ -333,6 +336,10 @@ async def main(repeat: int) -> None:
 
 
 if __name__ == "__main__":
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where it waits
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     asyncio.run(main(parser.parse_args().repeat))

@@ -92,6 +92,10 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
                 "s3cr3t",
                 "prod",
             ]
+            # pods reach the Service by name on the namespace network (network aliases)
+            lookup = await env.podman.run("exec", name, "nslookup", "web")
+            ips = {t.ip for t in target.controller.tracked.values()}
+            assert ips <= set(lookup.stdout.replace("Address:", " ").split())
             conditions = {c["type"]: c for c in live["status"]["conditions"]}
             assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
             assert conditions["Available"]["status"] == "True"

@@ -77,9 +77,16 @@ def test_statefulset_has_stable_ordinals_and_per_replica_volumes(env: Env) -> No
             await target.apply(sts)
             await until(target, ref, lambda o: o["status"]["readyReplicas"] == 2)
             assert sorted(target.controller.tracked) == ["kinds_db-0", "kinds_db-1"]
+            old = target.controller.tracked["kinds_db-1"].replica.id
             await env.podman.run("rm", "-f", "-t", "0", "kinds_db-1")
-            await asyncio.sleep(0.3)
-            await until(target, ref, lambda o: o["status"]["readyReplicas"] == 2)
+
+            def recreated(o: dict[str, Any]) -> bool:
+                again = target.controller.tracked.get("kinds_db-1")
+                return bool(again and again.replica.id != old) and (
+                    o["status"]["readyReplicas"] == 2
+                )
+
+            await until(target, ref, recreated)
             out = await env.podman.run("exec", "kinds_db-1", "cat", "/data/log")
             assert out.stdout.split() == ["db-1", "db-1"]  # same volume, re-created replica
             out = await env.podman.run("exec", "kinds_db-0", "cat", "/data/log")

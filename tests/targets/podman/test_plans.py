@@ -375,3 +375,9 @@ def test_exposed_ports_per_service_type() -> None:
     labels = {"conveyor.dev/container": '{"ports": [{"name": "http", "containerPort": 8080}]}'}
     assert resolve_port("http", labels) == 8080
     assert resolve_port(9090, labels) == 9090
+
+
+def test_slots_still_being_removed_are_not_reused() -> None:
+    # rolling back to a template whose old replica n0 is still draining: use slot 1
+    step = plan_deployment({"replicas": 2}, "n", views("o0r o1r"), frozenset({0}))
+    assert step.create == (1,)

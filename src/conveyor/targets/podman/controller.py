@@ -35,7 +35,8 @@ from conveyor.targets.podman.workloads import Workloads
 log = logging.getLogger(__name__)
 
 GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "Job": "batch", "Pod": ""}
-DRAIN_SECONDS = 0.15
+DRAIN_SECONDS = 0.5
+CLOSE_TIMEOUT = 30.0
 RESTART_BACKOFF_MAX = 10.0
 
 
@@ -60,6 +61,7 @@ class Controller:
     bind_address: str
     emit: Callable[[TargetEvent], None]
     tick: float = 0.25
+    idle_tick: float = 1.0
     tracked: dict[str, Tracked] = field(default_factory=dict)
     draining: set[str] = field(default_factory=set)
     removed_by_us: set[str] = field(default_factory=set)
@@ -69,6 +71,11 @@ class Controller:
     workloads: Workloads | None = None
     _task: asyncio.Task[None] | None = None
     _removals: set[asyncio.Task[None]] = field(default_factory=set)
+    _closing: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
 
     async def start(self) -> None:
         if self._task is not None:
@@ -80,26 +87,60 @@ class Controller:
         self._task = asyncio.create_task(self._loop(), name="podman-target-controller")
 
     async def close(self) -> None:
+        """Stop the loop after its current tick (never mid-podman-call), then the probes.
+
+        Cancelling a task inside `Podman.run` can surface as ProcessLookupError instead of
+        CancelledError (the adapter kills an already-exited process), so the loop is asked
+        to stop rather than cancelled; it is cancelled only if a tick hangs.
+        """
+        self._closing = True
+        self.wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), CLOSE_TIMEOUT)
+            except TimeoutError:
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
         await self.wait_removals()
-        tasks = [t.task for t in self.tracked.values() if t.task] + (
-            [self._task] if self._task else []
-        )
-        for task in tasks:
+        probes = [t.task for t in self.tracked.values() if t.task]
+        for task in probes:
             task.cancel()
-        for task in tasks:
+        for task in probes:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._task = None
+        self._closing = False
 
     async def _loop(self) -> None:
         while True:
+            # Fast ticks while anything is in motion; a slower bounded poll when all is
+            # settled (drift is then noticed within `idle_tick`).
+            wait = self.tick if self._busy() else max(self.tick, self.idle_tick)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.tick)
+                await asyncio.wait_for(self.wake.wait(), wait)
             self.wake.clear()
+            if self._closing:
+                return
             try:
                 await self.sync_once()
             except ClientError as exc:  # podman hiccup: say so, retry next tick
                 log.warning("podman target tick failed: %s; retrying in %.2fs", exc, self.tick)
+            except Exception:  # a bug must not stop self-healing for every other workload
+                log.exception("podman target tick failed; retrying in %.2fs", self.tick)
+
+    def _busy(self) -> bool:
+        if self.draining or self._removals:
+            return True
+        for tracked in self.tracked.values():
+            replica = tracked.replica
+            if replica.kind == "Job":
+                if replica.running:
+                    return True
+            elif not (replica.running and tracked.health.ready):
+                return True
+        assert self.workloads is not None
+        return self.workloads.unsettled()
 
     async def sync_once(self) -> None:
         async with self.lock:
@@ -141,7 +182,7 @@ class Controller:
                 known.ip = ""
                 known.health = self._health(replica, ready=False)
             known.replica = replica
-            if replica.running and known.task is None:
+            if replica.running and (known.task is None or known.task.done()):
                 known.task = asyncio.create_task(self._probe_loop(name))
 
     async def _resolve_ips(self) -> None:
@@ -188,7 +229,10 @@ class Controller:
                 await asyncio.sleep(0.05)
                 continue
             was_ready = tracked.health.ready
-            await tracked.health.tick(tracked.ip, name, self.runtime.exec)
+            try:
+                await tracked.health.tick(tracked.ip, name, self.runtime.exec)
+            except ClientError as exc:  # e.g. podman exec could not start: a failed probe
+                log.warning("probe of %s could not run: %s", name, exc)
             if tracked.health.ready != was_ready or tracked.health.needs_restart:
                 self.wake.set()
                 self.emit_for(self.owner_ref(tracked.replica))
@@ -263,6 +307,7 @@ class Controller:
     async def wait_removals(self) -> None:
         while self._removals:
             await asyncio.gather(*list(self._removals), return_exceptions=True)
+            await asyncio.sleep(0)  # let the done-callbacks empty the set
 
     async def publish_routes(self) -> None:
         routes: list[Route] = []

@@ -51,7 +51,13 @@ def surge_and_unavailable(spec: Mapping[str, Any], replicas: int) -> tuple[int, 
     return surge, unavailable
 
 
-def plan_deployment(spec: Mapping[str, Any], current: str, views: Sequence[View]) -> Step:
+def plan_deployment(
+    spec: Mapping[str, Any],
+    current: str,
+    views: Sequence[View],
+    reserved: frozenset[int] = frozenset(),
+) -> Step:
+    """`reserved`: slots of the current template whose names are still being removed."""
     replicas = int(spec.get("replicas", 1))
     new = sorted((v for v in views if v.spec_hash == current), key=lambda v: v.slot)
     old = [v for v in views if v.spec_hash != current]
@@ -60,7 +66,7 @@ def plan_deployment(spec: Mapping[str, Any], current: str, views: Sequence[View]
         if old:
             return Step(remove=tuple(v.name for v in old))
         return Step(
-            create=_free_slots(new, replicas - len(new)),
+            create=_free_slots(new, replicas - len(new), reserved),
             remove=tuple(v.name for v in _excess(new, replicas)),
         )
     surge, unavailable = surge_and_unavailable(spec, replicas)
@@ -76,11 +82,13 @@ def plan_deployment(spec: Mapping[str, Any], current: str, views: Sequence[View]
     # Replicas removed in this step no longer count against the surge (as terminating pods
     # do not in Kubernetes), so the next new one starts in the same step.
     room = min(replicas - len(new), replicas + surge - (len(views) - len(remove)))
-    return Step(create=_free_slots(new, room), remove=tuple(remove))
+    return Step(create=_free_slots(new, room, reserved), remove=tuple(remove))
 
 
-def _free_slots(new: Sequence[View], count: int) -> tuple[int, ...]:
-    used = {v.slot for v in new}
+def _free_slots(
+    new: Sequence[View], count: int, reserved: frozenset[int] = frozenset()
+) -> tuple[int, ...]:
+    used = {v.slot for v in new} | reserved
     slots: list[int] = []
     slot = 0
     while len(slots) < count:

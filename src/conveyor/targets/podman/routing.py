@@ -100,8 +100,8 @@ class ProxyHandle:
     async def publish(self, routes: tuple[Route, ...]) -> None:
         """Replace the routes (if they changed) and wait for the proxy to serve them."""
         routes = tuple(sorted(routes))
-        if routes == self.current:
-            return
+        if routes == self.current and self.pid() is not None:
+            return  # unchanged and still served (a dead proxy is started again below)
         self.generation += 1
         body = {
             "generation": self.generation,

@@ -99,6 +99,7 @@ class PodmanTarget:
             tick=tick,
         )
         self._started = False
+        self._start_lock = asyncio.Lock()
 
     @property
     def name(self) -> str:
@@ -111,12 +112,16 @@ class PodmanTarget:
     async def _start(self) -> None:
         if self._started:
             return
-        try:
-            await self.podman.ensure_available()
-            await self.controller.start()
-        except PodmanUnavailable as exc:
-            raise TargetUnavailable(None, str(exc)) from exc
-        self._started = True
+        async with self._start_lock:  # the reconciler calls apply/get/list concurrently
+            if self.controller.running:
+                self._started = True
+                return
+            try:
+                await self.podman.ensure_available()
+                await self.controller.start()
+            except PodmanUnavailable as exc:
+                raise TargetUnavailable(None, str(exc)) from exc
+            self._started = True
 
     async def aclose(self) -> None:
         await self.controller.close()
@@ -233,13 +238,18 @@ class PodmanTarget:
     def _render(self, record: Record) -> Manifest:
         live = copy.deepcopy(record.obj)
         meta = live.setdefault("metadata", {})
+        body = self._status(record)
+        # Like an API server, a status change is a new resourceVersion (the reconciler
+        # re-reads health only when some live object's resourceVersion moved).
+        version = str(record.version)
+        if body:
+            version += "-" + names.spec_hash(body)
         meta.update(
             uid=record.uid,
-            resourceVersion=str(record.version),
+            resourceVersion=version,
             generation=record.generation,
             creationTimestamp=rfc3339(record.created),
         )
-        body = self._status(record)
         if body is not None:
             live["status"] = body
         return live

@@ -74,6 +74,23 @@ class Workloads:
             for n in self.replicas_of(ref)
         ]
 
+    def unsettled(self) -> bool:
+        """Whether a workload still has replicas to create or remove (keep ticking fast)."""
+        for kind in ("Deployment", "StatefulSet", "Pod"):
+            for record in self.c.store.all(kind):
+                current = template_hash(record.obj)
+                replicas = self.replicas_of(record.ref)
+                want = int((record.obj.get("spec") or {}).get("replicas", 1))
+                if kind == "Pod":
+                    want = 1
+                stale = any(self.c.tracked[n].replica.spec_hash != current for n in replicas)
+                if stale or len(replicas) != want:
+                    return True
+        return any(
+            not (r.extra.get("succeeded") or r.extra.get("finished"))
+            for r in self.c.store.all("Job")
+        )
+
     async def step_all(self) -> None:
         for kind in WORKLOAD_KINDS:
             for record in self.c.store.all(kind):
@@ -86,7 +103,16 @@ class Workloads:
             await self._job(record, current)
             return
         if ref.kind == "Deployment":
-            step = plan_deployment(obj.get("spec") or {}, current, self.views(ref))
+            reserved = frozenset(
+                t.replica.slot
+                for n, t in self.c.tracked.items()
+                if n in self.c.draining
+                and t.replica.owner == ref.name
+                and t.replica.kind == ref.kind
+                and t.replica.namespace == ref.namespace
+                and t.replica.spec_hash == current
+            )
+            step = plan_deployment(obj.get("spec") or {}, current, self.views(ref), reserved)
         elif ref.kind == "StatefulSet":
             step = plan_statefulset(obj.get("spec") or {}, current, self.views(ref))
         else:
@@ -96,6 +122,14 @@ class Workloads:
         await self._execute(record, current, step)
 
     async def _execute(self, record: Record, current: str, step: Step) -> None:
+        # A fixed name (StatefulSet ordinal, Pod) being removed is created once it is gone.
+        waiting = {
+            s
+            for s in step.create
+            if names.container_name(record.ref.namespace, self.pod_name(record.ref, current, s))
+            in self.c.tracked
+        }
+        step = Step(create=tuple(s for s in step.create if s not in waiting), remove=step.remove)
         if step.create:
             results = await asyncio.gather(
                 *(self.create(record, current, slot) for slot in step.create)
