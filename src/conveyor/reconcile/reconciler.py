@@ -89,6 +89,11 @@ class Reconciler:
             if rt is None or rt.app != app:
                 rt = self._load_runtime(app)
             runtimes[app.name] = rt
+        for gone in self._runtimes.keys() - runtimes.keys():
+            # an Application removed from Git is no longer managed; its objects stay
+            # (no cascade delete yet) and its status stays readable in the store
+            log.info("app %s: no longer defined; stopped reconciling it", gone)
+            self.env.metrics.forget(gone)
         self._runtimes = runtimes
         self._cycles = _cycles(apps)
 

@@ -1,0 +1,182 @@
+"""Secrets (ciphertext), variables, environments, approvals and deployments of the CI service.
+
+Used through `CIConfigStore(ci_store.engine)` by `conveyor.ci.secrets` and
+`conveyor.ci.environments`. A scope is a string: `org:<owner>`, `repo:<owner>/<name>` or
+`env:<owner>/<name>:<environment>`. Secret values only ever pass here as ciphertext.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from conveyor.store.ci_schema import approvals, deployments, environments, secrets, variables
+from conveyor.store.ci_store import CIStore, Row
+
+
+class CIConfigStore(CIStore):
+    """Configuration and approval records; shares the CI engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+
+    # -- secrets and variables ----------------------------------------------------------
+
+    def put_secret(self, scope: str, name: str, ciphertext: bytes) -> None:
+        with self.tx() as conn:
+            where = (secrets.c.scope == scope) & (secrets.c.name == name)
+            conn.execute(delete(secrets).where(where))
+            conn.execute(
+                insert(secrets).values(
+                    scope=scope, name=name, ciphertext=ciphertext, updated=time.time()
+                )
+            )
+
+    def delete_secret(self, scope: str, name: str) -> bool:
+        with self.tx() as conn:
+            where = (secrets.c.scope == scope) & (secrets.c.name == name)
+            return conn.execute(delete(secrets).where(where)).rowcount == 1
+
+    def secret_names(self, scope: str) -> list[Row]:
+        query = select(secrets.c.name, secrets.c.updated).where(secrets.c.scope == scope)
+        with self.tx() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(secrets.c.name))]
+
+    def secret_values(self, scope: str) -> dict[str, bytes]:
+        query = select(secrets.c.name, secrets.c.ciphertext).where(secrets.c.scope == scope)
+        with self.tx() as conn:
+            return {r.name: bytes(r.ciphertext) for r in conn.execute(query)}
+
+    def put_variable(self, scope: str, name: str, value: str) -> None:
+        with self.tx() as conn:
+            where = (variables.c.scope == scope) & (variables.c.name == name)
+            conn.execute(delete(variables).where(where))
+            conn.execute(
+                insert(variables).values(scope=scope, name=name, value=value, updated=time.time())
+            )
+
+    def delete_variable(self, scope: str, name: str) -> bool:
+        with self.tx() as conn:
+            where = (variables.c.scope == scope) & (variables.c.name == name)
+            return conn.execute(delete(variables).where(where)).rowcount == 1
+
+    def variables(self, scope: str) -> dict[str, str]:
+        query = select(variables.c.name, variables.c.value).where(variables.c.scope == scope)
+        with self.tx() as conn:
+            return {r.name: r.value for r in conn.execute(query)}
+
+    # -- environments -------------------------------------------------------------------
+
+    def put_environment(
+        self,
+        repo: str,
+        name: str,
+        *,
+        reviewers: Sequence[str],
+        wait_timer: float,
+        branches: Sequence[str],
+    ) -> None:
+        with self.tx() as conn:
+            where = (environments.c.repo == repo) & (environments.c.name == name)
+            conn.execute(delete(environments).where(where))
+            conn.execute(
+                insert(environments).values(
+                    repo=repo,
+                    name=name,
+                    reviewers=json.dumps(list(reviewers)),
+                    wait_timer=wait_timer,
+                    branches=json.dumps(list(branches)),
+                )
+            )
+
+    def environment(self, repo: str, name: str) -> Row | None:
+        query = select(environments).where(environments.c.repo == repo, environments.c.name == name)
+        with self.tx() as conn:
+            row = conn.execute(query).first()
+        return _env(row) if row else None
+
+    def environments(self, repo: str) -> list[Row]:
+        query = select(environments).where(environments.c.repo == repo)
+        with self.tx() as conn:
+            return [_env(r) for r in conn.execute(query.order_by(environments.c.name))]
+
+    # -- approvals ----------------------------------------------------------------------
+
+    def approval(self, run_id: int, environment: str) -> Row | None:
+        query = select(approvals).where(
+            approvals.c.run_id == run_id, approvals.c.environment == environment
+        )
+        with self.tx() as conn:
+            row = conn.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    def request_approval(self, run_id: int, environment: str, *, state: str) -> Row:
+        found = self.approval(run_id, environment)
+        if found is not None:
+            return found
+        with self.tx() as conn:
+            conn.execute(
+                insert(approvals).values(
+                    run_id=run_id, environment=environment, state=state, requested=time.time()
+                )
+            )
+        got = self.approval(run_id, environment)
+        assert got is not None
+        return got
+
+    def decide(self, run_id: int, environment: str, *, state: str, by: str, comment: str) -> bool:
+        """pending → approved/rejected; False when there was nothing pending."""
+        with self.tx() as conn:
+            done = conn.execute(
+                update(approvals)
+                .where(
+                    approvals.c.run_id == run_id,
+                    approvals.c.environment == environment,
+                    approvals.c.state == "pending",
+                )
+                .values(state=state, decided=time.time(), decided_by=by, comment=comment)
+            )
+            return done.rowcount == 1
+
+    def approvals(self, *, state: str | None = None, run_id: int | None = None) -> list[Row]:
+        query = select(approvals).order_by(approvals.c.id)
+        if state is not None:
+            query = query.where(approvals.c.state == state)
+        if run_id is not None:
+            query = query.where(approvals.c.run_id == run_id)
+        with self.tx() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    # -- deployments --------------------------------------------------------------------
+
+    def add_deployment(self, values: dict[str, Any]) -> int:
+        now = time.time()
+        with self.tx() as conn:
+            done = conn.execute(insert(deployments).values(created=now, updated=now, **values))
+            return int(done.inserted_primary_key[0])  # type: ignore[index]
+
+    def update_deployment(self, deployment_id: int, **values: Any) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                update(deployments)
+                .where(deployments.c.id == deployment_id)
+                .values(updated=time.time(), **values)
+            )
+
+    def deployments(self, repo: str, *, environment: str | None = None) -> list[Row]:
+        query = select(deployments).where(deployments.c.repo == repo)
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        with self.tx() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(deployments.c.id.desc()))]
+
+
+def _env(row: Any) -> Row:
+    out = dict(row._mapping)
+    out["reviewers"] = json.loads(out["reviewers"])
+    out["branches"] = json.loads(out["branches"])
+    return out

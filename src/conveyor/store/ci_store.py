@@ -1,0 +1,213 @@
+"""`CIStore`: the CI service's runs, jobs, logs, tokens, statuses and deployments.
+
+Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
+as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
+plain dicts with JSON columns decoded; the service owns every rule. Secrets, variables,
+environments and approvals are in `ci_config_store` (same engine, same patterns).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from conveyor.store.ci_schema import create_ci_tables, jobs, logs, runs, runners, statuses, tokens
+from conveyor.store.errors import StoreError
+from conveyor.store.store import database_url
+
+_JSON = {"payload", "labels", "only_jobs", "annotations", "steps", "outputs"}
+
+Row = dict[str, Any]
+
+
+def decode(row: Any) -> Row:
+    out = dict(row._mapping)
+    for key in _JSON & out.keys():
+        out[key] = json.loads(out[key])
+    return out
+
+
+def encode(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(v) if k in _JSON else v for k, v in values.items()}
+
+
+def open_engine(location: str | Path) -> Engine:
+    """An engine with the CI tables created; SQLite gets WAL and a busy timeout."""
+    url = database_url(location)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url)
+        if url.startswith("sqlite"):
+            event.listen(engine, "connect", _pragmas)
+        with engine.begin() as conn:
+            create_ci_tables(conn)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the CI database: {type(exc).__name__}") from exc
+    return engine
+
+
+def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class CIStore:
+    """Persistence of runs and their parts; every method is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, location: str | Path) -> CIStore:
+        return cls(open_engine(location))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"CI database error: {type(exc).__name__}: {exc}") from exc
+
+    # -- tokens -------------------------------------------------------------------------
+
+    def add_token(self, digest: str, *, name: str, role: str) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                insert(tokens).values(digest=digest, name=name, role=role, created=time.time())
+            )
+
+    def token(self, digest: str) -> Row | None:
+        with self.tx() as conn:
+            row = conn.execute(select(tokens).where(tokens.c.digest == digest)).first()
+        return dict(row._mapping) if row else None
+
+    def tokens(self) -> list[Row]:
+        with self.tx() as conn:
+            rows = conn.execute(select(tokens.c.name, tokens.c.role, tokens.c.created)).all()
+        return [dict(r._mapping) for r in rows]
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def add_run(self, values: Mapping[str, Any]) -> int:
+        with self.tx() as conn:
+            number = values.get("run_number") or (
+                conn.execute(
+                    select(func.count()).select_from(runs).where(runs.c.repo == values["repo"])
+                ).scalar_one()
+                + 1
+            )
+            done = conn.execute(
+                insert(runs).values(**encode({**values, "run_number": number}))
+            )
+            return int(done.inserted_primary_key[0])  # type: ignore[index]
+
+    def run(self, run_id: int) -> Row | None:
+        with self.tx() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        return decode(row) if row else None
+
+    def runs(
+        self, *, repo: str | None = None, status: Sequence[str] = (), limit: int = 100
+    ) -> list[Row]:
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if repo:
+            query = query.where(runs.c.repo == repo)
+        if status:
+            query = query.where(runs.c.status.in_(list(status)))
+        with self.tx() as conn:
+            return [decode(r) for r in conn.execute(query).all()]
+
+    def update_run(self, run_id: int, **values: Any) -> None:
+        with self.tx() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**encode(values)))
+
+    def claim_run(self, run_id: int, *, runner: str, now: float) -> bool:
+        """Queued → in_progress for `runner`; False when someone else got it first."""
+        with self.tx() as conn:
+            done = conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == "queued")
+                .values(status="in_progress", runner=runner, started=now, heartbeat=now)
+            )
+            return done.rowcount == 1
+
+    # -- jobs and logs ------------------------------------------------------------------
+
+    def upsert_job(self, run_id: int, name: str, **values: Any) -> None:
+        with self.tx() as conn:
+            where = (jobs.c.run_id == run_id) & (jobs.c.name == name)
+            found = conn.execute(select(jobs.c.id).where(where)).first()
+            values = encode({**values, "updated": time.time()})
+            if found is None:
+                conn.execute(insert(jobs).values(run_id=run_id, name=name, **values))
+            else:
+                conn.execute(update(jobs).where(where).values(**values))
+
+    def jobs(self, run_id: int) -> list[Row]:
+        with self.tx() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.run_id == run_id).order_by(jobs.c.id))
+            return [decode(r) for r in rows.all()]
+
+    def add_logs(self, run_id: int, lines: Sequence[tuple[str, str]]) -> None:
+        if not lines:
+            return
+        with self.tx() as conn:
+            conn.execute(insert(logs), [{"run_id": run_id, "job": j, "text": t} for j, t in lines])
+
+    def logs(self, run_id: int, *, job: str | None = None) -> list[tuple[str, str]]:
+        query = select(logs.c.job, logs.c.text).where(logs.c.run_id == run_id)
+        if job is not None:
+            query = query.where(logs.c.job == job)
+        with self.tx() as conn:
+            return [(r.job, r.text) for r in conn.execute(query.order_by(logs.c.id)).all()]
+
+    # -- commit statuses ----------------------------------------------------------------
+
+    def set_status(self, repo: str, sha: str, context: str, **values: Any) -> None:
+        with self.tx() as conn:
+            where = (statuses.c.repo == repo) & (statuses.c.sha == sha)
+            where &= statuses.c.context == context
+            conn.execute(delete(statuses).where(where))
+            conn.execute(
+                insert(statuses).values(
+                    repo=repo, sha=sha, context=context, updated=time.time(), **values
+                )
+            )
+
+    def statuses(self, repo: str, sha: str) -> list[Row]:
+        query = select(statuses).where(statuses.c.repo == repo, statuses.c.sha.startswith(sha))
+        with self.tx() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(statuses.c.id)).all()]
+
+    # -- runners ------------------------------------------------------------------------
+
+    def see_runner(self, name: str, *, labels: Sequence[str], kind: str, ephemeral: bool) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(runners).where(runners.c.name == name))
+            conn.execute(
+                insert(runners).values(
+                    name=name,
+                    labels=json.dumps(list(labels)),
+                    kind=kind,
+                    ephemeral=int(ephemeral),
+                    last_seen=time.time(),
+                )
+            )
+
+    def runners(self) -> list[Row]:
+        with self.tx() as conn:
+            return [decode(r) for r in conn.execute(select(runners)).all()]
