@@ -146,10 +146,10 @@ class GitMirror:
                 if entry:
                     meta, _, name = entry.partition("\t")
                     ids[name] = meta.split()[2]
-        root = await git("rev-parse", f"{sha}^{{tree}}", cwd=self.path, timeout=self.timeout)
-        for path in paths:
-            if path.strip("/") in ("", "."):
-                ids[path] = root.decode().strip()
+        roots = [p for p in paths if p.strip("/") in ("", ".")]
+        if roots:
+            out = await git("rev-parse", f"{sha}^{{tree}}", cwd=self.path, timeout=self.timeout)
+            ids.update(dict.fromkeys(roots, out.decode().strip()))
         return ids
 
     async def export(self, sha: str, path: str, dest: Path) -> None:

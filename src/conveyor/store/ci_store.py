@@ -15,10 +15,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
-from conveyor.store.ci_schema import create_ci_tables, jobs, logs, runs, runners, statuses, tokens
+from conveyor.store.ci_schema import create_ci_tables, jobs, logs, runners, runs, statuses, tokens
 from conveyor.store.errors import StoreError
 from conveyor.store.store import database_url
 
@@ -110,9 +120,7 @@ class CIStore:
                 ).scalar_one()
                 + 1
             )
-            done = conn.execute(
-                insert(runs).values(**encode({**values, "run_number": number}))
-            )
+            done = conn.execute(insert(runs).values(**encode({**values, "run_number": number})))
             return int(done.inserted_primary_key[0])  # type: ignore[index]
 
     def run(self, run_id: int) -> Row | None:
