@@ -146,14 +146,15 @@ class GroupWriter(Writer):
                         if built.verdict is not None:
                             return built.verdict
                         mine = built.sha
-                    head = state.pending[-1]
+                    chain = list(state.pending)  # head and its pending ancestors
+                    head = chain[-1]
                 outcome = self.cache.push(head, f"refs/heads/{self.req.branch}")
                 with self.cache.lock():
                     state = self._load()
-                    if outcome == PushOutcome.OK:
-                        cut = state.pending.index(head) + 1 if head in state.pending else 0
-                        state.landed += state.pending[:cut]
-                        state.known, state.pending = head, state.pending[cut:]
+                    if outcome == PushOutcome.OK:  # siblings may have appended meanwhile
+                        state.landed += chain
+                        state.known = head
+                        state.pending = [sha for sha in state.pending if sha not in chain]
                     else:
                         state.known, state.pending = self._fetch(), []
                     self._save(state)
