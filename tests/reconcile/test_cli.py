@@ -233,3 +233,21 @@ def _get(url: str) -> bytes:
             return bytes(response.read())
     except urllib.error.URLError:
         return b""
+
+
+def test_rollback_revert_commits_to_the_config_repo(
+    setup: tuple[list[str], Path], repo: ConfigRepo
+) -> None:
+    opts, state_file = setup
+    invoke(reconcile, [*opts, "--once"])
+    repo.write_objects("app/web.yaml", deployment("web", "web:2", replicas=2))
+    repo.commit("v2")
+    invoke(reconcile, [*opts, "--once"])
+    out = invoke(app, ["rollback", "web", "--revert", *opts])
+    assert out.startswith("committed revert ")
+    repo.pull()
+    assert (repo.work / "app/web.yaml").read_text().count("image: web:1") == 1
+    live = MemoryTarget(state_file=state_file).peek(WEB)
+    assert live is not None
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "web:1"
+    assert "auto-sync paused" not in out
