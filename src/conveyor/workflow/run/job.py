@@ -138,9 +138,11 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
     )
     timer: asyncio.TimerHandle | None = None
     minutes = float(DEFAULT_TIMEOUT_MINUTES)
-    continue_on_error = False
+    continue_on_error, environment = False, ""
+    scope: Scope | None = None
     try:
         ctx = leg_context(contexts, options.env)
+        environment = await _enter_environment(jr, leg, ctx)
         jr.wf_env = {**options.env, **render_map(dict(wf.env), ctx)}
         jr.job_env = render_map(dict(job.env), leg_context(contexts, jr.wf_env))
         ctx = leg_context(contexts, {**jr.wf_env, **jr.job_env})
@@ -172,10 +174,11 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
             "The job running on runner conveyor has exceeded the maximum execution time of "
             f"{minutes:g} minutes."
         )
+    verdict = await _leave_environment(jr, environment, scope, _verdict(jr, control))
     return JobResult(
         id=job.id,
         name=leg.name,
-        result=_verdict(jr, control),
+        result=verdict,
         matrix=dict(leg.matrix) or None,
         outputs=outputs,
         duration=time.monotonic() - started,
@@ -185,6 +188,45 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         continue_on_error=continue_on_error,
         log_dir=str(log_dir),
     )
+
+
+async def _enter_environment(jr: JobRun, leg: Leg, ctx: EvalContext) -> str:
+    """`environment:` under the CI service: wait for its gate, then add its secrets/vars.
+
+    `conveyor run` has no gate (the name is only informative there), so nothing waits.
+    """
+    gate = jr.session.environment_gate
+    if leg.job.environment is None or gate is None:
+        return ""
+    name = to_str(evaluate_raw(leg.job.environment.name, ctx))
+    if not name:
+        return ""
+    release = await gate.enter(job_id=leg.job.id, job_name=leg.name, environment=name)
+    for value in release.secrets.values():
+        jr.session.masker.add(value)
+    secrets = jr.contexts.get("secrets")
+    variables = jr.contexts.get("vars")
+    jr.contexts["secrets"] = {**(secrets if isinstance(secrets, dict) else {}), **release.secrets}
+    jr.contexts["vars"] = {**(variables if isinstance(variables, dict) else {}), **release.vars}
+    return name
+
+
+async def _leave_environment(jr: JobRun, name: str, scope: Scope | None, verdict: Result) -> Result:
+    """Tell the gate how the job of environment `name` ended (with its URL); the verdict."""
+    gate = jr.session.environment_gate
+    if gate is None or not name:
+        return verdict
+    url = ""
+    raw = jr.job.environment.url if jr.job.environment is not None else None
+    if raw is not None and scope is not None:
+        try:
+            url = to_str(evaluate_raw(raw, jr.eval_context(scope)))
+        except ConveyorError as exc:
+            jr.warning(f"environment url: {exc}")
+    await gate.leave(
+        job_id=jr.job.id, job_name=jr.name, environment=name, url=url, result=str(verdict)
+    )
+    return verdict
 
 
 def _remove(path: Path) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from conveyor.runners.base import Runner
 from conveyor.workflow.run.concurrency import ConcurrencyGroups
@@ -44,6 +44,32 @@ class RunOptions:
     tty: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvironmentRelease:
+    """What an environment gives a job once its protection rules passed."""
+
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    vars: Mapping[str, str] = field(default_factory=dict)
+
+
+class EnvironmentGate(Protocol):
+    """The CI service's hook for `jobs.<id>.environment` (`conveyor.ci`; None for `conveyor run`).
+
+    `enter` waits until the environment's protection rules let the job start (approval, wait
+    timer, allowed branches) and returns the environment's secrets and variables; it raises
+    `ConveyorError` when the job must not run (rejected), which fails the job with that
+    message. `leave` records the deployment with the evaluated `environment.url`.
+    """
+
+    async def enter(
+        self, *, job_id: str, job_name: str, environment: str
+    ) -> EnvironmentRelease: ...
+
+    async def leave(
+        self, *, job_id: str, job_name: str, environment: str, url: str, result: str
+    ) -> None: ...
+
+
 class Session:
     """Mutable services of one run; one instance per invocation."""
 
@@ -60,6 +86,7 @@ class Session:
         self.console = console
         self.runner_factory = runner_factory
         self.concurrency = ConcurrencyGroups()
+        self.environment_gate: EnvironmentGate | None = None
         self.slots = asyncio.Semaphore(options.max_parallel) if options.max_parallel else None
         token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + os.urandom(18).hex()
         self.secrets: dict[str, str] = {**options.secrets, "GITHUB_TOKEN": token}
