@@ -1,8 +1,9 @@
 """The seam between the reconciler and the places desired state runs: the `Target` Protocol.
 
-Who calls what: `conveyor.reconcile.sync` calls `apply` and `delete`; `reconcile.drift`
-and `reconcile.health` read through `get` and `list_owned`; the reconciler loop consumes
-`events()` to notice drift without waiting for the poll interval; `reconcile.diff` reads
+Who calls what: `conveyor.reconcile.sync` calls `apply` and `delete` (hooks, waves,
+prune); `reconcile.steps` reads live state through `list_owned` and `get` (once per app
+per pass: the diff, drift and health all work from that read); `reconcile.loop` consumes
+`events()` to notice drift without waiting for the poll interval; `reconcile.diff` applies
 `normalization` to ignore what the target itself writes into live objects.
 
 Contract, in the words a new target author needs (Podman in issue 7, Kubernetes later):
