@@ -5,18 +5,28 @@ completes after the restart; the app ends Synced and Healthy."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.reconciler import Reconciler
+from conveyor.reconcile.sources import Sources
+from conveyor.reconcile.steps import Env as ReconcileEnv
+from conveyor.store import Store
+from conveyor.targets.podman import PodmanTarget
+
 from .conftest import WEB_IMAGE, Env, free_port
 from .http import wait_for
-from .manifests import deployment, service
+from .manifests import deployment, readiness, service
+from .reconciler_driver import application
 from .test_rollout import ROOT, Poller, switched
 
 GIT_ENV = {
@@ -34,9 +44,9 @@ def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=GIT_ENV)
 
 
-def publish(work: Path, image: str, port: int) -> None:
+def publish(work: Path, image: str, port: int, **options: Any) -> None:
     """Commit the app's manifests (no namespace: the Application's destination sets it)."""
-    objects = [deployment("web", image=image), service("web", port)]
+    objects = [deployment("web", image=image, **options), service("web", port)]
     for obj in objects:
         del obj["metadata"]["namespace"]
         obj["metadata"]["labels"] = {}
@@ -101,11 +111,16 @@ async def v2_created(env: Env, timeout: float = 30.0) -> None:
     raise AssertionError("the reconciler never started a v2 replica")
 
 
-def test_kill_9_of_the_reconciler_mid_rollout(env: Env, tmp_path: Path) -> None:
+def config_repo(tmp_path: Path) -> tuple[Path, Path]:
     origin, work = tmp_path / "origin.git", tmp_path / "work"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     git(tmp_path, "clone", "-q", str(origin), str(work))
     git(work, "checkout", "-qb", "main")
+    return origin, work
+
+
+def test_kill_9_of_the_reconciler_mid_rollout(env: Env, tmp_path: Path) -> None:
+    origin, work = config_repo(tmp_path)
     port = free_port()
     publish(work, f"{WEB_IMAGE}:v1", port)
 
@@ -132,5 +147,51 @@ def test_kill_9_of_the_reconciler_mid_rollout(env: Env, tmp_path: Path) -> None:
         await task
         assert poller.errors == []
         assert switched(poller.seen), Counter(poller.seen)
+
+    asyncio.run(scenario())
+
+
+def test_failing_readiness_makes_the_app_progressing_then_degraded(
+    env: Env, tmp_path: Path
+) -> None:
+    origin, work = config_repo(tmp_path)
+    port = free_port()
+    publish(work, f"{WEB_IMAGE}:v1", port, deadline=3)
+
+    async def scenario() -> None:
+        target = PodmanTarget(name=env.name, state_dir=env.state_dir, podman=env.podman, tick=0.1)
+        store = Store.open(tmp_path / "state.db")
+        renv = ReconcileEnv(
+            targets={"local": target}, store=store, sources=Sources(tmp_path / "cache")
+        )
+        rec = Reconciler(parse_applications(application(str(origin)), "apps.yaml"), renv)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(rec.run(interval=0.3, stop=stop))
+        seen: list[str] = []
+
+        async def health_becomes(want: str, timeout: float = 20.0) -> None:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                with contextlib.suppress(KeyError):
+                    health = rec.status("web")["health"]["status"]
+                    if not seen or seen[-1] != health:
+                        seen.append(health)
+                    if health == want:
+                        return
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"health never became {want}: {seen}")
+
+        try:
+            await health_becomes("Healthy")
+            publish(work, f"{WEB_IMAGE}:v2", port, deadline=3, probe=readiness(path="/missing"))
+            await health_becomes("Progressing")
+            await wait_for(port, "v1")  # old replicas keep serving
+            await health_becomes("Degraded")
+            await wait_for(port, "v1")
+        finally:
+            stop.set()
+            await runner
+            await target.aclose()
+            store.close()
 
     asyncio.run(scenario())
