@@ -358,3 +358,59 @@ def test_hand_edit_elsewhere_in_the_same_file_is_kept(
     out = promote(request(url, tmp_path, name="svc0", tag="1.2.0"))
     assert out.status == Status.PROMOTED and out.attempts == 2
     assert show(bare, "main:envs/dev/svc0.yaml") == edited.replace("svc0:1.0.0", "svc0:1.2.0")
+
+
+def test_group_commit_converges_with_an_outside_writer(tmp_path: Path, server: object) -> None:
+    """Shared-cache promotions race a writer on another "machine" (its own clone): the
+    outside pushes reject chains, chains are dropped and re-applied, nothing is lost."""
+    from conveyor.server.githttp import GitHttpServer
+    from tests.promote.conftest import git
+
+    assert isinstance(server, GitHttpServer)
+    files = default_files(services=6)
+    files["notes.txt"] = "0\n"
+    bare = seed(server.root, files)
+    url = f"{server.url}/cfg.git"
+    outside = tmp_path / "outside"
+    git("clone", "-q", url.replace("http://", f"http://x:{TOKEN}@"), str(outside))
+    errors: list[BaseException] = []
+
+    def promoter(i: int) -> None:
+        try:
+            req = request(url, tmp_path, name=f"svc{i}", tag=f"5.0.{i}", max_attempts=50)
+            assert promote(req).status == Status.PROMOTED
+        except BaseException as exc:
+            errors.append(exc)
+
+    def writer() -> None:
+        for n in range(1, 4):
+            while True:  # a human: pull, edit, push, retry on rejection
+                git("pull", "-q", "--rebase", "origin", "main", cwd=outside)
+                (outside / "notes.txt").write_text(f"{n}\n")
+                git(
+                    "-c",
+                    "user.name=h",
+                    "-c",
+                    "user.email=h@x",
+                    "commit",
+                    "-qam",
+                    f"n{n}",
+                    cwd=outside,
+                )
+                try:
+                    git("push", "-q", "origin", "main", cwd=outside)
+                    break
+                except Exception:
+                    git("reset", "-q", "--hard", "origin/main", cwd=outside)
+
+    threads = [threading.Thread(target=promoter, args=(i,)) for i in range(6)]
+    threads.append(threading.Thread(target=writer))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert show(bare, "main:notes.txt") == "3\n"
+    for i in range(6):
+        assert f"svc{i}:5.0.{i}" in show(bare, f"main:envs/dev/svc{i}.yaml")
+    assert len(history(Remote.parse(url), env="dev", cache_root=tmp_path / "h")) == 6
