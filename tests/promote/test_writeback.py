@@ -414,3 +414,19 @@ def test_group_commit_converges_with_an_outside_writer(tmp_path: Path, server: o
     for i in range(6):
         assert f"svc{i}:5.0.{i}" in show(bare, f"main:envs/dev/svc{i}.yaml")
     assert len(history(Remote.parse(url), env="dev", cache_root=tmp_path / "h")) == 6
+
+
+def test_private_http_remote_needs_the_token_to_fetch(tmp_path: Path) -> None:
+    from conveyor.server.githttp import GitHttpServer
+
+    (tmp_path / "srv").mkdir()
+    bare = seed(tmp_path / "srv", default_files())
+    with GitHttpServer(tmp_path / "srv", tokens={TOKEN: "ci"}, private=True) as srv:
+        url = f"{srv.url}/cfg.git"
+        anonymous = WriteRequest(
+            remote=Remote.parse(url), spec=request(url, tmp_path).spec, cache_root=tmp_path / "anon"
+        )
+        with pytest.raises(PromoteInputError, match="authentication refused"):
+            promote(anonymous)
+        assert promote(request(url, tmp_path)).status == Status.PROMOTED
+    assert "svc0:1.1.0" in show(bare, "main:envs/dev/svc0.yaml")
