@@ -248,7 +248,7 @@ async def cleanup(podman: Podman, tag: str) -> None:
     for name in (
         await podman.run("network", "ls", "-q", "--filter", flt, check=False)
     ).stdout.split():
-        await podman.run("network", "rm", "-f", name, check=False)
+        await podman.run("network", "rm", name, check=False)
 
 
 async def start_latency(podman: Podman, port: int) -> dict[str, float]:

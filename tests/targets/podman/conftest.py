@@ -53,7 +53,7 @@ async def remove_by_label(podman: Podman, target: str) -> None:
     for kind in ("network", "volume"):
         rows = await podman.run(kind, "ls", "-q", "--filter", label, check=False)
         for name in rows.stdout.split():
-            await podman.run(kind, "rm", "-f", name, check=False)
+            await podman.run(kind, "rm", name, check=False)  # no -f: never others' containers
 
 
 def free_port() -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import stat
 
 from conveyor.targets.base import ObjectRef
@@ -105,6 +107,12 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
             )
             assert svc is not None
             assert svc["status"]["loadBalancer"]["ingress"][0]["ports"][0]["port"] == port
+            # a dead proxy is started again by the controller's next tick
+            pid = target.proxy.pid()
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            await wait_for(port, "v1")
+            assert target.proxy.pid() not in (None, pid)
         finally:
             await target.aclose()
 

@@ -61,6 +61,12 @@ def test_hand_killed_and_removed_containers_are_drift_and_come_back(env: Env) ->
             inspect = await env.podman.json("inspect", victim)
             assert inspect[0]["State"]["Running"] is True  # restarted in place
             events.clear()
+            await env.podman.run("pause", victim)
+            assert (await next_event(events)).ref == DEPLOY
+            await ready(target, 1)
+            inspect = await env.podman.json("inspect", victim)
+            assert inspect[0]["State"]["Status"] == "running"  # unpaused
+            events.clear()
             await env.podman.run("rm", "-f", "-t", "0", victim)
             assert (await next_event(events)).ref == DEPLOY
             await ready(target, 1)

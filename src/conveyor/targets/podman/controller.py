@@ -250,7 +250,10 @@ class Controller:
             wants = policy == "Always" or (policy == "OnFailure" and replica.exit_code != 0)
             if replica.kind == "Job" or name in self.draining:
                 continue
-            if exited and wants and now >= tracked.restart_at:
+            if replica.state == "paused":
+                log.info("replica %s was paused outside Conveyor; unpausing it", name)
+                await self.runtime.unpause(name)  # `_observe` already reported the drift
+            elif exited and wants and now >= tracked.restart_at:
                 await self._restart(tracked, start=True)
             elif replica.running and tracked.health.needs_restart:
                 log.info("replica %s failed its liveness/startup probe; restarting it", name)

@@ -203,6 +203,9 @@ class Runtime:
     async def start(self, name: str) -> None:
         await self.podman.run("start", name, check=False)
 
+    async def unpause(self, name: str) -> None:
+        await self.podman.run("unpause", name, check=False)
+
     async def restart(self, name: str) -> None:
         await self.podman.run("restart", "-t", "0", name, check=False)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,6 +43,8 @@ from conveyor.targets.podman.store import ObjectStore, Record
 from conveyor.targets.podman.validate import CLUSTER_SCOPED, validate
 from conveyor.targets.podman.views import pod_view, replica_pods
 from conveyor.targets.podman.workloads import WORKLOAD_KINDS, template_hash
+
+log = logging.getLogger(__name__)
 
 NORMALIZATION: tuple[NormalizationRule, ...] = (
     NormalizationRule(
@@ -189,7 +192,11 @@ class PodmanTarget:
         doomed = [n for n, t in self.controller.tracked.items() if t.replica.namespace == namespace]
         await self.controller.remove(doomed)
         await self.controller.wait_removals()
-        await self.podman.run("network", "rm", "-f", names.network_name(namespace), check=False)
+        # Without -f: a container someone else attached keeps the network (and is untouched).
+        network = names.network_name(namespace)
+        result = await self.podman.run("network", "rm", network, check=False)
+        if result.returncode != 0:
+            log.info("kept network %s: %s", network, result.stderr.strip())
 
     def _replicas_of(self, ref: ObjectRef) -> list[str]:
         return [
