@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from conveyor.targets.podman import quantity
-from conveyor.targets.podman.controller import allocated_node_port, exposed_ports, resolve_port
 from conveyor.targets.podman.probes import ProbeSpec, ProbeState
 from conveyor.targets.podman.rollout import View, plan_deployment, plan_statefulset
 from conveyor.targets.podman.runplan import plan_container
+from conveyor.targets.podman.services import allocated_node_port, exposed_ports, resolve_port
 from conveyor.targets.podman.spec import PodContext, SpecError, decoded, expand
 from conveyor.targets.podman.status import PodView, deployment
 from conveyor.targets.podman.validate import validate
@@ -130,6 +130,24 @@ def pod(containers: list[dict[str, Any]] | None = None, **extra: Any) -> dict[st
                 "spec": {"type": "ExternalName"},
             },
             "spec.type",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "s"},
+                "spec": {"sessionAffinity": "ClientIP"},
+            },
+            "spec.sessionAffinity",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "s"},
+                "spec": {"externalIPs": ["1.2.3.4"]},
+            },
+            "spec.externalIPs",
         ),
         (
             {

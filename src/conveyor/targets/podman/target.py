@@ -34,9 +34,10 @@ from conveyor.targets.base import (
     TargetUnavailable,
 )
 from conveyor.targets.podman import names, status
-from conveyor.targets.podman.controller import Controller, exposed_ports
+from conveyor.targets.podman.controller import Controller
 from conveyor.targets.podman.routing import ProxyHandle
 from conveyor.targets.podman.runtime import Runtime
+from conveyor.targets.podman.services import exposed_ports
 from conveyor.targets.podman.spec import SpecError
 from conveyor.targets.podman.status import rfc3339
 from conveyor.targets.podman.store import ObjectStore, Record

@@ -134,9 +134,37 @@ def _job(spec: Mapping[str, Any], previous: Any) -> None:
 
 
 def _service(spec: Mapping[str, Any], _previous: Any) -> None:
+    # clusterIP(s) and the traffic policies have no meaning without kube-proxy; a headless
+    # Service (clusterIP: None) still names its pods on the namespace network.
+    _known(
+        spec,
+        {
+            "type",
+            "selector",
+            "ports",
+            "clusterIP",
+            "clusterIPs",
+            "sessionAffinity",
+            "externalTrafficPolicy",
+            "internalTrafficPolicy",
+            "ipFamilies",
+            "ipFamilyPolicy",
+            "publishNotReadyAddresses",
+        },
+        "spec",
+    )
     if spec.get("type", "ClusterIP") not in ("ClusterIP", "NodePort", "LoadBalancer"):
         raise SpecError("spec.type", f"{spec.get('type')} Services are not supported")
+    if spec.get("sessionAffinity", "None") != "None":
+        raise SpecError("spec.sessionAffinity", "only None (round-robin)")
+    if spec.get("publishNotReadyAddresses"):
+        raise SpecError("spec.publishNotReadyAddresses", "only ready replicas are served")
     for i, port in enumerate(spec.get("ports") or []):
+        _known(
+            port,
+            {"name", "port", "targetPort", "nodePort", "protocol", "appProtocol"},
+            f"spec.ports[{i}]",
+        )
         if port.get("protocol", "TCP") != "TCP":
             raise SpecError(f"spec.ports[{i}].protocol", "only TCP")
 
