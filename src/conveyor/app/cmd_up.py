@@ -1,78 +1,259 @@
-"""`conveyor up`: the README's main command.
+"""`conveyor up`: the README's main command. Runs the whole loop on this machine.
 
-Until the platform issues land (server, registry, reconciler: issue 8), `up` runs the sample
-repositories in `examples/`: each is copied into a scratch Git repository under
-`.conveyor/up/<name>` (made anew on every start, so `up` is idempotent), committed on
-`main`, and run with `conveyor run push` as a user would. The exit code is the worst of the
-runs'.
+Starts, as child processes it supervises (`conveyor.app.supervisor`): the local OCI
+registry (`conveyor.app.registry`), `conveyor server` (Git hosting, CI, approvals, REST API)
+and the reconciler with the Podman target (`conveyor reconcile`, reading the Applications
+of the hosted `demo/config`). On first start it seeds the hosted repositories `demo/app` and
+`demo/config` from `examples/` and the demo's first image, sets the demo's variables,
+secrets and environments (prod requires an approval) through the server's API
+(`conveyor.app.setup`), writes `platform.json` (`conveyor.app.platform`) for `conveyor
+demo` / `conveyor status`, and prints the URLs, the admin token's location and the next
+steps. Ctrl-C or SIGTERM stops every child cleanly (reverse order); running `up` again
+while one runs prints where it is and exits; a later `up` reuses the state directory and
+never re-seeds existing repositories.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import logging
 import os
-import shutil
-import subprocess
+import signal
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 
 import click
 
+from conveyor.app import platform, seed, setup
+from conveyor.app.registry import registry_service
+from conveyor.app.supervisor import Readiness, ServiceSpec, Supervisor, SupervisorError
 from conveyor.core.errors import UserError
 
-_GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Conveyor Demo",
-    "GIT_AUTHOR_EMAIL": "demo@conveyor.invalid",
-    "GIT_COMMITTER_NAME": "Conveyor Demo",
-    "GIT_COMMITTER_EMAIL": "demo@conveyor.invalid",
-}
+log = logging.getLogger(__name__)
 
 
 def _examples_dir(explicit: Path | None) -> Path:
     candidates = [explicit] if explicit else [Path.cwd() / "examples"]
+    candidates.append(Path(__file__).resolve().parents[3] / "examples")
     for candidate in candidates:
-        if candidate and candidate.is_dir():
+        if candidate and (candidate / "demo-app").is_dir() and (candidate / "demo-config").is_dir():
             return candidate
     raise UserError(
-        "no examples directory found",
+        "no examples/demo-app and examples/demo-config found",
         hint="run `make up` from the Conveyor checkout, or pass --examples DIR",
     )
 
 
-def _scratch_repo(sample: Path, scratch: Path) -> Path:
-    repo = scratch / sample.name
-    if repo.exists():
-        shutil.rmtree(repo)
-    shutil.copytree(sample, repo)
-    env = {**os.environ, **_GIT_IDENTITY}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "sample"]):
-        subprocess.run(["git", *args], cwd=repo, env=env, check=True)
-    return repo
+def _child_env(state_dir: Path) -> dict[str, str]:
+    """Children find `conveyor` (CI steps call it) and share Podman's configuration."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    return {
+        "PATH": bin_dir if not path else f"{bin_dir}{os.pathsep}{path}",
+        "CONVEYOR_HOME": str(state_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def server_service(state_dir: Path, host: str, port: int, registry: str) -> ServiceSpec:
+    argv = (
+        sys.executable,
+        "-m",
+        "conveyor.app",
+        "server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(state_dir / "server"),
+    )
+    return ServiceSpec(
+        name="server",
+        argv=argv,
+        log=state_dir / "logs" / "server.log",
+        env={**_child_env(state_dir), "CONVEYOR_INSECURE_REGISTRIES": registry},
+        ready=Readiness(url=f"http://{host}:{port}/healthz", timeout=60.0),
+    )
+
+
+def reconciler_service(state_dir: Path, info: platform.PlatformInfo, port: int) -> ServiceSpec:
+    config = state_dir / "conveyor.yaml"
+    config.write_text(
+        "targets:\n"
+        "  - name: local\n"
+        "    type: podman\n"
+        f"    stateDir: {state_dir / 'podman-target'}\n"
+        f"state: {info.state_db}\n"
+        f"cache: {state_dir / 'cache'}\n"
+    )
+    argv = (
+        sys.executable,
+        "-m",
+        "conveyor.app",
+        "reconcile",
+        "--apps",
+        info.git_url(info.config_repo),
+        "--config",
+        str(config),
+        "--interval",
+        "2s",
+        "--listen",
+        f"127.0.0.1:{port}",
+    )
+    return ServiceSpec(
+        name="reconciler",
+        argv=argv,
+        log=state_dir / "logs" / "reconciler.log",
+        env=_child_env(state_dir),
+        ready=Readiness(url=f"http://127.0.0.1:{port}/metrics", timeout=60.0),
+    )
+
+
+def _lock(state_dir: Path) -> int | None:
+    """An exclusive lock on `state_dir/up.lock`; None when another `up` holds it."""
+    fd = os.open(state_dir / "up.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class _Stop:
+    """SIGINT/SIGTERM: interrupt start-up at once; once running, stop after the current check."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.running = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+        if not self.running:
+            raise KeyboardInterrupt
+
+
+def _banner(info: platform.PlatformInfo, seeded: list[str]) -> str:
+    envs = "\n".join(f"    {env:<8} {url}/version" for env, url in info.environments.items())
+    lines = [
+        "",
+        "Conveyor is up.",
+        f"  server      {info.server_url}   (API docs: {info.server_url}/docs)",
+        f"  registry    {info.registry}",
+        f"  admin token {info.token_file}",
+        f"  demo/app    {info.git_url(info.app_repo)}",
+        f"  demo/config {info.git_url(info.config_repo)}",
+        "  environments:",
+        envs,
+    ]
+    if seeded:
+        lines.append(f"  seeded: {', '.join(seeded)}")
+    lines += [
+        "",
+        "Next steps:",
+        "  conveyor demo          # the scripted tour: commit -> CI -> dev -> staging -> prod",
+        "  conveyor status        # runs, environments, pending approvals",
+        f"  git clone {info.git_url(info.app_repo)}   (password: the admin token)",
+        "",
+        "Press Ctrl-C to stop everything.",
+    ]
+    return "\n".join(lines)
+
+
+def start_platform(
+    sup: Supervisor,
+    *,
+    state_dir: Path,
+    examples: Path,
+    host: str,
+    port: int,
+    registry_port: int,
+    reconciler_port: int,
+) -> tuple[platform.PlatformInfo, list[str]]:
+    """Start every child, seed on first start; returns the info and what was seeded."""
+    registry = f"127.0.0.1:{registry_port}"
+    server_url = f"http://{host}:{port}"
+    sup.start(registry_service(state_dir, registry))
+    sup.start(server_service(state_dir, host, port, registry))
+    info = platform.PlatformInfo(
+        state_dir=str(state_dir),
+        server_url=server_url,
+        registry=registry,
+        token_file=str(setup.admin_token_file(state_dir)),
+        state_db=str(state_dir / "state.db"),
+        reconciler_url=f"http://127.0.0.1:{reconciler_port}",
+        environments=platform.demo_environments(),
+        pid=os.getpid(),
+    )
+    seeded = setup.seed_platform(info, examples)
+    from conveyor.clients.podman import Podman
+
+    podman = Podman(state_dir=state_dir / "podman", insecure_registries=[registry])
+    asyncio.run(seed.seed_image(examples / "demo-app", registry, podman))
+    sup.start(reconciler_service(state_dir, info, reconciler_port))
+    platform.save(info)
+    return info, seeded
 
 
 @click.command("up")
 @click.option(
-    "--examples",
-    "examples",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Directory of sample repositories (default: ./examples).",
-)
-@click.option(
     "--state-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path(".conveyor/up"),
+    default=platform.DEFAULT_STATE_DIR,
     show_default=True,
-    help="Where the scratch copies live.",
+    help="Where the platform keeps repositories, images, state and logs.",
 )
-def up(examples: Path | None, state_dir: Path) -> None:
-    """Run the platform on this machine (for now: the sample workflows in examples/)."""
-    samples = sorted(p for p in _examples_dir(examples).iterdir() if (p / ".github").is_dir())
-    worst = 0
-    for sample in samples:
-        repo = _scratch_repo(sample, state_dir.resolve())
-        click.echo(f"==> {sample.name}: conveyor run push in {repo}", err=True)
-        env = {**os.environ, "DEMO_TOKEN": "demo-secret-value"}
-        argv = [sys.executable, "-m", "conveyor.app", "run", "push", "--secret", "DEMO_TOKEN"]
-        code = subprocess.run(argv, cwd=repo, env=env, check=False).returncode
-        worst = max(worst, code)
-    sys.exit(worst)
+@click.option("--examples", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8420, show_default=True, help="Server port.")
+@click.option("--registry-port", type=int, default=5000, show_default=True)
+@click.option("--reconciler-port", type=int, default=8421, show_default=True)
+def up(  # noqa: PLR0917 - click passes options positionally
+    state_dir: Path,
+    examples: Path | None,
+    host: str,
+    port: int,
+    registry_port: int,
+    reconciler_port: int,
+) -> None:
+    """Run the platform on this machine: server, registry and reconciler, with the demo."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(state_dir)
+    if lock is None:
+        info = platform.load(state_dir)
+        click.echo(f"Conveyor is already running (pid {info.pid}): {info.server_url}")
+        return
+    stop = _Stop()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    sup = Supervisor(state_dir / "run")
+    try:
+        info, seeded = start_platform(
+            sup,
+            state_dir=state_dir,
+            examples=_examples_dir(examples),
+            host=host,
+            port=port,
+            registry_port=registry_port,
+            reconciler_port=reconciler_port,
+        )
+        click.echo(_banner(info, seeded))
+        stop.running = True
+        while not stop.requested:
+            sup.check()
+            time.sleep(0.3)
+        click.echo("stopping…", err=True)
+    except SupervisorError as exc:
+        raise UserError(str(exc), hint=f"see the logs in {state_dir / 'logs'}") from exc
+    except KeyboardInterrupt:
+        click.echo("interrupted; stopping…", err=True)
+    finally:
+        platform.remove(state_dir)
+        sup.stop_all()
+        os.close(lock)

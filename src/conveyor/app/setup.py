@@ -1,0 +1,62 @@
+"""First-start setup of the demo on a running server: repositories, variables, secrets and
+environments, through the REST API (`conveyor.app.api`) and Git over HTTP.
+
+`seed_platform(info, examples)` creates `demo/app` and `demo/config`, pushes their seed
+content (`conveyor.app.seed`; existing repositories are left alone), and (idempotently,
+on every start) sets what the demo's workflows read: variables `REGISTRY`, `CONFIG_REPO`,
+`DEV_URL`/`STAGING_URL`/`PROD_URL`; secrets `CONFIG_REPO_TOKEN`, `REGISTRY_USERNAME`,
+`REGISTRY_PASSWORD`; environments dev and staging (no rules) and prod (one required
+reviewer: the admin). Called by `conveyor.app.cmd_up`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from conveyor.app import seed
+from conveyor.app.api import Api
+from conveyor.app.platform import PlatformInfo
+
+ADMIN = "admin"
+
+
+def admin_token_file(state_dir: Path) -> Path:
+    """Where the server keeps the admin token (created 0600 on its first start)."""
+    return state_dir / "server" / "admin-token"
+
+
+def _substitutions(info: PlatformInfo) -> dict[str, str]:
+    return {seed.DEFAULT_REGISTRY: info.registry, seed.DEFAULT_SERVER: info.server_url}
+
+
+def seed_platform(info: PlatformInfo, examples: Path) -> list[str]:
+    """Create and seed the demo repositories; set the demo's settings. Returns what was seeded."""
+    token = info.token()
+    seeded = []
+    with Api(info.server_url, token) as api:
+        for repo, source in ((info.config_repo, "demo-config"), (info.app_repo, "demo-app")):
+            api.create_repo(repo)
+            sha = seed.seed_repo(
+                examples / source,
+                info.git_url(repo),
+                token=token,
+                substitutions=_substitutions(info),
+            )
+            if sha is not None:
+                seeded.append(f"{repo}@{sha[:12]}")
+        configure_app_repo(api, info, token)
+    return seeded
+
+
+def configure_app_repo(api: Api, info: PlatformInfo, token: str) -> None:
+    repo = info.app_repo
+    api.put_variable(repo, "REGISTRY", info.registry)
+    api.put_variable(repo, "CONFIG_REPO", info.git_url(info.config_repo))
+    for env, url in info.environments.items():
+        api.put_variable(repo, f"{env.upper()}_URL", url)
+    api.put_secret(repo, "CONFIG_REPO_TOKEN", token)
+    api.put_secret(repo, "REGISTRY_USERNAME", "conveyor")
+    api.put_secret(repo, "REGISTRY_PASSWORD", secrets.token_urlsafe(16))
+    for env in info.environments:
+        api.put_environment(repo, env, reviewers=[ADMIN] if env == "prod" else [])
