@@ -242,3 +242,14 @@ def test_lazy_registration_in_the_main_cli(
     assert "promoted: pushed" in capsys.readouterr().out
     cli.main(["promote", "history", *base(repo, tmp_path)])
     assert "ghcr.io/acme/svc0:4.0.0" in capsys.readouterr().out
+
+
+def test_dry_run_prints_the_diff_and_pushes_nothing(repo: Path, tmp_path: Path) -> None:
+    before = refs(repo)
+    code, out, _ = run(
+        *base(repo, tmp_path), "--image", "ghcr.io/acme/svc0:9.9.9", "--env", "dev", "--dry-run"
+    )
+    assert code == 0 and out.startswith("dry-run: dry run: nothing pushed")
+    assert "-        image: ghcr.io/acme/svc0:1.0.0   # keep this comment\n" in out
+    assert "+        image: ghcr.io/acme/svc0:9.9.9   # keep this comment\n" in out
+    assert refs(repo) == before

@@ -236,7 +236,7 @@ class Writer:
             self._check_conflict(base, plan)
             verdict = self._verdict(base, plan)
             if verdict is not None:
-                confirmed = fresh or verdict.status == Status.DRY_RUN
+                confirmed = fresh  # decided on an unfetched tip: fetch and decide again
                 return Built(plan=plan, base=base, verdict=verdict, confirmed=confirmed)
             sha = self.cache.commit(
                 base,
