@@ -147,35 +147,16 @@ class _Handler(BaseHTTPRequestHandler):
         if user is None and (pushing or owner.private) and (owner.tokens or owner.private):
             self._reply(401, [("WWW-Authenticate", 'Basic realm="conveyor"')], b"auth needed\n")
             return
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": str(owner.root),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "REQUEST_METHOD": self.command,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_USER": user or ("git" if not owner.tokens else ""),
-            "REMOTE_ADDR": self.client_address[0],
-            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
-            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
-        }
-        if not env["REMOTE_USER"]:
-            del env["REMOTE_USER"]
-        done = subprocess.run(
-            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        status, headers, payload = backend(
+            owner.root,
+            method=self.command,
+            path=path,
+            query=query,
+            body=body,
+            user=user or ("git" if not owner.tokens else ""),
+            headers=dict(self.headers.items()),
+            remote_addr=self.client_address[0],
         )
-        head, _, payload = done.stdout.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            if not line:
-                continue
-            if key.lower() == "status":
-                status = int(value.split()[0])
-            else:
-                headers.append((key, value.strip()))
         self._reply(status, headers, payload)
         if pushing and self.command == "POST" and status == 200 and owner.on_push is not None:
             owner.on_push(path.removesuffix("/git-receive-pack"))
@@ -187,6 +168,55 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def backend(
+    root: Path,
+    *,
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+    user: str,
+    headers: Mapping[str, str],
+    remote_addr: str = "127.0.0.1",
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run `git http-backend` for one request: (status, headers, body).
+
+    Shared by this stdlib server and the platform server's `/git/` route
+    (`conveyor.server.gitroutes`); `user` becomes REMOTE_USER (empty: anonymous).
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_PROJECT_ROOT": str(root),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "CONTENT_TYPE": lower.get("content-type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_USER": user,
+        "REMOTE_ADDR": remote_addr,
+        "GIT_PROTOCOL": lower.get("git-protocol", ""),
+        "HTTP_CONTENT_ENCODING": lower.get("content-encoding", ""),
+    }
+    if not env["REMOTE_USER"]:
+        del env["REMOTE_USER"]
+    done = subprocess.run(
+        ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+    )
+    head, _, payload = done.stdout.partition(b"\r\n\r\n")
+    status, out = 200, []
+    for line in head.decode("latin-1").split("\r\n"):
+        key, _, value = line.partition(":")
+        if not line:
+            continue
+        if key.lower() == "status":
+            status = int(value.split()[0])
+        else:
+            out.append((key, value.strip()))
+    return status, out, payload
 
 
 def main(argv: list[str] | None = None) -> None:

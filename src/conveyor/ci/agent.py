@@ -1,0 +1,150 @@
+"""A remote runner agent: `conveyor runner --server URL --token T --labels a,b [--ephemeral]`.
+
+Long-polls the server (`POST /api/v1/runner/poll`) for a run whose `runs-on` labels it has,
+runs it with `ci.executor` (the same code as the local pool), and streams logs, job states
+and heartbeats back over HTTP (`HttpReporter`). Every call retries with backoff while the
+server is down, so an agent survives server restarts: a run in progress keeps going and
+its reports land when the server is back. With `--ephemeral` the agent exits after one run.
+Run it with `python -m conveyor.ci.agent` or through `conveyor runner` (app/cmd_runner.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import socket
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from conveyor.ci.executor import execute
+
+log = logging.getLogger(__name__)
+
+
+class Client:
+    """JSON calls to the server with bearer auth and retry-until-reachable."""
+
+    def __init__(self, server: str, token: str) -> None:
+        self.server = server.rstrip("/")
+        self.http = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(60.0)
+        )
+
+    async def call(self, path: str, body: Mapping[str, Any]) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                reply = await self.http.post(f"{self.server}{path}", json=dict(body))
+            except httpx.TransportError as exc:
+                log.warning(
+                    "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
+                )
+            else:
+                if reply.status_code < 500:
+                    reply.raise_for_status()
+                    return reply.json() if reply.content else None
+                log.warning("server answered %d; retrying", reply.status_code)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
+class HttpReporter:
+    """`executor.Reporter` over the server's runner API."""
+
+    def __init__(self, client: Client, run_id: int, runner: str) -> None:
+        self.client, self.base, self.runner = client, f"/api/v1/runner/runs/{run_id}", runner
+
+    async def logs(self, lines: Sequence[tuple[str, str]]) -> None:
+        await self.client.call(f"{self.base}/logs", {"runner": self.runner, "lines": list(lines)})
+
+    async def job(self, name: str, fields: Mapping[str, Any]) -> None:
+        await self.client.call(
+            f"{self.base}/jobs", {"runner": self.runner, "name": name, "fields": dict(fields)}
+        )
+
+    async def heartbeat(self) -> bool:
+        answer = await self.client.call(f"{self.base}/heartbeat", {"runner": self.runner})
+        return bool(answer and answer.get("cancel"))
+
+    async def environment(self, job_name: str, environment: str) -> Mapping[str, Any]:
+        while True:
+            answer: Mapping[str, Any] = await self.client.call(
+                f"{self.base}/environment",
+                {"runner": self.runner, "job": job_name, "environment": environment},
+            )
+            if answer.get("state") != "waiting":
+                return answer
+
+    async def deployment(self, job_name: str, environment: str, url: str, result: str) -> None:
+        await self.client.call(
+            f"{self.base}/deployment",
+            {
+                "runner": self.runner,
+                "job": job_name,
+                "environment": environment,
+                "url": url,
+                "result": result,
+            },
+        )
+
+    async def complete(self, result: Mapping[str, Any]) -> None:
+        await self.client.call(
+            f"{self.base}/complete", {"runner": self.runner, "result": dict(result)}
+        )
+
+
+async def serve(
+    server: str, token: str, *, labels: Sequence[str], name: str, ephemeral: bool, work: Path
+) -> None:
+    """Poll, run, repeat (once with `ephemeral`)."""
+    client = Client(server, token)
+    log.info("runner %s polling %s for labels %s", name, server, ",".join(labels))
+    while True:
+        assignment = await client.call(
+            "/api/v1/runner/poll", {"runner": name, "labels": list(labels), "ephemeral": ephemeral}
+        )
+        if not assignment:
+            continue
+        run_id = int(assignment["run_id"])
+        log.info("run %d: picked up", run_id)
+        target = work / f"{run_id}-{assignment['attempt']}"
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        await execute(assignment, HttpReporter(client, run_id, name), work_dir=target, token=token)
+        shutil.rmtree(target, ignore_errors=True)
+        if ephemeral:
+            return
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="conveyor runner")
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--labels", default="self-hosted")
+    parser.add_argument("--name", default=f"{socket.gethostname()}-runner")
+    parser.add_argument("--ephemeral", action="store_true")
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    work = args.work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()]
+    asyncio.run(
+        serve(
+            args.server,
+            args.token,
+            labels=labels,
+            name=args.name,
+            ephemeral=args.ephemeral,
+            work=work,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

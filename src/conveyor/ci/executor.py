@@ -1,0 +1,234 @@
+"""Runs one assigned workflow run with the workflow engine, reporting as it goes.
+
+Used by the local runner pool (`conveyor.ci.pool`, reporter = the service in-process) and by
+remote runner agents (`conveyor.ci.agent`, reporter = HTTP calls to the server): both run
+the same code, so a job behaves the same wherever it runs. Steps: clone the repository at
+the run's commit, select the workflow with `workflow.run.selection.select`, run it with
+`engine.run_all` on a `HostRunner`; every console line (already masked by the engine's
+`Masker`) is batched to `Reporter.logs`; environments wait on `Reporter.environment`
+(approval) through the engine's `EnvironmentGate`; a heartbeat loop tells the server the
+runner is alive and learns about cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol, TextIO, cast
+
+from conveyor.core.errors import ConveyorError
+from conveyor.workflow.run.session import EnvironmentRelease
+
+log = logging.getLogger(__name__)
+
+_PREFIX = re.compile(r"^\[(?P<job>[^\]]*)\] ?(?P<text>.*)$")
+
+
+class Reporter(Protocol):
+    """Where a running assignment reports to (the service, or the server over HTTP)."""
+
+    async def logs(self, lines: Sequence[tuple[str, str]]) -> None: ...
+
+    async def job(self, name: str, fields: Mapping[str, Any]) -> None: ...
+
+    async def heartbeat(self) -> bool:
+        """True when the run was cancelled and the runner must stop."""
+        ...
+
+    async def environment(self, job_name: str, environment: str) -> Mapping[str, Any]:
+        """Wait for the environment's gate: {"state": approved|rejected, secrets, vars, message}."""
+        ...
+
+    async def deployment(self, job_name: str, environment: str, url: str, result: str) -> None: ...
+
+    async def complete(self, result: Mapping[str, Any]) -> None: ...
+
+
+class _Sink(io.TextIOBase):
+    """The engine's console stream: splits `[workflow/job] text` lines for the reporter."""
+
+    def __init__(self, workflow: str) -> None:
+        self.head = f"{workflow}/"
+        self.buffer_lines: list[tuple[str, str]] = []
+        self.seen: set[str] = set()
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        data = self._partial + text
+        *lines, self._partial = data.split("\n")
+        for line in lines:
+            found = _PREFIX.match(line)
+            job, body = (found["job"], found["text"]) if found else ("", line)
+            self.buffer_lines.append((job.removeprefix(self.head), body))
+        return len(text)
+
+    def take(self) -> list[tuple[str, str]]:
+        out, self.buffer_lines = self.buffer_lines, []
+        return out
+
+
+class _Gate:
+    """The engine's EnvironmentGate over a Reporter."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+
+    async def enter(self, *, job_id: str, job_name: str, environment: str) -> EnvironmentRelease:
+        answer = await self.reporter.environment(job_name, environment)
+        if answer.get("state") != "approved":
+            raise ConveyorError(str(answer.get("message") or f"environment {environment} refused"))
+        return EnvironmentRelease(
+            secrets=dict(answer.get("secrets") or {}), vars=dict(answer.get("vars") or {})
+        )
+
+    async def leave(
+        self, *, job_id: str, job_name: str, environment: str, url: str, result: str
+    ) -> None:
+        await self.reporter.deployment(job_name, environment, url, result)
+
+
+def clone(source: str, sha: str, into: Path, *, token: str = "") -> None:
+    """Clone `source` (a path or URL) into `into` and check out `sha` detached."""
+    auth = ["-c", f"http.extraHeader=Authorization: Bearer {token}"] if token else []
+    for argv in (
+        ["git", *auth, "clone", "--quiet", "--no-checkout", source, str(into)],
+        ["git", "-C", str(into), "checkout", "--quiet", "--detach", sha],
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            message = done.stderr.strip().replace(token, "***") if token else done.stderr.strip()
+            raise ConveyorError(f"cannot check out {sha[:12]}: {message}")
+
+
+async def execute(
+    assignment: Mapping[str, Any],
+    reporter: Reporter,
+    *,
+    work_dir: Path,
+    token: str = "",
+    heartbeat: float = 1.0,
+) -> dict[str, Any]:
+    """Run the assignment; returns (and reports) the `conveyor run --json` document."""
+    try:
+        result = await _execute(assignment, reporter, work_dir, token, heartbeat)
+    except ConveyorError as exc:
+        await reporter.logs([("", f"Error: {exc}")])
+        result = {"result": "failure", "error": str(exc), "workflows": []}
+    await reporter.complete(result)
+    return result
+
+
+async def _execute(
+    assignment: Mapping[str, Any],
+    reporter: Reporter,
+    work_dir: Path,
+    token: str,
+    heartbeat: float,
+) -> dict[str, Any]:
+    from conveyor.runners.host import HostRunner
+    from conveyor.workflow.run.console import Console
+    from conveyor.workflow.run.engine import run_all
+    from conveyor.workflow.run.masking import Masker
+    from conveyor.workflow.run.selection import select
+    from conveyor.workflow.run.session import RunOptions, Session
+
+    repo = work_dir / "repo"
+    await asyncio.to_thread(
+        clone, str(assignment["clone_url"]), str(assignment["sha"]), repo, token=token
+    )
+    payload_file = work_dir / "event.json"
+    payload_file.write_text(json.dumps(assignment.get("payload") or {}))
+    inputs = {str(k): str(v) for k, v in (assignment.get("inputs") or {}).items()}
+    selection = await asyncio.to_thread(
+        select,
+        repo,
+        event_name=str(assignment["event"]),
+        workflows=repo / str(assignment["workflow_path"]),
+        job=None,
+        eventpath=payload_file,
+        inputs=inputs,
+    )
+    only = assignment.get("only_jobs")
+    chosen = [
+        replace(s, only=frozenset(only)) if only is not None and s.triggered else s
+        for s in selection.selected
+    ]
+    if not any(s.triggered for s in chosen):
+        raise ConveyorError("the workflow is not triggered by this event at this commit")
+    masker = Masker()
+    sink = _Sink(chosen[0].workflow.display_name)
+    console = Console(cast(TextIO, sink), color=False, masker=masker)
+    options = RunOptions(
+        repo_dir=repo,
+        run_dir=work_dir / "run",
+        run_number=int(assignment.get("run_number") or 1),
+        event=selection.event,
+        secrets=dict(assignment.get("secrets") or {}),
+        vars=dict(assignment.get("vars") or {}),
+    )
+    session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
+    session.environment_gate = _Gate(reporter)
+    task = asyncio.ensure_future(run_all(session, chosen))
+    cancelled = await _watch(task, sink, reporter, heartbeat)
+    await _flush(sink, reporter)
+    if cancelled:
+        return {"result": "cancelled", "workflows": []}
+    run = task.result()
+    for workflow in run.workflows:
+        for job in workflow.jobs:
+            await reporter.job(job.name, _job_fields(job))
+    return dict(run.to_json())
+
+
+async def _watch(
+    task: asyncio.Future[Any], sink: _Sink, reporter: Reporter, heartbeat: float
+) -> bool:
+    """Stream logs and beat until the run ends; True when it was cancelled from outside."""
+    beats = 0.0
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.2)
+        await _flush(sink, reporter)
+        beats += 0.2
+        if beats >= heartbeat:
+            beats = 0.0
+            if await reporter.heartbeat():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConveyorError):
+                    await task
+                return True
+    return False
+
+
+async def _flush(sink: _Sink, reporter: Reporter) -> None:
+    lines = sink.take()
+    for job, _ in lines:
+        if job and job not in sink.seen:
+            sink.seen.add(job)
+            await reporter.job(job, {"status": "in_progress"})
+    if lines:
+        await reporter.logs(lines)
+
+
+def _job_fields(job: Any) -> dict[str, Any]:
+    summary = ""
+    if job.log_dir:
+        path = Path(job.log_dir) / "summary.md"
+        summary = path.read_text() if path.exists() else ""
+    data = job.to_json()
+    return {
+        "status": "completed",
+        "job_id": job.id,
+        "conclusion": data["result"],
+        "steps": data["steps"],
+        "annotations": data["annotations"],
+        "outputs": data["outputs"],
+        "summary": summary,
+    }

@@ -1,0 +1,130 @@
+"""The local runner pool: between `min` and `max` runners inside the server process.
+
+Started by the server (`conveyor.server.main`) with `LocalPool(service, ...).run(stop)`.
+Each runner is an asyncio task that polls the service for a queued run matching the local
+labels and executes it with `ci.executor` (the same code remote agents run), reporting
+in-process through `LocalReporter`. The pool scales with the queue: it starts a runner
+per queued run it can take, up to `max`, and idle runners above `min` retire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from conveyor.ci.executor import execute
+from conveyor.ci.triggers import labels_match
+
+if TYPE_CHECKING:
+    from conveyor.ci.service import CIService
+
+log = logging.getLogger(__name__)
+
+
+class LocalReporter:
+    """`executor.Reporter` straight into the service (no HTTP)."""
+
+    def __init__(self, service: CIService, run_id: int, runner: str) -> None:
+        self.service, self.run_id, self.runner = service, run_id, runner
+
+    async def logs(self, lines: Sequence[tuple[str, str]]) -> None:
+        self.service.add_logs(self.run_id, self.runner, lines)
+
+    async def job(self, name: str, fields: Mapping[str, Any]) -> None:
+        self.service.set_job(self.run_id, self.runner, name, fields)
+
+    async def heartbeat(self) -> bool:
+        return self.service.beat(self.run_id, self.runner)
+
+    async def environment(self, job_name: str, environment: str) -> Mapping[str, Any]:
+        while True:
+            answer = await self.service.environment_gate(
+                self.run_id, self.runner, job_name, environment, wait=5.0
+            )
+            if answer["state"] != "waiting":
+                return answer
+
+    async def deployment(self, job_name: str, environment: str, url: str, result: str) -> None:
+        self.service.record_deployment(
+            self.run_id, self.runner, job=job_name, environment=environment, url=url, result=result
+        )
+
+    async def complete(self, result: Mapping[str, Any]) -> None:
+        self.service.complete(self.run_id, self.runner, result)
+
+
+class LocalPool:
+    """Local runners that scale with the queue (see the module docstring)."""
+
+    def __init__(
+        self, service: CIService, *, minimum: int = 1, maximum: int = 2, idle: float = 30.0
+    ) -> None:
+        self.service = service
+        self.minimum, self.maximum, self.idle = minimum, max(maximum, 0), idle
+        self.labels = service.config.local_labels
+        self.workers: set[asyncio.Task[None]] = set()
+        self._names = itertools.count(1)
+        self.busy = 0
+
+    def wanted(self) -> int:
+        """Runners wanted now: busy ones plus queued runs they could take, within min..max."""
+        queued = [
+            r
+            for r in self.service.store.runs(status=("queued",), limit=1000)
+            if labels_match(self.labels, r["labels"])
+        ]
+        return max(self.minimum, min(self.maximum, self.busy + len(queued)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                self.workers = {w for w in self.workers if not w.done()}
+                while len(self.workers) < self.wanted():
+                    self.workers.add(asyncio.create_task(self._worker(stop)))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=0.3)
+        finally:
+            for worker in self.workers:
+                worker.cancel()
+            await asyncio.gather(*self.workers, return_exceptions=True)
+
+    async def _worker(self, stop: asyncio.Event) -> None:
+        name = f"local-{next(self._names)}"
+        idle_for = 0.0
+        while not stop.is_set():
+            assignment = await self.service.poll(name, labels=self.labels, kind="local", timeout=2)
+            if assignment is None:
+                idle_for += 2
+                if idle_for >= self.idle and len(self.workers) > self.minimum:
+                    return
+                continue
+            idle_for = 0.0
+            self.busy += 1
+            try:
+                await self._execute(name, assignment)
+            finally:
+                self.busy -= 1
+
+    async def _execute(self, name: str, assignment: Mapping[str, Any]) -> None:
+        run_id = int(assignment["run_id"])
+        work = self.service.config.data_dir / "work" / f"{run_id}-{assignment['attempt']}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        reporter = LocalReporter(self.service, run_id, name)
+        hosted = self.service.repo_path(str(assignment["repo"]))
+        if hosted.exists():  # in-process: clone the bare repository directly, no HTTP
+            assignment = {**assignment, "clone_url": str(hosted)}
+        try:
+            await execute(assignment, reporter, work_dir=work, heartbeat=0.5)
+        except Exception as exc:  # a bug must fail the run, not kill the pool
+            log.exception("run %d: runner %s crashed", run_id, name)
+            self.service.complete(
+                run_id, name, {"result": "failure", "error": f"runner error: {exc}"}
+            )
+        finally:
+            shutil.rmtree(work / "repo", ignore_errors=True)

@@ -1,0 +1,371 @@
+"""The CI service: events become runs, runs are queued, assigned, tracked and concluded.
+
+One `CIService` per server process (built by `conveyor.server.main`); the HTTP routes, the
+Git push hook, the local runner pool and the tests call its methods. It owns the rules:
+triggers (`ci.triggers`), concurrency groups across runs (one in progress and one pending
+per group; `cancel-in-progress`; a newer pending run replaces the older one, as GitHub
+does), cancel and re-run, commit statuses, and recovery after a restart (runs of the local
+pool are re-queued; runs on remote agents keep going and are failed only when their
+heartbeat stops). Runner-facing calls are in `ci.runnerapi`, configuration (secrets,
+variables, environments, approvals) in `ci.settings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conveyor.ci import events as ci_events
+from conveyor.ci.crypto import SecretBox
+from conveyor.ci.errors import Conflict, NotFound
+from conveyor.ci.runnerapi import RunnerAPI
+from conveyor.ci.settings import Settings
+from conveyor.ci.triggers import RunPlan, changed_files, plan_runs
+from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.workflow.plan.event import Event
+from conveyor.workflow.run.masking import Masker
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "in_progress")
+LOCAL_LABELS = (
+    "self-hosted",
+    "linux",
+    "x64",
+    "local",
+    "ubuntu-latest",
+    "ubuntu-24.04",
+    "ubuntu-22.04",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceConfig:
+    """Where the service keeps repositories and work directories, and its timings."""
+
+    data_dir: Path
+    heartbeat_timeout: float = 30.0
+    local_labels: tuple[str, ...] = LOCAL_LABELS
+    public_url: str = ""  # how remote runners reach /git (clone URLs)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def git_root(self) -> Path:
+        return self.data_dir / "git"
+
+
+class CIService(RunnerAPI, Settings):
+    """Runs, queue and rules of the CI service (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: CIConfigStore,
+        box: SecretBox,
+        config: ServiceConfig,
+        *,
+        on_push: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.box = box
+        self.config = config
+        self.masker = Masker()  # every secret value this process has seen: masks server logs
+        self.on_push = on_push  # (full_name, clone_url) after each hosted push: reconciler
+        self.wake = asyncio.Event()
+        self.counters: dict[str, int] = {}
+        config.git_root.mkdir(parents=True, exist_ok=True)
+
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    # -- hosted repositories -----------------------------------------------------------
+
+    def repo_path(self, full_name: str) -> Path:
+        owner, _, name = full_name.partition("/")
+        if not owner or not name or ".." in full_name or "/" in name:
+            raise NotFound(f"no such repository {full_name!r}")
+        return self.config.git_root / owner / f"{name.removesuffix('.git')}.git"
+
+    def create_repo(self, full_name: str) -> Path:
+        path = self.repo_path(full_name)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)],
+                check=True,
+            )
+        return path
+
+    def repos(self) -> list[str]:
+        root = self.config.git_root
+        return sorted(
+            f"{p.parent.name}/{p.name.removesuffix('.git')}" for p in root.glob("*/*.git")
+        )
+
+    def clone_url(self, full_name: str) -> str:
+        base = self.config.public_url.rstrip("/")
+        return f"{base}/git/{full_name}.git" if base else str(self.repo_path(full_name))
+
+    # -- events -------------------------------------------------------------------------
+
+    async def handle_push(
+        self, full_name: str, *, ref: str, before: str, after: str, pusher: str
+    ) -> list[int]:
+        """A push to a hosted repository: tell the reconciler, then queue matching workflows."""
+        self.count("pushes")
+        git_dir = self.repo_path(full_name)
+        if self.on_push is not None:
+            self.on_push(full_name, str(git_dir))
+        if after == ci_events.ZERO:
+            return []
+        changed = await asyncio.to_thread(changed_files, git_dir, before, after)
+        event = ci_events.push_event(
+            full_name=full_name,
+            clone_url=self.clone_url(full_name),
+            ref=ref,
+            before=before,
+            after=after,
+            pusher=pusher,
+            changed=changed,
+        )
+        return await self.handle_event(event, git_dir=git_dir)
+
+    async def handle_event(
+        self, event: Event, *, git_dir: Path, workflow: str | None = None
+    ) -> list[int]:
+        """Queue a run per workflow `event` triggers (failed runs for invalid files);
+        `workflow` (a file name or path) keeps only that one (workflow_dispatch)."""
+        plans = await asyncio.to_thread(plan_runs, git_dir, event)
+        if workflow is not None:
+            plans = [p for p in plans if p.workflow_path.endswith(workflow)]
+        return [self._add_run(plan, event) for plan in plans]
+
+    def _add_run(self, plan: RunPlan, event: Event, **extra: Any) -> int:
+        now = time.time()
+        values: dict[str, Any] = {
+            "repo": event.repository,
+            "clone_url": self.clone_url(event.repository),
+            "workflow_path": plan.workflow_path,
+            "workflow_name": plan.workflow_name,
+            "event": event.name,
+            "ref": event.ref,
+            "sha": event.sha,
+            "payload": dict(event.payload),
+            "labels": list(plan.labels),
+            "concurrency_group": plan.concurrency_group,
+            "cancel_in_progress": int(plan.cancel_in_progress),
+            "annotations": [dict(a) for a in plan.annotations],
+            "status": "completed" if plan.invalid else "pending",
+            "conclusion": "failure" if plan.invalid else "",
+            "reason": "invalid workflow file" if plan.invalid else "",
+            "created": now,
+            "finished": now if plan.invalid else None,
+            **extra,
+        }
+        run_id = self.store.add_run(values)
+        self.count("runs_created")
+        self._status(run_id, "failure" if plan.invalid else "pending")
+        if not plan.invalid:
+            self._enqueue(run_id)
+        log.info(
+            "run %d: %s %s at %s (%s)",
+            run_id,
+            event.repository,
+            plan.workflow_path,
+            event.sha[:12],
+            "invalid" if plan.invalid else "queued",
+        )
+        return run_id
+
+    def _enqueue(self, run_id: int) -> None:
+        """Pending → queued unless its concurrency group is busy (GitHub's rules)."""
+        run = self._run(run_id)
+        group = run["concurrency_group"]
+        if group:
+            others = [
+                r
+                for r in self.store.runs(repo=run["repo"], status=("pending", *ACTIVE), limit=1000)
+                if r["concurrency_group"] == group and r["id"] != run_id
+            ]
+            note = f"Canceling since a higher priority waiting request for '{group}' exists"
+            for other in others:
+                if other["status"] == "pending" or run["cancel_in_progress"]:
+                    self.cancel(other["id"], reason=note)
+            if any(self._run(o["id"])["status"] in ACTIVE for o in others):
+                return  # stays pending until the group frees
+        self.store.update_run(run_id, status="queued")
+        self.wake.set()
+
+    def _release_group(self, run: Mapping[str, Any]) -> None:
+        group = run["concurrency_group"]
+        if not group:
+            return
+        waiting = [
+            r
+            for r in self.store.runs(repo=run["repo"], status=("pending",), limit=1000)
+            if r["concurrency_group"] == group
+        ]
+        if waiting:
+            self._enqueue(min(r["id"] for r in waiting))
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def _run(self, run_id: int) -> dict[str, Any]:
+        run = self.store.run(run_id)
+        if run is None:
+            raise NotFound(f"no run {run_id}")
+        return run
+
+    def run_view(self, run_id: int) -> dict[str, Any]:
+        """The run as the API shows it: jobs, approvals, deployments; never secrets."""
+        run = self._run(run_id)
+        run.pop("payload", None)
+        run["jobs"] = self.store.jobs(run_id)
+        run["approvals"] = self.store.approvals(run_id=run_id)
+        return run
+
+    def cancel(self, run_id: int, *, reason: str = "cancelled by a user") -> None:
+        run = self._run(run_id)
+        if run["status"] == "completed":
+            raise Conflict(f"run {run_id} already completed ({run['conclusion']})")
+        self._conclude(run_id, "cancelled", reason)
+
+    def rerun(self, run_id: int, *, failed_only: bool = False) -> int:
+        """A new attempt of a completed run: all jobs, or the failed ones and their dependants."""
+        run = self._run(run_id)
+        if run["status"] != "completed":
+            raise Conflict(f"run {run_id} is still {run['status']}")
+        if run["reason"] == "invalid workflow file":
+            raise Conflict(f"run {run_id} has an invalid workflow file; push a fix instead")
+        only = None
+        if failed_only:
+            only = [
+                j["job_id"]
+                for j in self.store.jobs(run_id)
+                if j["conclusion"] in ("failure", "cancelled") and j["job_id"]
+            ]
+            if not only:
+                raise Conflict(f"run {run_id} has no failed jobs")
+        keep = (
+            "repo",
+            "clone_url",
+            "workflow_path",
+            "workflow_name",
+            "event",
+            "ref",
+            "sha",
+            "payload",
+            "labels",
+            "concurrency_group",
+            "cancel_in_progress",
+            "run_number",
+        )
+        values = {k: run[k] for k in keep}
+        values.update(
+            status="pending",
+            conclusion="",
+            reason="",
+            created=time.time(),
+            attempt=run["attempt"] + 1,
+            rerun_of=run_id,
+            only_jobs=only,
+            annotations=[],
+        )
+        new_id = self.store.add_run(values)
+        self._status(new_id, "pending")
+        self._enqueue(new_id)
+        return new_id
+
+    def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None:
+        run = self._run(run_id)
+        if run["status"] == "completed":
+            return
+        self.store.update_run(
+            run_id, status="completed", conclusion=conclusion, reason=reason, finished=time.time()
+        )
+        for job in self.store.jobs(run_id):
+            if job["status"] != "completed":
+                self.store.upsert_job(
+                    run_id,
+                    job["name"],
+                    status="completed",
+                    conclusion=conclusion if conclusion != "success" else "",
+                )
+        if reason:
+            self.store.add_logs(run_id, [("", reason)])
+        self._status(run_id, conclusion)
+        self.count(f"runs_{conclusion}")
+        log.info("run %d: %s%s", run_id, conclusion, f" ({reason})" if reason else "")
+        self._release_group(run)
+        self.wake.set()
+
+    def _status(self, run_id: int, state: str) -> None:
+        run = self._run(run_id)
+        mapped = {"cancelled": "error", "in_progress": "pending"}.get(state, state)
+        self.store.set_status(
+            run["repo"],
+            run["sha"],
+            f"conveyor/{run['workflow_name']}",
+            state=mapped,
+            description=f"{run['workflow_name']}: {state}",
+            target_url=f"/api/v1/runs/{run_id}",
+        )
+
+    # -- recovery -----------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """After a restart: re-queue runs the local pool had; give remote ones a grace period."""
+        now = time.time()
+        for run in self.store.runs(status=("in_progress",), limit=10000):
+            if run["runner"].startswith("local-"):
+                self.store.update_run(run["id"], status="queued", runner="", started=None)
+                self.store.add_logs(run["id"], [("", "server restarted: run re-queued")])
+                log.warning("run %d: its local runner died with the server; re-queued", run["id"])
+            else:
+                self.store.update_run(run["id"], heartbeat=now)
+        for run in self.store.runs(status=("pending",), limit=10000):
+            self._enqueue(run["id"])
+        self.wake.set()
+
+    async def supervise(self, stop: asyncio.Event, *, every: float = 0.5) -> None:
+        """Fail runs whose runner stopped sending heartbeats (the runner vanished)."""
+        while not stop.is_set():
+            limit = time.time() - self.config.heartbeat_timeout
+            for run in self.store.runs(status=("in_progress",), limit=10000):
+                if run["heartbeat"] < limit:
+                    self._conclude(
+                        run["id"],
+                        "failure",
+                        f"The runner '{run['runner']}' stopped responding: no heartbeat for "
+                        f"{self.config.heartbeat_timeout:g} s; the job was failed.",
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+
+    def dispatch(
+        self, full_name: str, *, workflow: str, ref: str, inputs: Mapping[str, str], actor: str
+    ) -> Event:
+        git_dir = self.repo_path(full_name)
+        done = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "rev-parse", ref],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise NotFound(f"{full_name}: no ref {ref!r}")
+        full_ref = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+        return ci_events.dispatch_event(
+            full_name=full_name,
+            clone_url=self.clone_url(full_name),
+            ref=full_ref,
+            sha=done.stdout.strip(),
+            actor=actor,
+            inputs=dict(inputs),
+        )

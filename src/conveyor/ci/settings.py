@@ -1,0 +1,164 @@
+"""Secrets, variables, environments (protection rules) and approvals of the CI service.
+
+A mixin of `CIService`. Scopes: `org:<owner>`, `repo:<owner>/<name>`,
+`env:<owner>/<name>:<environment>`. Secrets are write-only: `put_secret` encrypts
+(`ci.crypto.SecretBox`) and remembers the value in the service's `Masker` (logs and server
+logs are masked with it); listings return names and dates only; values are decrypted only
+into an assignment (org and repo scope) or, for an environment, in `check_environment` once
+its rules passed: allowed branches, required reviewers (an approval), wait timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from conveyor.ci.crypto import SecretBox
+    from conveyor.store.ci_config_store import CIConfigStore
+    from conveyor.workflow.run.masking import Masker
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def scope_of(owner: str, repo: str | None = None, environment: str | None = None) -> str:
+    if repo is None:
+        return f"org:{owner}"
+    if environment is None:
+        return f"repo:{owner}/{repo}"
+    return f"env:{owner}/{repo}:{environment}"
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name) or name.upper().startswith("GITHUB_"):
+        raise CIError(f"invalid secret or variable name {name!r} (letters, digits, _; no GITHUB_)")
+
+
+class Settings:
+    """Configuration methods of `CIService`."""
+
+    if TYPE_CHECKING:  # provided by CIService
+        store: CIConfigStore
+        box: SecretBox
+        masker: Masker
+        wake: asyncio.Event
+
+        def count(self, name: str) -> None: ...
+
+        def _run(self, run_id: int) -> dict[str, Any]: ...
+
+        def _status(self, run_id: int, state: str) -> None: ...
+
+        def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None: ...
+
+    # -- secrets and variables ----------------------------------------------------------
+
+    def put_secret(self, scope: str, name: str, value: str) -> None:
+        _check_name(name)
+        self.masker.add(value)
+        self.store.put_secret(scope, name, self.box.seal(value))
+
+    def delete_secret(self, scope: str, name: str) -> None:
+        if not self.store.delete_secret(scope, name):
+            raise NotFound(f"no secret {name} in {scope}")
+
+    def secret_names(self, scope: str) -> list[dict[str, Any]]:
+        return self.store.secret_names(scope)
+
+    def decrypt_scope(self, scope: str) -> dict[str, str]:
+        values = {k: self.box.open(v) for k, v in self.store.secret_values(scope).items()}
+        for value in values.values():
+            self.masker.add(value)
+        return values
+
+    def load_masks(self, scopes: Sequence[str]) -> None:
+        for scope in scopes:
+            self.decrypt_scope(scope)
+
+    def put_variable(self, scope: str, name: str, value: str) -> None:
+        _check_name(name)
+        self.store.put_variable(scope, name, value)
+
+    def delete_variable(self, scope: str, name: str) -> None:
+        if not self.store.delete_variable(scope, name):
+            raise NotFound(f"no variable {name} in {scope}")
+
+    # -- environments and approvals -----------------------------------------------------
+
+    def put_environment(
+        self,
+        repo: str,
+        name: str,
+        *,
+        reviewers: Sequence[str] = (),
+        wait_timer: float = 0.0,
+        branches: Sequence[str] = (),
+    ) -> None:
+        self.store.put_environment(
+            repo, name, reviewers=reviewers, wait_timer=wait_timer, branches=branches
+        )
+
+    def check_environment(self, run_id: int, environment: str) -> dict[str, Any]:
+        """waiting | approved (with secrets and vars) | rejected (with the reason)."""
+        from conveyor.workflow.plan.globs import filter_matches
+
+        run = self._run(run_id)
+        rules = self.store.environment(run["repo"], environment)
+        branch = run["ref"].removeprefix("refs/heads/")
+        if rules and rules["branches"] and not filter_matches(rules["branches"], branch):
+            return {
+                "state": "rejected",
+                "message": f"Branch '{branch}' is not allowed to deploy to {environment} "
+                "due to environment protection rules.",
+            }
+        needs_review = bool(rules and rules["reviewers"])
+        approval = self.store.request_approval(
+            run_id, environment, state="pending" if needs_review else "approved"
+        )
+        if approval["state"] == "pending":
+            return {"state": "waiting", "message": f"waiting for a review of {environment}"}
+        if approval["state"] == "rejected":
+            by = approval["decided_by"] or "a reviewer"
+            note = f": {approval['comment']}" if approval["comment"] else ""
+            return {"state": "rejected", "message": f"{environment} was rejected by {by}{note}"}
+        wait_timer = float(rules["wait_timer"]) if rules else 0.0
+        if time.time() < approval["requested"] + wait_timer:
+            return {"state": "waiting", "message": f"wait timer of {wait_timer:g} s"}
+        owner, _, name = run["repo"].partition("/")
+        scope = scope_of(owner, name, environment)
+        return {
+            "state": "approved",
+            "secrets": self.decrypt_scope(scope),
+            "vars": self.store.variables(scope),
+        }
+
+    def decide(
+        self,
+        run_id: int,
+        environment: str,
+        *,
+        user: str,
+        admin: bool,
+        approve: bool,
+        comment: str = "",
+    ) -> None:
+        """Approve or reject a pending deployment; only listed reviewers (or an admin) may."""
+        run = self._run(run_id)
+        approval = self.store.approval(run_id, environment)
+        if approval is None:
+            raise NotFound(f"run {run_id} has no deployment to {environment} awaiting review")
+        if approval["state"] != "pending":
+            raise Conflict(f"run {run_id}: {environment} is already {approval['state']}")
+        rules = self.store.environment(run["repo"], environment)
+        reviewers = rules["reviewers"] if rules else []
+        if reviewers and user not in reviewers and not admin:
+            raise Forbidden(f"{user} is not a required reviewer of {environment}")
+        state = "approved" if approve else "rejected"
+        self.store.decide(run_id, environment, state=state, by=user, comment=comment)
+        self.count(f"approvals_{state}")
+        self.wake.set()

@@ -1,0 +1,76 @@
+"""The FastAPI application: routes, error mapping, /healthz, /metrics, OpenAPI docs.
+
+`create_app(state)` is called by `conveyor.server.main.build`. Everything except
+`/healthz` needs a bearer token: the OpenAPI document (`/openapi.json`) and the docs page
+(`/docs`) included. CI errors map to HTTP codes (NotFound 404, Forbidden 403, Conflict
+409, other CIError 400); messages never carry secret values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+
+from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
+from conveyor.server import routes_config, routes_git, routes_runner, routes_runs
+from conveyor.server.auth import Principal, Role
+from conveyor.server.state import ServerState, need, state_of
+
+Reader = Annotated[Principal, Depends(need(Role.READ))]
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(title="Conveyor", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.cv = state
+    for module in (routes_runs, routes_config, routes_runner, routes_git):
+        app.include_router(module.router)
+
+    @app.exception_handler(CIError)
+    async def ci_error(_: Request, exc: CIError) -> JSONResponse:
+        code = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.get("/healthz", response_class=PlainTextResponse)
+    def healthz() -> str:
+        """Liveness (no token needed)."""
+        return "ok\n"
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics(request: Request, _: Reader) -> str:
+        """Prometheus text format: runs by status, events, approvals."""
+        return render_metrics(state_of(request))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: Reader) -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs(_: Reader) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Conveyor API")
+
+    return app
+
+
+def render_metrics(state: ServerState) -> str:
+    service = state.service
+    lines = [
+        "# HELP conveyor_runs Runs in the store by status.",
+        "# TYPE conveyor_runs gauge",
+    ]
+    counts: dict[str, int] = {}
+    for run in service.store.runs(limit=100000):
+        counts[run["status"]] = counts.get(run["status"], 0) + 1
+    for status in ("pending", "queued", "in_progress", "completed"):
+        lines.append(f'conveyor_runs{{status="{status}"}} {counts.get(status, 0)}')
+    lines += [
+        "# HELP conveyor_events_total Events handled since start.",
+        "# TYPE conveyor_events_total counter",
+    ]
+    for name, value in sorted(service.counters.items()):
+        lines.append(f'conveyor_events_total{{kind="{name}"}} {value}')
+    pending = len(service.store.approvals(state="pending"))
+    lines += ["# TYPE conveyor_pending_approvals gauge", f"conveyor_pending_approvals {pending}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,148 @@
+"""`conveyor server`: one asyncio process serving the API, Git hosting, webhooks and CI.
+
+`build(config)` wires the pieces (CI store on `config.database`, the secret key, the admin
+token, `CIService`, the FastAPI app); `serve(config)` runs uvicorn plus the CI service's
+supervisor (heartbeat timeouts), the local runner pool and, when given, a reconciler whose
+apps are refreshed at once after a push to a hosted repository they read. Server logs pass
+through `SecretFilter`, which masks every secret value the service knows.
+Run by `conveyor server` (app/cmd_server.py) or `python -m conveyor.server.main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from conveyor.ci.crypto import SecretBox, load_key
+from conveyor.ci.pool import LocalPool
+from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.server.app import create_app
+from conveyor.server.auth import Auth
+from conveyor.server.state import ServerState
+from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.store.ci_store import open_engine
+from conveyor.workflow.run.masking import Masker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database: str = ""  # SQLAlchemy URL or SQLite path; default <data>/conveyor.db
+    webhook_secret: str = ""  # default: $CONVEYOR_WEBHOOK_SECRET
+    pool_min: int = 1
+    pool_max: int = 2
+    heartbeat_timeout: float = 30.0
+    public_url: str = ""  # default http://host:port
+
+
+class SecretFilter(logging.Filter):
+    """Masks known secret values in every record that reaches the server's handlers."""
+
+    def __init__(self, masker: Masker) -> None:
+        super().__init__()
+        self.masker = masker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = self.masker.mask(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, ServerState]:
+    data = config.data_dir.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    store = CIConfigStore(open_engine(config.database or data / "conveyor.db"))
+    box = SecretBox(load_key(data / "secret.key", os.environ))
+    public = config.public_url or f"http://{config.host}:{config.port}"
+    service_config = ServiceConfig(
+        data_dir=data, heartbeat_timeout=config.heartbeat_timeout, public_url=public
+    )
+
+    def on_push(full_name: str, git_dir: str) -> None:
+        if reconciler is None:
+            return
+        for url in (f"{public}/git/{full_name}.git", git_dir, f"file://{git_dir}"):
+            reconciler.trigger_repo(url)
+
+    service = CIService(store, box, service_config, on_push=on_push)
+    auth = Auth(store)
+    if auth.ensure_admin(data / "admin-token"):
+        log.info("admin token written to %s (mode 0600)", data / "admin-token")
+    secret = config.webhook_secret or os.environ.get("CONVEYOR_WEBHOOK_SECRET", "")
+    state = ServerState(service=service, auth=auth, webhook_secret=secret, reconciler=reconciler)
+    return create_app(state), state
+
+
+async def serve(
+    config: ServerConfig, *, reconciler: Any = None, stop: asyncio.Event | None = None
+) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM through uvicorn)."""
+    app, state = build(config, reconciler=reconciler)
+    service = state.service
+    masking = SecretFilter(service.masker)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(masking)
+    service.recover()
+    for run in service.store.runs(limit=100000):  # known secrets mask logs from the start
+        owner = run["repo"].partition("/")[0]
+        service.load_masks([f"org:{owner}", f"repo:{run['repo']}"])
+    stop = stop or asyncio.Event()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="off")
+    )
+    pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max)
+    tasks = [asyncio.create_task(service.supervise(stop)), asyncio.create_task(pool.run(stop))]
+    if reconciler is not None:
+        tasks.append(asyncio.create_task(reconciler.run(interval=30.0, stop=stop)))
+    log.info("conveyor server on http://%s:%d", config.host, config.port)
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        service.store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m conveyor.server.main")
+    parser.add_argument("--data", type=Path, default=Path(".conveyor/server"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--database", default="")
+    parser.add_argument("--pool-min", type=int, default=1)
+    parser.add_argument("--pool-max", type=int, default=2)
+    parser.add_argument("--heartbeat-timeout", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = ServerConfig(
+        data_dir=args.data,
+        host=args.host,
+        port=args.port,
+        database=args.database,
+        pool_min=args.pool_min,
+        pool_max=args.pool_max,
+        heartbeat_timeout=args.heartbeat_timeout,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The runner protocol for remote agents (`conveyor runner`), under `/api/v1/runner`.
+
+Needs a token of role runner, write or admin. `poll` long-polls (≤ 20 s) for an assignment
+(204 when none); the other calls report on a run the runner owns and answer `cancel: true`
+when it must stop (cancelled, failed by the heartbeat timeout, or re-queued).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from conveyor.server.auth import Principal, Role
+from conveyor.server.state import need, state_of
+
+router = APIRouter(prefix="/api/v1/runner")
+RunnerRole = Annotated[Principal, Depends(need(Role.RUNNER))]
+
+
+class PollBody(BaseModel):
+    runner: str
+    labels: list[str] = Field(default_factory=list)
+    ephemeral: bool = False
+    wait: float = 20.0
+
+
+class RunnerBody(BaseModel):
+    runner: str
+
+
+class LogsBody(RunnerBody):
+    lines: list[tuple[str, str]]
+
+
+class JobBody(RunnerBody):
+    name: str
+    fields: dict[str, Any]
+
+
+class EnvBody(RunnerBody):
+    job: str
+    environment: str
+
+
+class DeploymentBody(EnvBody):
+    url: str = ""
+    result: str
+
+
+class CompleteBody(RunnerBody):
+    result: dict[str, Any]
+
+
+@router.post("/poll", response_model=None)
+async def poll(request: Request, body: PollBody, _: RunnerRole) -> dict[str, Any] | Response:
+    found = await state_of(request).service.poll(
+        body.runner, labels=body.labels, ephemeral=body.ephemeral, timeout=min(body.wait, 20.0)
+    )
+    return found if found is not None else Response(status_code=204)
+
+
+@router.post("/runs/{run_id}/logs")
+def logs(request: Request, run_id: int, body: LogsBody, _: RunnerRole) -> dict[str, bool]:
+    return {"cancel": state_of(request).service.add_logs(run_id, body.runner, body.lines)}
+
+
+@router.post("/runs/{run_id}/jobs")
+def job(request: Request, run_id: int, body: JobBody, _: RunnerRole) -> dict[str, bool]:
+    return {
+        "cancel": state_of(request).service.set_job(run_id, body.runner, body.name, body.fields)
+    }
+
+
+@router.post("/runs/{run_id}/heartbeat")
+def heartbeat(request: Request, run_id: int, body: RunnerBody, _: RunnerRole) -> dict[str, bool]:
+    return {"cancel": state_of(request).service.beat(run_id, body.runner)}
+
+
+@router.post("/runs/{run_id}/environment")
+async def environment(
+    request: Request, run_id: int, body: EnvBody, _: RunnerRole
+) -> dict[str, Any]:
+    """waiting (call again) | approved (+ secrets, vars) | rejected (+ message)."""
+    return await state_of(request).service.environment_gate(
+        run_id, body.runner, body.job, body.environment
+    )
+
+
+@router.post("/runs/{run_id}/deployment", status_code=204)
+def deployment(request: Request, run_id: int, body: DeploymentBody, _: RunnerRole) -> None:
+    state_of(request).service.record_deployment(
+        run_id,
+        body.runner,
+        job=body.job,
+        environment=body.environment,
+        url=body.url,
+        result=body.result,
+    )
+
+
+@router.post("/runs/{run_id}/complete", status_code=204)
+def complete(request: Request, run_id: int, body: CompleteBody, _: RunnerRole) -> None:
+    state_of(request).service.complete(run_id, body.runner, body.result)

@@ -1,0 +1,170 @@
+"""REST routes for runs: list, show, logs, cancel, re-run, dispatch, approvals, statuses,
+deployments, repositories, tokens. All under `/api/v1`, all behind a bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from conveyor.server.auth import Principal, Role
+from conveyor.server.state import need, state_of
+
+router = APIRouter(prefix="/api/v1")
+Reader = Annotated[Principal, Depends(need(Role.READ))]
+Writer = Annotated[Principal, Depends(need(Role.WRITE))]
+Admin = Annotated[Principal, Depends(need(Role.ADMIN))]
+
+
+class RerunBody(BaseModel):
+    failed_only: bool = False
+
+
+class DispatchBody(BaseModel):
+    workflow: str
+    ref: str = "main"
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
+class DecisionBody(BaseModel):
+    environment: str
+    comment: str = ""
+
+
+class RepoBody(BaseModel):
+    name: str = Field(description="owner/name")
+
+
+class TokenBody(BaseModel):
+    name: str
+    role: Role
+
+
+@router.get("/runs")
+def list_runs(
+    request: Request, _: Reader, repo: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Runs, newest first (no payloads, no secrets)."""
+    rows = state_of(request).service.store.runs(repo=repo, status=(status,) if status else ())
+    for row in rows:
+        row.pop("payload", None)
+    return rows
+
+
+@router.get("/runs/{run_id}")
+def show_run(request: Request, run_id: int, _: Reader) -> dict[str, Any]:
+    """A run with its jobs (steps, annotations, outputs, summary) and approvals."""
+    return state_of(request).service.run_view(run_id)
+
+
+@router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
+def run_logs(request: Request, run_id: int, _: Reader, job: str | None = None) -> str:
+    """The run's log lines (masked), `job<TAB>text` per line; `?job=` keeps one job."""
+    service = state_of(request).service
+    service.run_view(run_id)
+    lines = service.store.logs(run_id, job=job)
+    return "".join(f"{j}\t{t}\n" for j, t in lines)
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel_run(request: Request, run_id: int, who: Writer) -> dict[str, Any]:
+    state_of(request).service.cancel(run_id, reason=f"cancelled by {who.name}")
+    return {"id": run_id, "status": "completed", "conclusion": "cancelled"}
+
+
+@router.post("/runs/{run_id}/rerun")
+def rerun(request: Request, run_id: int, body: RerunBody, _: Writer) -> dict[str, Any]:
+    """A new attempt (new run id, `rerun_of` = this run); `failed_only` re-runs failed jobs."""
+    new_id = state_of(request).service.rerun(run_id, failed_only=body.failed_only)
+    return {"id": new_id, "rerun_of": run_id}
+
+
+@router.post("/runs/{run_id}/approve")
+def approve(request: Request, run_id: int, body: DecisionBody, who: Writer) -> dict[str, Any]:
+    state_of(request).service.decide(
+        run_id,
+        body.environment,
+        user=who.name,
+        admin=who.role is Role.ADMIN,
+        approve=True,
+        comment=body.comment,
+    )
+    return {"id": run_id, "environment": body.environment, "state": "approved"}
+
+
+@router.post("/runs/{run_id}/reject")
+def reject(request: Request, run_id: int, body: DecisionBody, who: Writer) -> dict[str, Any]:
+    state_of(request).service.decide(
+        run_id,
+        body.environment,
+        user=who.name,
+        admin=who.role is Role.ADMIN,
+        approve=False,
+        comment=body.comment,
+    )
+    return {"id": run_id, "environment": body.environment, "state": "rejected"}
+
+
+@router.get("/approvals")
+def approvals(request: Request, _: Reader, state: str | None = "pending") -> list[dict[str, Any]]:
+    """Deployment reviews (pending by default; `?state=` approved/rejected)."""
+    return state_of(request).service.store.approvals(state=state or None)
+
+
+@router.get("/repos")
+def repos(request: Request, _: Reader) -> list[str]:
+    return state_of(request).service.repos()
+
+
+@router.post("/repos")
+def create_repo(request: Request, body: RepoBody, _: Admin) -> dict[str, str]:
+    """Create a hosted bare repository served at /git/<owner>/<name>.git."""
+    service = state_of(request).service
+    service.create_repo(body.name)
+    return {"name": body.name, "clone_url": f"/git/{body.name}.git"}
+
+
+@router.post("/repos/{owner}/{repo}/dispatches")
+async def dispatch(
+    request: Request, owner: str, repo: str, body: DispatchBody, who: Writer
+) -> dict[str, Any]:
+    """workflow_dispatch: run `workflow` (file name) at `ref` with `inputs`."""
+    service = state_of(request).service
+    full = f"{owner}/{repo}"
+    event = service.dispatch(
+        full, workflow=body.workflow, ref=body.ref, inputs=body.inputs, actor=who.name
+    )
+    ids = await service.handle_event(event, git_dir=service.repo_path(full), workflow=body.workflow)
+    return {"runs": ids}
+
+
+@router.get("/repos/{owner}/{repo}/commits/{sha}/statuses")
+def statuses(request: Request, owner: str, repo: str, sha: str, _: Reader) -> list[dict[str, Any]]:
+    """Commit statuses: `conveyor/<workflow>` (CI) and `deployment/<env>` per SHA (or prefix)."""
+    return state_of(request).service.store.statuses(f"{owner}/{repo}", sha)
+
+
+@router.get("/repos/{owner}/{repo}/deployments")
+def deployments(
+    request: Request, owner: str, repo: str, _: Reader, environment: str | None = None
+) -> list[dict[str, Any]]:
+    return state_of(request).service.store.deployments(f"{owner}/{repo}", environment=environment)
+
+
+@router.get("/runners")
+def list_runners(request: Request, _: Reader) -> list[dict[str, Any]]:
+    return state_of(request).service.store.runners()
+
+
+@router.post("/tokens")
+def create_token(request: Request, body: TokenBody, _: Admin) -> dict[str, str]:
+    """A new token (shown once) with a role: read, runner, write or admin."""
+    token = state_of(request).auth.issue(body.name, body.role)
+    return {"name": body.name, "role": str(body.role), "token": token}
+
+
+@router.get("/tokens")
+def list_tokens(request: Request, _: Admin) -> list[dict[str, Any]]:
+    return state_of(request).service.store.tokens()

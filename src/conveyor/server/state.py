@@ -1,0 +1,47 @@
+"""What the HTTP routes share: the CI service, auth, the webhook secret, the reconciler.
+
+Built once by `conveyor.server.main.build`; routes reach it through `request.app.state.cv`.
+`need(role)` is the FastAPI dependency every protected route declares (401 without a valid
+token, 403 when the role is too weak).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from conveyor.ci.service import CIService
+from conveyor.server.auth import Auth, Principal, Role
+
+
+@dataclass(slots=True, kw_only=True)
+class ServerState:
+    service: CIService
+    auth: Auth
+    webhook_secret: str = ""
+    reconciler: Any = None  # conveyor.reconcile.Reconciler when the server runs one
+    requests: dict[str, int] = field(default_factory=dict)
+
+
+def state_of(request: Request) -> ServerState:
+    state: ServerState = request.app.state.cv
+    return state
+
+
+def need(role: Role) -> Callable[[Request], Principal]:
+    """Dependency: the caller's principal, with at least `role`."""
+
+    def check(request: Request) -> Principal:
+        principal = state_of(request).auth.from_header(request.headers.get("authorization", ""))
+        if principal is None:
+            raise HTTPException(
+                401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if not principal.can(role):
+            raise HTTPException(403, f"the {principal.role} role cannot do this (needs {role})")
+        return principal
+
+    return check
