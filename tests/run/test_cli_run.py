@@ -135,13 +135,13 @@ def test_unknown_job_and_remote_action_exit_2(repo: Repo) -> None:
           x:
             runs-on: ubuntu-latest
             steps:
-              - uses: actions/setup-node@v4
+              - uses: some-org/not-vendored@v4
     """)
     ).commit()
-    remote = repo.run()
+    remote = repo.run(env={"CONVEYOR_ACTIONS": str(repo.home / "empty-store")})
     assert remote.code == 2
-    assert "not available offline" in remote.stderr
-    assert "vendor" in remote.stderr
+    assert "not in the action store" in remote.stderr
+    assert "conveyor actions vendor some-org/not-vendored@v4 --from" in remote.stderr
 
 
 def test_job_flag_runs_the_job_with_its_needs(repo: Repo) -> None:

@@ -131,6 +131,27 @@ def _secrets(given: Sequence[str], files: Sequence[Path]) -> dict[str, str]:
 )
 @click.option("--worktree", is_flag=True, help="Check out uncommitted changes too.")
 @click.option("--debug", is_flag=True, help="Step debug logs; tracebacks of internal errors.")
+@click.option(
+    "--runner",
+    "runner",
+    type=click.Choice(["host", "podman"]),
+    default="host",
+    help="Run jobs on this machine (host) or each in a Podman container (podman).",
+)
+@click.option(
+    "-P",
+    "--platform",
+    "platforms",
+    multiple=True,
+    help="Image for a runs-on label with --runner podman: LABEL=IMAGE (as act's -P).",
+)
+@click.option(
+    "--action-dir",
+    "action_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Action store (vendored actions); default $CONVEYOR_ACTIONS or ~/.conveyor/actions.",
+)
 def run(  # noqa: PLR0917 - click passes options positionally
     event: str,
     directory: Path,
@@ -149,9 +170,20 @@ def run(  # noqa: PLR0917 - click passes options positionally
     max_parallel: int | None,
     worktree: bool,
     debug: bool,
+    runner: str,
+    platforms: tuple[str, ...],
+    action_dir: Path | None,
 ) -> None:
     """Run the workflows EVENT (default: push) triggers, as GitHub would."""
     from conveyor.workflow.run.selection import describe, select
+
+    images = dict(_pairs(platforms, "-P"))
+    if action_dir is not None:  # read by the action store in this process
+        os.environ["CONVEYOR_ACTIONS"] = str(action_dir.resolve())
+    if runner != "host" or images:
+        from conveyor.workflow.run.platform import Platform, choose
+
+        choose(Platform(runner=runner, images=images))
 
     repo = directory.resolve()
     if not repo.is_dir():

@@ -3,9 +3,8 @@
 Called by the step executor (`conveyor.workflow.run`) when a step `uses: actions/checkout@…`
 and no vendored copy of the real action exists. This is the part issue 2 needs: the run's
 own repository at the event's commit (or the uncommitted working tree with `--worktree`),
-honouring `ref`, `path`, `fetch-depth` and `clean`. Named repositories come with the
-actions issue (#4); until then a `repository:` other than the run's own, or a local path,
-fails with a message saying so.
+honouring `ref`, `path`, `fetch-depth` and `clean`; or a named repository (`repository:`,
+see `_source_repo`), fetched with `token` when it comes from a Git server.
 
 Like the real action it leaves a Git repository whose `origin` is the source, on a local
 branch named after the event's branch (detached for tags, SHAs and pull requests), with the
@@ -15,6 +14,7 @@ history depth asked for (default 1, `0` = all).
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 from collections.abc import Mapping
@@ -61,18 +61,73 @@ async def _git(*args: str, cwd: Path) -> str:
     return out.decode(errors="replace").strip()
 
 
-def _source_repo(inputs: Mapping[str, str], event: CheckoutEvent, repo_dir: Path) -> Path:
+def _source_repo(inputs: Mapping[str, str], event: CheckoutEvent, repo_dir: Path) -> Path | str:
+    """The run's own repository, a local repository, or a Git URL for `repository:`.
+
+    `owner/name` other than the run's own is looked up, in order: under
+    `$CONVEYOR_REPOSITORIES` (`<dir>/<owner>/<name>[.git]`, a local mirror of hosted
+    repositories), then as `<base>/<owner>/<name>.git` where base is `github-server-url` or
+    `$CONVEYOR_GIT_URL` (a Git server: fetched over the network with `token`).
+    """
     repository = inputs.get("repository", "").strip()
     if not repository or repository.lower() == event.repository.lower():
         return repo_dir
-    candidate = Path(repository)
-    is_repo = (candidate / ".git").exists() or (candidate / "HEAD").exists()
-    if candidate.is_absolute() and is_repo:
+    candidate = Path(repository).expanduser()
+    if candidate.is_absolute() and _is_repo(candidate):
         return candidate
+    mirrors = os.environ.get("CONVEYOR_REPOSITORIES")
+    if mirrors and "/" in repository:
+        for name in (repository, f"{repository}.git"):
+            if _is_repo(Path(mirrors) / name):
+                return Path(mirrors) / name
+    base = inputs.get("github-server-url", "").strip() or os.environ.get("CONVEYOR_GIT_URL", "")
+    if base and "/" in repository:
+        return f"{base.rstrip('/')}/{repository}.git"
     raise CheckoutFailed(
         f"repository {repository!r} is not the run's own repository and is not available "
-        "offline; check out another repository with a local path for now"
+        "offline: put a clone at $CONVEYOR_REPOSITORIES/<owner>/<name>, set CONVEYOR_GIT_URL "
+        "(or `github-server-url`) to a Git server holding it, or give an absolute local path"
     )
+
+
+def _is_repo(path: Path) -> bool:
+    return (path / ".git").exists() or (path / "HEAD").is_file()
+
+
+def _auth(token: str) -> list[str]:
+    """`-c http.extraheader=…` as actions/checkout sets it (basic x-access-token)."""
+    if not token:
+        return []
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return ["-c", f"http.extraheader=AUTHORIZATION: basic {basic}"]
+
+
+async def _checkout_url(
+    url: str, inputs: Mapping[str, str], dest: Path, depth: str, token: str
+) -> dict[str, str]:
+    ref = inputs.get("ref", "").strip() or "HEAD"
+    await _git("init", "-q", str(dest), cwd=dest.parent)
+    fetch = [*_auth(token), "fetch", "-q", "--no-tags"]
+    if depth != "0":
+        fetch += ["--depth", depth]
+    await _git(*fetch, url, ref, cwd=dest)
+    sha = await _git("rev-parse", "FETCH_HEAD", cwd=dest)
+    await _git("remote", "add", "origin", url, cwd=dest)
+    if inputs.get("persist-credentials", "true").strip().lower() != "false" and token:
+        await _git("config", "--local", *_auth(token)[1].split("=", 1), cwd=dest)
+    branch = ref.removeprefix("refs/heads/")
+    if ref == "HEAD" or (not branch.startswith(("refs/", "v")) and len(branch) != 40):
+        name = branch if ref != "HEAD" else "main"
+        head = ""
+        if ref == "HEAD":
+            head = await _git(*_auth(token), "ls-remote", "--symref", url, "HEAD", cwd=dest)
+        for line in head.splitlines():
+            if line.startswith("ref: refs/heads/"):
+                name = line.split()[1].removeprefix("refs/heads/")
+        await _git("checkout", "-q", "-B", name, sha, cwd=dest)
+        return {"ref": f"refs/heads/{name}", "commit": sha}
+    await _git("checkout", "-q", "--detach", sha, cwd=dest)
+    return {"ref": ref, "commit": sha}
 
 
 async def _resolve(ref: str, source: Path) -> str:
@@ -118,6 +173,15 @@ async def _overlay_worktree(source: Path, dest: Path) -> None:
             shutil.copy2(origin, target, follow_symlinks=False)
 
 
+async def _fetch_into(dest: Path, source: Path, sha: str, depth: str, workspace: Path) -> None:
+    await _git("init", "-q", str(dest), cwd=workspace)
+    fetch = ["fetch", "-q", "--no-tags"]
+    if depth != "0":
+        fetch += ["--depth", depth]
+    await _git(*fetch, f"file://{source.resolve()}", sha, cwd=dest)
+    await _git("remote", "add", "origin", str(source.resolve()), cwd=dest)
+
+
 async def checkout(
     inputs: Mapping[str, str],
     *,
@@ -128,10 +192,6 @@ async def checkout(
 ) -> dict[str, str]:
     """Check out the commit into `workspace[/path]`; returns the action's outputs."""
     source = _source_repo(inputs, event, repo_dir)
-    ref = inputs.get("ref", "").strip()
-    sha = await _resolve(ref, source) if ref else event.sha
-    if not sha or sha == _NULL_SHA:
-        sha = await _resolve("HEAD", source)
     dest = _destination(inputs, workspace)
     dest.mkdir(parents=True, exist_ok=True)
     if inputs.get("clean", "true").strip().lower() != "false" and any(dest.iterdir()):
@@ -139,12 +199,20 @@ async def checkout(
     depth = inputs.get("fetch-depth", "1").strip() or "1"
     if not depth.isdigit():
         raise CheckoutFailed(f"fetch-depth must be a whole number, got {depth!r}")
-    await _git("init", "-q", str(dest), cwd=workspace)
-    fetch = ["fetch", "-q", "--no-tags"]
-    if depth != "0":
-        fetch += ["--depth", depth]
-    await _git(*fetch, f"file://{source.resolve()}", sha, cwd=dest)
-    await _git("remote", "add", "origin", str(source.resolve()), cwd=dest)
+    if isinstance(source, str):
+        return await _checkout_url(source, inputs, dest, depth, inputs.get("token", ""))
+    ref = inputs.get("ref", "").strip()
+    own = source == repo_dir
+    sha = await _resolve(ref, source) if ref else (event.sha if own else "")
+    if not sha or sha == _NULL_SHA:
+        sha = await _resolve("HEAD", source)
+    if not own and not ref:  # another repository: its default branch, as GitHub does
+        branch = await _git("symbolic-ref", "--short", "-q", "HEAD", cwd=source)
+        ref_name = f"refs/heads/{branch}"
+        await _fetch_into(dest, source, sha, depth, workspace)
+        await _git("checkout", "-q", "-B", branch, sha, cwd=dest)
+        return {"ref": ref_name, "commit": sha}
+    await _fetch_into(dest, source, sha, depth, workspace)
     event_ref = ref or event.ref
     if event_ref.startswith("refs/heads/") and not ref:
         await _git("checkout", "-q", "-B", event_ref.removeprefix("refs/heads/"), sha, cwd=dest)

@@ -1,11 +1,12 @@
-"""Resolves a step's `uses:` and runs it: built-in checkout, local `./path` actions.
+"""Resolves a step's `uses:` and runs it: local, vendored, built-in and container actions.
 
-`check_uses` is called by `conveyor.app.cmd_run` before anything runs: a remote
-`owner/repo@ref` action (other than a built-in) or a `docker://` image cannot run offline,
-so the run is refused with a message saying how to vendor the action. `run_uses` is called
-by `conveyor.workflow.run.steps` for each `uses:` step: `actions/checkout@…` runs the
-built-in; `./path` (relative to GITHUB_WORKSPACE, as on GitHub) loads `action.yml` and runs
-a composite action (`composite.py`) or a node action's `main` with the `node` on PATH.
+`check_uses` is called by `conveyor.workflow.run.selection` before anything runs: a remote
+`owner/repo[/path]@ref` that is neither in the action store (`store.py`) nor a built-in
+(`builtins`) refuses the run with a message saying how to vendor it. `run_uses` is called by
+`conveyor.workflow.run.steps` for each `uses:` step, in this order: `docker://image` runs the
+image (`docker.py`); `./path` (relative to GITHUB_WORKSPACE, as on GitHub) and vendored
+actions load `action.yml` and run as composite (`composite.py`), node (`node.py`) or docker
+(`docker.py`) actions; otherwise the built-in of that name runs.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError, UserError
 from conveyor.core.location import Location
+from conveyor.workflow.actions.builtins import BUILT_INS
+from conveyor.workflow.actions.store import ActionRef, ActionStore, parse_ref, vendor_hint
 from conveyor.workflow.model import Step, Workflow
 from conveyor.workflow.run.results import Result
 
 if TYPE_CHECKING:
     from conveyor.workflow.expr import EvalContext
+    from conveyor.workflow.model import Action
     from conveyor.workflow.run.scope import JobRun, Scope
-
-BUILT_INS = frozenset({"actions/checkout"})
 
 
 class ActionUnavailable(UserError):
@@ -39,31 +41,30 @@ def is_built_in(uses: str) -> bool:
     return action_name(uses) in BUILT_INS
 
 
-def check_uses(workflows: Iterable[Workflow]) -> None:
-    """Refuse, before the run starts, steps whose action is not available offline."""
+def missing_actions(workflows: Iterable[Workflow], store: ActionStore) -> list[tuple[Step, str]]:
+    """Steps (with their workflow path) whose remote action is neither vendored nor built in."""
+    out: list[tuple[Step, str]] = []
     for workflow in workflows:
         for job in workflow.jobs:
             for step in job.steps:
-                if step.uses is None or step.uses.startswith("./") or is_built_in(step.uses):
+                ref = parse_ref(step.uses or "")
+                if ref is None or store.find(ref) is not None or is_built_in(step.uses or ""):
                     continue
-                where = step.loc or Location(file=workflow.path)
-                if step.uses.startswith("docker://"):
-                    raise ActionUnavailable(
-                        f"step uses the container image '{step.uses}': docker steps are not "
-                        "supported by the host runner",
-                        location=where,
-                        hint="replace it with a `run:` step",
-                    )
-                name = action_name(step.uses)
-                raise ActionUnavailable(
-                    f"action '{step.uses}' is not available offline",
-                    location=where,
-                    hint=(
-                        f"vendor it: copy the action's repository into this repository (e.g. "
-                        f".github/actions/{name.replace('/', '-')}) and write "
-                        f"`uses: ./.github/actions/{name.replace('/', '-')}`"
-                    ),
-                )
+                out.append((step, workflow.path))
+    return out
+
+
+def check_uses(workflows: Iterable[Workflow], store: ActionStore | None = None) -> None:
+    """Refuse, before the run starts, steps whose action is not available offline."""
+    store = store or ActionStore()
+    for step, path in missing_actions(workflows, store):
+        ref = parse_ref(step.uses or "")
+        assert ref is not None
+        raise ActionUnavailable(
+            f"action '{step.uses}' is not in the action store and is not built in",
+            location=step.loc or Location(file=path),
+            hint=vendor_hint(ref, store.root),
+        )
 
 
 async def run_uses(
@@ -74,29 +75,69 @@ async def run_uses(
 
     assert step.uses is not None
     inputs = render_map(dict(step.with_), ctx)
-    if is_built_in(step.uses):
-        from conveyor.workflow.actions.checkout import checkout
+    if step.uses.startswith("docker://"):
+        from conveyor.workflow.actions.docker import run_image_step
 
-        options = jr.session.options
-        outputs = await checkout(
-            inputs,
-            workspace=jr.dirs.workspace,
-            event=options.event,
-            repo_dir=options.repo_dir,
-            worktree=options.worktree,
+        return await run_image_step(step.uses.removeprefix("docker://"), inputs, jr=jr, env=env)
+    directory = locate(step.uses, jr)
+    if directory is None:
+        from conveyor.workflow.actions.builtins import BuiltinCall, built_in
+
+        fn = built_in(action_name(step.uses))
+        if fn is None:
+            raise ConveyorError(f"action '{step.uses}' is not available offline")
+        call = BuiltinCall(
+            inputs={k.lower(): v for k, v in inputs.items()}, env=env, step=step, jr=jr, ctx=ctx
         )
-        return Result.SUCCESS, outputs
-    if not step.uses.startswith("./"):
-        raise ConveyorError(f"action '{step.uses}' is not available offline")
-    directory = (jr.dirs.workspace / step.uses).resolve()
-    if not directory.is_dir():
-        raise ConveyorError(
-            f"Can't find 'action.yml' for action '{step.uses}' in {directory}. Did you forget "
-            "to run actions/checkout before running your local action?"
-        )
+        return Result.SUCCESS, await fn(call)
+    action = load(directory, jr)
+    return await run_action(
+        action, directory, inputs, step=step, scope=scope, jr=jr, ctx=ctx, env=env
+    )
+
+
+def locate(uses: str, jr: JobRun) -> Path | None:
+    """The action's directory: `./path` in the workspace, or the store's copy (None: a
+    built-in serves it)."""
+    if uses.startswith("./"):
+        directory = (jr.dirs.workspace / uses).resolve()
+        if not directory.is_dir():
+            raise ConveyorError(
+                f"Can't find 'action.yml' for action '{uses}' in {directory}. Did you forget "
+                "to run actions/checkout before running your local action?"
+            )
+        return directory
+    ref = parse_ref(uses)
+    if ref is None:
+        raise ConveyorError(f"'{uses}' is not a valid action reference")
+    found = ActionStore().find(ref)
+    if found is None and not is_built_in(uses):
+        raise ConveyorError(f"action '{uses}' is not vendored; {_hint(ref)}")
+    return found
+
+
+def _hint(ref: ActionRef) -> str:
+    return vendor_hint(ref, ActionStore().root)
+
+
+def load(directory: Path, jr: JobRun) -> Action:
     from conveyor.workflow.load import load_action
 
-    action = load_action(directory, root=jr.dirs.workspace)
+    root = jr.dirs.workspace if directory.is_relative_to(jr.dirs.workspace) else directory
+    return load_action(directory, root=root)
+
+
+async def run_action(
+    action: Action,
+    directory: Path,
+    inputs: Mapping[str, str],
+    *,
+    step: Step,
+    scope: Scope,
+    jr: JobRun,
+    ctx: EvalContext,
+    env: Mapping[str, str],
+) -> tuple[Result, dict[str, str]]:
     using = action.runs.using.lower()
     if using == "composite":
         from conveyor.workflow.actions.composite import run_composite
@@ -107,11 +148,11 @@ async def run_uses(
     if using.startswith("node"):
         from conveyor.workflow.actions.node import run_node
 
-        return await run_node(action, directory, inputs, jr=jr, ctx=ctx, env=env)
-    raise ConveyorError(
-        f"action '{step.uses}' uses '{action.runs.using}', which the host runner cannot run"
-    )
+        return await run_node(action, directory, inputs, step=step, jr=jr, ctx=ctx, env=env)
+    if using == "docker":
+        from conveyor.workflow.actions.docker import run_docker_action
 
-
-def action_dir(jr: JobRun, uses: str) -> Path:
-    return (jr.dirs.workspace / uses).resolve()
+        return await run_docker_action(
+            action, directory, inputs, step=step, jr=jr, ctx=ctx, env=env
+        )
+    raise ConveyorError(f"action '{step.uses}' uses '{action.runs.using}', which is not supported")

@@ -15,9 +15,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError
-from conveyor.runners.base import base_environment, make_job_dirs
+from conveyor.runners.base import JobDirs, base_environment, make_job_dirs
 from conveyor.workflow.expr import (
     EvalContext,
     Value,
@@ -28,11 +29,14 @@ from conveyor.workflow.expr import (
 )
 from conveyor.workflow.model import Job, RunDefaults, Workflow
 from conveyor.workflow.run.contexts import github_context, job_variables, runner_context
-from conveyor.workflow.run.results import JobResult, Result
+from conveyor.workflow.run.results import JobResult, Result, StepResult
 from conveyor.workflow.run.rundir import job_log_dir
 from conveyor.workflow.run.scope import JobControl, JobRun, Scope
 from conveyor.workflow.run.session import Session
 from conveyor.workflow.run.steps import render_map, run_steps
+
+if TYPE_CHECKING:
+    from conveyor.workflow.run.containers import JobContainers
 
 DEFAULT_TIMEOUT_MINUTES = 360
 
@@ -139,6 +143,8 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
     timer: asyncio.TimerHandle | None = None
     minutes = float(DEFAULT_TIMEOUT_MINUTES)
     continue_on_error, environment = False, ""
+    containers: JobContainers | None = None
+    step_results: list[StepResult] = []
     scope: Scope | None = None
     try:
         ctx = leg_context(contexts, options.env)
@@ -149,23 +155,18 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         continue_on_error = is_truthy(evaluate_raw(job.continue_on_error, ctx))
         minutes = _minutes(evaluate_raw(job.timeout_minutes, ctx), DEFAULT_TIMEOUT_MINUTES)
         timer = asyncio.get_running_loop().call_later(minutes * 60, control.cancel, "timeout")
-        if job.container is not None or job.services:
-            raise ConveyorError(
-                f"jobs.{job.id}: `container:` and `services:` need a container runner; the host "
-                "runner cannot run this job"
-            )
+        containers = _containers(job, dirs, ctx)
         scope = Scope(defaults=_defaults(wf.defaults, job.defaults))
-        step_results = await run_steps(job.steps, scope, jr)
+        step_results = await _run_steps(jr, containers, scope, ctx)
         outputs = _outputs(jr, scope)
     except ConveyorError as exc:
         jr.error(f"{exc}")
         jr.failed = True
-        step_results, outputs = [], {}
+        outputs = {}
     finally:
         if timer is not None:
             timer.cancel()
-        await jr.runner.cleanup()
-        _remove(dirs.temp)  # scripts and env files hold secrets
+        step_results += await _finish(jr, containers)
     if jr.summaries:
         text = "\n".join(s.rstrip("\n") for s in jr.summaries) + "\n"
         (log_dir / "summary.md").write_text(session.masker.mask(text))
@@ -227,6 +228,63 @@ async def _leave_environment(jr: JobRun, name: str, scope: Scope | None, verdict
         job_id=jr.job.id, job_name=jr.name, environment=name, url=url, result=str(verdict)
     )
     return verdict
+
+
+async def _run_steps(
+    jr: JobRun, containers: JobContainers | None, scope: Scope, ctx: EvalContext
+) -> list[StepResult]:
+    """Start the job's containers (if any), run the actions' `pre`s, then the steps."""
+    if containers is not None:
+        jr.job_context = await containers.start(ctx, host_path=jr.base_env.get("PATH", ""))
+        if containers.runner is not None:
+            await jr.runner.cleanup()
+            jr.runner = containers.runner
+    from conveyor.workflow.actions.node import run_pres
+
+    if not await run_pres(jr.job.steps, scope, jr):
+        jr.failed = True
+        return []
+    return await run_steps(jr.job.steps, scope, jr)
+
+
+async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResult]:
+    """Post steps, then tear everything down (also after a failure or an interruption)."""
+    try:
+        if jr.posts:
+            from conveyor.workflow.actions.hooks import run_posts
+
+            return await run_posts(jr)
+        return []
+    finally:
+        await jr.runner.cleanup()
+        if containers is not None:
+            await containers.stop()
+        _remove(jr.dirs.temp)  # scripts and env files hold secrets
+
+
+def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | None:
+    """The job's Podman containers, or None when everything runs on the host."""
+    from conveyor.workflow.run.platform import current
+
+    platform = current()
+    image: str | None = None
+    if job.container is not None:
+        image = to_str(evaluate_raw(job.container.image, ctx)) or None
+    elif platform.runner == "podman":
+        labels = evaluate_raw(job.runs_on, ctx)
+        if isinstance(labels, dict):
+            labels = labels.get("labels")
+        names = [to_str(v) for v in (labels if isinstance(labels, list) else [labels])]
+        image = platform.image_for(names)
+        if image is None:
+            from conveyor.clients.podman_images import BUSYBOX_IMAGE
+
+            image = BUSYBOX_IMAGE
+    if image is None and not job.services:
+        return None
+    from conveyor.workflow.run.containers import JobContainers
+
+    return JobContainers(job, image=image, mounts=(dirs.root,))
 
 
 def _remove(path: Path) -> None:

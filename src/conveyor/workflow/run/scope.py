@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -40,6 +40,17 @@ class JobControl:
     @property
     def timed_out(self) -> bool:
         return self.reason == "timeout"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostStep:
+    """A step that runs at the job's end, in reverse order of registration: a node action's
+    `post`, a docker action's `post-entrypoint`, a built-in's save (actions/cache).
+    `condition` is evaluated then, with the job's status (`always()` by default)."""
+
+    name: str
+    condition: str
+    run: Callable[[], Awaitable[bool]]  # True when it succeeded
 
 
 @dataclass(slots=True, kw_only=True)
@@ -83,6 +94,9 @@ class JobRun:
     log: IO[str] | None = None
     env_files: dict[str, Path] | None = None  # GITHUB_OUTPUT & co., emptied after each step
     step_counter: int = 0
+    posts: list[PostStep] = field(default_factory=list)
+    job_context: dict[str, Value] = field(default_factory=dict)  # job.container, job.services
+    action_state: dict[str, dict[str, str]] = field(default_factory=dict)  # STATE_* per step
 
     @property
     def step_debug(self) -> bool:
@@ -117,7 +131,7 @@ class JobRun:
             **self.contexts,
             "env": dict(env) if env is not None else dict(self.env_context(scope)),
             "steps": scope.steps,
-            "job": {"status": self.status(scope)},
+            "job": {**self.job_context, "status": self.status(scope)},
         }
         if scope.depth:
             contexts["inputs"] = dict(scope.inputs)

@@ -72,10 +72,18 @@ def load_called(uses: str, *, repo_dir: Path) -> Workflow:
 
     ref = uses.split("@", 1)[0]
     if not ref.startswith("./"):
-        raise ConveyorError(
-            f"reusable workflow '{uses}' is not available offline; only local "
-            "`./.github/workflows/<file>.yml` workflows can be called for now"
-        )
+        from conveyor.workflow.actions.store import ActionStore, parse_ref, vendor_hint
+
+        remote = parse_ref(uses)
+        store = ActionStore()
+        found = store.find(remote) if remote is not None else None
+        if remote is None or found is None or not found.is_file():
+            hint = vendor_hint(remote, store.root) if remote is not None else ""
+            raise ConveyorError(
+                f"reusable workflow '{uses}' is not in the action store; {hint}".rstrip("; ")
+            )
+        tree = found.parents[len(Path(remote.path).parts) - 1]
+        return load_workflow(found, root=tree)
     return load_workflow(repo_dir / ref[2:], root=repo_dir)
 
 

@@ -1,0 +1,109 @@
+"""Runs a job's processes inside ONE Podman container (container jobs, `--runner podman`).
+
+Chosen by `conveyor.workflow.run.containers` for a job with `container:` or when the run uses
+`--runner podman`; used by the engine through the `Runner` protocol. `start()` creates the
+container once (`tail -f /dev/null` keeps it alive, as GitHub's runner does); every `exec`
+is a `podman exec` into it (no copying of files per step: act copies and pays about 1.5 s a
+step). The job's directories are bind-mounted at the same paths inside the container, so
+script files, env files and GITHUB_WORKSPACE mean the same on both sides. `cleanup()`
+removes the container. The `podman exec` client runs through a `HostRunner`, which gives
+streaming, timeouts and cancellation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from conveyor.clients.podman import Podman
+from conveyor.runners.base import DEFAULT_PATH, ExecResult, OutputCallback, RunnerError
+from conveyor.runners.host import HostRunner
+
+#: Host variables that describe the host, not the container: never passed in.
+_HOST_ONLY = frozenset({"HOME", "SHELL", "USER", "LOGNAME", "TMPDIR", "RUNNER_TRACKING_ID"})
+
+
+class PodmanRunner:
+    """One container per job; `start()` before the first `exec`, `cleanup()` at the end."""
+
+    def __init__(
+        self,
+        podman: Podman,
+        *,
+        image: str,
+        mounts: Sequence[Path],
+        network: str | None = None,
+        options: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        host_path: str = "",
+        name: str | None = None,
+    ) -> None:
+        self.podman = podman
+        self.image = image
+        self.mounts = tuple(mounts)
+        self.network = network
+        self.options = tuple(options)
+        self.env = dict(env or {})
+        self.host_path = host_path
+        self.name = name or f"conveyor-job-{uuid.uuid4().hex[:12]}"
+        self.container_id = ""
+        self._host = HostRunner()
+        self._has_bash: bool | None = None
+
+    async def start(self) -> str:
+        """Create and start the job container; returns its id."""
+        args = ["run", "-d", "--name", self.name, "--entrypoint", "tail"]
+        if self.network:
+            args += ["--network", self.network]
+        for path in self.mounts:
+            args += ["-v", f"{path}:{path}"]
+        for key, value in self.env.items():
+            args += ["-e", f"{key}={value}"]
+        args += [*self.options, self.image, "-f", "/dev/null"]
+        result = await self.podman.run(*args, check=False)
+        if result.returncode != 0:
+            raise RunnerError(
+                f"cannot start the job container from '{self.image}': {result.stderr.strip()}"
+            )
+        self.container_id = result.stdout.strip()
+        probe = await self.podman.run("exec", self.name, "sh", "-c", "command -v bash", check=False)
+        self._has_bash = probe.returncode == 0
+        return self.container_id
+
+    def _environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        out = {k: v for k, v in env.items() if k not in _HOST_ONLY}
+        path = out.get("PATH", "")
+        if self.host_path and path.endswith(self.host_path):
+            out["PATH"] = path[: len(path) - len(self.host_path)] + DEFAULT_PATH
+        elif not path:
+            out["PATH"] = DEFAULT_PATH
+        return out
+
+    async def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        timeout: float | None,
+        on_output: OutputCallback,
+    ) -> ExecResult:
+        """`podman exec` argv in the job container, with exactly `env` (host-only variables
+        dropped; the host's PATH tail replaced by the image's standard PATH)."""
+        command = list(argv)
+        if command[:2] == ["bash", "-e"] and not self._has_bash:
+            command[0] = "sh"  # the default shell falls back to sh, as GitHub does
+        args = ["exec", "-w", str(cwd)]
+        for key, value in self._environment(env).items():
+            args += ["-e", f"{key}={value}"]
+        full = self.podman.argv(*args, self.name, *command)
+        return await self._host.exec(
+            full, env=dict(self.podman.env), cwd=Path("/"), timeout=timeout, on_output=on_output
+        )
+
+    async def cleanup(self) -> None:
+        """Remove the job container (and whatever still runs in it)."""
+        await self._host.cleanup()
+        if self.container_id or self.name:
+            await self.podman.run("rm", "-f", "-t", "0", self.name, check=False)

@@ -1,0 +1,18 @@
+"""Built-in `actions/checkout`: `conveyor.workflow.actions.checkout` with the step's inputs."""
+
+from __future__ import annotations
+
+from conveyor.workflow.actions.builtins import BuiltinCall
+
+
+async def run(call: BuiltinCall) -> dict[str, str]:
+    from conveyor.workflow.actions.checkout import checkout
+
+    options = call.jr.session.options
+    return await checkout(
+        call.inputs,
+        workspace=call.jr.dirs.workspace,
+        event=options.event,
+        repo_dir=options.repo_dir,
+        worktree=options.worktree,
+    )

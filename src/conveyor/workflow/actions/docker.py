@@ -1,0 +1,165 @@
+"""Container actions through Podman: `runs.using: docker` and `uses: docker://image` steps.
+
+Called by `resolve.run_uses` / `resolve.run_action`. As GitHub's runner does: the image is
+built from the action's Dockerfile (`image: Dockerfile`) or taken as is (`docker://…`); the
+container runs with `--workdir /github/workspace`, the workspace mounted there, the step's
+environment (INPUT_*, GITHUB_*, RUNNER_*, CI, `env:`) passed in, GITHUB_WORKSPACE, HOME and
+GITHUB_EVENT_PATH pointing inside the container (`/github/workspace`, `/github/home`,
+`/github/workflow/event.json`) and the env files mounted under `/github/file_commands`.
+`args` and `entrypoint` (action.yml, or `with: args/entrypoint` on a `docker://` step)
+override the image's. `pre-entrypoint` runs just before the main entrypoint (not at the
+job's start: a deviation), `post-entrypoint` at the job's end. In a job with a Podman
+network (services, container job) the action joins it, so services resolve by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from conveyor.core.errors import ConveyorError
+from conveyor.runners.host import HostRunner
+from conveyor.workflow.expr import EvalContext, evaluate_raw, to_str
+from conveyor.workflow.model import Action, Step
+from conveyor.workflow.run.output import LineHandler
+from conveyor.workflow.run.results import Result
+from conveyor.workflow.run.scope import JobRun, PostStep
+
+_HOST_ONLY = frozenset({"PATH", "HOME", "SHELL", "USER", "LOGNAME", "TMPDIR", "LANG", "LC_ALL"})
+_FILE_VARS = ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
+
+
+def _network(jr: JobRun) -> str:
+    for key in ("container", "services"):
+        entry = jr.job_context.get(key)
+        if key == "container" and isinstance(entry, dict):
+            return str(entry.get("network") or "")
+        if isinstance(entry, dict):
+            for service in entry.values():
+                if isinstance(service, dict) and service.get("network"):
+                    return str(service["network"])
+    return ""
+
+
+def container_args(jr: JobRun, env: Mapping[str, str]) -> list[str]:
+    """`podman run` options shared by every container action of the job."""
+    temp = jr.dirs.temp
+    home = temp / "_github_home"
+    home.mkdir(exist_ok=True)
+    args = ["run", "--rm", "--workdir", "/github/workspace"]
+    args += ["-v", f"{jr.dirs.workspace}:/github/workspace"]
+    args += ["-v", f"{home}:/github/home", "-v", f"{temp}:/github/file_commands"]
+    event = jr.session.identity.event_path
+    if event.exists():
+        args += ["-v", f"{event}:/github/workflow/event.json:ro"]
+    network = _network(jr)
+    if network:
+        args += ["--network", network]
+    inside = {k: v for k, v in env.items() if k not in _HOST_ONLY}
+    for var in _FILE_VARS:
+        if var in inside:
+            inside[var] = f"/github/file_commands/{Path(inside[var]).name}"
+    inside |= {
+        "GITHUB_WORKSPACE": "/github/workspace",
+        "HOME": "/github/home",
+        "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+        "RUNNER_TEMP": "/github/runner_temp",
+    }
+    for key, value in inside.items():
+        args += ["-e", f"{key}={value}"]
+    return args
+
+
+async def _run(jr: JobRun, argv: Sequence[str]) -> bool:
+    from conveyor.workflow.run.containers import podman
+
+    pm = podman()
+    handler = LineHandler(jr)
+    result = await HostRunner().exec(
+        pm.argv(*argv), env=dict(pm.env), cwd=jr.dirs.workspace, timeout=None, on_output=handler
+    )
+    handler.close()
+    if result.exit_code != 0:
+        jr.error(f"Docker run failed with exit code {result.exit_code}")
+        return False
+    return not handler.failed
+
+
+async def _image(action: Action, directory: Path) -> str:
+    image = action.runs.image or ""
+    if image.startswith("docker://"):
+        return image.removeprefix("docker://")
+    from conveyor.workflow.run.containers import podman
+
+    dockerfile = directory / image
+    if not dockerfile.is_file():
+        raise ConveyorError(f"the action's image '{image}' is not a file in {directory}")
+    tag = "localhost/conveyor-action/" + hashlib.sha256(str(dockerfile).encode()).hexdigest()[:16]
+    built = await podman().run(
+        "build", "-q", "-t", tag, "-f", str(dockerfile), str(dockerfile.parent), check=False
+    )
+    if built.returncode != 0:
+        raise ConveyorError(f"building the action's image failed: {built.stderr.strip()[-800:]}")
+    return tag
+
+
+async def run_docker_action(
+    action: Action,
+    directory: Path,
+    given: Mapping[str, str],
+    *,
+    step: Step,
+    jr: JobRun,
+    ctx: EvalContext,
+    env: Mapping[str, str],
+) -> tuple[Result, dict[str, str]]:
+    """Run a `runs.using: docker` action (pre-entrypoint, entrypoint; post registered)."""
+    from conveyor.workflow.actions.node import input_env
+
+    inputs = input_env(action, given, ctx)
+    runs = action.runs
+    inner = EvalContext(
+        contexts={**ctx.contexts, "inputs": {k[6:].lower(): v for k, v in inputs.items()}},
+        functions=ctx.functions,
+    )
+    args = [to_str(evaluate_raw(a, inner)) for a in runs.args]
+    action_env = {k: to_str(evaluate_raw(v, inner)) for k, v in runs.env.items()}
+    image = await _image(action, directory)
+    base = container_args(jr, {**env, **action_env, **inputs})
+
+    def entry(point: str) -> list[str]:
+        return [*base, "--entrypoint", point, image]
+
+    if runs.pre_entrypoint and not await _run(jr, entry(runs.pre_entrypoint)):
+        return Result.FAILURE, {}
+    main = [*base, "--entrypoint", runs.entrypoint, image] if runs.entrypoint else [*base, image]
+    ok = await _run(jr, [*main, *args])
+    if runs.post_entrypoint:
+        post_argv = entry(runs.post_entrypoint)
+
+        async def post() -> bool:
+            return await _run(jr, post_argv)
+
+        jr.posts.append(
+            PostStep(name=f"Post {step.uses}", condition=runs.post_if or "always()", run=post)
+        )
+    return (Result.SUCCESS if ok else Result.FAILURE), {}
+
+
+async def run_image_step(
+    image: str, inputs: Mapping[str, str], *, jr: JobRun, env: Mapping[str, str]
+) -> tuple[Result, dict[str, str]]:
+    """A `uses: docker://image` step; `with: args` (shell-split) and `entrypoint`."""
+    from conveyor.workflow.run.containers import ensure_image, podman
+
+    await ensure_image(podman(), image)
+    lowered = {k.lower(): v for k, v in inputs.items()}
+    extra = {f"INPUT_{k.upper()}": v for k, v in lowered.items()}
+    argv = container_args(jr, {**env, **extra})
+    if lowered.get("entrypoint"):
+        argv += ["--entrypoint", lowered["entrypoint"]]
+    argv += [image, *shlex.split(lowered.get("args", ""))]
+    ok = await _run(jr, argv)
+    return (Result.SUCCESS if ok else Result.FAILURE), {}

@@ -1,0 +1,195 @@
+"""A job's containers: the job container (`container:`, `--runner podman`) and `services:`.
+
+Called by `job.py` when a leg starts (`JobContainers.start`) and always when it ends, also on
+failure, timeout or Ctrl-C (`JobContainers.stop`). One Podman network per job; each service
+joins it with its key as network alias (so a container job reaches `redis:6379`); ports
+listed under `ports:` are published on the host (a host job reaches `localhost:<mapped>`,
+read from `job.services.<id>.ports`). Health-check options (`--health-cmd`,
+`--health-interval`, `--health-retries`, `--health-timeout`, `--health-start-period`) are
+honoured: steps start only once every service with a health check is healthy; an unhealthy
+service fails the job. Podman runs health checks from systemd timers, which this host may
+not have, so the checks are run here with `podman healthcheck run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from conveyor.clients.podman import Podman
+from conveyor.core.errors import ConveyorError
+from conveyor.runners.podman import PodmanRunner
+from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, to_str
+from conveyor.workflow.model import Container, Job
+
+_PODMAN: list[Podman] = []
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def podman() -> Podman:
+    """The run's Podman client (one per process)."""
+    if not _PODMAN:
+        _PODMAN.append(Podman())
+    return _PODMAN[0]
+
+
+def seconds(text: str, default: float) -> float:
+    """A Docker duration (`10s`, `1m30s`, `500ms`) in seconds."""
+    total, found = 0.0, False
+    for number, unit in _DURATION.findall(text or ""):
+        found = True
+        total += float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    return total if found else default
+
+
+def _strings(values: tuple[object, ...] | Mapping[str, object], ctx: EvalContext) -> list[str]:
+    items = values.values() if isinstance(values, Mapping) else values
+    return [to_str(evaluate_raw(v, ctx)) for v in items]  # type: ignore[arg-type]
+
+
+class JobContainers:
+    """Everything Podman runs for one job leg."""
+
+    def __init__(self, job: Job, *, image: str | None, mounts: tuple[Path, ...]) -> None:
+        self.job = job
+        self.image = image  # the job container's image (None: steps run on the host)
+        self.mounts = mounts
+        self.tag = uuid.uuid4().hex[:10]
+        self.network: str | None = None
+        self.services: dict[str, str] = {}  # key -> container name
+        self.runner: PodmanRunner | None = None
+
+    async def start(self, ctx: EvalContext, *, host_path: str) -> dict[str, Value]:
+        """Create the network, start the services (healthy), start the job container;
+        returns the `job` context's `container` and `services` entries."""
+        pm = podman()
+        context: dict[str, Value] = {}
+        if self.job.services or self.job.container is not None:
+            self.network = f"conveyor-{self.tag}"
+            await pm.run("network", "create", self.network)
+        services: dict[str, Value] = {}
+        for key, spec in self.job.services.items():
+            services[key] = await self._service(pm, key, spec, ctx)
+        if services:
+            context["services"] = services
+        for key, spec in self.job.services.items():
+            await self._healthy(pm, key, spec, ctx)
+        if self.image is not None:
+            job_spec = self.job.container
+            options: list[str] = []
+            env: dict[str, str] = {}
+            if job_spec is not None:
+                options = shlex.split(to_str(evaluate_raw(job_spec.options, ctx)) or "")
+                options += [a for v in _strings(job_spec.volumes, ctx) for a in ("-v", v)]
+                options += [a for v in _strings(job_spec.ports, ctx) for a in ("-p", v)]
+                env = {k: to_str(evaluate_raw(v, ctx)) for k, v in job_spec.env.items()}
+            await ensure_image(pm, self.image)
+            self.runner = PodmanRunner(
+                pm,
+                image=self.image,
+                mounts=self.mounts,
+                network=self.network,
+                options=options,
+                env=env,
+                host_path=host_path,
+                name=f"conveyor-{self.tag}-job",
+            )
+            container_id = await self.runner.start()
+            context["container"] = {"id": container_id, "network": self.network or ""}
+        return context
+
+    async def _service(
+        self, pm: Podman, key: str, spec: Container, ctx: EvalContext
+    ) -> dict[str, Value]:
+        image = to_str(evaluate_raw(spec.image, ctx))
+        if not image:  # GitHub skips a service whose image evaluates to empty
+            return {}
+        await ensure_image(pm, image)
+        name = f"conveyor-{self.tag}-{key}"
+        args = ["run", "-d", "--name", name, "--network", self.network or "bridge"]
+        args += ["--network-alias", key]
+        for k, v in spec.env.items():
+            args += ["-e", f"{k}={to_str(evaluate_raw(v, ctx))}"]
+        for port in _strings(spec.ports, ctx):
+            args += ["-p", port]
+        for volume in _strings(spec.volumes, ctx):
+            args += ["-v", volume]
+        args += shlex.split(to_str(evaluate_raw(spec.options, ctx)) or "")
+        result = await pm.run(*args, image, check=False)
+        if result.returncode != 0:
+            raise ConveyorError(
+                f"service '{key}' ({image}) failed to start: {result.stderr.strip()}"
+            )
+        self.services[key] = name
+        ports: dict[str, Value] = {}
+        if spec.ports:
+            listed = await pm.run("port", name, check=False)
+            for line in listed.stdout.splitlines():  # 80/tcp -> 0.0.0.0:41234
+                inner, _, outer = line.partition(" -> ")
+                ports[inner.split("/")[0].strip()] = outer.rsplit(":", 1)[-1].strip()
+        return {"id": result.stdout.strip(), "network": self.network or "", "ports": ports}
+
+    async def _healthy(self, pm: Podman, key: str, spec: Container, ctx: EvalContext) -> None:
+        options = shlex.split(to_str(evaluate_raw(spec.options, ctx)) or "")
+        if key not in self.services or not any(o.startswith("--health-cmd") for o in options):
+            return
+        flags = _flags(options)
+        interval = seconds(flags.get("--health-interval", ""), 30.0)
+        retries = int(flags.get("--health-retries", "3") or 3)
+        start = seconds(flags.get("--health-start-period", ""), 0.0)
+        loop = asyncio.get_running_loop()
+        grace_until = loop.time() + start
+        failures = 0
+        while True:
+            check = await pm.run("healthcheck", "run", self.services[key], check=False)
+            if check.returncode == 0:
+                return
+            if loop.time() >= grace_until:
+                failures += 1
+            if failures >= retries:
+                logs = await pm.run("logs", "--tail", "20", self.services[key], check=False)
+                raise ConveyorError(
+                    f"service '{key}' is unhealthy after {retries} health checks: "
+                    f"{(logs.stdout + logs.stderr).strip()[-500:]}"
+                )
+            await asyncio.sleep(min(interval, 1.0) if failures == 0 else interval)
+
+    async def stop(self) -> None:
+        """Remove the job container, the services and the network (errors ignored)."""
+        pm = podman()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.services:
+            await pm.run("rm", "-f", "-t", "0", *self.services.values(), check=False)
+        if self.network:
+            await pm.run("network", "rm", "-f", self.network, check=False)
+
+
+def _flags(options: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    index = 0
+    while index < len(options):
+        item = options[index]
+        if item.startswith("--") and "=" in item:
+            name, _, value = item.partition("=")
+            out[name] = value
+        elif item.startswith("--") and index + 1 < len(options):
+            out[item] = options[index + 1]
+            index += 1
+        index += 1
+    return out
+
+
+async def ensure_image(pm: Podman, image: str) -> None:
+    if (await pm.run("image", "exists", image, check=False)).returncode == 0:
+        return
+    pulled = await pm.run("pull", "-q", image, check=False)
+    if pulled.returncode != 0:
+        raise ConveyorError(
+            f"image '{image}' is not available locally and cannot be pulled: "
+            f"{pulled.stderr.strip().splitlines()[-1] if pulled.stderr.strip() else 'pull failed'}"
+        )

@@ -1,0 +1,84 @@
+"""Fixtures for actions/containers tests: real Podman, a real registry on 127.0.0.1.
+
+`registry` starts Debian's `docker-registry` on a free loopback port with a temporary
+storage directory (stopped at the end of the session); `busybox` builds the ~2 MB
+FROM-scratch busybox base image. Both are skipped when the tools are missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.run.conftest import Repo, repo
+
+__all__ = ["Repo", "repo"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`127.0.0.1:<port>` of a running registry."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.skip("docker-registry is not installed")
+    root = tmp_path_factory.mktemp("registry")
+    port = _free_port()
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    address = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def busybox() -> str:
+    """The busybox base image's tag (built once)."""
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed")
+    from conveyor.clients.podman import Podman
+    from conveyor.clients.podman_images import ensure_busybox_image
+
+    return asyncio.run(ensure_busybox_image(Podman()))
+
+
+def git(cwd: Path, *args: str) -> str:
+    from tests.run.conftest import GIT_ENV
+
+    env = {"PATH": "/usr/bin:/bin", **GIT_ENV}
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
