@@ -1,7 +1,13 @@
-"""HTTP: the REST API, webhooks, Git smart-HTTP hosting, web UI, /metrics and auth.
+"""HTTP: the REST API, webhooks, Git smart-HTTP hosting, /metrics and auth (`conveyor server`).
 
-Today it holds `githttp` (Git hosting over HTTP through `git http-backend`), a
-self-contained component with a start/stop API that the platform server of issue 8 mounts.
-Called by `app` (composition) and by tests and benchmarks; holds no engine logic and
-imports nothing from `app`.
+* `main` — `ServerConfig`, `build(config)` (store, key, admin token, CI service, app) and
+  `serve(config)` (uvicorn + CI supervisor + local runner pool + optional reconciler);
+* `app` — the FastAPI app, error mapping, /healthz, /metrics, authenticated OpenAPI docs;
+* `routes_runs`, `routes_config`, `routes_runner`, `routes_git` — the routes;
+* `auth` (tokens and roles), `state` (what routes share, the `need(role)` dependency);
+* `githttp` — `git http-backend` bridging, also usable alone (`GitHttpServer`) by promote's
+  tests and benchmark.
+
+Called by `app` (composition) and by tests; holds no engine logic (the CI service in
+`conveyor.ci` does) and imports nothing from `app`.
 """

@@ -74,3 +74,24 @@ def render_metrics(state: ServerState) -> str:
     pending = len(service.store.approvals(state="pending"))
     lines += ["# TYPE conveyor_pending_approvals gauge", f"conveyor_pending_approvals {pending}"]
     return "\n".join(lines) + "\n"
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, through included routers (tests enumerate it)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                context = getattr(route, "include_context", None)
+                walk(list(inner.routes), prefix + str(getattr(context, "prefix", "") or ""))
+                continue
+            path = getattr(route, "path", None)
+            if path is None:
+                continue
+            methods = getattr(route, "methods", None) or {"GET"}
+            out.extend((m, prefix + path) for m in sorted(methods - {"HEAD", "OPTIONS"}))
+
+    walk(list(app.routes), "")
+    return out
