@@ -63,12 +63,12 @@ def render(facts: dict[str, Any]) -> list[str]:
     lines += ["", "ENVIRONMENTS"]
     if "environments_error" in facts:
         lines.append(f"  unavailable: {facts['environments_error']}")
-    lines.append(f"  {'ENV':<8} {'SYNC':<10} {'HEALTH':<12} {'REVISION':<13} {'SERVES':<10} IMAGE")
+    lines.append(f"  {'ENV':<8} {'SYNC':<10} {'HEALTH':<12} {'REVISION':<13} {'SERVES':<14} IMAGE")
     for env in facts.get("environments", []):
         image = ", ".join(env["images"]) or "-"
         lines.append(
             f"  {env['env']:<8} {env['sync']:<10} {env['health']:<12} {env['revision']:<13} "
-            f"{env['served'] or '-':<10} {image} ({env['running']} running)  {env['url']}"
+            f"{env['served'] or '-':<14} {image} ({env['running']} running)  {env['url']}"
         )
         if env["message"]:
             lines.append(f"           {env['message']}")

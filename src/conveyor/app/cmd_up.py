@@ -62,14 +62,13 @@ def server_service(state_dir: Path, host: str, port: int, registry: str) -> Serv
     argv = (
         sys.executable,
         "-m",
-        "conveyor.app",
-        "server",
+        "conveyor.server.main",
+        "--data",
+        str(state_dir / "server"),
         "--host",
         host,
         "--port",
         str(port),
-        "--data-dir",
-        str(state_dir / "server"),
     )
     return ServiceSpec(
         name="server",
@@ -80,7 +79,9 @@ def server_service(state_dir: Path, host: str, port: int, registry: str) -> Serv
     )
 
 
-def reconciler_service(state_dir: Path, info: platform.PlatformInfo, port: int) -> ServiceSpec:
+def reconciler_service(
+    state_dir: Path, info: platform.PlatformInfo, port: int, read_token: str
+) -> ServiceSpec:
     config = state_dir / "conveyor.yaml"
     config.write_text(
         "targets:\n"
@@ -108,7 +109,8 @@ def reconciler_service(state_dir: Path, info: platform.PlatformInfo, port: int) 
         name="reconciler",
         argv=argv,
         log=state_dir / "logs" / "reconciler.log",
-        env=_child_env(state_dir),
+        # fetches the hosted config repo with a read-only token, sent by git as a header
+        env={**seed.auth_env(read_token, {}), **_child_env(state_dir)},
         ready=Readiness(url=f"http://127.0.0.1:{port}/metrics", timeout=60.0),
     )
 
@@ -194,7 +196,9 @@ def start_platform(
 
     podman = Podman(state_dir=state_dir / "podman", insecure_registries=[registry])
     asyncio.run(seed.seed_image(examples / "demo-app", registry, podman))
-    sup.start(reconciler_service(state_dir, info, reconciler_port))
+    read_token = setup.reconciler_token(info)
+    sup.start(reconciler_service(state_dir, info, reconciler_port, read_token))
+    setup.install_refresh_hook(info, state_dir / "server" / "git")
     platform.save(info)
     return info, seeded
 
@@ -222,6 +226,7 @@ def up(  # noqa: PLR0917 - click passes options positionally
 ) -> None:
     """Run the platform on this machine: server, registry and reconciler, with the demo."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock(state_dir)

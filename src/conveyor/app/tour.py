@@ -236,8 +236,10 @@ class Tour:
             ["podman", *args], env=env, capture_output=True, text=True, check=False, timeout=60
         )
 
-    def kill_one(self, env: str) -> str:
-        def kill() -> str:
+    def kill_one(self, env: str) -> tuple[str, int]:
+        """`podman kill` one running container of `env`; returns its name and start time."""
+
+        def kill() -> tuple[str, int]:
             rows = overview.containers_by_namespace().get(f"demo-{env}", [])
             running = [r for r in rows if r.get("State") == "running"]
             if not running:
@@ -246,15 +248,25 @@ class Tour:
             done = self._podman("kill", name)
             if done.returncode != 0:
                 raise TourError(f"podman kill {name}: {done.stderr.strip()}")
-            return name
+            return name, int(running[0].get("StartedAt") or 0)
 
-        return self._timed(f"kill a {env} container by hand", kill, lambda name: name)
+        return self._timed(f"kill a {env} container by hand", kill, lambda killed: killed[0])
 
-    def wait_healed(self, env: str, killed: str, version: str, replicas: int = 2) -> None:
+    def wait_healed(
+        self, env: str, killed: tuple[str, int], version: str, replicas: int = 2
+    ) -> None:
+        """The killed container was restarted or replaced, and `replicas` serve `version`."""
+        name, started = killed
+
         def healed() -> bool:
             rows = overview.containers_by_namespace().get(f"demo-{env}", [])
             running = [r for r in rows if r.get("State") == "running"]
-            return len(running) >= replicas and self.served(env) == version
+            again = [r for r in running if name in r.get("Names", [])]
+            replaced = not any(name in r.get("Names", []) for r in rows)
+            restarted = bool(again) and int(again[0].get("StartedAt") or 0) > started
+            return (
+                len(running) >= replicas and (replaced or restarted) and self.served(env) == version
+            )
 
         self._timed(
             f"{env} healed",
