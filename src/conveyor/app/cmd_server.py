@@ -1,0 +1,93 @@
+"""`conveyor server`: the platform server (API, Git hosting, webhooks, CI, runners).
+
+Composition only: builds `conveyor.server.main.ServerConfig` from flags and runs
+`serve()`. With `--apps` the reconciler runs inside the server (same `conveyor.yaml` and
+state as `conveyor reconcile`, through `cmd_reconcile.open_world`), and a push to a hosted
+repository refreshes the apps that read it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import click
+
+
+@click.command("server")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=Path(".conveyor/server"),
+    show_default=True,
+    help="Repositories, database, secret key, admin token.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--database", default="", help="SQLAlchemy URL (default: SQLite in --data).")
+@click.option(
+    "--webhook-secret-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="GitHub webhook secret (default: $CONVEYOR_WEBHOOK_SECRET).",
+)
+@click.option("--pool-min", type=int, default=1, show_default=True, help="Local runners kept.")
+@click.option("--pool-max", type=int, default=2, show_default=True, help="Local runners at most.")
+@click.option(
+    "--heartbeat-timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds without a heartbeat before a runner's run is failed.",
+)
+@click.option("--public-url", default="", help="URL runners use to reach this server.")
+@click.option("--apps", default=None, help="Run the reconciler on these Applications.")
+@click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
+def server(  # noqa: PLR0917 - click passes options positionally
+    data: Path,
+    host: str,
+    port: int,
+    database: str,
+    webhook_secret_file: Path | None,
+    pool_min: int,
+    pool_max: int,
+    heartbeat_timeout: float,
+    public_url: str,
+    apps: str | None,
+    config_path: str | None,
+) -> None:
+    """Run the Conveyor server until Ctrl-C."""
+    from conveyor.server.main import ServerConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    secret = webhook_secret_file.read_text().strip() if webhook_secret_file else ""
+    config = ServerConfig(
+        data_dir=data,
+        host=host,
+        port=port,
+        database=database,
+        webhook_secret=secret,
+        pool_min=pool_min,
+        pool_max=pool_max,
+        heartbeat_timeout=heartbeat_timeout,
+        public_url=public_url,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(config, apps=apps, config_path=config_path))
+
+
+async def _run(config: object, *, apps: str | None, config_path: str | None) -> None:
+    from conveyor.server.main import ServerConfig, serve
+
+    assert isinstance(config, ServerConfig)
+    if apps is None:
+        await serve(config)
+        return
+    from conveyor.app.cmd_reconcile import open_world
+
+    with open_world(apps=apps, config_path=config_path, state=None) as world:
+        reconciler = await world.reconciler()
+        await serve(config, reconciler=reconciler)
