@@ -82,3 +82,21 @@ def git(cwd: Path, *args: str) -> str:
         ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
     )
     return out.stdout.strip()
+
+
+HTTPD_IMAGE = "localhost/conveyor-test/httpd:1"
+
+
+@pytest.fixture(scope="session")
+def httpd_image(busybox: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A busybox image whose command serves /var/www (index.html = hello-from-service)."""
+    context = tmp_path_factory.mktemp("httpd")
+    (context / "Containerfile").write_text(
+        f"FROM {busybox}\n"
+        "RUN mkdir -p /var/www && echo hello-from-service > /var/www/index.html\n"
+        'CMD ["httpd", "-f", "-p", "80", "-h", "/var/www"]\n'
+    )
+    from conveyor.clients.podman import Podman
+
+    asyncio.run(Podman().run("build", "-q", "-t", HTTPD_IMAGE, str(context)))
+    return HTTPD_IMAGE

@@ -1,0 +1,107 @@
+"""`services:` and `container:` jobs through real Podman: one network and one job container
+per job, services by name or mapped port, health checks waited on, all torn down."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.containers.conftest import Repo
+from tests.run.conftest import workflow
+
+OURS = re.compile(r"conveyor-[0-9a-f]{10}-[\w-]+")  # JobContainers' names
+HEALTH = (
+    '--health-cmd "wget -q -O /dev/null http://127.0.0.1:80/" '
+    "--health-interval 1s --health-retries 20"
+)
+
+SERVICES = f"""
+on: push
+jobs:
+  host:
+    runs-on: ubuntu-latest
+    services:
+      web:
+        image: IMAGE
+        ports: ["80"]
+        options: >-
+          {HEALTH}
+    steps:
+      - id: get
+        run: |
+          port="${{{{ job.services.web.ports['80'] }}}}"
+          body=$(python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:$port/').read().decode().strip())")
+          echo "body=$body" >> "$GITHUB_OUTPUT"
+    outputs:
+      body: ${{{{ steps.get.outputs.body }}}}
+  boxed:
+    runs-on: ubuntu-latest
+    container:
+      image: BUSYBOX
+      env:
+        FROM_CONTAINER: yes
+    services:
+      web:
+        image: IMAGE
+        options: >-
+          {HEALTH}
+    steps:
+      - id: get
+        run: |
+          echo "body=$(wget -q -O - http://web/)" >> "$GITHUB_OUTPUT"
+          echo "where=$FROM_CONTAINER $(cat /etc/hostname | wc -c)" >> "$GITHUB_OUTPUT"
+          echo "NEXT=from-env-file" >> "$GITHUB_ENV"
+      - id: env
+        shell: sh
+        run: echo "next=$NEXT" >> "$GITHUB_OUTPUT"
+      - run: echo "in the workspace" > made-in-container.txt
+    outputs:
+      body: ${{{{ steps.get.outputs.body }}}}
+      where: ${{{{ steps.get.outputs.where }}}}
+      next: ${{{{ steps.env.outputs.next }}}}
+"""
+
+
+def _containers() -> set[str]:
+    out = subprocess.run(
+        ["podman", "ps", "-a", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "CONTAINERS_CONF": "/dev/null"},
+    )
+    return {n for n in out.stdout.split() if OURS.fullmatch(n)}
+
+
+def test_services_from_host_and_container_jobs(repo: Repo, busybox: str, httpd_image: str) -> None:
+    text = SERVICES.replace("IMAGE", httpd_image).replace("BUSYBOX", busybox)
+    repo.write(workflow(text)).commit()
+    before = _containers()
+    out = repo.run()
+    assert out.code == 0, out.stdout + out.stderr
+    jobs = out.jobs()
+    assert jobs["host"]["outputs"]["body"] == "hello-from-service"
+    assert jobs["boxed"]["outputs"]["body"] == "hello-from-service"
+    assert jobs["boxed"]["outputs"]["where"].startswith("yes ")
+    assert jobs["boxed"]["outputs"]["next"] == "from-env-file"
+    assert _containers() - before == set()  # everything torn down
+
+
+def test_unhealthy_service_fails_the_job_before_steps(repo: Repo, httpd_image: str) -> None:
+    text = f"""
+    on: push
+    jobs:
+      j:
+        runs-on: ubuntu-latest
+        services:
+          web:
+            image: {httpd_image}
+            options: --health-cmd "false" --health-interval 100ms --health-retries 2
+        steps:
+          - run: echo should-not-run
+    """
+    repo.write(workflow(text)).commit()
+    out = repo.run()
+    assert out.code == 1
+    assert "unhealthy" in out.stdout + out.stderr
+    assert "should-not-run" not in out.stdout
