@@ -121,3 +121,27 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
     for sub in ("objects", "run"):
         mode = stat.S_IMODE((env.state_dir / sub).stat().st_mode)
         assert mode == 0o700
+
+
+def test_a_service_applied_later_still_names_the_replicas(env: Env) -> None:
+    port = free_port()
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(deployment("web"))
+            await wait_rolled_out(target, 2)
+            before = set(target.controller.tracked)
+            await target.apply(service("web", port))
+            await wait_for(port, "v1")
+            live = await wait_rolled_out(target, 2)
+            after = {n for n in target.controller.tracked if n not in target.controller.draining}
+            assert not after & before  # replaced (rolling, zero-downtime) to carry the alias
+            assert live["status"]["conditions"][1]["reason"] == "NewReplicaSetAvailable"
+            lookup = await env.podman.run("exec", sorted(after)[0], "nslookup", "web")
+            ips = {target.controller.tracked[n].ip for n in after}
+            assert ips <= set(lookup.stdout.replace("Address:", " ").split())
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())

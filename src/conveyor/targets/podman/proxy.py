@@ -6,7 +6,8 @@ nothing but `DIR/routes.json`: listeners (`bind`, `port`) and their ready backen
 (`[ip, port]`). The target replaces that file atomically and sends SIGHUP; the proxy also
 re-reads it when its mtime changes (every 0.2 s). After each load it writes
 `DIR/status.json` with the generation it serves and any listener it could not bind, so the
-target knows when an old backend has left rotation. Connections are balanced round-robin;
+target knows when an old backend has left rotation. A lock on `DIR/lock` keeps it to one
+proxy per directory. Connections are balanced round-robin;
 a backend that refuses is skipped for the next one. Routes hold only READY replicas.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import json
 import os
@@ -134,6 +136,12 @@ class Proxy:
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop handles it
     root = Path(argv[1])
+    # One proxy per directory: a second one (two targets starting at once) just leaves.
+    lock = os.open(root / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return
     asyncio.run(Proxy(root).run())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ACK_TIMEOUT = 3.0
+SPAWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
@@ -33,12 +35,12 @@ class Route:
     backends: tuple[tuple[str, int], ...]
 
 
-def _is_proxy(pid: int) -> bool:
+def _is_proxy(pid: int, root: Path) -> bool:
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"conveyor.targets.podman.proxy" in cmdline
+    return b"conveyor.targets.podman.proxy" in argv and str(root).encode() in argv
 
 
 class ProxyHandle:
@@ -58,7 +60,7 @@ class ProxyHandle:
     def pid(self) -> int | None:
         with contextlib.suppress(OSError, ValueError):
             pid = int((self.root / "pid").read_text())
-            if _is_proxy(pid):
+            if _is_proxy(pid, self.root):
                 return pid
         return None
 
@@ -77,6 +79,11 @@ class ProxyHandle:
         pid = self.pid()
         if pid is not None:
             return pid
+        with (self.root / "spawn.lock").open("w") as guard:  # one spawner at a time
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            return self.pid() or self._spawn()
+
+    def _spawn(self) -> int:
         # posix_spawn with setsid: a process of its own session that outlives us, and no
         # Popen object whose finaliser would complain that it is still running.
         log = str(self.root / "proxy.log")
@@ -92,10 +99,10 @@ class ProxyHandle:
                 (os.POSIX_SPAWN_DUP2, 1, 2),
             ],
         )
-        deadline = time.monotonic() + ACK_TIMEOUT
-        while time.monotonic() < deadline and self.pid() != pid:
+        deadline = time.monotonic() + SPAWN_TIMEOUT  # a loaded host starts Python slowly
+        while time.monotonic() < deadline and self.pid() is None:
             time.sleep(0.01)
-        return pid
+        return self.pid() or pid
 
     async def publish(self, routes: tuple[Route, ...]) -> None:
         """Replace the routes (if they changed) and wait for the proxy to serve them."""

@@ -43,7 +43,7 @@ from conveyor.targets.podman.status import rfc3339
 from conveyor.targets.podman.store import ObjectStore, Record
 from conveyor.targets.podman.validate import CLUSTER_SCOPED, validate
 from conveyor.targets.podman.views import pod_view, replica_pods
-from conveyor.targets.podman.workloads import WORKLOAD_KINDS, template_hash
+from conveyor.targets.podman.workloads import WORKLOAD_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,8 @@ class PodmanTarget:
             raise TargetUnavailable(ref, str(exc)) from exc
         record, changed = self.store.upsert(ref, stored)
         if changed and ref.kind in WORKLOAD_KINDS:
-            hash_now = template_hash(record.obj)
+            assert self.controller.workloads is not None
+            hash_now = self.controller.workloads.current_hash(record)
             if record.extra.get("hash") != hash_now or "progress_at" not in record.extra:
                 record.extra.update(hash=hash_now, progress_at=time.time())
                 self.store.save(record)
@@ -267,9 +268,13 @@ class PodmanTarget:
         # Draining replicas are terminating: like Kubernetes, status no longer counts them.
         live = [n for n in self._replicas_of(ref) if n not in self.controller.draining]
         pods = [pod_view(self.controller, n) for n in sorted(live)]
-        current = template_hash(record.obj) if ref.kind in WORKLOAD_KINDS else ""
         workloads = self.controller.workloads
-        failure = workloads.failures.get(ref, "") if workloads else ""
+        assert workloads is not None
+        current = workloads.current_hash(record) if ref.kind in WORKLOAD_KINDS else ""
+        failure = workloads.failures.get(ref, "")
+        progress_at = float(record.extra.get("progress_at", 0))
+        if record.extra.get("hash") != current:  # a Service just changed the replicas' names
+            progress_at = time.time()
         if ref.kind == "Deployment":
             return status.deployment(
                 spec,
@@ -277,7 +282,7 @@ class PodmanTarget:
                 current=current,
                 pods=pods,
                 failure=failure,
-                progress_at=float(record.extra.get("progress_at", 0)),
+                progress_at=progress_at,
             )
         if ref.kind == "StatefulSet":
             return status.statefulset(

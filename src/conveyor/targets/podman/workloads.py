@@ -42,10 +42,16 @@ def template_of(obj: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-def template_hash(obj: dict[str, Any]) -> str:
+def template_hash(obj: dict[str, Any], services: tuple[str, ...] = ()) -> str:
+    """The identity of a workload's replicas: pod template plus the Service names they
+    answer to (network aliases are fixed at creation, so a new matching Service rolls the
+    replicas, without downtime, to give them its name)."""
     template = template_of(obj)
     labels = (template.get("metadata") or {}).get("labels") or {}
-    return names.spec_hash({"labels": labels, "spec": template.get("spec") or {}})
+    body: dict[str, Any] = {"labels": labels, "spec": template.get("spec") or {}}
+    if services:
+        body["services"] = list(services)
+    return names.spec_hash(body)
 
 
 class Workloads:
@@ -78,7 +84,7 @@ class Workloads:
         """Whether a workload still has replicas to create or remove (keep ticking fast)."""
         for kind in ("Deployment", "StatefulSet", "Pod"):
             for record in self.c.store.all(kind):
-                current = template_hash(record.obj)
+                current = self.current_hash(record)
                 replicas = self.replicas_of(record.ref)
                 want = int((record.obj.get("spec") or {}).get("replicas", 1))
                 if kind == "Pod":
@@ -98,7 +104,10 @@ class Workloads:
 
     async def step(self, record: Record) -> None:
         ref, obj = record.ref, record.obj
-        current = template_hash(obj)
+        current = self.current_hash(record)
+        if record.extra.get("hash") != current:  # a new rollout starts its deadline now
+            record.extra.update(hash=current, progress_at=time.time())
+            self.c.store.save(record)
         if ref.kind == "Job":
             await self._job(record, current)
             return
@@ -179,7 +188,7 @@ class Workloads:
                 namespace=ref.namespace,
                 pod=pod,
                 network=network,
-                aliases=self._aliases(ref.namespace, labels, pod),
+                aliases=(pod, *self.service_names(ref.namespace, labels)),
                 labels=labels,
                 claims=claims,
             )
@@ -227,16 +236,22 @@ class Workloads:
             labels[OWNER_LABEL] = str(owner)
         return labels
 
-    def _aliases(self, namespace: str, labels: dict[str, str], pod: str) -> tuple[str, ...]:
-        """Service names whose selector matches: pods reach Services by name on the network."""
-        aliases = [pod]
+    def service_names(self, namespace: str, labels: dict[str, str]) -> tuple[str, ...]:
+        """Services whose selector matches: pods reach them by name on the network."""
+        found = []
         for svc in self.c.store.all("Service"):
             if svc.ref.namespace != namespace:
                 continue
             selector = (svc.obj.get("spec") or {}).get("selector") or {}
             if selector and all(labels.get(k) == v for k, v in selector.items()):
-                aliases.append(svc.ref.name)
-        return tuple(aliases)
+                found.append(svc.ref.name)
+        return tuple(sorted(found))
+
+    def current_hash(self, record: Record) -> str:
+        if record.ref.kind == "Job":  # immutable, run once: no aliases to keep current
+            return template_hash(record.obj)
+        labels = (template_of(record.obj).get("metadata") or {}).get("labels") or {}
+        return template_hash(record.obj, self.service_names(record.ref.namespace, labels))
 
     async def _claims(self, record: Record, slot: int) -> dict[str, str]:
         claims: dict[str, str] = {}
