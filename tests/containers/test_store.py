@@ -97,7 +97,8 @@ def test_git_mirror_in_the_store_serves_any_ref(tmp_path: Path) -> None:
 
 def test_remote_reusable_workflow_and_vendored_action_run(repo: Repo, tmp_path: Path) -> None:
     callee = (
-        "on:\n  workflow_call:\n    outputs:\n      said:\n        value: ${{ jobs.b.outputs.said }}\n"
+        "on:\n  workflow_call:\n    outputs:\n      said:\n"
+        "        value: ${{ jobs.b.outputs.said }}\n"
         "jobs:\n  b:\n    runs-on: x\n    outputs:\n      said: ${{ steps.s.outputs.said }}\n"
         "    steps:\n      - uses: acme/plain@v1\n"
         "      - id: s\n        run: echo said=remote >> $GITHUB_OUTPUT\n"
