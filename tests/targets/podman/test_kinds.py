@@ -124,7 +124,11 @@ def test_jobs_complete_or_fail_after_backoff_limit(env: Env) -> None:
     async def scenario() -> None:
         target = env.make()
         try:
-            await target.apply(job("ok", "exit 0", 0))
+            ok_job = job("ok", 'test "$(id -u):$(pwd)" = 1000:/tmp', 0)
+            container = ok_job["spec"]["template"]["spec"]["containers"][0]
+            container["securityContext"] = {"runAsUser": 1000}
+            container["workingDir"] = "/tmp"
+            await target.apply(ok_job)
             await target.apply(job("bad", "exit 3", 1))
             ok = ObjectRef(group="batch", kind="Job", namespace="kinds", name="ok")
             bad = ObjectRef(group="batch", kind="Job", namespace="kinds", name="bad")
@@ -161,6 +165,7 @@ def test_pod_with_claim_and_liveness_restart(env: Env) -> None:
                     "command": ["sh", "-c"],
                     "args": ["date >> /keep/starts; touch /tmp/alive; exec sleep 1000"],
                     "volumeMounts": [{"name": "keep", "mountPath": "/keep"}],
+                    "resources": {"limits": {"memory": "64Mi", "cpu": "500m"}},
                     "livenessProbe": {
                         "exec": {"command": ["cat", "/tmp/alive"]},
                         "periodSeconds": 1,
@@ -183,6 +188,13 @@ def test_pod_with_claim_and_liveness_restart(env: Env) -> None:
             await target.apply(pvc)
             await target.apply(pod)
             await until(target, ref, running)
+            limits = await env.podman.run(
+                "inspect",
+                "kinds_solo",
+                "--format",
+                "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}",
+            )
+            assert limits.stdout.split() == ["67108864", "500000000"]
             await env.podman.run("exec", "kinds_solo", "rm", "/tmp/alive")
             live = await until(
                 target,
