@@ -220,3 +220,23 @@ def test_pod_with_claim_and_liveness_restart(env: Env) -> None:
             await target.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_hook_job_deleted_and_recreated_runs_again(env: Env) -> None:
+    ref = ObjectRef(group="batch", kind="Job", namespace="kinds", name="hook")
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(job("hook", "echo ran >> /proc/1/fd/1", 0))
+            first = await until(target, ref, lambda o: condition(o) == "Complete")
+            assert await target.delete(ref) is True  # BeforeHookCreation, as the reconciler does
+            await target.apply(job("hook", "echo ran >> /proc/1/fd/1", 0))
+            second = await until(target, ref, lambda o: condition(o) == "Complete")
+            assert second["metadata"]["uid"] != first["metadata"]["uid"]
+            logs = await env.podman.run("logs", "kinds_hook-0")
+            assert logs.stdout.split() == ["ran"]  # a new container, not the old one's result
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())

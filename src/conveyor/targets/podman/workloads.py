@@ -278,6 +278,8 @@ class Workloads:
         extra.setdefault("started", time.time())
         attempt = int(extra.get("attempt", 0))
         name = names.container_name(record.ref.namespace, f"{record.ref.name}-{attempt}")
+        if name in self.c.draining:  # a deleted Job of the same name (a re-created hook)
+            return
         tracked = self.c.tracked.get(name)
         if tracked is None:
             if time.time() < float(extra.get("next_at", 0)):
