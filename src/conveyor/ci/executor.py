@@ -95,17 +95,48 @@ class _Gate:
         await self.reporter.deployment(job_name, environment, url, result)
 
 
-def clone(source: str, sha: str, into: Path, *, token: str = "") -> None:
-    """Clone `source` (a path or URL) into `into` and check out `sha` detached."""
+def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int = 6) -> None:
+    """Clone `source` (a path or URL) into `into` and check out `sha` detached.
+
+    A server that is restarting refuses connections for a few seconds: the clone is retried
+    with backoff (1 + 2 + 4 + 4 + 4 s) before the run fails with git's message.
+    """
+    import shutil
+    import time
+
     auth = ["-c", f"http.extraHeader=Authorization: Bearer {token}"] if token else []
-    for argv in (
-        ["git", *auth, "clone", "--quiet", "--no-checkout", source, str(into)],
+    message = ""
+    done = subprocess.CompletedProcess[str]([], 1, "", "no attempt")
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(min(2 ** (attempt - 1), 4))
+            shutil.rmtree(into, ignore_errors=True)
+        done = subprocess.run(
+            ["git", *auth, "clone", "--quiet", "--no-checkout", source, str(into)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        message = done.stderr.strip()
+        if done.returncode == 0 or not _transient(message):
+            break
+    if done.returncode != 0:
+        shown = message.replace(token, "***") if token else message
+        raise ConveyorError(f"cannot clone {source}: {shown}")
+    done = subprocess.run(
         ["git", "-C", str(into), "checkout", "--quiet", "--detach", sha],
-    ):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            message = done.stderr.strip().replace(token, "***") if token else done.stderr.strip()
-            raise ConveyorError(f"cannot check out {sha[:12]}: {message}")
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ConveyorError(f"cannot check out {sha[:12]}: {done.stderr.strip()}")
+
+
+def _transient(message: str) -> bool:
+    """Git could not reach the server (restarting), as opposed to a real refusal."""
+    lowered = message.lower()
+    return "connect" in lowered or " 502" in lowered or " 503" in lowered
 
 
 async def execute(
@@ -116,22 +147,42 @@ async def execute(
     token: str = "",
     heartbeat: float = 1.0,
 ) -> dict[str, Any]:
-    """Run the assignment; returns (and reports) the `conveyor run --json` document."""
+    """Run the assignment; returns (and reports) the `conveyor run --json` document.
+
+    Heartbeats run from the first moment (the clone included) until the end; when the
+    server answers "cancel" the run is stopped and reported as cancelled.
+    """
+    main = asyncio.ensure_future(_execute(assignment, reporter, work_dir, token))
+    stopped: list[bool] = []
+    beat = asyncio.ensure_future(_beat(main, reporter, heartbeat, stopped))
     try:
-        result = await _execute(assignment, reporter, work_dir, token, heartbeat)
+        result = await main
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        result = {"result": "cancelled", "workflows": []}
     except ConveyorError as exc:
         await reporter.logs([("", f"Error: {exc}")])
         result = {"result": "failure", "error": str(exc), "workflows": []}
+    finally:
+        beat.cancel()
     await reporter.complete(result)
     return result
 
 
+async def _beat(
+    main: asyncio.Future[Any], reporter: Reporter, every: float, stopped: list[bool]
+) -> None:
+    while not main.done():
+        await asyncio.sleep(every)
+        if await reporter.heartbeat():
+            stopped.append(True)
+            main.cancel()
+            return
+
+
 async def _execute(
-    assignment: Mapping[str, Any],
-    reporter: Reporter,
-    work_dir: Path,
-    token: str,
-    heartbeat: float,
+    assignment: Mapping[str, Any], reporter: Reporter, work_dir: Path, token: str
 ) -> dict[str, Any]:
     from conveyor.runners.host import HostRunner
     from conveyor.workflow.run.console import Console
@@ -177,34 +228,22 @@ async def _execute(
     session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
     session.environment_gate = _Gate(reporter)
     task = asyncio.ensure_future(run_all(session, chosen))
-    cancelled = await _watch(task, sink, reporter, heartbeat)
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.2)
+            await _flush(sink, reporter)
+    except asyncio.CancelledError:
+        task.cancel()  # the engine kills each job's process group
+        with contextlib.suppress(asyncio.CancelledError, ConveyorError):
+            await task
+        await _flush(sink, reporter)
+        raise
     await _flush(sink, reporter)
-    if cancelled:
-        return {"result": "cancelled", "workflows": []}
     run = task.result()
     for workflow in run.workflows:
         for job in workflow.jobs:
             await reporter.job(job.name, _job_fields(job))
     return dict(run.to_json())
-
-
-async def _watch(
-    task: asyncio.Future[Any], sink: _Sink, reporter: Reporter, heartbeat: float
-) -> bool:
-    """Stream logs and beat until the run ends; True when it was cancelled from outside."""
-    beats = 0.0
-    while not task.done():
-        await asyncio.wait({task}, timeout=0.2)
-        await _flush(sink, reporter)
-        beats += 0.2
-        if beats >= heartbeat:
-            beats = 0.0
-            if await reporter.heartbeat():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ConveyorError):
-                    await task
-                return True
-    return False
 
 
 async def _flush(sink: _Sink, reporter: Reporter) -> None:

@@ -1,0 +1,149 @@
+"""Remote runner agents (labels, log streaming, heartbeat timeout) and restart recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import Server, make_server, push_workflows
+
+GPU = """name: GPU
+on: push
+jobs:
+  train:
+    runs-on: [self-hosted, gpu]
+    steps:
+      - run: echo "training on $RUNNER_NAME-ish"; SLEEP
+      - run: echo finished-training
+"""
+
+
+@pytest.fixture
+def remote_server(tmp_path: Path) -> Iterator[Server]:
+    srv = make_server(tmp_path, "--pool-min", "0", "--pool-max", "0", "--heartbeat-timeout", "3")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _agent(server: Server, tmp_path: Path, labels: str) -> subprocess.Popen[bytes]:
+    token = server.api("POST", "/api/v1/tokens", json={"name": "gpu-box", "role": "runner"})
+    with (tmp_path / "agent.log").open("ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "conveyor.ci.agent",
+                "--server",
+                server.url,
+                "--token",
+                token.json()["token"],
+                "--labels",
+                labels,
+                "--name",
+                "gpu-1",
+                "--work",
+                str(tmp_path / "agent-work"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_remote_agent_takes_the_run_by_labels_and_streams_logs(
+    remote_server: Server, tmp_path: Path
+) -> None:
+    agent = _agent(remote_server, tmp_path, "self-hosted,linux,gpu")
+    try:
+        files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "true")}
+        push_workflows(remote_server, tmp_path, "acme/ml", files)
+        run = remote_server.wait_run(int(remote_server.runs("acme/ml")[0]["id"]))
+        assert (run["conclusion"], run["runner"]) == ("success", "gpu-1")
+        logs = remote_server.api("GET", f"/api/v1/runs/{run['id']}/logs").text
+        assert "train\t  | finished-training" in logs
+        runners = remote_server.api("GET", "/api/v1/runners").json()
+        assert [(r["name"], r["kind"]) for r in runners] == [("gpu-1", "remote")]
+    finally:
+        _stop(agent)
+
+
+def test_agent_without_the_label_leaves_the_run_queued(
+    remote_server: Server, tmp_path: Path
+) -> None:
+    agent = _agent(remote_server, tmp_path, "self-hosted,linux")
+    try:
+        files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "true")}
+        push_workflows(remote_server, tmp_path, "acme/ml", files)
+        time.sleep(2)
+        assert remote_server.runs("acme/ml")[0]["status"] == "queued"
+    finally:
+        _stop(agent)
+
+
+def test_killed_agent_fails_its_run_after_the_heartbeat_timeout(
+    remote_server: Server, tmp_path: Path
+) -> None:
+    agent = _agent(remote_server, tmp_path, "self-hosted,gpu")
+    files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "sleep 60")}
+    push_workflows(remote_server, tmp_path, "acme/ml", files)
+    run_id = int(remote_server.runs("acme/ml")[0]["id"])
+    remote_server.wait_run(run_id, status="in_progress")
+    time.sleep(1)
+    _stop(agent)
+    run = remote_server.wait_run(run_id, timeout=20)
+    assert run["conclusion"] == "failure"
+    assert "The runner 'gpu-1' stopped responding: no heartbeat for 3 s" in run["reason"]
+    assert all(j["status"] == "completed" for j in run["jobs"])
+
+
+def test_agent_survives_a_server_restart(remote_server: Server, tmp_path: Path) -> None:
+    agent = _agent(remote_server, tmp_path, "self-hosted,gpu")
+    try:
+        files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "sleep 4")}
+        push_workflows(remote_server, tmp_path, "acme/ml", files)
+        run_id = int(remote_server.runs("acme/ml")[0]["id"])
+        remote_server.wait_run(run_id, status="in_progress")
+        remote_server.kill()
+        time.sleep(1)
+        remote_server.start()
+        run = remote_server.wait_run(run_id, timeout=30)
+        assert (run["conclusion"], run["runner"]) == ("success", "gpu-1")
+        logs = remote_server.api("GET", f"/api/v1/runs/{run_id}/logs").text
+        assert "finished-training" in logs
+    finally:
+        _stop(agent)
+
+
+def test_server_restarted_mid_run_recovers_its_queue(tmp_path: Path) -> None:
+    server = make_server(tmp_path, "--pool-max", "1")
+    server.start()
+    try:
+        slow = GPU.replace("[self-hosted, gpu]", "ubuntu-latest").replace("SLEEP", "sleep 3")
+        push_workflows(server, tmp_path, "acme/app", {".github/workflows/a.yml": slow})
+        push_workflows(server, tmp_path, "acme/app", {"x": "1"})
+        runs = server.runs("acme/app")
+        assert len(runs) == 2
+        first = min(int(r["id"]) for r in runs)
+        server.wait_run(first, status="in_progress")
+        server.kill()
+        server.start()
+        for run_id in (int(r["id"]) for r in runs):
+            assert server.wait_run(run_id, timeout=60)["conclusion"] == "success"
+        logs = server.api("GET", f"/api/v1/runs/{first}/logs").text
+        assert "server restarted: run re-queued" in logs
+    finally:
+        server.stop()
