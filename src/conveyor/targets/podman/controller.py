@@ -30,6 +30,7 @@ from conveyor.targets.podman.routing import ProxyHandle, Route
 from conveyor.targets.podman.runtime import Replica, Runtime
 from conveyor.targets.podman.services import exposed_ports, resolve_port
 from conveyor.targets.podman.store import ObjectStore
+from conveyor.targets.podman.watch import EventWatch
 from conveyor.targets.podman.workloads import Workloads
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Controller:
     _task: asyncio.Task[None] | None = None
     _removals: set[asyncio.Task[None]] = field(default_factory=set)
     _closing: bool = False
+    watch: EventWatch | None = None
 
     @property
     def running(self) -> bool:
@@ -84,7 +86,13 @@ class Controller:
         self.workloads = Workloads(self)
         await self.sync_once()
         self.seeded = set()  # only replicas found at start-up were serving before us
+        self.watch = EventWatch(self.runtime.podman, self.runtime.target, self._on_event)
+        self.watch.start()
         self._task = asyncio.create_task(self._loop(), name="podman-target-controller")
+
+    def _on_event(self, status: str) -> None:
+        if status not in ("exec_died", "exec", "health_status"):  # our own probes
+            self.wake.set()
 
     async def close(self) -> None:
         """Stop the loop after its current tick (never mid-podman-call), then the probes.
@@ -95,6 +103,9 @@ class Controller:
         """
         self._closing = True
         self.wake.set()
+        if self.watch is not None:
+            await self.watch.stop()
+            self.watch = None
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), CLOSE_TIMEOUT)
@@ -115,8 +126,9 @@ class Controller:
     async def _loop(self) -> None:
         while True:
             # Fast ticks while anything is in motion; a slower bounded poll when all is
-            # settled (drift is then noticed within `idle_tick`).
-            wait = self.tick if self._busy() else max(self.tick, self.idle_tick)
+            # settled: `idle_tick`, or 5x that while podman's event stream wakes us.
+            idle = self.idle_tick * (5 if self.watch and self.watch.streaming else 1)
+            wait = self.tick if self._busy() else max(self.tick, idle)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), wait)
             self.wake.clear()
