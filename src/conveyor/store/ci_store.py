@@ -116,7 +116,9 @@ class CIStore:
         with self.tx() as conn:
             number = values.get("run_number") or (
                 conn.execute(
-                    select(func.count()).select_from(runs).where(runs.c.repo == values["repo"])
+                    select(func.count())
+                    .select_from(runs)
+                    .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
                 ).scalar_one()
                 + 1
             )
