@@ -146,24 +146,48 @@ on: push
 jobs:
   good:
     runs-on: ubuntu-latest
+    outputs:
+      v: ${{ steps.s.outputs.v }}
     steps:
-      - run: echo good
+      - id: s
+        run: echo "v=from-good" >> "$GITHUB_OUTPUT"
   bad:
     runs-on: ubuntu-latest
     steps:
-      - run: exit 3
+      - run: test -f FLAG
+  after:
+    needs: [good, bad]
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "got ${{ needs.good.outputs.v }}"
 """
 
 
-def test_rerun_all_and_failed_jobs(server: Server, tmp_path: Path) -> None:
-    push_workflows(server, tmp_path, "acme/flaky", {".github/workflows/f.yml": FLAKY})
+def test_rerun_failed_jobs_keeps_the_others_outputs_and_rerun_all(
+    server: Server, tmp_path: Path
+) -> None:
+    flag = tmp_path / "flag"
+    files = {".github/workflows/f.yml": FLAKY.replace("FLAG", str(flag))}
+    push_workflows(server, tmp_path, "acme/flaky", files)
     first = int(_wait_for_runs(server, "acme/flaky", 1)[0]["id"])  # type: ignore[call-overload]
     run = server.wait_run(first)
     assert run["conclusion"] == "failure"
+    assert {j["name"]: j["conclusion"] for j in run["jobs"]} == {
+        "good": "success",
+        "bad": "failure",
+        "after": "skipped",
+    }
     assert server.api("POST", f"/api/v1/runs/{first}/cancel").status_code == 409
+    flag.write_text("fixed")
     again = server.api("POST", f"/api/v1/runs/{first}/rerun", json={"failed_only": True}).json()
     rerun = server.wait_run(again["id"])
-    assert rerun["rerun_of"] == first and rerun["attempt"] == 2
-    assert [j["name"] for j in rerun["jobs"]] == ["bad"]
+    assert (rerun["rerun_of"], rerun["attempt"], rerun["conclusion"]) == (first, 2, "success")
+    assert sorted(j["name"] for j in rerun["jobs"]) == ["after", "bad"]
+    assert "got from-good" in server.api("GET", f"/api/v1/runs/{again['id']}/logs").text
     whole = server.api("POST", f"/api/v1/runs/{first}/rerun", json={}).json()
-    assert sorted(j["name"] for j in server.wait_run(whole["id"])["jobs"]) == ["bad", "good"]
+    names = sorted(j["name"] for j in server.wait_run(whole["id"])["jobs"])
+    assert names == ["after", "bad", "good"]
+    no_failures = server.api(
+        "POST", f"/api/v1/runs/{again['id']}/rerun", json={"failed_only": True}
+    )
+    assert no_failures.status_code == 409

@@ -227,6 +227,8 @@ async def _execute(
     )
     session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
     session.environment_gate = _Gate(reporter)
+    for job_id, (result, outputs) in (assignment.get("prior_jobs") or {}).items():
+        session.prior_jobs[str(job_id)] = (str(result), dict(outputs))
     task = asyncio.ensure_future(run_all(session, chosen))
     try:
         while not task.done():

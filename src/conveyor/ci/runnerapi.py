@@ -99,9 +99,26 @@ class RunnerAPI:
             "inputs": (run["payload"] or {}).get("inputs") or {},
             "workflow_path": run["workflow_path"],
             "only_jobs": run["only_jobs"],
+            "prior_jobs": self._prior_jobs(run),
             "secrets": secrets,
             "vars": variables,
         }
+
+    def _prior_jobs(self, run: Mapping[str, Any]) -> dict[str, Any]:
+        """For a re-run of failed jobs: result and outputs of the jobs it keeps, from the
+        latest earlier attempt that ran each (attempts chain through `rerun_of`)."""
+        if run["only_jobs"] is None:
+            return {}
+        kept: dict[str, Any] = {}
+        previous = run["rerun_of"]
+        while previous is not None:
+            for job in self.store.jobs(previous):
+                job_id = job["job_id"]
+                if job_id and job_id not in run["only_jobs"] and job_id not in kept:
+                    kept[job_id] = [job["conclusion"] or "success", job["outputs"]]
+            earlier = self.store.run(previous)
+            previous = earlier["rerun_of"] if earlier and earlier["only_jobs"] is not None else None
+        return kept
 
     def _owned(self, run_id: int, runner: str) -> dict[str, Any] | None:
         run = self.store.run(run_id)

@@ -27,7 +27,7 @@ from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, NotFound
 from conveyor.ci.runnerapi import RunnerAPI
 from conveyor.ci.settings import Settings
-from conveyor.ci.triggers import RunPlan, changed_files, plan_runs
+from conveyor.ci.triggers import RunPlan, changed_files, load_run_workflow, plan_runs
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.workflow.plan.event import Event
 from conveyor.workflow.run.masking import Masker
@@ -243,15 +243,7 @@ class CIService(RunnerAPI, Settings):
             raise Conflict(f"run {run_id} is still {run['status']}")
         if run["reason"] == "invalid workflow file":
             raise Conflict(f"run {run_id} has an invalid workflow file; push a fix instead")
-        only = None
-        if failed_only:
-            only = [
-                j["job_id"]
-                for j in self.store.jobs(run_id)
-                if j["conclusion"] in ("failure", "cancelled") and j["job_id"]
-            ]
-            if not only:
-                raise Conflict(f"run {run_id} has no failed jobs")
+        only = self._failed_and_dependants(run) if failed_only else None
         keep = (
             "repo",
             "clone_url",
@@ -281,6 +273,26 @@ class CIService(RunnerAPI, Settings):
         self._status(new_id, "pending")
         self._enqueue(new_id)
         return new_id
+
+    def _failed_and_dependants(self, run: Mapping[str, Any]) -> list[str]:
+        """GitHub's "re-run failed jobs": failed/cancelled jobs and every job after them."""
+        from conveyor.workflow.plan.graph import Graph
+
+        failed = {
+            j["job_id"]
+            for j in self.store.jobs(run["id"])
+            if j["conclusion"] in ("failure", "cancelled") and j["job_id"]
+        }
+        if not failed:
+            raise Conflict(f"run {run['id']} has no failed jobs")
+        graph = Graph.of(load_run_workflow(self.repo_path(run["repo"]), run).jobs)
+        pending, chosen = list(failed), set(failed)
+        while pending:
+            for dependant in graph.dependents(pending.pop()):
+                if dependant not in chosen:
+                    chosen.add(dependant)
+                    pending.append(dependant)
+        return sorted(chosen)
 
     def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None:
         run = self._run(run_id)

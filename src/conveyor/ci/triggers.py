@@ -87,6 +87,19 @@ def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
     return plans
 
 
+def load_run_workflow(git_dir: Path, run: Mapping[str, Any]) -> Workflow:
+    """The parsed workflow of a run, read again from its commit (for re-runs)."""
+    from conveyor.workflow.load import load_workflow
+
+    with tempfile.TemporaryDirectory(prefix="conveyor-rerun-") as tmp:
+        root = Path(tmp)
+        text = _git(git_dir, "show", f"{run['sha']}:{run['workflow_path']}")
+        path = root / str(run["workflow_path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return load_workflow(path, root=root)
+
+
 def _annotation(location: Any, message: str) -> dict[str, Any]:
     return {
         "level": "error",

@@ -66,6 +66,11 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         jobs = [j for j in self.call.workflow.jobs if self.only is None or j.id in self.only]
         self._done = {j.id: loop.create_future() for j in jobs}
+        if self.call.parent is None:  # a re-run's kept jobs, as their dependants see them
+            for job_id, (result, outputs) in self.session.prior_jobs.items():
+                if job_id not in self._done:
+                    self._done[job_id] = loop.create_future()
+                    self._done[job_id].set_result(Done(result=Result(result), outputs=outputs))
         watcher = asyncio.ensure_future(self._watch_stop()) if self.stop else None
         try:
             await asyncio.gather(*(self._job(j) for j in jobs))

@@ -87,6 +87,9 @@ class Session:
         self.runner_factory = runner_factory
         self.concurrency = ConcurrencyGroups()
         self.environment_gate: EnvironmentGate | None = None
+        # re-run of failed jobs (CI service): job id -> (result, outputs) of the previous
+        # attempt, for the jobs this attempt does not run; their dependants read them
+        self.prior_jobs: dict[str, tuple[str, Mapping[str, str]]] = {}
         self.slots = asyncio.Semaphore(options.max_parallel) if options.max_parallel else None
         token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + os.urandom(18).hex()
         self.secrets: dict[str, str] = {**options.secrets, "GITHUB_TOKEN": token}
