@@ -16,6 +16,7 @@ runs:
   using: docker
   image: Dockerfile
   args: ["${{ inputs.greeting }}", "second arg"]
+  pre-entrypoint: /pre.sh
   post-entrypoint: /post.sh
 """
 ENTRY = """#!/bin/sh
@@ -30,11 +31,12 @@ def _vendor(tmp: Path, busybox: str) -> Path:
     src.mkdir()
     (src / "action.yml").write_text(ACTION)
     (src / "Dockerfile").write_text(
-        f'FROM {busybox}\nCOPY entry.sh post.sh /\nENTRYPOINT ["/entry.sh"]\n'
+        f'FROM {busybox}\nCOPY entry.sh pre.sh post.sh /\nENTRYPOINT ["/entry.sh"]\n'
     )
     (src / "entry.sh").write_text(ENTRY)
     (src / "post.sh").write_text("#!/bin/sh\necho POST-ENTRYPOINT ran\n")
-    for name in ("entry.sh", "post.sh"):
+    (src / "pre.sh").write_text("#!/bin/sh\necho PRE-ENTRYPOINT ran\n")
+    for name in ("entry.sh", "pre.sh", "post.sh"):
         (src / name).chmod(0o755)
     store = tmp / "store"
     ActionStore(store).vendor("acme/dock@v1", str(src))
@@ -69,7 +71,10 @@ def test_dockerfile_action_and_image_step(repo: Repo, tmp_path: Path, busybox: s
         out.stderr
     )
     assert out.jobs()["j"]["outputs"] == {"said": "hi", "v": "noted yes"}
-    assert "POST-ENTRYPOINT ran" in out.stderr
+    log = out.stderr
+    # pre-entrypoint at the job's start (before the first step), post-entrypoint at its end
+    assert log.index("PRE-ENTRYPOINT ran") < log.index("Run echo here") < log.index("ARGS=")
+    assert log.index("ARGS=") < log.index("POST-ENTRYPOINT ran")
 
 
 def test_podman_runner_runs_the_job_in_the_mapped_image(repo: Repo, busybox: str) -> None:

@@ -119,3 +119,31 @@ def test_node_version_too_old_names_the_needed_version(repo: Repo, tmp_path: Pat
     out = repo.run(env={"CONVEYOR_ACTIONS": str(store)})
     assert out.code == 1
     assert "needs Node.js 99 or newer" in out.stdout + out.stderr
+
+
+def test_local_action_pre_is_skipped_with_githubs_warning(repo: Repo, tmp_path: Path) -> None:
+    files = {
+        ".github/actions/t/action.yml": ACTION.replace("POSTIF", "always()"),
+        ".github/actions/t/pre.js": PRE,
+        ".github/actions/t/main.js": MAIN,
+        ".github/actions/t/post.js": POST,
+    }
+    text = """
+    on: push
+    jobs:
+      j:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: actions/checkout@v4
+          - uses: ./.github/actions/t
+            with: {label: L}
+    """
+    repo.write({**workflow(text), **files}).commit()
+    out = repo.run()
+    assert out.code == 0, out.stderr
+    assert "`pre` execution is not supported for local action from './.github/actions/t'" in (
+        out.stderr
+    )
+    assert "PRE L" not in out.stderr
+    assert "MAIN L pre-state=undefined" in out.stderr
+    assert "POST L state=m-L" in out.stderr

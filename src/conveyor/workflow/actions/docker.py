@@ -7,8 +7,9 @@ environment (INPUT_*, GITHUB_*, RUNNER_*, CI, `env:`) passed in, GITHUB_WORKSPAC
 GITHUB_EVENT_PATH pointing inside the container (`/github/workspace`, `/github/home`,
 `/github/workflow/event.json`) and the env files mounted under `/github/file_commands`.
 `args` and `entrypoint` (action.yml, or `with: args/entrypoint` on a `docker://` step)
-override the image's. `pre-entrypoint` runs just before the main entrypoint (not at the
-job's start: a deviation), `post-entrypoint` at the job's end. In a job with a Podman
+override the image's. `pre-entrypoint` runs at the job's start (`run_pre_entrypoint`,
+called by `node.run_pres`; not for local actions, as on GitHub), `post-entrypoint` at the
+job's end. In a job with a Podman
 network (services, container job) the action joins it, so services resolve by name.
 """
 
@@ -132,8 +133,8 @@ async def run_docker_action(
     def entry(point: str) -> list[str]:
         return [*base, "--entrypoint", point, image]
 
-    if runs.pre_entrypoint and not await _run(jr, entry(runs.pre_entrypoint)):
-        return Result.FAILURE, {}
+    if runs.pre_entrypoint and step.uses and step.uses.startswith("./"):
+        jr.warning(f"`pre` execution is not supported for local action from '{step.uses}'")
     main = [*base, "--entrypoint", runs.entrypoint, image] if runs.entrypoint else [*base, image]
     ok = await _run(jr, [*main, *args])
     if runs.post_entrypoint:
@@ -146,6 +147,20 @@ async def run_docker_action(
             PostStep(name=f"Post {step.uses}", condition=runs.post_if or "always()", run=post)
         )
     return (Result.SUCCESS if ok else Result.FAILURE), {}
+
+
+async def run_pre_entrypoint(
+    action: Action, directory: Path, given: Mapping[str, str], *, jr: JobRun, ctx: EvalContext
+) -> bool:
+    """A vendored docker action's `pre-entrypoint`, at the job's start (`node.run_pres`)."""
+    from conveyor.workflow.actions.hooks import hook_env
+    from conveyor.workflow.actions.node import input_env
+
+    assert action.runs.pre_entrypoint is not None
+    inputs = input_env(action, given, ctx)
+    image = await _image(action, directory)
+    base = container_args(jr, hook_env(jr, inputs))
+    return await _run(jr, [*base, "--entrypoint", action.runs.pre_entrypoint, image])
 
 
 async def run_image_step(

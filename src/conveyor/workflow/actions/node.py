@@ -1,8 +1,9 @@
 """Runs JavaScript actions (`runs.using: node16|node20|node24`) with the `node` on PATH.
 
-Called by `resolve.run_action` for `main` (and a local action's `pre`, just before it: a
-`./` action does not exist before checkout) and by `conveyor.workflow.run.job` through
-`run_pres` for the `pre` of vendored actions at the job's start, before any step. GitHub's
+Called by `resolve.run_action` for `main` and by `conveyor.workflow.run.job` through
+`run_pres` for the `pre` of vendored actions (node `pre`, docker `pre-entrypoint`) at the
+job's start, before any step. As on GitHub, a local `./` action's `pre` does not run (the
+action does not exist before checkout): a warning says so. GitHub's
 rules: inputs become INPUT_<NAME> (upper case, spaces to `_`), defaults are expressions;
 `pre-if` and `post-if` default to `always()`; what a phase writes to GITHUB_STATE reaches the
 later phases as STATE_<name>; `post` runs at the job's end (`hooks.run_posts`, reverse
@@ -102,13 +103,8 @@ async def run_node(
     check_node(runs.using.lower(), env.get("PATH"))
     inputs = input_env(action, given, ctx)
     state = jr.action_state.setdefault(step.id, {})
-    if step.uses and step.uses.startswith("./") and runs.pre and _holds(runs.pre_if, jr):
-        from conveyor.workflow.actions.hooks import hook_env, read_state
-
-        pre_env = hook_env(jr, {**inputs, "GITHUB_ACTION_PATH": str(directory)})
-        if not await _node(runs.pre, directory, pre_env, jr, label="pre"):
-            return Result.FAILURE, {}
-        state.update(read_state(pre_env))
+    if step.uses and step.uses.startswith("./") and runs.pre:
+        jr.warning(f"`pre` execution is not supported for local action from '{step.uses}'")
     process_env = {**env, **inputs, **state, "GITHUB_ACTION_PATH": str(directory)}
     ok = await _node(runs.main, directory, process_env, jr, label="main")
     from conveyor.workflow.actions.hooks import read_state
@@ -159,20 +155,28 @@ async def run_pres(steps: Sequence[Step], scope: Scope, jr: JobRun) -> bool:
             continue
         action = load(directory, jr)
         runs = action.runs
-        if not runs.using.lower().startswith("node") or not runs.pre:
+        using = runs.using.lower()
+        is_docker = using == "docker" and bool(runs.pre_entrypoint)
+        if not (using.startswith("node") and runs.pre) and not is_docker:
             continue
         if not _holds(runs.pre_if, jr):
             continue
-        check_node(runs.using.lower(), jr.base_env.get("PATH"))
         ctx = jr.eval_context(scope)
-        inputs = input_env(action, render_map(dict(step.with_), ctx), ctx)
-        env = hook_env(jr, {**inputs, "GITHUB_ACTION_PATH": str(directory)})
-        jr.session.console.step_start(jr.prefix, f"Pre {step.uses}")
-        ok = await _node(runs.pre, directory, env, jr, label="pre")
-        jr.session.console.step_end(
-            jr.prefix, f"Pre {step.uses}", "success" if ok else "failure", 0.0
-        )
+        given = render_map(dict(step.with_), ctx)
+        label = f"Pre {step.uses}"
+        jr.session.console.step_start(jr.prefix, label)
+        if is_docker:
+            from conveyor.workflow.actions.docker import run_pre_entrypoint
+
+            ok = await run_pre_entrypoint(action, directory, given, jr=jr, ctx=ctx)
+        else:
+            assert runs.pre is not None
+            check_node(using, jr.base_env.get("PATH"))
+            inputs = input_env(action, given, ctx)
+            env = hook_env(jr, {**inputs, "GITHUB_ACTION_PATH": str(directory)})
+            ok = await _node(runs.pre, directory, env, jr, label="pre")
+            jr.action_state.setdefault(step.id, {}).update(read_state(env))
+        jr.session.console.step_end(jr.prefix, label, "success" if ok else "failure", 0.0)
         if not ok:
             return False
-        jr.action_state.setdefault(step.id, {}).update(read_state(env))
     return True
