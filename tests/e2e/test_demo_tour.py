@@ -11,12 +11,7 @@ Uses the demo's fixed NodePorts 30081-30083 (a `conveyor up` of your own must no
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,91 +19,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conveyor.app import overview, platform
-from conveyor.app.api import Api, ApiError, wait_for
+from conveyor.app import overview
+from conveyor.app.api import Api, ApiError
 from conveyor.app.tour import Tour
+from conveyor.app.uplaunch import UpProcess, demo_ports_busy, port_open, remove_workloads
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Up:
-    """`conveyor up` as a child process of the test."""
-
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        self.ports = {"port": free_port(), "registry": free_port(), "reconciler": free_port()}
-        self.proc: subprocess.Popen[str] | None = None
-        self.log = state.parent / "up.out"
-
-    def start(self) -> platform.PlatformInfo:
-        (self.state / platform.FILE_NAME).unlink(missing_ok=True)
-        argv = [
-            sys.executable, "-m", "conveyor.app", "up", "--state-dir", str(self.state),
-            "--examples", str(ROOT / "examples"), "--port", str(self.ports["port"]),
-            "--registry-port", str(self.ports["registry"]),
-            "--reconciler-port", str(self.ports["reconciler"]),
-        ]  # fmt: skip
-        out = self.log.open("a")
-        self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True)
-        out.close()
-
-        def ready() -> platform.PlatformInfo | None:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                pytest.fail(f"conveyor up exited:\n{self.log.read_text()[-4000:]}")
-            return platform.load(self.state) if (self.state / "platform.json").exists() else None
-
-        return wait_for("conveyor up to be ready", ready, timeout=240, every=0.5)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
-
-
-def remove_workloads(state: Path) -> None:
-    """The demo's containers, networks and the detached Service proxy outlive `up` (like a
-    cluster outlives its control plane); the test removes them."""
-    from conveyor.clients.podman_host import write_config
-
-    env = {**os.environ, **write_config(state / "podman")}
-    for pid_file in state.glob("podman-target/**/proxy/pid"):
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-    for ns in ("demo-dev", "demo-staging", "demo-prod"):
-        ids = subprocess.run(
-            ["podman", "ps", "-aq", "--filter", f"label=conveyor.dev/namespace={ns}",
-             "--filter", "label=conveyor.dev/target=local"],
-            env=env, capture_output=True, text=True, check=False,
-        ).stdout.split()  # fmt: skip
-        if ids:
-            subprocess.run(
-                ["podman", "rm", "-f", "-t", "0", *ids], env=env, capture_output=True, check=False
-            )
-        subprocess.run(
-            ["podman", "network", "rm", f"conveyor-{ns}"], env=env, capture_output=True, check=False
-        )
-
-
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    busy = [p for p in platform.DEMO_ENVIRONMENTS.values() if port_open(p)]
+def up(tmp_path: Path) -> Iterator[UpProcess]:
+    busy = demo_ports_busy()
     if busy:
         pytest.fail(f"ports {busy} are in use: stop your own `conveyor up` first")
-    runner = Up(tmp_path / "up")
+    runner = UpProcess(tmp_path / "up", ROOT / "examples")
     try:
         yield runner
     finally:
@@ -117,7 +42,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
         remove_workloads(runner.state)
 
 
-def test_commit_to_prod_and_back(up: Up) -> None:
+def test_commit_to_prod_and_back(up: UpProcess) -> None:
     started = time.monotonic()
     info = up.start()
     startup = time.monotonic() - started

@@ -88,6 +88,17 @@ class Api:
     def run(self, run_id: int) -> dict[str, Any]:
         return dict(self.request("GET", f"/runs/{run_id}"))
 
+    def logs(self, run_id: int) -> str:
+        """The run's log, `job<TAB>line` per line (masked by the server)."""
+        path = f"/runs/{run_id}/logs"
+        try:
+            response = self._client.get(PREFIX + path)
+        except httpx.HTTPError as exc:
+            raise ApiError("GET", path, 0, f"server unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            raise ApiError("GET", path, response.status_code, response.text[:500])
+        return response.text
+
     def pending_approvals(self) -> list[dict[str, Any]]:
         found = self.request("GET", "/approvals")
         return list(found if isinstance(found, list) else found.get("approvals", []))
