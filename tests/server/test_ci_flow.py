@@ -191,3 +191,43 @@ def test_rerun_failed_jobs_keeps_the_others_outputs_and_rerun_all(
         "POST", f"/api/v1/runs/{again['id']}/rerun", json={"failed_only": True}
     )
     assert no_failures.status_code == 409
+
+
+ARTIFACT = """name: Package
+on:
+  workflow_dispatch:
+    inputs:
+      flavour: {required: true}
+jobs:
+  pack:
+    runs-on: ubuntu-latest
+    steps:
+      - run: mkdir out && echo "${{ inputs.flavour }}" > out/flavour.txt
+      - uses: actions/upload-artifact@v4
+        with: {name: bundle, path: out}
+"""
+
+
+def test_dispatch_with_inputs_and_artifacts_kept_by_the_server(
+    server: Server, tmp_path: Path
+) -> None:
+    import io
+    import tarfile
+
+    files = {".github/workflows/pack.yml": ARTIFACT, ".github/workflows/ci.yml": HELLO}
+    push_workflows(server, tmp_path, "acme/pkg", files)
+    pushed = _wait_for_runs(server, "acme/pkg", 1)
+    body = {"workflow": "pack.yml", "ref": "main", "inputs": {"flavour": "vanilla"}}
+    reply = server.api("POST", "/api/v1/repos/acme/pkg/dispatches", json=body).json()
+    assert len(reply["runs"]) == 1 and reply["runs"][0] not in [r["id"] for r in pushed]
+    run = server.wait_run(reply["runs"][0])
+    assert (run["event"], run["conclusion"]) == ("workflow_dispatch", "success")
+    listing = server.api("GET", f"/api/v1/runs/{run['id']}/artifacts").json()
+    assert [a["name"] for a in listing] == ["bundle"]
+    data = server.api("GET", f"/api/v1/runs/{run['id']}/artifacts/bundle").content
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        member = archive.extractfile("./flavour.txt")
+        assert member is not None and member.read() == b"vanilla\n"
+    logs = server.api("GET", f"/api/v1/runs/{run['id']}/logs").text.splitlines()
+    tail = server.api("GET", f"/api/v1/runs/{run['id']}/logs", params={"offset": 2}).text
+    assert tail.splitlines() == logs[2:]

@@ -36,11 +36,19 @@ class Client:
             headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(60.0)
         )
 
-    async def call(self, path: str, body: Mapping[str, Any]) -> Any:
+    async def upload(self, path: str, data: bytes) -> Any:
+        return await self.call(path, None, content=data)
+
+    async def call(
+        self, path: str, body: Mapping[str, Any] | None, *, content: bytes | None = None
+    ) -> Any:
         delay = 0.2
         while True:
             try:
-                reply = await self.http.post(f"{self.server}{path}", json=dict(body))
+                if content is not None:
+                    reply = await self.http.post(f"{self.server}{path}", content=content)
+                else:
+                    reply = await self.http.post(f"{self.server}{path}", json=dict(body or {}))
             except httpx.TransportError as exc:
                 log.warning(
                     "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
@@ -92,6 +100,9 @@ class HttpReporter:
                 "result": result,
             },
         )
+
+    async def artifact(self, name: str, data: bytes) -> None:
+        await self.client.upload(f"{self.base}/artifacts/{name}?runner={self.runner}", data)
 
     async def complete(self, result: Mapping[str, Any]) -> None:
         await self.client.call(

@@ -49,6 +49,10 @@ class Reporter(Protocol):
 
     async def deployment(self, job_name: str, environment: str, url: str, result: str) -> None: ...
 
+    async def artifact(self, name: str, data: bytes) -> None:
+        """Store an artifact (a tar.gz of its files) with the run."""
+        ...
+
     async def complete(self, result: Mapping[str, Any]) -> None: ...
 
 
@@ -242,6 +246,8 @@ async def _execute(
         raise
     await _flush(sink, reporter)
     run = task.result()
+    for name, data in await asyncio.to_thread(pack_artifacts, options.run_dir):
+        await reporter.artifact(name, data)
     for workflow in run.workflows:
         for job in workflow.jobs:
             await reporter.job(job.name, _job_fields(job))
@@ -256,6 +262,26 @@ async def _flush(sink: _Sink, reporter: Reporter) -> None:
             await reporter.job(job, {"status": "in_progress"})
     if lines:
         await reporter.logs(lines)
+
+
+def pack_artifacts(run_dir: Path) -> list[tuple[str, bytes]]:
+    """The run's artifacts (`<run dir>/artifacts/<name>/files`, written by the built-in
+    upload-artifact) as tar.gz archives, to be kept by the server after the runner is gone."""
+    import tarfile
+
+    base = run_dir / "artifacts"
+    packed: list[tuple[str, bytes]] = []
+    if not base.is_dir():
+        return packed
+    for folder in sorted(base.iterdir()):
+        files = folder / "files"
+        if not (folder / "meta.json").exists() or not files.is_dir():
+            continue
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            archive.add(files, arcname=".")
+        packed.append((folder.name, buffer.getvalue()))
+    return packed
 
 
 def _job_fields(job: Any) -> dict[str, Any]:

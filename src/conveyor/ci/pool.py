@@ -54,6 +54,9 @@ class LocalReporter:
             self.run_id, self.runner, job=job_name, environment=environment, url=url, result=result
         )
 
+    async def artifact(self, name: str, data: bytes) -> None:
+        self.service.save_artifact(self.run_id, self.runner, name, data)
+
     async def complete(self, result: Mapping[str, Any]) -> None:
         self.service.complete(self.run_id, self.runner, result)
 

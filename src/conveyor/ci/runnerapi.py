@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.triggers import labels_match
@@ -31,6 +32,9 @@ class RunnerAPI:
     """Runner-facing methods of `CIService`."""
 
     if TYPE_CHECKING:  # provided by CIService
+
+        def artifact_path(self, run_id: int, name: str) -> Path: ...
+
         store: CIConfigStore
         box: SecretBox
         masker: Masker
@@ -180,6 +184,14 @@ class RunnerAPI:
                     self.store.upsert_job(run_id, job, status="in_progress")
                 return answer
             await asyncio.sleep(0.2)
+
+    def save_artifact(self, run_id: int, runner: str, name: str, data: bytes) -> None:
+        """Keep an artifact archive under `<data>/artifacts/<run id>/<name>.tar.gz`."""
+        if self._owned(run_id, runner) is None:
+            return
+        path = self.artifact_path(run_id, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
     def record_deployment(
         self, run_id: int, runner: str, *, job: str, environment: str, url: str, result: str

@@ -143,7 +143,7 @@ class CIService(RunnerAPI, Settings):
         `workflow` (a file name or path) keeps only that one (workflow_dispatch)."""
         plans = await asyncio.to_thread(plan_runs, git_dir, event)
         if workflow is not None:
-            plans = [p for p in plans if p.workflow_path.endswith(workflow)]
+            plans = [p for p in plans if workflow in (p.workflow_path, Path(p.workflow_path).name)]
         return [self._add_run(plan, event) for plan in plans]
 
     def _add_run(self, plan: RunPlan, event: Event, **extra: Any) -> int:
@@ -229,6 +229,21 @@ class CIService(RunnerAPI, Settings):
         run["jobs"] = self.store.jobs(run_id)
         run["approvals"] = self.store.approvals(run_id=run_id)
         return run
+
+    def artifact_path(self, run_id: int, name: str) -> Path:
+        safe = name.replace("/", "_").replace("\\", "_").lstrip(".") or "_"
+        return self.config.data_dir / "artifacts" / str(run_id) / f"{safe}.tar.gz"
+
+    def artifacts(self, run_id: int) -> list[dict[str, Any]]:
+        """The run's artifacts: name and size of each archive (tar.gz)."""
+        self._run(run_id)
+        folder = self.config.data_dir / "artifacts" / str(run_id)
+        if not folder.is_dir():
+            return []
+        return [
+            {"name": p.name.removesuffix(".tar.gz"), "size": p.stat().st_size}
+            for p in sorted(folder.glob("*.tar.gz"))
+        ]
 
     def cancel(self, run_id: int, *, reason: str = "cancelled by a user") -> None:
         run = self._run(run_id)

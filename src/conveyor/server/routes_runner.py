@@ -100,6 +100,13 @@ def deployment(request: Request, run_id: int, body: DeploymentBody, _: RunnerRol
     )
 
 
+@router.post("/runs/{run_id}/artifacts/{name}", status_code=204)
+async def artifact(request: Request, run_id: int, name: str, runner: str, _: RunnerRole) -> None:
+    """Upload an artifact archive (tar.gz body) of a run the runner owns."""
+    data = await request.body()
+    state_of(request).service.save_artifact(run_id, runner, name, data)
+
+
 @router.post("/runs/{run_id}/complete", status_code=204)
 def complete(request: Request, run_id: int, body: CompleteBody, _: RunnerRole) -> None:
     state_of(request).service.complete(run_id, body.runner, body.result)

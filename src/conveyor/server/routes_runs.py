@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from conveyor.server.auth import Principal, Role
@@ -60,12 +60,30 @@ def show_run(request: Request, run_id: int, _: Reader) -> dict[str, Any]:
 
 
 @router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
-def run_logs(request: Request, run_id: int, _: Reader, job: str | None = None) -> str:
-    """The run's log lines (masked), `job<TAB>text` per line; `?job=` keeps one job."""
+def run_logs(
+    request: Request, run_id: int, _: Reader, job: str | None = None, offset: int = 0
+) -> str:
+    """The run's log lines (masked), `job<TAB>text` per line; `?job=` keeps one job,
+    `?offset=N` skips the first N lines (follow a live run by polling)."""
     service = state_of(request).service
     service.run_view(run_id)
-    lines = service.store.logs(run_id, job=job)
+    lines = service.store.logs(run_id, job=job)[max(offset, 0) :]
     return "".join(f"{j}\t{t}\n" for j, t in lines)
+
+
+@router.get("/runs/{run_id}/artifacts")
+def artifacts(request: Request, run_id: int, _: Reader) -> list[dict[str, Any]]:
+    """The run's artifacts (name, size); download one with `.../artifacts/{name}`."""
+    return state_of(request).service.artifacts(run_id)
+
+
+@router.get("/runs/{run_id}/artifacts/{name}", response_class=FileResponse)
+def artifact(request: Request, run_id: int, name: str, _: Reader) -> FileResponse:
+    """One artifact as a tar.gz archive of its files."""
+    path = state_of(request).service.artifact_path(run_id, name)
+    if not path.exists():
+        raise HTTPException(404, f"run {run_id} has no artifact {name!r}")
+    return FileResponse(path, media_type="application/gzip", filename=path.name)
 
 
 @router.post("/runs/{run_id}/cancel")
