@@ -3,8 +3,12 @@ per job, services by name or mapped port, health checks waited on, all torn down
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import sys
+import time
 
 from tests.containers.conftest import Repo
 from tests.run.conftest import workflow
@@ -105,3 +109,36 @@ def test_unhealthy_service_fails_the_job_before_steps(repo: Repo, httpd_image: s
     assert out.code == 1
     assert "unhealthy" in out.stdout + out.stderr
     assert "should-not-run" not in out.stdout
+
+
+def test_ctrl_c_tears_the_job_containers_down(repo: Repo, busybox: str, httpd_image: str) -> None:
+    text = f"""
+    on: push
+    jobs:
+      j:
+        runs-on: ubuntu-latest
+        container: {busybox}
+        services:
+          web:
+            image: {httpd_image}
+        steps:
+          - run: touch started && sleep 60
+    """
+    repo.write(workflow(text)).commit()
+    before = _containers()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conveyor.app", "run"],
+        cwd=repo.root,
+        env={**os.environ, "CONVEYOR_HOME": str(repo.home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    deadline = time.monotonic() + 60
+    while not list(repo.home.glob("runs/*/_work/*/workspace/started")):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    assert _containers() - before  # the job container and the service run
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert _containers() - before == set()
