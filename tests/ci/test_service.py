@@ -1,0 +1,161 @@
+"""CIService rules without runners: concurrency groups, recovery, heartbeat timeouts,
+environment protection rules (reviewers, wait timer, branches) — real SQLite, real git."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import update
+
+from conveyor.ci.crypto import SecretBox
+from conveyor.ci.errors import Conflict, Forbidden
+from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.store.ci_schema import approvals, runs
+from conveyor.store.ci_store import open_engine
+
+GROUPED = """name: G
+on: push
+concurrency: {group: the-group, cancel-in-progress: CANCEL}
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    environment: production
+    steps: [{run: "true"}]
+"""
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> CIService:
+    store = CIConfigStore(open_engine(tmp_path / "ci.db"))
+    return CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+
+
+def _commit(service: CIService, tmp: Path, text: str, *, branch: str = "main") -> list[int]:
+    """Commit a workflow to a hosted repo (local push) and hand the push to the service."""
+    bare = service.create_repo("acme/app")
+    work = tmp / "work"
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=work, env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    if not work.exists():
+        work.mkdir()
+        git("init", "-q", "-b", branch)
+    (work / ".github/workflows").mkdir(parents=True, exist_ok=True)
+    (work / ".github/workflows/g.yml").write_text(text)
+    (work / "n").write_text(str(time.monotonic_ns()))
+    git("add", "-A")
+    git("commit", "-q", "-m", "c")
+    sha = git("rev-parse", "HEAD")
+    git("push", "-q", str(bare), f"HEAD:refs/heads/{branch}")
+    return asyncio.run(
+        service.handle_push(
+            "acme/app", ref=f"refs/heads/{branch}", before="0" * 40, after=sha, pusher="me"
+        )
+    )
+
+
+def _status(service: CIService, run_id: int) -> tuple[str, str]:
+    run = service.store.run(run_id)
+    assert run is not None
+    return run["status"], run["conclusion"]
+
+
+def _claim(service: CIService, runner: str = "local-1") -> int:
+    got = asyncio.run(service.poll(runner, labels=["ubuntu-latest"], kind="local", timeout=0))
+    assert got is not None
+    return int(got["run_id"])
+
+
+def test_group_keeps_one_running_and_one_pending(service: CIService, tmp_path: Path) -> None:
+    text = GROUPED.replace("CANCEL", "false")
+    [first] = _commit(service, tmp_path, text)
+    assert _claim(service) == first
+    [second] = _commit(service, tmp_path, text)
+    [third] = _commit(service, tmp_path, text)
+    assert _status(service, second) == ("completed", "cancelled")
+    assert _status(service, third) == ("pending", "")
+    service.complete(first, "local-1", {"result": "success"})
+    assert _status(service, first) == ("completed", "success")
+    assert _status(service, third) == ("queued", "")
+
+
+def test_cancel_in_progress_and_restart_recovery(service: CIService, tmp_path: Path) -> None:
+    [first] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "true"))
+    _claim(service)
+    [second] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "true"))
+    assert _status(service, first) == ("completed", "cancelled")
+    assert service.beat(first, "local-1") is True  # the runner learns it must stop
+    assert _claim(service, "gpu-1") == second
+    [third] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    assert _status(service, third) == ("pending", "")
+    service.store.update_run(second, runner="local-9")  # as if the pool had it
+    service.recover()
+    assert _status(service, second) == ("queued", "")
+    assert _status(service, third) == ("pending", "")
+
+
+def test_silent_runner_is_failed_after_the_heartbeat_timeout(
+    service: CIService, tmp_path: Path
+) -> None:
+    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    _claim(service, "gpu-1")
+    with service.store.tx() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat=0.0))
+
+    async def one_pass() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.supervise(stop, every=0.01))
+        await asyncio.sleep(0.05)
+        stop.set()
+        await task
+
+    asyncio.run(one_pass())
+    run = service.store.run(run_id)
+    assert run is not None and run["conclusion"] == "failure"
+    assert "The runner 'gpu-1' stopped responding" in run["reason"]
+
+
+def test_environment_rules(service: CIService, tmp_path: Path) -> None:
+    service.put_environment(
+        "acme/app",
+        "production",
+        reviewers=["alice"],
+        wait_timer=600,
+        branches=["main", "release/*"],
+    )
+    service.put_secret("env:acme/app:production", "TOKEN", "tok-value")
+    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    assert service.check_environment(run_id, "production")["state"] == "waiting"
+    with pytest.raises(Forbidden):
+        service.decide(run_id, "production", user="bob", admin=False, approve=True)
+    service.decide(run_id, "production", user="alice", admin=False, approve=True)
+    with pytest.raises(Conflict):
+        service.decide(run_id, "production", user="alice", admin=False, approve=True)
+    waiting = service.check_environment(run_id, "production")
+    assert waiting == {"state": "waiting", "message": "wait timer of 600 s"}
+    with service.store.tx() as conn:
+        conn.execute(update(approvals).values(requested=time.time() - 601))
+    released = service.check_environment(run_id, "production")
+    assert released["state"] == "approved" and released["secrets"] == {"TOKEN": "tok-value"}
+    [other] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"), branch="dev")
+    refused = service.check_environment(other, "production")
+    assert refused["state"] == "rejected" and "Branch 'dev' is not allowed" in refused["message"]
+    assert "secrets" not in refused
