@@ -142,3 +142,35 @@ def test_ctrl_c_tears_the_job_containers_down(repo: Repo, busybox: str, httpd_im
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert _containers() - before == set()
+
+
+def test_container_image_pulled_from_a_registry_with_credentials(
+    repo: Repo, busybox: str, registry: str
+) -> None:
+    remote = f"{registry}/test/pulled-busybox:{os.getpid()}"
+    podman = {
+        **os.environ,
+        "CONTAINERS_CONF": str(Path.home() / ".conveyor/podman/containers.conf"),
+    }
+    for args in (
+        ["tag", busybox, remote],
+        ["push", "-q", "--tls-verify=false", remote],
+        ["rmi", remote],
+    ):
+        subprocess.run(["podman", *args], check=True, env=podman, capture_output=True)
+    text = f"""
+    on: push
+    jobs:
+      j:
+        runs-on: ubuntu-latest
+        container:
+          image: {remote}
+          credentials:
+            username: u
+            password: ${{{{ secrets.PW }}}}
+        steps:
+          - run: test -f /run/.containerenv && test "$HOME" = /github/home
+    """
+    repo.write(workflow(text)).commit()
+    out = repo.run("--secret", "PW=pw")
+    assert out.code == 0, out.stdout + out.stderr

@@ -65,6 +65,10 @@ class PodmanRunner:
             args += ["--network", self.network]
         for path in self.mounts:
             args += ["-v", f"{path}:{path}"]
+        if self.mounts:  # HOME is /github/home in container jobs, as on GitHub
+            home = self.mounts[0] / "_github_home"
+            home.mkdir(exist_ok=True)
+            args += ["-v", f"{home}:/github/home"]
         for key, value in self.env.items():
             args += ["-e", f"{key}={value}"]
         probe = "exec tail -f /dev/null"
@@ -100,6 +104,8 @@ class PodmanRunner:
             out["PATH"] = path[: len(path) - len(self.host_path)] + DEFAULT_PATH
         elif not path:
             out["PATH"] = DEFAULT_PATH
+        if self.mounts:
+            out["HOME"] = "/github/home"
         return out
 
     async def exec(

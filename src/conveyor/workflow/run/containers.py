@@ -87,7 +87,8 @@ class JobContainers:
                 options += [a for v in _strings(job_spec.volumes, ctx) for a in ("-v", v)]
                 options += [a for v in _strings(job_spec.ports, ctx) for a in ("-p", v)]
                 env = {k: to_str(evaluate_raw(v, ctx)) for k, v in job_spec.env.items()}
-            await ensure_image(pm, self.image)
+            credentials = self._credentials(job_spec, ctx) if job_spec is not None else None
+            await ensure_image(pm, self.image, credentials=credentials, authfile=self._authfile())
             self.runner = PodmanRunner(
                 pm,
                 image=self.image,
@@ -108,7 +109,9 @@ class JobContainers:
         image = to_str(evaluate_raw(spec.image, ctx))
         if not image:  # GitHub skips a service whose image evaluates to empty
             return {}
-        await ensure_image(pm, image)
+        await ensure_image(
+            pm, image, credentials=self._credentials(spec, ctx), authfile=self._authfile()
+        )
         name = f"conveyor-{self.tag}-{key}"
         args = ["run", "-d", "--name", name, "--network", self.network or "bridge"]
         args += ["--network-alias", key]
@@ -132,6 +135,15 @@ class JobContainers:
                 inner, _, outer = line.partition(" -> ")
                 ports[inner.split("/")[0].strip()] = outer.rsplit(":", 1)[-1].strip()
         return {"id": result.stdout.strip(), "network": self.network or "", "ports": ports}
+
+    def _authfile(self) -> str:
+        return str(self.mounts[0] / "registry-auth.json") if self.mounts else ""
+
+    def _credentials(self, spec: Container, ctx: EvalContext) -> dict[str, str] | None:
+        raw = evaluate_raw(spec.credentials, ctx) if spec.credentials is not None else None
+        if not isinstance(raw, dict):
+            return None
+        return {str(k): to_str(v) for k, v in raw.items()}
 
     async def _healthy(self, pm: Podman, key: str, spec: Container, ctx: EvalContext) -> None:
         options = shlex.split(to_str(evaluate_raw(spec.options, ctx)) or "")
@@ -184,10 +196,39 @@ def _flags(options: list[str]) -> dict[str, str]:
     return out
 
 
-async def ensure_image(pm: Podman, image: str) -> None:
+def registry_of(image: str) -> str:
+    """The registry host of an image reference (`docker.io` when it names none)."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+async def ensure_image(
+    pm: Podman, image: str, *, credentials: Mapping[str, str] | None = None, authfile: str = ""
+) -> None:
+    """Pull `image` unless present; `credentials` (`username`/`password`) log in first."""
     if (await pm.run("image", "exists", image, check=False)).returncode == 0:
         return
-    pulled = await pm.run("pull", "-q", image, check=False)
+    registry = registry_of(image)
+    auth = ["--tls-verify=false"] if registry.startswith(("127.", "localhost")) else []
+    if credentials and credentials.get("username") and authfile:
+        login = await pm.run(
+            "login",
+            "--authfile",
+            authfile,
+            *auth,
+            "-u",
+            credentials["username"],
+            "--password-stdin",
+            registry,
+            stdin=credentials.get("password", "").encode(),
+            check=False,
+        )
+        if login.returncode != 0:
+            raise ConveyorError(f"login to {registry} for '{image}' failed: {login.stderr.strip()}")
+        auth += ["--authfile", authfile]
+    pulled = await pm.run("pull", "-q", *auth, image, check=False)
     if pulled.returncode != 0:
         raise ConveyorError(
             f"image '{image}' is not available locally and cannot be pulled: "
