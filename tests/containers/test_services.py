@@ -148,10 +148,9 @@ def test_container_image_pulled_from_a_registry_with_credentials(
     repo: Repo, busybox: str, registry: str
 ) -> None:
     remote = f"{registry}/test/pulled-busybox:{os.getpid()}"
-    podman = {
-        **os.environ,
-        "CONTAINERS_CONF": str(Path.home() / ".conveyor/podman/containers.conf"),
-    }
+    from conveyor.clients.podman import Podman
+
+    podman = dict(Podman().env)
     for args in (
         ["tag", busybox, remote],
         ["push", "-q", "--tls-verify=false", remote],
