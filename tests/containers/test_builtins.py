@@ -78,3 +78,65 @@ def test_setup_python_without_a_matching_host_python_fails_clearly(repo: Repo) -
     out = repo.run()
     assert out.code == 1
     assert "The version '2.6' with architecture 'x64' was not found" in out.stdout + out.stderr
+
+
+def test_build_push_target_build_args_labels_without_push(repo: Repo, busybox: str) -> None:
+    import json
+    import subprocess
+
+    from conveyor.clients.podman import Podman
+
+    dockerfile = (
+        f"FROM {busybox} AS base\nARG FLAVOUR=plain\nRUN echo $FLAVOUR > /flavour\n"
+        "FROM base AS final\nRUN echo final > /stage\n"
+    )
+    tag = f"localhost/conveyor-test/built:{repo.root.parent.name[-12:].lower()}"
+    text = f"""
+    on: push
+    jobs:
+      j:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: actions/checkout@v4
+          - id: b
+            uses: docker/build-push-action@v5
+            with:
+              context: .
+              file: build/Containerfile
+              target: base
+              tags: {tag}
+              build-args: FLAVOUR=spicy
+              labels: |
+                org.example.team=ci
+              cache-from: type=gha
+              push: false
+        outputs:
+          imageid: ${{{{ steps.b.outputs.imageid }}}}
+          digest: ${{{{ steps.b.outputs.digest }}}}
+          metadata: ${{{{ steps.b.outputs.metadata }}}}
+    """
+    repo.write({**workflow(text), "build/Containerfile": dockerfile}).commit()
+    out = repo.run()
+    assert out.code == 0, out.stdout + out.stderr
+    got = out.jobs()["j"]["outputs"]
+    assert got["imageid"].startswith("sha256:")
+    assert got["digest"] == ""
+    assert json.loads(got["metadata"])["image.name"] == tag
+    env = dict(Podman().env)
+    run = subprocess.run(
+        ["podman", "run", "--rm", tag, "sh", "-c", "cat /flavour; test ! -e /stage"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert run.stdout.strip() == "spicy", run.stderr
+    inspect = subprocess.run(
+        ["podman", "image", "inspect", tag, "--format", "{{json .Labels}}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert json.loads(inspect.stdout)["org.example.team"] == "ci"
+    subprocess.run(["podman", "rmi", "-f", tag], env=env, capture_output=True, check=False)
