@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import tempfile
 from pathlib import Path
@@ -30,7 +31,7 @@ import click
     show_default=True,
     help="Comma-separated labels matched against runs-on.",
 )
-@click.option("--name", default=None, help="Runner name (default: <host>-runner).")
+@click.option("--name", default=None, help="Runner name (default: <host>-<pid>).")
 @click.option("--ephemeral", is_flag=True, help="Exit after one run.")
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
 def runner(  # noqa: PLR0917 - click passes options positionally
@@ -48,7 +49,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 server_url,
                 token,
                 labels=wanted,
-                name=name or f"{socket.gethostname()}-runner",
+                name=name or f"{socket.gethostname()}-{os.getpid()}",
                 ephemeral=ephemeral,
                 work=directory,
             )

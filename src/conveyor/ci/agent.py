@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shutil
 import socket
 import tempfile
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--labels", default="self-hosted")
-    parser.add_argument("--name", default=f"{socket.gethostname()}-runner")
+    parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}")
     parser.add_argument("--ephemeral", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -108,7 +109,14 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
     import shutil
     import time
 
-    auth = ["-c", f"http.extraHeader=Authorization: Bearer {token}"] if token else []
+    # the token goes through git's environment config, not argv (which `ps` shows)
+    env = dict(os.environ)
+    if token:
+        env.update(
+            GIT_CONFIG_COUNT="1",
+            GIT_CONFIG_KEY_0="http.extraHeader",
+            GIT_CONFIG_VALUE_0=f"Authorization: Bearer {token}",
+        )
     message = ""
     done = subprocess.CompletedProcess[str]([], 1, "", "no attempt")
     for attempt in range(attempts):
@@ -116,7 +124,8 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
             time.sleep(min(2 ** (attempt - 1), 4))
             shutil.rmtree(into, ignore_errors=True)
         done = subprocess.run(
-            ["git", *auth, "clone", "--quiet", "--no-checkout", source, str(into)],
+            ["git", "clone", "--quiet", "--no-checkout", source, str(into)],
+            env=env,
             capture_output=True,
             text=True,
             check=False,

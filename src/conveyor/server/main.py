@@ -103,7 +103,14 @@ async def serve(
         service.load_masks([f"org:{owner}", f"repo:{run['repo']}"])
     stop = stop or asyncio.Event()
     server = uvicorn.Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=2,  # runner long-polls must not hold a shutdown
+        )
     )
     pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max)
     tasks = [asyncio.create_task(service.supervise(stop)), asyncio.create_task(pool.run(stop))]

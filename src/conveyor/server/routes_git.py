@@ -60,7 +60,7 @@ async def git(request: Request, owner: str, repo: str, rest: str) -> Response:
     if not git_dir.exists():
         raise HTTPException(404, f"no repository {full}")
     body = await request.body()
-    before = _refs(git_dir) if pushing and request.method == "POST" else {}
+    before = await asyncio.to_thread(_refs, git_dir) if pushing and request.method == "POST" else {}
     status, headers, payload = await asyncio.to_thread(
         backend,
         state.service.config.git_root,
@@ -72,7 +72,7 @@ async def git(request: Request, owner: str, repo: str, rest: str) -> Response:
         headers=dict(request.headers),
     )
     if pushing and request.method == "POST" and status == 200:
-        after = _refs(git_dir)
+        after = await asyncio.to_thread(_refs, git_dir)
         for ref, sha in sorted(after.items()):
             if before.get(ref) != sha:
                 await state.service.handle_push(
