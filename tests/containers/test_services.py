@@ -4,16 +4,15 @@ per job, services by name or mapped port, health checks waited on, all torn down
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.containers.conftest import Repo
 from tests.run.conftest import workflow
 
-OURS = re.compile(r"conveyor-[0-9a-f]{10}-[\w-]+")  # JobContainers' names
 HEALTH = (
     '--health-cmd "wget -q -O /dev/null http://127.0.0.1:80/" '
     "--health-interval 1s --health-retries 20"
@@ -66,21 +65,26 @@ jobs:
 """
 
 
-def _containers() -> set[str]:
+def _containers(home: Path) -> set[str]:
+    """Job containers (and services) of runs under `home` that still exist."""
     out = subprocess.run(
-        ["podman", "ps", "-a", "--format", "{{.Names}}"],
+        ["podman", "ps", "-a", "--format", '{{.Names}} {{index .Labels "io.conveyor.job-dir"}}'],
         capture_output=True,
         text=True,
         check=False,
         env={"PATH": "/usr/bin:/bin", "CONTAINERS_CONF": "/dev/null"},
     )
-    return {n for n in out.stdout.split() if OURS.fullmatch(n)}
+    found = set()
+    for line in out.stdout.splitlines():
+        name, _, job_dir = line.partition(" ")
+        if job_dir.startswith(str(home)):
+            found.add(name)
+    return found
 
 
 def test_services_from_host_and_container_jobs(repo: Repo, busybox: str, httpd_image: str) -> None:
     text = SERVICES.replace("IMAGE", httpd_image).replace("BUSYBOX", busybox)
     repo.write(workflow(text)).commit()
-    before = _containers()
     out = repo.run()
     assert out.code == 0, out.stdout + out.stderr
     jobs = out.jobs()
@@ -88,7 +92,7 @@ def test_services_from_host_and_container_jobs(repo: Repo, busybox: str, httpd_i
     assert jobs["boxed"]["outputs"]["body"] == "hello-from-service"
     assert jobs["boxed"]["outputs"]["where"].startswith("yes ")
     assert jobs["boxed"]["outputs"]["next"] == "from-env-file"
-    assert _containers() - before == set()  # everything torn down
+    assert _containers(repo.home) == set()  # everything torn down
 
 
 def test_unhealthy_service_fails_the_job_before_steps(repo: Repo, httpd_image: str) -> None:
@@ -125,7 +129,6 @@ def test_ctrl_c_tears_the_job_containers_down(repo: Repo, busybox: str, httpd_im
           - run: touch started && sleep 60
     """
     repo.write(workflow(text)).commit()
-    before = _containers()
     proc = subprocess.Popen(
         [sys.executable, "-m", "conveyor.app", "run"],
         cwd=repo.root,
@@ -138,10 +141,10 @@ def test_ctrl_c_tears_the_job_containers_down(repo: Repo, busybox: str, httpd_im
     while not list(repo.home.glob("runs/*/_work/*/workspace/started")):
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.1)
-    assert _containers() - before  # the job container and the service run
+    assert _containers(repo.home)  # the job container and the service run
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
-    assert _containers() - before == set()
+    assert _containers(repo.home) == set()
 
 
 def test_container_image_pulled_from_a_registry_with_credentials(

@@ -51,6 +51,7 @@ class PodmanRunner:
         self.container_id = ""
         self._host = HostRunner()
         self._has_bash: bool | None = None
+        self._removed = False
 
     async def start(self) -> str:
         """Create and start the job container; returns its id.
@@ -130,8 +131,14 @@ class PodmanRunner:
             full, env=dict(self.podman.env), cwd=Path("/"), timeout=timeout, on_output=on_output
         )
 
-    async def cleanup(self) -> None:
-        """Remove the job container (and whatever still runs in it)."""
+    async def release(self) -> None:
+        """End the `podman exec` clients still running; the caller removes the container."""
         await self._host.cleanup()
-        if self.container_id or self.name:
+        self._removed = True
+
+    async def cleanup(self) -> None:
+        """Remove the job container (and whatever still runs in it), once."""
+        await self._host.cleanup()
+        if not self._removed:
+            self._removed = True
             await self.podman.run("rm", "-f", "-t", "0", self.name, check=False)

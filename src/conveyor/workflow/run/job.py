@@ -256,9 +256,9 @@ async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResu
             return await run_posts(jr)
         return []
     finally:
-        await jr.runner.cleanup()
         if containers is not None:
-            await containers.stop()
+            await containers.stop()  # the job container too, with the services
+        await jr.runner.cleanup()
         _remove(jr.dirs.temp)  # scripts and env files hold secrets
 
 
