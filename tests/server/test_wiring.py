@@ -111,3 +111,38 @@ def test_ephemeral_agent_exits_after_one_run(tmp_path: Path) -> None:
         assert server.wait_run(int(server.runs("acme/e")[0]["id"]))["conclusion"] == "success"
     finally:
         server.stop()
+
+
+def test_push_tells_an_external_reconciler_to_refresh(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Refresh(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    listener = ThreadingHTTPServer(("127.0.0.1", 0), Refresh)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{listener.server_address[1]}/refresh"
+    server = make_server(tmp_path, "--refresh-url", endpoint)
+    server.start()
+    try:
+        push_workflows(server, tmp_path, "demo/config", {"apps/app.yaml": "kind: x\n"})
+        for _ in range(100):
+            if seen:
+                break
+            time.sleep(0.05)
+        wanted = f"/refresh?repo=http%3A%2F%2F127.0.0.1%3A{server.port}%2Fgit%2Fdemo%2Fconfig.git"
+        assert wanted in seen
+    finally:
+        server.stop()
+        listener.shutdown()
+        listener.server_close()

@@ -44,6 +44,12 @@ import click
     help="Seconds without a heartbeat before a runner's run is failed.",
 )
 @click.option("--public-url", default="", help="URL runners use to reach this server.")
+@click.option(
+    "--refresh-url",
+    "refresh_urls",
+    multiple=True,
+    help="An external reconciler's refresh endpoint, told about each hosted push.",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -56,6 +62,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
     pool_max: int,
     heartbeat_timeout: float,
     public_url: str,
+    refresh_urls: tuple[str, ...],
     apps: str | None,
     config_path: str | None,
 ) -> None:
@@ -74,6 +81,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
         pool_max=pool_max,
         heartbeat_timeout=heartbeat_timeout,
         public_url=public_url,
+        refresh_urls=refresh_urls,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))

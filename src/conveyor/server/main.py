@@ -46,6 +46,9 @@ class ServerConfig:
     pool_max: int = 2
     heartbeat_timeout: float = 30.0
     public_url: str = ""  # default http://host:port
+    # reconcilers running as their own process (`conveyor reconcile --listen`): after a
+    # push to a hosted repo, `POST <url>?repo=<clone url>` to each (their /refresh endpoint)
+    refresh_urls: tuple[str, ...] = ()
 
 
 class SecretFilter(logging.Filter):
@@ -74,10 +77,14 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
     )
 
     def on_push(full_name: str, git_dir: str) -> None:
-        if reconciler is None:
-            return
-        for url in (f"{public}/git/{full_name}.git", git_dir, f"file://{git_dir}"):
-            reconciler.trigger_repo(url)
+        urls = (f"{public}/git/{full_name}.git", git_dir, f"file://{git_dir}")
+        if reconciler is not None:
+            for url in urls:
+                reconciler.trigger_repo(url)
+        if config.refresh_urls:
+            task = asyncio.get_running_loop().create_task(_refresh(config.refresh_urls, urls))
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
 
     service = CIService(store, box, service_config, on_push=on_push)
     auth = Auth(store)
@@ -86,6 +93,27 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
     secret = config.webhook_secret or os.environ.get("CONVEYOR_WEBHOOK_SECRET", "")
     state = ServerState(service=service, auth=auth, webhook_secret=secret, reconciler=reconciler)
     return create_app(state), state
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+async def _refresh(endpoints: tuple[str, ...], repos: tuple[str, ...]) -> None:
+    """Ask external reconcilers to refresh the apps reading `repos` (best effort)."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        for endpoint in endpoints:
+            for repo in repos:
+                try:
+                    await client.post(endpoint, params={"repo": repo})
+                except httpx.HTTPError as exc:
+                    log.warning(
+                        "refresh %s failed: %s; it will catch up at its interval",
+                        endpoint,
+                        type(exc).__name__,
+                    )
+                    break
 
 
 async def serve(
@@ -136,6 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool-min", type=int, default=1)
     parser.add_argument("--pool-max", type=int, default=2)
     parser.add_argument("--heartbeat-timeout", type=float, default=30.0)
+    parser.add_argument("--public-url", default="")
+    parser.add_argument(
+        "--refresh-url",
+        action="append",
+        default=[],
+        help="a reconciler's refresh endpoint (http://127.0.0.1:PORT/refresh), repeatable",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = ServerConfig(
@@ -146,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         pool_min=args.pool_min,
         pool_max=args.pool_max,
         heartbeat_timeout=args.heartbeat_timeout,
+        public_url=args.public_url,
+        refresh_urls=tuple(args.refresh_url),
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
