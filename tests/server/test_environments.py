@@ -74,6 +74,8 @@ def test_approval_releases_environment_secrets_and_records_the_deployment(
     pending = server.api("GET", "/api/v1/approvals").json()
     assert [(a["run_id"], a["environment"]) for a in pending] == [(run_id, "production")]
     assert "deploying" not in server.api("GET", f"/api/v1/runs/{run_id}/logs").text
+    waiting = server.api("GET", f"/api/v1/repos/acme/app/commits/{sha}/statuses").json()
+    assert {s["context"]: s["state"] for s in waiting}["deployment/production"] == "pending"
     assert "not a required reviewer" in _cli(approve, server, tokens["bob"], run_id)
     time.sleep(0.5)
     assert "deploying" not in server.api("GET", f"/api/v1/runs/{run_id}/logs").text

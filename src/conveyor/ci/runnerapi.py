@@ -172,6 +172,17 @@ class RunnerAPI:
     ) -> dict[str, Any]:
         """Long-poll the environment's protection rules for a job: waiting, approved or rejected."""
         deadline = time.monotonic() + wait
+        run = self._owned(run_id, runner)
+        if run is not None:  # the environment's commit status: pending until the job ends
+            self.store.set_status(
+                run["repo"],
+                run["sha"],
+                f"deployment/{environment}",
+                state="pending",
+                description=f"{job} to {environment}: waiting",
+                target_url="",
+                environment=environment,
+            )
         while True:
             if self._owned(run_id, runner) is None:
                 return {"state": "rejected", "message": "the run is no longer running"}
