@@ -202,7 +202,15 @@ class CIService(RunnerAPI, Settings):
         self.store.update_run(run_id, status="queued")
         self.wake.set()
 
+    def _group_busy(self, run: Mapping[str, Any]) -> bool:
+        group = run["concurrency_group"]
+        return bool(group) and any(
+            r["concurrency_group"] == group and r["id"] != run["id"]
+            for r in self.store.runs(repo=run["repo"], status=ACTIVE, limit=1000)
+        )
+
     def _release_group(self, run: Mapping[str, Any]) -> None:
+        """A run of the group ended: its pending run (at most one) is queued."""
         group = run["concurrency_group"]
         if not group:
             return
@@ -212,7 +220,14 @@ class CIService(RunnerAPI, Settings):
             if r["concurrency_group"] == group
         ]
         if waiting:
-            self._enqueue(min(r["id"] for r in waiting))
+            self._promote(min(r["id"] for r in waiting))
+
+    def _promote(self, run_id: int) -> None:
+        """Pending → queued when its group has nothing queued or in progress."""
+        run = self._run(run_id)
+        if run["status"] == "pending" and not self._group_busy(run):
+            self.store.update_run(run_id, status="queued")
+            self.wake.set()
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -356,8 +371,8 @@ class CIService(RunnerAPI, Settings):
                 log.warning("run %d: its local runner died with the server; re-queued", run["id"])
             else:
                 self.store.update_run(run["id"], heartbeat=now)
-        for run in self.store.runs(status=("pending",), limit=10000):
-            self._enqueue(run["id"])
+        for run in sorted(self.store.runs(status=("pending",), limit=10000), key=lambda r: r["id"]):
+            self._promote(run["id"])
         self.wake.set()
 
     async def supervise(self, stop: asyncio.Event, *, every: float = 0.5) -> None:
