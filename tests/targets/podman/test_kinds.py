@@ -240,3 +240,76 @@ def test_a_hook_job_deleted_and_recreated_runs_again(env: Env) -> None:
             await target.aclose()
 
     asyncio.run(scenario())
+
+
+def test_init_containers_fill_an_empty_dir_before_the_app_starts(env: Env) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta("boot"),
+        "spec": {
+            "volumes": [{"name": "work", "emptyDir": {}}],
+            "initContainers": [
+                {
+                    "name": "first",
+                    "image": BUSYBOX,
+                    "command": ["sh", "-c", "echo one > /w/log"],
+                    "volumeMounts": [{"name": "work", "mountPath": "/w"}],
+                },
+                {
+                    "name": "second",
+                    "image": BUSYBOX,
+                    "command": ["sh", "-c", "echo two >> /w/log"],
+                    "volumeMounts": [{"name": "work", "mountPath": "/w"}],
+                },
+            ],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": BUSYBOX,
+                    "command": ["sleep", "1000"],
+                    "volumeMounts": [{"name": "work", "mountPath": "/w"}],
+                }
+            ],
+        },
+    }
+    failing = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta("stuck"),
+        "spec": {
+            "initContainers": [{"name": "no", "image": BUSYBOX, "command": ["false"]}],
+            "containers": [{"name": "app", "image": BUSYBOX, "command": ["sleep", "1000"]}],
+        },
+    }
+    ref = ObjectRef(group="", kind="Pod", namespace="kinds", name="boot")
+    stuck = ObjectRef(group="", kind="Pod", namespace="kinds", name="stuck")
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(pod)
+            await target.apply(failing)
+            await until(target, ref, lambda o: o["status"]["phase"] == "Running")
+            out = await env.podman.run("exec", "kinds_boot", "cat", "/w/log")
+            assert out.stdout.split() == ["one", "two"]
+            live = await until(
+                target, stuck, lambda o: "Init:Error" in o["status"].get("reason", "")
+            )
+            assert live["status"]["phase"] == "Pending"  # the app container never started
+            listed = await env.podman.run(
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                f"label=conveyor.dev/target={env.name}",
+            )
+            # boot's init containers are gone; stuck never got its app container (its init
+            # container may be mid-retry right now)
+            assert [n for n in listed.stdout.split() if "--init-" not in n] == ["kinds_boot"]
+            assert not [n for n in listed.stdout.split() if n.startswith("kinds_boot--init")]
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())

@@ -97,7 +97,11 @@ def pod(containers: list[dict[str, Any]] | None = None, **extra: Any) -> dict[st
         ({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}}, "kind"),
         ({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "r"}}, "kind"),
         (pod([{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]), "spec.containers"),
-        (pod(initContainers=[]), "spec.initContainers"),
+        (pod(ephemeralContainers=[]), "spec.ephemeralContainers"),
+        (
+            pod(initContainers=[{"name": "i", "image": "i", "readinessProbe": {"exec": {}}}]),
+            "spec.initContainers[0].readinessProbe",
+        ),
         (pod([{"name": "c", "image": "i", "lifecycle": {}}]), "spec.containers[0].lifecycle"),
         (
             pod([{"name": "c", "image": "i", "resources": {"limits": {"nvidia.com/gpu": 1}}}]),

@@ -113,6 +113,8 @@ class Controller:
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        if self.workloads is not None:
+            await self.workloads.wait_pending()
         await self.wait_removals()
         probes = [t.task for t in self.tracked.values() if t.task]
         for task in probes:
@@ -162,6 +164,7 @@ class Controller:
             await self._heal()
             assert self.workloads is not None
             await self.workloads.step_all()
+            await self._collect_orphans()
             await self.publish_routes()
 
     # -- observation, drift -------------------------------------------------------------
@@ -197,6 +200,22 @@ class Controller:
             if replica.running and (known.task is None or known.task.done()):
                 known.task = asyncio.create_task(self._probe_loop(name))
 
+    async def _collect_orphans(self) -> None:
+        """Replicas of workloads that no longer exist (deleted while one was being created,
+        or by a process killed mid-delete) are removed: they carry our labels, so they are
+        ours, and nothing would ever manage them again."""
+        assert self.workloads is not None
+        orphans = [
+            n
+            for n, t in self.tracked.items()
+            if n not in self.draining
+            and n not in self.workloads.pending
+            and self.store.find(t.replica.kind, t.replica.namespace, t.replica.owner) is None
+        ]
+        if orphans:
+            log.info("removing replicas whose workload is gone: %s", ", ".join(sorted(orphans)))
+            await self.remove(orphans)
+
     async def _resolve_ips(self) -> None:
         """Learn new replicas' addresses; ones the proxy routed to before we started stay
         ready (no probe has failed), so a restarted reconciler never empties a Service."""
@@ -217,6 +236,9 @@ class Controller:
             tracked.task = asyncio.create_task(self._probe_loop(replica.name))
 
     def owner_ref(self, replica: Replica) -> ObjectRef:
+        record = self.store.find(replica.kind, replica.namespace, replica.owner)
+        if record is not None:
+            return record.ref
         return ObjectRef(
             group=GROUPS.get(replica.kind, ""),
             kind=replica.kind,

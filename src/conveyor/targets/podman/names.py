@@ -62,3 +62,5 @@ def target_filter(target: str) -> list[str]:
 #: JSON of the container's ports and probes, so a restarted target can probe and route.
 CONTAINER_LABEL = "conveyor.dev/container"
 RESTART_LABEL = "conveyor.dev/restart-policy"
+#: On init containers, which run to completion before a replica and are not replicas.
+INIT_LABEL = "conveyor.dev/init"

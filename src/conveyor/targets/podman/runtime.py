@@ -84,7 +84,11 @@ class Runtime:
             )
             or []
         )
-        return [Replica.of(row) for row in rows if not row.get("IsInfra")]
+        return [
+            Replica.of(row)
+            for row in rows
+            if not row.get("IsInfra") and names.INIT_LABEL not in (row.get("Labels") or {})
+        ]
 
     async def ip(self, replica: Replica) -> str:
         """The replica's address on its namespace network (cached per container id)."""
@@ -141,7 +145,9 @@ class Runtime:
                 self.podman.argv("volume", "create", volume), result.returncode, result.stderr
             )
 
-    def _write_files(self, run_dir: Path, plan: RunPlan) -> Path:
+    def prepare(self, name: str, plan: RunPlan) -> Path:
+        """A fresh private run directory with the replica's volume files."""
+        run_dir = self.run_root / name
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(mode=0o700, parents=True)
@@ -156,31 +162,33 @@ class Runtime:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(item.data)
             path.chmod(item.mode)
-        env_file = run_dir / ".env"
+        return run_dir
+
+    def _env_file(self, run_dir: Path, name: str, plan: RunPlan) -> Path:
+        env_file = run_dir / f".env-{name}"
         fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.writelines(f"{key}={value}\n" for key, value in plan.env)
         return env_file
 
-    async def create(self, name: str, plan: RunPlan, *, stop_timeout: int) -> None:
-        """Create and start one replica (replacing a leftover container of that name)."""
-        run_dir = self.run_root / name
-        env_file = self._write_files(run_dir, plan)
+    def _argv(self, name: str, run_dir: Path, env_file: Path, plan: RunPlan) -> list[str]:
         flags = [f.replace("{run}", str(run_dir)) for f in plan.flags]
+        return ["--name", name, "--env-file", str(env_file), *flags, plan.image, *plan.command]
+
+    async def create(
+        self, name: str, plan: RunPlan, *, stop_timeout: int, prepared: bool = False
+    ) -> None:
+        """Create and start one replica (replacing a leftover container of that name)."""
+        run_dir = self.run_root / name if prepared else self.prepare(name, plan)
+        env_file = self._env_file(run_dir, name, plan)
         argv = [
             "run",
             "-d",
-            "--name",
-            name,
-            "--env-file",
-            str(env_file),
             "--restart",
             "no",
             "--stop-timeout",
             str(stop_timeout),
-            *flags,
-            plan.image,
-            *plan.command,
+            *self._argv(name, run_dir, env_file, plan),
         ]
         try:
             result = await self.podman.run(*argv, check=False)
@@ -192,6 +200,19 @@ class Runtime:
                 raise PodmanError(self.podman.argv(*argv), result.returncode, result.stderr)
         finally:
             env_file.unlink(missing_ok=True)
+
+    async def run_to_completion(self, name: str, run_as: str, plan: RunPlan) -> int:
+        """Run an init container in the replica `run_as`'s directory; its exit code."""
+        run_dir = self.run_root / run_as
+        env_file = self._env_file(run_dir, name, plan)
+        try:
+            await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+            result = await self.podman.run(
+                "run", "--rm", *self._argv(name, run_dir, env_file, plan), check=False
+            )
+        finally:
+            env_file.unlink(missing_ok=True)
+        return result.returncode
 
     async def remove(self, names_: Sequence[str]) -> None:
         if not names_:

@@ -24,6 +24,7 @@ from conveyor.targets.podman import quantity
 
 POD_FIELDS = {
     "containers",
+    "initContainers",
     "volumes",
     "restartPolicy",
     "terminationGracePeriodSeconds",
@@ -126,6 +127,12 @@ def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -
             raise SpecError(f"spec.volumes[{i}]", f"volume type {sorted(kinds)} not supported")
     for i, container in enumerate(containers):
         _validate_container(container, f"spec.containers[{i}]", host_limits)
+    for i, init in enumerate(spec.get("initContainers") or []):
+        path = f"spec.initContainers[{i}]"
+        _validate_container(init, path, host_limits)
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe", "ports"):
+            if probe in init:
+                raise SpecError(f"{path}.{probe}", "not allowed on init containers")
 
 
 def _validate_container(c: Mapping[str, Any], path: str, host_limits: frozenset[str]) -> None:

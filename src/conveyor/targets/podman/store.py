@@ -80,6 +80,13 @@ class ObjectStore:
     def get(self, ref: ObjectRef) -> Record | None:
         return self._records.get(ref)
 
+    def find(self, kind: str, namespace: str, name: str) -> Record | None:
+        """By kind, namespace and name, whatever API group the manifest used."""
+        for ref, record in self._records.items():
+            if (ref.kind, ref.namespace, ref.name) == (kind, namespace, name):
+                return record
+        return None
+
     def all(self, kind: str | None = None) -> list[Record]:
         return [r for ref, r in sorted(self._records.items()) if kind in (None, ref.kind)]
 

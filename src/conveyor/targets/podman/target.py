@@ -175,6 +175,8 @@ class PodmanTarget:
         record = self.store.get(ref)
         if record is None:
             return False
+        if ref.kind in WORKLOAD_KINDS and self.controller.workloads is not None:
+            await self.controller.workloads.wait_pending()  # no replica appears after this
         async with self.controller.lock:
             self.store.remove(ref)
             if ref.kind in WORKLOAD_KINDS:

@@ -1,76 +1,70 @@
 """Per-kind workload controllers: Deployment, StatefulSet, Pod and Job on Podman.
 
-Each `step_*` compares one stored workload with its observed replicas, asks `rollout` (or
-the Job rules below) what to do, and does it through the controller: creations first (a
-failed creation is recorded as the workload's `ReplicaFailure`, like Kubernetes'
-`FailedCreate`), then removals (drained out of the Service first). Jobs run one attempt at a
-time; a failed attempt is retried after 1 s, 2 s, 4 s … (capped at 10 s, shorter than the
-kubelet's 10 s base so sync hooks stay quick) until `backoffLimit` failures.
+Each step compares one stored workload with its observed replicas, asks `rollout` (or the
+Job rules below) what to do, and does it through the controller. Creations run as
+background tasks (init containers may take a while, and the tick must keep routing and
+healing everything else); a replica being created counts as an unready replica, so it is
+never created twice. A failed creation is recorded as the workload's `ReplicaFailure`
+(Kubernetes' `FailedCreate`) and retried after 1 s, 2 s, 4 s … (capped at 10 s). Removals
+are drained out of the Service first. Jobs run one attempt at a time; a failed attempt is
+retried with the same backoff (shorter than the kubelet's 10 s base, so sync hooks stay
+quick) until `backoffLimit` failures.
 Called by `conveyor.targets.podman.controller.Controller.sync_once`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
+import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from conveyor.clients.errors import ClientError
-from conveyor.targets.base import OWNER_LABEL, ObjectRef
+from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import names
-from conveyor.targets.podman.names import CONTAINER_LABEL, RESTART_LABEL
+from conveyor.targets.podman.creation import Creator, service_names
 from conveyor.targets.podman.rollout import Step, View, plan_deployment, plan_statefulset
-from conveyor.targets.podman.runplan import plan_container
-from conveyor.targets.podman.spec import PodContext, SpecError, decoded
 from conveyor.targets.podman.store import Record
+from conveyor.targets.podman.templates import WORKLOAD_KINDS, template_hash, template_of
 
 if TYPE_CHECKING:
     from conveyor.targets.podman.controller import Controller
 
-log = logging.getLogger(__name__)
-
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Pod", "Job")
-
-
-def template_of(obj: dict[str, Any]) -> dict[str, Any]:
-    """The pod template of a workload (a Pod is its own template)."""
-    if obj.get("kind") == "Pod":
-        return {"metadata": obj.get("metadata") or {}, "spec": obj.get("spec") or {}}
-    template: dict[str, Any] = (obj.get("spec") or {}).get("template") or {}
-    return template
+__all__ = ["WORKLOAD_KINDS", "Workloads", "template_hash", "template_of"]
+BACKOFF_MAX = 10.0
 
 
-def template_hash(obj: dict[str, Any], services: tuple[str, ...] = ()) -> str:
-    """The identity of a workload's replicas: pod template plus the Service names they
-    answer to (network aliases are fixed at creation, so a new matching Service rolls the
-    replicas, without downtime, to give them its name)."""
-    template = template_of(obj)
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    body: dict[str, Any] = {"labels": labels, "spec": template.get("spec") or {}}
-    if services:
-        body["services"] = list(services)
-    return names.spec_hash(body)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pending:
+    """A replica whose creation task is running."""
+
+    ref: ObjectRef
+    spec_hash: str
+    slot: int
+    task: asyncio.Task[str]
+
+
+def backoff(failures: int) -> float:
+    return float(min(BACKOFF_MAX, 2.0 ** max(failures - 1, 0)))
 
 
 class Workloads:
     def __init__(self, controller: Controller) -> None:
         self.c = controller
+        self.creator = Creator(controller.runtime, controller.store)
         self.failures: dict[ObjectRef, str] = {}
+        self.pending: dict[str, Pending] = {}
+        self._retry: dict[ObjectRef, tuple[int, float]] = {}  # failures, not before
+
+    def _owned(self, name: str, ref: ObjectRef) -> bool:
+        r = self.c.tracked[name].replica
+        return (r.kind, r.owner, r.namespace) == (ref.kind, ref.name, ref.namespace)
 
     def replicas_of(self, ref: ObjectRef) -> list[str]:
-        return sorted(
-            n
-            for n, t in self.c.tracked.items()
-            if t.replica.kind == ref.kind
-            and t.replica.owner == ref.name
-            and t.replica.namespace == ref.namespace
-            and n not in self.c.draining
-        )
+        return sorted(n for n in self.c.tracked if self._owned(n, ref) and n not in self.c.draining)
 
     def views(self, ref: ObjectRef) -> list[View]:
-        return [
+        views = [
             View(
                 name=n,
                 spec_hash=self.c.tracked[n].replica.spec_hash,
@@ -79,16 +73,30 @@ class Workloads:
             )
             for n in self.replicas_of(ref)
         ]
+        views += [
+            View(name=n, spec_hash=p.spec_hash, slot=p.slot, ready=False)
+            for n, p in self.pending.items()
+            if p.ref == ref and n not in self.c.tracked
+        ]
+        return views
+
+    def current_hash(self, record: Record) -> str:
+        if record.ref.kind == "Job":  # immutable, run once: no aliases to keep current
+            return template_hash(record.obj)
+        labels = (template_of(record.obj).get("metadata") or {}).get("labels") or {}
+        return template_hash(record.obj, service_names(self.c.store, record.ref.namespace, labels))
 
     def unsettled(self) -> bool:
         """Whether a workload still has replicas to create or remove (keep ticking fast)."""
+        if self.pending:
+            return True
         for kind in ("Deployment", "StatefulSet", "Pod"):
             for record in self.c.store.all(kind):
                 current = self.current_hash(record)
                 replicas = self.replicas_of(record.ref)
-                want = int((record.obj.get("spec") or {}).get("replicas", 1))
-                if kind == "Pod":
-                    want = 1
+                want = (
+                    1 if kind == "Pod" else int((record.obj.get("spec") or {}).get("replicas", 1))
+                )
                 stale = any(self.c.tracked[n].replica.spec_hash != current for n in replicas)
                 if stale or len(replicas) != want:
                     return True
@@ -111,48 +119,75 @@ class Workloads:
         if ref.kind == "Job":
             await self._job(record, current)
             return
+        views = self.views(ref)
         if ref.kind == "Deployment":
             reserved = frozenset(
-                t.replica.slot
-                for n, t in self.c.tracked.items()
-                if n in self.c.draining
-                and t.replica.owner == ref.name
-                and t.replica.kind == ref.kind
-                and t.replica.namespace == ref.namespace
-                and t.replica.spec_hash == current
+                self.c.tracked[n].replica.slot
+                for n in self.c.draining
+                if n in self.c.tracked
+                and self._owned(n, ref)
+                and self.c.tracked[n].replica.spec_hash == current
             )
-            step = plan_deployment(obj.get("spec") or {}, current, self.views(ref), reserved)
+            step = plan_deployment(obj.get("spec") or {}, current, views, reserved)
         elif ref.kind == "StatefulSet":
-            step = plan_statefulset(obj.get("spec") or {}, current, self.views(ref))
+            step = plan_statefulset(obj.get("spec") or {}, current, views)
         else:
-            views = self.views(ref)
             stale = tuple(v.name for v in views if v.spec_hash != current)
             step = Step(remove=stale) if stale else Step(create=() if views else (0,))
         await self._execute(record, current, step)
 
     async def _execute(self, record: Record, current: str, step: Step) -> None:
-        # A fixed name (StatefulSet ordinal, Pod) being removed is created once it is gone.
-        waiting = {
-            s
-            for s in step.create
-            if names.container_name(record.ref.namespace, self.pod_name(record.ref, current, s))
-            in self.c.tracked
-        }
-        step = Step(create=tuple(s for s in step.create if s not in waiting), remove=step.remove)
-        if step.create:
-            results = await asyncio.gather(
-                *(self.create(record, current, slot) for slot in step.create)
-            )
-            errors = [r for r in results if r]
-            if errors:
-                self.failures[record.ref] = errors[0]
-            else:
-                self.failures.pop(record.ref, None)
+        # A pending creation is not removed mid-way; a fixed name (StatefulSet ordinal, Pod)
+        # still being removed is created once it is gone; a failing one waits its backoff.
+        remove = [n for n in step.remove if n not in self.pending]
+        create = [
+            s for s in step.create if self._name(record.ref, current, s) not in self.c.tracked
+        ]
+        _failures, not_before = self._retry.get(record.ref, (0, 0.0))
+        if time.monotonic() < not_before:
+            create = []
+        for slot in create:
+            self.start_creation(record, current, slot)
+        if create:
             self._progress(record)
-            self.c.wake.set()  # observe the new replicas right away
-        if step.remove:
-            await self.c.remove(list(step.remove))
+        if remove:
+            await self.c.remove(remove)
             self._progress(record)
+
+    def _name(self, ref: ObjectRef, current: str, slot: int) -> str:
+        return names.container_name(ref.namespace, self.pod_name(ref, current, slot))
+
+    def start_creation(self, record: Record, current: str, slot: int) -> None:
+        name = self._name(record.ref, current, slot)
+        if name in self.pending:
+            return
+        pod = self.pod_name(record.ref, current, slot)
+        task = asyncio.create_task(self.creator.create(record, current, slot, pod))
+        self.pending[name] = Pending(ref=record.ref, spec_hash=current, slot=slot, task=task)
+        task.add_done_callback(lambda done: self._created(name, record.ref, done))
+
+    def _created(self, name: str, ref: ObjectRef, task: asyncio.Task[str]) -> None:
+        self.pending.pop(name, None)
+        if task.cancelled():
+            reason = ""
+        elif task.exception() is not None:
+            reason = f"creation failed: {task.exception()}"
+        else:
+            reason = task.result()
+        if reason:
+            failures = self._retry.get(ref, (0, 0.0))[0] + 1
+            self._retry[ref] = (failures, time.monotonic() + backoff(failures))
+            self.failures[ref] = str(reason)
+        else:
+            self._retry.pop(ref, None)
+            self.failures.pop(ref, None)
+        self.c.wake.set()  # observe the new replica (or retry) right away
+
+    async def wait_pending(self) -> None:
+        tasks = [p.task for p in self.pending.values()]
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def _progress(self, record: Record) -> None:
         record.extra["progress_at"] = time.time()
@@ -165,110 +200,6 @@ class Workloads:
             return f"{ref.name}-{slot}"
         return ref.name
 
-    def lookup(self, namespace: str) -> Any:
-        def find(kind: str, name: str) -> dict[str, bytes] | None:
-            record = self.c.store.get(
-                ObjectRef(group="", kind=kind, namespace=namespace, name=name)
-            )
-            return decoded(record.obj) if record else None
-
-        return find
-
-    async def create(self, record: Record, current: str, slot: int) -> str:
-        """Create one replica; returns "" or the reason it could not be created."""
-        ref, obj = record.ref, record.obj
-        template = template_of(obj)
-        spec = template.get("spec") or {}
-        pod = self.pod_name(ref, current, slot)
-        labels = self._labels(record, template, current, slot, pod)
-        try:
-            network = await self.c.runtime.ensure_network(ref.namespace)
-            claims = await self._claims(record, slot)
-            ctx = PodContext(
-                namespace=ref.namespace,
-                pod=pod,
-                network=network,
-                aliases=(pod, *self.service_names(ref.namespace, labels)),
-                labels=labels,
-                claims=claims,
-            )
-            plan = plan_container(spec, ctx, self.lookup(ref.namespace))
-            grace = int(spec.get("terminationGracePeriodSeconds", 30))
-            await self.c.runtime.create(
-                names.container_name(ref.namespace, pod), plan, stop_timeout=grace
-            )
-        except SpecError as exc:
-            log.warning("%s: cannot create %s: %s", ref, pod, exc)
-            return f"CreateContainerConfigError: {exc}"
-        except ClientError as exc:
-            log.warning("%s: cannot create %s: %s", ref, pod, exc)
-            return str(exc)
-        return ""
-
-    def _labels(
-        self, record: Record, template: dict[str, Any], current: str, slot: int, pod: str
-    ) -> dict[str, str]:
-        ref = record.ref
-        pod_labels = dict((template.get("metadata") or {}).get("labels") or {})
-        owner = ((record.obj.get("metadata") or {}).get("labels") or {}).get(OWNER_LABEL)
-        container = ((template.get("spec") or {}).get("containers") or [{}])[0]
-        probe_view = {
-            k: container[k]
-            for k in ("ports", "readinessProbe", "livenessProbe", "startupProbe", "name", "image")
-            if k in container
-        }
-        restart = (template.get("spec") or {}).get("restartPolicy") or (
-            "Never" if ref.kind == "Job" else "Always"
-        )
-        labels = {
-            **pod_labels,
-            **names.base_labels(self.c.runtime.target),
-            names.NAMESPACE_LABEL: ref.namespace,
-            names.KIND_LABEL: ref.kind,
-            names.NAME_LABEL: ref.name,
-            names.POD_LABEL: pod,
-            names.HASH_LABEL: current,
-            names.SLOT_LABEL: str(slot),
-            CONTAINER_LABEL: json.dumps(probe_view, sort_keys=True),
-            RESTART_LABEL: str(restart),
-        }
-        if owner:
-            labels[OWNER_LABEL] = str(owner)
-        return labels
-
-    def service_names(self, namespace: str, labels: dict[str, str]) -> tuple[str, ...]:
-        """Services whose selector matches: pods reach them by name on the network."""
-        found = []
-        for svc in self.c.store.all("Service"):
-            if svc.ref.namespace != namespace:
-                continue
-            selector = (svc.obj.get("spec") or {}).get("selector") or {}
-            if selector and all(labels.get(k) == v for k, v in selector.items()):
-                found.append(svc.ref.name)
-        return tuple(sorted(found))
-
-    def current_hash(self, record: Record) -> str:
-        if record.ref.kind == "Job":  # immutable, run once: no aliases to keep current
-            return template_hash(record.obj)
-        labels = (template_of(record.obj).get("metadata") or {}).get("labels") or {}
-        return template_hash(record.obj, self.service_names(record.ref.namespace, labels))
-
-    async def _claims(self, record: Record, slot: int) -> dict[str, str]:
-        claims: dict[str, str] = {}
-        ref = record.ref
-        volumes = (template_of(record.obj).get("spec") or {}).get("volumes") or []
-        for volume in volumes:
-            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-            if claim:
-                claims[volume["name"]] = names.volume_name(ref.namespace, claim)
-                await self.c.runtime.ensure_volume(ref.namespace, claims[volume["name"]])
-        for tmpl in (record.obj.get("spec") or {}).get("volumeClaimTemplates") or []:
-            claim_name = f"{tmpl['metadata']['name']}-{ref.name}-{slot}"
-            volume = names.volume_name(ref.namespace, claim_name)
-            await self.c.runtime.ensure_volume(ref.namespace, volume)
-            claims[tmpl["metadata"]["name"]] = volume
-        return claims
-
     async def _job(self, record: Record, current: str) -> None:
         extra = record.extra
         spec = record.obj.get("spec") or {}
@@ -277,17 +208,17 @@ class Workloads:
             return
         extra.setdefault("started", time.time())
         attempt = int(extra.get("attempt", 0))
-        name = names.container_name(record.ref.namespace, f"{record.ref.name}-{attempt}")
-        if name in self.c.draining:  # a deleted Job of the same name (a re-created hook)
+        name = self._name(record.ref, current, attempt)
+        if name in self.c.draining or name in self.pending:  # old same-named Job; starting
             return
         tracked = self.c.tracked.get(name)
         if tracked is None:
-            if time.time() < float(extra.get("next_at", 0)):
-                return
-            reason = await self.create(record, current, attempt)
-            if reason:
-                self.failures[record.ref] = reason
-            self.c.store.save(record)
+            if (
+                time.time() >= float(extra.get("next_at", 0))
+                and time.monotonic() >= (self._retry.get(record.ref, (0, 0.0))[1])
+            ):
+                self.start_creation(record, current, attempt)
+                self.c.store.save(record)
             return
         replica = tracked.replica
         if replica.state not in ("exited", "stopped"):
@@ -297,7 +228,7 @@ class Workloads:
         else:
             extra["failed"] = int(extra.get("failed", 0)) + 1
             extra["attempt"] = attempt + 1
-            extra["next_at"] = time.time() + min(10.0, 2.0 ** (int(extra["failed"]) - 1))
+            extra["next_at"] = time.time() + backoff(int(extra["failed"]))
         extra["finished"] = time.time()
         self.c.store.save(record)
         self.c.emit_for(record.ref)
