@@ -147,3 +147,23 @@ def test_local_action_pre_is_skipped_with_githubs_warning(repo: Repo, tmp_path: 
     assert "PRE L" not in out.stderr
     assert "MAIN L pre-state=undefined" in out.stderr
     assert "POST L state=m-L" in out.stderr
+
+
+def test_node_action_in_a_container_without_node_says_so(
+    repo: Repo, tmp_path: Path, busybox: str
+) -> None:
+    store = _vendor(tmp_path, "tracer")
+    text = f"""
+    on: push
+    jobs:
+      j:
+        runs-on: ubuntu-latest
+        container: {busybox}
+        steps:
+          - uses: acme/tracer@v1
+            with: {{label: A}}
+    """
+    repo.write(workflow(text)).commit()
+    out = repo.run(env={"CONVEYOR_ACTIONS": str(store)})
+    assert out.code == 1
+    assert "needs an image with Node.js on its PATH" in out.stdout + out.stderr

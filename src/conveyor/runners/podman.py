@@ -4,8 +4,9 @@ Chosen by `conveyor.workflow.run.containers` for a job with `container:` or when
 `--runner podman`; used by the engine through the `Runner` protocol. `start()` creates the
 container once (`tail -f /dev/null` keeps it alive, as GitHub's runner does); every `exec`
 is a `podman exec` into it (no copying of files per step: act copies and pays about 1.5 s a
-step). The job's directories are bind-mounted at the same paths inside the container, so
-script files, env files and GITHUB_WORKSPACE mean the same on both sides. `cleanup()`
+step). The job's directories (first of `mounts`, read-write) and the other `mounts`
+(read-only, e.g. the action store) are bind-mounted at the same paths inside the container,
+so script files, env files, action paths and GITHUB_WORKSPACE mean the same on both sides. `cleanup()`
 removes the container. The `podman exec` client runs through a `HostRunner`, which gives
 streaming, timeouts and cancellation.
 """
@@ -64,8 +65,8 @@ class PodmanRunner:
         args = ["run", "-d", "--name", self.name, "--entrypoint", "sh"]
         if self.network:
             args += ["--network", self.network]
-        for path in self.mounts:
-            args += ["-v", f"{path}:{path}"]
+        for index, path in enumerate(self.mounts):  # the first is the job's (read-write)
+            args += ["-v", f"{path}:{path}" + (":ro" if index else "")]
         if self.mounts:  # HOME is /github/home in container jobs, as on GitHub
             home = self.mounts[0] / "_github_home"
             home.mkdir(exist_ok=True)

@@ -80,6 +80,12 @@ async def _node(
         on_output=handler,
     )
     handler.close()
+    if result.exit_code == 127 and jr.job_context.get("container"):
+        jr.error(
+            f"{label}: `node` was not found in the job container: a JavaScript action in a "
+            "container job needs an image with Node.js on its PATH"
+        )
+        return False
     if result.exit_code != 0:
         jr.error(f"{label}: Process completed with exit code {result.exit_code}.")
         return False

@@ -282,9 +282,12 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
             image = BUSYBOX_IMAGE
     if image is None and not job.services:
         return None
+    from conveyor.workflow.actions.store import ActionStore
     from conveyor.workflow.run.containers import JobContainers
 
-    return JobContainers(job, image=image, mounts=(dirs.root,))
+    store = ActionStore().root  # vendored actions run in the job container from there
+    mounts = (dirs.root, store) if store.is_dir() else (dirs.root,)
+    return JobContainers(job, image=image, mounts=mounts)
 
 
 def _remove(path: Path) -> None:
