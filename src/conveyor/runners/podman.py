@@ -6,8 +6,8 @@ container once (`tail -f /dev/null` keeps it alive, as GitHub's runner does); ev
 is a `podman exec` into it (no copying of files per step: act copies and pays about 1.5 s a
 step). The job's directories (first of `mounts`, read-write) and the other `mounts`
 (read-only, e.g. the action store) are bind-mounted at the same paths inside the container,
-so script files, env files, action paths and GITHUB_WORKSPACE mean the same on both sides. `cleanup()`
-removes the container. The `podman exec` client runs through a `HostRunner`, which gives
+so script files, env files, action paths and GITHUB_WORKSPACE mean the same on both sides.
+`cleanup()` removes the container. The `podman exec` client runs through a `HostRunner`, which gives
 streaming, timeouts and cancellation.
 """
 
