@@ -182,8 +182,11 @@ class PodmanTarget:
             if ref.kind in WORKLOAD_KINDS:
                 await self.controller.remove(self._replicas_of(ref))
             elif ref.kind == "PersistentVolumeClaim":
+                # Without -f, which would first remove any container using the volume.
                 volume = names.volume_name(ref.namespace, ref.name)
-                await self.podman.run("volume", "rm", "-f", volume, check=False)
+                result = await self.podman.run("volume", "rm", volume, check=False)
+                if result.returncode != 0:
+                    log.info("kept volume %s: %s", volume, result.stderr.strip())
             elif ref.kind == "Namespace":
                 await self._delete_namespace(ref.name)
             await self.controller.publish_routes()
