@@ -211,3 +211,38 @@ def test_failing_readiness_holds_the_rollout_then_exceeds_the_deadline(env: Env)
             await target.aclose()
 
     asyncio.run(scenario())
+
+
+def test_recreate_removes_old_replicas_before_starting_new_ones(env: Env) -> None:
+    async def scenario() -> None:
+        target = env.make()
+        seen: set[tuple[str, ...]] = set()
+        try:
+            recreate = {"type": "Recreate"}
+            await target.apply(deployment("web", strategy=recreate))
+            await rolled_out(target)
+            await target.apply(deployment("web", image=f"{WEB_IMAGE}:v2", strategy=recreate))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                live = await target.get(DEPLOY)
+                assert live is not None
+                images = tuple(
+                    sorted(
+                        {
+                            str(t.replica.labels.get("conveyor.dev/container", ""))
+                            for t in target.controller.tracked.values()
+                            if t.replica.running
+                            and t.replica.name not in target.controller.draining
+                        }
+                    )
+                )
+                seen.add(tuple("v2" in i for i in images))
+                st = live["status"]
+                if st["updatedReplicas"] == st["readyReplicas"] == st["replicas"] == 2:
+                    break
+                await asyncio.sleep(0.02)
+            assert (True, False) not in seen and (False, True) not in seen  # never mixed
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())
