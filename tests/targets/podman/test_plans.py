@@ -403,3 +403,25 @@ def test_slots_still_being_removed_are_not_reused() -> None:
     # rolling back to a template whose old replica n0 is still draining: use slot 1
     step = plan_deployment({"replicas": 2}, "n", views("o0r o1r"), frozenset({0}))
     assert step.create == (1,)
+
+
+def test_startup_probe_gates_readiness_and_liveness() -> None:
+    from conveyor.targets.podman.probes import ReplicaHealth
+
+    container = {
+        "startupProbe": {"tcpSocket": {"port": 1}, "failureThreshold": 2, "periodSeconds": 1},
+        "livenessProbe": {"tcpSocket": {"port": 1}, "failureThreshold": 1},
+    }
+    health = ReplicaHealth.of(container, 0.0, ready=False)
+    assert not health.started and not health.ready and not health.needs_restart
+    assert health.startup is not None and health.liveness is not None
+    health.startup.record(False, 0.0)
+    assert not health.needs_restart  # one failure of two allowed
+    health.startup.record(False, 1.0)
+    assert health.needs_restart  # never started: restart, as the kubelet does
+    fresh = ReplicaHealth.of(container, 0.0, ready=False)
+    assert fresh.startup is not None and fresh.liveness is not None
+    fresh.startup.record(True, 0.0)
+    assert fresh.started and fresh.ready  # no readiness probe: ready once started
+    fresh.liveness.record(False, 1.0)
+    assert fresh.needs_restart
