@@ -266,7 +266,12 @@ def _execute(
         tty=tty,
     )
     session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
-    result = asyncio.run(run_all(session, plan.selected))
+    try:
+        result = asyncio.run(run_all(session, plan.selected))
+    finally:  # job containers are removed in the background: wait for them (Ctrl-C too)
+        containers = sys.modules.get("conveyor.workflow.run.containers")
+        if containers is not None:
+            containers.wait_teardown()
     rows = [
         SummaryRow(job=f"{w.name}/{j.name}", result=str(j.result), duration=j.duration)
         for w in result.workflows
