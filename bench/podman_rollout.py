@@ -56,7 +56,7 @@ def manifest(version: str, replicas: int, tag: str, *, for_kube_play: bool = Fal
         container["readinessProbe"] = {
             "httpGet": {"path": "/", "port": "http"},
             "periodSeconds": 1,
-            "failureThreshold": 1,
+            "failureThreshold": 3,
         }
     labels = {"app": "web", LABEL: tag}
     return {
