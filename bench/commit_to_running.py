@@ -3,11 +3,13 @@
 Run with `.venv/bin/python bench/commit_to_running.py [--pushes 10] [--state-dir DIR]`.
 Without `--state-dir` it starts its own `conveyor up` in a scratch directory (and removes
 it afterwards); with one, it uses that running platform. Each push changes `site/version`;
-the clock stops when `GET <dev>/version` (polled every 20 ms) returns it. Then the run is
-cancelled (it would go on to staging and wait for prod's approval) and the next push starts
-from an idle platform. Prints p50/p95 of the total and of each part:
+the clock starts when `git push` starts and stops when `GET <dev>/version` (polled every
+20 ms) returns the new version. Then the run is cancelled (it would go on to staging and
+wait for prod's approval) and the next push starts from an idle platform. Prints p50/p95
+of the total and of each part:
 
-- queue: push returned → the run started on a runner (post-receive → event → run → pool);
+- queue: `git push` started → the run started on a runner (the push itself, the server's
+  push hook → event → run → local pool);
 - CI: the run's own work except the build and promote steps (checkout, test, login, job
   set-up, the reusable-workflow call, the dev environment gate);
 - build+push: the `docker/build-push-action` step (`podman build` + `podman push`; the
@@ -40,7 +42,7 @@ from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
 from conveyor.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-_STEP = re.compile(r"(?:✅ Success|❌ Failure) - (?P<name>.+) \[(?P<n>[\d.]+)(?P<unit>ms|s)\]")
+_STEP = re.compile(r"^(?:✅ Success|❌ Failure) - (?P<name>.+) \[(?P<n>[\d.]+)(?P<unit>ms|s)\]$")
 PARTS = ("queue", "CI", "build+push", "promote", "reconcile", "rollout")
 
 
@@ -58,7 +60,7 @@ def step_seconds(log: str) -> dict[str, float]:
     """Step durations (seconds) by step name from a run's log (`job<TAB>line`)."""
     steps: dict[str, float] = {}
     for row in log.splitlines():
-        if match := _STEP.search(row.partition("\t")[2]):
+        if match := _STEP.match(row.partition("\t")[2].rstrip()):
             scale = 1000 if match["unit"] == "ms" else 1
             steps[match["name"]] = float(match["n"]) / scale
     return steps
@@ -75,7 +77,7 @@ def sync_started(store_path: str, app: str, revision_after: float) -> float | No
 
 def one_push(tour: Tour) -> Sample:
     pushed = tour.commit()
-    t0 = pushed.pushed_at
+    t0 = pushed.push_started
     served = wait_for(
         "dev to serve the push",
         lambda: time.time() if tour.served("dev") == pushed.version else None,
