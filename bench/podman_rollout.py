@@ -35,6 +35,7 @@ from conveyor.targets.podman.routing import ProxyHandle
 
 IMAGE = "localhost/conveyor-bench/web"
 LABEL = "conveyor.dev/target"
+REQUEST_TIMEOUT = 2.0  # a request slower than this counts as failed (as in the tests)
 REF = ObjectRef(group="apps", kind="Deployment", namespace="bench", name="web")
 
 
@@ -84,7 +85,7 @@ async def http_get(host: str, port: int) -> str:
             raise ValueError("not 200")
         return body.decode().strip()
 
-    return await asyncio.wait_for(once(), 1.0)
+    return await asyncio.wait_for(once(), REQUEST_TIMEOUT)
 
 
 @dataclass
