@@ -21,11 +21,13 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 POLL_SECONDS = 0.2
 CONNECT_TIMEOUT = 1.0
+COOL_DOWN = 2.0
 
 
 class Listener:
@@ -36,6 +38,7 @@ class Listener:
         self.backends: list[tuple[str, int]] = []
         self._turn = itertools.count()
         self.server: asyncio.Server | None = None
+        self._cooling: dict[tuple[str, int], float] = {}
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(
@@ -58,11 +61,16 @@ class Listener:
         backends = list(self.backends)
         if not backends:
             return None
+        now = time.monotonic()
+        # A backend that just refused or timed out is tried last for a while (passive
+        # health), so one dead replica costs one slow connect, not one per request.
         start = next(self._turn)
-        for i in range(len(backends)):
-            host, port = backends[(start + i) % len(backends)]
+        ordered = [backends[(start + i) % len(backends)] for i in range(len(backends))]
+        ordered.sort(key=lambda b: self._cooling.get(b, 0.0) > now)
+        for backend in ordered:
             with contextlib.suppress(OSError, TimeoutError):
-                return await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
+                return await asyncio.wait_for(asyncio.open_connection(*backend), CONNECT_TIMEOUT)
+            self._cooling[backend] = time.monotonic() + COOL_DOWN
         return None
 
 
