@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from conveyor.app import overview
-from conveyor.app.api import Api, ApiError
+from conveyor.app.api import Api, ApiError, wait_for
 from conveyor.app.tour import Tour
 from conveyor.app.uplaunch import UpProcess, demo_ports_busy, port_open, remove_workloads
 
@@ -114,8 +114,15 @@ def test_commit_to_prod_and_back(up: UpProcess) -> None:
         api.close()
         tour.close()
 
-    # a clean stop: every child gone; a restart re-seeds nothing and serves the same
+    # once prod's rollout has settled (old replicas drained), a clean stop: every child
+    # gone, the workloads keep serving; a restart re-seeds nothing and serves the same
+    def settled() -> bool:
+        view = tour.env_view("prod")
+        return view.images == (f"{info.registry}/demo/app:seed",) and view.running == 2
+
+    wait_for("prod's rollout to settle", settled, timeout=60)
     assert up.stop() == 0
+    assert overview.served_version(info.environments["prod"]) == "1.0.0"
     for port in up.ports.values():
         assert not port_open(port)
     assert not (up.state / "platform.json").exists()

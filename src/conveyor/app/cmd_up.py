@@ -58,23 +58,28 @@ def _child_env(state_dir: Path) -> dict[str, str]:
     }
 
 
-def server_service(state_dir: Path, host: str, port: int, registry: str) -> ServiceSpec:
+def server_service(state_dir: Path, host: str, port: int, refresh_url: str) -> ServiceSpec:
+    """`conveyor server`; after each hosted push it asks the reconciler to refresh the apps
+    that read the pushed repository (`--refresh-url`), so a promotion deploys at once."""
     argv = (
         sys.executable,
         "-m",
-        "conveyor.server.main",
+        "conveyor.app",
+        "server",
         "--data",
         str(state_dir / "server"),
         "--host",
         host,
         "--port",
         str(port),
+        "--refresh-url",
+        refresh_url,
     )
     return ServiceSpec(
         name="server",
         argv=argv,
         log=state_dir / "logs" / "server.log",
-        env={**_child_env(state_dir), "CONVEYOR_INSECURE_REGISTRIES": registry},
+        env=_child_env(state_dir),
         ready=Readiness(url=f"http://{host}:{port}/healthz", timeout=60.0),
     )
 
@@ -180,7 +185,8 @@ def start_platform(
     registry = f"127.0.0.1:{registry_port}"
     server_url = f"http://{host}:{port}"
     sup.start(registry_service(state_dir, registry))
-    sup.start(server_service(state_dir, host, port, registry))
+    refresh_url = f"http://127.0.0.1:{reconciler_port}/refresh"
+    sup.start(server_service(state_dir, host, port, refresh_url))
     info = platform.PlatformInfo(
         state_dir=str(state_dir),
         server_url=server_url,
@@ -198,7 +204,6 @@ def start_platform(
     asyncio.run(seed.seed_image(examples / "demo-app", registry, podman))
     read_token = setup.reconciler_token(info)
     sup.start(reconciler_service(state_dir, info, reconciler_port, read_token))
-    setup.install_refresh_hook(info, state_dir / "server" / "git")
     platform.save(info)
     return info, seeded
 

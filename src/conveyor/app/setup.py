@@ -12,7 +12,6 @@ reviewer: the admin). Called by `conveyor.app.cmd_up`.
 from __future__ import annotations
 
 import secrets
-import urllib.parse
 from pathlib import Path
 
 from conveyor.app import seed
@@ -68,21 +67,3 @@ def configure_app_repo(api: Api, info: PlatformInfo, token: str) -> None:
     api.put_secret(repo, "REGISTRY_PASSWORD", secrets.token_urlsafe(16))
     for env in info.environments:
         api.put_environment(repo, env, reviewers=[ADMIN] if env == "prod" else [])
-
-
-def install_refresh_hook(info: PlatformInfo, git_root: Path) -> Path:
-    """A post-receive hook in the hosted config repo that asks the reconciler to refresh the
-    apps reading it at once (instead of at its next poll). Never fails a push."""
-    repo_url = urllib.parse.quote(info.git_url(info.config_repo), safe="")
-    hook = git_root / f"{info.config_repo}.git" / "hooks" / "post-receive"
-    hook.parent.mkdir(parents=True, exist_ok=True)
-    hook.write_text(
-        "#!/bin/sh\n"
-        "# Written by `conveyor up`: refresh the reconciler's apps at once after a push.\n"
-        "cat >/dev/null\n"
-        f"curl -s -m 2 -X POST '{info.reconciler_url}/refresh?repo={repo_url}' "
-        ">/dev/null 2>&1 || true\n"
-        "exit 0\n"
-    )
-    hook.chmod(0o755)
-    return hook
