@@ -313,3 +313,67 @@ def test_init_containers_fill_an_empty_dir_before_the_app_starts(env: Env) -> No
             await target.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_pod_with_a_sidecar_shares_network_and_volumes(env: Env) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta("duo"),
+        "spec": {
+            "volumes": [{"name": "shared", "emptyDir": {}}],
+            "containers": [
+                {
+                    "name": "web",
+                    "image": BUSYBOX,
+                    "ports": [{"name": "http", "containerPort": 8080}],
+                    "readinessProbe": {
+                        "httpGet": {"path": "/", "port": "http"},
+                        "periodSeconds": 1,
+                    },
+                },
+                {
+                    "name": "helper",
+                    "image": BUSYBOX,
+                    "command": ["sh", "-c"],
+                    "args": [
+                        "until wget -q -O /s/page http://127.0.0.1:8080/; do sleep 0.1; done;"
+                        " exec sleep 1000"
+                    ],
+                    "volumeMounts": [{"name": "shared", "mountPath": "/s"}],
+                },
+            ],
+        },
+    }
+    ref = ObjectRef(group="", kind="Pod", namespace="kinds", name="duo")
+
+    def ready(o: dict[str, Any]) -> bool:
+        conditions = o["status"].get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    async def scenario() -> None:
+        target = env.make()
+        try:
+            await target.apply(pod)
+            await until(target, ref, ready)
+            # the helper reached the web container on 127.0.0.1: one network namespace
+            out = await env.podman.run("exec", "kinds_duo--helper", "cat", "/s/page")
+            assert out.stdout.strip() == "v1"
+            await env.podman.run("kill", "kinds_duo--helper")
+            await until(target, ref, lambda o: not ready(o), timeout=10)
+            await until(target, ref, ready)  # the sidecar was restarted
+            assert await target.delete(ref) is True
+            await target.aclose()
+            listed = await env.podman.run(
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                f"label=conveyor.dev/target={env.name}",
+            )
+            assert listed.stdout.split() == []  # the sidecar went with its pod
+        finally:
+            await target.aclose()
+
+    asyncio.run(scenario())

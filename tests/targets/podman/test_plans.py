@@ -96,7 +96,10 @@ def pod(containers: list[dict[str, Any]] | None = None, **extra: Any) -> dict[st
     [
         ({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}}, "kind"),
         ({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "r"}}, "kind"),
-        (pod([{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]), "spec.containers"),
+        (
+            pod([{"name": "a", "image": "i"}, {"name": "b", "image": "i", "livenessProbe": {}}]),
+            "spec.containers[1].livenessProbe",
+        ),
         (pod(ephemeralContainers=[]), "spec.ephemeralContainers"),
         (
             pod(initContainers=[{"name": "i", "image": "i", "readinessProbe": {"exec": {}}}]),

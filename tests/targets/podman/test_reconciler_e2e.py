@@ -111,6 +111,9 @@ async def v2_created(env: Env, timeout: float = 30.0) -> None:
     raise AssertionError("the reconciler never started a v2 replica")
 
 
+DEADLINE = 6  # long enough that a slow CI host still sees Progressing before Degraded
+
+
 def config_repo(tmp_path: Path) -> tuple[Path, Path]:
     origin, work = tmp_path / "origin.git", tmp_path / "work"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
@@ -156,7 +159,7 @@ def test_failing_readiness_makes_the_app_progressing_then_degraded(
 ) -> None:
     origin, work = config_repo(tmp_path)
     port = free_port()
-    publish(work, f"{WEB_IMAGE}:v1", port, deadline=3)
+    publish(work, f"{WEB_IMAGE}:v1", port, deadline=DEADLINE)
 
     async def scenario() -> None:
         target = PodmanTarget(name=env.name, state_dir=env.state_dir, podman=env.podman, tick=0.1)
@@ -183,7 +186,9 @@ def test_failing_readiness_makes_the_app_progressing_then_degraded(
 
         try:
             await health_becomes("Healthy")
-            publish(work, f"{WEB_IMAGE}:v2", port, deadline=3, probe=readiness(path="/missing"))
+            publish(
+                work, f"{WEB_IMAGE}:v2", port, deadline=DEADLINE, probe=readiness(path="/missing")
+            )
             await health_becomes("Progressing")
             await wait_for(port, "v1")  # old replicas keep serving
             await health_becomes("Degraded")

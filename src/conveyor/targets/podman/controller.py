@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from conveyor.clients.errors import ClientError
 from conveyor.targets.base import OWNER_LABEL, EventKind, ObjectRef, TargetEvent
+from conveyor.targets.podman import names
 from conveyor.targets.podman.names import CONTAINER_LABEL, RESTART_LABEL
 from conveyor.targets.podman.probes import ReplicaHealth
 from conveyor.targets.podman.routing import ProxyHandle, Route
@@ -73,6 +74,7 @@ class Controller:
     _task: asyncio.Task[None] | None = None
     _removals: set[asyncio.Task[None]] = field(default_factory=set)
     _closing: bool = False
+    sidecars: dict[str, list[Replica]] = field(default_factory=dict)
     watch: EventWatch | None = None
 
     @property
@@ -158,7 +160,8 @@ class Controller:
 
     async def sync_once(self) -> None:
         async with self.lock:
-            observed = {r.name: r for r in await self.runtime.replicas()}
+            replicas, self.sidecars = await self.runtime.replicas()
+            observed = {r.name: r for r in replicas}
             self._observe(observed)
             await self._resolve_ips()
             await self._heal()
@@ -292,6 +295,25 @@ class Controller:
             elif replica.running and tracked.health.needs_restart:
                 log.info("replica %s failed its liveness/startup probe; restarting it", name)
                 await self._restart(tracked, start=False)
+            elif replica.running:
+                await self._heal_sidecars(tracked, wants_restart=policy != "Never")
+
+    async def _heal_sidecars(self, tracked: Tracked, *, wants_restart: bool) -> None:
+        replica = tracked.replica
+        want = int(replica.labels.get(names.SIDECARS_LABEL, "0") or 0)
+        present = self.sidecars.get(replica.name, [])
+        assert self.workloads is not None
+        if len(present) < want and replica.name not in self.workloads.pending:
+            # a sidecar was removed by hand: the pod is broken; replace the whole replica
+            log.info("a container of %s was removed outside Conveyor; replacing it", replica.name)
+            self._drift(replica)
+            await self.remove([replica.name])
+            return
+        for sidecar in present:
+            if sidecar.state in ("exited", "stopped") and wants_restart:
+                log.info("container %s stopped; restarting it", sidecar.name)
+                self._drift(replica)
+                await self.runtime.start(sidecar.name)
 
     async def _restart(self, tracked: Tracked, *, start: bool) -> None:
         name = tracked.replica.name
@@ -302,6 +324,8 @@ class Controller:
             await self.runtime.start(name)
         else:
             await self.runtime.restart(name)
+        for sidecar in self.sidecars.get(name, []):  # they shared the old network namespace
+            await self.runtime.restart(sidecar.name)
         tracked.restarts += 1
         delay = min(RESTART_BACKOFF_MAX, 0.5 * 2 ** min(tracked.restarts, 5))
         tracked.restart_at = time.monotonic() + delay
@@ -321,7 +345,14 @@ class Controller:
             and tracked.health.ready
             and tracked.ip
             and name not in self.draining
+            and self._sidecars_up(tracked.replica)
         )
+
+    def _sidecars_up(self, replica: Replica) -> bool:
+        """A pod is ready only with all its further containers running."""
+        want = int(replica.labels.get(names.SIDECARS_LABEL, "0") or 0)
+        running = [s for s in self.sidecars.get(replica.name, []) if s.running]
+        return len(running) >= want
 
     async def remove(self, names_: list[str]) -> None:
         """Take replicas out of rotation, let in-flight requests finish, then remove them."""

@@ -81,6 +81,8 @@ class Creator:
                     return reason
             grace = int(spec.get("terminationGracePeriodSeconds", 30))
             await self.runtime.create(name, plan, stop_timeout=grace, prepared=True)
+            for sidecar in (spec.get("containers") or [])[1:]:
+                await self._sidecar(spec, sidecar, ctx, name, grace)
         except SpecError as exc:
             log.warning("%s: cannot create %s: %s", ref, pod, exc)
             return f"CreateContainerConfigError: {exc}"
@@ -119,6 +121,35 @@ class Creator:
             return f"Init:Error: init container {init.get('name')!r} exited with {code}"
         return ""
 
+    async def _sidecar(
+        self,
+        spec: Mapping[str, Any],
+        container: Mapping[str, Any],
+        ctx: PodContext,
+        name: str,
+        grace: int,
+    ) -> None:
+        labels = {
+            **names.base_labels(self.runtime.target),
+            names.SIDECAR_LABEL: name,
+            names.NAMESPACE_LABEL: ctx.namespace,
+            names.POD_LABEL: ctx.pod,
+        }
+        side_ctx = PodContext(
+            namespace=ctx.namespace,
+            pod=ctx.pod,
+            network=f"container:{name}",
+            aliases=(),
+            labels=labels,
+            claims=ctx.claims,
+        )
+        plan = plan_container(
+            {**spec, "containers": [container]}, side_ctx, self.lookup(ctx.namespace)
+        )
+        await self.runtime.create(
+            f"{name}--{container.get('name')}", plan, stop_timeout=grace, prepared=True, run_as=name
+        )
+
     def labels(
         self, record: Record, template: dict[str, Any], current: str, slot: int, pod: str
     ) -> dict[str, str]:
@@ -131,6 +162,14 @@ class Creator:
             for k in ("ports", "readinessProbe", "livenessProbe", "startupProbe", "name", "image")
             if k in container
         }
+        # every container's ports: a Service may name a sidecar's port (same address)
+        ports = [
+            p
+            for c in (template.get("spec") or {}).get("containers") or []
+            for p in c.get("ports") or []
+        ]
+        if ports:
+            probe_view["ports"] = ports
         restart = (template.get("spec") or {}).get("restartPolicy") or (
             "Never" if ref.kind == "Job" else "Always"
         )
@@ -145,6 +184,9 @@ class Creator:
             names.SLOT_LABEL: str(slot),
             CONTAINER_LABEL: json.dumps(probe_view, sort_keys=True),
             RESTART_LABEL: str(restart),
+            names.SIDECARS_LABEL: str(
+                len((template.get("spec") or {}).get("containers") or []) - 1
+            ),
         }
         if owner:
             labels[OWNER_LABEL] = str(owner)

@@ -64,3 +64,7 @@ CONTAINER_LABEL = "conveyor.dev/container"
 RESTART_LABEL = "conveyor.dev/restart-policy"
 #: On init containers, which run to completion before a replica and are not replicas.
 INIT_LABEL = "conveyor.dev/init"
+#: On a pod's further containers: the replica (first container) whose network they share.
+SIDECAR_LABEL = "conveyor.dev/sidecar-of"
+#: On a replica: how many further containers its pod has.
+SIDECARS_LABEL = "conveyor.dev/sidecars"

@@ -77,18 +77,25 @@ class Runtime:
         self._ips: dict[str, str] = {}
         self._networks: set[str] = set()
 
-    async def replicas(self) -> list[Replica]:
+    async def replicas(self) -> tuple[list[Replica], dict[str, list[Replica]]]:
+        """The replicas (first containers of pods) and, per replica, its pod's sidecars."""
         rows = (
             await self.podman.json(
                 "ps", "-a", *names.target_filter(self.target), "--format", "json"
             )
             or []
         )
-        return [
-            Replica.of(row)
-            for row in rows
-            if not row.get("IsInfra") and names.INIT_LABEL not in (row.get("Labels") or {})
-        ]
+        replicas: list[Replica] = []
+        sidecars: dict[str, list[Replica]] = {}
+        for row in rows:
+            labels = row.get("Labels") or {}
+            if row.get("IsInfra") or names.INIT_LABEL in labels:
+                continue
+            if names.SIDECAR_LABEL in labels:
+                sidecars.setdefault(labels[names.SIDECAR_LABEL], []).append(Replica.of(row))
+            else:
+                replicas.append(Replica.of(row))
+        return replicas, sidecars
 
     async def ip(self, replica: Replica) -> str:
         """The replica's address on its namespace network (cached per container id)."""
@@ -176,10 +183,17 @@ class Runtime:
         return ["--name", name, "--env-file", str(env_file), *flags, plan.image, *plan.command]
 
     async def create(
-        self, name: str, plan: RunPlan, *, stop_timeout: int, prepared: bool = False
+        self,
+        name: str,
+        plan: RunPlan,
+        *,
+        stop_timeout: int,
+        prepared: bool = False,
+        run_as: str = "",
     ) -> None:
-        """Create and start one replica (replacing a leftover container of that name)."""
-        run_dir = self.run_root / name if prepared else self.prepare(name, plan)
+        """Create and start one container (replacing a leftover of that name); `run_as`
+        names the replica whose prepared run directory a sidecar shares."""
+        run_dir = self.run_root / (run_as or name) if prepared else self.prepare(name, plan)
         env_file = self._env_file(run_dir, name, plan)
         argv = [
             "run",
@@ -217,7 +231,8 @@ class Runtime:
     async def remove(self, names_: Sequence[str]) -> None:
         if not names_:
             return
-        await self.podman.run("rm", "-f", "-t", "0", "--ignore", *names_, check=False)
+        # --depend: a pod's sidecars (sharing the replica's network) go with it
+        await self.podman.run("rm", "-f", "-t", "0", "--depend", "--ignore", *names_, check=False)
         for name in names_:
             shutil.rmtree(self.run_root / name, ignore_errors=True)
 

@@ -116,8 +116,23 @@ def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -
     """Raise `SpecError` for the first field the target cannot honour."""
     _unknown(spec, POD_FIELDS | NO_EFFECT_POD_FIELDS, "spec")
     containers = spec.get("containers") or []
-    if len(containers) != 1:
-        raise SpecError("spec.containers", "the podman target runs exactly one container per pod")
+    if not containers:
+        raise SpecError("spec.containers", "at least one container is required")
+    for i, sidecar in enumerate(containers[1:], start=1):
+        # The first container holds the pod's network (address, Service names, probes);
+        # the others join its network namespace (`--network container:`).
+        for field in ("readinessProbe", "livenessProbe", "startupProbe"):
+            if field in sidecar:
+                raise SpecError(
+                    f"spec.containers[{i}].{field}",
+                    "probes are supported on the first container only",
+                )
+        for j, port in enumerate(sidecar.get("ports") or []):
+            if "hostPort" in port:
+                raise SpecError(
+                    f"spec.containers[{i}].ports[{j}].hostPort",
+                    "hostPort is supported on the first container only",
+                )
     _unknown(
         spec.get("securityContext") or {}, SECURITY_FIELDS | {"fsGroup"}, "spec.securityContext"
     )
