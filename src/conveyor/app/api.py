@@ -27,7 +27,7 @@ class ApiError(ConveyorError):
 
 
 class Api:
-    """Bearer-token client of one server (`base_url` like http://127.0.0.1:8420)."""
+    """Bearer-token client of one server (`base_url` like http://127.0.0.1:8080)."""
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")

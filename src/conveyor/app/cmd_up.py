@@ -162,8 +162,10 @@ def _banner(info: platform.PlatformInfo, seeded: list[str]) -> str:
     lines += [
         "",
         "Next steps:",
-        "  conveyor demo          # the scripted tour: commit -> CI -> dev -> staging -> prod",
-        "  conveyor status        # runs, environments, pending approvals",
+        "  conveyor demo                    # the tour: commit -> CI -> dev -> staging -> prod",
+        "  conveyor status                  # runs, environments, pending approvals",
+        "  conveyor approve RUN --env prod  # let a waiting run deploy to prod",
+        "  conveyor app list                # the reconciler's view of every environment",
         f"  git clone {info.git_url(info.app_repo)}   (password: the admin token)",
         "",
         "Press Ctrl-C to stop everything.",
@@ -218,7 +220,7 @@ def start_platform(
 )
 @click.option("--examples", type=click.Path(path_type=Path, file_okay=False), default=None)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8420, show_default=True, help="Server port.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Server port.")
 @click.option("--registry-port", type=int, default=5000, show_default=True)
 @click.option("--reconciler-port", type=int, default=8421, show_default=True)
 def up(  # noqa: PLR0917 - click passes options positionally

@@ -16,7 +16,7 @@ from pathlib import Path
 from conveyor.core.errors import UserError
 
 FILE_NAME = "platform.json"
-DEFAULT_STATE_DIR = Path(".conveyor/up")
+DEFAULT_STATE_DIR = Path(".conveyor")
 #: The environments of the demo, in promotion order, and the port each is served on.
 DEMO_ENVIRONMENTS = {"dev": 30081, "staging": 30082, "prod": 30083}
 

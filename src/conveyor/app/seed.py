@@ -2,7 +2,7 @@
 
 `seed_repo(source, push_url, token=…, substitutions=…)` copies an `examples/` directory into
 a scratch work tree, rewrites the defaults written in the examples (the registry address
-`127.0.0.1:5000`, the server URL `http://127.0.0.1:8420`) to the running platform's, commits
+`127.0.0.1:5000`, the server URL `http://127.0.0.1:8080`) to the running platform's, commits
 it on `main` as one commit, and pushes it over HTTP with the admin token (sent as a header
 through git's environment, never in a URL or a log). A repository whose `main` already
 exists is left alone, so a restart never rewrites history.
@@ -29,7 +29,7 @@ from conveyor.core.errors import ConveyorError
 
 #: The values the examples are written with (valid as they stand), replaced at seed time.
 DEFAULT_REGISTRY = "127.0.0.1:5000"
-DEFAULT_SERVER = "http://127.0.0.1:8420"
+DEFAULT_SERVER = "http://127.0.0.1:8080"
 SEED_TAG = "seed"
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "Conveyor",
