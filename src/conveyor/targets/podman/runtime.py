@@ -1,6 +1,7 @@
 """What the target does to Podman: list, create, start, restart and remove replicas.
 
-Each replica is one container named `<namespace>_<pod>` on the namespace's network,
+Each replica is one container named `<namespace>_<pod>` on the namespace's network (a
+pod's further containers, `<namespace>_<pod>--<container>`, join its network namespace),
 labelled (see `names`) so the target finds it again after a restart and never touches
 anything it did not create. Its private run directory (`<state>/run/<container>`, 0700)
 holds the env file and the ConfigMap/Secret/emptyDir volume files. Called by
@@ -100,7 +101,10 @@ class Runtime:
     async def ip(self, replica: Replica) -> str:
         """The replica's address on its namespace network (cached per container id)."""
         if replica.id not in self._ips:
-            data = await self.podman.json("inspect", "--type", "container", replica.id)
+            try:
+                data = await self.podman.json("inspect", "--type", "container", replica.id)
+            except PodmanError:
+                return ""  # removed since it was listed: gone from the next listing
             nets = (data or [{}])[0].get("NetworkSettings", {}).get("Networks") or {}
             net = nets.get(names.network_name(replica.namespace)) or {}
             if not net.get("IPAddress"):
