@@ -46,14 +46,22 @@ async def build_web_images(podman: Podman, versions: tuple[str, ...] = ("v1", "v
 
 
 async def remove_by_label(podman: Podman, target: str) -> None:
+    """Every container, network and volume labelled with `target`, in a few passes (a
+    container still being created when the test ended may appear a moment later)."""
     label = f"label={TARGET_LABEL}={target}"
-    ids = (await podman.run("ps", "-aq", "--filter", label, check=False)).stdout.split()
-    if ids:
-        await podman.run("rm", "-f", "-t", "0", *ids, check=False)
-    for kind in ("network", "volume"):
-        rows = await podman.run(kind, "ls", "-q", "--filter", label, check=False)
-        for name in rows.stdout.split():
-            await podman.run(kind, "rm", name, check=False)  # no -f: never others' containers
+    for attempt in range(3):
+        ids = (await podman.run("ps", "-aq", "--filter", label, check=False)).stdout.split()
+        if ids:
+            await podman.run("rm", "-f", "-t", "0", "--depend", *ids, check=False)
+        left = 0
+        for kind in ("network", "volume"):
+            rows = await podman.run(kind, "ls", "-q", "--filter", label, check=False)
+            for name in rows.stdout.split():
+                done = await podman.run(kind, "rm", name, check=False)  # no -f: never others'
+                left += done.returncode != 0
+        if not left:
+            return
+        await asyncio.sleep(0.5 * (attempt + 1))
 
 
 def free_port() -> int:
