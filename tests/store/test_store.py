@@ -8,7 +8,8 @@ from sqlalchemy import create_engine
 
 from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.store.migrations import MIGRATIONS, current_version, migrate
-from conveyor.store.store import HISTORY_LIMIT, database_url
+from conveyor.store.engine import database_url
+from conveyor.store.store import HISTORY_LIMIT
 
 
 def test_schema_is_created_once_and_versioned(tmp_path: Path) -> None:

@@ -18,9 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -29,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store.ci_schema import create_ci_tables, jobs, logs, runners, runs, statuses, tokens
+from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
-from conveyor.store.store import database_url
 
 _JSON = {"payload", "labels", "only_jobs", "annotations", "steps", "outputs"}
 
@@ -50,25 +48,7 @@ def encode(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def open_engine(location: str | Path) -> Engine:
     """An engine with the CI tables created; SQLite gets WAL and a busy timeout."""
-    url = database_url(location)
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        engine = create_engine(url)
-        if url.startswith("sqlite"):
-            event.listen(engine, "connect", _pragmas)
-        with engine.begin() as conn:
-            create_ci_tables(conn)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the CI database: {type(exc).__name__}") from exc
-    return engine
-
-
-def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+    return open_database(location, setup=create_ci_tables, what="CI database")
 
 
 class CIStore:

@@ -21,21 +21,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store import schema
+from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
 from conveyor.store.migrations import migrate
 from conveyor.store.records import HistoryRecord, OperationRecord
 
 HISTORY_LIMIT = 10
-
-
-def database_url(location: str | Path) -> str:
-    """A SQLAlchemy URL: URLs pass through, anything else is an SQLite file path."""
-    text = str(location)
-    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
 
 
 class Store:
@@ -47,18 +42,7 @@ class Store:
 
     @classmethod
     def open(cls, location: str | Path) -> Store:
-        url = database_url(location)
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            engine = create_engine(url)
-            if url.startswith("sqlite"):
-                event.listen(engine, "connect", _sqlite_pragmas)
-            with engine.begin() as conn:
-                migrate(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the state database {_safe(url)}: {exc}") from exc
-        return cls(engine)
+        return cls(open_database(location, setup=migrate, what="state database"))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -304,18 +288,3 @@ def _operation(row: Any) -> OperationRecord:
         planned=tuple(json.loads(row["planned"])),
         results=tuple(json.loads(row["results"])),
     )
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _safe(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
