@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from conveyor.store import HistoryRecord, OperationRecord, Store
-from conveyor.store.migrations import MIGRATIONS, current_version, migrate
 from conveyor.store.engine import database_url
+from conveyor.store.migrations import MIGRATIONS, current_version, migrate
 from conveyor.store.store import HISTORY_LIMIT
 
 
