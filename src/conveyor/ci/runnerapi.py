@@ -18,35 +18,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conveyor.ci.parts import ServiceParts
 from conveyor.ci.triggers import labels_match
 
 if TYPE_CHECKING:
-    from conveyor.ci.crypto import SecretBox
-    from conveyor.store.ci_config_store import CIConfigStore
-    from conveyor.workflow.run.masking import Masker
+    pass
 
 log = logging.getLogger(__name__)
 
 
-class RunnerAPI:
+class RunnerAPI(ServiceParts):
     """Runner-facing methods of `CIService`."""
 
     if TYPE_CHECKING:  # provided by CIService
 
         def artifact_path(self, run_id: int, name: str) -> Path: ...
 
-        store: CIConfigStore
-        box: SecretBox
-        masker: Masker
-        wake: asyncio.Event
-
-        def count(self, name: str) -> None: ...
-
-        def _run(self, run_id: int) -> dict[str, Any]: ...
-
-        def _status(self, run_id: int, state: str) -> None: ...
-
-        def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None: ...
         def decrypt_scope(self, scope: str) -> dict[str, str]: ...
 
         def check_environment(self, run_id: int, environment: str) -> dict[str, Any]: ...

@@ -10,18 +10,16 @@ its rules passed: allowed branches, required reviewers (an approval), wait timer
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
+from conveyor.ci.parts import ServiceParts
 
 if TYPE_CHECKING:
-    from conveyor.ci.crypto import SecretBox
-    from conveyor.store.ci_config_store import CIConfigStore
-    from conveyor.workflow.run.masking import Masker
+    pass
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -39,22 +37,8 @@ def _check_name(name: str) -> None:
         raise CIError(f"invalid secret or variable name {name!r} (letters, digits, _; no GITHUB_)")
 
 
-class Settings:
+class Settings(ServiceParts):
     """Configuration methods of `CIService`."""
-
-    if TYPE_CHECKING:  # provided by CIService
-        store: CIConfigStore
-        box: SecretBox
-        masker: Masker
-        wake: asyncio.Event
-
-        def count(self, name: str) -> None: ...
-
-        def _run(self, run_id: int) -> dict[str, Any]: ...
-
-        def _status(self, run_id: int, state: str) -> None: ...
-
-        def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None: ...
 
     # -- secrets and variables ----------------------------------------------------------
 

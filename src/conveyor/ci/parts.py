@@ -1,0 +1,33 @@
+"""What `CIService`'s mixins (`RunnerAPI`, `Settings`) may use of the service itself.
+
+Declared once here for the type checker; `CIService` provides every member.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from conveyor.ci.crypto import SecretBox
+    from conveyor.store.ci_config_store import CIConfigStore
+    from conveyor.workflow.run.masking import Masker
+
+
+class ServiceParts:
+    """Base of the mixins: the shared state and helpers `CIService` defines."""
+
+    if TYPE_CHECKING:  # provided by CIService
+        store: CIConfigStore
+        box: SecretBox
+        masker: Masker
+        wake: asyncio.Event
+
+        def count(self, name: str) -> None: ...
+
+        def _run(self, run_id: int) -> dict[str, Any]: ...
+
+        def _status(self, run_id: int, state: str) -> None: ...
+
+        def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None: ...
