@@ -90,3 +90,22 @@ def test_podman_runs_a_container_from_the_local_busybox_base(tmp_path: Path) -> 
         return result.stdout
 
     assert asyncio.run(scenario()).strip() == "ok from Linux"
+
+
+def test_cancelling_a_call_whose_process_already_exited_raises_cancelled(tmp_path: Path) -> None:
+    # The program exits at once but a child keeps its output pipe open, so the call is
+    # still waiting when it is cancelled: kill() must not turn that into ProcessLookupError.
+    fake = tmp_path / "fake-podman"
+    fake.write_text("#!/bin/sh\nsleep 5 &\nexit 0\n")
+    fake.chmod(0o755)
+
+    async def scenario() -> None:
+        podman = Podman(state_dir=tmp_path / "podman", binary=str(fake))
+        task = asyncio.create_task(podman.run("version"))
+        await asyncio.sleep(0.5)
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())

@@ -11,9 +11,11 @@ Callers: the podman runner (`conveyor.runners`), container actions and services
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,12 +76,16 @@ class Podman:
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
         except (TimeoutError, asyncio.CancelledError):
-            proc.kill()
-            await proc.wait()
+            # Kill the whole group (podman may have left children holding its pipes), then
+            # drain, so no transport is left open; the process may already have exited.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.communicate()
             raise
         result = PodmanResult(
             returncode=proc.returncode or 0,
