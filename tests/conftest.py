@@ -1,0 +1,20 @@
+"""Suite-wide test configuration.
+
+Tests that drive real Podman objects through shared names (namespaces become Podman networks,
+the Service proxy per state directory) run on one xdist worker, one after another, so that
+one test's clean-up never removes a network or proxy another test is using; the rest of the
+suite still runs in parallel (`make test` uses `--dist loadgroup`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+_SERIAL_PODMAN_DIRS = ("tests/targets/podman/", "tests/e2e/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(_SERIAL_PODMAN_DIRS):
+            item.add_marker(pytest.mark.xdist_group("podman-objects"))
