@@ -98,7 +98,7 @@ def test_commit_to_prod_and_back(up: UpProcess) -> None:
         assert contexts["conveyor/Application CI/CD"] == "success"
 
         # self-healing, then a rollback by a revert commit in the config repo
-        killed = tour.kill_one("prod")
+        killed = tour.kill_one("prod", f"{info.registry}/demo/app:{pushed.sha}")
         tour.wait_healed("prod", killed, pushed.version)
         tour.rollback_revert("prod")
         rolled = tour.wait_served("prod", "1.0.0")

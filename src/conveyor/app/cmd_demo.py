@@ -31,7 +31,7 @@ def run_tour(tour: Tour, *, version: str | None = None) -> None:
     tour.approve(run["id"], "prod")
     tour.wait_served("prod", pushed.version, why=f"approved: prod serves {pushed.version}")
     tour.wait_run_concluded(run["id"])
-    killed = tour.kill_one("prod")
+    killed = tour.kill_one("prod", f"{tour.info.registry}/demo/app:{pushed.sha}")
     tour.wait_healed("prod", killed, pushed.version)
     tour.rollback_revert("prod")
     tour.wait_served("prod", before["prod"], why=f"rolled back: prod serves {before['prod']}")

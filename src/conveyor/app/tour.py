@@ -241,19 +241,32 @@ class Tour:
             ["podman", *args], env=env, capture_output=True, text=True, check=False, timeout=60
         )
 
-    def kill_one(self, env: str) -> tuple[str, int]:
-        """`podman kill` one running container of `env`; returns its name and start time."""
+    def kill_one(self, env: str, image: str = "") -> tuple[str, int]:
+        """`podman kill` one running container of `env` (running `image`, if given); returns
+        its name and start time. A container that vanished meanwhile (a replica the
+        rollout was just removing) is skipped for another."""
+
+        def candidates() -> list[Any]:
+            rows = overview.containers_by_namespace().get(f"demo-{env}", [])
+            return [
+                r
+                for r in rows
+                if r.get("State") == "running" and (not image or r.get("Image") == image)
+            ]
 
         def kill() -> tuple[str, int]:
-            rows = overview.containers_by_namespace().get(f"demo-{env}", [])
-            running = [r for r in rows if r.get("State") == "running"]
-            if not running:
-                raise TourError(f"no running container in {env}")
-            name = str(running[0]["Names"][0])
-            done = self._podman("kill", name)
-            if done.returncode != 0:
-                raise TourError(f"podman kill {name}: {done.stderr.strip()}")
-            return name, int(running[0].get("StartedAt") or 0)
+            problem = f"no running container in {env}"
+            for _attempt in range(10):
+                running = candidates()
+                if running:
+                    row = running[0]
+                    name = str(row["Names"][0])
+                    done = self._podman("kill", name)
+                    if done.returncode == 0:
+                        return name, int(row.get("StartedAt") or 0)
+                    problem = f"podman kill {name}: {done.stderr.strip()}"
+                time.sleep(0.3)
+            raise TourError(problem)
 
         return self._timed(f"kill a {env} container by hand", kill, lambda killed: killed[0])
 
