@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from conveyor.workflow.run.containers import JobContainers
 
 DEFAULT_TIMEOUT_MINUTES = 360
+_PLATFORM = "conveyor.workflow.run.platform"  # imported only when a run chooses a platform
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,11 +241,12 @@ async def _run_steps(
         if containers.runner is not None:
             await jr.runner.cleanup()
             jr.runner = containers.runner
-    from conveyor.workflow.actions.node import run_pres
+    if any(step.uses for step in jr.job.steps):  # only actions have a `pre`
+        from conveyor.workflow.actions.node import run_pres
 
-    if not await run_pres(jr.job.steps, scope, jr):
-        jr.failed = True
-        return []
+        if not await run_pres(jr.job.steps, scope, jr):
+            jr.failed = True
+            return []
     return await run_steps(jr.job.steps, scope, jr)
 
 
@@ -264,6 +267,8 @@ async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResu
 
 def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | None:
     """The job's Podman containers, or None when everything runs on the host."""
+    if job.container is None and not job.services and _PLATFORM not in sys.modules:
+        return None  # no platform was chosen (`--runner`, `-P`): the host runs everything
     from conveyor.workflow.run.platform import current
 
     platform = current()

@@ -116,12 +116,15 @@ def select(
     eventpath: Path | None,
     inputs: dict[str, str],
 ) -> Selection:
-    from conveyor.workflow.actions.resolve import check_uses
     from conveyor.workflow.events import synthesize
     from conveyor.workflow.plan.filters import triggers
 
     loaded = _load_all(repo, workflows)
-    check_uses([*loaded, *_callees(loaded, repo)])
+    everything = [*loaded, *_callees(loaded, repo)]
+    if any(step.uses for wf in everything for j in wf.jobs for step in j.steps):
+        from conveyor.workflow.actions.resolve import check_uses  # the action store's code
+
+        check_uses(everything)
     event = synthesize(event_name, repo_dir=repo, payload_file=eventpath, inputs=inputs)
     chosen = [_choose(wf, event, triggers(wf, event)) for wf in loaded]
     if job is not None:
@@ -130,8 +133,6 @@ def select(
 
 
 def _choose(wf: Workflow, event: Event, decision: object) -> Selected:
-    from conveyor.workflow.plan.inputs import dispatch_inputs
-
     triggered = bool(decision)
     reason = str(getattr(decision, "reason", ""))
     payload: dict[str, Value] = dict(event.payload)
@@ -140,6 +141,8 @@ def _choose(wf: Workflow, event: Event, decision: object) -> Selected:
     if triggered and event.name == "schedule" and trigger is not None and trigger.crons:
         payload["schedule"] = trigger.crons[0]  # github.event.schedule: the cron that fired
     if triggered and event.name == "workflow_dispatch" and trigger is not None:
+        from conveyor.workflow.plan.inputs import dispatch_inputs
+
         resolved = dispatch_inputs(trigger.inputs, event.inputs)
         typed = dict(resolved.typed)
         payload["inputs"] = dict(resolved.strings)
