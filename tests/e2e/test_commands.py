@@ -96,3 +96,18 @@ def test_bench_reads_step_durations_in_ms_and_s() -> None:
     steps = bench.step_seconds(log)
     assert steps["Build and push image"] == pytest.approx(1.1)
     assert steps["Promote to dev"] == pytest.approx(0.503)
+
+
+def test_up_refuses_ports_in_use(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["up", "--state-dir", str(tmp_path), "--registry-port", str(port)]
+        )
+    assert result.exit_code != 0
+    assert f"127.0.0.1:{port} is already in use" in str(result.exception)
+    assert not (tmp_path / "platform.json").exists()

@@ -20,6 +20,7 @@ import fcntl
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -120,6 +121,18 @@ def reconciler_service(
     )
 
 
+def _check_ports_free(ports: dict[str, tuple[str, int]]) -> None:
+    """Refuse to start beside something already listening (its readiness would lie)."""
+    for flag, address in ports.items():
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(address) == 0:
+                raise UserError(
+                    f"{address[0]}:{address[1]} is already in use",
+                    hint=f"stop what listens there, or pass {flag} with a free port",
+                )
+
+
 def _lock(state_dir: Path) -> int | None:
     """An exclusive lock on `state_dir/up.lock`; None when another `up` holds it."""
     fd = os.open(state_dir / "up.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -184,6 +197,10 @@ def start_platform(
     reconciler_port: int,
 ) -> tuple[platform.PlatformInfo, list[str]]:
     """Start every child, seed on first start; returns the info and what was seeded."""
+    _check_ports_free(
+        {"--port": (host, port), "--registry-port": ("127.0.0.1", registry_port),
+         "--reconciler-port": ("127.0.0.1", reconciler_port)}
+    )  # fmt: skip
     registry = f"127.0.0.1:{registry_port}"
     server_url = f"http://{host}:{port}"
     sup.start(registry_service(state_dir, registry))
@@ -238,12 +255,15 @@ def up(  # noqa: PLR0917 - click passes options positionally
     state_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock(state_dir)
     if lock is None:
-        info = platform.load(state_dir)
+        try:
+            info = platform.load(state_dir)
+        except UserError:
+            click.echo(f"Another `conveyor up` is starting in {state_dir}.")
+            return
         click.echo(f"Conveyor is already running (pid {info.pid}): {info.server_url}")
         return
     stop = _Stop()
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sup = Supervisor(state_dir / "run")
     try:
         info, seeded = start_platform(
@@ -269,3 +289,5 @@ def up(  # noqa: PLR0917 - click passes options positionally
         platform.remove(state_dir)
         sup.stop_all()
         os.close(lock)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
