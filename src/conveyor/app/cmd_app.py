@@ -279,12 +279,16 @@ def rollback_app(
     if as_revert:
 
         async def go_revert(reconciler: Reconciler) -> dict[str, Any]:
-            sha = await revert(reconciler, name, history_id)
+            sha = await revert(reconciler, name, history_id, sync=False)
             return {**reconciler.status(name), "revertCommit": sha}
 
         status = _act(apps, config_path, state, go_revert)
         if not as_json:
-            click.echo(f"committed revert {status['revertCommit'][:12]} to the config repo")
+            click.echo(
+                f"committed revert {status['revertCommit'][:12]} to the config repo; the "
+                f"reconciler deploys it on its next refresh (`conveyor app sync {name}` "
+                "if none is running)"
+            )
     else:
         status = _act(apps, config_path, state, lambda r: rollback(r, name, history_id))
     _echo_status(status, as_json)

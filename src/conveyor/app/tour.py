@@ -307,11 +307,9 @@ class Tour:
     def rollback_revert(self, env: str, *, cli_timeout: float = 60.0) -> str:
         """`conveyor app rollback demo-<env> --revert`: a revert commit in demo/config.
 
-        The CLI also syncs the app itself, with its own Podman target next to the running
-        reconciler's; that sync has been seen to hang after the revert was pushed (reported
-        to the reconciler/target streams). The revert commit is what matters, and the
-        running reconciler deploys it, so a CLI still busy after `cli_timeout` is stopped
-        once its revert commit is on main."""
+        The CLI only commits and pushes the revert; the running reconciler deploys it (the
+        hosted repo's push hook refreshes it). A CLI still busy after `cli_timeout` (a slow
+        Git server) is stopped once its revert commit is on main."""
 
         def revert() -> str:
             argv = [

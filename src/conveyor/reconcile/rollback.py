@@ -61,8 +61,15 @@ async def revert(
     history_id: int | None = None,
     *,
     author: tuple[str, str] = ("Conveyor", "conveyor@localhost"),
+    sync: bool = True,
 ) -> str:
-    """Commit a revert in the config repo; return its SHA. The app then syncs it."""
+    """Commit a revert in the config repo; return its SHA.
+
+    With `sync` (the library default) this reconciler syncs the app at once. The CLI passes
+    `sync=False`: the running reconciler deploys the revert (the config repo's push hook or
+    its poll refreshes it), and a second, in-process sync beside it would race it for the
+    same target.
+    """
     rt = reconciler.runtime(name)
     src = rt.app.source
     entry = pick_entry(reconciler.env.store.history(name), history_id, rt.applied_revision)
@@ -96,5 +103,6 @@ async def revert(
     if rt.paused:
         reconciler.env.store.set_paused(name, False)
         rt.paused, rt.pause_reason = False, ""
-    await reconciler.reconcile_apps([name])
+    if sync:
+        await reconciler.reconcile_apps([name])
     return sha
