@@ -37,7 +37,9 @@ def service(tmp_path: Path) -> CIService:
     return CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
 
 
-def _commit(service: CIService, tmp: Path, text: str, *, branch: str = "main") -> list[int]:
+def _commit(
+    service: CIService, tmp: Path, text: str, *, branch: str = "main", message: str = "c"
+) -> list[int]:
     """Commit a workflow to a hosted repo (local push) and hand the push to the service."""
     bare = service.create_repo("acme/app")
     work = tmp / "work"
@@ -62,7 +64,7 @@ def _commit(service: CIService, tmp: Path, text: str, *, branch: str = "main") -
     (work / ".github/workflows/g.yml").write_text(text)
     (work / "n").write_text(str(time.monotonic_ns()))
     git("add", "-A")
-    git("commit", "-q", "-m", "c")
+    git("commit", "-q", "-m", message)
     sha = git("rev-parse", "HEAD")
     git("push", "-q", str(bare), f"HEAD:refs/heads/{branch}")
     return asyncio.run(
@@ -161,3 +163,11 @@ def test_environment_rules(service: CIService, tmp_path: Path) -> None:
     refused = service.check_environment(other, "production")
     assert refused["state"] == "rejected" and "Branch 'dev' is not allowed" in refused["message"]
     assert "secrets" not in refused
+
+
+def test_a_push_whose_head_commit_says_skip_ci_queues_nothing(
+    service: CIService, tmp_path: Path
+) -> None:
+    text = GROUPED.replace("CANCEL", "false")
+    assert _commit(service, tmp_path, text, message="docs only [skip ci]") == []
+    assert len(_commit(service, tmp_path, text, message="real change")) == 1

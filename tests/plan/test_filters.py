@@ -209,3 +209,41 @@ def test_split_ref(ref: str, expected: tuple[str, str]) -> None:
 
 def _keys(filters: dict[str, Any]) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in filters.items()}
+
+
+@pytest.mark.parametrize(
+    ("message", "triggered"),
+    [
+        ("fix: typo [skip ci]", False),
+        ("[CI SKIP] docs", False),
+        ("chore [no ci]", False),
+        ("bump [skip actions]", False),
+        ("bump [actions skip]", False),
+        ("skip ci in prose is fine", True),
+        ("", True),
+    ],
+)
+def test_skip_markers_in_the_head_commit_message(message: str, triggered: bool) -> None:
+    base = push("refs/heads/main")
+    event = Event(
+        name="push",
+        payload={**base.payload, "head_commit": {"id": base.sha, "message": message}},
+        ref=base.ref,
+        sha=base.sha,
+        changed_files=base.changed_files,
+    )
+    decision = triggers(workflow("push"), event)
+    assert decision.triggered is triggered
+    if not triggered:
+        assert "head commit's message contains" in decision.reason
+
+
+def test_skip_marker_in_a_pull_request_head_commit() -> None:
+    base = pull()
+    payload = {**base.payload}
+    payload["pull_request"] = {
+        **payload.get("pull_request", {}),
+        "head": {"commit": {"message": "wip [skip ci]"}},
+    }
+    event = Event(name="pull_request", payload=payload, ref=base.ref, sha=base.sha)
+    assert not triggers(workflow("pull_request"), event).triggered

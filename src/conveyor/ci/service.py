@@ -27,7 +27,13 @@ from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, NotFound
 from conveyor.ci.runnerapi import RunnerAPI
 from conveyor.ci.settings import Settings
-from conveyor.ci.triggers import RunPlan, changed_files, load_run_workflow, plan_runs
+from conveyor.ci.triggers import (
+    RunPlan,
+    changed_files,
+    commit_message,
+    load_run_workflow,
+    plan_runs,
+)
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.workflow.plan.event import Event
 from conveyor.workflow.run.masking import Masker
@@ -125,6 +131,7 @@ class CIService(RunnerAPI, Settings):
         if after == ci_events.ZERO:
             return []
         changed = await asyncio.to_thread(changed_files, git_dir, before, after)
+        message = await asyncio.to_thread(commit_message, git_dir, after)
         event = ci_events.push_event(
             full_name=full_name,
             clone_url=self.clone_url(full_name),
@@ -132,6 +139,7 @@ class CIService(RunnerAPI, Settings):
             before=before,
             after=after,
             pusher=pusher,
+            message=message,
             changed=changed,
         )
         return await self.handle_event(event, git_dir=git_dir)

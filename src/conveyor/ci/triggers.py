@@ -64,6 +64,14 @@ def changed_files(git_dir: Path, before: str, after: str) -> tuple[str, ...] | N
     return tuple(line for line in out.splitlines() if line)
 
 
+def commit_message(git_dir: Path, sha: str) -> str:
+    """The full message of `sha` (for `head_commit.message` and `[skip ci]`), or ''."""
+    try:
+        return _git(git_dir, "log", "-1", "--format=%B", sha)
+    except ConveyorError:
+        return ""
+
+
 def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
     """Every workflow of `event.sha` that `event` triggers, plus every invalid file."""
     from conveyor.workflow.load import WorkflowInvalid, load_workflow

@@ -46,6 +46,23 @@ class Decision:
 YES = Decision(triggered=True)
 
 
+#: GitHub skips push and pull_request workflows whose head commit message has one of these.
+SKIP_MARKERS = ("[skip ci]", "[ci skip]", "[no ci]", "[skip actions]", "[actions skip]")
+
+
+def skip_marker(event: Event) -> str:
+    """The skip marker in the head commit's message (push) or the PR head's, else ''."""
+    head = event.payload.get("head_commit")
+    message = head.get("message") if isinstance(head, dict) else None
+    if not isinstance(message, str):
+        pr = event.payload.get("pull_request")
+        pr_head = pr.get("head") if isinstance(pr, dict) else None
+        commit = pr_head.get("commit") if isinstance(pr_head, dict) else None
+        message = commit.get("message") if isinstance(commit, dict) else None
+    lowered = message.lower() if isinstance(message, str) else ""
+    return next((m for m in SKIP_MARKERS if m in lowered), "")
+
+
 def triggers(workflow: Workflow, event: Event) -> Decision:
     """Decide whether `event` starts `workflow` (GitHub's semantics, see module doc)."""
     trigger = workflow.on.get(event.name)
@@ -54,6 +71,10 @@ def triggers(workflow: Workflow, event: Event) -> Decision:
         return Decision(
             triggered=False, reason=f"workflow is not triggered by '{event.name}' (on: {listened})"
         )
+    if event.name == "push" or event.name in PR_EVENTS:
+        marker = skip_marker(event)
+        if marker:
+            return _no(f"the head commit's message contains {marker}")
     if event.name == "push":
         return _push(trigger, event)
     if event.name in PR_EVENTS:
