@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs Conveyor runs when they are missing: git, bash, node/npm (the
 # workflow schema and node actions), podman + runc (containers), busybox-static (the local
-# base image) and docker-registry (a real OCI registry on 127.0.0.1).
+# base image), docker-registry (a real OCI registry on 127.0.0.1) and kubectl (kustomize).
 # As root it uses apt; otherwise it names what is missing and stops.
 set -euo pipefail
 need=()
@@ -13,6 +13,9 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+# Kustomize renders through `kubectl kustomize` (preinstalled on these machines); Debian's
+# kubernetes-client is the fallback that carries one.
+command -v kubectl >/dev/null || command -v kustomize >/dev/null || need+=(kubernetes-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "installing system packages: ${need[*]}"
