@@ -24,6 +24,8 @@ _LOG_FORMAT = "%x1e" + "".join(f"{field}%x00" for field in _FIELDS)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Person:
+    """A commit's author or committer."""
+
     name: str
     email: str
     date: str  # strict ISO 8601 with offset, as GitHub's payloads show timestamps
@@ -31,6 +33,8 @@ class Person:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileChange:
+    """One path a commit changed, with git's one-letter status."""
+
     status: str  # A, M, D, T (renames are split into D + A)
     path: str
 

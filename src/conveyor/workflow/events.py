@@ -167,6 +167,8 @@ def _head(git: Git, repo_dir: Path, *, with_changes: bool) -> Commit:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Local:
+    """An event synthesized from the local repository (no payload file given)."""
+
     name: str
     head: Commit
     repo: RepoFacts

@@ -15,17 +15,21 @@ from conveyor.workflow.expr.values import Value
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Literal:
+    """`null`, a boolean, a number or a string literal."""
+
     value: Value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NamedValue:
+    """A context name such as `github` or `env`."""
+
     name: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Wildcard:
-    pass
+    """The `*` of `target.*` / `target[*]` (an Index key)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +42,8 @@ class Index:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Not:
+    """`!operand`."""
+
     operand: Node
 
 

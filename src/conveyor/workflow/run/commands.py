@@ -169,6 +169,8 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class _Raw:
+    """A command line split into name, properties and data, before it is typed."""
+
     name: str
     properties: dict[str, str]
     data: str

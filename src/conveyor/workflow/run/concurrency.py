@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(slots=True, kw_only=True)
 class _Group:
+    """One concurrency group: the running holder's canceller and the one pending waiter."""
+
     running: Callable[[], None] | None = None
     pending: asyncio.Future[bool] | None = None
     pending_cancel: Callable[[], None] | None = None

@@ -35,6 +35,8 @@ def combine(results: Iterable[Result]) -> Result:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepResult:
+    """A finished step: outcome (before continue-on-error), conclusion and outputs."""
+
     id: str
     name: str
     outcome: Result
@@ -94,6 +96,8 @@ class JobResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowResult:
+    """A workflow of the run: whether it was triggered (and why not), and its jobs."""
+
     path: str
     name: str
     triggered: bool
@@ -119,6 +123,8 @@ def workflow_result(jobs: Iterable[JobResult]) -> Result:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
+    """The whole run: overall result, run directory, event and workflows."""
+
     result: Result
     run_dir: str
     event: str

@@ -23,6 +23,8 @@ _UNSAFE = re.compile(r"[/\\\x00]+")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunDir:
+    """A new run's directory and its run number."""
+
     path: Path
     number: int
 

@@ -36,6 +36,8 @@ class Selected:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Selection:
+    """The plan of a run: the repository, the event and every workflow considered."""
+
     repo_dir: Path
     event: Event
     selected: tuple[Selected, ...]

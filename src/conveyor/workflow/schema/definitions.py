@@ -45,12 +45,16 @@ SCALAR_KINDS = frozenset({Kind.STRING, Kind.BOOLEAN, Kind.NUMBER, Kind.NULL})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Property:
+    """A mapping property: its definition name and whether it is required."""
+
     type: str
     required: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Definition:
+    """One schema definition (see the module docstring for the kinds)."""
+
     name: str
     kind: Kind
     context: tuple[str, ...] = ()
@@ -65,6 +69,8 @@ class Definition:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Schema:
+    """Every definition of one schema file, by name."""
+
     definitions: Mapping[str, Definition]
 
     def get(self, name: str) -> Definition:

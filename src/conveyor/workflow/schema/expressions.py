@@ -34,6 +34,8 @@ _TOKEN = re.compile(r"'(?:[^']|'')*'?|[A-Za-z_][A-Za-z0-9_\-]*|\S")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Allowed:
+    """The named contexts and functions an expression may use at one key."""
+
     names: frozenset[str]  # lower-case named contexts
     functions: Mapping[str, tuple[int, int]]  # lower-case name -> (min, max) arguments
 

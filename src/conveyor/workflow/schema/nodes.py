@@ -52,6 +52,8 @@ class Scalar:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Seq:
+    """A YAML sequence and where it starts."""
+
     items: tuple[Node, ...]
     line: int
     col: int
@@ -59,6 +61,8 @@ class Seq:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Map:
+    """A YAML mapping (pairs in file order) and where it starts."""
+
     pairs: tuple[tuple[Node, Node], ...]
     line: int
     col: int

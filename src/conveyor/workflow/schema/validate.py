@@ -28,6 +28,8 @@ Resolver = Callable[[str], str | None]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Checked:
+    """A parsed file and every problem found in it."""
+
     root: Node | None
     problems: tuple[Problem, ...]
 
