@@ -1,5 +1,5 @@
 """`python -m conveyor.app` runs the CLI."""
 
-from conveyor.app.cli import main
+from conveyor.app.entry import main
 
 main()

@@ -7,6 +7,7 @@ exit code 2, and any other exception to a one-line internal error (the traceback
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -48,7 +49,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS:
             module_name, attr, _ = LAZY_COMMANDS[cmd_name]
-            command = getattr(importlib.import_module(module_name), attr)
+            try:
+                command = getattr(importlib.import_module(module_name), attr)
+            finally:
+                gc.enable()  # paused by `conveyor.app.entry` for the start-up imports
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
