@@ -11,12 +11,12 @@ import pytest
 
 from conveyor.clients.errors import GitError
 from conveyor.clients.git import ZERO_SHA, Git
+from conveyor.workflow.event_repo import repository_from_url
 from conveyor.workflow.events import (
     Event,
     EventError,
     LazyPaths,
     read_payload,
-    repository_from_url,
     synthesize,
     with_schedule,
 )

@@ -10,6 +10,8 @@ is read by `conveyor.workflow.plan.filters` (does a workflow trigger) and by the
 
 A pull request's `GITHUB_SHA` is GitHub's test merge of head into base (the commit behind
 `refs/pull/N/merge`), written to the object store without touching the work tree or refs.
+The repository facts both paths share (identity, actor, that test merge, a pull request's
+diff) live in `conveyor.workflow.event_repo`.
 
 Start-up time matters (a one-step workflow must run as fast as act), so a push costs three
 git processes (`log`, `config`, `for-each-ref`) and a pull request's diff is computed only
@@ -19,15 +21,15 @@ when a path filter asks for it (`changed_files` is lazy).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from conveyor.clients.errors import GitError
-from conveyor.clients.git import ZERO_SHA, BranchInfo, Commit, Git, Person
+from conveyor.clients.git import ZERO_SHA, Commit, Git
 from conveyor.core.errors import UserError
 from conveyor.core.location import Location
+from conveyor.workflow.event_repo import RepoFacts, actor_for, local_name, pr_diff, test_merge
 from conveyor.workflow.model import Raw
 from conveyor.workflow.plan.event import Event, LazyPaths, Payload
 
@@ -65,56 +67,6 @@ def synthesize(
     return local.event(ref_override)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RepoFacts:
-    """Repository identity for payloads: `owner/name`, clone URL and default branch."""
-
-    owner: str
-    name: str
-    clone_url: str
-    branches: BranchInfo
-
-    @classmethod
-    def read(cls, git: Git, repo_dir: Path) -> RepoFacts:
-        url = git.remote_url()
-        owner, name = repository_from_url(url) if url else ("local", repo_dir.resolve().name)
-        clone_url = url or repo_dir.resolve().as_uri()
-        return cls(owner=owner, name=name, clone_url=clone_url, branches=git.branches())
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-    def payload(self) -> Payload:
-        default = self.branches.default or "main"
-        html = f"https://github.com/{self.full_name}"
-        return {
-            "name": self.name,
-            "full_name": self.full_name,
-            "owner": {"login": self.owner, "name": self.owner, "type": "User"},
-            "private": False,
-            "fork": False,
-            "html_url": html,
-            "url": f"https://api.github.com/repos/{self.full_name}",
-            "clone_url": self.clone_url,
-            "default_branch": default,
-            "master_branch": default,
-        }
-
-
-def repository_from_url(url: str) -> tuple[str, str]:
-    """`owner, name` from a remote URL: https, ssh, scp-like `git@host:o/n.git`, or a path."""
-    text = url.strip().rstrip("/").removesuffix(".git")
-    if "://" in text:
-        text = text.split("://", 1)[1].partition("/")[2]
-    elif ":" in text and not text.startswith("/"):
-        text = text.split(":", 1)[1]
-    parts = [part for part in text.split("/") if part]
-    if not parts:
-        return "local", "repository"
-    return (parts[-2] if len(parts) > 1 else "local"), parts[-1]
-
-
 def read_payload(path: Path) -> Payload:
     """The JSON object in `path`; errors name the file (and line:col for bad JSON)."""
     try:
@@ -140,16 +92,6 @@ def read_payload(path: Path) -> Payload:
             hint='wrap it in an object, e.g. {"ref": "refs/heads/main"}',
         )
     return value
-
-
-def actor_for(head: Commit | None) -> str:
-    """`github.actor`: $GITHUB_ACTOR, else the HEAD commit's author as a login-like name."""
-    from_env = os.environ.get("GITHUB_ACTOR", "").strip()
-    if from_env:
-        return from_env
-    if head is None or not head.author.name.strip():
-        return "local"
-    return "-".join(head.author.name.split())
 
 
 def _head(git: Git, repo_dir: Path, *, with_changes: bool) -> Commit:
@@ -284,18 +226,9 @@ class _Local:
             head_ref=head_branch,
             actor=actor_for(self.head),
             repository=self.repo.full_name,
-            changed_files=_pr_diff(self.git, base_sha, self.head.sha),
+            changed_files=pr_diff(self.git, base_sha, self.head.sha),
             inputs=self.inputs,
         )
-
-
-def test_merge(git: Git, base_sha: str, head_sha: str, local_head: Commit | None) -> str | None:
-    """GITHUB_SHA of a pull request: GitHub's test merge of head into base (the commit behind
-    `refs/pull/N/merge`), made locally without touching the work tree or any ref; None when
-    the sides conflict (GitHub would not run the workflow) or the commits are not here."""
-    date = local_head.committer.date if local_head is not None else "2000-01-01T00:00:00+00:00"
-    merger = Person(name="GitHub", email="noreply@github.com", date=date)
-    return git.merge_commit(base_sha, head_sha, committer=merger)
 
 
 def _commit_payload(commit: Commit) -> Payload:
@@ -315,16 +248,6 @@ def _commit_payload(commit: Commit) -> Payload:
         "removed": files("D"),
         "modified": files("M", "T"),
     }
-
-
-def _pr_diff(git: Git, base_sha: str, head_sha: str) -> LazyPaths:
-    """Files of a pull request: three-dot diff, merge-base(base, head)..head, as GitHub."""
-
-    def load() -> tuple[str, ...]:
-        merge_base = git.merge_base(base_sha, head_sha) or base_sha
-        return git.changed_files(merge_base, head_sha)
-
-    return LazyPaths(load)
 
 
 # --- events from a payload file (-e) -------------------------------------------------------
@@ -362,7 +285,7 @@ def _from_payload(
         base_ref=_str(base.get("ref")),
         head_ref=_str(head_side.get("ref")),
         actor=_str(_dict(payload.get("sender")).get("login")) or actor_for(head),
-        repository=_str(_dict(payload.get("repository")).get("full_name")) or _local_name(git),
+        repository=_str(_dict(payload.get("repository")).get("full_name")) or local_name(git),
         changed_files=_payload_diff(git, payload, pull),
         inputs={**given, **inputs},
     )
@@ -372,7 +295,7 @@ def _payload_diff(git: Git, payload: Payload, pull: Payload) -> LazyPaths | None
     if pull:
         base_sha = _str(_dict(pull.get("base")).get("sha"))
         head_sha = _str(_dict(pull.get("head")).get("sha"))
-        return _pr_diff(git, base_sha, head_sha) if base_sha and head_sha else None
+        return pr_diff(git, base_sha, head_sha) if base_sha and head_sha else None
     before, after = _str(payload.get("before")), _str(payload.get("after"))
     if not after or not before or before == ZERO_SHA:
         return None
@@ -381,15 +304,6 @@ def _payload_diff(git: Git, payload: Payload, pull: Payload) -> LazyPaths | None
         return git.changed_files(before, after)
 
     return LazyPaths(load)
-
-
-def _local_name(git: Git) -> str:
-    try:
-        url = git.remote_url()
-    except GitError:
-        url = None
-    owner, name = repository_from_url(url) if url else ("local", git.repo_dir.resolve().name)
-    return f"{owner}/{name}"
 
 
 def _dict(value: Raw) -> Payload:
@@ -406,11 +320,7 @@ __all__ = [
     "EventError",
     "LazyPaths",
     "Payload",
-    "RepoFacts",
-    "actor_for",
     "read_payload",
-    "repository_from_url",
     "synthesize",
-    "test_merge",
     "with_schedule",
 ]
