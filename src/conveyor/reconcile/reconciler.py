@@ -13,7 +13,7 @@ each (fetch → render → observe → [auto-sync decision → sync] → health 
 * State (inventory, operations, history, status) lives in `store.Store`. At start-up an
   operation left Running by a killed process is marked Interrupted and recorded in
   history; its objects are already in the inventory (written ahead), so the next sync
-  converges without orphans.
+  converges without orphans. Reading that state back is `reconcile.restore`.
 
 Called by `conveyor reconcile` / `conveyor app` (app/) and by tests and the bench.
 """
@@ -27,15 +27,14 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, loop, steps
+from conveyor.reconcile import drift, loop, restore, steps
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
-from conveyor.store import HistoryRecord
-from conveyor.targets.base import ObjectRef, TargetError
+from conveyor.targets.base import TargetError
 
 log = logging.getLogger(__name__)
 
@@ -61,33 +60,14 @@ class Reconciler:
 
     def recover(self) -> None:
         """Close operations a killed process left Running (they count as not attempted)."""
-        for op in self.env.store.interrupt_running():
-            log.warning(
-                "app %s: sync %d at %s was interrupted; it will be retried",
-                op.app,
-                op.id,
-                op.revision[:12],
-            )
-            self.env.store.add_history(
-                HistoryRecord(
-                    app=op.app,
-                    revision=op.revision,
-                    digest=op.digest,
-                    started=op.started,
-                    finished=self.env.clock(),
-                    result="Interrupted",
-                    initiated_by=op.initiated_by,
-                    reason=op.reason,
-                    source_path=op.source_path,
-                )
-            )
+        restore.recover(self.env.store, self.env.clock)
 
     def set_apps(self, apps: Sequence[Application]) -> None:
         runtimes = {}
         for app in apps:
             rt = self._runtimes.get(app.name)
             if rt is None or rt.app != app:
-                rt = self._load_runtime(app)
+                rt = restore.load_runtime(self.env.store, app)
             runtimes[app.name] = rt
         for gone in self._runtimes.keys() - runtimes.keys():
             # an Application removed from Git is no longer managed; its objects stay
@@ -96,32 +76,6 @@ class Reconciler:
             self.env.metrics.forget(gone)
         self._runtimes = runtimes
         self._cycles = _cycles(apps)
-
-    def _load_runtime(self, app: Application) -> AppRuntime:
-        rt = AppRuntime(app=app)
-        store = self.env.store
-        rt.inventory = {ObjectRef.parse(key) for key in store.inventory(app.name)}
-        rt.paused, rt.pause_reason = store.paused(app.name)
-        finished = [op for op in store.operations(app.name) if op.state in ("Succeeded", "Failed")]
-        if finished:
-            last = finished[-1]
-            rt.attempts = drift.Attempts(digest=last.digest, failed=last.state == "Failed")
-            good = [op for op in finished if op.state == "Succeeded"]
-            rt.applied_revision = good[-1].revision if good else ""
-            rt.operation = {
-                "id": last.id,
-                "phase": last.state,
-                "revision": last.revision,
-                "digest": last.digest,
-                "started": last.started,
-                "finished": last.finished,
-                "initiatedBy": last.initiated_by,
-                "reason": last.reason,
-                "message": "",
-                "results": list(last.results),
-            }
-        rt.history = self._history(app.name)
-        return rt
 
     @property
     def apps(self) -> list[str]:
@@ -243,7 +197,7 @@ class Reconciler:
                 reason=manual.get("reason", "manual sync"),
                 prune=manual.get("prune"),
             )
-            rt.history = self._history(rt.app.name)
+            rt.history = restore.history(self.env.store, rt.app.name)
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
             rt.decision = "manual sync"
             return True
@@ -259,7 +213,7 @@ class Reconciler:
         if decision.action == drift.Action.NONE:
             return False
         ok = await steps.run_sync(self.env, rt, initiated_by="auto-sync", reason=decision.reason)
-        rt.history = self._history(rt.app.name)
+        rt.history = restore.history(self.env.store, rt.app.name)
         rt.attempts = drift.after_attempt(
             rt.attempts,
             decision.action,
@@ -299,21 +253,6 @@ class Reconciler:
 
     def status(self, name: str) -> dict[str, Any]:
         return summarize(self._runtimes[name], history=self._runtimes[name].history)
-
-    def _history(self, name: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": h.id,
-                "revision": h.revision,
-                "digest": h.digest,
-                "started": h.started,
-                "finished": h.finished,
-                "result": h.result,
-                "initiatedBy": h.initiated_by,
-                "reason": h.reason,
-            }
-            for h in self.env.store.history(name)
-        ]
 
     # -- commands -----------------------------------------------------------------------
 

@@ -1,0 +1,91 @@
+"""Reconciler state read back from the store: interrupted operations and each app's runtime.
+
+Owns `recover` (close the operations a killed process left Running and record them in
+history as Interrupted), `load_runtime` (an app's `AppRuntime` rebuilt from its stored
+inventory, pause flag, last finished operation and history) and `history` (the history
+rows an app's status shows). Called by `reconcile.reconciler.Reconciler`: `recover` at
+start-up, `load_runtime` when an app is new or its definition changed, `history` after
+each sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from conveyor.reconcile import drift
+from conveyor.reconcile.applications import Application
+from conveyor.reconcile.runtime import AppRuntime
+from conveyor.store import HistoryRecord, Store
+from conveyor.targets.base import ObjectRef
+
+log = logging.getLogger(__name__)
+
+
+def recover(store: Store, clock: Callable[[], float]) -> None:
+    """Close operations a killed process left Running (they count as not attempted)."""
+    for op in store.interrupt_running():
+        log.warning(
+            "app %s: sync %d at %s was interrupted; it will be retried",
+            op.app,
+            op.id,
+            op.revision[:12],
+        )
+        store.add_history(
+            HistoryRecord(
+                app=op.app,
+                revision=op.revision,
+                digest=op.digest,
+                started=op.started,
+                finished=clock(),
+                result="Interrupted",
+                initiated_by=op.initiated_by,
+                reason=op.reason,
+                source_path=op.source_path,
+            )
+        )
+
+
+def load_runtime(store: Store, app: Application) -> AppRuntime:
+    """`app`'s runtime as the store remembers it: inventory, pause, last operation, history."""
+    rt = AppRuntime(app=app)
+    rt.inventory = {ObjectRef.parse(key) for key in store.inventory(app.name)}
+    rt.paused, rt.pause_reason = store.paused(app.name)
+    finished = [op for op in store.operations(app.name) if op.state in ("Succeeded", "Failed")]
+    if finished:
+        last = finished[-1]
+        rt.attempts = drift.Attempts(digest=last.digest, failed=last.state == "Failed")
+        good = [op for op in finished if op.state == "Succeeded"]
+        rt.applied_revision = good[-1].revision if good else ""
+        rt.operation = {
+            "id": last.id,
+            "phase": last.state,
+            "revision": last.revision,
+            "digest": last.digest,
+            "started": last.started,
+            "finished": last.finished,
+            "initiatedBy": last.initiated_by,
+            "reason": last.reason,
+            "message": "",
+            "results": list(last.results),
+        }
+    rt.history = history(store, app.name)
+    return rt
+
+
+def history(store: Store, name: str) -> list[dict[str, Any]]:
+    """The stored sync history of `name`, as the rows of its status."""
+    return [
+        {
+            "id": h.id,
+            "revision": h.revision,
+            "digest": h.digest,
+            "started": h.started,
+            "finished": h.finished,
+            "result": h.result,
+            "initiatedBy": h.initiated_by,
+            "reason": h.reason,
+        }
+        for h in store.history(name)
+    ]
