@@ -1,4 +1,4 @@
-"""What `CIService`'s mixins (`RunnerAPI`, `Settings`) may use of the service itself.
+"""What `CIService`'s mixins (`RunnerAPI`, `Settings`, `ConcurrencyGroups`) may use of the service.
 
 Declared once here for the type checker; `CIService` provides every member.
 """

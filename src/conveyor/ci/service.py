@@ -7,7 +7,8 @@ per group; `cancel-in-progress`; a newer pending run replaces the older one, as 
 does), cancel and re-run, commit statuses, and recovery after a restart (runs of the local
 pool are re-queued; runs on remote agents keep going and are failed only when their
 heartbeat stops). Runner-facing calls are in `ci.runnerapi`, configuration (secrets,
-variables, environments, approvals) in `ci.settings`.
+variables, environments, approvals) in `ci.settings`, the concurrency-group queueing rules
+in `ci.concurrency`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.ci import events as ci_events
+from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, NotFound
 from conveyor.ci.runnerapi import RunnerAPI
@@ -40,7 +42,6 @@ from conveyor.workflow.run.masking import Masker
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "in_progress")
 LOCAL_LABELS = (
     "self-hosted",
     "linux",
@@ -67,7 +68,7 @@ class ServiceConfig:
         return self.data_dir / "git"
 
 
-class CIService(RunnerAPI, Settings):
+class CIService(RunnerAPI, Settings, ConcurrencyGroups):
     """Runs, queue and rules of the CI service (see the module docstring)."""
 
     def __init__(
@@ -190,52 +191,6 @@ class CIService(RunnerAPI, Settings):
             "invalid" if plan.invalid else "queued",
         )
         return run_id
-
-    def _enqueue(self, run_id: int) -> None:
-        """Pending → queued unless its concurrency group is busy (GitHub's rules)."""
-        run = self._run(run_id)
-        group = run["concurrency_group"]
-        if group:
-            others = [
-                r
-                for r in self.store.runs(repo=run["repo"], status=("pending", *ACTIVE), limit=1000)
-                if r["concurrency_group"] == group and r["id"] != run_id
-            ]
-            note = f"Canceling since a higher priority waiting request for '{group}' exists"
-            for other in others:
-                if other["status"] == "pending" or run["cancel_in_progress"]:
-                    self.cancel(other["id"], reason=note)
-            if any(self._run(o["id"])["status"] in ACTIVE for o in others):
-                return  # stays pending until the group frees
-        self.store.update_run(run_id, status="queued")
-        self.wake.set()
-
-    def _group_busy(self, run: Mapping[str, Any]) -> bool:
-        group = run["concurrency_group"]
-        return bool(group) and any(
-            r["concurrency_group"] == group and r["id"] != run["id"]
-            for r in self.store.runs(repo=run["repo"], status=ACTIVE, limit=1000)
-        )
-
-    def _release_group(self, run: Mapping[str, Any]) -> None:
-        """A run of the group ended: its pending run (at most one) is queued."""
-        group = run["concurrency_group"]
-        if not group:
-            return
-        waiting = [
-            r
-            for r in self.store.runs(repo=run["repo"], status=("pending",), limit=1000)
-            if r["concurrency_group"] == group
-        ]
-        if waiting:
-            self._promote(min(r["id"] for r in waiting))
-
-    def _promote(self, run_id: int) -> None:
-        """Pending → queued when its group has nothing queued or in progress."""
-        run = self._run(run_id)
-        if run["status"] == "pending" and not self._group_busy(run):
-            self.store.update_run(run_id, status="queued")
-            self.wake.set()
 
     # -- runs ---------------------------------------------------------------------------
 
