@@ -7,7 +7,8 @@ liveness-failed replicas, asks `workloads` for each stored workload's next step,
 the ready endpoints of every exposed Service to the proxy, and emits a `TargetEvent` when
 a container changed outside the target's own actions (drift). Everything it needs after a
 `kill -9` is in Podman's labels, the object store and the proxy's routes file, so a new
-process picks the rollout up where the old one died.
+process picks the rollout up where the old one died. Probing and restarting replicas is
+the `healing.ReplicaHealing` mixin.
 
 Created and driven by `conveyor.targets.podman.target.PodmanTarget`.
 """
@@ -20,12 +21,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from conveyor.clients.errors import ClientError
 from conveyor.targets.base import OWNER_LABEL, EventKind, ObjectRef, TargetEvent
 from conveyor.targets.podman import names
-from conveyor.targets.podman.names import CONTAINER_LABEL, RESTART_LABEL
+from conveyor.targets.podman.healing import ReplicaHealing
+from conveyor.targets.podman.names import CONTAINER_LABEL
 from conveyor.targets.podman.probes import ReplicaHealth
 from conveyor.targets.podman.routing import ProxyHandle, Route
 from conveyor.targets.podman.runtime import Replica, Runtime
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "Job": "batch", "Pod": ""}
 DRAIN_SECONDS = 0.5
 CLOSE_TIMEOUT = 30.0
-RESTART_BACKOFF_MAX = 10.0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -56,7 +57,7 @@ class Tracked:
 
 
 @dataclass(slots=True)
-class Controller:
+class Controller(ReplicaHealing):
     runtime: Runtime
     store: ObjectStore
     proxy: ProxyHandle
@@ -256,84 +257,6 @@ class Controller:
         record = self.store.get(ref)
         labels = ((record.obj.get("metadata") or {}).get("labels") or {}) if record else {}
         self.emit(TargetEvent(ref=ref, kind=kind, app=labels.get(OWNER_LABEL)))
-
-    # -- probes and healing ---------------------------------------------------------------
-
-    async def _probe_loop(self, name: str) -> None:
-        tracked = self.tracked[name]
-        while tracked.replica.running:
-            if not tracked.ip:  # `_resolve_ips` fills it in on the next tick
-                await asyncio.sleep(0.05)
-                continue
-            was_ready = tracked.health.ready
-            try:
-                await tracked.health.tick(tracked.ip, name, self.runtime.exec)
-            except ClientError as exc:  # e.g. podman exec could not start: a failed probe
-                log.warning("probe of %s could not run: %s", name, exc)
-            if tracked.health.ready != was_ready or tracked.health.needs_restart:
-                self.wake.set()
-                self.emit_for(self.owner_ref(tracked.replica))
-            await asyncio.sleep(0.05)
-
-    def restart_policy(self, replica: Replica) -> str:
-        return replica.labels.get(RESTART_LABEL, "Always")
-
-    async def _heal(self) -> None:
-        now = time.monotonic()
-        for name, tracked in list(self.tracked.items()):
-            replica = tracked.replica
-            policy = self.restart_policy(replica)
-            exited = replica.state in ("exited", "stopped", "created")
-            wants = policy == "Always" or (policy == "OnFailure" and replica.exit_code != 0)
-            if replica.kind == "Job" or name in self.draining:
-                continue
-            if replica.state == "paused":
-                log.info("replica %s was paused outside Conveyor; unpausing it", name)
-                await self.runtime.unpause(name)  # `_observe` already reported the drift
-            elif exited and wants and now >= tracked.restart_at:
-                await self._restart(tracked, start=True)
-            elif replica.running and tracked.health.needs_restart:
-                log.info("replica %s failed its liveness/startup probe; restarting it", name)
-                await self._restart(tracked, start=False)
-            elif replica.running:
-                await self._heal_sidecars(tracked, wants_restart=policy != "Never")
-
-    async def _heal_sidecars(self, tracked: Tracked, *, wants_restart: bool) -> None:
-        replica = tracked.replica
-        want = int(replica.labels.get(names.SIDECARS_LABEL, "0") or 0)
-        present = self.sidecars.get(replica.name, [])
-        assert self.workloads is not None
-        if len(present) < want and replica.name not in self.workloads.pending:
-            # a sidecar was removed by hand: the pod is broken; replace the whole replica
-            log.info("a container of %s was removed outside Conveyor; replacing it", replica.name)
-            self._drift(replica)
-            await self.remove([replica.name])
-            return
-        for sidecar in present:
-            if sidecar.state in ("exited", "stopped") and wants_restart:
-                log.info("container %s stopped; restarting it", sidecar.name)
-                self._drift(replica)
-                await self.runtime.start(sidecar.name)
-
-    async def _restart(self, tracked: Tracked, *, start: bool) -> None:
-        name = tracked.replica.name
-        if tracked.task:
-            tracked.task.cancel()
-            tracked.task = None
-        if start:
-            await self.runtime.start(name)
-        else:
-            await self.runtime.restart(name)
-        for sidecar in self.sidecars.get(name, []):  # they shared the old network namespace
-            await self.runtime.restart(sidecar.name)
-        tracked.restarts += 1
-        delay = min(RESTART_BACKOFF_MAX, 0.5 * 2 ** min(tracked.restarts, 5))
-        tracked.restart_at = time.monotonic() + delay
-        tracked.health = self._health(tracked.replica, ready=False)
-        tracked.ip = ""
-        self.runtime.forget(tracked.replica.id)
-        tracked.replica = replace(tracked.replica, state="running")
-        tracked.task = asyncio.create_task(self._probe_loop(name))
 
     # -- removal and routing ---------------------------------------------------------------
 
