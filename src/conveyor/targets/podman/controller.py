@@ -39,7 +39,7 @@ from conveyor.targets.podman.workloads import Workloads
 log = logging.getLogger(__name__)
 
 GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "Job": "batch", "Pod": ""}
-DRAIN_SECONDS = 0.5
+DRAIN_SECONDS = 1.5
 CLOSE_TIMEOUT = 30.0
 
 

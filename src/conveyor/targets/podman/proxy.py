@@ -28,6 +28,7 @@ from typing import Any
 POLL_SECONDS = 0.2
 CONNECT_TIMEOUT = 1.0
 COOL_DOWN = 2.0
+NO_BACKEND_WAIT = 2.0
 
 
 class Listener:
@@ -47,6 +48,14 @@ class Listener:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream = await self._connect()
+        waited = 0.0
+        while upstream is None and waited < NO_BACKEND_WAIT:
+            # No ready backend right now (a reload between the last old and the first new
+            # replica, or backends slow to accept on a saturated host): hold the client
+            # briefly instead of closing on it.
+            await asyncio.sleep(0.05)
+            waited += 0.05
+            upstream = await self._connect()
         if upstream is None:
             writer.close()
             return
