@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,6 +63,19 @@ async def remove_by_label(podman: Podman, target: str) -> None:
         if not left:
             return
         await asyncio.sleep(0.5 * (attempt + 1))
+
+
+async def image_created(env: Env, image: str, timeout: float = 30.0) -> None:
+    """Wait until one of the target's containers (any state) runs `image`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = await env.podman.run(
+            "ps", "-a", "--filter", f"label={TARGET_LABEL}={env.name}", "--format", "{{.Image}}"
+        )
+        if image in out.stdout.split():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no replica of {image} was created within {timeout:.0f}s")
 
 
 def free_port() -> int:

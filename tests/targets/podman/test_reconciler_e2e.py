@@ -23,7 +23,7 @@ from conveyor.reconcile.steps import Env as ReconcileEnv
 from conveyor.store import Store
 from conveyor.targets.podman import PodmanTarget
 
-from .conftest import WEB_IMAGE, Env, free_port
+from .conftest import WEB_IMAGE, Env, free_port, image_created
 from .http import wait_for
 from .manifests import deployment, readiness, service
 from .reconciler_driver import application
@@ -94,23 +94,6 @@ class Driver:
             self.proc.stdout.close()
 
 
-async def v2_created(env: Env, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = await env.podman.run(
-            "ps",
-            "-a",
-            "--filter",
-            f"label=conveyor.dev/target={env.name}",
-            "--format",
-            "{{.Image}}",
-        )
-        if f"{WEB_IMAGE}:v2" in out.stdout:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the reconciler never started a v2 replica")
-
-
 DEADLINE = 6  # long enough that a slow CI host still sees Progressing before Degraded
 
 
@@ -135,7 +118,7 @@ def test_kill_9_of_the_reconciler_mid_rollout(env: Env, tmp_path: Path) -> None:
             poller = Poller(port)
             task = asyncio.create_task(poller.run())
             publish(work, f"{WEB_IMAGE}:v2", port)
-            await v2_created(env)
+            await image_created(env, f"{WEB_IMAGE}:v2")
         finally:
             first.kill()  # mid-rollout
         await asyncio.sleep(0.5)  # nobody drives; the proxy serves alone

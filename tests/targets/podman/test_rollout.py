@@ -16,7 +16,7 @@ from pathlib import Path
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import PodmanTarget
 
-from .conftest import WEB_IMAGE, Env, free_port
+from .conftest import WEB_IMAGE, Env, free_port, image_created
 from .http import get, wait_for
 from .manifests import deployment, readiness, service
 
@@ -125,23 +125,6 @@ async def _wait_line(proc: subprocess.Popen[str], want: str, timeout: float = 30
     assert line.strip() == want
 
 
-async def _new_replica_created(env: Env, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = await env.podman.run(
-            "ps",
-            "-a",
-            "--filter",
-            f"label=conveyor.dev/target={env.name}",
-            "--format",
-            "{{.Image}}",
-        )
-        if f"{WEB_IMAGE}:v2" in out.stdout:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("no v2 replica was created")
-
-
 def _kill(proc: subprocess.Popen[str]) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -166,7 +149,7 @@ def test_kill_9_of_the_driver_mid_rollout_keeps_serving_and_the_rollout_complete
         await asyncio.sleep(0.3)  # the driver is dead; the proxy serves alone
         second = _driver(env, f"{WEB_IMAGE}:v2", port)
         try:
-            await _new_replica_created(env)
+            await image_created(env, f"{WEB_IMAGE}:v2", timeout=20.0)
         finally:
             _kill(second)  # mid-rollout: a v2 replica exists, v1 ones still serve
         await asyncio.sleep(0.5)
