@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, Forbidden
+from conveyor.ci.executor import RETRY_DELAY_MAX
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_schema import approvals, runs
@@ -116,17 +117,22 @@ def test_cancel_in_progress_and_restart_recovery(service: CIService, tmp_path: P
     assert _status(service, third) == ("queued", "")
 
 
+def _silence(service: CIService, run_id: int) -> None:
+    with service.store.tx() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat=0.0))
+
+
 def test_silent_runner_is_failed_after_the_heartbeat_timeout(
     service: CIService, tmp_path: Path
 ) -> None:
     [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     _claim(service, "gpu-1")
-    with service.store.tx() as conn:
-        conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat=0.0))
 
     async def one_pass() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(service.supervise(stop, every=0.01))
+        await asyncio.sleep(0.02)
+        _silence(service, run_id)
         await asyncio.sleep(0.05)
         stop.set()
         await task
@@ -135,6 +141,34 @@ def test_silent_runner_is_failed_after_the_heartbeat_timeout(
     run = service.store.run(run_id)
     assert run is not None and run["conclusion"] == "failure"
     assert "The runner 'gpu-1' stopped responding" in run["reason"]
+
+
+def test_a_restarted_server_gives_remote_runners_time_to_reconnect(
+    service: CIService, tmp_path: Path
+) -> None:
+    """The heartbeat clock starts when the server serves, plus the runner's back-off."""
+    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    _claim(service, "gpu-1")
+    _silence(service, run_id)  # the last beat was long ago: the server was down
+    serving: list[bool] = []
+
+    async def restart() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            service.supervise(stop, every=0.01, serving=lambda: bool(serving))
+        )
+        await asyncio.sleep(0.05)  # still starting: nothing is judged
+        assert _status(service, run_id) == ("in_progress", "")
+        serving.append(True)
+        await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        return time.time()
+
+    end = asyncio.run(restart())
+    assert _status(service, run_id) == ("in_progress", "")
+    run = service.store.run(run_id)
+    assert run is not None and run["heartbeat"] > end + RETRY_DELAY_MAX - 1
 
 
 def test_environment_rules(service: CIService, tmp_path: Path) -> None:

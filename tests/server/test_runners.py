@@ -121,8 +121,8 @@ def test_agent_survives_a_server_restart(remote_server: Server, tmp_path: Path) 
         time.sleep(1)
         remote_server.start()
         run = remote_server.wait_run(run_id, timeout=30)
-        assert (run["conclusion"], run["runner"]) == ("success", "gpu-1")
         logs = remote_server.api("GET", f"/api/v1/runs/{run_id}/logs").text
+        assert (run["conclusion"], run["runner"]) == ("success", "gpu-1"), (run["reason"], logs)
         assert "finished-training" in logs
     finally:
         _stop(agent)

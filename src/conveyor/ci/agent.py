@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from conveyor.ci.executor import execute
+from conveyor.ci.executor import RETRY_DELAY_MAX, execute
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Client:
                     return reply.json() if reply.content else None
                 log.warning("server answered %d; retrying", reply.status_code)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 3.0)
+            delay = min(delay * 2, RETRY_DELAY_MAX)
 
 
 class HttpReporter:

@@ -100,6 +100,14 @@ class _Gate:
         await self.reporter.deployment(job_name, environment, url, result)
 
 
+RETRY_DELAY_MAX = 3.0
+"""The longest a runner waits between attempts to reach an unreachable server.
+
+A restarted server (`CIService.recover`) adds this to the heartbeat deadline of the runs
+remote runners hold, so a runner that was backing off is not failed for it.
+"""
+
+
 def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int = 6) -> None:
     """Clone `source` (a path or URL) into `into` and check out `sha` detached.
 

@@ -27,6 +27,7 @@ from conveyor.ci import events as ci_events
 from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, NotFound
+from conveyor.ci.executor import RETRY_DELAY_MAX
 from conveyor.ci.runnerapi import RunnerAPI
 from conveyor.ci.settings import Settings
 from conveyor.ci.triggers import (
@@ -325,21 +326,39 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
     # -- recovery -----------------------------------------------------------------------
 
     def recover(self) -> None:
-        """After a restart: re-queue runs the local pool had; give remote ones a grace period."""
-        now = time.time()
+        """After a restart: re-queue runs the local pool had (their runner died with us).
+
+        Runs held by remote runners keep going; `supervise` gives them a fresh heartbeat
+        deadline once the server accepts connections again.
+        """
         for run in self.store.runs(status=("in_progress",), limit=10000):
             if run["runner"].startswith("local-"):
                 self.store.update_run(run["id"], status="queued", runner="", started=None)
                 self.store.add_logs(run["id"], [("", "server restarted: run re-queued")])
                 log.warning("run %d: its local runner died with the server; re-queued", run["id"])
-            else:
-                self.store.update_run(run["id"], heartbeat=now)
         for run in sorted(self.store.runs(status=("pending",), limit=10000), key=lambda r: r["id"]):
             self._promote(run["id"])
         self.wake.set()
 
-    async def supervise(self, stop: asyncio.Event, *, every: float = 0.5) -> None:
-        """Fail runs whose runner stopped sending heartbeats (the runner vanished)."""
+    async def supervise(
+        self,
+        stop: asyncio.Event,
+        *,
+        every: float = 0.5,
+        serving: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Fail runs whose runner stopped sending heartbeats (the runner vanished).
+
+        `serve` passes `serving` (uvicorn's started flag): runners cannot reach a server
+        that is still starting, so the clock of every remote run starts again when it
+        can, plus the longest back-off between a runner's attempts (RETRY_DELAY_MAX).
+        """
+        while not serving() and not stop.is_set():
+            await asyncio.sleep(0.05)
+        grace = time.time() + RETRY_DELAY_MAX
+        for run in self.store.runs(status=("in_progress",), limit=10000):
+            if not run["runner"].startswith("local-"):
+                self.store.update_run(run["id"], heartbeat=max(run["heartbeat"] or 0, grace))
         while not stop.is_set():
             limit = time.time() - self.config.heartbeat_timeout
             for run in self.store.runs(status=("in_progress",), limit=10000):

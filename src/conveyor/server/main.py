@@ -141,7 +141,10 @@ async def serve(
         )
     )
     pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max)
-    tasks = [asyncio.create_task(service.supervise(stop)), asyncio.create_task(pool.run(stop))]
+    tasks = [
+        asyncio.create_task(service.supervise(stop, serving=lambda: server.started)),
+        asyncio.create_task(pool.run(stop)),
+    ]
     if reconciler is not None:
         tasks.append(asyncio.create_task(reconciler.run(interval=30.0, stop=stop)))
     log.info("conveyor server on http://%s:%d", config.host, config.port)
