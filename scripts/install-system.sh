@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system programs Conveyor runs when they are missing: git, bash, node/npm (the
 # workflow schema and node actions), podman + runc (containers), busybox-static (the local
-# base image), docker-registry (a real OCI registry on 127.0.0.1) and kubectl (kustomize).
-# As root it uses apt; otherwise it names what is missing and stops.
+# base image), docker-registry (a real OCI registry on 127.0.0.1), kubectl (kustomize) and
+# the PostgreSQL server (the store's second dialect: tests start a throwaway cluster with it).
+# As root it uses apt; otherwise it names what is missing and stops (a missing PostgreSQL only
+# warns: without it the PostgreSQL store tests skip, except under CI, where they fail).
 set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
@@ -16,12 +18,19 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 # Kustomize renders through `kubectl kustomize` (preinstalled on these machines); Debian's
 # kubernetes-client is the fallback that carries one.
 command -v kubectl >/dev/null || command -v kustomize >/dev/null || need+=(kubernetes-client)
-[ ${#need[@]} -eq 0 ] && exit 0
+# Debian puts the server programs (initdb, pg_ctl, postgres) under /usr/lib/postgresql/<major>/bin.
+optional=()
+compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || optional+=(postgresql)
+[ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  need+=("${optional[@]}")
   echo "installing system packages: ${need[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+elif [ ${#need[@]} -eq 0 ]; then
+  echo "optional system package missing: ${optional[*]} (the PostgreSQL store tests will skip;" \
+    "install it with: sudo apt-get install postgresql)" >&2
 else
-  echo "missing system packages: ${need[*]} (install them, or run make as root)" >&2
+  echo "missing system packages: ${need[*]} ${optional[*]} (install them, or run make as root)" >&2
   exit 1
 fi
