@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+# `pg_cluster` (one throwaway PostgreSQL server per session), `pg_url` and `database`.
+pytest_plugins = ("tests.pg",)
+
 _SERIAL_PODMAN_DIRS = ("tests/targets/podman/", "tests/e2e/")
 
 

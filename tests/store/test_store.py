@@ -1,4 +1,7 @@
-"""The store: migrations, status writes, inventory, write-ahead operations, history."""
+"""The store: migrations, status writes, inventory, write-ahead operations, history.
+
+Every test runs on both dialects (`database`: an SQLite file, then a fresh PostgreSQL database).
+"""
 
 from __future__ import annotations
 
@@ -12,19 +15,19 @@ from conveyor.store.migrations import MIGRATIONS, current_version, migrate
 from conveyor.store.store import HISTORY_LIMIT
 
 
-def test_schema_is_created_once_and_versioned(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "state.db"
-    Store.open(path).close()
-    Store.open(path).close()
-    engine = create_engine(database_url(path))
+def test_schema_is_created_once_and_versioned(database: str, tmp_path: Path) -> None:
+    location = database if "://" in database else str(tmp_path / "nested" / "state.db")
+    Store.open(location).close()
+    Store.open(location).close()
+    engine = create_engine(database_url(location))
     with engine.begin() as conn:
         assert current_version(conn) == MIGRATIONS[-1][0]
         assert migrate(conn) == []
     engine.dispose()
 
 
-def test_status_round_trip_and_unchanged_writes_are_skipped(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_status_round_trip_and_unchanged_writes_are_skipped(database: str) -> None:
+    store = Store.open(database)
     assert store.save_status("web", {"sync": "Synced"}) is True
     assert store.save_status("web", {"sync": "Synced"}) is False
     assert store.save_statuses({"web": {"sync": "OutOfSync"}, "db": {"x": 1}}) == ["web", "db"]
@@ -34,8 +37,8 @@ def test_status_round_trip_and_unchanged_writes_are_skipped(tmp_path: Path) -> N
     store.close()
 
 
-def test_write_ahead_operation_widens_inventory_and_survives_reopen(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_write_ahead_operation_widens_inventory_and_survives_reopen(database: str) -> None:
+    store = Store.open(database)
     store.set_inventory("web", ["/ConfigMap/prod/a"])
     op = OperationRecord(
         app="web",
@@ -48,7 +51,7 @@ def test_write_ahead_operation_widens_inventory_and_survives_reopen(tmp_path: Pa
     store.begin_operation(op)
     store.close()  # the process dies here
 
-    again = Store.open(tmp_path / "s.db")
+    again = Store.open(database)
     assert again.inventory("web") == ["/ConfigMap/prod/a", "/ConfigMap/prod/b"]
     interrupted = again.interrupt_running()
     assert [o.planned for o in interrupted] == [("/ConfigMap/prod/b",)]
@@ -57,8 +60,8 @@ def test_write_ahead_operation_widens_inventory_and_survives_reopen(tmp_path: Pa
     again.close()
 
 
-def test_finish_operation_records_results_and_new_inventory(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_finish_operation_records_results_and_new_inventory(database: str) -> None:
+    store = Store.open(database)
     op_id = store.begin_operation(
         OperationRecord(app="web", revision="r", digest="d", state="Running", started=0)
     )
@@ -74,8 +77,8 @@ def test_finish_operation_records_results_and_new_inventory(tmp_path: Path) -> N
     store.close()
 
 
-def test_history_keeps_the_last_ten_newest_first(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_history_keeps_the_last_ten_newest_first(database: str) -> None:
+    store = Store.open(database)
     for index in range(HISTORY_LIMIT + 3):
         store.add_history(
             HistoryRecord(
@@ -96,8 +99,8 @@ def test_history_keeps_the_last_ten_newest_first(tmp_path: Path) -> None:
     store.close()
 
 
-def test_pause_and_settings(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_pause_and_settings(database: str) -> None:
+    store = Store.open(database)
     assert store.paused("web") == (False, "")
     store.set_paused("web", True, "rolled back")
     assert store.paused("web") == (True, "rolled back")
