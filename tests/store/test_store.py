@@ -5,11 +5,15 @@ Every test runs on both dialects (`database`: an SQLite file, then a fresh Postg
 
 from __future__ import annotations
 
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 
-from conveyor.store import HistoryRecord, OperationRecord, Store
+from conveyor.store import HistoryRecord, OperationRecord, Store, StoreError
 from conveyor.store.engine import database_url
 from conveyor.store.migrations import MIGRATIONS, current_version, migrate
 from conveyor.store.store import HISTORY_LIMIT
@@ -112,6 +116,52 @@ def test_pause_and_settings(database: str) -> None:
     store.close()
 
 
-def test_database_url() -> None:
-    assert database_url("postgresql://u:p@h/db") == "postgresql://u:p@h/db"
-    assert database_url("x.db").startswith("sqlite:////")
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgres://h:5433/db", "postgresql+psycopg://h:5433/db"),
+        ("postgresql+psycopg://h/db", "postgresql+psycopg://h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url(location: str, url: str) -> None:
+    assert database_url(location) == url
+
+
+def test_database_url_of_a_path_is_an_absolute_sqlite_file() -> None:
+    assert database_url("x.db") == f"sqlite:///{Path('x.db').resolve()}"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u:secret@h/db", "SQLite (a file path) or PostgreSQL"),
+        ("postgresql+pg8000://u:secret@h/db", "database driver is missing"),
+    ],
+)
+def test_unsupported_databases_are_refused_with_what_to_use(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=re.escape(message)) as caught:
+        Store.open(url)
+    assert "secret" not in str(caught.value) and "***@h/db" in str(caught.value)
+
+
+def test_concurrent_writers_of_one_key_never_collide(database: str) -> None:
+    """Two processes' stores writing the same new app and setting at once (PostgreSQL: both
+    would see no row and the second insert would violate the key)."""
+    stores = [Store.open(database) for _ in range(6)]
+    barrier = threading.Barrier(len(stores), timeout=60)
+
+    def write(index: int) -> None:
+        barrier.wait()
+        stores[index].save_status("web", {"n": index})
+        stores[index].set_setting("apps", f"/a{index}")
+        stores[index].set_paused("db", True, f"r{index}")
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        list(pool.map(write, range(len(stores))))
+    assert set(stores[0].all_statuses()) == {"web", "db"}
+    assert stores[0].setting("apps") in {f"/a{i}" for i in range(6)}
+    assert stores[0].paused("db")[0] is True
+    for store in stores:
+        store.close()

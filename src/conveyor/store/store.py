@@ -9,7 +9,8 @@ exist, so the next sync prunes strays instead of orphaning them.
 
 Writes of unchanged status are skipped (a no-op reconcile pass over 1,000 apps writes
 nothing). SQLite runs in WAL mode with a busy timeout so `conveyor app …` can read while
-the reconciler writes.
+the reconciler writes. Keyed writes are single `INSERT … ON CONFLICT` statements
+(`dialect.upsert`), so they stay atomic on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store import schema
+from conveyor.store.dialect import insert_missing, upsert
 from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
 from conveyor.store.migrations import migrate
@@ -75,17 +77,13 @@ class Store:
         now = time.time()
         with self._tx() as conn:
             for app, text in changed.items():
-                result = conn.execute(
-                    update(schema.apps)
-                    .where(schema.apps.c.name == app)
-                    .values(status=text, updated=now)
+                upsert(
+                    conn,
+                    schema.apps,
+                    {"name": app, "status": text, "paused": 0, "pause_reason": "", "updated": now},
+                    keys=["name"],
+                    update=["status", "updated"],
                 )
-                if not result.rowcount:
-                    conn.execute(
-                        schema.apps.insert().values(
-                            name=app, status=text, paused=0, pause_reason="", updated=now
-                        )
-                    )
         self._status_cache.update(changed)
         return list(changed)
 
@@ -245,8 +243,7 @@ class Store:
 
     def set_setting(self, key: str, value: str) -> None:
         with self._tx() as conn:
-            conn.execute(delete(schema.settings).where(schema.settings.c.key == key))
-            conn.execute(schema.settings.insert().values(key=key, value=value))
+            upsert(conn, schema.settings, {"key": key, "value": value}, keys=["key"])
 
     def setting(self, key: str) -> str | None:
         with self._tx() as conn:
@@ -257,13 +254,8 @@ class Store:
 
     @staticmethod
     def _ensure_app(conn: Connection, app: str) -> None:
-        exists = conn.scalar(select(schema.apps.c.name).where(schema.apps.c.name == app))
-        if exists is None:
-            conn.execute(
-                schema.apps.insert().values(
-                    name=app, status="{}", paused=0, pause_reason="", updated=time.time()
-                )
-            )
+        row = {"name": app, "status": "{}", "paused": 0, "pause_reason": "", "updated": time.time()}
+        insert_missing(conn, schema.apps, row, keys=["name"])
 
     @staticmethod
     def _replace_inventory(conn: Connection, app: str, refs: Iterable[str]) -> None:
