@@ -3,6 +3,8 @@
 Used through `CIConfigStore(ci_store.engine)` by `conveyor.ci.secrets` and
 `conveyor.ci.environments`. A scope is a string: `org:<owner>`, `repo:<owner>/<name>` or
 `env:<owner>/<name>:<environment>`. Secret values only ever pass here as ciphertext.
+Keyed writes are one `INSERT … ON CONFLICT` statement each (`dialect.upsert`), atomic on
+SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from conveyor.store.ci_schema import approvals, deployments, environments, secrets, variables
 from conveyor.store.ci_store import CIStore, Row
+from conveyor.store.dialect import clean_text, insert_missing, upsert
 
 
 class CIConfigStore(CIStore):
@@ -27,14 +30,9 @@ class CIConfigStore(CIStore):
     # -- secrets and variables ----------------------------------------------------------
 
     def put_secret(self, scope: str, name: str, ciphertext: bytes) -> None:
+        row = {"scope": scope, "name": name, "ciphertext": ciphertext, "updated": time.time()}
         with self.tx() as conn:
-            where = (secrets.c.scope == scope) & (secrets.c.name == name)
-            conn.execute(delete(secrets).where(where))
-            conn.execute(
-                insert(secrets).values(
-                    scope=scope, name=name, ciphertext=ciphertext, updated=time.time()
-                )
-            )
+            upsert(conn, secrets, row, keys=["scope", "name"])
 
     def delete_secret(self, scope: str, name: str) -> bool:
         with self.tx() as conn:
@@ -52,12 +50,9 @@ class CIConfigStore(CIStore):
             return {r.name: bytes(r.ciphertext) for r in conn.execute(query)}
 
     def put_variable(self, scope: str, name: str, value: str) -> None:
+        row = {"scope": scope, "name": name, "value": clean_text(value), "updated": time.time()}
         with self.tx() as conn:
-            where = (variables.c.scope == scope) & (variables.c.name == name)
-            conn.execute(delete(variables).where(where))
-            conn.execute(
-                insert(variables).values(scope=scope, name=name, value=value, updated=time.time())
-            )
+            upsert(conn, variables, row, keys=["scope", "name"])
 
     def delete_variable(self, scope: str, name: str) -> bool:
         with self.tx() as conn:
@@ -80,18 +75,15 @@ class CIConfigStore(CIStore):
         wait_timer: float,
         branches: Sequence[str],
     ) -> None:
+        row = {
+            "repo": repo,
+            "name": name,
+            "reviewers": json.dumps(list(reviewers)),
+            "wait_timer": wait_timer,
+            "branches": json.dumps(list(branches)),
+        }
         with self.tx() as conn:
-            where = (environments.c.repo == repo) & (environments.c.name == name)
-            conn.execute(delete(environments).where(where))
-            conn.execute(
-                insert(environments).values(
-                    repo=repo,
-                    name=name,
-                    reviewers=json.dumps(list(reviewers)),
-                    wait_timer=wait_timer,
-                    branches=json.dumps(list(branches)),
-                )
-            )
+            upsert(conn, environments, row, keys=["repo", "name"])
 
     def environment(self, repo: str, name: str) -> Row | None:
         query = select(environments).where(environments.c.repo == repo, environments.c.name == name)
@@ -115,15 +107,16 @@ class CIConfigStore(CIStore):
         return dict(row._mapping) if row else None
 
     def request_approval(self, run_id: int, environment: str, *, state: str) -> Row:
-        found = self.approval(run_id, environment)
-        if found is not None:
-            return found
+        """The run's approval for `environment`, created in `state` when there is none yet
+        (one statement: concurrent requests share one row)."""
+        row = {
+            "run_id": run_id,
+            "environment": environment,
+            "state": state,
+            "requested": time.time(),
+        }
         with self.tx() as conn:
-            conn.execute(
-                insert(approvals).values(
-                    run_id=run_id, environment=environment, state=state, requested=time.time()
-                )
-            )
+            insert_missing(conn, approvals, row, keys=["run_id", "environment"])
         got = self.approval(run_id, environment)
         assert got is not None
         return got

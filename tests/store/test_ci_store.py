@@ -1,0 +1,202 @@
+"""The CI stores on both dialects: every method's round trip, the values SQLite forgives and
+PostgreSQL does not (NUL characters, Python booleans in integer columns, bytes), and the
+writes that must stay atomic when several threads (or server processes) race on one row."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import pytest
+
+from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.store.ci_store import open_engine
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def store(database: str) -> Iterator[CIConfigStore]:
+    opened = CIConfigStore(open_engine(database))
+    yield opened
+    opened.close()
+
+
+def _race(count: int, action: Callable[[int], T]) -> list[T]:
+    """Run `action(i)` in `count` threads released at once; their results in order."""
+    barrier = threading.Barrier(count, timeout=60)
+
+    def one(index: int) -> T:
+        barrier.wait()
+        return action(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def _run(store: CIConfigStore, repo: str = "acme/app", **values: object) -> int:
+    base = {
+        "repo": repo,
+        "workflow_path": ".github/workflows/ci.yml",
+        "workflow_name": "CI",
+        "event": "push",
+        "status": "queued",
+        "created": 1.0,
+    }
+    return store.add_run({**base, **values})
+
+
+def test_runs_round_trip_with_json_columns_and_numbering(store: CIConfigStore) -> None:
+    first = _run(store, payload={"ref": "refs/heads/main"}, labels=["ubuntu-latest"])
+    second = _run(store, only_jobs=["build"])
+    rerun = _run(store, rerun_of=first, run_number=1)
+    other = _run(store, repo="acme/other")
+    got = store.run(first)
+    assert got is not None
+    assert (got["payload"], got["labels"], got["only_jobs"]) == (
+        {"ref": "refs/heads/main"},
+        ["ubuntu-latest"],
+        None,
+    )
+    numbers = {r["id"]: r["run_number"] for r in store.runs(limit=10)}
+    assert numbers == {first: 1, second: 2, rerun: 1, other: 1}
+    assert [r["id"] for r in store.runs(repo="acme/app")] == [rerun, second, first]
+    store.update_run(second, status="completed", annotations=[{"line": 3}])
+    assert [r["id"] for r in store.runs(status=["completed"])] == [second]
+    assert store.run(second)["annotations"] == [{"line": 3}]  # type: ignore[index]
+    assert store.run(10_000) is None
+
+
+def test_concurrent_pushes_get_distinct_run_numbers(store: CIConfigStore) -> None:
+    """Counting then inserting in two statements hands two racing pushes one number."""
+    ids = _race(6, lambda i: _run(store, repo="acme/busy"))
+    numbers = sorted(store.run(i)["run_number"] for i in ids)  # type: ignore[index]
+    assert numbers == [1, 2, 3, 4, 5, 6]
+
+
+def test_python_booleans_are_stored_in_integer_flag_columns(store: CIConfigStore) -> None:
+    """SQLite takes True for an INTEGER; PostgreSQL rejects a boolean for an integer column."""
+    run_id = _run(store, cancel_in_progress=True)
+    store.update_run(run_id, cancel_in_progress=False)
+    got = store.run(run_id)
+    assert got is not None and got["cancel_in_progress"] == 0
+    store.update_run(run_id, cancel_in_progress=True)
+    got = store.run(run_id)
+    assert got is not None and got["cancel_in_progress"] == 1
+
+
+def test_nul_characters_in_logs_and_text_are_kept_readable(store: CIConfigStore) -> None:
+    """A step that prints binary output: PostgreSQL text cannot hold NUL, so it becomes U+FFFD
+    on both dialects instead of failing the whole log batch there."""
+    run_id = _run(store, reason="bad\x00reason")
+    store.add_logs(run_id, [("build", "before\x00after"), ("build", "plain")])
+    store.upsert_job(run_id, "build", status="completed", summary="sum\x00mary", steps=["\x00"])
+    assert store.logs(run_id) == [("build", "before\ufffdafter"), ("build", "plain")]
+    assert store.logs(run_id, job="other") == []
+    (job,) = store.jobs(run_id)
+    assert (job["summary"], job["steps"]) == ("sum\ufffdmary", ["\x00"])  # JSON keeps it escaped
+    assert store.run(run_id)["reason"] == "bad\ufffdreason"  # type: ignore[index]
+
+
+def test_jobs_are_upserted_by_run_and_name(store: CIConfigStore) -> None:
+    run_id = _run(store)
+    store.upsert_job(run_id, "build", status="queued")
+    store.upsert_job(run_id, "test", status="queued")
+    store.upsert_job(run_id, "build", status="completed", outputs={"x": "1"})
+    jobs = store.jobs(run_id)
+    assert [(j["name"], j["status"], j["outputs"]) for j in jobs] == [
+        ("build", "completed", {"x": "1"}),
+        ("test", "queued", {}),
+    ]
+
+
+def test_claim_run_has_exactly_one_winner_among_racing_threads(store: CIConfigStore) -> None:
+    run_id = _run(store)
+    won = _race(8, lambda i: store.claim_run(run_id, runner=f"r{i}", now=float(i)))
+    assert won.count(True) == 1
+    got = store.run(run_id)
+    assert got is not None and got["status"] == "in_progress"
+    assert got["runner"] == f"r{won.index(True)}"
+    assert store.claim_run(run_id, runner="late", now=9.0) is False
+
+
+def test_commit_statuses_replace_per_context_newest_last(store: CIConfigStore) -> None:
+    sha = "a" * 40
+    store.set_status("acme/app", sha, "conveyor/CI", state="pending")
+    store.set_status("acme/app", sha, "deployment/prod", state="pending", environment="prod")
+    store.set_status("acme/app", sha, "conveyor/CI", state="success", description="done")
+    got = [(s["context"], s["state"]) for s in store.statuses("acme/app", sha[:7])]
+    assert got == [("deployment/prod", "pending"), ("conveyor/CI", "success")]
+    assert len(store.statuses("acme/app", sha[:7].upper())) == 2  # as SQLite's LIKE did
+    assert store.statuses("acme/app", "%") == []  # a prefix, not a pattern
+    (ci,) = [s for s in store.statuses("acme/app", sha) if s["context"] == "conveyor/CI"]
+    assert (ci["description"], ci["environment"]) == ("done", "")
+    assert store.statuses("acme/app", "b" * 40) == []
+
+
+def test_racing_writes_of_one_key_all_succeed_and_leave_one_row(store: CIConfigStore) -> None:
+    """Delete-then-insert races on PostgreSQL (both deletes see no row, the second insert
+    violates the key); every keyed write must be one atomic statement."""
+    sha = "c" * 40
+    _race(6, lambda i: store.set_status("acme/app", sha, "ctx", state=f"s{i}"))
+    _race(6, lambda i: store.see_runner("r1", labels=[f"l{i}"], kind="remote", ephemeral=True))
+    _race(6, lambda i: store.put_secret("repo:acme/app", "K", f"v{i}".encode()))
+    _race(6, lambda i: store.put_variable("repo:acme/app", "V", f"v{i}"))
+    _race(6, lambda i: store.put_environment("acme/app", "prod", reviewers=[f"u{i}"],
+                                             wait_timer=i, branches=[]))  # fmt: skip
+    requested = _race(6, lambda i: store.request_approval(7, "prod", state="pending"))
+    assert len(store.statuses("acme/app", sha)) == 1
+    assert len(store.runners()) == 1 and store.runners()[0]["ephemeral"] == 1
+    assert list(store.secret_values("repo:acme/app")) == ["K"]
+    assert list(store.variables("repo:acme/app")) == ["V"]
+    assert len(store.environments("acme/app")) == 1
+    assert len({r["id"] for r in requested}) == 1 and len(store.approvals()) == 1
+
+
+def test_tokens_secrets_and_variables(store: CIConfigStore) -> None:
+    store.add_token("d" * 64, name="admin", role="admin")
+    assert store.token("d" * 64)["role"] == "admin"  # type: ignore[index]
+    assert store.token("e" * 64) is None
+    assert [t["name"] for t in store.tokens()] == ["admin"]
+    blob = bytes(range(256))  # ciphertext is bytes: BLOB in SQLite, BYTEA in PostgreSQL
+    store.put_secret("org:acme", "B", blob)
+    store.put_secret("org:acme", "A", b"x")
+    store.put_secret("org:acme", "A", b"y")
+    assert store.secret_values("org:acme") == {"A": b"y", "B": blob}
+    assert [s["name"] for s in store.secret_names("org:acme")] == ["A", "B"]
+    assert (store.delete_secret("org:acme", "A"), store.delete_secret("org:acme", "A")) == (
+        True,
+        False,
+    )
+    store.put_variable("org:acme", "X", "1")
+    store.put_variable("org:acme", "X", "2")
+    assert store.variables("org:acme") == {"X": "2"}
+    assert store.delete_variable("org:acme", "X") is True
+    assert store.variables("org:acme") == {}
+
+
+def test_environments_approvals_and_deployments(store: CIConfigStore) -> None:
+    store.put_environment("acme/app", "prod", reviewers=["alice"], wait_timer=5, branches=["main"])
+    store.put_environment("acme/app", "dev", reviewers=[], wait_timer=0, branches=[])
+    env = store.environment("acme/app", "prod")
+    assert env is not None and (env["reviewers"], env["wait_timer"], env["branches"]) == (
+        ["alice"],
+        5.0,
+        ["main"],
+    )
+    assert [e["name"] for e in store.environments("acme/app")] == ["dev", "prod"]
+    assert store.environment("acme/app", "none") is None
+    first = store.request_approval(1, "prod", state="pending")
+    assert store.request_approval(1, "prod", state="approved")["id"] == first["id"]
+    decided = _race(4, lambda i: store.decide(1, "prod", state="approved", by=f"u{i}", comment=""))
+    assert decided.count(True) == 1
+    assert [a["state"] for a in store.approvals(state="approved", run_id=1)] == ["approved"]
+    assert store.approvals(state="pending") == []
+    dep = store.add_deployment({"repo": "acme/app", "environment": "prod", "run_id": 1,
+                                "state": "in_progress"})  # fmt: skip
+    store.update_deployment(dep, state="success", url="http://x")
+    (got,) = store.deployments("acme/app", environment="prod")
+    assert (got["id"], got["state"], got["url"]) == (dep, "success", "http://x")
+    assert store.deployments("acme/app", environment="dev") == []
