@@ -3,7 +3,9 @@
 Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
 as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
 plain dicts with JSON columns decoded; the service owns every rule. Secrets, variables,
-environments and approvals are in `ci_config_store` (same engine, same patterns).
+environments and approvals are in `ci_config_store` (same engine, same patterns). Keyed
+writes are one `INSERT … ON CONFLICT` each (`dialect.upsert`) and `claim_run` one guarded
+UPDATE, so several server processes can share a PostgreSQL database without races.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    delete,
     func,
     insert,
     select,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store.ci_schema import create_ci_tables, jobs, logs, runners, runs, statuses, tokens
+from conveyor.store.dialect import clean_text, lock, upsert
 from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
 
@@ -43,7 +45,11 @@ def decode(row: Any) -> Row:
 
 
 def encode(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(v) if k in _JSON else v for k, v in values.items()}
+    """JSON columns as text; other text without NUL (`dialect.clean_text`: PostgreSQL)."""
+    return {
+        k: json.dumps(v) if k in _JSON else clean_text(v) if isinstance(v, str) else v
+        for k, v in values.items()
+    }
 
 
 def open_engine(location: str | Path) -> Engine:
@@ -93,16 +99,18 @@ class CIStore:
     # -- runs ---------------------------------------------------------------------------
 
     def add_run(self, values: Mapping[str, Any]) -> int:
+        """A new run; its number (unless given) is counted inside the INSERT, under a per-repo
+        lock on PostgreSQL, so concurrent pushes never share one."""
         with self.tx() as conn:
+            lock(conn, f"ci_runs:{values['repo']}")
             number = values.get("run_number") or (
-                conn.execute(
-                    select(func.count())
-                    .select_from(runs)
-                    .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
-                ).scalar_one()
-                + 1
+                select(func.count() + 1)
+                .select_from(runs)
+                .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
+                .scalar_subquery()
             )
-            done = conn.execute(insert(runs).values(**encode({**values, "run_number": number})))
+            row = {**encode(values), "run_number": number}
+            done = conn.execute(insert(runs).values(**row))
             return int(done.inserted_primary_key[0])  # type: ignore[index]
 
     def run(self, run_id: int) -> Row | None:
@@ -156,7 +164,8 @@ class CIStore:
         if not lines:
             return
         with self.tx() as conn:
-            conn.execute(insert(logs), [{"run_id": run_id, "job": j, "text": t} for j, t in lines])
+            rows = [{"run_id": run_id, "job": j, "text": clean_text(t)} for j, t in lines]
+            conn.execute(insert(logs), rows)
 
     def logs(self, run_id: int, *, job: str | None = None) -> list[tuple[str, str]]:
         query = select(logs.c.job, logs.c.text).where(logs.c.run_id == run_id)
@@ -168,35 +177,33 @@ class CIStore:
     # -- commit statuses ----------------------------------------------------------------
 
     def set_status(self, repo: str, sha: str, context: str, **values: Any) -> None:
+        """Replace the status of (repo, sha, context); unnamed columns reset to empty."""
+        row = {"description": "", "target_url": "", "environment": "", **encode(values)}
+        row |= {"repo": repo, "sha": sha, "context": context, "updated": time.time()}
         with self.tx() as conn:
-            where = (statuses.c.repo == repo) & (statuses.c.sha == sha)
-            where &= statuses.c.context == context
-            conn.execute(delete(statuses).where(where))
-            conn.execute(
-                insert(statuses).values(
-                    repo=repo, sha=sha, context=context, updated=time.time(), **values
-                )
-            )
+            upsert(conn, statuses, row, keys=["repo", "sha", "context"])
 
     def statuses(self, repo: str, sha: str) -> list[Row]:
-        query = select(statuses).where(statuses.c.repo == repo, statuses.c.sha.startswith(sha))
+        """Oldest write first. The SHA prefix matches case-insensitively on both dialects
+        (SQLite's LIKE ignores ASCII case, PostgreSQL's does not; SHAs are lower-case)."""
+        prefix = statuses.c.sha.startswith(sha.lower(), autoescape=True)
+        query = select(statuses).where(statuses.c.repo == repo, prefix)
+        query = query.order_by(statuses.c.updated, statuses.c.id)
         with self.tx() as conn:
-            return [dict(r._mapping) for r in conn.execute(query.order_by(statuses.c.id)).all()]
+            return [dict(r._mapping) for r in conn.execute(query).all()]
 
     # -- runners ------------------------------------------------------------------------
 
     def see_runner(self, name: str, *, labels: Sequence[str], kind: str, ephemeral: bool) -> None:
+        row = {
+            "name": name,
+            "labels": json.dumps(list(labels)),
+            "kind": kind,
+            "ephemeral": int(ephemeral),
+            "last_seen": time.time(),
+        }
         with self.tx() as conn:
-            conn.execute(delete(runners).where(runners.c.name == name))
-            conn.execute(
-                insert(runners).values(
-                    name=name,
-                    labels=json.dumps(list(labels)),
-                    kind=kind,
-                    ephemeral=int(ephemeral),
-                    last_seen=time.time(),
-                )
-            )
+            upsert(conn, runners, row, keys=["name"])
 
     def runners(self) -> list[Row]:
         with self.tx() as conn:
