@@ -1,5 +1,6 @@
 """CIService rules without runners: concurrency groups, recovery, heartbeat timeouts,
-environment protection rules (reviewers, wait timer, branches) — real SQLite, real git."""
+environment protection rules (reviewers, wait timer, branches) — real git, on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,9 +35,11 @@ jobs:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> CIService:
-    store = CIConfigStore(open_engine(tmp_path / "ci.db"))
-    return CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+def service(tmp_path: Path, database: str) -> Iterator[CIService]:
+    """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
+    store = CIConfigStore(open_engine(database))
+    yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+    store.close()
 
 
 def _commit(
