@@ -8,7 +8,13 @@ suite still runs in parallel (`make test` uses `--dist loadgroup`).
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Commands the tests start run in-process: no warm servers outlive the suite
+# (tests/app/test_warmstart.py turns warm start on for its own, private servers).
+os.environ["CONVEYOR_WARM"] = "0"
 
 # `pg_cluster` (one throwaway PostgreSQL server per session), `pg_url` and `database`.
 pytest_plugins = ("tests.pg",)

@@ -1,19 +1,29 @@
 """The console script `conveyor` (and `python -m conveyor.app`).
 
+Short commands (`warmstart.WARM_COMMANDS`) first try a warm start: a background server
+that has already imported Conveyor forks a child to run them (see `app.warmstart`), which
+takes ~110 ms of imports off a one-step `conveyor run` (issue 2). Without a server the
+command runs here, and a server is started in the background for the next one.
+
 Start-up imports (click, asyncio, the engine's modules) allocate many objects and no garbage
 worth collecting, so the cyclic collector is paused until the subcommand's module has
 loaded (`cli.LazyGroup.get_command` switches it back on before the command runs). That
-saves ~10 ms of every start, which matters for a one-step `conveyor run` (issue 2).
-Library users and tests import `conveyor.app.cli` directly and are unaffected.
+saves ~10 ms of every cold start. Library users and tests import `conveyor.app.cli`
+directly and are unaffected.
 """
 
-from __future__ import annotations
-
 import gc
-from typing import Any
+import sys
 
 
-def main() -> Any:
+def main() -> object:
+    from conveyor.app import warmstart
+
+    args = sys.argv[1:]
+    code = warmstart.run(args)
+    if code is not None:
+        return sys.exit(code)
+    warmstart.spawn(args)
     gc.disable()
     from conveyor.app.cli import main as cli_main
 

@@ -1,0 +1,219 @@
+"""Warm start: short commands run in a fork of a process that has already imported Conveyor.
+
+Python spends ~110 ms of a one-step `conveyor run` importing asyncio, click, rich, PyYAML
+and Conveyor itself; the run takes ~20 ms. So the console script (`app.entry`) first asks a
+warm server (`app.warmserver`, one per user and code version) to fork a child that runs the
+command with this process's argv, environment, working directory, umask and standard
+streams (passed as file descriptors over a Unix socket). This process only forwards
+signals (Ctrl-C reaches the run as it would in-process) and exits with the child's code.
+The idea is Nailgun's, the Gradle daemon's and Android's zygote; fork gives every run a
+fresh copy, so no state crosses from one run to the next.
+
+When no server answers, `entry` runs the command in-process as before and `spawn` starts a
+server in the background for the next command; the server exits after `IDLE_SECONDS`
+without work, or as soon as the code or the interpreter it loaded changes (`state_key`).
+`CONVEYOR_WARM=0` turns warm start off. The socket lives in a 0700 directory owned by the
+user (`runtime_dir`); the server also checks the peer's uid.
+
+Only `WARM_COMMANDS` (short-lived ones) go through it. This module is imported on every
+start, so it uses only modules the interpreter has loaded before `main` (the C modules
+`_socket` and `_signal` instead of `socket` and `signal`, which cost ~7 ms of enum set-up).
+"""
+
+import _socket
+import marshal
+import os
+import stat
+import sys
+
+TYPE_CHECKING = False  # typing itself costs ~2 ms to import; mypy reads this name the same
+if TYPE_CHECKING:
+    from typing import Any
+
+    _signal: Any = None
+else:
+    import _signal
+
+WARM_COMMANDS = frozenset({"run", "lint", "expr"})
+IDLE_SECONDS = 600.0
+FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
+PID, EXIT, STALE = b"P", b"X", b"S"
+REPLY_SIZE = 5
+
+
+def runtime_dir() -> str | None:
+    """The user's private directory for warm-server sockets, or None when it is not safe.
+
+    `CONVEYOR_WARM_DIR`, else `$XDG_RUNTIME_DIR/conveyor`, else `/tmp/conveyor-warm-<uid>`;
+    created 0700, and refused when another user owns it or others may enter it.
+    """
+    environ = os.environ
+    base = environ.get("CONVEYOR_WARM_DIR") or (
+        os.path.join(environ["XDG_RUNTIME_DIR"], "conveyor")
+        if environ.get("XDG_RUNTIME_DIR")
+        else f"/tmp/conveyor-warm-{os.getuid()}"
+    )
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.lstat(base)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return base
+
+
+def state_key() -> str:
+    """What a warm server must share with its clients: interpreter, flags, code, locale.
+
+    The code is the package's `.py` files (newest mtime, count, total size) and the
+    site-packages directories (their mtimes change when a dependency is added or removed).
+    """
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    newest = count = size = 0
+    pending = [package]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    info = entry.stat()
+                    newest = max(newest, info.st_mtime_ns)
+                    count += 1
+                    size += info.st_size
+    sites = [(path, os.stat(path).st_mtime_ns) for path in sys.path if path.endswith("-packages")]
+    settings = sorted(
+        (name, value)
+        for name, value in os.environ.items()
+        if name.startswith(("PYTHON", "LC_")) or name in ("LANG", "LANGUAGE")
+    )
+    return repr(
+        (sys.executable, sys.version, sys.flags, package, newest, count, size, sites, settings)
+    )
+
+
+def socket_path(directory: str, key: str) -> str:
+    """The socket of the server for `key` (FNV-1a of the key; the server checks the whole key)."""
+    digest = 0xCBF29CE484222325
+    for byte in key.encode():
+        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return os.path.join(directory, f"warm-{digest:016x}.sock")
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The subcommand in `argv` (after global options such as `--debug`)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def run(argv: list[str]) -> int | None:
+    """Run `conveyor ARGV` in a warm child; its exit code, or None to run in-process.
+
+    None means: warm start is off, not for this command, or no server answered; the
+    caller then runs the command itself and may `spawn` a server for next time.
+    """
+    if os.environ.get("CONVEYOR_WARM", "1") == "0" or command_name(argv) not in WARM_COMMANDS:
+        return None
+    directory = runtime_dir()
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    if directory is None or any(s is None for s in streams):
+        return None
+    key = state_key()
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(socket_path(directory, key))
+        return _converse(sock, key, argv)
+    except (OSError, EOFError):
+        return None
+    finally:
+        sock.close()
+
+
+def _converse(sock: _socket.socket, key: str, argv: list[str]) -> int | None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    request = marshal.dumps(
+        {
+            "key": key,
+            "argv": [sys.argv[0], *argv],
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "umask": umask,
+            "stdio": [(s.encoding, s.errors) for s in (sys.stdin, sys.stdout, sys.stderr)],
+        }
+    )
+    message = len(request).to_bytes(4, "big") + request
+    rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+    sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
+    sock.sendall(message[sent:])
+    kind, pid = read_reply(sock)
+    if kind != PID:
+        return None  # STALE: that server runs other code; run in-process
+    # from here on the command is running: never fall back (it would run twice)
+    previous = {sig: _signal.signal(sig, _forwarder(pid)) for sig in FORWARDED}
+    try:
+        while True:
+            try:
+                kind, value = read_reply(sock)
+            except (OSError, EOFError):
+                sys.stderr.write("conveyor: the warm server went away during the command\n")
+                return 1
+            if kind == EXIT:
+                return value
+    finally:
+        for sig, handler in previous.items():
+            _signal.signal(sig, handler)
+
+
+def _forwarder(pid: int) -> "Any":
+    def forward(signum: int, _frame: object) -> None:
+        try:  # noqa: SIM105 (contextlib costs ~5 ms to import)
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    return forward
+
+
+def read_reply(sock: "Any") -> tuple[bytes, int]:
+    """One (kind, value) reply: a kind byte and a signed 32-bit value."""
+    data = b""
+    while len(data) < REPLY_SIZE:
+        chunk = sock.recv(REPLY_SIZE - len(data))
+        if not chunk:
+            raise EOFError("the warm server closed the connection")
+        data += chunk
+    return data[:1], int.from_bytes(data[1:], "big", signed=True)
+
+
+def reply(kind: bytes, value: int) -> bytes:
+    return kind + value.to_bytes(4, "big", signed=True)
+
+
+def spawn(argv: list[str]) -> None:
+    """Start a warm server in the background for the next command (best effort)."""
+    if os.environ.get("CONVEYOR_WARM", "1") == "0" or command_name(argv) not in WARM_COMMANDS:
+        return
+    directory = runtime_dir()
+    if directory is None:
+        return
+    path = socket_path(directory, state_key())
+    log = path.removesuffix(".sock") + ".log"
+    try:  # noqa: SIM105 (contextlib costs ~5 ms to import)
+        os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-m", "conveyor.app.warmserver", path],
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,
+        )
+    except OSError:
+        pass  # no warm server: every command runs in-process, as before

@@ -1,0 +1,285 @@
+"""Warm start (`conveyor.app.warmstart` / `warmserver`) through the real console script.
+
+Each test gets its own socket directory and server; a run counts as warm when the child
+wrote its line to CONVEYOR_WARM_TRACE (only forked children do).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conveyor.app import warmstart
+
+SCRIPT = Path(sys.executable).with_name("conveyor")
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}
+
+
+class Warm:
+    def __init__(self, directory: Path, home: Path, trace: Path) -> None:
+        self.directory, self.trace = directory, trace
+        self.env = {
+            **os.environ,
+            "CONVEYOR_WARM": "1",
+            "CONVEYOR_WARM_DIR": str(directory),
+            "CONVEYOR_HOME": str(home),
+            "CONVEYOR_WARM_TRACE": str(trace),
+        }
+
+    def run(
+        self, repo: Path, *args: str, stdin: str = "", umask: int = -1, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCRIPT), *args],
+            cwd=repo,
+            env={**self.env, **extra},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            umask=umask,
+        )
+
+    def sockets(self) -> list[Path]:
+        return sorted(self.directory.glob("warm-*.sock"))
+
+    def wait_ready(self, timeout: float = 90.0) -> Path:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for path in self.sockets():
+                with socket.socket(socket.AF_UNIX) as probe:
+                    try:
+                        probe.connect(str(path))
+                    except OSError:
+                        continue
+                    return path
+            time.sleep(0.1)
+        logs = [p.read_text() for p in self.directory.glob("*.log")]
+        raise AssertionError(f"no warm server became ready: {logs}")
+
+    def traced(self) -> list[dict[str, object]]:
+        if not self.trace.exists():
+            return []
+        return [ast.literal_eval(line) for line in self.trace.read_text().splitlines()]
+
+    def server_pids(self) -> list[int]:
+        pids = []
+        for lock in self.directory.glob("*.lock"):
+            text = lock.read_text().strip()
+            if text.isdigit():
+                pids.append(int(text))
+        return pids
+
+
+@pytest.fixture
+def warm(tmp_path: Path) -> Iterator[Warm]:
+    # a short path: a Unix socket's path must stay under 108 bytes
+    directory = Path(tempfile.mkdtemp(prefix="cw-", dir="/tmp"))
+    state = Warm(directory, tmp_path / "home", tmp_path / "trace.txt")
+    try:
+        yield state
+    finally:
+        for pid in state.server_pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for path in directory.iterdir():
+            path.unlink()
+        directory.rmdir()
+
+
+def make_repo(root: Path, workflow: str) -> Path:
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "ci.yml").write_text(textwrap.dedent(workflow))
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "c"], cwd=root, check=True, env=env)
+    return root
+
+
+WORLD = """\
+on: push
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "user=$USER"
+          echo "umask=$(umask)"
+      - run: exit ${{ github.event_name == 'push' && '0' || '1' }}
+"""
+
+
+def test_the_second_run_is_warm_and_sees_the_callers_world(warm: Warm, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", WORLD)
+    cold = warm.run(repo, "run", "push", umask=0o027, USER="first")
+    assert cold.returncode == 0, cold.stderr
+    assert warm.traced() == []  # in-process: no child wrote the trace
+    warm.wait_ready()
+    other_home = tmp_path / "other-home"
+    hot = warm.run(repo, "run", "push", umask=0o027, USER="second", CONVEYOR_HOME=str(other_home))
+    assert hot.returncode == 0, hot.stderr
+    [entry] = warm.traced()
+    assert entry["imported"] == []  # the server had everything a run needs
+    assert "user=second" in hot.stdout
+    assert f"run directory: {other_home}/runs/" in hot.stdout
+    assert "umask=0027" in hot.stdout
+    assert "user=first" in cold.stdout  # same output shape, cold and warm
+    assert [x for x in cold.stdout.splitlines() if "⭐" in x] == [
+        x for x in hot.stdout.splitlines() if "⭐" in x
+    ]
+
+
+def test_exit_codes_and_user_errors_pass_through(warm: Warm, tmp_path: Path) -> None:
+    good = make_repo(tmp_path / "good", WORLD)
+    warm.run(good, "run", "push")
+    warm.wait_ready()
+    failing = make_repo(
+        tmp_path / "failing",
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 3\n",
+    )
+    assert warm.run(failing, "run", "push").returncode == 1
+    broken = make_repo(tmp_path / "broken", "on: push\njobs:\n  x:\n    runs-on: [\n")
+    result = warm.run(broken, "run", "push")
+    assert result.returncode == 2
+    assert ".github/workflows/ci.yml:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(warm.traced()) == 2  # both went through the warm server
+
+
+def test_stdin_reaches_the_warm_command(warm: Warm, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", WORLD)
+    warm.run(repo, "expr", "1")
+    warm.wait_ready()
+    result = warm.run(
+        repo, "expr", "github.ref", "--context", "-", stdin='{"github": {"ref": "refs/x"}}'
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"refs/x"' in result.stdout
+    assert len(warm.traced()) == 1
+
+
+SLEEPER = """\
+on: push
+jobs:
+  wait:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo started; exec sleep MARK
+"""
+
+
+def _sleepers(mark: str) -> list[str]:
+    found = subprocess.run(
+        ["pgrep", "-f", f"sleep {mark}"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.split()
+
+
+def _wait_for(condition: object, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize(("how", "code"), [("interrupt", 130), ("kill", -9)])
+def test_stopping_the_client_stops_the_warm_command(
+    warm: Warm, tmp_path: Path, how: str, code: int
+) -> None:
+    mark = f"{os.getpid() % 1000 + 100}.{len(how)}7"
+    repo = make_repo(tmp_path / "repo", SLEEPER.replace("MARK", mark))
+    warm.run(repo, "expr", "1")
+    warm.wait_ready()
+    client = subprocess.Popen(
+        [str(SCRIPT), "run", "push"],
+        cwd=repo,
+        env=warm.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for(lambda: _sleepers(mark)), "the step never started"
+        client.send_signal(signal.SIGINT if how == "interrupt" else signal.SIGKILL)
+        assert client.wait(timeout=30) == code
+        # Ctrl-C reaches the run as in-process; a vanished client's run is cancelled too
+        assert _wait_for(lambda: not _sleepers(mark)), "the step outlived its client"
+    finally:
+        client.kill()
+        client.communicate()
+    if how == "interrupt":
+        assert len(warm.traced()) == 1  # the child ended normally and wrote its trace
+
+
+def test_a_server_for_other_code_answers_stale_and_exits(warm: Warm, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", WORLD)
+    warm.run(repo, "expr", "1")
+    path = warm.wait_ready()
+    [pid] = warm.server_pids()
+    request = b"\x00\x00\x00\x05" + b"junk!"
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(path))
+        import marshal
+
+        body = marshal.dumps({"key": "other code", "argv": [], "cwd": "/", "env": {}})
+        request = len(body).to_bytes(4, "big") + body
+        socket.send_fds(client, [request], [0, 1, 2])
+        kind, _ = warmstart.read_reply(client)
+    assert kind == warmstart.STALE
+    assert _wait_for(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), timeout=20)
+    assert not path.exists()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_state_key_changes_with_interpreter_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = warmstart.state_key()
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    assert warmstart.state_key() != before
+    monkeypatch.delenv("PYTHONWARNINGS")
+    monkeypatch.setenv("CONVEYOR_UNRELATED", "1")
+    assert warmstart.state_key() == before
+
+
+def test_an_unsafe_socket_directory_turns_warm_start_off(warm: Warm, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", WORLD)
+    warm.directory.chmod(0o755)
+    assert warm.run(repo, "run", "push").returncode == 0
+    time.sleep(1)
+    assert warm.sockets() == []
+    assert list(warm.directory.iterdir()) == []
+
+
+def test_long_running_commands_never_go_warm(warm: Warm, tmp_path: Path) -> None:
+    assert warm.run(tmp_path, "--version").returncode == 0
+    assert warm.run(tmp_path, "status", "--help").returncode == 0
+    time.sleep(1)
+    assert list(warm.directory.iterdir()) == []
+    assert warmstart.command_name(["--debug", "run", "push"]) == "run"
