@@ -20,7 +20,7 @@ from conveyor.ci.errors import Conflict, Forbidden
 from conveyor.ci.executor import RETRY_DELAY_MAX
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.store.ci_config_store import CIConfigStore
-from conveyor.store.ci_schema import approvals, runs
+from conveyor.store.ci_schema import approvals, units
 from conveyor.store.ci_store import open_engine
 
 GROUPED = """name: G
@@ -113,7 +113,8 @@ def test_cancel_in_progress_and_restart_recovery(service: CIService, tmp_path: P
     assert _claim(service, "gpu-1") == second
     [third] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     assert _status(service, third) == ("pending", "")
-    service.store.update_run(second, runner="local-9")  # as if the pool had it
+    for unit in service.store.units(run_id=second):  # as if the pool had its job
+        service.store.update_unit(unit["id"], runner="local-9")
     service.recover()
     assert _status(service, second) == ("queued", "")
     assert _status(service, third) == ("pending", "")  # still waits: the group is busy
@@ -122,8 +123,9 @@ def test_cancel_in_progress_and_restart_recovery(service: CIService, tmp_path: P
 
 
 def _silence(service: CIService, run_id: int) -> None:
+    """The run's jobs last beat long ago (heartbeats are per job since per-job dispatch)."""
     with service.store.tx() as conn:
-        conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat=0.0))
+        conn.execute(update(units).where(units.c.run_id == run_id).values(heartbeat=0.0))
 
 
 def test_silent_runner_is_failed_after_the_heartbeat_timeout(
@@ -171,8 +173,8 @@ def test_a_restarted_server_gives_remote_runners_time_to_reconnect(
 
     end = asyncio.run(restart())
     assert _status(service, run_id) == ("in_progress", "")
-    run = service.store.run(run_id)
-    assert run is not None and run["heartbeat"] > end + RETRY_DELAY_MAX - 1
+    [unit] = service.store.units(run_id=run_id)
+    assert unit["heartbeat"] > end + RETRY_DELAY_MAX - 1
 
 
 def test_environment_rules(service: CIService, tmp_path: Path) -> None:

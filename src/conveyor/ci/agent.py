@@ -1,11 +1,12 @@
 """A remote runner agent: `conveyor runner --server URL --token T --labels a,b [--ephemeral]`.
 
-Long-polls the server (`POST /api/v1/runner/poll`) for a run whose `runs-on` labels it has,
-runs it with `ci.executor` (the same code as the local pool), and streams logs, job states
-and heartbeats back over HTTP (`HttpReporter`). Every call retries with backoff while the
-server is down, so an agent survives server restarts: a run in progress keeps going and
-its reports land when the server is back. With `--ephemeral` the agent exits after one run.
-Run it with `python -m conveyor.ci.agent` or through `conveyor runner` (app/cmd_runner.py).
+Long-polls the server (`POST /api/v1/runner/poll`) for a job (a unit of a run) whose
+`runs-on` labels it has, runs it with `ci.executor` (the same code as the local pool), and
+streams logs, job states and heartbeats back over HTTP (`HttpReporter`). Every call
+retries with backoff while the server is down, so an agent survives server restarts: a job
+in progress keeps going and its reports land when the server is back. With `--ephemeral`
+the agent exits after one job. Run it with `python -m conveyor.ci.agent` or through
+`conveyor runner` (app/cmd_runner.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,26 @@ class Client:
 
     async def upload(self, path: str, data: bytes) -> Any:
         return await self.call(path, None, content=data)
+
+    async def download(self, path: str) -> bytes | None:
+        """GET bytes (None on 404), retrying while the server is unreachable."""
+        delay = 0.2
+        while True:
+            try:
+                reply = await self.http.get(f"{self.server}{path}")
+            except httpx.TransportError as exc:
+                log.warning(
+                    "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
+                )
+            else:
+                if reply.status_code == 404:
+                    return None
+                if reply.status_code < 500:
+                    reply.raise_for_status()
+                    return reply.content
+                log.warning("server answered %d; retrying", reply.status_code)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_DELAY_MAX)
 
     async def call(
         self, path: str, body: Mapping[str, Any] | None, *, content: bytes | None = None
@@ -105,6 +126,9 @@ class HttpReporter:
     async def artifact(self, name: str, data: bytes) -> None:
         await self.client.upload(f"{self.base}/artifacts/{name}?runner={self.runner}", data)
 
+    async def fetch_artifact(self, name: str) -> bytes | None:
+        return await self.client.download(f"{self.base}/artifacts/{name}?runner={self.runner}")
+
     async def complete(self, result: Mapping[str, Any]) -> None:
         await self.client.call(
             f"{self.base}/complete", {"runner": self.runner, "result": dict(result)}
@@ -124,8 +148,8 @@ async def serve(
         if not assignment:
             continue
         run_id = int(assignment["run_id"])
-        log.info("run %d: picked up", run_id)
-        target = work / f"{run_id}-{assignment['attempt']}"
+        log.info("run %d: job %s picked up", run_id, assignment.get("job_id", ""))
+        target = work / f"{run_id}-{assignment.get('unit_id', assignment['attempt'])}"
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         await execute(assignment, HttpReporter(client, run_id, name), work_dir=target, token=token)

@@ -4,7 +4,9 @@ A mixin of `CIService`. Per group (`concurrency.group` of a workflow, per reposi
 most one run is queued or in progress and at most one waits pending; a newer pending run
 cancels the older pending one, and `cancel-in-progress` also cancels the running one.
 `CIService` calls `_enqueue` for each new run (new or re-run), `_release_group` when a run
-concludes, and `_promote` for each pending run when it recovers after a restart.
+concludes, and `_promote` for each pending run when it recovers after a restart. A run
+that leaves `pending` is handed to `ci.dispatch` (`_advance`), which queues its first jobs;
+job-level groups are `ci.jobgroups`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class ConcurrencyGroups(ServiceParts):
             if any(self._run(o["id"])["status"] in ACTIVE for o in others):
                 return  # stays pending until the group frees
         self.store.update_run(run_id, status="queued")
+        self._advance(run_id)
         self.wake.set()
 
     def _group_busy(self, run: Mapping[str, Any]) -> bool:
@@ -68,4 +71,5 @@ class ConcurrencyGroups(ServiceParts):
         run = self._run(run_id)
         if run["status"] == "pending" and not self._group_busy(run):
             self.store.update_run(run_id, status="queued")
+            self._advance(run_id)
             self.wake.set()

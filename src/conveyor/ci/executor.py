@@ -1,13 +1,18 @@
-"""Runs one assigned workflow run with the workflow engine, reporting as it goes.
+"""Runs one assigned unit (one job of a workflow run) with the workflow engine, reporting
+as it goes.
 
 Used by the local runner pool (`conveyor.ci.pool`, reporter = the service in-process) and by
 remote runner agents (`conveyor.ci.agent`, reporter = HTTP calls to the server): both run
 the same code, so a job behaves the same wherever it runs. Steps: clone the repository at
-the run's commit, select the workflow with `workflow.run.selection.select`, run it with
-`engine.run_all` on a `HostRunner`; every console line (already masked by the engine's
-`Masker`) is batched to `Reporter.logs`; environments wait on `Reporter.environment`
-(approval) through the engine's `EnvironmentGate`; a heartbeat loop tells the server the
-runner is alive and learns about cancellation.
+the run's commit, select the workflow with `workflow.run.selection.select`, unpack the
+run's artifacts so far (`Reporter.fetch_artifact`, where the built-in download-artifact
+reads them), run only the assigned job (`Selected.only`, the engine's matrix filter for
+its legs) with the concluded jobs' results and outputs as `Session.prior_jobs`, with
+`engine.run_all` on a `HostRunner`; the result sent with `Reporter.complete` carries the
+job's result and outputs under `job` (`job_outcome`); every console line (already masked
+by the engine's `Masker`) is batched to `Reporter.logs`; environments wait on
+`Reporter.environment` (approval) through the engine's `EnvironmentGate`; a heartbeat loop
+tells the server the runner is alive and learns about cancellation.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ class Reporter(Protocol):
 
     async def artifact(self, name: str, data: bytes) -> None:
         """Store an artifact (a tar.gz of its files) with the run."""
+        ...
+
+    async def fetch_artifact(self, name: str) -> bytes | None:
+        """An artifact of the run another job uploaded (None when gone)."""
         ...
 
     async def complete(self, result: Mapping[str, Any]) -> None: ...
@@ -228,7 +237,8 @@ async def _execute(
         eventpath=payload_file,
         inputs=inputs,
     )
-    only = assignment.get("only_jobs")
+    job_id = assignment.get("job_id")
+    only = [job_id] if job_id else assignment.get("only_jobs")
     chosen = [
         replace(s, only=frozenset(only)) if only is not None and s.triggered else s
         for s in selection.selected
@@ -245,11 +255,13 @@ async def _execute(
         event=selection.event,
         secrets=dict(assignment.get("secrets") or {}),
         vars=dict(assignment.get("vars") or {}),
+        matrix_filter=tuple((str(k), str(v)) for k, v in (assignment.get("matrix_filter") or [])),
     )
+    fetched = await _fetch_artifacts(assignment, reporter, options.run_dir)
     session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
     session.environment_gate = _Gate(reporter)
-    for job_id, (result, outputs) in (assignment.get("prior_jobs") or {}).items():
-        session.prior_jobs[str(job_id)] = (str(result), dict(outputs))
+    for prior_id, (result, outputs) in (assignment.get("prior_jobs") or {}).items():
+        session.prior_jobs[str(prior_id)] = (str(result), dict(outputs))
     task = asyncio.ensure_future(run_all(session, chosen))
     try:
         while not task.done():
@@ -263,12 +275,69 @@ async def _execute(
         raise
     await _flush(sink, reporter)
     run = task.result()
-    for name, data in await asyncio.to_thread(pack_artifacts, options.run_dir):
+    for name, data in await asyncio.to_thread(pack_artifacts, options.run_dir, fetched):
         await reporter.artifact(name, data)
     for workflow in run.workflows:
         for job in workflow.jobs:
             await reporter.job(job.name, _job_fields(job))
-    return dict(run.to_json())
+    document = dict(run.to_json())
+    if job_id:
+        document["job"] = job_outcome(run, str(job_id))
+    return document
+
+
+def job_outcome(run: Any, job_id: str) -> dict[str, Any]:
+    """The job's result as its dependants see it (legs combined; a failed continue-on-error
+    job counts as success) and its outputs (legs merged in finishing order), as the
+    engine's scheduler computes them; failure when the engine did not record the job."""
+    from conveyor.workflow.run.results import Result, combine
+
+    legs = [j for w in run.workflows for j in w.jobs if j.parent is None and j.id == job_id]
+    outputs: dict[str, str] = {}
+    for leg in legs:
+        outputs.update({k: v for k, v in leg.outputs.items() if v != ""})
+    result = combine(j.needs_result for j in legs) if legs else Result.FAILURE
+    return {"result": str(result), "outputs": outputs}
+
+
+async def _fetch_artifacts(
+    assignment: Mapping[str, Any], reporter: Reporter, run_dir: Path
+) -> dict[str, str]:
+    """Unpack the run's artifacts (uploaded by jobs that ran before, maybe elsewhere) where
+    the built-in download-artifact reads them; name → the meta.json written."""
+    fetched: dict[str, str] = {}
+    for name in assignment.get("artifacts") or []:
+        data = await reporter.fetch_artifact(str(name))
+        if data is not None:
+            fetched[str(name)] = await asyncio.to_thread(
+                unpack_artifact, run_dir, str(name), data, len(fetched) + 1
+            )
+    return fetched
+
+
+def unpack_artifact(run_dir: Path, name: str, data: bytes, number: int) -> str:
+    """Write `<run dir>/artifacts/<name>/files` and a `meta.json` as upload-artifact does."""
+    import hashlib
+    import tarfile
+    import time
+
+    folder = run_dir / "artifacts" / name
+    files = folder / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        archive.extractall(files, filter="data")
+    size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
+    meta = json.dumps(
+        {
+            "id": number,
+            "size": size,
+            "digest": hashlib.sha256(data).hexdigest(),
+            "created": time.time(),
+            "retention_days": 90,
+        }
+    )
+    (folder / "meta.json").write_text(meta)
+    return meta
 
 
 async def _flush(sink: _Sink, reporter: Reporter) -> None:
@@ -281,9 +350,12 @@ async def _flush(sink: _Sink, reporter: Reporter) -> None:
         await reporter.logs(lines)
 
 
-def pack_artifacts(run_dir: Path) -> list[tuple[str, bytes]]:
+def pack_artifacts(
+    run_dir: Path, fetched: Mapping[str, str] | None = None
+) -> list[tuple[str, bytes]]:
     """The run's artifacts (`<run dir>/artifacts/<name>/files`, written by the built-in
-    upload-artifact) as tar.gz archives, to be kept by the server after the runner is gone."""
+    upload-artifact) as tar.gz archives, to be kept by the server after the runner is gone;
+    those `fetched` from the server before the job and left as they were are not sent back."""
     import tarfile
 
     base = run_dir / "artifacts"
@@ -292,7 +364,10 @@ def pack_artifacts(run_dir: Path) -> list[tuple[str, bytes]]:
         return packed
     for folder in sorted(base.iterdir()):
         files = folder / "files"
-        if not (folder / "meta.json").exists() or not files.is_dir():
+        meta = folder / "meta.json"
+        if not meta.exists() or not files.is_dir():
+            continue
+        if fetched and fetched.get(folder.name) == meta.read_text():
             continue
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:

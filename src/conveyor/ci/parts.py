@@ -1,4 +1,5 @@
-"""What `CIService`'s mixins (`RunnerAPI`, `Settings`, `ConcurrencyGroups`) may use of the service.
+"""What `CIService`'s mixins (`RunnerAPI`, `Settings`, `ConcurrencyGroups`, `JobDispatch`,
+`JobGroups`) may use of the service.
 
 Declared once here for the type checker; `CIService` provides every member.
 """
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
+    import threading
 
     from conveyor.ci.crypto import SecretBox
     from conveyor.store.ci_config_store import CIConfigStore
@@ -23,6 +25,7 @@ class ServiceParts:
         box: SecretBox
         masker: Masker
         wake: asyncio.Event
+        lock: threading.RLock
 
         def count(self, name: str) -> None: ...
 
@@ -31,3 +34,5 @@ class ServiceParts:
         def _status(self, run_id: int, state: str) -> None: ...
 
         def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None: ...
+
+        def _advance(self, run_id: int) -> None: ...

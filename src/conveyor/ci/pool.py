@@ -1,10 +1,11 @@
 """The local runner pool: between `min` and `max` runners inside the server process.
 
 Started by the server (`conveyor.server.main`) with `LocalPool(service, ...).run(stop)`.
-Each runner is an asyncio task that polls the service for a queued run matching the local
-labels and executes it with `ci.executor` (the same code remote agents run), reporting
-in-process through `LocalReporter`. The pool scales with the queue: it starts a runner
-per queued run it can take, up to `max`, and idle runners above `min` retire.
+Each runner is an asyncio task that polls the service for a queued job (a unit of a run)
+matching the local labels and executes it with `ci.executor` (the same code remote agents
+run), reporting in-process through `LocalReporter`. The pool scales with the queue: it
+starts a runner per queued job it can take, up to `max`, and idle runners above `min`
+retire.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class LocalReporter:
     async def artifact(self, name: str, data: bytes) -> None:
         self.service.save_artifact(self.run_id, self.runner, name, data)
 
+    async def fetch_artifact(self, name: str) -> bytes | None:
+        return self.service.read_artifact(self.run_id, self.runner, name)
+
     async def complete(self, result: Mapping[str, Any]) -> None:
         self.service.complete(self.run_id, self.runner, result)
 
@@ -75,11 +79,11 @@ class LocalPool:
         self.busy = 0
 
     def wanted(self) -> int:
-        """Runners wanted now: busy ones plus queued runs they could take, within min..max."""
+        """Runners wanted now: busy ones plus queued jobs they could take, within min..max."""
         queued = [
-            r
-            for r in self.service.store.runs(status=("queued",), limit=1000)
-            if labels_match(self.labels, r["labels"])
+            u
+            for u in self.service.store.units(status=("queued",))
+            if labels_match(self.labels, u["labels"])
         ]
         return max(self.minimum, min(self.maximum, self.busy + len(queued)))
 
@@ -115,7 +119,7 @@ class LocalPool:
 
     async def _execute(self, name: str, assignment: Mapping[str, Any]) -> None:
         run_id = int(assignment["run_id"])
-        work = self.service.config.data_dir / "work" / f"{run_id}-{assignment['attempt']}"
+        work = self.service.config.data_dir / "work" / f"{run_id}-{assignment['unit_id']}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         reporter = LocalReporter(self.service, run_id, name)

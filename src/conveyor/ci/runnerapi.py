@@ -1,11 +1,14 @@
-"""What runners call: poll for an assignment, stream logs and job states, beat, wait for an
-environment's approval, record deployments, complete.
+"""What runners call: poll for a unit (one job of a run), stream logs and job states, beat,
+wait for an environment's approval, record deployments, up- and download artifacts,
+complete.
 
 A mixin of `CIService` (kept apart so the service module stays about runs). The same calls
 serve the local pool (in-process, `ci.pool`) and remote agents (through the server's
-`/api/v1/runner/...` routes). Every call of a runner on a run it no longer owns (the run was
-cancelled, failed by the heartbeat timeout, or re-queued) answers "cancel", so a runner
-that comes back after a network split stops instead of writing into someone else's run.
+`/api/v1/runner/...` routes). A runner holds at most one unit at a time, so the calls name
+the run and the runner; the unit is the one of that run the runner holds in progress. Every
+call of a runner on a unit it no longer holds (the run or the job was cancelled, failed by
+the heartbeat timeout, or re-queued) answers "cancel", so a runner that comes back after a
+network split stops instead of writing into someone else's job.
 """
 
 from __future__ import annotations
@@ -21,9 +24,6 @@ from typing import TYPE_CHECKING, Any
 from conveyor.ci.parts import ServiceParts
 from conveyor.ci.triggers import labels_match
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +33,18 @@ class RunnerAPI(ServiceParts):
     if TYPE_CHECKING:  # provided by CIService
 
         def artifact_path(self, run_id: int, name: str) -> Path: ...
+
+        def artifacts(self, run_id: int) -> list[dict[str, Any]]: ...
+
+        def _finish_unit(
+            self,
+            unit: Mapping[str, Any],
+            conclusion: str,
+            *,
+            outputs: Mapping[str, str] | None = None,
+            reason: str = "",
+            advance: bool = True,
+        ) -> bool: ...
 
         def decrypt_scope(self, scope: str) -> dict[str, str]: ...
 
@@ -47,17 +59,16 @@ class RunnerAPI(ServiceParts):
         ephemeral: bool = False,
         timeout: float = 20.0,
     ) -> dict[str, Any] | None:
-        """Wait up to `timeout` s for a queued run whose labels this runner has; claim it."""
+        """Wait up to `timeout` s for a queued unit (one job) whose labels this runner has;
+        claim it, oldest first."""
         deadline = time.monotonic() + timeout
         while True:
             self.store.see_runner(runner, labels=labels, kind=kind, ephemeral=ephemeral)
-            for run in reversed(self.store.runs(status=("queued",), limit=1000)):
-                if labels_match(labels, run["labels"]) and self.store.claim_run(
-                    run["id"], runner=runner, now=time.time()
+            for unit in self.store.units(status=("queued",)):
+                if labels_match(labels, unit["labels"]) and self.store.claim_unit(
+                    int(unit["id"]), runner=runner, now=time.time()
                 ):
-                    self._status(run["id"], "in_progress")
-                    log.info("run %d: assigned to runner %s", run["id"], runner)
-                    return self.assignment(run["id"])
+                    return self._claimed(unit, runner)
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -65,8 +76,24 @@ class RunnerAPI(ServiceParts):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=min(left, 1.0))
 
-    def assignment(self, run_id: int) -> dict[str, Any]:
-        """What a runner needs: where the code is, the event, org and repo secrets/vars."""
+    def _claimed(self, unit: Mapping[str, Any], runner: str) -> dict[str, Any]:
+        run_id = int(unit["run_id"])
+        run = self._run(run_id)
+        held = [r for r in str(run["runner"]).split(",") if r]
+        values: dict[str, Any] = {"runner": ",".join(dict.fromkeys([*held, runner]))}
+        if run["started"] is None:
+            values["started"] = time.time()
+        self.store.update_run(run_id, **values)
+        if run["status"] != "in_progress":
+            self.store.update_run(run_id, status="in_progress")
+            self._status(run_id, "in_progress")
+        log.info("run %d: job %s assigned to runner %s", run_id, unit["name"], runner)
+        return self.assignment(run_id, unit)
+
+    def assignment(self, run_id: int, unit: Mapping[str, Any]) -> dict[str, Any]:
+        """What a runner needs for one unit: where the code is, the event, org and repo
+        secrets/vars, the job (and matrix legs) to run, the concluded jobs' results and
+        outputs, and the names of the artifacts uploaded so far."""
         run = self._run(run_id)
         owner = run["repo"].partition("/")[0]
         secrets = {
@@ -77,8 +104,10 @@ class RunnerAPI(ServiceParts):
             **self.store.variables(f"org:{owner}"),
             **self.store.variables(f"repo:{run['repo']}"),
         }
+        prior = self._prior_jobs(run_id, str(unit["job_id"]))
         return {
             "run_id": run_id,
+            "unit_id": unit["id"],
             "attempt": run["attempt"],
             "run_number": run["run_number"],
             "repo": run["repo"],
@@ -89,77 +118,81 @@ class RunnerAPI(ServiceParts):
             "payload": run["payload"],
             "inputs": (run["payload"] or {}).get("inputs") or {},
             "workflow_path": run["workflow_path"],
-            "only_jobs": run["only_jobs"],
-            "prior_jobs": self._prior_jobs(run),
+            "job_id": unit["job_id"],
+            "matrix_filter": unit["matrix_filter"],
+            "only_jobs": [unit["job_id"]],
+            "prior_jobs": prior,
+            "artifacts": [a["name"] for a in self.artifacts(run_id)],
             "secrets": secrets,
             "vars": variables,
         }
 
-    def _prior_jobs(self, run: Mapping[str, Any]) -> dict[str, Any]:
-        """For a re-run of failed jobs: result and outputs of the jobs it keeps, from the
-        latest earlier attempt that ran each (attempts chain through `rerun_of`)."""
-        if run["only_jobs"] is None:
-            return {}
-        kept: dict[str, Any] = {}
-        previous = run["rerun_of"]
-        while previous is not None:
-            for job in self.store.jobs(previous):
-                job_id = job["job_id"]
-                if job_id and job_id not in run["only_jobs"] and job_id not in kept:
-                    kept[job_id] = [job["conclusion"] or "success", job["outputs"]]
-            earlier = self.store.run(previous)
-            previous = earlier["rerun_of"] if earlier and earlier["only_jobs"] is not None else None
-        return kept
+    def _prior_jobs(self, run_id: int, job_id: str) -> dict[str, Any]:
+        """Result and outputs of every concluded job of the run but `job_id` (the engine
+        reads them as `needs` and for the status functions over ancestors)."""
+        from conveyor.ci.dispatch import concluded_jobs
+
+        done = concluded_jobs(self.store.units(run_id=run_id))
+        return {k: [str(d.result), dict(d.outputs)] for k, d in done.items() if k != job_id}
 
     def _owned(self, run_id: int, runner: str) -> dict[str, Any] | None:
-        run = self.store.run(run_id)
-        if run is None or run["status"] != "in_progress" or run["runner"] != runner:
-            return None
-        return run
+        """The unit of run `run_id` that `runner` holds in progress, or None."""
+        for unit in self.store.units(run_id=run_id, status=("in_progress",)):
+            if unit["runner"] == runner:
+                return unit
+        return None
 
     def beat(self, run_id: int, runner: str) -> bool:
-        """A heartbeat; True when the runner must stop (cancelled or no longer its run)."""
-        if self._owned(run_id, runner) is None:
+        """A heartbeat; True when the runner must stop (cancelled or no longer its unit)."""
+        unit = self._owned(run_id, runner)
+        if unit is None:
             return True
-        self.store.update_run(run_id, heartbeat=time.time())
+        self.store.update_unit(int(unit["id"]), heartbeat=time.time())
         return False
 
     def add_logs(self, run_id: int, runner: str, lines: Sequence[tuple[str, str]]) -> bool:
-        if self._owned(run_id, runner) is None:
+        unit = self._owned(run_id, runner)
+        if unit is None:
             return True
         masked = [(job, self.masker.mask(text)) for job, text in lines]
         self.store.add_logs(run_id, masked)
-        self.store.update_run(run_id, heartbeat=time.time())
+        self.store.update_unit(int(unit["id"]), heartbeat=time.time())
         return False
 
     def set_job(self, run_id: int, runner: str, name: str, fields: Mapping[str, Any]) -> bool:
-        if self._owned(run_id, runner) is None:
+        unit = self._owned(run_id, runner)
+        if unit is None:
             return True
         allowed = ("status", "conclusion", "job_id", "steps", "annotations", "outputs", "summary")
         values = {k: fields[k] for k in allowed if k in fields}
         if "summary" in values:
             values["summary"] = self.masker.mask(str(values["summary"]))
+        values.setdefault("job_id", unit["job_id"])
         self.store.upsert_job(run_id, name, **values)
+        if name not in (unit["job_names"] or []):
+            self.store.update_unit(int(unit["id"]), job_names=[*(unit["job_names"] or []), name])
         return False
 
     def complete(self, run_id: int, runner: str, result: Mapping[str, Any]) -> None:
-        if self._owned(run_id, runner) is None:
+        """The runner finished its unit: `result["job"]` carries the job's result (as its
+        dependants see it) and outputs; without it the run-level `result` counts."""
+        unit = self._owned(run_id, runner)
+        if unit is None:
             return
-        verdict = str(result.get("result") or "failure")
+        job = result.get("job") or {}
+        verdict = str(job.get("result") or result.get("result") or "failure")
+        if verdict not in ("success", "failure", "cancelled", "skipped"):
+            verdict = "failure"
+        outputs = {str(k): str(v) for k, v in (job.get("outputs") or {}).items()}
         reason = str(result.get("error") or "")
-        self._conclude(
-            run_id, verdict if verdict in ("success", "failure", "cancelled") else "failure", reason
-        )
-        run = self._run(run_id)
-        if run["runner"]:
-            self.store.see_runner(run["runner"], labels=(), kind="remote", ephemeral=False)
+        self._finish_unit(unit, verdict, outputs=outputs, reason=reason)
 
     async def environment_gate(
         self, run_id: int, runner: str, job: str, environment: str, *, wait: float = 20.0
     ) -> dict[str, Any]:
         """Long-poll the environment's protection rules for a job: waiting, approved or rejected."""
         deadline = time.monotonic() + wait
-        run = self._owned(run_id, runner)
+        run = self._run(run_id) if self._owned(run_id, runner) is not None else None
         if run is not None:  # the environment's commit status: pending until the job ends
             self.store.set_status(
                 run["repo"],
@@ -173,7 +206,9 @@ class RunnerAPI(ServiceParts):
         while True:
             if self._owned(run_id, runner) is None:
                 return {"state": "rejected", "message": "the run is no longer running"}
-            self.store.update_run(run_id, heartbeat=time.time())
+            unit = self._owned(run_id, runner)
+            if unit is not None:
+                self.store.update_unit(int(unit["id"]), heartbeat=time.time())
             answer = self.check_environment(run_id, environment)
             if answer["state"] != "waiting" or time.monotonic() >= deadline:
                 if answer["state"] == "waiting":
@@ -191,12 +226,20 @@ class RunnerAPI(ServiceParts):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
+    def read_artifact(self, run_id: int, runner: str, name: str) -> bytes | None:
+        """An artifact archive of the run, for a runner holding one of its units (a job on
+        runner B downloads what a job on runner A uploaded); None when not its run."""
+        if self._owned(run_id, runner) is None:
+            return None
+        path = self.artifact_path(run_id, name)
+        return path.read_bytes() if path.is_file() else None
+
     def record_deployment(
         self, run_id: int, runner: str, *, job: str, environment: str, url: str, result: str
     ) -> None:
-        run = self._owned(run_id, runner)
-        if run is None:
+        if self._owned(run_id, runner) is None:
             return
+        run = self._run(run_id)
         state = "success" if result == "success" else "failure"
         self.store.add_deployment(
             {

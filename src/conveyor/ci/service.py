@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +28,10 @@ from typing import Any
 from conveyor.ci import events as ci_events
 from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
+from conveyor.ci.dispatch import JobDispatch
 from conveyor.ci.errors import Conflict, NotFound
 from conveyor.ci.executor import RETRY_DELAY_MAX
+from conveyor.ci.jobgroups import JobGroups
 from conveyor.ci.runnerapi import RunnerAPI
 from conveyor.ci.settings import Settings
 from conveyor.ci.triggers import (
@@ -69,7 +73,7 @@ class ServiceConfig:
         return self.data_dir / "git"
 
 
-class CIService(RunnerAPI, Settings, ConcurrencyGroups):
+class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
     """Runs, queue and rules of the CI service (see the module docstring)."""
 
     def __init__(
@@ -86,6 +90,7 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
         self.masker = Masker()  # every secret value this process has seen: masks server logs
         self.on_push = on_push  # (full_name, clone_url) after each hosted push: reconciler
         self.wake = asyncio.Event()
+        self.lock = threading.RLock()  # run advancement: sync routes run in worker threads
         self.counters: dict[str, int] = {}
         config.git_root.mkdir(parents=True, exist_ok=True)
 
@@ -264,9 +269,45 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
             annotations=[],
         )
         new_id = self.store.add_run(values)
+        if only is not None:
+            self._keep_jobs(run_id, new_id, only)
         self._status(new_id, "pending")
         self._enqueue(new_id)
         return new_id
+
+    def _keep_jobs(self, old_id: int, new_id: int, only: list[str]) -> None:
+        """A re-run of failed jobs keeps the other jobs' results, outputs and artifacts
+        (GitHub's attempts share them): concluded copies of their units, from the latest
+        attempt that ran each (a run from before per-job units: from its job rows)."""
+        kept: set[str] = set()
+        previous: int | None = old_id
+        while previous is not None:
+            units = self.store.units(run_id=previous)
+            rows = units or [
+                {**j, "reason": "", "finished": j["updated"]} for j in self.store.jobs(previous)
+            ]
+            for row in rows:
+                job_id = str(row["job_id"])
+                if job_id and job_id not in only and row["status"] == "completed":
+                    self.store.add_unit(
+                        {
+                            "run_id": new_id,
+                            "job_id": job_id,
+                            "name": row["name"],
+                            "status": "completed",
+                            "conclusion": row["conclusion"] or "success",
+                            "outputs": row["outputs"],
+                            "finished": row["finished"],
+                        }
+                    )
+                    kept.add(job_id)
+            earlier = self.store.run(previous)
+            previous = earlier["rerun_of"] if earlier and earlier["only_jobs"] is not None else None
+            if previous is not None:
+                only = [*only, *kept]  # an older attempt fills in only what is still missing
+        old = self.config.data_dir / "artifacts" / str(old_id)
+        if old.is_dir():
+            shutil.copytree(old, self.config.data_dir / "artifacts" / str(new_id))
 
     def _failed_and_dependants(self, run: Mapping[str, Any]) -> list[str]:
         """GitHub's "re-run failed jobs": failed/cancelled jobs and every job after them."""
@@ -295,6 +336,9 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
         self.store.update_run(
             run_id, status="completed", conclusion=conclusion, reason=reason, finished=time.time()
         )
+        unfinished = "cancelled" if conclusion in ("success", "skipped") else conclusion
+        for unit in self.store.units(run_id=run_id, status=("pending", "queued", "in_progress")):
+            self._finish_unit(unit, unfinished, advance=False)
         for job in self.store.jobs(run_id):
             if job["status"] != "completed":
                 self.store.upsert_job(
@@ -313,7 +357,12 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
 
     def _status(self, run_id: int, state: str) -> None:
         run = self._run(run_id)
-        mapped = {"cancelled": "error", "in_progress": "pending"}.get(state, state)
+        mapped = {
+            "cancelled": "error",
+            "in_progress": "pending",
+            "queued": "pending",
+            "skipped": "success",
+        }.get(state, state)
         self.store.set_status(
             run["repo"],
             run["sha"],
@@ -326,19 +375,43 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
     # -- recovery -----------------------------------------------------------------------
 
     def recover(self) -> None:
-        """After a restart: re-queue runs the local pool had (their runner died with us).
+        """After a restart: re-queue the jobs the local pool had (their runner died with us).
 
-        Runs held by remote runners keep going; `supervise` gives them a fresh heartbeat
-        deadline once the server accepts connections again.
+        Jobs held by remote runners keep going; `supervise` gives them a fresh heartbeat
+        deadline once the server accepts connections again. A run an older server left
+        queued or in progress without units (from before per-job dispatch) starts over.
         """
-        for run in self.store.runs(status=("in_progress",), limit=10000):
-            if run["runner"].startswith("local-"):
-                self.store.update_run(run["id"], status="queued", runner="", started=None)
-                self.store.add_logs(run["id"], [("", "server restarted: run re-queued")])
-                log.warning("run %d: its local runner died with the server; re-queued", run["id"])
+        for unit in self.store.units(status=("in_progress",)):
+            if unit["runner"].startswith("local-"):
+                run_id = int(unit["run_id"])
+                self.store.update_unit(
+                    int(unit["id"]), status="queued", runner="", started=None, job_names=[]
+                )
+                self.store.add_logs(run_id, [("", "server restarted: run re-queued")])
+                log.warning(
+                    "run %d: job %s: its local runner died with the server; re-queued",
+                    run_id,
+                    unit["name"],
+                )
+                self._forget_runner(run_id, str(unit["runner"]))
+        for run in self.store.runs(status=("queued", "in_progress"), limit=10000):
+            if not self.store.units(run_id=run["id"]):
+                self.store.update_run(run["id"], status="queued", runner="")
+            self._advance(run["id"])
+        for unit in self.store.units(status=("pending",)):
+            if unit["concurrency_group"]:
+                self._promote_units(
+                    self._run(int(unit["run_id"]))["repo"], unit["concurrency_group"]
+                )
         for run in sorted(self.store.runs(status=("pending",), limit=10000), key=lambda r: r["id"]):
             self._promote(run["id"])
         self.wake.set()
+
+    def _forget_runner(self, run_id: int, runner: str) -> None:
+        run = self._run(run_id)
+        held = [r for r in str(run["runner"]).split(",") if r and r != runner]
+        self.store.update_run(run_id, runner=",".join(held))
+        self._refresh_run_status(run_id)
 
     async def supervise(
         self,
@@ -347,28 +420,31 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups):
         every: float = 0.5,
         serving: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Fail runs whose runner stopped sending heartbeats (the runner vanished).
+        """Fail jobs whose runner stopped sending heartbeats (the runner vanished); the run
+        then goes on as after any failed job (dependants skip unless `if: always()` …).
 
         `serve` passes `serving` (uvicorn's started flag): runners cannot reach a server
-        that is still starting, so the clock of every remote run starts again when it
+        that is still starting, so the clock of every remote job starts again when it
         can, plus the longest back-off between a runner's attempts (RETRY_DELAY_MAX).
         """
         while not serving() and not stop.is_set():
             await asyncio.sleep(0.05)
         grace = time.time() + RETRY_DELAY_MAX
-        for run in self.store.runs(status=("in_progress",), limit=10000):
-            if not run["runner"].startswith("local-"):
-                self.store.update_run(run["id"], heartbeat=max(run["heartbeat"] or 0, grace))
+        for unit in self.store.units(status=("in_progress",)):
+            if not unit["runner"].startswith("local-"):
+                self.store.update_unit(
+                    int(unit["id"]), heartbeat=max(unit["heartbeat"] or 0, grace)
+                )
         while not stop.is_set():
             limit = time.time() - self.config.heartbeat_timeout
-            for run in self.store.runs(status=("in_progress",), limit=10000):
-                if run["heartbeat"] < limit:
-                    self._conclude(
-                        run["id"],
-                        "failure",
-                        f"The runner '{run['runner']}' stopped responding: no heartbeat for "
-                        f"{self.config.heartbeat_timeout:g} s; the job was failed.",
+            for unit in self.store.units(status=("in_progress",)):
+                if unit["heartbeat"] < limit:
+                    reason = (
+                        f"The runner '{unit['runner']}' stopped responding: no heartbeat for "
+                        f"{self.config.heartbeat_timeout:g} s; the job was failed."
                     )
+                    log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
+                    self._finish_unit(unit, "failure", reason=reason)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)
 

@@ -1,15 +1,16 @@
 """The runner protocol for remote agents (`conveyor runner`), under `/api/v1/runner`.
 
 Needs a token of role runner, write or admin. `poll` long-polls (≤ 20 s) for an assignment
-(204 when none); the other calls report on a run the runner owns and answer `cancel: true`
-when it must stop (cancelled, failed by the heartbeat timeout, or re-queued).
+(one job of a run; 204 when none); the other calls report on the job of that run the runner
+holds and answer `cancel: true` when it must stop (cancelled, failed by the heartbeat
+timeout, or re-queued); `GET .../artifacts/{name}` gives the run's artifacts to its jobs.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from conveyor.server.auth import Principal, Role
@@ -105,6 +106,17 @@ async def artifact(request: Request, run_id: int, name: str, runner: str, _: Run
     """Upload an artifact archive (tar.gz body) of a run the runner owns."""
     data = await request.body()
     state_of(request).service.save_artifact(run_id, runner, name, data)
+
+
+@router.get("/runs/{run_id}/artifacts/{name}", response_model=None)
+def download_artifact(
+    request: Request, run_id: int, name: str, runner: str, _: RunnerRole
+) -> Response:
+    """An artifact archive (tar.gz) of the run, for a runner holding one of its jobs."""
+    data = state_of(request).service.read_artifact(run_id, runner, name)
+    if data is None:
+        raise HTTPException(status_code=404, detail=f"run {run_id} has no artifact {name!r}")
+    return Response(content=data, media_type="application/gzip")
 
 
 @router.post("/runs/{run_id}/complete", status_code=204)

@@ -2,8 +2,12 @@
 
 Owned by the CI stream, not the reconciler's migration chain: `create_ci_tables` creates
 missing tables at start-up (`CREATE TABLE IF NOT EXISTS`), so the same SQLite file or
-PostgreSQL database can hold both. Structured values are JSON text; secret values are
-ciphertext only (`conveyor.ci.crypto` encrypts before they reach this layer).
+PostgreSQL database can hold both. Schema changes only ever add tables, never columns of
+existing ones, so a data directory from an older version migrates by that alone: `ci_units`
+(per-job dispatch) was added that way; runs an older server left queued or in progress get
+their units when `CIService.recover` finds them without any. Structured values are JSON
+text; secret values are ciphertext only (`conveyor.ci.crypto` encrypts before they reach
+this layer).
 """
 
 from __future__ import annotations
@@ -77,6 +81,33 @@ jobs = Table(
     Column("outputs", Text, nullable=False, default="{}"),
     Column("summary", Text, nullable=False, default=""),
     Column("updated", Float, nullable=False, default=0.0),
+)
+
+units = Table(  # one job (or one label set of a matrix job) of a run, as a runner takes it
+    "ci_units",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("job_id", String(200), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("labels", Text, nullable=False, default="[]"),
+    Column("matrix_filter", Text, nullable=False, default="null"),  # [[key, value]] or null
+    Column(
+        "status", String(16), nullable=False, index=True
+    ),  # pending|queued|in_progress|completed
+    Column(
+        "conclusion", String(16), nullable=False, default=""
+    ),  # success|failure|cancelled|skipped
+    Column("outputs", Text, nullable=False, default="{}"),
+    Column("reason", Text, nullable=False, default=""),
+    Column("job_names", Text, nullable=False, default="[]"),  # ci_jobs rows it reported
+    Column("concurrency_group", Text, nullable=False, default=""),
+    Column("cancel_in_progress", Integer, nullable=False, default=0),
+    Column("runner", String(200), nullable=False, default=""),
+    Column("heartbeat", Float, nullable=False, default=0.0),
+    Column("created", Float, nullable=False),
+    Column("started", Float),
+    Column("finished", Float),
 )
 
 logs = Table(

@@ -27,12 +27,30 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from conveyor.store.ci_schema import create_ci_tables, jobs, logs, runners, runs, statuses, tokens
+from conveyor.store.ci_schema import (
+    create_ci_tables,
+    jobs,
+    logs,
+    runners,
+    runs,
+    statuses,
+    tokens,
+    units,
+)
 from conveyor.store.dialect import clean_text, lock, upsert
 from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
 
-_JSON = {"payload", "labels", "only_jobs", "annotations", "steps", "outputs"}
+_JSON = {
+    "payload",
+    "labels",
+    "only_jobs",
+    "annotations",
+    "steps",
+    "outputs",
+    "matrix_filter",
+    "job_names",
+}
 
 Row = dict[str, Any]
 
@@ -142,6 +160,47 @@ class CIStore:
                 .values(status="in_progress", runner=runner, started=now, heartbeat=now)
             )
             return done.rowcount == 1
+
+    # -- units (one job of a run, as a runner takes it) ----------------------------------
+
+    def add_unit(self, values: Mapping[str, Any]) -> int:
+        with self.tx() as conn:
+            done = conn.execute(insert(units).values(**encode({"created": time.time(), **values})))
+            return int(done.inserted_primary_key[0])  # type: ignore[index]
+
+    def unit(self, unit_id: int) -> Row | None:
+        with self.tx() as conn:
+            row = conn.execute(select(units).where(units.c.id == unit_id)).first()
+        return decode(row) if row else None
+
+    def units(self, *, run_id: int | None = None, status: Sequence[str] = ()) -> list[Row]:
+        """Units oldest first, of one run or of every run."""
+        query = select(units).order_by(units.c.id)
+        if run_id is not None:
+            query = query.where(units.c.run_id == run_id)
+        if status:
+            query = query.where(units.c.status.in_(list(status)))
+        with self.tx() as conn:
+            return [decode(r) for r in conn.execute(query).all()]
+
+    def update_unit(self, unit_id: int, *, only_from: Sequence[str] = (), **values: Any) -> bool:
+        """Update a unit; with `only_from`, only while its status is one of those."""
+        query = update(units).where(units.c.id == unit_id)
+        if only_from:
+            query = query.where(units.c.status.in_(list(only_from)))
+        with self.tx() as conn:
+            return conn.execute(query.values(**encode(values))).rowcount == 1
+
+    def claim_unit(self, unit_id: int, *, runner: str, now: float) -> bool:
+        """Queued → in_progress for `runner`; False when someone else got it first."""
+        return self.update_unit(
+            unit_id,
+            only_from=("queued",),
+            status="in_progress",
+            runner=runner,
+            started=now,
+            heartbeat=now,
+        )
 
     # -- jobs and logs ------------------------------------------------------------------
 

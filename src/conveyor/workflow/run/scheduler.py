@@ -70,7 +70,13 @@ class Scheduler:
             for job_id, (result, outputs) in self.session.prior_jobs.items():
                 if job_id not in self._done:
                     self._done[job_id] = loop.create_future()
-                    self._done[job_id].set_result(Done(result=Result(result), outputs=outputs))
+                    self._done[job_id].set_result(
+                        Done(
+                            result=Result(result),
+                            outputs=outputs,
+                            ancestors=self._prior_ancestors(job_id),
+                        )
+                    )
         watcher = asyncio.ensure_future(self._watch_stop()) if self.stop else None
         try:
             await asyncio.gather(*(self._job(j) for j in jobs))
@@ -78,6 +84,22 @@ class Scheduler:
             if watcher is not None:
                 watcher.cancel()
         return self.results
+
+    def _prior_ancestors(self, job_id: str) -> dict[str, Result]:
+        """A kept job's own ancestors among the kept jobs, so `failure()` and friends of a
+        job after it see the whole chain (a job dispatched alone by the CI service)."""
+        prior = self.session.prior_jobs
+        found: dict[str, Result] = {}
+        job = self.call.workflow.job(job_id)
+        pending = list(job.needs) if job is not None else []
+        while pending:
+            need = pending.pop()
+            if need in found or need not in prior:
+                continue
+            found[need] = Result(prior[need][0])
+            upstream = self.call.workflow.job(need)
+            pending.extend(upstream.needs if upstream is not None else ())
+        return found
 
     def finished(self) -> dict[str, Done]:
         """The jobs that ended, as dependants see them (the `jobs` context of a callee)."""
