@@ -24,6 +24,14 @@ def store(database: str) -> Iterator[CIConfigStore]:
     opened.close()
 
 
+def test_reopening_keeps_the_tables_and_rows(store: CIConfigStore, database: str) -> None:
+    """A restarted server opens the same database: CREATE TABLE IF NOT EXISTS, rows kept."""
+    run_id = _run(store)
+    again = CIConfigStore(open_engine(database))
+    assert again.run(run_id) is not None
+    again.close()
+
+
 def _race(count: int, action: Callable[[int], T]) -> list[T]:
     """Run `action(i)` in `count` threads released at once; their results in order."""
     barrier = threading.Barrier(count, timeout=60)
