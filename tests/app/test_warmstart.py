@@ -135,6 +135,8 @@ def test_the_second_run_is_warm_and_sees_the_callers_world(warm: Warm, tmp_path:
     assert cold.returncode == 0, cold.stderr
     assert warm.traced() == []  # in-process: no child wrote the trace
     warm.wait_ready()
+    # the server's rehearsal run left nothing in the user's CONVEYOR_HOME
+    assert sorted(p.name for p in (tmp_path / "home" / "runs").iterdir()) == ["1"]
     other_home = tmp_path / "other-home"
     hot = warm.run(repo, "run", "push", umask=0o027, USER="second", CONVEYOR_HOME=str(other_home))
     assert hot.returncode == 0, hot.stderr
@@ -283,3 +285,16 @@ def test_long_running_commands_never_go_warm(warm: Warm, tmp_path: Path) -> None
     time.sleep(1)
     assert list(warm.directory.iterdir()) == []
     assert warmstart.command_name(["--debug", "run", "push"]) == "run"
+
+
+@pytest.mark.parametrize(
+    ("setting", "ci", "expected"),
+    [("", "", True), ("", "true", False), ("1", "true", True), ("0", "", False)],
+)
+def test_warm_start_is_off_under_ci_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch, setting: str, ci: str, expected: bool
+) -> None:
+    monkeypatch.setenv("CONVEYOR_WARM", setting)
+    monkeypatch.setenv("CI", ci)
+    assert warmstart.enabled(["run", "push"]) is expected
+    assert warmstart.enabled(["server"]) is False

@@ -137,6 +137,8 @@ def rehearse() -> None:
         identity = ["-c", "user.name=conveyor", "-c", "user.email=warm@conveyor.invalid"]
         for git in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "warm"]):
             subprocess.run(["git", *git], cwd=repo, check=False, capture_output=True)
+        # runs, caches and actions of the rehearsal stay in the scratch directory
+        os.environ["CONVEYOR_HOME"] = str(repo / ".conveyor-home")
         with (
             Path(os.devnull).open("w") as sink,
             contextlib.redirect_stdout(sink),

@@ -12,8 +12,10 @@ fresh copy, so no state crosses from one run to the next.
 When no server answers, `entry` runs the command in-process as before and `spawn` starts a
 server in the background for the next command; the server exits after `IDLE_SECONDS`
 without work, or as soon as the code or the interpreter it loaded changes (`state_key`).
-`CONVEYOR_WARM=0` turns warm start off. The socket lives in a 0700 directory owned by the
-user (`runtime_dir`); the server also checks the peer's uid.
+`CONVEYOR_WARM=0` turns warm start off and `=1` on; unset, it is on except under CI
+(`CI=true`, set by GitHub Actions, GitLab and Conveyor's own runners), where a server
+outliving the job is unwelcome, as Gradle's daemon is. The socket lives in a 0700
+directory owned by the user (`runtime_dir`); the server also checks the peer's uid.
 
 Only `WARM_COMMANDS` (short-lived ones) go through it. This module is imported on every
 start, so it uses only modules the interpreter has loaded before `main` (the C modules
@@ -39,6 +41,16 @@ IDLE_SECONDS = 600.0
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 PID, EXIT, STALE = b"P", b"X", b"S"
 REPLY_SIZE = 5
+
+
+def enabled(argv: list[str]) -> bool:
+    """Whether `conveyor ARGV` may go through a warm server (see the module docstring)."""
+    if command_name(argv) not in WARM_COMMANDS:
+        return False
+    setting = os.environ.get("CONVEYOR_WARM", "")
+    if setting:
+        return setting != "0"
+    return os.environ.get("CI", "").lower() not in ("true", "1")
 
 
 def runtime_dir() -> str | None:
@@ -116,7 +128,7 @@ def run(argv: list[str]) -> int | None:
     None means: warm start is off, not for this command, or no server answered; the
     caller then runs the command itself and may `spawn` a server for next time.
     """
-    if os.environ.get("CONVEYOR_WARM", "1") == "0" or command_name(argv) not in WARM_COMMANDS:
+    if not enabled(argv):
         return None
     directory = runtime_dir()
     streams = (sys.stdin, sys.stdout, sys.stderr)
@@ -196,7 +208,7 @@ def reply(kind: bytes, value: int) -> bytes:
 
 def spawn(argv: list[str]) -> None:
     """Start a warm server in the background for the next command (best effort)."""
-    if os.environ.get("CONVEYOR_WARM", "1") == "0" or command_name(argv) not in WARM_COMMANDS:
+    if not enabled(argv):
         return
     directory = runtime_dir()
     if directory is None:
