@@ -111,7 +111,8 @@ class CIStore:
 
     def tokens(self) -> list[Row]:
         with self.tx() as conn:
-            rows = conn.execute(select(tokens.c.name, tokens.c.role, tokens.c.created)).all()
+            query = select(tokens.c.name, tokens.c.role, tokens.c.created)
+            rows = conn.execute(query.order_by(tokens.c.created, tokens.c.name)).all()
         return [dict(r._mapping) for r in rows]
 
     # -- runs ---------------------------------------------------------------------------
@@ -265,5 +266,7 @@ class CIStore:
             upsert(conn, runners, row, keys=["name"])
 
     def runners(self) -> list[Row]:
+        """Least recently seen first (an explicit order: PostgreSQL's scan order is not)."""
+        query = select(runners).order_by(runners.c.last_seen, runners.c.name)
         with self.tx() as conn:
-            return [decode(r) for r in conn.execute(select(runners)).all()]
+            return [decode(r) for r in conn.execute(query).all()]
