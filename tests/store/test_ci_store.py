@@ -163,6 +163,13 @@ def test_racing_writes_of_one_key_all_succeed_and_leave_one_row(store: CIConfigS
     assert len({r["id"] for r in requested}) == 1 and len(store.approvals()) == 1
 
 
+def test_runners_are_listed_least_recently_seen_first(store: CIConfigStore) -> None:
+    store.see_runner("r1", labels=["a"], kind="local", ephemeral=False)
+    store.see_runner("r2", labels=["b"], kind="remote", ephemeral=False)
+    store.see_runner("r1", labels=["c"], kind="local", ephemeral=False)
+    assert [(r["name"], r["labels"]) for r in store.runners()] == [("r2", ["b"]), ("r1", ["c"])]
+
+
 def test_tokens_secrets_and_variables(store: CIConfigStore) -> None:
     store.add_token("d" * 64, name="admin", role="admin")
     assert store.token("d" * 64)["role"] == "admin"  # type: ignore[index]
