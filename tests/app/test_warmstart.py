@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -45,6 +46,11 @@ class Warm:
     def run(
         self, repo: Path, *args: str, stdin: str = "", umask: int = -1, **extra: str
     ) -> subprocess.CompletedProcess[str]:
+        def limit_files() -> None:  # as `ulimit -n 345` in the caller's shell
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (345, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+            )
+
         return subprocess.run(
             [str(SCRIPT), *args],
             cwd=repo,
@@ -55,6 +61,7 @@ class Warm:
             timeout=120,
             check=False,
             umask=umask,
+            preexec_fn=limit_files,
         )
 
     def sockets(self) -> list[Path]:
@@ -125,6 +132,7 @@ jobs:
       - run: |
           echo "user=$USER"
           echo "umask=$(umask)"
+          echo "files=$(ulimit -n)"
       - run: exit ${{ github.event_name == 'push' && '0' || '1' }}
 """
 
@@ -145,6 +153,7 @@ def test_the_second_run_is_warm_and_sees_the_callers_world(warm: Warm, tmp_path:
     assert "user=second" in hot.stdout
     assert f"run directory: {other_home}/runs/" in hot.stdout
     assert "umask=0027" in hot.stdout
+    assert "files=345" in hot.stdout
     assert "user=first" in cold.stdout  # same output shape, cold and warm
     assert [x for x in cold.stdout.splitlines() if "⭐" in x] == [
         x for x in hot.stdout.splitlines() if "⭐" in x

@@ -27,6 +27,7 @@ import gc
 import io
 import marshal
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -339,6 +340,7 @@ def run_child(request: dict[str, Any], fds: list[int], modules: frozenset[str]) 
             os.close(fd)
     os.chdir(request["cwd"])
     os.umask(request["umask"])
+    _take_limits(request.get("limits", ()))
     os.environ.clear()
     os.environ.update(request["env"])
     time.tzset()
@@ -359,6 +361,13 @@ def run_child(request: dict[str, Any], fds: list[int], modules: frozenset[str]) 
         with contextlib.suppress(Exception):
             stream.flush()
     return code
+
+
+def _take_limits(limits: list[tuple[int, int, int]]) -> None:
+    """The client's `ulimit`s; one that cannot be set (raising a hard limit) stays as is."""
+    for number, soft, hard in limits:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(number, (soft, hard))
 
 
 def _run_cli(args: list[str]) -> int:

@@ -155,6 +155,7 @@ def _converse(sock: _socket.socket, key: str, argv: list[str]) -> int | None:
             "cwd": os.getcwd(),
             "env": dict(os.environ),
             "umask": umask,
+            "limits": _limits(),
             "stdio": [(s.encoding, s.errors) for s in (sys.stdin, sys.stdout, sys.stderr)],
         }
     )
@@ -179,6 +180,19 @@ def _converse(sock: _socket.socket, key: str, argv: list[str]) -> int | None:
     finally:
         for sig, handler in previous.items():
             _signal.signal(sig, handler)
+
+
+def _limits() -> list[tuple[int, int, int]]:
+    """This process's resource limits (`ulimit`), for the child to take."""
+    import resource
+
+    found = []
+    for name in dir(resource):
+        if name.startswith("RLIMIT_"):
+            number = getattr(resource, name)
+            soft, hard = resource.getrlimit(number)
+            found.append((number, soft, hard))
+    return found
 
 
 def _forwarder(pid: int) -> "Any":
