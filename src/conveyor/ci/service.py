@@ -207,10 +207,14 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
         return run
 
     def run_view(self, run_id: int) -> dict[str, Any]:
-        """The run as the API shows it: jobs, approvals, deployments; never secrets."""
+        """The run as the API shows it: jobs, units, approvals; never secrets."""
         run = self._run(run_id)
         run.pop("payload", None)
         run["jobs"] = self.store.jobs(run_id)
+        run["units"] = [  # how the jobs were dispatched: labels, runner, state
+            {k: u[k] for k in ("job_id", "name", "labels", "status", "conclusion", "runner")}
+            for u in self.store.units(run_id=run_id)
+        ]
         run["approvals"] = self.store.approvals(run_id=run_id)
         return run
 
