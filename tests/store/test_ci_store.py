@@ -130,6 +130,40 @@ def test_claim_run_has_exactly_one_winner_among_racing_threads(store: CIConfigSt
     assert store.claim_run(run_id, runner="late", now=9.0) is False
 
 
+def _unit(store: CIConfigStore, run_id: int, job_id: str, **values: object) -> int:
+    return store.add_unit({"run_id": run_id, "job_id": job_id, "status": "queued", **values})
+
+
+def test_units_round_trip_and_guarded_updates(store: CIConfigStore) -> None:
+    run_id = _run(store)
+    build = _unit(store, run_id, "build", labels=["ubuntu-latest"], matrix_filter=[["os", "a"]])
+    test = _unit(store, run_id, "test", status="pending", cancel_in_progress=True)
+    got = store.unit(build)
+    assert got is not None and (got["labels"], got["matrix_filter"]) == (
+        ["ubuntu-latest"],
+        [["os", "a"]],
+    )
+    assert [u["id"] for u in store.units(run_id=run_id)] == [build, test]
+    assert [u["id"] for u in store.units(status=["pending"])] == [test]
+    assert store.update_unit(test, only_from=("pending",), status="queued") is True
+    assert store.update_unit(test, only_from=("pending",), status="cancelled") is False
+    assert store.update_unit(build, outputs={"x": "\x00"}, reason="r\x00") is True
+    got = store.unit(build)
+    assert got is not None and (got["outputs"], got["reason"]) == ({"x": "\x00"}, "r\ufffd")
+    assert store.unit(10_000) is None
+
+
+def test_claim_unit_has_exactly_one_winner_among_racing_threads(store: CIConfigStore) -> None:
+    unit_id = _unit(store, _run(store), "build")
+    won = _race(8, lambda i: store.claim_unit(unit_id, runner=f"r{i}", now=float(i)))
+    assert won.count(True) == 1
+    got = store.unit(unit_id)
+    assert got is not None and (got["status"], got["runner"]) == (
+        "in_progress",
+        f"r{won.index(True)}",
+    )
+
+
 def test_commit_statuses_replace_per_context_newest_last(store: CIConfigStore) -> None:
     sha = "a" * 40
     store.set_status("acme/app", sha, "conveyor/CI", state="pending")
