@@ -27,6 +27,7 @@ from conveyor.ci.jobplan import (
     NeedDone,
     RunContexts,
     UnitSpec,
+    fail_fast,
     github_context,
     plan_job,
     ready,
@@ -51,7 +52,7 @@ class JobDispatch(ServiceParts):
 
     if TYPE_CHECKING:  # provided by CIService
 
-        def repo_path(self, full_name: str) -> Path: ...
+        def git_dir_of(self, full_name: str) -> Path: ...
 
         def _enqueue_unit(self, unit_id: int) -> None: ...
 
@@ -68,7 +69,7 @@ class JobDispatch(ServiceParts):
         if key not in cache:
             if len(cache) >= _CACHE_SIZE:
                 cache.pop(next(iter(cache)))
-            cache[key] = load_run_workflow(self.repo_path(str(run["repo"])), run)
+            cache[key] = load_run_workflow(self.git_dir_of(str(run["repo"])), run)
         workflow: Workflow = cache[key]
         return workflow
 
@@ -222,6 +223,16 @@ class JobDispatch(ServiceParts):
                 self.store.upsert_job(
                     run_id, job["name"], status="completed", conclusion=conclusion
                 )
+        if not names:  # ended before a runner reported it (cancelled while queued …)
+            self.store.upsert_job(
+                run_id,
+                str(unit["name"]),
+                job_id=str(unit["job_id"]),
+                status="completed",
+                conclusion=conclusion,
+            )
+        if conclusion == "failure":
+            self._fail_fast(unit)
         if reason:
             self.store.add_logs(run_id, [(str(unit["name"]), reason)])
         self._release_unit_group(unit)
@@ -229,6 +240,25 @@ class JobDispatch(ServiceParts):
             self._advance(run_id)
         self.wake.set()
         return True
+
+    def _fail_fast(self, unit: Mapping[str, Any]) -> None:
+        """A failed share of a matrix job split over runners cancels the job's other shares
+        under `fail-fast` (default true), as a failed leg cancels its siblings in the engine."""
+        run_id = int(unit["run_id"])
+        siblings = [
+            u
+            for u in self.store.units(run_id=run_id, status=("pending", "queued", "in_progress"))
+            if u["job_id"] == unit["job_id"]
+        ]
+        if not siblings:
+            return
+        run = self._run(run_id)
+        workflow = self._workflow(run)
+        job = workflow.job(str(unit["job_id"]))
+        if job is None or not fail_fast(job, self._contexts(run, workflow)):
+            return
+        for sibling in siblings:
+            self._finish_unit(sibling, "cancelled", advance=False)
 
     def _conclude_from_jobs(self, run_id: int, done: Mapping[str, NeedDone]) -> None:
         results = [d.result for d in done.values()]

@@ -131,6 +131,23 @@ def plan_job(
     return Decision(name=name, units=units)
 
 
+def fail_fast(job: Job, contexts: RunContexts) -> bool:
+    """`strategy.fail-fast` of a job (true by default and when it cannot be evaluated)."""
+    if job.strategy is None:
+        return True
+    ctx = EvalContext(
+        contexts={
+            "github": dict(contexts.github),
+            "inputs": dict(contexts.inputs),
+            "vars": dict(contexts.vars),
+        }
+    )
+    try:
+        return is_truthy(evaluate_raw(job.strategy.fail_fast, ctx))
+    except ConveyorError:
+        return True
+
+
 def _name(job: Job, ctx: EvalContext) -> str:
     if job.name is None:
         return job.id

@@ -38,7 +38,6 @@ from conveyor.ci.triggers import (
     RunPlan,
     changed_files,
     commit_message,
-    load_run_workflow,
     plan_runs,
 )
 from conveyor.store.ci_config_store import CIConfigStore
@@ -104,6 +103,13 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
         if not owner or not name or ".." in full_name or "/" in name:
             raise NotFound(f"no such repository {full_name!r}")
         return self.config.git_root / owner / f"{name.removesuffix('.git')}.git"
+
+    def git_dir_of(self, full_name: str) -> Path:
+        """Where a run's commits are: the hosted repository, else the mirror of a repository
+        followed through GitHub webhooks (`<data>/mirrors/<owner>/<name>.git`)."""
+        hosted = self.repo_path(full_name)
+        mirror = self.config.data_dir / "mirrors" / f"{full_name}.git"
+        return mirror if not hosted.exists() and mirror.exists() else hosted
 
     def create_repo(self, full_name: str) -> Path:
         path = self.repo_path(full_name)
@@ -319,12 +325,12 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
 
         failed = {
             j["job_id"]
-            for j in self.store.jobs(run["id"])
+            for j in [*self.store.jobs(run["id"]), *self.store.units(run_id=run["id"])]
             if j["conclusion"] in ("failure", "cancelled") and j["job_id"]
         }
         if not failed:
             raise Conflict(f"run {run['id']} has no failed jobs")
-        graph = Graph.of(load_run_workflow(self.repo_path(run["repo"]), run).jobs)
+        graph = Graph.of(self._workflow(run).jobs)
         pending, chosen = list(failed), set(failed)
         while pending:
             for dependant in graph.dependents(pending.pop()):
@@ -334,6 +340,10 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
         return sorted(chosen)
 
     def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None:
+        with self.lock:  # not while a job of the run is being planned (ci.dispatch)
+            self._conclude_locked(run_id, conclusion, reason)
+
+    def _conclude_locked(self, run_id: int, conclusion: str, reason: str) -> None:
         run = self._run(run_id)
         if run["status"] == "completed":
             return

@@ -1,0 +1,288 @@
+"""Per-job dispatch rules of CIService without runners: readiness, server-side skips,
+`runs-on` expressions, split matrix jobs, job-level concurrency, per-job heartbeats and
+recovery — real SQLite, real git, runners played by `poll` / `complete`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import insert, update
+
+from conveyor.ci.crypto import SecretBox
+from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.store.ci_schema import runs, units
+from conveyor.store.ci_store import open_engine
+from tests.ci.test_service import _commit
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> CIService:
+    store = CIConfigStore(open_engine(tmp_path / "ci.db"))
+    return CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+
+
+def _poll(service: CIService, runner: str, *labels: str) -> dict[str, Any] | None:
+    return asyncio.run(service.poll(runner, labels=list(labels), timeout=0))
+
+
+def _done(
+    service: CIService, got: dict[str, Any], runner: str, result: str, **outputs: str
+) -> None:
+    job = {"result": result, "outputs": outputs}
+    service.complete(int(got["run_id"]), runner, {"result": result, "job": job})
+
+
+def _units(service: CIService, run_id: int) -> dict[str, tuple[str, str]]:
+    return {u["name"]: (u["status"], u["conclusion"]) for u in service.store.units(run_id=run_id)}
+
+
+def _run(service: CIService, run_id: int) -> tuple[str, str]:
+    run = service.store.run(run_id)
+    assert run is not None
+    return run["status"], run["conclusion"]
+
+
+CHAIN = """name: Chain
+on: [push, workflow_dispatch]
+jobs:
+  pick:
+    runs-on: ubuntu-latest
+    steps: [{run: "true"}]
+  train:
+    needs: pick
+    runs-on: ${{ needs.pick.outputs.label }}
+    steps: [{run: "true"}]
+  never:
+    needs: pick
+    if: false
+    runs-on: [self-hosted, nowhere]
+    steps: [{run: "true"}]
+  cleanup:
+    needs: train
+    if: failure()
+    runs-on: [self-hosted, nowhere]
+    steps: [{run: "true"}]
+  publish:
+    needs: train
+    runs-on: [self-hosted, nowhere]
+    steps: [{run: "true"}]
+"""
+
+
+def test_jobs_wait_for_needs_and_runs_on_reads_needs_outputs(
+    service: CIService, tmp_path: Path
+) -> None:
+    [run_id] = _commit(service, tmp_path, CHAIN)
+    assert _units(service, run_id) == {"pick": ("queued", "")}
+    assert _poll(service, "gpu-1", "gpu-7") is None  # train is not ready yet
+    pick = _poll(service, "local-1", "ubuntu-latest")
+    assert pick is not None and (pick["job_id"], pick["prior_jobs"]) == ("pick", {})
+    _done(service, pick, "local-1", "success", label="gpu-7")
+    assert _units(service, run_id) == {
+        "pick": ("completed", "success"),
+        "train": ("queued", ""),
+        "never": ("completed", "skipped"),  # if: false, concluded without a runner
+    }
+    assert _poll(service, "local-1", "ubuntu-latest") is None
+    train = _poll(service, "gpu-1", "gpu-7")
+    assert train is not None and train["job_id"] == "train"
+    assert train["prior_jobs"]["pick"] == ["success", {"label": "gpu-7"}]
+    _done(service, train, "gpu-1", "failure")
+    got = _units(service, run_id)
+    assert got["cleanup"] == ("queued", "")  # if: failure() runs after the failed need
+    assert got["publish"] == ("completed", "skipped")  # a failed need skips the dependant
+    cleanup = _poll(service, "box", "self-hosted", "nowhere")
+    assert cleanup is not None and cleanup["prior_jobs"]["train"] == ["failure", {}]
+    assert _run(service, run_id) == ("in_progress", "")
+    _done(service, cleanup, "box", "success")
+    assert _run(service, run_id) == ("completed", "failure")
+    jobs = {j["name"]: j["conclusion"] for j in service.store.jobs(run_id)}
+    assert jobs["never"] == "skipped" and jobs["publish"] == "skipped"
+
+
+def test_runs_on_from_a_dispatch_input(service: CIService, tmp_path: Path) -> None:
+    text = """name: Pool
+on:
+  workflow_dispatch:
+    inputs:
+      pool: {required: true}
+      big: {type: boolean, default: false}
+jobs:
+  work:
+    runs-on: [self-hosted, "${{ inputs.pool }}", "${{ inputs.big && 'big' || 'small' }}"]
+    steps: [{run: "true"}]
+"""
+    _commit(service, tmp_path, text)
+    event = service.dispatch(
+        "acme/app", workflow="g.yml", ref="main", inputs={"pool": "arm", "big": "false"}, actor="me"
+    )
+    [run_id] = asyncio.run(
+        service.handle_event(event, git_dir=service.repo_path("acme/app"), workflow="g.yml")
+    )
+    [unit] = service.store.units(run_id=run_id)
+    assert unit["labels"] == ["self-hosted", "arm", "small"]  # the boolean input is typed
+    assert _poll(service, "x86", "self-hosted", "x86", "small") is None
+    assert _poll(service, "arm-1", "self-hosted", "arm", "small") is not None
+
+
+MATRIX = """name: M
+on: push
+jobs:
+  test:
+    strategy:
+      matrix:
+        os: [linux, mac]
+        py: ["3.11", "3.12"]
+    runs-on: ${{ matrix.os }}
+    steps: [{run: "true"}]
+  same:
+    strategy:
+      matrix:
+        py: ["3.11", "3.12"]
+    runs-on: linux
+    steps: [{run: "true"}]
+"""
+
+
+def test_matrix_legs_split_by_runs_on_and_fail_fast_across_runners(
+    service: CIService, tmp_path: Path
+) -> None:
+    [run_id] = _commit(service, tmp_path, MATRIX)
+    listed = {(u["job_id"], tuple(u["labels"])): u for u in service.store.units(run_id=run_id)}
+    assert sorted(listed) == [("same", ("linux",)), ("test", ("linux",)), ("test", ("mac",))]
+    assert listed[("same", ("linux",))]["matrix_filter"] is None  # one runner: all legs
+    assert listed[("test", ("mac",))]["matrix_filter"] == [
+        ["os", "mac"],
+        ["py", "3.11"],
+        ["py", "3.12"],
+    ]
+    mac = _poll(service, "mac-1", "mac")
+    assert mac is not None and mac["matrix_filter"] == [
+        ["os", "mac"],
+        ["py", "3.11"],
+        ["py", "3.12"],
+    ]
+    _done(service, mac, "mac-1", "failure")
+    shares = [u for u in service.store.units(run_id=run_id) if u["job_id"] == "test"]
+    assert sorted(u["conclusion"] for u in shares) == ["cancelled", "failure"]  # fail-fast
+
+
+DEPLOY = """name: D
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    concurrency: {group: "deploy-${{ github.ref_name }}", cancel-in-progress: CANCEL}
+    steps: [{run: "true"}]
+"""
+
+
+def test_job_level_concurrency_keeps_one_running_and_one_pending(
+    service: CIService, tmp_path: Path
+) -> None:
+    text = DEPLOY.replace("CANCEL", "false")
+    [first] = _commit(service, tmp_path, text)
+    got = _poll(service, "local-1", "ubuntu-latest")
+    assert got is not None and got["run_id"] == first
+    [second] = _commit(service, tmp_path, text)
+    assert _units(service, second) == {"deploy": ("pending", "")}
+    assert _run(service, second) == ("queued", "")  # the run itself is not held back
+    [third] = _commit(service, tmp_path, text)
+    assert _units(service, second) == {"deploy": ("completed", "cancelled")}
+    [unit] = service.store.units(run_id=second)
+    assert "higher priority waiting request for 'deploy-main'" in unit["reason"]
+    assert _run(service, second) == ("completed", "cancelled")
+    assert _units(service, third) == {"deploy": ("pending", "")}
+    assert _poll(service, "local-2", "ubuntu-latest") is None
+    _done(service, got, "local-1", "success")
+    assert _units(service, third) == {"deploy": ("queued", "")}
+    [fourth] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    assert _units(service, third) == {"deploy": ("completed", "cancelled")}
+    assert _units(service, fourth) == {"deploy": ("queued", "")}
+
+
+def test_job_level_cancel_in_progress_stops_the_running_job(
+    service: CIService, tmp_path: Path
+) -> None:
+    [first] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    assert _poll(service, "local-1", "ubuntu-latest") is not None
+    [second] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    assert _run(service, first) == ("completed", "cancelled")
+    assert service.beat(first, "local-1") is True  # the runner learns it must stop
+    assert _units(service, second) == {"deploy": ("queued", "")}
+
+
+def test_a_silent_runner_fails_its_job_and_the_run_goes_on(
+    service: CIService, tmp_path: Path
+) -> None:
+    text = """name: H
+on: push
+jobs:
+  long:
+    runs-on: [self-hosted, gpu]
+    steps: [{run: "true"}]
+  notify:
+    needs: long
+    if: always()
+    runs-on: ubuntu-latest
+    steps: [{run: "true"}]
+"""
+    [run_id] = _commit(service, tmp_path, text)
+    assert _poll(service, "gpu-1", "self-hosted", "gpu") is not None
+
+    async def one_pass() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.supervise(stop, every=0.01))
+        for _ in range(1000):  # until supervise gave the remote job its start-up grace
+            if service.store.units(run_id=run_id)[0]["heartbeat"] > time.time():
+                break
+            await asyncio.sleep(0.01)
+        with service.store.tx() as conn:  # … and then the runner fell silent
+            conn.execute(update(units).where(units.c.run_id == run_id).values(heartbeat=0.0))
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if "notify" in _units(service, run_id):
+                break
+        stop.set()
+        await task
+
+    asyncio.run(one_pass())
+    assert _units(service, run_id) == {
+        "long": ("completed", "failure"),
+        "notify": ("queued", ""),
+    }
+    notify = _poll(service, "local-1", "ubuntu-latest")
+    assert notify is not None
+    _done(service, notify, "local-1", "success")
+    run = service.store.run(run_id)
+    assert run is not None and run["conclusion"] == "failure"
+    assert "The runner 'gpu-1' stopped responding" in run["reason"]
+
+
+def test_recovery_requeues_local_jobs_and_gives_old_runs_their_units(
+    service: CIService, tmp_path: Path
+) -> None:
+    [run_id] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
+    assert _poll(service, "local-3", "ubuntu-latest") is not None
+    assert _run(service, run_id) == ("in_progress", "")
+    with service.store.tx() as conn:  # a run an older server left queued (no units)
+        old = dict(service.store.run(run_id) or {})
+        old.pop("id")
+        old.update(status="queued", runner="", concurrency_group="", created=time.time())
+        done = conn.execute(
+            insert(runs).values(
+                **{**old, "payload": "{}", "labels": "[]", "only_jobs": "null", "annotations": "[]"}
+            )
+        )
+        legacy = int(done.inserted_primary_key[0])  # type: ignore[index]
+    service.recover()
+    assert _units(service, run_id) == {"deploy": ("queued", "")}
+    assert _run(service, run_id) == ("queued", "")
+    assert ("", "server restarted: run re-queued") in service.store.logs(run_id)
+    assert _units(service, legacy) == {"deploy": ("pending", "")}  # its job group is busy
