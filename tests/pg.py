@@ -138,6 +138,13 @@ class Cluster:
         self._admin(f'CREATE DATABASE "{name}"')
         return name
 
+    def disconnect(self, name: str) -> None:
+        """End every session on database `name`, as a database restart would."""
+        self._admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+
     def drop_database(self, name: str) -> None:
         """Drop it even if a test left connections open (a crashed server process)."""
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -13,6 +13,7 @@ import pytest
 
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_store import open_engine
+from tests.pg import Cluster
 
 T = TypeVar("T")
 
@@ -30,6 +31,18 @@ def test_reopening_keeps_the_tables_and_rows(store: CIConfigStore, database: str
     again = CIConfigStore(open_engine(database))
     assert again.run(run_id) is not None
     again.close()
+
+
+def test_connections_the_server_dropped_are_replaced_not_failed(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """A PostgreSQL restart (or an idle timeout) closes pooled connections; the next
+    request must get a fresh one instead of an error (pool_pre_ping)."""
+    store = CIConfigStore(open_engine(pg_url))
+    store.add_token("d" * 64, name="admin", role="admin")
+    pg_cluster.disconnect(pg_url.rsplit("/", 1)[1])
+    assert store.token("d" * 64) is not None
+    store.close()
 
 
 def _race(count: int, action: Callable[[int], T]) -> list[T]:

@@ -1,12 +1,12 @@
 """Writes that must mean the same on SQLite and PostgreSQL.
 
 Called by `Store`, `CIStore` and `CIConfigStore` for every keyed write. Delete-then-insert
-and select-then-insert are safe on SQLite, whose writers queue on one database lock, but
-race on PostgreSQL: under READ COMMITTED two transactions both see no row and the second
-insert violates the key. `upsert` and `insert_missing` are one `INSERT … ON CONFLICT`
-statement instead, atomic on both dialects. `lock` serialises read-count-then-insert
-sequences per key. `clean_text` keeps NUL characters (which PostgreSQL's text type cannot hold)
-out of text columns.
+is safe on SQLite, whose writers queue on one database lock, but races on PostgreSQL: under
+READ COMMITTED two transactions both see no row and the second insert violates the key
+(select-then-insert in two transactions races on both). `upsert` and `insert_missing` are
+one `INSERT … ON CONFLICT` statement instead, atomic on both dialects. `lock` serialises
+read-count-then-insert sequences per key. `clean_text` keeps NUL characters (which
+PostgreSQL's text type cannot hold) out of text columns.
 """
 
 from __future__ import annotations
