@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -61,8 +62,11 @@ def synthesize(
     if payload_file is not None:
         payload = read_payload(payload_file)
         return _from_payload(name, payload, git=git, inputs=given, ref_override=ref_override)
-    head = _head(git, repo_dir, with_changes=name == "push")
-    repo = RepoFacts.read(git, repo_dir)
+    # the repository facts (two `git` processes) are read while `git log` describes HEAD
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        facts = pool.submit(RepoFacts.read, git, repo_dir)
+        head = _head(git, repo_dir, with_changes=name == "push")
+        repo = facts.result()
     local = _Local(name=name, head=head, repo=repo, git=git, inputs=given, action=action)
     return local.event(ref_override)
 
