@@ -334,6 +334,7 @@ _SERVER_STREAMS: list[object] = []
 
 def run_child(request: dict[str, Any], fds: list[int], modules: frozenset[str]) -> int:
     """Set up the client's process state, run `conveyor ARGV`, return the exit code."""
+    started = time.perf_counter()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         if fd > 2:
@@ -356,7 +357,7 @@ def run_child(request: dict[str, Any], fds: list[int], modules: frozenset[str]) 
     gc.enable()
     code = _run_cli(sys.argv[1:])
     atexit._run_exitfuncs()
-    _trace(modules)
+    _trace(modules, time.perf_counter() - started)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -397,13 +398,15 @@ def _stream(fd: int, mode: str, encoding: str, errors: str) -> TextIO:
     )
 
 
-def _trace(modules: frozenset[str]) -> None:
-    """With CONVEYOR_WARM_TRACE=FILE, record the child's pid and the modules it had to import."""
+def _trace(modules: frozenset[str], seconds: float) -> None:
+    """With CONVEYOR_WARM_TRACE=FILE, record the child's pid, the modules it had to import
+    and how long the command took in it."""
     target = os.environ.get("CONVEYOR_WARM_TRACE")
     if target:
         added = sorted(set(sys.modules) - modules)
         with Path(target).open("a", encoding="utf-8") as out:
-            out.write(repr({"pid": os.getpid(), "imported": added}) + "\n")
+            record = {"pid": os.getpid(), "imported": added, "seconds": round(seconds, 4)}
+            out.write(repr(record) + "\n")
 
 
 if __name__ == "__main__":
