@@ -307,3 +307,19 @@ def test_warm_start_is_off_under_ci_unless_asked_for(
     monkeypatch.setenv("CI", ci)
     assert warmstart.enabled(["run", "push"]) is expected
     assert warmstart.enabled(["server"]) is False
+
+
+def test_the_server_keeps_no_secret_of_the_caller_that_started_it(
+    warm: Warm, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", WORLD)
+    token = "tok-5f1b0c9e-warm"
+    assert warm.run(repo, "expr", "1", DEPLOY_TOKEN=token).returncode == 0
+    warm.wait_ready()
+    [pid] = warm.server_pids()
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert not [entry for entry in environ if token.encode() in entry]
+    assert any(entry.startswith(b"PATH=") for entry in environ)
+    # and it still serves (each child takes its caller's environment: see the first test)
+    result = warm.run(repo, "expr", "1", DEPLOY_TOKEN=token)
+    assert result.returncode == 0 and len(warm.traced()) == 1

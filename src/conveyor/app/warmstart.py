@@ -220,6 +220,20 @@ def reply(kind: bytes, value: int) -> bytes:
     return kind + value.to_bytes(4, "big", signed=True)
 
 
+#: what a warm server's own environment keeps of the first caller's; children take each
+#: caller's whole environment, so tokens and secrets never sit in a long-lived process
+SERVER_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "XDG_RUNTIME_DIR", "TZ")
+SERVER_ENV_PREFIXES = ("PYTHON", "LC_", "CONVEYOR_WARM", "CONVEYOR_WORKFLOW_SCHEMA_DIR")
+
+
+def server_environment() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in SERVER_ENV or name.startswith(SERVER_ENV_PREFIXES)
+    }
+
+
 def spawn(argv: list[str]) -> None:
     """Start a warm server in the background for the next command (best effort)."""
     if not enabled(argv):
@@ -233,7 +247,7 @@ def spawn(argv: list[str]) -> None:
         os.posix_spawn(
             sys.executable,
             [sys.executable, "-m", "conveyor.app.warmserver", path],
-            os.environ,
+            server_environment(),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
