@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -108,9 +109,7 @@ def warm(tmp_path: Path) -> Iterator[Warm]:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 continue
-        for path in directory.iterdir():
-            path.unlink()
-        directory.rmdir()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def make_repo(root: Path, workflow: str) -> Path:
