@@ -1,16 +1,32 @@
-"""The CI service (issue 8): events become workflow runs that runners execute.
+"""The CI service (issue 8): events become workflow runs whose jobs runners execute.
+
+The model, as GitHub's: a run is a set of jobs, and each job is queued on its own. A job
+is planned on the server as soon as every job it `needs` has concluded: its `if`, matrix,
+`runs-on` and job-level `concurrency` are evaluated there; a skipped job (or one whose
+`if`/matrix/`runs-on` cannot be evaluated) is concluded without a runner; the others become
+*units* (one per job, or one per distinct label set of a matrix job, selecting its legs
+with the engine's matrix filter) that a runner with the unit's labels claims. The runner
+runs only that job with the workflow engine, given the concluded jobs' results and
+outputs (`prior_jobs`) and the run's artifacts so far; it reports the job's result and
+outputs, and the run advances. The run's conclusion aggregates its jobs (failure, then
+cancelled, then success).
 
 Owns, by module:
 
 * `events` (push / webhook / dispatch → `Event`), `triggers` (which workflows of a commit
-  run, invalid files as failed runs with file:line annotations, concurrency, labels);
-* `service.CIService` — the run queue and its rules: concurrency groups across runs
-  (cancel-in-progress, pending-run replacement), cancel, re-run, commit statuses,
-  recovery after a restart, heartbeat timeouts; `runnerapi` (what runners call: poll,
-  logs, jobs, heartbeat, environment gate, deployment, complete); `settings` (secrets,
-  variables, environments with protection rules, approvals);
+  run, invalid files as failed runs with file:line annotations, workflow concurrency);
+* `service.CIService` — runs and their rules: cancel, commit statuses; its mixins:
+  `reruns` (re-run all or failed jobs), `recovery` (after a restart; per-job heartbeat
+  timeouts),
+  `concurrency` (workflow-level groups across runs: cancel-in-progress, pending-run
+  replacement), `dispatch` (runs → units, the step function `_advance`, the run's
+  conclusion), `jobplan` (pure: readiness, server-side `if`, matrix, `runs-on` and job
+  concurrency evaluation), `jobgroups` (job-level concurrency groups across runs),
+  `runnerapi` (what runners call: poll for a unit, logs, jobs, heartbeat, environment
+  gate, deployment, artifacts up and down, complete), `settings` (secrets, variables,
+  environments with protection rules, approvals);
 * `crypto` (Fernet key from a file created 0600 or `$CONVEYOR_SECRET_KEY`);
-* `executor` — runs one assigned run with the workflow engine (`workflow.run`), used by
+* `executor` — runs one assigned unit with the workflow engine (`workflow.run`), used by
   `pool.LocalPool` (runners inside the server) and `agent` (`conveyor runner`, remote).
 
 Called by `conveyor.server` (HTTP routes, Git push hook, process wiring) and `conveyor.app`

@@ -206,6 +206,20 @@ class JobDispatch(ServiceParts):
         advance: bool = True,
     ) -> bool:
         """A unit ends (not yet completed ones only); its unfinished job rows end with it."""
+        with self.lock:  # its group's next unit and the run's next jobs: one thread at a time
+            return self._finish_unit_locked(
+                unit, conclusion, outputs=outputs, reason=reason, advance=advance
+            )
+
+    def _finish_unit_locked(
+        self,
+        unit: Mapping[str, Any],
+        conclusion: str,
+        *,
+        outputs: Mapping[str, str] | None,
+        reason: str,
+        advance: bool,
+    ) -> bool:
         if not self.store.update_unit(
             int(unit["id"]),
             only_from=("pending", "queued", "in_progress"),

@@ -1,5 +1,5 @@
 """What `CIService`'s mixins (`RunnerAPI`, `Settings`, `ConcurrencyGroups`, `JobDispatch`,
-`JobGroups`) may use of the service.
+`JobGroups`, `Recovery`, `Reruns`) may use of the service.
 
 Declared once here for the type checker; `CIService` provides every member.
 """

@@ -1,22 +1,22 @@
-"""The CI service: events become runs, runs are queued, assigned, tracked and concluded.
+"""The CI service: events become runs, runs become jobs that runners take one by one.
 
 One `CIService` per server process (built by `conveyor.server.main`); the HTTP routes, the
 Git push hook, the local runner pool and the tests call its methods. It owns the rules:
-triggers (`ci.triggers`), concurrency groups across runs (one in progress and one pending
-per group; `cancel-in-progress`; a newer pending run replaces the older one, as GitHub
-does), cancel and re-run, commit statuses, and recovery after a restart (runs of the local
-pool are re-queued; runs on remote agents keep going and are failed only when their
-heartbeat stops). Runner-facing calls are in `ci.runnerapi`, configuration (secrets,
-variables, environments, approvals) in `ci.settings`, the concurrency-group queueing rules
-in `ci.concurrency`.
+triggers (`ci.triggers`), workflow-level concurrency groups across runs (one in progress
+and one pending per group; `cancel-in-progress`; a newer pending run replaces the older
+one, as GitHub does), cancel and re-run (all jobs, or the failed ones and their dependants
+with the other jobs' results, outputs and artifacts kept), commit statuses, and recovery
+after a restart (jobs of the local pool are re-queued; jobs on remote agents keep going
+and are failed only when their heartbeat stops). Per-job dispatch is in `ci.dispatch` and
+`ci.jobplan`, job-level groups in `ci.jobgroups`, runner-facing calls in `ci.runnerapi`,
+configuration (secrets, variables, environments, approvals) in `ci.settings`, the
+workflow-level queueing rules in `ci.concurrency`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import shutil
 import subprocess
 import threading
 import time
@@ -30,8 +30,9 @@ from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.dispatch import JobDispatch
 from conveyor.ci.errors import Conflict, NotFound
-from conveyor.ci.executor import RETRY_DELAY_MAX
 from conveyor.ci.jobgroups import JobGroups
+from conveyor.ci.recovery import Recovery
+from conveyor.ci.reruns import Reruns
 from conveyor.ci.runnerapi import RunnerAPI
 from conveyor.ci.settings import Settings
 from conveyor.ci.triggers import (
@@ -72,7 +73,7 @@ class ServiceConfig:
         return self.data_dir / "git"
 
 
-class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
+class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, Recovery, Reruns):
     """Runs, queue and rules of the CI service (see the module docstring)."""
 
     def __init__(
@@ -245,100 +246,6 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
             raise Conflict(f"run {run_id} already completed ({run['conclusion']})")
         self._conclude(run_id, "cancelled", reason)
 
-    def rerun(self, run_id: int, *, failed_only: bool = False) -> int:
-        """A new attempt of a completed run: all jobs, or the failed ones and their dependants."""
-        run = self._run(run_id)
-        if run["status"] != "completed":
-            raise Conflict(f"run {run_id} is still {run['status']}")
-        if run["reason"] == "invalid workflow file":
-            raise Conflict(f"run {run_id} has an invalid workflow file; push a fix instead")
-        only = self._failed_and_dependants(run) if failed_only else None
-        keep = (
-            "repo",
-            "clone_url",
-            "workflow_path",
-            "workflow_name",
-            "event",
-            "ref",
-            "sha",
-            "payload",
-            "labels",
-            "concurrency_group",
-            "cancel_in_progress",
-            "run_number",
-        )
-        values = {k: run[k] for k in keep}
-        values.update(
-            status="pending",
-            conclusion="",
-            reason="",
-            created=time.time(),
-            attempt=run["attempt"] + 1,
-            rerun_of=run_id,
-            only_jobs=only,
-            annotations=[],
-        )
-        new_id = self.store.add_run(values)
-        if only is not None:
-            self._keep_jobs(run_id, new_id, only)
-        self._status(new_id, "pending")
-        self._enqueue(new_id)
-        return new_id
-
-    def _keep_jobs(self, old_id: int, new_id: int, only: list[str]) -> None:
-        """A re-run of failed jobs keeps the other jobs' results, outputs and artifacts
-        (GitHub's attempts share them): concluded copies of their units, from the latest
-        attempt that ran each (a run from before per-job units: from its job rows)."""
-        kept: set[str] = set()
-        previous: int | None = old_id
-        while previous is not None:
-            units = self.store.units(run_id=previous)
-            rows = units or [
-                {**j, "reason": "", "finished": j["updated"]} for j in self.store.jobs(previous)
-            ]
-            for row in rows:
-                job_id = str(row["job_id"])
-                if job_id and job_id not in only and row["status"] == "completed":
-                    self.store.add_unit(
-                        {
-                            "run_id": new_id,
-                            "job_id": job_id,
-                            "name": row["name"],
-                            "status": "completed",
-                            "conclusion": row["conclusion"] or "success",
-                            "outputs": row["outputs"],
-                            "finished": row["finished"],
-                        }
-                    )
-                    kept.add(job_id)
-            earlier = self.store.run(previous)
-            previous = earlier["rerun_of"] if earlier and earlier["only_jobs"] is not None else None
-            if previous is not None:
-                only = [*only, *kept]  # an older attempt fills in only what is still missing
-        old = self.config.data_dir / "artifacts" / str(old_id)
-        if old.is_dir():
-            shutil.copytree(old, self.config.data_dir / "artifacts" / str(new_id))
-
-    def _failed_and_dependants(self, run: Mapping[str, Any]) -> list[str]:
-        """GitHub's "re-run failed jobs": failed/cancelled jobs and every job after them."""
-        from conveyor.workflow.plan.graph import Graph
-
-        failed = {
-            j["job_id"]
-            for j in [*self.store.jobs(run["id"]), *self.store.units(run_id=run["id"])]
-            if j["conclusion"] in ("failure", "cancelled") and j["job_id"]
-        }
-        if not failed:
-            raise Conflict(f"run {run['id']} has no failed jobs")
-        graph = Graph.of(self._workflow(run).jobs)
-        pending, chosen = list(failed), set(failed)
-        while pending:
-            for dependant in graph.dependents(pending.pop()):
-                if dependant not in chosen:
-                    chosen.add(dependant)
-                    pending.append(dependant)
-        return sorted(chosen)
-
     def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None:
         with self.lock:  # not while a job of the run is being planned (ci.dispatch)
             self._conclude_locked(run_id, conclusion, reason)
@@ -385,82 +292,6 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups):
             description=f"{run['workflow_name']}: {state}",
             target_url=f"/api/v1/runs/{run_id}",
         )
-
-    # -- recovery -----------------------------------------------------------------------
-
-    def recover(self) -> None:
-        """After a restart: re-queue the jobs the local pool had (their runner died with us).
-
-        Jobs held by remote runners keep going; `supervise` gives them a fresh heartbeat
-        deadline once the server accepts connections again. A run an older server left
-        queued or in progress without units (from before per-job dispatch) starts over.
-        """
-        for unit in self.store.units(status=("in_progress",)):
-            if unit["runner"].startswith("local-"):
-                run_id = int(unit["run_id"])
-                self.store.update_unit(
-                    int(unit["id"]), status="queued", runner="", started=None, job_names=[]
-                )
-                self.store.add_logs(run_id, [("", "server restarted: run re-queued")])
-                log.warning(
-                    "run %d: job %s: its local runner died with the server; re-queued",
-                    run_id,
-                    unit["name"],
-                )
-                self._forget_runner(run_id, str(unit["runner"]))
-        for run in self.store.runs(status=("queued", "in_progress"), limit=10000):
-            if not self.store.units(run_id=run["id"]):
-                self.store.update_run(run["id"], status="queued", runner="")
-            self._advance(run["id"])
-        for unit in self.store.units(status=("pending",)):
-            if unit["concurrency_group"]:
-                self._promote_units(
-                    self._run(int(unit["run_id"]))["repo"], unit["concurrency_group"]
-                )
-        for run in sorted(self.store.runs(status=("pending",), limit=10000), key=lambda r: r["id"]):
-            self._promote(run["id"])
-        self.wake.set()
-
-    def _forget_runner(self, run_id: int, runner: str) -> None:
-        run = self._run(run_id)
-        held = [r for r in str(run["runner"]).split(",") if r and r != runner]
-        self.store.update_run(run_id, runner=",".join(held))
-        self._refresh_run_status(run_id)
-
-    async def supervise(
-        self,
-        stop: asyncio.Event,
-        *,
-        every: float = 0.5,
-        serving: Callable[[], bool] = lambda: True,
-    ) -> None:
-        """Fail jobs whose runner stopped sending heartbeats (the runner vanished); the run
-        then goes on as after any failed job (dependants skip unless `if: always()` …).
-
-        `serve` passes `serving` (uvicorn's started flag): runners cannot reach a server
-        that is still starting, so the clock of every remote job starts again when it
-        can, plus the longest back-off between a runner's attempts (RETRY_DELAY_MAX).
-        """
-        while not serving() and not stop.is_set():
-            await asyncio.sleep(0.05)
-        grace = time.time() + RETRY_DELAY_MAX
-        for unit in self.store.units(status=("in_progress",)):
-            if not unit["runner"].startswith("local-"):
-                self.store.update_unit(
-                    int(unit["id"]), heartbeat=max(unit["heartbeat"] or 0, grace)
-                )
-        while not stop.is_set():
-            limit = time.time() - self.config.heartbeat_timeout
-            for unit in self.store.units(status=("in_progress",)):
-                if unit["heartbeat"] < limit:
-                    reason = (
-                        f"The runner '{unit['runner']}' stopped responding: no heartbeat for "
-                        f"{self.config.heartbeat_timeout:g} s; the job was failed."
-                    )
-                    log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
-                    self._finish_unit(unit, "failure", reason=reason)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every)
 
     def dispatch(
         self, full_name: str, *, workflow: str, ref: str, inputs: Mapping[str, str], actor: str

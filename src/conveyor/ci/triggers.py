@@ -5,7 +5,8 @@ event's commit from the bare repository (`git show`, no checkout), validates eac
 workflow loader and decides with `workflow.plan.filters.triggers` whether it runs. An
 invalid file becomes a plan with `invalid=True` whose annotations carry file and line: the
 service records it as a failed run, as GitHub does. Also evaluates workflow-level
-`concurrency` (group, cancel-in-progress) and collects the static `runs-on` labels.
+`concurrency` (group, cancel-in-progress) and collects the static `runs-on` labels (shown
+with the run; each job is dispatched on its own evaluated labels by `ci.jobplan`).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def _plan(workflow: Workflow, rel: str, event: Event) -> RunPlan:
 
 
 def job_labels(workflow: Workflow) -> set[str]:
-    """The static `runs-on` labels of every job (expressions and groups are not matched)."""
+    """The static `runs-on` labels of every job, shown with the run (`ci.jobplan` evaluates
+    each job's own `runs-on`, expressions included, when the job is dispatched)."""
     labels: set[str] = set()
     for job in workflow.jobs:
         labels.update(_labels(job.runs_on))
@@ -188,6 +190,6 @@ def _git(git_dir: Path, *args: str, check: bool = True) -> str:
 
 
 def labels_match(runner_labels: Sequence[str], wanted: Sequence[str]) -> bool:
-    """A runner takes a run when it has every label the run's jobs ask for."""
+    """A runner takes a job when it has every label the job's `runs-on` asks for."""
     have = {label.lower() for label in runner_labels}
     return all(label.lower() in have for label in wanted)
