@@ -183,3 +183,37 @@ def test_matrix_legs_with_runs_on_from_the_matrix_go_to_different_runners(
         assert "leg gpu-box" in logs and "leg ubuntu-latest" in logs
     finally:
         _stop(agent)
+
+
+PICKED = """name: Picked
+on: push
+jobs:
+  pick:
+    runs-on: ubuntu-latest
+    outputs:
+      pool: ${{ steps.p.outputs.pool }}
+    steps:
+      - id: p
+        run: echo "pool=arm-box" >> "$GITHUB_OUTPUT"
+  work:
+    needs: pick
+    runs-on: [self-hosted, "${{ needs.pick.outputs.pool }}"]
+    steps:
+      - run: echo "working on ${{ needs.pick.outputs.pool }}"
+"""
+
+
+def test_runs_on_from_a_needs_output_picks_the_runner(pool_server: Server, tmp_path: Path) -> None:
+    agent = _agent(pool_server, tmp_path, "self-hosted,arm-box", "arm-1")
+    try:
+        push_workflows(pool_server, tmp_path, "acme/pk", {".github/workflows/p.yml": PICKED})
+        run = pool_server.wait_run(int(pool_server.runs("acme/pk")[0]["id"]), timeout=120)
+        logs = pool_server.api("GET", f"/api/v1/runs/{run['id']}/logs").text
+        assert run["conclusion"] == "success", (run, logs)
+        assert _runner_of(run) == {"pick": "local-1", "work": "arm-1"}
+        assert [u["labels"] for u in run["units"] if u["job_id"] == "work"] == [
+            ["self-hosted", "arm-box"]
+        ]
+        assert "working on arm-box" in logs
+    finally:
+        _stop(agent)
