@@ -1,11 +1,12 @@
 """Per-job dispatch rules of CIService without runners: readiness, server-side skips,
 `runs-on` expressions, split matrix jobs, job-level concurrency, per-job heartbeats and
-recovery — real SQLite, real git, runners played by `poll` / `complete`."""
+recovery — on SQLite and PostgreSQL, real git, runners played by `poll` / `complete`."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from tests.ci.test_service import _commit
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> CIService:
-    store = CIConfigStore(open_engine(tmp_path / "ci.db"))
-    return CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+def service(tmp_path: Path, database: str) -> Iterator[CIService]:
+    """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
+    store = CIConfigStore(open_engine(database))
+    yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+    store.close()
 
 
 def _poll(service: CIService, runner: str, *labels: str) -> dict[str, Any] | None:
