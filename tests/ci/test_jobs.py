@@ -289,3 +289,29 @@ def test_recovery_requeues_local_jobs_and_gives_old_runs_their_units(
     assert _run(service, run_id) == ("queued", "")
     assert ("", "server restarted: run re-queued") in service.store.logs(run_id)
     assert _units(service, legacy) == {"deploy": ("pending", "")}  # its job group is busy
+
+
+def test_a_database_from_before_per_job_dispatch_migrates(tmp_path: Path) -> None:
+    """An older data directory has every CI table but `ci_units`: opening it adds the table,
+    and a run it left queued is planned job by job on recovery."""
+    from sqlalchemy import create_engine, inspect
+
+    from conveyor.store.ci_schema import ci_metadata
+
+    path = tmp_path / "old.db"
+    old = create_engine(f"sqlite:///{path}")
+    with old.begin() as conn:
+        for table in ci_metadata.sorted_tables:
+            if table.name != "ci_units":
+                table.create(conn)
+    old.dispose()
+    store = CIConfigStore(open_engine(path))
+    assert "ci_units" in inspect(store.engine).get_table_names()
+    service = CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
+    [run_id] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
+    with service.store.tx() as conn:  # as the older server left it: queued, no units
+        conn.execute(units.delete())
+        conn.execute(update(runs).values(status="in_progress", runner="local-1"))
+    service.recover()
+    assert _units(service, run_id) == {"deploy": ("queued", "")}
+    assert _run(service, run_id) == ("queued", "")

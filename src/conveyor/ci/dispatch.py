@@ -245,7 +245,7 @@ class JobDispatch(ServiceParts):
                 status="completed",
                 conclusion=conclusion,
             )
-        if conclusion == "failure":
+        if conclusion == "failure" and advance:  # (a concluding run ends every unit anyway)
             self._fail_fast(unit)
         if reason:
             self.store.add_logs(run_id, [(str(unit["name"]), reason)])
@@ -267,7 +267,10 @@ class JobDispatch(ServiceParts):
         if not siblings:
             return
         run = self._run(run_id)
-        workflow = self._workflow(run)
+        try:
+            workflow = self._workflow(run)
+        except ConveyorError:
+            return  # `_advance` fails the run with the reason
         job = workflow.job(str(unit["job_id"]))
         if job is None or not fail_fast(job, self._contexts(run, workflow)):
             return
