@@ -315,3 +315,32 @@ def test_a_database_from_before_per_job_dispatch_migrates(tmp_path: Path) -> Non
     service.recover()
     assert _units(service, run_id) == {"deploy": ("queued", "")}
     assert _run(service, run_id) == ("queued", "")
+
+
+def test_a_job_calling_a_local_reusable_workflow_is_dispatched(
+    service: CIService, tmp_path: Path
+) -> None:
+    caller = """name: Caller
+on: push
+jobs:
+  build:
+    uses: ./.github/workflows/build.yml
+  after:
+    needs: build
+    runs-on: ubuntu-latest
+    steps: [{run: "true"}]
+"""
+    callee = """name: Build
+on: workflow_call
+jobs:
+  b:
+    runs-on: ubuntu-latest
+    steps: [{run: "true"}]
+"""
+    extra = {".github/workflows/build.yml": callee}
+    [run_id] = _commit(service, tmp_path, caller, extra=extra)
+    assert _units(service, run_id) == {"build": ("queued", "")}
+    got = _poll(service, "local-1", "ubuntu-latest")
+    assert got is not None and got["job_id"] == "build"
+    _done(service, got, "local-1", "success")
+    assert _units(service, run_id)["after"] == ("queued", "")

@@ -43,7 +43,13 @@ def service(tmp_path: Path, database: str) -> Iterator[CIService]:
 
 
 def _commit(
-    service: CIService, tmp: Path, text: str, *, branch: str = "main", message: str = "c"
+    service: CIService,
+    tmp: Path,
+    text: str,
+    *,
+    branch: str = "main",
+    message: str = "c",
+    extra: dict[str, str] | None = None,
 ) -> list[int]:
     """Commit a workflow to a hosted repo (local push) and hand the push to the service."""
     bare = service.create_repo("acme/app")
@@ -67,6 +73,8 @@ def _commit(
         git("init", "-q", "-b", branch)
     (work / ".github/workflows").mkdir(parents=True, exist_ok=True)
     (work / ".github/workflows/g.yml").write_text(text)
+    for name, body in (extra or {}).items():
+        (work / name).write_text(body)
     (work / "n").write_text(str(time.monotonic_ns()))
     git("add", "-A")
     git("commit", "-q", "-m", message)

@@ -97,15 +97,18 @@ def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
 
 
 def load_run_workflow(git_dir: Path, run: Mapping[str, Any]) -> Workflow:
-    """The parsed workflow of a run, read again from its commit (for re-runs)."""
+    """The parsed workflow of a run, read again from its commit (job planning, re-runs),
+    next to the commit's other workflow files (local reusable workflows it calls)."""
     from conveyor.workflow.load import load_workflow
 
-    with tempfile.TemporaryDirectory(prefix="conveyor-rerun-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="conveyor-run-workflow-") as tmp:
         root = Path(tmp)
-        text = _git(git_dir, "show", f"{run['sha']}:{run['workflow_path']}")
+        read_workflows(git_dir, str(run["sha"]), root)
         path = root / str(run["workflow_path"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        if not path.exists():
+            text = _git(git_dir, "show", f"{run['sha']}:{run['workflow_path']}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
         return load_workflow(path, root=root)
 
 
