@@ -77,6 +77,7 @@ class Controller(ReplicaHealing):
     _closing: bool = False
     sidecars: dict[str, list[Replica]] = field(default_factory=dict)
     watch: EventWatch | None = None
+    listings: int = 0  # container listings begun; `Workloads.observed` fences on it
 
     @property
     def running(self) -> bool:
@@ -161,12 +162,15 @@ class Controller(ReplicaHealing):
 
     async def sync_once(self) -> None:
         async with self.lock:
+            assert self.workloads is not None
+            self.listings += 1
+            listing = self.listings
             replicas, self.sidecars = await self.runtime.replicas()
             observed = {r.name: r for r in replicas}
             self._observe(observed)
+            self.workloads.observed(listing)
             await self._resolve_ips()
             await self._heal()
-            assert self.workloads is not None
             await self.workloads.step_all()
             await self._collect_orphans()
             await self.publish_routes()

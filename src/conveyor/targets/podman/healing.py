@@ -4,7 +4,8 @@ A mixin of `controller.Controller` (kept apart so the controller module stays ab
 tick). The controller starts one `_probe_loop` task per running replica and calls `_heal`
 once per tick: exited replicas are restarted per their restart policy (with exponential
 back-off), liveness/startup failures restart the container, a paused replica is unpaused,
-and a pod whose sidecar was removed by hand is replaced.
+and a pod whose sidecar was removed by hand is replaced. A replica still being created is
+left alone (a listing can show it `created` while its `podman run` is starting it).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class ReplicaHealing:
             wants = policy == "Always" or (policy == "OnFailure" and replica.exit_code != 0)
             if replica.kind == "Job" or name in self.draining:
                 continue
+            if self.workloads is not None and name in self.workloads.pending:
+                continue  # still being created: `podman run` is starting it right now
             if replica.state == "paused":
                 log.info("replica %s was paused outside Conveyor; unpausing it", name)
                 await self.runtime.unpause(name)  # `_observe` already reported the drift

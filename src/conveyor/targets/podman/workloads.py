@@ -4,11 +4,15 @@ Each step compares one stored workload with its observed replicas, asks `rollout
 Job rules below) what to do, and does it through the controller. Creations run as
 background tasks (init containers may take a while, and the tick must keep routing and
 healing everything else); a replica being created counts as an unready replica, so it is
-never created twice. A failed creation is recorded as the workload's `ReplicaFailure`
-(Kubernetes' `FailedCreate`) and retried after 1 s, 2 s, 4 s … (capped at 10 s). Removals
-are drained out of the Service first. Jobs run one attempt at a time; a failed attempt is
-retried with the same backoff (shorter than the kubelet's 10 s base, so sync hooks stay
-quick) until `backoffLimit` failures.
+never created twice. It stays pending after its task finished, until the controller has
+observed a container listing begun after that (`observed`): a `podman ps` already running
+when `podman run` returned does not show the new container, and without this fence the
+next step would create the same name again (and `Runtime.create` would replace the running
+replica with a fresh, unready one). A failed creation is recorded as the workload's
+`ReplicaFailure` (Kubernetes' `FailedCreate`) and retried after 1 s, 2 s, 4 s … (capped
+at 10 s). Removals are drained out of the Service first. Jobs run one attempt at a time;
+a failed attempt is retried with the same backoff (shorter than the kubelet's 10 s base,
+so sync hooks stay quick) until `backoffLimit` failures.
 Called by `conveyor.targets.podman.controller.Controller.sync_once`.
 """
 
@@ -54,6 +58,8 @@ class Workloads:
         self.creator = Creator(controller.runtime, controller.store)
         self.failures: dict[ObjectRef, str] = {}
         self.pending: dict[str, Pending] = {}
+        #: pending names whose task finished, with the controller's listing count then
+        self._finished: dict[str, int] = {}
         self._retry: dict[ObjectRef, tuple[int, float]] = {}  # failures, not before
 
     def _owned(self, name: str, ref: ObjectRef) -> bool:
@@ -167,13 +173,16 @@ class Workloads:
         task.add_done_callback(lambda done: self._created(name, record.ref, done))
 
     def _created(self, name: str, ref: ObjectRef, task: asyncio.Task[str]) -> None:
-        self.pending.pop(name, None)
         if task.cancelled():
             reason = ""
         elif task.exception() is not None:
             reason = f"creation failed: {task.exception()}"
         else:
             reason = task.result()
+        if reason or task.cancelled():
+            self.pending.pop(name, None)  # no replica to wait for (a retry may create it)
+        else:  # created: still pending until a listing begun after now (see `observed`)
+            self._finished[name] = self.c.listings
         if reason:
             failures = self._retry.get(ref, (0, 0.0))[0] + 1
             self._retry[ref] = (failures, time.monotonic() + backoff(failures))
@@ -182,6 +191,14 @@ class Workloads:
             self._retry.pop(ref, None)
             self.failures.pop(ref, None)
         self.c.wake.set()  # observe the new replica (or retry) right away
+
+    def observed(self, listing: int) -> None:
+        """The controller has observed the listing numbered `listing`: replicas created
+        before that listing began are in it (or gone since), so they stop being pending."""
+        for name, finished_at in list(self._finished.items()):
+            if finished_at < listing:
+                del self._finished[name]
+                self.pending.pop(name, None)
 
     async def wait_pending(self) -> None:
         tasks = [p.task for p in self.pending.values()]

@@ -1,0 +1,152 @@
+"""The controller against a scripted Podman: a replica whose `podman run` returns while a
+`podman ps` is already running must not be created a second time.
+
+Without the listing fence in `Workloads.observed`, the tick that used that older listing
+saw no replica and no pending creation, and created the same name again; on real Podman
+`Runtime.create` then force-removed the running, ready replica to make room (the flaky
+`readyReplicas == 1` of the failing-readiness rollout test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from conveyor.targets.base import ObjectRef
+from conveyor.targets.podman import names
+from conveyor.targets.podman.controller import Controller
+from conveyor.targets.podman.routing import ProxyHandle, Route
+from conveyor.targets.podman.runtime import Replica, Runtime
+from conveyor.targets.podman.store import ObjectStore, Record
+from conveyor.targets.podman.workloads import Workloads
+
+from .manifests import deployment
+
+REF = ObjectRef(group="apps", kind="Deployment", namespace="demo", name="web")
+
+
+def replica(name: str, pod: str, spec_hash: str, slot: int) -> Replica:
+    labels = {
+        names.NAMESPACE_LABEL: "demo",
+        names.KIND_LABEL: "Deployment",
+        names.NAME_LABEL: "web",
+        names.POD_LABEL: pod,
+        names.HASH_LABEL: spec_hash,
+        names.SLOT_LABEL: str(slot),
+        names.CONTAINER_LABEL: json.dumps({"name": "web"}),  # no probes: ready when running
+        "app": "web",
+    }
+    return Replica(
+        id=f"id-{name}",
+        name=name,
+        namespace="demo",
+        kind="Deployment",
+        owner="web",
+        pod=pod,
+        spec_hash=spec_hash,
+        slot=slot,
+        state="running",
+        exit_code=0,
+        started_at=0,
+        labels=labels,
+    )
+
+
+class ScriptedPodman:
+    """Containers in a dict; `podman ps` snapshots them, then lets `during_listing` run
+    (a creation finishing meanwhile) before it returns the snapshot."""
+
+    def __init__(self) -> None:
+        self.containers: dict[str, Replica] = {}
+        self.created: Counter[str] = Counter()
+        self.removed: list[str] = []
+        self.during_listing: asyncio.Event | None = None  # set: finish the creation now
+        self.creation_done = asyncio.Event()
+
+    async def replicas(self) -> tuple[list[Replica], dict[str, list[Replica]]]:
+        snapshot = list(self.containers.values())
+        if self.during_listing is not None:
+            self.during_listing.set()
+            self.during_listing = None
+            await self.creation_done.wait()
+            for _ in range(3):  # the creation task's done-callback runs meanwhile
+                await asyncio.sleep(0)
+        return snapshot, {}
+
+    async def ip(self, replica: Replica) -> str:
+        return f"10.0.0.{replica.slot + 1}"
+
+    def forget(self, container_id: str) -> None:
+        pass
+
+    async def exec(self, name: str, argv: Sequence[str], timeout: float) -> int:
+        return 0
+
+    async def remove(self, names_: Sequence[str]) -> None:
+        for name in names_:
+            self.containers.pop(name, None)
+            self.removed.append(name)
+
+
+class ScriptedCreator:
+    """`Creator.create` that waits for `release`, then adds the container."""
+
+    def __init__(self, podman: ScriptedPodman) -> None:
+        self.podman = podman
+        self.release = asyncio.Event()
+
+    async def create(self, record: Record, current: str, slot: int, pod: str) -> str:
+        await self.release.wait()
+        name = names.container_name(record.ref.namespace, pod)
+        self.podman.created[name] += 1
+        self.podman.containers[name] = replica(name, pod, current, slot)
+        self.podman.creation_done.set()
+        return ""
+
+
+class NoProxy:
+    def routed(self) -> set[tuple[str, int]]:
+        return set()
+
+    async def publish(self, routes: tuple[Route, ...]) -> None:
+        pass
+
+
+def test_a_replica_created_during_a_listing_is_not_created_again(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        podman = ScriptedPodman()
+        store = ObjectStore(tmp_path / "objects")
+        store.upsert(REF, deployment("web", replicas=1))
+        controller = Controller(
+            runtime=cast(Runtime, podman),
+            store=store,
+            proxy=cast(ProxyHandle, NoProxy()),
+            bind_address="127.0.0.1",
+            emit=lambda _event: None,
+        )
+        workloads = Workloads(controller)
+        creator = ScriptedCreator(podman)
+        workloads.creator = cast(Any, creator)
+        controller.workloads = workloads
+        try:
+            await controller.sync_once()  # nothing yet: the creation of slot 0 starts
+            assert len(workloads.pending) == 1
+            # The next listing begins before `podman run` returns and ends after it.
+            podman.during_listing = creator.release
+            await controller.sync_once()
+            await controller.sync_once()  # a listing begun after the creation: sees it
+            await asyncio.gather(*(p.task for p in workloads.pending.values()))  # any second
+            await controller.sync_once()
+            current = workloads.current_hash(cast(Record, store.get(REF)))
+            assert dict(podman.created) == {f"demo_web-{current}-0": 1}
+            assert podman.removed == []
+            assert workloads.pending == {}
+            assert [controller.is_ready(n) for n in controller.tracked] == [True]
+        finally:
+            await controller.close()
+
+    asyncio.run(scenario())
