@@ -322,3 +322,24 @@ def test_the_server_keeps_no_secret_of_the_caller_that_started_it(
     # and it still serves (each child takes its caller's environment: see the first test)
     result = warm.run(repo, "expr", "1", DEPLOY_TOKEN=token)
     assert result.returncode == 0 and len(warm.traced()) == 1
+
+
+def test_concurrent_commands_are_all_served_warm(warm: Warm, tmp_path: Path) -> None:
+    """One spare at a time: clients that arrive together wait for the next spare."""
+    repo = make_repo(tmp_path / "repo", WORLD)
+    warm.run(repo, "expr", "1")
+    warm.wait_ready()
+    clients = [
+        subprocess.Popen(
+            [str(SCRIPT), "expr", f"{n} == {n}"],
+            cwd=repo,
+            env=warm.env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    outputs = [client.communicate(timeout=60)[0] for client in clients]
+    assert [client.returncode for client in clients] == [0, 0, 0, 0]
+    assert all('"value": true' in out for out in outputs), outputs
+    assert len({entry["pid"] for entry in warm.traced()}) == 4

@@ -1,47 +1,47 @@
-"""The warm server: a process that has imported Conveyor and forks one child per command.
+"""The warm server: a process that has imported Conveyor and keeps a forked spare ready.
 
 Started by `warmstart.spawn` as `python -m conveyor.app.warmserver SOCKET_PATH` (in its own
-session, output to SOCKET_PATH's `.log`). It imports what short commands need (`WARM`)
-and GitHub's workflow schema, freezes those objects out of the collector's sight (children
-share the pages), then serves `warmstart.run` clients on the Unix socket:
+session, output to SOCKET_PATH's `.log`). It imports what short commands need (`WARM`),
+reads GitHub's workflow schemas, rehearses a run in a scratch repository
+(`warmchild.rehearse`) and freezes it all out of the collector's sight; then:
 
-- a request carries argv, cwd, environment, umask, stdio encodings and fds 0-2; the server
-  answers `STALE` and exits when the request's `state_key` is not its own, else forks;
-- the child becomes a process group of its own, takes the client's fds, directory,
-  environment and umask, runs the CLI and exits with its code (never returning into this
-  loop; the server's atexit handlers are not the child's);
-- the server watches each child through a pidfd and sends its exit code (128+N for
-  signal N) to the client; when a client goes away (killed), its child gets SIGINT, so
-  the run is cancelled and cleans up as on Ctrl-C rather than left running unobserved.
+- it forks a *spare*: a process group of its own that rehearses once more (taking the
+  page faults a fork's first run costs) and waits in `accept` on the listening socket;
+- the spare that takes a client checks the request's `state_key` (on a mismatch it answers
+  `STALE` and the server stops), answers `PID`, hands the server a copy of the connection,
+  and becomes the command (`warmchild.run_child`), which sends `EXIT` itself;
+- the server forks the next spare once no command younger than `SPARE_DELAY` runs (so a
+  rehearsal never competes with a short command for the CPU), watches every process
+  through a pidfd, sends `EXIT` (128+N for signal N) when a command dies without sending
+  it, and SIGINTs the command of a client that went away (cancelled as on Ctrl-C).
 
-It exits after `IDLE_SECONDS` without a child, when its key no longer matches the code on
-disk, or on SIGTERM; a second server for the same socket exits at once (an flock).
+It exits after `IDLE_SECONDS` without a command, when its key no longer matches the code
+on disk, when spares keep dying, or on SIGTERM; a second server for the same socket exits
+at once (an flock).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import gc
-import io
-import marshal
 import os
-import resource
+import select
 import selectors
+import shutil
 import signal
 import socket
-import struct
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from conveyor.app import warmstart
+from conveyor.app import warmchild, warmstart
 
 #: modules a short command imports lazily; a child imports nothing the server lacks
-#: (tests/app/test_warmstart.py checks that list against a real run)
+#: (tests/app/test_warmstart.py checks that against a real run)
 WARM = (
     "conveyor.app.cli",
     "conveyor.app.cmd_run",
@@ -55,14 +55,19 @@ WARM = (
     "conveyor.workflow.run.session",
 )
 CHECK_EVERY = 30.0
-MAX_REQUEST = 1 << 22
+SPARE_DELAY = 0.25
+MAX_SPARE_DEATHS = 3  # per minute, before the server gives up
 
 
-@dataclass(slots=True)
-class Child:
+@dataclass(slots=True, kw_only=True)
+class Forked:
+    """A spare (`control` set: it reports taking a client there) or a command (`conn` set)."""
+
     pid: int
     pidfd: int
-    conn: socket.socket
+    control: socket.socket | None = None
+    conn: socket.socket | None = None
+    started: float = field(default_factory=time.monotonic)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,18 +84,22 @@ def main(argv: list[str] | None = None) -> None:
     lock.write(f"{os.getpid()}\n")
     lock.flush()
     key = warmstart.state_key()
-    preload()
-    server = WarmServer(path, key, lock)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    scratch = Path(tempfile.mkdtemp(prefix="conveyor-warm-"))
     try:
-        server.serve()
+        preload(warmchild.make_scratch(scratch))
+        server = WarmServer(path, key, lock, scratch / "repo")
+        signal.signal(signal.SIGTERM, lambda *_: server.stop())
+        try:
+            server.serve()
+        finally:
+            server.close()
     finally:
-        server.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def preload() -> None:
+def preload(scratch: Path) -> None:
     """Import `WARM`, read GitHub's schemas, rehearse a run, and hide it all from the
-    collector (children then share these pages and never scan them)."""
+    collector (forks then share these pages and never scan them)."""
     import importlib
 
     for name in WARM:
@@ -101,65 +110,21 @@ def preload() -> None:
     with contextlib.suppress(UserError):  # no schema: the child reports it
         load_schema(WORKFLOW_SCHEMA)
         load_schema(ACTION_SCHEMA)
-    rehearse()
+    warmchild.rehearse(scratch)
     gc.collect()
     gc.freeze()
 
 
-REHEARSAL = """\
-on: push
-jobs:
-  warm:
-    runs-on: ubuntu-latest
-    env:
-      GREETING: ${{ github.event_name }}
-    steps:
-      - run: echo "$GREETING"
-        if: ${{ success() && github.ref != '' }}
-"""
-
-
-def rehearse() -> None:
-    """Run a one-step workflow in a scratch repository, output discarded.
-
-    A command's first run in a process pays for lazy imports, compiled regular expressions
-    and expression caches (~25 ms); rehearsing here makes every child's run a second run.
-    Problems are logged and ignored: children then simply do that work themselves.
-    """
-    import subprocess
-    import tempfile
-
-    from conveyor.app.cli import main as cli_main
-
-    with tempfile.TemporaryDirectory(prefix="conveyor-warm-") as scratch:
-        repo = Path(scratch)
-        (repo / ".github" / "workflows").mkdir(parents=True)
-        (repo / ".github" / "workflows" / "warm.yml").write_text(REHEARSAL, encoding="utf-8")
-        identity = ["-c", "user.name=conveyor", "-c", "user.email=warm@conveyor.invalid"]
-        for git in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "warm"]):
-            subprocess.run(["git", *git], cwd=repo, check=False, capture_output=True)
-        # runs, caches and actions of the rehearsal stay in the scratch directory
-        os.environ["CONVEYOR_HOME"] = str(repo / ".conveyor-home")
-        with (
-            Path(os.devnull).open("w") as sink,
-            contextlib.redirect_stdout(sink),
-            contextlib.redirect_stderr(sink),
-        ):
-            try:
-                cli_main(["run", "push", "-C", str(repo)])
-            except SystemExit as exc:
-                if exc.code:
-                    print(f"warm server: rehearsal exited {exc.code}", file=sys.__stderr__)
-
-
 class WarmServer:
-    """The accept/fork/reap loop (see the module docstring)."""
+    """The spare/command supervision loop (see the module docstring)."""
 
-    def __init__(self, path: str, key: str, lock: TextIO) -> None:
-        self.path, self.key, self.lock = path, key, lock
+    def __init__(self, path: str, key: str, lock: TextIO, scratch: Path) -> None:
+        self.path, self.key, self.lock, self.scratch = path, key, lock, scratch
         self.selector = selectors.DefaultSelector()
-        self.children: dict[int, Child] = {}  # by pidfd
+        self.forked: dict[int, Forked] = {}  # by pid
+        self.deaths: list[float] = []
         self.running = True
+        self.last_work = time.monotonic()
         self.modules = frozenset(sys.modules)
         temporary = Path(f"{path}.{os.getpid()}")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -169,33 +134,132 @@ class WarmServer:
         temporary.replace(path)
         self.inode = Path(path).stat().st_ino
         self.listener.listen(64)
-        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
 
     def stop(self) -> None:
         self.running = False
 
     def serve(self) -> None:
-        last_work = checked = time.monotonic()
-        while self.running or self.children:
-            for item, _ in self.selector.select(timeout=1.0):
-                if item.data == "accept":
-                    self.accept()
-                elif isinstance(item.data, Child):
-                    self.hang_up(item.data)
+        checked = time.monotonic()
+        while self.running or self.forked:
+            wait = 1.0
+            if self.running and not self._spares():
+                wait = 0.05 if not self._fork_spare() else 1.0
+            for item, _ in self.selector.select(timeout=wait):
+                kind, pid = item.data
+                forked = self.forked.get(pid)
+                if forked is None:
+                    continue
+                if kind == "control":
+                    self._taken(forked)
+                elif kind == "exit":
+                    self._reap(forked)
                 else:
-                    self.reap(self.children[item.data])
+                    self._hang_up(forked)
             now = time.monotonic()
-            if self.children:
-                last_work = now
-            elif now - last_work > _idle_seconds():
+            if self._commands():
+                self.last_work = now
+            elif now - self.last_work > _idle_seconds():
                 self.running = False
             if now - checked > CHECK_EVERY:
                 checked = now
                 if warmstart.state_key() != self.key or not self._still_ours():
                     self.running = False
-            if not self.running and self.listener.fileno() >= 0:
-                self.selector.unregister(self.listener)
-                self.close_listener()
+            if not self.running:
+                self._wind_down()
+
+    def _spares(self) -> list[Forked]:
+        return [f for f in self.forked.values() if f.control is not None]
+
+    def _commands(self) -> list[Forked]:
+        return [f for f in self.forked.values() if f.conn is not None]
+
+    def _fork_spare(self) -> bool:
+        """Fork a spare unless a young command runs (it would compete for the CPU)."""
+        now = time.monotonic()
+        if any(now - f.started < SPARE_DELAY for f in self._commands()):
+            return False
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            self._spare(theirs)  # never returns
+        theirs.close()
+        forked = Forked(pid=pid, pidfd=os.pidfd_open(pid), control=ours)
+        self.forked[pid] = forked
+        self.selector.register(forked.pidfd, selectors.EVENT_READ, ("exit", pid))
+        self.selector.register(ours, selectors.EVENT_READ, ("control", pid))
+        return True
+
+    def _taken(self, forked: Forked) -> None:
+        """A spare reports: it took a client (with a copy of the connection) or was stale."""
+        assert forked.control is not None
+        try:
+            message, fds, _, _ = socket.recv_fds(forked.control, 16, 1)
+        except OSError:
+            message, fds = b"", []
+        self.selector.unregister(forked.control)
+        forked.control.close()
+        forked.control = None
+        if message == b"S":
+            self.running = False
+        if fds:
+            forked.conn = socket.socket(fileno=fds[0])
+            forked.started = self.last_work = time.monotonic()
+            self.selector.register(forked.conn, selectors.EVENT_READ, ("client", forked.pid))
+
+    def _reap(self, forked: Forked) -> None:
+        _, status = os.waitpid(forked.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        self.selector.unregister(forked.pidfd)
+        os.close(forked.pidfd)
+        del self.forked[forked.pid]
+        if forked.control is not None:  # a spare died before any client came
+            self.selector.unregister(forked.control)
+            forked.control.close()
+            if self.running:
+                self._spare_died(code)
+        if forked.conn is not None:  # normally the command has sent EXIT itself already
+            with contextlib.suppress(KeyError):
+                self.selector.unregister(forked.conn)
+            with contextlib.suppress(OSError):
+                forked.conn.sendall(
+                    warmstart.reply(warmstart.EXIT, code if code >= 0 else 128 - code)
+                )
+            forked.conn.close()
+            self.last_work = time.monotonic()
+
+    def _spare_died(self, code: int) -> None:
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < 60] + [now]
+        print(f"warm server: a spare exited ({code}) before any client", file=sys.stderr)
+        if len(self.deaths) >= MAX_SPARE_DEATHS:
+            print("warm server: spares keep dying; stopping", file=sys.stderr, flush=True)
+            self.running = False
+
+    def _hang_up(self, forked: Forked) -> None:
+        """The client closed: cancel its command as Ctrl-C would, unless it has ended."""
+        assert forked.conn is not None
+        try:
+            data = forked.conn.recv(1)
+        except OSError:
+            data = b""
+        if data:
+            return
+        self.selector.unregister(forked.conn)
+        ended, _, _ = select.select([forked.pidfd], [], [], 0)
+        if not ended:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(forked.pid, signal.SIGINT)
+
+    def _wind_down(self) -> None:
+        """Stop taking clients: remove the socket, end the spares; commands run to the end."""
+        if self.listener.fileno() >= 0:
+            self._close_listener()
+        for spare in self._spares():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(spare.pid, signal.SIGTERM)
 
     def _still_ours(self) -> bool:
         try:
@@ -203,61 +267,7 @@ class WarmServer:
         except OSError:
             return False
 
-    def accept(self) -> None:
-        conn, _ = self.listener.accept()
-        try:
-            request, fds = _receive(conn)
-        except (OSError, EOFError, ValueError) as exc:
-            print(f"warm server: bad request: {exc}", file=sys.stderr, flush=True)
-            conn.close()
-            return
-        try:
-            if request.get("key") != self.key:
-                conn.sendall(warmstart.reply(warmstart.STALE, 0))
-                conn.close()
-                self.running = False
-                return
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                self._become_child(request, fds, conn)
-            pidfd = os.pidfd_open(pid)
-            child = Child(pid=pid, pidfd=pidfd, conn=conn)
-            self.children[pidfd] = child
-            self.selector.register(pidfd, selectors.EVENT_READ, pidfd)
-            self.selector.register(conn, selectors.EVENT_READ, child)
-            conn.sendall(warmstart.reply(warmstart.PID, pid))
-        except OSError as exc:
-            print(f"warm server: {exc}", file=sys.stderr, flush=True)
-        finally:
-            for fd in fds:
-                os.close(fd)
-
-    def hang_up(self, child: Child) -> None:
-        """The client wrote or closed: it went away; cancel its command as Ctrl-C would."""
-        try:
-            data = child.conn.recv(1)
-        except OSError:
-            data = b""
-        if not data:
-            self.selector.unregister(child.conn)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGINT)
-
-    def reap(self, child: Child) -> None:
-        _, status = os.waitpid(child.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        self.selector.unregister(child.pidfd)
-        os.close(child.pidfd)
-        del self.children[child.pidfd]
-        with contextlib.suppress(KeyError):
-            self.selector.unregister(child.conn)
-        with contextlib.suppress(OSError):
-            child.conn.sendall(warmstart.reply(warmstart.EXIT, code if code >= 0 else 128 - code))
-        child.conn.close()
-
-    def close_listener(self) -> None:
+    def _close_listener(self) -> None:
         if self._still_ours():
             with contextlib.suppress(OSError):
                 Path(self.path).unlink()
@@ -265,24 +275,46 @@ class WarmServer:
 
     def close(self) -> None:
         if self.listener.fileno() >= 0:
-            self.close_listener()
+            self._close_listener()
         self.selector.close()
 
-    def _become_child(self, request: dict[str, Any], fds: list[int], conn: socket.socket) -> None:
-        """In the forked child: take the client's world, run the CLI, exit. Never returns."""
+    def _spare(self, control: socket.socket) -> None:
+        """In a forked spare: rehearse, take one client, become its command. Never returns."""
         code = 1
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.setpgid(0, 0)
-            self.listener.close()
             self.selector.close()
             self.lock.close()
-            conn.close()
-            for child in self.children.values():
-                os.close(child.pidfd)
-                child.conn.close()
-            code = run_child(request, fds, self.modules)
+            for other in self.forked.values():
+                os.close(other.pidfd)
+                for sock in (other.control, other.conn):
+                    if sock is not None:
+                        sock.close()
+            warmchild.rehearse(self.scratch)
+            code = self._serve_one(control)
         finally:
             os._exit(code)
+
+    def _serve_one(self, control: socket.socket) -> int:
+        while True:
+            conn, _ = self.listener.accept()
+            try:
+                request, fds = warmchild.receive(conn)
+            except (OSError, EOFError, ValueError) as exc:
+                print(f"warm server: bad request: {exc}", file=sys.stderr, flush=True)
+                conn.close()
+                continue
+            break
+        self.listener.close()
+        if request.get("key") != self.key:
+            conn.sendall(warmstart.reply(warmstart.STALE, 0))
+            control.send(b"S")
+            return 0
+        conn.sendall(warmstart.reply(warmstart.PID, os.getpid()))
+        socket.send_fds(control, [b"T"], [conn.fileno()])
+        control.close()
+        return warmchild.run_child(request, fds, conn, self.modules)
 
 
 def _idle_seconds() -> float:
@@ -290,123 +322,6 @@ def _idle_seconds() -> float:
         return float(os.environ.get("CONVEYOR_WARM_IDLE", warmstart.IDLE_SECONDS))
     except ValueError:
         return warmstart.IDLE_SECONDS
-
-
-def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    peer = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _, uid, _ = struct.unpack("3i", peer)
-    if uid != os.getuid():
-        raise ValueError(f"peer uid {uid} is not ours")
-    conn.settimeout(10.0)
-    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-    try:
-        if len(fds) != 3:
-            raise ValueError(f"expected 3 file descriptors, got {len(fds)}")
-        while len(data) < 4:
-            data += _more(conn)
-        size = int.from_bytes(data[:4], "big")
-        if size > MAX_REQUEST:
-            raise ValueError(f"request of {size} bytes")
-        while len(data) < 4 + size:
-            data += _more(conn)
-        request = marshal.loads(data[4 : 4 + size])
-        if not isinstance(request, dict):
-            raise ValueError("request is not a mapping")
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
-        raise
-    conn.settimeout(None)
-    return request, fds
-
-
-def _more(conn: socket.socket) -> bytes:
-    chunk = conn.recv(1 << 16)
-    if not chunk:
-        raise EOFError("client closed the connection mid-request")
-    return chunk
-
-
-#: the server's own standard streams, kept alive in a child so that their (closing)
-#: finalizers never run on the descriptors the child took over
-_SERVER_STREAMS: list[object] = []
-
-
-def run_child(request: dict[str, Any], fds: list[int], modules: frozenset[str]) -> int:
-    """Set up the client's process state, run `conveyor ARGV`, return the exit code."""
-    started = time.perf_counter()
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        if fd > 2:
-            os.close(fd)
-    os.chdir(request["cwd"])
-    os.umask(request["umask"])
-    _take_limits(request.get("limits", ()))
-    os.environ.clear()
-    os.environ.update(request["env"])
-    time.tzset()
-    sys.argv = list(request["argv"])
-    _SERVER_STREAMS.extend((sys.stdin, sys.stdout, sys.stderr))
-    (in_enc, in_err), (out_enc, out_err), (err_enc, err_err) = request["stdio"]
-    sys.stdin = _stream(0, "r", in_enc, in_err)
-    sys.stdout = _stream(1, "w", out_enc, out_err)
-    sys.stderr = _stream(2, "w", err_enc, err_err)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    atexit._clear()
-    gc.enable()
-    code = _run_cli(sys.argv[1:])
-    atexit._run_exitfuncs()
-    _trace(modules, time.perf_counter() - started)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    return code
-
-
-def _take_limits(limits: list[tuple[int, int, int]]) -> None:
-    """The client's `ulimit`s; one that cannot be set (raising a hard limit) stays as is."""
-    for number, soft, hard in limits:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(number, (soft, hard))
-
-
-def _run_cli(args: list[str]) -> int:
-    from conveyor.app.cli import main as cli_main
-
-    try:
-        cli_main(args)
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            return exc.code or 0
-        print(exc.code, file=sys.stderr)
-        return 1
-    except BaseException:  # cli.main reports everything; this is the very last line
-        import traceback
-
-        traceback.print_exc()
-        return 1
-    return 0
-
-
-def _stream(fd: int, mode: str, encoding: str, errors: str) -> TextIO:
-    tty = os.isatty(fd)
-    raw = io.FileIO(fd, mode, closefd=False)
-    buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
-    return io.TextIOWrapper(
-        buffered, encoding=encoding, errors=errors, line_buffering=tty or fd == 2
-    )
-
-
-def _trace(modules: frozenset[str], seconds: float) -> None:
-    """With CONVEYOR_WARM_TRACE=FILE, record the child's pid, the modules it had to import
-    and how long the command took in it."""
-    target = os.environ.get("CONVEYOR_WARM_TRACE")
-    if target:
-        added = sorted(set(sys.modules) - modules)
-        with Path(target).open("a", encoding="utf-8") as out:
-            record = {"pid": os.getpid(), "imported": added, "seconds": round(seconds, 4)}
-            out.write(repr(record) + "\n")
 
 
 if __name__ == "__main__":
