@@ -178,3 +178,21 @@ def test_runs_on_expressions(raw: object, labels: tuple[str, ...]) -> None:
         }
     )
     assert runs_on_labels(raw, ctx) == labels
+
+
+def test_the_queue_wake_up_set_from_a_worker_thread_wakes_the_loop() -> None:
+    """Sync routes run in worker threads; a runner waiting in `poll` must hear them."""
+    import asyncio
+    import threading
+
+    from conveyor.ci.service import Wake
+
+    async def scenario() -> bool:
+        wake = Wake()
+        waiter = asyncio.ensure_future(wake.wait())
+        await asyncio.sleep(0)  # the waiter is waiting on this loop
+        threading.Thread(target=wake.set).start()
+        done, _ = await asyncio.wait({waiter}, timeout=60)
+        return waiter in done
+
+    assert asyncio.run(scenario(), debug=True)  # debug: a set off the loop's thread raises

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from conveyor.ci import events as ci_events
 from conveyor.ci.concurrency import ConcurrencyGroups
@@ -73,6 +73,32 @@ class ServiceConfig:
         return self.data_dir / "git"
 
 
+class Wake(asyncio.Event):
+    """The queue's wake-up call, set by code on the server's loop and by the sync routes in
+    worker threads (a plain asyncio.Event set off its loop wakes no waiter until the
+    waiter's timeout: a second per job handed from a remote runner to the next)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def wait(self) -> Literal[True]:
+        self.loop = asyncio.get_running_loop()
+        return await super().wait()
+
+    def set(self) -> None:
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(super().set)
+                return
+        super().set()
+
+
 class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, Recovery, Reruns):
     """Runs, queue and rules of the CI service (see the module docstring)."""
 
@@ -89,7 +115,7 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, 
         self.config = config
         self.masker = Masker()  # every secret value this process has seen: masks server logs
         self.on_push = on_push  # (full_name, clone_url) after each hosted push: reconciler
-        self.wake = asyncio.Event()
+        self.wake: asyncio.Event = Wake()
         self.lock = threading.RLock()  # run advancement: sync routes run in worker threads
         self.counters: dict[str, int] = {}
         config.git_root.mkdir(parents=True, exist_ok=True)
