@@ -1,4 +1,5 @@
-"""`CIStore`: the CI service's runs, jobs, logs, tokens, statuses and deployments.
+"""`CIStore`: the CI service's runs, units (one job of a run as a runner takes it; `claim_unit`
+is the atomic queued → in_progress step), jobs, logs, tokens, statuses and deployments.
 
 Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
 as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
