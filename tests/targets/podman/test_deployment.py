@@ -6,12 +6,14 @@ import asyncio
 import os
 import signal
 import stat
+from pathlib import Path
 
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import PodmanTarget
 from conveyor.targets.podman.names import container_name
+from conveyor.targets.podman.routing import ProxyHandle
 
-from .conftest import Env, free_port
+from .conftest import Env, free_port, remove_by_label
 from .http import get, wait_for
 from .manifests import config_map, deployment, secret, service
 
@@ -84,7 +86,7 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
                 'echo "$PASSWORD $MODE $CFG_mode $GREETING $POD"; '
                 "cat /etc/creds/password; echo; cat /etc/conf/mode",
             )
-            pod_name = name.split("_", 1)[1]
+            pod_name = name.rsplit("_", 1)[1]
             assert out.stdout.split() == [
                 "s3cr3t",
                 "prod",
@@ -101,7 +103,7 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
             conditions = {c["type"]: c for c in live["status"]["conditions"]}
             assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
             assert conditions["Available"]["status"] == "True"
-            assert name == container_name("demo", pod_name)
+            assert name == container_name(env.name, "demo", pod_name)
             svc = await target.get(
                 ObjectRef(group="", kind="Service", namespace="demo", name="web")
             )
@@ -143,5 +145,40 @@ def test_a_service_applied_later_still_names_the_replicas(env: Env) -> None:
             assert ips <= set(lookup.stdout.replace("Address:", " ").split())
         finally:
             await target.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_two_targets_run_the_same_namespace_side_by_side(env: Env, tmp_path: Path) -> None:
+    """Names are scoped by target: a second target with the same namespace and Deployment
+    gets its own containers, network and Service aliases, and never touches the first's."""
+    other = Env(name=f"{env.name}-b", state_dir=tmp_path / "other", podman=env.podman)
+    ports = free_port(), free_port()
+
+    async def scenario() -> None:
+        first, second = env.make(), other.make()
+        try:
+            await first.apply(deployment("web"))
+            await first.apply(service("web", ports[0]))
+            await wait_rolled_out(first, 2)
+            ids = {n: t.replica.id for n, t in first.controller.tracked.items()}
+            await second.apply(deployment("web"))  # the same template: the same pod names
+            await second.apply(service("web", ports[1]))
+            await wait_rolled_out(second, 2)
+            await wait_for(ports[1], "v1")
+            assert not set(ids) & set(second.controller.tracked)
+            await first.controller.sync_once()
+            assert {n: t.replica.id for n, t in first.controller.tracked.items()} == ids
+            # "web" resolves to the first target's replicas only, on its own network
+            lookup = await env.podman.run("exec", sorted(ids)[0], "nslookup", "web")
+            answered = set(lookup.stdout.replace("Address:", " ").split())
+            assert {t.ip for t in first.controller.tracked.values()} <= answered
+            assert not {t.ip for t in second.controller.tracked.values()} & answered
+        finally:
+            await second.aclose()
+            await first.aclose()
+            other_proxy = ProxyHandle(other.state_dir / "proxy")
+            other_proxy.stop()
+            await remove_by_label(env.podman, other.name)
 
     asyncio.run(scenario())

@@ -11,6 +11,7 @@ import pytest
 
 from conveyor.targets.base import ObjectRef, TargetRejected
 from conveyor.targets.podman import PodmanTarget
+from conveyor.targets.podman.names import container_name
 
 from .conftest import WEB_IMAGE, Env
 
@@ -31,6 +32,11 @@ async def until(
             return live
         await asyncio.sleep(0.05)
     raise AssertionError(f"{ref}: condition never held; last status {live and live.get('status')}")
+
+
+def cname(env: Env, pod: str) -> str:
+    """The container of `pod` in namespace `kinds` (names are scoped by target)."""
+    return container_name(env.name, "kinds", pod)
 
 
 def meta(name: str) -> dict[str, Any]:
@@ -76,20 +82,20 @@ def test_statefulset_has_stable_ordinals_and_per_replica_volumes(env: Env) -> No
         try:
             await target.apply(sts)
             await until(target, ref, lambda o: o["status"]["readyReplicas"] == 2)
-            assert sorted(target.controller.tracked) == ["kinds_db-0", "kinds_db-1"]
-            old = target.controller.tracked["kinds_db-1"].replica.id
-            await env.podman.run("rm", "-f", "-t", "0", "kinds_db-1")
+            assert sorted(target.controller.tracked) == [cname(env, "db-0"), cname(env, "db-1")]
+            old = target.controller.tracked[cname(env, "db-1")].replica.id
+            await env.podman.run("rm", "-f", "-t", "0", cname(env, "db-1"))
 
             def recreated(o: dict[str, Any]) -> bool:
-                again = target.controller.tracked.get("kinds_db-1")
+                again = target.controller.tracked.get(cname(env, "db-1"))
                 return bool(again and again.replica.id != old) and (
                     o["status"]["readyReplicas"] == 2
                 )
 
             await until(target, ref, recreated)
-            out = await env.podman.run("exec", "kinds_db-1", "cat", "/data/log")
+            out = await env.podman.run("exec", cname(env, "db-1"), "cat", "/data/log")
             assert out.stdout.split() == ["db-1", "db-1"]  # same volume, re-created replica
-            out = await env.podman.run("exec", "kinds_db-0", "cat", "/data/log")
+            out = await env.podman.run("exec", cname(env, "db-0"), "cat", "/data/log")
             assert out.stdout.split() == ["db-0"]
         finally:
             await target.aclose()
@@ -190,19 +196,19 @@ def test_pod_with_claim_and_liveness_restart(env: Env) -> None:
             await until(target, ref, running)
             limits = await env.podman.run(
                 "inspect",
-                "kinds_solo",
+                cname(env, "solo"),
                 "--format",
                 "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}",
             )
             assert limits.stdout.split() == ["67108864", "500000000"]
-            await env.podman.run("exec", "kinds_solo", "rm", "/tmp/alive")
+            await env.podman.run("exec", cname(env, "solo"), "rm", "/tmp/alive")
             live = await until(
                 target,
                 ref,
                 lambda o: o["status"]["containerStatuses"][0]["restartCount"] == 1 and running(o),
             )
             assert live["status"]["containerStatuses"][0]["state"].keys() == {"running"}
-            out = await env.podman.run("exec", "kinds_solo", "cat", "/keep/starts")
+            out = await env.podman.run("exec", cname(env, "solo"), "cat", "/keep/starts")
             assert len(out.stdout.splitlines()) == 2
             with pytest.raises(TargetRejected, match="CronJob is not supported"):
                 await target.apply(
@@ -234,7 +240,7 @@ def test_a_hook_job_deleted_and_recreated_runs_again(env: Env) -> None:
             await target.apply(job("hook", "echo ran >> /proc/1/fd/1", 0))
             second = await until(target, ref, lambda o: condition(o) == "Complete")
             assert second["metadata"]["uid"] != first["metadata"]["uid"]
-            logs = await env.podman.run("logs", "kinds_hook-0")
+            logs = await env.podman.run("logs", cname(env, "hook-0"))
             assert logs.stdout.split() == ["ran"]  # a new container, not the old one's result
         finally:
             await target.aclose()
@@ -291,7 +297,7 @@ def test_init_containers_fill_an_empty_dir_before_the_app_starts(env: Env) -> No
             await target.apply(pod)
             await target.apply(failing)
             await until(target, ref, lambda o: o["status"]["phase"] == "Running")
-            out = await env.podman.run("exec", "kinds_boot", "cat", "/w/log")
+            out = await env.podman.run("exec", cname(env, "boot"), "cat", "/w/log")
             assert out.stdout.split() == ["one", "two"]
             live = await until(
                 target, stuck, lambda o: "Init:Error" in o["status"].get("reason", "")
@@ -307,8 +313,8 @@ def test_init_containers_fill_an_empty_dir_before_the_app_starts(env: Env) -> No
             )
             # boot's init containers are gone; stuck never got its app container (its init
             # container may be mid-retry right now)
-            assert [n for n in listed.stdout.split() if "--init-" not in n] == ["kinds_boot"]
-            assert not [n for n in listed.stdout.split() if n.startswith("kinds_boot--init")]
+            assert [n for n in listed.stdout.split() if "--init-" not in n] == [cname(env, "boot")]
+            assert not [n for n in listed.stdout.split() if n.startswith(cname(env, "boot--init"))]
         finally:
             await target.aclose()
 
@@ -357,9 +363,9 @@ def test_a_pod_with_a_sidecar_shares_network_and_volumes(env: Env) -> None:
             await target.apply(pod)
             await until(target, ref, ready)
             # the helper reached the web container on 127.0.0.1: one network namespace
-            out = await env.podman.run("exec", "kinds_duo--helper", "cat", "/s/page")
+            out = await env.podman.run("exec", cname(env, "duo--helper"), "cat", "/s/page")
             assert out.stdout.strip() == "v1"
-            await env.podman.run("kill", "kinds_duo--helper")
+            await env.podman.run("kill", cname(env, "duo--helper"))
             await until(target, ref, lambda o: not ready(o), timeout=10)
             await until(target, ref, ready)  # the sidecar was restarted
             assert await target.delete(ref) is True

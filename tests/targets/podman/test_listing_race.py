@@ -60,6 +60,8 @@ class ScriptedPodman:
     """Containers in a dict; `podman ps` snapshots them, then lets `during_listing` run
     (a creation finishing meanwhile) before it returns the snapshot."""
 
+    target = "t"
+
     def __init__(self) -> None:
         self.containers: dict[str, Replica] = {}
         self.created: Counter[str] = Counter()
@@ -101,7 +103,7 @@ class ScriptedCreator:
 
     async def create(self, record: Record, current: str, slot: int, pod: str) -> str:
         await self.release.wait()
-        name = names.container_name(record.ref.namespace, pod)
+        name = names.container_name("t", record.ref.namespace, pod)
         self.podman.created[name] += 1
         self.podman.containers[name] = replica(name, pod, current, slot)
         self.podman.creation_done.set()
@@ -142,7 +144,7 @@ def test_a_replica_created_during_a_listing_is_not_created_again(tmp_path: Path)
             await asyncio.gather(*(p.task for p in workloads.pending.values()))  # any second
             await controller.sync_once()
             current = workloads.current_hash(cast(Record, store.get(REF)))
-            assert dict(podman.created) == {f"demo_web-{current}-0": 1}
+            assert dict(podman.created) == {f"t_demo_web-{current}-0": 1}
             assert podman.removed == []
             assert workloads.pending == {}
             assert [controller.is_ready(n) for n in controller.tracked] == [True]

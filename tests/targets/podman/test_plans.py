@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
 
-from conveyor.targets.podman import quantity
+from conveyor.targets.podman import names, quantity
 from conveyor.targets.podman.probes import ProbeSpec, ProbeState
 from conveyor.targets.podman.rollout import View, plan_deployment, plan_statefulset
 from conveyor.targets.podman.runplan import plan_container
@@ -214,6 +215,7 @@ STORE: dict[tuple[str, str], dict[str, bytes]] = {
     ("Secret", "db"): {"password": b"s3cr3t"},
 }
 CTX = PodContext(
+    target="local",
     namespace="demo",
     pod="web-abc-0",
     network="conveyor-demo",
@@ -400,6 +402,29 @@ def test_exposed_ports_per_service_type() -> None:
     labels = {"conveyor.dev/container": '{"ports": [{"name": "http", "containerPort": 8080}]}'}
     assert resolve_port("http", labels) == 8080
     assert resolve_port(9090, labels) == 9090
+
+
+@pytest.mark.parametrize(
+    ("target", "container", "network", "volume"),
+    [
+        # the default target keeps the names it had before scoping (its volumes' data)
+        ("local", "demo_web-abc-0", "conveyor-demo", "conveyor-demo_data"),
+        ("dev", "dev_demo_web-abc-0", "conveyor-dev_demo", "conveyor-dev_demo_data"),
+        ("t-1.b", "t-1.b_demo_web-abc-0", "conveyor-t-1.b_demo", "conveyor-t-1.b_demo_data"),
+    ],
+)
+def test_names_are_scoped_by_target(target: str, container: str, network: str, volume: str) -> None:
+    assert names.container_name(target, "demo", "web-abc-0") == container
+    assert names.network_name(target, "demo") == network
+    assert names.volume_name(target, "demo", "data") == volume
+
+
+@pytest.mark.parametrize("target", ["a_b", "a b", "-x", "Ünï", ""])
+def test_scopes_of_unusual_target_names_are_valid_and_distinct(target: str) -> None:
+    scope = names.scope(target)
+    assert re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9.-]*_", scope), scope
+    assert scope not in {names.scope("a-b"), names.scope("x"), names.scope("local")}
+    assert scope == names.scope(target)  # stable across restarts
 
 
 def test_slots_still_being_removed_are_not_reused() -> None:

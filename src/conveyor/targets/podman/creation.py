@@ -65,6 +65,7 @@ class Creator:
             network = await self.runtime.ensure_network(ref.namespace)
             claims = await self._claims(record, slot)
             ctx = PodContext(
+                target=self.runtime.target,
                 namespace=ref.namespace,
                 pod=pod,
                 network=network,
@@ -72,7 +73,7 @@ class Creator:
                 labels=labels,
                 claims=claims,
             )
-            name = names.container_name(ref.namespace, pod)
+            name = names.container_name(self.runtime.target, ref.namespace, pod)
             plan = plan_container(spec, ctx, self.lookup(ref.namespace))
             self.runtime.prepare(name, plan)  # volumes the init containers fill for the app
             for i, init in enumerate(spec.get("initContainers") or []):
@@ -106,6 +107,7 @@ class Creator:
             names.POD_LABEL: ctx.pod,
         }
         init_ctx = PodContext(
+            target=ctx.target,
             namespace=ctx.namespace,
             pod=ctx.pod,
             network=ctx.network,
@@ -136,6 +138,7 @@ class Creator:
             names.POD_LABEL: ctx.pod,
         }
         side_ctx = PodContext(
+            target=ctx.target,
             namespace=ctx.namespace,
             pod=ctx.pod,
             network=f"container:{name}",
@@ -194,16 +197,16 @@ class Creator:
 
     async def _claims(self, record: Record, slot: int) -> dict[str, str]:
         claims: dict[str, str] = {}
-        ref = record.ref
+        ref, target = record.ref, self.runtime.target
         volumes = (template_of(record.obj).get("spec") or {}).get("volumes") or []
         for volume in volumes:
             claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
             if claim:
-                claims[volume["name"]] = names.volume_name(ref.namespace, claim)
+                claims[volume["name"]] = names.volume_name(target, ref.namespace, claim)
                 await self.runtime.ensure_volume(ref.namespace, claims[volume["name"]])
         for tmpl in (record.obj.get("spec") or {}).get("volumeClaimTemplates") or []:
             claim_name = f"{tmpl['metadata']['name']}-{ref.name}-{slot}"
-            volume = names.volume_name(ref.namespace, claim_name)
+            volume = names.volume_name(target, ref.namespace, claim_name)
             await self.runtime.ensure_volume(ref.namespace, volume)
             claims[tmpl["metadata"]["name"]] = volume
         return claims

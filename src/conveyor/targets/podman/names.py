@@ -2,16 +2,22 @@
 
 Every container, network and volume the target creates carries `TARGET_LABEL` (which target
 instance owns it) and `MANAGED_LABEL`; anything without them is never listed, changed or
-removed. Container names are predictable: `<namespace>_<pod name>` where the pod name
-follows Kubernetes (`<deployment>-<template hash>-<slot>`, `<statefulset>-<ordinal>`,
-`<job>-<attempt>`, or the Pod's own name). `_` cannot occur in Kubernetes names, so the
-split is unambiguous. Called by every other module of this package.
+removed. Container names are predictable: `<scope><namespace>_<pod name>` where the pod
+name follows Kubernetes (`<deployment>-<template hash>-<slot>`, `<statefulset>-<ordinal>`,
+`<job>-<attempt>`, or the Pod's own name), and networks and volumes are
+`conveyor-<scope><namespace>` and `conveyor-<scope><namespace>_<claim>`. The scope keeps
+two targets on one host apart (the same namespace in both no longer shares containers,
+Service aliases or volume data): `<target>_`, except for the default target `local`,
+whose names stay as they were before scoping so existing installations keep their
+networks and volumes. `_` cannot occur in Kubernetes names or a scope's target part, so
+the parts never run together. Called by every other module of this package.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 MANAGED_LABEL = "conveyor.dev/managed-by"
@@ -32,17 +38,35 @@ def spec_hash(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def container_name(namespace: str, pod: str) -> str:
-    return f"{namespace}_{pod}"
+#: The target whose names carry no scope (what every installation had before scoping).
+DEFAULT_TARGET = "local"
 
 
-def network_name(namespace: str) -> str:
+def scope(target: str) -> str:
+    """The prefix of a target's Podman names: "" for `local`, else `<target>_`.
+
+    Characters Podman does not allow in names become `-`, and then a short digest of the
+    original is appended, so `a_b`, `a b` and `a-b` keep three different scopes.
+    """
+    if target == DEFAULT_TARGET:
+        return ""
+    clean = re.sub(r"[^a-zA-Z0-9.-]", "-", target)
+    if clean != target or not clean[:1].isalnum():
+        clean = f"t{clean}-{spec_hash(target)[:6]}"
+    return f"{clean}_"
+
+
+def container_name(target: str, namespace: str, pod: str) -> str:
+    return f"{scope(target)}{namespace}_{pod}"
+
+
+def network_name(target: str, namespace: str) -> str:
     """The Podman network of a namespace: pods of one namespace resolve each other by alias."""
-    return f"conveyor-{namespace}"
+    return f"conveyor-{scope(target)}{namespace}"
 
 
-def volume_name(namespace: str, claim: str) -> str:
-    return f"conveyor-{namespace}_{claim}"
+def volume_name(target: str, namespace: str, claim: str) -> str:
+    return f"conveyor-{scope(target)}{namespace}_{claim}"
 
 
 def base_labels(target: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from conveyor.targets.podman import names, quantity
@@ -107,17 +108,10 @@ def plan_container(pod_spec: Mapping[str, Any], ctx: PodContext, lookup: Lookup)
     for i, volume in enumerate(volumes.values()):
         if "persistentVolumeClaim" in volume:
             claim = volume["persistentVolumeClaim"]["claimName"]
-            claims.setdefault(volume["name"], names.volume_name(ctx.namespace, claim))
+            claims.setdefault(volume["name"], names.volume_name(ctx.target, ctx.namespace, claim))
         else:
             files += _volume_files(volume, lookup, f"spec.volumes[{i}]")
-    ctx = PodContext(
-        namespace=ctx.namespace,
-        pod=ctx.pod,
-        network=ctx.network,
-        aliases=ctx.aliases,
-        labels=ctx.labels,
-        claims=claims,
-    )
+    ctx = replace(ctx, claims=claims)
     flags = ["--network", ctx.network, "--hostname", str(pod_spec.get("hostname") or ctx.pod)]
     for alias in ctx.aliases:
         flags += ["--network-alias", alias]

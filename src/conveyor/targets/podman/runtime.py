@@ -1,10 +1,10 @@
 """What the target does to Podman: list, create, start, restart and remove replicas.
 
-Each replica is one container named `<namespace>_<pod>` on the namespace's network (a
-pod's further containers, `<namespace>_<pod>--<container>`, join its network namespace),
-labelled (see `names`) so the target finds it again after a restart and never touches
-anything it did not create. Its private run directory (`<state>/run/<container>`, 0700)
-holds the env file and the ConfigMap/Secret/emptyDir volume files. Called by
+Each replica is one container named `<scope><namespace>_<pod>` on the namespace's network
+(a pod's further containers, `<that name>--<container>`, join its network namespace),
+named and labelled (see `names`) so the target finds it again after a restart and never
+touches anything it did not create. Its private run directory (`<state>/run/<container>`,
+0700) holds the env file and the ConfigMap/Secret/emptyDir volume files. Called by
 `conveyor.targets.podman.controller` and `.target`; all podman calls go through
 `conveyor.clients.podman.Podman`.
 """
@@ -106,7 +106,7 @@ class Runtime:
             except PodmanError:
                 return ""  # removed since it was listed: gone from the next listing
             nets = (data or [{}])[0].get("NetworkSettings", {}).get("Networks") or {}
-            net = nets.get(names.network_name(replica.namespace)) or {}
+            net = nets.get(names.network_name(self.target, replica.namespace)) or {}
             if not net.get("IPAddress"):
                 return ""
             self._ips[replica.id] = str(net["IPAddress"])
@@ -117,7 +117,7 @@ class Runtime:
         self._ips.pop(container_id, None)
 
     async def ensure_network(self, namespace: str) -> str:
-        name = names.network_name(namespace)
+        name = names.network_name(self.target, namespace)
         if name in self._networks:
             return name
         found = await self.podman.run("network", "exists", name, check=False)
@@ -211,13 +211,30 @@ class Runtime:
         try:
             result = await self.podman.run(*argv, check=False)
             if result.returncode != 0 and "already in use" in result.stderr:
-                # a leftover of an interrupted earlier attempt (e.g. after kill -9)
-                await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+                await self._clear_leftover(name)
                 result = await self.podman.run(*argv, check=False)
             if result.returncode != 0:
                 raise PodmanError(self.podman.argv(*argv), result.returncode, result.stderr)
         finally:
             env_file.unlink(missing_ok=True)
+
+    async def _clear_leftover(self, name: str) -> None:
+        """Remove what holds `name` after an interrupted earlier attempt (kill -9 mid-create)
+        if it is this target's; a container made by hand (or by another target) is never
+        touched: the creation fails with a message saying so."""
+        found = await self.podman.run(
+            "container", "inspect", "--format", "{{json .Config.Labels}}", name, check=False
+        )
+        if found.returncode == 0:  # else only storage remains: nothing anyone else owns
+            labels = json.loads(found.stdout or "null") or {}
+            if any(labels.get(k) != v for k, v in names.base_labels(self.target).items()):
+                raise PodmanError(
+                    self.podman.argv("run", "--name", name),
+                    125,
+                    f"container name {name} is used by a container that target "
+                    f"{self.target!r} did not create; remove or rename that container",
+                )
+        await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
 
     async def run_to_completion(self, name: str, run_as: str, plan: RunPlan) -> int:
         """Run an init container in the replica `run_as`'s directory; its exit code."""

@@ -204,6 +204,7 @@ def expand(text: str, env: Mapping[str, str]) -> str:
 class PodContext:
     """Who the replica is, for fieldRef and naming."""
 
+    target: str  # the owning target's name: scopes volume names (`names.scope`)
     namespace: str
     pod: str
     network: str

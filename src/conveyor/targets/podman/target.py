@@ -167,7 +167,7 @@ class PodmanTarget:
             await self.runtime.ensure_network(ref.name)
         elif ref.kind == "PersistentVolumeClaim":
             await self.runtime.ensure_volume(
-                ref.namespace, names.volume_name(ref.namespace, ref.name)
+                ref.namespace, names.volume_name(self._name, ref.namespace, ref.name)
             )
 
     async def delete(self, ref: ObjectRef) -> bool:
@@ -183,7 +183,7 @@ class PodmanTarget:
                 await self.controller.remove(self._replicas_of(ref))
             elif ref.kind == "PersistentVolumeClaim":
                 # Without -f, which would first remove any container using the volume.
-                volume = names.volume_name(ref.namespace, ref.name)
+                volume = names.volume_name(self._name, ref.namespace, ref.name)
                 result = await self.podman.run("volume", "rm", volume, check=False)
                 if result.returncode != 0:
                     log.info("kept volume %s: %s", volume, result.stderr.strip())
@@ -200,7 +200,7 @@ class PodmanTarget:
         await self.controller.remove(doomed)
         await self.controller.wait_removals()
         # Without -f: a container someone else attached keeps the network (and is untouched).
-        network = names.network_name(namespace)
+        network = names.network_name(self._name, namespace)
         result = await self.podman.run("network", "rm", network, check=False)
         if result.returncode != 0:
             log.info("kept network %s: %s", network, result.stderr.strip())

@@ -161,7 +161,8 @@ class Workloads:
             self._progress(record)
 
     def _name(self, ref: ObjectRef, current: str, slot: int) -> str:
-        return names.container_name(ref.namespace, self.pod_name(ref, current, slot))
+        pod = self.pod_name(ref, current, slot)
+        return names.container_name(self.c.runtime.target, ref.namespace, pod)
 
     def start_creation(self, record: Record, current: str, slot: int) -> None:
         name = self._name(record.ref, current, slot)
