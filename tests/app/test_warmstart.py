@@ -7,7 +7,9 @@ wrote its line to CONVEYOR_WARM_TRACE (only forked children do).
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
+import pty
 import resource
 import shutil
 import signal
@@ -343,3 +345,34 @@ def test_concurrent_commands_are_all_served_warm(warm: Warm, tmp_path: Path) -> 
     assert [client.returncode for client in clients] == [0, 0, 0, 0]
     assert all('"value": true' in out for out in outputs), outputs
     assert len({entry["pid"] for entry in warm.traced()}) == 4
+
+
+def test_a_terminal_gets_colours_and_the_summary_table_warm(warm: Warm, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", WORLD)
+    warm.run(repo, "expr", "1")
+    warm.wait_ready()
+    main, secondary = pty.openpty()
+    try:
+        result = subprocess.run(
+            [str(SCRIPT), "run", "push"],
+            cwd=repo,
+            env=warm.env,
+            stdin=subprocess.DEVNULL,
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+        os.close(secondary)
+        output = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's last writer is gone
+            while chunk := os.read(main, 65536):
+                output += chunk
+    finally:
+        os.close(main)
+    assert result.returncode == 0, result.stderr
+    text = output.decode()
+    assert "\x1b[" in text  # colours: the child saw a terminal on its stdout
+    assert "RESULT" in text and "success" in text
+    [entry] = warm.traced()
+    assert entry["imported"] == []  # the terminal's table modules were preloaded too

@@ -111,8 +111,21 @@ def preload(scratch: Path) -> None:
         load_schema(WORKFLOW_SCHEMA)
         load_schema(ACTION_SCHEMA)
     warmchild.rehearse(scratch)
+    _render_for_a_terminal()
     gc.collect()
     gc.freeze()
+
+
+def _render_for_a_terminal() -> None:
+    """The rehearsal's output is no terminal: render the coloured summary table once, so
+    rich and its lazily imported parts are loaded too."""
+    import io
+
+    from conveyor.workflow.run.console import Console, SummaryRow
+
+    Console(io.StringIO(), color=True).summary(
+        [SummaryRow(job="warm/warm", result="success", duration=0.01)]
+    )
 
 
 class WarmServer:
