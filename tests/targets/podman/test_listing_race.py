@@ -1,5 +1,6 @@
 """The controller against a scripted Podman: a replica whose `podman run` returns while a
-`podman ps` is already running must not be created a second time.
+`podman ps` is already running must not be created a second time, and one that a listing
+shows `created` while its `podman run` is still starting it is not "healed".
 
 Without the listing fence in `Workloads.observed`, the tick that used that older listing
 saw no replica and no pending creation, and created the same name again; on real Podman
@@ -29,7 +30,7 @@ from .manifests import deployment
 REF = ObjectRef(group="apps", kind="Deployment", namespace="demo", name="web")
 
 
-def replica(name: str, pod: str, spec_hash: str, slot: int) -> Replica:
+def replica(name: str, pod: str, spec_hash: str, slot: int, state: str = "running") -> Replica:
     labels = {
         names.NAMESPACE_LABEL: "demo",
         names.KIND_LABEL: "Deployment",
@@ -49,7 +50,7 @@ def replica(name: str, pod: str, spec_hash: str, slot: int) -> Replica:
         pod=pod,
         spec_hash=spec_hash,
         slot=slot,
-        state="running",
+        state=state,
         exit_code=0,
         started_at=0,
         labels=labels,
@@ -66,6 +67,7 @@ class ScriptedPodman:
         self.containers: dict[str, Replica] = {}
         self.created: Counter[str] = Counter()
         self.removed: list[str] = []
+        self.started: list[str] = []
         self.during_listing: asyncio.Event | None = None  # set: finish the creation now
         self.creation_done = asyncio.Event()
 
@@ -88,6 +90,12 @@ class ScriptedPodman:
     async def exec(self, name: str, argv: Sequence[str], timeout: float) -> int:
         return 0
 
+    async def start(self, name: str) -> None:
+        self.started.append(name)
+
+    async def restart(self, name: str) -> None:
+        self.started.append(name)
+
     async def remove(self, names_: Sequence[str]) -> None:
         for name in names_:
             self.containers.pop(name, None)
@@ -95,15 +103,20 @@ class ScriptedPodman:
 
 
 class ScriptedCreator:
-    """`Creator.create` that waits for `release`, then adds the container."""
+    """`Creator.create` that waits for `release`, then adds the container running; with
+    `created_first`, the container is listed as `created` meanwhile (as `podman run` makes
+    it before it starts it)."""
 
-    def __init__(self, podman: ScriptedPodman) -> None:
+    def __init__(self, podman: ScriptedPodman, *, created_first: bool = False) -> None:
         self.podman = podman
         self.release = asyncio.Event()
+        self.created_first = created_first
 
     async def create(self, record: Record, current: str, slot: int, pod: str) -> str:
-        await self.release.wait()
         name = names.container_name("t", record.ref.namespace, pod)
+        if self.created_first:
+            self.podman.containers[name] = replica(name, pod, current, slot, state="created")
+        await self.release.wait()
         self.podman.created[name] += 1
         self.podman.containers[name] = replica(name, pod, current, slot)
         self.podman.creation_done.set()
@@ -118,22 +131,29 @@ class NoProxy:
         pass
 
 
+def scripted(tmp_path: Path, creator: ScriptedCreator) -> tuple[Controller, Workloads]:
+    """A controller (not started: the test ticks it) over `creator.podman`, one Deployment."""
+    store = ObjectStore(tmp_path / "objects")
+    store.upsert(REF, deployment("web", replicas=1))
+    controller = Controller(
+        runtime=cast(Runtime, creator.podman),
+        store=store,
+        proxy=cast(ProxyHandle, NoProxy()),
+        bind_address="127.0.0.1",
+        emit=lambda _event: None,
+    )
+    workloads = Workloads(controller)
+    workloads.creator = cast(Any, creator)
+    controller.workloads = workloads
+    return controller, workloads
+
+
 def test_a_replica_created_during_a_listing_is_not_created_again(tmp_path: Path) -> None:
     async def scenario() -> None:
         podman = ScriptedPodman()
-        store = ObjectStore(tmp_path / "objects")
-        store.upsert(REF, deployment("web", replicas=1))
-        controller = Controller(
-            runtime=cast(Runtime, podman),
-            store=store,
-            proxy=cast(ProxyHandle, NoProxy()),
-            bind_address="127.0.0.1",
-            emit=lambda _event: None,
-        )
-        workloads = Workloads(controller)
         creator = ScriptedCreator(podman)
-        workloads.creator = cast(Any, creator)
-        controller.workloads = workloads
+        controller, workloads = scripted(tmp_path, creator)
+        store = controller.store
         try:
             await controller.sync_once()  # nothing yet: the creation of slot 0 starts
             assert len(workloads.pending) == 1
@@ -149,6 +169,30 @@ def test_a_replica_created_during_a_listing_is_not_created_again(tmp_path: Path)
             assert workloads.pending == {}
             assert [controller.is_ready(n) for n in controller.tracked] == [True]
         finally:
+            creator.release.set()  # close() waits for the creation
+            await controller.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_replica_still_being_created_is_not_started_by_healing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        podman = ScriptedPodman()
+        creator = ScriptedCreator(podman, created_first=True)
+        controller, workloads = scripted(tmp_path, creator)
+        try:
+            await controller.sync_once()  # the creation starts
+            await asyncio.sleep(0)  # it has made the container, not yet started it
+            await controller.sync_once()  # lists it `created`: podman run is on it
+            assert [t.replica.state for t in controller.tracked.values()] == ["created"]
+            creator.release.set()
+            await asyncio.gather(*(p.task for p in workloads.pending.values()))
+            await controller.sync_once()
+            await controller.sync_once()
+            assert podman.started == []  # no `podman start` racing `podman run`
+            assert [controller.is_ready(n) for n in controller.tracked] == [True]
+        finally:
+            creator.release.set()  # close() waits for the creation
             await controller.close()
 
     asyncio.run(scenario())
