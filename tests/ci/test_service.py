@@ -116,8 +116,11 @@ def test_cancel_in_progress_and_restart_recovery(service: CIService, tmp_path: P
     [first] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "true"))
     _claim(service)
     [second] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "true"))
-    assert _status(service, first) == ("completed", "cancelled")
+    assert _status(service, first) == ("in_progress", "")  # cancelling: its job must stop
     assert service.beat(first, "local-1") is True  # the runner learns it must stop
+    assert _status(service, second) == ("pending", "")  # until the first run has ended
+    service.complete(first, "local-1", {"result": "cancelled"})
+    assert _status(service, first) == ("completed", "cancelled")
     assert _claim(service, "gpu-1") == second
     [third] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     assert _status(service, third) == ("pending", "")

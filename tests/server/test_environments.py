@@ -1,5 +1,6 @@
 """Environments: required reviewers, allowed branches, secrets only after approval,
-deployments with their URL, `conveyor approve` / `reject`."""
+deployments with their URL, `conveyor approve` / `reject`; a job waiting for a review holds
+no runner (the server gates it before any runner is assigned, as GitHub does)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from conveyor.app.cmd_approve import approve, reject
-from tests.server.conftest import Server, push_workflows
+from tests.server.conftest import Server, make_server, push_workflows
 
 PROD_SECRET = "prod-Secret-Value-123"
 
@@ -70,7 +71,9 @@ def test_approval_releases_environment_secrets_and_records_the_deployment(
     sha = push_workflows(server, tmp_path, "acme/app", {".github/workflows/d.yml": DEPLOY})
     run_id = int(server.runs("acme/app")[0]["id"])
     run = _waiting(server, run_id)
-    assert run["status"] == "in_progress"
+    assert run["status"] == "waiting"  # GitHub's run status while a job awaits its review
+    [deploy] = [u for u in run["units"] if u["job_id"] == "deploy"]
+    assert (deploy["status"], deploy["runner"]) == ("waiting", "")
     pending = server.api("GET", "/api/v1/approvals").json()
     assert [(a["run_id"], a["environment"]) for a in pending] == [(run_id, "production")]
     assert "deploying" not in server.api("GET", f"/api/v1/runs/{run_id}/logs").text
@@ -120,3 +123,39 @@ def test_branch_not_allowed_to_deploy(server: Server, tmp_path: Path) -> None:
     logs = server.api("GET", f"/api/v1/runs/{run_id}/logs").text
     assert "Branch 'feature' is not allowed to deploy to production" in logs
     assert not server.api("GET", "/api/v1/approvals").json()
+
+
+OTHER = """name: Other
+on: push
+jobs:
+  other:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "other job ran"
+"""
+
+
+def test_a_job_waiting_for_review_holds_no_runner(tmp_path: Path) -> None:
+    """One local runner: while deploy waits for alice, another run's job takes that runner
+    and finishes; deploy is queued (and gets its secrets) only after the approval."""
+    server = make_server(tmp_path, "--pool-min", "1", "--pool-max", "1")
+    server.start()
+    try:
+        tokens = _setup(server)
+        push_workflows(server, tmp_path, "acme/app", {".github/workflows/d.yml": DEPLOY})
+        run_id = int(server.runs("acme/app")[0]["id"])
+        _waiting(server, run_id)
+        push_workflows(server, tmp_path, "acme/other", {".github/workflows/o.yml": OTHER})
+        other_id = int(server.runs("acme/other")[0]["id"])
+        other = server.wait_run(other_id, timeout=120)
+        assert other["conclusion"] == "success"
+        assert server.api("GET", f"/api/v1/runs/{run_id}").json()["status"] == "waiting"
+        assert "production approved" in _cli(approve, server, tokens["alice"], run_id)
+        done = server.wait_run(run_id, timeout=120)
+        logs = server.api("GET", f"/api/v1/runs/{run_id}/logs").text
+        assert done["conclusion"] == "success", logs
+        assert f"deploying len={len(PROD_SECRET)} region=eu-1" in logs
+        assert {u["runner"] for u in done["units"]} == {"local-1"}
+        assert {u["runner"] for u in other["units"]} == {"local-1"}
+    finally:
+        server.stop()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.parts import ServiceParts
 
-ACTIVE = ("queued", "in_progress")
+ACTIVE = ("queued", "waiting", "in_progress")  # a run waiting for a review holds its group
 
 
 class ConcurrencyGroups(ServiceParts):
@@ -24,7 +24,9 @@ class ConcurrencyGroups(ServiceParts):
 
     if TYPE_CHECKING:  # provided by CIService
 
-        def cancel(self, run_id: int, *, reason: str = "cancelled by a user") -> None: ...
+        def cancel(
+            self, run_id: int, *, reason: str = "cancelled by a user", force: bool = False
+        ) -> None: ...
 
     def _enqueue(self, run_id: int) -> None:
         """Pending → queued unless its concurrency group is busy (GitHub's rules)."""

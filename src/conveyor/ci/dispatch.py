@@ -7,8 +7,10 @@ leaves `pending` (its workflow-level concurrency group let it), whenever a unit 
 recovery. It reads the run's workflow again from its commit (cached), decides every job
 that became ready with `ci.jobplan` (skips and `if`/matrix/`runs-on` errors conclude the
 job right here, without a runner), queues the units of the others (`_enqueue_unit`, where
-job-level concurrency groups apply) and concludes the run once every job has: failure wins,
-then cancelled, then success; a run whose every job was skipped is `skipped`, as GitHub does.
+job-level concurrency groups and then environment rules apply: `ci.gates`) and concludes
+the run once every job has: failure wins, then cancelled, then success; a run whose every
+job was skipped is `skipped`, as GitHub does; a run being cancelled (`ci.cancels`) plans
+its jobs with `cancelled()` true and concludes `cancelled`.
 
 A unit's `conclusion` is the result dependants see (`needs.<id>.result`, a failed
 `continue-on-error` job counts as success) and `outputs` the job's outputs; a job split
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _CACHE_SIZE = 64
+UNFINISHED = ("pending", "waiting", "queued", "in_progress")
 
 
 class JobDispatch(ServiceParts):
@@ -107,6 +110,7 @@ class JobDispatch(ServiceParts):
         units = self.store.units(run_id=run_id)
         planned = {u["job_id"] for u in units}
         done = concluded_jobs(units)
+        cancelling = self.store.cancel_request(run_id) is not None
         contexts: RunContexts | None = None
         progress = True
         while progress:
@@ -116,7 +120,7 @@ class JobDispatch(ServiceParts):
                     continue
                 if contexts is None:
                     contexts = self._contexts(run, workflow)
-                decision = plan_job(workflow, job, contexts, done)
+                decision = plan_job(workflow, job, contexts, done, cancelled=cancelling)
                 planned.add(job.id)
                 if decision.result is not None:
                     self._conclude_job_here(
@@ -188,6 +192,7 @@ class JobDispatch(ServiceParts):
                     "status": "pending",
                     "concurrency_group": spec.concurrency_group,
                     "cancel_in_progress": int(spec.cancel_in_progress),
+                    "environment": spec.environment,
                 }
             )
             self._enqueue_unit(unit_id)
@@ -222,7 +227,7 @@ class JobDispatch(ServiceParts):
     ) -> bool:
         if not self.store.update_unit(
             int(unit["id"]),
-            only_from=("pending", "queued", "in_progress"),
+            only_from=UNFINISHED,
             status="completed",
             conclusion=conclusion,
             outputs=dict(outputs or {}),
@@ -261,7 +266,7 @@ class JobDispatch(ServiceParts):
         run_id = int(unit["run_id"])
         siblings = [
             u
-            for u in self.store.units(run_id=run_id, status=("pending", "queued", "in_progress"))
+            for u in self.store.units(run_id=run_id, status=UNFINISHED)
             if u["job_id"] == unit["job_id"]
         ]
         if not siblings:
@@ -278,6 +283,10 @@ class JobDispatch(ServiceParts):
             self._finish_unit(sibling, "cancelled", advance=False)
 
     def _conclude_from_jobs(self, run_id: int, done: Mapping[str, NeedDone]) -> None:
+        cancel = self.store.cancel_request(run_id)
+        if cancel is not None:  # a cancelled run is cancelled, whatever its last jobs did
+            self._conclude(run_id, "cancelled", str(cancel["reason"]))
+            return
         results = [d.result for d in done.values()]
         verdict = combine(results) if results else Result.SUCCESS
         reasons = [
@@ -288,13 +297,18 @@ class JobDispatch(ServiceParts):
         self._conclude(run_id, str(verdict), "; ".join(dict.fromkeys(reasons)))
 
     def _refresh_run_status(self, run_id: int) -> None:
-        """queued until a unit started; in_progress from then on (until it concludes)."""
+        """queued until a unit started; in_progress from then on (until it concludes);
+        waiting while its only unfinished jobs wait for their environment (GitHub's
+        `waiting`)."""
         run = self._run(run_id)
-        if run["status"] not in ("queued", "in_progress"):
+        if run["status"] not in ("queued", "waiting", "in_progress"):
             return
         units = self.store.units(run_id=run_id)
+        states = {u["status"] for u in units}
         started = any(u["status"] == "in_progress" or u["runner"] for u in units)
         status = "in_progress" if started else "queued"
+        if "waiting" in states and not states & {"pending", "queued", "in_progress"}:
+            status = "waiting"
         if status != run["status"]:
             self.store.update_run(run_id, status=status)
             self._status(run_id, status)

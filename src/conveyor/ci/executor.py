@@ -12,7 +12,13 @@ its legs) with the concluded jobs' results and outputs as `Session.prior_jobs`, 
 job's result and outputs under `job` (`job_outcome`); every console line (already masked
 by the engine's `Masker`) is batched to `Reporter.logs`; environments wait on
 `Reporter.environment` (approval) through the engine's `EnvironmentGate`; a heartbeat loop
-tells the server the runner is alive and learns about cancellation.
+tells the server the runner is alive and learns about cancellation. A cancellation reaches
+the engine as GitHub's runner passes it on (`Session.cancel`): the running step is
+interrupted and the steps whose `if` holds once the job is cancelled (`always()`,
+`cancelled()`) still run and report, within the engine's cancel timeout; only a job that
+has not reached the engine yet (cloning) or outlives that timeout is stopped outright. A
+unit dispatched after its run was cancelled (`assignment["cancelled"]`) is evaluated with
+`cancelled()` true.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.run.session import EnvironmentRelease
+from conveyor.workflow.run.session import EnvironmentRelease, Session
+from conveyor.workflow.run.steps import CANCEL_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +187,12 @@ async def execute(
     """Run the assignment; returns (and reports) the `conveyor run --json` document.
 
     Heartbeats run from the first moment (the clone included) until the end; when the
-    server answers "cancel" the run is stopped and reported as cancelled.
+    server answers "cancel" the job is cancelled (see the module docstring) and reported.
     """
-    main = asyncio.ensure_future(_execute(assignment, reporter, work_dir, token))
+    engine: list[Session] = []  # the engine's session, once the job reached it
+    main = asyncio.ensure_future(_execute(assignment, reporter, work_dir, token, engine))
     stopped: list[bool] = []
-    beat = asyncio.ensure_future(_beat(main, reporter, heartbeat, stopped))
+    beat = asyncio.ensure_future(_beat(main, reporter, heartbeat, stopped, engine))
     try:
         result = await main
     except asyncio.CancelledError:
@@ -200,26 +208,43 @@ async def execute(
     return result
 
 
+CANCEL_GRACE = CANCEL_TIMEOUT + 30.0
+"""How long a cancelled job may take to end on its own (its `always()` steps, each bounded
+by the engine's cancel timeout) before the runner stops it outright."""
+
+
 async def _beat(
-    main: asyncio.Future[Any], reporter: Reporter, every: float, stopped: list[bool]
+    main: asyncio.Future[Any],
+    reporter: Reporter,
+    every: float,
+    stopped: list[bool],
+    engine: list[Session],
 ) -> None:
+    """Beat until the job ends (also while a cancelled job runs its `always()` steps)."""
     while not main.done():
         await asyncio.sleep(every)
-        if await reporter.heartbeat():
+        if await reporter.heartbeat() and not stopped:
             stopped.append(True)
-            main.cancel()
-            return
+            if not engine:  # still cloning: nothing of the job ran, nothing to let finish
+                main.cancel()
+                return
+            engine[0].cancel("The run was cancelled.")
+            asyncio.get_running_loop().call_later(CANCEL_GRACE, main.cancel)
 
 
 async def _execute(
-    assignment: Mapping[str, Any], reporter: Reporter, work_dir: Path, token: str
+    assignment: Mapping[str, Any],
+    reporter: Reporter,
+    work_dir: Path,
+    token: str,
+    engine: list[Session],
 ) -> dict[str, Any]:
     from conveyor.runners.host import HostRunner
     from conveyor.workflow.run.console import Console
     from conveyor.workflow.run.engine import run_all
     from conveyor.workflow.run.masking import Masker
     from conveyor.workflow.run.selection import select
-    from conveyor.workflow.run.session import RunOptions, Session
+    from conveyor.workflow.run.session import RunOptions
 
     repo = work_dir / "repo"
     await asyncio.to_thread(
@@ -260,6 +285,8 @@ async def _execute(
     fetched = await _fetch_artifacts(assignment, reporter, options.run_dir)
     session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
     session.environment_gate = _Gate(reporter)
+    session.run_cancelled = bool(assignment.get("cancelled"))
+    engine.append(session)
     for prior_id, (result, outputs) in (assignment.get("prior_jobs") or {}).items():
         session.prior_jobs[str(prior_id)] = (str(result), dict(outputs))
     task = asyncio.ensure_future(run_all(session, chosen))

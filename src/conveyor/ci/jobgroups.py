@@ -1,9 +1,10 @@
 """Job-level concurrency groups (`jobs.<id>.concurrency`) across runs, as GitHub decides.
 
 A mixin of `CIService`, the per-unit twin of `ci.concurrency` (workflow level). Per group
-(evaluated by `ci.jobplan` per matrix leg, per repository) at most one unit is queued or
-in progress and at most one waits `pending`; a newer pending unit cancels the older pending
-one ("Canceling since a higher priority waiting request … exists"), and with
+(evaluated by `ci.jobplan` per matrix leg, per repository) at most one unit is waiting for
+its environment, queued or in progress, and at most one waits `pending`; a newer pending
+unit cancels the older pending one ("Canceling since a higher priority waiting request …
+exists"), and with
 `cancel-in-progress` it also cancels the running one. `ci.dispatch` calls `_enqueue_unit`
 for each new unit (also those without a group: they are queued at once) and
 `_release_unit_group` when a unit concludes; `recover` promotes pending units again.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.parts import ServiceParts
 
-UNIT_ACTIVE = ("queued", "in_progress")
+UNIT_ACTIVE = ("waiting", "queued", "in_progress")  # a unit waiting for a review holds it
 
 
 class JobGroups(ServiceParts):
@@ -34,8 +35,11 @@ class JobGroups(ServiceParts):
             advance: bool = True,
         ) -> bool: ...
 
+        def _gate(self, unit: Mapping[str, Any]) -> None: ...
+
     def _enqueue_unit(self, unit_id: int) -> None:
-        """Pending → queued unless its group is busy; older waiters are cancelled."""
+        """Pending → queued unless its group is busy (older waiters are cancelled), through
+        the environment gate (`ci.gates`: it may wait for a review instead)."""
         unit = self.store.unit(unit_id)
         if unit is None:
             return
@@ -53,8 +57,7 @@ class JobGroups(ServiceParts):
                 if u["id"] != unit_id
             ):
                 return  # stays pending until the group frees
-        self.store.update_unit(unit_id, only_from=("pending",), status="queued")
-        self.wake.set()
+        self._gate(unit)
 
     def _group_units(self, repo: str, group: str) -> list[dict[str, Any]]:
         """Unfinished units of `group` in `repo`, oldest first."""
@@ -79,5 +82,4 @@ class JobGroups(ServiceParts):
             return
         waiting = [u for u in members if u["status"] == "pending"]
         if waiting:
-            self.store.update_unit(int(waiting[0]["id"]), only_from=("pending",), status="queued")
-            self.wake.set()
+            self._gate(waiting[0])

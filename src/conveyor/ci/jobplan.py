@@ -11,8 +11,14 @@ GitHub decides these on the server, before any runner is involved, and so does C
 * its matrix is expanded here (it may read `needs`), and `runs-on` (string, list, or
   `{group, labels}`) and job-level `concurrency` are evaluated per leg with `github`,
   `needs`, `strategy`, `matrix`, `vars`, `inputs`;
-* legs that share labels and concurrency group form one unit; a job whose legs differ
-  becomes one unit per distinct set, each selected by the engine's matrix filter.
+* `environment` (its name) is evaluated per leg with the same contexts: a unit deploys to
+  one environment, whose protection rules the service applies before it is queued;
+* legs that share labels, concurrency group and environment form one unit; a job whose
+  legs differ becomes one unit per distinct set, each selected by the engine's matrix
+  filter;
+* after the run was cancelled, `cancelled()` holds and `success()` does not (`cancelled=`),
+  so only jobs whose `if` says so (`always()`, `cancelled()`) still run; `holds` evaluates
+  the `if` of a job already planned again that way (GitHub's cancellation re-evaluates it).
 
 The runner's engine evaluates `if` and the matrix again with the same inputs (the needed
 jobs' results and outputs come as `prior_jobs`), so both sides agree. `group` of
@@ -61,6 +67,7 @@ class UnitSpec:
     matrix_filter: Filter | None = None
     concurrency_group: str = ""
     cancel_in_progress: bool = False
+    environment: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,10 +107,15 @@ def ancestors(workflow: Workflow, job: Job, done: Mapping[str, NeedDone]) -> dic
     return found
 
 
-def plan_job(
-    workflow: Workflow, job: Job, contexts: RunContexts, done: Mapping[str, NeedDone]
-) -> Decision:
-    """Decide a ready job (see the module docstring)."""
+def _job_context(
+    workflow: Workflow,
+    job: Job,
+    contexts: RunContexts,
+    done: Mapping[str, NeedDone],
+    *,
+    cancelled: bool,
+) -> EvalContext:
+    """What a job's `if` reads: github, inputs, vars, needs and the status functions."""
     needs: dict[str, Value] = {
         n: {"result": str(done[n].result), "outputs": dict(done[n].outputs)}
         for n in job.needs
@@ -115,8 +127,38 @@ def plan_job(
         "vars": dict(contexts.vars),
         "needs": needs,
     }
-    functions = job_functions(ancestors(workflow, job, done), cancelled=False)
-    ctx = EvalContext(contexts=base, functions=functions)
+    functions = job_functions(ancestors(workflow, job, done), cancelled=cancelled)
+    return EvalContext(contexts=base, functions=functions)
+
+
+def holds(
+    workflow: Workflow,
+    job: Job,
+    contexts: RunContexts,
+    done: Mapping[str, NeedDone],
+    *,
+    cancelled: bool,
+) -> bool:
+    """Whether the job's `if` (implicit `success()`) holds; False when it cannot be evaluated."""
+    ctx = _job_context(workflow, job, contexts, done, cancelled=cancelled)
+    try:
+        condition = compile_condition(job.if_ if job.if_ is not None else "success()")
+        return is_truthy(condition.evaluate(ctx))
+    except ConveyorError:
+        return False
+
+
+def plan_job(
+    workflow: Workflow,
+    job: Job,
+    contexts: RunContexts,
+    done: Mapping[str, NeedDone],
+    *,
+    cancelled: bool = False,
+) -> Decision:
+    """Decide a ready job (see the module docstring); `cancelled`: the run is cancelling."""
+    ctx = _job_context(workflow, job, contexts, done, cancelled=cancelled)
+    base = dict(ctx.contexts)
     name = _name(job, ctx)
     try:
         condition = compile_condition(job.if_ if job.if_ is not None else "success()")
@@ -209,7 +251,7 @@ def runs_on_labels(raw: Any, ctx: EvalContext) -> tuple[str, ...]:
 def _units(
     job: Job, name: str, legs: Sequence[_Leg], base: Mapping[str, Value]
 ) -> tuple[UnitSpec, ...]:
-    keyed: dict[tuple[tuple[str, ...], str, bool], list[_Leg]] = {}
+    keyed: dict[tuple[tuple[str, ...], str, bool, str], list[_Leg]] = {}
     for leg in legs:
         ctx = EvalContext(
             contexts={**base, "matrix": dict(leg.combo), "strategy": dict(leg.strategy)}
@@ -227,15 +269,24 @@ def _units(
             cancel = bool(group) and is_truthy(
                 evaluate_raw(job.concurrency.cancel_in_progress, ctx)
             )
-        keyed.setdefault((labels, group, cancel), []).append(leg)
+        environment = ""
+        if job.environment is not None:
+            environment = to_str(evaluate_raw(job.environment.name, ctx)).strip()
+        keyed.setdefault((labels, group, cancel, environment), []).append(leg)
     if len(keyed) == 1:  # the whole job on one runner: fail-fast and max-parallel stay exact
-        (labels, group, cancel), _ = next(iter(keyed.items()))
+        (labels, group, cancel, environment), _ = next(iter(keyed.items()))
         return (
-            UnitSpec(name=name, labels=labels, concurrency_group=group, cancel_in_progress=cancel),
+            UnitSpec(
+                name=name,
+                labels=labels,
+                concurrency_group=group,
+                cancel_in_progress=cancel,
+                environment=environment,
+            ),
         )
     combos = [leg.combo for leg in legs]
     units: list[UnitSpec] = []
-    for (labels, group, cancel), chosen in keyed.items():
+    for (labels, group, cancel, environment), chosen in keyed.items():
         for part in _selectable(job, combos, chosen):
             shown = matrix_plan.leg_name(name, dict(part[0].combo)) if len(part) == 1 else name
             units.append(
@@ -245,6 +296,7 @@ def _units(
                     matrix_filter=_filter(part),
                     concurrency_group=group,
                     cancel_in_progress=cancel,
+                    environment=environment,
                 )
             )
     return tuple(units)

@@ -6,7 +6,9 @@ left queued or in progress without units (from before per-job dispatch) are plan
 scratch; pending jobs and runs get their concurrency groups' verdict again. `supervise`
 runs for the server's lifetime: a job whose runner stopped beating for the heartbeat
 timeout is failed with a reason that names the runner, and the run goes on as after any
-failed job (its dependants skip unless their `if` says otherwise).
+failed job (its dependants skip unless their `if` says otherwise); jobs waiting for their
+environment whose wait timer ran out are queued (`ci.gates`); a cancelled job whose runner
+did not stop within the cancel timeout is ended (`ci.cancels`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class Recovery(ServiceParts):
 
         def _promote_units(self, repo: str, group: str) -> None: ...
 
+        def release_waiting(self, run_id: int | None = None) -> None: ...
+
+        def enforce_cancel_timeout(self) -> None: ...
+
         def _finish_unit(
             self,
             unit: Any,
@@ -69,7 +75,7 @@ class Recovery(ServiceParts):
                     unit["name"],
                 )
                 self._forget_runner(run_id, str(unit["runner"]))
-        for run in self.store.runs(status=("queued", "in_progress"), limit=10000):
+        for run in self.store.runs(status=("queued", "waiting", "in_progress"), limit=10000):
             if not self.store.units(run_id=run["id"]):
                 self.store.update_run(run["id"], status="queued", runner="")
             self._advance(run["id"])
@@ -120,5 +126,7 @@ class Recovery(ServiceParts):
                     )
                     log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
                     self._finish_unit(unit, "failure", reason=reason)
+            self.release_waiting()  # wait timers that ran out
+            self.enforce_cancel_timeout()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)

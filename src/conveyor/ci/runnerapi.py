@@ -50,6 +50,8 @@ class RunnerAPI(ServiceParts):
 
         def check_environment(self, run_id: int, environment: str) -> dict[str, Any]: ...
 
+        def stopping(self, unit: Mapping[str, Any]) -> bool: ...
+
     async def poll(
         self,
         runner: str,
@@ -125,6 +127,8 @@ class RunnerAPI(ServiceParts):
             "artifacts": [a["name"] for a in self.artifacts(run_id)],
             "secrets": secrets,
             "vars": variables,
+            # the run is being cancelled: the engine evaluates `if` with `cancelled()` true
+            "cancelled": self.store.cancel_request(run_id) is not None,
         }
 
     def _prior_jobs(self, run_id: int, job_id: str) -> dict[str, Any]:
@@ -143,12 +147,14 @@ class RunnerAPI(ServiceParts):
         return None
 
     def beat(self, run_id: int, runner: str) -> bool:
-        """A heartbeat; True when the runner must stop (cancelled or no longer its unit)."""
+        """A heartbeat; True when the runner must stop: no longer its unit, or the run is
+        being cancelled and the job's `if` fails then (`ci.cancels`; the unit stays the
+        runner's while the engine runs the job's `always()` steps and reports)."""
         unit = self._owned(run_id, runner)
         if unit is None:
             return True
         self.store.update_unit(int(unit["id"]), heartbeat=time.time())
-        return False
+        return self.stopping(unit)
 
     def add_logs(self, run_id: int, runner: str, lines: Sequence[tuple[str, str]]) -> bool:
         unit = self._owned(run_id, runner)

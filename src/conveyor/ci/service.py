@@ -4,8 +4,10 @@ One `CIService` per server process (built by `conveyor.server.main`); the HTTP r
 Git push hook, the local runner pool and the tests call its methods. It owns the rules:
 triggers (`ci.triggers`), workflow-level concurrency groups across runs (one in progress
 and one pending per group; `cancel-in-progress`; a newer pending run replaces the older
-one, as GitHub does), cancel and re-run (all jobs, or the failed ones and their dependants
-with the other jobs' results, outputs and artifacts kept), commit statuses, and recovery
+one, as GitHub does), cancel (`ci.cancels`: jobs whose `if` holds after a cancellation
+still run) and re-run (all jobs, or the failed ones and their dependants with the other
+jobs' results, outputs and artifacts kept), environment rules before dispatch
+(`ci.gates`), commit statuses, and recovery
 after a restart (jobs of the local pool are re-queued; jobs on remote agents keep going
 and are failed only when their heartbeat stops). Per-job dispatch is in `ci.dispatch` and
 `ci.jobplan`, job-level groups in `ci.jobgroups`, runner-facing calls in `ci.runnerapi`,
@@ -26,10 +28,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conveyor.ci import events as ci_events
+from conveyor.ci.cancels import Cancels
 from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
-from conveyor.ci.dispatch import JobDispatch
-from conveyor.ci.errors import Conflict, NotFound
+from conveyor.ci.dispatch import UNFINISHED, JobDispatch
+from conveyor.ci.errors import NotFound
+from conveyor.ci.gates import EnvironmentGates
 from conveyor.ci.jobgroups import JobGroups
 from conveyor.ci.recovery import Recovery
 from conveyor.ci.reruns import Reruns
@@ -64,6 +68,7 @@ class ServiceConfig:
 
     data_dir: Path
     heartbeat_timeout: float = 30.0
+    cancel_timeout: float = 300.0  # GitHub's: a cancelled job still running is then ended
     local_labels: tuple[str, ...] = LOCAL_LABELS
     public_url: str = ""  # how remote runners reach /git (clone URLs)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -99,7 +104,17 @@ class Wake(asyncio.Event):
         super().set()
 
 
-class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, Recovery, Reruns):
+class CIService(
+    RunnerAPI,
+    Settings,
+    ConcurrencyGroups,
+    JobDispatch,
+    JobGroups,
+    EnvironmentGates,
+    Cancels,
+    Recovery,
+    Reruns,
+):
     """Runs, queue and rules of the CI service (see the module docstring)."""
 
     def __init__(
@@ -266,12 +281,6 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, 
             for p in sorted(folder.glob("*.tar.gz"))
         ]
 
-    def cancel(self, run_id: int, *, reason: str = "cancelled by a user") -> None:
-        run = self._run(run_id)
-        if run["status"] == "completed":
-            raise Conflict(f"run {run_id} already completed ({run['conclusion']})")
-        self._conclude(run_id, "cancelled", reason)
-
     def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None:
         with self.lock:  # not while a job of the run is being planned (ci.dispatch)
             self._conclude_locked(run_id, conclusion, reason)
@@ -284,8 +293,13 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, 
             run_id, status="completed", conclusion=conclusion, reason=reason, finished=time.time()
         )
         unfinished = "cancelled" if conclusion in ("success", "skipped") else conclusion
-        for unit in self.store.units(run_id=run_id, status=("pending", "queued", "in_progress")):
+        for unit in self.store.units(run_id=run_id, status=UNFINISHED):
             self._finish_unit(unit, unfinished, advance=False)
+        for approval in self.store.approvals(state="pending", run_id=run_id):
+            # nothing of the run waits for it any more: off the pending list
+            self.store.decide(
+                run_id, approval["environment"], state="cancelled", by="", comment=reason
+            )
         for job in self.store.jobs(run_id):
             if job["status"] != "completed":
                 self.store.upsert_job(
@@ -308,6 +322,7 @@ class CIService(RunnerAPI, Settings, ConcurrencyGroups, JobDispatch, JobGroups, 
             "cancelled": "error",
             "in_progress": "pending",
             "queued": "pending",
+            "waiting": "pending",
             "skipped": "success",
         }.get(state, state)
         self.store.set_status(

@@ -5,7 +5,9 @@ A mixin of `CIService`. Scopes: `org:<owner>`, `repo:<owner>/<name>`,
 (`ci.crypto.SecretBox`) and remembers the value in the service's `Masker` (logs and server
 logs are masked with it); listings return names and dates only; values are decrypted only
 into an assignment (org and repo scope) or, for an environment, in `check_environment` once
-its rules passed: allowed branches, required reviewers (an approval), wait timer.
+its rules passed (`environment_verdict`: allowed branches, required reviewers, wait timer),
+which the server applies before a job is queued (`ci.gates`) and the job's runner again
+when it reaches `environment:`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
 from conveyor.ci.parts import ServiceParts
-
-if TYPE_CHECKING:
-    pass
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -39,6 +38,10 @@ def _check_name(name: str) -> None:
 
 class Settings(ServiceParts):
     """Configuration methods of `CIService`."""
+
+    if TYPE_CHECKING:  # provided by CIService (ci.gates)
+
+        def release_waiting(self, run_id: int | None = None) -> None: ...
 
     # -- secrets and variables ----------------------------------------------------------
 
@@ -87,8 +90,11 @@ class Settings(ServiceParts):
             repo, name, reviewers=reviewers, wait_timer=wait_timer, branches=branches
         )
 
-    def check_environment(self, run_id: int, environment: str) -> dict[str, Any]:
-        """waiting | approved (with secrets and vars) | rejected (with the reason)."""
+    def environment_verdict(self, run_id: int, environment: str) -> dict[str, Any]:
+        """waiting | approved | rejected (with a message), without any secret: allowed
+        branches first (nothing waits on a branch that may not deploy), then required
+        reviewers (the approval is requested on the first call), then the wait timer, counted
+        from that request."""
         from conveyor.workflow.plan.globs import filter_matches
 
         run = self._run(run_id)
@@ -106,13 +112,22 @@ class Settings(ServiceParts):
         )
         if approval["state"] == "pending":
             return {"state": "waiting", "message": f"waiting for a review of {environment}"}
-        if approval["state"] == "rejected":
+        if approval["state"] != "approved":
             by = approval["decided_by"] or "a reviewer"
             note = f": {approval['comment']}" if approval["comment"] else ""
             return {"state": "rejected", "message": f"{environment} was rejected by {by}{note}"}
         wait_timer = float(rules["wait_timer"]) if rules else 0.0
         if time.time() < approval["requested"] + wait_timer:
             return {"state": "waiting", "message": f"wait timer of {wait_timer:g} s"}
+        return {"state": "approved", "message": ""}
+
+    def check_environment(self, run_id: int, environment: str) -> dict[str, Any]:
+        """`environment_verdict`, and once approved the environment's secrets and variables
+        (for the runner of the job that deploys: `RunnerAPI.environment_gate`)."""
+        verdict = self.environment_verdict(run_id, environment)
+        if verdict["state"] != "approved":
+            return verdict
+        run = self._run(run_id)
         owner, _, name = run["repo"].partition("/")
         scope = scope_of(owner, name, environment)
         return {
@@ -145,4 +160,5 @@ class Settings(ServiceParts):
         state = "approved" if approve else "rejected"
         self.store.decide(run_id, environment, state=state, by=user, comment=comment)
         self.count(f"approvals_{state}")
+        self.release_waiting(run_id)  # its waiting jobs are queued, or fail when rejected
         self.wake.set()

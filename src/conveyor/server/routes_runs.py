@@ -1,5 +1,6 @@
-"""REST routes for runs: list, show, logs, cancel, re-run, dispatch, approvals, statuses,
-deployments, repositories, tokens. All under `/api/v1`, all behind a bearer token."""
+"""REST routes for runs: list, show, logs, cancel (and force-cancel), re-run, dispatch,
+approvals, statuses, deployments, repositories, tokens. All under `/api/v1`, all behind a
+bearer token."""
 
 from __future__ import annotations
 
@@ -88,8 +89,23 @@ def artifact(request: Request, run_id: int, name: str, _: Reader) -> FileRespons
 
 @router.post("/runs/{run_id}/cancel")
 def cancel_run(request: Request, run_id: int, who: Writer) -> dict[str, Any]:
-    state_of(request).service.cancel(run_id, reason=f"cancelled by {who.name}")
-    return {"id": run_id, "status": "completed", "conclusion": "cancelled"}
+    """Cancel as GitHub does: jobs whose `if` holds once the run is cancelled (`always()`,
+    `cancelled()`) still run, the others stop; the run concludes `cancelled` after them."""
+    service = state_of(request).service
+    service.cancel(run_id, reason=f"cancelled by {who.name}")
+    return _cancel_answer(service.run_view(run_id))
+
+
+@router.post("/runs/{run_id}/force-cancel")
+def force_cancel_run(request: Request, run_id: int, who: Writer) -> dict[str, Any]:
+    """End every job of the run now, `always()` ones included (GitHub's force-cancel)."""
+    service = state_of(request).service
+    service.cancel(run_id, reason=f"force-cancelled by {who.name}", force=True)
+    return _cancel_answer(service.run_view(run_id))
+
+
+def _cancel_answer(run: dict[str, Any]) -> dict[str, Any]:
+    return {"id": run["id"], "status": run["status"], "conclusion": run["conclusion"]}
 
 
 @router.post("/runs/{run_id}/rerun")

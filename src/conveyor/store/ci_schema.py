@@ -5,7 +5,11 @@ missing tables at start-up (`CREATE TABLE IF NOT EXISTS`), so the same SQLite fi
 PostgreSQL database can hold both. Schema changes only ever add tables, never columns of
 existing ones, so a data directory from an older version migrates by that alone: `ci_units`
 (per-job dispatch) was added that way; runs an older server left queued or in progress get
-their units when `CIService.recover` finds them without any. Structured values are JSON
+their units when `CIService.recover` finds them without any. `ci_unit_environments` (the
+environment a unit deploys to, gated before it is queued) and `ci_run_cancels` (a run being
+cancelled while its `always()` jobs still run) came later the same way: a unit without an
+environment row is gated by its runner as before, a run without a cancel row is not
+cancelling. Structured values are JSON
 text; secret values are ciphertext only (`conveyor.ci.crypto` encrypts before they reach
 this layer).
 """
@@ -94,7 +98,7 @@ units = Table(  # one job (or one label set of a matrix job) of a run, as a runn
     Column("matrix_filter", Text, nullable=False, default="null"),  # [[key, value]] or null
     Column(
         "status", String(16), nullable=False, index=True
-    ),  # pending|queued|in_progress|completed
+    ),  # pending|waiting|queued|in_progress|completed
     Column(
         "conclusion", String(16), nullable=False, default=""
     ),  # success|failure|cancelled|skipped
@@ -108,6 +112,22 @@ units = Table(  # one job (or one label set of a matrix job) of a run, as a runn
     Column("created", Float, nullable=False),
     Column("started", Float),
     Column("finished", Float),
+)
+
+unit_environments = Table(  # the environment a unit's job deploys to (`jobs.<id>.environment`)
+    "ci_unit_environments",
+    ci_metadata,
+    Column("unit_id", Integer, primary_key=True, autoincrement=False),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("environment", String(200), nullable=False),
+)
+
+run_cancels = Table(  # a cancel requested: the run ends once the jobs that still run ended
+    "ci_run_cancels",
+    ci_metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("requested", Float, nullable=False),
 )
 
 logs = Table(

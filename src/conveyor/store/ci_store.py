@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
+    delete,
     func,
     insert,
     select,
@@ -32,13 +34,15 @@ from conveyor.store.ci_schema import (
     create_ci_tables,
     jobs,
     logs,
+    run_cancels,
     runners,
     runs,
     statuses,
     tokens,
+    unit_environments,
     units,
 )
-from conveyor.store.dialect import clean_text, lock, upsert
+from conveyor.store.dialect import clean_text, insert_missing, lock, upsert
 from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
 
@@ -166,24 +170,36 @@ class CIStore:
     # -- units (one job of a run, as a runner takes it) ----------------------------------
 
     def add_unit(self, values: Mapping[str, Any]) -> int:
+        """A new unit; `environment` (the one its job deploys to) goes to its own table."""
+        row = {k: v for k, v in values.items() if k != "environment"}
         with self.tx() as conn:
-            done = conn.execute(insert(units).values(**encode({"created": time.time(), **values})))
-            return int(done.inserted_primary_key[0])  # type: ignore[index]
+            done = conn.execute(insert(units).values(**encode({"created": time.time(), **row})))
+            unit_id = int(done.inserted_primary_key[0])  # type: ignore[index]
+            if values.get("environment"):
+                conn.execute(
+                    insert(unit_environments).values(
+                        unit_id=unit_id,
+                        run_id=values["run_id"],
+                        environment=clean_text(str(values["environment"])),
+                    )
+                )
+            return unit_id
 
     def unit(self, unit_id: int) -> Row | None:
         with self.tx() as conn:
-            row = conn.execute(select(units).where(units.c.id == unit_id)).first()
-        return decode(row) if row else None
+            row = conn.execute(_units_query().where(units.c.id == unit_id)).first()
+        return _unit(row) if row else None
 
     def units(self, *, run_id: int | None = None, status: Sequence[str] = ()) -> list[Row]:
-        """Units oldest first, of one run or of every run."""
-        query = select(units).order_by(units.c.id)
+        """Units oldest first, of one run or of every run (with their `environment`, "" when
+        none)."""
+        query = _units_query().order_by(units.c.id)
         if run_id is not None:
             query = query.where(units.c.run_id == run_id)
         if status:
             query = query.where(units.c.status.in_(list(status)))
         with self.tx() as conn:
-            return [decode(r) for r in conn.execute(query).all()]
+            return [_unit(r) for r in conn.execute(query).all()]
 
     def update_unit(self, unit_id: int, *, only_from: Sequence[str] = (), **values: Any) -> bool:
         """Update a unit; with `only_from`, only while its status is one of those."""
@@ -204,7 +220,27 @@ class CIStore:
             heartbeat=now,
         )
 
+    # -- cancellation -------------------------------------------------------------------
+
+    def request_cancel(self, run_id: int, *, reason: str) -> bool:
+        """Record that the run is being cancelled; False when it already was."""
+        row = {"run_id": run_id, "reason": clean_text(reason), "requested": time.time()}
+        with self.tx() as conn:
+            return insert_missing(conn, run_cancels, row, keys=["run_id"])
+
+    def cancel_request(self, run_id: int) -> Row | None:
+        """The run's cancel request (`reason`, `requested`), or None."""
+        with self.tx() as conn:
+            row = conn.execute(select(run_cancels).where(run_cancels.c.run_id == run_id)).first()
+        return dict(row._mapping) if row else None
+
     # -- jobs and logs ------------------------------------------------------------------
+
+    def delete_job(self, run_id: int, name: str, *, status: str) -> None:
+        """Remove a job row while it has `status` (a placeholder the runner replaces)."""
+        where = (jobs.c.run_id == run_id) & (jobs.c.name == name) & (jobs.c.status == status)
+        with self.tx() as conn:
+            conn.execute(delete(jobs).where(where))
 
     def upsert_job(self, run_id: int, name: str, **values: Any) -> None:
         with self.tx() as conn:
@@ -271,3 +307,14 @@ class CIStore:
         query = select(runners).order_by(runners.c.last_seen, runners.c.name)
         with self.tx() as conn:
             return [decode(r) for r in conn.execute(query).all()]
+
+
+def _units_query() -> Select[Any]:
+    joined = units.outerjoin(unit_environments, unit_environments.c.unit_id == units.c.id)
+    return select(units, unit_environments.c.environment).select_from(joined)
+
+
+def _unit(row: Any) -> Row:
+    out = decode(row)
+    out["environment"] = out.get("environment") or ""
+    return out

@@ -114,6 +114,7 @@ class Scheduler:
     def _new_control(self) -> JobControl:
         control = JobControl()
         self._controls.append(control)
+        self.session.controls.append(control)
         if self.stop is not None and self.stop.stop.is_set():
             control.cancel(self.stop.reason)
         return control
@@ -148,7 +149,7 @@ class Scheduler:
             "vars": dict(self.session.options.vars),
             "needs": needs_ctx,
         }
-        functions = job_functions(ancestors, cancelled=False)
+        functions = job_functions(ancestors, cancelled=self.session.run_cancelled)
         ctx = EvalContext(contexts=base, functions=functions)
         prefix = self.call.name_prefix
         try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from conveyor.workflow.events import Event
     from conveyor.workflow.run.console import Console
     from conveyor.workflow.run.masking import Masker
+    from conveyor.workflow.run.scope import JobControl
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +91,10 @@ class Session:
         # re-run of failed jobs (CI service): job id -> (result, outputs) of the previous
         # attempt, for the jobs this attempt does not run; their dependants read them
         self.prior_jobs: dict[str, tuple[str, Mapping[str, str]]] = {}
+        # the run was cancelled (CI service): jobs evaluated from now on see `cancelled()`
+        # true and `success()` false, as GitHub re-evaluates `if` after a cancellation
+        self.run_cancelled = False
+        self.controls: list[JobControl] = []  # every leg's control (the scheduler adds them)
         self.slots = asyncio.Semaphore(options.max_parallel) if options.max_parallel else None
         token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + os.urandom(18).hex()
         self.secrets: dict[str, str] = {**options.secrets, "GITHUB_TOKEN": token}
@@ -102,3 +107,11 @@ class Session:
             token=token,
             debug=options.debug,
         )
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """The run was cancelled while it ran (the CI server's cancellation message): the
+        running legs are stopped (their `always()`/`cancelled()` steps still run), and jobs
+        that start later are evaluated with `cancelled()` true."""
+        self.run_cancelled = True
+        for control in self.controls:
+            control.cancel(reason)
