@@ -80,7 +80,7 @@ def test_commit_to_prod_and_back(up: UpProcess) -> None:
         assert pending["state"] == "pending"
         time.sleep(2)  # the gate holds: nothing reaches prod while it waits
         assert tour.served("prod") == "1.0.0"
-        assert api.run(run["id"])["status"] == "in_progress"
+        assert api.run(run["id"])["status"] == "waiting"  # as GitHub: no runner is held
         reader = api.create_token("e2e-reader", "read")
         with Api(info.server_url, reader) as read_only, pytest.raises(ApiError) as refused:
             read_only.approve(run["id"], "prod")
