@@ -9,7 +9,12 @@ with the engine's matrix filter) that a runner with the unit's labels claims. Th
 runs only that job with the workflow engine, given the concluded jobs' results and
 outputs (`prior_jobs`) and the run's artifacts so far; it reports the job's result and
 outputs, and the run advances. The run's conclusion aggregates its jobs (failure, then
-cancelled, then success).
+cancelled, then success). A job that deploys to an environment whose rules hold it (required
+reviewers, wait timer) waits on the server, holding no runner, until they let it go; a branch
+that may not deploy fails it before anything waits. Cancelling a run re-evaluates the `if` of
+its unfinished jobs with `cancelled()` true: those that hold (`always()`, `cancelled()`) still
+run, running ones that do not are stopped through their runner (whose engine still runs the
+`always()` steps), and the run concludes `cancelled` once every job has.
 
 Owns, by module:
 
@@ -22,11 +27,14 @@ Owns, by module:
   replacement), `dispatch` (runs → units, the step function `_advance`, the run's
   conclusion), `jobplan` (pure: readiness, server-side `if`, matrix, `runs-on` and job
   concurrency evaluation), `jobgroups` (job-level concurrency groups across runs),
+  `gates` (environment rules before a unit is queued: `waiting`, approval, wait timer),
+  `cancels` (cancel and force-cancel, the jobs that still run, the cancel timeout),
   `runnerapi` (what runners call: poll for a unit, logs, jobs, heartbeat, environment
   gate, deployment, artifacts up and down, complete), `settings` (secrets, variables,
   environments with protection rules, approvals);
 * `crypto` (Fernet key from a file created 0600 or `$CONVEYOR_SECRET_KEY`);
-* `executor` — runs one assigned unit with the workflow engine (`workflow.run`), used by
+* `executor` — runs one assigned unit with the workflow engine (`workflow.run`; the run's
+  artifacts in and out through `artifacts`), used by
   `pool.LocalPool` (runners inside the server) and `agent` (`conveyor runner`, remote).
 
 Called by `conveyor.server` (HTTP routes, Git push hook, process wiring) and `conveyor.app`

@@ -4,21 +4,21 @@ as it goes.
 Used by the local runner pool (`conveyor.ci.pool`, reporter = the service in-process) and by
 remote runner agents (`conveyor.ci.agent`, reporter = HTTP calls to the server): both run
 the same code, so a job behaves the same wherever it runs. Steps: clone the repository at
-the run's commit, select the workflow with `workflow.run.selection.select`, unpack the
-run's artifacts so far (`Reporter.fetch_artifact`, where the built-in download-artifact
-reads them), run only the assigned job (`Selected.only`, the engine's matrix filter for
-its legs) with the concluded jobs' results and outputs as `Session.prior_jobs`, with
-`engine.run_all` on a `HostRunner`; the result sent with `Reporter.complete` carries the
-job's result and outputs under `job` (`job_outcome`); every console line (already masked
-by the engine's `Masker`) is batched to `Reporter.logs`; environments wait on
-`Reporter.environment` (approval) through the engine's `EnvironmentGate`; a heartbeat loop
-tells the server the runner is alive and learns about cancellation. A cancellation reaches
-the engine as GitHub's runner passes it on (`Session.cancel`): the running step is
-interrupted and the steps whose `if` holds once the job is cancelled (`always()`,
-`cancelled()`) still run and report, within the engine's cancel timeout; only a job that
-has not reached the engine yet (cloning) or outlives that timeout is stopped outright. A
-unit dispatched after its run was cancelled (`assignment["cancelled"]`) is evaluated with
-`cancelled()` true.
+the run's commit, select the workflow with `workflow.run.selection.select`, unpack the run's
+artifacts so far (`ci.artifacts` through `Reporter.fetch_artifact`, where the built-in
+download-artifact reads them), run only the assigned job (`Selected.only`, the engine's
+matrix filter for its legs) with the concluded jobs' results and outputs as
+`Session.prior_jobs`, with `engine.run_all` on a `HostRunner`; the result sent with
+`Reporter.complete` carries the job's result and outputs under `job` (`job_outcome`); every
+console line (already masked by the engine's `Masker`) is batched to `Reporter.logs`;
+environments wait on `Reporter.environment` (approval) through the engine's
+`EnvironmentGate`; a heartbeat loop tells the server the runner is alive and learns about
+cancellation. A cancellation reaches the engine as GitHub's runner passes it on
+(`Session.cancel`): the running step is interrupted and the steps whose `if` holds once the
+job is cancelled (`always()`, `cancelled()`) still run and report, within the engine's
+cancel timeout; only a job that has not reached the engine yet (cloning) or outlives that
+timeout is stopped outright. A unit dispatched after its run was cancelled
+(`assignment["cancelled"]`) is evaluated with `cancelled()` true.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
+from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.run.session import EnvironmentRelease, Session
 from conveyor.workflow.run.steps import CANCEL_TIMEOUT
@@ -282,7 +283,7 @@ async def _execute(
         vars=dict(assignment.get("vars") or {}),
         matrix_filter=tuple((str(k), str(v)) for k, v in (assignment.get("matrix_filter") or [])),
     )
-    fetched = await _fetch_artifacts(assignment, reporter, options.run_dir)
+    fetched = await fetch_artifacts(assignment, reporter, options.run_dir)
     session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
     session.environment_gate = _Gate(reporter)
     session.run_cancelled = bool(assignment.get("cancelled"))
@@ -327,46 +328,6 @@ def job_outcome(run: Any, job_id: str) -> dict[str, Any]:
     return {"result": str(result), "outputs": outputs}
 
 
-async def _fetch_artifacts(
-    assignment: Mapping[str, Any], reporter: Reporter, run_dir: Path
-) -> dict[str, str]:
-    """Unpack the run's artifacts (uploaded by jobs that ran before, maybe elsewhere) where
-    the built-in download-artifact reads them; name → the meta.json written."""
-    fetched: dict[str, str] = {}
-    for name in assignment.get("artifacts") or []:
-        data = await reporter.fetch_artifact(str(name))
-        if data is not None:
-            fetched[str(name)] = await asyncio.to_thread(
-                unpack_artifact, run_dir, str(name), data, len(fetched) + 1
-            )
-    return fetched
-
-
-def unpack_artifact(run_dir: Path, name: str, data: bytes, number: int) -> str:
-    """Write `<run dir>/artifacts/<name>/files` and a `meta.json` as upload-artifact does."""
-    import hashlib
-    import tarfile
-    import time
-
-    folder = run_dir / "artifacts" / name
-    files = folder / "files"
-    files.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        archive.extractall(files, filter="data")
-    size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
-    meta = json.dumps(
-        {
-            "id": number,
-            "size": size,
-            "digest": hashlib.sha256(data).hexdigest(),
-            "created": time.time(),
-            "retention_days": 90,
-        }
-    )
-    (folder / "meta.json").write_text(meta)
-    return meta
-
-
 async def _flush(sink: _Sink, reporter: Reporter) -> None:
     lines = sink.take()
     for job, _ in lines:
@@ -375,32 +336,6 @@ async def _flush(sink: _Sink, reporter: Reporter) -> None:
             await reporter.job(job, {"status": "in_progress"})
     if lines:
         await reporter.logs(lines)
-
-
-def pack_artifacts(
-    run_dir: Path, fetched: Mapping[str, str] | None = None
-) -> list[tuple[str, bytes]]:
-    """The run's artifacts (`<run dir>/artifacts/<name>/files`, written by the built-in
-    upload-artifact) as tar.gz archives, to be kept by the server after the runner is gone;
-    those `fetched` from the server before the job and left as they were are not sent back."""
-    import tarfile
-
-    base = run_dir / "artifacts"
-    packed: list[tuple[str, bytes]] = []
-    if not base.is_dir():
-        return packed
-    for folder in sorted(base.iterdir()):
-        files = folder / "files"
-        meta = folder / "meta.json"
-        if not meta.exists() or not files.is_dir():
-            continue
-        if fetched and fetched.get(folder.name) == meta.read_text():
-            continue
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            archive.add(files, arcname=".")
-        packed.append((folder.name, buffer.getvalue()))
-    return packed
 
 
 def _job_fields(job: Any) -> dict[str, Any]:

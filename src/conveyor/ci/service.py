@@ -260,7 +260,18 @@ class CIService(
         run.pop("payload", None)
         run["jobs"] = self.store.jobs(run_id)
         run["units"] = [  # how the jobs were dispatched: labels, runner, state
-            {k: u[k] for k in ("job_id", "name", "labels", "status", "conclusion", "runner")}
+            {
+                k: u[k]
+                for k in (
+                    "job_id",
+                    "name",
+                    "labels",
+                    "environment",
+                    "status",
+                    "conclusion",
+                    "runner",
+                )
+            }
             for u in self.store.units(run_id=run_id)
         ]
         run["approvals"] = self.store.approvals(run_id=run_id)

@@ -1,5 +1,6 @@
 """`CIStore`: the CI service's runs, units (one job of a run as a runner takes it; `claim_unit`
-is the atomic queued → in_progress step), jobs, logs, tokens, statuses and deployments.
+is the atomic queued → in_progress step; each with the environment its job deploys to),
+cancel requests, jobs, logs, tokens, statuses and deployments.
 
 Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
 as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
