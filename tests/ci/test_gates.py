@@ -215,3 +215,45 @@ def test_cancelling_a_waiting_run_cancels_the_job_and_its_review(
     assert units["notify"] == ("completed", "skipped")
     assert _run(service, run_id) == ("completed", "cancelled")
     assert _pending(service) == []  # nothing waits for a review any more
+
+
+TWICE = """name: T
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment: production
+    steps: [{run: "true"}]
+  migrate:
+    runs-on: ubuntu-latest
+    environment: production
+    steps: [{run: "true"}]
+  verify:
+    needs: deploy
+    runs-on: ubuntu-latest
+    environment: production
+    steps: [{run: "true"}]
+"""
+
+
+def test_each_job_is_reviewed_jobs_waiting_together_share_a_review(
+    service: CIService, tmp_path: Path
+) -> None:
+    _protect(service, reviewers=["alice"])
+    [run_id] = _commit(service, tmp_path, TWICE)
+    assert _units(service, run_id) == {"deploy": ("waiting", ""), "migrate": ("waiting", "")}
+    assert _pending(service) == [(run_id, "production")]
+    service.decide(run_id, "production", user="alice", admin=False, approve=True)
+    assert _units(service, run_id) == {"deploy": ("queued", ""), "migrate": ("queued", "")}
+    deploy = _poll(service, "local-1", "ubuntu-latest")
+    assert deploy is not None and deploy["job_id"] == "deploy"
+    _done(service, deploy, "local-1", "success")
+    assert _units(service, run_id)["verify"] == ("waiting", "")  # a later job: its own review
+    assert _pending(service) == [(run_id, "production")]
+    migrate = _poll(service, "local-2", "ubuntu-latest")
+    assert migrate is not None and migrate["job_id"] == "migrate"
+    gate = asyncio.run(service.environment_gate(run_id, "local-2", "migrate", "production"))
+    assert gate["state"] == "approved"  # released by the first review, whatever came after
+    assert gate["secrets"] == {"PROD_TOKEN": "prod-tok-value"}
+    service.decide(run_id, "production", user="alice", admin=False, approve=True)
+    assert _units(service, run_id)["verify"] == ("queued", "")

@@ -6,7 +6,9 @@ its job-level concurrency group lets it): a unit without an environment (`jobs.<
 environment`, evaluated per leg by `ci.jobplan`) is queued at once. Otherwise the
 environment's rules are read (`Settings.environment_verdict`): allowed branches first, so a
 branch that may not deploy fails the job at once and nothing waits; then required reviewers
-and the wait timer (counted from the moment the job first asked). A held unit is `waiting`:
+and the wait timer (counted from the moment the job first asked). Each job is reviewed, as
+on GitHub: the jobs waiting together share one review, and a later job of the run that
+deploys to the same environment asks again (its timer starts again too). A held unit is `waiting`:
 no runner can claim it, its job row says `waiting`, the pending approval is listed by
 `/approvals` and `conveyor status`, and the environment's commit status is pending.
 `release_waiting` looks again — after each review (`Settings.decide`) and on every tick of
@@ -14,7 +16,8 @@ no runner can claim it, its job row says `waiting`, the pending approval is list
 whose rules now pass and failing those whose deployment was rejected (the run then goes on
 as after any failed job). The environment's secrets and variables are not part of the
 assignment: the runner asks for them when the job reaches `environment:` (through
-`RunnerAPI.environment_gate`), after the approval. Units from before this gate (no
+`RunnerAPI.environment_gate`, which releases them to a unit gated here without asking the
+rules again), after the approval. Units from before this gate (no
 environment recorded) are held by their runner's gate as before.
 """
 
@@ -34,7 +37,9 @@ class EnvironmentGates(ServiceParts):
 
     if TYPE_CHECKING:  # provided by CIService and its mixins
 
-        def environment_verdict(self, run_id: int, environment: str) -> dict[str, Any]: ...
+        def environment_verdict(
+            self, run_id: int, environment: str, *, new_job: bool = False
+        ) -> dict[str, Any]: ...
 
         def _refresh_run_status(self, run_id: int) -> None: ...
 
@@ -52,7 +57,9 @@ class EnvironmentGates(ServiceParts):
         """A pending (or waiting) unit: queue it, hold it `waiting`, or fail it."""
         environment = str(unit.get("environment") or "")
         if environment:
-            verdict = self.environment_verdict(int(unit["run_id"]), environment)
+            verdict = self.environment_verdict(
+                int(unit["run_id"]), environment, new_job=unit["status"] == "pending"
+            )
             if verdict["state"] == "rejected":
                 self._finish_unit(unit, "failure", reason=str(verdict["message"]))
                 return

@@ -52,6 +52,8 @@ class RunnerAPI(ServiceParts):
 
         def stopping(self, unit: Mapping[str, Any]) -> bool: ...
 
+        def release_environment(self, run_id: int, environment: str) -> dict[str, Any]: ...
+
     async def poll(
         self,
         runner: str,
@@ -196,9 +198,15 @@ class RunnerAPI(ServiceParts):
     async def environment_gate(
         self, run_id: int, runner: str, job: str, environment: str, *, wait: float = 20.0
     ) -> dict[str, Any]:
-        """Long-poll the environment's protection rules for a job: waiting, approved or rejected."""
+        """Long-poll the environment's protection rules for a job: waiting, approved or
+        rejected. A unit the server gated for this environment (`ci.gates`) passed them
+        before it was queued: it gets the environment's secrets and variables at once."""
         deadline = time.monotonic() + wait
-        run = self._run(run_id) if self._owned(run_id, runner) is not None else None
+        owned = self._owned(run_id, runner)
+        run = self._run(run_id) if owned is not None else None
+        if owned is not None and owned["environment"] == environment:
+            self.store.upsert_job(run_id, job, status="in_progress")
+            return self.release_environment(run_id, environment)
         if run is not None:  # the environment's commit status: pending until the job ends
             self.store.set_status(
                 run["repo"],

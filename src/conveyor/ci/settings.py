@@ -90,11 +90,14 @@ class Settings(ServiceParts):
             repo, name, reviewers=reviewers, wait_timer=wait_timer, branches=branches
         )
 
-    def environment_verdict(self, run_id: int, environment: str) -> dict[str, Any]:
+    def environment_verdict(
+        self, run_id: int, environment: str, *, new_job: bool = False
+    ) -> dict[str, Any]:
         """waiting | approved | rejected (with a message), without any secret: allowed
         branches first (nothing waits on a branch that may not deploy), then required
         reviewers (the approval is requested on the first call), then the wait timer, counted
-        from that request."""
+        from that request. `new_job`: a job of the run asks for the first time; GitHub
+        reviews each job, so an approval already decided is asked again (`ci.gates`)."""
         from conveyor.workflow.plan.globs import filter_matches
 
         run = self._run(run_id)
@@ -106,6 +109,8 @@ class Settings(ServiceParts):
                 "message": f"Branch '{branch}' is not allowed to deploy to {environment} "
                 "due to environment protection rules.",
             }
+        if new_job and rules and (rules["reviewers"] or rules["wait_timer"]):
+            self._ask_again(run_id, environment, review=bool(rules["reviewers"]))
         needs_review = bool(rules and rules["reviewers"])
         approval = self.store.request_approval(
             run_id, environment, state="pending" if needs_review else "approved"
@@ -121,12 +126,26 @@ class Settings(ServiceParts):
             return {"state": "waiting", "message": f"wait timer of {wait_timer:g} s"}
         return {"state": "approved", "message": ""}
 
+    def _ask_again(self, run_id: int, environment: str, *, review: bool) -> None:
+        """Reopen the run's decided approval of `environment` for a new job, unless jobs
+        still wait on it (they share it: one review releases the jobs waiting together)."""
+        for unit in self.store.units(run_id=run_id, status=("waiting",)):
+            if unit["environment"] == environment:
+                return
+        state = "pending" if review else "approved"  # a wait timer alone starts again
+        self.store.reopen_approval(run_id, environment, state=state)
+
     def check_environment(self, run_id: int, environment: str) -> dict[str, Any]:
         """`environment_verdict`, and once approved the environment's secrets and variables
         (for the runner of the job that deploys: `RunnerAPI.environment_gate`)."""
         verdict = self.environment_verdict(run_id, environment)
         if verdict["state"] != "approved":
             return verdict
+        return self.release_environment(run_id, environment)
+
+    def release_environment(self, run_id: int, environment: str) -> dict[str, Any]:
+        """The environment's secrets and variables, decrypted, for a job whose rules passed
+        (`state` approved): the server gated it (`ci.gates`) or `check_environment` did."""
         run = self._run(run_id)
         owner, _, name = run["repo"].partition("/")
         scope = scope_of(owner, name, environment)

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store.ci_schema import (
+    approvals,
     create_ci_tables,
     jobs,
     logs,
@@ -220,6 +221,27 @@ class CIStore:
             started=now,
             heartbeat=now,
         )
+
+    # -- reviews (approvals are read and decided in ci_config_store) ---------------------
+
+    def reopen_approval(self, run_id: int, environment: str, *, state: str) -> bool:
+        """A decided approval asked again for a later job of the run (GitHub reviews every
+        job that deploys): `state` (pending, or approved when only a wait timer applies),
+        requested now; False when there is none or it is pending."""
+        where = (
+            (approvals.c.run_id == run_id)
+            & (approvals.c.environment == environment)
+            & (approvals.c.state != "pending")
+        )
+        values = {
+            "state": state,
+            "requested": time.time(),
+            "decided": None,
+            "decided_by": "",
+            "comment": "",
+        }
+        with self.tx() as conn:
+            return conn.execute(update(approvals).where(where).values(**values)).rowcount == 1
 
     # -- cancellation -------------------------------------------------------------------
 
