@@ -80,7 +80,7 @@ def test_cancel_stops_jobs_whose_if_fails_and_runs_the_always_ones(
     assert units["audit"] == ("queued", "")  # queued, if: always(): still goes to a runner
     assert units["build"] == ("in_progress", "")  # its runner is told, and reports back
     assert _run(service, run_id) == ("in_progress", "")
-    assert service.beat(run_id, "local-1") is True  # stop …
+    assert service.beat_answer(run_id, "local-1") == "cancel"  # stop as the engine does …
     assert service.add_logs(run_id, "local-1", [("build", "always() step")]) is False  # … logs
     service.cancel(run_id)  # a second cancel changes nothing
     assert _units(service, run_id)["build"] == ("in_progress", "")
@@ -135,7 +135,7 @@ def test_force_cancel_ends_every_job_at_once(service: CIService, tmp_path: Path)
     service.cancel(run_id, reason="force-cancelled by alice", force=True)
     assert _run(service, run_id) == ("completed", "cancelled")
     assert {s for s, _ in _units(service, run_id).values()} == {"completed"}
-    assert service.beat(run_id, "local-1") is True  # no longer its job at all
+    assert service.beat_answer(run_id, "local-1") == "stop"  # no longer its job: end it now
 
 
 def test_a_job_that_does_not_stop_is_cancelled_after_the_cancel_timeout(

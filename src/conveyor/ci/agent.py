@@ -98,9 +98,11 @@ class HttpReporter:
             f"{self.base}/jobs", {"runner": self.runner, "name": name, "fields": dict(fields)}
         )
 
-    async def heartbeat(self) -> bool:
+    async def heartbeat(self) -> str:
         answer = await self.client.call(f"{self.base}/heartbeat", {"runner": self.runner})
-        return bool(answer and answer.get("cancel"))
+        if not answer or not answer.get("cancel"):
+            return ""
+        return "stop" if answer.get("stop") else "cancel"  # a server without "stop": cancel
 
     async def environment(self, job_name: str, environment: str) -> Mapping[str, Any]:
         while True:

@@ -16,8 +16,9 @@ environments wait on `Reporter.environment` (approval) through the engine's
 cancellation. A cancellation reaches the engine as GitHub's runner passes it on
 (`Session.cancel`): the running step is interrupted and the steps whose `if` holds once the
 job is cancelled (`always()`, `cancelled()`) still run and report, within the engine's
-cancel timeout; only a job that has not reached the engine yet (cloning) or outlives that
-timeout is stopped outright. A unit dispatched after its run was cancelled
+cancel timeout; a job that has not reached the engine yet (cloning), outlives that timeout
+or is no longer this runner's (the heartbeat says "stop": force-cancelled, failed, re-queued)
+is stopped outright. A unit dispatched after its run was cancelled
 (`assignment["cancelled"]`) is evaluated with `cancelled()` true.
 """
 
@@ -53,8 +54,10 @@ class Reporter(Protocol):
 
     async def job(self, name: str, fields: Mapping[str, Any]) -> None: ...
 
-    async def heartbeat(self) -> bool:
-        """True when the run was cancelled and the runner must stop."""
+    async def heartbeat(self) -> str:
+        """What the server says: "" (go on), "cancel" (the job is cancelled: stop it as the
+        engine does, its `always()` steps still run) or "stop" (no longer this runner's job:
+        force-cancelled, failed, re-queued — end it now)."""
         ...
 
     async def environment(self, job_name: str, environment: str) -> Mapping[str, Any]:
@@ -224,11 +227,13 @@ async def _beat(
     """Beat until the job ends (also while a cancelled job runs its `always()` steps)."""
     while not main.done():
         await asyncio.sleep(every)
-        if await reporter.heartbeat() and not stopped:
+        answer = await reporter.heartbeat()
+        if answer == "stop" or (answer and not engine):  # (cloning: nothing ran to finish)
             stopped.append(True)
-            if not engine:  # still cloning: nothing of the job ran, nothing to let finish
-                main.cancel()
-                return
+            main.cancel()
+            return
+        if answer and not stopped:
+            stopped.append(True)
             engine[0].cancel("The run was cancelled.")
             asyncio.get_running_loop().call_later(CANCEL_GRACE, main.cancel)
 

@@ -39,8 +39,8 @@ class LocalReporter:
     async def job(self, name: str, fields: Mapping[str, Any]) -> None:
         self.service.set_job(self.run_id, self.runner, name, fields)
 
-    async def heartbeat(self) -> bool:
-        return self.service.beat(self.run_id, self.runner)
+    async def heartbeat(self) -> str:
+        return self.service.beat_answer(self.run_id, self.runner)
 
     async def environment(self, job_name: str, environment: str) -> Mapping[str, Any]:
         while True:

@@ -149,14 +149,19 @@ class RunnerAPI(ServiceParts):
         return None
 
     def beat(self, run_id: int, runner: str) -> bool:
-        """A heartbeat; True when the runner must stop: no longer its unit, or the run is
-        being cancelled and the job's `if` fails then (`ci.cancels`; the unit stays the
-        runner's while the engine runs the job's `always()` steps and reports)."""
+        """A heartbeat; True when the runner must stop (`beat_answer` says how)."""
+        return bool(self.beat_answer(run_id, runner))
+
+    def beat_answer(self, run_id: int, runner: str) -> str:
+        """A heartbeat: "" (go on); "cancel" when the run is being cancelled and the job's
+        `if` fails then (`ci.cancels`: the unit stays the runner's while its engine runs the
+        job's `always()` steps and reports); "stop" when it is no longer the runner's unit
+        (force-cancelled, failed by the heartbeat timeout, re-queued …)."""
         unit = self._owned(run_id, runner)
         if unit is None:
-            return True
+            return "stop"
         self.store.update_unit(int(unit["id"]), heartbeat=time.time())
-        return self.stopping(unit)
+        return "cancel" if self.stopping(unit) else ""
 
     def add_logs(self, run_id: int, runner: str, lines: Sequence[tuple[str, str]]) -> bool:
         unit = self._owned(run_id, runner)

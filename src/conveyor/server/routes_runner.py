@@ -3,7 +3,9 @@
 Needs a token of role runner, write or admin. `poll` long-polls (≤ 20 s) for an assignment
 (one job of a run; 204 when none); the other calls report on the job of that run the runner
 holds and answer `cancel: true` when it must stop (cancelled, failed by the heartbeat
-timeout, or re-queued); `GET .../artifacts/{name}` gives the run's artifacts to its jobs.
+timeout, or re-queued; the heartbeat adds `stop: true` when the job is no longer the
+runner's, so it ends it at once instead of running its `always()` steps);
+`GET .../artifacts/{name}` gives the run's artifacts to its jobs.
 """
 
 from __future__ import annotations
@@ -76,7 +78,10 @@ def job(request: Request, run_id: int, body: JobBody, _: RunnerRole) -> dict[str
 
 @router.post("/runs/{run_id}/heartbeat")
 def heartbeat(request: Request, run_id: int, body: RunnerBody, _: RunnerRole) -> dict[str, bool]:
-    return {"cancel": state_of(request).service.beat(run_id, body.runner)}
+    """`cancel`: stop the job (its `always()` steps still run); `stop` too: end it now, the
+    job is no longer this runner's."""
+    answer = state_of(request).service.beat_answer(run_id, body.runner)
+    return {"cancel": bool(answer), "stop": answer == "stop"}
 
 
 @router.post("/runs/{run_id}/environment")
