@@ -196,3 +196,19 @@ def test_a_database_from_before_cancel_requests_and_unit_environments_migrates(
     service.cancel(run_id)
     assert _units(service, run_id)["build"] == ("completed", "cancelled")
     store.close()
+
+
+def test_a_restart_cancels_the_local_jobs_a_cancel_told_to_stop(
+    service: CIService, tmp_path: Path
+) -> None:
+    [run_id] = _commit(service, tmp_path, FLOW)
+    assert _poll(service, "local-1", "ubuntu-latest") is not None  # build
+    lint = _poll(service, "local-2", "self-hosted", "linter")
+    audit = _poll(service, "local-3", "self-hosted", "linter")
+    assert lint is not None and audit is not None and audit["job_id"] == "audit"
+    service.cancel(run_id)
+    service.recover()  # the local runners died with the server
+    units = _units(service, run_id)
+    assert units["build"] == units["lint"] == ("completed", "cancelled")
+    assert units["audit"] == ("queued", "")  # if: always(): runs again
+    assert units["cleanup"] == units["notify"] == ("queued", "")

@@ -1,7 +1,8 @@
 """Recovery after a restart and the heartbeat clock of remote runners.
 
 A mixin of `CIService`. `recover` runs once when the server starts (before it serves):
-jobs the local pool held died with the process and are queued again; runs an older server
+jobs the local pool held died with the process and are queued again (those a cancel had
+told to stop are cancelled instead); runs an older server
 left queued or in progress without units (from before per-job dispatch) are planned from
 scratch; pending jobs and runs get their concurrency groups' verdict again. `supervise`
 runs for the server's lifetime: a job whose runner stopped beating for the heartbeat
@@ -45,6 +46,8 @@ class Recovery(ServiceParts):
 
         def enforce_cancel_timeout(self) -> None: ...
 
+        def stopping(self, unit: Any) -> bool: ...
+
         def _finish_unit(
             self,
             unit: Any,
@@ -65,6 +68,9 @@ class Recovery(ServiceParts):
         for unit in self.store.units(status=("in_progress",)):
             if unit["runner"].startswith("local-"):
                 run_id = int(unit["run_id"])
+                if self.stopping(unit):  # its run was being cancelled: it is not run again
+                    self._finish_unit(unit, "cancelled", reason="server restarted")
+                    continue
                 self.store.update_unit(
                     int(unit["id"]), status="queued", runner="", started=None, job_names=[]
                 )
