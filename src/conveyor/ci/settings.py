@@ -112,9 +112,9 @@ class Settings(ServiceParts):
         if new_job and rules and (rules["reviewers"] or rules["wait_timer"]):
             self._ask_again(run_id, environment, review=bool(rules["reviewers"]))
         needs_review = bool(rules and rules["reviewers"])
-        approval = self.store.request_approval(
+        approval = self.store.approval(run_id, environment) or self.store.request_approval(
             run_id, environment, state="pending" if needs_review else "approved"
-        )
+        )  # (read first: waiting jobs ask on every tick of the supervisor)
         if approval["state"] == "pending":
             return {"state": "waiting", "message": f"waiting for a review of {environment}"}
         if approval["state"] != "approved":
