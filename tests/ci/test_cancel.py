@@ -20,7 +20,7 @@ from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_schema import run_cancels
 from conveyor.store.ci_store import open_engine
-from tests.ci.test_jobs import _done, _poll, _run, _units
+from tests.ci.test_jobs import MATRIX, _done, _poll, _run, _units
 from tests.ci.test_service import _commit
 
 
@@ -174,15 +174,15 @@ def test_cancelling_a_pending_run_ends_it(service: CIService, tmp_path: Path) ->
 def test_a_database_from_before_cancel_requests_and_unit_environments_migrates(
     tmp_path: Path,
 ) -> None:
-    """A data directory without `ci_run_cancels` and `ci_unit_environments`: opening it
-    adds them; its units have no environment, and its runs can be cancelled."""
+    """A data directory without `ci_run_cancels`, `ci_unit_stops` and `ci_unit_environments`:
+    opening it adds them; its units have no environment, and its runs can be cancelled."""
     from sqlalchemy import create_engine, inspect
 
     from conveyor.store.ci_schema import ci_metadata
 
     path = tmp_path / "old.db"
     old = create_engine(f"sqlite:///{path}")
-    new = {"ci_run_cancels", "ci_unit_environments"}
+    new = {"ci_run_cancels", "ci_unit_stops", "ci_unit_environments"}
     with old.begin() as conn:
         for table in ci_metadata.sorted_tables:
             if table.name not in new:
@@ -212,3 +212,19 @@ def test_a_restart_cancels_the_local_jobs_a_cancel_told_to_stop(
     assert units["build"] == units["lint"] == ("completed", "cancelled")
     assert units["audit"] == ("queued", "")  # if: always(): runs again
     assert units["cleanup"] == units["notify"] == ("queued", "")
+
+
+def test_fail_fast_stops_a_running_share_through_its_runner(
+    service: CIService, tmp_path: Path
+) -> None:
+    [run_id] = _commit(service, tmp_path, MATRIX)
+    mac = _poll(service, "mac-1", "mac")
+    linux = _poll(service, "linux-1", "linux")
+    assert mac is not None and linux is not None and linux["job_id"] == "test"
+    _done(service, mac, "mac-1", "failure")
+    shares = {u["runner"]: u["status"] for u in service.store.units(run_id=run_id)}
+    assert shares["linux-1"] == "in_progress"  # its always() steps may still run
+    assert service.beat_answer(run_id, "linux-1") == "cancel"
+    _done(service, linux, "linux-1", "cancelled")
+    shares = {u["runner"]: u["conclusion"] for u in service.store.units(run_id=run_id)}
+    assert (shares["mac-1"], shares["linux-1"]) == ("failure", "cancelled")

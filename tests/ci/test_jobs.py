@@ -214,10 +214,16 @@ def test_job_level_cancel_in_progress_stops_the_running_job(
     service: CIService, tmp_path: Path
 ) -> None:
     [first] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
-    assert _poll(service, "local-1", "ubuntu-latest") is not None
+    got = _poll(service, "local-1", "ubuntu-latest")
+    assert got is not None
     [second] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    assert _run(service, first) == ("in_progress", "")  # stopped through its runner …
+    assert service.beat_answer(first, "local-1") == "cancel"  # … always() steps still run
+    assert _units(service, second) == {"deploy": ("pending", "")}  # until it has ended
+    _done(service, got, "local-1", "cancelled")
     assert _run(service, first) == ("completed", "cancelled")
-    assert service.beat(first, "local-1") is True  # the runner learns it must stop
+    [unit] = service.store.units(run_id=first)
+    assert "higher priority waiting request for 'deploy-main'" in unit["reason"]
     assert _units(service, second) == {"deploy": ("queued", "")}
 
 

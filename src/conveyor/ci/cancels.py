@@ -15,7 +15,9 @@ takes them (`assignment["cancelled"]`). Once every job concluded, the run's conc
 `cancelled`. A job told to stop that has not ended `cancel_timeout` seconds later
 (GitHub's five minutes) is cancelled by the server (`Recovery.supervise` calls
 `enforce_cancel_timeout`); `force-cancel` (GitHub's API of that name) ends every job at
-once, `always()` ones included.
+once, `always()` ones included. A job cancelled alone (`_stop_unit`: a failed leg's
+`fail-fast`, a job-level group's `cancel-in-progress`) stops the same way, through its
+runner.
 """
 
 from __future__ import annotations
@@ -83,10 +85,30 @@ class Cancels(ServiceParts):
             self._advance(run_id)
         self.wake.set()
 
+    def _stop_unit(
+        self, unit: Mapping[str, Any], reason: str = "", *, advance: bool = True
+    ) -> None:
+        """Cancel one job alone (fail-fast, job-level `cancel-in-progress`): not started yet,
+        it is cancelled now; running, its runner is told to stop it as the engine does (its
+        `always()` steps run and report) and it stays the runner's until it reports."""
+        if unit["status"] != "in_progress":
+            self._finish_unit(unit, "cancelled", reason=reason, advance=advance)
+            return
+        if self.store.request_stop(int(unit["id"]), run_id=int(unit["run_id"]), reason=reason):
+            log.info(
+                "run %d: job %s: cancel requested%s",
+                unit["run_id"],
+                unit["name"],
+                f" ({reason})" if reason else "",
+            )
+        self.wake.set()
+
     def stopping(self, unit: Mapping[str, Any]) -> bool:
-        """Whether the runner of this running unit must stop: its run is being cancelled
-        and the job's `if` does not hold with `cancelled()` true."""
+        """Whether the runner of this running unit must stop: it was cancelled alone, or its
+        run is being cancelled and the job's `if` does not hold with `cancelled()` true."""
         run_id = int(unit["run_id"])
+        if self.store.stop_request(int(unit["id"])) is not None:
+            return True
         if self.store.cancel_request(run_id) is None:
             return False
         run = self._run(run_id)
@@ -111,7 +133,8 @@ class Cancels(ServiceParts):
         """Cancel the running jobs told to stop `cancel_timeout` s ago that still run."""
         now = time.time()
         for unit in self.store.units(status=("in_progress",)):
-            cancel = self.store.cancel_request(int(unit["run_id"]))
+            alone = self.store.stop_request(int(unit["id"]))
+            cancel = alone or self.store.cancel_request(int(unit["run_id"]))
             if cancel is None or now < cancel["requested"] + self.config.cancel_timeout:
                 continue
             if self.stopping(unit):

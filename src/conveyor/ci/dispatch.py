@@ -61,6 +61,10 @@ class JobDispatch(ServiceParts):
 
         def _release_unit_group(self, unit: Mapping[str, Any]) -> None: ...
 
+        def _stop_unit(
+            self, unit: Mapping[str, Any], reason: str = "", *, advance: bool = True
+        ) -> None: ...
+
     lock: threading.RLock
 
     def _workflow(self, run: Mapping[str, Any]) -> Workflow:
@@ -279,8 +283,8 @@ class JobDispatch(ServiceParts):
         job = workflow.job(str(unit["job_id"]))
         if job is None or not fail_fast(job, self._contexts(run, workflow)):
             return
-        for sibling in siblings:
-            self._finish_unit(sibling, "cancelled", advance=False)
+        for sibling in siblings:  # running ones stop through their runner (`ci.cancels`)
+            self._stop_unit(sibling, advance=False)
 
     def _conclude_from_jobs(self, run_id: int, done: Mapping[str, NeedDone]) -> None:
         cancel = self.store.cancel_request(run_id)

@@ -37,6 +37,10 @@ class JobGroups(ServiceParts):
 
         def _gate(self, unit: Mapping[str, Any]) -> None: ...
 
+        def _stop_unit(
+            self, unit: Mapping[str, Any], reason: str = "", *, advance: bool = True
+        ) -> None: ...
+
     def _enqueue_unit(self, unit_id: int) -> None:
         """Pending → queued unless its group is busy (older waiters are cancelled), through
         the environment gate (`ci.gates`: it may wait for a review instead)."""
@@ -50,7 +54,7 @@ class JobGroups(ServiceParts):
             note = f"Canceling since a higher priority waiting request for '{group}' exists"
             for other in others:
                 if other["status"] == "pending" or unit["cancel_in_progress"]:
-                    self._finish_unit(other, "cancelled", reason=note)
+                    self._stop_unit(other, note)  # a running one: through its runner
             if any(
                 u["status"] in UNIT_ACTIVE
                 for u in self._group_units(repo, group)

@@ -198,6 +198,9 @@ class RunnerAPI(ServiceParts):
             verdict = "failure"
         outputs = {str(k): str(v) for k, v in (job.get("outputs") or {}).items()}
         reason = str(result.get("error") or "")
+        stop = self.store.stop_request(int(unit["id"]))  # cancelled alone: say why
+        if not reason and stop is not None and verdict == "cancelled":
+            reason = str(stop["reason"])
         self._finish_unit(unit, verdict, outputs=outputs, reason=reason)
 
     async def environment_gate(

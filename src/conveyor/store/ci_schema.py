@@ -6,12 +6,12 @@ PostgreSQL database can hold both. Schema changes only ever add tables, never co
 existing ones, so a data directory from an older version migrates by that alone: `ci_units`
 (per-job dispatch) was added that way; runs an older server left queued or in progress get
 their units when `CIService.recover` finds them without any. `ci_unit_environments` (the
-environment a unit deploys to, gated before it is queued) and `ci_run_cancels` (a run being
-cancelled while its `always()` jobs still run) came later the same way: a unit without an
-environment row is gated by its runner as before, a run without a cancel row is not
-cancelling. Structured values are JSON
-text; secret values are ciphertext only (`conveyor.ci.crypto` encrypts before they reach
-this layer).
+environment a unit deploys to, gated before it is queued), `ci_run_cancels` (a run being
+cancelled while its `always()` jobs still run) and `ci_unit_stops` (a running job cancelled
+alone, stopped by its runner) came later the same way: a unit without an environment row is
+gated by its runner as before, a run or unit without a cancel row is not being cancelled.
+Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
+encrypts before they reach this layer).
 """
 
 from __future__ import annotations
@@ -126,6 +126,15 @@ run_cancels = Table(  # a cancel requested: the run ends once the jobs that stil
     "ci_run_cancels",
     ci_metadata,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("requested", Float, nullable=False),
+)
+
+unit_stops = Table(  # a running unit cancelled alone (fail-fast, job-level cancel-in-progress)
+    "ci_unit_stops",
+    ci_metadata,
+    Column("unit_id", Integer, primary_key=True, autoincrement=False),
+    Column("run_id", Integer, nullable=False, index=True),
     Column("reason", Text, nullable=False, default=""),
     Column("requested", Float, nullable=False),
 )

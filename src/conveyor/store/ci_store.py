@@ -42,6 +42,7 @@ from conveyor.store.ci_schema import (
     statuses,
     tokens,
     unit_environments,
+    unit_stops,
     units,
 )
 from conveyor.store.dialect import clean_text, insert_missing, lock, upsert
@@ -255,6 +256,23 @@ class CIStore:
         """The run's cancel request (`reason`, `requested`), or None."""
         with self.tx() as conn:
             row = conn.execute(select(run_cancels).where(run_cancels.c.run_id == run_id)).first()
+        return dict(row._mapping) if row else None
+
+    def request_stop(self, unit_id: int, *, run_id: int, reason: str) -> bool:
+        """Record that a running unit is cancelled alone; False when it already was."""
+        row = {
+            "unit_id": unit_id,
+            "run_id": run_id,
+            "reason": clean_text(reason),
+            "requested": time.time(),
+        }
+        with self.tx() as conn:
+            return insert_missing(conn, unit_stops, row, keys=["unit_id"])
+
+    def stop_request(self, unit_id: int) -> Row | None:
+        """The unit's own cancel request (`reason`, `requested`), or None."""
+        with self.tx() as conn:
+            row = conn.execute(select(unit_stops).where(unit_stops.c.unit_id == unit_id)).first()
         return dict(row._mapping) if row else None
 
     # -- jobs and logs ------------------------------------------------------------------
