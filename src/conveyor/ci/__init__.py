@@ -28,7 +28,8 @@ Owns, by module:
   conclusion), `jobplan` (pure: readiness, server-side `if`, matrix, `runs-on` and job
   concurrency evaluation), `jobgroups` (job-level concurrency groups across runs),
   `gates` (environment rules before a unit is queued: `waiting`, approval, wait timer),
-  `cancels` (cancel and force-cancel, the jobs that still run, the cancel timeout),
+  `cancels` (cancel and force-cancel, the jobs that still run, a running job cancelled
+  alone by fail-fast or job-level `cancel-in-progress`, the cancel timeout),
   `runnerapi` (what runners call: poll for a unit, logs, jobs, heartbeat, environment
   gate, deployment, artifacts up and down, complete), `settings` (secrets, variables,
   environments with protection rules, approvals);

@@ -4,8 +4,8 @@ A mixin of `CIService`, the per-unit twin of `ci.concurrency` (workflow level). 
 (evaluated by `ci.jobplan` per matrix leg, per repository) at most one unit is waiting for
 its environment, queued or in progress, and at most one waits `pending`; a newer pending
 unit cancels the older pending one ("Canceling since a higher priority waiting request …
-exists"), and with
-`cancel-in-progress` it also cancels the running one. `ci.dispatch` calls `_enqueue_unit`
+exists"), and with `cancel-in-progress` it also cancels the running one (through its
+runner, `ci.cancels`: the group stays held until it ended). `ci.dispatch` calls `_enqueue_unit`
 for each new unit (also those without a group: they are queued at once) and
 `_release_unit_group` when a unit concludes; `recover` promotes pending units again.
 """
