@@ -141,6 +141,8 @@ def test_kill_9_of_the_driver_mid_rollout_keeps_serving_and_the_rollout_complete
         first = _driver(env, f"{WEB_IMAGE}:v1", port)
         try:
             await _wait_line(first, "READY")
+            # routes follow readiness a tick later (as Endpoints do): v1 is served first
+            await wait_for(port, "v1")
         finally:
             _kill(first)
         await wait_for(port, "v1")
