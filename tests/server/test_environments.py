@@ -150,6 +150,7 @@ def test_a_job_waiting_for_review_holds_no_runner(tmp_path: Path) -> None:
         other = server.wait_run(other_id, timeout=120)
         assert other["conclusion"] == "success"
         assert server.api("GET", f"/api/v1/runs/{run_id}").json()["status"] == "waiting"
+        assert 'conveyor_runs{status="waiting"} 1' in server.api("GET", "/metrics").text
         assert "production approved" in _cli(approve, server, tokens["alice"], run_id)
         done = server.wait_run(run_id, timeout=120)
         logs = server.api("GET", f"/api/v1/runs/{run_id}/logs").text

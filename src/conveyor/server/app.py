@@ -63,7 +63,7 @@ def render_metrics(state: ServerState) -> str:
     counts: dict[str, int] = {}
     for run in service.store.runs(limit=100000):
         counts[run["status"]] = counts.get(run["status"], 0) + 1
-    for status in ("pending", "queued", "in_progress", "completed"):
+    for status in ("pending", "queued", "waiting", "in_progress", "completed"):
         lines.append(f'conveyor_runs{{status="{status}"}} {counts.get(status, 0)}')
     lines += [
         "# HELP conveyor_events_total Events handled since start.",
