@@ -222,3 +222,21 @@ def test_a_push_whose_head_commit_says_skip_ci_queues_nothing(
     text = GROUPED.replace("CANCEL", "false")
     assert _commit(service, tmp_path, text, message="docs only [skip ci]") == []
     assert len(_commit(service, tmp_path, text, message="real change")) == 1
+
+
+def test_long_names_work_on_every_database(service: CIService, tmp_path: Path) -> None:
+    """PostgreSQL enforces VARCHAR lengths, SQLite does not: user-chosen names are text."""
+    name, job, environment = "w" * 400, "j" * 90, "e" * 250
+    text = (
+        f"name: {name}\non: push\njobs:\n  {job}:\n    runs-on: ubuntu-latest\n"
+        f"    environment: {environment}\n    steps: [{{run: 'true'}}]\n"
+    )
+    [run_id] = _commit(service, tmp_path, text)
+    run = service.store.run(run_id)
+    assert run is not None and run["workflow_name"] == name
+    contexts = [s["context"] for s in service.store.statuses("acme/app", run["sha"])]
+    assert f"conveyor/{name}" in contexts
+    claimed = asyncio.run(
+        service.poll("r" * 250, labels=["ubuntu-latest"], kind="remote", timeout=0)
+    )
+    assert claimed is not None and claimed["run_id"] == run_id

@@ -32,11 +32,16 @@ from sqlalchemy import (
 
 ci_metadata = MetaData()
 
+#: names users choose (repositories, jobs, environments, runners, status contexts, secret
+#: scopes) are unbounded text: PostgreSQL enforces VARCHAR lengths where SQLite does not,
+#: and a name that works on one database must work on the other
+NAME = Text()
+
 tokens = Table(
     "ci_tokens",
     ci_metadata,
     Column("digest", String(64), primary_key=True),  # sha256 of the token, never the token
-    Column("name", String(200), nullable=False),
+    Column("name", NAME, nullable=False),
     Column("role", String(16), nullable=False),
     Column("created", Float, nullable=False),
 )
@@ -45,7 +50,7 @@ runs = Table(
     "ci_runs",
     ci_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("repo", String(300), nullable=False, index=True),
+    Column("repo", NAME, nullable=False, index=True),
     Column("clone_url", Text, nullable=False, default=""),
     Column("workflow_path", Text, nullable=False),
     Column("workflow_name", Text, nullable=False),
@@ -64,7 +69,7 @@ runs = Table(
     Column("run_number", Integer, nullable=False, default=1),
     Column("rerun_of", Integer),
     Column("annotations", Text, nullable=False, default="[]"),
-    Column("runner", String(200), nullable=False, default=""),
+    Column("runner", NAME, nullable=False, default=""),
     Column("heartbeat", Float, nullable=False, default=0.0),
     Column("created", Float, nullable=False),
     Column("started", Float),
@@ -77,7 +82,7 @@ jobs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False, index=True),
     Column("name", Text, nullable=False),
-    Column("job_id", String(200), nullable=False, default=""),
+    Column("job_id", NAME, nullable=False, default=""),
     Column("status", String(16), nullable=False),
     Column("conclusion", String(16), nullable=False, default=""),
     Column("steps", Text, nullable=False, default="[]"),
@@ -92,7 +97,7 @@ units = Table(  # one job (or one label set of a matrix job) of a run, as a runn
     ci_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False, index=True),
-    Column("job_id", String(200), nullable=False),
+    Column("job_id", NAME, nullable=False),
     Column("name", Text, nullable=False, default=""),
     Column("labels", Text, nullable=False, default="[]"),
     Column("matrix_filter", Text, nullable=False, default="null"),  # [[key, value]] or null
@@ -107,7 +112,7 @@ units = Table(  # one job (or one label set of a matrix job) of a run, as a runn
     Column("job_names", Text, nullable=False, default="[]"),  # ci_jobs rows it reported
     Column("concurrency_group", Text, nullable=False, default=""),
     Column("cancel_in_progress", Integer, nullable=False, default=0),
-    Column("runner", String(200), nullable=False, default=""),
+    Column("runner", NAME, nullable=False, default=""),
     Column("heartbeat", Float, nullable=False, default=0.0),
     Column("created", Float, nullable=False),
     Column("started", Float),
@@ -119,7 +124,7 @@ unit_environments = Table(  # the environment a unit's job deploys to (`jobs.<id
     ci_metadata,
     Column("unit_id", Integer, primary_key=True, autoincrement=False),
     Column("run_id", Integer, nullable=False, index=True),
-    Column("environment", String(200), nullable=False),
+    Column("environment", NAME, nullable=False),
 )
 
 run_cancels = Table(  # a cancel requested: the run ends once the jobs that still run ended
@@ -152,9 +157,9 @@ secrets = Table(
     "ci_secrets",
     ci_metadata,
     Column(
-        "scope", String(400), nullable=False
+        "scope", NAME, nullable=False
     ),  # "org:acme", "repo:acme/app", "env:acme/app:prod"
-    Column("name", String(200), nullable=False),
+    Column("name", NAME, nullable=False),
     Column("ciphertext", LargeBinary, nullable=False),
     Column("updated", Float, nullable=False),
     PrimaryKeyConstraint("scope", "name"),
@@ -163,8 +168,8 @@ secrets = Table(
 variables = Table(
     "ci_variables",
     ci_metadata,
-    Column("scope", String(400), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("scope", NAME, nullable=False),
+    Column("name", NAME, nullable=False),
     Column("value", Text, nullable=False),
     Column("updated", Float, nullable=False),
     PrimaryKeyConstraint("scope", "name"),
@@ -173,8 +178,8 @@ variables = Table(
 environments = Table(
     "ci_environments",
     ci_metadata,
-    Column("repo", String(300), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("repo", NAME, nullable=False),
+    Column("name", NAME, nullable=False),
     Column("reviewers", Text, nullable=False, default="[]"),
     Column("wait_timer", Float, nullable=False, default=0.0),
     Column("branches", Text, nullable=False, default="[]"),
@@ -186,11 +191,11 @@ approvals = Table(
     ci_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False, index=True),
-    Column("environment", String(200), nullable=False),
+    Column("environment", NAME, nullable=False),
     Column("state", String(16), nullable=False),  # pending | approved | rejected
     Column("requested", Float, nullable=False),
     Column("decided", Float),
-    Column("decided_by", String(200), nullable=False, default=""),
+    Column("decided_by", NAME, nullable=False, default=""),
     Column("comment", Text, nullable=False, default=""),
     UniqueConstraint("run_id", "environment"),
 )
@@ -199,8 +204,8 @@ deployments = Table(
     "ci_deployments",
     ci_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("repo", String(300), nullable=False, index=True),
-    Column("environment", String(200), nullable=False),
+    Column("repo", NAME, nullable=False, index=True),
+    Column("environment", NAME, nullable=False),
     Column("run_id", Integer, nullable=False),
     Column("ref", Text, nullable=False, default=""),
     Column("sha", String(64), nullable=False, default=""),
@@ -214,13 +219,13 @@ statuses = Table(
     "ci_statuses",
     ci_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("repo", String(300), nullable=False),
+    Column("repo", NAME, nullable=False),
     Column("sha", String(64), nullable=False),
-    Column("context", String(300), nullable=False),
+    Column("context", NAME, nullable=False),
     Column("state", String(16), nullable=False),  # pending | success | failure | error
     Column("description", Text, nullable=False, default=""),
     Column("target_url", Text, nullable=False, default=""),
-    Column("environment", String(200), nullable=False, default=""),
+    Column("environment", NAME, nullable=False, default=""),
     Column("updated", Float, nullable=False),
     UniqueConstraint("repo", "sha", "context"),
 )
@@ -228,7 +233,7 @@ statuses = Table(
 runners = Table(
     "ci_runners",
     ci_metadata,
-    Column("name", String(200), primary_key=True),
+    Column("name", NAME, primary_key=True),
     Column("labels", Text, nullable=False, default="[]"),
     Column("kind", String(16), nullable=False),  # local | remote
     Column("ephemeral", Integer, nullable=False, default=0),
