@@ -156,9 +156,7 @@ logs = Table(
 secrets = Table(
     "ci_secrets",
     ci_metadata,
-    Column(
-        "scope", NAME, nullable=False
-    ),  # "org:acme", "repo:acme/app", "env:acme/app:prod"
+    Column("scope", NAME, nullable=False),  # "org:acme", "repo:acme/app", "env:acme/app:prod"
     Column("name", NAME, nullable=False),
     Column("ciphertext", LargeBinary, nullable=False),
     Column("updated", Float, nullable=False),
