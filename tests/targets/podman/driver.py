@@ -2,12 +2,14 @@
 
 Arguments: STATE_DIR TARGET_NAME IMAGE NODE_PORT. It applies the demo Deployment (2
 replicas) and Service with IMAGE, then keeps the target's controller running, printing
-`READY` once every replica runs IMAGE and is ready. Tests kill it with SIGKILL mid-rollout.
+`READY` once every replica runs IMAGE and is ready. Tests kill it with SIGKILL mid-rollout,
+or stop it with SIGTERM, on which it closes the target as `conveyor reconcile` does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -25,8 +27,10 @@ async def main(state_dir: Path, name: str, image: str, port: int, podman_dir: Pa
     await target.apply(deployment("web", image=image, replicas=2))
     await target.apply(service("web", port))
     ref = ObjectRef(group="apps", kind="Deployment", namespace="demo", name="web")
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     said = False
-    while True:
+    while not stop.is_set():
         live = await target.get(ref)
         assert live is not None
         st = live["status"]
@@ -35,6 +39,7 @@ async def main(state_dir: Path, name: str, image: str, port: int, podman_dir: Pa
             print("READY", flush=True)
             said = True
         await asyncio.sleep(0.05)
+    await target.aclose()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import PodmanTarget
 
@@ -125,15 +127,16 @@ async def _wait_line(proc: subprocess.Popen[str], want: str, timeout: float = 30
     assert line.strip() == want
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+def _kill(proc: subprocess.Popen[str], how: signal.Signals = signal.SIGKILL) -> None:
+    os.kill(proc.pid, how)
+    proc.wait(timeout=60)
     if proc.stdout:
         proc.stdout.close()
 
 
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 def test_kill_9_of_the_driver_mid_rollout_keeps_serving_and_the_rollout_completes(
-    env: Env,
+    env: Env, how: signal.Signals
 ) -> None:
     port = free_port()
 
@@ -153,7 +156,7 @@ def test_kill_9_of_the_driver_mid_rollout_keeps_serving_and_the_rollout_complete
         try:
             await image_created(env, f"{WEB_IMAGE}:v2", timeout=20.0)
         finally:
-            _kill(second)  # mid-rollout: a v2 replica exists, v1 ones still serve
+            _kill(second, how)  # mid-rollout: a v2 replica exists, v1 ones still serve
         await asyncio.sleep(0.5)
         third = _driver(env, f"{WEB_IMAGE}:v2", port)
         try:
