@@ -259,3 +259,95 @@ def test_rollback_revert_commits_to_the_config_repo(
     invoke(reconcile, [*opts, "--once"])
     assert live_image() == "web:1"
     assert "auto-sync paused" not in out
+
+
+def test_app_commands_go_to_the_running_daemon_with_its_token(
+    repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """With `conveyor reconcile --listen` running, `conveyor app sync|refresh|rollback` are
+    done by that daemon (never a second reconciler beside it), behind its bearer token."""
+    import signal
+    import socket
+    import stat
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state_file = tmp_path / "target.json"
+    config = tmp_path / "conveyor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "targets": [{"name": "memory", "type": "memory", "stateFile": str(state_file)}],
+                "state": "state.db",
+                "cache": "cache",
+            }
+        )
+    )
+    apps = tmp_path / "web.yaml"
+    apps.write_text(application("web", repo, "app", automated={"prune": True}))
+    repo.write_objects("app/web.yaml", deployment("web", "web:1"))
+    repo.commit()
+    script = (
+        "import sys; from conveyor.app.cmd_reconcile import reconcile; reconcile.main(sys.argv[1:])"
+    )
+    args = ["--apps", str(apps), "--config", str(config), "--interval", "1h"]
+    with (tmp_path / "loop.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, *args, "--listen", f"127.0.0.1:{port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    token_file = tmp_path / "reconciler.token"
+    state = ["--state", str(tmp_path / "state.db")]
+
+    def app_cmd(*argv: str) -> tuple[str, str]:
+        result = CliRunner().invoke(app, [*argv, *state, "--json"])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        return result.stdout, result.stderr
+
+    try:
+        deadline = time.monotonic() + 30
+        while not token_file.exists() or not state_file.exists():
+            assert proc.poll() is None, (tmp_path / "loop.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        for token in ("", "wrong"):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/apps/web/sync",
+                method="POST",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=5)
+            assert refused.value.code == 401
+
+        repo.write_objects("app/web.yaml", deployment("web", "web:2"))
+        repo.commit()
+        out, err = app_cmd("sync", "web")
+        assert f"(done by the running reconciler, pid {proc.pid})" in err
+        assert json.loads(out)["operation"]["phase"] == "Succeeded"
+        live = MemoryTarget(state_file=state_file).peek(WEB)
+        assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == (
+            "web:2"
+        )
+        history = json.loads(invoke(app, ["history", "web", *state, "--json"]))
+        out, err = app_cmd("rollback", "web", str(history[0]["id"]))
+        assert f"pid {proc.pid}" in err and json.loads(out)["autoSync"]["paused"] is True
+        out, err = app_cmd("refresh", "web")
+        assert f"pid {proc.pid}" in err
+        result = CliRunner().invoke(app, ["sync", "nope", *state])
+        assert result.exit_code != 0  # a UserError: `conveyor` prints it and exits 2
+        assert "refused: no application named 'nope'" in str(result.exception)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, (tmp_path / "loop.log").read_text()
+    assert not token_file.exists()  # withdrawn: the next command acts in-process
+    out, err = app_cmd("refresh", "web")
+    assert "running reconciler" not in err

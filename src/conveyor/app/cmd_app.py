@@ -2,10 +2,13 @@
 applications the reconciler manages, against the same state database (`--state`, or the
 one `conveyor reconcile` last used). Every subcommand takes `--json`.
 
-`list`, `get` and `history` only read the store. `diff`, `sync`, `rollback` and `refresh`
-load the apps and targets `conveyor reconcile` used (remembered in the store) and act
-in this process. `diff` prints a unified diff per object, coloured on a TTY, Secret values
-redacted, and exits 1 when there are differences (as `argocd app diff` does).
+`list`, `get` and `history` only read the store. `sync`, `refresh` and `rollback` go to
+the running `conveyor reconcile --listen` daemon when the store records one
+(`app.daemonlink`), so a second reconciler never drives the same targets beside it;
+without one they, and `diff`, load the apps and targets `conveyor reconcile` used
+(remembered in the store) and act in this process. `diff` prints a unified diff per
+object, coloured on a TTY, Secret values redacted, and exits 1 when there are
+differences (as `argocd app diff` does).
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import asyncio
 import json
 import sys
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
+from conveyor.app import daemonlink
 from conveyor.app.cmd_reconcile import open_world, summary_rows
 from conveyor.core.errors import UserError
 from conveyor.reconcile.config import load_config
@@ -43,6 +48,19 @@ _config = click.option(
 
 def _open_store(state: str | None) -> Store:
     return Store.open(state or load_config(None).state)
+
+
+def _via_daemon(state: str | None, name: str, action: str, **params: str) -> dict[str, Any] | None:
+    """The app's status after the running daemon did `action`; None when none runs."""
+    store = _open_store(state)
+    try:
+        daemon = daemonlink.find(store)
+    finally:
+        store.close()
+    if daemon is None:
+        return None
+    click.echo(f"(done by the running reconciler, pid {daemon.pid})", err=True)
+    return daemonlink.call(daemon, f"/apps/{urllib.parse.quote(name, safe='')}/{action}", params)
 
 
 def _status(store: Store, name: str) -> dict[str, Any]:
@@ -225,9 +243,15 @@ def sync(
     as_json: bool,
 ) -> None:
     """Sync now (also resumes auto-sync paused by a rollback)."""
-    status = _act(
-        apps, config_path, state, lambda r: r.sync(name, revision=revision, by="cli", prune=prune)
-    )
+    prune_flag = "true" if prune else "false"
+    status = _via_daemon(state, name, "sync", revision=revision or "", prune=prune_flag)
+    if status is None:
+        status = _act(
+            apps,
+            config_path,
+            state,
+            lambda r: r.sync(name, revision=revision, by="cli", prune=prune),
+        )
     _echo_status(status, as_json)
     if (status.get("operation") or {}).get("phase") != "Succeeded":
         sys.exit(1)
@@ -249,7 +273,8 @@ def refresh(
         await reconciler.reconcile_apps([name])
         return reconciler.status(name)
 
-    _echo_status(_act(apps, config_path, state, go), as_json)
+    status = _via_daemon(state, name, "refresh")
+    _echo_status(status if status is not None else _act(apps, config_path, state, go), as_json)
 
 
 @app.command("rollback")
@@ -290,5 +315,8 @@ def rollback_app(
                 "if none is running)"
             )
     else:
-        status = _act(apps, config_path, state, lambda r: rollback(r, name, history_id))
+        history = str(history_id) if history_id is not None else ""
+        status = _via_daemon(state, name, "rollback", id=history) or _act(
+            apps, config_path, state, lambda r: rollback(r, name, history_id)
+        )
     _echo_status(status, as_json)

@@ -16,7 +16,6 @@ import importlib
 import json
 import signal
 import sys
-import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 import click
 
+from conveyor.app import daemonlink, reconcilerhttp
 from conveyor.core.errors import UserError
 from conveyor.reconcile.applications import Application, load_applications, parse_duration
 from conveyor.reconcile.config import Config, TargetConfig, load_config
@@ -136,54 +136,20 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
     async def reload() -> Sequence[Application]:
         return await load_apps(world.apps_source, sources=world.env.sources)
 
-    server = await _listen(reconciler, listen) if listen else None
+    server: asyncio.Server | None = None
+    daemon: daemonlink.Daemon | None = None
+    if listen:
+        server, url = await reconcilerhttp.listen(reconciler, listen, lambda: daemon)
+        token_file = Path(world.config.cache).parent / "reconciler.token"
+        daemon = daemonlink.publish(world.store, url, token_file)
     try:
         await reconciler.run(interval=interval, stop=stop, reload=reload)
     finally:
         if server is not None:
             server.close()
+        if daemon is not None:
+            daemonlink.withdraw(world.store, daemon)
         await _close_targets(world)
-
-
-async def _listen(reconciler: Reconciler, address: str) -> asyncio.Server:
-    """A minimal HTTP endpoint until the server package serves these: `GET /metrics`
-    (Prometheus text), `POST /refresh/APP` and `POST /refresh?repo=URL` (what a webhook
-    or a post-receive hook calls to reconcile at once)."""
-    host, _, port = address.rpartition(":")
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = (await reader.readline()).decode("latin-1").split()
-            while (await reader.readline()).strip():
-                pass  # headers; bodies are not used
-            code, body = _route(reconciler, *(request[:2] if len(request) >= 2 else ("", "")))
-            head = (
-                f"HTTP/1.1 {code}\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            await writer.drain()
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(handle, host or "127.0.0.1", int(port))
-
-
-def _route(reconciler: Reconciler, method: str, path: str) -> tuple[str, bytes]:
-    if method == "GET" and path == "/metrics":
-        return "200 OK", reconciler.env.metrics.render().encode()
-    if method == "POST" and path.startswith("/refresh/"):
-        name = urllib.parse.unquote(path.removeprefix("/refresh/"))
-        if name not in reconciler.apps:
-            return "404 Not Found", f"no application named {name!r}\n".encode()
-        reconciler.trigger(name)
-        return "202 Accepted", b"refresh queued\n"
-    if method == "POST" and path.startswith("/refresh?"):
-        repos = urllib.parse.parse_qs(path.partition("?")[2]).get("repo", [])
-        for repo in repos:
-            reconciler.trigger_repo(repo)
-        return "202 Accepted", b"refresh queued\n"
-    return "404 Not Found", b"GET /metrics, POST /refresh/APP or POST /refresh?repo=URL\n"
 
 
 async def _once(world: World) -> dict[str, dict[str, Any]]:

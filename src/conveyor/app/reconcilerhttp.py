@@ -1,0 +1,125 @@
+"""The HTTP endpoint of a `conveyor reconcile --listen ADDRESS` daemon.
+
+- `GET /metrics`: Prometheus text.
+- `POST /refresh/APP` and `POST /refresh?repo=URL`: queue a reconcile at once (what the
+  server's push hook and webhooks call; idempotent, answers 202 before the work).
+- `POST /apps/APP/sync?revision=R&prune=true|false`, `POST /apps/APP/refresh`,
+  `POST /apps/APP/rollback?id=N`: what `conveyor app` sends to a running daemon
+  (`app.daemonlink`); they need the daemon's bearer token, run in the daemon's own
+  reconciler (per-app locks keep them from overlapping its loop) and answer the app's
+  status as JSON once done, or `{"error": …}` with 404 (no such app) / 409 (refused).
+
+Built by `app.cmd_reconcile._loop`; `token()` is read per request, as the token is made
+once the socket is bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from conveyor.app.daemonlink import Daemon
+from conveyor.reconcile.errors import ReconcileError
+from conveyor.reconcile.reconciler import Reconciler
+from conveyor.reconcile.rollback import rollback
+
+Reply = tuple[str, str, bytes]  # status line, content type, body
+TEXT = "text/plain; version=0.0.4"
+JSON = "application/json"
+
+
+async def listen(
+    reconciler: Reconciler, address: str, daemon: Callable[[], Daemon | None]
+) -> tuple[asyncio.Server, str]:
+    """Serve on `address` (HOST:PORT, port 0 picks one); the server and its base URL."""
+    host, _, port = address.rpartition(":")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = (await reader.readline()).decode("latin-1").split()
+            headers: dict[str, str] = {}
+            while line := (await reader.readline()).strip():
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            method, path = request[:2] if len(request) >= 2 else ("", "")
+            status, kind, body = await route(reconciler, method, path, headers, daemon())
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, host or "127.0.0.1", int(port))
+    bound_host, bound_port = server.sockets[0].getsockname()[:2]
+    return server, f"http://{bound_host}:{bound_port}"
+
+
+async def route(
+    reconciler: Reconciler,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    daemon: Daemon | None,
+) -> Reply:
+    if method == "GET" and path == "/metrics":
+        return "200 OK", TEXT, reconciler.env.metrics.render().encode()
+    if method == "POST" and path.startswith("/refresh/"):
+        name = urllib.parse.unquote(path.removeprefix("/refresh/"))
+        if name not in reconciler.apps:
+            return "404 Not Found", TEXT, f"no application named {name!r}\n".encode()
+        reconciler.trigger(name)
+        return "202 Accepted", TEXT, b"refresh queued\n"
+    if method == "POST" and path.startswith("/refresh?"):
+        for repo in urllib.parse.parse_qs(path.partition("?")[2]).get("repo", []):
+            reconciler.trigger_repo(repo)
+        return "202 Accepted", TEXT, b"refresh queued\n"
+    if method == "POST" and path.startswith("/apps/"):
+        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if daemon is None or not hmac.compare_digest(given.encode(), daemon.token.encode()):
+            return _json("401 Unauthorized", {"error": "a valid bearer token is required"})
+        return await _command(reconciler, path)
+    return (
+        "404 Not Found",
+        TEXT,
+        b"GET /metrics, POST /refresh/APP, POST /refresh?repo=URL, POST /apps/APP/ACTION\n",
+    )
+
+
+async def _command(reconciler: Reconciler, path: str) -> Reply:
+    where, _, query = path.partition("?")
+    parts = where.removeprefix("/apps/").split("/")
+    params = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+    if len(parts) != 2:
+        return _json("404 Not Found", {"error": f"no such command: {where}"})
+    name, action = urllib.parse.unquote(parts[0]), parts[1]
+    try:
+        if action == "sync":
+            prune = {"true": True, "false": False}.get(params.get("prune", ""))
+            status = await reconciler.sync(
+                name, revision=params.get("revision") or None, by="cli", prune=prune
+            )
+        elif action == "refresh":
+            reconciler.runtime(name)
+            await reconciler.reconcile_apps([name])
+            status = reconciler.status(name)
+        elif action == "rollback":
+            history = int(params["id"]) if params.get("id") else None
+            status = await rollback(reconciler, name, history)
+        else:
+            return _json("404 Not Found", {"error": f"no such command: {action}"})
+    except KeyError as exc:
+        return _json("404 Not Found", {"error": str(exc.args[0])})
+    except (ReconcileError, ValueError) as exc:
+        return _json("409 Conflict", {"error": str(exc)})
+    return _json("200 OK", status)
+
+
+def _json(status: str, body: dict[str, Any]) -> Reply:
+    return status, JSON, json.dumps(body).encode()
