@@ -156,6 +156,7 @@ def test_reconcile_loop_serves_metrics_and_refresh_triggers(
     import subprocess
     import sys
     import time
+    import urllib.error
     import urllib.request
 
     with socket.socket() as probe:
@@ -212,10 +213,20 @@ def test_reconcile_loop_serves_metrics_and_refresh_triggers(
     try:
         wait(lambda: image() == "web:1")
         url = f"http://127.0.0.1:{port}"
-        wait(lambda: b"conveyor_app_syncs_total" in _get(url + "/metrics"))
+        token_file = tmp_path / "reconciler.token"
+        wait(token_file.exists)
+        bearer = {"Authorization": f"Bearer {token_file.read_text()}"}
+        assert _get(url + "/healthz") == b"ok\n"  # the one route without the token
+        assert _get(url + "/metrics") == b""  # 401
+        wait(lambda: b"conveyor_app_syncs_total" in _get(url + "/metrics", bearer))
         repo.write_objects("app/web.yaml", deployment("web", "web:2"))
         repo.commit()
-        request = urllib.request.Request(url + "/refresh/web", method="POST")
+        refused = urllib.request.Request(url + "/refresh/web", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as unauthorized:
+            urllib.request.urlopen(refused, timeout=5)
+        assert unauthorized.value.code == 401
+        unauthorized.value.close()
+        request = urllib.request.Request(url + "/refresh/web", method="POST", headers=bearer)
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 202
         wait(lambda: image() == "web:2")
@@ -224,12 +235,13 @@ def test_reconcile_loop_serves_metrics_and_refresh_triggers(
         assert proc.wait(30) == 0, (tmp_path / "loop.log").read_text()
 
 
-def _get(url: str) -> bytes:
+def _get(url: str, headers: dict[str, str] | None = None) -> bytes:
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=5) as response:
             return bytes(response.read())
     except urllib.error.URLError:
         return b""
@@ -327,6 +339,7 @@ def test_app_commands_go_to_the_running_daemon_with_its_token(
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(request, timeout=5)
             assert refused.value.code == 401
+            refused.value.close()
 
         repo.write_objects("app/web.yaml", deployment("web", "web:2"))
         repo.commit()

@@ -119,10 +119,14 @@ def test_push_tells_an_external_reconciler_to_refresh(tmp_path: Path) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     seen: list[str] = []
+    tokens: list[str] = []
+    token_file = tmp_path / "reconciler.token"
+    token_file.write_text("tok-refresh-42\n")
 
     class Refresh(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             seen.append(self.path)
+            tokens.append(self.headers.get("Authorization", ""))
             self.send_response(202)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -133,7 +137,9 @@ def test_push_tells_an_external_reconciler_to_refresh(tmp_path: Path) -> None:
     listener = ThreadingHTTPServer(("127.0.0.1", 0), Refresh)
     threading.Thread(target=listener.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{listener.server_address[1]}/refresh"
-    server = make_server(tmp_path, "--refresh-url", endpoint)
+    server = make_server(
+        tmp_path, "--refresh-url", endpoint, "--refresh-token-file", str(token_file)
+    )
     server.start()
     try:
         push_workflows(server, tmp_path, "demo/config", {"apps/app.yaml": "kind: x\n"})
@@ -143,6 +149,7 @@ def test_push_tells_an_external_reconciler_to_refresh(tmp_path: Path) -> None:
             time.sleep(0.05)
         wanted = f"/refresh?repo=http%3A%2F%2F127.0.0.1%3A{server.port}%2Fgit%2Fdemo%2Fconfig.git"
         assert wanted in seen
+        assert set(tokens) == {"Bearer tok-refresh-42"}  # the reconciler's token, sent along
     finally:
         server.stop()
         listener.shutdown()

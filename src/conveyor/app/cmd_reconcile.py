@@ -139,9 +139,10 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
     server: asyncio.Server | None = None
     daemon: daemonlink.Daemon | None = None
     if listen:
-        server, url = await reconcilerhttp.listen(reconciler, listen, lambda: daemon)
+        token = daemonlink.new_token()
+        server, url = await reconcilerhttp.listen(reconciler, listen, token)
         token_file = Path(world.config.cache).parent / "reconciler.token"
-        daemon = daemonlink.publish(world.store, url, token_file)
+        daemon = daemonlink.publish(world.store, url, token_file, token)
     try:
         await reconciler.run(interval=interval, stop=stop, reload=reload)
     finally:

@@ -50,6 +50,12 @@ import click
     multiple=True,
     help="An external reconciler's refresh endpoint, told about each hosted push.",
 )
+@click.option(
+    "--refresh-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The bearer token for --refresh-url (conveyor reconcile writes it; read per call).",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -63,6 +69,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
     heartbeat_timeout: float,
     public_url: str,
     refresh_urls: tuple[str, ...],
+    refresh_token_file: Path | None,
     apps: str | None,
     config_path: str | None,
 ) -> None:
@@ -82,6 +89,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
         heartbeat_timeout=heartbeat_timeout,
         public_url=public_url,
         refresh_urls=refresh_urls,
+        refresh_token_file=refresh_token_file,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))

@@ -75,6 +75,8 @@ def server_service(state_dir: Path, host: str, port: int, refresh_url: str) -> S
         str(port),
         "--refresh-url",
         refresh_url,
+        "--refresh-token-file",  # written by the reconciler (its cache is state_dir/cache)
+        str(state_dir / "reconciler.token"),
     )
     return ServiceSpec(
         name="server",
@@ -117,7 +119,7 @@ def reconciler_service(
         log=state_dir / "logs" / "reconciler.log",
         # fetches the hosted config repo with a read-only token, sent by git as a header
         env={**seed.auth_env(read_token, {}), **_child_env(state_dir)},
-        ready=Readiness(url=f"http://127.0.0.1:{port}/metrics", timeout=60.0),
+        ready=Readiness(url=f"http://127.0.0.1:{port}/healthz", timeout=60.0),
     )
 
 

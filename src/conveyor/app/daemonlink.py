@@ -1,10 +1,12 @@
 """How `conveyor app` finds a running `conveyor reconcile` and asks it to act.
 
 A reconciler daemon with `--listen` records itself in its store (setting `daemon`: URL, pid
-and the path of a token file) and writes a random bearer token to that file with mode
-0600. `conveyor app sync|refresh|rollback` then send the command to the daemon instead of
-building a second reconciler in-process, which would drive the same targets beside it
-(two controllers over one Podman host fight). `find` returns None when no daemon is
+and the path of a token file) and writes its random bearer token to that file with mode
+0600 (`<state dir>/reconciler.token`, next to its cache; `conveyor up` hands the same
+path to the server, whose push hook calls the daemon's `/refresh`). `conveyor app
+sync|refresh|rollback` then send the command to the daemon instead of building a second
+reconciler in-process, which would drive the same targets beside it (two controllers over
+one Podman host fight). `find` returns None when no daemon is
 recorded, its process is gone, or the token file is unreadable or not private; the
 caller then acts in-process as before. `call` raises a `UserError` with the daemon's
 own message on a refusal. Used by `app/cmd_reconcile.py` (publish/withdraw) and
@@ -36,9 +38,12 @@ class Daemon:
     token: str
 
 
-def publish(store: Store, url: str, token_file: Path) -> Daemon:
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def publish(store: Store, url: str, token_file: Path, token: str) -> Daemon:
     """Record this process as the daemon for `store`; the token goes to `token_file` (0600)."""
-    token = secrets.token_urlsafe(32)
     token_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = token_file.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,16 +1,17 @@
 """The HTTP endpoint of a `conveyor reconcile --listen ADDRESS` daemon.
 
+- `GET /healthz`: liveness, the only route without the daemon's bearer token.
 - `GET /metrics`: Prometheus text.
 - `POST /refresh/APP` and `POST /refresh?repo=URL`: queue a reconcile at once (what the
-  server's push hook and webhooks call; idempotent, answers 202 before the work).
+  server's push hook calls, with the token from `--refresh-token-file`; answers 202
+  before the work).
 - `POST /apps/APP/sync?revision=R&prune=true|false`, `POST /apps/APP/refresh`,
   `POST /apps/APP/rollback?id=N`: what `conveyor app` sends to a running daemon
-  (`app.daemonlink`); they need the daemon's bearer token, run in the daemon's own
-  reconciler (per-app locks keep them from overlapping its loop) and answer the app's
-  status as JSON once done, or `{"error": …}` with 404 (no such app) / 409 (refused).
+  (`app.daemonlink`); they run in the daemon's own reconciler (per-app locks keep them
+  from overlapping its loop) and answer the app's status as JSON once done, or
+  `{"error": …}` with 404 (no such app) / 409 (refused).
 
-Built by `app.cmd_reconcile._loop`; `token()` is read per request, as the token is made
-once the socket is bound.
+Built by `app.cmd_reconcile._loop` with the token `daemonlink.publish` records.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import asyncio
 import hmac
 import json
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
-from conveyor.app.daemonlink import Daemon
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.rollback import rollback
@@ -32,9 +31,7 @@ TEXT = "text/plain; version=0.0.4"
 JSON = "application/json"
 
 
-async def listen(
-    reconciler: Reconciler, address: str, daemon: Callable[[], Daemon | None]
-) -> tuple[asyncio.Server, str]:
+async def listen(reconciler: Reconciler, address: str, token: str) -> tuple[asyncio.Server, str]:
     """Serve on `address` (HOST:PORT, port 0 picks one); the server and its base URL."""
     host, _, port = address.rpartition(":")
 
@@ -46,7 +43,7 @@ async def listen(
                 name, _, value = line.decode("latin-1").partition(":")
                 headers[name.strip().lower()] = value.strip()
             method, path = request[:2] if len(request) >= 2 else ("", "")
-            status, kind, body = await route(reconciler, method, path, headers, daemon())
+            status, kind, body = await route(reconciler, method, path, headers, token)
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -66,8 +63,13 @@ async def route(
     method: str,
     path: str,
     headers: dict[str, str],
-    daemon: Daemon | None,
+    token: str,
 ) -> Reply:
+    if method == "GET" and path == "/healthz":
+        return "200 OK", TEXT, b"ok\n"
+    given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return _json("401 Unauthorized", {"error": "a valid bearer token is required"})
     if method == "GET" and path == "/metrics":
         return "200 OK", TEXT, reconciler.env.metrics.render().encode()
     if method == "POST" and path.startswith("/refresh/"):
@@ -81,14 +83,12 @@ async def route(
             reconciler.trigger_repo(repo)
         return "202 Accepted", TEXT, b"refresh queued\n"
     if method == "POST" and path.startswith("/apps/"):
-        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if daemon is None or not hmac.compare_digest(given.encode(), daemon.token.encode()):
-            return _json("401 Unauthorized", {"error": "a valid bearer token is required"})
         return await _command(reconciler, path)
     return (
         "404 Not Found",
         TEXT,
-        b"GET /metrics, POST /refresh/APP, POST /refresh?repo=URL, POST /apps/APP/ACTION\n",
+        b"GET /healthz, GET /metrics, POST /refresh/APP, POST /refresh?repo=URL, "
+        b"POST /apps/APP/ACTION\n",
     )
 
 

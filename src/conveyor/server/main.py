@@ -49,6 +49,7 @@ class ServerConfig:
     # reconcilers running as their own process (`conveyor reconcile --listen`): after a
     # push to a hosted repo, `POST <url>?repo=<clone url>` to each (their /refresh endpoint)
     refresh_urls: tuple[str, ...] = ()
+    refresh_token_file: Path | None = None  # their bearer token, read at each call
 
 
 class SecretFilter(logging.Filter):
@@ -82,7 +83,9 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
             for url in urls:
                 reconciler.trigger_repo(url)
         if config.refresh_urls:
-            task = asyncio.get_running_loop().create_task(_refresh(config.refresh_urls, urls))
+            task = asyncio.get_running_loop().create_task(
+                _refresh(config.refresh_urls, urls, config.refresh_token_file)
+            )
             _pending.add(task)
             task.add_done_callback(_pending.discard)
 
@@ -98,22 +101,33 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
 _pending: set[asyncio.Task[None]] = set()
 
 
-async def _refresh(endpoints: tuple[str, ...], repos: tuple[str, ...]) -> None:
+async def _refresh(
+    endpoints: tuple[str, ...], repos: tuple[str, ...], token_file: Path | None
+) -> None:
     """Ask external reconcilers to refresh the apps reading `repos` (best effort)."""
     import httpx
 
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    headers = {}
+    if token_file is not None:
+        try:
+            headers["Authorization"] = f"Bearer {token_file.read_text().strip()}"
+        except OSError as exc:
+            log.warning("cannot read the reconciler's token %s: %s", token_file, exc.strerror)
+    async with httpx.AsyncClient(timeout=5.0, headers=headers) as client:
         for endpoint in endpoints:
             for repo in repos:
                 try:
-                    await client.post(endpoint, params={"repo": repo})
+                    reply = await client.post(endpoint, params={"repo": repo})
                 except httpx.HTTPError as exc:
-                    log.warning(
-                        "refresh %s failed: %s; it will catch up at its interval",
-                        endpoint,
-                        type(exc).__name__,
-                    )
-                    break
+                    problem = type(exc).__name__
+                else:
+                    if reply.is_success:
+                        continue
+                    problem = f"HTTP {reply.status_code}"
+                log.warning(
+                    "refresh %s failed: %s; it will catch up at its interval", endpoint, problem
+                )
+                break
 
 
 async def serve(
@@ -168,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool-max", type=int, default=2)
     parser.add_argument("--heartbeat-timeout", type=float, default=30.0)
     parser.add_argument("--public-url", default="")
+    parser.add_argument("--refresh-token-file", type=Path, default=None)
     parser.add_argument(
         "--refresh-url",
         action="append",
@@ -186,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         heartbeat_timeout=args.heartbeat_timeout,
         public_url=args.public_url,
         refresh_urls=tuple(args.refresh_url),
+        refresh_token_file=args.refresh_token_file,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
