@@ -189,7 +189,8 @@ async def _close_targets(world: World) -> None:
 @click.option(
     "--listen",
     metavar="HOST:PORT",
-    help="Serve GET /metrics and POST /refresh/APP (refresh triggers) here.",
+    help="Serve /healthz, and with a bearer token (written 0600 beside the cache) /metrics, "
+    "refresh triggers and `conveyor app` commands, on HOST:PORT.",
 )
 def reconcile(
     *,
