@@ -23,7 +23,6 @@ def main() -> object:
     code = warmstart.run(args)
     if code is not None:
         return sys.exit(code)
-    warmstart.spawn(args)
     gc.disable()
     from conveyor.app.cli import main as cli_main
 

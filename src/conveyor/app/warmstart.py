@@ -9,8 +9,8 @@ signals (Ctrl-C reaches the run as it would in-process) and exits with the child
 The idea is Nailgun's, the Gradle daemon's and Android's zygote; fork gives every run a
 fresh copy, so no state crosses from one run to the next.
 
-When no server answers, `entry` runs the command in-process as before and `spawn` starts a
-server in the background for the next command; the server exits after `IDLE_SECONDS`
+When no server answers, `run` starts one in the background (`spawn`) for the next command
+and `entry` runs this one in-process as before; the server exits after `IDLE_SECONDS`
 without work, or as soon as the code or the interpreter it loaded changes (`state_key`).
 `CONVEYOR_WARM=0` turns warm start off and `=1` on; unset, it is on except under CI
 (`CI=true`, set by GitHub Actions, GitLab and Conveyor's own runners), where a server
@@ -126,18 +126,28 @@ def run(argv: list[str]) -> int | None:
     """Run `conveyor ARGV` in a warm child; its exit code, or None to run in-process.
 
     None means: warm start is off, not for this command, or no server answered; the
-    caller then runs the command itself and may `spawn` a server for next time.
+    caller then runs the command itself, and (in the last case) a server is started in
+    the background for the next command (`spawn`, with the socket path computed here).
     """
     if not enabled(argv):
         return None
     directory = runtime_dir()
-    streams = (sys.stdin, sys.stdout, sys.stderr)
-    if directory is None or any(s is None for s in streams):
+    if directory is None:
         return None
     key = state_key()
+    path = socket_path(directory, key)
+    code = None
+    if all(s is not None for s in (sys.stdin, sys.stdout, sys.stderr)):
+        code = _attempt(path, key, argv)
+    if code is None:
+        spawn(path)
+    return code
+
+
+def _attempt(path: str, key: str, argv: list[str]) -> int | None:
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        sock.connect(socket_path(directory, key))
+        sock.connect(path)
         return _converse(sock, key, argv)
     except (OSError, EOFError):
         return None
@@ -234,14 +244,9 @@ def server_environment() -> dict[str, str]:
     }
 
 
-def spawn(argv: list[str]) -> None:
-    """Start a warm server in the background for the next command (best effort)."""
-    if not enabled(argv):
-        return
-    directory = runtime_dir()
-    if directory is None:
-        return
-    path = socket_path(directory, state_key())
+def spawn(path: str) -> None:
+    """Start a warm server on `path` in the background for the next command (best effort;
+    a server already holding that path's lock makes the new one exit at once)."""
     log = path.removesuffix(".sock") + ".log"
     try:  # noqa: SIM105 (contextlib costs ~5 ms to import)
         os.posix_spawn(
