@@ -117,28 +117,27 @@ def rerun(request: Request, run_id: int, body: RerunBody, _: Writer) -> dict[str
 
 @router.post("/runs/{run_id}/approve")
 def approve(request: Request, run_id: int, body: DecisionBody, who: Writer) -> dict[str, Any]:
-    state_of(request).service.decide(
-        run_id,
-        body.environment,
-        user=who.name,
-        admin=who.role is Role.ADMIN,
-        approve=True,
-        comment=body.comment,
-    )
-    return {"id": run_id, "environment": body.environment, "state": "approved"}
+    return _decide(request, run_id, body, who, approve=True)
 
 
 @router.post("/runs/{run_id}/reject")
 def reject(request: Request, run_id: int, body: DecisionBody, who: Writer) -> dict[str, Any]:
+    return _decide(request, run_id, body, who, approve=False)
+
+
+def _decide(
+    request: Request, run_id: int, body: DecisionBody, who: Principal, *, approve: bool
+) -> dict[str, Any]:
     state_of(request).service.decide(
         run_id,
         body.environment,
         user=who.name,
         admin=who.role is Role.ADMIN,
-        approve=False,
+        approve=approve,
         comment=body.comment,
     )
-    return {"id": run_id, "environment": body.environment, "state": "rejected"}
+    state = "approved" if approve else "rejected"
+    return {"id": run_id, "environment": body.environment, "state": state}
 
 
 @router.get("/approvals")
