@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conveyor.clients.errors import ClientError
@@ -106,15 +107,7 @@ class Creator:
             names.NAMESPACE_LABEL: ctx.namespace,
             names.POD_LABEL: ctx.pod,
         }
-        init_ctx = PodContext(
-            target=ctx.target,
-            namespace=ctx.namespace,
-            pod=ctx.pod,
-            network=ctx.network,
-            aliases=(),
-            labels=labels,
-            claims=ctx.claims,
-        )
+        init_ctx = replace(ctx, aliases=(), labels=labels)
         plan: RunPlan = plan_container(
             {**spec, "containers": [init]}, init_ctx, self.lookup(ctx.namespace)
         )
@@ -137,15 +130,7 @@ class Creator:
             names.NAMESPACE_LABEL: ctx.namespace,
             names.POD_LABEL: ctx.pod,
         }
-        side_ctx = PodContext(
-            target=ctx.target,
-            namespace=ctx.namespace,
-            pod=ctx.pod,
-            network=f"container:{name}",
-            aliases=(),
-            labels=labels,
-            claims=ctx.claims,
-        )
+        side_ctx = replace(ctx, network=f"container:{name}", aliases=(), labels=labels)
         plan = plan_container(
             {**spec, "containers": [container]}, side_ctx, self.lookup(ctx.namespace)
         )
