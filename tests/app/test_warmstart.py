@@ -6,123 +6,19 @@ wrote its line to CONVEYOR_WARM_TRACE (only forked children do).
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import pty
-import resource
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
-import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conveyor.app import warmstart
-
-SCRIPT = Path(sys.executable).with_name("conveyor")
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
-
-
-class Warm:
-    def __init__(self, directory: Path, home: Path, trace: Path) -> None:
-        self.directory, self.trace = directory, trace
-        self.env = {
-            **os.environ,
-            "CONVEYOR_WARM": "1",
-            "CONVEYOR_WARM_DIR": str(directory),
-            "CONVEYOR_HOME": str(home),
-            "CONVEYOR_WARM_TRACE": str(trace),
-        }
-
-    def run(
-        self, repo: Path, *args: str, stdin: str = "", umask: int = -1, **extra: str
-    ) -> subprocess.CompletedProcess[str]:
-        def limit_files() -> None:  # as `ulimit -n 345` in the caller's shell
-            resource.setrlimit(
-                resource.RLIMIT_NOFILE, (345, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-            )
-
-        return subprocess.run(
-            [str(SCRIPT), *args],
-            cwd=repo,
-            env={**self.env, **extra},
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            umask=umask,
-            preexec_fn=limit_files,
-        )
-
-    def sockets(self) -> list[Path]:
-        return sorted(self.directory.glob("warm-*.sock"))
-
-    def wait_ready(self, timeout: float = 90.0) -> Path:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for path in self.sockets():
-                with socket.socket(socket.AF_UNIX) as probe:
-                    try:
-                        probe.connect(str(path))
-                    except OSError:
-                        continue
-                    return path
-            time.sleep(0.1)
-        logs = [p.read_text() for p in self.directory.glob("*.log")]
-        raise AssertionError(f"no warm server became ready: {logs}")
-
-    def traced(self) -> list[dict[str, object]]:
-        if not self.trace.exists():
-            return []
-        return [ast.literal_eval(line) for line in self.trace.read_text().splitlines()]
-
-    def server_pids(self) -> list[int]:
-        pids = []
-        for lock in self.directory.glob("*.lock"):
-            text = lock.read_text().strip()
-            if text.isdigit():
-                pids.append(int(text))
-        return pids
-
-
-@pytest.fixture
-def warm(tmp_path: Path) -> Iterator[Warm]:
-    # a short path: a Unix socket's path must stay under 108 bytes
-    directory = Path(tempfile.mkdtemp(prefix="cw-", dir="/tmp"))
-    state = Warm(directory, tmp_path / "home", tmp_path / "trace.txt")
-    try:
-        yield state
-    finally:
-        for pid in state.server_pids():
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def make_repo(root: Path, workflow: str) -> Path:
-    (root / ".github" / "workflows").mkdir(parents=True)
-    (root / ".github" / "workflows" / "ci.yml").write_text(textwrap.dedent(workflow))
-    env = {**os.environ, **GIT_ENV}
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
-    subprocess.run(["git", "commit", "-qm", "c"], cwd=root, check=True, env=env)
-    return root
-
+from tests.app.warm import SCRIPT, Warm, make_repo
 
 WORLD = """\
 on: push
@@ -376,3 +272,35 @@ def test_a_terminal_gets_colours_and_the_summary_table_warm(warm: Warm, tmp_path
     assert "RESULT" in text and "success" in text
     [entry] = warm.traced()
     assert entry["imported"] == []  # the terminal's table modules were preloaded too
+
+
+class _QuickCommandSocket:
+    """A client socket whose peer (the spare) reads the whole request, answers PID and EXIT
+    and closes at once, as a command that ends within microseconds does."""
+
+    def __init__(self) -> None:
+        self.ours, self.spare = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def sendmsg(self, buffers: list[bytes], ancillary: list[object]) -> int:
+        sent = self.ours.sendmsg(buffers, ancillary)
+        self.spare.recv(1 << 20)
+        self.spare.sendall(warmstart.reply(warmstart.PID, os.getpid()))
+        self.spare.sendall(warmstart.reply(warmstart.EXIT, 1))
+        self.spare.close()
+        return sent
+
+    def sendall(self, data: bytes) -> None:
+        self.ours.sendall(data)
+
+    def recv(self, size: int) -> bytes:
+        return self.ours.recv(size)
+
+
+def test_a_command_that_ended_before_the_client_finished_sending_is_not_run_again() -> None:
+    # the empty rest of a fully sent request once raised EPIPE here, and the client ran the
+    # command a second time in-process (issue 11: doubled output, warm only)
+    quick = _QuickCommandSocket()
+    try:
+        assert warmstart._converse(quick, "key", ["lint"]) == 1  # type: ignore[arg-type]
+    finally:
+        quick.ours.close()

@@ -1,5 +1,7 @@
 """`python -m conveyor.app` runs the CLI."""
 
+import sys
+
 from conveyor.app.entry import main
 
-main()
+sys.exit(main())

@@ -74,25 +74,42 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console script: run the CLI and turn errors into messages and exit codes."""
-    args = sys.argv[1:] if argv is None else argv
+    """Console script: run the CLI and exit with its code (see `run`)."""
+    return sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(args: list[str]) -> int:
+    """Run `conveyor ARGS` and return its exit code; both the console script (`main`) and a
+    warm child (`app.warmchild`) call this, so the two paths cannot disagree on the code.
+
+    Every way a command ends becomes a number here: a click `Exit` (which click hands back
+    as a return value, not an exception, outside standalone mode), `sys.exit` inside a
+    command, a command's own return value, and errors (`UserError` → 2, internal → 3).
+    """
+    try:
+        return _exit_code(_invoke(args))
+    except SystemExit as exc:
+        return _exit_code(exc.code)
+
+
+def _invoke(args: list[str]) -> Any:
     debug = "--debug" in args
     try:
         return cli.main(args=args, prog_name="conveyor", standalone_mode=False)
     except click.exceptions.Exit as exc:
-        return sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        return sys.exit(EXIT_USER_ERROR)
+        return EXIT_USER_ERROR
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        return sys.exit(130)
+        return 130
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
-        return sys.exit(EXIT_USER_ERROR)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        return sys.exit(130)
+        return 130
     except Exception as exc:  # the last line of defence: no bare tracebacks for users
         if debug:
             raise
@@ -100,4 +117,16 @@ def main(argv: list[str] | None = None) -> Any:
             f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
             err=True,
         )
-        return sys.exit(EXIT_INTERNAL)
+        return EXIT_INTERNAL
+
+
+def _exit_code(code: object) -> int:
+    """What `sys.exit(code)` would make the process exit with (a message prints, exit 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    if isinstance(code, bool):
+        return int(code)
+    print(code, file=sys.stderr)
+    return 1

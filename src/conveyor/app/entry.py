@@ -16,14 +16,15 @@ import gc
 import sys
 
 
-def main() -> object:
+def main() -> int:
+    """The exit code of `conveyor ARGV`; the console-script wrapper exits with it."""
     from conveyor.app import warmstart
 
     args = sys.argv[1:]
     code = warmstart.run(args)
     if code is not None:
-        return sys.exit(code)
+        return code
     gc.disable()
-    from conveyor.app.cli import main as cli_main
+    from conveyor.app.cli import run as cli_run
 
-    return cli_main()
+    return cli_run(args)

@@ -94,7 +94,7 @@ def make_scratch(directory: Path) -> Path:
 def rehearse(scratch: Path) -> None:
     """Run the rehearsal workflow in `scratch`, output discarded, runs kept out of the
     user's CONVEYOR_HOME. Problems are logged and ignored: a child then does that work."""
-    from conveyor.app.cli import main as cli_main
+    from conveyor.app.cli import run as cli_run
 
     home = scratch.parent / f"home-{os.getpid()}"
     os.environ["CONVEYOR_HOME"] = str(home)
@@ -104,10 +104,9 @@ def rehearse(scratch: Path) -> None:
             contextlib.redirect_stdout(sink),
             contextlib.redirect_stderr(sink),
         ):
-            cli_main(["run", "push", "-C", str(scratch)])
-    except SystemExit as exc:
-        if exc.code:
-            print(f"warm server: rehearsal exited {exc.code}", file=sys.stderr, flush=True)
+            code = cli_run(["run", "push", "-C", str(scratch)])
+        if code:
+            print(f"warm server: rehearsal exited {code}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -164,21 +163,16 @@ def _take_limits(limits: list[tuple[int, int, int]]) -> None:
 
 
 def _run_cli(args: list[str]) -> int:
-    from conveyor.app.cli import main as cli_main
+    """The exit code of `conveyor ARGS`, computed as the console script computes it."""
+    from conveyor.app.cli import run as cli_run
 
     try:
-        cli_main(args)
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            return exc.code or 0
-        print(exc.code, file=sys.stderr)
-        return 1
-    except BaseException:  # cli.main reports everything; this is the very last line
+        return cli_run(args)
+    except BaseException:  # --debug re-raises; the interpreter would print it and exit 1
         import traceback
 
         traceback.print_exc()
         return 1
-    return 0
 
 
 def _stream(fd: int, mode: str, encoding: str, errors: str) -> TextIO:

@@ -172,7 +172,12 @@ def _converse(sock: _socket.socket, key: str, argv: list[str]) -> int | None:
     message = len(request).to_bytes(4, "big") + request
     rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
     sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
-    sock.sendall(message[sent:])
+    if sent < len(message):
+        # never send an empty rest: a command that ended within microseconds has closed the
+        # connection, the empty send fails with EPIPE, and falling back would run it twice
+        sock.sendall(message[sent:])
+    # no PID means the spare never started the command (it answers PID first), so an error
+    # up to here may fall back to running in-process
     kind, pid = read_reply(sock)
     if kind != PID:
         return None  # STALE: that server runs other code; run in-process
