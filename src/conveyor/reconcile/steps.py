@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.core.errors import UserError
-from conveyor.reconcile import health, ordering, sync
+from conveyor.reconcile import health, operations, ordering, sync
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError
 from conveyor.reconcile.metrics import Metrics
@@ -223,32 +223,18 @@ async def run_sync(
     rt.inventory = (rt.inventory | desired_refs) - pruned - gone
     state = "Succeeded" if ok else "Failed"
     payload = [r.to_json() for r in results]
+    finished = env.clock()
     env.store.finish_operation(
         op_id,
         state=state,
         results=payload,
         inventory=[r.key for r in rt.inventory],
         app=rt.app.name,
+        finished=finished,
     )
-    finished = env.clock()
-    failures = [r for r in results if r.code in ("SyncFailed", "HookFailed")]
-    message = (
-        f"{failures[0].ref}: {failures[0].message}"
-        if failures
-        else f"{sum(r.code == 'Synced' for r in results)} applied, {len(pruned)} pruned"
-    )
-    rt.operation = {
-        "id": op_id,
-        "phase": state,
-        "revision": rt.revision,
-        "digest": rt.desired.digest,
-        "started": started,
-        "finished": finished,
-        "initiatedBy": initiated_by,
-        "reason": reason,
-        "message": message,
-        "results": payload,
-    }
+    done = replace(op, id=op_id, state=state, finished=finished, results=tuple(payload))
+    rt.operation = operations.view(done)
+    message = rt.operation["message"]
     env.store.add_history(
         HistoryRecord(
             app=rt.app.name,
