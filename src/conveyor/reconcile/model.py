@@ -83,6 +83,7 @@ class Step:
     wave: int
     hook: bool
     delete_policies: tuple[str, ...] = ()
+    generate_name: str = ""  # a hook named per sync from metadata.generateName (hooknames)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

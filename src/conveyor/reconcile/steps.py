@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.core.errors import UserError
-from conveyor.reconcile import health, operations, ordering, sync
+from conveyor.reconcile import health, hooknames, operations, ordering, sync
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError
 from conveyor.reconcile.metrics import Metrics
@@ -95,6 +95,7 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             return False
         try:
             ordering.order(manifests)  # bad hook or wave annotations are render errors
+            hooknames.check(manifests)  # generateName only on hooks
         except UserError as exc:
             rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
             return False
@@ -126,7 +127,10 @@ async def live_objects(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
     """Live objects owned by the app, plus any desired/inventoried object found by ref."""
     target = env.target(rt)
     live = {ObjectRef.of(obj): obj for obj in await target.list_owned(rt.app.name)}
-    wanted = {ObjectRef.of(o) for o in rt.desired.manifests} if rt.desired else set()
+    named = (
+        [o for o in rt.desired.manifests if not hooknames.generate_name(o)] if rt.desired else []
+    )
+    wanted = {ObjectRef.of(o) for o in named}
     for ref in (wanted | rt.inventory) - live.keys():
         obj = await target.get(ref)
         if obj is not None:
@@ -216,6 +220,7 @@ async def run_sync(
     if prune is False:
         kept = tuple((r, "prune not requested") for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
+    current = hooknames.name_hooks(current, started=started)
     results = await sync.execute(current, env.target(rt), env.sync_options)
     ok = sync.succeeded(results)
     pruned = {r.ref for r in results if r.code == "Pruned"}
