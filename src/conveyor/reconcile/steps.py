@@ -23,6 +23,7 @@ from conveyor.reconcile.model import (
     DesiredState,
     ObjectHealth,
     PruneDecision,
+    Reason,
     SyncStatus,
 )
 from conveyor.reconcile.pairing import duplicates, stamp
@@ -63,7 +64,7 @@ async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> boo
     try:
         rt.revision = await env.sources.resolve(src.repo_url, revision or src.target_revision)
     except SourceError as exc:
-        rt.error_reason, rt.error = "FetchFailed", str(exc)
+        rt.error_reason, rt.error = Reason.FETCH_FAILED, str(exc)
         return False
     outage = env.fetch_errors.get(src.repo_url, "")
     rt.fetch_error = f"{outage}; running last good revision {rt.revision[:12]}" if outage else ""
@@ -80,24 +81,24 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=True)
         rendered = await env.renders.render(src, root=checkout.root, key=checkout.key)
     except SourceError as exc:
-        rt.error_reason, rt.error, rt.desired = "FetchFailed", str(exc), None
+        rt.error_reason, rt.error, rt.desired = Reason.FETCH_FAILED, str(exc), None
         return False
     except RenderError as exc:
-        rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
+        rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
         return False
     key = (rendered.digest, rt.app.name, rt.app.namespace)
     if rt.desired is None or rt.desired_key != key:
         manifests = stamp(rendered.manifests, app=rt.app.name, namespace=rt.app.namespace)
         dups = duplicates(manifests)
         if dups:
-            rt.error_reason, rt.desired = "RenderFailed", None
+            rt.error_reason, rt.desired = Reason.RENDER_FAILED, None
             rt.error = f"{dups[0]} is defined more than once in {src.path}"
             return False
         try:
             ordering.order(manifests)  # bad hook or wave annotations are render errors
             hooknames.check(manifests)  # generateName only on hooks
         except UserError as exc:
-            rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
+            rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
             return False
         rt.desired = DesiredState(
             app=rt.app.name,
@@ -115,7 +116,7 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             digest=rt.desired.digest,
             path=src.path,
         )
-    rt.error_reason = rt.error = ""
+    rt.error_reason, rt.error = None, ""
     return True
 
 
