@@ -17,7 +17,7 @@ from pathlib import Path
 from conveyor.core.errors import UserError
 from conveyor.reconcile import health, hooknames, operations, ordering, sync
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
-from conveyor.reconcile.errors import RenderError, SourceError
+from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
 from conveyor.reconcile.model import (
     DesiredState,
@@ -82,6 +82,9 @@ async def render(env: Env, rt: AppRuntime) -> bool:
         rendered = await env.renders.render(src, root=checkout.root, key=checkout.key)
     except SourceError as exc:
         rt.error_reason, rt.error, rt.desired = Reason.FETCH_FAILED, str(exc), None
+        return False
+    except SourceNotSupported as exc:
+        rt.error_reason, rt.error, rt.desired = Reason.SOURCE_NOT_SUPPORTED, str(exc), None
         return False
     except RenderError as exc:
         rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
