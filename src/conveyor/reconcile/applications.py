@@ -2,7 +2,8 @@
 expect, under `apiVersion: conveyor.dev/v1alpha1` (and `argoproj.io/v1alpha1` as is).
 
 Fields understood (issue 6): `metadata.name`; `spec.source.{repoURL, path, targetRevision,
-directory.{recurse, include, exclude}, kustomize.{images, namePrefix}, helm}`;
+directory.{recurse, include, exclude}, kustomize.{images, namePrefix}, helm, chart,
+plugin}` (`helm`, `chart` and `plugin` are reported as not rendered yet, issue 14);
 `spec.destination.{name, namespace, server}` (`server: https://kubernetes.default.svc`
 means the target `in-cluster`); `spec.syncPolicy.{automated.{prune, selfHeal,
 allowEmpty}, syncOptions, retry.{limit, backoff.{duration, factor, maxDuration}}}`;
@@ -38,7 +39,7 @@ class Source:
     repo_url: str
     path: str = "."
     target_revision: str = "HEAD"
-    kind: str = ""  # "directory" | "kustomize" | "helm" | "" (detect from the files)
+    kind: str = ""  # "directory" | "kustomize" | "helm" | "plugin" | "" (detect from files)
     recurse: bool = False
     include: str = ""
     exclude: str = ""
@@ -166,7 +167,11 @@ def _source(doc: Document, spec: dict[str, Any]) -> Source:
             location=doc.where("spec", "source"),
             hint="the config repository's URL or local path",
         )
-    kinds = [k for k in ("directory", "kustomize", "helm") if k in src]
+    # `chart` is a Helm repository chart; `plugin` a config management plugin. Neither is
+    # rendered yet (issue 14): they become source kinds whose render says so.
+    kinds = [k for k in ("directory", "kustomize", "helm", "plugin") if k in src]
+    if "chart" in src and "helm" not in kinds:
+        kinds.append("helm")
     if len(kinds) > 1:
         raise ApplicationInvalid(
             f"spec.source sets both {kinds[0]} and {kinds[1]}",

@@ -95,7 +95,8 @@ def after_attempt(
     retries = attempts.retries + 1 if decision == Action.RETRY else 0
     heals = attempts.heals + 1 if decision == Action.SELF_HEAL else attempts.heals
     if not ok:
-        delay = retry_delay(retry, retries + 1)
+        # no retry left ⇒ nothing to wait for: the app is stalled now, not "backing off"
+        delay = retry_delay(retry, retries + 1) if retries < retry.limit else 0.0
     elif decision == Action.SELF_HEAL:
         delay = self_heal_delay(heals)
     else:

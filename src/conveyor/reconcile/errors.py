@@ -5,7 +5,8 @@ ConveyorError
     ├── ApplicationInvalid (UserError)   an Application document is wrong: file:line:col + hint
     ├── SourceError (TransientError)     fetch or resolve failed; last good revision stays
     └── RenderError (UserError)          manifests could not be produced; nothing is synced
-                                         and nothing pruned
+        │                                and nothing pruned
+        └── SourceNotSupported           it needs Helm, Jsonnet or a plugin (issue 14)
 
 A failure on one object during sync is not an exception: it is a `ResourceResult`.
 """
@@ -29,3 +30,9 @@ class SourceError(ReconcileError, TransientError):
 
 class RenderError(ReconcileError, UserError):
     """The source could not be rendered into manifests (bad YAML, kustomize failed)."""
+
+
+class SourceNotSupported(RenderError):
+    """The source needs a renderer Conveyor does not have yet (Helm, Jsonnet, a config
+    management plugin; issue 14). Nothing is synced or pruned, and the app never reports
+    Synced/Healthy on a render that silently left those files out."""

@@ -33,6 +33,30 @@ class HealthStatus(StrEnum):
     HEALTHY = "Healthy"
 
 
+class Reason(StrEnum):
+    """The reason of an app's Ready condition (and of Stalled / Reconciling when set).
+
+    Health statuses double as reasons (Degraded, Progressing, …) so the values match.
+    """
+
+    SUCCEEDED = "Succeeded"
+    FETCH_FAILED = "FetchFailed"
+    RENDER_FAILED = "RenderFailed"
+    SOURCE_NOT_SUPPORTED = "SourceNotSupported"  # needs Helm, Jsonnet or a plugin (issue 14)
+    TARGET_UNAVAILABLE = "TargetUnavailable"
+    RECONCILE_FAILED = "ReconcileFailed"
+    DEPENDENCY_CYCLE = "DependencyCycle"
+    DEPENDENCY_NOT_READY = "DependencyNotReady"
+    SYNC_FAILED = "SyncFailed"
+    OUT_OF_SYNC = "OutOfSync"
+    AUTO_SYNC_PAUSED = "AutoSyncPaused"
+    PROGRESSING = "Progressing"
+    DEGRADED = "Degraded"
+    MISSING = "Missing"
+    SUSPENDED = "Suspended"
+    UNKNOWN = "Unknown"
+
+
 class Phase(StrEnum):
     PRE_SYNC = "PreSync"
     SYNC = "Sync"
@@ -83,6 +107,7 @@ class Step:
     wave: int
     hook: bool
     delete_policies: tuple[str, ...] = ()
+    generate_name: str = ""  # a hook named per sync from metadata.generateName (hooknames)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

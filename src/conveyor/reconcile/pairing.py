@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from conveyor.reconcile import hooknames
 from conveyor.reconcile.diff import clone
 from conveyor.reconcile.model import Pair
 from conveyor.targets.base import OWNER_LABEL, Manifest, ObjectRef
@@ -53,11 +54,12 @@ def stamp(manifests: Iterable[Manifest], *, app: str, namespace: str) -> tuple[M
 
 
 def duplicates(manifests: Sequence[Manifest]) -> list[ObjectRef]:
-    """Refs that appear more than once (a render error: which one would win?)."""
+    """Refs that appear more than once (a render error: which one would win?). Hooks named
+    from one generateName count as one: their formulated names would collide."""
     seen: set[ObjectRef] = set()
     dups: list[ObjectRef] = []
     for obj in manifests:
-        ref = ObjectRef.of(obj)
+        ref = hooknames.identity(obj)
         if ref in seen:
             dups.append(ref)
         seen.add(ref)

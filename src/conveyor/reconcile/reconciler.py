@@ -31,7 +31,7 @@ from conveyor.reconcile import drift, loop, restore, steps
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
-from conveyor.reconcile.model import SyncStatus
+from conveyor.reconcile.model import Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
@@ -153,10 +153,10 @@ class Reconciler:
             try:
                 await self._steps(rt, manual)
             except TargetError as exc:
-                rt.error_reason, rt.error = "TargetUnavailable", str(exc)
+                rt.error_reason, rt.error = Reason.TARGET_UNAVAILABLE, str(exc)
             except Exception as exc:  # one app's failure must not stop the loop
                 log.exception("app %s: reconcile failed; retrying on the next pass", name)
-                rt.error_reason, rt.error = "ReconcileFailed", f"{type(exc).__name__}: {exc}"
+                rt.error_reason, rt.error = Reason.RECONCILE_FAILED, f"{type(exc).__name__}: {exc}"
             self.env.metrics.observe_reconcile(name, self.env.clock() - started)
             self._publish(rt)
 
@@ -226,7 +226,7 @@ class Reconciler:
 
     def _blocked(self, rt: AppRuntime) -> bool:
         if rt.app.name in self._cycles:
-            rt.error_reason, rt.error = "DependencyCycle", self._cycles[rt.app.name]
+            rt.error_reason, rt.error = Reason.DEPENDENCY_CYCLE, self._cycles[rt.app.name]
             return True
         waiting = []
         for dep in rt.app.depends_on:

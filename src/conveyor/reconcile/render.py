@@ -1,9 +1,11 @@
 """Render: a checked-out source into manifests, cached by (content key, path, options).
 
-Source types (Argo CD's): `directory` (plain manifests), `kustomize` (the real binary)
-and `helm` — the seam for a later issue: a `helm` source (or a `Chart.yaml` in the path)
-yields a RenderError saying so, never a partial render. Without an explicit type the
-files decide: a kustomization file ⇒ kustomize, `Chart.yaml` ⇒ helm, else directory.
+Source types (Argo CD's): `directory` (plain manifests), `kustomize` (the real binary),
+and the seams for issue 14: a `helm` source (or a `Chart.yaml` in the path), a `plugin`
+source, and Jsonnet files a directory source would evaluate yield `SourceNotSupported`
+naming the files, never a partial or empty render that reports Synced
+(`render_foreign`). Without an explicit type the files decide: a kustomization file ⇒
+kustomize, `Chart.yaml` ⇒ helm, else directory.
 
 The cache key is the export's content key (the tree id of the path, or the commit for
 whole exports), so an unchanged app is never re-rendered, whatever else was committed.
@@ -19,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conveyor.reconcile import render_foreign
 from conveyor.reconcile.applications import Source
-from conveyor.reconcile.errors import RenderError
+from conveyor.reconcile.errors import SourceNotSupported
 from conveyor.reconcile.render_directory import render_directory
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES, render_kustomize
 from conveyor.targets.base import Manifest
@@ -91,14 +94,28 @@ class RenderCache:
                 timeout=self.timeout,
             )
         if kind == "helm":
-            raise RenderError(
-                f"{path}: Helm sources are not supported yet",
-                hint="render the chart into plain manifests or use Kustomize",
+            chart = directory / "Chart.yaml"
+            shown = f"{path}/Chart.yaml" if chart.is_file() else f"{path} (spec.source.helm)"
+            raise SourceNotSupported(
+                f"Helm charts are not rendered yet (issue 14): {shown}",
+                hint="commit the output of `helm template` and point spec.source.path at it, "
+                "or use Kustomize",
             )
-        return render_directory(
+        if kind == "plugin":
+            raise SourceNotSupported(
+                "config management plugins (spec.source.plugin) are not supported",
+                hint="render with the plugin in CI and commit the manifests it produces",
+            )
+        recurse, include, exclude = source.recurse, source.include, source.exclude
+        manifests = render_directory(
+            directory, recurse=recurse, include=include, exclude=exclude, display_root=root
+        )
+        render_foreign.check(
             directory,
-            recurse=source.recurse,
-            include=source.include,
-            exclude=source.exclude,
+            rendered=len(manifests),
+            recurse=recurse,
+            include=include,
+            exclude=exclude,
             display_root=root,
         )
+        return manifests

@@ -28,7 +28,7 @@ def expand_braces(pattern: str) -> list[str]:
     return [p for alt in match.group(1).split(",") for p in expand_braces(head + alt + tail)]
 
 
-def _matches(rel: str, pattern: str) -> bool:
+def matches(rel: str, pattern: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(
         fnmatch.fnmatchcase(rel, p) or ("/" not in p and fnmatch.fnmatchcase(name, p))
@@ -47,9 +47,9 @@ def select_files(directory: Path, *, recurse: bool, include: str, exclude: str) 
         rel = path.relative_to(directory).as_posix()
         if not path.is_file() or path.suffix not in SUFFIXES:
             continue
-        if include and not _matches(rel, include):
+        if include and not matches(rel, include):
             continue
-        if exclude and _matches(rel, exclude):
+        if exclude and matches(rel, exclude):
             continue
         files.append(path)
     return sorted(files)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from conveyor.reconcile import drift
+from conveyor.reconcile import drift, operations
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.store import HistoryRecord, Store
@@ -58,18 +58,7 @@ def load_runtime(store: Store, app: Application) -> AppRuntime:
         rt.attempts = drift.Attempts(digest=last.digest, failed=last.state == "Failed")
         good = [op for op in finished if op.state == "Succeeded"]
         rt.applied_revision = good[-1].revision if good else ""
-        rt.operation = {
-            "id": last.id,
-            "phase": last.state,
-            "revision": last.revision,
-            "digest": last.digest,
-            "started": last.started,
-            "finished": last.finished,
-            "initiatedBy": last.initiated_by,
-            "reason": last.reason,
-            "message": "",
-            "results": list(last.results),
-        }
+        rt.operation = operations.view(last)
     rt.history = history(store, app.name)
     return rt
 

@@ -12,7 +12,7 @@ from typing import Any
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import Normalizer
 from conveyor.reconcile.drift import Attempts
-from conveyor.reconcile.model import DesiredState, HealthReport, SyncPlan, SyncStatus
+from conveyor.reconcile.model import DesiredState, HealthReport, Reason, SyncPlan, SyncStatus
 from conveyor.targets.base import ObjectRef
 
 
@@ -23,7 +23,7 @@ class AppRuntime:
     desired: DesiredState | None = None
     desired_key: tuple[str, ...] = ()
     fetch_error: str = ""  # Git outage: running the last good revision
-    error_reason: str = ""  # FetchFailed | RenderFailed | TargetUnavailable | DependencyCycle
+    error_reason: Reason | None = None  # set with `error`: why the pass stopped short
     error: str = ""
     plan: SyncPlan | None = None
     sync_status: SyncStatus = SyncStatus.UNKNOWN

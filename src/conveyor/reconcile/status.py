@@ -15,34 +15,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from conveyor.reconcile.model import HealthStatus, SyncStatus
+from conveyor.reconcile.model import HealthStatus, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 
-_STALLING = {"RenderFailed", "DependencyCycle", "RetriesExhausted", "InvalidSpec"}
+_STALLING = {Reason.RENDER_FAILED, Reason.SOURCE_NOT_SUPPORTED, Reason.DEPENDENCY_CYCLE}
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:
     return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
 
 
-def _why_not_ready(rt: AppRuntime) -> tuple[str, str]:
+def _why_not_ready(rt: AppRuntime) -> tuple[Reason, str]:
     health = rt.health.status if rt.health else HealthStatus.UNKNOWN
     if rt.blocked_on:
-        return "DependencyNotReady", "Blocked on " + ", ".join(rt.blocked_on)
+        return Reason.DEPENDENCY_NOT_READY, "Blocked on " + ", ".join(rt.blocked_on)
     if rt.error:
-        return rt.error_reason, rt.error
+        return rt.error_reason or Reason.RECONCILE_FAILED, rt.error
     op = rt.operation or {}
     if op.get("phase") == "Failed" and op.get("digest") == (
         rt.desired.digest if rt.desired else ""
     ):
-        return "SyncFailed", str(op.get("message", ""))
+        return Reason.SYNC_FAILED, str(op.get("message", ""))
     if rt.sync_status == SyncStatus.OUT_OF_SYNC:
-        reason = "AutoSyncPaused" if rt.paused else "OutOfSync"
-        return reason, rt.pause_reason if rt.paused else rt.decision
+        if rt.paused:
+            return Reason.AUTO_SYNC_PAUSED, rt.pause_reason
+        return Reason.OUT_OF_SYNC, rt.decision
     if health != HealthStatus.HEALTHY:
         message = rt.health.message if rt.health else ""
-        return str(health), message
-    return "Unknown", ""
+        return Reason(health), message or f"health is {health}"
+    return Reason.UNKNOWN, "not observed yet"
 
 
 def conditions(rt: AppRuntime) -> list[dict[str, str]]:
@@ -50,7 +51,7 @@ def conditions(rt: AppRuntime) -> list[dict[str, str]]:
         ready = _condition(
             "Ready", True, "Succeeded", f"Synced to {rt.revision[:12]}; all objects healthy"
         )
-        reason, message = "Succeeded", ""
+        reason, message = Reason.SUCCEEDED, ""
     else:
         reason, message = _why_not_ready(rt)
         ready = _condition("Ready", False, reason, message)
@@ -61,13 +62,13 @@ def conditions(rt: AppRuntime) -> list[dict[str, str]]:
         and (health == HealthStatus.PROGRESSING or waiting_retry)
         and reason not in _STALLING
     )
-    stalled = reason in _STALLING or (reason == "SyncFailed" and "exhausted" in rt.decision)
+    stalled = reason in _STALLING or (reason == Reason.SYNC_FAILED and "exhausted" in rt.decision)
     return [
         ready,
         _condition(
             "Reconciling",
             reconciling,
-            "Progressing" if reconciling else "",
+            Reason.PROGRESSING if reconciling else "",
             message if reconciling else "",
         ),
         _condition("Stalled", stalled, reason if stalled else "", message if stalled else ""),

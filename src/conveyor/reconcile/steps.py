@@ -15,14 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.core.errors import UserError
-from conveyor.reconcile import health, ordering, sync
+from conveyor.reconcile import health, hooknames, operations, ordering, sync
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
-from conveyor.reconcile.errors import RenderError, SourceError
+from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
 from conveyor.reconcile.model import (
     DesiredState,
     ObjectHealth,
     PruneDecision,
+    Reason,
     SyncStatus,
 )
 from conveyor.reconcile.pairing import duplicates, stamp
@@ -63,7 +64,7 @@ async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> boo
     try:
         rt.revision = await env.sources.resolve(src.repo_url, revision or src.target_revision)
     except SourceError as exc:
-        rt.error_reason, rt.error = "FetchFailed", str(exc)
+        rt.error_reason, rt.error = Reason.FETCH_FAILED, str(exc)
         return False
     outage = env.fetch_errors.get(src.repo_url, "")
     rt.fetch_error = f"{outage}; running last good revision {rt.revision[:12]}" if outage else ""
@@ -80,23 +81,27 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=True)
         rendered = await env.renders.render(src, root=checkout.root, key=checkout.key)
     except SourceError as exc:
-        rt.error_reason, rt.error, rt.desired = "FetchFailed", str(exc), None
+        rt.error_reason, rt.error, rt.desired = Reason.FETCH_FAILED, str(exc), None
+        return False
+    except SourceNotSupported as exc:
+        rt.error_reason, rt.error, rt.desired = Reason.SOURCE_NOT_SUPPORTED, str(exc), None
         return False
     except RenderError as exc:
-        rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
+        rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
         return False
     key = (rendered.digest, rt.app.name, rt.app.namespace)
     if rt.desired is None or rt.desired_key != key:
         manifests = stamp(rendered.manifests, app=rt.app.name, namespace=rt.app.namespace)
         dups = duplicates(manifests)
         if dups:
-            rt.error_reason, rt.desired = "RenderFailed", None
+            rt.error_reason, rt.desired = Reason.RENDER_FAILED, None
             rt.error = f"{dups[0]} is defined more than once in {src.path}"
             return False
         try:
             ordering.order(manifests)  # bad hook or wave annotations are render errors
+            hooknames.check(manifests)  # generateName only on hooks
         except UserError as exc:
-            rt.error_reason, rt.error, rt.desired = "RenderFailed", str(exc), None
+            rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
             return False
         rt.desired = DesiredState(
             app=rt.app.name,
@@ -114,7 +119,7 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             digest=rt.desired.digest,
             path=src.path,
         )
-    rt.error_reason = rt.error = ""
+    rt.error_reason, rt.error = None, ""
     return True
 
 
@@ -126,7 +131,10 @@ async def live_objects(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
     """Live objects owned by the app, plus any desired/inventoried object found by ref."""
     target = env.target(rt)
     live = {ObjectRef.of(obj): obj for obj in await target.list_owned(rt.app.name)}
-    wanted = {ObjectRef.of(o) for o in rt.desired.manifests} if rt.desired else set()
+    named = (
+        [o for o in rt.desired.manifests if not hooknames.generate_name(o)] if rt.desired else []
+    )
+    wanted = {ObjectRef.of(o) for o in named}
     for ref in (wanted | rt.inventory) - live.keys():
         obj = await target.get(ref)
         if obj is not None:
@@ -216,6 +224,7 @@ async def run_sync(
     if prune is False:
         kept = tuple((r, "prune not requested") for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
+    current = hooknames.name_hooks(current, started=started)
     results = await sync.execute(current, env.target(rt), env.sync_options)
     ok = sync.succeeded(results)
     pruned = {r.ref for r in results if r.code == "Pruned"}
@@ -223,32 +232,18 @@ async def run_sync(
     rt.inventory = (rt.inventory | desired_refs) - pruned - gone
     state = "Succeeded" if ok else "Failed"
     payload = [r.to_json() for r in results]
+    finished = env.clock()
     env.store.finish_operation(
         op_id,
         state=state,
         results=payload,
         inventory=[r.key for r in rt.inventory],
         app=rt.app.name,
+        finished=finished,
     )
-    finished = env.clock()
-    failures = [r for r in results if r.code in ("SyncFailed", "HookFailed")]
-    message = (
-        f"{failures[0].ref}: {failures[0].message}"
-        if failures
-        else f"{sum(r.code == 'Synced' for r in results)} applied, {len(pruned)} pruned"
-    )
-    rt.operation = {
-        "id": op_id,
-        "phase": state,
-        "revision": rt.revision,
-        "digest": rt.desired.digest,
-        "started": started,
-        "finished": finished,
-        "initiatedBy": initiated_by,
-        "reason": reason,
-        "message": message,
-        "results": payload,
-    }
+    done = replace(op, id=op_id, state=state, finished=finished, results=tuple(payload))
+    rt.operation = operations.view(done)
+    message = rt.operation["message"]
     env.store.add_history(
         HistoryRecord(
             app=rt.app.name,

@@ -10,7 +10,9 @@ Rules (Argo CD's sync-waves and resource-hooks docs):
 * a failure on one object is that object's result; the rest of its wave still runs,
   later waves are Skipped, SyncFail hooks run, and nothing is pruned;
 * hook delete policies: BeforeHookCreation (default) deletes an earlier run's object
-  first; HookSucceeded / HookFailed delete it after it finished that way;
+  first (for a hook named from generateName: the objects earlier syncs created from the
+  same generateName, see `hooknames`); HookSucceeded / HookFailed delete it after it
+  finished that way;
 * prune last, only the plan's `prune.delete` (inventory-only, see `inventory`).
 Called by `reconcile.reconciler`.
 """
@@ -37,6 +39,8 @@ from conveyor.targets.base import ObjectRef, Target, TargetError
 
 log = logging.getLogger(__name__)
 _FAILED = (ResultCode.SYNC_FAILED, ResultCode.HOOK_FAILED)
+#: Earlier syncs' objects of each generateName hook: (group, kind, namespace, prefix) → refs.
+_Earlier = dict[tuple[str, str, str, str], list[ObjectRef]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,12 +55,13 @@ async def execute(plan: SyncPlan, target: Target, options: SyncOptions) -> list[
     out_of_sync = set(plan.out_of_sync)
     live_refs = {p.ref for p in plan.pairs if p.live is not None}
     waves = [w for w in plan.waves if w.phase != Phase.SYNC_FAIL]
+    earlier = await _earlier_runs(plan, target)
     failed = False
     for index, wave in enumerate(waves):
         if failed:
             results += [_skipped(step) for step in wave.steps]
             continue
-        wave_results = await _run_wave(wave, target, out_of_sync, live_refs)
+        wave_results = await _run_wave(wave, target, out_of_sync, live_refs, earlier)
         results += wave_results
         failed = any(r.code in _FAILED for r in wave_results)
         if not failed and (index + 1 < len(waves) or any(s.hook for s in wave.steps)):
@@ -66,27 +71,54 @@ async def execute(plan: SyncPlan, target: Target, options: SyncOptions) -> list[
                 failed = True
     if failed:
         for wave in (w for w in plan.waves if w.phase == Phase.SYNC_FAIL):
-            results += await _run_wave(wave, target, out_of_sync, live_refs)
+            results += await _run_wave(wave, target, out_of_sync, live_refs, earlier)
         return results
     return results + await _prune(plan, target)
 
 
 async def _run_wave(
-    wave: Wave, target: Target, out_of_sync: set[ObjectRef], live_refs: set[ObjectRef]
+    wave: Wave,
+    target: Target,
+    out_of_sync: set[ObjectRef],
+    live_refs: set[ObjectRef],
+    earlier: _Earlier,
 ) -> list[ResourceResult]:
     results = []
     for step in wave.steps:
         if not step.hook and step.ref not in out_of_sync and step.ref in live_refs:
             results.append(_result(step, ResultCode.UNCHANGED, "already in sync"))
             continue
-        results.append(await _apply(step, target))
+        results.append(await _apply(step, target, earlier))
     return results
 
 
-async def _apply(step: Step, target: Target) -> ResourceResult:
+def _run_key(ref: ObjectRef, generate_name: str) -> tuple[str, str, str, str]:
+    return (ref.group, ref.kind, ref.namespace, generate_name)
+
+
+async def _earlier_runs(plan: SyncPlan, target: Target) -> _Earlier:
+    """Live objects earlier syncs created for this plan's generateName hooks, by hook."""
+    wanted = {
+        _run_key(s.ref, s.generate_name) for w in plan.waves for s in w.steps if s.generate_name
+    }
+    if not wanted:
+        return {}
+    found: _Earlier = {}
+    for obj in await target.list_owned(plan.app):
+        ref = ObjectRef.of(obj)
+        key = _run_key(ref, str((obj.get("metadata") or {}).get("generateName") or ""))
+        if key in wanted:
+            found.setdefault(key, []).append(ref)
+    return found
+
+
+async def _apply(step: Step, target: Target, earlier: _Earlier) -> ResourceResult:
     try:
         if step.hook and "BeforeHookCreation" in step.delete_policies:
             await target.delete(step.ref)
+            for ref in earlier.get(_run_key(step.ref, step.generate_name), ()):
+                if ref != step.ref:
+                    await target.delete(ref)
         await target.apply(step.obj)
     except TargetError as exc:
         code = ResultCode.HOOK_FAILED if step.hook else ResultCode.SYNC_FAILED

@@ -163,13 +163,19 @@ class Store:
         results: Iterable[dict[str, Any]],
         inventory: Iterable[str] | None = None,
         app: str = "",
+        finished: float | None = None,
     ) -> None:
-        """Close an operation and, in the same transaction, store the new inventory."""
+        """Close an operation and, in the same transaction, store the new inventory.
+        `finished` is the caller's clock (its status shows the same time); now by default."""
         with self._tx() as conn:
             conn.execute(
                 update(schema.operations)
                 .where(schema.operations.c.id == op_id)
-                .values(state=state, finished=time.time(), results=json.dumps(list(results)))
+                .values(
+                    state=state,
+                    finished=time.time() if finished is None else finished,
+                    results=json.dumps(list(results)),
+                )
             )
             if inventory is not None:
                 self._replace_inventory(conn, app, inventory)

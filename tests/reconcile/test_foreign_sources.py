@@ -1,0 +1,104 @@
+"""Sources that need a renderer Conveyor does not have yet (Helm, Jsonnet, plugins) fail
+with SourceNotSupported naming the files, instead of syncing an empty or partial render
+as "Synced, Healthy" (issue 11, section 4.2). Layouts follow argocd-example-apps."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import World, application, configmap
+
+AUTO = {"prune": True, "selfHeal": True}
+
+GUESTBOOK_JSONNET = """\
+local params = import 'params.libsonnet';
+[{ apiVersion: 'v1', kind: 'Service', metadata: { name: params.name } }]
+"""
+CHART = "apiVersion: v2\nname: helm-guestbook\nversion: 0.1.0\n"
+TEMPLATE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
+
+
+def _app(world: World, **source: Any) -> str:
+    """The app's document with `source` merged into spec.source."""
+    data = yaml.safe_load(application("web", world.repo, "app", automated=AUTO))
+    data["spec"]["source"].update(source)
+    return yaml.safe_dump(data)
+
+
+def _status(world: World) -> dict[str, Any]:
+    world.repo.commit()
+    doc = application("web", world.repo, "app", automated=AUTO)
+    status: dict[str, Any] = asyncio.run(world.reconciler(doc).reconcile_all())["web"]
+    return status
+
+
+def _refused(status: dict[str, Any], world: World) -> tuple[str, str]:
+    ready, _, stalled = status["conditions"]
+    assert ready["status"] == "False" and ready["reason"] == "SourceNotSupported"
+    assert stalled["status"] == "True" and stalled["message"] == ready["message"]
+    assert status["sync"]["status"] != "Synced" and world.target.refs() == []
+    return ready["reason"], ready["message"]
+
+
+def test_a_jsonnet_directory_is_not_synced_as_empty(world: World) -> None:
+    world.repo.write("app/guestbook-ui.jsonnet", GUESTBOOK_JSONNET)
+    world.repo.write("app/params.libsonnet", "{ name: 'guestbook-ui' }\n")
+    _, message = _refused(_status(world), world)
+    assert message.startswith("Jsonnet is not rendered yet (issue 14): app/guestbook-ui.jsonnet")
+    assert "jsonnet -y" in message
+
+
+def test_jsonnet_beside_yaml_is_refused_not_rendered_in_part(world: World) -> None:
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.write("app/extra.jsonnet", GUESTBOOK_JSONNET)
+    _, message = _refused(_status(world), world)
+    assert "app/extra.jsonnet" in message
+
+
+def test_jsonnet_left_out_by_directory_exclude_syncs_the_yaml(world: World) -> None:
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.write("app/extra.jsonnet", GUESTBOOK_JSONNET)
+    world.repo.commit()
+    doc = _app(world, directory={"exclude": "*.jsonnet"})
+    ready = asyncio.run(world.reconciler(doc).reconcile_all())["web"]["conditions"][0]
+    assert ready["status"] == "True", ready
+
+
+def test_a_helm_chart_directory_names_its_chart(world: World) -> None:
+    world.repo.write("app/Chart.yaml", CHART)
+    world.repo.write("app/values.yaml", "replicaCount: 1\n")
+    world.repo.write("app/templates/service.yaml", TEMPLATE)
+    _, message = _refused(_status(world), world)
+    assert message.startswith("Helm charts are not rendered yet (issue 14): app/Chart.yaml")
+    assert "helm template" in message
+
+
+def test_an_empty_render_over_a_kustomization_below_says_where_it_is(world: World) -> None:
+    world.repo.write("app/README.md", "overlays live below\n")
+    world.repo.write("app/base/kustomization.yaml", "resources: [cfg.yaml]\n")
+    world.repo.write_objects("app/base/cfg.yaml", configmap("cfg"))
+    _, message = _refused(_status(world), world)
+    assert "app renders no objects, but holds files for Kustomize: " in message
+    assert "app/base/kustomization.yaml" in message
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ({"plugin": {"name": "cdk8s"}}, "config management plugins (spec.source.plugin)"),
+        ({"chart": "guestbook"}, "Helm charts are not rendered yet (issue 14)"),
+        ({"helm": {"valueFiles": ["values.yaml"]}}, "Helm charts are not rendered yet"),
+    ],
+)
+def test_source_types_not_rendered_yet_are_reported(
+    world: World, source: dict[str, Any], expected: str
+) -> None:
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.commit()
+    status = asyncio.run(world.reconciler(_app(world, **source)).reconcile_all())["web"]
+    _, message = _refused(status, world)
+    assert expected in message
