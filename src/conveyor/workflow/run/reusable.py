@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, to_str
+from conveyor.workflow.expr import EvalContext, Value, evaluate_mapping, evaluate_raw, to_str
 from conveyor.workflow.model import Workflow
 from conveyor.workflow.plan.inputs import call_inputs
 from conveyor.workflow.run.job import Leg, WorkflowCall
@@ -49,7 +49,7 @@ async def run_call(parent: Scheduler, leg: Leg, control: JobControl) -> JobResul
         if trigger is None:
             raise ConveyorError(f"{callee.path} is not a reusable workflow (no on.workflow_call)")
         ctx = EvalContext(contexts=contexts)
-        given = {k: evaluate_raw(v, ctx) for k, v in job.with_.items()}
+        given = evaluate_mapping(job.with_, ctx)
         inputs = call_inputs(trigger.inputs, given, where=f"{call.workflow.path}: jobs.{job.id}")
         secrets = _secrets(job.secrets, call, contexts)
     except ConveyorError as exc:
