@@ -27,12 +27,8 @@ EVALUATED = [
         {"D": 2, "E": "e"},
         id="insert merges a literal mapping, evaluating its values, in order",
     ),
-    pytest.param(
-        {"${{ insert }}": "${{ fromJSON('{}') }}"}, {}, id="insert of an empty mapping"
-    ),
-    pytest.param(
-        {"${{ needs.x.outputs.key }}": ["a"]}, {"os": ["a"]}, id="key from needs outputs"
-    ),
+    pytest.param({"${{ insert }}": "${{ fromJSON('{}') }}"}, {}, id="insert of an empty mapping"),
+    pytest.param({"${{ needs.x.outputs.key }}": ["a"]}, {"os": ["a"]}, id="key from needs outputs"),
     pytest.param(
         {"K_${{ matrix.n }}": "v", "${{ matrix.flag }}": "b"},
         {"K_2": "v", "true": "b"},
