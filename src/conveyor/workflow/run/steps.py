@@ -359,7 +359,7 @@ async def _run_script(
     argv = script_command(
         shell, default_shell=default, script=script, temp=jr.dirs.temp, path=env.get("PATH")
     )
-    handler = LineHandler(jr)
+    handler = LineHandler(jr, env=env)
     result = await jr.runner.exec(argv, env=env, cwd=cwd, timeout=timeout, on_output=handler)
     handler.close()
     if result.timed_out:
