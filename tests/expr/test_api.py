@@ -112,9 +112,10 @@ def test_compiled_expressions_are_cached_by_text() -> None:
     assert compile_template("a ${{ matrix.n }}") is compile_template("a ${{ matrix.n }}")
 
 
-def test_evaluate_raw_evaluates_values_not_keys() -> None:
+def test_evaluate_raw_evaluates_keys_and_values() -> None:
+    """Keys too: GitHub's template evaluator turns an expression key into a string."""
     raw = {"${{ matrix.os }}": ["${{ matrix.n }}", 1, None, {"k": "v-${{ matrix.n }}"}]}
-    assert evaluate_raw(raw, CTX) == {"${{ matrix.os }}": [3, 1, None, {"k": "v-3"}]}
+    assert evaluate_raw(raw, CTX) == {"linux": [3, 1, None, {"k": "v-3"}]}
 
 
 JOB_IF = ["github", "inputs", "vars", "needs", "always(0,0)", "failure(0,MAX)", "success(0,MAX)"]

@@ -79,3 +79,27 @@ def test_missing_path_exits_2_without_traceback(repo: Path) -> None:
     assert result.returncode == 2
     assert "nowhere.yml: no such file or directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+MATRIX_RUNS_ON = (
+    "on: push\njobs:\n  a:\n    strategy: {matrix: {os: [ubuntu-latest]}}\n"
+    "    runs-on: ${{ matrix.os }}\n    steps: [{run: echo}]\n"
+)
+ACTION_METADATA = "name: x\ndescription: y\nruns: {using: composite, steps: []}\n"
+
+
+@pytest.mark.parametrize("name", ["action.yml", "action.yaml"])
+def test_action_named_file_in_workflows_dir_is_linted_as_a_workflow(repo: Path, name: str) -> None:
+    (repo / ".github" / "workflows" / name).write_text(MATRIX_RUNS_ON)
+    assert run_lint(repo, f".github/workflows/{name}") == (0, "")
+    _, out = run_lint(repo, ".github/workflows")
+    assert name not in out
+
+
+def test_action_yml_outside_workflows_dir_stays_action_metadata(repo: Path) -> None:
+    (repo / "action.yml").write_text(ACTION_METADATA)
+    assert run_lint(repo, "action.yml") == (0, "")
+    (repo / "action.yml").write_text(MATRIX_RUNS_ON)
+    code, out = run_lint(repo, "action.yml")
+    assert code == 1
+    assert "action.yml:5:14: Unrecognized named-value: 'matrix'" in out

@@ -2,7 +2,8 @@
 
 `load_workflow` reads one workflow, checks it completely against GitHub's schema and rules
 (`conveyor.workflow.schema`) and raises `WorkflowInvalid` listing every problem, or returns
-the `Workflow`. `lint_paths` only reports. `load_action` reads `action.yml`/`action.yaml`.
+the `Workflow`. `lint_paths` only reports. `load_action` reads `action.yml`/`action.yaml`
+(a file of that name inside `.github/workflows/` is a workflow, as on GitHub).
 Local reusable workflows (`uses: ./.github/workflows/x.yml`) are read from `root` so calls
 are checked against the callee's inputs and secrets.
 
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 ACTION_FILES = ("action.yml", "action.yaml")
+WORKFLOWS_DIR = (".github", "workflows")
 
 
 class WorkflowInvalid(UserError):
@@ -88,10 +90,18 @@ def local_resolver(root: Path) -> Resolver:
     return resolve
 
 
+def is_action_metadata(path: Path) -> bool:
+    """An `action.yml`/`action.yaml` outside `.github/workflows/` is action metadata; inside
+    it, GitHub reads every `*.yml`/`*.yaml` as a workflow, whatever its name."""
+    if path.name not in ACTION_FILES:
+        return False
+    return path.resolve().parent.parts[-2:] != WORKFLOWS_DIR
+
+
 def _check_file(path: Path, root: Path) -> tuple[str, Checked]:
     file = display_path(path, root)
     text = _read(path)
-    if path.name in ACTION_FILES:
+    if is_action_metadata(path):
         return file, check_action(text, file)
     return file, check_workflow(text, file, resolve=local_resolver(root))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.host import HostRunner
-from conveyor.workflow.expr import EvalContext, evaluate_raw, to_str
+from conveyor.workflow.expr import EvalContext, evaluate_mapping, evaluate_raw, to_str
 from conveyor.workflow.model import Action, Step
 from conveyor.workflow.run.output import LineHandler
 from conveyor.workflow.run.results import Result
@@ -126,7 +126,7 @@ async def run_docker_action(
         functions=ctx.functions,
     )
     args = [to_str(evaluate_raw(a, inner)) for a in runs.args]
-    action_env = {k: to_str(evaluate_raw(v, inner)) for k, v in runs.env.items()}
+    action_env = {k: to_str(v) for k, v in evaluate_mapping(runs.env, inner).items()}
     image = await _image(action, directory)
     base = container_args(jr, {**env, **action_env, **inputs})
 

@@ -71,7 +71,7 @@ def check_node(using: str, path: str | None) -> None:
 async def _node(
     script: str, directory: Path, env: dict[str, str], jr: JobRun, *, label: str
 ) -> bool:
-    handler = LineHandler(jr)
+    handler = LineHandler(jr, env=env)
     result = await jr.runner.exec(
         ["node", str(directory / script)],
         env=env,

@@ -27,7 +27,8 @@ from conveyor.workflow.expr.expression import (
 )
 from conveyor.workflow.expr.hashfiles import hash_files_function
 from conveyor.workflow.expr.jsonfmt import to_json
-from conveyor.workflow.expr.template import Template, compile_template, evaluate_raw
+from conveyor.workflow.expr.raw import evaluate_mapping, evaluate_raw, is_insert
+from conveyor.workflow.expr.template import Template, compile_template
 from conveyor.workflow.expr.values import Value, kind_of
 
 __all__ = [
@@ -42,8 +43,10 @@ __all__ = [
     "compile_condition",
     "compile_expression",
     "compile_template",
+    "evaluate_mapping",
     "evaluate_raw",
     "hash_files_function",
+    "is_insert",
     "is_truthy",
     "kind_of",
     "parse_with",

@@ -1,14 +1,13 @@
 """Strings with embedded `${{ }}`: GitHub compiles `a ${{ x }} b` to `format('a {0} b', x)`.
 
 A template that is exactly one `${{ x }}` keeps x's type (a number stays a number, an
-object stays an object); any other template is a string. `evaluate_raw` evaluates every
-string inside a YAML value (lists and mapping values; keys are kept). Called by the
-engine for `with:`, `env:`, `run:` and friends, and by the loader for validation.
+object stays an object); any other template is a string. Whole YAML values (mapping keys,
+`${{ insert }}`) are evaluated by `raw`. Called by the engine for `run:` and friends, and by
+the loader for validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -109,14 +108,3 @@ def compile_template(text: str) -> Template:
     parts = split_template(text)
     expressions = tuple(part for part in parts if isinstance(part, Expression))
     return Template(text, expressions, from_node(text, _as_node(parts)))
-
-
-def evaluate_raw(raw: Raw | Value, ctx: EvalContext) -> Value:
-    """Evaluate every template inside a YAML value: strings, list items, mapping values."""
-    if isinstance(raw, str):
-        return compile_template(raw).evaluate(ctx)
-    if isinstance(raw, Mapping):
-        return {key: evaluate_raw(value, ctx) for key, value in raw.items()}
-    if isinstance(raw, list | tuple):
-        return [evaluate_raw(item, ctx) for item in raw]
-    return raw

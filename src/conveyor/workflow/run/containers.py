@@ -25,7 +25,7 @@ from pathlib import Path
 from conveyor.clients.podman import Podman
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.podman import PodmanRunner
-from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, to_str
+from conveyor.workflow.expr import EvalContext, Value, evaluate_mapping, evaluate_raw, to_str
 from conveyor.workflow.model import Container, Job
 
 _PODMAN: list[Podman] = []
@@ -89,7 +89,7 @@ class JobContainers:
                 options = shlex.split(to_str(evaluate_raw(job_spec.options, ctx)) or "")
                 options += [a for v in _strings(job_spec.volumes, ctx) for a in ("-v", v)]
                 options += [a for v in _strings(job_spec.ports, ctx) for a in ("-p", v)]
-                env = {k: to_str(evaluate_raw(v, ctx)) for k, v in job_spec.env.items()}
+                env = {k: to_str(v) for k, v in evaluate_mapping(job_spec.env, ctx).items()}
             credentials = self._credentials(job_spec, ctx) if job_spec is not None else None
             await ensure_image(pm, self.image, credentials=credentials, authfile=self._authfile())
             self.runner = PodmanRunner(
@@ -118,8 +118,8 @@ class JobContainers:
         name = f"conveyor-{self.tag}-{key}"
         args = ["run", "-d", "--name", name, "--network", self.network or "bridge", *self._label()]
         args += ["--network-alias", key]
-        for k, v in spec.env.items():
-            args += ["-e", f"{k}={to_str(evaluate_raw(v, ctx))}"]
+        for k, v in evaluate_mapping(spec.env, ctx).items():
+            args += ["-e", f"{k}={to_str(v)}"]
         for port in _strings(spec.ports, ctx):
             args += ["-p", port]
         for volume in _strings(spec.volumes, ctx):

@@ -158,7 +158,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         minutes = _minutes(evaluate_raw(job.timeout_minutes, ctx), DEFAULT_TIMEOUT_MINUTES)
         timer = asyncio.get_running_loop().call_later(minutes * 60, control.cancel, "timeout")
         containers = _containers(job, dirs, ctx)
-        scope = Scope(defaults=_defaults(wf.defaults, job.defaults))
+        scope = Scope(defaults=_defaults(wf.defaults, job.defaults, ctx))
         step_results = await _run_steps(jr, containers, scope, ctx)
         outputs = _outputs(jr, scope)
     except ConveyorError as exc:
@@ -309,10 +309,14 @@ def _verdict(jr: JobRun, control: JobControl) -> Result:
     return Result.FAILURE if jr.failed else Result.SUCCESS
 
 
-def _defaults(workflow: RunDefaults, job: RunDefaults) -> RunDefaults:
+def _defaults(workflow: RunDefaults, job: RunDefaults, ctx: EvalContext) -> RunDefaults:
+    """`defaults.run`: the job's (evaluated once at job start, with the job's `env`, as the
+    schema's `job-defaults-run` context allows) over the workflow's (literal: no context)."""
+    shell = to_str(evaluate_raw(job.shell, ctx)) if job.shell else None
+    directory = to_str(evaluate_raw(job.working_directory, ctx)) if job.working_directory else None
     return RunDefaults(
-        shell=job.shell or workflow.shell,
-        working_directory=job.working_directory or workflow.working_directory,
+        shell=shell or workflow.shell,
+        working_directory=directory or workflow.working_directory,
     )
 
 

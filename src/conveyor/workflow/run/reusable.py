@@ -12,11 +12,12 @@ the caller's result combines theirs and its outputs are the callee's
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, to_str
-from conveyor.workflow.model import Workflow
+from conveyor.workflow.expr import EvalContext, Value, evaluate_mapping, evaluate_raw, to_str
+from conveyor.workflow.model import InputSpec, Workflow
 from conveyor.workflow.plan.inputs import call_inputs
 from conveyor.workflow.run.job import Leg, WorkflowCall
 from conveyor.workflow.run.results import JobResult, Result, combine
@@ -49,7 +50,8 @@ async def run_call(parent: Scheduler, leg: Leg, control: JobControl) -> JobResul
         if trigger is None:
             raise ConveyorError(f"{callee.path} is not a reusable workflow (no on.workflow_call)")
         ctx = EvalContext(contexts=contexts)
-        given = {k: evaluate_raw(v, ctx) for k, v in job.with_.items()}
+        given = evaluate_mapping(job.with_, ctx)
+        given = {**_expression_defaults(trigger.inputs, given, contexts), **given}
         inputs = call_inputs(trigger.inputs, given, where=f"{call.workflow.path}: jobs.{job.id}")
         secrets = _secrets(job.secrets, call, contexts)
     except ConveyorError as exc:
@@ -113,3 +115,22 @@ def _outputs(callee: Workflow, nested: Scheduler, contexts: dict[str, Value]) ->
         except ConveyorError:
             out[name] = ""
     return out
+
+
+def _expression_defaults(
+    specs: Mapping[str, InputSpec], given: Mapping[str, Value], contexts: Mapping[str, Value]
+) -> dict[str, Value]:
+    """Defaults of inputs the caller did not pass that hold `${{ }}`, evaluated with the
+    contexts the schema allows there (`workflow-call-input-default`: github, inputs, vars)."""
+    ctx = EvalContext(
+        contexts={
+            "github": contexts.get("github"),
+            "vars": contexts.get("vars"),
+            "inputs": dict(given),
+        }
+    )
+    return {
+        name: evaluate_raw(spec.default, ctx)
+        for name, spec in specs.items()
+        if name not in given and isinstance(spec.default, str) and "${{" in spec.default
+    }

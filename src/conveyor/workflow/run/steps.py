@@ -25,6 +25,7 @@ from conveyor.workflow.expr import (
     EvalContext,
     compile_condition,
     compile_template,
+    evaluate_mapping,
     evaluate_raw,
     is_truthy,
     to_str,
@@ -65,7 +66,8 @@ def render(raw: Raw, ctx: EvalContext) -> str:
 
 
 def render_map(raw: dict[str, Raw] | None, ctx: EvalContext) -> dict[str, str]:
-    return {k: render(v, ctx) for k, v in (raw or {}).items()}
+    """A mapping's keys and values evaluated (`${{ insert }}` merged in), values as strings."""
+    return {k: to_str(v) for k, v in evaluate_mapping(raw or {}, ctx).items()}
 
 
 def default_name(step: Step) -> str:
@@ -357,7 +359,7 @@ async def _run_script(
     argv = script_command(
         shell, default_shell=default, script=script, temp=jr.dirs.temp, path=env.get("PATH")
     )
-    handler = LineHandler(jr)
+    handler = LineHandler(jr, env=env)
     result = await jr.runner.exec(argv, env=env, cwd=cwd, timeout=timeout, on_output=handler)
     handler.close()
     if result.timed_out:

@@ -19,11 +19,25 @@ def raw(node: Node | None) -> Raw:
         return node.value
     if isinstance(node, Seq):
         return [raw(item) for item in node.items]
-    return {key.text: raw(value) for key, value in node.items()}
+    return raw_map(node)
 
 
 def raw_map(node: Node | None) -> dict[str, Raw]:
-    return {key.text: raw(value) for key, value in node.items()} if isinstance(node, Map) else {}
+    """A mapping's pairs; expression keys stay templates (the engine evaluates them)."""
+    if not isinstance(node, Map):
+        return {}
+    out: dict[str, Raw] = {}
+    for key, value in node.items():
+        out[_unique(key.text, out)] = raw(value)
+    return out
+
+
+def _unique(text: str, taken: dict[str, Raw]) -> str:
+    """`text`, or for a repeated expression key (two `${{ insert }}`s) the same expression
+    with one more space before its `}}`, so neither is lost and both evaluate alike."""
+    while text in taken and text.endswith("}}") and "${{" in text:
+        text = text[:-2] + " }}"
+    return text
 
 
 def text(node: Node | None) -> str | None:

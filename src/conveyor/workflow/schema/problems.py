@@ -52,3 +52,10 @@ class Sink:
     def add(self, line: int, col: int, message: str, rule: str) -> None:
         loc = Location(file=self.file, line=line, col=col)
         self.problems.append(Problem(location=loc, message=message, rule=rule))
+
+    def warn(self, line: int, col: int, message: str, rule: str) -> None:
+        """A problem that does not make the file invalid (GitHub runs it; the name is odd)."""
+        loc = Location(file=self.file, line=line, col=col)
+        self.problems.append(
+            Problem(location=loc, message=message, rule=rule, severity=Severity.WARNING)
+        )

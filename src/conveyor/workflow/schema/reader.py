@@ -16,6 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from conveyor.workflow.schema.definitions import ANY, Definition, Kind, Schema
+from conveyor.workflow.schema.directives import (
+    INSERT_TOKEN,
+    directive_error,
+    is_directive,
+    template_only_error,
+)
 from conveyor.workflow.schema.expressions import (
     check_condition,
     check_expression,
@@ -31,6 +37,17 @@ CONDITION_DEFINITIONS = frozenset({"job-if", "step-if", "snapshot-if", "runs-if"
 #: mappings GitHub also accepts empty (`inputs:` with no value; parser case
 #: on-workflow_dispatch-inputs-null) although the strict schema does not say so
 NULL_ALLOWED = frozenset({"workflow-dispatch-inputs"})
+#: mappings of named properties GitHub lets hold expression keys that Conveyor evaluates
+#: (the model keeps `strategy.matrix` raw); in the others (`strategy`, `container`,
+#: `concurrency`, `environment`, `defaults.run`, …) the model reads fixed properties, so an
+#: expression key there is reported rather than dropped
+EVALUATED_KEY_MAPPINGS = frozenset({"matrix"})
+#: loose mappings whose keys Conveyor does not evaluate (service names name containers)
+UNEVALUATED_KEY_MAPPINGS = frozenset({"services"})
+UNSUPPORTED_KEY = (
+    "Conveyor does not evaluate an expression key here (GitHub does); "
+    "write the keys of this mapping literally"
+)
 _BACKGROUND_KEYS = frozenset({"background", "wait", "wait-all", "cancel"})
 _STEP_DEFINITIONS = frozenset({"run-step", "regular-step"})
 STEP_OUTPUTS_HINT = (
@@ -100,6 +117,9 @@ class _Reader:
 
     def _scalar(self, node: Scalar, definition: Definition, context: tuple[str, ...]) -> None:
         is_expression, value = self.parse_scalar(node, context)
+        if is_expression and value == INSERT_TOKEN:
+            self._error(node, f"Unexpected value '{INSERT_TOKEN}'", "directive")
+            return
         if is_expression:
             if not context:
                 self._error(
@@ -140,8 +160,14 @@ class _Reader:
             return False, value
         failed = False
         expressions = [text for is_expr, text in segments if is_expr]
+        if any(is_directive(text) for text in expressions):
+            message = directive_error(expressions, whole=len(segments) == 1)
+            if message:
+                self._error(node, message, "directive")
+                return False, value
+            return True, INSERT_TOKEN
         for text in expressions:
-            message = check_expression(text, context)
+            message = template_only_error(text, context) or check_expression(text, context)
             if message:
                 self._error(node, message, rule_of(message))
                 failed = True
@@ -200,6 +226,8 @@ class _Reader:
             is_expression, text = parsed
             if is_expression:
                 has_expression_key = True
+                if candidates[0].name not in EVALUATED_KEY_MAPPINGS:
+                    self._error(key, UNSUPPORTED_KEY, "unsupported")
                 self.value(child, self._schema.get(ANY), context)
                 continue
             assert isinstance(key, Scalar)
@@ -259,6 +287,8 @@ class _Reader:
             if parsed is None:
                 continue
             is_expression, text = parsed
+            if is_expression and definition.name in UNEVALUATED_KEY_MAPPINGS:
+                self._error(key, UNSUPPORTED_KEY, "unsupported")
             if not is_expression:
                 assert isinstance(key, Scalar)
                 if self._duplicate(key, text, seen):

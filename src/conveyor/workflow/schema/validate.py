@@ -18,8 +18,9 @@ from conveyor.workflow.schema.definitions import ACTION_SCHEMA, WORKFLOW_SCHEMA,
 from conveyor.workflow.schema.events_check import check_events
 from conveyor.workflow.schema.jobs_check import check_jobs
 from conveyor.workflow.schema.nodes import Map, Node, Seq, parse_yaml
-from conveyor.workflow.schema.problems import Problem, Sink
+from conveyor.workflow.schema.problems import Problem, Severity, Sink
 from conveyor.workflow.schema.reader import validate
+from conveyor.workflow.schema.start_check import check_start
 from conveyor.workflow.schema.steps_check import check_composite_steps
 
 #: `uses:` of a reusable-workflow job -> the called workflow's text, or None if unknown
@@ -35,7 +36,8 @@ class Checked:
 
     @property
     def ok(self) -> bool:
-        return not self.problems and isinstance(self.root, Map)
+        errors = [p for p in self.problems if p.severity == Severity.ERROR]
+        return not errors and isinstance(self.root, Map)
 
 
 def check_workflow(text: str, file: str, *, resolve: Resolver | None = None) -> Checked:
@@ -48,6 +50,7 @@ def check_workflow(text: str, file: str, *, resolve: Resolver | None = None) -> 
     validate(root, "workflow-root-strict", load_schema(WORKFLOW_SCHEMA), sink)
     check_events(root, sink)
     check_jobs(root, sink)
+    check_start(root, sink)
     if resolve is not None:
         check_calls(root, sink, resolve)
     return Checked(root=root, problems=tuple(_ordered(sink.problems)))

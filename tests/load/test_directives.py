@@ -1,0 +1,167 @@
+"""`${{ insert }}` and expression keys, accepted and rejected exactly as GitHub's
+@actions/workflow-parser 0.3.61 does (each message checked against it), plus the places
+where Conveyor reports an expression key it would not evaluate."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.load.helpers import problems
+
+HEAD = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+STEPS = "    steps:\n      - run: echo\n"
+EMBEDDED = (
+    "The directive 'insert' is not allowed in this context. Directives are not supported "
+    "for expressions that are embedded within a string. Directives are only supported when "
+    "the entire value is an expression."
+)
+PARAMETERS = (
+    "Exactly 0 parameter(s) were expected following the directive 'insert'. "
+    "Actual parameter count: 1"
+)
+
+ACCEPTED = [
+    pytest.param(
+        "on: push\nenv:\n  A: 1\n  ${{ insert }}: ${{ fromJSON(vars.MORE) }}\n"
+        "jobs:\n  a: {runs-on: x, steps: [{run: a}]}\n",
+        id="insert in workflow env",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      ${{ insert }}: ${{ fromJSON(needs.x.outputs.env) }}\n" + STEPS,
+        id="insert in job env from needs",
+    ),
+    pytest.param(
+        HEAD + "    steps:\n      - uses: ./a\n        with:\n"
+        "          ${{ insert }}: ${{ fromJSON(steps.s.outputs.with) }}\n",
+        id="insert in step with",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      ${{ insert }}: ${{ fromJSON('{}') }}\n"
+        "      ${{ insert  }}: ${{ fromJSON('{}') }}\n" + STEPS,
+        id="two inserts in one mapping",
+    ),
+    pytest.param(
+        HEAD + "    strategy:\n      matrix:\n        ${{ needs.x.outputs.key }}: [1, 2]\n" + STEPS,
+        id="matrix key from needs outputs",
+    ),
+    pytest.param(
+        HEAD
+        + "    strategy:\n      matrix:\n"
+        + "        ${{ insert }}: ${{ fromJSON(needs.x.outputs.m) }}\n"
+        + STEPS,
+        id="insert in matrix",
+    ),
+    pytest.param(
+        HEAD
+        + "    steps:\n      - run: echo\n        env:\n"
+        + "          ${{ format('K_{0}', env.X) }}: v\n",
+        id="computed step env key",
+    ),
+]
+
+
+@pytest.mark.parametrize("text", ACCEPTED)
+def test_insert_and_expression_keys_are_accepted_where_github_accepts_them(text: str) -> None:
+    assert problems(text) == []
+
+
+REJECTED = [
+    pytest.param(
+        HEAD + "    env:\n      X: a ${{ insert }}\n" + STEPS,
+        (6, 10, "directive", EMBEDDED),
+        id="insert embedded in a string",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      X: ${{ insert }}\n" + STEPS,
+        (6, 10, "directive", "Unexpected value '${{ insert }}'"),
+        id="insert as a value",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      X: ${{ insert a b }}\n" + STEPS,
+        (6, 10, "directive", PARAMETERS),
+        id="insert with parameters as a value",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      ${{ insert x }}: ${{ fromJSON('{}') }}\n" + STEPS,
+        (6, 7, "directive", PARAMETERS),
+        id="insert with a parameter as a key",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      ${{ insert }}: {C: 3}\n" + STEPS,
+        (6, 22, "type", "A mapping was not expected"),
+        id="literal mapping inserted where values are strings",
+    ),
+    pytest.param(
+        HEAD + "    outputs:\n      ${{ insert }}: ${{ fromJSON('{}') }}\n" + STEPS,
+        (6, 7, "expression-context", "A template expression is not allowed in this context"),
+        id="insert where the mapping has no context",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      W: ${{ if github.ref }}\n" + STEPS,
+        (
+            6,
+            10,
+            "expression-context",
+            "Unrecognized named-value: 'if'. Located at position 1 within expression: "
+            "if github.ref",
+        ),
+        id="if is not a workflow directive",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      ${{ each x in github.event.commits }}: v\n" + STEPS,
+        (
+            6,
+            7,
+            "expression-context",
+            "Unrecognized named-value: 'each'. Located at position 1 within expression: "
+            "each x in github.event.commits",
+        ),
+        id="each is not a workflow directive",
+    ),
+    pytest.param(
+        HEAD + "    env:\n      ${{ else }}: v\n" + STEPS,
+        (
+            6,
+            7,
+            "expression-context",
+            "Unrecognized named-value: 'else'. Located at position 1 within expression: else",
+        ),
+        id="else is not a workflow directive",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), REJECTED)
+def test_misused_directives_are_rejected_with_githubs_message(
+    text: str, expected: tuple[int, int, str, str]
+) -> None:
+    assert problems(text) == [expected]
+
+
+UNSUPPORTED = [
+    pytest.param(
+        HEAD + "    strategy:\n      ${{ insert }}: ${{ fromJSON(needs.x.outputs.s) }}\n" + STEPS,
+        (6, 7),
+        id="strategy",
+    ),
+    pytest.param(
+        HEAD + "    services:\n      ${{ matrix.db }}: postgres\n" + STEPS,
+        (6, 7),
+        id="service names",
+    ),
+    pytest.param(
+        HEAD
+        + "    container:\n      image: x\n      ${{ insert }}: ${{ fromJSON('{}') }}\n"
+        + STEPS,
+        (7, 7),
+        id="container",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "where"), UNSUPPORTED)
+def test_expression_keys_conveyor_cannot_evaluate_are_reported_not_dropped(
+    text: str, where: tuple[int, int]
+) -> None:
+    found = problems(text)
+    assert [(line, col, rule) for line, col, rule, _ in found] == [(*where, "unsupported")]
