@@ -43,8 +43,6 @@ STRICTER: dict[str, str] = {
     "tree:long-string": "GitHub's server limits an expression to 21,000 characters (C# "
     "ExpressionConstants.MaxLength); Conveyor too, for a long `if:` (always an expression); "
     "the npm parser has no limit",
-    "tree:job-container-empty": "Conveyor wrong: GitHub's C# converter reads `container: ''` as "
-    "no container",
 }
 
 LAXER: dict[str, str] = {

@@ -59,12 +59,13 @@ def _check_job(job: Map, sink: Sink) -> None:
 
 
 def _check_container(node: Node | None, sink: Sink) -> None:
+    # `container: ''` is no container (GitHub's ConvertToJobContainer returns null for an
+    # empty string); only a mapping without an image is an error. An empty service string
+    # is already a schema error (non-empty-string).
     if isinstance(node, Map):
         image = node.get("image")
         if image is None or (isinstance(image, Scalar) and not image.text):
             sink.add(node.line, node.col, "Container image cannot be empty", "container")
-    elif isinstance(node, Scalar) and isinstance(node.value, str) and not node.value:
-        sink.add(node.line, node.col, "Container image cannot be empty", "container")
 
 
 def _needs_of(job: Node) -> list[Scalar]:
