@@ -154,6 +154,36 @@ RULES = [
         id="choice input without options",
     ),
     pytest.param(
+        "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: choice\n"
+        "        options: []\n" + JOB[9:],
+        (5, 9, "inputs", "Missing 'options' for choice input"),
+        id="choice input with an empty options list",
+    ),
+    pytest.param(
+        "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: boolean\n"
+        "        default: 'true'\n" + JOB[9:],
+        (
+            6,
+            18,
+            "inputs",
+            "Unexpected type 'StringToken' encountered while reading 'input default'. "
+            "The type 'BooleanToken' was expected.",
+        ),
+        id="boolean input with a string default",
+    ),
+    pytest.param(
+        "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: choice\n"
+        "        options: [1, 2]\n        default: 1\n" + JOB[9:],
+        (
+            7,
+            18,
+            "inputs",
+            "Unexpected type 'NumberToken' encountered while reading 'input default'. "
+            "The type 'StringToken' was expected.",
+        ),
+        id="choice input with a number default",
+    ),
+    pytest.param(
         "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: date\n" + JOB[9:],
         (5, 15, "value", "Unexpected value 'date'"),
         id="unknown input type",

@@ -53,11 +53,6 @@ LAXER: dict[str, str] = {
     "the same document as without the directive",
     "text:tag-float": "npm parser bug: `!!float 5` is not read as the number 5 ('Unexpected "
     "value'); the C# reader resolves the float tag to a number",
-    "tree:dispatch-choice-empty-options": "Conveyor wrong: a choice input needs options",
-    "tree:dispatch-boolean-default-text": "Conveyor wrong: a boolean input's default is a boolean",
-    "tree:dispatch-boolean-default-string-true": "Conveyor wrong: a boolean input's default is "
-    "a boolean, not the string 'true'",
-    "tree:dispatch-choice-numeric-options": "Conveyor wrong: a choice input's default is a string",
 }
 
 LINE: dict[str, str] = {
