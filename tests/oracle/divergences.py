@@ -58,7 +58,6 @@ LAXER: dict[str, str] = {
 LINE: dict[str, str] = {
     "text:merge-key": _ANCHORS + "; Conveyor's first error is the anchor, the parser's the "
     "'<<' key",
-    "text:empty-second-document": "Conveyor wrong: GitHub reports the second document at its '---'",
     "text:only-document-marker": "Conveyor wrong: GitHub places the empty document after '---'",
     "text:block-literal-expression": "Conveyor wrong: GitHub names the line of the `${{` inside "
     "a multi-line scalar",
