@@ -293,3 +293,9 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
         """
     rules = sorted(p[2] for p in problems(text))
     assert rules == ["filters", "needs-unknown", "step-outputs", "unknown-key", "unknown-key"]
+
+
+def test_a_null_container_image_is_reported_once_where_it_is() -> None:
+    """The schema names the null image; no second 'image cannot be empty' at `container:`."""
+    text = JOB.replace("    steps:", "    container:\n      image: ~\n    steps:")
+    assert problems(text) == [(6, 14, "value", "Unexpected value ''")]
