@@ -213,3 +213,11 @@ def test_steps_get_github_ids_and_fields() -> None:
 def test_yaml_1_2_scalars() -> None:
     workflow = build("on: push\nenv: {A: yes, B: 0o17, C: 12_345, D: ~, E: '1', F: 1.50}\n" + STEPS)
     assert workflow.env == {"A": "yes", "B": 15, "C": "12_345", "D": None, "E": "1", "F": 1.5}
+
+
+def test_an_empty_container_string_means_no_container() -> None:
+    """GitHub's ConvertToJobContainer returns null for `container: ''` (found by the oracle)."""
+    workflow = build(
+        "on: push\njobs:\n  j:\n    runs-on: x\n    container: ''\n    steps: [{run: a}]\n"
+    )
+    assert workflow.jobs[0].container is None

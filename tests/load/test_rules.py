@@ -154,6 +154,36 @@ RULES = [
         id="choice input without options",
     ),
     pytest.param(
+        "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: choice\n"
+        "        options: []\n" + JOB[9:],
+        (5, 9, "inputs", "Missing 'options' for choice input"),
+        id="choice input with an empty options list",
+    ),
+    pytest.param(
+        "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: boolean\n"
+        "        default: 'true'\n" + JOB[9:],
+        (
+            6,
+            18,
+            "inputs",
+            "Unexpected type 'StringToken' encountered while reading 'input default'. "
+            "The type 'BooleanToken' was expected.",
+        ),
+        id="boolean input with a string default",
+    ),
+    pytest.param(
+        "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: choice\n"
+        "        options: [1, 2]\n        default: 1\n" + JOB[9:],
+        (
+            7,
+            18,
+            "inputs",
+            "Unexpected type 'NumberToken' encountered while reading 'input default'. "
+            "The type 'StringToken' was expected.",
+        ),
+        id="choice input with a number default",
+    ),
+    pytest.param(
         "on:\n  workflow_dispatch:\n    inputs:\n      x:\n        type: date\n" + JOB[9:],
         (5, 15, "value", "Unexpected value 'date'"),
         id="unknown input type",
@@ -263,3 +293,9 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
         """
     rules = sorted(p[2] for p in problems(text))
     assert rules == ["filters", "needs-unknown", "step-outputs", "unknown-key", "unknown-key"]
+
+
+def test_a_null_container_image_is_reported_once_where_it_is() -> None:
+    """The schema names the null image; no second 'image cannot be empty' at `container:`."""
+    text = JOB.replace("    steps:", "    container:\n      image: ~\n    steps:")
+    assert problems(text) == [(6, 14, "value", "Unexpected value ''")]

@@ -94,7 +94,8 @@ def _container(node: Node | None, file: str) -> Container | None:
     if node is None:
         return None
     if not isinstance(node, Map):
-        return Container(image=raw(node), loc=at(file, node))
+        image = raw(node)
+        return Container(image=image, loc=at(file, node)) if image != "" else None
     ports, volumes = node.get("ports"), node.get("volumes")
     return Container(
         image=raw(node.get("image")),

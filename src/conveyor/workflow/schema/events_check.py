@@ -1,6 +1,7 @@
 """GitHub's rules on `on:` beyond the schema: one of `branches`/`branches-ignore` (and of
 `tags`/`tags-ignore`, `paths`/`paths-ignore`) per event, valid cron schedules, and
-`choice` inputs that list their options.
+`workflow_dispatch` inputs whose `choice` lists options and whose default has the input's
+type (GitHub's converter, `workflow-dispatch.ts`).
 
 Called by `conveyor.workflow.load`. Pure.
 """
@@ -23,7 +24,7 @@ def check_events(root: Node, sink: Sink) -> None:
             _check_schedule(config, sink)
         if isinstance(config, Map):
             _check_filters(key.text, config, sink)
-            _check_inputs(config.get("inputs"), sink)
+            _check_inputs(config.get("inputs"), sink, dispatch=key.text == "workflow_dispatch")
 
 
 def _check_filters(event: str, config: Map, sink: Sink) -> None:
@@ -53,7 +54,7 @@ def _check_schedule(schedule: Seq, sink: Sink) -> None:
             sink.add(cron.line, cron.col, CRON_MESSAGE, "cron")
 
 
-def _check_inputs(inputs: Node | None, sink: Sink) -> None:
+def _check_inputs(inputs: Node | None, sink: Sink, *, dispatch: bool) -> None:
     if not isinstance(inputs, Map):
         return
     for _, spec in inputs.items():
@@ -62,7 +63,7 @@ def _check_inputs(inputs: Node | None, sink: Sink) -> None:
         kind = spec.get("type")
         is_choice = isinstance(kind, Scalar) and kind.value == "choice"
         options = spec.get("options")
-        if is_choice and options is None:
+        if is_choice and (options is None or (isinstance(options, Seq) and not options.items)):
             sink.add(spec.line, spec.col, "Missing 'options' for choice input", "inputs")
         elif options is not None and not is_choice:
             sink.add(
@@ -71,3 +72,35 @@ def _check_inputs(inputs: Node | None, sink: Sink) -> None:
                 "Input type is not 'choice', but 'options' is defined",
                 "inputs",
             )
+        if dispatch:
+            _check_default_type(spec, kind, sink)
+
+
+#: input type -> the token type its default must have (number defaults are not checked)
+_DEFAULT_TOKEN = {"boolean": "BooleanToken", "string": "StringToken", "choice": "StringToken"}
+_DEFAULT_TOKEN["environment"] = "StringToken"
+
+
+def _token_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "BooleanToken"
+    if isinstance(value, int | float):
+        return "NumberToken"
+    return "NullToken" if value is None else "StringToken"
+
+
+def _check_default_type(spec: Map, kind: Node | None, sink: Sink) -> None:
+    default = spec.get("default")
+    type_name = kind.value if isinstance(kind, Scalar) else "string"
+    want = _DEFAULT_TOKEN.get(str(type_name))
+    if not isinstance(default, Scalar) or want is None:
+        return
+    got = _token_name(default.value)
+    if got != want:
+        sink.add(
+            default.line,
+            default.col,
+            f"Unexpected type '{got}' encountered while reading 'input default'. "
+            f"The type '{want}' was expected.",
+            "inputs",
+        )

@@ -59,11 +59,11 @@ def _check_job(job: Map, sink: Sink) -> None:
 
 
 def _check_container(node: Node | None, sink: Sink) -> None:
-    if isinstance(node, Map):
-        image = node.get("image")
-        if image is None or (isinstance(image, Scalar) and not image.text):
-            sink.add(node.line, node.col, "Container image cannot be empty", "container")
-    elif isinstance(node, Scalar) and isinstance(node.value, str) and not node.value:
+    # `container: ''` is no container (GitHub's ConvertToJobContainer returns null for an
+    # empty string); only a mapping without an image is an error. An empty service string
+    # is already a schema error (non-empty-string), as is an empty or null `image:` in a
+    # mapping: only a missing one is reported here, like GitHub's converter.
+    if isinstance(node, Map) and node.get("image") is None:
         sink.add(node.line, node.col, "Container image cannot be empty", "container")
 
 

@@ -155,6 +155,7 @@ class _Composer:
 
     def document(self) -> Node | None:
         roots: list[Node] = []
+        starts: list[tuple[int, int]] = []
         for index, event in enumerate(self._events):
             if index < self._pos:
                 continue
@@ -163,9 +164,15 @@ class _Composer:
                 if isinstance(self._events[self._pos], yaml.DocumentEndEvent):
                     continue
                 roots.append(self._node())
+                # GitHub's parser names a second document at its `---` line.
+                mark, node = event.start_mark, roots[-1]
+                start = (node.line, node.col)
+                if event.explicit and mark is not None:
+                    start = (mark.line + 1, mark.column + 1)
+                starts.append(start)
         if len(roots) > 1:
-            node = roots[1]
-            self._sink.add(node.line, node.col, "Multiple YAML documents are not supported", "yaml")
+            line, col = starts[1]
+            self._sink.add(line, col, "Multiple YAML documents are not supported", "yaml")
         return roots[0] if roots else None
 
     def _next(self) -> Any:
