@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "lint": ("conveyor.app.cmd_lint", "lint", "Validate workflow files; report every problem."),
     "expr": ("conveyor.app.cmd_expr", "expr", "Evaluate a GitHub Actions expression."),
     "up": ("conveyor.app.cmd_up", "up", "Run the platform on this machine."),
+    "down": ("conveyor.app.cmd_down", "down", "Stop `up`; remove the workloads it runs."),
     "promote": ("conveyor.app.cmd_promote", "promote", "Record a new image in a config repo."),
     "affected": ("conveyor.app.cmd_affected", "affected", "Map changed files to projects."),
     "reconcile": ("conveyor.app.cmd_reconcile", "reconcile", "Run the GitOps control loop."),

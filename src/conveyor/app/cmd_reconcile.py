@@ -3,7 +3,11 @@
 Composition root for the reconciler: reads `conveyor.yaml` (targets, state, cache),
 instantiates the concrete targets (podman, memory, kubernetes), opens the store, loads the
 Applications from a path or a Git repository URL, and runs `reconcile.Reconciler`.
-`--once` reconciles every app once and exits 1 unless all are Synced and Healthy.
+`--once` reconciles every app once, then waits for what it started to end (the rollouts
+a target carries on in the background; `reconcile.settle`) within `--timeout`, and exits
+1 unless all are Synced and Healthy, saying for each other app what is left and what to
+do. What it started keeps running after it exits: containers, and the Podman target's
+Service proxy (a detached process), until a later pass, the daemon or `conveyor down`.
 
 `open_world()` is shared with `conveyor app …` (cmd_app), which works against the same
 state file; the apps and config last used are remembered in the store's settings.
@@ -18,7 +22,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from conveyor.reconcile.applications import Application, load_applications, pars
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.reconciler import Reconciler
+from conveyor.reconcile.settle import Outcome, Settled, settle
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
 from conveyor.store import Store
@@ -122,10 +127,6 @@ def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
     return rows
 
 
-def all_ready(statuses: dict[str, dict[str, Any]]) -> bool:
-    return all(s["conditions"][0]["status"] == "True" for s in statuses.values())
-
-
 async def _loop(world: World, interval: float, listen: str | None) -> None:
     reconciler = await world.reconciler()
     stop = asyncio.Event()
@@ -153,12 +154,41 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
         await _close_targets(world)
 
 
-async def _once(world: World) -> dict[str, dict[str, Any]]:
+async def _once(world: World, timeout: float) -> Settled:
+    """One pass, then wait for its rollouts; `timeout` bounds the whole (a wave of the
+    pass waits at most that long too)."""
+    env = world.env
+    deadline = env.clock() + timeout
+    wave_timeout = min(env.sync_options.wave_timeout, timeout)
+    env.sync_options = replace(env.sync_options, wave_timeout=wave_timeout)
     reconciler = await world.reconciler()
     try:
-        return await reconciler.reconcile_all()
+        statuses = await reconciler.reconcile_all()
+        return await settle(reconciler, statuses, deadline=deadline, clock=env.clock)
     finally:
         await _close_targets(world)
+
+
+def explain(settled: Settled, timeout: str) -> list[str]:
+    """One line per app that did not end Ready: what is left, and what to do next."""
+    lines = []
+    for name, outcome in sorted(settled.outcomes.items()):
+        status = settled.statuses[name]
+        ready = status["conditions"][0]
+        why = f"{ready['reason']}: {ready['message']}".rstrip(": ")
+        if outcome == Outcome.TIMED_OUT:
+            lines.append(
+                f"{name}: still progressing after --timeout {timeout} ({why}); what runs now "
+                "keeps running and the rollout resumes with the next `conveyor reconcile` "
+                "(--once again, or the daemon); give it longer with --timeout"
+            )
+        elif outcome == Outcome.FAILED:
+            lines.append(
+                f"{name}: {why}; fix it in Git (or `conveyor app rollback {name}`) and run "
+                "`conveyor reconcile --once` again; `conveyor app get "
+                f"{name}` shows each object's state"
+            )
+    return lines
 
 
 async def _close_targets(world: World) -> None:
@@ -183,7 +213,17 @@ async def _close_targets(world: World) -> None:
     help="conveyor.yaml with targets, state and cache (default: one podman target).",
 )
 @click.option("--state", help="State database: an SQLite file or a SQLAlchemy URL.")
-@click.option("--once", is_flag=True, help="Reconcile every app once; exit 1 unless all Ready.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Reconcile every app once and wait for the rollouts to end; exit 1 unless all Ready.",
+)
+@click.option(
+    "--timeout",
+    default="5m",
+    show_default=True,
+    help="With --once: the longest to wait for the pass and its rollouts (e.g. 90s, 10m).",
+)
 @click.option("--interval", default="30s", show_default=True, help="Poll interval.")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print statuses as JSON.")
 @click.option(
@@ -198,20 +238,24 @@ def reconcile(
     config_path: str | None,
     state: str | None,
     once: bool,
+    timeout: str,
     interval: str,
     as_json: bool,
     listen: str | None,
 ) -> None:
     """Make every environment match the config repo: sync, prune, self-heal, report."""
     seconds = parse_duration(interval)
+    wait = parse_duration(timeout, where="--timeout: ")
     with open_world(apps=apps, config_path=config_path, state=state) as world:
         if not once:
             asyncio.run(_loop(world, seconds, listen))
             return
-        statuses = asyncio.run(_once(world))
+        settled = asyncio.run(_once(world, wait))
     if as_json:
-        click.echo(json.dumps(statuses, indent=2, sort_keys=True))
+        click.echo(json.dumps(settled.statuses, indent=2, sort_keys=True))
     else:
-        click.echo("\n".join(summary_rows(statuses)))
-    if not all_ready(statuses):
+        click.echo("\n".join(summary_rows(settled.statuses)))
+    if not settled.ok:
+        for line in explain(settled, timeout):
+            click.echo(line, err=True)
         sys.exit(1)

@@ -152,6 +152,16 @@ def _secrets(given: Sequence[str], files: Sequence[Path]) -> dict[str, str]:
     default=None,
     help="Action store (vendored actions); default $CONVEYOR_ACTIONS or ~/.conveyor/actions.",
 )
+@click.option(
+    "--keep-runs",
+    "keep_runs",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    envvar="CONVEYOR_KEEP_RUNS",
+    help="Keep this repository's last N run directories, removing older ones after the run "
+    "(0 keeps all; env CONVEYOR_KEEP_RUNS).",
+)
 def run(  # noqa: PLR0917 - click passes options positionally
     event: str,
     directory: Path,
@@ -173,6 +183,7 @@ def run(  # noqa: PLR0917 - click passes options positionally
     runner: str,
     platforms: tuple[str, ...],
     action_dir: Path | None,
+    keep_runs: int,
 ) -> None:
     """Run the workflows EVENT (default: push) triggers, as GitHub would."""
     from conveyor.workflow.run.selection import describe, select
@@ -218,6 +229,7 @@ def run(  # noqa: PLR0917 - click passes options positionally
         worktree=worktree,
         debug=debug,
         out=out,
+        keep_runs=keep_runs,
     )
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
@@ -236,6 +248,7 @@ def _execute(
     worktree: bool,
     debug: bool,
     out: TextIO,
+    keep_runs: int,
 ) -> RunResult:
     """Wire the concrete pieces (host runner, console, masker, run dir) and run."""
     import asyncio
@@ -244,7 +257,7 @@ def _execute(
     from conveyor.workflow.run.console import Console, SummaryRow
     from conveyor.workflow.run.engine import run_all
     from conveyor.workflow.run.masking import Masker
-    from conveyor.workflow.run.rundir import create_run_dir
+    from conveyor.workflow.run.rundir import create_run_dir, prune_runs
     from conveyor.workflow.run.session import RunOptions, Session
 
     run_dir = create_run_dir(plan.repo_dir, os.environ)
@@ -272,6 +285,7 @@ def _execute(
         containers = sys.modules.get("conveyor.workflow.run.containers")
         if containers is not None:
             containers.wait_teardown()
+        os.close(run_dir.lock)  # finished: a later run may prune it
     rows = [
         SummaryRow(job=f"{w.name}/{j.name}", result=str(j.result), duration=j.duration)
         for w in result.workflows
@@ -279,6 +293,12 @@ def _execute(
     ]
     console.summary(rows)
     console.message(f"run directory: {run_dir.path}")
+    pruned = prune_runs(plan.repo_dir, os.environ, keep=keep_runs)
+    if pruned:
+        console.message(
+            f"removed {len(pruned)} older run directories of this repository (keeping the "
+            f"last {keep_runs}: --keep-runs or CONVEYOR_KEEP_RUNS, 0 keeps all)"
+        )
     _skip_final_collection()
     return result
 

@@ -8,15 +8,15 @@ of the hosted `demo/config`). On first start it seeds the hosted repositories `d
 secrets and environments (prod requires an approval) through the server's API
 (`conveyor.app.setup`), writes `platform.json` (`conveyor.app.platform`) for `conveyor
 demo` / `conveyor status`, and prints the URLs, the admin token's location and the next
-steps. Ctrl-C or SIGTERM stops every child cleanly (reverse order); running `up` again
-while one runs prints where it is and exits; a later `up` reuses the state directory and
-never re-seeds existing repositories.
+steps. Ctrl-C or SIGTERM stops every child cleanly (reverse order) and says that the
+environments keep serving (their containers and Service proxy are no children of `up`;
+`conveyor down` removes them); running `up` again while one runs prints where it is and
+exits; a later `up` reuses the state directory and never re-seeds existing repositories.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import signal
@@ -135,15 +135,7 @@ def _check_ports_free(ports: dict[str, tuple[str, int]]) -> None:
                 )
 
 
-def _lock(state_dir: Path) -> int | None:
-    """An exclusive lock on `state_dir/up.lock`; None when another `up` holds it."""
-    fd = os.open(state_dir / "up.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+_lock = platform.lock  # one `up` per state directory; `down` takes the same lock
 
 
 class _Stop:
@@ -186,6 +178,17 @@ def _banner(info: platform.PlatformInfo, seeded: list[str]) -> str:
         "Press Ctrl-C to stop everything.",
     ]
     return "\n".join(lines)
+
+
+def farewell(info: platform.PlatformInfo) -> str:
+    """What `up` says once its own services have stopped: the workloads have not."""
+    envs = ", ".join(f"{env} {url}" for env, url in info.environments.items())
+    return (
+        "Stopped the server, the registry and the reconciler.\n"
+        f"The environments keep serving ({envs}): their containers and Service proxy run\n"
+        "on their own, and the next `conveyor up` adopts them. To remove them as well:\n"
+        f"  conveyor down --state-dir {info.state_dir}"
+    )
 
 
 def start_platform(
@@ -258,15 +261,16 @@ def up(  # noqa: PLR0917 - click passes options positionally
     lock = _lock(state_dir)
     if lock is None:
         try:
-            info = platform.load(state_dir)
+            running = platform.load(state_dir)
         except UserError:
-            click.echo(f"Another `conveyor up` is starting in {state_dir}.")
+            click.echo(f"Another `conveyor up` (or `down`) is at work in {state_dir}.")
             return
-        click.echo(f"Conveyor is already running (pid {info.pid}): {info.server_url}")
+        click.echo(f"Conveyor is already running (pid {running.pid}): {running.server_url}")
         return
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sup = Supervisor(state_dir / "run")
+    info: platform.PlatformInfo | None = None
     try:
         info, seeded = start_platform(
             sup,
@@ -291,5 +295,7 @@ def up(  # noqa: PLR0917 - click passes options positionally
         platform.remove(state_dir)
         sup.stop_all()
         os.close(lock)
+        if info is not None:
+            click.echo(farewell(info), err=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -4,10 +4,12 @@
 `conveyor demo`, `conveyor status`, the end-to-end test and `bench/commit_to_running.py`
 read it to find the server, the registry, the admin token's file, the hosted demo
 repositories and the URL each environment is served on. Plain data, JSON on disk.
+`lock()` is the one-`up`-per-state-directory lock, which `conveyor down` takes too.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -74,3 +76,15 @@ def load(state_dir: Path | None = None) -> PlatformInfo:
 
 def remove(state_dir: Path) -> None:
     (state_dir / FILE_NAME).unlink(missing_ok=True)
+
+
+def lock(state_dir: Path) -> int | None:
+    """An exclusive lock on `state_dir/up.lock`; None when another holds it (a running
+    `conveyor up`, or a `conveyor down` at work)."""
+    fd = os.open(state_dir / "up.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd

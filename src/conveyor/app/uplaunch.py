@@ -4,13 +4,13 @@
 `start()`s `python -m conveyor.app up` and waits for its `platform.json`, `stop()`s it with
 SIGTERM. `remove_workloads(state_dir)` removes what outlives `up` by design (the demo's
 containers, namespace networks and the detached Service proxy, as a cluster outlives its
-control plane). `demo_ports_busy()` names the demo's NodePorts already taken.
+control plane), as `conveyor down` does. `demo_ports_busy()` names the demo's NodePorts
+already taken.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import asyncio
 import signal
 import socket
 import subprocess
@@ -19,7 +19,10 @@ from pathlib import Path
 
 from conveyor.app import platform
 from conveyor.app.api import wait_for
+from conveyor.app.cmd_down import podman_targets
+from conveyor.clients.podman import Podman
 from conveyor.core.errors import ConveyorError
+from conveyor.targets.podman.teardown import teardown
 
 
 def free_port() -> int:
@@ -76,24 +79,7 @@ class UpProcess:
 
 
 def remove_workloads(state: Path) -> None:
-    from conveyor.clients.podman_host import write_config
-
-    env = {**os.environ, **write_config(state / "podman")}
-    for pid_file in state.glob("podman-target/**/proxy/pid"):
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-    for env_name in platform.DEMO_ENVIRONMENTS:
-        namespace = f"demo-{env_name}"
-        ids = subprocess.run(
-            ["podman", "ps", "-aq", "--filter", f"label=conveyor.dev/namespace={namespace}",
-             "--filter", "label=conveyor.dev/target=local"],
-            env=env, capture_output=True, text=True, check=False,
-        ).stdout.split()  # fmt: skip
-        if ids:
-            subprocess.run(
-                ["podman", "rm", "-f", "-t", "0", *ids], env=env, capture_output=True, check=False
-            )
-        subprocess.run(
-            ["podman", "network", "rm", f"conveyor-{namespace}"],
-            env=env, capture_output=True, check=False,
-        )  # fmt: skip
+    """What `conveyor down --state-dir STATE` removes (the e2e test's and bench's clean-up)."""
+    for name, target_dir in podman_targets(state, None):
+        podman = Podman(state_dir=target_dir / "podman")
+        asyncio.run(teardown(podman, name, target_dir, volumes=True))

@@ -43,6 +43,24 @@ DRAIN_SECONDS = 1.5
 CLOSE_TIMEOUT = 30.0
 
 
+async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks and wait until each has ended.
+
+    Once is not enough on Python 3.11: `asyncio.wait_for` (a probe's HTTP check) drops a
+    cancellation that arrives as the awaited call completes (CPython gh-86296, fixed in
+    3.12), and the probe loop then runs on; so a task still running is cancelled again.
+    """
+    for task in tasks:
+        task.cancel()
+    while pending := [t for t in tasks if not t.done()]:
+        await asyncio.wait(pending, timeout=0.1)
+        for task in pending:
+            task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
+
+
 @dataclass(slots=True, kw_only=True)
 class Tracked:
     """The controller's memory of one replica (lost on restart; rebuilt from probes)."""
@@ -120,12 +138,7 @@ class Controller(ReplicaHealing):
         if self.workloads is not None:
             await self.workloads.wait_pending()
         await self.wait_removals()
-        probes = [t.task for t in self.tracked.values() if t.task]
-        for task in probes:
-            task.cancel()
-        for task in probes:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all([t.task for t in self.tracked.values() if t.task])
         self._task = None
         self._closing = False
 

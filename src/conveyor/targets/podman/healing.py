@@ -57,7 +57,10 @@ class ReplicaHealing:
 
     async def _probe_loop(self, name: str) -> None:
         tracked = self.tracked[name]
-        while tracked.replica.running:
+        me = asyncio.current_task()
+        # Ends also when replaced or forgotten: a cancellation can be lost on Python 3.11
+        # (see `controller.cancel_all`), and a stale loop would probe on forever.
+        while tracked.replica.running and tracked.task is me and self.tracked.get(name) is tracked:
             if not tracked.ip:  # `_resolve_ips` fills it in on the next tick
                 await asyncio.sleep(0.05)
                 continue

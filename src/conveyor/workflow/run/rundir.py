@@ -9,11 +9,20 @@ asks `job_log_dir` / `step_log_path` where to write. Layout (INTERFACES.md, D2):
 
 The base is `$CONVEYOR_HOME/runs` when set, else `<repo>/.conveyor/runs`; runs are numbered
 1, 2, … and the number doubles as `GITHUB_RUN_NUMBER`.
+
+Each run directory holds a full workspace copy, so they are pruned (issue 11):
+`prune_runs` keeps the newest `keep` runs of one repository and removes older ones. A run
+records its repository in `<run_dir>/.repo` (under `$CONVEYOR_HOME` runs of many
+repositories share the base), and holds a lock on `<run_dir>/.lock` while its process
+lives, so a run still in progress (a concurrent `conveyor run`) is never removed.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +36,7 @@ class RunDir:
 
     path: Path
     number: int
+    lock: int = -1  # fd of the lock held on `.lock` while this process runs it
 
 
 def runs_base(repo_dir: Path, environ: Mapping[str, str]) -> Path:
@@ -50,7 +60,58 @@ def create_run_dir(repo_dir: Path, environ: Mapping[str, str]) -> RunDir:
         except FileExistsError:
             number += 1
             continue
-        return RunDir(path=path, number=number)
+        lock = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        (path / ".repo").write_text(str(repo_dir.resolve()))
+        return RunDir(path=path, number=number, lock=lock)
+
+
+def prune_runs(repo_dir: Path, environ: Mapping[str, str], *, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` finished runs of `repo_dir`; `keep` 0 keeps all.
+
+    Returns the removed directories. Runs of other repositories sharing the base, and
+    runs in progress (their lock is held), are never removed; a run from before runs
+    recorded their repository counts as the repository's only in `<repo>/.conveyor/runs`.
+    """
+    base = runs_base(repo_dir, environ)
+    if keep <= 0 or not base.is_dir():
+        return []
+    repo = str(repo_dir.resolve())
+    own_base = not environ.get("CONVEYOR_HOME")
+    mine = sorted(
+        (p for p in base.iterdir() if p.name.isdigit() and _belongs(p, repo, own_base)),
+        key=lambda p: int(p.name),
+    )
+    removed = []
+    for path in mine[:-keep]:
+        if _in_progress(path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _belongs(run: Path, repo: str, own_base: bool) -> bool:
+    try:
+        return (run / ".repo").read_text() == repo
+    except FileNotFoundError:
+        return own_base
+    except OSError:
+        return False
+
+
+def _in_progress(run: Path) -> bool:
+    try:
+        fd = os.open(run / ".lock", os.O_RDWR)
+    except OSError:
+        return False  # no lock file: a run from before runs were locked, long finished
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def safe_name(name: str) -> str:
