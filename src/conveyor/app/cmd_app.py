@@ -24,13 +24,22 @@ from typing import Any, TypeVar
 import click
 
 from conveyor.app import daemonlink
-from conveyor.app.cmd_reconcile import open_world, summary_rows
+from conveyor.app.cmd_reconcile import (
+    World,
+    bound_waits,
+    close_targets,
+    explain,
+    open_world,
+    summary_rows,
+)
 from conveyor.core.errors import UserError
+from conveyor.reconcile.applications import parse_duration
 from conveyor.reconcile.config import load_config
 from conveyor.reconcile.diff import render_diff
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.rollback import revert, rollback
+from conveyor.reconcile.settle import Settled, is_ready, settle
 from conveyor.store import Store
 
 T = TypeVar("T")
@@ -80,22 +89,54 @@ def _act(
 ) -> T:
     """Run `action` with a reconciler built from the remembered apps and config."""
     with open_world(apps=apps, config_path=config_path, state=state) as world:
+        return asyncio.run(_in_world(world, action))
 
-        async def go() -> T:
-            reconciler = await world.reconciler()
-            try:
-                return await action(reconciler)
-            except KeyError as exc:
-                raise UserError(str(exc.args[0]), hint="see `conveyor app list`") from exc
-            except ReconcileError as exc:
-                raise UserError(str(exc), hint="see `conveyor app list`") from exc
-            finally:
-                for target in world.env.targets.values():
-                    closer = getattr(target, "aclose", None)
-                    if closer is not None:
-                        await closer()
 
-        return asyncio.run(go())
+async def _in_world(world: World, action: Callable[[Reconciler], Awaitable[T]]) -> T:
+    reconciler = await world.reconciler()
+    try:
+        return await action(reconciler)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0]), hint="see `conveyor app list`") from exc
+    except ReconcileError as exc:
+        raise UserError(str(exc), hint="see `conveyor app list`") from exc
+    finally:
+        await close_targets(world)
+
+
+def _act_and_wait(
+    name: str,
+    *,
+    apps: str | None,
+    config_path: str | None,
+    state: str | None,
+    action: Callable[[Reconciler], Awaitable[dict[str, Any]]],
+    timeout: str,
+) -> dict[str, Any]:
+    """`_act`, then wait for NAME's rollout to end as `conveyor reconcile --once` does: a
+    target such as Podman rolls out in the background of this process, so returning at
+    once would stop the rollout with it (issue 11). Prints why unless it ended Ready."""
+    seconds = parse_duration(timeout, where="--timeout: ")
+    with open_world(apps=apps, config_path=config_path, state=state) as world:
+        deadline = bound_waits(world, seconds)
+
+        async def act_then_settle(reconciler: Reconciler) -> Settled:
+            status = await action(reconciler)
+            clock = world.env.clock
+            return await settle(reconciler, {name: status}, deadline=deadline, clock=clock)
+
+        settled = asyncio.run(_in_world(world, act_then_settle))
+    for line in explain(settled, timeout):
+        click.echo(line, err=True)
+    return settled.statuses[name]
+
+
+_timeout = click.option(
+    "--timeout",
+    default="5m",
+    show_default=True,
+    help="Without a running reconciler: the longest to wait for the rollout (e.g. 90s).",
+)
 
 
 def _echo_status(status: dict[str, Any], as_json: bool) -> None:
@@ -232,6 +273,7 @@ def _colour(line: str) -> str:
 @_config
 @_state
 @_json
+@_timeout
 def sync(
     *,
     name: str,
@@ -241,19 +283,26 @@ def sync(
     config_path: str | None,
     state: str | None,
     as_json: bool,
+    timeout: str,
 ) -> None:
-    """Sync now (also resumes auto-sync paused by a rollback)."""
+    """Sync now (also resumes auto-sync paused by a rollback); without a running reconciler,
+    wait for the rollout to end (Healthy, Degraded or --timeout)."""
     prune_flag = "true" if prune else "false"
     status = _via_daemon(state, name, "sync", revision=revision or "", prune=prune_flag)
+    waited = status is None
     if status is None:
-        status = _act(
-            apps,
-            config_path,
-            state,
-            lambda r: r.sync(name, revision=revision, by="cli", prune=prune),
+        status = _act_and_wait(
+            name,
+            apps=apps,
+            config_path=config_path,
+            state=state,
+            action=lambda r: r.sync(name, revision=revision, by="cli", prune=prune),
+            timeout=timeout,
         )
     _echo_status(status, as_json)
-    if (status.get("operation") or {}).get("phase") != "Succeeded":
+    if (status.get("operation") or {}).get("phase") != "Succeeded" or (
+        waited and not is_ready(status)
+    ):
         sys.exit(1)
 
 
@@ -263,8 +312,15 @@ def sync(
 @_config
 @_state
 @_json
+@_timeout
 def refresh(
-    name: str, apps: str | None, config_path: str | None, state: str | None, as_json: bool
+    *,
+    name: str,
+    apps: str | None,
+    config_path: str | None,
+    state: str | None,
+    as_json: bool,
+    timeout: str,
 ) -> None:
     """Fetch and reconcile one application at once (auto-sync applies as configured)."""
 
@@ -274,7 +330,11 @@ def refresh(
         return reconciler.status(name)
 
     status = _via_daemon(state, name, "refresh")
-    _echo_status(status if status is not None else _act(apps, config_path, state, go), as_json)
+    if status is None:
+        status = _act_and_wait(
+            name, apps=apps, config_path=config_path, state=state, action=go, timeout=timeout
+        )
+    _echo_status(status, as_json)
 
 
 @app.command("rollback")
@@ -290,6 +350,7 @@ def refresh(
 @_config
 @_state
 @_json
+@_timeout
 def rollback_app(
     *,
     name: str,
@@ -299,6 +360,7 @@ def rollback_app(
     config_path: str | None,
     state: str | None,
     as_json: bool,
+    timeout: str,
 ) -> None:
     """Go back to an earlier synced revision (default: the previous one)."""
     if as_revert:
@@ -316,7 +378,12 @@ def rollback_app(
             )
     else:
         history = str(history_id) if history_id is not None else ""
-        status = _via_daemon(state, name, "rollback", id=history) or _act(
-            apps, config_path, state, lambda r: rollback(r, name, history_id)
+        status = _via_daemon(state, name, "rollback", id=history) or _act_and_wait(
+            name,
+            apps=apps,
+            config_path=config_path,
+            state=state,
+            action=lambda r: rollback(r, name, history_id),
+            timeout=timeout,
         )
     _echo_status(status, as_json)

@@ -151,22 +151,29 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
             server.close()
         if daemon is not None:
             daemonlink.withdraw(world.store, daemon)
-        await _close_targets(world)
+        await close_targets(world)
 
 
 async def _once(world: World, timeout: float) -> Settled:
     """One pass, then wait for its rollouts; `timeout` bounds the whole (a wave of the
     pass waits at most that long too)."""
-    env = world.env
-    deadline = env.clock() + timeout
-    wave_timeout = min(env.sync_options.wave_timeout, timeout)
-    env.sync_options = replace(env.sync_options, wave_timeout=wave_timeout)
+    deadline = bound_waits(world, timeout)
     reconciler = await world.reconciler()
     try:
         statuses = await reconciler.reconcile_all()
-        return await settle(reconciler, statuses, deadline=deadline, clock=env.clock)
+        return await settle(reconciler, statuses, deadline=deadline, clock=world.env.clock)
     finally:
-        await _close_targets(world)
+        await close_targets(world)
+
+
+def bound_waits(world: World, timeout: float) -> float:
+    """The deadline `timeout` from now; a sync wave of this process waits no longer than
+    `timeout` either. Used by `--once` and the in-process `conveyor app` commands."""
+    env = world.env
+    env.sync_options = replace(
+        env.sync_options, wave_timeout=min(env.sync_options.wave_timeout, timeout)
+    )
+    return env.clock() + timeout
 
 
 def explain(settled: Settled, timeout: str) -> list[str]:
@@ -191,7 +198,7 @@ def explain(settled: Settled, timeout: str) -> list[str]:
     return lines
 
 
-async def _close_targets(world: World) -> None:
+async def close_targets(world: World) -> None:
     for target in world.env.targets.values():
         closer = getattr(target, "aclose", None)
         if closer is not None:

@@ -137,3 +137,26 @@ def test_after_a_failed_once_the_old_replicas_keep_serving(env: Env, tmp_path: P
         await wait_for(port, "v1")
 
     asyncio.run(scenario())
+
+
+def test_app_sync_without_a_daemon_waits_so_the_update_serves_after_it_exits(
+    env: Env, tmp_path: Path
+) -> None:
+    # `conveyor app sync` in-process had --once's flaw: it closed the target right after
+    # applying, so the rollout it started stopped with it (issue 11: close the class)
+    origin, work = config_repo(tmp_path)
+    port = free_port()
+    publish(work, f"{WEB_IMAGE}:v1", port)
+    once = Once.make(env, tmp_path, origin)
+    _, apps_flag, apps, config_flag, config, _ = once.args
+    sync = Once(args=("app", "sync", "web", apps_flag, apps, config_flag, config))
+
+    async def scenario() -> None:
+        assert (await once.run())[0] == 0
+        publish(work, f"{WEB_IMAGE}:v2", port)
+        code, out, err = await sync.run()
+        assert code == 0, out + err
+        assert "Synced     Healthy" in out
+        assert await get(port) == "v2"  # served by the new replicas after the command exited
+
+    asyncio.run(scenario())
