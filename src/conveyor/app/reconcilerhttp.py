@@ -11,12 +11,16 @@
   from overlapping its loop) and answer the app's status as JSON once done, or
   `{"error": …}` with 404 (no such app) / 409 (refused).
 
-Built by `app.cmd_reconcile._loop` with the token `daemonlink.publish` records.
+Every connection has `READ_TIMEOUT` seconds for its request head and at most
+`MAX_HEAD_BYTES` / `MAX_HEADERS` of it (408 / 431 otherwise), and `WRITE_TIMEOUT` to take
+its reply (issue 12, finding 16). Built by `app.cmd_reconcile._loop` with the token
+`daemonlink.publish` records.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import urllib.parse
@@ -31,29 +35,71 @@ TEXT = "text/plain; version=0.0.4"
 JSON = "application/json"
 
 
-async def listen(reconciler: Reconciler, address: str, token: str) -> tuple[asyncio.Server, str]:
-    """Serve on `address` (HOST:PORT, port 0 picks one); the server and its base URL."""
+#: Seconds a client has for its request line and headers, however slowly it sends them
+#: (a client trickling bytes is cut off at this deadline, not kept alive by each byte).
+READ_TIMEOUT = 10.0
+#: Seconds to hand a reply to a client that does not read it.
+WRITE_TIMEOUT = 10.0
+#: Bytes of request line plus headers, and the number of header lines (else 431).
+MAX_HEAD_BYTES = 16 * 1024
+MAX_HEADERS = 64
+
+
+class _HeadTooLarge(Exception):
+    pass
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[list[str], dict[str, str]]:
+    """The request line's words and the headers; `_HeadTooLarge` past the limits."""
+    try:
+        request = (await reader.readline()).decode("latin-1").split()
+        size, headers = 0, dict[str, str]()
+        while line := (await reader.readline()).strip():
+            size += len(line)
+            if size > MAX_HEAD_BYTES or len(headers) >= MAX_HEADERS:
+                raise _HeadTooLarge
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+    except ValueError as exc:  # one line longer than the reader's limit
+        raise _HeadTooLarge from exc
+    return request, headers
+
+
+async def listen(
+    reconciler: Reconciler, address: str, token: str, *, read_timeout: float = READ_TIMEOUT
+) -> tuple[asyncio.Server, str]:
+    """Serve on `address` (HOST:PORT, port 0 picks one); the server and its base URL.
+
+    Each connection gets `read_timeout` seconds in all for its head and at most
+    `MAX_HEAD_BYTES` / `MAX_HEADERS` of it (431 beyond; issue 12, finding 16), so slow or
+    bloated clients cannot hold the daemon's memory or connections."""
     host, _, port = address.rpartition(":")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = (await reader.readline()).decode("latin-1").split()
-            headers: dict[str, str] = {}
-            while line := (await reader.readline()).strip():
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
+            try:
+                async with asyncio.timeout(read_timeout):
+                    request, headers = await _read_head(reader)
+            except TimeoutError:
+                await _reply(writer, ("408 Request Timeout", TEXT, b"request head too slow\n"))
+                return
+            except _HeadTooLarge:
+                await _reply(
+                    writer,
+                    ("431 Request Header Fields Too Large", TEXT, b"request head too large\n"),
+                )
+                await _discard(reader, writer)
+                return
             method, path = request[:2] if len(request) >= 2 else ("", "")
-            status, kind, body = await route(reconciler, method, path, headers, token)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            await writer.drain()
+            await _reply(writer, await route(reconciler, method, path, headers, token))
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away or stopped reading: nothing left to tell it
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, host or "127.0.0.1", int(port))
+    server = await asyncio.start_server(
+        handle, host or "127.0.0.1", int(port), limit=MAX_HEAD_BYTES
+    )
     bound_host, bound_port = server.sockets[0].getsockname()[:2]
     return server, f"http://{bound_host}:{bound_port}"
 
@@ -119,6 +165,28 @@ async def _command(reconciler: Reconciler, path: str) -> Reply:
     except (ReconcileError, ValueError) as exc:
         return _json("409 Conflict", {"error": str(exc)})
     return _json("200 OK", status)
+
+
+async def _reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
+    status, kind, body = reply
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    async with asyncio.timeout(WRITE_TIMEOUT):
+        await writer.drain()
+
+
+async def _discard(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read away (1 s, 1 MiB at most) what the client still sends after a refusal: closing
+    with unread data resets the connection, and the client would lose the 431."""
+    writer.write_eof()
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(1.0):
+            left = 1 << 20
+            while left > 0 and (chunk := await reader.read(65536)):
+                left -= len(chunk)
 
 
 def _json(status: str, body: dict[str, Any]) -> Reply:

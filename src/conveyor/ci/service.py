@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conveyor.ci import events as ci_events
+from conveyor.ci import refs as ci_refs
 from conveyor.ci.cancels import Cancels
 from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
@@ -349,20 +350,14 @@ class CIService(
         self, full_name: str, *, workflow: str, ref: str, inputs: Mapping[str, str], actor: str
     ) -> Event:
         git_dir = self.repo_path(full_name)
-        done = subprocess.run(
-            ["git", "--git-dir", str(git_dir), "rev-parse", ref],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise NotFound(f"{full_name}: no ref {ref!r}")
-        full_ref = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+        if not git_dir.exists():
+            raise NotFound(f"no repository {full_name}")
+        found = ci_refs.resolve(git_dir, ref)  # exactly a branch or a tag (issue 12, #10)
         return ci_events.dispatch_event(
             full_name=full_name,
             clone_url=self.clone_url(full_name),
-            ref=full_ref,
-            sha=done.stdout.strip(),
+            ref=found.ref,
+            sha=found.sha,
             actor=actor,
             inputs=dict(inputs),
         )

@@ -102,7 +102,15 @@ class Settings(ServiceParts):
 
         run = self._run(run_id)
         rules = self.store.environment(run["repo"], environment)
-        branch = run["ref"].removeprefix("refs/heads/")
+        ref = str(run["ref"])
+        if rules and rules["branches"] and ref.startswith("refs/tags/"):
+            # branch rules allow branches: a tag named like one is still a tag (issue 12, #10)
+            return {
+                "state": "rejected",
+                "message": f"Tag '{ref.removeprefix('refs/tags/')}' is not allowed to deploy "
+                f"to {environment}: its protection rules allow only branches.",
+            }
+        branch = ref.removeprefix("refs/heads/")
         if rules and rules["branches"] and not filter_matches(rules["branches"], branch):
             return {
                 "state": "rejected",

@@ -79,7 +79,7 @@ class PodmanRunner:
                 f"if command -v bash >/dev/null 2>&1; then echo bash > '{marker}'; "
                 f"else echo sh > '{marker}'; fi; {probe}"
             )
-        args += [*self.options, self.image, "-c", probe]
+        args += [*self.options, "--", self.image, "-c", probe]  # `--`: never a flag
         result = await self.podman.run(*args, check=False)
         if result.returncode != 0:
             raise RunnerError(

@@ -29,10 +29,50 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlencode
 
 log = logging.getLogger(__name__)
+
+
+UPLOAD_PACK = "git-upload-pack"
+RECEIVE_PACK = "git-receive-pack"
+
+
+class GitRequestError(ValueError):
+    """A smart-HTTP request whose service cannot be told for sure: answered 400."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GitRequest:
+    """What git will see of one request, decided before git sees it."""
+
+    query: str  # the only query http-backend gets: `service=<name>` or ""
+    pushing: bool
+
+
+def classify(path: str, query: str) -> GitRequest:
+    """Decide from the *decoded* request whether it is a push (issue 12, finding 12).
+
+    `path` is already URL-decoded (git reads PATH_INFO as given). git decodes the query
+    itself, so a check on the raw text missed `service=git%2Dreceive-pack`; here the query
+    is decoded once, only one known `service` is accepted, and git is handed the query
+    rebuilt from what was checked, so both sides read the same service.
+    """
+    try:
+        params = parse_qs(query, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise GitRequestError("the query string is not UTF-8") from exc
+    services = params.pop("service", [])
+    if params or len(services) > 1:
+        raise GitRequestError("only one `service` query parameter is accepted")
+    service = services[0] if services else ""
+    if service not in ("", UPLOAD_PACK, RECEIVE_PACK):
+        raise GitRequestError(f"unknown git service {service[:40]!r}")
+    pushing = service == RECEIVE_PACK or path.endswith("/" + RECEIVE_PACK)
+    return GitRequest(query=urlencode({"service": service}) if service else "", pushing=pushing)
 
 
 class GitHttpServer:
@@ -140,9 +180,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         owner = self.owner
         owner.requests += 1
-        path, _, query = self.path.partition("?")
+        raw_path, _, raw_query = self.path.partition("?")
+        path = unquote(raw_path)  # CGI's PATH_INFO is decoded
         body = self._body() if self.command == "POST" else b""
-        pushing = "git-receive-pack" in query or path.endswith("/git-receive-pack")
+        try:
+            request = classify(path, raw_query)
+        except GitRequestError as exc:
+            self._reply(400, [], f"{exc}\n".encode())
+            return
+        pushing = request.pushing
         user = owner.user_for(self.headers.get("Authorization", ""))
         if user is None and (pushing or owner.private) and (owner.tokens or owner.private):
             self._reply(401, [("WWW-Authenticate", 'Basic realm="conveyor"')], b"auth needed\n")
@@ -151,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.root,
             method=self.command,
             path=path,
-            query=query,
+            query=request.query,
             body=body,
             user=user or ("git" if not owner.tokens else ""),
             headers=dict(self.headers.items()),

@@ -1,7 +1,9 @@
 """Git smart-HTTP hosting at `/git/<owner>/<repo>.git` and GitHub webhooks at `/hooks/github`.
 
 Git: every request needs a token (read role to fetch, write role to push; git sends it as
-basic auth); `githttp.backend` runs `git http-backend`. After an accepted push the refs
+basic auth); `githttp.classify` decides push or fetch from the decoded request and hands
+git only the `service` it checked; git gets `REMOTE_USER` (which turns receive-pack on) only
+for a write token; `githttp.backend` runs `git http-backend`. After an accepted push the refs
 before and after are compared and each updated ref becomes `CIService.handle_push`.
 Webhooks: `X-Hub-Signature-256` is checked with `hmac.compare_digest` against the server's
 webhook secret before anything is parsed; a missing or forged signature is 401 and nothing
@@ -16,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import subprocess
 from pathlib import Path
 
@@ -23,10 +26,12 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from conveyor.ci.events import github_event
 from conveyor.server.auth import Role
-from conveyor.server.githttp import backend
+from conveyor.server.githttp import GitRequestError, backend, classify
 from conveyor.server.state import state_of
 
 router = APIRouter()
+#: An owner or repository name: no `..`, no leading dot (Starlette decodes `%2E%2E`).
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 log = logging.getLogger(__name__)
 
 
@@ -45,8 +50,14 @@ async def git(request: Request, owner: str, repo: str, rest: str) -> Response:
     """Smart HTTP for a hosted repository (clone/fetch: read role; push: write role)."""
     state = state_of(request)
     principal = state.auth.from_header(request.headers.get("authorization", ""))
-    query = request.url.query
-    pushing = "git-receive-pack" in query or rest.endswith("git-receive-pack")
+    if not (_NAME.fullmatch(owner) and _NAME.fullmatch(repo)):
+        raise HTTPException(404, "no such repository")
+    path = f"/{owner}/{repo.removesuffix('.git')}.git/{rest}"  # decoded by Starlette
+    try:
+        git_request = classify(path, request.url.query)
+    except GitRequestError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    pushing = git_request.pushing
     needed = Role.WRITE if pushing else Role.READ
     if principal is None or not principal.can(needed):
         code = 401 if principal is None else 403
@@ -65,10 +76,11 @@ async def git(request: Request, owner: str, repo: str, rest: str) -> Response:
         backend,
         state.service.config.git_root,
         method=request.method,
-        path=f"/{owner}/{repo.removesuffix('.git')}.git/{rest}",
-        query=query,
+        path=path,
+        query=git_request.query,
         body=body,
-        user=principal.name,
+        # http-backend allows receive-pack whenever REMOTE_USER is set: only for writers
+        user=principal.name if principal.can(Role.WRITE) else "",
         headers=dict(request.headers),
     )
     if pushing and request.method == "POST" and status == 200:

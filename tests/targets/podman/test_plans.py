@@ -129,7 +129,7 @@ def pod(containers: list[dict[str, Any]] | None = None, **extra: Any) -> dict[st
             ),
             "spec.containers[0].env[0].valueFrom.fieldRef",
         ),
-        (pod(volumes=[{"name": "h", "hostPath": {"path": "/"}}]), "spec.volumes[0]"),
+        (pod(volumes=[{"name": "h", "hostPath": {"path": "/"}}]), "spec.volumes[0].hostPath"),
         (
             {
                 "apiVersion": "v1",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from conveyor.targets.podman import names, quantity
+from conveyor.targets.podman import fields, names, quantity
 from conveyor.targets.podman.spec import (
     PULL,
     HostFile,
@@ -44,9 +44,7 @@ def _volume_files(volume: Mapping[str, Any], lookup: Lookup, path: str) -> list[
     for item in items:
         if item["key"] not in data:
             raise SpecError(path, f'key "{item["key"]}" not in {kind.lower()} "{ref_name}"')
-        rel = str(item.get("path", item["key"]))
-        if rel.startswith("/") or ".." in rel.split("/"):
-            raise SpecError(path, f"item path {rel!r} leaves the volume")
+        rel = fields.relative_path(item.get("path", item["key"]), f"{path}.items.path")
         files.append(
             HostFile(path=f"{name}/{rel}", data=data[item["key"]], mode=int(item.get("mode", mode)))
         )

@@ -11,6 +11,7 @@ touches anything it did not create. Its private run directory (`<state>/run/<con
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any
 from conveyor.clients.errors import PodmanError
 from conveyor.clients.podman import Podman
 from conveyor.targets.podman import names
-from conveyor.targets.podman.spec import RunPlan
+from conveyor.targets.podman.spec import RunPlan, SpecError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Runtime:
         """The replica's address on its namespace network (cached per container id)."""
         if replica.id not in self._ips:
             try:
-                data = await self.podman.json("inspect", "--type", "container", replica.id)
+                data = await self.podman.json("inspect", "--type", "container", "--", replica.id)
             except PodmanError:
                 return ""  # removed since it was listed: gone from the next listing
             nets = (data or [{}])[0].get("NetworkSettings", {}).get("Networks") or {}
@@ -120,7 +121,7 @@ class Runtime:
         name = names.network_name(self.target, namespace)
         if name in self._networks:
             return name
-        found = await self.podman.run("network", "exists", name, check=False)
+        found = await self.podman.run("network", "exists", "--", name, check=False)
         if found.returncode != 0:
             labels = [f"--label={k}={v}" for k, v in names.base_labels(self.target).items()]
             result = await self.podman.run(
@@ -128,6 +129,7 @@ class Runtime:
                 "create",
                 *labels,
                 f"--label={names.NAMESPACE_LABEL}={namespace}",
+                "--",
                 name,
                 check=False,
             )
@@ -139,7 +141,7 @@ class Runtime:
         return name
 
     async def ensure_volume(self, namespace: str, volume: str) -> None:
-        found = await self.podman.run("volume", "exists", volume, check=False)
+        found = await self.podman.run("volume", "exists", "--", volume, check=False)
         if found.returncode == 0:
             return
         labels = [f"--label={k}={v}" for k, v in names.base_labels(self.target).items()]
@@ -148,6 +150,7 @@ class Runtime:
             "create",
             *labels,
             f"--label={names.NAMESPACE_LABEL}={namespace}",
+            "--",
             volume,
             check=False,
         )
@@ -163,7 +166,7 @@ class Runtime:
             shutil.rmtree(run_dir)
         run_dir.mkdir(mode=0o700, parents=True)
         for item in plan.files:
-            path = run_dir / item.path
+            path = inside(run_dir, run_dir / item.path, "spec.volumes")
             if item.path.endswith("/"):
                 path.mkdir(parents=True, exist_ok=True)
                 path.chmod(item.mode)
@@ -184,7 +187,14 @@ class Runtime:
 
     def _argv(self, name: str, run_dir: Path, env_file: Path, plan: RunPlan) -> list[str]:
         flags = [f.replace("{run}", str(run_dir)) for f in plan.flags]
-        return ["--name", name, "--env-file", str(env_file), *flags, plan.image, *plan.command]
+        for option, value in itertools.pairwise(flags):
+            if option == "-v" and value.startswith(f"{run_dir}/"):
+                # after init containers ran: a symlink they left in an emptyDir must not
+                # lead a subPath mount out of the run directory (issue 12, finding 4)
+                inside(run_dir, Path(value.split(":", 1)[0]), "volumeMounts.subPath")
+        # `--` ends podman's options: the image is never read as a flag
+        head = ["--name", name, "--env-file", str(env_file), *flags]
+        return [*head, "--", plan.image, *plan.command]
 
     async def create(
         self,
@@ -223,7 +233,7 @@ class Runtime:
         if it is this target's; a container made by hand (or by another target) is never
         touched: the creation fails with a message saying so."""
         found = await self.podman.run(
-            "container", "inspect", "--format", "{{json .Config.Labels}}", name, check=False
+            "container", "inspect", "--format", "{{json .Config.Labels}}", "--", name, check=False
         )
         if found.returncode == 0:  # else only storage remains: nothing anyone else owns
             labels = json.loads(found.stdout or "null") or {}
@@ -234,14 +244,14 @@ class Runtime:
                     f"container name {name} is used by a container that target "
                     f"{self.target!r} did not create; remove or rename that container",
                 )
-        await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+        await self.podman.run("rm", "-f", "-t", "0", "--ignore", "--", name, check=False)
 
     async def run_to_completion(self, name: str, run_as: str, plan: RunPlan) -> int:
         """Run an init container in the replica `run_as`'s directory; its exit code."""
         run_dir = self.run_root / run_as
         env_file = self._env_file(run_dir, name, plan)
         try:
-            await self.podman.run("rm", "-f", "-t", "0", "--ignore", name, check=False)
+            await self.podman.run("rm", "-f", "-t", "0", "--ignore", "--", name, check=False)
             result = await self.podman.run(
                 "run", "--rm", *self._argv(name, run_dir, env_file, plan), check=False
             )
@@ -253,29 +263,39 @@ class Runtime:
         if not names_:
             return
         # --depend: a pod's sidecars (sharing the replica's network) go with it
-        await self.podman.run("rm", "-f", "-t", "0", "--depend", "--ignore", *names_, check=False)
+        await self.podman.run(
+            "rm", "-f", "-t", "0", "--depend", "--ignore", "--", *names_, check=False
+        )
         for name in names_:
             shutil.rmtree(self.run_root / name, ignore_errors=True)
 
     async def start(self, name: str) -> None:
-        await self.podman.run("start", name, check=False)
+        await self.podman.run("start", "--", name, check=False)
 
     async def unpause(self, name: str) -> None:
-        await self.podman.run("unpause", name, check=False)
+        await self.podman.run("unpause", "--", name, check=False)
 
     async def restart(self, name: str) -> None:
-        await self.podman.run("restart", "-t", "0", name, check=False)
+        await self.podman.run("restart", "-t", "0", "--", name, check=False)
 
     async def exec(self, name: str, argv: Sequence[str], timeout: float) -> int:
         try:
-            result = await self.podman.run("exec", name, *argv, check=False, timeout=timeout)
+            result = await self.podman.run("exec", "--", name, *argv, check=False, timeout=timeout)
         except TimeoutError:
             return 124
         return result.returncode
 
     async def logs(self, name: str) -> str:
-        result = await self.podman.run("logs", "--tail", "20", name, check=False)
+        result = await self.podman.run("logs", "--tail", "20", "--", name, check=False)
         return result.stdout + result.stderr
+
+
+def inside(run_dir: Path, path: Path, field: str) -> Path:
+    """`path` if it resolves (symlinks followed) inside `run_dir`, else `SpecError`."""
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(os.path.realpath(run_dir)):
+        raise SpecError(field, f"{path} resolves to {real}, outside the replica's run directory")
+    return path
 
 
 def labels_json(labels: Mapping[str, str]) -> str:

@@ -15,12 +15,26 @@ Called by `conveyor.targets.podman.target` (validation) and `.actuate` (plans).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conveyor.targets.podman import quantity
+from conveyor.targets.podman import fields, quantity
+from conveyor.targets.podman.spec_error import SpecError
+
+__all__ = [
+    "PULL",
+    "HostFile",
+    "Lookup",
+    "PodContext",
+    "RunPlan",
+    "SpecError",
+    "decoded",
+    "expand",
+    "validate_pod_spec",
+]
 
 POD_FIELDS = {
     "containers",
@@ -77,14 +91,6 @@ PULL = {"Always": "always", "IfNotPresent": "missing", "Never": "never"}
 Lookup = Callable[[str, str], Mapping[str, bytes] | None]
 
 
-class SpecError(Exception):
-    """The pod template asks for something the target cannot do; `path` says where."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HostFile:
     """A file the target writes under the replica's private run directory."""
@@ -137,9 +143,7 @@ def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -
         spec.get("securityContext") or {}, SECURITY_FIELDS | {"fsGroup"}, "spec.securityContext"
     )
     for i, volume in enumerate(spec.get("volumes") or []):
-        kinds = set(volume) - {"name"}
-        if not kinds <= {"configMap", "secret", "emptyDir", "persistentVolumeClaim"}:
-            raise SpecError(f"spec.volumes[{i}]", f"volume type {sorted(kinds)} not supported")
+        _validate_volume(volume, f"spec.volumes[{i}]")
     for i, container in enumerate(containers):
         _validate_container(container, f"spec.containers[{i}]", host_limits)
     for i, init in enumerate(spec.get("initContainers") or []):
@@ -150,10 +154,52 @@ def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -
                 raise SpecError(f"{path}.{probe}", "not allowed on init containers")
 
 
+#: Where each supported volume source names what it mounts (checked as a DNS-1123 subdomain).
+VOLUME_SOURCES = {
+    "configMap": "name",
+    "secret": "secretName",
+    "persistentVolumeClaim": "claimName",
+    "emptyDir": "",
+}
+
+
+def _validate_volume(volume: Mapping[str, Any], path: str) -> None:
+    fields.label(volume.get("name"), f"{path}.name")
+    if "hostPath" in volume:
+        # Deliberately unsupported: a config-repo author must not reach the host's files.
+        raise SpecError(
+            f"{path}.hostPath",
+            "hostPath volumes are not supported by the podman target (they would expose "
+            "the host's files); use a persistentVolumeClaim or emptyDir",
+        )
+    kinds = set(volume) - {"name"}
+    if len(kinds) != 1 or not kinds <= set(VOLUME_SOURCES):
+        raise SpecError(path, f"volume type {sorted(kinds)} not supported")
+    kind = kinds.pop()
+    source = volume[kind] or {}
+    if VOLUME_SOURCES[kind]:
+        key = VOLUME_SOURCES[kind]
+        fields.subdomain(source.get(key), f"{path}.{kind}.{key}")
+    for j, item in enumerate(source.get("items") or []):
+        fields.relative_path(item.get("path"), f"{path}.{kind}.items[{j}].path")
+
+
 def _validate_container(c: Mapping[str, Any], path: str, host_limits: frozenset[str]) -> None:
     _unknown(c, CONTAINER_FIELDS, path)
+    fields.label(c.get("name"), f"{path}.name")
     if not c.get("image"):
         raise SpecError(f"{path}.image", "required")
+    fields.image(c["image"], f"{path}.image")
+    for i, mount in enumerate(c.get("volumeMounts") or []):
+        where = f"{path}.volumeMounts[{i}]"
+        fields.label(mount.get("name"), f"{where}.name")
+        fields.mount_path(mount.get("mountPath"), f"{where}.mountPath")
+        if mount.get("subPath"):
+            fields.relative_path(mount["subPath"], f"{where}.subPath")
+    for field in ("runAsUser", "runAsGroup"):
+        value = (c.get("securityContext") or {}).get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SpecError(f"{path}.securityContext.{field}", "must be an integer")
     if c.get("imagePullPolicy", "IfNotPresent") not in PULL:
         raise SpecError(f"{path}.imagePullPolicy", "must be Always, IfNotPresent or Never")
     _unknown(c.get("securityContext") or {}, SECURITY_FIELDS, f"{path}.securityContext")
@@ -180,9 +226,25 @@ def _validate_container(c: Mapping[str, Any], path: str, host_limits: frozenset[
             raise SpecError(f"{path}.env[{i}].valueFrom.fieldRef", "only pod name and namespace")
         if set(source) - {"fieldRef", "configMapKeyRef", "secretKeyRef"}:
             raise SpecError(f"{path}.env[{i}].valueFrom", "not supported")
+    for i, env in enumerate(c.get("env") or []):
+        fields.env_name(env.get("name"), f"{path}.env[{i}].name")
     for i, port in enumerate(c.get("ports") or []):
-        if port.get("protocol", "TCP") != "TCP":
-            raise SpecError(f"{path}.ports[{i}].protocol", "only TCP")
+        _validate_port(port, f"{path}.ports[{i}]")
+
+
+def _validate_port(port: Mapping[str, Any], path: str) -> None:
+    if port.get("protocol", "TCP") != "TCP":
+        raise SpecError(f"{path}.protocol", "only TCP")
+    if "name" in port:
+        fields.port_name(port["name"], f"{path}.name")
+    fields.port_number(port.get("containerPort"), f"{path}.containerPort")
+    if "hostPort" in port:
+        fields.port_number(port["hostPort"], f"{path}.hostPort")
+    if "hostIP" in port:
+        try:
+            ipaddress.ip_address(str(port["hostIP"]))
+        except ValueError as exc:
+            raise SpecError(f"{path}.hostIP", "must be an IP address") from exc
 
 
 FIELD_PATHS = {"metadata.name", "metadata.namespace", "spec.nodeName"}
@@ -239,6 +301,7 @@ def _env(c: Mapping[str, Any], ctx: PodContext, lookup: Lookup, path: str) -> di
     for i, item in enumerate(c.get("env") or []):
         env[item["name"]] = _env_value(item, ctx, lookup, env, f"{path}.env[{i}]")
     for key, text in env.items():
+        fields.env_name(key, f"{path}.envFrom")
         if "\n" in text:
             raise SpecError(f"{path}.env.{key}", "values with newlines cannot be passed to podman")
     return env

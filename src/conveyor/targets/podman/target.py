@@ -184,7 +184,7 @@ class PodmanTarget:
             elif ref.kind == "PersistentVolumeClaim":
                 # Without -f, which would first remove any container using the volume.
                 volume = names.volume_name(self._name, ref.namespace, ref.name)
-                result = await self.podman.run("volume", "rm", volume, check=False)
+                result = await self.podman.run("volume", "rm", "--", volume, check=False)
                 if result.returncode != 0:
                     log.info("kept volume %s: %s", volume, result.stderr.strip())
             elif ref.kind == "Namespace":
@@ -201,7 +201,7 @@ class PodmanTarget:
         await self.controller.wait_removals()
         # Without -f: a container someone else attached keeps the network (and is untouched).
         network = names.network_name(self._name, namespace)
-        result = await self.podman.run("network", "rm", network, check=False)
+        result = await self.podman.run("network", "rm", "--", network, check=False)
         if result.returncode != 0:
             log.info("kept network %s: %s", network, result.stderr.strip())
 

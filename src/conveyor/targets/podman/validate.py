@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from conveyor.targets.podman import fields
 from conveyor.targets.podman.spec import SpecError, validate_pod_spec
 
 CLUSTER_SCOPED = {"Namespace"}
 STORED_KINDS = {"ConfigMap", "Secret", "Namespace", "Service", "PersistentVolumeClaim"}
+#: Kinds whose names Kubernetes checks as DNS-1123 labels (the rest: subdomains).
+LABEL_NAMED = {"Namespace", "Service"}
 SUPPORTED = STORED_KINDS | {"Deployment", "StatefulSet", "Pod", "Job"}
 
 
@@ -21,9 +24,14 @@ def validate(
     obj: Mapping[str, Any], *, host_limits: frozenset[str], previous: Mapping[str, Any] | None
 ) -> None:
     kind = str(obj.get("kind", ""))
-    name = str((obj.get("metadata") or {}).get("name", ""))
-    if not name or "_" in name:
-        raise SpecError("metadata.name", "a DNS-1123 name is required")
+    metadata = obj.get("metadata") or {}
+    # Names become Podman container, network and volume names (issue 12, finding 4).
+    if kind in LABEL_NAMED:
+        fields.label(metadata.get("name"), "metadata.name")
+    else:
+        fields.subdomain(metadata.get("name"), "metadata.name")
+    if metadata.get("namespace") is not None:
+        fields.label(metadata["namespace"], "metadata.namespace")
     if kind == "CronJob":
         raise SpecError("kind", "CronJob is not supported by the podman target (no scheduler)")
     if kind not in SUPPORTED:
@@ -102,6 +110,9 @@ def _statefulset(spec: Mapping[str, Any], _previous: Any) -> None:
         },
         "spec",
     )
+    for i, claim in enumerate(spec.get("volumeClaimTemplates") or []):
+        where = f"spec.volumeClaimTemplates[{i}].metadata.name"
+        fields.label((claim.get("metadata") or {}).get("name"), where)
     update = spec.get("updateStrategy") or {}
     if update.get("type", "RollingUpdate") != "RollingUpdate" or update.get("rollingUpdate"):
         raise SpecError("spec.updateStrategy", "only RollingUpdate without partition")
@@ -167,6 +178,8 @@ def _service(spec: Mapping[str, Any], _previous: Any) -> None:
         )
         if port.get("protocol", "TCP") != "TCP":
             raise SpecError(f"spec.ports[{i}].protocol", "only TCP")
+        if "name" in port:
+            fields.port_name(port["name"], f"spec.ports[{i}].name")
 
 
 def _known(spec: Mapping[str, Any], allowed: set[str], path: str) -> None:

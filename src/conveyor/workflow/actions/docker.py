@@ -131,11 +131,15 @@ async def run_docker_action(
     base = container_args(jr, {**env, **action_env, **inputs})
 
     def entry(point: str) -> list[str]:
-        return [*base, "--entrypoint", point, image]
+        return [*base, "--entrypoint", point, "--", image]
 
     if runs.pre_entrypoint and step.uses and step.uses.startswith("./"):
         jr.warning(f"`pre` execution is not supported for local action from '{step.uses}'")
-    main = [*base, "--entrypoint", runs.entrypoint, image] if runs.entrypoint else [*base, image]
+    main = (
+        [*base, "--entrypoint", runs.entrypoint, "--", image]
+        if runs.entrypoint
+        else [*base, "--", image]
+    )
     ok = await _run(jr, [*main, *args])
     if runs.post_entrypoint:
         post_argv = entry(runs.post_entrypoint)
@@ -160,7 +164,7 @@ async def run_pre_entrypoint(
     inputs = input_env(action, given, ctx)
     image = await _image(action, directory)
     base = container_args(jr, hook_env(jr, inputs))
-    return await _run(jr, [*base, "--entrypoint", action.runs.pre_entrypoint, image])
+    return await _run(jr, [*base, "--entrypoint", action.runs.pre_entrypoint, "--", image])
 
 
 async def run_image_step(
@@ -175,6 +179,6 @@ async def run_image_step(
     argv = container_args(jr, {**env, **extra})
     if lowered.get("entrypoint"):
         argv += ["--entrypoint", lowered["entrypoint"]]
-    argv += [image, *shlex.split(lowered.get("args", ""))]
+    argv += ["--", image, *shlex.split(lowered.get("args", ""))]
     ok = await _run(jr, argv)
     return (Result.SUCCESS if ok else Result.FAILURE), {}

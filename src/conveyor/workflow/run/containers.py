@@ -125,7 +125,7 @@ class JobContainers:
         for volume in _strings(spec.volumes, ctx):
             args += ["-v", volume]
         args += shlex.split(to_str(evaluate_raw(spec.options, ctx)) or "")
-        result = await pm.run(*args, image, check=False)
+        result = await pm.run(*args, "--", image, check=False)  # `--`: never a flag
         if result.returncode != 0:
             raise ConveyorError(
                 f"service '{key}' ({image}) failed to start: {result.stderr.strip()}"
