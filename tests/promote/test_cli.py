@@ -224,7 +224,7 @@ def test_lazy_registration_in_the_main_cli(
         "affected",
         ("conveyor.app.cmd_affected", "affected", "Affected projects."),
     )
-    code = cli.main(  # the console-script wrapper exits with this
+    code = cli.run(  # the console-script wrapper exits with this
         [
             "promote",
             *base(repo, tmp_path),
@@ -236,11 +236,11 @@ def test_lazy_registration_in_the_main_cli(
     )
     assert code == 2
     assert "unknown environment 'nope'" in capsys.readouterr().err
-    cli.main(
+    cli.run(
         ["promote", *base(repo, tmp_path), "--image", "ghcr.io/acme/svc0:4.0.0", "--env", "dev"]
     )
     assert "promoted: pushed" in capsys.readouterr().out
-    cli.main(["promote", "history", *base(repo, tmp_path)])
+    cli.run(["promote", "history", *base(repo, tmp_path)])
     assert "ghcr.io/acme/svc0:4.0.0" in capsys.readouterr().out
 
 
