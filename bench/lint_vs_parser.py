@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests.oracle
 
 from tests.oracle.agreement import diverging_kinds, rates, unexplained
 from tests.oracle.corpus import build_corpus
-from tests.oracle.divergences import KEPT, LAXER, LINE, STRICTER
+from tests.oracle.divergences import KEPT, LAXER, LINE, STRICTER, UNSUPPORTED
 from tests.oracle.oracle import compare, parser_available
 
 
 def reason(kind: str) -> str:
-    for table in (STRICTER, LAXER, LINE):
+    for table in (STRICTER, LAXER, LINE, UNSUPPORTED):
         if kind in table:
             return table[kind]
     return "(not in the table: a cascade, or unexplained)"
