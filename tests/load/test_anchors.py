@@ -52,7 +52,11 @@ def test_an_error_in_aliased_content_is_reported_where_the_anchor_content_is() -
 
 def test_the_merge_key_is_an_ordinary_key_as_on_github() -> None:
     text = SHARED.replace("    env: *env\n", "    env:\n      <<: *env\n")
-    assert _errors(text) == ["3:3 A mapping was not expected"]
+    assert _errors(text) == [
+        "3:3 A mapping was not expected",
+        "8:7 '<<' is not a merge key on GitHub (YAML 1.2 has none): it is read as a key named "
+        "'<<'. Write the entries out, or alias the whole mapping",
+    ]
 
 
 def test_an_undefined_alias_stops_the_reading() -> None:

@@ -50,6 +50,10 @@ STRING_KEY_MAPPINGS: dict[str, str] = {
     "runs-on-mapping": "job runs-on property name",
     "services": "service key",
 }
+MERGE_KEY = (
+    "'<<' is not a merge key on GitHub (YAML 1.2 has none): it is read as a key named '<<'. "
+    "Write the entries out, or alias the whole mapping"
+)
 UNSUPPORTED_KEY = (
     "Conveyor does not evaluate an expression key here (GitHub does); "
     "write the keys of this mapping literally"
@@ -226,6 +230,7 @@ class _Reader:
         seen: set[str] = set()
         has_expression_key = False
         for key, child in node.pairs:
+            self._merge_key(key, child)
             parsed = self._key(key, context)
             if parsed is None:
                 continue
@@ -249,6 +254,12 @@ class _Reader:
             else:
                 self._error(key, f"Unexpected value '{text}'", "unknown-key")
         self._finish_mapping(node, candidates, seen, has_expression_key)
+
+    def _merge_key(self, key: Node, child: Node) -> None:
+        """`<<: *alias`: GitHub reads `<<` as an ordinary key (no YAML 1.1 merge); say so."""
+        plain = isinstance(key, Scalar) and key.value == "<<" and key.style is None
+        if plain and isinstance(child, Map | Seq):
+            self._error(key, MERGE_KEY, "yaml-merge")
 
     def _expression_key(self, key: Node, mapping: str, *, fixed: bool) -> None:
         """Report an expression key where GitHub rejects it, or Conveyor cannot evaluate it."""
@@ -299,6 +310,7 @@ class _Reader:
         value_def = self._schema.get(definition.loose_value_type or ANY)
         seen: set[str] = set()
         for key, child in node.pairs:
+            self._merge_key(key, child)
             parsed = self._key(key, context)
             if parsed is None:
                 continue
