@@ -145,11 +145,6 @@ UNSUPPORTED = [
         id="strategy",
     ),
     pytest.param(
-        HEAD + "    services:\n      ${{ matrix.db }}: postgres\n" + STEPS,
-        (6, 7),
-        id="service names",
-    ),
-    pytest.param(
         HEAD
         + "    container:\n      image: x\n      ${{ insert }}: ${{ fromJSON('{}') }}\n"
         + STEPS,
@@ -165,3 +160,38 @@ def test_expression_keys_conveyor_cannot_evaluate_are_reported_not_dropped(
 ) -> None:
     found = problems(text)
     assert [(line, col, rule) for line, col, rule, _ in found] == [(*where, "unsupported")]
+
+
+STRING_KEYS = [
+    pytest.param("    services:\n      ${{ matrix.db }}: postgres\n", "service key", id="services"),
+    pytest.param(
+        "    concurrency:\n      group: g\n      ${{ vars.K }}: true\n",
+        "concurrency group key",
+        id="concurrency",
+    ),
+    pytest.param(
+        "    environment:\n      name: p\n      ${{ vars.K }}: x\n",
+        "job environment key",
+        id="environment",
+    ),
+]
+
+
+@pytest.mark.parametrize(("block", "name"), STRING_KEYS)
+def test_expression_keys_github_reads_as_strings_are_rejected_with_githubs_message(
+    block: str, name: str
+) -> None:
+    found = problems(HEAD + block + STEPS)
+    message = (
+        f"Unexpected type 'BasicExpressionToken' encountered while reading '{name}'. "
+        "The type 'StringToken' was expected."
+    )
+    assert [(rule, text) for _, _, rule, text in found] == [("type", message)]
+
+
+def test_an_expression_key_in_a_runs_on_mapping_is_rejected_with_githubs_message() -> None:
+    text = HEAD.replace(
+        "runs-on: ubuntu-latest", "runs-on:\n      group: g\n      ${{ vars.K }}: x"
+    )
+    found = problems(text + STEPS)
+    assert [(line, col, rule) for line, col, rule, _ in found] == [(6, 7, "type")]

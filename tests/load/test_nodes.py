@@ -1,4 +1,4 @@
-"""YAML read the way GitHub reads it: 1.2 core scalars, marks, tags, no anchors."""
+"""YAML read the way GitHub reads it: 1.2 core scalars, marks, tags, undefined aliases."""
 
 from __future__ import annotations
 
@@ -80,8 +80,8 @@ def test_nodes_keep_line_and_column() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("a: &x 1\nb: *x\n", "1:4 Anchors are not currently supported. Remove the anchor 'x'"),
-        ("a: &x 1\nb: *x\n", "2:4 Aliases are not currently supported. Remove the alias 'x'"),
+        ("a: *x\nb: &x 1\n", "1:4 Invalid YAML: found undefined alias 'x'"),
+        ("a: &x [1, *x]\n", "1:11 Invalid YAML: found undefined alias 'x'"),
         ("a: !!bool yes\n", "1:4 The value 'yes' on line 1 and column 4 is invalid for the type"),
         ("a: !!int '3'\n", "1:4 The scalar style 'SingleQuoted' on line 1 and column 4 is not"),
         ("a: !custom 3\n", "1:4 Unexpected tag '!custom'"),

@@ -124,9 +124,9 @@ RULES = [
         id="duplicate key",
     ),
     pytest.param(
-        JOB.replace("echo hi", "&x echo hi"),
-        (6, 14, "yaml-anchor", "Anchors are not currently supported. Remove the anchor 'x'"),
-        id="anchor",
+        JOB.replace("echo hi", "*x"),
+        (6, 14, "yaml", "Invalid YAML: found undefined alias 'x'"),
+        id="undefined alias",
     ),
     pytest.param(
         JOB.replace("echo hi", "[unclosed"),

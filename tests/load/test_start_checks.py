@@ -71,6 +71,12 @@ CASES = [
         id="format string and built-ins",
     ),
     pytest.param(
+        HEAD + "    steps:\n      - run: echo\n        shell: Bash\n"
+        "      - run: echo\n        shell: PWSH\n",
+        [],
+        id="built-in names in any case, as the runner's OrdinalIgnoreCase table",
+    ),
+    pytest.param(
         HEAD + "    env:\n      'A B': 1\n      'C=D': 2\n" + STEPS,
         [
             (

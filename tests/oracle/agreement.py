@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tests.oracle.divergences import LAXER, LINE, PARSER_CASCADES, STRICTER
+from tests.oracle.divergences import LAXER, LINE, PARSER_CASCADES, STRICTER, UNSUPPORTED
 from tests.oracle.oracle import Outcome
 
 
@@ -42,7 +42,7 @@ def explained(outcome: Outcome) -> bool:
     if outcome.same_line:
         return True
     if not outcome.same_decision:
-        known = STRICTER if outcome.conveyor.rejected else LAXER
+        known = {**STRICTER, **UNSUPPORTED} if outcome.conveyor.rejected else LAXER
         return kind in known
     if kind in LINE:
         return True

@@ -1,10 +1,11 @@
 """The oracle's corpus: generated valid workflows and mutations of them, from one seed.
 
 `build_corpus(seed, bases)` makes `bases` valid workflows (`schema_gen`; the first `full` of
-them use every optional property and one-of member in turn), then applies every
-tree mutation and every text mutation (`mutations`) to some of them, each at a random site;
-`Sample.kind` names what was done (`valid`, `tree:unknown-key`, `text:anchor-alias`, …) so
-disagreements are grouped and the known ones looked up by kind. Same seed, same corpus.
+them use every optional property and one-of member in turn), then applies every tree
+mutation (`mutations`, `mutations_features`) and every text mutation to some of them, each
+at a random site; `Sample.kind` names what was done (`valid`, `tree:unknown-key`,
+`text:anchor-alias`, …) so disagreements are grouped and the known ones looked up by kind.
+Same seed, same corpus.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def dump(value: Any) -> str:
 
 def build_corpus(seed: int, bases: int, *, full: int = 4) -> list[Sample]:
     from tests.oracle.mutations import TEXT_MUTATIONS, TREE_MUTATIONS
+    from tests.oracle.mutations_features import FEATURE_MUTATIONS
     from tests.oracle.schema_gen import WorkflowGen
 
     rng = random.Random(seed)
@@ -57,7 +59,7 @@ def build_corpus(seed: int, bases: int, *, full: int = 4) -> list[Sample]:
         sites = list(gen.sites)
         base = dump(tree)
         samples.append(Sample(name=f"{n}/valid", kind="valid", text=base))
-        for kind, mutate in TREE_MUTATIONS.items():
+        for kind, mutate in {**TREE_MUTATIONS, **FEATURE_MUTATIONS}.items():
             text = mutate(rng, tree, sites)
             if text is not None:
                 samples.append(Sample(name=f"{n}/tree:{kind}", kind=f"tree:{kind}", text=text))

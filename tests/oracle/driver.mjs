@@ -24,10 +24,15 @@ const { parseWorkflow } = await load("workflows/workflow-parser.js");
 const { convertWorkflowTemplate, ErrorPolicy } = await load("model/convert.js");
 const { NoOperationTraceWriter } = await load("templates/trace-writer.js");
 
+// The position GitHub prints in the message ("file (Line: L, Col: C): …"), as the C# server
+// and GitHub's shared reader test data do; else (YAML syntax errors carry no prefix) the
+// range. They differ only for an error inside `${{ }}`: the range, an editor highlight, is
+// the `${{`; the message names the start of the scalar holding it.
 function position(err) {
-  if (err.range) return [err.range.start.line, err.range.start.column];
   const found = /\(Line: (\d+), Col: (\d+)\)/.exec(err.prefix ?? "");
-  return found ? [Number(found[1]), Number(found[2])] : [0, 0];
+  if (found) return [Number(found[1]), Number(found[2])];
+  if (err.range) return [err.range.start.line, err.range.start.column];
+  return [0, 0];
 }
 
 async function check(name, text) {

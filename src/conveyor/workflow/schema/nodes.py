@@ -1,9 +1,16 @@
 """YAML text to nodes that keep their line and column, read the way GitHub reads workflows.
 
 GitHub reads workflow YAML with the YAML 1.2 core schema (so `on`, `yes` and `no` are
-strings, `0o17` is octal, `12_345` is a string), rejects anchors and aliases, and accepts
-explicit tags only from the core schema. PyYAML's resolver is YAML 1.1, so this module reads
-PyYAML's *events* (from the C parser when available) and resolves plain scalars itself.
+strings, `0o17` is octal, `12_345` is a string) and accepts explicit tags only from the core
+schema. PyYAML's resolver is YAML 1.1, so this module reads PyYAML's *events* (from the C
+parser when available) and resolves plain scalars itself.
+
+Aliases (GitHub reads them since August 2025, actions/runner#1182) resolve to the anchored
+node itself, so an error inside aliased content is reported where the anchor's content is
+written, as GitHub's parsers do (both replay the anchored events with their own positions).
+The YAML 1.1 merge key `<<` is an ordinary key, as on GitHub. A file whose aliases expand
+past `MAX_NODES` (GitHub's limit of one million parse events) is not read: an alias bomb
+would otherwise make every later check walk billions of nodes.
 
 Called by `reader` (validation), the semantic checkers and the `build_*` modules.
 """
@@ -17,6 +24,7 @@ from typing import Any, TypeAlias
 
 import yaml
 
+from conveyor.workflow.schema.positions import Cursor, content_start
 from conveyor.workflow.schema.problems import Sink
 
 ScalarValue: TypeAlias = str | int | float | bool | None
@@ -32,6 +40,8 @@ _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 _STYLES = {"'": "SingleQuoted", '"': "DoubleQuoted", "|": "Literal", ">": "Folded"}
+#: GitHub's `ParseOptions.MaxParseEvents`; here counted as nodes after alias expansion
+MAX_NODES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,16 +152,30 @@ def parse_yaml(text: str, sink: Sink) -> Node | None:
     except yaml.YAMLError as exc:
         sink.add(0, 0, f"Invalid YAML: {exc}", "yaml")
         return None
-    return _Composer(events, sink).document()
+    return _Composer(events, sink, text).document()
+
+
+class _Unreadable(Exception):
+    """Raised out of the composer on an undefined alias or one expanding past `MAX_NODES`.
+
+    The problem is already in the sink; like a syntax error, the file is not read further.
+    """
 
 
 class _Composer:
-    """Builds nodes from a flat event list (recursive; depth is bounded by the YAML)."""
+    """Builds nodes from a flat event list (recursive; depth is bounded by the YAML).
 
-    def __init__(self, events: list[Any], sink: Sink) -> None:
+    `_anchors` maps each anchor to its node and how many nodes it expands to; `_count` is
+    the running total after expansion, checked against `MAX_NODES`.
+    """
+
+    def __init__(self, events: list[Any], sink: Sink, text: str) -> None:
         self._events = events
         self._pos = 0
         self._sink = sink
+        self._text = text
+        self._anchors: dict[str, tuple[Node, int]] = {}
+        self._count = 0
 
     def document(self) -> Node | None:
         roots: list[Node] = []
@@ -163,7 +187,10 @@ class _Composer:
                 self._pos = index + 1
                 if isinstance(self._events[self._pos], yaml.DocumentEndEvent):
                     continue
-                roots.append(self._node())
+                try:
+                    roots.append(self._root(event))
+                except _Unreadable:
+                    return None
                 # GitHub's parser names a second document at its `---` line.
                 mark, node = event.start_mark, roots[-1]
                 start = (node.line, node.col)
@@ -175,6 +202,18 @@ class _Composer:
             self._sink.add(line, col, "Multiple YAML documents are not supported", "yaml")
         return roots[0] if roots else None
 
+    def _root(self, start: Any) -> Node:
+        node = self._node()
+        empty = isinstance(node, Scalar) and node.value is None and node.style is None
+        if empty and start.explicit and start.end_mark is not None:
+            # A document that is only `---`: GitHub's parser places its empty value
+            # right after the marker, not on the next line.
+            mark = start.end_mark
+            return Scalar(
+                value=None, line=mark.line + 1, col=mark.column + 1, end_line=mark.line + 1
+            )
+        return node
+
     def _next(self) -> Any:
         event = self._events[self._pos]
         self._pos += 1
@@ -182,24 +221,46 @@ class _Composer:
 
     def _node(self) -> Node:
         event = self._next()
-        line, col = event.start_mark.line + 1, event.start_mark.column + 1
         if isinstance(event, yaml.AliasEvent):
+            return self._alias(event)
+        before = self._count
+        self._count += 1
+        node = self._build(event)
+        if event.anchor is not None:
+            self._anchors[event.anchor] = (node, self._count - before)
+        return node
+
+    def _alias(self, event: Any) -> Node:
+        line, col = event.start_mark.line + 1, event.start_mark.column + 1
+        found = self._anchors.get(event.anchor)
+        if found is None:
+            # Also an alias inside its own anchor's node: YAML allows no cycles.
+            self._sink.add(
+                line, col, f"Invalid YAML: found undefined alias '{event.anchor}'", "yaml"
+            )
+            raise _Unreadable
+        node, size = found
+        self._count += size
+        if self._count > MAX_NODES:
             self._sink.add(
                 line,
                 col,
-                f"Aliases are not currently supported. Remove the alias '{event.anchor}'",
+                f"The aliases expand to more than {MAX_NODES:,} YAML nodes (GitHub's limit); the "
+                f"file is not read. The alias '*{event.anchor}' crosses it: nest fewer aliases",
                 "yaml-alias",
             )
-            return Scalar(value=None, line=line, col=col, end_line=line)
+            raise _Unreadable
+        return node
+
+    def _build(self, event: Any) -> Node:
+        start = self._cursor(event)
         if event.anchor is not None:
-            self._sink.add(
-                line,
-                col,
-                f"Anchors are not currently supported. Remove the anchor '{event.anchor}'",
-                "yaml-anchor",
-            )
+            end: Any = event.end_mark
+            limit = end.index if isinstance(event, yaml.ScalarEvent) else len(self._text)
+            start = content_start(self._text, start, limit)
+        line, col = start.line, start.col
         if isinstance(event, yaml.ScalarEvent):
-            return self._scalar(event, line, col)
+            return self._scalar(event, start)
         if isinstance(event, yaml.SequenceStartEvent):
             self._check_collection_tag(event, "seq", line, col)
             items: list[Node] = []
@@ -215,19 +276,26 @@ class _Composer:
         self._pos += 1
         return Map(pairs=tuple(pairs), line=line, col=col)
 
+    @staticmethod
+    def _cursor(event: Any) -> Cursor:
+        mark = event.start_mark
+        return Cursor(index=mark.index, line=mark.line + 1, col=mark.column + 1)
+
     def _check_collection_tag(self, event: Any, kind: str, line: int, col: int) -> None:
         if event.tag is not None and event.tag != _TAG + kind:
             self._sink.add(line, col, f"Unexpected tag '{event.tag}'", "yaml-tag")
 
-    def _scalar(self, event: Any, line: int, col: int) -> Scalar:
+    def _scalar(self, event: Any, start: Cursor) -> Scalar:
+        line, col = start.line, start.col
         end_line = event.end_mark.line + 1
         text: str = event.value
         style = event.style or None
         tag = event.tag if event.tag not in (None, "!") else None
+        value: ScalarValue = text
         if tag is None:
             value = resolve_plain(text) if style is None else text
-            return Scalar(value=value, line=line, col=col, end_line=end_line, style=style)
-        value = self._tagged(tag, text, style, line, col)
+        else:
+            value = self._tagged(tag, text, style, line, col)
         return Scalar(value=value, line=line, col=col, end_line=end_line, style=style)
 
     def _tagged(self, tag: str, text: str, style: str | None, line: int, col: int) -> ScalarValue:

@@ -38,12 +38,22 @@ CONDITION_DEFINITIONS = frozenset({"job-if", "step-if", "snapshot-if", "runs-if"
 #: on-workflow_dispatch-inputs-null) although the strict schema does not say so
 NULL_ALLOWED = frozenset({"workflow-dispatch-inputs"})
 #: mappings of named properties GitHub lets hold expression keys that Conveyor evaluates
-#: (the model keeps `strategy.matrix` raw); in the others (`strategy`, `container`,
-#: `concurrency`, `environment`, `defaults.run`, …) the model reads fixed properties, so an
-#: expression key there is reported rather than dropped
+#: (the model keeps `strategy.matrix` raw); in the others GitHub accepts (`strategy`,
+#: `container`, `defaults.run`, …) the model reads fixed properties, so an expression key
+#: there is reported rather than dropped
 EVALUATED_KEY_MAPPINGS = frozenset({"matrix"})
-#: loose mappings whose keys Conveyor does not evaluate (service names name containers)
-UNEVALUATED_KEY_MAPPINGS = frozenset({"services"})
+#: mappings whose keys GitHub's converter reads as plain strings (`assertString`), so it
+#: rejects an expression key: definition -> what GitHub's message calls the key
+STRING_KEY_MAPPINGS: dict[str, str] = {
+    "concurrency-mapping": "concurrency group key",
+    "job-environment-mapping": "job environment key",
+    "runs-on-mapping": "job runs-on property name",
+    "services": "service key",
+}
+MERGE_KEY = (
+    "'<<' is not a merge key on GitHub (YAML 1.2 has none): it is read as a key named '<<'. "
+    "Write the entries out, or alias the whole mapping"
+)
 UNSUPPORTED_KEY = (
     "Conveyor does not evaluate an expression key here (GitHub does); "
     "write the keys of this mapping literally"
@@ -220,14 +230,14 @@ class _Reader:
         seen: set[str] = set()
         has_expression_key = False
         for key, child in node.pairs:
+            self._merge_key(key, child)
             parsed = self._key(key, context)
             if parsed is None:
                 continue
             is_expression, text = parsed
             if is_expression:
                 has_expression_key = True
-                if candidates[0].name not in EVALUATED_KEY_MAPPINGS:
-                    self._error(key, UNSUPPORTED_KEY, "unsupported")
+                self._expression_key(key, candidates[0].name, fixed=True)
                 self.value(child, self._schema.get(ANY), context)
                 continue
             assert isinstance(key, Scalar)
@@ -244,6 +254,23 @@ class _Reader:
             else:
                 self._error(key, f"Unexpected value '{text}'", "unknown-key")
         self._finish_mapping(node, candidates, seen, has_expression_key)
+
+    def _merge_key(self, key: Node, child: Node) -> None:
+        """`<<: *alias`: GitHub reads `<<` as an ordinary key (no YAML 1.1 merge); say so."""
+        plain = isinstance(key, Scalar) and key.value == "<<" and key.style is None
+        if plain and isinstance(child, Map | Seq):
+            self._error(key, MERGE_KEY, "yaml-merge")
+
+    def _expression_key(self, key: Node, mapping: str, *, fixed: bool) -> None:
+        """Report an expression key where GitHub rejects it, or Conveyor cannot evaluate it."""
+        if mapping in STRING_KEY_MAPPINGS:
+            message = (
+                "Unexpected type 'BasicExpressionToken' encountered while reading "
+                f"'{STRING_KEY_MAPPINGS[mapping]}'. The type 'StringToken' was expected."
+            )
+            self._error(key, message, "type")
+        elif fixed and mapping not in EVALUATED_KEY_MAPPINGS:
+            self._error(key, UNSUPPORTED_KEY, "unsupported")
 
     def _finish_mapping(
         self, node: Map, candidates: list[Definition], seen: set[str], has_expression_key: bool
@@ -283,12 +310,13 @@ class _Reader:
         value_def = self._schema.get(definition.loose_value_type or ANY)
         seen: set[str] = set()
         for key, child in node.pairs:
+            self._merge_key(key, child)
             parsed = self._key(key, context)
             if parsed is None:
                 continue
             is_expression, text = parsed
-            if is_expression and definition.name in UNEVALUATED_KEY_MAPPINGS:
-                self._error(key, UNSUPPORTED_KEY, "unsupported")
+            if is_expression:
+                self._expression_key(key, definition.name, fixed=False)
             if not is_expression:
                 assert isinstance(key, Scalar)
                 if self._duplicate(key, text, seen):

@@ -62,7 +62,9 @@ def _shell(node: Node | None, sink: Sink) -> None:
     if not isinstance(node, Scalar) or not isinstance(node.value, str) or "${{" in node.value:
         return
     text = node.value.strip()
-    if text and text not in BUILTIN_SHELLS and "{0}" not in text:
+    # The runner looks built-ins up case-insensitively (ScriptHandlerHelpers' OrdinalIgnoreCase
+    # table), so `Bash` gets bash's arguments; whether a `Bash` program exists is the host's.
+    if text and text.lower() not in BUILTIN_SHELLS and "{0}" not in text:
         sink.add(node.line, node.col, INVALID_SHELL, "shell")
 
 
