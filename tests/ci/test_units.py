@@ -11,6 +11,7 @@ from conveyor.ci.crypto import KEY_ENV, SecretBox, load_key
 from conveyor.ci.errors import CIError
 from conveyor.ci.events import github_event, push_event
 from conveyor.ci.jobplan import runs_on_labels
+from conveyor.ci.runnerscope import check_registration, covers
 from conveyor.ci.settings import scope_of
 from conveyor.ci.triggers import _labels, concurrency_of, labels_match
 from conveyor.server.auth import Principal, Role
@@ -89,17 +90,49 @@ def test_scopes(args: tuple[str, ...], scope: str) -> None:
         (Role.READ, Role.READ, True),
         (Role.READ, Role.WRITE, False),
         (Role.READ, Role.RUNNER, False),
-        (Role.RUNNER, Role.READ, True),
+        (Role.RUNNER, Role.READ, False),  # issue 12: a runner credential is for the protocol
         (Role.RUNNER, Role.RUNNER, True),
         (Role.RUNNER, Role.WRITE, False),
-        (Role.WRITE, Role.RUNNER, True),
+        (Role.WRITE, Role.RUNNER, False),  # issue 12: nobody but a runner poses as one
         (Role.WRITE, Role.ADMIN, False),
         (Role.ADMIN, Role.WRITE, True),
-        (Role.ADMIN, Role.RUNNER, True),
+        (Role.ADMIN, Role.RUNNER, False),
     ],
 )
 def test_roles(role: Role, needed: Role, ok: bool) -> None:
     assert Principal(name="x", role=role).can(needed) is ok
+
+
+@pytest.mark.parametrize(
+    ("scope", "repo", "ok"),
+    [
+        ("org:acme", "acme/app", True),
+        ("org:acme", "acme-evil/app", False),
+        ("org:acme", "evil/acme", False),
+        ("repo:acme/app", "acme/app", True),
+        ("repo:acme/app", "acme/app2", False),
+        ("repo:acme/app", "acme/other", False),
+        ("", "anyone/anything", True),  # the local pool
+    ],
+)
+def test_runner_scopes(scope: str, repo: str, ok: bool) -> None:
+    assert covers(scope, repo) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "labels", "scope"),
+    [
+        ("local-1", ["self-hosted"], "org:acme"),
+        ("box", ["self-hosted"], "*"),
+        ("box", ["self-hosted"], "org:"),
+        ("box", [], "org:acme"),
+        ("box", ["a b"], "org:acme"),
+        ("../x", ["self-hosted"], "org:acme"),
+    ],
+)
+def test_registrations_that_are_refused(name: str, labels: list[str], scope: str) -> None:
+    with pytest.raises(CIError):
+        check_registration(name, labels, scope)
 
 
 def test_key_file_created_0600_and_reused(tmp_path: Path) -> None:

@@ -98,6 +98,13 @@ class Server:
             time.sleep(0.2)
         raise AssertionError(f"run {run_id} never reached {status}: {run}")
 
+    def register_runner(self, name: str, labels: str, scope: str = "org:acme") -> str:
+        """Register a remote runner (admin); its credential."""
+        body = {"name": name, "labels": labels.split(","), "scope": scope}
+        reply = self.api("POST", "/api/v1/runners", json=body)
+        reply.raise_for_status()
+        return str(reply.json()["token"])
+
     def runs(self, repo: str) -> list[dict[str, Any]]:
         return list(self.api("GET", "/api/v1/runs", params={"repo": repo}).json())
 

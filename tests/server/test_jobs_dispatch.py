@@ -5,6 +5,7 @@ outputs and artifacts through the server."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def pool_server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess.Popen[bytes]:
-    token = server.api("POST", "/api/v1/tokens", json={"name": name, "role": "runner"})
+    token = server.register_runner(name, labels)
     with (tmp_path / f"{name}.log").open("ab") as log:
         return subprocess.Popen(
             [
@@ -87,7 +88,7 @@ def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess
                 "--server",
                 server.url,
                 "--token",
-                token.json()["token"],
+                token,
                 "--labels",
                 labels,
                 "--name",
@@ -108,7 +109,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _runner_of(run: dict[str, Any]) -> dict[str, str]:
-    return {u["name"]: u["runner"] for u in run["units"] if u["runner"]}
+    return {u["name"]: _local(u["runner"]) for u in run["units"] if u["runner"]}
+
+
+def _local(runner: str) -> str:
+    """The pool's runners are `local-<pool id>-<n>`: shown here as `local-<n>`."""
+    return re.sub(r"^local-[0-9a-f]{6}-", "local-", runner)
 
 
 def test_build_on_the_pool_and_train_on_a_gpu_agent_share_outputs_and_artifacts(
@@ -175,7 +181,7 @@ def test_matrix_legs_with_runs_on_from_the_matrix_go_to_different_runners(
         run = pool_server.wait_run(int(pool_server.runs("acme/mx")[0]["id"]), timeout=120)
         logs = pool_server.api("GET", f"/api/v1/runs/{run['id']}/logs").text
         assert run["conclusion"] == "success", (run, logs)
-        assert sorted((u["labels"], u["runner"]) for u in run["units"]) == [
+        assert sorted((u["labels"], _local(u["runner"])) for u in run["units"]) == [
             (["gpu-box"], "box-1"),
             (["ubuntu-latest"], "local-1"),
         ]

@@ -34,7 +34,7 @@ def remote_server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _agent(server: Server, tmp_path: Path, labels: str) -> subprocess.Popen[bytes]:
-    token = server.api("POST", "/api/v1/tokens", json={"name": "gpu-box", "role": "runner"})
+    token = server.register_runner("gpu-1", labels)
     with (tmp_path / "agent.log").open("ab") as log:
         return subprocess.Popen(
             [
@@ -44,7 +44,7 @@ def _agent(server: Server, tmp_path: Path, labels: str) -> subprocess.Popen[byte
                 "--server",
                 server.url,
                 "--token",
-                token.json()["token"],
+                token,
                 "--labels",
                 labels,
                 "--name",

@@ -79,6 +79,16 @@ class Api:
         created = self.request("POST", "/tokens", {"name": name, "role": role})
         return str(created["token"])
 
+    def revoke_token(self, name: str) -> bool:
+        """Revoke the tokens named `name`; False when there was none."""
+        try:
+            self.request("DELETE", f"/tokens/{name}")
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     # runs and approvals ----------------------------------------------------------------
     def runs(self, repo: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Runs, newest first."""

@@ -1,4 +1,7 @@
-"""`conveyor runner --server URL --token T --labels l1,l2 [--ephemeral]`: a remote runner.
+"""`conveyor runner --server URL --token T [--ephemeral]`: a remote runner.
+
+`T` is the runner's credential from its registration (`POST /api/v1/runners`), which fixes
+its name, labels and scope; `--labels` may only narrow them, `--name` only repeat it.
 
 Composition only: runs `conveyor.ci.agent.serve` (long-poll, execute with the workflow
 engine, stream logs and heartbeats back; survives server restarts).
@@ -9,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import tempfile
 from pathlib import Path
 
@@ -23,15 +24,14 @@ import click
     "--token",
     envvar="CONVEYOR_TOKEN",
     required=True,
-    help="A token of role runner, write or admin ($CONVEYOR_TOKEN).",
+    help="The runner's credential from its registration ($CONVEYOR_TOKEN).",
 )
 @click.option(
     "--labels",
-    default="self-hosted",
-    show_default=True,
-    help="Comma-separated labels matched against runs-on.",
+    default="",
+    help="Comma-separated labels matched against runs-on (default: the registered ones).",
 )
-@click.option("--name", default=None, help="Runner name (default: <host>-<pid>).")
+@click.option("--name", default=None, help="Runner name (default: the registered one).")
 @click.option("--ephemeral", is_flag=True, help="Exit after one run.")
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
 def runner(  # noqa: PLR0917 - click passes options positionally
@@ -49,7 +49,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 server_url,
                 token,
                 labels=wanted,
-                name=name or f"{socket.gethostname()}-{os.getpid()}",
+                name=name or "",
                 ephemeral=ephemeral,
                 work=directory,
             )

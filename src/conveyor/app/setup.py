@@ -51,8 +51,10 @@ def seed_platform(info: PlatformInfo, examples: Path) -> list[str]:
 
 
 def reconciler_token(info: PlatformInfo) -> str:
-    """A read-only token for the reconciler's fetches (a new one per start)."""
+    """A read-only token for the reconciler's fetches: a new one per start, the previous
+    start's revoked (token names are unique)."""
     with Api(info.server_url, info.token()) as api:
+        api.revoke_token("reconciler")
         return api.create_token("reconciler", "read")
 
 

@@ -1,12 +1,16 @@
-"""A remote runner agent: `conveyor runner --server URL --token T --labels a,b [--ephemeral]`.
+"""A remote runner agent: `conveyor runner --server URL --token T [--ephemeral]`.
 
-Long-polls the server (`POST /api/v1/runner/poll`) for a job (a unit of a run) whose
-`runs-on` labels it has, runs it with `ci.executor` (the same code as the local pool), and
-streams logs, job states and heartbeats back over HTTP (`HttpReporter`). Every call
-retries with backoff while the server is down, so an agent survives server restarts: a job
-in progress keeps going and its reports land when the server is back. With `--ephemeral`
-the agent exits after one job. Run it with `python -m conveyor.ci.agent` or through
-`conveyor runner` (app/cmd_runner.py).
+`T` is the runner's own credential, from its registration (`POST /api/v1/runners`, admin),
+which fixes its name, labels and scope (issue 12): the agent asks the server who it is
+(`GET /api/v1/runner/me`) and polls as that runner; `--labels` may narrow the registered
+labels, `--name` must match the registered name (the server refuses anything else).
+Long-polls the server (`POST /api/v1/runner/poll`) for a job (a unit of a run) of a
+repository in its scope whose `runs-on` labels it has, runs it with `ci.executor` (the same
+code as the local pool), and streams logs, job states and heartbeats back over HTTP
+(`HttpReporter`). Every call retries with backoff while the server is down, so an agent
+survives server restarts: a job in progress keeps going and its reports land when the
+server is back. With `--ephemeral` the agent exits after one job. Run it with `python -m
+conveyor.ci.agent` or through `conveyor runner` (app/cmd_runner.py).
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -60,6 +62,20 @@ class Client:
                 log.warning("server answered %d; retrying", reply.status_code)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_DELAY_MAX)
+
+    async def whoami(self) -> dict[str, Any]:
+        """The registered runner this credential is (name, labels, scope)."""
+        while True:
+            try:
+                reply = await self.http.get(f"{self.server}/api/v1/runner/me")
+            except httpx.TransportError as exc:
+                log.warning("server unreachable (%s); retrying in 1 s", type(exc).__name__)
+            else:
+                if reply.status_code < 500:
+                    reply.raise_for_status()
+                    found: dict[str, Any] = reply.json()
+                    return found
+            await asyncio.sleep(1.0)
 
     async def call(
         self, path: str, body: Mapping[str, Any] | None, *, content: bytes | None = None
@@ -138,11 +154,21 @@ class HttpReporter:
 
 
 async def serve(
-    server: str, token: str, *, labels: Sequence[str], name: str, ephemeral: bool, work: Path
+    server: str,
+    token: str,
+    *,
+    labels: Sequence[str] = (),
+    name: str = "",
+    ephemeral: bool,
+    work: Path,
 ) -> None:
-    """Poll, run, repeat (once with `ephemeral`)."""
+    """Poll, run, repeat (once with `ephemeral`). `name` and `labels` default to the
+    registration's; given, the server checks them against it."""
     client = Client(server, token)
-    log.info("runner %s polling %s for labels %s", name, server, ",".join(labels))
+    me = await client.whoami()
+    name = name or str(me["name"])
+    shown = ",".join(labels or me["labels"])
+    log.info("runner %s (%s) polling %s for labels %s", name, me["scope"], server, shown)
     while True:
         assignment = await client.call(
             "/api/v1/runner/poll", {"runner": name, "labels": list(labels), "ephemeral": ephemeral}
@@ -164,8 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="conveyor runner")
     parser.add_argument("--server", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--labels", default="self-hosted")
-    parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}")
+    parser.add_argument("--labels", default="", help="default: the registered labels")
+    parser.add_argument("--name", default="", help="default: the registered name")
     parser.add_argument("--ephemeral", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -5,7 +5,10 @@ Each runner is an asyncio task that polls the service for a queued job (a unit o
 matching the local labels and executes it with `ci.executor` (the same code remote agents
 run), reporting in-process through `LocalReporter`. The pool scales with the queue: it
 starts a runner per queued job it can take, up to `max`, and idle runners above `min`
-retire.
+retire. Each runner's name is its identity (issue 12): `local-<pool id>-<n>`, with a pool id
+drawn at random per process, so two servers on one database never share a runner name,
+and no remote runner can take it (`ci.runnerscope.LOCAL_PREFIX` is refused at registration;
+remote runners are named by their credential, never by what they send).
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 import shutil
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.executor import execute
+from conveyor.ci.runnerscope import LOCAL_PREFIX
 from conveyor.ci.triggers import labels_match
 
 if TYPE_CHECKING:
@@ -76,6 +81,7 @@ class LocalPool:
         self.labels = service.config.local_labels
         self.workers: set[asyncio.Task[None]] = set()
         self._names = itertools.count(1)
+        self.pool_id = secrets.token_hex(3)
         self.busy = 0
 
     def wanted(self) -> int:
@@ -101,7 +107,7 @@ class LocalPool:
             await asyncio.gather(*self.workers, return_exceptions=True)
 
     async def _worker(self, stop: asyncio.Event) -> None:
-        name = f"local-{next(self._names)}"
+        name = f"{LOCAL_PREFIX}{self.pool_id}-{next(self._names)}"
         idle_for = 0.0
         while not stop.is_set():
             assignment = await self.service.poll(name, labels=self.labels, kind="local", timeout=2)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.executor import RETRY_DELAY_MAX
 from conveyor.ci.parts import ServiceParts
+from conveyor.ci.runnerscope import LOCAL_PREFIX
 
 if TYPE_CHECKING:
     from conveyor.ci.service import ServiceConfig
@@ -66,7 +67,7 @@ class Recovery(ServiceParts):
         queued or in progress without units (from before per-job dispatch) starts over.
         """
         for unit in self.store.units(status=("in_progress",)):
-            if unit["runner"].startswith("local-"):
+            if unit["runner"].startswith(LOCAL_PREFIX):
                 run_id = int(unit["run_id"])
                 if self.stopping(unit):  # its run was being cancelled: it is not run again
                     self._finish_unit(unit, "cancelled", reason="server restarted")
@@ -118,7 +119,7 @@ class Recovery(ServiceParts):
             await asyncio.sleep(0.05)
         grace = time.time() + RETRY_DELAY_MAX
         for unit in self.store.units(status=("in_progress",)):
-            if not unit["runner"].startswith("local-"):
+            if not unit["runner"].startswith(LOCAL_PREFIX):
                 self.store.update_unit(
                     int(unit["id"]), heartbeat=max(unit["heartbeat"] or 0, grace)
                 )

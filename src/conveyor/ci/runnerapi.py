@@ -8,7 +8,11 @@ serve the local pool (in-process, `ci.pool`) and remote agents (through the serv
 the run and the runner; the unit is the one of that run the runner holds in progress. Every
 call of a runner on a unit it no longer holds (the run or the job was cancelled, failed by
 the heartbeat timeout, or re-queued) answers "cancel", so a runner that comes back after a
-network split stops instead of writing into someone else's job.
+network split stops instead of writing into someone else's job. Who the runner is comes
+from its credential (issue 12: the server's routes resolve it; the local pool's names are
+the server's own, `ci.runnerscope`), and `poll` hands it only jobs of repositories in its
+scope whose labels it has. `environment_gate` releases an environment's secrets only to the
+unit that deploys to it, after its gate.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.parts import ServiceParts
+from conveyor.ci.runnerscope import ALL, covers
 from conveyor.ci.triggers import labels_match
 
 log = logging.getLogger(__name__)
@@ -62,15 +67,18 @@ class RunnerAPI(ServiceParts):
         kind: str = "remote",
         ephemeral: bool = False,
         timeout: float = 20.0,
+        scope: str = ALL,
     ) -> dict[str, Any] | None:
-        """Wait up to `timeout` s for a queued unit (one job) whose labels this runner has;
-        claim it, oldest first."""
+        """Wait up to `timeout` s for a queued unit (one job) of a repository in `scope`
+        whose labels this runner has; claim it, oldest first."""
         deadline = time.monotonic() + timeout
         while True:
             self.store.see_runner(runner, labels=labels, kind=kind, ephemeral=ephemeral)
             for unit in self.store.units(status=("queued",)):
-                if labels_match(labels, unit["labels"]) and self.store.claim_unit(
-                    int(unit["id"]), runner=runner, now=time.time()
+                if (
+                    labels_match(labels, unit["labels"])
+                    and covers(scope, str(self._run(int(unit["run_id"]))["repo"]))
+                    and self.store.claim_unit(int(unit["id"]), runner=runner, now=time.time())
                 ):
                     return self._claimed(unit, runner)
             left = deadline - time.monotonic()
@@ -208,13 +216,28 @@ class RunnerAPI(ServiceParts):
     ) -> dict[str, Any]:
         """Long-poll the environment's protection rules for a job: waiting, approved or
         rejected. A unit the server gated for this environment (`ci.gates`) passed them
-        before it was queued: it gets the environment's secrets and variables at once."""
+        before it was queued: it gets the environment's secrets and variables at once. A
+        unit planned with another environment or none is refused any other: only a
+        reusable-workflow call (no labels of its own: its callee's jobs name their
+        environments on the runner) asks the environment's rules here."""
         deadline = time.monotonic() + wait
         owned = self._owned(run_id, runner)
         run = self._run(run_id) if owned is not None else None
         if owned is not None and owned["environment"] == environment:
             self.store.upsert_job(run_id, job, status="in_progress")
             return self.release_environment(run_id, environment)
+        if owned is not None and (owned["environment"] or owned["labels"]):
+            # the server planned this unit's environment (`ci.jobplan`): no other one
+            log.warning(
+                "run %d: runner %s asked for %s, which its job does not deploy to",
+                run_id,
+                runner,
+                environment,
+            )
+            return {
+                "state": "rejected",
+                "message": f"job {job} does not deploy to {environment}: no secrets released",
+            }
         if run is not None:  # the environment's commit status: pending until the job ends
             self.store.set_status(
                 run["repo"],

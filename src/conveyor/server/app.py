@@ -3,7 +3,7 @@
 `create_app(state)` is called by `conveyor.server.main.build`. Everything except
 `/healthz` needs a bearer token: the OpenAPI document (`/openapi.json`) and the docs page
 (`/docs`) included. CI errors map to HTTP codes (NotFound 404, Forbidden 403, Conflict
-409, other CIError 400); messages never carry secret values.
+409, other CIError 400; a token or runner name in use 409); messages never carry secret values.
 """
 
 from __future__ import annotations
@@ -15,9 +15,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
-from conveyor.server import routes_config, routes_git, routes_runner, routes_runs
+from conveyor.server import (
+    routes_access,
+    routes_config,
+    routes_git,
+    routes_runner,
+    routes_runs,
+)
 from conveyor.server.auth import Principal, Role
 from conveyor.server.state import ServerState, need, state_of
+from conveyor.store.errors import NameTaken
 
 Reader = Annotated[Principal, Depends(need(Role.READ))]
 
@@ -25,13 +32,17 @@ Reader = Annotated[Principal, Depends(need(Role.READ))]
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Conveyor", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cv = state
-    for module in (routes_runs, routes_config, routes_runner, routes_git):
+    for module in (routes_runs, routes_access, routes_config, routes_runner, routes_git):
         app.include_router(module.router)
 
     @app.exception_handler(CIError)
     async def ci_error(_: Request, exc: CIError) -> JSONResponse:
         code = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
         return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.exception_handler(NameTaken)
+    async def name_taken(_: Request, exc: NameTaken) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:

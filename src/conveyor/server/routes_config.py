@@ -1,6 +1,8 @@
 """REST routes for secrets (write-only), variables and environments, at org, repo and
 environment scope. Reading a secret's value is impossible through the API: listings carry
-names and update times only. Writing needs the write role."""
+names and update times only. Writing secrets and variables needs the write role; an
+environment's protection rules (reviewers, wait timer, branches) the admin role, as on
+GitHub (issue 12). Every change is written to the audit log (names, never values)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from pydantic import BaseModel, Field
 
 from conveyor.ci.settings import scope_of
 from conveyor.server.auth import Principal, Role
-from conveyor.server.state import need, state_of
+from conveyor.server.state import audit, need, state_of
 
 router = APIRouter(prefix="/api/v1")
 Reader = Annotated[Principal, Depends(need(Role.READ))]
 Writer = Annotated[Principal, Depends(need(Role.WRITE))]
+Admin = Annotated[Principal, Depends(need(Role.ADMIN))]
 
 
 class ValueBody(BaseModel):
@@ -41,13 +44,13 @@ def org_secrets(request: Request, owner: str, _: Reader) -> list[dict[str, Any]]
 
 
 @router.put("/orgs/{owner}/secrets/{name}", status_code=204)
-def put_org_secret(request: Request, owner: str, name: str, body: ValueBody, _: Writer) -> None:
-    state_of(request).service.put_secret(_scope(owner), name, body.value)
+def put_org_secret(request: Request, owner: str, name: str, body: ValueBody, who: Writer) -> None:
+    _put_secret(request, who, _scope(owner), name, body.value)
 
 
 @router.delete("/orgs/{owner}/secrets/{name}", status_code=204)
-def delete_org_secret(request: Request, owner: str, name: str, _: Writer) -> None:
-    state_of(request).service.delete_secret(_scope(owner), name)
+def delete_org_secret(request: Request, owner: str, name: str, who: Writer) -> None:
+    _delete_secret(request, who, _scope(owner), name)
 
 
 @router.get("/repos/{owner}/{repo}/secrets")
@@ -57,14 +60,14 @@ def repo_secrets(request: Request, owner: str, repo: str, _: Reader) -> list[dic
 
 @router.put("/repos/{owner}/{repo}/secrets/{name}", status_code=204)
 def put_repo_secret(
-    request: Request, owner: str, repo: str, name: str, body: ValueBody, _: Writer
+    request: Request, *, owner: str, repo: str, name: str, body: ValueBody, who: Writer
 ) -> None:
-    state_of(request).service.put_secret(_scope(owner, repo), name, body.value)
+    _put_secret(request, who, _scope(owner, repo), name, body.value)
 
 
 @router.delete("/repos/{owner}/{repo}/secrets/{name}", status_code=204)
-def delete_repo_secret(request: Request, owner: str, repo: str, name: str, _: Writer) -> None:
-    state_of(request).service.delete_secret(_scope(owner, repo), name)
+def delete_repo_secret(request: Request, owner: str, repo: str, name: str, who: Writer) -> None:
+    _delete_secret(request, who, _scope(owner, repo), name)
 
 
 @router.get("/repos/{owner}/{repo}/environments/{env}/secrets")
@@ -76,9 +79,19 @@ def env_secrets(
 
 @router.put("/repos/{owner}/{repo}/environments/{env}/secrets/{name}", status_code=204)
 def put_env_secret(
-    request: Request, *, owner: str, repo: str, env: str, name: str, body: ValueBody, _: Writer
+    request: Request, *, owner: str, repo: str, env: str, name: str, body: ValueBody, who: Writer
 ) -> None:
-    state_of(request).service.put_secret(_scope(owner, repo, env), name, body.value)
+    _put_secret(request, who, _scope(owner, repo, env), name, body.value)
+
+
+def _put_secret(request: Request, who: Principal, scope: str, name: str, value: str) -> None:
+    state_of(request).service.put_secret(scope, name, value)
+    audit(request, who, "secret.put", f"{scope}/{name}")
+
+
+def _delete_secret(request: Request, who: Principal, scope: str, name: str) -> None:
+    state_of(request).service.delete_secret(scope, name)
+    audit(request, who, "secret.delete", f"{scope}/{name}")
 
 
 # -- variables ----------------------------------------------------------------------------
@@ -90,8 +103,8 @@ def org_variables(request: Request, owner: str, _: Reader) -> dict[str, str]:
 
 
 @router.put("/orgs/{owner}/variables/{name}", status_code=204)
-def put_org_variable(request: Request, owner: str, name: str, body: ValueBody, _: Writer) -> None:
-    state_of(request).service.put_variable(_scope(owner), name, body.value)
+def put_org_variable(request: Request, owner: str, name: str, body: ValueBody, who: Writer) -> None:
+    _put_variable(request, who, _scope(owner), name, body.value)
 
 
 @router.get("/repos/{owner}/{repo}/variables")
@@ -101,16 +114,21 @@ def repo_variables(request: Request, owner: str, repo: str, _: Reader) -> dict[s
 
 @router.put("/repos/{owner}/{repo}/variables/{name}", status_code=204)
 def put_repo_variable(
-    request: Request, owner: str, repo: str, name: str, body: ValueBody, _: Writer
+    request: Request, *, owner: str, repo: str, name: str, body: ValueBody, who: Writer
 ) -> None:
-    state_of(request).service.put_variable(_scope(owner, repo), name, body.value)
+    _put_variable(request, who, _scope(owner, repo), name, body.value)
 
 
 @router.put("/repos/{owner}/{repo}/environments/{env}/variables/{name}", status_code=204)
 def put_env_variable(
-    request: Request, *, owner: str, repo: str, env: str, name: str, body: ValueBody, _: Writer
+    request: Request, *, owner: str, repo: str, env: str, name: str, body: ValueBody, who: Writer
 ) -> None:
-    state_of(request).service.put_variable(_scope(owner, repo, env), name, body.value)
+    _put_variable(request, who, _scope(owner, repo, env), name, body.value)
+
+
+def _put_variable(request: Request, who: Principal, scope: str, name: str, value: str) -> None:
+    state_of(request).service.put_variable(scope, name, value)
+    audit(request, who, "variable.put", f"{scope}/{name}")
 
 
 # -- environments -------------------------------------------------------------------------
@@ -123,9 +141,9 @@ def environments(request: Request, owner: str, repo: str, _: Reader) -> list[dic
 
 @router.put("/repos/{owner}/{repo}/environments/{env}", status_code=204)
 def put_environment(
-    request: Request, owner: str, repo: str, env: str, body: EnvironmentBody, _: Writer
+    request: Request, *, owner: str, repo: str, env: str, body: EnvironmentBody, who: Admin
 ) -> None:
-    """Protection rules: required reviewers, wait timer (s), allowed branches."""
+    """Protection rules: required reviewers, wait timer (s), allowed branches (admin)."""
     state_of(request).service.put_environment(
         f"{owner}/{repo}",
         env,
@@ -133,3 +151,4 @@ def put_environment(
         wait_timer=body.wait_timer,
         branches=body.branches,
     )
+    audit(request, who, "environment.put", f"{owner}/{repo}:{env}", body.model_dump())

@@ -1,10 +1,11 @@
 """Git smart-HTTP hosting at `/git/<owner>/<repo>.git` and GitHub webhooks at `/hooks/github`.
 
-Git: every request needs a token (read role to fetch, write role to push; git sends it as
-basic auth); `githttp.classify` decides push or fetch from the decoded request and hands
-git only the `service` it checked; git gets `REMOTE_USER` (which turns receive-pack on) only
-for a write token; `githttp.backend` runs `git http-backend`. After an accepted push the refs
-before and after are compared and each updated ref becomes `CIService.handle_push`.
+Git: every request needs a token (read role, or a runner whose scope covers the repository,
+to fetch; write role to push; git sends it as basic auth); `githttp.classify` decides push
+or fetch from the decoded request and hands git only the `service` it checked; git gets
+`REMOTE_USER` (which turns receive-pack on) only for a write token; `githttp.backend` runs
+`git http-backend`. After an accepted push the refs before and after are compared and each
+updated ref becomes `CIService.handle_push`.
 Webhooks: `X-Hub-Signature-256` is checked with `hmac.compare_digest` against the server's
 webhook secret before anything is parsed; a missing or forged signature is 401 and nothing
 runs. push, pull_request and workflow_dispatch deliveries become runs (the repository must
@@ -59,14 +60,17 @@ async def git(request: Request, owner: str, repo: str, rest: str) -> Response:
         raise HTTPException(400, str(exc)) from exc
     pushing = git_request.pushing
     needed = Role.WRITE if pushing else Role.READ
-    if principal is None or not principal.can(needed):
+    full = f"{owner}/{repo.removesuffix('.git')}"
+    allowed = principal is not None and (
+        principal.can(needed) or (not pushing and state.auth.may_clone(principal, full))
+    )  # a runner clones only the repositories of its scope (issue 12)
+    if principal is None or not allowed:
         code = 401 if principal is None else 403
         return Response(
             "authentication required\n",
             status_code=code,
             headers={"WWW-Authenticate": 'Basic realm="conveyor"'},
         )
-    full = f"{owner}/{repo.removesuffix('.git')}"
     git_dir = state.service.repo_path(full)
     if not git_dir.exists():
         raise HTTPException(404, f"no repository {full}")

@@ -1,5 +1,5 @@
 """REST routes for runs: list, show, logs, cancel (and force-cancel), re-run, dispatch,
-approvals, statuses, deployments, repositories, tokens. All under `/api/v1`, all behind a
+approvals, statuses, deployments, repositories. All under `/api/v1`, all behind a
 bearer token."""
 
 from __future__ import annotations
@@ -36,11 +36,6 @@ class DecisionBody(BaseModel):
 
 class RepoBody(BaseModel):
     name: str = Field(description="owner/name")
-
-
-class TokenBody(BaseModel):
-    name: str
-    role: Role
 
 
 @router.get("/runs")
@@ -189,15 +184,3 @@ def deployments(
 @router.get("/runners")
 def list_runners(request: Request, _: Reader) -> list[dict[str, Any]]:
     return state_of(request).service.store.runners()
-
-
-@router.post("/tokens")
-def create_token(request: Request, body: TokenBody, _: Admin) -> dict[str, str]:
-    """A new token (shown once) with a role: read, runner, write or admin."""
-    token = state_of(request).auth.issue(body.name, body.role)
-    return {"name": body.name, "role": str(body.role), "token": token}
-
-
-@router.get("/tokens")
-def list_tokens(request: Request, _: Admin) -> list[dict[str, Any]]:
-    return state_of(request).service.store.tokens()

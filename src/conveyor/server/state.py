@@ -2,12 +2,12 @@
 
 Built once by `conveyor.server.main.build`; routes reach it through `request.app.state.cv`.
 `need(role)` is the FastAPI dependency every protected route declares (401 without a valid
-token, 403 when the role is too weak).
+token, 403 when the role is too weak); `audit` writes the audit log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,3 +45,17 @@ def need(role: Role) -> Callable[[Request], Principal]:
         return principal
 
     return check
+
+
+def audit(
+    request: Request,
+    who: Principal,
+    action: str,
+    target: str,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a change of protection rules, secrets, variables, tokens or runners (issue
+    12): who, what, on which target, when. `detail` never carries a secret value."""
+    state_of(request).auth.store.add_audit(
+        actor=who.name, action=action, target=target, detail=detail
+    )

@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from conveyor.store.ci_access_store import CIAccessStore
 from conveyor.store.ci_schema import approvals, deployments, environments, secrets, variables
-from conveyor.store.ci_store import CIStore, Row
+from conveyor.store.ci_store import Row
 from conveyor.store.dialect import clean_text, insert_missing, upsert
 
 
-class CIConfigStore(CIStore):
+class CIConfigStore(CIAccessStore):
     """Configuration and approval records; shares the CI engine."""
 
     def __init__(self, engine: Engine) -> None:

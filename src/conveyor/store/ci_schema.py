@@ -10,6 +10,10 @@ environment a unit deploys to, gated before it is queued), `ci_run_cancels` (a r
 cancelled while its `always()` jobs still run) and `ci_unit_stops` (a running job cancelled
 alone, stopped by its runner) came later the same way: a unit without an environment row is
 gated by its runner as before, a run or unit without a cancel row is not being cancelled.
+Identity (issue 12) came the same way: `ci_token_meta` (a token's unique name and optional
+expiry; tokens from before it have none: they never expire, and a new token may not take
+their name either), `ci_runner_registrations` (a runner's fixed labels and scope; a
+`runner` token without one is refused by the runner protocol) and `ci_audit`.
 Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
 encrypts before they reach this layer).
 """
@@ -44,6 +48,36 @@ tokens = Table(
     Column("name", NAME, nullable=False),
     Column("role", String(16), nullable=False),
     Column("created", Float, nullable=False),
+)
+
+token_meta = Table(  # issue 12: names are identities (reviewers), unique; optional expiry
+    "ci_token_meta",
+    ci_metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("expires", Float),  # epoch seconds; NULL: never
+    Column("created_by", NAME, nullable=False, default=""),
+)
+
+runner_registrations = Table(  # a runner's credential is a `runner` token of the same name
+    "ci_runner_registrations",
+    ci_metadata,
+    Column("name", NAME, primary_key=True),
+    Column("labels", Text, nullable=False, default="[]"),
+    Column("scope", NAME, nullable=False),  # "org:<owner>" | "repo:<owner>/<name>"
+    Column("created", Float, nullable=False),
+    Column("created_by", NAME, nullable=False, default=""),
+)
+
+audit = Table(  # who changed protection rules, secrets, variables, tokens, runners (no values)
+    "ci_audit",
+    ci_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("actor", NAME, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),
 )
 
 runs = Table(

@@ -1,6 +1,7 @@
 """`CIStore`: the CI service's runs, units (one job of a run as a runner takes it; `claim_unit`
 is the atomic queued → in_progress step; each with the environment its job deploys to),
-cancel requests, jobs, logs, tokens, statuses and deployments.
+cancel requests, jobs, logs, statuses and deployments (tokens, runner registrations and the
+audit log are in `ci_access_store`).
 
 Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
 as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
@@ -40,7 +41,6 @@ from conveyor.store.ci_schema import (
     runners,
     runs,
     statuses,
-    tokens,
     unit_environments,
     unit_stops,
     units,
@@ -103,25 +103,6 @@ class CIStore:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"CI database error: {type(exc).__name__}: {exc}") from exc
-
-    # -- tokens -------------------------------------------------------------------------
-
-    def add_token(self, digest: str, *, name: str, role: str) -> None:
-        with self.tx() as conn:
-            conn.execute(
-                insert(tokens).values(digest=digest, name=name, role=role, created=time.time())
-            )
-
-    def token(self, digest: str) -> Row | None:
-        with self.tx() as conn:
-            row = conn.execute(select(tokens).where(tokens.c.digest == digest)).first()
-        return dict(row._mapping) if row else None
-
-    def tokens(self) -> list[Row]:
-        with self.tx() as conn:
-            query = select(tokens.c.name, tokens.c.role, tokens.c.created)
-            rows = conn.execute(query.order_by(tokens.c.created, tokens.c.name)).all()
-        return [dict(r._mapping) for r in rows]
 
     # -- runs ---------------------------------------------------------------------------
 
