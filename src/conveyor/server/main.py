@@ -27,6 +27,7 @@ from conveyor.ci.pool import LocalPool
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
+from conveyor.server.datadir import private_umask, secure_tree
 from conveyor.server.state import ServerState
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_store import open_engine
@@ -69,7 +70,7 @@ class SecretFilter(logging.Filter):
 
 def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, ServerState]:
     data = config.data_dir.resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    secure_tree(data)  # 0700/0600, existing entries included (issue 12 #14)
     store = CIConfigStore(open_engine(config.database or data / "conveyor.db"))
     box = SecretBox(load_key(data / "secret.key", os.environ))
     public = config.public_url or f"http://{config.host}:{config.port}"
@@ -134,6 +135,7 @@ async def serve(
     config: ServerConfig, *, reconciler: Any = None, stop: asyncio.Event | None = None
 ) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM through uvicorn)."""
+    private_umask()  # everything the server creates from now on is owner-only
     app, state = build(config, reconciler=reconciler)
     service = state.service
     masking = SecretFilter(service.masker)
