@@ -86,8 +86,6 @@ def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess
                 "conveyor.ci.agent",
                 "--server",
                 server.url,
-                "--token",
-                token.json()["token"],
                 "--labels",
                 labels,
                 "--name",
@@ -97,6 +95,7 @@ def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "CONVEYOR_TOKEN": token.json()["token"]},
             start_new_session=True,
         )
 
