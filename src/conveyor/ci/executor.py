@@ -253,9 +253,10 @@ async def _execute(
     from conveyor.workflow.run.session import RunOptions
 
     repo = work_dir / "repo"
-    await asyncio.to_thread(
-        clone, str(assignment["clone_url"]), str(assignment["sha"]), repo, token=token
-    )
+    if not (repo / ".git").is_dir():  # (a local runner clones before handing the job over)
+        await asyncio.to_thread(
+            clone, str(assignment["clone_url"]), str(assignment["sha"]), repo, token=token
+        )
     payload_file = work_dir / "event.json"
     payload_file.write_text(json.dumps(assignment.get("payload") or {}))
     inputs = {str(k): str(v) for k, v in (assignment.get("inputs") or {}).items()}

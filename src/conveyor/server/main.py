@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from conveyor.ci.crypto import SecretBox, load_key
+from conveyor.ci.jobuser import DEFAULT_USER, LocalIsolation, LocalMode
 from conveyor.ci.pool import LocalPool
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.server.app import create_app
@@ -51,6 +52,11 @@ class ServerConfig:
     # push to a hosted repo, `POST <url>?repo=<clone url>` to each (their /refresh endpoint)
     refresh_urls: tuple[str, ...] = ()
     refresh_token_file: Path | None = None  # their bearer token, read at each call
+    # where local jobs run (issue 12 #1): "user" = as the unprivileged job_user, in
+    # work_dir (default: outside the data directory); "host" = as the server's own user
+    local_runner: str = "user"
+    job_user: str = DEFAULT_USER
+    work_dir: Path | None = None
 
 
 class SecretFilter(logging.Filter):
@@ -156,7 +162,11 @@ async def serve(
             timeout_graceful_shutdown=2,  # runner long-polls must not hold a shutdown
         )
     )
-    pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max)
+    isolation = LocalIsolation(
+        mode=LocalMode(config.local_runner), user=config.job_user, work_root=config.work_dir
+    )
+    pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max, isolation=isolation)
+    pool.prepare()  # (a server that cannot isolate its jobs does not start: CIError says why)
     tasks = [
         asyncio.create_task(service.supervise(stop, serving=lambda: server.started)),
         asyncio.create_task(pool.run(stop)),
@@ -185,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heartbeat-timeout", type=float, default=30.0)
     parser.add_argument("--public-url", default="")
     parser.add_argument("--refresh-token-file", type=Path, default=None)
+    parser.add_argument("--local-runner", choices=[m.value for m in LocalMode], default="user")
+    parser.add_argument("--job-user", default=DEFAULT_USER)
+    parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument(
         "--refresh-url",
         action="append",
@@ -204,6 +217,9 @@ def main(argv: list[str] | None = None) -> None:
         public_url=args.public_url,
         refresh_urls=tuple(args.refresh_url),
         refresh_token_file=args.refresh_token_file,
+        local_runner=args.local_runner,
+        job_user=args.job_user,
+        work_dir=args.work_dir,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
