@@ -40,6 +40,7 @@ def child_environment(
     env = {name: src[name] for name in _PASSED if src.get(name)}
     env["PATH"] = f"{bin_dir}:{env.get('PATH') or '/usr/local/bin:/usr/bin:/bin'}"
     env.update(HOME=str(user.home), USER=user.name, LOGNAME=user.name, SHELL="/bin/sh")
+    env["CONVEYOR_CACHE_DIR"] = str(bin_dir.parent / "cache")  # this server's, per repository
     with contextlib.suppress(UserError):  # (the child's Python may have another sys.prefix)
         env["CONVEYOR_WORKFLOW_SCHEMA_DIR"] = str(schema_dir())
     return env

@@ -129,6 +129,9 @@ class LocalPool:
             self.user = ensure_user(self.isolation.user)
             self.python = interpreter(sys.executable, sysconfig.get_paths()["purelib"])
             conveyor_shim(self.work_root / "bin", self.python)
+            cache = self.work_root / "cache"  # the Actions cache of this server's jobs
+            cache.mkdir(exist_ok=True)
+            hand_over(cache, self.user)
             log.info("local jobs run as user %s in %s", self.user.name, self.work_root)
         else:
             log.warning(
