@@ -64,11 +64,12 @@ def _entry(key: str, scope: str, created: float, version: str = "v") -> Entry:
 
 
 ENTRIES = [
-    _entry("deps-a", "refs/heads/main", 1),
-    _entry("deps-b", "refs/heads/main", 2),
-    _entry("deps-c", "refs/heads/sib", 3),
-    _entry("deps-d", "refs/heads/feat", 0.5),
-    _entry("other", "refs/heads/main", 9, version="w"),
+    _entry("deps-a", "acme/app:refs/heads/main", 1),
+    _entry("deps-b", "acme/app:refs/heads/main", 2),
+    _entry("deps-c", "acme/app:refs/heads/sib", 3),
+    _entry("deps-d", "acme/app:refs/heads/feat", 0.5),
+    _entry("other", "acme/app:refs/heads/main", 9, version="w"),
+    _entry("deps-z", "evil/repo:refs/heads/main", 99),
 ]
 
 
@@ -82,18 +83,21 @@ ENTRIES = [
         (["deps-c", "deps-"], "refs/heads/feat", "deps-d"),  # ... own ref first
         (["deps-x", "deps-b"], "refs/heads/other", "deps-b"),  # default-branch fallback
         (["other"], "refs/heads/main", None),  # another `path` list (version) never matches
+        (["deps-z", "deps-"], "refs/heads/main", "deps-b"),  # never another repository's
     ],
 )
 def test_cache_lookup(keys: list[str], scope: str, want: str | None) -> None:
-    found = match(ENTRIES, keys=keys, version="v", scopes=scopes(scope, "main"))
+    found = match(
+        ENTRIES, keys=keys, version="v", scopes=scopes(scope, "main", repository="acme/app")
+    )
     assert (found.key if found else None) == want
 
 
 def test_scopes_include_the_pull_request_base() -> None:
-    assert scopes("refs/pull/3/merge", "main", "dev") == [
-        "refs/pull/3/merge",
-        "refs/heads/dev",
-        "refs/heads/main",
+    assert scopes("refs/pull/3/merge", "main", "dev", repository="a/b") == [
+        "a/b:refs/pull/3/merge",
+        "a/b:refs/heads/dev",
+        "a/b:refs/heads/main",
     ]
 
 

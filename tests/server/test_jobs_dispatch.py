@@ -87,8 +87,6 @@ def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess
                 "conveyor.ci.agent",
                 "--server",
                 server.url,
-                "--token",
-                token,
                 "--labels",
                 labels,
                 "--name",
@@ -98,6 +96,7 @@ def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "CONVEYOR_TOKEN": token},
             start_new_session=True,
         )
 

@@ -43,8 +43,6 @@ def _agent(server: Server, tmp_path: Path, labels: str) -> subprocess.Popen[byte
                 "conveyor.ci.agent",
                 "--server",
                 server.url,
-                "--token",
-                token,
                 "--labels",
                 labels,
                 "--name",
@@ -54,6 +52,7 @@ def _agent(server: Server, tmp_path: Path, labels: str) -> subprocess.Popen[byte
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "CONVEYOR_TOKEN": token},
             start_new_session=True,
         )
 

@@ -4,6 +4,7 @@ OpenAPI docs behind the token, ephemeral agents exit after one run."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -96,8 +97,6 @@ def test_ephemeral_agent_exits_after_one_run(tmp_path: Path) -> None:
                 "conveyor.ci.agent",
                 "--server",
                 server.url,
-                "--token",
-                token,
                 "--labels",
                 "self-hosted",
                 "--ephemeral",
@@ -105,6 +104,7 @@ def test_ephemeral_agent_exits_after_one_run(tmp_path: Path) -> None:
                 str(tmp_path / "w"),
             ],
             capture_output=True,
+            env={**os.environ, "CONVEYOR_TOKEN": token},
             timeout=60,
             check=False,
         )

@@ -56,7 +56,12 @@ def make_target(config: TargetConfig, *, state_root: Path) -> Target:
     if config.type == "podman":
         module = importlib.import_module("conveyor.targets.podman")
         state_dir = Path(options.get("stateDir") or state_root / "podman" / config.name)
-        target: Target = module.PodmanTarget(name=config.name, state_dir=state_dir)
+        from conveyor.clients.podman import Podman
+
+        # images come from registries without TLS on loopback (`conveyor up`'s): listed here
+        insecure = [str(r) for r in options.get("insecureRegistries") or []]
+        podman = Podman(state_dir=state_dir / "podman", insecure_registries=insecure)
+        target: Target = module.PodmanTarget(name=config.name, state_dir=state_dir, podman=podman)
         return target
     raise UserError(
         f"target {config.name!r}: the {config.type} target is not available yet",

@@ -1,10 +1,12 @@
-"""`conveyor runner --server URL --token T [--ephemeral]`: a remote runner.
+"""`conveyor runner --server URL --token-file F [--ephemeral]`: a remote runner.
 
-`T` is the runner's credential from its registration (`POST /api/v1/runners`), which fixes
-its name, labels and scope; `--labels` may only narrow them, `--name` only repeat it.
+The token is the runner's credential from its registration (`POST /api/v1/runners`), which
+fixes its name, labels and scope; `--labels` may only narrow them, `--name` only repeat it.
 
 Composition only: runs `conveyor.ci.agent.serve` (long-poll, execute with the workflow
-engine, stream logs and heartbeats back; survives server restarts).
+engine, stream logs and heartbeats back; survives server restarts). The token comes from a
+0600 file or `$CONVEYOR_TOKEN` (`agent.read_token`); `--token` is refused, because a command
+line is readable by every local user in /proc (issue 12 #8).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import click
 @click.command("runner")
 @click.option("--server", "server_url", required=True, help="The Conveyor server URL.")
 @click.option(
-    "--token",
-    envvar="CONVEYOR_TOKEN",
-    required=True,
-    help="The runner's credential from its registration ($CONVEYOR_TOKEN).",
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the runner's credential from its registration, mode 0600 "
+    "(default: $CONVEYOR_TOKEN).",
 )
+@click.option("--token", "token_argument", default=None, hidden=True)
 @click.option(
     "--labels",
     default="",
@@ -35,10 +39,27 @@ import click
 @click.option("--ephemeral", is_flag=True, help="Exit after one run.")
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
 def runner(  # noqa: PLR0917 - click passes options positionally
-    server_url: str, token: str, labels: str, name: str | None, ephemeral: bool, work: Path | None
+    server_url: str,
+    token_file: Path | None,
+    token_argument: str | None,
+    labels: str,
+    name: str | None,
+    ephemeral: bool,
+    work: Path | None,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
-    from conveyor.ci.agent import serve
+    from conveyor.ci.agent import TokenError, read_token, serve
+
+    if token_argument is not None:
+        raise click.UsageError(
+            "--token is not accepted: every local user can read a command line in /proc. "
+            "Put the token in a file only you can read and pass --token-file FILE, "
+            "or set $CONVEYOR_TOKEN."
+        )
+    try:
+        token = read_token(token_file)
+    except TokenError as exc:
+        raise click.UsageError(str(exc)) from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     wanted = [label.strip() for label in labels.split(",") if label.strip()]

@@ -56,6 +56,23 @@ import click
     default=None,
     help="The bearer token for --refresh-url (conveyor reconcile writes it; read per call).",
 )
+@click.option(
+    "--local-runner",
+    type=click.Choice(["user", "host"]),
+    default="user",
+    show_default=True,
+    help="Run local jobs as the unprivileged --job-user (needs root), or as the server's own "
+    "user (host: a workflow can then read the server's key, tokens and database).",
+)
+@click.option(
+    "--job-user", default="conveyor-job", show_default=True, help="The user local jobs run as."
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Local jobs' work directories (default: <tmp>/conveyor-work-<id>, outside --data).",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -70,6 +87,9 @@ def server(  # noqa: PLR0917 - click passes options positionally
     public_url: str,
     refresh_urls: tuple[str, ...],
     refresh_token_file: Path | None,
+    local_runner: str,
+    job_user: str,
+    work_dir: Path | None,
     apps: str | None,
     config_path: str | None,
 ) -> None:
@@ -90,6 +110,9 @@ def server(  # noqa: PLR0917 - click passes options positionally
         public_url=public_url,
         refresh_urls=refresh_urls,
         refresh_token_file=refresh_token_file,
+        local_runner=local_runner,
+        job_user=job_user,
+        work_dir=work_dir,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))

@@ -96,6 +96,7 @@ def reconciler_service(
         "  - name: local\n"
         "    type: podman\n"
         f"    stateDir: {state_dir / 'podman-target'}\n"
+        f"    insecureRegistries: [{info.registry}]\n"
         f"state: {info.state_db}\n"
         f"cache: {state_dir / 'cache'}\n"
     )

@@ -1,6 +1,6 @@
-"""A remote runner agent: `conveyor runner --server URL --token T [--ephemeral]`.
+"""A remote runner agent: `conveyor runner --server URL --token-file F [--ephemeral]`.
 
-`T` is the runner's own credential, from its registration (`POST /api/v1/runners`, admin),
+The token is the runner's own credential, from its registration (`POST /api/v1/runners`, admin),
 which fixes its name, labels and scope (issue 12): the agent asks the server who it is
 (`GET /api/v1/runner/me`) and polls as that runner; `--labels` may narrow the registered
 labels, `--name` must match the registered name (the server refuses anything else).
@@ -11,6 +11,10 @@ code as the local pool), and streams logs, job states and heartbeats back over H
 survives server restarts: a job in progress keeps going and its reports land when the
 server is back. With `--ephemeral` the agent exits after one job. Run it with `python -m
 conveyor.ci.agent` or through `conveyor runner` (app/cmd_runner.py).
+
+The token comes from a file only its owner can read (`--token-file`) or `$CONVEYOR_TOKEN`,
+never from the command line, which every local user (and every job) reads in
+`/proc/<pid>/cmdline` (issue 12 #8): `read_token`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -29,6 +34,42 @@ import httpx
 from conveyor.ci.executor import RETRY_DELAY_MAX, execute
 
 log = logging.getLogger(__name__)
+
+
+TOKEN_VARIABLE = "CONVEYOR_TOKEN"
+
+
+class TokenError(ValueError):
+    """No usable runner token was given; the message says how to give one."""
+
+
+def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -> str:
+    """The runner's token from `token_file` (mode 0600 or stricter) or `$CONVEYOR_TOKEN`.
+
+    The variable is removed from this process's environment once read, so the processes the
+    runner starts (git, the jobs' steps) do not inherit it.
+    """
+    env = os.environ if environ is None else environ
+    if token_file is not None:
+        try:
+            mode = token_file.stat().st_mode
+            text = token_file.read_text().strip()
+        except OSError as exc:
+            raise TokenError(f"cannot read the token file {token_file}: {exc.strerror}") from None
+        if mode & 0o077:
+            raise TokenError(
+                f"the token file {token_file} can be read by other users "
+                f"(mode {oct(mode & 0o777)}): run `chmod 600 {token_file}` and start again"
+            )
+        if not text:
+            raise TokenError(f"the token file {token_file} is empty")
+        return text
+    token = env.pop(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise TokenError(
+            f"no runner token: pass --token-file FILE (mode 0600) or set ${TOKEN_VARIABLE}"
+        )
+    return token
 
 
 class Client:
@@ -189,19 +230,23 @@ async def serve(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="conveyor runner")
     parser.add_argument("--server", required=True)
-    parser.add_argument("--token", required=True)
+    parser.add_argument("--token-file", type=Path, default=None)
     parser.add_argument("--labels", default="", help="default: the registered labels")
     parser.add_argument("--name", default="", help="default: the registered name")
     parser.add_argument("--ephemeral", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
+    try:
+        token = read_token(args.token_file)
+    except TokenError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     work = args.work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
     labels = [x.strip() for x in args.labels.split(",") if x.strip()]
     asyncio.run(
         serve(
             args.server,
-            args.token,
+            token,
             labels=labels,
             name=args.name,
             ephemeral=args.ephemeral,

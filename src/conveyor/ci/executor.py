@@ -120,6 +120,10 @@ class _Gate:
         await self.reporter.deployment(job_name, environment, url, result)
 
 
+JOB_UMASK = 0o022
+"""A job's files are made as on GitHub's runners (0644/0755), whatever the umask of the
+process running it (the server's is 077: `conveyor.server.datadir`)."""
+
 RETRY_DELAY_MAX = 3.0
 """The longest a runner waits between attempts to reach an unreachable server.
 
@@ -157,6 +161,7 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
             capture_output=True,
             text=True,
             check=False,
+            umask=JOB_UMASK,
         )
         message = done.stderr.strip()
         if done.returncode == 0 or not _transient(message):
@@ -169,6 +174,7 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
         capture_output=True,
         text=True,
         check=False,
+        umask=JOB_UMASK,
     )
     if done.returncode != 0:
         raise ConveyorError(f"cannot check out {sha[:12]}: {done.stderr.strip()}")
@@ -253,9 +259,10 @@ async def _execute(
     from conveyor.workflow.run.session import RunOptions
 
     repo = work_dir / "repo"
-    await asyncio.to_thread(
-        clone, str(assignment["clone_url"]), str(assignment["sha"]), repo, token=token
-    )
+    if not (repo / ".git").is_dir():  # (a local runner clones before handing the job over)
+        await asyncio.to_thread(
+            clone, str(assignment["clone_url"]), str(assignment["sha"]), repo, token=token
+        )
     payload_file = work_dir / "event.json"
     payload_file.write_text(json.dumps(assignment.get("payload") or {}))
     inputs = {str(k): str(v) for k, v in (assignment.get("inputs") or {}).items()}
@@ -289,7 +296,9 @@ async def _execute(
         matrix_filter=tuple((str(k), str(v)) for k, v in (assignment.get("matrix_filter") or [])),
     )
     fetched = await fetch_artifacts(assignment, reporter, options.run_dir)
-    session = Session(options, masker=masker, console=console, runner_factory=HostRunner)
+    session = Session(
+        options, masker=masker, console=console, runner_factory=lambda: HostRunner(umask=JOB_UMASK)
+    )
     session.environment_gate = _Gate(reporter)
     session.run_cancelled = bool(assignment.get("cancelled"))
     engine.append(session)

@@ -9,6 +9,11 @@ retire. Each runner's name is its identity (issue 12): `local-<pool id>-<n>`, wi
 drawn at random per process, so two servers on one database never share a runner name,
 and no remote runner can take it (`ci.runnerscope.LOCAL_PREFIX` is refused at registration;
 remote runners are named by their credential, never by what they send).
+
+Where a job runs is `LocalIsolation` (`ci.jobuser`, issue 12 #1): by default each job runs in
+its own process as the unprivileged job user (`ci.jobchild`), in a work directory outside
+the data directory that the server clones the repository into and then hands over; with
+`LocalMode.HOST` (an explicit opt-in) it runs inside the server process as before.
 """
 
 from __future__ import annotations
@@ -19,12 +24,28 @@ import itertools
 import logging
 import secrets
 import shutil
+import sys
+import sysconfig
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conveyor.ci.executor import execute
+from conveyor.ci.executor import clone, execute
+from conveyor.ci.jobchild import run_in_child
+from conveyor.ci.jobuser import (
+    JobUser,
+    LocalIsolation,
+    LocalMode,
+    conveyor_shim,
+    default_work_root,
+    ensure_user,
+    hand_over,
+    interpreter,
+    prepare_work_root,
+)
 from conveyor.ci.runnerscope import LOCAL_PREFIX
 from conveyor.ci.triggers import labels_match
+from conveyor.core.errors import ConveyorError
 
 if TYPE_CHECKING:
     from conveyor.ci.service import CIService
@@ -74,9 +95,20 @@ class LocalPool:
     """Local runners that scale with the queue (see the module docstring)."""
 
     def __init__(
-        self, service: CIService, *, minimum: int = 1, maximum: int = 2, idle: float = 30.0
+        self,
+        service: CIService,
+        *,
+        minimum: int = 1,
+        maximum: int = 2,
+        idle: float = 30.0,
+        isolation: LocalIsolation | None = None,
     ) -> None:
         self.service = service
+        self.isolation = isolation or LocalIsolation()
+        data = service.config.data_dir
+        self.work_root = self.isolation.work_root or default_work_root(data)
+        self.user: JobUser | None = None
+        self.python: list[str] = []
         self.minimum, self.maximum, self.idle = minimum, max(maximum, 0), idle
         self.labels = service.config.local_labels
         self.workers: set[asyncio.Task[None]] = set()
@@ -92,6 +124,26 @@ class LocalPool:
             if labels_match(self.labels, u["labels"])
         ]
         return max(self.minimum, min(self.maximum, self.busy + len(queued)))
+
+    def prepare(self) -> None:
+        """Create the work root and (in user mode) the job user; raises `CIError` saying
+        what to do when jobs cannot be isolated (a server that is not root)."""
+        if self.maximum == 0:
+            return
+        prepare_work_root(self.work_root)
+        if self.isolation.mode == LocalMode.USER:
+            self.user = ensure_user(self.isolation.user)
+            self.python = interpreter(sys.executable, sysconfig.get_paths()["purelib"])
+            conveyor_shim(self.work_root / "bin", self.python)
+            cache = self.work_root / "cache"  # the Actions cache of this server's jobs
+            cache.mkdir(exist_ok=True)
+            hand_over(cache, self.user)
+            log.info("local jobs run as user %s in %s", self.user.name, self.work_root)
+        else:
+            log.warning(
+                "local jobs run as the server's own user (--local-runner host): a workflow "
+                "can read the server's key, tokens and database"
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -125,19 +177,44 @@ class LocalPool:
 
     async def _execute(self, name: str, assignment: Mapping[str, Any]) -> None:
         run_id = int(assignment["run_id"])
-        work = self.service.config.data_dir / "work" / f"{run_id}-{assignment['unit_id']}"
+        work = self.work_root / f"{run_id}-{assignment['unit_id']}"
         shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
+        work.mkdir(mode=0o700, parents=True)
         reporter = LocalReporter(self.service, run_id, name)
         hosted = self.service.repo_path(str(assignment["repo"]))
         if hosted.exists():  # in-process: clone the bare repository directly, no HTTP
             assignment = {**assignment, "clone_url": str(hosted)}
         try:
-            await execute(assignment, reporter, work_dir=work, heartbeat=0.5)
+            if self.user is None:
+                await execute(assignment, reporter, work_dir=work, heartbeat=0.5)
+            else:
+                await self._in_child(assignment, reporter, work, self.user)
         except Exception as exc:  # a bug must fail the run, not kill the pool
             log.exception("run %d: runner %s crashed", run_id, name)
             self.service.complete(
                 run_id, name, {"result": "failure", "error": f"runner error: {exc}"}
             )
         finally:
-            shutil.rmtree(work / "repo", ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+
+    async def _in_child(
+        self, assignment: Mapping[str, Any], reporter: LocalReporter, work: Path, user: JobUser
+    ) -> None:
+        """Clone as the server (the job user cannot read the hosted repositories), hand the
+        work directory to the job user, run the job there in its own process."""
+        source, sha = str(assignment["clone_url"]), str(assignment["sha"])
+        try:
+            await asyncio.to_thread(clone, source, sha, work / "repo")
+        except ConveyorError as exc:
+            await reporter.logs([("", f"Error: {exc}")])
+            await reporter.complete({"result": "failure", "error": str(exc), "workflows": []})
+            return
+        await asyncio.to_thread(hand_over, work, user)
+        await run_in_child(
+            assignment,
+            reporter,
+            user=user,
+            work_dir=work,
+            python=self.python,
+            bin_dir=self.work_root / "bin",
+        )

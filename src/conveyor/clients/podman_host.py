@@ -14,6 +14,7 @@ Pure detection in `detect()`; file writing in `write_config()`.
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ class HostFacts:
     runtimes: tuple[str, ...]
     nofile_hard: int
     nproc_hard: int
+    rootless: bool = False
 
     def describe(self) -> str:
         cgroups = "cgroup v2" if self.cgroup_v2_only else "cgroup v1/hybrid"
@@ -50,6 +52,7 @@ class PodmanSettings:
     cgroup_manager: str
     events_logger: str
     ulimits: tuple[str, ...]
+    rootless: bool = False
 
 
 def _limit(kind: int, wanted: int) -> int:
@@ -69,6 +72,7 @@ def detect(cgroup_root: Path = CGROUP_ROOT) -> HostFacts:
         runtimes=runtimes,
         nofile_hard=_limit(resource.RLIMIT_NOFILE, _NOFILE_WANTED),
         nproc_hard=_limit(resource.RLIMIT_NPROC, _NPROC_WANTED),
+        rootless=os.geteuid() != 0,
     )
 
 
@@ -89,6 +93,7 @@ def choose(facts: HostFacts) -> PodmanSettings:
         cgroup_manager="systemd" if facts.systemd_pid1 else "cgroupfs",
         events_logger="journald" if facts.systemd_pid1 else "file",
         ulimits=ulimits,
+        rootless=facts.rootless,
     )
 
 
@@ -98,12 +103,19 @@ def render_containers_conf(settings: PodmanSettings) -> str:
         "# Written by Conveyor for this host; see conveyor.clients.podman_host.\n"
         "[containers]\n"
         f"default_ulimits = [\n{limits}]\n"
-        'log_driver = "k8s-file"\n\n'
+        'log_driver = "k8s-file"\n'
+        f"{_ROOTLESS if settings.rootless else ''}\n"
         "[engine]\n"
         f'runtime = "{settings.runtime}"\n'
         f'cgroup_manager = "{settings.cgroup_manager}"\n'
         f'events_logger = "{settings.events_logger}"\n'
     )
+
+
+# Rootless (a local job's user, issue 12 #1): without systemd there is no cgroup delegation,
+# and slirp4netns fails here ("failed to read from slirp4netns sync pipe"), so containers
+# use no cgroups and the host's network (they can reach what the job user can, no more).
+_ROOTLESS = 'cgroups = "disabled"\nnetns = "host"\n'
 
 
 def render_registries_conf(insecure: Sequence[str]) -> str:

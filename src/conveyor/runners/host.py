@@ -95,7 +95,10 @@ class _Pipe(asyncio.SubprocessProtocol):
 class HostRunner:
     """Runs processes on the host; one instance per job (it remembers process groups to end)."""
 
-    def __init__(self, *, kill_grace: float = 1.0, drain_timeout: float = 0.5) -> None:
+    def __init__(
+        self, *, kill_grace: float = 1.0, drain_timeout: float = 0.5, umask: int = -1
+    ) -> None:
+        self.umask = umask  # -1: the processes keep this process's umask
         self.kill_grace = kill_grace
         self.drain_timeout = drain_timeout
         self._groups: set[int] = set()
@@ -130,6 +133,7 @@ class HostRunner:
                 env=environment,
                 cwd=cwd,
                 start_new_session=True,
+                umask=self.umask,
             )
         except OSError as exc:
             on_output(f"Error: cannot start {argv[0]!r} in {str(cwd)!r}: {exc.strerror}")

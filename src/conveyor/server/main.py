@@ -23,10 +23,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from conveyor.ci.crypto import SecretBox, load_key
+from conveyor.ci.jobuser import DEFAULT_USER, LocalIsolation, LocalMode
 from conveyor.ci.pool import LocalPool
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
+from conveyor.server.datadir import private_umask, secure_tree
 from conveyor.server.state import ServerState
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_store import open_engine
@@ -50,6 +52,11 @@ class ServerConfig:
     # push to a hosted repo, `POST <url>?repo=<clone url>` to each (their /refresh endpoint)
     refresh_urls: tuple[str, ...] = ()
     refresh_token_file: Path | None = None  # their bearer token, read at each call
+    # where local jobs run (issue 12 #1): "user" = as the unprivileged job_user, in
+    # work_dir (default: outside the data directory); "host" = as the server's own user
+    local_runner: str = "user"
+    job_user: str = DEFAULT_USER
+    work_dir: Path | None = None
 
 
 class SecretFilter(logging.Filter):
@@ -69,7 +76,7 @@ class SecretFilter(logging.Filter):
 
 def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, ServerState]:
     data = config.data_dir.resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    secure_tree(data)  # 0700/0600, existing entries included (issue 12 #14)
     store = CIConfigStore(open_engine(config.database or data / "conveyor.db"))
     box = SecretBox(load_key(data / "secret.key", os.environ))
     public = config.public_url or f"http://{config.host}:{config.port}"
@@ -134,6 +141,7 @@ async def serve(
     config: ServerConfig, *, reconciler: Any = None, stop: asyncio.Event | None = None
 ) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM through uvicorn)."""
+    private_umask()  # everything the server creates from now on is owner-only
     app, state = build(config, reconciler=reconciler)
     service = state.service
     masking = SecretFilter(service.masker)
@@ -154,7 +162,11 @@ async def serve(
             timeout_graceful_shutdown=2,  # runner long-polls must not hold a shutdown
         )
     )
-    pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max)
+    isolation = LocalIsolation(
+        mode=LocalMode(config.local_runner), user=config.job_user, work_root=config.work_dir
+    )
+    pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max, isolation=isolation)
+    pool.prepare()  # (a server that cannot isolate its jobs does not start: CIError says why)
     tasks = [
         asyncio.create_task(service.supervise(stop, serving=lambda: server.started)),
         asyncio.create_task(pool.run(stop)),
@@ -183,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heartbeat-timeout", type=float, default=30.0)
     parser.add_argument("--public-url", default="")
     parser.add_argument("--refresh-token-file", type=Path, default=None)
+    parser.add_argument("--local-runner", choices=[m.value for m in LocalMode], default="user")
+    parser.add_argument("--job-user", default=DEFAULT_USER)
+    parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument(
         "--refresh-url",
         action="append",
@@ -202,6 +217,9 @@ def main(argv: list[str] | None = None) -> None:
         public_url=args.public_url,
         refresh_urls=tuple(args.refresh_url),
         refresh_token_file=args.refresh_token_file,
+        local_runner=args.local_runner,
+        job_user=args.job_user,
+        work_dir=args.work_dir,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))

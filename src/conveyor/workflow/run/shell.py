@@ -79,8 +79,11 @@ def _which(program: str, path: str | None) -> str | None:
         return program if os.access(program, os.X_OK) else None
     for directory in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep):
         candidate = Path(directory or ".") / program
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
+        try:
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+        except PermissionError:  # a PATH directory this user may not enter, as `which` skips
+            continue
     return None
 
 

@@ -42,12 +42,24 @@ def _path(call: BuiltinCall, value: str, default: Path) -> Path:
     return path if path.is_absolute() else (call.jr.dirs.workspace / path)
 
 
+async def _base_image(dockerfile: Path) -> None:
+    """Conveyor's busybox base (no internet registry here) exists in every Podman storage a
+    build may use: `conveyor up` builds it for the server, and a local job that runs as the
+    job user (issue 12 #1) builds with that user's own rootless storage."""
+    from conveyor.clients.podman_images import BUSYBOX_IMAGE, ensure_busybox_image
+    from conveyor.workflow.run.containers import podman
+
+    if BUSYBOX_IMAGE in dockerfile.read_text(errors="replace"):
+        await ensure_busybox_image(podman())
+
+
 async def run(call: BuiltinCall) -> dict[str, str]:
     workspace = call.jr.dirs.workspace
     context = _path(call, call.get("context"), workspace)
     dockerfile = _path(call, call.get("file"), context / "Dockerfile")
     if not dockerfile.is_file():
         raise ConveyorError(f"Dockerfile not found: {dockerfile}")
+    await _base_image(dockerfile)
     tags = call.lines("tags")
     temp = call.jr.dirs.temp
     iidfile = temp / "build-push-iid"

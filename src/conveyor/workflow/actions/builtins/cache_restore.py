@@ -7,9 +7,17 @@ Inputs: `path`, `key`, `restore-keys`, `fail-on-cache-miss`, `lookup-only`. Outp
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_store import CacheStore, scopes, unpack, version
+from conveyor.workflow.actions.builtins.cache_store import (
+    CacheRefused,
+    CacheStore,
+    scopes,
+    unpack,
+    version,
+)
 
 
 def paths(call: BuiltinCall) -> list[str]:
@@ -29,7 +37,18 @@ def ref_scopes(call: BuiltinCall) -> list[str]:
     event = gh.get("event")
     repo = event.get("repository") if isinstance(event, dict) else None
     default = str(repo.get("default_branch", "")) if isinstance(repo, dict) else ""
-    return scopes(str(gh.get("ref", "")), default, str(gh.get("base_ref", "") or ""))
+    return scopes(
+        str(gh.get("ref", "")),
+        default,
+        str(gh.get("base_ref", "") or ""),
+        repository=str(gh.get("repository", "")),
+    )
+
+
+def roots(call: BuiltinCall) -> list[Path]:
+    """The job's own directories: the only places a cached absolute path may be."""
+    dirs = call.jr.dirs
+    return [dirs.workspace, dirs.home, dirs.temp, dirs.tool_cache]
 
 
 async def restore(call: BuiltinCall) -> tuple[dict[str, str], bool]:
@@ -54,7 +73,10 @@ async def restore(call: BuiltinCall) -> tuple[dict[str, str], bool]:
     if call.flag("lookup-only"):
         call.jr.write(f"Cache found and can be restored from key: {found.key}")
         return outputs, exact
-    unpack(store.path(found), call.jr.dirs.workspace)
+    try:
+        unpack(store.path(found), call.jr.dirs.workspace, roots(call))
+    except CacheRefused as exc:
+        raise ConveyorError(f"Cache not restored from key {found.key}: {exc}") from None
     call.jr.write(f"Cache restored from key: {found.key}")
     return outputs, exact
 

@@ -7,8 +7,15 @@ import uuid
 
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_restore import github, paths
-from conveyor.workflow.actions.builtins.cache_store import CacheStore, expand, pack, version
+from conveyor.workflow.actions.builtins.cache_restore import github, paths, roots
+from conveyor.workflow.actions.builtins.cache_store import (
+    CacheRefused,
+    CacheStore,
+    expand,
+    pack,
+    scope_of,
+    version,
+)
 
 
 def save(call: BuiltinCall, key: str) -> bool:
@@ -21,10 +28,15 @@ def save(call: BuiltinCall, key: str) -> bool:
             "exist, hence no cache is being saved."
         )
         return True
-    scope = str(github(call).get("ref", ""))
+    gh = github(call)
+    scope = scope_of(str(gh.get("repository", "")), str(gh.get("ref", "")))
     store = CacheStore()
     archive = store.root / f".{uuid.uuid4().hex}.part"
-    pack(found, workspace, archive)
+    try:
+        pack(found, workspace, archive, roots(call))
+    except CacheRefused as exc:
+        archive.unlink(missing_ok=True)
+        raise ConveyorError(f"Cache not saved with key {key}: {exc}") from None
     if store.save(key, version(listed), scope, archive):
         call.jr.write(f"Cache saved with key: {key}")
     else:

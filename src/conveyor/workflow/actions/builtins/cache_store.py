@@ -7,6 +7,12 @@ winning; only caches of the current ref or of the default branch (and of a pull 
 base branch) are visible, never a sibling branch's. The store lives in
 `$CONVEYOR_CACHE_DIR`, else `$CONVEYOR_HOME/cache`, else `~/.conveyor/cache`; it keeps at
 most `$CONVEYOR_CACHE_LIMIT` bytes (default 10 GB), evicting the least recently used.
+
+As on GitHub, caches belong to a repository (issue 12 #15): a scope is `<owner/repo>:<ref>`,
+so one repository never restores another's. A cached path outside the workspace must lie
+under one of the job's own directories (`roots`: workspace, home, temp, tool cache); saving
+or restoring anything else is refused with a message, and extraction cannot leave its root
+(tarfile's `tar` filter: no `..`, no absolute names, no links out).
 """
 
 from __future__ import annotations
@@ -67,14 +73,24 @@ def match(
     return None
 
 
-def scopes(ref: str, default_branch: str, base_ref: str = "") -> list[str]:
-    """Refs whose caches a run on `ref` may restore: its own, a PR's base, the default."""
+def scopes(ref: str, default_branch: str, base_ref: str = "", *, repository: str) -> list[str]:
+    """Scopes a run of `repository` on `ref` may restore: its own ref, a PR's base, the
+    default branch, all of the same repository."""
     out = [ref]
     if base_ref:
         out.append(f"refs/heads/{base_ref}")
     if default_branch:
         out.append(f"refs/heads/{default_branch}")
-    return list(dict.fromkeys(out))
+    return [scope_of(repository, r) for r in dict.fromkeys(out)]
+
+
+def scope_of(repository: str, ref: str) -> str:
+    """The scope a cache saved by `repository` on `ref` is stored under."""
+    return f"{repository}:{ref}"
+
+
+class CacheRefused(ValueError):
+    """A cache path outside the job's own directories (the message names it)."""
 
 
 class CacheStore:
@@ -165,23 +181,59 @@ def expand(patterns: Sequence[str], workspace: Path) -> list[Path]:
     return [p for p in dict.fromkeys(found) if p not in excluded]
 
 
-def _arcname(path: Path, workspace: Path) -> str:
-    if path.is_relative_to(workspace):
-        return str(path.relative_to(workspace))
-    return f"{_ABS}{path}"
+def _resolved(path: Path) -> Path:
+    """`path` with its parent's links resolved (the last component itself is archived as is)."""
+    return path.parent.resolve() / path.name
 
 
-def pack(paths: Sequence[Path], workspace: Path, dest: Path) -> None:
+def _root_of(path: Path, roots: Sequence[Path]) -> Path | None:
+    real = _resolved(path)
+    for root in roots:
+        base = root.resolve()
+        if real == base or real.is_relative_to(base):
+            return base
+    return None
+
+
+def _refused(path: Path | str) -> CacheRefused:
+    return CacheRefused(
+        f"cache path {path} is outside the job's workspace, home, temp and tool cache "
+        "directories: Conveyor neither saves nor restores it"
+    )
+
+
+def _arcname(path: Path, workspace: Path, roots: Sequence[Path]) -> str:
+    if _root_of(path, roots) is None:
+        raise _refused(path)
+    real = _resolved(path)
+    if real.is_relative_to(workspace.resolve()):
+        return str(real.relative_to(workspace.resolve()))
+    return f"{_ABS}{real}"
+
+
+def pack(paths: Sequence[Path], workspace: Path, dest: Path, roots: Sequence[Path]) -> None:
+    """Archive `paths`; `CacheRefused` (nothing written) for one outside `roots`."""
+    names = [_arcname(path, workspace, roots) for path in paths]
     with tarfile.open(dest, "w") as tar:
-        for path in paths:
-            tar.add(path, arcname=_arcname(path, workspace))
+        for path, name in zip(paths, names, strict=True):
+            tar.add(path, arcname=name)
 
 
-def unpack(archive: Path, workspace: Path) -> None:
+def unpack(archive: Path, workspace: Path, roots: Sequence[Path]) -> None:
+    """Extract into the workspace, and absolute entries into the root of `roots` they lie
+    under; `CacheRefused` before anything is written when one lies under none."""
     with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            if member.name.startswith(_ABS):
-                member.name = member.name[len(_ABS) :]
-                tar.extract(member, "/", filter="fully_trusted")
-            else:
-                tar.extract(member, workspace, filter="tar")
+        members = tar.getmembers()
+        targets: list[tuple[tarfile.TarInfo, Path]] = []
+        for member in members:
+            if not member.name.startswith(_ABS):
+                targets.append((member, workspace))
+                continue
+            absolute = Path(member.name[len(_ABS) :])
+            root = _root_of(absolute, roots) if absolute.is_absolute() else None
+            if root is None or ".." in absolute.parts:
+                raise _refused(absolute)
+            member.name = str(absolute.relative_to(root)) if absolute != root else "."
+            targets.append((member, root))
+        for member, destination in targets:
+            tar.extract(member, destination, filter="tar")
