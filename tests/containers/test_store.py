@@ -125,3 +125,32 @@ def test_remote_reusable_workflow_and_vendored_action_run(repo: Repo, tmp_path: 
     out = repo.run(env={"CONVEYOR_ACTIONS": str(store.root)})
     assert out.code == 0, out.stdout + out.stderr
     assert "hello from " + str(store.root / "acme/plain@v1") in out.stderr
+
+
+def test_a_missing_subpath_of_a_vendored_repository_is_named_not_re_vendored(
+    tmp_path: Path,
+) -> None:
+    from conveyor.workflow.actions.resolve import ActionUnavailable, check_uses
+    from conveyor.workflow.load import load_workflow
+
+    store = ActionStore(tmp_path / "store")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "action.yml").write_text(COMPOSITE)
+    vendored = CliRunner().invoke(
+        actions, ["vendor", "acme/tools@v2", "--from", str(source), "--action-dir", str(store.root)]
+    )
+    assert vendored.exit_code == 0, vendored.output
+    wf = tmp_path / "wf.yml"
+    wf.write_text(
+        "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: acme/tools/lint@v2\n"
+    )
+    try:
+        check_uses([load_workflow(wf, root=tmp_path)], store)
+    except ActionUnavailable as exc:
+        text = str(exc)
+    else:
+        raise AssertionError("a missing subpath was accepted")
+    assert "has no 'lint' directory" in text
+    assert "conveyor actions vendor" not in text

@@ -209,6 +209,11 @@ RULES = [
         id="uses without a ref",
     ),
     pytest.param(
+        JOB.replace("      - run: echo hi", "      - name: later\n        later: soon"),
+        (6, 9, "step-kind", "Expected one of uses or run to be defined"),
+        id="step with neither run nor uses, named on its first line",
+    ),
+    pytest.param(
         JOB.replace("on: push", "on: pushed"),
         (1, 5, "value", "Unexpected value 'pushed'"),
         id="unknown event",

@@ -60,11 +60,28 @@ def check_uses(workflows: Iterable[Workflow], store: ActionStore | None = None) 
     for step, path in missing_actions(workflows, store):
         ref = parse_ref(step.uses or "")
         assert ref is not None
+        location = step.loc or Location(file=path)
+        tree = store.tree(ref)
+        if tree is not None:
+            # owner/repo@ref is vendored but lacks the subpath: vendoring it again would not
+            # help (seen on real workflows using github/codeql-action/init@<sha>).
+            raise ActionUnavailable(
+                f"action '{step.uses}': the vendored copy of {ref.owner}/{ref.repo}@{ref.ref} "
+                f"has no '{ref.path}' directory",
+                location=location,
+                hint=f"vendor the full repository into {tree} (it holds only "
+                f"{_listing(tree)}), or fix the path in `uses:`",
+            )
         raise ActionUnavailable(
             f"action '{step.uses}' is not in the action store and is not built in",
-            location=step.loc or Location(file=path),
+            location=location,
             hint=vendor_hint(ref, store.root),
         )
+
+
+def _listing(tree: Path) -> str:
+    names = sorted(p.name for p in tree.iterdir())[:5]
+    return ", ".join(names) if names else "nothing"
 
 
 async def run_uses(

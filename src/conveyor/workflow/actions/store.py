@@ -99,6 +99,10 @@ class ActionStore:
             return self._extract(mirror, owner_dir / f"{ref.repo}@{ref.ref}", ref.ref)
         return None
 
+    def tree(self, ref: ActionRef) -> Path | None:
+        """The vendored copy of `owner/repo@ref` (whatever its subpath), or None."""
+        return self._tree(ref)
+
     def find(self, ref: ActionRef) -> Path | None:
         """The directory of the action (its subpath included), or None when not vendored."""
         tree = self._tree(ref)

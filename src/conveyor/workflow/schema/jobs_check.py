@@ -14,7 +14,7 @@ from __future__ import annotations
 from conveyor.workflow.schema.ids import invalid_id_message
 from conveyor.workflow.schema.nodes import Map, Node, Scalar, Seq
 from conveyor.workflow.schema.problems import Sink
-from conveyor.workflow.schema.steps_check import check_steps
+from conveyor.workflow.schema.steps_check import check_step_kinds, check_steps
 
 
 def check_jobs(root: Node, sink: Sink) -> None:
@@ -36,6 +36,7 @@ def _check_job(job: Map, sink: Sink) -> None:
     steps = job.get("steps")
     if isinstance(steps, Seq):
         check_steps(steps, sink)
+        check_step_kinds(steps, sink)
     strategy = job.get("strategy")
     matrix = strategy.get("matrix") if isinstance(strategy, Map) else None
     if isinstance(matrix, Map):

@@ -1,5 +1,5 @@
 """GitHub's rules on a job's `steps:` beyond the schema: step ids (valid, not reserved,
-unique without regard to case).
+unique without regard to case), and, in workflows, a `run` or `uses` in every step.
 
 Called by `jobs_check` (workflow jobs) and `conveyor.workflow.load` (composite actions).
 Pure.
@@ -25,6 +25,15 @@ def check_steps(steps: Seq, sink: Sink) -> None:
         if isinstance(uses, Scalar) and uses.text and not is_action_reference(uses.text):
             message = f"Expected format {{org}}/{{repo}}[/path]@ref. Actual '{uses.text}'"
             sink.add(uses.line, uses.col, message, "uses")
+
+
+def check_step_kinds(steps: Seq, sink: Sink) -> None:
+    """A workflow step without `run` and `uses` is reported where the step starts, as GitHub's
+    converter does ("every step must define a `uses` or `run` key") besides any schema error
+    on the step's own keys, which may sit on a later line (`- name: x` then `wait: y`)."""
+    for step in steps.items:
+        if isinstance(step, Map) and step.get("run") is None and step.get("uses") is None:
+            sink.add(step.line, step.col, "Expected one of uses or run to be defined", "step-kind")
 
 
 def is_action_reference(uses: str) -> bool:
