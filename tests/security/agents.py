@@ -16,15 +16,15 @@ from tests.server.conftest import Server
 
 
 def start_agent(server: Server, tmp: Path, token: str, *extra: str) -> subprocess.Popen[bytes]:
-    """`conveyor runner --server … --token …` as its own process group."""
+    """`conveyor runner --server …` with `token` in `$CONVEYOR_TOKEN`, as its own process group."""
     name = f"agent-{len(list(tmp.glob('agent-*.log')))}"
     argv = [sys.executable, "-m", "conveyor.app", "runner", "--server", server.url]
     with (tmp / f"{name}.log").open("ab") as log:
         return subprocess.Popen(
-            [*argv, "--token", token, "--work", str(tmp / f"{name}-work"), *extra],
+            [*argv, "--work", str(tmp / f"{name}-work"), *extra],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "CONVEYOR_WARM": "0"},
+            env={**os.environ, "CONVEYOR_WARM": "0", "CONVEYOR_TOKEN": token},
             start_new_session=True,
         )
 
