@@ -138,28 +138,30 @@ def test_misused_directives_are_rejected_with_githubs_message(
     assert problems(text) == [expected]
 
 
-UNSUPPORTED = [
+EVALUATED_WHOLE = [
     pytest.param(
-        HEAD + "    strategy:\n      ${{ insert }}: ${{ fromJSON(needs.x.outputs.s) }}\n" + STEPS,
-        (6, 7),
-        id="strategy",
+        "    strategy:\n      ${{ insert }}: ${{ fromJSON(needs.x.outputs.s) }}\n", id="strategy"
+    ),
+    pytest.param("    strategy: ${{ fromJSON(needs.x.outputs.s) }}\n", id="strategy-expression"),
+    pytest.param(
+        "    container:\n      image: x\n      ${{ insert }}: ${{ fromJSON('{}') }}\n",
+        id="container",
+    ),
+    pytest.param("    container:\n      ${{ matrix.key }}: x\n", id="container-no-image"),
+    pytest.param(
+        "    services:\n      db:\n        ${{ insert }}: ${{ fromJSON(vars.DB) }}\n", id="service"
     ),
     pytest.param(
-        HEAD
-        + "    container:\n      image: x\n      ${{ insert }}: ${{ fromJSON('{}') }}\n"
-        + STEPS,
-        (7, 7),
-        id="container",
+        "    defaults:\n      run:\n        ${{ env.KEY }}: bash\n", id="defaults-run-env-key"
     ),
 ]
 
 
-@pytest.mark.parametrize(("text", "where"), UNSUPPORTED)
-def test_expression_keys_conveyor_cannot_evaluate_are_reported_not_dropped(
-    text: str, where: tuple[int, int]
+@pytest.mark.parametrize("job", EVALUATED_WHOLE)
+def test_expression_keys_github_evaluates_in_fixed_property_mappings_are_accepted(
+    job: str,
 ) -> None:
-    found = problems(text)
-    assert [(line, col, rule) for line, col, rule, _ in found] == [(*where, "unsupported")]
+    assert problems(HEAD + job + STEPS) == []
 
 
 STRING_KEYS = [

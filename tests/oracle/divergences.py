@@ -70,15 +70,7 @@ LAXER: dict[str, str] = {
 
 #: rejected by Conveyor, accepted by GitHub: features Conveyor does not have, said so
 #: (`[unsupported]`); not kept on purpose, so the bench's second rate counts them
-UNSUPPORTED: dict[str, str] = {
-    "tree:strategy-expression-key": "Conveyor limitation: GitHub evaluates an expression key "
-    "in `strategy` (the npm parser accepts it); Conveyor's model reads fixed properties there "
-    "and reports it [unsupported] rather than dropping it",
-    "tree:container-expression-key": "Conveyor limitation: as strategy-expression-key, for "
-    "`container`",
-    "tree:defaults-run-expression-key": "Conveyor limitation: as strategy-expression-key, for "
-    "`defaults.run`",
-}
+UNSUPPORTED: dict[str, str] = {}
 
 LINE: dict[str, str] = {
     "text:tab-indent": "YAML library difference: the `yaml` package also reports the line "

@@ -50,6 +50,13 @@ FEATURE_MUTATIONS: dict[str, TreeMutation] = {
     "concurrency-expression-key": _job_field("concurrency", {"group": "g", _KEY: True}),
     "environment-expression-key": _job_field("environment", {"name": "p", _KEY: "y"}),
     "defaults-run-expression-key": _job_field("defaults", {"run": {"shell": "bash", _KEY: "y"}}),
+    "strategy-insert": _strategy({_INSERT: "${{ fromJSON(needs.a.outputs.strategy) }}"}),
+    "strategy-expression": _job_field("strategy", "${{ fromJSON(vars.STRATEGY) }}"),
+    "container-insert-only": _job_field("container", {_INSERT: "${{ fromJSON(vars.C) }}"}),
+    "container-credentials-insert": _job_field(
+        "container", {"image": "x", "credentials": {_INSERT: "${{ fromJSON(secrets.C) }}"}}
+    ),
+    "defaults-run-insert": _job_field("defaults", {"run": {_INSERT: "${{ fromJSON(env.D) }}"}}),
     "runs-on-expression-key": _job_field("runs-on", {"group": "g", _KEY: "y"}),
     "services-expression-name": _job_field("services", {_KEY: {"image": "x"}}),
     # run-start checks

@@ -44,6 +44,7 @@ from conveyor.workflow.expr import (
 )
 from conveyor.workflow.model import Job, Workflow
 from conveyor.workflow.plan import matrix as matrix_plan
+from conveyor.workflow.plan import strategy as strategy_plan
 from conveyor.workflow.run.results import Result
 from conveyor.workflow.run.status import job_functions
 
@@ -185,6 +186,9 @@ def fail_fast(job: Job, contexts: RunContexts) -> bool:
         }
     )
     try:
+        if job.strategy.template is not None:
+            values = strategy_plan.evaluated_properties(job.strategy.template, ctx, where="")
+            return is_truthy(values.get("fail-fast", True))
         return is_truthy(evaluate_raw(job.strategy.fail_fast, ctx))
     except ConveyorError:
         return True
@@ -206,36 +210,12 @@ class _Leg:
 
 
 def _legs(workflow: Workflow, job: Job, ctx: EvalContext) -> list[_Leg]:
-    strategy = job.strategy
-    if strategy is None or strategy.matrix is None:
-        combos: list[dict[str, Value]] = [{}]
-    else:
-        value = evaluate_raw(strategy.matrix, ctx)
-        where = f"{workflow.path}: jobs.{job.id}.strategy.matrix"
-        combos = list(matrix_plan.expand(value, where=where, job_id=job.id))
-    fail_fast = is_truthy(evaluate_raw(strategy.fail_fast, ctx)) if strategy else True
-    limit = _whole(evaluate_raw(strategy.max_parallel, ctx)) if strategy else None
-    total = len(combos)
+    where = f"{workflow.path}: jobs.{job.id}.strategy"
+    strategy = strategy_plan.resolve(job.strategy, ctx, where=where, job_id=job.id)
     return [
-        _Leg(
-            combo=combo,
-            strategy={
-                "fail-fast": fail_fast,
-                "job-index": index,
-                "job-total": total,
-                "max-parallel": limit or total,
-            },
-        )
-        for index, combo in enumerate(combos)
+        _Leg(combo=combo, strategy=strategy.context(index))
+        for index, combo in enumerate(strategy.combos)
     ]
-
-
-def _whole(value: Value) -> int | None:
-    try:
-        number = int(float(str(value))) if value not in (None, "") else 0
-    except ValueError:
-        return None
-    return number if number > 0 else None
 
 
 def runs_on_labels(raw: Any, ctx: EvalContext) -> tuple[str, ...]:

@@ -16,10 +16,16 @@ from conveyor.workflow.model.values import Raw
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunDefaults:
-    """`defaults.run` at workflow or job level (applies to `run` steps only)."""
+    """`defaults.run` at workflow or job level (applies to `run` steps only).
+
+    `template` holds a job's `defaults.run` as written when GitHub evaluates it as a whole at
+    job start before reading its properties (it has an expression key or `${{ insert }}`, or
+    is itself an expression); the two fields are then unset.
+    """
 
     shell: str | None = None
     working_directory: str | None = None
+    template: Raw = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,16 +38,28 @@ class Concurrency:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Strategy:
-    """`strategy:`; `matrix` is the raw mapping (or an expression string for `fromJSON`)."""
+    """`strategy:`; `matrix` is the raw mapping (or an expression string for `fromJSON`).
+
+    `template` holds the whole `strategy` as written when GitHub evaluates it before reading
+    its properties (an expression key or `${{ insert }}` in it, or `strategy: ${{ … }}`);
+    the other fields then keep their defaults. `conveyor.workflow.plan.strategy` reads both.
+    """
 
     matrix: Raw = None
     fail_fast: Raw = True
     max_parallel: Raw = None
+    template: Raw = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Container:
-    """`container:` of a job or one entry of `services:`."""
+    """`container:` of a job or one entry of `services:`.
+
+    `template` holds the container as written when GitHub evaluates it as a whole at job
+    start before reading its properties (an expression key or `${{ insert }}` anywhere in it,
+    or the container itself an expression); `image` is then None and the rest unset.
+    `conveyor.workflow.plan.containers` reads both.
+    """
 
     image: Raw
     credentials: Raw = None
@@ -49,6 +67,7 @@ class Container:
     ports: tuple[Raw, ...] = ()
     volumes: tuple[Raw, ...] = ()
     options: Raw = None
+    template: Raw = None
     loc: Location | None = None
 
 

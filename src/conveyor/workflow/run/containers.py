@@ -25,8 +25,8 @@ from pathlib import Path
 from conveyor.clients.podman import Podman
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.podman import PodmanRunner
-from conveyor.workflow.expr import EvalContext, Value, evaluate_mapping, evaluate_raw, to_str
-from conveyor.workflow.model import Container, Job
+from conveyor.workflow.expr import Value
+from conveyor.workflow.plan.containers import ContainerSpec
 
 _PODMAN: list[Podman] = []
 LABEL = "io.conveyor.job-dir"
@@ -49,16 +49,19 @@ def seconds(text: str, default: float) -> float:
     return total if found else default
 
 
-def _strings(values: tuple[object, ...] | Mapping[str, object], ctx: EvalContext) -> list[str]:
-    items = values.values() if isinstance(values, Mapping) else values
-    return [to_str(evaluate_raw(v, ctx)) for v in items]  # type: ignore[arg-type]
-
-
 class JobContainers:
     """Everything Podman runs for one job leg."""
 
-    def __init__(self, job: Job, *, image: str | None, mounts: tuple[Path, ...]) -> None:
-        self.job = job
+    def __init__(
+        self,
+        *,
+        container: ContainerSpec | None,
+        services: Mapping[str, ContainerSpec],
+        image: str | None,
+        mounts: tuple[Path, ...],
+    ) -> None:
+        self.container = container  # the job container's evaluated `container:` (if any)
+        self.service_specs = services  # evaluated `services:`
         self.image = image  # the job container's image (None: steps run on the host)
         self.mounts = mounts
         self.tag = uuid.uuid4().hex[:10]
@@ -66,31 +69,33 @@ class JobContainers:
         self.services: dict[str, str] = {}  # key -> container name
         self.runner: PodmanRunner | None = None
 
-    async def start(self, ctx: EvalContext, *, host_path: str) -> dict[str, Value]:
+    async def start(self, *, host_path: str) -> dict[str, Value]:
         """Create the network, start the services (healthy), start the job container;
         returns the `job` context's `container` and `services` entries."""
         pm = podman()
         context: dict[str, Value] = {}
-        if self.job.services:  # a container job alone needs no network of its own
+        if self.service_specs:  # a container job alone needs no network of its own
             self.network = f"conveyor-{self.tag}"
             await pm.run("network", "create", self.network)
         services: dict[str, Value] = {}
-        for key, spec in self.job.services.items():
-            services[key] = await self._service(pm, key, spec, ctx)
+        for key, spec in self.service_specs.items():
+            services[key] = await self._service(pm, key, spec)
         if services:
             context["services"] = services
-        for key, spec in self.job.services.items():
-            await self._healthy(pm, key, spec, ctx)
+        for key, spec in self.service_specs.items():
+            await self._healthy(pm, key, spec)
         if self.image is not None:
-            job_spec = self.job.container
+            job_spec = self.container
             options: list[str] = []
             env: dict[str, str] = {}
             if job_spec is not None:
-                options = shlex.split(to_str(evaluate_raw(job_spec.options, ctx)) or "")
-                options += [a for v in _strings(job_spec.volumes, ctx) for a in ("-v", v)]
-                options += [a for v in _strings(job_spec.ports, ctx) for a in ("-p", v)]
-                env = {k: to_str(v) for k, v in evaluate_mapping(job_spec.env, ctx).items()}
-            credentials = self._credentials(job_spec, ctx) if job_spec is not None else None
+                options = shlex.split(job_spec.options)
+                options += [a for v in job_spec.volumes for a in ("-v", v)]
+                options += [a for v in job_spec.ports for a in ("-p", v)]
+                env = dict(job_spec.env)
+            credentials = None
+            if job_spec is not None and job_spec.credentials:
+                credentials = dict(job_spec.credentials)
             await ensure_image(pm, self.image, credentials=credentials, authfile=self._authfile())
             self.runner = PodmanRunner(
                 pm,
@@ -106,25 +111,22 @@ class JobContainers:
             context["container"] = {"id": container_id, "network": self.network or ""}
         return context
 
-    async def _service(
-        self, pm: Podman, key: str, spec: Container, ctx: EvalContext
-    ) -> dict[str, Value]:
-        image = to_str(evaluate_raw(spec.image, ctx))
+    async def _service(self, pm: Podman, key: str, spec: ContainerSpec) -> dict[str, Value]:
+        image = spec.image
         if not image:  # GitHub skips a service whose image evaluates to empty
             return {}
-        await ensure_image(
-            pm, image, credentials=self._credentials(spec, ctx), authfile=self._authfile()
-        )
+        credentials = dict(spec.credentials) if spec.credentials else None
+        await ensure_image(pm, image, credentials=credentials, authfile=self._authfile())
         name = f"conveyor-{self.tag}-{key}"
         args = ["run", "-d", "--name", name, "--network", self.network or "bridge", *self._label()]
         args += ["--network-alias", key]
-        for k, v in evaluate_mapping(spec.env, ctx).items():
-            args += ["-e", f"{k}={to_str(v)}"]
-        for port in _strings(spec.ports, ctx):
+        for k, v in spec.env.items():
+            args += ["-e", f"{k}={v}"]
+        for port in spec.ports:
             args += ["-p", port]
-        for volume in _strings(spec.volumes, ctx):
+        for volume in spec.volumes:
             args += ["-v", volume]
-        args += shlex.split(to_str(evaluate_raw(spec.options, ctx)) or "")
+        args += shlex.split(spec.options)
         result = await pm.run(*args, "--", image, check=False)  # `--`: never a flag
         if result.returncode != 0:
             raise ConveyorError(
@@ -146,14 +148,8 @@ class JobContainers:
     def _authfile(self) -> str:
         return str(self.mounts[0] / "registry-auth.json") if self.mounts else ""
 
-    def _credentials(self, spec: Container, ctx: EvalContext) -> dict[str, str] | None:
-        raw = evaluate_raw(spec.credentials, ctx) if spec.credentials is not None else None
-        if not isinstance(raw, dict):
-            return None
-        return {str(k): to_str(v) for k, v in raw.items()}
-
-    async def _healthy(self, pm: Podman, key: str, spec: Container, ctx: EvalContext) -> None:
-        options = shlex.split(to_str(evaluate_raw(spec.options, ctx)) or "")
+    async def _healthy(self, pm: Podman, key: str, spec: ContainerSpec) -> None:
+        options = shlex.split(spec.options)
         if key not in self.services or not any(o.startswith("--health-cmd") for o in options):
             return
         flags = _flags(options)

@@ -237,7 +237,7 @@ async def _run_steps(
 ) -> list[StepResult]:
     """Start the job's containers (if any), run the actions' `pre`s, then the steps."""
     if containers is not None:
-        jr.job_context = await containers.start(ctx, host_path=jr.base_env.get("PATH", ""))
+        jr.job_context = await containers.start(host_path=jr.base_env.get("PATH", ""))
         if containers.runner is not None:
             await jr.runner.cleanup()
             jr.runner = containers.runner
@@ -266,15 +266,27 @@ async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResu
 
 
 def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | None:
-    """The job's Podman containers, or None when everything runs on the host."""
+    """The job's Podman containers, or None when everything runs on the host.
+
+    The job container, then the services, are evaluated here at job start, as GitHub's
+    runner does (`conveyor.workflow.plan.containers`)."""
     if job.container is None and not job.services and _PLATFORM not in sys.modules:
         return None  # no platform was chosen (`--runner`, `-P`): the host runs everything
+    from conveyor.workflow.plan import containers as container_plan
     from conveyor.workflow.run.platform import current
 
     platform = current()
-    image: str | None = None
+    where = f"jobs.{job.id}"
+    spec = None
     if job.container is not None:
-        image = to_str(evaluate_raw(job.container.image, ctx)) or None
+        spec = container_plan.resolve(job.container, ctx, where=f"{where}.container")
+    services = {
+        key: container_plan.resolve(service, ctx, where=f"{where}.services.{key}")
+        for key, service in job.services.items()
+    }
+    image: str | None = None
+    if spec is not None:
+        image = spec.image or None  # an empty image is no container, as on GitHub
     elif platform.runner == "podman":
         labels = evaluate_raw(job.runs_on, ctx)
         if isinstance(labels, dict):
@@ -285,14 +297,14 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
             from conveyor.clients.podman_images import BUSYBOX_IMAGE
 
             image = BUSYBOX_IMAGE
-    if image is None and not job.services:
+    if image is None and not services:
         return None
     from conveyor.workflow.actions.store import ActionStore
     from conveyor.workflow.run.containers import JobContainers
 
     store = ActionStore().root  # vendored actions run in the job container from there
     mounts = (dirs.root, store) if store.is_dir() else (dirs.root,)
-    return JobContainers(job, image=image, mounts=mounts)
+    return JobContainers(container=spec, services=services, image=image, mounts=mounts)
 
 
 def _remove(path: Path) -> None:
@@ -311,9 +323,31 @@ def _verdict(jr: JobRun, control: JobControl) -> Result:
 
 def _defaults(workflow: RunDefaults, job: RunDefaults, ctx: EvalContext) -> RunDefaults:
     """`defaults.run`: the job's (evaluated once at job start, with the job's `env`, as the
-    schema's `job-defaults-run` context allows) over the workflow's (literal: no context)."""
-    shell = to_str(evaluate_raw(job.shell, ctx)) if job.shell else None
-    directory = to_str(evaluate_raw(job.working_directory, ctx)) if job.working_directory else None
+    schema's `job-defaults-run` context allows) over the workflow's (literal: no context).
+
+    A job's `defaults.run` with an expression key or `${{ insert }}` is evaluated whole
+    first; as GitHub's runner (JobExtension), an empty value leaves the workflow's."""
+    if job.template is not None:
+        values = evaluate_raw(job.template, ctx)
+        if values is not None and not isinstance(values, dict):
+            raise ConveyorError(
+                f"jobs.<job_id>.defaults.run evaluated to {type(values).__name__}, not a "
+                "mapping of shell and working-directory"
+            )
+        values = values or {}
+        unknown = [key for key in values if key not in ("shell", "working-directory")]
+        if unknown:
+            raise ConveyorError(
+                f"defaults.run: Unexpected value '{unknown[0]}' (after evaluating its "
+                "expression keys); it has only shell and working-directory"
+            )
+        shell = to_str(values.get("shell"))
+        directory = to_str(values.get("working-directory"))
+    else:
+        shell = to_str(evaluate_raw(job.shell, ctx)) if job.shell else ""
+        directory = (
+            to_str(evaluate_raw(job.working_directory, ctx)) if job.working_directory else ""
+        )
     return RunDefaults(
         shell=shell or workflow.shell,
         working_directory=directory or workflow.working_directory,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,8 +25,9 @@ from conveyor.workflow.expr import (
     is_truthy,
     to_str,
 )
-from conveyor.workflow.model import Job, Raw
+from conveyor.workflow.model import Job
 from conveyor.workflow.plan import matrix as matrix_plan
+from conveyor.workflow.plan import strategy as strategy_plan
 from conveyor.workflow.run.contexts import github_context
 from conveyor.workflow.run.job import Leg, WorkflowCall, run_job
 from conveyor.workflow.run.results import JobResult, Result, combine
@@ -188,20 +190,15 @@ class Scheduler:
         self.results.append(JobResult(id=job.id, name=name, result=result, parent=self.call.parent))
 
     def _legs(self, job: Job, ctx: EvalContext, needs_ctx: dict[str, Value]) -> list[Leg]:
-        strategy = job.strategy
-        raw_matrix: Raw = strategy.matrix if strategy else None
-        combos = [{}] if raw_matrix is None else self._combos(job, raw_matrix, ctx)
-        fail_fast = is_truthy(evaluate_raw(strategy.fail_fast, ctx)) if strategy else True
-        max_parallel = _whole(evaluate_raw(strategy.max_parallel, ctx)) if strategy else None
-        total = len(combos)
+        where = f"{self.call.workflow.path}: jobs.{job.id}.strategy"
+        strategy = strategy_plan.resolve(job.strategy, ctx, where=where, job_id=job.id)
+        filters = self.session.options.matrix_filter
+        if filters and self.call.depth == 0 and strategy.has_matrix:
+            combos = tuple(matrix_plan.filter_legs(list(strategy.combos), filters))
+            strategy = dataclasses.replace(strategy, combos=combos)
         legs = []
-        for index, combo in enumerate(combos):
-            strategy_ctx: dict[str, Value] = {
-                "fail-fast": fail_fast,
-                "job-index": index,
-                "job-total": total,
-                "max-parallel": max_parallel or total,
-            }
+        for index, combo in enumerate(strategy.combos):
+            strategy_ctx = strategy.context(index)
             contexts = {**ctx.contexts, "matrix": dict(combo), "strategy": strategy_ctx}
             name = self._leg_name(job, combo, EvalContext(contexts=contexts))
             legs.append(
@@ -215,15 +212,6 @@ class Scheduler:
                 )
             )
         return legs
-
-    def _combos(self, job: Job, raw: Raw, ctx: EvalContext) -> list[dict[str, Value]]:
-        value = evaluate_raw(raw, ctx)
-        where = f"{self.call.workflow.path}: jobs.{job.id}.strategy.matrix"
-        combos: list[dict[str, Value]] = list(matrix_plan.expand(value, where=where, job_id=job.id))
-        filters = self.session.options.matrix_filter
-        if filters and self.call.depth == 0:
-            combos = list(matrix_plan.filter_legs(combos, filters))
-        return combos
 
     def _leg_name(self, job: Job, combo: dict[str, Value], ctx: EvalContext) -> str:
         base = self.job_name(job, ctx)
@@ -329,15 +317,6 @@ class Scheduler:
             self.call.prefix(result.name), str(result.result), result.duration
         )
         return result
-
-
-def _whole(value: Value) -> int | None:
-    """`max-parallel` as a positive whole number (expressions may give floats or strings)."""
-    try:
-        number = int(float(str(value))) if value not in (None, "") else 0
-    except ValueError:
-        return None
-    return number if number > 0 else None
 
 
 async def _until_stopped(waiting: Awaitable[bool | None], control: JobControl) -> bool:

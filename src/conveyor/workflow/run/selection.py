@@ -203,9 +203,10 @@ def describe(selection: Selection) -> str:
             kind = f" uses: {job.uses}" if job.uses else ""
             lines.append(f"  {job.id}{kind}{needs}")
             raw = job.strategy.matrix if job.strategy else None
-            if raw is None:
+            computed = job.strategy is not None and job.strategy.template is not None
+            if raw is None and not computed:
                 continue
-            if "${{" in repr(raw):
+            if computed or "${{" in repr(raw):
                 lines.append("    matrix: computed when the job starts")
                 continue
             try:

@@ -2,6 +2,10 @@
 calls), with the short forms GitHub allows: `container: image`, `services.x: image`,
 `environment: name`, `concurrency: group`, `needs: one`, `secrets: inherit`.
 
+`strategy`, `container`, `services.<id>` and a job's `defaults.run` written with an
+expression key or `${{ insert }}`, or as one expression, are kept whole as the model's
+`template`: GitHub evaluates them before it reads their properties.
+
 Called by `build_workflow`. Pure.
 """
 
@@ -58,6 +62,8 @@ def _or(node: Map, key: str, default: Raw) -> Raw:
 
 def build_defaults(node: Node | None) -> RunDefaults:
     run = field(node, "run")
+    if is_template(run):
+        return RunDefaults(template=raw(run))
     return RunDefaults(
         shell=text(field(run, "shell")), working_directory=text(field(run, "working-directory"))
     )
@@ -73,6 +79,10 @@ def build_concurrency(node: Node | None) -> Concurrency | None:
 
 
 def _strategy(node: Node | None) -> Strategy | None:
+    if node is None:
+        return None
+    if is_template(node):
+        return Strategy(template=raw(node))
     if not isinstance(node, Map):
         return None
     return Strategy(
@@ -93,6 +103,8 @@ def _environment(node: Node | None) -> Environment | None:
 def _container(node: Node | None, file: str) -> Container | None:
     if node is None:
         return None
+    if is_template(node, deep=True):
+        return Container(image=None, template=raw(node), loc=at(file, node))
     if not isinstance(node, Map):
         image = raw(node)
         return Container(image=image, loc=at(file, node)) if image != "" else None
@@ -106,6 +118,27 @@ def _container(node: Node | None, file: str) -> Container | None:
         options=raw(node.get("options")),
         loc=at(file, node),
     )
+
+
+def is_template(node: Node | None, *, deep: bool = False) -> bool:
+    """Whether GitHub evaluates `node` as a whole before reading its properties: it is one
+    expression, or has an expression key (at any depth when `deep`)."""
+    if isinstance(node, Scalar):
+        return isinstance(node.value, str) and "${{" in node.value
+    return _has_expression_key(node, deep=deep)
+
+
+def _has_expression_key(node: Node | None, *, deep: bool) -> bool:
+    if isinstance(node, Seq):
+        return deep and any(_has_expression_key(item, deep=deep) for item in node.items)
+    if not isinstance(node, Map):
+        return False
+    for key, value in node.pairs:
+        if isinstance(key, Scalar) and "${{" in key.text:
+            return True
+        if deep and _has_expression_key(value, deep=deep):
+            return True
+    return False
 
 
 def _services(node: Node | None, file: str) -> dict[str, Container]:

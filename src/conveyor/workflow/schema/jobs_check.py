@@ -11,6 +11,8 @@ Called by `conveyor.workflow.load`. Pure.
 
 from __future__ import annotations
 
+from conveyor.workflow.schema.directives import is_directive
+from conveyor.workflow.schema.expressions import check_expression, split_template
 from conveyor.workflow.schema.ids import invalid_id_message
 from conveyor.workflow.schema.nodes import Map, Node, Scalar, Seq
 from conveyor.workflow.schema.problems import Sink
@@ -64,8 +66,37 @@ def _check_container(node: Node | None, sink: Sink) -> None:
     # empty string); only a mapping without an image is an error. An empty service string
     # is already a schema error (non-empty-string), as is an empty or null `image:` in a
     # mapping: only a missing one is reported here, like GitHub's converter.
-    if isinstance(node, Map) and node.get("image") is None:
+    # GitHub's converter checks a container only when no key or value in it is an
+    # expression (the runner evaluates it at job start): `${{ insert }}` may bring the image.
+    if isinstance(node, Map) and node.get("image") is None and not _holds_expression(node):
         sink.add(node.line, node.col, "Container image cannot be empty", "container")
+
+
+#: the contexts of GitHub's `container` definition; `credentials` adds these
+_CONTAINER_CONTEXT = ("github", "inputs", "vars", "needs", "strategy", "matrix")
+_NESTED_CONTEXT = (*_CONTAINER_CONTEXT, "secrets", "env")
+
+
+def _holds_expression(node: Node, context: tuple[str, ...] = _CONTAINER_CONTEXT) -> bool:
+    """Whether a key or value anywhere in `node` is a valid expression (an invalid one was
+    reported by the reader and reads as a string, as in GitHub's parser)."""
+    if isinstance(node, Scalar):
+        return _is_expression(node, context)
+    children = node.items if isinstance(node, Seq) else [n for pair in node.pairs for n in pair]
+    return any(
+        _holds_expression(child, context if isinstance(child, Scalar) else _NESTED_CONTEXT)
+        for child in children
+    )
+
+
+def _is_expression(node: Scalar, context: tuple[str, ...]) -> bool:
+    if not isinstance(node.value, str) or "${{" not in node.value:
+        return False
+    segments = split_template(node.value)
+    if segments is None:
+        return False
+    expressions = [text for is_expr, text in segments if is_expr]
+    return all(is_directive(t) or check_expression(t, context) is None for t in expressions)
 
 
 def _needs_of(job: Node) -> list[Scalar]:

@@ -37,11 +37,21 @@ CONDITION_DEFINITIONS = frozenset({"job-if", "step-if", "snapshot-if", "runs-if"
 #: mappings GitHub also accepts empty (`inputs:` with no value; parser case
 #: on-workflow_dispatch-inputs-null) although the strict schema does not say so
 NULL_ALLOWED = frozenset({"workflow-dispatch-inputs"})
-#: mappings of named properties GitHub lets hold expression keys that Conveyor evaluates
-#: (the model keeps `strategy.matrix` raw); in the others GitHub accepts (`strategy`,
-#: `container`, `defaults.run`, …) the model reads fixed properties, so an expression key
-#: there is reported rather than dropped
-EVALUATED_KEY_MAPPINGS = frozenset({"matrix"})
+#: mappings of named properties GitHub lets hold expression keys (their definition has a
+#: `context`); the engine evaluates them whole before reading their properties
+#: (`Strategy.template`, `Container.template`, `RunDefaults.template`; `strategy.matrix` is
+#: kept raw anyway). An expression key in any other mapping with fixed properties is
+#: reported rather than dropped
+EVALUATED_KEY_MAPPINGS = frozenset(
+    {
+        "matrix",
+        "strategy",
+        "container-mapping",
+        "service-container-mapping",
+        "container-registry-credentials",
+        "job-defaults-run",
+    }
+)
 #: mappings whose keys GitHub's converter reads as plain strings (`assertString`), so it
 #: rejects an expression key: definition -> what GitHub's message calls the key
 STRING_KEY_MAPPINGS: dict[str, str] = {
