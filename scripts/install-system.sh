@@ -15,6 +15,9 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+# Local CI jobs run as an unprivileged user, who cannot enter root's pyenv: they start on the
+# system's python3 of the same version (`conveyor.ci.jobuser.interpreter`).
+[ -x /usr/bin/python3 ] || need+=(python3-minimal)
 # Kustomize renders through `kubectl kustomize` (preinstalled on these machines); Debian's
 # kubernetes-client is the fallback that carries one.
 command -v kubectl >/dev/null || command -v kustomize >/dev/null || need+=(kubernetes-client)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from conveyor.clients.archives import extract_all
+
 
 class ArtifactSource(Protocol):
     """Where the run's artifacts come from (the executor's `Reporter`)."""
@@ -47,7 +49,7 @@ def unpack_artifact(run_dir: Path, name: str, data: bytes, number: int) -> str:
     files = folder / "files"
     files.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        archive.extractall(files, filter="data")
+        extract_all(archive, files)
     size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
     meta = json.dumps(
         {

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from conveyor.clients.archives import extract_all
 from conveyor.clients.errors import GitError
 
 DEFAULT_TIMEOUT = 60.0
@@ -159,7 +160,7 @@ class GitMirror:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".export-"))
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter="data")
+            extract_all(tar, tmp)
         try:
             tmp.rename(dest)
         except OSError:  # another task exported the same tree first

@@ -30,6 +30,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from conveyor.clients.archives import extract
+
 DEFAULT_LIMIT = 10 * 1024**3
 _ABS = "__abs__"
 
@@ -236,4 +238,4 @@ def unpack(archive: Path, workspace: Path, roots: Sequence[Path]) -> None:
             member.name = str(absolute.relative_to(root)) if absolute != root else "."
             targets.append((member, root))
         for member, destination in targets:
-            tar.extract(member, destination, filter="tar")
+            extract(tar, member, destination, rule="tar")
