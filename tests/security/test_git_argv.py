@@ -56,9 +56,7 @@ def _checkout(inputs: dict[str, str], workspace: Path) -> dict[str, str]:
     )
 
 
-@pytest.mark.parametrize(
-    "ref", ["--upload-pack=touch {pwned}; false", "--upload-pack={script}"]
-)
+@pytest.mark.parametrize("ref", ["--upload-pack=touch {pwned}; false", "--upload-pack={script}"])
 def test_checkout_ref_cannot_make_git_run_a_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str
 ) -> None:
