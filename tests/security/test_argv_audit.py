@@ -31,8 +31,8 @@ import conveyor
 SRC = Path(conveyor.__file__).parent
 PROGRAMS = ("git", "podman")
 END = ("--", "--end-of-options")
-#: helpers that run git with their caller's argv: module -> {callee as written: leading
-#: arguments that are not part of the argv}
+#: helpers that run git or podman with their caller's argv, by the module that calls them:
+#: {callee as written: (leading arguments that are not argv, program)}
 HELPERS: dict[str, dict[str, tuple[int, str]]] = {
     "clients/git.py": {"self.run": (0, "git")},
     "clients/gitmirror.py": {"git": (0, "git")},
@@ -44,7 +44,7 @@ HELPERS: dict[str, dict[str, tuple[int, str]]] = {
     "workflow/actions/store.py": {"git": (0, "git")},
     "workflow/actions/builtins/build_push.py": {"_stream": (1, "podman")},
     "targets/podman/teardown.py": {"_names": (1, "podman")},
-    "app/tour.py": {"self._git": (0, "git")},
+    "app/tour.py": {"self._git": (0, "git"), "self._podman": (0, "podman")},
 }
 #: where helpers are defined (module, function): each must be listed in HELPERS or be
 #: one whose callers pass a list literal (checked as such)
@@ -63,7 +63,6 @@ HELPER_DEFS = {
     ("app/tour.py", "_git"),
     ("app/tour.py", "_podman"),
     ("app/seed.py", "_git"),
-    ("app/warmchild.py", "_git"),
     ("clients/podman.py", "argv"),
     ("clients/podman.py", "run"),
 }
@@ -81,7 +80,6 @@ VALIDATORS = {
     "revision",
     "remote_url",
     "repository_name",
-    "checked_image",
 }
 #: functions that return options only: `-c http.extraheader=…`, `--filter label=…`
 OPTION_BUILDERS = {"_auth", "target_filter", "_label", "tls_flags"}
@@ -94,6 +92,8 @@ PASSTHROUGH = {
     # (targets/podman/fields.py: names, mounts and ports validated, image after `--`)
     ("targets/podman/runtime.py", "f.replace"),
 }
+#: options whose next element is their value (so never read as an option itself); an
+#: entry that takes no value would hide the positional after it: list only real ones
 VALUE_OPTIONS = {
     "git": {"-C", "--git-dir", "-c", "--depth", "-m", "-am", "-p", "--branch", "--points-at"},
     "podman": {  # `-t`: build's tag, rm's and restart's timeout (never run's --tty here)
@@ -359,9 +359,10 @@ def _spawned_params(module: Module, node: ast.AST) -> list[ast.expr]:
 
 @functools.cache
 def audit() -> tuple[list[Finding], list[Finding]]:
-    """(unsafe positionals, helpers missing from HELPER_DEFS)."""
+    """(unsafe positionals, helpers missing from HELPER_DEFS or listed but gone)."""
     findings: list[Finding] = []
     unknown: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
     for module in _modules():
         helpers = HELPERS.get(module.name, {})
         for node in ast.walk(module.tree):
@@ -369,6 +370,7 @@ def audit() -> tuple[list[Finding], list[Finding]]:
             scope = module.scope.get(node)
             if spread:
                 assert scope is not None
+                seen.add((module.name, scope.name))
                 if (module.name, scope.name) not in HELPER_DEFS:
                     unknown.append(
                         Finding(
@@ -396,6 +398,7 @@ def audit() -> tuple[list[Finding], list[Finding]]:
                 passed = node.args[index : index + 1]
                 first = passed[0] if passed else None
                 if scope and isinstance(first, ast.Name) and first.id in _params(scope):
+                    seen.add((module.name, scope.name))
                     if (module.name, scope.name) not in HELPER_DEFS:  # it hands its argv on
                         where = f"{module.name}:{node.lineno}"
                         unknown.append(Finding(where, f"{scope.name}() runs its caller's argv"))
@@ -405,6 +408,8 @@ def audit() -> tuple[list[Finding], list[Finding]]:
                 for arg in node.args[index : index + 1]:
                     rule._spread(arg)
                 findings += rule.findings
+    for module_name, name in sorted(HELPER_DEFS - seen):
+        unknown.append(Finding(module_name, f"{name}() is listed but runs no caller's argv"))
     return findings, unknown
 
 
@@ -418,8 +423,8 @@ def test_every_git_and_podman_positional_is_checked_or_after_end_of_options() ->
 def test_every_helper_that_runs_git_or_podman_is_known_to_the_audit() -> None:
     _, unknown = audit()
     assert not unknown, (
-        "new argv builders: list them in HELPERS/HELPER_DEFS so their callers are checked:\n"
-        + "\n".join(map(str, unknown))
+        "argv builders: list new ones in HELPERS/HELPER_DEFS so their callers are checked, "
+        "drop the ones that are gone:\n" + "\n".join(map(str, unknown))
     )
 
 

@@ -266,7 +266,7 @@ class Tour:
                 if running:
                     row = running[0]
                     name = str(row["Names"][0])
-                    done = self._podman("kill", name)
+                    done = self._podman("kill", "--", name)
                     if done.returncode == 0:
                         return name, int(row.get("StartedAt") or 0)
                     problem = f"podman kill {name}: {done.stderr.strip()}"
