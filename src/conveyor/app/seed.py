@@ -78,7 +78,12 @@ def _git(args: list[str], *, cwd: Path, env: Mapping[str, str], token: str = "")
 
 def remote_has_main(push_url: str, token: str) -> bool:
     env = auth_env(token)
-    out = _git(["ls-remote", push_url, "refs/heads/main"], cwd=Path.cwd(), env=env, token=token)
+    out = _git(
+        ["ls-remote", "--end-of-options", push_url, "refs/heads/main"],
+        cwd=Path.cwd(),
+        env=env,
+        token=token,
+    )
     return bool(out.strip())
 
 
@@ -106,7 +111,12 @@ def seed_repo(
         _git(["init", "-q", "-b", "main"], cwd=tree, env=env)
         _git(["add", "-A"], cwd=tree, env=env)
         _git(["commit", "-q", "-m", message], cwd=tree, env=env)
-        _git(["push", "-q", push_url, "HEAD:refs/heads/main"], cwd=tree, env=env, token=token)
+        _git(
+            ["push", "-q", "--end-of-options", push_url, "HEAD:refs/heads/main"],
+            cwd=tree,
+            env=env,
+            token=token,
+        )
         return _git(["rev-parse", "HEAD"], cwd=tree, env=env).strip()
 
 
@@ -114,10 +124,10 @@ async def seed_image(app_dir: Path, registry: str, podman: Podman) -> str:
     """Build `app_dir`'s Containerfile as `<registry>/demo/app:seed` and push it."""
     await ensure_busybox_image(podman)
     image = f"{registry}/demo/app:{SEED_TAG}"
-    exists = await podman.run("image", "exists", image, check=False)
+    exists = await podman.run("image", "exists", "--", image, check=False)
     if exists.returncode != 0:
         await podman.run(
-            "build", "-q", "-t", image, "-f", str(app_dir / "Containerfile"), str(app_dir)
+            "build", "-q", "-t", image, "-f", str(app_dir / "Containerfile"), "--", str(app_dir)
         )
-    await podman.run("push", "-q", "--tls-verify=false", image)
+    await podman.run("push", "-q", "--tls-verify=false", "--", image)
     return image

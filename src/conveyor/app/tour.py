@@ -108,7 +108,12 @@ class Tour:
             clone = self._work / "app"
             if not clone.exists():
                 self._git(
-                    "clone", "-q", self.info.git_url(self.info.app_repo), str(clone), cwd=self._work
+                    "clone",
+                    "-q",
+                    "--end-of-options",
+                    self.info.git_url(self.info.app_repo),
+                    str(clone),
+                    cwd=self._work,
                 )
             else:
                 self._git("pull", "-q", "--rebase", "origin", "main", cwd=clone)
@@ -261,7 +266,7 @@ class Tour:
                 if running:
                     row = running[0]
                     name = str(row["Names"][0])
-                    done = self._podman("kill", name)
+                    done = self._podman("kill", "--", name)
                     if done.returncode == 0:
                         return name, int(row.get("StartedAt") or 0)
                     problem = f"podman kill {name}: {done.stderr.strip()}"
@@ -299,7 +304,9 @@ class Tour:
         clone = self._work / "config"
         if not clone.exists():
             url = self.info.git_url(self.info.config_repo)
-            self._git("clone", "-q", "--no-checkout", url, str(clone), cwd=self._work)
+            self._git(
+                "clone", "-q", "--no-checkout", "--end-of-options", url, str(clone), cwd=self._work
+            )
         else:
             self._git("fetch", "-q", "origin", "main", cwd=clone)
         return self._git("log", "-1", "--format=%s", "origin/main", cwd=clone)

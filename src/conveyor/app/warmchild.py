@@ -86,8 +86,13 @@ def make_scratch(directory: Path) -> Path:
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / ".github" / "workflows" / "warm.yml").write_text(REHEARSAL, encoding="utf-8")
     identity = ["-c", "user.name=conveyor", "-c", "user.email=warm@conveyor.invalid"]
-    for git in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "warm"]):
-        subprocess.run(["git", *git], cwd=repo, check=False, capture_output=True)
+    commands = (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", *identity, "commit", "-q", "-m", "warm"],
+    )
+    for argv in commands:
+        subprocess.run(argv, cwd=repo, check=False, capture_output=True)
     return repo
 
 

@@ -39,6 +39,7 @@ from typing import Any, Protocol, TextIO, cast
 
 from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
 from conveyor.core.errors import ConveyorError
+from conveyor.core.gitargs import commit_id
 from conveyor.workflow.run.session import EnvironmentRelease, Session
 from conveyor.workflow.run.steps import CANCEL_TIMEOUT
 
@@ -156,7 +157,7 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
             time.sleep(min(2 ** (attempt - 1), 4))
             shutil.rmtree(into, ignore_errors=True)
         done = subprocess.run(
-            ["git", "clone", "--quiet", "--no-checkout", source, str(into)],
+            ["git", "clone", "--quiet", "--no-checkout", "--end-of-options", source, str(into)],
             env=env,
             capture_output=True,
             text=True,
@@ -170,7 +171,7 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
         shown = message.replace(token, "***") if token else message
         raise ConveyorError(f"cannot clone {source}: {shown}")
     done = subprocess.run(
-        ["git", "-C", str(into), "checkout", "--quiet", "--detach", sha],
+        ["git", "-C", str(into), "checkout", "--quiet", "--detach", commit_id(sha)],
         capture_output=True,
         text=True,
         check=False,

@@ -12,29 +12,20 @@ ref is the full ref found, so branch rules see a tag as a tag. Called by `CIServ
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.ci.errors import CIError, NotFound
+from conveyor.core.gitargs import ref_name_problem
 
-_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+__all__ = ["ResolvedRef", "candidates", "ref_name_problem", "resolve"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResolvedRef:
     ref: str  # refs/heads/<name> or refs/tags/<name>
     sha: str
-
-
-def ref_name_problem(ref: str) -> str:
-    """Why `ref` is no valid ref name (git check-ref-format), or ""."""
-    if not ref or ref == "@" or ref.startswith(("-", "/")) or ref.endswith(("/", ".", ".lock")):
-        return "is not a valid ref name"
-    if _BAD.search(ref) or any(part.startswith(".") for part in ref.split("/")):
-        return "is not a valid ref name (no spaces, '..', '~', '^', ':', '?', '*', '[', '@{')"
-    return ""
 
 
 def candidates(ref: str) -> tuple[str, ...]:

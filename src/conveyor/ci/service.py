@@ -33,7 +33,7 @@ from conveyor.ci.cancels import Cancels
 from conveyor.ci.concurrency import ConcurrencyGroups
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.dispatch import UNFINISHED, JobDispatch
-from conveyor.ci.errors import NotFound
+from conveyor.ci.errors import CIError, NotFound
 from conveyor.ci.gates import EnvironmentGates
 from conveyor.ci.jobgroups import JobGroups
 from conveyor.ci.recovery import Recovery
@@ -46,6 +46,7 @@ from conveyor.ci.triggers import (
     commit_message,
     plan_runs,
 )
+from conveyor.core.gitargs import repository_name_problem
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.workflow.plan.event import Event
 from conveyor.workflow.run.masking import Masker
@@ -155,11 +156,23 @@ class CIService(
         return mirror if not hosted.exists() and mirror.exists() else hosted
 
     def create_repo(self, full_name: str) -> Path:
+        """A hosted bare repository; the name follows GitHub's rules (else `CIError`, 400)."""
+        problem = repository_name_problem(full_name)
+        if problem:
+            raise CIError(f"repository name {full_name[:120]!r} {problem}")
         path = self.repo_path(full_name)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)],
+                [
+                    "git",
+                    "init",
+                    "--quiet",
+                    "--bare",
+                    "--initial-branch=main",
+                    "--end-of-options",
+                    str(path),
+                ],
                 check=True,
             )
         return path

@@ -41,12 +41,14 @@ class RunPlan:
 
 def read_workflows(git_dir: Path, sha: str, into: Path) -> list[Path]:
     """Copy `.github/workflows/*.y?ml` of commit `sha` under `into`; their paths."""
-    listing = _git(git_dir, "ls-tree", "--name-only", f"{sha}:{WORKFLOW_DIR}", check=False)
+    listing = _git(
+        git_dir, "ls-tree", "--name-only", "--end-of-options", f"{sha}:{WORKFLOW_DIR}", check=False
+    )
     files: list[Path] = []
     for name in sorted(listing.splitlines()):
         if not name.endswith((".yml", ".yaml")):
             continue
-        text = _git(git_dir, "show", f"{sha}:{WORKFLOW_DIR}/{name}")
+        text = _git(git_dir, "show", "--end-of-options", f"{sha}:{WORKFLOW_DIR}/{name}")
         path = into / WORKFLOW_DIR / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -59,7 +61,7 @@ def changed_files(git_dir: Path, before: str, after: str) -> tuple[str, ...] | N
     if not before or set(before) == {"0"}:
         return None
     try:
-        out = _git(git_dir, "diff", "--name-only", before, after)
+        out = _git(git_dir, "diff", "--name-only", "--end-of-options", before, after, "--")
     except ConveyorError:
         return None
     return tuple(line for line in out.splitlines() if line)
@@ -68,7 +70,7 @@ def changed_files(git_dir: Path, before: str, after: str) -> tuple[str, ...] | N
 def commit_message(git_dir: Path, sha: str) -> str:
     """The full message of `sha` (for `head_commit.message` and `[skip ci]`), or ''."""
     try:
-        return _git(git_dir, "log", "-1", "--format=%B", sha)
+        return _git(git_dir, "log", "-1", "--format=%B", "--end-of-options", sha, "--")
     except ConveyorError:
         return ""
 
@@ -106,7 +108,7 @@ def load_run_workflow(git_dir: Path, run: Mapping[str, Any]) -> Workflow:
         read_workflows(git_dir, str(run["sha"]), root)
         path = root / str(run["workflow_path"])
         if not path.exists():
-            text = _git(git_dir, "show", f"{run['sha']}:{run['workflow_path']}")
+            text = _git(git_dir, "show", "--end-of-options", f"{run['sha']}:{run['workflow_path']}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         return load_workflow(path, root=root)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.clients.errors import GitError
+from conveyor.core.gitargs import commit_id
 
 ZERO_SHA = "0" * 40
 _FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%D", "%B")
@@ -107,11 +108,13 @@ class Git:
             args.append(f"--max-count={max_count}")
         if with_changes:
             args += ["--name-status", "--no-renames", "--diff-merges=first-parent"]
-        out = self.run(*args, revs, "--")
+        out = self.run(*args, "--end-of-options", revs, "--")
         return [_parse_record(record) for record in out.split("\x1e")[1:]]
 
     def rev_parse(self, rev: str) -> str:
-        return self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        return self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+        ).strip()
 
     def current_branch(self) -> str | None:
         """The checked-out branch, or None on a detached HEAD."""
@@ -123,7 +126,9 @@ class Git:
 
     def changed_files(self, base: str, head: str) -> tuple[str, ...]:
         """Paths that differ between `base` and `head` (a rename counts as both paths)."""
-        out = self.run("diff", "-z", "--name-only", "--no-renames", base, head, "--")
+        out = self.run(
+            "diff", "-z", "--name-only", "--no-renames", "--end-of-options", base, head, "--"
+        )
         return tuple(path for path in out.split("\0") if path)
 
     def merge_commit(self, base: str, head: str, *, committer: Person) -> str | None:
@@ -132,7 +137,9 @@ class Git:
         when the two conflict or git is older than 2.38 (no `merge-tree --write-tree`).
         Dated by `committer` so the same inputs always give the same commit."""
         try:  # exit 1 means conflicts; anything else: a git without --write-tree
-            tree = self.run("merge-tree", "--write-tree", "--no-messages", base, head).strip()
+            tree = self.run(
+                "merge-tree", "--write-tree", "--no-messages", "--end-of-options", base, head
+            ).strip()
         except GitError:
             return None
         who = {
@@ -144,10 +151,13 @@ class Git:
             "GIT_COMMITTER_DATE": committer.date,
         }
         message = f"Merge {head} into {base}"
-        return self.run("commit-tree", tree, "-p", base, "-p", head, "-m", message, env=who).strip()
+        # commit-tree takes no --end-of-options (git 2.39): the tree is checked instead
+        return self.run(
+            "commit-tree", "-p", base, "-p", head, "-m", message, commit_id(tree), env=who
+        ).strip()
 
     def merge_base(self, left: str, right: str) -> str | None:
-        out = self.run("merge-base", left, right, ok_codes=(0, 1))
+        out = self.run("merge-base", "--end-of-options", left, right, ok_codes=(0, 1))
         return out.strip() or None
 
     def remote_url(self, remote: str = "origin") -> str | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from conveyor.clients.archives import extract_all
 from conveyor.clients.errors import GitError
+from conveyor.core.gitargs import commit_id, ref_name, remote_url
 
 DEFAULT_TIMEOUT = 60.0
 _USERINFO = re.compile(r"(://)[^/@\s]*@")
@@ -82,9 +83,18 @@ class GitMirror:
     async def fetch(self) -> None:
         """Clone the mirror on first use, else fetch every ref (pruning deleted ones)."""
         if not (self.path / "HEAD").exists():
+            url = remote_url(self.url, local=True, what="repoURL")  # before anything is made
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=".clone-"))
-            await git("clone", "--mirror", "--quiet", self.url, str(tmp), timeout=self.timeout)
+            await git(
+                "clone",
+                "--mirror",
+                "--quiet",
+                "--end-of-options",
+                url,
+                str(tmp),
+                timeout=self.timeout,
+            )
             tmp.rename(self.path)
             return
         await git("fetch", "--prune", "--quiet", "origin", cwd=self.path, timeout=self.timeout)
@@ -102,6 +112,7 @@ class GitMirror:
                     "rev-parse",
                     "--verify",
                     "--quiet",
+                    "--end-of-options",
                     f"{candidate}^{{commit}}",
                     cwd=self.path,
                     timeout=self.timeout,
@@ -110,7 +121,9 @@ class GitMirror:
                 continue
             return out.decode().strip()
         raise GitError(
-            ["git", "rev-parse", rev], 1, f"revision {rev!r} not found in {mask_url(self.url)}"
+            ["git", "rev-parse", "--end-of-options", rev],
+            1,
+            f"revision {rev!r} not found in {mask_url(self.url)}",
         )
 
     async def branch_of(self, revision: str) -> str:
@@ -123,7 +136,7 @@ class GitMirror:
                 "rev-parse",
                 "--verify",
                 "--quiet",
-                f"refs/heads/{revision}",
+                f"refs/heads/{ref_name(revision, what='targetRevision')}",
                 cwd=self.path,
                 timeout=self.timeout,
             )
@@ -141,7 +154,14 @@ class GitMirror:
         ids: dict[str, str | None] = dict.fromkeys(wanted)
         if wanted:
             out = await git(
-                "ls-tree", "-z", sha, "--", *wanted, cwd=self.path, timeout=self.timeout
+                "ls-tree",
+                "-z",
+                "--end-of-options",
+                sha,
+                "--",
+                *wanted,
+                cwd=self.path,
+                timeout=self.timeout,
             )
             for entry in out.decode().split("\0"):
                 if entry:
@@ -149,14 +169,28 @@ class GitMirror:
                     ids[name] = meta.split()[2]
         roots = [p for p in paths if p.strip("/") in ("", ".")]
         if roots:
-            out = await git("rev-parse", f"{sha}^{{tree}}", cwd=self.path, timeout=self.timeout)
+            out = await git(
+                "rev-parse",
+                "--end-of-options",
+                f"{sha}^{{tree}}",
+                cwd=self.path,
+                timeout=self.timeout,
+            )
             ids.update(dict.fromkeys(roots, out.decode().strip()))
         return ids
 
     async def export(self, sha: str, path: str, dest: Path) -> None:
         """Write the files under `path` at `sha` into `dest` (atomically: all or nothing)."""
-        spec = [] if path.strip("/") in ("", ".") else ["--", path.strip("/")]
-        data = await git("archive", "--format=tar", sha, *spec, cwd=self.path, timeout=self.timeout)
+        spec = [] if path.strip("/") in ("", ".") else [path.strip("/")]
+        data = await git(  # paths after --end-of-options (archive reads a later `--` as a path)
+            "archive",
+            "--format=tar",
+            "--end-of-options",
+            sha,
+            *spec,
+            cwd=self.path,
+            timeout=self.timeout,
+        )
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".export-"))
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -183,7 +217,16 @@ async def revert_path(
     (a `git revert` of every later change to that path, leaving other paths alone), push
     it, and return the new commit's SHA."""
     clone = workdir / "revert"
-    await git("clone", "--quiet", "--branch", branch, url, str(clone), timeout=timeout)
+    await git(
+        "clone",
+        "--quiet",
+        "--branch",
+        ref_name(branch, what="branch"),
+        "--end-of-options",
+        remote_url(url, local=True),
+        str(clone),
+        timeout=timeout,
+    )
     who = {
         "GIT_AUTHOR_NAME": author[0],
         "GIT_AUTHOR_EMAIL": author[1],
@@ -192,7 +235,10 @@ async def revert_path(
     }
     spec = path.strip("/") or "."
     await git("rm", "-r", "-q", "--ignore-unmatch", "--", spec, cwd=clone, timeout=timeout)
-    await git("checkout", revision, "--", spec, cwd=clone, timeout=timeout)
+    # checkout takes no --end-of-options (git 2.39): the revision must be a commit id
+    await git(
+        "checkout", commit_id(revision, what="revision"), "--", spec, cwd=clone, timeout=timeout
+    )
     await git("commit", "--quiet", "-m", message, cwd=clone, env=who, timeout=timeout)
     await git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone, timeout=timeout)
     out = await git("rev-parse", "HEAD", cwd=clone, timeout=timeout)
@@ -203,6 +249,7 @@ async def commits_touching(mirror: GitMirror, *, since: str, until: str, path: s
     """Commits in `since..until` that changed `path`, newest first."""
     out = await git(
         "rev-list",
+        "--end-of-options",
         f"{since}..{until}",
         "--",
         path.strip("/") or ".",

@@ -103,7 +103,16 @@ def is_ancestor(repo: Path, older: str, newer: str) -> bool | None:
     """Whether commit `older` is an ancestor of `newer` in `repo`; None when unknown."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(repo), "merge-base", "--is-ancestor", older, newer],
+            [
+                "git",
+                "-C",
+                str(repo),
+                "merge-base",
+                "--is-ancestor",
+                "--end-of-options",
+                older,
+                newer,
+            ],
             capture_output=True,
             check=False,
         )

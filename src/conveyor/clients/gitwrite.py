@@ -33,6 +33,7 @@ from pathlib import Path
 
 from conveyor.clients.errors import ClientError
 from conveyor.clients.gitrepo import Snapshot, is_ancestor
+from conveyor.core.gitargs import ref_name, remote_url
 
 __all__ = ["GitCache", "Remote", "RemoteError", "Snapshot", "is_ancestor", "mask"]
 
@@ -211,7 +212,9 @@ class GitCache:
             temp = self.dir.with_name(f"{self.dir.name}.{os.getpid()}.tmp")
             self.counters.processes += 1
             done = subprocess.run(
-                ["git", "init", "-q", "--bare", str(temp)], check=False, capture_output=True
+                ["git", "init", "-q", "--bare", "--end-of-options", str(temp)],
+                check=False,
+                capture_output=True,
             )
             if done.returncode != 0:
                 raise ClientError(f"cannot create the git cache {temp}: {done.stderr.decode()}")
@@ -228,8 +231,9 @@ class GitCache:
                 "--quiet",
                 "--no-tags",
                 "--no-write-fetch-head",
-                self.remote.url,
-                f"+refs/heads/{branch}:{into}",
+                "--end-of-options",
+                remote_url(self.remote.url, local=True),
+                f"+refs/heads/{ref_name(branch, what='branch')}:{ref_name(into)}",
             ],
             None,
         )
@@ -237,20 +241,22 @@ class GitCache:
             if b"couldn't find remote ref" in done.stderr:
                 return None
             raise self._error(["fetch"], done)
-        return self.run("rev-parse", "--verify", "--quiet", into).strip()
+        return self.run("rev-parse", "--verify", "--quiet", "--end-of-options", into).strip()
 
     def ref(self, name: str) -> str | None:
-        return self.run("rev-parse", "--verify", "--quiet", name, ok=(0, 1)).strip() or None
+        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", name, ok=(0, 1))
+        return out.strip() or None
 
     def set_ref(self, name: str, sha: str) -> None:
-        self.run("update-ref", name, sha)
+        self.run("update-ref", "--end-of-options", name, sha)
 
     def delete_ref(self, name: str) -> None:
-        self.run("update-ref", "-d", name, ok=(0, 1))
+        self.run("update-ref", "-d", "--end-of-options", name, ok=(0, 1))
 
     def push(self, sha: str, ref: str, *, force: bool = False) -> PushOutcome:
-        spec = f"{'+' if force else ''}{sha}:{ref}"
-        done = self._exec(["push", "--porcelain", "--quiet", self.remote.url, spec], None)
+        spec = f"{'+' if force else ''}{sha}:{ref_name(ref)}"
+        url = remote_url(self.remote.url, local=True)
+        done = self._exec(["push", "--porcelain", "--quiet", "--end-of-options", url, spec], None)
         out = done.stdout.decode("utf-8", "replace")
         status = next((ln for ln in out.splitlines() if ln[:1] in "!*=+- " and "\t" in ln), "")
         if done.returncode == 0 and not status.startswith("!"):
@@ -264,7 +270,8 @@ class GitCache:
         raise self._error(["push"], done)
 
     def delete_remote_branch(self, branch: str) -> None:
-        self._exec(["push", "--quiet", self.remote.url, f":refs/heads/{branch}"], None)
+        spec = f":refs/heads/{ref_name(branch, what='branch')}"
+        self._exec(["push", "--quiet", "--end-of-options", self.remote.url, spec], None)
 
     # -- local objects ------------------------------------------------------------------
     def snapshot(self, commit: str) -> Snapshot:

@@ -39,12 +39,12 @@ def static_busybox() -> Path:
 
 async def ensure_busybox_image(podman: Podman, tag: str = BUSYBOX_IMAGE) -> str:
     """Build the busybox base image unless it exists; returns its tag."""
-    found = await podman.run("image", "exists", tag, check=False)
+    found = await podman.run("image", "exists", "--", tag, check=False)
     if found.returncode == 0:
         return tag
     with tempfile.TemporaryDirectory(prefix="conveyor-busybox-") as tmp:
         context = Path(tmp)
         shutil.copy2(static_busybox(), context / "busybox")
         (context / "Containerfile").write_text(_CONTAINERFILE)
-        await podman.run("build", "-q", "-t", tag, "-f", str(context / "Containerfile"), tmp)
+        await podman.run("build", "-q", "-t", tag, "-f", str(context / "Containerfile"), "--", tmp)
     return tag

@@ -110,7 +110,12 @@ def history(
         cache.ensure()
         tip = _fetch(cache, branch, "refs/conveyor/history")
         out = cache.log(
-            "-E", "--grep=^Conveyor-Image: ", f"--format={LOG_FORMAT}", f"--max-count={limit}", tip
+            "-E",
+            "--grep=^Conveyor-Image: ",
+            f"--format={LOG_FORMAT}",
+            f"--max-count={limit}",
+            "--end-of-options",
+            tip,
         )
     return history_mod.parse_log(out, env=env, image=image)
 

@@ -305,7 +305,9 @@ class Writer:
         if spec.image is None:
             return []
         pattern = f"^{trailers.IMAGE}: {re.escape(spec.image.name)}[:@]"
-        out = self.cache.log("-E", f"--grep={pattern}", "--format=%B%x1e", "-n", "50", tip)
+        out = self.cache.log(
+            "-E", f"--grep={pattern}", "--format=%B%x1e", "-n", "50", "--end-of-options", tip
+        )
         found = []
         for body in out.split("\x1e"):
             pairs = dict(reversed(trailers.parse(body)))
@@ -337,7 +339,9 @@ class Writer:
                 )
 
     def _hand_edited(self, old_tip: str, new_tip: str, path: str) -> bool:
-        out = self.cache.log("--format=%B%x1e", f"{old_tip}..{new_tip}", "--", path)
+        out = self.cache.log(
+            "--format=%B%x1e", "--end-of-options", f"{old_tip}..{new_tip}", "--", path
+        )
         bodies = [b for b in out.split("\x1e") if b.strip()]
         return any(not trailers.values(b, trailers.IMAGE) for b in bodies)
 

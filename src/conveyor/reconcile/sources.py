@@ -21,6 +21,7 @@ from pathlib import Path
 
 from conveyor.clients.errors import GitError
 from conveyor.clients.gitmirror import GitMirror
+from conveyor.core.gitargs import UnsafeArgument
 from conveyor.reconcile.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class Sources:
                 raise SourceError(
                     f"cannot fetch {exc.argv[-1] if exc.argv else url}: {exc.stderr or exc}"
                 ) from exc
+            except UnsafeArgument as exc:  # repoURL `--upload-pack=…`, `ext::…` (issue 12)
+                raise SourceError(f"cannot fetch: {exc}") from exc
             for key in [k for k in self._resolved if k[0] == url]:
                 del self._resolved[key]
 

@@ -91,7 +91,7 @@ class PodmanRunner:
 
     async def _shell(self, marker: Path | None) -> bool:
         if marker is None:
-            probe = await self.podman.run("exec", self.name, "sh", "-c", "command -v bash")
+            probe = await self.podman.run("exec", "--", self.name, "sh", "-c", "command -v bash")
             return probe.returncode == 0
         for _ in range(500):  # the container's first process writes it within milliseconds
             if marker.exists() and marker.stat().st_size:
@@ -127,7 +127,7 @@ class PodmanRunner:
         args = ["exec", "-w", str(cwd)]
         for key, value in self._environment(env).items():
             args += ["-e", f"{key}={value}"]
-        full = self.podman.argv(*args, self.name, *command)
+        full = self.podman.argv(*args, "--", self.name, *command)
         return await self._host.exec(
             full, env=dict(self.podman.env), cwd=Path("/"), timeout=timeout, on_output=on_output
         )
@@ -142,4 +142,4 @@ class PodmanRunner:
         await self._host.cleanup()
         if not self._removed:
             self._removed = True
-            await self.podman.run("rm", "-f", "-t", "0", self.name, check=False)
+            await self.podman.run("rm", "-f", "-t", "0", "--", self.name, check=False)

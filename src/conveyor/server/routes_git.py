@@ -26,6 +26,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from conveyor.ci.events import github_event
+from conveyor.core.gitargs import remote_url_problem, repository_name_problem
 from conveyor.server.auth import Role
 from conveyor.server.githttp import GitRequestError, backend, classify
 from conveyor.server.state import state_of
@@ -134,11 +135,18 @@ def _git_dir_for(service: object, full_name: str, payload: dict[str, object]) ->
         return hosted
     repo = payload.get("repository")
     url = str(repo.get("clone_url", "")) if isinstance(repo, dict) else ""
+    # the payload names what the server clones: an http(s) URL, never an option, a local
+    # path or a remote helper (`ext::sh -c …`), and a GitHub repository name (issue 12)
+    problem = repository_name_problem(full_name) or remote_url_problem(
+        url, local=False, schemes=("https", "http")
+    )
+    if problem:
+        raise HTTPException(400, f"cannot mirror {full_name[:120]!r} from {url[:120]!r}: {problem}")
     mirror = service.config.data_dir / "mirrors" / f"{full_name}.git"
     argv = (
         ["git", "--git-dir", str(mirror), "fetch", "--quiet", "--prune", "origin", "+refs/*:refs/*"]
         if mirror.exists()
-        else ["git", "clone", "--quiet", "--mirror", url, str(mirror)]
+        else ["git", "clone", "--quiet", "--mirror", "--end-of-options", url, str(mirror)]
     )
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -135,7 +135,9 @@ class Runtime:
             )
             if result.returncode != 0 and "already exists" not in result.stderr:
                 raise PodmanError(
-                    self.podman.argv("network", "create", name), result.returncode, result.stderr
+                    self.podman.argv("network", "create", "--", name),
+                    result.returncode,
+                    result.stderr,
                 )
         self._networks.add(name)
         return name
@@ -156,7 +158,7 @@ class Runtime:
         )
         if result.returncode != 0 and "already exists" not in result.stderr:
             raise PodmanError(
-                self.podman.argv("volume", "create", volume), result.returncode, result.stderr
+                self.podman.argv("volume", "create", "--", volume), result.returncode, result.stderr
             )
 
     def prepare(self, name: str, plan: RunPlan) -> Path:

@@ -18,6 +18,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from conveyor.clients.podman import Podman
 from conveyor.targets.podman import names
@@ -50,7 +51,7 @@ async def teardown(podman: Podman, target: str, state_dir: Path, *, volumes: boo
     proxy_pid = await _stop_proxy(state_dir / "proxy")
     containers = await _names(podman, "ps", "-a", "--format", "{{.Names}}", target=target)
     if containers:
-        await podman.run("rm", "-f", "-t", "0", "--depend", *containers, check=False)
+        await podman.run("rm", "-f", "-t", "0", "--depend", "--", *containers, check=False)
     kept: list[str] = []
     networks = await _remove_each(podman, "network", target, kept)
     gone_volumes = await _remove_each(podman, "volume", target, kept) if volumes else []
@@ -86,10 +87,12 @@ async def _names(podman: Podman, *args: str, target: str) -> list[str]:
     return sorted(set(result.stdout.split()))
 
 
-async def _remove_each(podman: Podman, kind: str, target: str, kept: list[str]) -> list[str]:
+async def _remove_each(
+    podman: Podman, kind: Literal["network", "volume"], target: str, kept: list[str]
+) -> list[str]:
     removed = []
     for name in await _names(podman, kind, "ls", "-q", target=target):
-        result = await podman.run(kind, "rm", name, check=False)  # no -f: never others'
+        result = await podman.run(kind, "rm", "--", name, check=False)  # no -f: never others'
         if result.returncode == 0:
             removed.append(name)
         else:

@@ -22,6 +22,14 @@ from pathlib import Path
 from typing import Protocol
 
 from conveyor.core.errors import ConveyorError
+from conveyor.core.gitargs import (
+    UnsafeArgument,
+    commit_id,
+    ref_name,
+    remote_url,
+    repository_name,
+    revision,
+)
 
 _NULL_SHA = "0" * 40
 
@@ -82,7 +90,7 @@ def _source_repo(inputs: Mapping[str, str], event: CheckoutEvent, repo_dir: Path
                 return Path(mirrors) / name
     base = inputs.get("github-server-url", "").strip() or os.environ.get("CONVEYOR_GIT_URL", "")
     if base and "/" in repository:
-        return f"{base.rstrip('/')}/{repository}.git"
+        return f"{base.rstrip('/')}/{repository_name(repository)}.git"
     raise CheckoutFailed(
         f"repository {repository!r} is not the run's own repository and is not available "
         "offline: put a clone at $CONVEYOR_REPOSITORIES/<owner>/<name>, set CONVEYOR_GIT_URL "
@@ -105,36 +113,54 @@ def _auth(token: str) -> list[str]:
 async def _checkout_url(
     url: str, inputs: Mapping[str, str], dest: Path, depth: str, token: str
 ) -> dict[str, str]:
-    ref = inputs.get("ref", "").strip() or "HEAD"
-    await _git("init", "-q", str(dest), cwd=dest.parent)
-    fetch = [*_auth(token), "fetch", "-q", "--no-tags"]
-    if depth != "0":
-        fetch += ["--depth", depth]
-    await _git(*fetch, url, ref, cwd=dest)
-    sha = await _git("rev-parse", "FETCH_HEAD", cwd=dest)
-    await _git("remote", "add", "origin", url, cwd=dest)
+    ref = revision(inputs.get("ref", "").strip() or "HEAD")
+    url = remote_url(url, local=True, what="repository")
+    await _git("init", "-q", "--end-of-options", str(dest), cwd=dest.parent)
+    await _git(
+        *_auth(token),
+        "fetch",
+        "-q",
+        "--no-tags",
+        *(["--depth", depth] if depth != "0" else []),
+        "--end-of-options",
+        url,
+        ref,
+        cwd=dest,
+    )
+    sha = commit_id(await _git("rev-parse", "FETCH_HEAD", cwd=dest))
+    await _git("remote", "add", "--end-of-options", "origin", url, cwd=dest)
     if inputs.get("persist-credentials", "true").strip().lower() != "false" and token:
-        await _git("config", "--local", *_auth(token)[1].split("=", 1), cwd=dest)
+        key, _, value = _auth(token)[1].partition("=")
+        await _git("config", "--local", "--end-of-options", key, value, cwd=dest)
     branch = ref.removeprefix("refs/heads/")
     if ref == "HEAD" or (not branch.startswith(("refs/", "v")) and len(branch) != 40):
         name = branch if ref != "HEAD" else "main"
         head = ""
         if ref == "HEAD":
-            head = await _git(*_auth(token), "ls-remote", "--symref", url, "HEAD", cwd=dest)
+            head = await _git(
+                *_auth(token), "ls-remote", "--symref", "--end-of-options", url, "HEAD", cwd=dest
+            )
         for line in head.splitlines():
             if line.startswith("ref: refs/heads/"):
                 name = line.split()[1].removeprefix("refs/heads/")
-        await _git("checkout", "-q", "-B", name, sha, cwd=dest)
+        await _git("checkout", "-q", "-B", ref_name(name, what="branch"), commit_id(sha), cwd=dest)
         return {"ref": f"refs/heads/{name}", "commit": sha}
-    await _git("checkout", "-q", "--detach", sha, cwd=dest)
+    await _git("checkout", "-q", "--detach", commit_id(sha), cwd=dest)
     return {"ref": ref, "commit": sha}
 
 
 async def _resolve(ref: str, source: Path) -> str:
     for candidate in (ref, f"refs/remotes/origin/{ref}", f"refs/tags/{ref}"):
         try:
-            return await _git(
-                "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", cwd=source
+            return commit_id(
+                await _git(
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    f"{candidate}^{{commit}}",
+                    cwd=source,
+                )
             )
         except CheckoutFailed:
             continue
@@ -174,12 +200,19 @@ async def _overlay_worktree(source: Path, dest: Path) -> None:
 
 
 async def _fetch_into(dest: Path, source: Path, sha: str, depth: str, workspace: Path) -> None:
-    await _git("init", "-q", str(dest), cwd=workspace)
-    fetch = ["fetch", "-q", "--no-tags"]
-    if depth != "0":
-        fetch += ["--depth", depth]
-    await _git(*fetch, f"file://{source.resolve()}", sha, cwd=dest)
-    await _git("remote", "add", "origin", str(source.resolve()), cwd=dest)
+    await _git("init", "-q", "--end-of-options", str(dest), cwd=workspace)
+    url = f"file://{source.resolve()}"
+    await _git(
+        "fetch",
+        "-q",
+        "--no-tags",
+        *(["--depth", depth] if depth != "0" else []),
+        "--end-of-options",
+        url,
+        sha,
+        cwd=dest,
+    )
+    await _git("remote", "add", "--end-of-options", "origin", str(source.resolve()), cwd=dest)
 
 
 async def checkout(
@@ -190,7 +223,27 @@ async def checkout(
     repo_dir: Path,
     worktree: bool,
 ) -> dict[str, str]:
-    """Check out the commit into `workspace[/path]`; returns the action's outputs."""
+    """Check out the commit into `workspace[/path]`; returns the action's outputs.
+
+    A `ref`, `repository` or server URL that git could read as an option, or a revision
+    expression, fails the step (issue 12, finding 4): they come from workflow files and
+    event payloads (`${{ github.head_ref }}`), and reach `git fetch` as positionals."""
+    try:
+        return await _checkout(
+            inputs, workspace=workspace, event=event, repo_dir=repo_dir, worktree=worktree
+        )
+    except UnsafeArgument as exc:
+        raise CheckoutFailed(str(exc)) from exc
+
+
+async def _checkout(
+    inputs: Mapping[str, str],
+    *,
+    workspace: Path,
+    event: CheckoutEvent,
+    repo_dir: Path,
+    worktree: bool,
+) -> dict[str, str]:
     source = _source_repo(inputs, event, repo_dir)
     dest = _destination(inputs, workspace)
     dest.mkdir(parents=True, exist_ok=True)
@@ -201,23 +254,23 @@ async def checkout(
         raise CheckoutFailed(f"fetch-depth must be a whole number, got {depth!r}")
     if isinstance(source, str):
         return await _checkout_url(source, inputs, dest, depth, inputs.get("token", ""))
-    ref = inputs.get("ref", "").strip()
+    ref = revision(inputs.get("ref", "").strip()) if inputs.get("ref", "").strip() else ""
     own = source == repo_dir
     sha = await _resolve(ref, source) if ref else (event.sha if own else "")
     if not sha or sha == _NULL_SHA:
         sha = await _resolve("HEAD", source)
     if not own and not ref:  # another repository: its default branch, as GitHub does
         branch = await _git("symbolic-ref", "--short", "-q", "HEAD", cwd=source)
-        ref_name = f"refs/heads/{branch}"
         await _fetch_into(dest, source, sha, depth, workspace)
-        await _git("checkout", "-q", "-B", branch, sha, cwd=dest)
-        return {"ref": ref_name, "commit": sha}
+        await _git("checkout", "-q", "-B", ref_name(branch), commit_id(sha), cwd=dest)
+        return {"ref": f"refs/heads/{branch}", "commit": sha}
     await _fetch_into(dest, source, sha, depth, workspace)
     event_ref = ref or event.ref
     if event_ref.startswith("refs/heads/") and not ref:
-        await _git("checkout", "-q", "-B", event_ref.removeprefix("refs/heads/"), sha, cwd=dest)
+        branch = event_ref.removeprefix("refs/heads/")
+        await _git("checkout", "-q", "-B", ref_name(branch), commit_id(sha), cwd=dest)
     else:
-        await _git("checkout", "-q", "--detach", sha, cwd=dest)
+        await _git("checkout", "-q", "--detach", commit_id(sha), cwd=dest)
     if worktree and source == repo_dir:
         await _overlay_worktree(source, dest)
     return {"ref": event_ref, "commit": sha}

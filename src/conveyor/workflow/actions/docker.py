@@ -99,7 +99,15 @@ async def _image(action: Action, directory: Path) -> str:
         raise ConveyorError(f"the action's image '{image}' is not a file in {directory}")
     tag = "localhost/conveyor-action/" + hashlib.sha256(str(dockerfile).encode()).hexdigest()[:16]
     built = await podman().run(
-        "build", "-q", "-t", tag, "-f", str(dockerfile), str(dockerfile.parent), check=False
+        "build",
+        "-q",
+        "-t",
+        tag,
+        "-f",
+        str(dockerfile),
+        "--",
+        str(dockerfile.parent),
+        check=False,
     )
     if built.returncode != 0:
         raise ConveyorError(f"building the action's image failed: {built.stderr.strip()[-800:]}")

@@ -117,7 +117,16 @@ class ActionStore:
         import tempfile
 
         probe = subprocess.run(
-            ["git", "-C", str(mirror), "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"],
+            [
+                "git",
+                "-C",
+                str(mirror),
+                "rev-parse",
+                "--verify",
+                "-q",
+                "--end-of-options",
+                f"{ref}^{{commit}}",
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -127,7 +136,15 @@ class ActionStore:
         tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest.parent))
         try:
             archive = subprocess.run(
-                ["git", "-C", str(mirror), "archive", "--format=tar", probe.stdout.strip()],
+                [
+                    "git",
+                    "-C",
+                    str(mirror),
+                    "archive",
+                    "--format=tar",
+                    "--end-of-options",
+                    probe.stdout.strip(),
+                ],
                 capture_output=True,
                 check=True,
             )
@@ -190,15 +207,16 @@ def _git_fetch(url: str, ref: str, staging: Path) -> None:
 
     tree.mkdir()
     git("init", "-q")
-    fetched = git("fetch", "-q", "--depth", "1", url, ref)
+    fetched = git("fetch", "-q", "--depth", "1", "--end-of-options", url, ref)
     if fetched.returncode != 0:  # a SHA the server will not serve shallowly: fetch everything
-        fetched = git("fetch", "-q", url, "+refs/*:refs/remotes/src/*")
+        fetched = git("fetch", "-q", "--end-of-options", url, "+refs/*:refs/remotes/src/*")
         if fetched.returncode != 0:
             raise StoreError(f"cannot fetch {url}: {fetched.stderr.strip()}")
         target = ref
     else:
         target = "FETCH_HEAD"
-    done = git("checkout", "-q", "--detach", target)
+    # checkout takes no --end-of-options (git 2.39); switch does
+    done = git("switch", "-q", "--detach", "--end-of-options", target)
     if done.returncode != 0:
         raise StoreError(f"ref {ref!r} not found in {url}: {done.stderr.strip()}")
     shutil.rmtree(tree / ".git")

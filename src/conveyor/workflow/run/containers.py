@@ -76,7 +76,7 @@ class JobContainers:
         context: dict[str, Value] = {}
         if self.service_specs:  # a container job alone needs no network of its own
             self.network = f"conveyor-{self.tag}"
-            await pm.run("network", "create", self.network)
+            await pm.run("network", "create", "--", self.network)
         services: dict[str, Value] = {}
         for key, spec in self.service_specs.items():
             services[key] = await self._service(pm, key, spec)
@@ -135,7 +135,7 @@ class JobContainers:
         self.services[key] = name
         ports: dict[str, Value] = {}
         if spec.ports:
-            listed = await pm.run("port", name, check=False)
+            listed = await pm.run("port", "--", name, check=False)
             for line in listed.stdout.splitlines():  # 80/tcp -> 0.0.0.0:41234
                 inner, _, outer = line.partition(" -> ")
                 ports[inner.split("/")[0].strip()] = outer.rsplit(":", 1)[-1].strip()
@@ -160,13 +160,13 @@ class JobContainers:
         grace_until = loop.time() + start
         failures = 0
         while True:
-            check = await pm.run("healthcheck", "run", self.services[key], check=False)
+            check = await pm.run("healthcheck", "run", "--", self.services[key], check=False)
             if check.returncode == 0:
                 return
             if loop.time() >= grace_until:
                 failures += 1
             if failures >= retries:
-                logs = await pm.run("logs", "--tail", "20", self.services[key], check=False)
+                logs = await pm.run("logs", "--tail", "20", "--", self.services[key], check=False)
                 raise ConveyorError(
                     f"service '{key}' is unhealthy after {retries} health checks: "
                     f"{(logs.stdout + logs.stderr).strip()[-500:]}"
@@ -188,9 +188,9 @@ class JobContainers:
         commands: list[list[str]] = []
         pm = podman()
         if names:  # one podman call for all of them: each call costs about 0.3 s here
-            commands.append(pm.argv("rm", "-f", "-t", "0", *names))
+            commands.append(pm.argv("rm", "-f", "-t", "0", "--", *names))
         if self.network:
-            commands.append(pm.argv("network", "rm", "-f", self.network))
+            commands.append(pm.argv("network", "rm", "-f", "--", self.network))
         if commands:
             script = " ; ".join(" ".join(shlex.quote(a) for a in c) for c in commands)
             _detached(["sh", "-c", script], env=dict(pm.env))
@@ -250,7 +250,7 @@ async def ensure_image(
     pm: Podman, image: str, *, credentials: Mapping[str, str] | None = None, authfile: str = ""
 ) -> None:
     """Pull `image` unless present; `credentials` (`username`/`password`) log in first."""
-    if (await pm.run("image", "exists", image, check=False)).returncode == 0:
+    if (await pm.run("image", "exists", "--", image, check=False)).returncode == 0:
         return
     registry = registry_of(image)
     auth = ["--tls-verify=false"] if registry.startswith(("127.", "localhost")) else []
@@ -263,6 +263,7 @@ async def ensure_image(
             "-u",
             credentials["username"],
             "--password-stdin",
+            "--",
             registry,
             stdin=credentials.get("password", "").encode(),
             check=False,
@@ -270,7 +271,7 @@ async def ensure_image(
         if login.returncode != 0:
             raise ConveyorError(f"login to {registry} for '{image}' failed: {login.stderr.strip()}")
         auth += ["--authfile", authfile]
-    pulled = await pm.run("pull", "-q", *auth, image, check=False)
+    pulled = await pm.run("pull", "-q", *auth, "--", image, check=False)
     if pulled.returncode != 0:
         raise ConveyorError(
             f"image '{image}' is not available locally and cannot be pulled: "

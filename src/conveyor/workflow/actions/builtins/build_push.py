@@ -81,7 +81,7 @@ async def run(call: BuiltinCall) -> dict[str, str]:
     for ignored in ("cache-from", "cache-to"):
         if call.get(ignored):
             call.jr.write(f"{ignored} is accepted and ignored: Buildah's layer cache is used")
-    await _stream(call, *args, str(context))
+    await _stream(call, *args, "--", str(context))
     image_id = iidfile.read_text().strip()
     if not image_id.startswith("sha256:"):
         image_id = f"sha256:{image_id}"
@@ -95,7 +95,7 @@ async def run(call: BuiltinCall) -> dict[str, str]:
             push = ["push", "--digestfile", str(digestfile), *tls_flags(tag)]
             if authfile.exists():
                 push += ["--authfile", str(authfile)]
-            await _stream(call, *push, tag)
+            await _stream(call, *push, "--", tag)
             digest = digestfile.read_text().strip()
     metadata = {
         "containerimage.config.digest": image_id,

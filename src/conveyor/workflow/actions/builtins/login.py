@@ -36,7 +36,14 @@ async def run(call: BuiltinCall) -> dict[str, str]:
     pm = podman()
     args = ["login", "--authfile", auth_file(call.jr), *tls_flags(registry)]
     result = await pm.run(
-        *args, "-u", username, "--password-stdin", registry, stdin=password.encode(), check=False
+        *args,
+        "-u",
+        username,
+        "--password-stdin",
+        "--",
+        registry,
+        stdin=password.encode(),
+        check=False,
     )
     if result.returncode != 0:
         raise ConveyorError(f"login to {registry} failed: {result.stderr.strip()}")
@@ -44,7 +51,7 @@ async def run(call: BuiltinCall) -> dict[str, str]:
     if call.flag("logout", default=True):
 
         async def logout() -> bool:
-            await pm.run("logout", "--authfile", auth_file(call.jr), registry, check=False)
+            await pm.run("logout", "--authfile", auth_file(call.jr), "--", registry, check=False)
             call.jr.write(f"Logged out of {registry}")
             return True
 
