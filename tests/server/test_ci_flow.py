@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -166,7 +168,10 @@ jobs:
 def test_rerun_failed_jobs_keeps_the_others_outputs_and_rerun_all(
     server: Server, tmp_path: Path
 ) -> None:
-    flag = tmp_path / "flag"
+    # jobs run as the unprivileged job user (issue 12), who cannot enter pytest's 0700 tmp_path
+    shared = Path(tempfile.mkdtemp(prefix="conveyor-flag-"))
+    shared.chmod(0o755)
+    flag = shared / "flag"
     files = {".github/workflows/f.yml": FLAKY.replace("FLAG", str(flag))}
     push_workflows(server, tmp_path, "acme/flaky", files)
     first = int(_wait_for_runs(server, "acme/flaky", 1)[0]["id"])  # type: ignore[call-overload]
@@ -191,6 +196,7 @@ def test_rerun_failed_jobs_keeps_the_others_outputs_and_rerun_all(
         "POST", f"/api/v1/runs/{again['id']}/rerun", json={"failed_only": True}
     )
     assert no_failures.status_code == 409
+    shutil.rmtree(shared)
 
 
 ARTIFACT = """name: Package
