@@ -34,8 +34,21 @@ import click
 @click.option("--name", default=None, help="Runner name (default: <host>-<pid>).")
 @click.option("--ephemeral", is_flag=True, help="Exit after one run.")
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
+@click.option(
+    "--ca-file",
+    envvar="CONVEYOR_CA_FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM CA certificate that signed an https server's certificate ($CONVEYOR_CA_FILE).",
+)
 def runner(  # noqa: PLR0917 - click passes options positionally
-    server_url: str, token: str, labels: str, name: str | None, ephemeral: bool, work: Path | None
+    server_url: str,
+    token: str,
+    labels: str,
+    name: str | None,
+    ephemeral: bool,
+    work: Path | None,
+    ca_file: Path | None,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import serve
@@ -52,5 +65,6 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 name=name or f"{socket.gethostname()}-{os.getpid()}",
                 ephemeral=ephemeral,
                 work=directory,
+                ca_file=ca_file,
             )
         )

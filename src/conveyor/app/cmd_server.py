@@ -56,6 +56,25 @@ import click
     default=None,
     help="The bearer token for --refresh-url (conveyor reconcile writes it; read per call).",
 )
+@click.option(
+    "--body-limit",
+    "body_limits",
+    multiple=True,
+    help="CLASS=SIZE body cap: api (1M), logs (8M), artifacts (256M), git (256M), "
+    "webhook (25M); e.g. --body-limit git=1G. Repeatable.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM certificate (chain): serve HTTPS. Without TLS, tokens travel in clear.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM private key of --tls-cert.",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -70,12 +89,22 @@ def server(  # noqa: PLR0917 - click passes options positionally
     public_url: str,
     refresh_urls: tuple[str, ...],
     refresh_token_file: Path | None,
+    body_limits: tuple[str, ...],
+    tls_cert: Path | None,
+    tls_key: Path | None,
     apps: str | None,
     config_path: str | None,
 ) -> None:
     """Run the Conveyor server until Ctrl-C."""
+    from conveyor.server.limits import BodyLimits
     from conveyor.server.main import ServerConfig
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together: give both, or neither")
+    try:
+        limits = BodyLimits.parse(body_limits)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--body-limit") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     secret = webhook_secret_file.read_text().strip() if webhook_secret_file else ""
     config = ServerConfig(
@@ -90,6 +119,9 @@ def server(  # noqa: PLR0917 - click passes options positionally
         public_url=public_url,
         refresh_urls=refresh_urls,
         refresh_token_file=refresh_token_file,
+        body_limits=limits,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))

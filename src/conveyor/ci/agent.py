@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from conveyor.ci.executor import RETRY_DELAY_MAX, execute
+from conveyor.clients import tls
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,12 @@ log = logging.getLogger(__name__)
 class Client:
     """JSON calls to the server with bearer auth and retry-until-reachable."""
 
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, *, ca_file: Path | None = None) -> None:
         self.server = server.rstrip("/")
         self.http = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(60.0)
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(60.0),
+            verify=tls.verify(ca_file),
         )
 
     async def upload(self, path: str, data: bytes) -> Any:
@@ -138,10 +141,19 @@ class HttpReporter:
 
 
 async def serve(
-    server: str, token: str, *, labels: Sequence[str], name: str, ephemeral: bool, work: Path
+    server: str,
+    token: str,
+    *,
+    labels: Sequence[str],
+    name: str,
+    ephemeral: bool,
+    work: Path,
+    ca_file: Path | None = None,
 ) -> None:
-    """Poll, run, repeat (once with `ephemeral`)."""
-    client = Client(server, token)
+    """Poll, run, repeat (once with `ephemeral`). `ca_file`: the CA that signed an https
+    server's certificate, trusted by the agent's calls and by git's clones of the server."""
+    client = Client(server, token, ca_file=ca_file)
+    os.environ.update(tls.git_environment(ca_file))
     log.info("runner %s polling %s for labels %s", name, server, ",".join(labels))
     while True:
         assignment = await client.call(
@@ -168,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}")
     parser.add_argument("--ephemeral", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--ca-file", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     work = args.work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
@@ -180,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
             name=args.name,
             ephemeral=args.ephemeral,
             work=work,
+            ca_file=args.ca_file,
         )
     )
 

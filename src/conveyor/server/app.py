@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
 from conveyor.server import routes_config, routes_git, routes_runner, routes_runs
 from conveyor.server.auth import Principal, Role
+from conveyor.server.limits import BodyGuard
 from conveyor.server.state import ServerState, need, state_of
 
 Reader = Annotated[Principal, Depends(need(Role.READ))]
@@ -25,6 +26,8 @@ Reader = Annotated[Principal, Depends(need(Role.READ))]
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Conveyor", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cv = state
+    # authenticate, then count: no body is read before its token (issue 12 §6)
+    app.add_middleware(BodyGuard, auth=state.auth, limits=state.limits)
     for module in (routes_runs, routes_config, routes_runner, routes_git):
         app.include_router(module.router)
 

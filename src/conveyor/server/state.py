@@ -15,6 +15,7 @@ from fastapi import HTTPException, Request
 
 from conveyor.ci.service import CIService
 from conveyor.server.auth import Auth, Principal, Role
+from conveyor.server.limits import BodyLimits
 
 
 @dataclass(slots=True, kw_only=True)
@@ -22,6 +23,7 @@ class ServerState:
     service: CIService
     auth: Auth
     webhook_secret: str = ""
+    limits: BodyLimits = field(default_factory=BodyLimits)
     reconciler: Any = None  # conveyor.reconcile.Reconciler when the server runs one
     requests: dict[str, int] = field(default_factory=dict)
 
