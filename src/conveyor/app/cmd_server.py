@@ -34,6 +34,12 @@ import click
     default=None,
     help="GitHub webhook secret (default: $CONVEYOR_WEBHOOK_SECRET).",
 )
+@click.option(
+    "--github-host",
+    default="github.com",
+    show_default=True,
+    help="The GitHub (Enterprise) host whose https clone URLs webhooks may name.",
+)
 @click.option("--pool-min", type=int, default=1, show_default=True, help="Local runners kept.")
 @click.option("--pool-max", type=int, default=2, show_default=True, help="Local runners at most.")
 @click.option(
@@ -83,6 +89,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
     port: int,
     database: str,
     webhook_secret_file: Path | None,
+    github_host: str,
     pool_min: int,
     pool_max: int,
     heartbeat_timeout: float,
@@ -113,6 +120,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
         port=port,
         database=database,
         webhook_secret=secret,
+        github_host=github_host,
         pool_min=pool_min,
         pool_max=pool_max,
         heartbeat_timeout=heartbeat_timeout,

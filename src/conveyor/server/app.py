@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
-from conveyor.server import routes_config, routes_git, routes_runner, routes_runs
+from conveyor.server import routes_config, routes_git, routes_runner, routes_runs, webhooks
 from conveyor.server.auth import Principal, Role
 from conveyor.server.limits import BodyGuard
 from conveyor.server.state import ServerState, need, state_of
@@ -28,7 +28,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.state.cv = state
     # authenticate, then count: no body is read before its token (issue 12 §6)
     app.add_middleware(BodyGuard, auth=state.auth, limits=state.limits)
-    for module in (routes_runs, routes_config, routes_runner, routes_git):
+    for module in (routes_runs, routes_config, routes_runner, routes_git, webhooks):
         app.include_router(module.router)
 
     @app.exception_handler(CIError)

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from conveyor.ci.crypto import SecretBox, load_key
 from conveyor.ci.pool import LocalPool
 from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.ci.webhooks import WebhookConfig, Webhooks
 from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
 from conveyor.server.limits import BodyLimits
@@ -42,7 +43,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     database: str = ""  # SQLAlchemy URL or SQLite path; default <data>/conveyor.db
-    webhook_secret: str = ""  # default: $CONVEYOR_WEBHOOK_SECRET
+    webhook_secret: str = ""  # default: $CONVEYOR_WEBHOOK_SECRET (repos may have their own)
+    github_host: str = "github.com"  # webhook clone URLs must be https://<this host>/…
     pool_min: int = 1
     pool_max: int = 2
     heartbeat_timeout: float = 30.0
@@ -102,10 +104,11 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
     if auth.ensure_admin(data / "admin-token"):
         log.info("admin token written to %s (mode 0600)", data / "admin-token")
     secret = config.webhook_secret or os.environ.get("CONVEYOR_WEBHOOK_SECRET", "")
+    hooks = Webhooks(service, WebhookConfig(global_secret=secret, github_host=config.github_host))
     state = ServerState(
         service=service,
         auth=auth,
-        webhook_secret=secret,
+        webhooks=hooks,
         reconciler=reconciler,
         limits=config.body_limits,
     )
@@ -229,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="CLASS=SIZE body cap (api, logs, artifacts, git, webhook; e.g. git=1G), repeatable",
     )
+    parser.add_argument("--github-host", default="github.com")
     parser.add_argument("--tls-cert", type=Path, default=None)
     parser.add_argument("--tls-key", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -247,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         body_limits=BodyLimits.parse(args.body_limit),
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        github_host=args.github_host,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))

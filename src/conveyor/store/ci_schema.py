@@ -10,6 +10,8 @@ environment a unit deploys to, gated before it is queued), `ci_run_cancels` (a r
 cancelled while its `always()` jobs still run) and `ci_unit_stops` (a running job cancelled
 alone, stopped by its runner) came later the same way: a unit without an environment row is
 gated by its runner as before, a run or unit without a cancel row is not being cancelled.
+`ci_deliveries` (webhook delivery ids, so a replayed delivery starts nothing) came the
+same way.
 Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
 encrypts before they reach this layer).
 """
@@ -226,6 +228,17 @@ statuses = Table(
     Column("environment", NAME, nullable=False, default=""),
     Column("updated", Float, nullable=False),
     UniqueConstraint("repo", "sha", "context"),
+)
+
+deliveries = Table(  # GitHub webhook deliveries taken (X-GitHub-Delivery): a replay is a no-op
+    "ci_deliveries",
+    ci_metadata,
+    Column("id", NAME, primary_key=True),
+    Column("repo", NAME, nullable=False, default=""),
+    Column("event", String(64), nullable=False, default=""),
+    Column("runs", Text, nullable=False, default="[]"),  # JSON list of run ids
+    Column("done", Integer, nullable=False, default=0),  # 0 while the delivery is handled
+    Column("received", Float, nullable=False),
 )
 
 runners = Table(
