@@ -23,6 +23,7 @@ def deliver(
     secret: str = GLOBAL_SECRET,
     delivery: str | None = None,
     signature: bytes | None = None,
+    path: str = "/hooks/github",
 ) -> httpx.Response:
     body = json.dumps(payload).encode()
     signed = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -32,7 +33,7 @@ def deliver(
         "X-Hub-Signature-256": signature if signature is not None else signed,
         "Content-Type": "application/json",
     }
-    return httpx.post(f"{server.url}/hooks/github", content=body, headers=headers, timeout=60)
+    return httpx.post(f"{server.url}{path}", content=body, headers=headers, timeout=60)
 
 
 def push_payload(

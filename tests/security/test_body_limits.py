@@ -8,6 +8,7 @@ chunked, and with a Content-Length that lies) against a real server. The server'
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -87,3 +88,23 @@ def test_a_bounded_flood_of_unauthenticated_posts_leaves_memory_and_healthz_alon
     _, peak_after = rss(_pid(server))
     assert peak_after - peak_before < 50 * MB, (peak_before, peak_after)
     assert slowest < 1.0
+
+
+def test_webhook_bodies_with_made_up_signatures_are_never_held_in_memory(
+    server: Server,
+) -> None:
+    """A webhook's HMAC needs its body, so anyone can make the server read one up to the
+    webhook cap (25 MiB): 8 at a time, chunked, the server's memory must not follow."""
+    _, peak_before = rss(_pid(server))
+    fake = {"X-Hub-Signature-256": "sha256=" + "0" * 64}
+
+    def one(i: int) -> int:
+        path = "/hooks/github" if i % 2 else "/hooks/github/acme/app"
+        return post(server.port, path, 60 * MB, chunked=True, headers=fake).status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = set(pool.map(one, range(16)))
+    assert statuses == {413}, statuses
+    _, peak_after = rss(_pid(server))
+    assert peak_after - peak_before < 50 * MB, (peak_before, peak_after)
+    assert httpx.get(f"{server.url}/healthz", timeout=5).text == "ok\n"

@@ -110,9 +110,17 @@ def test_a_repository_with_its_own_secret_refuses_the_global_one(
         token=writer.json()["token"],
     )
     assert denied.status_code == 403
-    assert deliver(server, "push", push_payload("acme/hooked", sha)).status_code == 401
-    good = deliver(server, "push", push_payload("acme/hooked", sha), secret=own)
-    assert good.status_code == 200 and len(good.json()["runs"]) == 1
+    payload = push_payload("acme/hooked", sha)
+    mine = "/hooks/github/acme/hooked"
+    assert deliver(server, "push", payload).status_code == 401  # global secret, global URL
+    assert deliver(server, "push", payload, secret=own).status_code == 401  # own, global URL
+    assert deliver(server, "push", payload, path=mine).status_code == 401  # global, own URL
+    # signed with the global secret at the URL of a repository without its own secret, but
+    # about acme/hooked: refused, or the global secret would still reach acme/hooked
+    elsewhere = deliver(server, "push", payload, path="/hooks/github/acme/other")
+    assert elsewhere.status_code == 400, elsewhere.text
+    good = deliver(server, "push", payload, secret=own, path=mine)
+    assert good.status_code == 200 and len(good.json()["runs"]) == 1, good.text
     assert own not in server.log.read_text()
 
 

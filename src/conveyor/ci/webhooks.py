@@ -4,11 +4,14 @@ commits come from, and whether their commits are what they claim (issue 12 §7, 
 Called by the server's `/hooks/github` route (`conveyor.server.webhooks`), which reads the
 body (capped) and hands it here before anything is acted on:
 
-- `secret_for(repo)`: a repository's own webhook secret (`put_secret`, admin only;
-  encrypted in the store under the scope `hook:<owner>/<name>`, which no job ever gets),
-  else the server's global one (`CONVEYOR_WEBHOOK_SECRET`). A repository with its own
-  secret does not accept the global one. `verify` compares bytes, so a signature that is
-  not ASCII is a mismatch (401), not a crash.
+- `signer(repo)`: the HMAC a delivery is checked with, known before its body is read (so
+  the body can stream through it instead of waiting in memory): for the per-repository
+  URL `/hooks/github/<owner>/<name>` the repository's own secret (`put_secret`, admin
+  only; encrypted in the store under the scope `hook:<owner>/<name>`, which no job ever
+  gets), else the server's global one (`CONVEYOR_WEBHOOK_SECRET`); for `/hooks/github`
+  the global one, and a delivery there about a repository with its own secret is refused.
+  `Signer.matches` compares bytes, so a signature that is not ASCII is a mismatch (401),
+  not a crash.
 - `deliver`: the `X-GitHub-Delivery` id is claimed in the store first; a replay of a
   delivery already taken starts nothing and answers the runs of the first one (durable
   across restarts). A delivery that fails before it starts runs is released, so GitHub's
@@ -84,14 +87,11 @@ class Webhooks:
         own = self.service.store.secret_values(hook_scope(repo)).get(SECRET_NAME)
         return self.service.box.open(own) if own is not None else self.config.global_secret
 
-    def verify(self, repo: str, body: bytes, signature: str) -> bool:
-        """Does `signature` (`sha256=<hex>`) sign `body` with the repository's secret?"""
-        secret = self.secret_for(repo)
-        if not secret or not signature.startswith("sha256="):
-            return False
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        given = signature.removeprefix("sha256=").encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(given, expected.encode())
+    def signer(self, repo: str | None) -> Signer | None:
+        """The HMAC to check a delivery with: `repo`'s own secret (else the global one) for
+        the per-repository URL, the global one for `repo=None`; None when there is none."""
+        secret = self.secret_for(repo) if repo else self.config.global_secret
+        return Signer(secret) if secret else None
 
     # -- deliveries --------------------------------------------------------------------
 
@@ -231,3 +231,20 @@ def _git(cwd: Path | None, *args: str, what: str) -> None:
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise CIError(f"cannot {what}: {done.stderr.strip()[:200]}; GitHub may redeliver")
+
+
+class Signer:
+    """HMAC-SHA256 of a body fed in pieces, as `X-Hub-Signature-256` carries it."""
+
+    def __init__(self, secret: str) -> None:
+        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def update(self, piece: bytes) -> None:
+        self._mac.update(piece)
+
+    def matches(self, signature: str) -> bool:
+        """Bytes compared in constant time: a signature that is not ASCII is a mismatch."""
+        if not signature.startswith("sha256="):
+            return False
+        given = signature.removeprefix("sha256=").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._mac.hexdigest().encode())

@@ -5,10 +5,11 @@ FastAPI reads and parses a body before it resolves a route's dependencies, so th
 check in `state.need` alone came too late: a 300 MB unauthenticated POST was read into
 memory before its 401. Here, for every request that carries a body:
 
-1. Authentication first: every route but `/healthz` and `/hooks/github` needs a valid token
-   (the role is still checked by the route); without one the answer is 401 and the body is
-   never read. A webhook delivery must at least carry an `X-Hub-Signature-256` header (the
-   HMAC itself needs the body, so it is checked by the route, within the webhook cap).
+1. Authentication first: every route but `/healthz` and `/hooks/github[/<owner>/<repo>]`
+   needs a valid token (the role is still checked by the route); without one the answer is
+   401 and the body is never read. A webhook delivery must at least carry an
+   `X-Hub-Signature-256` header; the route computes the HMAC as the body streams in and
+   keeps at most 1 MiB of it in memory until the signature matches (`server.webhooks`).
 2. A cap per route class (`BodyLimits`): a declared `Content-Length` above it is answered
    413 at once; the bytes actually received are counted as they stream in (chunked bodies
    and lying lengths included), and the read that crosses the cap fails with 413.
@@ -87,13 +88,17 @@ def parse_size(text: str) -> int:
 
 _RUNNER_RUN = re.compile(r"^/api/v1/runner/runs/[^/]+/(logs|artifacts/)")
 OPEN_PATHS = ("/healthz",)
-WEBHOOK_PATHS = ("/hooks/github",)
+WEBHOOK_PATHS = ("/hooks/github", "/hooks/github/")  # the path, and the per-repository prefix
+
+
+def is_webhook(path: str) -> bool:
+    return path == WEBHOOK_PATHS[0] or path.startswith(WEBHOOK_PATHS[1])
 
 
 def body_class(path: str) -> BodyClass:
     if path.startswith("/git/"):
         return BodyClass.GIT
-    if path in WEBHOOK_PATHS:
+    if is_webhook(path):
         return BodyClass.WEBHOOK
     match = _RUNNER_RUN.match(path)
     if match is not None:
@@ -135,7 +140,7 @@ class BodyGuard:
     ) -> tuple[int, str, dict[str, str]] | None:
         if path in OPEN_PATHS:
             return None
-        if path in WEBHOOK_PATHS:
+        if is_webhook(path):
             if headers.get("x-hub-signature-256", "").startswith("sha256="):
                 return None
             return 401, "missing webhook signature", {}

@@ -1,11 +1,15 @@
-"""GitHub webhooks at `/hooks/github`, and each repository's webhook secret (admin only).
+"""GitHub webhooks at `/hooks/github` (the server's secret) and
+`/hooks/github/{owner}/{repo}` (the repository's own secret, else the server's), and each
+repository's webhook secret (admin only).
 
 The body is capped and must carry `X-Hub-Signature-256` before it is read
-(`server.limits`); it is parsed only to learn which repository's secret signs it, and
-nothing else happens before `ci.webhooks.Webhooks.verify` accepts the signature (401
-otherwise, also for a signature that is not ASCII). Then `X-GitHub-Delivery` (required)
-makes a replay a no-op, and push, pull_request, pull_request_target and workflow_dispatch
-deliveries become runs (`Webhooks.deliver`: clone URL, commit and fork rules).
+(`server.limits`); it streams through the HMAC into a spool that keeps at most 1 MiB in
+memory, and nothing is parsed before the signature matches (401 otherwise, also for a
+signature that is not ASCII): an unauthenticated sender cannot make the server hold its
+body. Then the payload must be about the URL's repository (a delivery at `/hooks/github`
+about a repository with its own secret is refused), `X-GitHub-Delivery` (required) makes a
+replay a no-op, and push, pull_request, pull_request_target and workflow_dispatch
+deliveries become runs (`ci.webhooks.Webhooks.deliver`: clone URL, commit and fork rules).
 `PUT /api/v1/repos/{owner}/{repo}/hooks/secret` sets a repository's own secret (write-only:
 the API never shows it), `DELETE` returns the repository to the global secret.
 """
@@ -13,7 +17,7 @@ the API never shows it), `DELETE` returns the repository to the global secret.
 from __future__ import annotations
 
 import json
-import logging
+import tempfile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -25,8 +29,8 @@ from conveyor.server.auth import Principal, Role
 from conveyor.server.state import need, state_of
 
 router = APIRouter()
-log = logging.getLogger(__name__)
 Admin = Annotated[Principal, Depends(need(Role.ADMIN))]
+IN_MEMORY = 1024 * 1024  # of a body not yet verified; the rest waits in a temporary file
 
 
 class SecretBody(BaseModel):
@@ -42,20 +46,37 @@ def _webhooks(request: Request) -> Webhooks:
 
 @router.post("/hooks/github")
 async def github(request: Request) -> dict[str, Any]:
-    """A GitHub webhook delivery, verified by HMAC-SHA256 (X-Hub-Signature-256) with the
-    repository's webhook secret, else the server's."""
+    """A GitHub webhook delivery signed with the server's webhook secret."""
+    return await _delivery(request, None)
+
+
+@router.post("/hooks/github/{owner}/{repo}")
+async def github_repo(request: Request, owner: str, repo: str) -> dict[str, Any]:
+    """A delivery for one repository, signed with its own secret (else the server's)."""
+    return await _delivery(request, f"{owner}/{repo}")
+
+
+async def _delivery(request: Request, repo: str | None) -> dict[str, Any]:
     hooks = _webhooks(request)
-    body = await request.body()
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        payload = None
-    repo = payload.get("repository") if isinstance(payload, dict) else None
-    full_name = str(repo.get("full_name", "")) if isinstance(repo, dict) else ""
-    if not hooks.verify(full_name, body, request.headers.get("x-hub-signature-256", "")):
-        raise HTTPException(401, "webhook signature does not match")
-    if not isinstance(payload, dict):
-        raise HTTPException(400, "webhook body is not a JSON object")
+    signer = hooks.signer(repo)
+    if signer is None:
+        raise HTTPException(401, "no webhook secret is configured for this URL")
+    with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY) as spool:
+        async for piece in request.stream():
+            signer.update(piece)
+            spool.write(piece)
+        if not signer.matches(request.headers.get("x-hub-signature-256", "")):
+            raise HTTPException(401, "webhook signature does not match")
+        spool.seek(0)
+        body = spool.read()
+    payload = _json_object(body)
+    about = str((payload.get("repository") or {}).get("full_name", ""))
+    if repo is not None and about.lower() != repo.lower():
+        raise HTTPException(400, f"a delivery about {about!r} at the URL of {repo}")
+    if repo is None and hooks.has_own_secret(about):
+        raise HTTPException(
+            401, f"{about} has its own webhook secret: deliver to /hooks/github/{about}"
+        )
     name = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "").strip()
     if not delivery:
@@ -66,9 +87,19 @@ async def github(request: Request) -> dict[str, Any]:
     return await hooks.deliver(event, payload, delivery)
 
 
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise HTTPException(400, "webhook body is not JSON") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("repository") or {}, dict):
+        raise HTTPException(400, "webhook body is not a JSON object with a repository")
+    return payload
+
+
 @router.put("/api/v1/repos/{owner}/{repo}/hooks/secret", status_code=204)
 def put_hook_secret(request: Request, owner: str, repo: str, body: SecretBody, _: Admin) -> None:
-    """The repository's own webhook secret (deliveries for it no longer accept the global)."""
+    """The repository's own webhook secret: GitHub delivers to /hooks/github/{owner}/{repo}."""
     _webhooks(request).put_secret(f"{owner}/{repo}", body.value)
 
 
