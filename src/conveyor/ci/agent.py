@@ -87,6 +87,23 @@ class Client:
             delay = min(delay * 2, RETRY_DELAY_MAX)
 
 
+LOG_BATCH = 512 * 1024  # characters of log text per call (the server takes 8 MiB by default)
+
+
+def log_batches(lines: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """`lines` in order, cut into batches of about `LOG_BATCH` characters (a longer line
+    goes alone)."""
+    batches: list[list[tuple[str, str]]] = []
+    size = LOG_BATCH
+    for job, text in lines:
+        if size + len(text) > LOG_BATCH:
+            batches.append([])
+            size = 0
+        batches[-1].append((job, text))
+        size += len(text) + len(job) + 8
+    return batches
+
+
 class HttpReporter:
     """`executor.Reporter` over the server's runner API."""
 
@@ -94,7 +111,8 @@ class HttpReporter:
         self.client, self.base, self.runner = client, f"/api/v1/runner/runs/{run_id}", runner
 
     async def logs(self, lines: Sequence[tuple[str, str]]) -> None:
-        await self.client.call(f"{self.base}/logs", {"runner": self.runner, "lines": list(lines)})
+        for batch in log_batches(lines):  # each well under the server's `logs` body cap
+            await self.client.call(f"{self.base}/logs", {"runner": self.runner, "lines": batch})
 
     async def job(self, name: str, fields: Mapping[str, Any]) -> None:
         await self.client.call(

@@ -41,7 +41,7 @@ class BodyClass(StrEnum):
     """Route classes with a body cap of their own."""
 
     API = "api"  # JSON of the REST API and the runner protocol
-    LOGS = "logs"  # a runner's log batches
+    LOGS = "logs"  # a runner's log batches and job reports (steps, summary, outputs)
     ARTIFACTS = "artifacts"  # a runner's artifact uploads (tar.gz)
     GIT = "git"  # git pushes over smart HTTP
     WEBHOOK = "webhook"  # GitHub deliveries (GitHub sends at most 25 MB)
@@ -86,7 +86,7 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * unit
 
 
-_RUNNER_RUN = re.compile(r"^/api/v1/runner/runs/[^/]+/(logs|artifacts/)")
+_RUNNER_RUN = re.compile(r"^/api/v1/runner/runs/[^/]+/(logs|jobs|complete|artifacts/)")
 OPEN_PATHS = ("/healthz",)
 WEBHOOK_PATHS = ("/hooks/github", "/hooks/github/")  # the path, and the per-repository prefix
 
@@ -102,7 +102,7 @@ def body_class(path: str) -> BodyClass:
         return BodyClass.WEBHOOK
     match = _RUNNER_RUN.match(path)
     if match is not None:
-        return BodyClass.LOGS if match.group(1) == "logs" else BodyClass.ARTIFACTS
+        return BodyClass.ARTIFACTS if match.group(1) == "artifacts/" else BodyClass.LOGS
     return BodyClass.API
 
 
