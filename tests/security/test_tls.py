@@ -35,7 +35,8 @@ jobs:
   build:
     runs-on: [self-hosted, tls]
     steps:
-      - run: echo "built over https"
+      - uses: actions/checkout@v4
+      - run: test -f .github/workflows/b.yml && echo "built over https"
 """
 
 
@@ -116,13 +117,18 @@ class TlsServer(Server):
         )
 
 
-@pytest.fixture
-def tls_server(tmp_path: Path) -> Any:
+def _tls_server(tmp_path: Path, *pool: str) -> TlsServer:
     cert, key = self_signed(tmp_path)
-    extra = ("--pool-min", "0", "--pool-max", "0", "--tls-cert", str(cert), "--tls-key", str(key))
+    extra = (*pool, "--tls-cert", str(cert), "--tls-key", str(key))
     srv = TlsServer(data=tmp_path / "server", port=free_port(), extra=extra, ca=cert)
     srv.data.mkdir(parents=True)
     srv.start()
+    return srv
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Any:
+    srv = _tls_server(tmp_path, "--pool-min", "0", "--pool-max", "0")
     yield srv
     srv.stop()
 
@@ -188,3 +194,30 @@ def test_a_remote_runner_with_the_ca_file_runs_a_job_over_https(
     finally:
         os.killpg(agent.pid, signal.SIGKILL)
         agent.wait()
+
+
+CHECKOUT = """on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: cat README
+"""
+
+
+def test_local_runners_of_a_tls_server_check_out_the_code(tmp_path: Path) -> None:
+    srv = _tls_server(tmp_path)
+    try:
+        os.environ["GIT_SSL_CAINFO"] = str(srv.ca)  # the test's own `git push`
+        try:
+            files = {".github/workflows/b.yml": CHECKOUT, "README": "checked out over tls"}
+            push_workflows(srv, tmp_path, "acme/app", files)
+        finally:
+            os.environ.pop("GIT_SSL_CAINFO")
+        run = srv.wait_run(int(srv.runs("acme/app")[0]["id"]))
+        logs = srv.api("GET", f"/api/v1/runs/{run['id']}/logs").text
+        assert run["conclusion"] == "success", logs
+        assert "checked out over tls" in logs
+    finally:
+        srv.stop()
