@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.security.hooks import deliver, push_payload
 from tests.server.conftest import Server, git, push_workflows
 
-HELLO = """on: push
+HELLO = """on: [push, workflow_dispatch]
 jobs:
   hello:
     runs-on: ubuntu-latest
@@ -71,7 +71,7 @@ def test_clone_urls_other_than_https_github_are_refused(server: Server, tmp_path
 def test_a_commit_that_is_not_on_the_pushed_branch_is_refused(
     server: Server, tmp_path: Path
 ) -> None:
-    _hosted(server, tmp_path)
+    main_tip = _hosted(server, tmp_path)
     work = tmp_path / "work-acme-hooked"
     git(work, "checkout", "-q", "-b", "unreviewed")
     (work / "evil").write_text("x")
@@ -93,6 +93,12 @@ def test_a_commit_that_is_not_on_the_pushed_branch_is_refused(
     missing = deliver(server, "push", push_payload("acme/hooked", "f" * 40))
     assert missing.status_code == 409, missing.text
     assert len(server.runs("acme/hooked")) == before
+    dispatch = {**push_payload("acme/hooked", other), "sha": other, "inputs": {}}
+    dispatch["ref"] = "main"  # a dispatch runs at the tip of its branch, not at `sha`
+    ran = deliver(server, "workflow_dispatch", dispatch)
+    assert ran.status_code == 200 and len(ran.json()["runs"]) == 1, ran.text
+    run = server.api("GET", f"/api/v1/runs/{ran.json()['runs'][0]}").json()
+    assert run["ref"] == "refs/heads/main" and run["sha"] == main_tip
 
 
 def test_a_repository_with_its_own_secret_refuses_the_global_one(

@@ -23,7 +23,8 @@ body (capped) and hands it here before anything is acted on:
 - the commit is checked against the mirror: a push's `after` must be the tip of its ref
   (or an ancestor of it, when the ref moved on before the delivery was handled); a pull
   request's head must be the tip of `refs/pull/<n>/head` where GitHub provides it;
-  `pull_request_target` runs at the tip of the base branch, whatever the payload says.
+  `pull_request_target` runs at the tip of the base branch and `workflow_dispatch` at the
+  tip of its ref (`refs/heads/<ref>` when short), whatever commit the payload names.
 """
 
 from __future__ import annotations
@@ -180,11 +181,12 @@ def checked(git_dir: Path, event: Event) -> Event:
         head_ref = f"refs/pull/{event.payload.get('number', pr.get('number', 0))}/head"
         if _tip(git_dir, head_ref) is not None:
             _on_ref(git_dir, head_ref, event.sha)
-    elif event.name == "pull_request_target":
-        tip = _tip(git_dir, event.ref)
+    elif event.name in ("pull_request_target", "workflow_dispatch"):
+        ref = event.ref if event.ref.startswith("refs/") else f"refs/heads/{event.ref}"
+        tip = _tip(git_dir, ref)
         if tip is None:
-            raise Conflict(f"{event.repository} has no base branch {event.ref}")
-        return replace(event, sha=tip)
+            raise Conflict(f"{event.repository} has no {ref}: nothing runs")
+        return replace(event, ref=ref, sha=tip)
     return event
 
 
