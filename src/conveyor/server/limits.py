@@ -17,6 +17,7 @@ memory before its 401. Here, for every request that carries a body:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -123,7 +124,7 @@ class BodyGuard:
             return
         path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self._refusal(path, headers)
+        refusal = await self._refusal(path, headers)
         if refusal is not None:
             await _answer(send, *refusal)
             return
@@ -135,16 +136,16 @@ class BodyGuard:
             return
         await self.app(scope, _counted(receive, kind, limit), send)
 
-    def _refusal(
-        self, path: str, headers: dict[str, str]
-    ) -> tuple[int, str, dict[str, str]] | None:
+    async def _refusal(self, path: str, headers: dict[str, str]) -> Refusal | None:
         if path in OPEN_PATHS:
             return None
         if is_webhook(path):
             if headers.get("x-hub-signature-256", "").startswith("sha256="):
                 return None
             return 401, "missing webhook signature", {}
-        if self.auth.from_header(headers.get("authorization", "")) is not None:
+        # the token lookup is a database query (PostgreSQL: a round trip): off the event loop
+        known = await asyncio.to_thread(self.auth.from_header, headers.get("authorization", ""))
+        if known is not None:
             return None
         challenge = 'Basic realm="conveyor"' if path.startswith("/git/") else "Bearer"
         return 401, "a bearer token is required", {"WWW-Authenticate": challenge}
