@@ -236,6 +236,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-cert", type=Path, default=None)
     parser.add_argument("--tls-key", type=Path, default=None)
     args = parser.parse_args(argv)
+    try:
+        limits = BodyLimits.parse(args.body_limit)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = ServerConfig(
         data_dir=args.data,
@@ -248,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         public_url=args.public_url,
         refresh_urls=tuple(args.refresh_url),
         refresh_token_file=args.refresh_token_file,
-        body_limits=BodyLimits.parse(args.body_limit),
+        body_limits=limits,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         github_host=args.github_host,
