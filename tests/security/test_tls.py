@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.server.conftest import Server, free_port, push_workflows
 
+AMBIENT = "/etc/ssl/certs/ca-certificates.crt"
 WORKFLOW = """on: push
 jobs:
   build:
@@ -37,6 +38,10 @@ jobs:
     steps:
       - uses: actions/checkout@v4
       - run: test -f .github/workflows/b.yml && echo "built over https"
+      - run: |
+          # the runner's CA is for the server's URL only: other hosts keep their CAs
+          test "$(git config --get-urlmatch http.sslcainfo https://github.com/)" = "$AMBIENT" \
+            && echo "other hosts keep their CAs"
 """
 
 
@@ -156,6 +161,8 @@ def test_a_remote_runner_with_the_ca_file_runs_a_job_over_https(
         "CONVEYOR_WARM": "0",
         "CONVEYOR_TOKEN": token.json()["token"],
         "CONVEYOR_CA_FILE": str(tls_server.ca),
+        "GIT_SSL_CAINFO": AMBIENT,  # a CA bundle set for all of git (this machine sets one)
+        "AMBIENT": AMBIENT,
     }
     with (tmp_path / "agent.log").open("ab") as log:
         agent = subprocess.Popen(
@@ -187,10 +194,12 @@ def test_a_remote_runner_with_the_ca_file_runs_a_job_over_https(
             os.environ.pop("GIT_SSL_CAINFO")
         run = tls_server.wait_run(int(tls_server.runs("acme/app")[0]["id"]))
         assert (run["conclusion"], run["runner"]) == ("success", "tls-1"), (
-            tmp_path / "agent.log"
-        ).read_text()[-3000:]
+            tls_server.api("GET", f"/api/v1/runs/{run['id']}/logs").text
+            + (tmp_path / "agent.log").read_text()[-3000:]
+        )
         logs = tls_server.api("GET", f"/api/v1/runs/{run['id']}/logs").text
         assert "built over https" in logs
+        assert "other hosts keep their CAs" in logs
     finally:
         os.killpg(agent.pid, signal.SIGKILL)
         agent.wait()

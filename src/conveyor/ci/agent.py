@@ -171,7 +171,10 @@ async def serve(
     """Poll, run, repeat (once with `ephemeral`). `ca_file`: the CA that signed an https
     server's certificate, trusted by the agent's calls and by git's clones of the server."""
     client = Client(server, token, ca_file=ca_file)
-    os.environ.update(tls.git_environment(ca_file))
+    trusted = tls.git_environment(ca_file, server, os.environ)
+    for gone in set(os.environ) - set(trusted):
+        del os.environ[gone]
+    os.environ.update(trusted)
     log.info("runner %s polling %s for labels %s", name, server, ",".join(labels))
     while True:
         assignment = await client.call(
