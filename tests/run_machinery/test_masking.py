@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -110,3 +111,26 @@ def test_many_secrets() -> None:
         masker.add(f"secret-{index:04d}-value")
     assert masker.mask("nothing here") == "nothing here"
     assert masker.mask("x secret-0420-value y") == "x *** y"
+
+
+@pytest.mark.parametrize("before", [b"", b"u", b"us", b"usr:"])
+@pytest.mark.parametrize("after", [b"", b"\n", b"\n\n", b"xyz"])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
+def test_base64_of_a_secret_is_masked_at_every_offset_and_ending(
+    before: bytes, after: bytes, encode: Any
+) -> None:
+    """`echo "$S" | base64` and friends (issue 12 §11): no run of the secret's own digits
+    survives, whatever precedes or follows it in the encoded stream."""
+    secret = b"hunter2-plus"
+    masker = Masker()
+    masker.add(secret.decode())
+    encoded = encode(before + secret + after).decode()
+    shown = masker.mask(encoded)
+    assert shown.count("***") == 1, shown
+    start, tail = shown.index("***"), len(shown) - shown.index("***") - 3
+    hidden = range(start, len(encoded) - tail)
+    # as on GitHub, at most the first 2 bytes (shared digits with the prefix) and the last
+    # byte (shared with the suffix) may stay visible; every digit of the others is hidden
+    for index in range(len(before) + 2, len(before) + len(secret) - 1):
+        digits = range(index * 8 // 6, (index * 8 + 7) // 6 + 1)
+        assert all(d in hidden for d in digits), (shown, index)

@@ -78,7 +78,11 @@ def test_webhook_hmac_accepted_and_forged_rejected(server: Server, tmp_path: Pat
         "sender": {"login": "octocat"},
     }
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": "push", "Content-Type": "application/json"}
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "d-1",
+        "Content-Type": "application/json",
+    }
     forged = httpx.post(
         f"{server.url}/hooks/github",
         content=body,

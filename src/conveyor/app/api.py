@@ -8,12 +8,14 @@ read as the tour they perform: `runs()`, `run(id)`, `pending_approvals()`, `appr
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 
+from conveyor.clients import tls
 from conveyor.core.errors import ConveyorError
 
 T = TypeVar("T")
@@ -29,12 +31,15 @@ class ApiError(ConveyorError):
 class Api:
     """Bearer-token client of one server (`base_url` like http://127.0.0.1:8080)."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, timeout: float = 10.0, ca_file: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
+            verify=tls.verify(ca_file or os.environ.get("CONVEYOR_CA_FILE")),
         )
 
     def close(self) -> None:

@@ -25,9 +25,18 @@ def _token(token: str | None) -> str:
 
 
 def _decide(
-    verb: str, run_id: int, *, env: str, comment: str, server: str, token: str | None
+    verb: str,
+    run_id: int,
+    *,
+    env: str,
+    comment: str,
+    server: str,
+    token: str | None,
+    ca_file: Path | None,
 ) -> None:
     import httpx
+
+    from conveyor.clients import tls
 
     url = f"{server.rstrip('/')}/api/v1/runs/{run_id}/{verb}"
     try:
@@ -36,6 +45,7 @@ def _decide(
             json={"environment": env, "comment": comment},
             headers={"Authorization": f"Bearer {_token(token)}"},
             timeout=30,
+            verify=tls.verify(ca_file),
         )
     except httpx.TransportError as exc:
         raise UserError(
@@ -60,6 +70,13 @@ _tok = click.option(
     default=None,
     help="API token ($CONVEYOR_TOKEN; default: the admin token file).",
 )
+_ca = click.option(
+    "--ca-file",
+    envvar="CONVEYOR_CA_FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM CA certificate of an https server ($CONVEYOR_CA_FILE).",
+)
 _env = click.option("--env", "env", required=True, help="The environment, e.g. production.")
 _comment = click.option("--comment", default="", help="Why.")
 
@@ -70,9 +87,14 @@ _comment = click.option("--comment", default="", help="Why.")
 @_comment
 @_server
 @_tok
-def approve(run_id: int, env: str, comment: str, server: str, token: str | None) -> None:
+@_ca
+def approve(  # noqa: PLR0917 - click passes options positionally
+    run_id: int, env: str, comment: str, server: str, token: str | None, ca_file: Path | None
+) -> None:
     """Approve RUN_ID's deployment to an environment (its secrets are released)."""
-    _decide("approve", run_id, env=env, comment=comment, server=server, token=token)
+    _decide(
+        "approve", run_id, env=env, comment=comment, server=server, token=token, ca_file=ca_file
+    )
 
 
 @click.command("reject")
@@ -81,6 +103,9 @@ def approve(run_id: int, env: str, comment: str, server: str, token: str | None)
 @_comment
 @_server
 @_tok
-def reject(run_id: int, env: str, comment: str, server: str, token: str | None) -> None:
+@_ca
+def reject(  # noqa: PLR0917 - click passes options positionally
+    run_id: int, env: str, comment: str, server: str, token: str | None, ca_file: Path | None
+) -> None:
     """Reject RUN_ID's deployment to an environment (the job fails)."""
-    _decide("reject", run_id, env=env, comment=comment, server=server, token=token)
+    _decide("reject", run_id, env=env, comment=comment, server=server, token=token, ca_file=ca_file)

@@ -38,14 +38,23 @@ import click
 @click.option("--name", default=None, help="Runner name (default: the registered one).")
 @click.option("--ephemeral", is_flag=True, help="Exit after one run.")
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
+@click.option(
+    "--ca-file",
+    envvar="CONVEYOR_CA_FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM CA certificate that signed an https server's certificate ($CONVEYOR_CA_FILE).",
+)
 def runner(  # noqa: PLR0917 - click passes options positionally
     server_url: str,
     token_file: Path | None,
     token_argument: str | None,
+    token: str,
     labels: str,
     name: str | None,
     ephemeral: bool,
     work: Path | None,
+    ca_file: Path | None,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import TokenError, read_token, serve
@@ -73,5 +82,6 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 name=name or "",
                 ephemeral=ephemeral,
                 work=directory,
+                ca_file=ca_file,
             )
         )

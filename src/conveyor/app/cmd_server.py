@@ -34,6 +34,12 @@ import click
     default=None,
     help="GitHub webhook secret (default: $CONVEYOR_WEBHOOK_SECRET).",
 )
+@click.option(
+    "--github-host",
+    default="github.com",
+    show_default=True,
+    help="The GitHub (Enterprise) host whose https clone URLs webhooks may name.",
+)
 @click.option("--pool-min", type=int, default=1, show_default=True, help="Local runners kept.")
 @click.option("--pool-max", type=int, default=2, show_default=True, help="Local runners at most.")
 @click.option(
@@ -73,6 +79,25 @@ import click
     default=None,
     help="Local jobs' work directories (default: <tmp>/conveyor-work-<id>, outside --data).",
 )
+@click.option(
+    "--body-limit",
+    "body_limits",
+    multiple=True,
+    help="CLASS=SIZE body cap: api (1M), logs (8M), artifacts (256M), git (256M), "
+    "webhook (25M); e.g. --body-limit git=1G. Repeatable.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM certificate (chain): serve HTTPS. Without TLS, tokens travel in clear.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="PEM private key of --tls-cert.",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -81,6 +106,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
     port: int,
     database: str,
     webhook_secret_file: Path | None,
+    github_host: str,
     pool_min: int,
     pool_max: int,
     heartbeat_timeout: float,
@@ -90,12 +116,22 @@ def server(  # noqa: PLR0917 - click passes options positionally
     local_runner: str,
     job_user: str,
     work_dir: Path | None,
+    body_limits: tuple[str, ...],
+    tls_cert: Path | None,
+    tls_key: Path | None,
     apps: str | None,
     config_path: str | None,
 ) -> None:
     """Run the Conveyor server until Ctrl-C."""
+    from conveyor.server.limits import BodyLimits
     from conveyor.server.main import ServerConfig
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together: give both, or neither")
+    try:
+        limits = BodyLimits.parse(body_limits)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--body-limit") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     secret = webhook_secret_file.read_text().strip() if webhook_secret_file else ""
     config = ServerConfig(
@@ -104,6 +140,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
         port=port,
         database=database,
         webhook_secret=secret,
+        github_host=github_host,
         pool_min=pool_min,
         pool_max=pool_max,
         heartbeat_timeout=heartbeat_timeout,
@@ -113,6 +150,9 @@ def server(  # noqa: PLR0917 - click passes options positionally
         local_runner=local_runner,
         job_user=job_user,
         work_dir=work_dir,
+        body_limits=limits,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))

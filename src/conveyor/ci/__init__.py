@@ -34,6 +34,9 @@ Owns, by module:
   gate, deployment, artifacts up and down, complete), `settings` (secrets, variables,
   environments with protection rules, approvals);
 * `crypto` (Fernet key from a file created 0600 or `$CONVEYOR_SECRET_KEY`);
+* `webhooks` — GitHub deliveries: per-repository secrets, delivery ids, clone URLs,
+  commits checked against their refs; `events.from_fork` (fork pull requests get no
+  secrets);
 * `executor` — runs one assigned unit with the workflow engine (`workflow.run`; the run's
   artifacts in and out through `artifacts`), used by
   `pool.LocalPool` (runners inside the server) and `agent` (`conveyor runner`, remote).

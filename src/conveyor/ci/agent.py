@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from conveyor.ci.executor import RETRY_DELAY_MAX, execute
+from conveyor.clients import tls
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,12 @@ def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -
 class Client:
     """JSON calls to the server with bearer auth and retry-until-reachable."""
 
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, *, ca_file: Path | None = None) -> None:
         self.server = server.rstrip("/")
         self.http = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(60.0)
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(60.0),
+            verify=tls.verify(ca_file),
         )
 
     async def upload(self, path: str, data: bytes) -> Any:
@@ -141,6 +144,23 @@ class Client:
             delay = min(delay * 2, RETRY_DELAY_MAX)
 
 
+LOG_BATCH = 512 * 1024  # characters of log text per call (the server takes 8 MiB by default)
+
+
+def log_batches(lines: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """`lines` in order, cut into batches of about `LOG_BATCH` characters (a longer line
+    goes alone)."""
+    batches: list[list[tuple[str, str]]] = []
+    size = LOG_BATCH
+    for job, text in lines:
+        if size + len(text) > LOG_BATCH:
+            batches.append([])
+            size = 0
+        batches[-1].append((job, text))
+        size += len(text) + len(job) + 8
+    return batches
+
+
 class HttpReporter:
     """`executor.Reporter` over the server's runner API."""
 
@@ -148,7 +168,8 @@ class HttpReporter:
         self.client, self.base, self.runner = client, f"/api/v1/runner/runs/{run_id}", runner
 
     async def logs(self, lines: Sequence[tuple[str, str]]) -> None:
-        await self.client.call(f"{self.base}/logs", {"runner": self.runner, "lines": list(lines)})
+        for batch in log_batches(lines):  # each well under the server's `logs` body cap
+            await self.client.call(f"{self.base}/logs", {"runner": self.runner, "lines": batch})
 
     async def job(self, name: str, fields: Mapping[str, Any]) -> None:
         await self.client.call(
@@ -202,10 +223,17 @@ async def serve(
     name: str = "",
     ephemeral: bool,
     work: Path,
+    ca_file: Path | None = None,
 ) -> None:
     """Poll, run, repeat (once with `ephemeral`). `name` and `labels` default to the
-    registration's; given, the server checks them against it."""
-    client = Client(server, token)
+    registration's; given, the server checks them against it. `ca_file`: the CA that signed
+    an https server's certificate, trusted by the agent's calls and by git's clones of the
+    server."""
+    client = Client(server, token, ca_file=ca_file)
+    trusted = tls.git_environment(ca_file, server, os.environ)
+    for gone in set(os.environ) - set(trusted):
+        del os.environ[gone]
+    os.environ.update(trusted)
     me = await client.whoami()
     name = name or str(me["name"])
     shown = ",".join(labels or me["labels"])
@@ -235,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="", help="default: the registered name")
     parser.add_argument("--ephemeral", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--ca-file", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
         token = read_token(args.token_file)
@@ -251,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             name=args.name,
             ephemeral=args.ephemeral,
             work=work,
+            ca_file=args.ca_file,
         )
     )
 

@@ -2,7 +2,11 @@
 
 `push_event` is built by the server's Git hosting after an accepted push (one per updated
 ref); `github_event` from a verified GitHub webhook delivery; `dispatch_event` from the
-API's workflow_dispatch. Payloads follow GitHub's shapes closely enough for workflows
+API's workflow_dispatch. `from_fork` says whether a run's event is a pull request from a
+fork, whose workflow gets no secrets (issue 12 §7, as on GitHub); `pull_request_target`
+runs the base branch's workflow, with secrets, at the base branch's tip (the webhook
+resolves that tip; the event carries the payload's `base.sha` until then). Payloads follow
+GitHub's shapes closely enough for workflows
 (`github.event.ref/before/after/head_commit/repository/pusher`, `pull_request`, `inputs`).
 """
 
@@ -94,6 +98,19 @@ def github_event(name: str, payload: Mapping[str, Any]) -> Event | None:
             actor=sender,
             repository=full_name,
         )
+    if name == "pull_request_target":
+        pr = payload.get("pull_request") or {}
+        base, head = pr.get("base") or {}, pr.get("head") or {}
+        return Event(
+            name=name,
+            payload=dict(payload),
+            ref=f"refs/heads/{base.get('ref', '')}",
+            sha=str(base.get("sha", "")),
+            base_ref=str(base.get("ref", "")),
+            head_ref=str(head.get("ref", "")),
+            actor=sender,
+            repository=full_name,
+        )
     if name == "pull_request":
         pr = payload.get("pull_request") or {}
         base, head = pr.get("base") or {}, pr.get("head") or {}
@@ -120,3 +137,17 @@ def github_event(name: str, payload: Mapping[str, Any]) -> Event | None:
             inputs=inputs,
         )
     return None
+
+
+def from_fork(event_name: str, payload: Mapping[str, Any] | None) -> bool:
+    """A `pull_request` whose head is in another repository than its base (or in a deleted
+    fork): its code is the fork author's, so its run gets no secrets and a read-only token."""
+    if event_name != "pull_request":
+        return False
+    pr = (payload or {}).get("pull_request") or {}
+    head_repo = (pr.get("head") or {}).get("repo") or {}
+    base_repo = (pr.get("base") or {}).get("repo") or {}
+    base_name = str(
+        base_repo.get("full_name") or (payload or {}).get("repository", {}).get("full_name", "")
+    )
+    return str(head_repo.get("full_name", "")).lower() != base_name.lower()

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
 from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
+from conveyor.clients.tls import git_config_entry
 from conveyor.core.errors import ConveyorError
 from conveyor.core.gitargs import commit_id
 from conveyor.workflow.run.session import EnvironmentRelease, Session
@@ -143,13 +144,10 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
     import time
 
     # the token goes through git's environment config, not argv (which `ps` shows)
+    # (appended to the entries the environment has: a runner's CA for https, issue 12 §17)
     env = dict(os.environ)
     if token:
-        env.update(
-            GIT_CONFIG_COUNT="1",
-            GIT_CONFIG_KEY_0="http.extraHeader",
-            GIT_CONFIG_VALUE_0=f"Authorization: Bearer {token}",
-        )
+        env.update(git_config_entry(env, "http.extraHeader", f"Authorization: Bearer {token}"))
     message = ""
     done = subprocess.CompletedProcess[str]([], 1, "", "no attempt")
     for attempt in range(attempts):

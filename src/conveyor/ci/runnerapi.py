@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conveyor.ci.events import from_fork
 from conveyor.ci.parts import ServiceParts
 from conveyor.ci.runnerscope import ALL, covers
 from conveyor.ci.triggers import labels_match
@@ -108,10 +109,15 @@ class RunnerAPI(ServiceParts):
         outputs, and the names of the artifacts uploaded so far."""
         run = self._run(run_id)
         owner = run["repo"].partition("/")[0]
-        secrets = {
-            **self.decrypt_scope(f"org:{owner}"),
-            **self.decrypt_scope(f"repo:{run['repo']}"),
-        }
+        fork = from_fork(str(run["event"]), run["payload"])
+        secrets = (
+            {}  # a fork's pull request runs the fork author's code: no secrets (issue 12 §7)
+            if fork
+            else {
+                **self.decrypt_scope(f"org:{owner}"),
+                **self.decrypt_scope(f"repo:{run['repo']}"),
+            }
+        )
         variables = {
             **self.store.variables(f"org:{owner}"),
             **self.store.variables(f"repo:{run['repo']}"),

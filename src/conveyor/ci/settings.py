@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
+from conveyor.ci.events import from_fork
 from conveyor.ci.parts import ServiceParts
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -157,9 +158,10 @@ class Settings(ServiceParts):
         run = self._run(run_id)
         owner, _, name = run["repo"].partition("/")
         scope = scope_of(owner, name, environment)
+        fork = from_fork(str(run["event"]), run["payload"])  # no secrets (issue 12 §7)
         return {
             "state": "approved",
-            "secrets": self.decrypt_scope(scope),
+            "secrets": {} if fork else self.decrypt_scope(scope),
             "vars": self.store.variables(scope),
         }
 

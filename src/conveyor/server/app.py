@@ -21,8 +21,10 @@ from conveyor.server import (
     routes_git,
     routes_runner,
     routes_runs,
+    webhooks,
 )
 from conveyor.server.auth import Principal, Role
+from conveyor.server.limits import BodyGuard
 from conveyor.server.state import ServerState, need, state_of
 from conveyor.store.errors import NameTaken
 
@@ -32,7 +34,9 @@ Reader = Annotated[Principal, Depends(need(Role.READ))]
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Conveyor", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cv = state
-    for module in (routes_runs, routes_access, routes_config, routes_runner, routes_git):
+    # authenticate, then count: no body is read before its token (issue 12 §6)
+    app.add_middleware(BodyGuard, auth=state.auth, limits=state.limits)
+    for module in (routes_runs, routes_access, routes_config, routes_runner, routes_git, webhooks):
         app.include_router(module.router)
 
     @app.exception_handler(CIError)

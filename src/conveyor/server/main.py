@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,11 @@ from conveyor.ci.crypto import SecretBox, load_key
 from conveyor.ci.jobuser import DEFAULT_USER, LocalIsolation, LocalMode
 from conveyor.ci.pool import LocalPool
 from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.ci.webhooks import WebhookConfig, Webhooks
 from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
 from conveyor.server.datadir import private_umask, secure_tree
+from conveyor.server.limits import BodyLimits
 from conveyor.server.state import ServerState
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_store import open_engine
@@ -43,7 +45,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     database: str = ""  # SQLAlchemy URL or SQLite path; default <data>/conveyor.db
-    webhook_secret: str = ""  # default: $CONVEYOR_WEBHOOK_SECRET
+    webhook_secret: str = ""  # default: $CONVEYOR_WEBHOOK_SECRET (repos may have their own)
+    github_host: str = "github.com"  # webhook clone URLs must be https://<this host>/…
     pool_min: int = 1
     pool_max: int = 2
     heartbeat_timeout: float = 30.0
@@ -57,6 +60,13 @@ class ServerConfig:
     local_runner: str = "user"
     job_user: str = DEFAULT_USER
     work_dir: Path | None = None
+    body_limits: BodyLimits = field(default_factory=BodyLimits)  # caps per route class
+    tls_cert: Path | None = None  # PEM certificate (chain): serve https (issue 12 §17)
+    tls_key: Path | None = None  # its PEM private key
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
 
 
 class SecretFilter(logging.Filter):
@@ -79,7 +89,7 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
     secure_tree(data)  # 0700/0600, existing entries included (issue 12 #14)
     store = CIConfigStore(open_engine(config.database or data / "conveyor.db"))
     box = SecretBox(load_key(data / "secret.key", os.environ))
-    public = config.public_url or f"http://{config.host}:{config.port}"
+    public = config.public_url or f"{config.scheme}://{config.host}:{config.port}"
     service_config = ServiceConfig(
         data_dir=data, heartbeat_timeout=config.heartbeat_timeout, public_url=public
     )
@@ -101,7 +111,14 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
     if auth.ensure_admin(data / "admin-token"):
         log.info("admin token written to %s (mode 0600)", data / "admin-token")
     secret = config.webhook_secret or os.environ.get("CONVEYOR_WEBHOOK_SECRET", "")
-    state = ServerState(service=service, auth=auth, webhook_secret=secret, reconciler=reconciler)
+    hooks = Webhooks(service, WebhookConfig(global_secret=secret, github_host=config.github_host))
+    state = ServerState(
+        service=service,
+        auth=auth,
+        webhooks=hooks,
+        reconciler=reconciler,
+        limits=config.body_limits,
+    )
     return create_app(state), state
 
 
@@ -160,6 +177,7 @@ async def serve(
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=2,  # runner long-polls must not hold a shutdown
+            **_tls(config),
         )
     )
     isolation = LocalIsolation(
@@ -173,7 +191,13 @@ async def serve(
     ]
     if reconciler is not None:
         tasks.append(asyncio.create_task(reconciler.run(interval=30.0, stop=stop)))
-    log.info("conveyor server on http://%s:%d", config.host, config.port)
+    log.info("conveyor server on %s://%s:%d", config.scheme, config.host, config.port)
+    if config.tls_cert is None and config.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "serving plain HTTP on %s: tokens and secrets cross the network in clear; "
+            "give --tls-cert and --tls-key (or put a TLS proxy in front)",
+            config.host,
+        )
     try:
         await server.serve()
     finally:
@@ -182,6 +206,19 @@ async def serve(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         service.store.close()
+
+
+def _tls(config: ServerConfig) -> dict[str, Any]:
+    """uvicorn's TLS options; both files or neither (a certificate without its key, or the
+    reverse, is a configuration error rather than a silent fallback to plain HTTP)."""
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together: give both, or neither")
+    if config.tls_cert is None or config.tls_key is None:
+        return {}
+    for path in (config.tls_cert, config.tls_key):
+        if not path.is_file():
+            raise ValueError(f"TLS file {path} does not exist; give a PEM file")
+    return {"ssl_certfile": str(config.tls_cert), "ssl_keyfile": str(config.tls_key)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -204,7 +241,20 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="a reconciler's refresh endpoint (http://127.0.0.1:PORT/refresh), repeatable",
     )
+    parser.add_argument(
+        "--body-limit",
+        action="append",
+        default=[],
+        help="CLASS=SIZE body cap (api, logs, artifacts, git, webhook; e.g. git=1G), repeatable",
+    )
+    parser.add_argument("--github-host", default="github.com")
+    parser.add_argument("--tls-cert", type=Path, default=None)
+    parser.add_argument("--tls-key", type=Path, default=None)
     args = parser.parse_args(argv)
+    try:
+        limits = BodyLimits.parse(args.body_limit)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = ServerConfig(
         data_dir=args.data,
@@ -220,6 +270,10 @@ def main(argv: list[str] | None = None) -> None:
         local_runner=args.local_runner,
         job_user=args.job_user,
         work_dir=args.work_dir,
+        body_limits=limits,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        github_host=args.github_host,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))

@@ -1,4 +1,4 @@
-"""Git smart-HTTP hosting at `/git/<owner>/<repo>.git` and GitHub webhooks at `/hooks/github`.
+"""Git smart-HTTP hosting at `/git/<owner>/<repo>.git` (webhooks: `server.webhooks`).
 
 Git: every request needs a token (read role, or a runner whose scope covers the repository,
 to fetch; write role to push; git sends it as basic auth); `githttp.classify` decides push
@@ -6,18 +6,11 @@ or fetch from the decoded request and hands git only the `service` it checked; g
 `REMOTE_USER` (which turns receive-pack on) only for a write token; `githttp.backend` runs
 `git http-backend`. After an accepted push the refs before and after are compared and each
 updated ref becomes `CIService.handle_push`.
-Webhooks: `X-Hub-Signature-256` is checked with `hmac.compare_digest` against the server's
-webhook secret before anything is parsed; a missing or forged signature is 401 and nothing
-runs. push, pull_request and workflow_dispatch deliveries become runs (the repository must
-be hosted here or fetchable from its `clone_url`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 import re
 import subprocess
@@ -25,8 +18,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from conveyor.ci.events import github_event
-from conveyor.core.gitargs import remote_url_problem, repository_name_problem
 from conveyor.server.auth import Role
 from conveyor.server.githttp import GitRequestError, backend, classify
 from conveyor.server.state import state_of
@@ -100,55 +91,3 @@ async def git(request: Request, owner: str, repo: str, rest: str) -> Response:
                     pusher=principal.name,
                 )
     return Response(payload, status_code=status, headers=dict(headers))
-
-
-@router.post("/hooks/github")
-async def github(request: Request) -> dict[str, object]:
-    """A GitHub webhook delivery, verified by HMAC-SHA256 (X-Hub-Signature-256)."""
-    state = state_of(request)
-    body = await request.body()
-    given = request.headers.get("x-hub-signature-256", "")
-    if not state.webhook_secret or not given.startswith("sha256="):
-        raise HTTPException(401, "missing webhook signature")
-    expected = hmac.new(state.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given.removeprefix("sha256="), expected):
-        raise HTTPException(401, "webhook signature does not match")
-    name = request.headers.get("x-github-event", "")
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise HTTPException(400, "webhook body is not JSON") from exc
-    event = github_event(name, payload)
-    if event is None:
-        return {"ignored": name}
-    git_dir = await asyncio.to_thread(_git_dir_for, state.service, event.repository, payload)
-    ids = await state.service.handle_event(event, git_dir=git_dir)
-    return {"event": name, "runs": ids}
-
-
-def _git_dir_for(service: object, full_name: str, payload: dict[str, object]) -> Path:
-    from conveyor.ci.service import CIService
-
-    assert isinstance(service, CIService)
-    hosted = service.repo_path(full_name)
-    if hosted.exists():
-        return hosted
-    repo = payload.get("repository")
-    url = str(repo.get("clone_url", "")) if isinstance(repo, dict) else ""
-    # the payload names what the server clones: an http(s) URL, never an option, a local
-    # path or a remote helper (`ext::sh -c …`), and a GitHub repository name (issue 12)
-    problem = repository_name_problem(full_name) or remote_url_problem(
-        url, local=False, schemes=("https", "http")
-    )
-    if problem:
-        raise HTTPException(400, f"cannot mirror {full_name[:120]!r} from {url[:120]!r}: {problem}")
-    mirror = service.config.data_dir / "mirrors" / f"{full_name}.git"
-    argv = (
-        ["git", "--git-dir", str(mirror), "fetch", "--quiet", "--prune", "origin", "+refs/*:refs/*"]
-        if mirror.exists()
-        else ["git", "clone", "--quiet", "--mirror", "--end-of-options", url, str(mirror)]
-    )
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise HTTPException(502, f"cannot fetch {full_name}: {done.stderr.strip()[:200]}")
-    return mirror

@@ -1,4 +1,4 @@
-"""What the HTTP routes share: the CI service, auth, the webhook secret, the reconciler.
+"""What the HTTP routes share: the CI service, auth, webhook rules, body limits, the reconciler.
 
 Built once by `conveyor.server.main.build`; routes reach it through `request.app.state.cv`.
 `need(role)` is the FastAPI dependency every protected route declares (401 without a valid
@@ -14,14 +14,17 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from conveyor.ci.service import CIService
+from conveyor.ci.webhooks import Webhooks
 from conveyor.server.auth import Auth, Principal, Role
+from conveyor.server.limits import BodyLimits
 
 
 @dataclass(slots=True, kw_only=True)
 class ServerState:
     service: CIService
     auth: Auth
-    webhook_secret: str = ""
+    webhooks: Webhooks | None = None  # GitHub webhook rules and per-repository secrets
+    limits: BodyLimits = field(default_factory=BodyLimits)
     reconciler: Any = None  # conveyor.reconcile.Reconciler when the server runs one
     requests: dict[str, int] = field(default_factory=dict)
 

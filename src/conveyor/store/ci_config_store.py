@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from conveyor.store.ci_access_store import CIAccessStore
-from conveyor.store.ci_schema import approvals, deployments, environments, secrets, variables
+from conveyor.store.ci_schema import (
+    approvals,
+    deliveries,
+    deployments,
+    environments,
+    secrets,
+    variables,
+)
 from conveyor.store.ci_store import Row
 from conveyor.store.dialect import clean_text, insert_missing, upsert
 
@@ -64,6 +71,30 @@ class CIConfigStore(CIAccessStore):
         query = select(variables.c.name, variables.c.value).where(variables.c.scope == scope)
         with self.tx() as conn:
             return {r.name: r.value for r in conn.execute(query)}
+
+    # -- webhook deliveries ---------------------------------------------------------------
+
+    def claim_delivery(self, delivery: str, *, repo: str, event: str) -> Row | None:
+        """Take a delivery id: None when it is new (the caller handles it), else the row of
+        the earlier delivery with that id (`runs` it started, `done`)."""
+        row = {"id": delivery, "repo": repo, "event": event, "received": time.time()}
+        with self.tx() as conn:
+            if insert_missing(conn, deliveries, row, keys=["id"]):
+                return None
+            found = conn.execute(select(deliveries).where(deliveries.c.id == delivery)).first()
+        if found is None:  # released in between: a later redelivery may try again
+            return {"id": delivery, "runs": [], "done": 0}
+        return {**found._mapping, "runs": json.loads(found.runs)}
+
+    def finish_delivery(self, delivery: str, runs: Sequence[int]) -> None:
+        values = {"runs": json.dumps(list(runs)), "done": 1}
+        with self.tx() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == delivery).values(**values))
+
+    def release_delivery(self, delivery: str) -> None:
+        """Forget a delivery that failed before it started runs (GitHub may redeliver it)."""
+        with self.tx() as conn:
+            conn.execute(delete(deliveries).where(deliveries.c.id == delivery))
 
     # -- environments -------------------------------------------------------------------
 

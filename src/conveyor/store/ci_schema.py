@@ -14,6 +14,8 @@ Identity (issue 12) came the same way: `ci_token_meta` (a token's unique name an
 expiry; tokens from before it have none: they never expire, and a new token may not take
 their name either), `ci_runner_registrations` (a runner's fixed labels and scope; a
 `runner` token without one is refused by the runner protocol) and `ci_audit`.
+`ci_deliveries` (webhook delivery ids, so a replayed delivery starts nothing) came the
+same way.
 Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
 encrypts before they reach this layer).
 """
@@ -260,6 +262,17 @@ statuses = Table(
     Column("environment", NAME, nullable=False, default=""),
     Column("updated", Float, nullable=False),
     UniqueConstraint("repo", "sha", "context"),
+)
+
+deliveries = Table(  # GitHub webhook deliveries taken (X-GitHub-Delivery): a replay is a no-op
+    "ci_deliveries",
+    ci_metadata,
+    Column("id", NAME, primary_key=True),
+    Column("repo", NAME, nullable=False, default=""),
+    Column("event", String(64), nullable=False, default=""),
+    Column("runs", Text, nullable=False, default="[]"),  # JSON list of run ids
+    Column("done", Integer, nullable=False, default=0),  # 0 while the delivery is handled
+    Column("received", Float, nullable=False),
 )
 
 runners = Table(

@@ -10,10 +10,21 @@ What GitHub's runner does, and so do we:
   a step's output is seen one line at a time (`Worker.cs`, "Also add each individual line");
   empty values are ignored; there is no minimum length (a 1-character secret is masked).
 - each registered value is also masked in the encodings the runner's `HostContext` registers:
-  base64 (and base64 of the value without its first 1 and 2 bytes, so it is caught inside
-  `base64(user:password)`), JSON string escaping, URI data escaping, XML escaping, the
+  base64 (`base64_forms` below), JSON string escaping, URI data escaping, XML escaping, the
   expression-string escaping (`'` doubled) and, for quoted values longer than 8 characters,
   the value without its double quotes.
+- base64 (issue 12 §11): a secret inside a longer byte stream (`echo "$S" | base64` adds a
+  newline; `base64(user:password)` a prefix) starts at one of 3 offsets within a 3-byte
+  group. As the runner's `ValueEncoders.EnumerateBase64Variations` does, the value without
+  its first 0, 1 and 2 bytes is encoded, without `=` padding, in the standard and the
+  URL-safe (RFC 4648 §5) alphabets. Deviation (more masking): when that byte count is not a
+  multiple of 3, the last base64 digit also carries bits of whatever follows the secret, so
+  it is trimmed too; otherwise `echo "$S" | base64` (the secret, then `\n`) leaks, which is
+  what GitHub's padding-only trim lets through. The full padded encodings stay registered,
+  so a secret at the very end of the data is masked whole. Forms shorter than
+  `MIN_BASE64_FORM` digits are left out (masking every 2-letter run of base64 would make
+  logs unreadable while hiding at most 12 bits). Not caught: base64 output wrapped across
+  lines (`base64` wraps at 76 digits; each line is masked on its own).
 - deviation (more masking, never less): `::add-mask::` values are treated like secrets
   (trimmed, and line by line), where the runner registers the raw value only.
 - overlapping or adjacent occurrences (of one or several secrets) become a single `***`, so no
@@ -33,13 +44,30 @@ MASK = "***"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+MIN_BASE64_FORM = 4
+_URL_SAFE = str.maketrans("+/", "-_")
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _b64_shift(value: str, shift: int) -> str:
+def base64_forms(value: str) -> set[str]:
+    """The base64 digits that stand for `value` wherever it sits in an encoded stream."""
     data = value.encode()
-    return _b64(data[shift:] if len(data) > shift else data)
+    forms: set[str] = set()
+    for offset in range(3):
+        pruned = data[offset:]
+        if not pruned:
+            break
+        digits = _b64(pruned)
+        forms.add(digits)  # whole, padded: the secret at the very end of the data
+        digits = digits.rstrip("=")
+        if len(pruned) % 3:
+            digits = digits[:-1]  # its low bits belong to the byte after the secret
+        forms.add(digits)
+    forms |= {form.translate(_URL_SAFE) for form in forms}
+    return {form for form in forms if len(form) >= MIN_BASE64_FORM}
 
 
 def _xml(value: str) -> str:
@@ -62,9 +90,7 @@ def encodings(value: str) -> set[str]:
     """The value and the encoded forms GitHub's runner masks along with it."""
     forms = {
         value,
-        _b64(value.encode()),
-        _b64_shift(value, 1),
-        _b64_shift(value, 2),
+        *base64_forms(value),
         value.replace("'", "''"),
         json.dumps(value, ensure_ascii=False)[1:-1],
         quote(value, safe="-_.~"),
