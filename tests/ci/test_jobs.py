@@ -271,10 +271,10 @@ jobs:
     _done(service, notify, "local-1", "success")
     run = service.store.run(run_id)
     assert run is not None and run["conclusion"] == "failure"
-    assert "The runner 'gpu-1' stopped responding" in run["reason"]
+    assert "The self-hosted runner: gpu-1 lost communication with the server" in run["reason"]
 
 
-def test_recovery_requeues_local_jobs_and_gives_old_runs_their_units(
+def test_recovery_fails_local_jobs_as_github_does_and_gives_old_runs_their_units(
     service: CIService, tmp_path: Path
 ) -> None:
     [run_id] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
@@ -291,10 +291,12 @@ def test_recovery_requeues_local_jobs_and_gives_old_runs_their_units(
         )
         legacy = int(done.inserted_primary_key[0])  # type: ignore[index]
     service.recover()
-    assert _units(service, run_id) == {"deploy": ("queued", "")}
-    assert _run(service, run_id) == ("queued", "")
-    assert ("", "server restarted: run re-queued") in service.store.logs(run_id)
-    assert _units(service, legacy) == {"deploy": ("pending", "")}  # its job group is busy
+    assert _units(service, run_id) == {"deploy": ("completed", "failure")}  # never run twice
+    run = service.store.run(run_id)
+    assert run is not None and (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert "The runner has received a shutdown signal." in run["reason"]
+    assert "re-run the job" in run["reason"]
+    assert _units(service, legacy) == {"deploy": ("queued", "")}  # the group is free again
 
 
 def test_a_database_from_before_per_job_dispatch_migrates(tmp_path: Path) -> None:

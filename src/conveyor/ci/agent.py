@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from conveyor.ci.executor import RETRY_DELAY_MAX, execute
+from conveyor.ci.workspaces import remove, sweep
 from conveyor.clients import tls
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,7 @@ async def serve(
     name = name or str(me["name"])
     shown = ",".join(labels or me["labels"])
     log.info("runner %s (%s) polling %s for labels %s", name, me["scope"], server, shown)
+    sweep(work)  # what a killed agent left (its jobs' processes ended with it)
     while True:
         assignment = await client.call(
             "/api/v1/runner/poll", {"runner": name, "labels": list(labels), "ephemeral": ephemeral}
@@ -247,10 +248,14 @@ async def serve(
         run_id = int(assignment["run_id"])
         log.info("run %d: job %s picked up", run_id, assignment.get("job_id", ""))
         target = work / f"{run_id}-{assignment.get('unit_id', assignment['attempt'])}"
-        shutil.rmtree(target, ignore_errors=True)
+        remove(target)
         target.mkdir(parents=True)
-        await execute(assignment, HttpReporter(client, run_id, name), work_dir=target, token=token)
-        shutil.rmtree(target, ignore_errors=True)
+        try:
+            await execute(
+                assignment, HttpReporter(client, run_id, name), work_dir=target, token=token
+            )
+        finally:
+            remove(target)  # logs and artifacts went to the server
         if ephemeral:
             return
 

@@ -19,7 +19,8 @@ job is cancelled (`always()`, `cancelled()`) still run and report, within the en
 cancel timeout; a job that has not reached the engine yet (cloning), outlives that timeout
 or is no longer this runner's (the heartbeat says "stop": force-cancelled, failed, re-queued)
 is stopped outright. A unit dispatched after its run was cancelled
-(`assignment["cancelled"]`) is evaluated with `cancelled()` true.
+(`assignment["cancelled"]`) is evaluated with `cancelled()` true. A job whose work directory
+grows past `assignment["disk_limit"]` bytes is stopped and failed (`ci.workspaces`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
 from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
+from conveyor.ci.workspaces import DiskBound
 from conveyor.clients.tls import git_config_entry
 from conveyor.core.errors import ConveyorError
 from conveyor.core.gitargs import commit_id
@@ -202,17 +204,26 @@ async def execute(
     main = asyncio.ensure_future(_execute(assignment, reporter, work_dir, token, engine))
     stopped: list[bool] = []
     beat = asyncio.ensure_future(_beat(main, reporter, heartbeat, stopped, engine))
+    limit = int(assignment.get("disk_limit") or 0)
+    bound = DiskBound(work_dir, limit) if limit > 0 else None
+    watch = asyncio.ensure_future(bound.watch(main)) if bound is not None else None
     try:
         result = await main
     except asyncio.CancelledError:
-        if not stopped:
+        if bound is not None and bound.exceeded:
+            await reporter.logs([("", f"Error: {bound.exceeded}")])
+            result = {"result": "failure", "error": bound.exceeded, "workflows": []}
+        elif not stopped:
             raise
-        result = {"result": "cancelled", "workflows": []}
+        else:
+            result = {"result": "cancelled", "workflows": []}
     except ConveyorError as exc:
         await reporter.logs([("", f"Error: {exc}")])
         result = {"result": "failure", "error": str(exc), "workflows": []}
     finally:
         beat.cancel()
+        if watch is not None:
+            watch.cancel()
     await reporter.complete(result)
     return result
 

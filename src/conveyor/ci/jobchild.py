@@ -74,7 +74,12 @@ async def run_in_child(
         limit=LINE_LIMIT,
     )
     assert proc.stdin is not None and proc.stdout is not None
-    first = {"assignment": dict(assignment), "work_dir": str(work_dir), "heartbeat": heartbeat}
+    first = {
+        "assignment": dict(assignment),
+        "work_dir": str(work_dir),
+        "heartbeat": heartbeat,
+        "server": os.getpid(),  # the child dies with it (`jobproc.die_with_parent`)
+    }
     proc.stdin.write(json.dumps(first).encode() + b"\n")
     completed: list[bool] = []
     calls: set[asyncio.Task[None]] = set()

@@ -9,6 +9,12 @@ line on the child's stdout (`{"id", "call", "args"}`), answered by one line on i
 for a review while heartbeats go on). Artifact bytes travel as base64. The parent performs
 each call on the in-process `LocalReporter`, so the server sees exactly what it saw when
 jobs ran inside it; it never hands the child anything but the job's own assignment.
+
+The child dies with the server (issue 18 #2): it asks the kernel for SIGKILL when its
+parent dies (`PR_SET_PDEATHSIG`, set by the child itself, after the switch to the job user,
+which would reset it) and then checks that the server it was started by is still its parent
+(it may have died before); the steps die with the child through their guardian
+(`runners.guardian`). A server that closed the pipe without dying also ends the job.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ctypes
 import itertools
 import json
 import logging
@@ -31,6 +38,15 @@ from conveyor.ci.errors import CIError
 log = logging.getLogger(__name__)
 
 LINE_LIMIT = 1 << 31  # artifacts travel base64 in one line
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (prctl(2); the caller checks the parent
+    is still there afterwards)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise CIError(f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(ctypes.get_errno())}")
 
 
 class PipeReporter:
@@ -113,7 +129,12 @@ async def _child() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    first = json.loads(await reader.readline())
+    line = await reader.readline()
+    if not line:
+        return  # the server died before handing the job over
+    first = json.loads(line)
+    if os.getppid() != int(first.get("server") or os.getppid()):
+        return  # … or right after: nobody would kill this process when it dies
     reporter = PipeReporter(reader, protocol)
     pump = asyncio.ensure_future(reporter.pump())
     main = asyncio.ensure_future(
@@ -125,6 +146,7 @@ async def _child() -> None:
         )
     )
     loop.add_signal_handler(signal.SIGTERM, main.cancel)  # the engine ends the job's processes
+    pump.add_done_callback(lambda _: main.cancel())  # the server closed the pipe: end the job
     try:
         await main
     finally:
@@ -135,6 +157,7 @@ async def _child() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    die_with_parent()  # first thing: the server may be killed at any moment
     with contextlib.suppress(asyncio.CancelledError):
         asyncio.run(_child())
 

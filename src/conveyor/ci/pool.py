@@ -23,7 +23,6 @@ import contextlib
 import itertools
 import logging
 import secrets
-import shutil
 import sys
 import sysconfig
 from collections.abc import Mapping, Sequence
@@ -45,6 +44,7 @@ from conveyor.ci.jobuser import (
 )
 from conveyor.ci.runnerscope import LOCAL_PREFIX
 from conveyor.ci.triggers import labels_match
+from conveyor.ci.workspaces import remove, sweep
 from conveyor.core.errors import ConveyorError
 
 if TYPE_CHECKING:
@@ -131,6 +131,9 @@ class LocalPool:
         if self.maximum == 0:
             return
         prepare_work_root(self.work_root)
+        # jobs of a server that was killed: failed by `recover`, their processes ended with
+        # it (`runners.guardian`), their directories still here (issue 18 #3)
+        sweep(self.work_root, keep=("bin", "cache"))
         if self.isolation.mode == LocalMode.USER:
             self.user = ensure_user(self.isolation.user)
             self.python = interpreter(sys.executable, sysconfig.get_paths()["purelib"])
@@ -178,7 +181,7 @@ class LocalPool:
     async def _execute(self, name: str, assignment: Mapping[str, Any]) -> None:
         run_id = int(assignment["run_id"])
         work = self.work_root / f"{run_id}-{assignment['unit_id']}"
-        shutil.rmtree(work, ignore_errors=True)
+        remove(work)
         work.mkdir(mode=0o700, parents=True)
         reporter = LocalReporter(self.service, run_id, name)
         hosted = self.service.repo_path(str(assignment["repo"]))
@@ -195,7 +198,7 @@ class LocalPool:
                 run_id, name, {"result": "failure", "error": f"runner error: {exc}"}
             )
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            remove(work)  # logs and artifacts live on in the server (`ci.retention`)
 
     async def _in_child(
         self, assignment: Mapping[str, Any], reporter: LocalReporter, work: Path, user: JobUser

@@ -1,8 +1,11 @@
 """Recovery after a restart and the heartbeat clock of remote runners.
 
 A mixin of `CIService`. `recover` runs once when the server starts (before it serves):
-jobs the local pool held died with the process and are queued again (those a cancel had
-told to stop are cancelled instead); runs an older server
+jobs the local pool held died with the process (their step processes with them: issue 18
+#2, `runners.guardian`) and are failed as GitHub fails a job whose runner shut down, never
+run again behind the user's back — re-running is the user's choice (`ci.reruns`), and
+never overlaps the dead attempt (those a cancel had told to stop are cancelled instead);
+runs an older server
 left queued or in progress without units (from before per-job dispatch) are planned from
 scratch; pending jobs and runs get their concurrency groups' verdict again. `supervise`
 runs for the server's lifetime: a job whose runner stopped beating for the heartbeat
@@ -30,14 +33,37 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RUNNER_SHUTDOWN = (  # GitHub's words for a job whose runner stopped while it ran
+    "The runner has received a shutdown signal. This can happen when the runner service is "
+    "stopped, or a manually started runner is canceled."
+)
+LOST_COMMUNICATION = (  # … and for a runner that fell silent
+    "The self-hosted runner: {runner} lost communication with the server. Verify the machine "
+    "is running and has a healthy network connection. Anything in your workflow that "
+    "terminates the runner process, starves it for CPU/Memory, or blocks its network access "
+    "can cause this error."
+)
+
+
+def shutdown_reason(runner: str) -> str:
+    return (
+        f"{RUNNER_SHUTDOWN} The server restarted while runner '{runner}' ran this job, and the "
+        "job's processes ended with it; re-run the job to run it again."
+    )
+
+
+def lost_reason(runner: str, timeout: float) -> str:
+    return (
+        f"{LOST_COMMUNICATION.format(runner=runner)} (no heartbeat for {timeout:g} s; the job "
+        "was failed; re-run it to run it again.)"
+    )
+
 
 class Recovery(ServiceParts):
     """`recover` and `supervise` of `CIService`."""
 
     if TYPE_CHECKING:  # provided by CIService and its mixins
         config: ServiceConfig
-
-        def _refresh_run_status(self, run_id: int) -> None: ...
 
         def _promote(self, run_id: int) -> None: ...
 
@@ -60,7 +86,7 @@ class Recovery(ServiceParts):
         ) -> bool: ...
 
     def recover(self) -> None:
-        """After a restart: re-queue the jobs the local pool had (their runner died with us).
+        """After a restart: fail the jobs the local pool had (their runner died with us).
 
         Jobs held by remote runners keep going; `supervise` gives them a fresh heartbeat
         deadline once the server accepts connections again. A run an older server left
@@ -68,20 +94,12 @@ class Recovery(ServiceParts):
         """
         for unit in self.store.units(status=("in_progress",)):
             if unit["runner"].startswith(LOCAL_PREFIX):
-                run_id = int(unit["run_id"])
-                if self.stopping(unit):  # its run was being cancelled: it is not run again
+                if self.stopping(unit):  # its run was being cancelled: it stays cancelled
                     self._finish_unit(unit, "cancelled", reason="server restarted")
                     continue
-                self.store.update_unit(
-                    int(unit["id"]), status="queued", runner="", started=None, job_names=[]
-                )
-                self.store.add_logs(run_id, [("", "server restarted: run re-queued")])
-                log.warning(
-                    "run %d: job %s: its local runner died with the server; re-queued",
-                    run_id,
-                    unit["name"],
-                )
-                self._forget_runner(run_id, str(unit["runner"]))
+                reason = shutdown_reason(str(unit["runner"]))
+                log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
+                self._finish_unit(unit, "failure", reason=reason)
         for run in self.store.runs(status=("queued", "waiting", "in_progress"), limit=10000):
             if not self.store.units(run_id=run["id"]):
                 self.store.update_run(run["id"], status="queued", runner="")
@@ -94,12 +112,6 @@ class Recovery(ServiceParts):
         for run in sorted(self.store.runs(status=("pending",), limit=10000), key=lambda r: r["id"]):
             self._promote(run["id"])
         self.wake.set()
-
-    def _forget_runner(self, run_id: int, runner: str) -> None:
-        run = self._run(run_id)
-        held = [r for r in str(run["runner"]).split(",") if r and r != runner]
-        self.store.update_run(run_id, runner=",".join(held))
-        self._refresh_run_status(run_id)
 
     async def supervise(
         self,
@@ -127,10 +139,7 @@ class Recovery(ServiceParts):
             limit = time.time() - self.config.heartbeat_timeout
             for unit in self.store.units(status=("in_progress",)):
                 if unit["heartbeat"] < limit:
-                    reason = (
-                        f"The runner '{unit['runner']}' stopped responding: no heartbeat for "
-                        f"{self.config.heartbeat_timeout:g} s; the job was failed."
-                    )
+                    reason = lost_reason(str(unit["runner"]), self.config.heartbeat_timeout)
                     log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
                     self._finish_unit(unit, "failure", reason=reason)
             self.release_waiting()  # wait timers that ran out

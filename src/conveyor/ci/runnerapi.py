@@ -30,6 +30,9 @@ from conveyor.ci.parts import ServiceParts
 from conveyor.ci.runnerscope import ALL, covers
 from conveyor.ci.triggers import labels_match
 
+if TYPE_CHECKING:
+    from conveyor.ci.service import ServiceConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +40,7 @@ class RunnerAPI(ServiceParts):
     """Runner-facing methods of `CIService`."""
 
     if TYPE_CHECKING:  # provided by CIService
+        config: ServiceConfig
 
         def artifact_path(self, run_id: int, name: str) -> Path: ...
 
@@ -141,6 +145,7 @@ class RunnerAPI(ServiceParts):
             "only_jobs": [unit["job_id"]],
             "prior_jobs": prior,
             "artifacts": [a["name"] for a in self.artifacts(run_id)],
+            "disk_limit": self.config.job_disk_limit,  # bytes its work directory may use
             "secrets": secrets,
             "vars": variables,
             # the run is being cancelled: the engine evaluates `if` with `cancelled()` true

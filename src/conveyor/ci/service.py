@@ -7,9 +7,9 @@ and one pending per group; `cancel-in-progress`; a newer pending run replaces th
 one, as GitHub does), cancel (`ci.cancels`: jobs whose `if` holds after a cancellation
 still run) and re-run (all jobs, or the failed ones and their dependants with the other
 jobs' results, outputs and artifacts kept), environment rules before dispatch
-(`ci.gates`), commit statuses, and recovery
-after a restart (jobs of the local pool are re-queued; jobs on remote agents keep going
-and are failed only when their heartbeat stops). Per-job dispatch is in `ci.dispatch` and
+(`ci.gates`), commit statuses, and recovery after a restart (jobs of the local pool are
+failed as GitHub fails a job whose runner shut down; jobs on remote agents keep going and
+are failed only when their heartbeat stops). Per-job dispatch is in `ci.dispatch` and
 `ci.jobplan`, job-level groups in `ci.jobgroups`, runner-facing calls in `ci.runnerapi`,
 configuration (secrets, variables, environments, approvals) in `ci.settings`, the
 workflow-level queueing rules in `ci.concurrency`.
@@ -38,6 +38,7 @@ from conveyor.ci.gates import EnvironmentGates
 from conveyor.ci.jobgroups import JobGroups
 from conveyor.ci.recovery import Recovery
 from conveyor.ci.reruns import Reruns
+from conveyor.ci.retention import DEFAULT_RETENTION_DAYS
 from conveyor.ci.runnerapi import RunnerAPI
 from conveyor.ci.settings import Settings
 from conveyor.ci.triggers import (
@@ -46,6 +47,7 @@ from conveyor.ci.triggers import (
     commit_message,
     plan_runs,
 )
+from conveyor.ci.workspaces import DEFAULT_DISK_LIMIT
 from conveyor.core.gitargs import repository_name_problem
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.workflow.plan.event import Event
@@ -73,6 +75,8 @@ class ServiceConfig:
     cancel_timeout: float = 300.0  # GitHub's: a cancelled job still running is then ended
     local_labels: tuple[str, ...] = LOCAL_LABELS
     public_url: str = ""  # how remote runners reach /git (clone URLs)
+    job_disk_limit: int = DEFAULT_DISK_LIMIT  # bytes a job's work directory may use; 0: any
+    retention_days: float = DEFAULT_RETENTION_DAYS  # logs and artifacts of concluded runs
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -12,6 +12,10 @@ without redirection) does not hang the step, unlike on GitHub: output is drained
 dropped. Orphans keep running until `cleanup()` (the job's end), like GitHub's "Cleaning up
 orphan processes": members of the step's process groups and any process whose environment
 carries this runner's RUNNER_TRACKING_ID (set on each process unless the engine sets it).
+
+Those processes must not outlive the process running the job either (issue 18 #2): a
+guardian (`runners.guardian`), started with the job's first process, ends them when this
+process dies without calling `cleanup()` (killed, crashed).
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ import errno
 import logging
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from conveyor.runners import processes
+from conveyor.runners import guardian, processes
 from conveyor.runners.base import ExecResult, OutputCallback
 from conveyor.runners.lines import LineSplitter
 
@@ -106,6 +111,7 @@ class HostRunner:
         self.tracking_id = f"conveyor_{uuid.uuid4()}"
         self._tracking = f"{TRACKING_VARIABLE}={self.tracking_id}".encode()
         self._since = processes.ticks_since_boot() - 1  # tick rounding: never miss our own children
+        self._guardian: asyncio.subprocess.Process | None = None
 
     async def exec(
         self,
@@ -123,6 +129,7 @@ class HostRunner:
         proto = _Pipe(on_output, loop)
         environment = dict(env)
         environment.setdefault(TRACKING_VARIABLE, self.tracking_id)
+        await self._guard()
         try:
             transport, _ = await loop.subprocess_exec(
                 lambda: proto,
@@ -141,6 +148,7 @@ class HostRunner:
             return ExecResult(exit_code=code, duration=time.monotonic() - started)
         pgid = transport.get_pid()
         self._groups.add(pgid)
+        self._tell(b"+%d" % pgid)
         timed_out = False
         try:
             try:
@@ -158,6 +166,37 @@ class HostRunner:
             raise proto.error
         code = _exit_code(transport.get_returncode())
         return ExecResult(exit_code=code, timed_out=timed_out, duration=time.monotonic() - started)
+
+    async def _guard(self) -> None:
+        """Start the job's guardian before its first process (see `runners.guardian`)."""
+        if self._guardian is not None:
+            return
+        argv = guardian.command(
+            sys.executable, tracking=self.tracking_id, since=self._since, grace=self.kill_grace
+        )
+        self._guardian = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env={},
+            start_new_session=True,  # untouched by the job's group signals and a terminal's ^C
+        )
+
+    def _tell(self, line: bytes) -> None:
+        keeper = self._guardian
+        if keeper is not None and keeper.stdin is not None and not keeper.stdin.is_closing():
+            keeper.stdin.write(line + b"\n")
+
+    async def _release_guardian(self) -> None:
+        """The job's processes were ended the normal way: the guardian leaves quietly."""
+        keeper, self._guardian = self._guardian, None
+        if keeper is None or keeper.stdin is None:
+            return
+        with contextlib.suppress(ConnectionError):
+            keeper.stdin.write(guardian.DONE + b"\n")
+            await keeper.stdin.drain()
+        keeper.stdin.close()
+        await keeper.wait()
 
     async def _drain(self, proto: _Pipe, transport: asyncio.SubprocessTransport) -> None:
         """Wait for the end of output (bounded); release or park the transport."""
@@ -207,6 +246,7 @@ class HostRunner:
         for transport in self._open:
             transport.close()
         self._open.clear()
+        await self._release_guardian()
 
 
 def _exit_code(returncode: int | None) -> int:

@@ -25,8 +25,10 @@ from fastapi import FastAPI
 from conveyor.ci.crypto import SecretBox, load_key
 from conveyor.ci.jobuser import DEFAULT_USER, LocalIsolation, LocalMode
 from conveyor.ci.pool import LocalPool
+from conveyor.ci.retention import DEFAULT_RETENTION_DAYS, keep_pruning
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.ci.webhooks import WebhookConfig, Webhooks
+from conveyor.ci.workspaces import DEFAULT_DISK_LIMIT, GIB
 from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
 from conveyor.server.datadir import private_umask, secure_tree
@@ -68,6 +70,10 @@ class ServerConfig:
     def scheme(self) -> str:
         return "https" if self.tls_cert is not None else "http"
 
+    job_disk_limit: float = DEFAULT_DISK_LIMIT / GIB  # GiB a job's work directory may use
+    retention_days: float = DEFAULT_RETENTION_DAYS  # logs and artifacts of concluded runs
+    retention_interval: float = 3600.0  # seconds between pruning passes
+
 
 class SecretFilter(logging.Filter):
     """Masks known secret values in every record that reaches the server's handlers."""
@@ -91,7 +97,11 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
     box = SecretBox(load_key(data / "secret.key", os.environ))
     public = config.public_url or f"{config.scheme}://{config.host}:{config.port}"
     service_config = ServiceConfig(
-        data_dir=data, heartbeat_timeout=config.heartbeat_timeout, public_url=public
+        data_dir=data,
+        heartbeat_timeout=config.heartbeat_timeout,
+        public_url=public,
+        job_disk_limit=int(config.job_disk_limit * GIB),
+        retention_days=config.retention_days,
     )
 
     def on_push(full_name: str, git_dir: str) -> None:
@@ -188,6 +198,15 @@ async def serve(
     tasks = [
         asyncio.create_task(service.supervise(stop, serving=lambda: server.started)),
         asyncio.create_task(pool.run(stop)),
+        asyncio.create_task(
+            keep_pruning(
+                service.store,
+                service.config.data_dir,
+                stop,
+                days=config.retention_days,
+                every=config.retention_interval,
+            )
+        ),
     ]
     if reconciler is not None:
         tasks.append(asyncio.create_task(reconciler.run(interval=30.0, stop=stop)))
@@ -235,6 +254,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--local-runner", choices=[m.value for m in LocalMode], default="user")
     parser.add_argument("--job-user", default=DEFAULT_USER)
     parser.add_argument("--work-dir", type=Path, default=None)
+    parser.add_argument("--job-disk-limit", type=float, default=DEFAULT_DISK_LIMIT / GIB)
+    parser.add_argument("--retention-days", type=float, default=DEFAULT_RETENTION_DAYS)
+    parser.add_argument("--retention-interval", type=float, default=3600.0)
     parser.add_argument(
         "--refresh-url",
         action="append",
@@ -274,6 +296,9 @@ def main(argv: list[str] | None = None) -> None:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         github_host=args.github_host,
+        job_disk_limit=args.job_disk_limit,
+        retention_days=args.retention_days,
+        retention_interval=args.retention_interval,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))

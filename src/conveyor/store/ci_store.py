@@ -293,6 +293,23 @@ class CIStore:
         with self.tx() as conn:
             return [(r.job, r.text) for r in conn.execute(query.order_by(logs.c.id)).all()]
 
+    def finished_before(self, before: float) -> list[int]:
+        """The runs that completed before `before` (seconds since the epoch), oldest first."""
+        query = (
+            select(runs.c.id)
+            .where(runs.c.status == "completed", runs.c.finished < before)
+            .order_by(runs.c.id)
+        )
+        with self.tx() as conn:
+            return [int(r.id) for r in conn.execute(query).all()]
+
+    def prune_logs(self, before: float) -> int:
+        """Delete the log lines of runs that completed before `before`; how many went."""
+        old = select(runs.c.id).where(runs.c.status == "completed", runs.c.finished < before)
+        with self.tx() as conn:
+            done = conn.execute(delete(logs).where(logs.c.run_id.in_(old)))
+        return int(done.rowcount or 0)
+
     # -- commit statuses ----------------------------------------------------------------
 
     def set_status(self, repo: str, sha: str, context: str, **values: Any) -> None:
