@@ -158,6 +158,30 @@ def test_silent_runner_is_failed_after_the_heartbeat_timeout(
     assert "The self-hosted runner: gpu-1 lost communication with the server" in run["reason"]
 
 
+def test_a_silent_runner_s_reason_is_printed_once_in_the_log(
+    service: CIService, tmp_path: Path
+) -> None:
+    """Issue 18: the job's reason was printed by the job and again by the run it ended."""
+    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    _claim(service, "gpu-1")
+    _silence(service, run_id)
+
+    async def one_pass() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.supervise(stop, every=0.01))
+        await asyncio.sleep(0.05)
+        _silence(service, run_id)  # (supervise gave remote runners a fresh deadline first)
+        await asyncio.sleep(0.05)
+        stop.set()
+        await task
+
+    asyncio.run(one_pass())
+    said = [t for _, t in service.store.logs(run_id) if "stopped responding" in t]
+    assert len(said) == 1, service.store.logs(run_id)
+    run = service.store.run(run_id)
+    assert run is not None and "The runner 'gpu-1' stopped responding" in run["reason"]
+
+
 def test_a_restarted_server_gives_remote_runners_time_to_reconnect(
     service: CIService, tmp_path: Path
 ) -> None:

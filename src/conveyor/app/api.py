@@ -52,10 +52,17 @@ class Api:
         self.close()
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        return self._json(method, path, self._send(method, path, PREFIX + path, body))
+
+    def _send(
+        self, method: str, path: str, url: str, body: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
         try:
-            response = self._client.request(method, PREFIX + path, json=body)
+            return self._client.request(method, url, json=body)
         except httpx.HTTPError as exc:
             raise ApiError(method, path, 0, f"server unreachable: {exc}") from exc
+
+    def _json(self, method: str, path: str, response: httpx.Response) -> Any:
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
@@ -94,11 +101,22 @@ class Api:
             raise
         return True
 
+    def pages(self, path: str, *, limit: int | None = None) -> list[Any]:
+        """Every item of a list route (or the first `limit`), following the `Link` header's
+        rel="next" as GitHub's clients do (issue 18: every list is paged, 30 by default)."""
+        per_page = min(limit or 100, 100)
+        url: str | None = f"{PREFIX}{path}{'&' if '?' in path else '?'}per_page={per_page}"
+        items: list[Any] = []
+        while url is not None and (limit is None or len(items) < limit):
+            response = self._send("GET", path, url)
+            items.extend(self._json("GET", path, response))
+            url = response.links.get("next", {}).get("url")
+        return items if limit is None else items[:limit]
+
     # runs and approvals ----------------------------------------------------------------
     def runs(self, repo: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Runs, newest first."""
-        found = self.request("GET", f"/runs?repo={repo}" if repo else "/runs")
-        return list(found if isinstance(found, list) else found.get("runs", []))[:limit]
+        return self.pages(f"/runs?repo={repo}" if repo else "/runs", limit=limit)
 
     def run(self, run_id: int) -> dict[str, Any]:
         return dict(self.request("GET", f"/runs/{run_id}"))
@@ -115,16 +133,14 @@ class Api:
         return response.text
 
     def pending_approvals(self) -> list[dict[str, Any]]:
-        found = self.request("GET", "/approvals")
-        return list(found if isinstance(found, list) else found.get("approvals", []))
+        return self.pages("/approvals")
 
     def approve(self, run_id: int, environment: str, comment: str = "") -> None:
         body = {"environment": environment, "comment": comment}
         self.request("POST", f"/runs/{run_id}/approve", body)
 
     def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
-        found = self.request("GET", f"/repos/{repo}/commits/{sha}/statuses")
-        return list(found if isinstance(found, list) else found.get("statuses", []))
+        return self.pages(f"/repos/{repo}/commits/{sha}/statuses")
 
 
 def wait_for(what: str, probe: Callable[[], T | None], *, timeout: float, every: float = 0.2) -> T:

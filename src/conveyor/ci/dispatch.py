@@ -298,7 +298,9 @@ class JobDispatch(ServiceParts):
             for u in self.store.units(run_id=run_id)
             if u["reason"] and u["conclusion"] in ("failure", "cancelled")
         ]
-        self._conclude(run_id, str(verdict), "; ".join(dict.fromkeys(reasons)))
+        # each unit's reason is in its job's log already (`_finish_unit`): the run keeps
+        # them as its reason without printing them a second time (issue 18)
+        self._conclude(run_id, str(verdict), "; ".join(dict.fromkeys(reasons)), logged=True)
 
     def _refresh_run_status(self, run_id: int) -> None:
         """queued until a unit started; in_progress from then on (until it concludes);

@@ -221,6 +221,8 @@ class RunnerAPI(ServiceParts):
         if not reason and stop is not None and verdict == "cancelled":
             reason = str(stop["reason"])
         self._finish_unit(unit, verdict, outputs=outputs, reason=reason)
+        if self.store.drop_runner(runner, ephemeral_only=True):  # one job, then gone (GitHub)
+            log.info("runner %s: ephemeral, done with its job: removed from the list", runner)
 
     async def environment_gate(
         self, run_id: int, runner: str, job: str, environment: str, *, wait: float = 20.0

@@ -310,11 +310,16 @@ class CIService(
             for p in sorted(folder.glob("*.tar.gz"))
         ]
 
-    def _conclude(self, run_id: int, conclusion: str, reason: str = "") -> None:
+    def _conclude(
+        self, run_id: int, conclusion: str, reason: str = "", *, logged: bool = False
+    ) -> None:
+        """End the run; its `reason` goes to the log unless it is `logged` there already."""
         with self.lock:  # not while a job of the run is being planned (ci.dispatch)
-            self._conclude_locked(run_id, conclusion, reason)
+            self._conclude_locked(run_id, conclusion, reason, logged=logged)
 
-    def _conclude_locked(self, run_id: int, conclusion: str, reason: str) -> None:
+    def _conclude_locked(
+        self, run_id: int, conclusion: str, reason: str, *, logged: bool = False
+    ) -> None:
         run = self._run(run_id)
         if run["status"] == "completed":
             return
@@ -337,7 +342,7 @@ class CIService(
                     status="completed",
                     conclusion=conclusion if conclusion != "success" else "",
                 )
-        if reason:
+        if reason and not logged:
             self.store.add_logs(run_id, [("", reason)])
         self._status(run_id, conclusion)
         self.count(f"runs_{conclusion}")

@@ -75,11 +75,9 @@ def render_metrics(state: ServerState) -> str:
         "# HELP conveyor_runs Runs in the store by status.",
         "# TYPE conveyor_runs gauge",
     ]
-    counts: dict[str, int] = {}
-    for run in service.store.runs(limit=100000):
-        counts[run["status"]] = counts.get(run["status"], 0) + 1
     for status in ("pending", "queued", "waiting", "in_progress", "completed"):
-        lines.append(f'conveyor_runs{{status="{status}"}} {counts.get(status, 0)}')
+        count = service.store.count_runs(status=(status,))  # a COUNT, not every run loaded
+        lines.append(f'conveyor_runs{{status="{status}"}} {count}')
     lines += [
         "# HELP conveyor_events_total Events handled since start.",
         "# TYPE conveyor_events_total counter",

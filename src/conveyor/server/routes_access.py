@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from conveyor.ci.runnerscope import check_registration
 from conveyor.server.auth import Principal, Role
+from conveyor.server.pagination import PageParams
 from conveyor.server.state import audit, need, state_of
 
 router = APIRouter(prefix="/api/v1")
@@ -44,9 +45,9 @@ def create_token(request: Request, body: TokenBody, who: Admin) -> dict[str, Any
 
 
 @router.get("/tokens")
-def list_tokens(request: Request, _: Admin) -> list[dict[str, Any]]:
+def list_tokens(request: Request, _: Admin, page: PageParams) -> list[dict[str, Any]]:
     """Name, role, created and expires (null: never) of every token; never the token."""
-    return state_of(request).auth.store.tokens()
+    return page.slice(state_of(request).auth.store.tokens())
 
 
 @router.delete("/tokens/{name}", status_code=204)
@@ -71,9 +72,9 @@ def register_runner(request: Request, body: RunnerBody, who: Admin) -> dict[str,
 
 
 @router.get("/runners/registered")
-def registered_runners(request: Request, _: Admin) -> list[dict[str, Any]]:
+def registered_runners(request: Request, _: Admin, page: PageParams) -> list[dict[str, Any]]:
     """Registered remote runners: name, labels, scope, when and by whom."""
-    return state_of(request).auth.store.runner_registrations()
+    return page.slice(state_of(request).auth.store.runner_registrations())
 
 
 @router.delete("/runners/{name}", status_code=204)
@@ -87,7 +88,10 @@ def remove_runner(request: Request, name: str, who: Admin) -> None:
 
 
 @router.get("/audit")
-def audit_log(request: Request, _: Admin, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+def audit_log(request: Request, _: Admin, page: PageParams, after: int = 0) -> list[dict[str, Any]]:
     """Changes to protection rules, secrets, variables, tokens and runners, oldest first:
-    id, at (epoch s), actor, action, target, detail (never a secret value); `?after=<id>`."""
-    return state_of(request).auth.store.audit(after=after, limit=min(max(limit, 1), 5000))
+    id, at (epoch s), actor, action, target, detail (never a secret value); `?after=<id>`
+    keeps the newer ones; paged (`per_page`, `page`, `Link`)."""
+    store = state_of(request).auth.store
+    rows = store.audit(after=after, limit=page.per_page, offset=page.offset)
+    return page.answer(rows, store.count_audit(after=after))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from conveyor.ci.settings import scope_of
 from conveyor.server.auth import Principal, Role
+from conveyor.server.pagination import PageParams
 from conveyor.server.state import audit, need, state_of
 
 router = APIRouter(prefix="/api/v1")
@@ -39,8 +40,8 @@ def _scope(owner: str, repo: str | None = None, env: str | None = None) -> str:
 
 
 @router.get("/orgs/{owner}/secrets")
-def org_secrets(request: Request, owner: str, _: Reader) -> list[dict[str, Any]]:
-    return state_of(request).service.secret_names(_scope(owner))
+def org_secrets(request: Request, owner: str, _: Reader, page: PageParams) -> list[dict[str, Any]]:
+    return page.slice(state_of(request).service.secret_names(_scope(owner)))
 
 
 @router.put("/orgs/{owner}/secrets/{name}", status_code=204)
@@ -54,8 +55,10 @@ def delete_org_secret(request: Request, owner: str, name: str, who: Writer) -> N
 
 
 @router.get("/repos/{owner}/{repo}/secrets")
-def repo_secrets(request: Request, owner: str, repo: str, _: Reader) -> list[dict[str, Any]]:
-    return state_of(request).service.secret_names(_scope(owner, repo))
+def repo_secrets(
+    request: Request, owner: str, repo: str, _: Reader, page: PageParams
+) -> list[dict[str, Any]]:
+    return page.slice(state_of(request).service.secret_names(_scope(owner, repo)))
 
 
 @router.put("/repos/{owner}/{repo}/secrets/{name}", status_code=204)
@@ -72,9 +75,9 @@ def delete_repo_secret(request: Request, owner: str, repo: str, name: str, who: 
 
 @router.get("/repos/{owner}/{repo}/environments/{env}/secrets")
 def env_secrets(
-    request: Request, owner: str, repo: str, env: str, _: Reader
+    request: Request, owner: str, repo: str, env: str, _: Reader, page: PageParams
 ) -> list[dict[str, Any]]:
-    return state_of(request).service.secret_names(_scope(owner, repo, env))
+    return page.slice(state_of(request).service.secret_names(_scope(owner, repo, env)))
 
 
 @router.put("/repos/{owner}/{repo}/environments/{env}/secrets/{name}", status_code=204)
@@ -98,8 +101,9 @@ def _delete_secret(request: Request, who: Principal, scope: str, name: str) -> N
 
 
 @router.get("/orgs/{owner}/variables")
-def org_variables(request: Request, owner: str, _: Reader) -> dict[str, str]:
-    return state_of(request).service.store.variables(_scope(owner))
+def org_variables(request: Request, owner: str, _: Reader, page: PageParams) -> dict[str, str]:
+    """Name → value, paged by name."""
+    return page.slice_mapping(state_of(request).service.store.variables(_scope(owner)))
 
 
 @router.put("/orgs/{owner}/variables/{name}", status_code=204)
@@ -108,8 +112,11 @@ def put_org_variable(request: Request, owner: str, name: str, body: ValueBody, w
 
 
 @router.get("/repos/{owner}/{repo}/variables")
-def repo_variables(request: Request, owner: str, repo: str, _: Reader) -> dict[str, str]:
-    return state_of(request).service.store.variables(_scope(owner, repo))
+def repo_variables(
+    request: Request, owner: str, repo: str, _: Reader, page: PageParams
+) -> dict[str, str]:
+    """Name → value, paged by name."""
+    return page.slice_mapping(state_of(request).service.store.variables(_scope(owner, repo)))
 
 
 @router.put("/repos/{owner}/{repo}/variables/{name}", status_code=204)
@@ -135,8 +142,10 @@ def _put_variable(request: Request, who: Principal, scope: str, name: str, value
 
 
 @router.get("/repos/{owner}/{repo}/environments")
-def environments(request: Request, owner: str, repo: str, _: Reader) -> list[dict[str, Any]]:
-    return state_of(request).service.store.environments(f"{owner}/{repo}")
+def environments(
+    request: Request, owner: str, repo: str, _: Reader, page: PageParams
+) -> list[dict[str, Any]]:
+    return page.slice(state_of(request).service.store.environments(f"{owner}/{repo}"))
 
 
 @router.put("/repos/{owner}/{repo}/environments/{env}", status_code=204)

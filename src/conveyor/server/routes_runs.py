@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from conveyor.ci.runnerlist import runner_list
 from conveyor.server.auth import Principal, Role
+from conveyor.server.pagination import PageParams
 from conveyor.server.state import need, state_of
+from conveyor.store.ci_filters import RunFilter
+from conveyor.store.ci_logs import LogWindow
 
 router = APIRouter(prefix="/api/v1")
 Reader = Annotated[Principal, Depends(need(Role.READ))]
@@ -40,13 +44,27 @@ class RepoBody(BaseModel):
 
 @router.get("/runs")
 def list_runs(
-    request: Request, _: Reader, repo: str | None = None, status: str | None = None
+    request: Request,
+    _: Reader,
+    page: PageParams,
+    *,
+    repo: Annotated[str | None, Query(description="Repository, owner/name.")] = None,
+    branch: Annotated[str, Query(description="Branch (a pull request's head branch).")] = "",
+    event: Annotated[str, Query(description="Event: push, pull_request …")] = "",
+    status: Annotated[
+        str, Query(description="A status (queued, in_progress …) or a conclusion (success …).")
+    ] = "",
+    actor: Annotated[str, Query(description="Who triggered the run.")] = "",
 ) -> list[dict[str, Any]]:
-    """Runs, newest first (no payloads, no secrets)."""
-    rows = state_of(request).service.store.runs(repo=repo, status=(status,) if status else ())
+    """Runs, newest first (no payloads, no secrets), paged: `per_page`, `page`, and the
+    `Link` header as GitHub's REST API has them; filtered by repository, branch, event,
+    status and actor."""
+    store = state_of(request).service.store
+    where = RunFilter(branch=branch, event=event, status=status, actor=actor)
+    rows = store.runs(repo=repo, where=where, limit=page.per_page, offset=page.offset)
     for row in rows:
         row.pop("payload", None)
-    return rows
+    return page.answer(rows, store.count_runs(repo=repo, where=where))
 
 
 @router.get("/runs/{run_id}")
@@ -57,20 +75,38 @@ def show_run(request: Request, run_id: int, _: Reader) -> dict[str, Any]:
 
 @router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
 def run_logs(
-    request: Request, run_id: int, _: Reader, job: str | None = None, offset: int = 0
+    request: Request,
+    run_id: int,
+    _: Reader,
+    response: Response,
+    *,
+    job: Annotated[str | None, Query(description="Only this job's lines.")] = None,
+    offset: Annotated[
+        int, Query(ge=0, description="Skip the first N lines (of the job, with `job`).")
+    ] = 0,
+    tail: Annotated[int | None, Query(ge=1, description="Only the last N lines.")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="At most N lines from `offset`.")] = None,
 ) -> str:
-    """The run's log lines (masked), `job<TAB>text` per line; `?job=` keeps one job,
-    `?offset=N` skips the first N lines (follow a live run by polling)."""
-    service = state_of(request).service
-    service.run_view(run_id)
-    lines = service.store.logs(run_id, job=job)[max(offset, 0) :]
-    return "".join(f"{j}\t{t}\n" for j, t in lines)
+    """The run's log lines (masked), `job<TAB>text` per line. `?job=` keeps one job;
+    `?offset=N` skips the first N lines, `?limit=N` returns at most N, `?tail=N` the last N
+    (above `offset`). Each costs what it returns: lines are read through an index. The
+    `X-Log-Next-Offset` header is the `offset` that returns the lines written after these:
+    a live log view polls with it."""
+    if tail is not None and limit is not None:
+        raise HTTPException(422, "ask for the last lines (tail) or a range (limit), not both")
+    store = state_of(request).service.store
+    if store.run(run_id) is None:
+        raise HTTPException(404, f"no run {run_id}")
+    window = LogWindow(job=job, after=offset, tail=tail, limit=limit)
+    lines = store.log_lines(run_id, window)
+    response.headers["X-Log-Next-Offset"] = str(lines[-1].number if lines else offset)
+    return "".join(f"{x.job}\t{x.text}\n" for x in lines)
 
 
 @router.get("/runs/{run_id}/artifacts")
-def artifacts(request: Request, run_id: int, _: Reader) -> list[dict[str, Any]]:
+def artifacts(request: Request, run_id: int, _: Reader, page: PageParams) -> list[dict[str, Any]]:
     """The run's artifacts (name, size); download one with `.../artifacts/{name}`."""
-    return state_of(request).service.artifacts(run_id)
+    return page.slice(state_of(request).service.artifacts(run_id))
 
 
 @router.get("/runs/{run_id}/artifacts/{name}", response_class=FileResponse)
@@ -136,14 +172,16 @@ def _decide(
 
 
 @router.get("/approvals")
-def approvals(request: Request, _: Reader, state: str | None = "pending") -> list[dict[str, Any]]:
+def approvals(
+    request: Request, _: Reader, page: PageParams, state: str | None = "pending"
+) -> list[dict[str, Any]]:
     """Deployment reviews (pending by default; `?state=` approved/rejected)."""
-    return state_of(request).service.store.approvals(state=state or None)
+    return page.slice(state_of(request).service.store.approvals(state=state or None))
 
 
 @router.get("/repos")
-def repos(request: Request, _: Reader) -> list[str]:
-    return state_of(request).service.repos()
+def repos(request: Request, _: Reader, page: PageParams) -> list[str]:
+    return page.slice(state_of(request).service.repos())
 
 
 @router.post("/repos")
@@ -169,18 +207,29 @@ async def dispatch(
 
 
 @router.get("/repos/{owner}/{repo}/commits/{sha}/statuses")
-def statuses(request: Request, owner: str, repo: str, sha: str, _: Reader) -> list[dict[str, Any]]:
+def statuses(
+    request: Request, owner: str, repo: str, sha: str, _: Reader, page: PageParams
+) -> list[dict[str, Any]]:
     """Commit statuses: `conveyor/<workflow>` (CI) and `deployment/<env>` per SHA (or prefix)."""
-    return state_of(request).service.store.statuses(f"{owner}/{repo}", sha)
+    return page.slice(state_of(request).service.store.statuses(f"{owner}/{repo}", sha))
 
 
 @router.get("/repos/{owner}/{repo}/deployments")
 def deployments(
-    request: Request, owner: str, repo: str, _: Reader, environment: str | None = None
+    request: Request,
+    owner: str,
+    repo: str,
+    _: Reader,
+    page: PageParams,
+    environment: str | None = None,
 ) -> list[dict[str, Any]]:
-    return state_of(request).service.store.deployments(f"{owner}/{repo}", environment=environment)
+    store = state_of(request).service.store
+    return page.slice(store.deployments(f"{owner}/{repo}", environment=environment))
 
 
 @router.get("/runners")
-def list_runners(request: Request, _: Reader) -> list[dict[str, Any]]:
-    return state_of(request).service.store.runners()
+def list_runners(request: Request, _: Reader, page: PageParams) -> list[dict[str, Any]]:
+    """Runners seen by the server: labels, kind, `status` (online or offline: no poll or
+    heartbeat within the heartbeat timeout) and `last_heartbeat` (epoch s)."""
+    service = state_of(request).service
+    return page.slice(runner_list(service.store, timeout=service.config.heartbeat_timeout))

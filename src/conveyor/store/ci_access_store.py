@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from conveyor.store.ci_schema import audit, runner_registrations, token_meta, tokens
 from conveyor.store.ci_store import CIStore, Row
@@ -125,14 +125,20 @@ class CIAccessStore(CIStore):
         with self.tx() as conn:
             conn.execute(insert(audit).values(**row))
 
-    def audit(self, *, after: int = 0, limit: int = 500) -> list[Row]:
-        """Audit rows oldest first, those with an id above `after`."""
-        query = select(audit).where(audit.c.id > after).order_by(audit.c.id).limit(limit)
+    def audit(self, *, after: int = 0, limit: int = 500, offset: int = 0) -> list[Row]:
+        """Audit rows oldest first, those with an id above `after` (`limit` from `offset`)."""
+        query = select(audit).where(audit.c.id > after).order_by(audit.c.id)
+        query = query.limit(limit).offset(offset)
         with self.tx() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query).all()]
         for row in rows:
             row["detail"] = json.loads(row["detail"])
         return rows
+
+    def count_audit(self, *, after: int = 0) -> int:
+        query = select(func.count()).select_from(audit).where(audit.c.id > after)
+        with self.tx() as conn:
+            return int(conn.scalar(query) or 0)
 
 
 def _registration(mapping: Mapping[str, Any]) -> Row:

@@ -2,8 +2,8 @@
 
 Owned by the CI stream, not the reconciler's migration chain: `create_ci_tables` creates
 missing tables at start-up (`CREATE TABLE IF NOT EXISTS`), so the same SQLite file or
-PostgreSQL database can hold both. Schema changes only ever add tables, never columns of
-existing ones, so a data directory from an older version migrates by that alone: `ci_units`
+PostgreSQL database can hold both. Schema changes add tables rather than columns of
+existing ones where they can, so an older data directory migrates by that alone: `ci_units`
 (per-job dispatch) was added that way; runs an older server left queued or in progress get
 their units when `CIService.recover` finds them without any. `ci_unit_environments` (the
 environment a unit deploys to, gated before it is queued), `ci_run_cancels` (a run being
@@ -16,6 +16,9 @@ their name either), `ci_runner_registrations` (a runner's fixed labels and scope
 `runner` token without one is refused by the runner protocol) and `ci_audit`.
 `ci_deliveries` (webhook delivery ids, so a replayed delivery starts nothing) came the
 same way.
+Issue 18 needed columns on existing tables (line numbers on `ci_logs`, the `actor` and
+`branch` filters on `ci_runs`): those come with a versioned step in `ci_migrations`, which
+adds the columns to an older database and fills them in; a new database gets them here.
 Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
 encrypts before they reach this layer).
 """
@@ -26,6 +29,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -110,7 +114,11 @@ runs = Table(
     Column("created", Float, nullable=False),
     Column("started", Float),
     Column("finished", Float),
+    # issue 18: the list filters GitHub offers (`ci_migrations` adds them to older databases)
+    Column("actor", NAME, nullable=False, default=""),  # who triggered it (sender.login)
+    Column("branch", NAME, nullable=False, default=""),  # GitHub's head_branch
 )
+Index("ix_ci_runs_repo_id", runs.c.repo, runs.c.id)
 
 jobs = Table(
     "ci_jobs",
@@ -187,6 +195,21 @@ logs = Table(
     Column("run_id", Integer, nullable=False, index=True),
     Column("job", Text, nullable=False),
     Column("text", Text, nullable=False),
+    # issue 18: 1-based line numbers, in the run and in the run's job, so that a range or a
+    # tail is an index range (`ci_migrations` numbers the lines of older databases)
+    Column("line", Integer, nullable=False, default=0),
+    Column("job_line", Integer, nullable=False, default=0),
+)
+LOG_INDEXES = (
+    Index("ix_ci_logs_run_line", logs.c.run_id, logs.c.line, unique=True),
+    Index("ix_ci_logs_run_job_line", logs.c.run_id, logs.c.job, logs.c.job_line),
+)
+
+log_heads = Table(  # lines written per run: the next line number, and a tail's bounds
+    "ci_log_heads",
+    ci_metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("lines", Integer, nullable=False),
 )
 
 secrets = Table(
@@ -287,5 +310,6 @@ runners = Table(
 
 
 def create_ci_tables(conn: Connection) -> None:
-    """Create the CI tables that do not exist yet (idempotent)."""
+    """Create the CI tables that do not exist yet (idempotent); `ci_migrations.setup_ci`
+    then adds what older versions of existing tables lack."""
     ci_metadata.create_all(conn, checkfirst=True)

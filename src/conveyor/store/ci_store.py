@@ -32,11 +32,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from conveyor.store import ci_logs
+from conveyor.store.ci_filters import RunFilter, filtered
+from conveyor.store.ci_logs import LogLine, LogWindow
+from conveyor.store.ci_migrations import run_facts, setup_ci
 from conveyor.store.ci_schema import (
     approvals,
-    create_ci_tables,
     jobs,
-    logs,
     run_cancels,
     runners,
     runs,
@@ -80,7 +82,7 @@ def encode(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def open_engine(location: str | Path) -> Engine:
     """An engine with the CI tables created; SQLite gets WAL and a busy timeout."""
-    return open_database(location, setup=create_ci_tables, what="CI database")
+    return open_database(location, setup=setup_ci, what="CI database")
 
 
 class CIStore:
@@ -117,7 +119,8 @@ class CIStore:
                 .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
                 .scalar_subquery()
             )
-            row = {**encode(values), "run_number": number}
+            facts = run_facts(values.get("payload") or {}, str(values.get("ref") or ""))
+            row = {**encode({**facts, **values}), "run_number": number}
             done = conn.execute(insert(runs).values(**row))
             return int(done.inserted_primary_key[0])  # type: ignore[index]
 
@@ -127,15 +130,31 @@ class CIStore:
         return decode(row) if row else None
 
     def runs(
-        self, *, repo: str | None = None, status: Sequence[str] = (), limit: int = 100
+        self,
+        *,
+        repo: str | None = None,
+        status: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+        where: RunFilter | None = None,
     ) -> list[Row]:
-        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
-        if repo:
-            query = query.where(runs.c.repo == repo)
-        if status:
-            query = query.where(runs.c.status.in_(list(status)))
+        """Runs newest first: `limit` of them after skipping `offset`, of `repo`, with a
+        status in `status` and matching `where` (issue 18: the API's filters)."""
+        query = filtered(select(runs), repo, status, where)
+        query = query.order_by(runs.c.id.desc()).limit(limit).offset(offset)
         with self.tx() as conn:
             return [decode(r) for r in conn.execute(query).all()]
+
+    def count_runs(
+        self,
+        *,
+        repo: str | None = None,
+        status: Sequence[str] = (),
+        where: RunFilter | None = None,
+    ) -> int:
+        query = filtered(select(func.count()).select_from(runs), repo, status, where)
+        with self.tx() as conn:
+            return int(conn.scalar(query) or 0)
 
     def update_run(self, run_id: int, **values: Any) -> None:
         with self.tx() as conn:
@@ -280,18 +299,25 @@ class CIStore:
             return [decode(r) for r in rows.all()]
 
     def add_logs(self, run_id: int, lines: Sequence[tuple[str, str]]) -> None:
+        """Append lines (job, text), numbered in the run and in their job (`ci_logs`)."""
         if not lines:
             return
         with self.tx() as conn:
-            rows = [{"run_id": run_id, "job": j, "text": clean_text(t)} for j, t in lines]
-            conn.execute(insert(logs), rows)
+            ci_logs.append(conn, run_id, lines)
 
     def logs(self, run_id: int, *, job: str | None = None) -> list[tuple[str, str]]:
-        query = select(logs.c.job, logs.c.text).where(logs.c.run_id == run_id)
-        if job is not None:
-            query = query.where(logs.c.job == job)
+        """Every line of the run (or of one job), in order."""
+        return [(x.job, x.text) for x in self.log_lines(run_id, LogWindow(job=job))]
+
+    def log_lines(self, run_id: int, window: LogWindow) -> list[LogLine]:
+        """The lines in `window` (a range or a tail), read through an index: the cost is
+        what comes back, not the log's length."""
         with self.tx() as conn:
-            return [(r.job, r.text) for r in conn.execute(query.order_by(logs.c.id)).all()]
+            return ci_logs.read(conn, run_id, window)
+
+    def log_count(self, run_id: int) -> int:
+        with self.tx() as conn:
+            return ci_logs.count(conn, run_id)
 
     def finished_before(self, before: float) -> list[int]:
         """The runs that completed before `before` (seconds since the epoch), oldest first."""
@@ -307,8 +333,7 @@ class CIStore:
         """Delete the log lines of runs that completed before `before`; how many went."""
         old = select(runs.c.id).where(runs.c.status == "completed", runs.c.finished < before)
         with self.tx() as conn:
-            done = conn.execute(delete(logs).where(logs.c.run_id.in_(old)))
-        return int(done.rowcount or 0)
+            return ci_logs.prune(conn, old)
 
     # -- commit statuses ----------------------------------------------------------------
 
@@ -346,6 +371,26 @@ class CIStore:
         query = select(runners).order_by(runners.c.last_seen, runners.c.name)
         with self.tx() as conn:
             return [decode(r) for r in conn.execute(query).all()]
+
+    def drop_runner(self, name: str, *, ephemeral_only: bool = False) -> bool:
+        """Forget a runner (with `ephemeral_only`, only an ephemeral one: after its job);
+        False when there was none to forget."""
+        query = delete(runners).where(runners.c.name == name)
+        if ephemeral_only:
+            query = query.where(runners.c.ephemeral == 1)
+        with self.tx() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def runner_beats(self) -> dict[str, float]:
+        """The latest heartbeat of each runner's jobs in progress (a busy runner does not
+        poll, so its `last_seen` alone would age)."""
+        query = (
+            select(units.c.runner, func.max(units.c.heartbeat))
+            .where(units.c.status == "in_progress", units.c.runner != "")
+            .group_by(units.c.runner)
+        )
+        with self.tx() as conn:
+            return {str(name): float(beat or 0) for name, beat in conn.execute(query)}
 
 
 def _units_query() -> Select[Any]:

@@ -52,6 +52,26 @@ def upsert(
     )
 
 
+def upsert_returning(
+    conn: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[str],
+    increment: str,
+    returning: str,
+) -> Any:
+    """Insert `values`, or add `values[increment]` to that column of the row whose `keys`
+    match; the column `returning` afterwards. One statement: a counter without races (and,
+    being a write, it takes SQLite's database lock before the transaction reads anything)."""
+    stmt = _insert(conn, table).values(**values)
+    column = table.c[increment]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={increment: column + stmt.excluded[increment]}
+    )
+    return conn.execute(stmt.returning(table.c[returning])).scalar_one()
+
+
 def insert_missing(
     conn: Connection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str]
 ) -> bool:
