@@ -98,6 +98,20 @@ import click
     default=None,
     help="PEM private key of --tls-cert.",
 )
+@click.option(
+    "--job-disk-limit",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="GiB of disk a job's work directory may use before the job is failed.",
+)
+@click.option(
+    "--retention-days",
+    type=float,
+    default=90.0,
+    show_default=True,
+    help="Days the logs and artifacts of concluded runs are kept (as GitHub's default).",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -119,6 +133,8 @@ def server(  # noqa: PLR0917 - click passes options positionally
     body_limits: tuple[str, ...],
     tls_cert: Path | None,
     tls_key: Path | None,
+    job_disk_limit: float,
+    retention_days: float,
     apps: str | None,
     config_path: str | None,
 ) -> None:
@@ -153,6 +169,8 @@ def server(  # noqa: PLR0917 - click passes options positionally
         body_limits=limits,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        job_disk_limit=job_disk_limit,
+        retention_days=retention_days,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))
