@@ -14,6 +14,9 @@ Identity (issue 12) came the same way: `ci_token_meta` (a token's unique name an
 expiry; tokens from before it have none: they never expire, and a new token may not take
 their name either), `ci_runner_registrations` (a runner's fixed labels and scope; a
 `runner` token without one is refused by the runner protocol) and `ci_audit`.
+`ci_push_deliveries` (issue 18) records each ref update of a push once, in the transaction
+that adds its runs: a push handed over twice (a spool file left behind by a crash) starts
+its runs once.
 Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
 encrypts before they reach this layer).
 """
@@ -176,6 +179,19 @@ unit_stops = Table(  # a running unit cancelled alone (fail-fast, job-level canc
     Column("run_id", Integer, nullable=False, index=True),
     Column("reason", Text, nullable=False, default=""),
     Column("requested", Float, nullable=False),
+)
+
+push_deliveries = Table(  # one ref update of one push, recorded with the runs it started
+    "ci_push_deliveries",
+    ci_metadata,
+    Column("delivery", String(96), primary_key=True),  # "<push id>/<n>" (ci.pushspool)
+    Column("repo", NAME, nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("before", String(64), nullable=False),
+    Column("after", String(64), nullable=False),
+    Column("pusher", NAME, nullable=False, default=""),
+    Column("received", Float, nullable=False),
+    Column("recorded", Float, nullable=False),
 )
 
 logs = Table(

@@ -37,6 +37,7 @@ from conveyor.store.ci_schema import (
     create_ci_tables,
     jobs,
     logs,
+    push_deliveries,
     run_cancels,
     runners,
     runs,
@@ -110,16 +111,24 @@ class CIStore:
         """A new run; its number (unless given) is counted inside the INSERT, under a per-repo
         lock on PostgreSQL, so concurrent pushes never share one."""
         with self.tx() as conn:
-            lock(conn, f"ci_runs:{values['repo']}")
-            number = values.get("run_number") or (
-                select(func.count() + 1)
-                .select_from(runs)
-                .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
-                .scalar_subquery()
-            )
-            row = {**encode(values), "run_number": number}
-            done = conn.execute(insert(runs).values(**row))
-            return int(done.inserted_primary_key[0])  # type: ignore[index]
+            return _insert_run(conn, values)
+
+    def add_delivery_runs(
+        self, delivery: Mapping[str, Any], values: Sequence[Mapping[str, Any]]
+    ) -> list[int] | None:
+        """Record a push's ref update (`ci_push_deliveries`) and add its runs, in one
+        transaction; None, adding nothing, when that delivery was recorded before."""
+        with self.tx() as conn:
+            row = {**encode(delivery), "recorded": time.time()}
+            if not insert_missing(conn, push_deliveries, row, keys=("delivery",)):
+                return None
+            return [_insert_run(conn, one) for one in values]
+
+    def delivery(self, delivery: str) -> Row | None:
+        with self.tx() as conn:
+            query = select(push_deliveries).where(push_deliveries.c.delivery == delivery)
+            row = conn.execute(query).first()
+        return decode(row) if row else None
 
     def run(self, run_id: int) -> Row | None:
         with self.tx() as conn:
@@ -340,3 +349,16 @@ def _unit(row: Any) -> Row:
     out = decode(row)
     out["environment"] = out.get("environment") or ""
     return out
+
+
+def _insert_run(conn: Connection, values: Mapping[str, Any]) -> int:
+    lock(conn, f"ci_runs:{values['repo']}")
+    number = values.get("run_number") or (
+        select(func.count() + 1)
+        .select_from(runs)
+        .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
+        .scalar_subquery()
+    )
+    row = {**encode(values), "run_number": number}
+    done = conn.execute(insert(runs).values(**row))
+    return int(done.inserted_primary_key[0])  # type: ignore[index]
