@@ -1,4 +1,4 @@
-"""`CIStore`: the CI service's runs, units (one job of a run as a runner takes it; `claim_unit`
+"""`CIStore`: the CI service's runs (a push's runs with its delivery, once: `add_delivery_runs`), units (one job of a run as a runner takes it; `claim_unit`
 is the atomic queued → in_progress step; each with the environment its job deploys to),
 cancel requests, jobs, logs, statuses and deployments (tokens, runner registrations and the
 audit log are in `ci_access_store`).
