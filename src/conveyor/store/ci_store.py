@@ -1,7 +1,8 @@
-"""`CIStore`: the CI service's runs (a push's runs with its delivery, once: `add_delivery_runs`), units (one job of a run as a runner takes it; `claim_unit`
-is the atomic queued → in_progress step; each with the environment its job deploys to),
-cancel requests, jobs, logs, statuses and deployments (tokens, runner registrations and the
-audit log are in `ci_access_store`).
+"""`CIStore`: the CI service's runs (a push's runs together with its delivery, once:
+`add_delivery_runs`), units (one job of a run as a runner takes it; `claim_unit` is the
+atomic queued → in_progress step; each with the environment its job deploys to), cancel
+requests, jobs, logs, statuses and deployments (tokens, runner registrations and the audit
+log are in `ci_access_store`).
 
 Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
 as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
