@@ -18,6 +18,10 @@ run, running ones that do not are stopped through their runner (whose engine sti
 
 Owns, by module:
 
+* `pushspool` (the `post-receive` hook of hosted repositories writes each push's ref
+  updates, as git reports them, to `<data>/pushes` before git answers) and `intake` (hands
+  them to the service, each ref update recorded once with its runs; drains what a killed
+  server left);
 * `events` (push / webhook / dispatch → `Event`), `triggers` (which workflows of a commit
   run, invalid files as failed runs with file:line annotations, workflow concurrency);
 * `service.CIService` — runs and their rules: cancel, commit statuses; its mixins:

@@ -35,7 +35,9 @@ from conveyor.ci.crypto import SecretBox
 from conveyor.ci.dispatch import UNFINISHED, JobDispatch
 from conveyor.ci.errors import CIError, NotFound
 from conveyor.ci.gates import EnvironmentGates
+from conveyor.ci.intake import PushIntake
 from conveyor.ci.jobgroups import JobGroups
+from conveyor.ci.pushspool import PushSpool, ReceivedPush, RefUpdate, install_hook
 from conveyor.ci.recovery import Recovery
 from conveyor.ci.reruns import Reruns
 from conveyor.ci.retention import DEFAULT_RETENTION_DAYS
@@ -140,6 +142,8 @@ class CIService(
         self.lock = threading.RLock()  # run advancement: sync routes run in worker threads
         self.counters: dict[str, int] = {}
         config.git_root.mkdir(parents=True, exist_ok=True)
+        # pushes as git reports them, each ref update once (issue 18): `ci.intake`
+        self.pushes = PushIntake(PushSpool(config.data_dir / "pushes"), self._handle_update)
 
     def count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1
@@ -179,6 +183,7 @@ class CIService(
                 ],
                 check=True,
             )
+        install_hook(path)
         return path
 
     def repos(self) -> list[str]:
@@ -193,15 +198,47 @@ class CIService(
 
     # -- events -------------------------------------------------------------------------
 
-    async def handle_push(
-        self, full_name: str, *, ref: str, before: str, after: str, pusher: str
+    async def _handle_update(
+        self, push: ReceivedPush, update: RefUpdate, delivery: str
     ) -> list[int]:
-        """A push to a hosted repository: tell the reconciler, then queue matching workflows."""
+        """One ref update of a spooled push (`ci.intake`), recorded once as `delivery`."""
+        return await self.handle_push(
+            push.repo,
+            ref=update.ref,
+            before=update.before,
+            after=update.after,
+            pusher=push.pusher,
+            delivery={
+                "delivery": delivery,
+                "repo": push.repo,
+                "ref": update.ref,
+                "before": update.before,
+                "after": update.after,
+                "pusher": push.pusher,
+                "received": push.received,
+            },
+        )
+
+    async def handle_push(
+        self,
+        full_name: str,
+        *,
+        ref: str,
+        before: str,
+        after: str,
+        pusher: str,
+        delivery: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """A push to a hosted repository: tell the reconciler, then queue matching workflows.
+        With `delivery` (a `ci_push_deliveries` row), the runs are added only if that
+        delivery was not recorded before, in the transaction that records it."""
         self.count("pushes")
         git_dir = self.repo_path(full_name)
         if self.on_push is not None:
             self.on_push(full_name, str(git_dir))
         if after == ci_events.ZERO:
+            if delivery is not None:
+                self.store.add_delivery_runs(delivery, [])
             return []
         changed = await asyncio.to_thread(changed_files, git_dir, before, after)
         message = await asyncio.to_thread(commit_message, git_dir, after)
@@ -215,21 +252,41 @@ class CIService(
             message=message,
             changed=changed,
         )
-        return await self.handle_event(event, git_dir=git_dir)
+        return await self.handle_event(event, git_dir=git_dir, delivery=delivery)
 
     async def handle_event(
-        self, event: Event, *, git_dir: Path, workflow: str | None = None
+        self,
+        event: Event,
+        *,
+        git_dir: Path,
+        workflow: str | None = None,
+        delivery: Mapping[str, Any] | None = None,
     ) -> list[int]:
         """Queue a run per workflow `event` triggers (failed runs for invalid files);
-        `workflow` (a file name or path) keeps only that one (workflow_dispatch)."""
+        `workflow` (a file name or path) keeps only that one (workflow_dispatch); with
+        `delivery`, only if it is new (see `handle_push`)."""
         plans = await asyncio.to_thread(plan_runs, git_dir, event)
         if workflow is not None:
             plans = [p for p in plans if workflow in (p.workflow_path, Path(p.workflow_path).name)]
-        return [self._add_run(plan, event) for plan in plans]
+        if delivery is None:
+            return [self._add_run(plan, event) for plan in plans]
+        values = [self._run_values(plan, event) for plan in plans]
+        ids = self.store.add_delivery_runs(delivery, values)
+        if ids is None:
+            log.info("push %s was handed over before: no run added again", delivery["delivery"])
+            return []
+        for run_id, plan in zip(ids, plans, strict=True):
+            self._queue_new(run_id, plan, event)
+        return ids
 
-    def _add_run(self, plan: RunPlan, event: Event, **extra: Any) -> int:
+    def _add_run(self, plan: RunPlan, event: Event) -> int:
+        run_id = self.store.add_run(self._run_values(plan, event))
+        self._queue_new(run_id, plan, event)
+        return run_id
+
+    def _run_values(self, plan: RunPlan, event: Event) -> dict[str, Any]:
         now = time.time()
-        values: dict[str, Any] = {
+        return {
             "repo": event.repository,
             "clone_url": self.clone_url(event.repository),
             "workflow_path": plan.workflow_path,
@@ -247,9 +304,9 @@ class CIService(
             "reason": "invalid workflow file" if plan.invalid else "",
             "created": now,
             "finished": now if plan.invalid else None,
-            **extra,
         }
-        run_id = self.store.add_run(values)
+
+    def _queue_new(self, run_id: int, plan: RunPlan, event: Event) -> None:
         self.count("runs_created")
         self._status(run_id, "failure" if plan.invalid else "pending")
         if not plan.invalid:
@@ -262,7 +319,6 @@ class CIService(
             event.sha[:12],
             "invalid" if plan.invalid else "queued",
         )
-        return run_id
 
     # -- runs ---------------------------------------------------------------------------
 

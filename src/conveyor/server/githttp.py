@@ -27,6 +27,7 @@ import hmac
 import logging
 import os
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -226,14 +227,21 @@ def backend(
     user: str,
     headers: Mapping[str, str],
     remote_addr: str = "127.0.0.1",
+    env: Mapping[str, str] | None = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Run `git http-backend` for one request: (status, headers, body).
 
     Shared by this stdlib server and the platform server's `/git/` route
-    (`conveyor.server.gitroutes`); `user` becomes REMOTE_USER (empty: anonymous).
+    (`conveyor.server.routes_git`); `user` becomes REMOTE_USER (empty: anonymous); `env`
+    adds variables for git's hooks (the platform server's push spool, `ci.pushspool`).
+
+    git reads the request from a file and writes its answer to one, in a session of its
+    own: a receive that has started finishes, hooks included, even when the process that
+    started it is killed (writing to a pipe nobody reads would kill git between updating
+    the refs and running `post-receive`, losing the push's events; issue 18).
     """
     lower = {k.lower(): v for k, v in headers.items()}
-    env = {
+    variables = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "GIT_PROJECT_ROOT": str(root),
         "GIT_HTTP_EXPORT_ALL": "1",
@@ -247,12 +255,11 @@ def backend(
         "GIT_PROTOCOL": lower.get("git-protocol", ""),
         "HTTP_CONTENT_ENCODING": lower.get("content-encoding", ""),
     }
-    if not env["REMOTE_USER"]:
-        del env["REMOTE_USER"]
-    done = subprocess.run(
-        ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
-    )
-    head, _, payload = done.stdout.partition(b"\r\n\r\n")
+    if not variables["REMOTE_USER"]:
+        del variables["REMOTE_USER"]
+    variables.update(env or {})
+    output, problems = _run_backend(body, variables)
+    head, _, payload = output.partition(b"\r\n\r\n")
     status, out = 200, []
     for line in head.decode("latin-1").split("\r\n"):
         key, _, value = line.partition(":")
@@ -262,7 +269,32 @@ def backend(
             status = int(value.split()[0])
         else:
             out.append((key, value.strip()))
+    if status >= 500 or not head:
+        log.warning("git http-backend failed (%s %s): %s", method, path, problems or "no output")
     return status, out, payload
+
+
+def _run_backend(body: bytes, env: Mapping[str, str]) -> tuple[bytes, str]:
+    """git http-backend's answer and the end of what it wrote to stderr."""
+    with (
+        tempfile.TemporaryFile() as request,
+        tempfile.TemporaryFile() as answer,
+        tempfile.TemporaryFile() as errors,
+    ):
+        request.write(body)
+        request.seek(0)
+        subprocess.run(
+            ["git", "http-backend"],
+            stdin=request,
+            stdout=answer,
+            stderr=errors,
+            env=env,
+            check=False,
+            start_new_session=True,
+        )
+        answer.seek(0)
+        errors.seek(0)
+        return answer.read(), errors.read()[-2000:].decode(errors="replace").strip()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,8 @@
 
 `build(config)` wires the pieces (CI store on `config.database`, the secret key, the admin
 token, `CIService`, the FastAPI app); `serve(config)` runs uvicorn plus the CI service's
-supervisor (heartbeat timeouts), the local runner pool and, when given, a reconciler whose
+supervisor (heartbeat timeouts), its push intake (`ci.intake`: pushes git spooled that no
+request queued), the local runner pool and, when given, a reconciler whose
 apps are refreshed at once after a push to a hosted repository they read. Server logs pass
 through `SecretFilter`, which masks every secret value the service knows.
 Run by `conveyor server` (app/cmd_server.py) or `python -m conveyor.server.main`.
@@ -207,6 +208,8 @@ async def serve(
                 every=config.retention_interval,
             )
         ),
+        # pushes received and not queued (a server killed in between): now, then every 2 s
+        asyncio.create_task(service.pushes.run(stop)),
     ]
     if reconciler is not None:
         tasks.append(asyncio.create_task(reconciler.run(interval=30.0, stop=stop)))

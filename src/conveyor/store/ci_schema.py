@@ -19,6 +19,9 @@ same way.
 Issue 18 needed columns on existing tables (line numbers on `ci_logs`, the `actor` and
 `branch` filters on `ci_runs`): those come with a versioned step in `ci_migrations`, which
 adds the columns to an older database and fills them in; a new database gets them here.
+`ci_push_deliveries` (issue 18) records each ref update of a push once, in the transaction
+that adds its runs: a push handed over twice (a spool file left behind by a crash) starts
+its runs once.
 Structured values are JSON text; secret values are ciphertext only (`conveyor.ci.crypto`
 encrypts before they reach this layer).
 """
@@ -186,6 +189,19 @@ unit_stops = Table(  # a running unit cancelled alone (fail-fast, job-level canc
     Column("run_id", Integer, nullable=False, index=True),
     Column("reason", Text, nullable=False, default=""),
     Column("requested", Float, nullable=False),
+)
+
+push_deliveries = Table(  # one ref update of one push, recorded with the runs it started
+    "ci_push_deliveries",
+    ci_metadata,
+    Column("delivery", String(96), primary_key=True),  # "<push id>/<n>" (ci.pushspool)
+    Column("repo", NAME, nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("before", String(64), nullable=False),
+    Column("after", String(64), nullable=False),
+    Column("pusher", NAME, nullable=False, default=""),
+    Column("received", Float, nullable=False),
+    Column("recorded", Float, nullable=False),
 )
 
 logs = Table(

@@ -1,7 +1,8 @@
-"""`CIStore`: the CI service's runs, units (one job of a run as a runner takes it; `claim_unit`
-is the atomic queued → in_progress step; each with the environment its job deploys to),
-cancel requests, jobs, logs, statuses and deployments (tokens, runner registrations and the
-audit log are in `ci_access_store`).
+"""`CIStore`: the CI service's runs (a push's runs together with its delivery, once:
+`add_delivery_runs`), units (one job of a run as a runner takes it; `claim_unit` is the
+atomic queued → in_progress step; each with the environment its job deploys to), cancel
+requests, jobs, logs, statuses and deployments (tokens, runner registrations and the audit
+log are in `ci_access_store`).
 
 Opened by `conveyor.ci.service.CIService` (one per server process) on the same database URL
 as the reconciler's `Store` (SQLite file by default, PostgreSQL by URL). Rows come back as
@@ -39,6 +40,7 @@ from conveyor.store.ci_migrations import run_facts, setup_ci
 from conveyor.store.ci_schema import (
     approvals,
     jobs,
+    push_deliveries,
     run_cancels,
     runners,
     runs,
@@ -112,17 +114,24 @@ class CIStore:
         """A new run; its number (unless given) is counted inside the INSERT, under a per-repo
         lock on PostgreSQL, so concurrent pushes never share one."""
         with self.tx() as conn:
-            lock(conn, f"ci_runs:{values['repo']}")
-            number = values.get("run_number") or (
-                select(func.count() + 1)
-                .select_from(runs)
-                .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
-                .scalar_subquery()
-            )
-            facts = run_facts(values.get("payload") or {}, str(values.get("ref") or ""))
-            row = {**encode({**facts, **values}), "run_number": number}
-            done = conn.execute(insert(runs).values(**row))
-            return int(done.inserted_primary_key[0])  # type: ignore[index]
+            return _insert_run(conn, values)
+
+    def add_delivery_runs(
+        self, delivery: Mapping[str, Any], values: Sequence[Mapping[str, Any]]
+    ) -> list[int] | None:
+        """Record a push's ref update (`ci_push_deliveries`) and add its runs, in one
+        transaction; None, adding nothing, when that delivery was recorded before."""
+        with self.tx() as conn:
+            row = {**encode(delivery), "recorded": time.time()}
+            if not insert_missing(conn, push_deliveries, row, keys=("delivery",)):
+                return None
+            return [_insert_run(conn, one) for one in values]
+
+    def delivery(self, delivery: str) -> Row | None:
+        with self.tx() as conn:
+            query = select(push_deliveries).where(push_deliveries.c.delivery == delivery)
+            row = conn.execute(query).first()
+        return decode(row) if row else None
 
     def run(self, run_id: int) -> Row | None:
         with self.tx() as conn:
@@ -402,3 +411,17 @@ def _unit(row: Any) -> Row:
     out = decode(row)
     out["environment"] = out.get("environment") or ""
     return out
+
+
+def _insert_run(conn: Connection, values: Mapping[str, Any]) -> int:
+    lock(conn, f"ci_runs:{values['repo']}")
+    number = values.get("run_number") or (
+        select(func.count() + 1)
+        .select_from(runs)
+        .where(runs.c.repo == values["repo"], runs.c.rerun_of.is_(None))
+        .scalar_subquery()
+    )
+    facts = run_facts(values.get("payload") or {}, str(values.get("ref") or ""))
+    row = {**encode({**facts, **values}), "run_number": number}
+    done = conn.execute(insert(runs).values(**row))
+    return int(done.inserted_primary_key[0])  # type: ignore[index]

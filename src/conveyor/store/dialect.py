@@ -75,10 +75,12 @@ def upsert_returning(
 def insert_missing(
     conn: Connection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str]
 ) -> bool:
-    """Insert `values` unless a row with the same `keys` exists; True when inserted."""
-    stmt = _insert(conn, table).values(**values)
-    done = conn.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)))
-    return bool(done.rowcount)
+    """Insert `values` unless a row with the same `keys` exists; True when inserted.
+
+    Told by `RETURNING`, not `rowcount`: SQLAlchemy 2.1 on psycopg reports -1 for this
+    statement, which read as "inserted" every time on PostgreSQL (issue 18)."""
+    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    return conn.execute(stmt.returning(*(table.c[key] for key in keys))).first() is not None
 
 
 def lock(conn: Connection, key: str) -> None:
