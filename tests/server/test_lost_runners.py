@@ -83,9 +83,11 @@ def _still_alive(pids: list[int], within: float = 8.0) -> list[int]:
 
 @pytest.mark.parametrize("mode", ["user", "host"])
 def test_a_killed_server_takes_its_steps_along_and_fails_the_jobs_instead_of_rerunning(
-    tmp_path: Path, mark: Path, mode: str
+    tmp_path: Path, mark: Path, mode: str, database: str
 ) -> None:
-    server = make_server(tmp_path, "--pool-max", "2", "--local-runner", mode)
+    server = make_server(
+        tmp_path, "--pool-max", "2", "--local-runner", mode, "--database", database
+    )
     server.start()
     try:
         files = {".github/workflows/slow.yml": _workflow(mark, "ubuntu-latest", 2)}
@@ -114,9 +116,19 @@ def test_a_killed_server_takes_its_steps_along_and_fails_the_jobs_instead_of_rer
 
 
 def test_a_killed_agent_takes_its_steps_along_and_its_job_fails_after_the_heartbeat(
-    tmp_path: Path, mark: Path
+    tmp_path: Path, mark: Path, database: str
 ) -> None:
-    server = make_server(tmp_path, "--pool-min", "0", "--pool-max", "0", "--heartbeat-timeout", "3")
+    server = make_server(
+        tmp_path,
+        "--pool-min",
+        "0",
+        "--pool-max",
+        "0",
+        "--heartbeat-timeout",
+        "3",
+        "--database",
+        database,
+    )
     server.start()
     token = server.register_runner("edge-1", "self-hosted,edge")
     with (tmp_path / "agent.log").open("ab") as out:
