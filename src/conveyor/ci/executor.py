@@ -181,10 +181,26 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
         raise ConveyorError(f"cannot check out {sha[:12]}: {done.stderr.strip()}")
 
 
+#: what git prints when the server went away (refused, reset, or killed mid-transfer) or a
+#: proxy in front of it answered for it: retried, unlike a real refusal (401/403/404)
+_TRANSIENT = (
+    "connect",
+    " 502",
+    " 503",
+    " 504",
+    "rpc failed",
+    "transfer closed",
+    "empty reply from server",
+    "recv failure",
+    "connection reset",
+    "expected flush after ref listing",
+)
+
+
 def _transient(message: str) -> bool:
     """Git could not reach the server (restarting), as opposed to a real refusal."""
     lowered = message.lower()
-    return "connect" in lowered or " 502" in lowered or " 503" in lowered
+    return any(sign in lowered for sign in _TRANSIENT)
 
 
 async def execute(
