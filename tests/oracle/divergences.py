@@ -101,8 +101,12 @@ RANDOM_SITE = frozenset({"tree:long-string", "text:tab-indent"})
 
 PARSER_CASCADES: dict[str, str] = {
     "The workflow must contain at least one job with no dependencies": "npm parser cascade: a "
-    "job whose conversion failed (a wrong type in `if`, `container`, …) is left out of the "
-    "graph, so the parser also reports this at `jobs:`; Conveyor reports only the real error",
+    "job whose conversion failed (a wrong type in `if`, `container`, a `services` name that is "
+    "an expression, a null value, …) is left out of the graph, so the parser also reports this "
+    "at `jobs:`. GitHub's server does not: the C# WorkflowTemplateConverter.ConvertToJobs "
+    "(actions/runner src/Sdk/WorkflowParser/Conversion/) returns before its graph checks "
+    "('if (context.Errors.Count != 0) return result;') once any error is recorded, so it reports "
+    "only the real error, as Conveyor does",
 }
 
 #: every documented kind: the bench's second rate leaves them out
