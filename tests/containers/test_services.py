@@ -3,6 +3,7 @@ per job, services by name or mapped port, health checks waited on, all torn down
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -176,3 +177,60 @@ def test_container_image_pulled_from_a_registry_with_credentials(
     repo.write(workflow(text)).commit()
     out = repo.run("--secret", "PW=pw")
     assert out.code == 0, out.stdout + out.stderr
+
+
+SERVE = '-c "mkdir -p /w && echo from-$0 > /w/index.html && exec httpd -f -p 80 -h /w"'
+FETCH = (
+    'python3 -c "import sys, urllib.request as u; '
+    "print(u.urlopen('http://127.0.0.1:' + sys.argv[1] + '/').read().decode().strip())\""
+)
+ENTRYPOINT = f"""
+on: push
+jobs:
+  written:
+    runs-on: ubuntu-latest
+    services:
+      web:
+        image: IMAGE
+        ports: ["80"]
+        entrypoint: /bin/sh
+        command: {SERVE} written
+        options: >-
+          {HEALTH}
+    steps:
+      - id: get
+        run: echo "body=$({FETCH} ${{{{ job.services.web.ports['80'] }}}})" >> "$GITHUB_OUTPUT"
+    outputs:
+      body: ${{{{ steps.get.outputs.body }}}}
+  whole:
+    runs-on: ubuntu-latest
+    services: ${{{{ fromJSON(vars.SERVICES) }}}}
+    steps:
+      - id: get
+        run: echo "body=$({FETCH} ${{{{ job.services.web.ports['80'] }}}})" >> "$GITHUB_OUTPUT"
+    outputs:
+      body: ${{{{ steps.get.outputs.body }}}}
+"""
+
+
+def test_service_entrypoint_and_command_replace_the_images_own(
+    repo: Repo, httpd_image: str
+) -> None:
+    """`entrypoint:` replaces the image's ENTRYPOINT and `command:` its CMD (the image alone
+    would serve hello-from-service); the same through `services: ${{ fromJSON(...) }}`."""
+    whole = {
+        "web": {
+            "image": httpd_image,
+            "ports": ["80"],
+            "entrypoint": "/bin/sh",
+            "command": f"{SERVE} whole",
+            "options": HEALTH,
+        }
+    }
+    repo.write(workflow(ENTRYPOINT.replace("IMAGE", httpd_image))).commit()
+    out = repo.run("--var", f"SERVICES={json.dumps(whole)}")
+    assert out.code == 0, out.stdout + out.stderr
+    jobs = out.jobs()
+    assert jobs["written"]["outputs"]["body"] == "from-written"
+    assert jobs["whole"]["outputs"]["body"] == "from-whole"
+    assert _containers(repo.home) == set()

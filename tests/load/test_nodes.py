@@ -7,8 +7,9 @@ import math
 import pytest
 
 from conveyor.workflow.schema.ids import StepIds, invalid_id_message
-from conveyor.workflow.schema.nodes import Map, Scalar, literal_text, parse_yaml, resolve_plain
+from conveyor.workflow.schema.nodes import Map, Scalar, parse_yaml
 from conveyor.workflow.schema.problems import Sink
+from conveyor.workflow.schema.scalars import literal_text, resolve_plain
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,10 @@ _YAML_LIB = (
     "YAML library difference: the npm `yaml` package is lenient here; GitHub's server reads "
     "YAML with YamlDotNet (a libyaml port), which rejects it like Conveyor's libyaml"
 )
+_LIMITS = (
+    "GitHub's server stops reading at a ParseOptions limit (actions/runner src/Sdk/"
+    "WorkflowParser/ParseOptions.cs), with no line; the npm parser has none of these limits"
+)
 _TAGS = "Conveyor rejects non-scalar and unknown tags as GitHub's C# YamlObjectReader does"
 
 STRICTER: dict[str, str] = {
@@ -51,6 +55,18 @@ STRICTER: dict[str, str] = {
     "MatrixBuilder.cs); the npm parser does not expand matrices",
     "tree:step-shell-invalid": "the runner fails the step ('Invalid shell option…', actions/"
     "runner ScriptHandler.cs) whatever the host; Conveyor's lint reports it before the run",
+    "text:deep-flow-44": _LIMITS + " (ParseOptions.MaxDepth 50, TemplateMemory.IncrementDepth: "
+    "'Maximum object depth exceeded'; 50 levels, deep-flow-43, pass both)",
+    "tree:job-matrix-deep": _LIMITS + " (MaxDepth 50: a matrix value nested 60 deep)",
+    "text:deep-flow-100": _LIMITS + " (MaxDepth 50, as deep-flow-44)",
+    "text:deep-block-200": _LIMITS + " (MaxDepth 50: block mappings count like flow sequences)",
+    "text:deep-alias-44": _LIMITS + " (MaxDepth 50: YamlObjectReader replays an alias's events "
+    "where it stands, so aliased content counts at the alias's depth)",
+    "text:result-over-10mib": _LIMITS + " (ParseOptions.MaxResultSize 10 MiB as TemplateMemory "
+    "counts a parsed token: 24 bytes, a string 26 more plus 2 a character: 'Maximum object size "
+    "exceeded')",
+    "text:file-over-1mib": _LIMITS + " (ParseOptions.MaxFileSize, YamlTemplateLoader.LoadFile: "
+    "'The maximum file size of 1048576 characters has been exceeded')",
     "tree:long-string": "GitHub's server limits an expression to 21,000 characters (C# "
     "ExpressionConstants.MaxLength); Conveyor too, for a long `if:` (always an expression); "
     "the npm parser has no limit",
@@ -73,6 +89,9 @@ LAXER: dict[str, str] = {
 UNSUPPORTED: dict[str, str] = {}
 
 LINE: dict[str, str] = {
+    "text:deep-flow-5000": "both reject: the npm parser overflows its stack ('Maximum call "
+    "stack size exceeded') at a line; GitHub's server stops at level 51 with 'Maximum object "
+    "depth exceeded' and no line, as Conveyor (which names the place in the message)",
     "text:tab-indent": "YAML library difference: the `yaml` package also reports the line "
     "before a tab-indented one ('may not be used as an implicit map key'); libyaml and "
     "Conveyor report the tab's line only",
@@ -82,8 +101,12 @@ RANDOM_SITE = frozenset({"tree:long-string", "text:tab-indent"})
 
 PARSER_CASCADES: dict[str, str] = {
     "The workflow must contain at least one job with no dependencies": "npm parser cascade: a "
-    "job whose conversion failed (a wrong type in `if`, `container`, …) is left out of the "
-    "graph, so the parser also reports this at `jobs:`; Conveyor reports only the real error",
+    "job whose conversion failed (a wrong type in `if`, `container`, a `services` name that is "
+    "an expression, a null value, …) is left out of the graph, so the parser also reports this "
+    "at `jobs:`. GitHub's server does not: the C# WorkflowTemplateConverter.ConvertToJobs "
+    "(actions/runner src/Sdk/WorkflowParser/Conversion/) returns before its graph checks "
+    "('if (context.Errors.Count != 0) return result;') once any error is recorded, so it reports "
+    "only the real error, as Conveyor does",
 }
 
 #: every documented kind: the bench's second rate leaves them out

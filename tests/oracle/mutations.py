@@ -4,9 +4,9 @@
 a mapping, a wrong type, a bad or disallowed expression, a missing required property, …) or
 at a fixed place (the first job's `runs-on`, `needs`, ids, `workflow_dispatch` inputs) and
 dump the result. `TEXT_MUTATIONS` edit the YAML text itself (duplicate keys, anchors,
-directives, tags, YAML 1.1 scalars, deep nesting, long strings). A mutation returns None when
-the workflow has no place for it. Some results stay valid on purpose (`runs-on` groups,
-anchors GitHub reads): the oracle decides, not the mutation.
+directives, tags, YAML 1.1 scalars, deep nesting, long strings, GitHub's size limits). A
+mutation returns None when the workflow has no place for it. Some results stay valid on
+purpose (`runs-on` groups, anchors GitHub reads): the oracle decides, not the mutation.
 """
 
 from __future__ import annotations

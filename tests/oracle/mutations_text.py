@@ -117,6 +117,26 @@ def _deep_block(levels: int) -> TextMutation:
     return _fixed("    strategy:\n      matrix:\n        include:\n          - v:\n" + body)
 
 
+def _deep_alias(levels: int) -> TextMutation:
+    """A matrix vector nested `levels` deep (49 at most for 44), aliased in an `include` item
+    two levels deeper: GitHub counts aliased content where the alias stands."""
+    value = "[" * levels + "1" + "]" * levels
+    return _fixed(
+        f"    strategy:\n      matrix:\n        m: &deep {value}\n        include:\n"
+        "          - v: *deep\n"
+    )
+
+
+def _many_scalars(count: int) -> TextMutation:
+    """A list of `count` one-letter strings: 52 bytes each as GitHub's reader counts them."""
+    value = "[" + ",".join(["x"] * count) + "]"
+    return _fixed(f"    strategy:\n      matrix:\n        include:\n          - v: {value}\n")
+
+
+def _big_comment(size: int) -> TextMutation:
+    return lambda rng, text: FIXED.format(extra="") + "#" * size + "\n"
+
+
 def _block_scalar(style: str) -> TextMutation:
     extra = (
         "    env:\n"
@@ -187,6 +207,11 @@ TEXT_MUTATIONS: dict[str, TextMutation] = {
     "deep-flow-100": _deep_flow(100),
     "deep-flow-5000": _deep_flow(5000),
     "deep-block-200": _deep_block(200),
+    "deep-flow-43": _deep_flow(43),  # depth 50 (the matrix item is at 7): GitHub's limit
+    "deep-flow-44": _deep_flow(44),  # depth 51
+    "deep-alias-44": _deep_alias(44),  # 49 at the anchor, 51 where the alias stands
+    "result-over-10mib": _many_scalars(210_000),
+    "file-over-1mib": _big_comment(1024 * 1024),
     "block-literal-expression": _block_scalar("|"),
     "block-folded-expression": _block_scalar(">-"),
     "plain-multiline-expression": _fixed(

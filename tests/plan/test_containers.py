@@ -1,5 +1,5 @@
-"""`container:` and `services.<id>:` evaluated at job start, expression keys and
-`${{ insert }}` included (`conveyor.workflow.plan.containers`)."""
+"""`container:`, `services:` and `services.<id>:` evaluated at job start, expression keys
+and `${{ insert }}` included (`conveyor.workflow.plan.containers`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import pytest
 
 from conveyor.workflow.expr import EvalContext
 from conveyor.workflow.load import load_workflow
-from conveyor.workflow.plan.containers import ContainerError, ContainerSpec, resolve
+from conveyor.workflow.plan.containers import (
+    ContainerError,
+    ContainerSpec,
+    resolve,
+    resolve_services,
+)
 
 CTX = EvalContext(
     contexts={
@@ -70,3 +75,60 @@ def test_a_key_that_is_no_container_property_after_evaluation_is_an_error(tmp_pa
     )
     with pytest.raises(ContainerError, match="Unexpected value 'cpus'"):
         resolve(job.container, CTX, where="jobs.a.container")  # type: ignore[attr-defined]
+
+
+def _services(job: object) -> dict[str, ContainerSpec]:
+    return resolve_services(
+        job.services,  # type: ignore[attr-defined]
+        job.services_template,  # type: ignore[attr-defined]
+        CTX,
+        where="jobs.a",
+    )
+
+
+def test_a_service_entrypoint_and_command_are_evaluated(tmp_path: Path) -> None:
+    job = _job(
+        tmp_path,
+        "    services:\n      web:\n        image: x\n        entrypoint: /bin/sh\n"
+        '        command: -c "echo ${{ matrix.key }}"\n',
+    )
+    spec = _services(job)["web"]
+    assert (spec.entrypoint, spec.command) == ("/bin/sh", '-c "echo options"')
+
+
+def test_an_evaluated_service_may_name_entrypoint_and_command(tmp_path: Path) -> None:
+    job = _job(
+        tmp_path,
+        "    services:\n      web:\n        image: x\n"
+        '        ${{ insert }}: ${{ fromJSON(\'{"entrypoint":"/bin/env","command":"a b"}\') }}\n',
+    )
+    spec = _services(job)["web"]
+    assert (spec.entrypoint, spec.command) == ("/bin/env", "a b")
+
+
+def test_an_evaluated_job_container_may_not_name_an_entrypoint(tmp_path: Path) -> None:
+    job = _job(
+        tmp_path,
+        "    container:\n      image: x\n"
+        '      ${{ insert }}: ${{ fromJSON(\'{"entrypoint":"/bin/env"}\') }}\n',
+    )
+    with pytest.raises(ContainerError, match="Unexpected value 'entrypoint'"):
+        resolve(job.container, CTX, where="jobs.a.container")  # type: ignore[attr-defined]
+
+
+def test_services_written_as_one_expression_are_evaluated_whole(tmp_path: Path) -> None:
+    job = _job(
+        tmp_path,
+        '    services: ${{ fromJSON(format(\'{{"db":{0},"cache":"redis:7"}}\', vars.C)) }}\n',
+    )
+    services = _services(job)
+    assert services == {
+        "db": ContainerSpec(image="busybox", env={"A": "1"}, ports=("80",)),
+        "cache": ContainerSpec(image="redis:7"),
+    }
+
+
+def test_services_evaluating_to_no_mapping_are_an_error(tmp_path: Path) -> None:
+    job = _job(tmp_path, "    services: ${{ matrix.image }}\n")
+    with pytest.raises(ContainerError, match=r"jobs\.a\.services evaluated to str"):
+        _services(job)

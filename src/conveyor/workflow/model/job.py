@@ -58,7 +58,9 @@ class Container:
     `template` holds the container as written when GitHub evaluates it as a whole at job
     start before reading its properties (an expression key or `${{ insert }}` anywhere in it,
     or the container itself an expression); `image` is then None and the rest unset.
-    `conveyor.workflow.plan.containers` reads both.
+    `entrypoint` and `command` exist only for services (GitHub's `service-container-mapping`;
+    the schema rejects them on a job container). `conveyor.workflow.plan.containers` reads
+    both forms.
     """
 
     image: Raw
@@ -67,6 +69,8 @@ class Container:
     ports: tuple[Raw, ...] = ()
     volumes: tuple[Raw, ...] = ()
     options: Raw = None
+    entrypoint: Raw = None
+    command: Raw = None
     template: Raw = None
     loc: Location | None = None
 
@@ -99,6 +103,9 @@ class Job:
     environment: Environment | None = None
     container: Container | None = None
     services: Mapping[str, Container] = field(default_factory=dict)
+    #: `services: ${{ … }}` as written: GitHub evaluates the whole map at job start
+    #: (`services` is then empty); the schema allows no other expression at that level
+    services_template: Raw = None
     permissions: Raw = None
     steps: tuple[Step, ...] = ()
     uses: str | None = None  # reusable workflow reference

@@ -8,7 +8,9 @@ Pure functions over the parsed workflow (`conveyor.workflow.model`) and the `Eve
 - `matrix.expand(...)`: `strategy.matrix` legs with GitHub's include/exclude rules;
 - `strategy.resolve(...)`: a job's `strategy` evaluated (expression keys and `${{ insert }}`
   included) into its legs, `fail-fast` and `max-parallel`, for the engine and the CI server;
-- `containers.resolve(...)`: `container:` / `services.<id>:` evaluated at job start;
+- `containers.resolve(...)`, `containers.resolve_services(...)`: `container:` and
+  `services:` (also `services: ${{ … }}`, and a service's `entrypoint`/`command`) evaluated
+  at job start;
 - `graph`: `needs` validation, topological order, the jobs a finished job unblocks;
 - `inputs`: `--input K=V` strings and `with:` values coerced to their declared types.
 

@@ -9,12 +9,15 @@ read from `job.services.<id>.ports`). Health-check options (`--health-cmd`,
 `--health-interval`, `--health-retries`, `--health-timeout`, `--health-start-period`) are
 honoured: steps start only once every service with a health check is healthy; an unhealthy
 service fails the job. Podman runs health checks from systemd timers, which this host may
-not have, so the checks are run here with `podman healthcheck run`.
+not have, so the checks are run here with `podman healthcheck run`. A service's
+`entrypoint:` replaces the image's ENTRYPOINT and its `command:` gives the arguments after the
+image (split as GitHub's runner splits them: `argv.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shlex
 import subprocess
@@ -27,6 +30,7 @@ from conveyor.core.errors import ConveyorError
 from conveyor.runners.podman import PodmanRunner
 from conveyor.workflow.expr import Value
 from conveyor.workflow.plan.containers import ContainerSpec
+from conveyor.workflow.run.argv import split_arguments
 
 _PODMAN: list[Podman] = []
 LABEL = "io.conveyor.job-dir"
@@ -127,7 +131,10 @@ class JobContainers:
         for volume in spec.volumes:
             args += ["-v", volume]
         args += shlex.split(spec.options)
-        result = await pm.run(*args, "--", image, check=False)  # `--`: never a flag
+        if spec.entrypoint:  # one program, as Docker's `--entrypoint` (JSON: Podman's array)
+            args += ["--entrypoint", json.dumps([spec.entrypoint])]
+        command = split_arguments(spec.command)  # as GitHub's runner passes them on
+        result = await pm.run(*args, "--", image, *command, check=False)  # `--`: no flag
         if result.returncode != 0:
             raise ConveyorError(
                 f"service '{key}' ({image}) failed to start: {result.stderr.strip()}"

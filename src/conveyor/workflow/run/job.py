@@ -270,7 +270,8 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
 
     The job container, then the services, are evaluated here at job start, as GitHub's
     runner does (`conveyor.workflow.plan.containers`)."""
-    if job.container is None and not job.services and _PLATFORM not in sys.modules:
+    has_services = bool(job.services) or job.services_template is not None
+    if job.container is None and not has_services and _PLATFORM not in sys.modules:
         return None  # no platform was chosen (`--runner`, `-P`): the host runs everything
     from conveyor.workflow.plan import containers as container_plan
     from conveyor.workflow.run.platform import current
@@ -280,10 +281,9 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
     spec = None
     if job.container is not None:
         spec = container_plan.resolve(job.container, ctx, where=f"{where}.container")
-    services = {
-        key: container_plan.resolve(service, ctx, where=f"{where}.services.{key}")
-        for key, service in job.services.items()
-    }
+    services = container_plan.resolve_services(
+        job.services, job.services_template, ctx, where=where
+    )
     image: str | None = None
     if spec is not None:
         image = spec.image or None  # an empty image is no container, as on GitHub

@@ -4,7 +4,8 @@ calls), with the short forms GitHub allows: `container: image`, `services.x: ima
 
 `strategy`, `container`, `services.<id>` and a job's `defaults.run` written with an
 expression key or `${{ insert }}`, or as one expression, are kept whole as the model's
-`template`: GitHub evaluates them before it reads their properties.
+`template`, and `services: ${{ … }}` as `services_template`: GitHub evaluates them before it
+reads their properties.
 
 Called by `build_workflow`. Pure.
 """
@@ -28,6 +29,7 @@ from conveyor.workflow.schema.nodes import Map, Node, Scalar, Seq
 def build_job(job_id: str, node: Map, file: str) -> Job:
     condition = node.get("if")
     secrets = node.get("secrets")
+    services = node.get("services")
     return Job(
         id=job_id,
         name=raw(node.get("name")),
@@ -43,7 +45,8 @@ def build_job(job_id: str, node: Map, file: str) -> Job:
         concurrency=build_concurrency(node.get("concurrency")),
         environment=_environment(node.get("environment")),
         container=_container(node.get("container"), file),
-        services=_services(node.get("services"), file),
+        services=_services(services, file),
+        services_template=raw(services) if is_template(services) else None,
         permissions=raw(node.get("permissions")),
         steps=build_steps(node.get("steps"), file),
         uses=text(node.get("uses")),
@@ -100,7 +103,7 @@ def _environment(node: Node | None) -> Environment | None:
     return Environment(name=raw(node))
 
 
-def _container(node: Node | None, file: str) -> Container | None:
+def _container(node: Node | None, file: str, *, service: bool = False) -> Container | None:
     if node is None:
         return None
     if is_template(node, deep=True):
@@ -116,6 +119,8 @@ def _container(node: Node | None, file: str) -> Container | None:
         ports=tuple(raw(p) for p in ports.items) if isinstance(ports, Seq) else (),
         volumes=tuple(raw(v) for v in volumes.items) if isinstance(volumes, Seq) else (),
         options=raw(node.get("options")),
+        entrypoint=raw(node.get("entrypoint")) if service else None,
+        command=raw(node.get("command")) if service else None,
         loc=at(file, node),
     )
 
@@ -142,11 +147,11 @@ def _has_expression_key(node: Node | None, *, deep: bool) -> bool:
 
 
 def _services(node: Node | None, file: str) -> dict[str, Container]:
-    if not isinstance(node, Map):
-        return {}
+    if not isinstance(node, Map) or is_template(node):
+        return {}  # a template: `Job.services_template`
     services = {}
     for key, value in node.items():
-        container = _container(value, file)
+        container = _container(value, file, service=True)
         if container is not None:
             services[key.text] = container
     return services

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from conveyor.workflow.schema.limits import file_too_large
 from conveyor.workflow.schema.nodes import Map, Node, Scalar, parse_yaml
 from conveyor.workflow.schema.problems import Sink
 
@@ -25,6 +26,10 @@ def check_calls(root: Node, sink: Sink, resolve: Callable[[str], str | None]) ->
         if callee_text is None:
             if uses.text.startswith("./"):
                 sink.add(uses.line, uses.col, "Unable to find reusable workflow", "reusable")
+            continue
+        too_large = file_too_large(callee_text)
+        if too_large is not None:
+            sink.add(uses.line, uses.col, f"{uses.text}: {too_large}", "file-size")
             continue
         call = _call_trigger(callee_text)
         if call is None:

@@ -4,7 +4,10 @@ container images and step ids.
 Messages are GitHub's: "Job 'a' depends on unknown job 'b'.", "Job 'two' depends on job
 'three' which creates a cycle in the dependency graph.", "The workflow must contain at
 least one job with no dependencies.". Runs after `reader` on the same nodes; tolerates any
-shape the reader already reported.
+shape the reader already reported. GitHub's converter checks the `needs` graph only when no
+other error was found (C# `WorkflowTemplateConverter.ConvertToJobs` returns early); Conveyor
+checks it always, so `conveyor lint` may list a needs error that GitHub shows only once the
+other errors are fixed (never one GitHub would not show then).
 
 Called by `conveyor.workflow.load`. Pure.
 """

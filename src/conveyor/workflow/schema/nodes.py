@@ -12,33 +12,37 @@ The YAML 1.1 merge key `<<` is an ordinary key, as on GitHub. A file whose alias
 past `MAX_NODES` (GitHub's limit of one million parse events) is not read: an alias bomb
 would otherwise make every later check walk billions of nodes.
 
+GitHub's reader limits (`limits`) apply as it reads: mappings and sequences nested deeper
+than `max_depth` (aliased content counted where the alias stands), or a result larger than
+GitHub's byte count allows, stop the file with GitHub's message and no other problem (GitHub
+would also report schema errors it met before that point). The depth is checked as the
+events arrive, so a file nested thousands deep ends at level 51 (not in libyaml's own
+nesting limit at 1,000, nor in Python's recursion limit in the composer).
+
 Called by `reader` (validation), the semantic checkers and the `build_*` modules.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import yaml
 
+from conveyor.workflow.schema.limits import (
+    DEPTH_EXCEEDED,
+    MAX_DEPTH,
+    MAX_RESULT_BYTES,
+    SIZE_EXCEEDED,
+    TOKEN_BYTES,
+    scalar_bytes,
+)
 from conveyor.workflow.schema.positions import Cursor, content_start
 from conveyor.workflow.schema.problems import Sink
-
-ScalarValue: TypeAlias = str | int | float | bool | None
+from conveyor.workflow.schema.scalars import ScalarValue, literal_text, resolve_plain
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
-_NULL = re.compile(r"^(~|null|Null|NULL|)$")
-_BOOL = re.compile(r"^(true|True|TRUE|false|False|FALSE)$")
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_OCT = re.compile(r"^0o[0-7]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
-_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 _STYLES = {"'": "SingleQuoted", '"': "DoubleQuoted", "|": "Literal", ">": "Folded"}
 #: GitHub's `ParseOptions.MaxParseEvents`; here counted as nodes after alias expansion
 MAX_NODES = 1_000_000
@@ -92,71 +96,89 @@ class Map:
 Node: TypeAlias = Scalar | Seq | Map
 
 
-def literal_text(value: ScalarValue) -> str:
-    """GitHub's string form of a YAML literal: null '', booleans lower-case, JS numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return _number_text(value)
-    return str(value)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Anchor:
+    """An anchored node and what each alias to it adds: nodes, nesting levels, bytes."""
+
+    node: Node
+    nodes: int
+    levels: int
+    size: int
 
 
-def _number_text(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    text = repr(value)
-    mantissa, sep, exponent = text.partition("e")
-    if not sep:
-        return text
-    sign = "-" if exponent.startswith("-") else "+"
-    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_LIBYAML_DEPTH = "exceeded maximum nesting depth"
 
 
-def resolve_plain(text: str) -> ScalarValue:
-    """Resolve an untagged plain scalar with the YAML 1.2 core schema."""
-    if _NULL.match(text):
-        return None
-    if _BOOL.match(text):
-        return text.lower() == "true"
-    if _INT.match(text):
-        return int(text)
-    if _OCT.match(text):
-        return int(text[2:], 8)
-    if _HEX.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text):
-        return float(text)
-    if _INF.match(text):
-        return -math.inf if text.startswith("-") else math.inf
-    if _NAN.match(text):
-        return math.nan
-    return text
+def _events(text: str, loader: Any, sink: Sink, max_depth: int) -> list[Any] | None:
+    """The document's events, or None (reported) once they nest past `max_depth`."""
+    events: list[Any] = []
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        events.append(event)
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > max_depth:
+                _too_deep(sink, event.start_mark, max_depth)
+                return None
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+    return events
 
 
-def parse_yaml(text: str, sink: Sink) -> Node | None:
-    """Parse one YAML document; syntax errors and unsupported features go to `sink`."""
-    try:
-        events = list(yaml.parse(text, Loader=_LOADER))
-    except yaml.MarkedYAMLError as exc:
+def _syntax_error(exc: yaml.YAMLError, sink: Sink) -> None:
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = exc.problem or exc.context or "invalid YAML"
         sink.add(line, col, f"Invalid YAML: {problem}", "yaml")
-        return None
-    except yaml.YAMLError as exc:
+    else:
         sink.add(0, 0, f"Invalid YAML: {exc}", "yaml")
+
+
+def parse_yaml(text: str, sink: Sink, *, max_depth: int = MAX_DEPTH) -> Node | None:
+    """Parse one YAML document; syntax errors and unsupported features go to `sink`.
+
+    `max_depth` is GitHub's nesting limit for the kind of file (`limits`)."""
+    try:
+        events = _events(text, _LOADER, sink, max_depth)
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem != _LIBYAML_DEPTH:
+            _syntax_error(exc, sink)
+            return None
+        # libyaml's scanner looks ahead past its own limit (1,000) before the events reach
+        # GitHub's: PyYAML's Python parser looks ahead less and finds where that is
+        try:
+            events = _events(text, yaml.SafeLoader, sink, max_depth)
+        except yaml.YAMLError as again:
+            _syntax_error(again, sink)
+            return None
+    except yaml.YAMLError as exc:
+        _syntax_error(exc, sink)
         return None
-    return _Composer(events, sink, text).document()
+    if events is None:
+        return None
+    return _Composer(events, sink, text, max_depth).document()
+
+
+def _too_deep(sink: Sink, mark: Any, max_depth: int, alias: str = "") -> None:
+    """GitHub's message, placed as GitHub places it (on the file, no line); where the limit
+    was crossed is added to it."""
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    what = f"the alias '*{alias}' at {where} nests" if alias else f"at {where} the nesting is"
+    sink.add(
+        0,
+        0,
+        f"{DEPTH_EXCEEDED} ({what} deeper than {max_depth} mappings and sequences, GitHub's "
+        "limit); the file is not read further",
+        "yaml-depth",
+    )
 
 
 class _Unreadable(Exception):
-    """Raised out of the composer on an undefined alias or one expanding past `MAX_NODES`.
+    """Raised out of the composer on an undefined alias, or one expanding past `MAX_NODES`,
+    GitHub's depth or its result size.
 
     The problem is already in the sink; like a syntax error, the file is not read further.
     """
@@ -165,17 +187,23 @@ class _Unreadable(Exception):
 class _Composer:
     """Builds nodes from a flat event list (recursive; depth is bounded by the YAML).
 
-    `_anchors` maps each anchor to its node and how many nodes it expands to; `_count` is
-    the running total after expansion, checked against `MAX_NODES`.
+    `_anchors` maps each anchor to its node and what it expands to wherever an alias
+    repeats it: nodes, nesting levels and GitHub's bytes. `_count` and `_bytes` are the
+    running totals after expansion, `_depth` the current nesting, `_peak` the deepest level
+    reached inside the node being built.
     """
 
-    def __init__(self, events: list[Any], sink: Sink, text: str) -> None:
+    def __init__(self, events: list[Any], sink: Sink, text: str, max_depth: int) -> None:
         self._events = events
         self._pos = 0
         self._sink = sink
         self._text = text
-        self._anchors: dict[str, tuple[Node, int]] = {}
+        self._max_depth = max_depth
+        self._anchors: dict[str, _Anchor] = {}
         self._count = 0
+        self._bytes = 0
+        self._depth = 0
+        self._peak = 0
 
     def document(self) -> Node | None:
         roots: list[Node] = []
@@ -223,11 +251,18 @@ class _Composer:
         event = self._next()
         if isinstance(event, yaml.AliasEvent):
             return self._alias(event)
-        before = self._count
+        count, size, peak = self._count, self._bytes, self._peak
         self._count += 1
+        self._peak = self._depth
         node = self._build(event)
         if event.anchor is not None:
-            self._anchors[event.anchor] = (node, self._count - before)
+            self._anchors[event.anchor] = _Anchor(
+                node=node,
+                nodes=self._count - count,
+                levels=self._peak - self._depth,
+                size=self._bytes - size,
+            )
+        self._peak = max(peak, self._peak)
         return node
 
     def _alias(self, event: Any) -> Node:
@@ -239,8 +274,12 @@ class _Composer:
                 line, col, f"Invalid YAML: found undefined alias '{event.anchor}'", "yaml"
             )
             raise _Unreadable
-        node, size = found
-        self._count += size
+        if self._depth + found.levels > self._max_depth:
+            _too_deep(self._sink, event.start_mark, self._max_depth, event.anchor)
+            raise _Unreadable
+        self._peak = max(self._peak, self._depth + found.levels)
+        self._add_bytes(found.size, event)
+        self._count += found.nodes
         if self._count > MAX_NODES:
             self._sink.add(
                 line,
@@ -250,7 +289,24 @@ class _Composer:
                 "yaml-alias",
             )
             raise _Unreadable
-        return node
+        return found.node
+
+    def _add_bytes(self, size: int, event: Any) -> None:
+        self._bytes += size
+        if self._bytes <= MAX_RESULT_BYTES:
+            return
+        mark = event.start_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        if isinstance(event, yaml.AliasEvent):
+            where = f"the alias '*{event.anchor}' at {where}, which repeats what it names,"
+        self._sink.add(
+            0,
+            0,
+            f"{SIZE_EXCEEDED} ({where} takes the file past {MAX_RESULT_BYTES:,} bytes as "
+            "GitHub counts them, its limit); the file is not read further",
+            "yaml-size",
+        )
+        raise _Unreadable
 
     def _build(self, event: Any) -> Node:
         start = self._cursor(event)
@@ -260,7 +316,18 @@ class _Composer:
             start = content_start(self._text, start, limit)
         line, col = start.line, start.col
         if isinstance(event, yaml.ScalarEvent):
-            return self._scalar(event, start)
+            scalar = self._scalar(event, start)
+            self._add_bytes(scalar_bytes(scalar.value), event)
+            return scalar
+        self._add_bytes(TOKEN_BYTES, event)
+        self._depth += 1  # at most max_depth: `parse_yaml` checked the events
+        self._peak = max(self._peak, self._depth)
+        try:
+            return self._collection(event, line, col)
+        finally:
+            self._depth -= 1
+
+    def _collection(self, event: Any, line: int, col: int) -> Node:
         if isinstance(event, yaml.SequenceStartEvent):
             self._check_collection_tag(event, "seq", line, col)
             items: list[Node] = []

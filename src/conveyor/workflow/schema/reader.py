@@ -29,8 +29,9 @@ from conveyor.workflow.schema.expressions import (
     rule_of,
     split_template,
 )
-from conveyor.workflow.schema.nodes import Map, Node, Scalar, ScalarValue, Seq
+from conveyor.workflow.schema.nodes import Map, Node, Scalar, Seq
 from conveyor.workflow.schema.problems import Sink
+from conveyor.workflow.schema.scalars import ScalarValue
 
 #: definitions whose plain string is itself an expression (`if:` without `${{ }}`)
 CONDITION_DEFINITIONS = frozenset({"job-if", "step-if", "snapshot-if", "runs-if"})

@@ -17,6 +17,7 @@ from conveyor.workflow.schema.calls_check import check_calls
 from conveyor.workflow.schema.definitions import ACTION_SCHEMA, WORKFLOW_SCHEMA, load_schema
 from conveyor.workflow.schema.events_check import check_events
 from conveyor.workflow.schema.jobs_check import check_jobs
+from conveyor.workflow.schema.limits import MAX_ACTION_DEPTH, file_too_large
 from conveyor.workflow.schema.nodes import Map, Node, Seq, parse_yaml
 from conveyor.workflow.schema.problems import Problem, Severity, Sink
 from conveyor.workflow.schema.reader import validate
@@ -42,6 +43,10 @@ class Checked:
 
 def check_workflow(text: str, file: str, *, resolve: Resolver | None = None) -> Checked:
     sink = Sink(file)
+    too_large = file_too_large(text)
+    if too_large is not None:  # GitHub reads no further either
+        sink.add(0, 0, too_large, "file-size")
+        return Checked(root=None, problems=tuple(sink.problems))
     root = parse_yaml(text, sink)
     if root is None:
         if not sink.problems:
@@ -58,7 +63,7 @@ def check_workflow(text: str, file: str, *, resolve: Resolver | None = None) -> 
 
 def check_action(text: str, file: str) -> Checked:
     sink = Sink(file)
-    root = parse_yaml(text, sink)
+    root = parse_yaml(text, sink, max_depth=MAX_ACTION_DEPTH)
     if root is None:
         if not sink.problems:
             sink.add(1, 1, "The action file is empty", "empty")
