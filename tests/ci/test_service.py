@@ -176,10 +176,11 @@ def test_a_silent_runner_s_reason_is_printed_once_in_the_log(
         await task
 
     asyncio.run(one_pass())
-    said = [t for _, t in service.store.logs(run_id) if "stopped responding" in t]
+    said = [t for _, t in service.store.logs(run_id) if "lost communication" in t]
     assert len(said) == 1, service.store.logs(run_id)
     run = service.store.run(run_id)
-    assert run is not None and "The runner 'gpu-1' stopped responding" in run["reason"]
+    assert run is not None
+    assert "The self-hosted runner: gpu-1 lost communication" in run["reason"]
 
 
 def test_a_restarted_server_gives_remote_runners_time_to_reconnect(

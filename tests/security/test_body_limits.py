@@ -55,11 +55,12 @@ def test_authenticated_bodies_above_the_cap_get_413_with_a_message(tmp_path: Pat
         # chunked: no Content-Length to check, the server counts what arrives
         chunked = post(srv.port, "/api/v1/repos", 10 * MB, headers=auth, chunked=True)
         assert chunked.status == 413 and "65536 bytes" in chunked.text, chunked
+        runner = {"Authorization": f"Bearer {srv.register_runner('r', 'self-hosted')}"}
         upload = post(
             srv.port,
             "/api/v1/runner/runs/1/artifacts/a?runner=r",
             4 * MB,
-            headers=auth,
+            headers=runner,  # the runner protocol takes only runner credentials
             chunked=True,
         )
         assert upload.status == 413, upload

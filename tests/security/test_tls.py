@@ -155,11 +155,11 @@ def test_the_server_speaks_only_tls_and_clients_check_its_certificate(
 def test_a_remote_runner_with_the_ca_file_runs_a_job_over_https(
     tls_server: TlsServer, tmp_path: Path
 ) -> None:
-    token = tls_server.api("POST", "/api/v1/tokens", json={"name": "tls-box", "role": "runner"})
+    token = tls_server.register_runner("tls-1", "self-hosted,tls")
     env = {
         **os.environ,
         "CONVEYOR_WARM": "0",
-        "CONVEYOR_TOKEN": token.json()["token"],
+        "CONVEYOR_TOKEN": token,
         "CONVEYOR_CA_FILE": str(tls_server.ca),
         "GIT_SSL_CAINFO": AMBIENT,  # a CA bundle set for all of git (this machine sets one)
         "AMBIENT": AMBIENT,

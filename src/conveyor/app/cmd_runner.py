@@ -49,7 +49,6 @@ def runner(  # noqa: PLR0917 - click passes options positionally
     server_url: str,
     token_file: Path | None,
     token_argument: str | None,
-    token: str,
     labels: str,
     name: str | None,
     ephemeral: bool,

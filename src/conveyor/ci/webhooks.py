@@ -197,7 +197,16 @@ def _on_ref(git_dir: Path, ref: str, sha: str) -> None:
     if tip == sha:
         return
     ancestor = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "merge-base", "--is-ancestor", sha, tip],
+        [
+            "git",
+            "--git-dir",
+            str(git_dir),
+            "merge-base",
+            "--is-ancestor",
+            "--end-of-options",
+            sha,
+            tip,
+        ],
         capture_output=True,
         check=False,
     )
