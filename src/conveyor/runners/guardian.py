@@ -7,7 +7,9 @@ again beside them. `PR_SET_PDEATHSIG` does not cover it: it reaches only the dir
 not what the step's shell started, and it is lost across a uid change.
 
 So `HostRunner` starts one guardian per job, a small process in its own session that reads
-the runner's pipe: `+<pgid>` for each process group started, `done` when the job's
+the runner's pipe: `+<pgid>` for each process group started, `!<json>` for a command that
+removes what the job started outside any process group (`PodmanRunner`'s job container:
+`{"argv": [...], "env": {...}}`, run on the runner's death), `done` when the job's
 processes were ended the normal way (`HostRunner.cleanup`). The pipe's write end lives only
 in the runner's process (not inherited by steps: Python opens pipes close-on-exec), so when
 that process dies, however it dies, the kernel closes it: at end of input without `done`
@@ -23,10 +25,13 @@ may find it only through an added site directory, see `ci.jobuser.interpreter`).
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conveyor.runners import processes
@@ -44,16 +49,37 @@ def command(python: str, *, tracking: str, since: int, grace: float) -> list[str
     return [python, "-I", "-S", "-c", boot, tracking, str(since), str(grace)]
 
 
-def watch(lines: Iterable[bytes]) -> set[int] | None:
-    """The process groups announced before the end of input; None when `done` came."""
-    groups: set[int] = set()
+@dataclass(slots=True)
+class Left:
+    """What a runner announced before it went away: process groups and removal commands."""
+
+    groups: set[int] = field(default_factory=set)
+    removals: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
+
+
+def watch(lines: Iterable[bytes]) -> Left | None:
+    """What was announced before the end of input; None when `done` came."""
+    left = Left()
     for raw in lines:
         line = raw.strip()
         if line == DONE:
             return None
         if line.startswith(b"+") and line[1:].isdigit():
-            groups.add(int(line[1:]))
-    return groups
+            left.groups.add(int(line[1:]))
+        elif line.startswith(b"!"):
+            try:
+                order = json.loads(line[1:])
+                argv = [str(a) for a in order["argv"]]
+                env = {str(k): str(v) for k, v in order.get("env", {}).items()}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            left.removals.append((argv, env))
+    return left
+
+
+def removal(argv: list[str], env: dict[str, str]) -> bytes:
+    """The pipe line that has the guardian run `argv` if the runner dies."""
+    return b"!" + json.dumps({"argv": argv, "env": env}).encode()
 
 
 def end_all(groups: set[int], tracking: bytes, since: int, grace: float) -> list[int]:
@@ -76,10 +102,12 @@ def end_all(groups: set[int], tracking: bytes, since: int, grace: float) -> list
 def main(argv: list[str]) -> int:
     tracking, since, grace = argv[0], int(argv[1]), float(argv[2])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the runner
-    groups = watch(sys.stdin.buffer)
-    if groups is None:
+    left = watch(sys.stdin.buffer)
+    if left is None:
         return 0
-    found = end_all(groups, f"RUNNER_TRACKING_ID={tracking}".encode(), since, grace)
+    found = end_all(left.groups, f"RUNNER_TRACKING_ID={tracking}".encode(), since, grace)
+    for command_line, env in left.removals:  # e.g. `podman rm -f -t 0 -- <container>`
+        subprocess.run(command_line, env=env, capture_output=True, check=False, timeout=60)
     if found:
         print(
             f"conveyor guardian: the runner of job {tracking} died; ended its "

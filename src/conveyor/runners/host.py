@@ -182,6 +182,12 @@ class HostRunner:
             start_new_session=True,  # untouched by the job's group signals and a terminal's ^C
         )
 
+    async def guard_removal(self, argv: list[str], env: Mapping[str, str]) -> None:
+        """Have the job's guardian run `argv` should this process die before `cleanup`
+        (`PodmanRunner`: remove the job container, which no process group holds)."""
+        await self._guard()
+        self._tell(guardian.removal(list(argv), dict(env)))
+
     def _tell(self, line: bytes) -> None:
         keeper = self._guardian
         if keeper is not None and keeper.stdin is not None and not keeper.stdin.is_closing():

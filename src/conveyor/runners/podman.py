@@ -86,6 +86,9 @@ class PodmanRunner:
                 f"cannot start the job container from '{self.image}': {result.stderr.strip()}"
             )
         self.container_id = result.stdout.strip()
+        # the container outlives a killed runner unless its guardian removes it (issue 18)
+        remove = self.podman.argv("rm", "-f", "-t", "0", "--", self.name)
+        await self._host.guard_removal(remove, _podman_only(self.podman.env))
         self._has_bash = await self._shell(marker)
         return self.container_id
 
@@ -143,3 +146,9 @@ class PodmanRunner:
         if not self._removed:
             self._removed = True
             await self.podman.run("rm", "-f", "-t", "0", "--", self.name, check=False)
+
+
+def _podman_only(env: Mapping[str, str]) -> dict[str, str]:
+    """What `podman rm` needs of the environment (no job or runner secrets to the guardian)."""
+    keep = ("PATH", "HOME", "XDG_RUNTIME_DIR", "TMPDIR", "CONTAINERS_", "STORAGE_", "REGISTRIES_")
+    return {k: v for k, v in env.items() if k.startswith(keep)}
