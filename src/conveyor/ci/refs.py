@@ -43,21 +43,28 @@ def resolve(git_dir: Path, ref: str) -> ResolvedRef:
     if problem:
         raise CIError(f"ref {ref[:80]!r} {problem}")  # answered 400
     for full in candidates(ref):
-        done = subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                str(git_dir),
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{full}^{{commit}}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0:
-            return ResolvedRef(ref=full, sha=done.stdout.strip())
+        sha = commit_of(git_dir, full)
+        if sha is not None:
+            return ResolvedRef(ref=full, sha=sha)
     raise NotFound(f"no branch or tag {ref!r} (give a branch, a tag, or refs/heads/… refs/tags/…)")
+
+
+def commit_of(git_dir: Path, ref: str) -> str | None:
+    """The commit the full ref `ref` points at in `git_dir`, or None (also used by
+    `ci.webhooks` to check that a delivery's commit is on its ref)."""
+    done = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(git_dir),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden
 from conveyor.ci.events import ZERO
+from conveyor.ci.refs import commit_of
 from conveyor.ci.service import CIService
 from conveyor.workflow.plan.event import Event
 
@@ -179,11 +180,11 @@ def checked(git_dir: Path, event: Event) -> Event:
         _on_ref(git_dir, event.ref, event.sha)
     elif event.name == "pull_request":
         head_ref = f"refs/pull/{event.payload.get('number', pr.get('number', 0))}/head"
-        if _tip(git_dir, head_ref) is not None:
+        if commit_of(git_dir, head_ref) is not None:
             _on_ref(git_dir, head_ref, event.sha)
     elif event.name in ("pull_request_target", "workflow_dispatch"):
         ref = event.ref if event.ref.startswith("refs/") else f"refs/heads/{event.ref}"
-        tip = _tip(git_dir, ref)
+        tip = commit_of(git_dir, ref)
         if tip is None:
             raise Conflict(f"{event.repository} has no {ref}: nothing runs")
         return replace(event, ref=ref, sha=tip)
@@ -191,7 +192,7 @@ def checked(git_dir: Path, event: Event) -> Event:
 
 
 def _on_ref(git_dir: Path, ref: str, sha: str) -> None:
-    tip = _tip(git_dir, ref)
+    tip = commit_of(git_dir, ref)
     if tip is None:
         raise Conflict(f"the delivery names {ref}, which the repository does not have")
     if tip == sha:
@@ -215,25 +216,6 @@ def _on_ref(git_dir: Path, ref: str, sha: str) -> None:
             f"the delivery's commit {sha[:40]!r} is not on {ref} (its tip is {tip[:12]}): "
             "nothing runs"
         )
-
-
-def _tip(git_dir: Path, ref: str) -> str | None:
-    done = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(git_dir),
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            f"{ref}^{{commit}}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _git(cwd: Path | None, *args: str, what: str) -> None:
