@@ -365,3 +365,23 @@ def test_backoffs() -> None:
     )
     assert (after.heals, after.not_before) == (1, 102)
     assert drift.settled(after) == drift.Attempts(digest="d")
+
+
+@pytest.mark.parametrize(
+    ("attempts", "now", "outlook"),
+    [
+        (drift.Attempts(digest="old"), 0, drift.Outlook.SETTLED),  # a new revision syncs
+        (drift.Attempts(digest="d"), 0, drift.Outlook.SETTLED),  # self-heal
+        (drift.Attempts(digest="d", not_before=10), 5, drift.Outlook.WAITING),  # backing off
+        (drift.Attempts(digest="d", failed=True, retries=1), 0, drift.Outlook.WAITING),
+        (drift.Attempts(digest="d", failed=True, retries=2), 0, drift.Outlook.EXHAUSTED),
+    ],
+)
+def test_a_decision_says_what_it_means_for_status_apart_from_its_words(
+    attempts: drift.Attempts, now: float, outlook: drift.Outlook
+) -> None:
+    # status reads the outlook, not the reason's wording (it once searched it for "retry")
+    decision = drift.decide(
+        policy=AUTO, paused=False, out_of_sync=True, digest="d", attempts=attempts, now=now
+    )
+    assert decision.outlook == outlook

@@ -41,10 +41,20 @@ class Attempts:
     not_before: float = 0.0
 
 
+class Outlook(StrEnum):
+    """What a decision means for the app's status; `status` reads this, never the reason's
+    words (issue 13: reasons are a message for people, not a flag for code)."""
+
+    SETTLED = "settled"  # nothing more happens on its own until Git or the live state moves
+    WAITING = "waiting"  # a retry runs now or after its backoff: the app is Reconciling
+    EXHAUSTED = "exhausted"  # a failed sync used its retries: the app is Stalled
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
     action: Action
     reason: str
+    outlook: Outlook = Outlook.SETTLED
 
 
 def self_heal_delay(heals: int) -> float:
@@ -76,13 +86,21 @@ def decide(
     if digest != attempts.digest:
         return Decision(action=Action.SYNC, reason="new desired state")
     if now < attempts.not_before:
-        return Decision(action=Action.NONE, reason=f"backing off until {attempts.not_before:.0f}")
+        return Decision(
+            action=Action.NONE,
+            reason=f"backing off until {attempts.not_before:.0f}",
+            outlook=Outlook.WAITING,
+        )
     if attempts.failed:
         if attempts.retries < policy.retry.limit:
             return Decision(
-                action=Action.RETRY, reason=f"retry {attempts.retries + 1} of {policy.retry.limit}"
+                action=Action.RETRY,
+                reason=f"retry {attempts.retries + 1} of {policy.retry.limit}",
+                outlook=Outlook.WAITING,
             )
-        return Decision(action=Action.NONE, reason="sync failed; retries exhausted")
+        return Decision(
+            action=Action.NONE, reason="sync failed; retries exhausted", outlook=Outlook.EXHAUSTED
+        )
     if policy.self_heal:
         return Decision(action=Action.SELF_HEAL, reason="live state drifted; self-healing")
     return Decision(action=Action.NONE, reason="live state drifted; selfHeal is off")

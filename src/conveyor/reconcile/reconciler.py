@@ -199,7 +199,7 @@ class Reconciler:
             )
             rt.history = restore.history(self.env.store, rt.app.name)
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
-            rt.decision = "manual sync"
+            rt.decision, rt.outlook = "manual sync", drift.Outlook.SETTLED
             return True
         decision = drift.decide(
             policy=rt.app.sync_policy,
@@ -209,7 +209,7 @@ class Reconciler:
             attempts=rt.attempts,
             now=self.env.clock(),
         )
-        rt.decision = decision.reason
+        rt.decision, rt.outlook = decision.reason, decision.outlook
         if decision.action == drift.Action.NONE:
             return False
         ok = await steps.run_sync(self.env, rt, initiated_by="auto-sync", reason=decision.reason)

@@ -11,7 +11,7 @@ from typing import Any
 
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import Normalizer
-from conveyor.reconcile.drift import Attempts
+from conveyor.reconcile.drift import Attempts, Outlook
 from conveyor.reconcile.model import DesiredState, HealthReport, Reason, SyncPlan, SyncStatus
 from conveyor.targets.base import ObjectRef
 
@@ -34,7 +34,8 @@ class AppRuntime:
     attempts: Attempts = field(default_factory=Attempts)
     operation: dict[str, Any] | None = None
     applied_revision: str = ""
-    decision: str = ""
+    decision: str = ""  # the last auto-sync decision's reason, for people
+    outlook: Outlook = Outlook.SETTLED  # what it means for status (`status.conditions`)
     blocked_on: tuple[str, ...] = ()
     drifted: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)

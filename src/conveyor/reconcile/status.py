@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.reconcile.drift import Outlook
 from conveyor.reconcile.model import HealthStatus, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 
@@ -56,13 +57,14 @@ def conditions(rt: AppRuntime) -> list[dict[str, str]]:
         reason, message = _why_not_ready(rt)
         ready = _condition("Ready", False, reason, message)
     health = rt.health.status if rt.health else HealthStatus.UNKNOWN
-    waiting_retry = "retry" in rt.decision or "backing off" in rt.decision
+    waiting_retry = rt.outlook == Outlook.WAITING
     reconciling = (
         not rt.ready
         and (health == HealthStatus.PROGRESSING or waiting_retry)
         and reason not in _STALLING
     )
-    stalled = reason in _STALLING or (reason == Reason.SYNC_FAILED and "exhausted" in rt.decision)
+    exhausted = reason == Reason.SYNC_FAILED and rt.outlook == Outlook.EXHAUSTED
+    stalled = reason in _STALLING or exhausted
     return [
         ready,
         _condition(
