@@ -17,6 +17,7 @@ with `useradd --system`, the way a package's postinst would.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -81,19 +82,27 @@ def ensure_user(name: str) -> JobUser:
             "server's own user (they can then read its key, tokens and database)"
         )
     home = Path("/var/lib") / name
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        _run(["useradd", "--system", "--home-dir", str(home), "--shell", "/usr/sbin/nologin", name])
-        entry = pwd.getpwnam(name)
-        log.info("created the system user %s (uid %d) that local jobs run as", name, entry.pw_uid)
-    user = JobUser(name=name, uid=entry.pw_uid, gid=entry.pw_gid, home=Path(entry.pw_dir))
-    user.home.mkdir(parents=True, exist_ok=True)
-    os.chown(user.home, user.uid, user.gid)
-    user.home.chmod(0o700)
-    for table in (Path("/etc/subuid"), Path("/etc/subgid")):
-        _ensure_subids(table, name)
+    # servers starting together (two test workers, two services) create the user once
+    with _SETUP_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            argv = ["useradd", "--system", "--home-dir", str(home), "--shell", "/usr/sbin/nologin"]
+            _run([*argv, name])
+            entry = pwd.getpwnam(name)
+            log.info("created the system user %s (uid %d) for local jobs", name, entry.pw_uid)
+        user = JobUser(name=name, uid=entry.pw_uid, gid=entry.pw_gid, home=Path(entry.pw_dir))
+        user.home.mkdir(parents=True, exist_ok=True)
+        os.chown(user.home, user.uid, user.gid)
+        user.home.chmod(0o700)
+        for table in (Path("/etc/subuid"), Path("/etc/subgid")):
+            _ensure_subids(table, name)
     return user
+
+
+#: held while the job user and its subordinate ids are set up (root's own directory)
+_SETUP_LOCK = Path("/var/lib/conveyor-jobuser.lock")
 
 
 def _ensure_subids(table: Path, name: str) -> None:
