@@ -13,7 +13,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_access_store import CIAccessStore
 
 
 class RunnerStatus(StrEnum):
@@ -22,7 +22,7 @@ class RunnerStatus(StrEnum):
 
 
 def runner_list(
-    store: CIStore, *, timeout: float, now: float | None = None
+    store: CIAccessStore, *, timeout: float, now: float | None = None
 ) -> list[dict[str, Any]]:
     """Every listed runner, least recently alive first, with `status` and `last_heartbeat`
     (epoch s: the later of its last poll and its jobs' last heartbeat)."""

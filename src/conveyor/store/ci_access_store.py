@@ -1,4 +1,4 @@
-"""Who may call the server (issue 12): tokens, runner registrations and the audit log.
+"""Who may call the server (issue 12): tokens, runners (registered and seen) and the audit log.
 
 Used by `conveyor.server.auth.Auth` (tokens, runners) and the server's routes (audit). A
 token is kept as its SHA-256 digest only. Its name is an identity (reviewers are listed by
@@ -20,9 +20,16 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from conveyor.store.ci_schema import audit, runner_registrations, token_meta, tokens
-from conveyor.store.ci_store import CIStore, Row
-from conveyor.store.dialect import clean_text, insert_missing
+from conveyor.store.ci_schema import (
+    audit,
+    runner_registrations,
+    runners,
+    token_meta,
+    tokens,
+    units,
+)
+from conveyor.store.ci_store import CIStore, Row, decode
+from conveyor.store.dialect import clean_text, insert_missing, upsert
 from conveyor.store.errors import NameTaken
 
 
@@ -139,6 +146,45 @@ class CIAccessStore(CIStore):
         query = select(func.count()).select_from(audit).where(audit.c.id > after)
         with self.tx() as conn:
             return int(conn.scalar(query) or 0)
+
+    # -- runners seen (presence, beside their registrations) ---------------------------
+
+    def see_runner(self, name: str, *, labels: Sequence[str], kind: str, ephemeral: bool) -> None:
+        row = {
+            "name": name,
+            "labels": json.dumps(list(labels)),
+            "kind": kind,
+            "ephemeral": int(ephemeral),
+            "last_seen": time.time(),
+        }
+        with self.tx() as conn:
+            upsert(conn, runners, row, keys=["name"])
+
+    def runners(self) -> list[Row]:
+        """Least recently seen first (an explicit order: PostgreSQL's scan order is not)."""
+        query = select(runners).order_by(runners.c.last_seen, runners.c.name)
+        with self.tx() as conn:
+            return [decode(r) for r in conn.execute(query).all()]
+
+    def drop_runner(self, name: str, *, ephemeral_only: bool = False) -> bool:
+        """Forget a runner (with `ephemeral_only`, only an ephemeral one: after its job);
+        False when there was none to forget."""
+        query = delete(runners).where(runners.c.name == name)
+        if ephemeral_only:
+            query = query.where(runners.c.ephemeral == 1)
+        with self.tx() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def runner_beats(self) -> dict[str, float]:
+        """The latest heartbeat of each runner's jobs in progress (a busy runner does not
+        poll, so its `last_seen` alone would age)."""
+        query = (
+            select(units.c.runner, func.max(units.c.heartbeat))
+            .where(units.c.status == "in_progress", units.c.runner != "")
+            .group_by(units.c.runner)
+        )
+        with self.tx() as conn:
+            return {str(name): float(beat or 0) for name, beat in conn.execute(query)}
 
 
 def _registration(mapping: Mapping[str, Any]) -> Row:

@@ -42,7 +42,6 @@ from conveyor.store.ci_schema import (
     jobs,
     push_deliveries,
     run_cancels,
-    runners,
     runs,
     statuses,
     unit_environments,
@@ -361,45 +360,6 @@ class CIStore:
         query = query.order_by(statuses.c.updated, statuses.c.id)
         with self.tx() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
-
-    # -- runners ------------------------------------------------------------------------
-
-    def see_runner(self, name: str, *, labels: Sequence[str], kind: str, ephemeral: bool) -> None:
-        row = {
-            "name": name,
-            "labels": json.dumps(list(labels)),
-            "kind": kind,
-            "ephemeral": int(ephemeral),
-            "last_seen": time.time(),
-        }
-        with self.tx() as conn:
-            upsert(conn, runners, row, keys=["name"])
-
-    def runners(self) -> list[Row]:
-        """Least recently seen first (an explicit order: PostgreSQL's scan order is not)."""
-        query = select(runners).order_by(runners.c.last_seen, runners.c.name)
-        with self.tx() as conn:
-            return [decode(r) for r in conn.execute(query).all()]
-
-    def drop_runner(self, name: str, *, ephemeral_only: bool = False) -> bool:
-        """Forget a runner (with `ephemeral_only`, only an ephemeral one: after its job);
-        False when there was none to forget."""
-        query = delete(runners).where(runners.c.name == name)
-        if ephemeral_only:
-            query = query.where(runners.c.ephemeral == 1)
-        with self.tx() as conn:
-            return conn.execute(query).rowcount == 1
-
-    def runner_beats(self) -> dict[str, float]:
-        """The latest heartbeat of each runner's jobs in progress (a busy runner does not
-        poll, so its `last_seen` alone would age)."""
-        query = (
-            select(units.c.runner, func.max(units.c.heartbeat))
-            .where(units.c.status == "in_progress", units.c.runner != "")
-            .group_by(units.c.runner)
-        )
-        with self.tx() as conn:
-            return {str(name): float(beat or 0) for name, beat in conn.execute(query)}
 
 
 def _units_query() -> Select[Any]:
