@@ -75,7 +75,7 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
             live = await wait_rolled_out(target, 2)
             await wait_for(port, "v1")
             assert {await get(port) for _ in range(4)} == {"v1"}
-            pods = list(target.controller.tracked)
+            pods = list(target.controller.table.tracked)
             assert len(pods) == 2
             name = pods[0]
             out = await env.podman.run(
@@ -98,7 +98,7 @@ def test_deployment_service_configmap_secret_come_up(env: Env) -> None:
             ]
             # pods reach the Service by name on the namespace network (network aliases)
             lookup = await env.podman.run("exec", name, "nslookup", "web")
-            ips = {t.ip for t in target.controller.tracked.values()}
+            ips = {t.ip for t in target.controller.table.tracked.values()}
             assert ips <= set(lookup.stdout.replace("Address:", " ").split())
             conditions = {c["type"]: c for c in live["status"]["conditions"]}
             assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
@@ -133,15 +133,16 @@ def test_a_service_applied_later_still_names_the_replicas(env: Env) -> None:
         try:
             await target.apply(deployment("web"))
             await wait_rolled_out(target, 2)
-            before = set(target.controller.tracked)
+            table = target.controller.table
+            before = set(table.tracked)
             await target.apply(service("web", port))
             await wait_for(port, "v1")
             live = await wait_rolled_out(target, 2)
-            after = {n for n in target.controller.tracked if n not in target.controller.draining}
+            after = {n for n in table.tracked if n not in table.draining}
             assert not after & before  # replaced (rolling, zero-downtime) to carry the alias
             assert live["status"]["conditions"][1]["reason"] == "NewReplicaSetAvailable"
             lookup = await env.podman.run("exec", sorted(after)[0], "nslookup", "web")
-            ips = {target.controller.tracked[n].ip for n in after}
+            ips = {table.tracked[n].ip for n in after}
             assert ips <= set(lookup.stdout.replace("Address:", " ").split())
         finally:
             await target.aclose()
@@ -161,19 +162,19 @@ def test_two_targets_run_the_same_namespace_side_by_side(env: Env, tmp_path: Pat
             await first.apply(deployment("web"))
             await first.apply(service("web", ports[0]))
             await wait_rolled_out(first, 2)
-            ids = {n: t.replica.id for n, t in first.controller.tracked.items()}
+            ids = {n: t.replica.id for n, t in first.controller.table.tracked.items()}
             await second.apply(deployment("web"))  # the same template: the same pod names
             await second.apply(service("web", ports[1]))
             await wait_rolled_out(second, 2)
             await wait_for(ports[1], "v1")
-            assert not set(ids) & set(second.controller.tracked)
+            assert not set(ids) & set(second.controller.table.tracked)
             await first.controller.sync_once()
-            assert {n: t.replica.id for n, t in first.controller.tracked.items()} == ids
+            assert {n: t.replica.id for n, t in first.controller.table.tracked.items()} == ids
             # "web" resolves to the first target's replicas only, on its own network
             lookup = await env.podman.run("exec", sorted(ids)[0], "nslookup", "web")
             answered = set(lookup.stdout.replace("Address:", " ").split())
-            assert {t.ip for t in first.controller.tracked.values()} <= answered
-            assert not {t.ip for t in second.controller.tracked.values()} & answered
+            assert {t.ip for t in first.controller.table.tracked.values()} <= answered
+            assert not {t.ip for t in second.controller.table.tracked.values()} & answered
         finally:
             await second.aclose()
             await first.aclose()

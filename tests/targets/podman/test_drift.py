@@ -53,7 +53,7 @@ def test_hand_killed_and_removed_containers_are_drift_and_come_back(env: Env) ->
             await target.apply(deployment("web", replicas=1))
             await ready(target, 1)
             events.clear()
-            (victim,) = list(target.controller.tracked)
+            (victim,) = list(target.controller.table.tracked)
             await env.podman.run("kill", victim)
             event = await next_event(events)
             assert (event.ref, event.kind, event.app) == (DEPLOY, EventKind.CHANGED, "demo")
@@ -70,7 +70,7 @@ def test_hand_killed_and_removed_containers_are_drift_and_come_back(env: Env) ->
             await env.podman.run("rm", "-f", "-t", "0", victim)
             assert (await next_event(events)).ref == DEPLOY
             await ready(target, 1)
-            assert list(target.controller.tracked) == [victim]  # re-created, same name
+            assert list(target.controller.table.tracked) == [victim]  # re-created, same name
             owned = await target.list_owned("demo")
             assert [o["kind"] for o in owned] == ["Deployment"]
             assert owned[0]["metadata"]["labels"][OWNER_LABEL] == "demo"

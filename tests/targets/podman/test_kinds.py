@@ -82,12 +82,13 @@ def test_statefulset_has_stable_ordinals_and_per_replica_volumes(env: Env) -> No
         try:
             await target.apply(sts)
             await until(target, ref, lambda o: o["status"]["readyReplicas"] == 2)
-            assert sorted(target.controller.tracked) == [cname(env, "db-0"), cname(env, "db-1")]
-            old = target.controller.tracked[cname(env, "db-1")].replica.id
+            tracked = target.controller.table.tracked
+            assert sorted(tracked) == [cname(env, "db-0"), cname(env, "db-1")]
+            old = tracked[cname(env, "db-1")].replica.id
             await env.podman.run("rm", "-f", "-t", "0", cname(env, "db-1"))
 
             def recreated(o: dict[str, Any]) -> bool:
-                again = target.controller.tracked.get(cname(env, "db-1"))
+                again = tracked.get(cname(env, "db-1"))
                 return bool(again and again.replica.id != old) and (
                     o["status"]["readyReplicas"] == 2
                 )

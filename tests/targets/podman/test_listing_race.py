@@ -20,6 +20,7 @@ from typing import Any, cast
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import names
 from conveyor.targets.podman.controller import Controller
+from conveyor.targets.podman.replicas import ReplicaTable
 from conveyor.targets.podman.routing import ProxyHandle, Route
 from conveyor.targets.podman.runtime import Replica, Runtime
 from conveyor.targets.podman.store import ObjectStore, Record
@@ -142,10 +143,12 @@ def scripted(tmp_path: Path, creator: ScriptedCreator) -> tuple[Controller, Work
         bind_address="127.0.0.1",
         emit=lambda _event: None,
     )
-    workloads = Workloads(controller)
-    workloads.creator = cast(Any, creator)
-    controller.workloads = workloads
-    return controller, workloads
+    controller.workloads.creator = cast(Any, creator)
+    return controller, controller.workloads
+
+
+def ready(table: ReplicaTable) -> list[bool]:
+    return [table.is_ready(n) for n in table.tracked]
 
 
 def test_a_replica_created_during_a_listing_is_not_created_again(tmp_path: Path) -> None:
@@ -167,7 +170,7 @@ def test_a_replica_created_during_a_listing_is_not_created_again(tmp_path: Path)
             assert dict(podman.created) == {f"t_demo_web-{current}-0": 1}
             assert podman.removed == []
             assert workloads.pending == {}
-            assert [controller.is_ready(n) for n in controller.tracked] == [True]
+            assert ready(controller.table) == [True]
         finally:
             creator.release.set()  # close() waits for the creation
             await controller.close()
@@ -184,13 +187,13 @@ def test_a_replica_still_being_created_is_not_started_by_healing(tmp_path: Path)
             await controller.sync_once()  # the creation starts
             await asyncio.sleep(0)  # it has made the container, not yet started it
             await controller.sync_once()  # lists it `created`: podman run is on it
-            assert [t.replica.state for t in controller.tracked.values()] == ["created"]
+            assert [t.replica.state for t in controller.table.tracked.values()] == ["created"]
             creator.release.set()
             await asyncio.gather(*(p.task for p in workloads.pending.values()))
             await controller.sync_once()
             await controller.sync_once()
             assert podman.started == []  # no `podman start` racing `podman run`
-            assert [controller.is_ready(n) for n in controller.tracked] == [True]
+            assert ready(controller.table) == [True]
         finally:
             creator.release.set()  # close() waits for the creation
             await controller.close()

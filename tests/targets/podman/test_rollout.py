@@ -218,9 +218,9 @@ def test_recreate_removes_old_replicas_before_starting_new_ones(env: Env) -> Non
                     sorted(
                         {
                             str(t.replica.labels.get("conveyor.dev/container", ""))
-                            for t in target.controller.tracked.values()
+                            for t in target.controller.table.tracked.values()
                             if t.replica.running
-                            and t.replica.name not in target.controller.draining
+                            and t.replica.name not in target.controller.table.draining
                         }
                     )
                 )

@@ -2,44 +2,44 @@
 
 Kubernetes runs controllers next to the API server; on one host the target runs them
 itself, in the reconciler's process. Each tick (and right after every `apply`) it lists
-the target's containers, keeps one probe task per running replica, restarts exited or
-liveness-failed replicas, asks `workloads` for each stored workload's next step, publishes
-the ready endpoints of every exposed Service to the proxy, and emits a `TargetEvent` when
-a container changed outside the target's own actions (drift). Everything it needs after a
+the target's containers into the replica table (`replicas.ReplicaTable`), has the healer
+(`healing.Healer`) keep one probe task per running replica and restart exited or
+liveness-failed replicas, asks the workload controllers (`workloads.Workloads`) for each
+stored workload's next step, publishes the ready endpoints of every exposed Service to
+the proxy (`endpoints.Endpoints`), and emits a `TargetEvent` (`events.Events`) when a
+container changed outside the target's own actions (drift). Everything it needs after a
 `kill -9` is in Podman's labels, the object store and the proxy's routes file, so a new
-process picks the rollout up where the old one died. Probing and restarting replicas is
-the `healing.ReplicaHealing` mixin.
+process picks the rollout up where the old one died.
 
-Created and driven by `conveyor.targets.podman.target.PodmanTarget`.
+The controller composes those collaborators: each is handed the replica table and the
+few callables it needs, none holds the controller. Created and driven by
+`conveyor.targets.podman.target.PodmanTarget`, which also uses `removals`, `endpoints`,
+`workloads` and `table` directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from conveyor.clients.errors import ClientError
-from conveyor.targets.base import OWNER_LABEL, EventKind, ObjectRef, TargetEvent
-from conveyor.targets.podman import names
-from conveyor.targets.podman.healing import ReplicaHealing
-from conveyor.targets.podman.names import CONTAINER_LABEL
-from conveyor.targets.podman.probes import ReplicaHealth
-from conveyor.targets.podman.routing import ProxyHandle, Route
+from conveyor.targets.base import TargetEvent
+from conveyor.targets.podman.creation import Creator
+from conveyor.targets.podman.endpoints import Endpoints
+from conveyor.targets.podman.events import Events
+from conveyor.targets.podman.healing import Healer
+from conveyor.targets.podman.removal import Removals
+from conveyor.targets.podman.replicas import ReplicaTable, Tracked, fresh_health
+from conveyor.targets.podman.routing import ProxyHandle
 from conveyor.targets.podman.runtime import Replica, Runtime
-from conveyor.targets.podman.services import exposed_ports, resolve_port
 from conveyor.targets.podman.store import ObjectStore
 from conveyor.targets.podman.watch import EventWatch
 from conveyor.targets.podman.workloads import Workloads
 
 log = logging.getLogger(__name__)
 
-GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "Job": "batch", "Pod": ""}
-DRAIN_SECONDS = 1.5
 CLOSE_TIMEOUT = 30.0
 
 
@@ -61,41 +61,59 @@ async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
             task.result()
 
 
-@dataclass(slots=True, kw_only=True)
-class Tracked:
-    """The controller's memory of one replica (lost on restart; rebuilt from probes)."""
+class Controller:
+    """The tick over the replica table, and the collaborators that act on it."""
 
-    replica: Replica
-    health: ReplicaHealth
-    ip: str = ""
-    restarts: int = 0
-    restart_at: float = 0.0
-    task: asyncio.Task[None] | None = None
-    ready_seen: bool = False
-
-
-@dataclass(slots=True)
-class Controller(ReplicaHealing):
-    runtime: Runtime
-    store: ObjectStore
-    proxy: ProxyHandle
-    bind_address: str
-    emit: Callable[[TargetEvent], None]
-    tick: float = 0.25
-    idle_tick: float = 1.0
-    tracked: dict[str, Tracked] = field(default_factory=dict)
-    draining: set[str] = field(default_factory=set)
-    removed_by_us: set[str] = field(default_factory=set)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    seeded: set[str] = field(default_factory=set)
-    workloads: Workloads | None = None
-    _task: asyncio.Task[None] | None = None
-    _removals: set[asyncio.Task[None]] = field(default_factory=set)
-    _closing: bool = False
-    sidecars: dict[str, list[Replica]] = field(default_factory=dict)
-    watch: EventWatch | None = None
-    listings: int = 0  # container listings begun; `Workloads.observed` fences on it
+    def __init__(
+        self,
+        *,
+        runtime: Runtime,
+        store: ObjectStore,
+        proxy: ProxyHandle,
+        bind_address: str,
+        emit: Callable[[TargetEvent], None],
+        tick: float = 0.25,
+        idle_tick: float = 1.0,
+    ) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.proxy = proxy
+        self.bind_address = bind_address
+        self.tick = tick
+        self.idle_tick = idle_tick
+        self.wake = asyncio.Event()
+        self.lock = asyncio.Lock()
+        self.table = ReplicaTable()
+        self.events = Events(store, emit)
+        self.endpoints = Endpoints(
+            table=self.table, store=store, proxy=proxy, bind_address=bind_address
+        )
+        self.removals = Removals(
+            table=self.table,
+            delete=runtime.remove,
+            publish=self.endpoints.publish,
+            wake=self.wake.set,
+        )
+        self.workloads = Workloads(
+            table=self.table,
+            store=store,
+            creator=Creator(runtime, store),
+            target=runtime.target,
+            remove=self.removals.remove,
+            wake=self.wake.set,
+            changed=self.events.changed,
+        )
+        self.healer = Healer(
+            table=self.table,
+            runtime=runtime,
+            wake=self.wake.set,
+            changed=self.events.replica_changed,
+            remove=self.removals.remove,
+            creating=self.workloads.creating,
+        )
+        self.watch: EventWatch | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def running(self) -> bool:
@@ -104,10 +122,9 @@ class Controller(ReplicaHealing):
     async def start(self) -> None:
         if self._task is not None:
             return
-        self.seeded = {host for host, _port in self.proxy.routed()}
-        self.workloads = Workloads(self)
+        self.table.seeded = {host for host, _port in self.proxy.routed()}
         await self.sync_once()
-        self.seeded = set()  # only replicas found at start-up were serving before us
+        self.table.seeded = set()  # only replicas found at start-up were serving before us
         self.watch = EventWatch(self.runtime.podman, self.runtime.target, self._on_event)
         self.watch.start()
         self._task = asyncio.create_task(self._loop(), name="podman-target-controller")
@@ -135,10 +152,9 @@ class Controller(ReplicaHealing):
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        if self.workloads is not None:
-            await self.workloads.wait_pending()
-        await self.wait_removals()
-        await cancel_all([t.task for t in self.tracked.values() if t.task])
+        await self.workloads.wait_pending()
+        await self.removals.wait()
+        await cancel_all([t.task for t in self.table.tracked.values() if t.task])
         self._task = None
         self._closing = False
 
@@ -161,191 +177,84 @@ class Controller(ReplicaHealing):
                 log.exception("podman target tick failed; retrying in %.2fs", self.tick)
 
     def _busy(self) -> bool:
-        if self.draining or self._removals:
+        if self.removals.busy or self.table.in_motion():
             return True
-        for tracked in self.tracked.values():
-            replica = tracked.replica
-            if replica.kind == "Job":
-                if replica.running:
-                    return True
-            elif not (replica.running and tracked.health.ready):
-                return True
-        assert self.workloads is not None
         return self.workloads.unsettled()
 
     async def sync_once(self) -> None:
         async with self.lock:
-            assert self.workloads is not None
-            self.listings += 1
-            listing = self.listings
-            replicas, self.sidecars = await self.runtime.replicas()
+            self.table.listings += 1
+            listing = self.table.listings
+            replicas, self.table.sidecars = await self.runtime.replicas()
             observed = {r.name: r for r in replicas}
             self._observe(observed)
             self.workloads.observed(listing)
             await self._resolve_ips()
-            await self._heal()
+            await self.healer.heal()
             await self.workloads.step_all()
             await self._collect_orphans()
-            await self.publish_routes()
+            await self.endpoints.publish()
 
     # -- observation, drift -------------------------------------------------------------
 
     def _observe(self, observed: Mapping[str, Replica]) -> None:
-        for name in list(self.tracked):
+        table = self.table
+        for name in list(table.tracked):
             if name not in observed:
-                gone = self.tracked.pop(name)
+                gone = table.tracked.pop(name)
                 if gone.task:
                     gone.task.cancel()
-                if name not in self.removed_by_us:
+                if name not in table.removed_by_us:
                     log.info("replica %s was removed outside Conveyor; re-creating it", name)
-                    self._drift(gone.replica)
-                self.removed_by_us.discard(name)
-                self.draining.discard(name)
+                    self.events.replica_changed(gone.replica)
+                table.removed_by_us.discard(name)
+                table.draining.discard(name)
         for name, replica in observed.items():
-            known = self.tracked.get(name)
+            known = table.tracked.get(name)
             if known is None:
                 self._track(replica)
                 continue
-            if known.replica.running and not replica.running and name not in self.removed_by_us:
+            if known.replica.running and not replica.running and name not in table.removed_by_us:
                 log.info(
                     "replica %s stopped (%s, exit %s) outside Conveyor; restarting it",
                     name,
                     replica.state,
                     replica.exit_code,
                 )
-                self._drift(replica)
+                self.events.replica_changed(replica)
             if known.replica.id != replica.id:
                 known.ip = ""
-                known.health = self._health(replica, ready=False)
+                known.health = fresh_health(replica, ready=False)
             known.replica = replica
             if replica.running and (known.task is None or known.task.done()):
-                known.task = asyncio.create_task(self._probe_loop(name))
+                self.healer.start_probe(known)
+
+    def _track(self, replica: Replica) -> None:
+        tracked = Tracked(replica=replica, health=fresh_health(replica, ready=False))
+        self.table.tracked[replica.name] = tracked
+        if replica.running:
+            self.healer.start_probe(tracked)
 
     async def _collect_orphans(self) -> None:
         """Replicas of workloads that no longer exist (deleted while one was being created,
         or by a process killed mid-delete) are removed: they carry our labels, so they are
         ours, and nothing would ever manage them again."""
-        assert self.workloads is not None
         orphans = [
             n
-            for n, t in self.tracked.items()
-            if n not in self.draining
-            and n not in self.workloads.pending
+            for n, t in self.table.tracked.items()
+            if n not in self.table.draining
+            and not self.workloads.creating(n)
             and self.store.find(t.replica.kind, t.replica.namespace, t.replica.owner) is None
         ]
         if orphans:
             log.info("removing replicas whose workload is gone: %s", ", ".join(sorted(orphans)))
-            await self.remove(orphans)
+            await self.removals.remove(orphans)
 
     async def _resolve_ips(self) -> None:
         """Learn new replicas' addresses; ones the proxy routed to before we started stay
         ready (no probe has failed), so a restarted reconciler never empties a Service."""
-        for tracked in self.tracked.values():
+        for tracked in self.table.tracked.values():
             if tracked.replica.running and not tracked.ip:
                 tracked.ip = await self.runtime.ip(tracked.replica)
-                if tracked.ip and tracked.ip in self.seeded:
-                    tracked.health = self._health(tracked.replica, ready=True)
-
-    def _health(self, replica: Replica, *, ready: bool) -> ReplicaHealth:
-        container = json.loads(replica.labels.get(CONTAINER_LABEL, "{}") or "{}")
-        return ReplicaHealth.of(container, time.monotonic(), ready=ready)
-
-    def _track(self, replica: Replica) -> None:
-        tracked = Tracked(replica=replica, health=self._health(replica, ready=False))
-        self.tracked[replica.name] = tracked
-        if replica.running:
-            tracked.task = asyncio.create_task(self._probe_loop(replica.name))
-
-    def owner_ref(self, replica: Replica) -> ObjectRef:
-        record = self.store.find(replica.kind, replica.namespace, replica.owner)
-        if record is not None:
-            return record.ref
-        return ObjectRef(
-            group=GROUPS.get(replica.kind, ""),
-            kind=replica.kind,
-            namespace=replica.namespace,
-            name=replica.owner,
-        )
-
-    def _drift(self, replica: Replica) -> None:
-        self.emit_for(self.owner_ref(replica))
-
-    def emit_for(self, ref: ObjectRef, kind: EventKind = EventKind.CHANGED) -> None:
-        record = self.store.get(ref)
-        labels = ((record.obj.get("metadata") or {}).get("labels") or {}) if record else {}
-        self.emit(TargetEvent(ref=ref, kind=kind, app=labels.get(OWNER_LABEL)))
-
-    # -- removal and routing ---------------------------------------------------------------
-
-    def is_ready(self, name: str) -> bool:
-        tracked = self.tracked.get(name)
-        return bool(
-            tracked
-            and tracked.replica.running
-            and tracked.health.ready
-            and tracked.ip
-            and name not in self.draining
-            and self._sidecars_up(tracked.replica)
-        )
-
-    def _sidecars_up(self, replica: Replica) -> bool:
-        """A pod is ready only with all its further containers running."""
-        want = int(replica.labels.get(names.SIDECARS_LABEL, "0") or 0)
-        running = [s for s in self.sidecars.get(replica.name, []) if s.running]
-        return len(running) >= want
-
-    async def remove(self, names_: list[str]) -> None:
-        """Take replicas out of rotation, let in-flight requests finish, then remove them."""
-        if not names_:
-            return
-        self.draining.update(names_)
-        await self.publish_routes()
-        self.removed_by_us.update(names_)
-        task = asyncio.create_task(self._remove_later(names_))
-        self._removals.add(task)
-        task.add_done_callback(self._removals.discard)
-
-    async def _remove_later(self, names_: list[str]) -> None:
-        # Out of rotation already; in-flight requests get DRAIN_SECONDS, then the container
-        # goes. The tick does not wait for podman, so the rollout's next step starts now.
-        await asyncio.sleep(DRAIN_SECONDS)
-        await self.runtime.remove(names_)
-        self.wake.set()
-
-    async def wait_removals(self) -> None:
-        while self._removals:
-            await asyncio.gather(*list(self._removals), return_exceptions=True)
-            await asyncio.sleep(0)  # let the done-callbacks empty the set
-
-    async def publish_routes(self) -> None:
-        routes: list[Route] = []
-        for record in self.store.all("Service"):
-            for listen_port, target_port in exposed_ports(record.obj):
-                backends = self._backends(record.obj, target_port)
-                routes.append(
-                    Route(
-                        bind=self.bind_address, port=listen_port, backends=tuple(sorted(backends))
-                    )
-                )
-        await self.proxy.publish(tuple(routes))
-
-    def _backends(self, service: Mapping[str, object], target_port: object) -> set[tuple[str, int]]:
-        meta = service.get("metadata") or {}
-        spec = service.get("spec") or {}
-        assert isinstance(meta, Mapping) and isinstance(spec, Mapping)
-        namespace = str(meta.get("namespace") or "default")
-        selector = spec.get("selector") or {}
-        assert isinstance(selector, Mapping)
-        out: set[tuple[str, int]] = set()
-        for name, tracked in self.tracked.items():
-            labels = tracked.replica.labels
-            if tracked.replica.namespace != namespace or not selector:
-                continue
-            if any(labels.get(k) != v for k, v in selector.items()):
-                continue
-            if not self.is_ready(name):
-                continue
-            port = resolve_port(target_port, labels)
-            if port:
-                out.add((tracked.ip, port))
-        return out
+                if tracked.ip and tracked.ip in self.table.seeded:
+                    tracked.health = fresh_health(tracked.replica, ready=True)

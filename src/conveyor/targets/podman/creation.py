@@ -15,19 +15,17 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conveyor.clients.errors import ClientError
 from conveyor.targets.base import OWNER_LABEL, ObjectRef
 from conveyor.targets.podman import names
 from conveyor.targets.podman.names import CONTAINER_LABEL, INIT_LABEL, RESTART_LABEL
 from conveyor.targets.podman.runplan import plan_container
+from conveyor.targets.podman.runtime import Runtime
 from conveyor.targets.podman.spec import PodContext, RunPlan, SpecError, decoded
 from conveyor.targets.podman.store import ObjectStore, Record
 from conveyor.targets.podman.templates import template_of
-
-if TYPE_CHECKING:
-    from conveyor.targets.podman.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ a replica's first readiness success the readiness probe repeats every
 `min(periodSeconds, 0.25 s)`, so a rollout does not idle a whole period on a server that
 needed a few milliseconds to bind.
 
-`Prober` is driven by `conveyor.targets.podman.controller`, one per running replica.
+`ReplicaHealth` is driven by `conveyor.targets.podman.healing.Healer`, one probe task
+per running replica.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ up to `replicas + maxSurge` and removes old ones only while at least
 join the Service before old ones leave); `Recreate` removes every old replica before the
 first new one starts. `plan_statefulset` keeps stable ordinals: with `OrderedReady` it
 creates the lowest missing ordinal once all lower ones are ready, and updates from the
-highest ordinal down, one at a time. Called by `conveyor.targets.podman.controller` each
+highest ordinal down, one at a time. Called by `conveyor.targets.podman.workloads` each
 tick; it executes the returned `Step`.
 """
 

@@ -5,7 +5,8 @@ session, so a `kill -9` of the reconciler does not take it down) unless the pid 
 `DIR/pid` is already that proxy. `publish()` atomically replaces `DIR/routes.json`, signals
 the proxy, and waits until `DIR/status.json` shows the new generation: after that, a
 backend left out of the routes receives no new connections and may be stopped.
-Called by `conveyor.targets.podman.controller`; `stop()` is for tests and `conveyor down`.
+Called by `conveyor.targets.podman.endpoints` and `.controller` (the routes it finds at
+start-up); `stop()` is for tests and `conveyor down`.
 """
 
 from __future__ import annotations

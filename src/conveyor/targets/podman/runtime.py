@@ -5,7 +5,8 @@ Each replica is one container named `<scope><namespace>_<pod>` on the namespace'
 named and labelled (see `names`) so the target finds it again after a restart and never
 touches anything it did not create. Its private run directory (`<state>/run/<container>`,
 0700) holds the env file and the ConfigMap/Secret/emptyDir volume files. Called by
-`conveyor.targets.podman.controller` and `.target`; all podman calls go through
+`conveyor.targets.podman.controller` and its collaborators (`healing`, `removal`,
+`creation`) and by `.target`; all podman calls go through
 `conveyor.clients.podman.Podman`.
 """
 

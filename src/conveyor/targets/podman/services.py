@@ -4,7 +4,7 @@
 stable port derived from the Service when none is given; LoadBalancer and Services
 annotated `conveyor.dev/expose: "true"` on their `port`, as k3s' service load balancer
 does); `resolve_port` turns a `targetPort` (number or container port name) into a number
-for one replica. Called by `conveyor.targets.podman.controller` (routes) and `.target`
+for one replica. Called by `conveyor.targets.podman.endpoints` (routes) and `.target`
 (Service status).
 """
 

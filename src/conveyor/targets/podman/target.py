@@ -153,7 +153,6 @@ class PodmanTarget:
             raise TargetUnavailable(ref, str(exc)) from exc
         record, changed = self.store.upsert(ref, stored)
         if changed and ref.kind in WORKLOAD_KINDS:
-            assert self.controller.workloads is not None
             hash_now = self.controller.workloads.current_hash(record)
             if record.extra.get("hash") != hash_now or "progress_at" not in record.extra:
                 record.extra.update(hash=hash_now, progress_at=time.time())
@@ -175,12 +174,12 @@ class PodmanTarget:
         record = self.store.get(ref)
         if record is None:
             return False
-        if ref.kind in WORKLOAD_KINDS and self.controller.workloads is not None:
+        if ref.kind in WORKLOAD_KINDS:
             await self.controller.workloads.wait_pending()  # no replica appears after this
         async with self.controller.lock:
             self.store.remove(ref)
             if ref.kind in WORKLOAD_KINDS:
-                await self.controller.remove(self._replicas_of(ref))
+                await self.controller.removals.remove(self._replicas_of(ref))
             elif ref.kind == "PersistentVolumeClaim":
                 # Without -f, which would first remove any container using the volume.
                 volume = names.volume_name(self._name, ref.namespace, ref.name)
@@ -189,16 +188,17 @@ class PodmanTarget:
                     log.info("kept volume %s: %s", volume, result.stderr.strip())
             elif ref.kind == "Namespace":
                 await self._delete_namespace(ref.name)
-            await self.controller.publish_routes()
+            await self.controller.endpoints.publish()
         return True
 
     async def _delete_namespace(self, namespace: str) -> None:
         for record in self.store.all():
             if record.ref.namespace == namespace:
                 self.store.remove(record.ref)
-        doomed = [n for n, t in self.controller.tracked.items() if t.replica.namespace == namespace]
-        await self.controller.remove(doomed)
-        await self.controller.wait_removals()
+        table = self.controller.table
+        doomed = [n for n, t in table.tracked.items() if t.replica.namespace == namespace]
+        await self.controller.removals.remove(doomed)
+        await self.controller.removals.wait()
         # Without -f: a container someone else attached keeps the network (and is untouched).
         network = names.network_name(self._name, namespace)
         result = await self.podman.run("network", "rm", "--", network, check=False)
@@ -206,12 +206,7 @@ class PodmanTarget:
             log.info("kept network %s: %s", network, result.stderr.strip())
 
     def _replicas_of(self, ref: ObjectRef) -> list[str]:
-        return [
-            n
-            for n, t in self.controller.tracked.items()
-            if (t.replica.kind, t.replica.owner, t.replica.namespace)
-            == (ref.kind, ref.name, ref.namespace)
-        ]
+        return self.controller.table.owned_by(ref)
 
     async def get(self, ref: ObjectRef) -> Manifest | None:
         await self._start()
@@ -219,7 +214,7 @@ class PodmanTarget:
         if record is not None:
             return self._render(record)
         if ref.kind == "Pod":
-            for pod in replica_pods(self.controller):
+            for pod in replica_pods(self.controller.table):
                 if pod["metadata"]["name"] == ref.name and pod["metadata"]["namespace"] == (
                     ref.namespace
                 ):
@@ -271,10 +266,10 @@ class PodmanTarget:
     def _status(self, record: Record) -> dict[str, Any] | None:
         ref, spec = record.ref, record.obj.get("spec") or {}
         # Draining replicas are terminating: like Kubernetes, status no longer counts them.
-        live = [n for n in self._replicas_of(ref) if n not in self.controller.draining]
-        pods = [pod_view(self.controller, n) for n in sorted(live)]
+        table = self.controller.table
+        live = [n for n in self._replicas_of(ref) if n not in table.draining]
+        pods = [pod_view(table, n) for n in sorted(live)]
         workloads = self.controller.workloads
-        assert workloads is not None
         current = workloads.current_hash(record) if ref.kind in WORKLOAD_KINDS else ""
         failure = workloads.failures.get(ref, "")
         progress_at = float(record.extra.get("progress_at", 0))

@@ -1,4 +1,4 @@
-"""Replicas as the status code sees them, and as `Pod` objects (pure over controller state).
+"""Replicas as the status code sees them, and as `Pod` objects (pure over the replica table).
 
 Called by `conveyor.targets.podman.target` for workload status and for `get` of a
 replica's Pod (`<deployment>-<hash>-<slot>`, `<statefulset>-<ordinal>`, `<job>-<attempt>`).
@@ -7,13 +7,11 @@ replica's Pod (`<deployment>-<hash>-<slot>`, `<statefulset>-<ordinal>`, `<job>-<
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conveyor.targets.podman import names, status
+from conveyor.targets.podman.replicas import ReplicaTable
 from conveyor.targets.podman.status import PodView
-
-if TYPE_CHECKING:
-    from conveyor.targets.podman.controller import Controller
 
 _INTERNAL = (
     names.CONTAINER_LABEL,
@@ -25,8 +23,8 @@ _INTERNAL = (
 )
 
 
-def pod_view(controller: Controller, name: str) -> PodView:
-    tracked = controller.tracked[name]
+def pod_view(table: ReplicaTable, name: str) -> PodView:
+    tracked = table.tracked[name]
     replica = tracked.replica
     container = json.loads(replica.labels.get(names.CONTAINER_LABEL, "{}") or "{}")
     return PodView(
@@ -34,7 +32,7 @@ def pod_view(controller: Controller, name: str) -> PodView:
         spec_hash=replica.spec_hash,
         state=replica.state,
         exit_code=replica.exit_code,
-        ready=controller.is_ready(name),
+        ready=table.is_ready(name),
         started_at=float(replica.started_at),
         restarts=tracked.restarts,
         image=str(container.get("image", "")),
@@ -43,13 +41,13 @@ def pod_view(controller: Controller, name: str) -> PodView:
     )
 
 
-def replica_pods(controller: Controller) -> list[dict[str, Any]]:
+def replica_pods(table: ReplicaTable) -> list[dict[str, Any]]:
     pods: list[dict[str, Any]] = []
-    for name in sorted(controller.tracked):
-        replica = controller.tracked[name].replica
-        if replica.kind == "Pod" or name in controller.draining:
+    for name in sorted(table.tracked):
+        replica = table.tracked[name].replica
+        if replica.kind == "Pod" or name in table.draining:
             continue  # a bare Pod is answered from the store; draining ones are gone
-        view = pod_view(controller, name)
+        view = pod_view(table, name)
         labels = {k: v for k, v in replica.labels.items() if k not in _INTERNAL}
         policy = replica.labels.get(names.RESTART_LABEL, "Always")
         pods.append(

@@ -1,7 +1,9 @@
 """Per-kind workload controllers: Deployment, StatefulSet, Pod and Job on Podman.
 
 Each step compares one stored workload with its observed replicas, asks `rollout` (or the
-Job rules below) what to do, and does it through the controller. Creations run as
+Job rules below) what to do, and does it: creations through `creation.Creator`, removals
+through the `remove` it is handed (`removal.Removals`), both over the replica table
+(`replicas.ReplicaTable`) it shares with the controller and the healer. Creations run as
 background tasks (init containers may take a while, and the tick must keep routing and
 healing everything else); a replica being created counts as an unready replica, so it is
 never created twice. It stays pending after its task finished, until the controller has
@@ -13,7 +15,8 @@ replica with a fresh, unready one). A failed creation is recorded as the workloa
 at 10 s). Removals are drained out of the Service first. Jobs run one attempt at a time;
 a failed attempt is retried with the same backoff (shorter than the kubelet's 10 s base,
 so sync hooks stay quick) until `backoffLimit` failures.
-Called by `conveyor.targets.podman.controller.Controller.sync_once`.
+Built by `conveyor.targets.podman.controller.Controller`, which calls `observed` and
+`step_all` each tick; `target.PodmanTarget` reads `current_hash` and `failures`.
 """
 
 from __future__ import annotations
@@ -21,18 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import names
 from conveyor.targets.podman.creation import Creator, service_names
+from conveyor.targets.podman.replicas import ReplicaTable
 from conveyor.targets.podman.rollout import Step, View, plan_deployment, plan_statefulset
-from conveyor.targets.podman.store import Record
+from conveyor.targets.podman.store import ObjectStore, Record
 from conveyor.targets.podman.templates import WORKLOAD_KINDS, template_hash, template_of
-
-if TYPE_CHECKING:
-    from conveyor.targets.podman.controller import Controller
 
 __all__ = ["WORKLOAD_KINDS", "Workloads", "template_hash", "template_of"]
 BACKOFF_MAX = 10.0
@@ -53,36 +54,57 @@ def backoff(failures: int) -> float:
 
 
 class Workloads:
-    def __init__(self, controller: Controller) -> None:
-        self.c = controller
-        self.creator = Creator(controller.runtime, controller.store)
+    """The workload controllers of every stored Deployment, StatefulSet, Pod and Job."""
+
+    def __init__(
+        self,
+        *,
+        table: ReplicaTable,
+        store: ObjectStore,
+        creator: Creator,
+        target: str,
+        remove: Callable[[list[str]], Awaitable[None]],
+        wake: Callable[[], None],
+        changed: Callable[[ObjectRef], None],
+    ) -> None:
+        """`target` names the containers, `remove` drains and removes replicas
+        (`Removals`), `wake` asks the controller for a tick, and `changed` reports that a
+        workload changed (a Job attempt ended)."""
+        self.table = table
+        self.store = store
+        self.creator = creator
+        self.target = target
+        self.remove = remove
+        self.wake = wake
+        self.changed = changed
         self.failures: dict[ObjectRef, str] = {}
         self.pending: dict[str, Pending] = {}
-        #: pending names whose task finished, with the controller's listing count then
+        #: pending names whose task finished, with the table's listing count then
         self._finished: dict[str, int] = {}
         self._retry: dict[ObjectRef, tuple[int, float]] = {}  # failures, not before
 
-    def _owned(self, name: str, ref: ObjectRef) -> bool:
-        r = self.c.tracked[name].replica
-        return (r.kind, r.owner, r.namespace) == (ref.kind, ref.name, ref.namespace)
+    def creating(self, name: str) -> bool:
+        """Whether `name` is still being created (or not yet seen in a listing since)."""
+        return name in self.pending
 
     def replicas_of(self, ref: ObjectRef) -> list[str]:
-        return sorted(n for n in self.c.tracked if self._owned(n, ref) and n not in self.c.draining)
+        t = self.table
+        return sorted(n for n in t.owned_by(ref) if n not in t.draining)
 
     def views(self, ref: ObjectRef) -> list[View]:
         views = [
             View(
                 name=n,
-                spec_hash=self.c.tracked[n].replica.spec_hash,
-                slot=self.c.tracked[n].replica.slot,
-                ready=self.c.is_ready(n),
+                spec_hash=self.table.tracked[n].replica.spec_hash,
+                slot=self.table.tracked[n].replica.slot,
+                ready=self.table.is_ready(n),
             )
             for n in self.replicas_of(ref)
         ]
         views += [
             View(name=n, spec_hash=p.spec_hash, slot=p.slot, ready=False)
             for n, p in self.pending.items()
-            if p.ref == ref and n not in self.c.tracked
+            if p.ref == ref and n not in self.table.tracked
         ]
         return views
 
@@ -90,30 +112,29 @@ class Workloads:
         if record.ref.kind == "Job":  # immutable, run once: no aliases to keep current
             return template_hash(record.obj)
         labels = (template_of(record.obj).get("metadata") or {}).get("labels") or {}
-        return template_hash(record.obj, service_names(self.c.store, record.ref.namespace, labels))
+        return template_hash(record.obj, service_names(self.store, record.ref.namespace, labels))
 
     def unsettled(self) -> bool:
         """Whether a workload still has replicas to create or remove (keep ticking fast)."""
         if self.pending:
             return True
         for kind in ("Deployment", "StatefulSet", "Pod"):
-            for record in self.c.store.all(kind):
+            for record in self.store.all(kind):
                 current = self.current_hash(record)
                 replicas = self.replicas_of(record.ref)
                 want = (
                     1 if kind == "Pod" else int((record.obj.get("spec") or {}).get("replicas", 1))
                 )
-                stale = any(self.c.tracked[n].replica.spec_hash != current for n in replicas)
+                stale = any(self.table.tracked[n].replica.spec_hash != current for n in replicas)
                 if stale or len(replicas) != want:
                     return True
         return any(
-            not (r.extra.get("succeeded") or r.extra.get("finished"))
-            for r in self.c.store.all("Job")
+            not (r.extra.get("succeeded") or r.extra.get("finished")) for r in self.store.all("Job")
         )
 
     async def step_all(self) -> None:
         for kind in WORKLOAD_KINDS:
-            for record in self.c.store.all(kind):
+            for record in self.store.all(kind):
                 await self.step(record)
 
     async def step(self, record: Record) -> None:
@@ -121,18 +142,18 @@ class Workloads:
         current = self.current_hash(record)
         if record.extra.get("hash") != current:  # a new rollout starts its deadline now
             record.extra.update(hash=current, progress_at=time.time())
-            self.c.store.save(record)
+            self.store.save(record)
         if ref.kind == "Job":
             await self._job(record, current)
             return
         views = self.views(ref)
         if ref.kind == "Deployment":
             reserved = frozenset(
-                self.c.tracked[n].replica.slot
-                for n in self.c.draining
-                if n in self.c.tracked
-                and self._owned(n, ref)
-                and self.c.tracked[n].replica.spec_hash == current
+                self.table.tracked[n].replica.slot
+                for n in self.table.draining
+                if n in self.table.tracked
+                and self.table.owned(n, ref)
+                and self.table.tracked[n].replica.spec_hash == current
             )
             step = plan_deployment(obj.get("spec") or {}, current, views, reserved)
         elif ref.kind == "StatefulSet":
@@ -147,7 +168,7 @@ class Workloads:
         # still being removed is created once it is gone; a failing one waits its backoff.
         remove = [n for n in step.remove if n not in self.pending]
         create = [
-            s for s in step.create if self._name(record.ref, current, s) not in self.c.tracked
+            s for s in step.create if self._name(record.ref, current, s) not in self.table.tracked
         ]
         _failures, not_before = self._retry.get(record.ref, (0, 0.0))
         if time.monotonic() < not_before:
@@ -157,12 +178,12 @@ class Workloads:
         if create:
             self._progress(record)
         if remove:
-            await self.c.remove(remove)
+            await self.remove(remove)
             self._progress(record)
 
     def _name(self, ref: ObjectRef, current: str, slot: int) -> str:
         pod = self.pod_name(ref, current, slot)
-        return names.container_name(self.c.runtime.target, ref.namespace, pod)
+        return names.container_name(self.target, ref.namespace, pod)
 
     def start_creation(self, record: Record, current: str, slot: int) -> None:
         name = self._name(record.ref, current, slot)
@@ -183,7 +204,7 @@ class Workloads:
         if reason or task.cancelled():
             self.pending.pop(name, None)  # no replica to wait for (a retry may create it)
         else:  # created: still pending until a listing begun after now (see `observed`)
-            self._finished[name] = self.c.listings
+            self._finished[name] = self.table.listings
         if reason:
             failures = self._retry.get(ref, (0, 0.0))[0] + 1
             self._retry[ref] = (failures, time.monotonic() + backoff(failures))
@@ -191,7 +212,7 @@ class Workloads:
         else:
             self._retry.pop(ref, None)
             self.failures.pop(ref, None)
-        self.c.wake.set()  # observe the new replica (or retry) right away
+        self.wake()  # observe the new replica (or retry) right away
 
     def observed(self, listing: int) -> None:
         """The controller has observed the listing numbered `listing`: replicas created
@@ -209,7 +230,7 @@ class Workloads:
 
     def _progress(self, record: Record) -> None:
         record.extra["progress_at"] = time.time()
-        self.c.store.save(record)
+        self.store.save(record)
 
     def pod_name(self, ref: ObjectRef, current: str, slot: int) -> str:
         if ref.kind == "Deployment":
@@ -227,16 +248,16 @@ class Workloads:
         extra.setdefault("started", time.time())
         attempt = int(extra.get("attempt", 0))
         name = self._name(record.ref, current, attempt)
-        if name in self.c.draining or name in self.pending:  # old same-named Job; starting
+        if name in self.table.draining or name in self.pending:  # old same-named Job; starting
             return
-        tracked = self.c.tracked.get(name)
+        tracked = self.table.tracked.get(name)
         if tracked is None:
             if (
                 time.time() >= float(extra.get("next_at", 0))
                 and time.monotonic() >= (self._retry.get(record.ref, (0, 0.0))[1])
             ):
                 self.start_creation(record, current, attempt)
-                self.c.store.save(record)
+                self.store.save(record)
             return
         replica = tracked.replica
         if replica.state not in ("exited", "stopped"):
@@ -248,5 +269,5 @@ class Workloads:
             extra["attempt"] = attempt + 1
             extra["next_at"] = time.time() + backoff(int(extra["failed"]))
         extra["finished"] = time.time()
-        self.c.store.save(record)
-        self.c.emit_for(record.ref)
+        self.store.save(record)
+        self.changed(record.ref)
