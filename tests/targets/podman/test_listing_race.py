@@ -11,7 +11,6 @@ saw no replica and no pending creation, and created the same name again; on real
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,36 +25,10 @@ from conveyor.targets.podman.runtime import Replica, Runtime
 from conveyor.targets.podman.store import ObjectStore, Record
 from conveyor.targets.podman.workloads import Workloads
 
+from .fakes import replica
 from .manifests import deployment
 
 REF = ObjectRef(group="apps", kind="Deployment", namespace="demo", name="web")
-
-
-def replica(name: str, pod: str, spec_hash: str, slot: int, state: str = "running") -> Replica:
-    labels = {
-        names.NAMESPACE_LABEL: "demo",
-        names.KIND_LABEL: "Deployment",
-        names.NAME_LABEL: "web",
-        names.POD_LABEL: pod,
-        names.HASH_LABEL: spec_hash,
-        names.SLOT_LABEL: str(slot),
-        names.CONTAINER_LABEL: json.dumps({"name": "web"}),  # no probes: ready when running
-        "app": "web",
-    }
-    return Replica(
-        id=f"id-{name}",
-        name=name,
-        namespace="demo",
-        kind="Deployment",
-        owner="web",
-        pod=pod,
-        spec_hash=spec_hash,
-        slot=slot,
-        state=state,
-        exit_code=0,
-        started_at=0,
-        labels=labels,
-    )
 
 
 class ScriptedPodman:
