@@ -17,9 +17,9 @@ from sqlalchemy import update
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_schema import run_cancels
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from tests.ci.test_jobs import MATRIX, _done, _poll, _run, _units
 from tests.ci.test_service import _commit
 
@@ -27,7 +27,7 @@ from tests.ci.test_service import _commit
 @pytest.fixture
 def service(tmp_path: Path, database: str) -> Iterator[CIService]:
     """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
     store.close()
 
@@ -188,7 +188,7 @@ def test_a_database_from_before_cancel_requests_and_unit_environments_migrates(
             if table.name not in new:
                 table.create(conn)
     old.dispose()
-    store = CIConfigStore(open_engine(path))
+    store = CIStore(open_engine(path))
     assert new <= set(inspect(store.engine).get_table_names())
     service = CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
     [run_id] = _commit(service, tmp_path, FLOW)

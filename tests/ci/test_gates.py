@@ -16,9 +16,9 @@ from sqlalchemy import update
 
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_schema import approvals
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from tests.ci.test_jobs import _done, _poll, _run, _units
 from tests.ci.test_service import _commit
 
@@ -26,7 +26,7 @@ from tests.ci.test_service import _commit
 @pytest.fixture
 def service(tmp_path: Path, database: str) -> Iterator[CIService]:
     """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
     store.close()
 
@@ -67,7 +67,9 @@ def _build(service: CIService, run_id: int) -> None:
 
 
 def _pending(service: CIService) -> list[tuple[int, str]]:
-    return [(a["run_id"], a["environment"]) for a in service.store.approvals(state="pending")]
+    return [
+        (a["run_id"], a["environment"]) for a in service.store.config.approvals(state="pending")
+    ]
 
 
 def test_a_job_waiting_for_review_holds_no_runner_until_approved(
@@ -161,7 +163,7 @@ def test_a_branch_not_allowed_fails_the_job_before_anything_waits(
     [run_id] = _commit(service, tmp_path, text, branch="feature")
     _build(service, run_id)
     assert _units(service, run_id)["deploy"] == ("completed", "failure")
-    assert _pending(service) == [] and not service.store.approvals(run_id=run_id)
+    assert _pending(service) == [] and not service.store.config.approvals(run_id=run_id)
     reason = "Branch 'feature' is not allowed to deploy to production"
     assert any(reason in text for _, text in service.store.logs(run_id))
 

@@ -16,16 +16,16 @@ from sqlalchemy import insert, update
 
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_schema import runs, units
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from tests.ci.test_service import _commit
 
 
 @pytest.fixture
 def service(tmp_path: Path, database: str) -> Iterator[CIService]:
     """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
     store.close()
 
@@ -313,7 +313,7 @@ def test_a_database_from_before_per_job_dispatch_migrates(tmp_path: Path) -> Non
             if table.name != "ci_units":
                 table.create(conn)
     old.dispose()
-    store = CIConfigStore(open_engine(path))
+    store = CIStore(open_engine(path))
     assert "ci_units" in inspect(store.engine).get_table_names()
     service = CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
     [run_id] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "false"))

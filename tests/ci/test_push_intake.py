@@ -17,8 +17,8 @@ from cryptography.fernet import Fernet
 
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_config_store import CIConfigStore
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 
 CI = """name: CI
 on: push
@@ -31,7 +31,7 @@ jobs:
 
 @pytest.fixture
 def service(tmp_path: Path, database: str) -> Iterator[CIService]:
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     yield CIService(
         store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path / "data")
     )

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 from conveyor.ci.retention import DAY, keep_pruning, prune
-from conveyor.store.ci_config_store import CIConfigStore
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 
 NOW = 1_800_000_000.0
 
 
-def _run(store: CIConfigStore, data: Path, *, finished: float | None) -> int:
+def _run(store: CIStore, data: Path, *, finished: float | None) -> int:
     run_id = store.add_run(
         {
             "repo": "acme/app",
@@ -36,7 +36,7 @@ def _run(store: CIConfigStore, data: Path, *, finished: float | None) -> int:
 def test_logs_and_artifacts_older_than_the_retention_are_pruned(
     tmp_path: Path, database: str
 ) -> None:
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     try:
         old = _run(store, tmp_path, finished=NOW - 91 * DAY)
         recent = _run(store, tmp_path, finished=NOW - 89 * DAY)
@@ -58,7 +58,7 @@ def test_logs_and_artifacts_older_than_the_retention_are_pruned(
 def test_the_server_keeps_pruning_on_its_interval_with_the_clock_it_is_given(
     tmp_path: Path, database: str
 ) -> None:
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     clock = [NOW]
     try:
         run_id = _run(store, tmp_path, finished=NOW - DAY)

@@ -19,9 +19,9 @@ from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, Forbidden
 from conveyor.ci.executor import RETRY_DELAY_MAX
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_schema import approvals, units
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 
 GROUPED = """name: G
 on: push
@@ -37,7 +37,7 @@ jobs:
 @pytest.fixture
 def service(tmp_path: Path, database: str) -> Iterator[CIService]:
     """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
     store.close()
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from conveyor.app.api import Api
-from conveyor.store.ci_config_store import CIConfigStore
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from tests.server.conftest import Server, make_server
 
 RUNS = 125
@@ -32,14 +32,14 @@ class Live:
 
     server: Server
     client: httpx.Client
-    store: CIConfigStore
+    store: CIStore
 
 
 @pytest.fixture
 def live(tmp_path: Path, database: str) -> Iterator[Live]:
     server = make_server(tmp_path, "--database", database, "--pool-min", "0", "--pool-max", "0")
     server.start()
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     headers = {"Authorization": f"Bearer {server.admin}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
         yield Live(server=server, client=client, store=store)
@@ -47,7 +47,7 @@ def live(tmp_path: Path, database: str) -> Iterator[Live]:
     server.stop()
 
 
-def _seed(store: CIConfigStore, count: int = RUNS) -> None:
+def _seed(store: CIStore, count: int = RUNS) -> None:
     """`count` runs: ids 1..count; every 5th a pull request by bob from `feature`, the rest
     pushes to main by ann; acme/app and acme/lib alternate; every 3rd one failed."""
     for n in range(1, count + 1):
@@ -212,7 +212,7 @@ def test_the_api_client_follows_pages_for_status_and_approvals(
         runs = [r["id"] for r in api.runs(limit=50)]
         of_app = api.runs(repo="acme/app", limit=1000)
         for run_id in range(1, 41):
-            store.request_approval(run_id, "production", state="pending")
+            store.config.request_approval(run_id, "production", state="pending")
         pending = api.pending_approvals()
     assert runs == list(range(70, 20, -1))
     assert len(of_app) == 35
@@ -243,8 +243,8 @@ def test_runners_show_online_or_offline_and_ephemeral_ones_leave(
     live: Live,
 ) -> None:
     client, store = live.client, live.store
-    store.see_runner("gone", labels=["x"], kind="remote", ephemeral=False)
-    store.see_runner("here", labels=["x"], kind="remote", ephemeral=False)
+    store.access.see_runner("gone", labels=["x"], kind="remote", ephemeral=False)
+    store.access.see_runner("here", labels=["x"], kind="remote", ephemeral=False)
     timeout = 30  # the server's default heartbeat timeout
     with store.tx() as conn:
         conn.exec_driver_sql(
@@ -254,7 +254,7 @@ def test_runners_show_online_or_offline_and_ephemeral_ones_leave(
     assert listed["gone"]["status"] == "offline"
     assert listed["here"]["status"] == "online"
     assert listed["here"]["last_heartbeat"] >= time.time() - 5
-    assert store.drop_runner("here", ephemeral_only=True) is False  # not ephemeral: stays
-    store.see_runner("once", labels=["x"], kind="remote", ephemeral=True)
-    assert store.drop_runner("once", ephemeral_only=True) is True
+    assert store.access.drop_runner("here", ephemeral_only=True) is False  # not ephemeral: stays
+    store.access.see_runner("once", labels=["x"], kind="remote", ephemeral=True)
+    assert store.access.drop_runner("once", ephemeral_only=True) is True
     assert "once" not in {r["name"] for r in client.get("/api/v1/runners").json()}

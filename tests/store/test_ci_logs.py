@@ -26,24 +26,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_filters import RunFilter
 from conveyor.store.ci_logs import LogWindow, window_query
 from conveyor.store.ci_schema import logs
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from conveyor.store.engine import database_url
 
 LINES = 200_000
 
 
 @pytest.fixture
-def store(database: str) -> Iterator[CIConfigStore]:
-    opened = CIConfigStore(open_engine(database))
+def store(database: str) -> Iterator[CIStore]:
+    opened = CIStore(open_engine(database))
     yield opened
     opened.close()
 
 
-def _run(store: CIConfigStore, **values: Any) -> int:
+def _run(store: CIStore, **values: Any) -> int:
     base = {
         "repo": "acme/app",
         "workflow_path": ".github/workflows/ci.yml",
@@ -93,7 +93,7 @@ def _plan(conn: Connection, query: Any) -> str:
     return "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
 
 
-def test_a_tail_of_a_200000_line_log_reads_a_small_fraction_of_it(store: CIConfigStore) -> None:
+def test_a_tail_of_a_200000_line_log_reads_a_small_fraction_of_it(store: CIStore) -> None:
     run_id = _run(store)
     other = _run(store)  # another run's lines are interleaved: a scan would read them too
     for start in range(0, LINES, 10_000):
@@ -120,7 +120,7 @@ def test_a_tail_of_a_200000_line_log_reads_a_small_fraction_of_it(store: CIConfi
             assert "ix_ci_logs_run" in _plan(conn, query), name
 
 
-def test_lines_are_numbered_in_the_run_and_in_their_job(store: CIConfigStore) -> None:
+def test_lines_are_numbered_in_the_run_and_in_their_job(store: CIStore) -> None:
     run_id = _run(store)
     store.add_logs(run_id, [("a", "a1"), ("b", "b1"), ("a", "a2")])
     store.add_logs(run_id, [("", "note"), ("b", "b2")])
@@ -143,7 +143,7 @@ def test_lines_are_numbered_in_the_run_and_in_their_job(store: CIConfigStore) ->
     assert store.logs(run_id, job="a") == [("a", "a1"), ("a", "a2")]
 
 
-def test_concurrent_writers_of_one_run_never_share_a_line_number(store: CIConfigStore) -> None:
+def test_concurrent_writers_of_one_run_never_share_a_line_number(store: CIStore) -> None:
     """Two runners on two jobs of one run stream at once (and two servers may share a
     PostgreSQL database): numbers stay unique and gapless, in the run and in each job."""
     run_id = _run(store)
@@ -231,7 +231,7 @@ def test_an_older_database_gets_numbered_lines_and_run_filters(database: str) ->
     engine = create_engine(database_url(database))
     _old_schema(engine)
     engine.dispose()
-    store = CIConfigStore(open_engine(database))
+    store = CIStore(open_engine(database))
     try:
         assert [(x.number, x.text) for x in store.log_lines(1, LogWindow())] == [
             (1, "a1"),
@@ -248,7 +248,7 @@ def test_an_older_database_gets_numbered_lines_and_run_filters(database: str) ->
         assert [r["id"] for r in store.runs(where=RunFilter(branch="main"))] == [1]
     finally:
         store.close()
-    again = CIConfigStore(open_engine(database))  # a second opening applies nothing again
+    again = CIStore(open_engine(database))  # a second opening applies nothing again
     with again.tx() as conn:
         assert conn.scalar(select(logs.c.line).where(logs.c.text == "b2")) == 4
     again.close()

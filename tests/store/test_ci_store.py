@@ -11,24 +11,24 @@ from typing import TypeVar
 
 import pytest
 
-from conveyor.store.ci_config_store import CIConfigStore
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from tests.pg import Cluster
 
 T = TypeVar("T")
 
 
 @pytest.fixture
-def store(database: str) -> Iterator[CIConfigStore]:
-    opened = CIConfigStore(open_engine(database))
+def store(database: str) -> Iterator[CIStore]:
+    opened = CIStore(open_engine(database))
     yield opened
     opened.close()
 
 
-def test_reopening_keeps_the_tables_and_rows(store: CIConfigStore, database: str) -> None:
+def test_reopening_keeps_the_tables_and_rows(store: CIStore, database: str) -> None:
     """A restarted server opens the same database: CREATE TABLE IF NOT EXISTS, rows kept."""
     run_id = _run(store)
-    again = CIConfigStore(open_engine(database))
+    again = CIStore(open_engine(database))
     assert again.run(run_id) is not None
     again.close()
 
@@ -38,10 +38,10 @@ def test_connections_the_server_dropped_are_replaced_not_failed(
 ) -> None:
     """A PostgreSQL restart (or an idle timeout) closes pooled connections; the next
     request must get a fresh one instead of an error (pool_pre_ping)."""
-    store = CIConfigStore(open_engine(pg_url))
-    store.add_token("d" * 64, name="admin", role="admin")
+    store = CIStore(open_engine(pg_url))
+    store.access.add_token("d" * 64, name="admin", role="admin")
     pg_cluster.disconnect(pg_url.rsplit("/", 1)[1])
-    assert store.token("d" * 64) is not None
+    assert store.access.token("d" * 64) is not None
     store.close()
 
 
@@ -57,7 +57,7 @@ def _race(count: int, action: Callable[[int], T]) -> list[T]:
         return list(pool.map(one, range(count)))
 
 
-def _run(store: CIConfigStore, repo: str = "acme/app", **values: object) -> int:
+def _run(store: CIStore, repo: str = "acme/app", **values: object) -> int:
     base = {
         "repo": repo,
         "workflow_path": ".github/workflows/ci.yml",
@@ -69,7 +69,7 @@ def _run(store: CIConfigStore, repo: str = "acme/app", **values: object) -> int:
     return store.add_run({**base, **values})
 
 
-def test_runs_round_trip_with_json_columns_and_numbering(store: CIConfigStore) -> None:
+def test_runs_round_trip_with_json_columns_and_numbering(store: CIStore) -> None:
     first = _run(store, payload={"ref": "refs/heads/main"}, labels=["ubuntu-latest"])
     second = _run(store, only_jobs=["build"])
     rerun = _run(store, rerun_of=first, run_number=1)
@@ -90,14 +90,14 @@ def test_runs_round_trip_with_json_columns_and_numbering(store: CIConfigStore) -
     assert store.run(10_000) is None
 
 
-def test_concurrent_pushes_get_distinct_run_numbers(store: CIConfigStore) -> None:
+def test_concurrent_pushes_get_distinct_run_numbers(store: CIStore) -> None:
     """Counting then inserting in two statements hands two racing pushes one number."""
     ids = _race(6, lambda i: _run(store, repo="acme/busy"))
     numbers = sorted(store.run(i)["run_number"] for i in ids)  # type: ignore[index]
     assert numbers == [1, 2, 3, 4, 5, 6]
 
 
-def test_python_booleans_are_stored_in_integer_flag_columns(store: CIConfigStore) -> None:
+def test_python_booleans_are_stored_in_integer_flag_columns(store: CIStore) -> None:
     """SQLite takes True for an INTEGER; PostgreSQL rejects a boolean for an integer column."""
     run_id = _run(store, cancel_in_progress=True)
     store.update_run(run_id, cancel_in_progress=False)
@@ -108,7 +108,7 @@ def test_python_booleans_are_stored_in_integer_flag_columns(store: CIConfigStore
     assert got is not None and got["cancel_in_progress"] == 1
 
 
-def test_nul_characters_in_logs_and_text_are_kept_readable(store: CIConfigStore) -> None:
+def test_nul_characters_in_logs_and_text_are_kept_readable(store: CIStore) -> None:
     """A step that prints binary output: PostgreSQL text cannot hold NUL, so it becomes U+FFFD
     on both dialects instead of failing the whole log batch there."""
     run_id = _run(store, reason="bad\x00reason")
@@ -121,7 +121,7 @@ def test_nul_characters_in_logs_and_text_are_kept_readable(store: CIConfigStore)
     assert store.run(run_id)["reason"] == "bad\ufffdreason"  # type: ignore[index]
 
 
-def test_jobs_are_upserted_by_run_and_name(store: CIConfigStore) -> None:
+def test_jobs_are_upserted_by_run_and_name(store: CIStore) -> None:
     run_id = _run(store)
     store.upsert_job(run_id, "build", status="queued")
     store.upsert_job(run_id, "test", status="queued")
@@ -133,7 +133,7 @@ def test_jobs_are_upserted_by_run_and_name(store: CIConfigStore) -> None:
     ]
 
 
-def test_claim_run_has_exactly_one_winner_among_racing_threads(store: CIConfigStore) -> None:
+def test_claim_run_has_exactly_one_winner_among_racing_threads(store: CIStore) -> None:
     run_id = _run(store)
     won = _race(8, lambda i: store.claim_run(run_id, runner=f"r{i}", now=float(i)))
     assert won.count(True) == 1
@@ -143,11 +143,11 @@ def test_claim_run_has_exactly_one_winner_among_racing_threads(store: CIConfigSt
     assert store.claim_run(run_id, runner="late", now=9.0) is False
 
 
-def _unit(store: CIConfigStore, run_id: int, job_id: str, **values: object) -> int:
+def _unit(store: CIStore, run_id: int, job_id: str, **values: object) -> int:
     return store.add_unit({"run_id": run_id, "job_id": job_id, "status": "queued", **values})
 
 
-def test_units_round_trip_and_guarded_updates(store: CIConfigStore) -> None:
+def test_units_round_trip_and_guarded_updates(store: CIStore) -> None:
     run_id = _run(store)
     build = _unit(store, run_id, "build", labels=["ubuntu-latest"], matrix_filter=[["os", "a"]])
     test = _unit(store, run_id, "test", status="pending", cancel_in_progress=True)
@@ -166,7 +166,7 @@ def test_units_round_trip_and_guarded_updates(store: CIConfigStore) -> None:
     assert store.unit(10_000) is None
 
 
-def test_claim_unit_has_exactly_one_winner_among_racing_threads(store: CIConfigStore) -> None:
+def test_claim_unit_has_exactly_one_winner_among_racing_threads(store: CIStore) -> None:
     unit_id = _unit(store, _run(store), "build")
     won = _race(8, lambda i: store.claim_unit(unit_id, runner=f"r{i}", now=float(i)))
     assert won.count(True) == 1
@@ -177,7 +177,7 @@ def test_claim_unit_has_exactly_one_winner_among_racing_threads(store: CIConfigS
     )
 
 
-def test_commit_statuses_replace_per_context_newest_last(store: CIConfigStore) -> None:
+def test_commit_statuses_replace_per_context_newest_last(store: CIStore) -> None:
     sha = "a" * 40
     store.set_status("acme/app", sha, "conveyor/CI", state="pending")
     store.set_status("acme/app", sha, "deployment/prod", state="pending", environment="prod")
@@ -191,74 +191,86 @@ def test_commit_statuses_replace_per_context_newest_last(store: CIConfigStore) -
     assert store.statuses("acme/app", "b" * 40) == []
 
 
-def test_racing_writes_of_one_key_all_succeed_and_leave_one_row(store: CIConfigStore) -> None:
+def test_racing_writes_of_one_key_all_succeed_and_leave_one_row(store: CIStore) -> None:
     """Delete-then-insert races on PostgreSQL (both deletes see no row, the second insert
     violates the key); every keyed write must be one atomic statement."""
     sha = "c" * 40
     _race(6, lambda i: store.set_status("acme/app", sha, "ctx", state=f"s{i}"))
-    _race(6, lambda i: store.see_runner("r1", labels=[f"l{i}"], kind="remote", ephemeral=True))
-    _race(6, lambda i: store.put_secret("repo:acme/app", "K", f"v{i}".encode()))
-    _race(6, lambda i: store.put_variable("repo:acme/app", "V", f"v{i}"))
-    _race(6, lambda i: store.put_environment("acme/app", "prod", reviewers=[f"u{i}"],
+    _race(
+        6, lambda i: store.access.see_runner("r1", labels=[f"l{i}"], kind="remote", ephemeral=True)
+    )
+    _race(6, lambda i: store.config.put_secret("repo:acme/app", "K", f"v{i}".encode()))
+    _race(6, lambda i: store.config.put_variable("repo:acme/app", "V", f"v{i}"))
+    _race(6, lambda i: store.config.put_environment("acme/app", "prod", reviewers=[f"u{i}"],
                                              wait_timer=i, branches=[]))  # fmt: skip
-    requested = _race(6, lambda i: store.request_approval(7, "prod", state="pending"))
+    requested = _race(6, lambda i: store.config.request_approval(7, "prod", state="pending"))
     assert len(store.statuses("acme/app", sha)) == 1
-    assert len(store.runners()) == 1 and store.runners()[0]["ephemeral"] == 1
-    assert list(store.secret_values("repo:acme/app")) == ["K"]
-    assert list(store.variables("repo:acme/app")) == ["V"]
-    assert len(store.environments("acme/app")) == 1
-    assert len({r["id"] for r in requested}) == 1 and len(store.approvals()) == 1
+    assert len(store.access.runners()) == 1 and store.access.runners()[0]["ephemeral"] == 1
+    assert list(store.config.secret_values("repo:acme/app")) == ["K"]
+    assert list(store.config.variables("repo:acme/app")) == ["V"]
+    assert len(store.config.environments("acme/app")) == 1
+    assert len({r["id"] for r in requested}) == 1 and len(store.config.approvals()) == 1
 
 
-def test_runners_are_listed_least_recently_seen_first(store: CIConfigStore) -> None:
-    store.see_runner("r1", labels=["a"], kind="local", ephemeral=False)
-    store.see_runner("r2", labels=["b"], kind="remote", ephemeral=False)
-    store.see_runner("r1", labels=["c"], kind="local", ephemeral=False)
-    assert [(r["name"], r["labels"]) for r in store.runners()] == [("r2", ["b"]), ("r1", ["c"])]
+def test_runners_are_listed_least_recently_seen_first(store: CIStore) -> None:
+    store.access.see_runner("r1", labels=["a"], kind="local", ephemeral=False)
+    store.access.see_runner("r2", labels=["b"], kind="remote", ephemeral=False)
+    store.access.see_runner("r1", labels=["c"], kind="local", ephemeral=False)
+    assert [(r["name"], r["labels"]) for r in store.access.runners()] == [
+        ("r2", ["b"]),
+        ("r1", ["c"]),
+    ]
 
 
-def test_tokens_secrets_and_variables(store: CIConfigStore) -> None:
-    store.add_token("d" * 64, name="admin", role="admin")
-    assert store.token("d" * 64)["role"] == "admin"  # type: ignore[index]
-    assert store.token("e" * 64) is None
-    assert [t["name"] for t in store.tokens()] == ["admin"]
+def test_tokens_secrets_and_variables(store: CIStore) -> None:
+    store.access.add_token("d" * 64, name="admin", role="admin")
+    assert store.access.token("d" * 64)["role"] == "admin"  # type: ignore[index]
+    assert store.access.token("e" * 64) is None
+    assert [t["name"] for t in store.access.tokens()] == ["admin"]
     blob = bytes(range(256))  # ciphertext is bytes: BLOB in SQLite, BYTEA in PostgreSQL
-    store.put_secret("org:acme", "B", blob)
-    store.put_secret("org:acme", "A", b"x")
-    store.put_secret("org:acme", "A", b"y")
-    assert store.secret_values("org:acme") == {"A": b"y", "B": blob}
-    assert [s["name"] for s in store.secret_names("org:acme")] == ["A", "B"]
-    assert (store.delete_secret("org:acme", "A"), store.delete_secret("org:acme", "A")) == (
+    store.config.put_secret("org:acme", "B", blob)
+    store.config.put_secret("org:acme", "A", b"x")
+    store.config.put_secret("org:acme", "A", b"y")
+    assert store.config.secret_values("org:acme") == {"A": b"y", "B": blob}
+    assert [s["name"] for s in store.config.secret_names("org:acme")] == ["A", "B"]
+    assert (
+        store.config.delete_secret("org:acme", "A"),
+        store.config.delete_secret("org:acme", "A"),
+    ) == (
         True,
         False,
     )
-    store.put_variable("org:acme", "X", "1")
-    store.put_variable("org:acme", "X", "2")
-    assert store.variables("org:acme") == {"X": "2"}
-    assert store.delete_variable("org:acme", "X") is True
-    assert store.variables("org:acme") == {}
+    store.config.put_variable("org:acme", "X", "1")
+    store.config.put_variable("org:acme", "X", "2")
+    assert store.config.variables("org:acme") == {"X": "2"}
+    assert store.config.delete_variable("org:acme", "X") is True
+    assert store.config.variables("org:acme") == {}
 
 
-def test_environments_approvals_and_deployments(store: CIConfigStore) -> None:
-    store.put_environment("acme/app", "prod", reviewers=["alice"], wait_timer=5, branches=["main"])
-    store.put_environment("acme/app", "dev", reviewers=[], wait_timer=0, branches=[])
-    env = store.environment("acme/app", "prod")
+def test_environments_approvals_and_deployments(store: CIStore) -> None:
+    store.config.put_environment(
+        "acme/app", "prod", reviewers=["alice"], wait_timer=5, branches=["main"]
+    )
+    store.config.put_environment("acme/app", "dev", reviewers=[], wait_timer=0, branches=[])
+    env = store.config.environment("acme/app", "prod")
     assert env is not None and (env["reviewers"], env["wait_timer"], env["branches"]) == (
         ["alice"],
         5.0,
         ["main"],
     )
-    assert [e["name"] for e in store.environments("acme/app")] == ["dev", "prod"]
-    assert store.environment("acme/app", "none") is None
-    first = store.request_approval(1, "prod", state="pending")
-    assert store.request_approval(1, "prod", state="approved")["id"] == first["id"]
-    decided = _race(4, lambda i: store.decide(1, "prod", state="approved", by=f"u{i}", comment=""))
+    assert [e["name"] for e in store.config.environments("acme/app")] == ["dev", "prod"]
+    assert store.config.environment("acme/app", "none") is None
+    first = store.config.request_approval(1, "prod", state="pending")
+    assert store.config.request_approval(1, "prod", state="approved")["id"] == first["id"]
+    decided = _race(
+        4, lambda i: store.config.decide(1, "prod", state="approved", by=f"u{i}", comment="")
+    )
     assert decided.count(True) == 1
-    assert [a["state"] for a in store.approvals(state="approved", run_id=1)] == ["approved"]
-    assert store.approvals(state="pending") == []
-    dep = store.add_deployment({"repo": "acme/app", "environment": "prod", "run_id": 1,
+    assert [a["state"] for a in store.config.approvals(state="approved", run_id=1)] == ["approved"]
+    assert store.config.approvals(state="pending") == []
+    dep = store.config.add_deployment({"repo": "acme/app", "environment": "prod", "run_id": 1,
                                 "state": "in_progress"})  # fmt: skip
-    store.update_deployment(dep, state="success", url="http://x")
-    (got,) = store.deployments("acme/app", environment="prod")
+    store.config.update_deployment(dep, state="success", url="http://x")
+    (got,) = store.config.deployments("acme/app", environment="prod")
     assert (got["id"], got["state"], got["url"]) == (dep, "success", "http://x")
-    assert store.deployments("acme/app", environment="dev") == []
+    assert store.config.deployments("acme/app", environment="dev") == []

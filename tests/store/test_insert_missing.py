@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from conveyor.store.ci_schema import run_cancels
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_tables import open_engine
 from conveyor.store.dialect import insert_missing
 
 

@@ -142,8 +142,8 @@ class JobDispatch(ServiceParts):
     def _contexts(self, run: Mapping[str, Any], workflow: Workflow) -> RunContexts:
         owner = str(run["repo"]).partition("/")[0]
         variables = {
-            **self.store.variables(f"org:{owner}"),
-            **self.store.variables(f"repo:{run['repo']}"),
+            **self.store.config.variables(f"org:{owner}"),
+            **self.store.config.variables(f"repo:{run['repo']}"),
         }
         return RunContexts(
             github=github_context(run, workflow),

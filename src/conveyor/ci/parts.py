@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import threading
 
     from conveyor.ci.crypto import SecretBox
-    from conveyor.store.ci_config_store import CIConfigStore
+    from conveyor.store.ci_store import CIStore
     from conveyor.workflow.run.masking import Masker
 
 
@@ -21,7 +21,7 @@ class ServiceParts:
     """Base of the mixins: the shared state and helpers `CIService` defines."""
 
     if TYPE_CHECKING:  # provided by CIService
-        store: CIConfigStore
+        store: CIStore
         box: SecretBox
         masker: Masker
         wake: asyncio.Event

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.ci.workspaces import remove
-from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.store.ci_store import CIStore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Pruned:
     artifact_runs: tuple[int, ...]
 
 
-def prune(store: CIConfigStore, data_dir: Path, *, days: float, now: float) -> Pruned:
+def prune(store: CIStore, data_dir: Path, *, days: float, now: float) -> Pruned:
     """Delete the logs and artifacts of runs that completed before `now - days`."""
     before = now - days * DAY
     lines = store.prune_logs(before)
@@ -60,7 +60,7 @@ def prune(store: CIConfigStore, data_dir: Path, *, days: float, now: float) -> P
 
 
 async def keep_pruning(
-    store: CIConfigStore,
+    store: CIStore,
     data_dir: Path,
     stop: asyncio.Event,
     *,

@@ -78,7 +78,7 @@ class RunnerAPI(ServiceParts):
         whose labels this runner has; claim it, oldest first."""
         deadline = time.monotonic() + timeout
         while True:
-            self.store.see_runner(runner, labels=labels, kind=kind, ephemeral=ephemeral)
+            self.store.access.see_runner(runner, labels=labels, kind=kind, ephemeral=ephemeral)
             for unit in self.store.units(status=("queued",)):
                 if (
                     labels_match(labels, unit["labels"])
@@ -123,8 +123,8 @@ class RunnerAPI(ServiceParts):
             }
         )
         variables = {
-            **self.store.variables(f"org:{owner}"),
-            **self.store.variables(f"repo:{run['repo']}"),
+            **self.store.config.variables(f"org:{owner}"),
+            **self.store.config.variables(f"repo:{run['repo']}"),
         }
         prior = self._prior_jobs(run_id, str(unit["job_id"]))
         return {
@@ -221,7 +221,9 @@ class RunnerAPI(ServiceParts):
         if not reason and stop is not None and verdict == "cancelled":
             reason = str(stop["reason"])
         self._finish_unit(unit, verdict, outputs=outputs, reason=reason)
-        if self.store.drop_runner(runner, ephemeral_only=True):  # one job, then gone (GitHub)
+        if self.store.access.drop_runner(
+            runner, ephemeral_only=True
+        ):  # one job, then gone (GitHub)
             log.info("runner %s: ephemeral, done with its job: removed from the list", runner)
 
     async def environment_gate(
@@ -299,7 +301,7 @@ class RunnerAPI(ServiceParts):
             return
         run = self._run(run_id)
         state = "success" if result == "success" else "failure"
-        self.store.add_deployment(
+        self.store.config.add_deployment(
             {
                 "repo": run["repo"],
                 "environment": environment,

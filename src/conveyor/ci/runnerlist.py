@@ -13,7 +13,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from conveyor.store.ci_access_store import CIAccessStore
+from conveyor.store.ci_store import CIStore
 
 
 class RunnerStatus(StrEnum):
@@ -22,14 +22,14 @@ class RunnerStatus(StrEnum):
 
 
 def runner_list(
-    store: CIAccessStore, *, timeout: float, now: float | None = None
+    store: CIStore, *, timeout: float, now: float | None = None
 ) -> list[dict[str, Any]]:
     """Every listed runner, least recently alive first, with `status` and `last_heartbeat`
     (epoch s: the later of its last poll and its jobs' last heartbeat)."""
     now = time.time() if now is None else now
-    beats = store.runner_beats()
+    beats = store.access.runner_beats()
     out = []
-    for row in store.runners():
+    for row in store.access.runners():
         last = max(float(row["last_seen"] or 0), beats.get(str(row["name"]), 0.0))
         alive = now - last <= timeout
         status = RunnerStatus.ONLINE if alive else RunnerStatus.OFFLINE

@@ -51,7 +51,7 @@ from conveyor.ci.triggers import (
 )
 from conveyor.ci.workspaces import DEFAULT_DISK_LIMIT
 from conveyor.core.gitargs import repository_name_problem
-from conveyor.store.ci_config_store import CIConfigStore
+from conveyor.store.ci_store import CIStore
 from conveyor.workflow.plan.event import Event
 from conveyor.workflow.run.masking import Masker
 
@@ -127,7 +127,7 @@ class CIService(
 
     def __init__(
         self,
-        store: CIConfigStore,
+        store: CIStore,
         box: SecretBox,
         config: ServiceConfig,
         *,
@@ -348,7 +348,7 @@ class CIService(
             }
             for u in self.store.units(run_id=run_id)
         ]
-        run["approvals"] = self.store.approvals(run_id=run_id)
+        run["approvals"] = self.store.config.approvals(run_id=run_id)
         return run
 
     def artifact_path(self, run_id: int, name: str) -> Path:
@@ -385,9 +385,9 @@ class CIService(
         unfinished = "cancelled" if conclusion in ("success", "skipped") else conclusion
         for unit in self.store.units(run_id=run_id, status=UNFINISHED):
             self._finish_unit(unit, unfinished, advance=False)
-        for approval in self.store.approvals(state="pending", run_id=run_id):
+        for approval in self.store.config.approvals(state="pending", run_id=run_id):
             # nothing of the run waits for it any more: off the pending list
-            self.store.decide(
+            self.store.config.decide(
                 run_id, approval["environment"], state="cancelled", by="", comment=reason
             )
         for job in self.store.jobs(run_id):

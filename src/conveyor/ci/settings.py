@@ -49,17 +49,17 @@ class Settings(ServiceParts):
     def put_secret(self, scope: str, name: str, value: str) -> None:
         _check_name(name)
         self.masker.add(value)
-        self.store.put_secret(scope, name, self.box.seal(value))
+        self.store.config.put_secret(scope, name, self.box.seal(value))
 
     def delete_secret(self, scope: str, name: str) -> None:
-        if not self.store.delete_secret(scope, name):
+        if not self.store.config.delete_secret(scope, name):
             raise NotFound(f"no secret {name} in {scope}")
 
     def secret_names(self, scope: str) -> list[dict[str, Any]]:
-        return self.store.secret_names(scope)
+        return self.store.config.secret_names(scope)
 
     def decrypt_scope(self, scope: str) -> dict[str, str]:
-        values = {k: self.box.open(v) for k, v in self.store.secret_values(scope).items()}
+        values = {k: self.box.open(v) for k, v in self.store.config.secret_values(scope).items()}
         for value in values.values():
             self.masker.add(value)
         return values
@@ -70,10 +70,10 @@ class Settings(ServiceParts):
 
     def put_variable(self, scope: str, name: str, value: str) -> None:
         _check_name(name)
-        self.store.put_variable(scope, name, value)
+        self.store.config.put_variable(scope, name, value)
 
     def delete_variable(self, scope: str, name: str) -> None:
-        if not self.store.delete_variable(scope, name):
+        if not self.store.config.delete_variable(scope, name):
             raise NotFound(f"no variable {name} in {scope}")
 
     # -- environments and approvals -----------------------------------------------------
@@ -87,7 +87,7 @@ class Settings(ServiceParts):
         wait_timer: float = 0.0,
         branches: Sequence[str] = (),
     ) -> None:
-        self.store.put_environment(
+        self.store.config.put_environment(
             repo, name, reviewers=reviewers, wait_timer=wait_timer, branches=branches
         )
 
@@ -102,7 +102,7 @@ class Settings(ServiceParts):
         from conveyor.workflow.plan.globs import filter_matches
 
         run = self._run(run_id)
-        rules = self.store.environment(run["repo"], environment)
+        rules = self.store.config.environment(run["repo"], environment)
         ref = str(run["ref"])
         if rules and rules["branches"] and ref.startswith("refs/tags/"):
             # branch rules allow branches: a tag named like one is still a tag (issue 12, #10)
@@ -121,7 +121,9 @@ class Settings(ServiceParts):
         if new_job and rules and (rules["reviewers"] or rules["wait_timer"]):
             self._ask_again(run_id, environment, review=bool(rules["reviewers"]))
         needs_review = bool(rules and rules["reviewers"])
-        approval = self.store.approval(run_id, environment) or self.store.request_approval(
+        approval = self.store.config.approval(
+            run_id, environment
+        ) or self.store.config.request_approval(
             run_id, environment, state="pending" if needs_review else "approved"
         )  # (read first: waiting jobs ask on every tick of the supervisor)
         if approval["state"] == "pending":
@@ -162,7 +164,7 @@ class Settings(ServiceParts):
         return {
             "state": "approved",
             "secrets": {} if fork else self.decrypt_scope(scope),
-            "vars": self.store.variables(scope),
+            "vars": self.store.config.variables(scope),
         }
 
     def decide(
@@ -177,17 +179,17 @@ class Settings(ServiceParts):
     ) -> None:
         """Approve or reject a pending deployment; only listed reviewers (or an admin) may."""
         run = self._run(run_id)
-        approval = self.store.approval(run_id, environment)
+        approval = self.store.config.approval(run_id, environment)
         if approval is None:
             raise NotFound(f"run {run_id} has no deployment to {environment} awaiting review")
         if approval["state"] != "pending":
             raise Conflict(f"run {run_id}: {environment} is already {approval['state']}")
-        rules = self.store.environment(run["repo"], environment)
+        rules = self.store.config.environment(run["repo"], environment)
         reviewers = rules["reviewers"] if rules else []
         if reviewers and user not in reviewers and not admin:
             raise Forbidden(f"{user} is not a required reviewer of {environment}")
         state = "approved" if approve else "rejected"
-        self.store.decide(run_id, environment, state=state, by=user, comment=comment)
+        self.store.config.decide(run_id, environment, state=state, by=user, comment=comment)
         self.count(f"approvals_{state}")
         self.release_waiting(run_id)  # its waiting jobs are queued, or fail when rejected
         self.wake.set()

@@ -77,16 +77,18 @@ class Webhooks:
             raise CIError("a webhook secret cannot be empty")
         self.service.repo_path(repo)  # the name must be a valid owner/name
         self.service.masker.add(value)
-        self.service.store.put_secret(hook_scope(repo), SECRET_NAME, self.service.box.seal(value))
+        self.service.store.config.put_secret(
+            hook_scope(repo), SECRET_NAME, self.service.box.seal(value)
+        )
 
     def delete_secret(self, repo: str) -> bool:
-        return self.service.store.delete_secret(hook_scope(repo), SECRET_NAME)
+        return self.service.store.config.delete_secret(hook_scope(repo), SECRET_NAME)
 
     def has_own_secret(self, repo: str) -> bool:
-        return bool(self.service.store.secret_names(hook_scope(repo)))
+        return bool(self.service.store.config.secret_names(hook_scope(repo)))
 
     def secret_for(self, repo: str) -> str:
-        own = self.service.store.secret_values(hook_scope(repo)).get(SECRET_NAME)
+        own = self.service.store.config.secret_values(hook_scope(repo)).get(SECRET_NAME)
         return self.service.box.open(own) if own is not None else self.config.global_secret
 
     def signer(self, repo: str | None) -> Signer | None:
@@ -99,7 +101,7 @@ class Webhooks:
 
     async def deliver(self, event: Event, payload: dict[str, Any], delivery: str) -> dict[str, Any]:
         """Runs for a verified delivery (none for a replay)."""
-        earlier = self.service.store.claim_delivery(
+        earlier = self.service.store.config.claim_delivery(
             delivery, repo=event.repository, event=event.name
         )
         if earlier is not None:
@@ -114,9 +116,9 @@ class Webhooks:
             event = await asyncio.to_thread(checked, git_dir, event)
             ids = await self.service.handle_event(event, git_dir=git_dir)
         except BaseException:
-            self.service.store.release_delivery(delivery)
+            self.service.store.config.release_delivery(delivery)
             raise
-        self.service.store.finish_delivery(delivery, ids)
+        self.service.store.config.finish_delivery(delivery, ids)
         return {"event": event.name, "runs": ids}
 
     # -- repositories ------------------------------------------------------------------

@@ -84,7 +84,7 @@ def render_metrics(state: ServerState) -> str:
     ]
     for name, value in sorted(service.counters.items()):
         lines.append(f'conveyor_events_total{{kind="{name}"}} {value}')
-    pending = len(service.store.approvals(state="pending"))
+    pending = len(service.store.config.approvals(state="pending"))
     lines += ["# TYPE conveyor_pending_approvals gauge", f"conveyor_pending_approvals {pending}"]
     return "\n".join(lines) + "\n"
 

@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from conveyor.ci.runnerscope import covers
-from conveyor.store.ci_access_store import CIAccessStore
+from conveyor.store.ci_store import CIStore
 from conveyor.store.errors import NameTaken
 
 
@@ -68,14 +68,14 @@ def digest(token: str) -> str:
 class Auth:
     """Issues, checks and revokes tokens against the CI store."""
 
-    def __init__(self, store: CIAccessStore) -> None:
+    def __init__(self, store: CIStore) -> None:
         self.store = store
 
     def issue(self, name: str, role: Role, *, expires_in: float | None = None, by: str = "") -> str:
         """A new token; `conveyor.store.errors.NameTaken` when the name is in use."""
         token = "cvy_" + secrets.token_urlsafe(30)
         expires = time.time() + expires_in if expires_in is not None else None
-        self.store.add_token(
+        self.store.access.add_token(
             digest(token), name=name, role=str(role), expires=expires, created_by=by
         )
         return token
@@ -83,7 +83,7 @@ class Auth:
     def register_runner(self, name: str, *, labels: Sequence[str], scope: str, by: str) -> str:
         """A runner's registration and its credential (shown once)."""
         token = "cvr_" + secrets.token_urlsafe(30)
-        self.store.register_runner(
+        self.store.access.register_runner(
             digest(token), name=name, labels=labels, scope=scope, created_by=by
         )
         return token
@@ -91,7 +91,7 @@ class Auth:
     def check(self, token: str) -> Principal | None:
         if not token:
             return None
-        row = self.store.token(digest(token))
+        row = self.store.access.token(digest(token))
         if row is None or (row["expires"] is not None and time.time() >= row["expires"]):
             return None
         return Principal(name=row["name"], role=Role(row["role"]))
@@ -101,7 +101,7 @@ class Auth:
         `runner` token from before registrations included)."""
         if principal.role is not Role.RUNNER:
             return None
-        row = self.store.runner_registration(principal.name)
+        row = self.store.access.runner_registration(principal.name)
         if row is None:
             return None
         return RunnerIdentity(name=row["name"], labels=tuple(row["labels"]), scope=row["scope"])

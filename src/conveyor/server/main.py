@@ -35,8 +35,8 @@ from conveyor.server.auth import Auth
 from conveyor.server.datadir import private_umask, secure_tree
 from conveyor.server.limits import BodyLimits
 from conveyor.server.state import ServerState
-from conveyor.store.ci_config_store import CIConfigStore
-from conveyor.store.ci_store import open_engine
+from conveyor.store.ci_store import CIStore
+from conveyor.store.ci_tables import open_engine
 from conveyor.workflow.run.masking import Masker
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class SecretFilter(logging.Filter):
 def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, ServerState]:
     data = config.data_dir.resolve()
     secure_tree(data)  # 0700/0600, existing entries included (issue 12 #14)
-    store = CIConfigStore(open_engine(config.database or data / "conveyor.db"))
+    store = CIStore(open_engine(config.database or data / "conveyor.db"))
     box = SecretBox(load_key(data / "secret.key", os.environ))
     public = config.public_url or f"{config.scheme}://{config.host}:{config.port}"
     service_config = ServiceConfig(

@@ -47,13 +47,13 @@ def create_token(request: Request, body: TokenBody, who: Admin) -> dict[str, Any
 @router.get("/tokens")
 def list_tokens(request: Request, _: Admin, page: PageParams) -> list[dict[str, Any]]:
     """Name, role, created and expires (null: never) of every token; never the token."""
-    return page.slice(state_of(request).auth.store.tokens())
+    return page.slice(state_of(request).auth.store.access.tokens())
 
 
 @router.delete("/tokens/{name}", status_code=204)
 def revoke_token(request: Request, name: str, who: Admin) -> None:
     """Revoke every token named `name` (a runner's credential and registration too)."""
-    if not state_of(request).auth.store.revoke_token(name):
+    if not state_of(request).auth.store.access.revoke_token(name):
         raise HTTPException(404, f"no token named {name!r}")
     audit(request, who, "token.revoke", name)
 
@@ -74,16 +74,16 @@ def register_runner(request: Request, body: RunnerBody, who: Admin) -> dict[str,
 @router.get("/runners/registered")
 def registered_runners(request: Request, _: Admin, page: PageParams) -> list[dict[str, Any]]:
     """Registered remote runners: name, labels, scope, when and by whom."""
-    return page.slice(state_of(request).auth.store.runner_registrations())
+    return page.slice(state_of(request).auth.store.access.runner_registrations())
 
 
 @router.delete("/runners/{name}", status_code=204)
 def remove_runner(request: Request, name: str, who: Admin) -> None:
     """Remove a registered runner: its credential stops working at once."""
     store = state_of(request).auth.store
-    if store.runner_registration(name) is None:
+    if store.access.runner_registration(name) is None:
         raise HTTPException(404, f"no registered runner {name!r}")
-    store.revoke_token(name)
+    store.access.revoke_token(name)
     audit(request, who, "runner.remove", name)
 
 
@@ -93,5 +93,5 @@ def audit_log(request: Request, _: Admin, page: PageParams, after: int = 0) -> l
     id, at (epoch s), actor, action, target, detail (never a secret value); `?after=<id>`
     keeps the newer ones; paged (`per_page`, `page`, `Link`)."""
     store = state_of(request).auth.store
-    rows = store.audit(after=after, limit=page.per_page, offset=page.offset)
-    return page.answer(rows, store.count_audit(after=after))
+    rows = store.access.audit(after=after, limit=page.per_page, offset=page.offset)
+    return page.answer(rows, store.access.count_audit(after=after))

@@ -103,7 +103,7 @@ def _delete_secret(request: Request, who: Principal, scope: str, name: str) -> N
 @router.get("/orgs/{owner}/variables")
 def org_variables(request: Request, owner: str, _: Reader, page: PageParams) -> dict[str, str]:
     """Name → value, paged by name."""
-    return page.slice_mapping(state_of(request).service.store.variables(_scope(owner)))
+    return page.slice_mapping(state_of(request).service.store.config.variables(_scope(owner)))
 
 
 @router.put("/orgs/{owner}/variables/{name}", status_code=204)
@@ -116,7 +116,7 @@ def repo_variables(
     request: Request, owner: str, repo: str, _: Reader, page: PageParams
 ) -> dict[str, str]:
     """Name → value, paged by name."""
-    return page.slice_mapping(state_of(request).service.store.variables(_scope(owner, repo)))
+    return page.slice_mapping(state_of(request).service.store.config.variables(_scope(owner, repo)))
 
 
 @router.put("/repos/{owner}/{repo}/variables/{name}", status_code=204)
@@ -145,7 +145,7 @@ def _put_variable(request: Request, who: Principal, scope: str, name: str, value
 def environments(
     request: Request, owner: str, repo: str, _: Reader, page: PageParams
 ) -> list[dict[str, Any]]:
-    return page.slice(state_of(request).service.store.environments(f"{owner}/{repo}"))
+    return page.slice(state_of(request).service.store.config.environments(f"{owner}/{repo}"))
 
 
 @router.put("/repos/{owner}/{repo}/environments/{env}", status_code=204)

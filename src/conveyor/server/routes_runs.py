@@ -176,7 +176,7 @@ def approvals(
     request: Request, _: Reader, page: PageParams, state: str | None = "pending"
 ) -> list[dict[str, Any]]:
     """Deployment reviews (pending by default; `?state=` approved/rejected)."""
-    return page.slice(state_of(request).service.store.approvals(state=state or None))
+    return page.slice(state_of(request).service.store.config.approvals(state=state or None))
 
 
 @router.get("/repos")
@@ -224,7 +224,7 @@ def deployments(
     environment: str | None = None,
 ) -> list[dict[str, Any]]:
     store = state_of(request).service.store
-    return page.slice(store.deployments(f"{owner}/{repo}", environment=environment))
+    return page.slice(store.config.deployments(f"{owner}/{repo}", environment=environment))
 
 
 @router.get("/runners")

@@ -59,6 +59,6 @@ def audit(
 ) -> None:
     """Record a change of protection rules, secrets, variables, tokens or runners (issue
     12): who, what, on which target, when. `detail` never carries a secret value."""
-    state_of(request).auth.store.add_audit(
+    state_of(request).auth.store.access.add_audit(
         actor=who.name, action=action, target=target, detail=detail
     )

@@ -28,12 +28,12 @@ from conveyor.store.ci_schema import (
     tokens,
     units,
 )
-from conveyor.store.ci_store import CIStore, Row, decode
+from conveyor.store.ci_tables import CITables, Row, decode
 from conveyor.store.dialect import clean_text, insert_missing, upsert
 from conveyor.store.errors import NameTaken
 
 
-class CIAccessStore(CIStore):
+class CIAccessStore(CITables):
     """Tokens, runner registrations and audit rows; shares the CI engine."""
 
     # -- tokens -------------------------------------------------------------------------

@@ -14,9 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
-from conveyor.store.ci_access_store import CIAccessStore
 from conveyor.store.ci_schema import (
     approvals,
     deliveries,
@@ -25,15 +24,12 @@ from conveyor.store.ci_schema import (
     secrets,
     variables,
 )
-from conveyor.store.ci_store import Row
+from conveyor.store.ci_tables import CITables, Row
 from conveyor.store.dialect import clean_text, insert_missing, upsert
 
 
-class CIConfigStore(CIAccessStore):
+class CIConfigStore(CITables):
     """Configuration and approval records; shares the CI engine."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
 
     # -- secrets and variables ----------------------------------------------------------
 

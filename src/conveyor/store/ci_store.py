@@ -14,10 +14,8 @@ UPDATE, so several server processes can share a PostgreSQL database without race
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +29,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store import ci_logs
+from conveyor.store.ci_access_store import CIAccessStore
+from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_filters import RunFilter, filtered
 from conveyor.store.ci_logs import LogLine, LogWindow
-from conveyor.store.ci_migrations import run_facts, setup_ci
+from conveyor.store.ci_migrations import run_facts
 from conveyor.store.ci_schema import (
     approvals,
     jobs,
@@ -48,49 +47,21 @@ from conveyor.store.ci_schema import (
     unit_stops,
     units,
 )
+from conveyor.store.ci_tables import CITables, Row, decode, encode, open_engine
 from conveyor.store.dialect import clean_text, insert_missing, lock, upsert
-from conveyor.store.engine import open_database
-from conveyor.store.errors import StoreError
-
-_JSON = {
-    "payload",
-    "labels",
-    "only_jobs",
-    "annotations",
-    "steps",
-    "outputs",
-    "matrix_filter",
-    "job_names",
-}
-
-Row = dict[str, Any]
 
 
-def decode(row: Any) -> Row:
-    out = dict(row._mapping)
-    for key in _JSON & out.keys():
-        out[key] = json.loads(out[key])
-    return out
+class CIStore(CITables):
+    """Persistence of runs and their parts; every method is one transaction.
 
-
-def encode(values: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON columns as text; other text without NUL (`dialect.clean_text`: PostgreSQL)."""
-    return {
-        k: json.dumps(v) if k in _JSON else clean_text(v) if isinstance(v, str) else v
-        for k, v in values.items()
-    }
-
-
-def open_engine(location: str | Path) -> Engine:
-    """An engine with the CI tables created; SQLite gets WAL and a busy timeout."""
-    return open_database(location, setup=setup_ci, what="CI database")
-
-
-class CIStore:
-    """Persistence of runs and their parts; every method is one transaction."""
+    Tokens, runners and audit rows are `self.access` (`CIAccessStore`); secrets, variables,
+    environments, approvals and deployments are `self.config` (`CIConfigStore`). All three
+    share this store's engine, so one `close` closes them."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine)
+        self.access = CIAccessStore(engine)
+        self.config = CIConfigStore(engine)
 
     @classmethod
     def open(cls, location: str | Path) -> CIStore:
@@ -98,14 +69,6 @@ class CIStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    @contextmanager
-    def tx(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"CI database error: {type(exc).__name__}: {exc}") from exc
 
     # -- runs ---------------------------------------------------------------------------
 
