@@ -1,21 +1,23 @@
-"""The reconciler: makes every application's target match Git, forever or once.
+"""The reconciler: makes every application's target match Git, one pass at a time.
 
 `Reconciler` owns the run state of all apps and runs the step functions of `steps` for
-each (fetch → render → observe → [auto-sync decision → sync] → health → summarize).
+each (fetch → render → observe → [auto-sync decision → sync] → health → summarize). It
+knows nothing of when it runs: `reconcile.loop.Loop` holds it and owns the work queue,
+the triggers and the requeues.
 
 * A full pass (`reconcile_all`) fetches each repository once, resolves the tree ids of
   every app path with one git process per repository, then reconciles apps concurrently;
   an app with `spec.dependsOn` waits for its dependencies' outcome in the same pass and
   stays "Blocked on X" unless they are Synced and Healthy.
-* Triggers (`trigger(app)`, `trigger_repo(url)`: an API call, a webhook, a post-receive
-  hook) reconcile just those apps at once, without waiting for the interval; target
-  events do the same for drift; Progressing apps are re-queued shortly.
+* `reconcile_apps(names)` reconciles just those apps (what the loop calls for triggered
+  and requeued apps, and `settle` for apps still moving).
 * State (inventory, operations, history, status) lives in `store.Store`. At start-up an
   operation left Running by a killed process is marked Interrupted and recorded in
   history; its objects are already in the inventory (written ahead), so the next sync
   converges without orphans. Reading that state back is `reconcile.restore`.
 
-Called by `conveyor reconcile` / `conveyor app` (app/) and by tests and the bench.
+Called by `reconcile.loop`, `settle` and `rollback`, by `conveyor app` (app/) and by tests
+and the bench.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ import asyncio
 import contextlib
 import graphlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, loop, restore, steps
+from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
@@ -49,7 +51,6 @@ class Reconciler:
         self._runtimes: dict[str, AppRuntime] = {}
         self._limit = asyncio.Semaphore(concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._cycles: dict[str, str] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
@@ -97,7 +98,7 @@ class Reconciler:
         return {name: self.status(name) for name in self._runtimes}
 
     async def reconcile_apps(self, names: Iterable[str], *, fetch: bool = True) -> None:
-        """Reconcile just these apps (a refresh trigger)."""
+        """Reconcile just these apps (triggered or requeued by `reconcile.loop`)."""
         chosen = [n for n in dict.fromkeys(names) if n in self._runtimes]
         if fetch:
             await self._fetch({self._runtimes[n].app.source.repo_url for n in chosen})
@@ -290,44 +291,8 @@ class Reconciler:
         self.env.store.set_paused(name, True, reason)
         rt.paused, rt.pause_reason = True, reason
 
-    # -- the loop -----------------------------------------------------------------------
-
-    def trigger(self, name: str) -> None:
-        """Reconcile `name` as soon as possible (refresh API, webhook, post-receive hook)."""
-        self._queue.put_nowait(name)
-
-    def trigger_repo(self, url: str) -> None:
-        for rt in self._runtimes.values():
-            if rt.app.source.repo_url == url:
-                self.trigger(rt.app.name)
-
-    async def run(
-        self,
-        *,
-        interval: float,
-        stop: asyncio.Event,
-        reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
-    ) -> None:
-        """The control loop until `stop` is set (see `reconcile.loop`)."""
-        await loop.run(self, interval=interval, stop=stop, reload=reload)
-
-    async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
-        """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
-        getter = asyncio.ensure_future(self._queue.get())
-        stopper = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait(
-            {getter, stopper}, timeout=max(timeout, 0), return_when=asyncio.FIRST_COMPLETED
-        )
-        stopper.cancel()
-        if getter not in done:
-            getter.cancel()
-            return []
-        names = [getter.result()]
-        while not self._queue.empty():
-            names.append(self._queue.get_nowait())
-        return names
-
     def runtimes(self) -> list[AppRuntime]:
+        """Every app's run state (read by `reconcile.loop` for triggers and requeues)."""
         return list(self._runtimes.values())
 
 
