@@ -57,6 +57,26 @@ class Reason(StrEnum):
     UNKNOWN = "Unknown"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What one reconcile step concluded: a `Reason` for code and a message for people.
+
+    The steps return one (`steps.fetch`, `steps.render`, `steps.run_sync`), the reconciler
+    keeps them in the app's `AppRuntime`, and `status.summarize` computes the conditions
+    from their reasons, never from their words (issue 13).
+    """
+
+    reason: Reason
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == Reason.SUCCEEDED
+
+
+SUCCESS = Outcome(reason=Reason.SUCCEEDED)
+
+
 class Phase(StrEnum):
     PRE_SYNC = "PreSync"
     SYNC = "Sync"

@@ -33,7 +33,7 @@ from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
-from conveyor.reconcile.model import Reason, SyncStatus
+from conveyor.reconcile.model import Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
@@ -154,20 +154,18 @@ class Reconciler:
             try:
                 await self._steps(rt, manual)
             except TargetError as exc:
-                rt.error_reason, rt.error = Reason.TARGET_UNAVAILABLE, str(exc)
+                rt.stopped = Outcome(reason=Reason.TARGET_UNAVAILABLE, message=str(exc))
             except Exception as exc:  # one app's failure must not stop the loop
                 log.exception("app %s: reconcile failed; retrying on the next pass", name)
-                rt.error_reason, rt.error = Reason.RECONCILE_FAILED, f"{type(exc).__name__}: {exc}"
+                message = f"{type(exc).__name__}: {exc}"
+                rt.stopped = Outcome(reason=Reason.RECONCILE_FAILED, message=message)
             self.env.metrics.observe_reconcile(name, self.env.clock() - started)
             self._publish(rt)
 
     async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
         if self._blocked(rt):
             return
-        revision = (manual or {}).get("revision")
-        if not await steps.fetch(self.env, rt, revision=revision) or not await steps.render(
-            self.env, rt
-        ):
+        if not await self._fetch_and_render(rt, revision=(manual or {}).get("revision")):
             return
         await steps.observe(self.env, rt)
         self._note_drift(rt)
@@ -176,6 +174,15 @@ class Reconciler:
         self._note_drift(rt)
         if rt.sync_status == SyncStatus.SYNCED:
             rt.attempts = drift.settled(rt.attempts)
+
+    async def _fetch_and_render(self, rt: AppRuntime, *, revision: str | None = None) -> bool:
+        """The first two steps; a failed one's outcome is why the pass stopped (`stopped`),
+        and a successful render clears what stopped an earlier pass."""
+        outcome = await steps.fetch(self.env, rt, revision=revision)
+        if outcome.ok:
+            outcome = await steps.render(self.env, rt)
+        rt.stopped = None if outcome.ok else outcome
+        return outcome.ok
 
     def _note_drift(self, rt: AppRuntime) -> None:
         """Count a drift event when an app that was synced at this digest goes OutOfSync."""
@@ -191,14 +198,14 @@ class Reconciler:
         """Sync when asked to, or when the auto-sync rules say so; True when it synced."""
         assert rt.desired is not None
         if manual is not None:
-            await steps.run_sync(
+            outcome = await steps.run_sync(
                 self.env,
                 rt,
                 initiated_by=manual.get("by", "user"),
                 reason=manual.get("reason", "manual sync"),
                 prune=manual.get("prune"),
             )
-            rt.history = restore.history(self.env.store, rt.app.name)
+            self._synced(rt, outcome)
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
             rt.decision, rt.outlook = "manual sync", drift.Outlook.SETTLED
             return True
@@ -213,21 +220,30 @@ class Reconciler:
         rt.decision, rt.outlook = decision.reason, decision.outlook
         if decision.action == drift.Action.NONE:
             return False
-        ok = await steps.run_sync(self.env, rt, initiated_by="auto-sync", reason=decision.reason)
-        rt.history = restore.history(self.env.store, rt.app.name)
+        outcome = await steps.run_sync(
+            self.env, rt, initiated_by="auto-sync", reason=decision.reason
+        )
+        self._synced(rt, outcome)
         rt.attempts = drift.after_attempt(
             rt.attempts,
             decision.action,
             digest=rt.desired.digest,
-            ok=ok,
+            ok=outcome.ok,
             retry=rt.app.sync_policy.retry,
             now=self.env.clock(),
         )
         return True
 
+    def _synced(self, rt: AppRuntime, outcome: Outcome) -> None:
+        """Keep a finished sync's outcome (status reads its reason) and the new history."""
+        assert rt.desired is not None
+        rt.last_sync, rt.last_sync_digest = outcome, rt.desired.digest
+        rt.history = restore.history(self.env.store, rt.app.name)
+
     def _blocked(self, rt: AppRuntime) -> bool:
         if rt.app.name in self._cycles:
-            rt.error_reason, rt.error = Reason.DEPENDENCY_CYCLE, self._cycles[rt.app.name]
+            cycle = self._cycles[rt.app.name]
+            rt.stopped = Outcome(reason=Reason.DEPENDENCY_CYCLE, message=cycle)
             return True
         waiting = []
         for dep in rt.app.depends_on:
@@ -282,8 +298,9 @@ class Reconciler:
         """Fetch and render `name`, and return what a sync would change (no sync)."""
         rt = self.runtime(name)
         await self._fetch({rt.app.source.repo_url})
-        if not await steps.fetch(self.env, rt) or not await steps.render(self.env, rt):
-            raise ReconcileError(f"{name}: {rt.error}")
+        if not await self._fetch_and_render(rt):
+            assert rt.stopped is not None
+            raise ReconcileError(f"{name}: {rt.stopped.message}")
         return await steps.object_diffs(self.env, rt)
 
     def pause(self, name: str, reason: str) -> None:

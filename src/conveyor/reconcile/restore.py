@@ -59,6 +59,7 @@ def load_runtime(store: Store, app: Application) -> AppRuntime:
         good = [op for op in finished if op.state == "Succeeded"]
         rt.applied_revision = good[-1].revision if good else ""
         rt.operation = operations.view(last)
+        rt.last_sync, rt.last_sync_digest = operations.outcome(last), last.digest
     rt.history = history(store, app.name)
     return rt
 
