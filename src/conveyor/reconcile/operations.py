@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.reconcile.model import Outcome, Reason, ResultCode
+from conveyor.reconcile.model import OperationState, Outcome, Reason, ResultCode
 from conveyor.store import OperationRecord
 
 _FAILED = (str(ResultCode.SYNC_FAILED), str(ResultCode.HOOK_FAILED))
@@ -33,7 +33,7 @@ def message(results: Sequence[Mapping[str, Any]]) -> str:
 
 def outcome(op: OperationRecord) -> Outcome:
     """A finished operation as an outcome: Succeeded, or SyncFailed with its first failure."""
-    reason = Reason.SUCCEEDED if op.state == "Succeeded" else Reason.SYNC_FAILED
+    reason = Reason.SUCCEEDED if op.state == OperationState.SUCCEEDED else Reason.SYNC_FAILED
     return Outcome(reason=reason, message=message(op.results))
 
 

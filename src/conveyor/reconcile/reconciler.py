@@ -217,11 +217,11 @@ class Reconciler:
             attempts=rt.attempts,
             now=self.env.clock(),
         )
-        rt.decision, rt.outlook = decision.reason, decision.outlook
+        rt.decision, rt.outlook = decision.message, decision.outlook
         if decision.action == drift.Action.NONE:
             return False
         outcome = await steps.run_sync(
-            self.env, rt, initiated_by="auto-sync", reason=decision.reason
+            self.env, rt, initiated_by="auto-sync", reason=decision.message
         )
         self._synced(rt, outcome)
         rt.attempts = drift.after_attempt(

@@ -44,7 +44,7 @@ class AppRuntime:
     last_sync: Outcome | None = None  # the last finished sync: Succeeded or SyncFailed
     last_sync_digest: str = ""  # the desired digest that sync applied
     applied_revision: str = ""
-    decision: str = ""  # the last auto-sync decision's reason, for people
+    decision: str = ""  # the last auto-sync decision's message, for people
     outlook: Outlook = Outlook.SETTLED  # what it means for status (`status.conditions`)
     blocked_on: tuple[str, ...] = ()
     drifted: bool = False

@@ -25,8 +25,10 @@ from conveyor.reconcile.model import (
     SUCCESS,
     DesiredState,
     ObjectHealth,
+    OperationState,
     Outcome,
     PruneDecision,
+    PruneSkip,
     Reason,
     ResultCode,
     SyncStatus,
@@ -215,7 +217,7 @@ async def run_sync(
         app=rt.app.name,
         revision=rt.revision,
         digest=rt.desired.digest,
-        state="Running",
+        state=str(OperationState.RUNNING),
         started=started,
         initiated_by=initiated_by,
         reason=reason,
@@ -227,7 +229,7 @@ async def run_sync(
     current = rt.plan
     await _create_namespace(env, rt)
     if prune is False:
-        kept = tuple((r, "prune not requested") for r in current.prune.delete)
+        kept = tuple((r, PruneSkip.NOT_REQUESTED) for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
     current = hooknames.name_hooks(current, started=started)
     results = await sync.execute(current, env.target(rt), env.sync_options)
@@ -235,7 +237,7 @@ async def run_sync(
     pruned = {r.ref for r in results if r.code == ResultCode.PRUNED}
     gone = {p.ref for p in current.pairs if p.desired is None and p.live is None}
     rt.inventory = (rt.inventory | desired_refs) - pruned - gone
-    state = "Succeeded" if ok else "Failed"
+    state = str(OperationState.SUCCEEDED if ok else OperationState.FAILED)
     payload = [r.to_json() for r in results]
     finished = env.clock()
     env.store.finish_operation(
