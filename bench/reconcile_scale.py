@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from conveyor.reconcile.applications import Application, Source, SyncPolicy
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
@@ -131,7 +132,8 @@ async def trigger_latency(
 ) -> float:
     """Commit a change to `app`, trigger a refresh, wait until it is applied."""
     stop = asyncio.Event()
-    loop_task = asyncio.create_task(reconciler.run(interval=3600, stop=stop))
+    control = Loop(reconciler)
+    loop_task = asyncio.create_task(control.run(interval=3600, stop=stop))
     await asyncio.sleep(0)
     while not reconciler.runtime(app).applied_revision:
         await asyncio.sleep(0.01)
@@ -139,7 +141,7 @@ async def trigger_latency(
     write_app(work, app, count, image)
     sha = commit(work, f"bump {app}")
     started = time.perf_counter()
-    reconciler.trigger(app)  # what the post-receive hook / webhook / refresh API does
+    control.trigger(app)  # what the post-receive hook / webhook / refresh API does
     while reconciler.runtime(app).applied_revision != sha:
         await asyncio.sleep(0.001)
     elapsed = time.perf_counter() - started

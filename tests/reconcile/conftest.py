@@ -3,6 +3,7 @@ a SQLite store, and a reconciler wired to them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,8 +33,6 @@ GIT_ENV = {
 
 
 def git(cwd: Path, *args: str) -> str:
-    import os
-
     done = subprocess.run(
         ["git", *args],
         cwd=cwd,

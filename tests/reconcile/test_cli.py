@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import socket
+import stat
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -154,10 +159,6 @@ def test_apps_can_come_from_the_config_repo_itself(repo: ConfigRepo, tmp_path: P
 def test_reconcile_loop_serves_metrics_and_refresh_triggers(
     repo: ConfigRepo, tmp_path: Path
 ) -> None:
-    import signal
-    import time
-    import urllib.error
-    import urllib.request
 
     proc, port, state_file = _start_daemon(repo, tmp_path)
 
@@ -198,8 +199,6 @@ def test_reconcile_loop_serves_metrics_and_refresh_triggers(
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> bytes:
-    import urllib.error
-    import urllib.request
 
     try:
         request = urllib.request.Request(url, headers=headers or {})
@@ -240,11 +239,6 @@ def test_app_commands_go_to_the_running_daemon_with_its_token(
 ) -> None:
     """With `conveyor reconcile --listen` running, `conveyor app sync|refresh|rollback` are
     done by that daemon (never a second reconciler beside it), behind its bearer token."""
-    import signal
-    import stat
-    import time
-    import urllib.error
-    import urllib.request
 
     proc, port, state_file = _start_daemon(repo, tmp_path)
     token_file = tmp_path / "reconciler.token"

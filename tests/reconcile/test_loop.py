@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conveyor.reconcile.reconciler import Reconciler
+from conveyor.reconcile.loop import Loop
 from conveyor.targets.base import ObjectRef
 
 from .conftest import World, application, configmap, deployment, job
@@ -20,10 +20,10 @@ async def until(predicate: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.005)
 
 
-def run_loop(rec: Reconciler, body: object) -> None:
+def run_loop(loop: Loop, body: object) -> None:
     async def go() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(rec.run(interval=3600, stop=stop))
+        task = asyncio.create_task(loop.run(interval=3600, stop=stop))
         try:
             await body()  # type: ignore[operator]
         finally:
@@ -37,15 +37,16 @@ def test_refresh_trigger_reconciles_without_waiting_for_the_interval(world: Worl
     world.repo.write_objects("app/web.yaml", deployment("web", "web:1"))
     world.repo.commit()
     rec = world.reconciler(application("web", world.repo, "app", automated=AUTO))
+    loop = Loop(rec)
 
     async def body() -> None:
         await until(lambda: WEB in world.target.refs())
         world.repo.write_objects("app/web.yaml", deployment("web", "web:2"))
         sha = world.repo.commit()
-        rec.trigger("web")  # what a webhook or post-receive hook does
+        loop.trigger("web")  # what a webhook or post-receive hook does
         await until(lambda: rec.runtime("web").applied_revision == sha)
 
-    run_loop(rec, body)
+    run_loop(loop, body)
     live = world.target.peek(WEB)
     assert live is not None
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "web:2"
@@ -65,7 +66,7 @@ def test_target_event_repairs_drift_without_waiting_for_the_interval(world: Worl
         world.target.edit(WEB, lambda obj: obj["spec"].update(replicas=9))
         await until(lambda: replicas() == 2)
 
-    run_loop(rec, body)
+    run_loop(Loop(rec), body)
 
 
 def test_failed_sync_is_retried_then_reported_stalled(world: World) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from conveyor.reconcile import health
 from conveyor.reconcile.model import HealthStatus
 from conveyor.targets.base import Manifest, ObjectRef
 from conveyor.targets.memory import MemoryTarget
@@ -91,8 +92,6 @@ def test_health_moves_from_progressing_to_healthy() -> None:
     target = MemoryTarget(clock=lambda: now[0], ready_after=10)
 
     async def go() -> list[str]:
-        from conveyor.reconcile import health
-
         await target.apply(deployment("web"))
         seen = [
             health.assess(

@@ -2,7 +2,8 @@
 
 Composition root for the reconciler: reads `conveyor.yaml` (targets, state, cache),
 instantiates the concrete targets (podman, memory, kubernetes), opens the store, loads the
-Applications from a path or a Git repository URL, and runs `reconcile.Reconciler`.
+Applications from a path or a Git repository URL, and runs `reconcile.Reconciler` (held
+by a `reconcile.loop.Loop` unless `--once`).
 `--once` reconciles every app once, then waits for what it started to end (the rollouts
 a target carries on in the background; `reconcile.settle`) within `--timeout`, and exits
 1 unless all are Synced and Healthy, saying for each other app what is left and what to
@@ -33,6 +34,7 @@ from conveyor.core.errors import UserError
 from conveyor.reconcile.applications import Application, load_applications, parse_duration
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.settle import Outcome, Settled, settle
 from conveyor.reconcile.sources import Sources
@@ -133,7 +135,7 @@ def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
 
 
 async def _loop(world: World, interval: float, listen: str | None) -> None:
-    reconciler = await world.reconciler()
+    control = Loop(await world.reconciler())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -146,11 +148,11 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
     daemon: daemonlink.Daemon | None = None
     if listen:
         token = daemonlink.new_token()
-        server, url = await reconcilerhttp.listen(reconciler, listen, token)
+        server, url = await reconcilerhttp.listen(control, listen, token)
         token_file = Path(world.config.cache).parent / "reconciler.token"
         daemon = daemonlink.publish(world.store, url, token_file, token)
     try:
-        await reconciler.run(interval=interval, stop=stop, reload=reload)
+        await control.run(interval=interval, stop=stop, reload=reload)
     finally:
         if server is not None:
             server.close()

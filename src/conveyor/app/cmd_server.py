@@ -184,7 +184,7 @@ async def _run(config: object, *, apps: str | None, config_path: str | None) -> 
         await serve(config)
         return
     from conveyor.app.cmd_reconcile import open_world
+    from conveyor.reconcile.loop import Loop
 
     with open_world(apps=apps, config_path=config_path, state=None) as world:
-        reconciler = await world.reconciler()
-        await serve(config, reconciler=reconciler)
+        await serve(config, reconciler=Loop(await world.reconciler()))

@@ -27,6 +27,7 @@ import urllib.parse
 from typing import Any
 
 from conveyor.reconcile.errors import ReconcileError
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.rollback import rollback
 
@@ -66,7 +67,7 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[list[str], dict[str,
 
 
 async def listen(
-    reconciler: Reconciler, address: str, token: str, *, read_timeout: float = READ_TIMEOUT
+    loop: Loop, address: str, token: str, *, read_timeout: float = READ_TIMEOUT
 ) -> tuple[asyncio.Server, str]:
     """Serve on `address` (HOST:PORT, port 0 picks one); the server and its base URL.
 
@@ -91,7 +92,7 @@ async def listen(
                 await _discard(reader, writer)
                 return
             method, path = request[:2] if len(request) >= 2 else ("", "")
-            await _reply(writer, await route(reconciler, method, path, headers, token))
+            await _reply(writer, await route(loop, method, path, headers, token))
         except (ConnectionError, TimeoutError):
             pass  # the client went away or stopped reading: nothing left to tell it
         finally:
@@ -105,12 +106,13 @@ async def listen(
 
 
 async def route(
-    reconciler: Reconciler,
+    loop: Loop,
     method: str,
     path: str,
     headers: dict[str, str],
     token: str,
 ) -> Reply:
+    reconciler = loop.reconciler
     if method == "GET" and path == "/healthz":
         return "200 OK", TEXT, b"ok\n"
     given = headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -122,11 +124,11 @@ async def route(
         name = urllib.parse.unquote(path.removeprefix("/refresh/"))
         if name not in reconciler.apps:
             return "404 Not Found", TEXT, f"no application named {name!r}\n".encode()
-        reconciler.trigger(name)
+        loop.trigger(name)
         return "202 Accepted", TEXT, b"refresh queued\n"
     if method == "POST" and path.startswith("/refresh?"):
         for repo in urllib.parse.parse_qs(path.partition("?")[2]).get("repo", []):
-            reconciler.trigger_repo(repo)
+            loop.trigger_repo(repo)
         return "202 Accepted", TEXT, b"refresh queued\n"
     if method == "POST" and path.startswith("/apps/"):
         return await _command(reconciler, path)

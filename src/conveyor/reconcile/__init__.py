@@ -14,8 +14,9 @@ HistoryEntry` (values in `model`):
 * health: `health/` (one module per kind);
 * `drift` (auto-sync, self-heal and retry decisions), `status` (the one `summarize`),
   `rollback` (re-sync with auto-sync paused, or a revert commit), `metrics`;
-* the loop: `steps` (one app's step functions), `reconciler` (passes, triggers,
-  dependsOn, events), `runtime` (run state apart from the parsed spec).
+* the loop, pointing one way: `loop` (work queue, triggers, target events, requeues)
+  holds the `reconciler` (passes, dependsOn), which runs `steps` (one app's step
+  functions) over `runtime` (run state apart from the parsed spec).
 
 Called by `conveyor.app` (`conveyor reconcile`, `conveyor app …`) and, later, the server
 (refresh API, webhooks, /metrics). Must not import `workflow` or `promote`; talks to

@@ -42,8 +42,8 @@ class Attempts:
 
 
 class Outlook(StrEnum):
-    """What a decision means for the app's status; `status` reads this, never the reason's
-    words (issue 13: reasons are a message for people, not a flag for code)."""
+    """What a decision means for the app's status; `status` reads this, never the words of
+    the decision's message (issue 13: a message is for people, not a flag for code)."""
 
     SETTLED = "settled"  # nothing more happens on its own until Git or the live state moves
     WAITING = "waiting"  # a retry runs now or after its backoff: the app is Reconciling
@@ -52,8 +52,11 @@ class Outlook(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
+    """The decide step's outcome: the `Action`, its `Outlook` for status, and a message for
+    people (also the reason recorded on the sync operation it starts, as Argo CD does)."""
+
     action: Action
-    reason: str
+    message: str
     outlook: Outlook = Outlook.SETTLED
 
 
@@ -78,32 +81,32 @@ def decide(
     now: float,
 ) -> Decision:
     if not out_of_sync:
-        return Decision(action=Action.NONE, reason="in sync")
+        return Decision(action=Action.NONE, message="in sync")
     if not policy.automated:
-        return Decision(action=Action.NONE, reason="OutOfSync; automated sync is off")
+        return Decision(action=Action.NONE, message="OutOfSync; automated sync is off")
     if paused:
-        return Decision(action=Action.NONE, reason="OutOfSync; auto-sync is paused")
+        return Decision(action=Action.NONE, message="OutOfSync; auto-sync is paused")
     if digest != attempts.digest:
-        return Decision(action=Action.SYNC, reason="new desired state")
+        return Decision(action=Action.SYNC, message="new desired state")
     if now < attempts.not_before:
         return Decision(
             action=Action.NONE,
-            reason=f"backing off until {attempts.not_before:.0f}",
+            message=f"backing off until {attempts.not_before:.0f}",
             outlook=Outlook.WAITING,
         )
     if attempts.failed:
         if attempts.retries < policy.retry.limit:
             return Decision(
                 action=Action.RETRY,
-                reason=f"retry {attempts.retries + 1} of {policy.retry.limit}",
+                message=f"retry {attempts.retries + 1} of {policy.retry.limit}",
                 outlook=Outlook.WAITING,
             )
         return Decision(
-            action=Action.NONE, reason="sync failed; retries exhausted", outlook=Outlook.EXHAUSTED
+            action=Action.NONE, message="sync failed; retries exhausted", outlook=Outlook.EXHAUSTED
         )
     if policy.self_heal:
-        return Decision(action=Action.SELF_HEAL, reason="live state drifted; self-healing")
-    return Decision(action=Action.NONE, reason="live state drifted; selfHeal is off")
+        return Decision(action=Action.SELF_HEAL, message="live state drifted; self-healing")
+    return Decision(action=Action.NONE, message="live state drifted; selfHeal is off")
 
 
 def after_attempt(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from conveyor.reconcile.model import PruneDecision
+from conveyor.reconcile.model import PruneDecision, PruneSkip
 from conveyor.targets.base import Manifest, ObjectRef
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
@@ -43,19 +43,19 @@ def decide(
         return PruneDecision()
     if not wanted and not allow_empty:
         return PruneDecision(
-            skipped=tuple((ref, "empty render") for ref in stale),
+            skipped=tuple((ref, PruneSkip.EMPTY_RENDER) for ref in stale),
             refused=(
                 f"refusing to prune all {len(stale)} objects: the rendered manifests "
                 "are empty (set syncPolicy.automated.allowEmpty to allow this)"
             ),
         )
     delete: list[ObjectRef] = []
-    skipped: list[tuple[ObjectRef, str]] = []
+    skipped: list[tuple[ObjectRef, PruneSkip]] = []
     for ref in stale:
         if prune_disabled_by_annotation(live.get(ref)):
-            skipped.append((ref, "annotated Prune=false"))
+            skipped.append((ref, PruneSkip.ANNOTATED))
         elif not prune:
-            skipped.append((ref, "pruning is disabled for this app"))
+            skipped.append((ref, PruneSkip.DISABLED))
         else:
             delete.append(ref)
     return PruneDecision(delete=tuple(delete), skipped=tuple(skipped))

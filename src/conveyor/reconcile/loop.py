@@ -1,72 +1,113 @@
-"""The control loop around a `Reconciler`: passes on an interval, triggers in between.
+"""The control loop around a `Reconciler`: the work queue, the triggers and the requeues.
 
-* A full pass every `interval` (after re-reading the Application files through `reload`).
-* Between passes, triggered apps are reconciled at once: `Reconciler.trigger` (the refresh
-  API, a webhook, the post-receive hook of a Conveyor-hosted repo) and target events (a
-  live object changed: drift is noticed without waiting for the interval).
-* Apps still Progressing are re-queued after `PROGRESS_REQUEUE` seconds, so health turns
-  Healthy promptly, and the dependents of an app that became Ready are triggered, so a
-  `dependsOn` chain moves without waiting a full interval per link.
-Called by `Reconciler.run` (and so by `conveyor reconcile`).
+`Loop` holds the `Reconciler` and owns everything that decides *when* it runs; the
+reconciler knows nothing of the loop (issue 13: loops point one way, as kopf's queue
+knows only its processor):
+
+* a full pass every `interval` (after re-reading the Application files through `reload`);
+* between passes, triggered apps are reconciled at once: `Loop.trigger` / `trigger_repo`
+  (the refresh API, a webhook, the post-receive hook of a Conveyor-hosted repo) and target
+  events (a live object changed: drift is noticed without waiting for the interval);
+* requeues: apps still Progressing are triggered again after `PROGRESS_REQUEUE` seconds,
+  so health turns Healthy promptly, and the dependents of an app that became Ready are
+  triggered, so a `dependsOn` chain moves without waiting a full interval per link.
+
+Called by `conveyor reconcile` (app/cmd_reconcile, with its refresh endpoint in
+app/reconcilerhttp), by the server when it runs a reconciler, and by tests and the bench.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from conveyor.reconcile.applications import Application
+from conveyor.reconcile.model import HealthStatus
+from conveyor.reconcile.reconciler import Reconciler
 from conveyor.targets.base import Target
-
-if TYPE_CHECKING:
-    from conveyor.reconcile.reconciler import Reconciler
 
 PROGRESS_REQUEUE = 1.0
 
 
-async def run(
-    rec: Reconciler,
-    *,
-    interval: float,
-    stop: asyncio.Event,
-    reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
-) -> None:
-    watchers = [asyncio.create_task(_watch(rec, t)) for t in rec.env.targets.values()]
-    try:
-        while not stop.is_set():
-            if reload is not None:
-                rec.set_apps(await reload())
-            await rec.reconcile_all()
-            requeue(rec)
-            deadline = rec.env.clock() + interval
-            while not stop.is_set() and rec.env.clock() < deadline:
-                names = await rec.next_triggers(deadline - rec.env.clock(), stop)
-                if names:
-                    await rec.reconcile_apps(names)
-                    requeue(rec, names)
-    finally:
-        for task in watchers:
-            task.cancel()
+class Loop:
+    """Runs a `Reconciler` until stopped: passes on an interval, triggers in between."""
 
+    def __init__(self, reconciler: Reconciler) -> None:
+        self.reconciler = reconciler
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
 
-def requeue(rec: Reconciler, names: Iterable[str] | None = None) -> None:
-    """Re-trigger Progressing apps later, and dependents of apps that are now Ready."""
-    loop = asyncio.get_running_loop()
-    runtimes = {rt.app.name: rt for rt in rec.runtimes()}
-    for name in names if names is not None else list(runtimes):
-        rt = runtimes.get(name)
-        if rt is None:
-            continue
-        if rt.health and rt.health.status == "Progressing":
-            loop.call_later(PROGRESS_REQUEUE, rec.trigger, name)
-        if rt.ready:
-            for other in runtimes.values():
-                if name in other.app.depends_on and not other.ready:
-                    rec.trigger(other.app.name)
+    # -- triggers -----------------------------------------------------------------------
 
+    def trigger(self, name: str) -> None:
+        """Reconcile `name` as soon as possible (refresh API, webhook, post-receive hook)."""
+        self._queue.put_nowait(name)
 
-async def _watch(rec: Reconciler, target: Target) -> None:
-    async for event in target.events():
-        if event.app:  # names of apps this reconciler does not manage are dropped later
-            rec.trigger(event.app)
+    def trigger_repo(self, url: str) -> None:
+        """Trigger every app whose source is the repository at `url`."""
+        for rt in self.reconciler.runtimes():
+            if rt.app.source.repo_url == url:
+                self.trigger(rt.app.name)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        interval: float,
+        stop: asyncio.Event,
+        reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
+    ) -> None:
+        """Full passes every `interval` and triggered apps in between, until `stop` is set."""
+        rec = self.reconciler
+        watchers = [asyncio.create_task(self._watch(t)) for t in rec.env.targets.values()]
+        try:
+            while not stop.is_set():
+                if reload is not None:
+                    rec.set_apps(await reload())
+                await rec.reconcile_all()
+                self.requeue()
+                deadline = rec.env.clock() + interval
+                while not stop.is_set() and rec.env.clock() < deadline:
+                    names = await self.next_triggers(deadline - rec.env.clock(), stop)
+                    if names:
+                        await rec.reconcile_apps(names)
+                        self.requeue(names)
+        finally:
+            for task in watchers:
+                task.cancel()
+
+    async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
+        """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
+        getter = asyncio.ensure_future(self._queue.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait(
+            {getter, stopper}, timeout=max(timeout, 0), return_when=asyncio.FIRST_COMPLETED
+        )
+        stopper.cancel()
+        if getter not in done:
+            getter.cancel()
+            return []
+        names = [getter.result()]
+        while not self._queue.empty():
+            names.append(self._queue.get_nowait())
+        return names
+
+    def requeue(self, names: Iterable[str] | None = None) -> None:
+        """Re-trigger Progressing apps later, and dependents of apps that are now Ready."""
+        loop = asyncio.get_running_loop()
+        runtimes = {rt.app.name: rt for rt in self.reconciler.runtimes()}
+        for name in names if names is not None else list(runtimes):
+            rt = runtimes.get(name)
+            if rt is None:
+                continue
+            if rt.health and rt.health.status == HealthStatus.PROGRESSING:
+                loop.call_later(PROGRESS_REQUEUE, self.trigger, name)
+            if rt.ready:
+                for other in runtimes.values():
+                    if name in other.app.depends_on and not other.ready:
+                        self.trigger(other.app.name)
+
+    async def _watch(self, target: Target) -> None:
+        async for event in target.events():
+            if event.app:  # names of apps this reconciler does not manage are dropped later
+                self.trigger(event.app)

@@ -57,6 +57,35 @@ class Reason(StrEnum):
     UNKNOWN = "Unknown"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What one reconcile step concluded: a `Reason` for code and a message for people.
+
+    The steps return one (`steps.fetch`, `steps.render`, `steps.run_sync`), the reconciler
+    keeps them in the app's `AppRuntime`, and `status.summarize` computes the conditions
+    from their reasons, never from their words (issue 13).
+    """
+
+    reason: Reason
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == Reason.SUCCEEDED
+
+
+SUCCESS = Outcome(reason=Reason.SUCCEEDED)
+
+
+class OperationState(StrEnum):
+    """A sync operation's state in the store, and the result of its history entry."""
+
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    INTERRUPTED = "Interrupted"  # left Running by a killed process (`restore.recover`)
+
+
 class Phase(StrEnum):
     PRE_SYNC = "PreSync"
     SYNC = "Sync"
@@ -117,12 +146,22 @@ class Wave:
     steps: tuple[Step, ...]
 
 
+class PruneSkip(StrEnum):
+    """Why a prune candidate is kept; the value is the message of its PruneSkipped result
+    (code compares the member: `plan` once matched the words "annotated Prune=false")."""
+
+    EMPTY_RENDER = "empty render"
+    ANNOTATED = "annotated Prune=false"
+    DISABLED = "pruning is disabled for this app"
+    NOT_REQUESTED = "prune not requested"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PruneDecision:
     """Prune candidates split into what will be deleted and what is kept, with why."""
 
     delete: tuple[ObjectRef, ...] = ()
-    skipped: tuple[tuple[ObjectRef, str], ...] = ()
+    skipped: tuple[tuple[ObjectRef, PruneSkip], ...] = ()
     refused: str | None = None  # the whole prune refused (empty render without allowEmpty)
 
 

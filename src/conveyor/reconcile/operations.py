@@ -5,7 +5,8 @@ message is derived from its per-object results, which the store keeps. `steps.ru
 uses it for the sync it just finished and `restore.load_runtime` for the last one a
 previous process finished, so a reloaded status says exactly what the live one said
 (issue 11: a second `conveyor reconcile --once` printed `SyncFailed:` with no message,
-because the reload wrote `""` where the message had been).
+because the reload wrote `""` where the message had been). `outcome` is the same
+operation as the typed `Outcome` the status conditions are computed from.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.reconcile.model import ResultCode
+from conveyor.reconcile.model import OperationState, Outcome, Reason, ResultCode
 from conveyor.store import OperationRecord
 
 _FAILED = (str(ResultCode.SYNC_FAILED), str(ResultCode.HOOK_FAILED))
@@ -28,6 +29,12 @@ def message(results: Sequence[Mapping[str, Any]]) -> str:
     applied = sum(r.get("code") == ResultCode.SYNCED for r in results)
     pruned = sum(r.get("code") == ResultCode.PRUNED for r in results)
     return f"{applied} applied, {pruned} pruned"
+
+
+def outcome(op: OperationRecord) -> Outcome:
+    """A finished operation as an outcome: Succeeded, or SyncFailed with its first failure."""
+    reason = Reason.SUCCEEDED if op.state == OperationState.SUCCEEDED else Reason.SYNC_FAILED
+    return Outcome(reason=reason, message=message(op.results))
 
 
 def view(op: OperationRecord) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from conveyor.reconcile import inventory, ordering
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
-from conveyor.reconcile.model import DesiredState, SyncPlan
+from conveyor.reconcile.model import DesiredState, PruneSkip, SyncPlan
 from conveyor.reconcile.pairing import pair
 from conveyor.targets.base import Manifest, ObjectRef
 
@@ -51,7 +51,7 @@ def plan(
         prune=prune,
         allow_empty=allow_empty,
     )
-    kept_by_annotation = {ref for ref, why in decision.skipped if why == "annotated Prune=false"}
+    kept_by_annotation = {ref for ref, why in decision.skipped if why == PruneSkip.ANNOTATED}
     stale = [
         p.ref
         for p in pairs

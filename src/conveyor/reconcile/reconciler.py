@@ -1,21 +1,23 @@
-"""The reconciler: makes every application's target match Git, forever or once.
+"""The reconciler: makes every application's target match Git, one pass at a time.
 
 `Reconciler` owns the run state of all apps and runs the step functions of `steps` for
-each (fetch → render → observe → [auto-sync decision → sync] → health → summarize).
+each (fetch → render → observe → [auto-sync decision → sync] → health → summarize). It
+knows nothing of when it runs: `reconcile.loop.Loop` holds it and owns the work queue,
+the triggers and the requeues.
 
 * A full pass (`reconcile_all`) fetches each repository once, resolves the tree ids of
   every app path with one git process per repository, then reconciles apps concurrently;
   an app with `spec.dependsOn` waits for its dependencies' outcome in the same pass and
   stays "Blocked on X" unless they are Synced and Healthy.
-* Triggers (`trigger(app)`, `trigger_repo(url)`: an API call, a webhook, a post-receive
-  hook) reconcile just those apps at once, without waiting for the interval; target
-  events do the same for drift; Progressing apps are re-queued shortly.
+* `reconcile_apps(names)` reconciles just those apps (what the loop calls for triggered
+  and requeued apps, and `settle` for apps still moving).
 * State (inventory, operations, history, status) lives in `store.Store`. At start-up an
   operation left Running by a killed process is marked Interrupted and recorded in
   history; its objects are already in the inventory (written ahead), so the next sync
   converges without orphans. Reading that state back is `reconcile.restore`.
 
-Called by `conveyor reconcile` / `conveyor app` (app/) and by tests and the bench.
+Called by `reconcile.loop`, `settle` and `rollback`, by `conveyor app` (app/) and by tests
+and the bench.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ import asyncio
 import contextlib
 import graphlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, loop, restore, steps
+from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
-from conveyor.reconcile.model import Reason, SyncStatus
+from conveyor.reconcile.model import Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
@@ -49,7 +51,6 @@ class Reconciler:
         self._runtimes: dict[str, AppRuntime] = {}
         self._limit = asyncio.Semaphore(concurrency)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._cycles: dict[str, str] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
@@ -97,7 +98,7 @@ class Reconciler:
         return {name: self.status(name) for name in self._runtimes}
 
     async def reconcile_apps(self, names: Iterable[str], *, fetch: bool = True) -> None:
-        """Reconcile just these apps (a refresh trigger)."""
+        """Reconcile just these apps (triggered or requeued by `reconcile.loop`)."""
         chosen = [n for n in dict.fromkeys(names) if n in self._runtimes]
         if fetch:
             await self._fetch({self._runtimes[n].app.source.repo_url for n in chosen})
@@ -153,20 +154,18 @@ class Reconciler:
             try:
                 await self._steps(rt, manual)
             except TargetError as exc:
-                rt.error_reason, rt.error = Reason.TARGET_UNAVAILABLE, str(exc)
+                rt.stopped = Outcome(reason=Reason.TARGET_UNAVAILABLE, message=str(exc))
             except Exception as exc:  # one app's failure must not stop the loop
                 log.exception("app %s: reconcile failed; retrying on the next pass", name)
-                rt.error_reason, rt.error = Reason.RECONCILE_FAILED, f"{type(exc).__name__}: {exc}"
+                message = f"{type(exc).__name__}: {exc}"
+                rt.stopped = Outcome(reason=Reason.RECONCILE_FAILED, message=message)
             self.env.metrics.observe_reconcile(name, self.env.clock() - started)
             self._publish(rt)
 
     async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
         if self._blocked(rt):
             return
-        revision = (manual or {}).get("revision")
-        if not await steps.fetch(self.env, rt, revision=revision) or not await steps.render(
-            self.env, rt
-        ):
+        if not await self._fetch_and_render(rt, revision=(manual or {}).get("revision")):
             return
         await steps.observe(self.env, rt)
         self._note_drift(rt)
@@ -175,6 +174,15 @@ class Reconciler:
         self._note_drift(rt)
         if rt.sync_status == SyncStatus.SYNCED:
             rt.attempts = drift.settled(rt.attempts)
+
+    async def _fetch_and_render(self, rt: AppRuntime, *, revision: str | None = None) -> bool:
+        """The first two steps; a failed one's outcome is why the pass stopped (`stopped`),
+        and a successful render clears what stopped an earlier pass."""
+        outcome = await steps.fetch(self.env, rt, revision=revision)
+        if outcome.ok:
+            outcome = await steps.render(self.env, rt)
+        rt.stopped = None if outcome.ok else outcome
+        return outcome.ok
 
     def _note_drift(self, rt: AppRuntime) -> None:
         """Count a drift event when an app that was synced at this digest goes OutOfSync."""
@@ -190,14 +198,14 @@ class Reconciler:
         """Sync when asked to, or when the auto-sync rules say so; True when it synced."""
         assert rt.desired is not None
         if manual is not None:
-            await steps.run_sync(
+            outcome = await steps.run_sync(
                 self.env,
                 rt,
                 initiated_by=manual.get("by", "user"),
                 reason=manual.get("reason", "manual sync"),
                 prune=manual.get("prune"),
             )
-            rt.history = restore.history(self.env.store, rt.app.name)
+            self._synced(rt, outcome)
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
             rt.decision, rt.outlook = "manual sync", drift.Outlook.SETTLED
             return True
@@ -209,24 +217,33 @@ class Reconciler:
             attempts=rt.attempts,
             now=self.env.clock(),
         )
-        rt.decision, rt.outlook = decision.reason, decision.outlook
+        rt.decision, rt.outlook = decision.message, decision.outlook
         if decision.action == drift.Action.NONE:
             return False
-        ok = await steps.run_sync(self.env, rt, initiated_by="auto-sync", reason=decision.reason)
-        rt.history = restore.history(self.env.store, rt.app.name)
+        outcome = await steps.run_sync(
+            self.env, rt, initiated_by="auto-sync", reason=decision.message
+        )
+        self._synced(rt, outcome)
         rt.attempts = drift.after_attempt(
             rt.attempts,
             decision.action,
             digest=rt.desired.digest,
-            ok=ok,
+            ok=outcome.ok,
             retry=rt.app.sync_policy.retry,
             now=self.env.clock(),
         )
         return True
 
+    def _synced(self, rt: AppRuntime, outcome: Outcome) -> None:
+        """Keep a finished sync's outcome (status reads its reason) and the new history."""
+        assert rt.desired is not None
+        rt.last_sync, rt.last_sync_digest = outcome, rt.desired.digest
+        rt.history = restore.history(self.env.store, rt.app.name)
+
     def _blocked(self, rt: AppRuntime) -> bool:
         if rt.app.name in self._cycles:
-            rt.error_reason, rt.error = Reason.DEPENDENCY_CYCLE, self._cycles[rt.app.name]
+            cycle = self._cycles[rt.app.name]
+            rt.stopped = Outcome(reason=Reason.DEPENDENCY_CYCLE, message=cycle)
             return True
         waiting = []
         for dep in rt.app.depends_on:
@@ -281,8 +298,9 @@ class Reconciler:
         """Fetch and render `name`, and return what a sync would change (no sync)."""
         rt = self.runtime(name)
         await self._fetch({rt.app.source.repo_url})
-        if not await steps.fetch(self.env, rt) or not await steps.render(self.env, rt):
-            raise ReconcileError(f"{name}: {rt.error}")
+        if not await self._fetch_and_render(rt):
+            assert rt.stopped is not None
+            raise ReconcileError(f"{name}: {rt.stopped.message}")
         return await steps.object_diffs(self.env, rt)
 
     def pause(self, name: str, reason: str) -> None:
@@ -290,44 +308,8 @@ class Reconciler:
         self.env.store.set_paused(name, True, reason)
         rt.paused, rt.pause_reason = True, reason
 
-    # -- the loop -----------------------------------------------------------------------
-
-    def trigger(self, name: str) -> None:
-        """Reconcile `name` as soon as possible (refresh API, webhook, post-receive hook)."""
-        self._queue.put_nowait(name)
-
-    def trigger_repo(self, url: str) -> None:
-        for rt in self._runtimes.values():
-            if rt.app.source.repo_url == url:
-                self.trigger(rt.app.name)
-
-    async def run(
-        self,
-        *,
-        interval: float,
-        stop: asyncio.Event,
-        reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
-    ) -> None:
-        """The control loop until `stop` is set (see `reconcile.loop`)."""
-        await loop.run(self, interval=interval, stop=stop, reload=reload)
-
-    async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
-        """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
-        getter = asyncio.ensure_future(self._queue.get())
-        stopper = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait(
-            {getter, stopper}, timeout=max(timeout, 0), return_when=asyncio.FIRST_COMPLETED
-        )
-        stopper.cancel()
-        if getter not in done:
-            getter.cancel()
-            return []
-        names = [getter.result()]
-        while not self._queue.empty():
-            names.append(self._queue.get_nowait())
-        return names
-
     def runtimes(self) -> list[AppRuntime]:
+        """Every app's run state (read by `reconcile.loop` for triggers and requeues)."""
         return list(self._runtimes.values())
 
 

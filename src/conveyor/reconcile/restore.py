@@ -16,6 +16,7 @@ from typing import Any
 
 from conveyor.reconcile import drift, operations
 from conveyor.reconcile.applications import Application
+from conveyor.reconcile.model import OperationState
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.store import HistoryRecord, Store
 from conveyor.targets.base import ObjectRef
@@ -39,7 +40,7 @@ def recover(store: Store, clock: Callable[[], float]) -> None:
                 digest=op.digest,
                 started=op.started,
                 finished=clock(),
-                result="Interrupted",
+                result=str(OperationState.INTERRUPTED),
                 initiated_by=op.initiated_by,
                 reason=op.reason,
                 source_path=op.source_path,
@@ -52,13 +53,16 @@ def load_runtime(store: Store, app: Application) -> AppRuntime:
     rt = AppRuntime(app=app)
     rt.inventory = {ObjectRef.parse(key) for key in store.inventory(app.name)}
     rt.paused, rt.pause_reason = store.paused(app.name)
-    finished = [op for op in store.operations(app.name) if op.state in ("Succeeded", "Failed")]
+    done = (OperationState.SUCCEEDED, OperationState.FAILED)
+    finished = [op for op in store.operations(app.name) if op.state in done]
     if finished:
         last = finished[-1]
-        rt.attempts = drift.Attempts(digest=last.digest, failed=last.state == "Failed")
-        good = [op for op in finished if op.state == "Succeeded"]
+        failed = last.state == OperationState.FAILED
+        rt.attempts = drift.Attempts(digest=last.digest, failed=failed)
+        good = [op for op in finished if op.state == OperationState.SUCCEEDED]
         rt.applied_revision = good[-1].revision if good else ""
         rt.operation = operations.view(last)
+        rt.last_sync, rt.last_sync_digest = operations.outcome(last), last.digest
     rt.history = history(store, app.name)
     return rt
 

@@ -20,6 +20,7 @@ from typing import Any
 from conveyor.clients.errors import GitError
 from conveyor.clients.gitmirror import commits_touching, revert_path
 from conveyor.reconcile.errors import ReconcileError
+from conveyor.reconcile.model import OperationState
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.store import HistoryRecord
 
@@ -34,7 +35,7 @@ def pick_entry(
                 return entry
         raise ReconcileError(f"no history entry {history_id}; see `conveyor app history`")
     for entry in history:  # newest first
-        if entry.result == "Succeeded" and entry.revision != current_revision:
+        if entry.result == OperationState.SUCCEEDED and entry.revision != current_revision:
             return entry
     raise ReconcileError("no earlier successful sync at another revision to roll back to")
 

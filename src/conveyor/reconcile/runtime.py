@@ -1,7 +1,9 @@
 """Run state of one application, kept apart from its parsed (immutable) spec.
 
-The reconciler's step functions fill an `AppRuntime`; `status.summarize` is the only
-reader that turns it into the persisted status. Called by `reconcile.reconciler`.
+The reconciler's step functions fill an `AppRuntime` and return an `Outcome` each, which
+the reconciler keeps here (`stopped`: why a pass stopped short; `last_sync`); `status.
+summarize` is the only reader that turns it into the persisted status, from those
+outcomes' reasons. Called by `reconcile.reconciler`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from typing import Any
 from conveyor.reconcile.applications import Application
 from conveyor.reconcile.diff import Normalizer
 from conveyor.reconcile.drift import Attempts, Outlook
-from conveyor.reconcile.model import DesiredState, HealthReport, Reason, SyncPlan, SyncStatus
+from conveyor.reconcile.model import (
+    DesiredState,
+    HealthReport,
+    HealthStatus,
+    Outcome,
+    SyncPlan,
+    SyncStatus,
+)
 from conveyor.targets.base import ObjectRef
 
 
@@ -23,8 +32,7 @@ class AppRuntime:
     desired: DesiredState | None = None
     desired_key: tuple[str, ...] = ()
     fetch_error: str = ""  # Git outage: running the last good revision
-    error_reason: Reason | None = None  # set with `error`: why the pass stopped short
-    error: str = ""
+    stopped: Outcome | None = None  # why the last pass stopped short of comparing
     plan: SyncPlan | None = None
     sync_status: SyncStatus = SyncStatus.UNKNOWN
     health: HealthReport | None = None
@@ -33,8 +41,10 @@ class AppRuntime:
     inventory: set[ObjectRef] = field(default_factory=set)
     attempts: Attempts = field(default_factory=Attempts)
     operation: dict[str, Any] | None = None
+    last_sync: Outcome | None = None  # the last finished sync: Succeeded or SyncFailed
+    last_sync_digest: str = ""  # the desired digest that sync applied
     applied_revision: str = ""
-    decision: str = ""  # the last auto-sync decision's reason, for people
+    decision: str = ""  # the last auto-sync decision's message, for people
     outlook: Outlook = Outlook.SETTLED  # what it means for status (`status.conditions`)
     blocked_on: tuple[str, ...] = ()
     drifted: bool = False
@@ -44,5 +54,5 @@ class AppRuntime:
 
     @property
     def ready(self) -> bool:
-        healthy = self.health is not None and self.health.status == "Healthy"
-        return self.sync_status == SyncStatus.SYNCED and healthy and not self.error
+        healthy = self.health is not None and self.health.status == HealthStatus.HEALTHY
+        return self.sync_status == SyncStatus.SYNCED and healthy and self.stopped is None

@@ -8,7 +8,11 @@ Conditions, as Flux reports them, with Argo CD's sync/health vocabulary alongsid
   health, or a sync that is waiting to retry);
 * Stalled — True when only a human can unblock it (render error, retries exhausted,
   dependency cycle), with the message saying what to do.
-Returns a JSON-able dict; `store.Store.save_status` persists it. Pure.
+They are computed from reasons only: the `Outcome`s the steps returned (kept in the app's
+`AppRuntime`), its sync and health statuses and the auto-sync decision's `Outlook`; the
+messages are passed on for people, never searched (issue 13). Called by
+`Reconciler.status`; returns a JSON-able dict that `store.Store.save_statuses` persists.
+Pure.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from conveyor.reconcile.drift import Outlook
-from conveyor.reconcile.model import HealthStatus, Reason, SyncStatus
+from conveyor.reconcile.model import HealthStatus, Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 
 _STALLING = {Reason.RENDER_FAILED, Reason.SOURCE_NOT_SUPPORTED, Reason.DEPENDENCY_CYCLE}
@@ -26,35 +30,45 @@ def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]
     return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
 
 
-def _why_not_ready(rt: AppRuntime) -> tuple[Reason, str]:
+def _failed_sync(rt: AppRuntime) -> Outcome | None:
+    """The last sync's outcome when it failed at the desired state the app still has."""
+    last = rt.last_sync
+    digest = rt.desired.digest if rt.desired else ""
+    if last is not None and last.reason == Reason.SYNC_FAILED and rt.last_sync_digest == digest:
+        return last
+    return None
+
+
+def _why_not_ready(rt: AppRuntime) -> Outcome:
+    """The first outcome, in order of what blocks most, that keeps the app from Ready."""
     health = rt.health.status if rt.health else HealthStatus.UNKNOWN
     if rt.blocked_on:
-        return Reason.DEPENDENCY_NOT_READY, "Blocked on " + ", ".join(rt.blocked_on)
-    if rt.error:
-        return rt.error_reason or Reason.RECONCILE_FAILED, rt.error
-    op = rt.operation or {}
-    if op.get("phase") == "Failed" and op.get("digest") == (
-        rt.desired.digest if rt.desired else ""
-    ):
-        return Reason.SYNC_FAILED, str(op.get("message", ""))
+        blocked = "Blocked on " + ", ".join(rt.blocked_on)
+        return Outcome(reason=Reason.DEPENDENCY_NOT_READY, message=blocked)
+    if rt.stopped is not None:
+        return rt.stopped
+    if (failed := _failed_sync(rt)) is not None:
+        return failed
     if rt.sync_status == SyncStatus.OUT_OF_SYNC:
         if rt.paused:
-            return Reason.AUTO_SYNC_PAUSED, rt.pause_reason
-        return Reason.OUT_OF_SYNC, rt.decision
+            return Outcome(reason=Reason.AUTO_SYNC_PAUSED, message=rt.pause_reason)
+        return Outcome(reason=Reason.OUT_OF_SYNC, message=rt.decision)
     if health != HealthStatus.HEALTHY:
         message = rt.health.message if rt.health else ""
-        return Reason(health), message or f"health is {health}"
-    return Reason.UNKNOWN, "not observed yet"
+        return Outcome(reason=Reason(health), message=message or f"health is {health}")
+    return Outcome(reason=Reason.UNKNOWN, message="not observed yet")
 
 
 def conditions(rt: AppRuntime) -> list[dict[str, str]]:
+    """Ready, Reconciling and Stalled, computed from the reasons of the app's outcomes and
+    from the auto-sync decision's `Outlook`; messages are only passed on."""
     if rt.ready:
-        ready = _condition(
-            "Ready", True, "Succeeded", f"Synced to {rt.revision[:12]}; all objects healthy"
-        )
+        message = f"Synced to {rt.revision[:12]}; all objects healthy"
+        ready = _condition("Ready", True, Reason.SUCCEEDED, message)
         reason, message = Reason.SUCCEEDED, ""
     else:
-        reason, message = _why_not_ready(rt)
+        why = _why_not_ready(rt)
+        reason, message = why.reason, why.message
         ready = _condition("Ready", False, reason, message)
     health = rt.health.status if rt.health else HealthStatus.UNKNOWN
     waiting_retry = rt.outlook == Outlook.WAITING

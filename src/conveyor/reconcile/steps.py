@@ -1,9 +1,11 @@
 """The reconcile of one app as small step functions (Flux's shape), run in order by
 `reconcile.reconciler`: fetch → render → observe (live + plan) → [sync] → assess health.
 
-Each step reads and fills the app's `AppRuntime`; none writes status (that is
-`status.summarize`'s job). A failed fetch keeps the last good revision; a failed render
-leaves no desired state, so nothing is synced and, above all, nothing is pruned.
+Each step reads and fills the app's `AppRuntime`, and `fetch`, `render` and `run_sync`
+return an `Outcome` (a `Reason` plus a message) that the reconciler keeps; none writes
+status (that is `status.summarize`'s job, from the reasons). A failed fetch keeps the last
+good revision; a failed render leaves no desired state, so nothing is synced and, above
+all, nothing is pruned.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
 from conveyor.reconcile.model import (
+    SUCCESS,
     DesiredState,
     ObjectHealth,
+    OperationState,
+    Outcome,
     PruneDecision,
+    PruneSkip,
     Reason,
+    ResultCode,
     SyncStatus,
 )
 from conveyor.reconcile.pairing import duplicates, stamp
@@ -58,21 +65,20 @@ class Env:
             raise TargetError(None, f"no target named {rt.app.target!r} is configured") from None
 
 
-async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> bool:
-    """Resolve the revision to reconcile; False when there is none at all."""
+async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> Outcome:
+    """Resolve the revision to reconcile; FetchFailed when there is none at all."""
     src = rt.app.source
     try:
         rt.revision = await env.sources.resolve(src.repo_url, revision or src.target_revision)
     except SourceError as exc:
-        rt.error_reason, rt.error = Reason.FETCH_FAILED, str(exc)
-        return False
+        return Outcome(reason=Reason.FETCH_FAILED, message=str(exc))
     outage = env.fetch_errors.get(src.repo_url, "")
     rt.fetch_error = f"{outage}; running last good revision {rt.revision[:12]}" if outage else ""
-    return True
+    return SUCCESS
 
 
-async def render(env: Env, rt: AppRuntime) -> bool:
-    """Checkout and render; fills `rt.desired` (stamped), or records a RenderFailed error."""
+async def render(env: Env, rt: AppRuntime) -> Outcome:
+    """Checkout and render; fills `rt.desired` (stamped), or empties it and says why not."""
     src = rt.app.source
     try:
         whole = src.kind == "kustomize"
@@ -81,28 +87,23 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=True)
         rendered = await env.renders.render(src, root=checkout.root, key=checkout.key)
     except SourceError as exc:
-        rt.error_reason, rt.error, rt.desired = Reason.FETCH_FAILED, str(exc), None
-        return False
+        return _no_desired(rt, Reason.FETCH_FAILED, str(exc))
     except SourceNotSupported as exc:
-        rt.error_reason, rt.error, rt.desired = Reason.SOURCE_NOT_SUPPORTED, str(exc), None
-        return False
+        return _no_desired(rt, Reason.SOURCE_NOT_SUPPORTED, str(exc))
     except RenderError as exc:
-        rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
-        return False
+        return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
     key = (rendered.digest, rt.app.name, rt.app.namespace)
     if rt.desired is None or rt.desired_key != key:
         manifests = stamp(rendered.manifests, app=rt.app.name, namespace=rt.app.namespace)
         dups = duplicates(manifests)
         if dups:
-            rt.error_reason, rt.desired = Reason.RENDER_FAILED, None
-            rt.error = f"{dups[0]} is defined more than once in {src.path}"
-            return False
+            message = f"{dups[0]} is defined more than once in {src.path}"
+            return _no_desired(rt, Reason.RENDER_FAILED, message)
         try:
             ordering.order(manifests)  # bad hook or wave annotations are render errors
             hooknames.check(manifests)  # generateName only on hooks
         except UserError as exc:
-            rt.error_reason, rt.error, rt.desired = Reason.RENDER_FAILED, str(exc), None
-            return False
+            return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
         rt.desired = DesiredState(
             app=rt.app.name,
             revision=rt.revision,
@@ -119,8 +120,13 @@ async def render(env: Env, rt: AppRuntime) -> bool:
             digest=rt.desired.digest,
             path=src.path,
         )
-    rt.error_reason, rt.error = None, ""
-    return True
+    return SUCCESS
+
+
+def _no_desired(rt: AppRuntime, reason: Reason, message: str) -> Outcome:
+    """A failed render leaves no desired state: nothing is synced and nothing pruned."""
+    rt.desired = None
+    return Outcome(reason=reason, message=message)
 
 
 def _is_kustomize(directory: Path) -> bool:
@@ -201,8 +207,9 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
 
 async def run_sync(
     env: Env, rt: AppRuntime, *, initiated_by: str, reason: str, prune: bool | None = None
-) -> bool:
-    """One sync operation, written ahead to the store so a crash leaves no orphan."""
+) -> Outcome:
+    """One sync operation, written ahead to the store so a crash leaves no orphan; its
+    outcome is Succeeded, or SyncFailed with the first failing object's message."""
     assert rt.desired is not None and rt.plan is not None
     desired_refs = {ObjectRef.of(o) for o in rt.desired.manifests if not ordering.is_hook(o)}
     started = env.clock()
@@ -210,7 +217,7 @@ async def run_sync(
         app=rt.app.name,
         revision=rt.revision,
         digest=rt.desired.digest,
-        state="Running",
+        state=str(OperationState.RUNNING),
         started=started,
         initiated_by=initiated_by,
         reason=reason,
@@ -222,15 +229,15 @@ async def run_sync(
     current = rt.plan
     await _create_namespace(env, rt)
     if prune is False:
-        kept = tuple((r, "prune not requested") for r in current.prune.delete)
+        kept = tuple((r, PruneSkip.NOT_REQUESTED) for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
     current = hooknames.name_hooks(current, started=started)
     results = await sync.execute(current, env.target(rt), env.sync_options)
     ok = sync.succeeded(results)
-    pruned = {r.ref for r in results if r.code == "Pruned"}
+    pruned = {r.ref for r in results if r.code == ResultCode.PRUNED}
     gone = {p.ref for p in current.pairs if p.desired is None and p.live is None}
     rt.inventory = (rt.inventory | desired_refs) - pruned - gone
-    state = "Succeeded" if ok else "Failed"
+    state = str(OperationState.SUCCEEDED if ok else OperationState.FAILED)
     payload = [r.to_json() for r in results]
     finished = env.clock()
     env.store.finish_operation(
@@ -267,7 +274,7 @@ async def run_sync(
         rt.revision[:12],
         message,
     )
-    return ok
+    return operations.outcome(done)
 
 
 async def _create_namespace(env: Env, rt: AppRuntime) -> None:

@@ -169,7 +169,7 @@ async def _after_hook(step: Step, target: Target, *, succeeded: bool) -> None:
 
 async def _prune(plan: SyncPlan, target: Target) -> list[ResourceResult]:
     results = [
-        ResourceResult(ref=ref, code=ResultCode.PRUNE_SKIPPED, message=why)
+        ResourceResult(ref=ref, code=ResultCode.PRUNE_SKIPPED, message=str(why))
         for ref, why in plan.prune.skipped
     ]
     for ref in plan.prune.delete:

@@ -25,7 +25,7 @@ class ServerState:
     auth: Auth
     webhooks: Webhooks | None = None  # GitHub webhook rules and per-repository secrets
     limits: BodyLimits = field(default_factory=BodyLimits)
-    reconciler: Any = None  # conveyor.reconcile.Reconciler when the server runs one
+    reconciler: Any = None  # a conveyor.reconcile.loop.Loop when the server runs one
     requests: dict[str, int] = field(default_factory=dict)
 
 

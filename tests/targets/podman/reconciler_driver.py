@@ -16,6 +16,7 @@ import yaml
 
 from conveyor.clients.podman import Podman
 from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
@@ -46,7 +47,7 @@ async def main(state: Path, name: str, repo_url: str, podman_dir: Path) -> None:
     env = Env(targets={"local": target}, store=store, sources=Sources(state / "cache"))
     reconciler = Reconciler(parse_applications(application(repo_url), "apps.yaml"), env)
     stop = asyncio.Event()
-    runner = asyncio.create_task(reconciler.run(interval=0.3, stop=stop))
+    runner = asyncio.create_task(Loop(reconciler).run(interval=0.3, stop=stop))
     last = ""
     while not runner.done():
         await asyncio.sleep(0.05)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env as ReconcileEnv
@@ -152,7 +153,7 @@ def test_failing_readiness_makes_the_app_progressing_then_degraded(
         )
         rec = Reconciler(parse_applications(application(str(origin)), "apps.yaml"), renv)
         stop = asyncio.Event()
-        runner = asyncio.create_task(rec.run(interval=0.3, stop=stop))
+        runner = asyncio.create_task(Loop(rec).run(interval=0.3, stop=stop))
         seen: list[str] = []
 
         async def health_becomes(want: str, timeout: float = 20.0) -> None:

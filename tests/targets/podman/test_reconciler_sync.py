@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env as ReconcileEnv
@@ -78,7 +79,7 @@ def test_hook_wave_order_then_prune_on_podman(env: Env, tmp_path: Path) -> None:
         )
         rec = Reconciler(parse_applications(application(str(origin)), "apps.yaml"), renv)
         stop = asyncio.Event()
-        runner = asyncio.create_task(rec.run(interval=0.3, stop=stop))
+        runner = asyncio.create_task(Loop(rec).run(interval=0.3, stop=stop))
 
         async def status_where(check: Any, timeout: float = 60.0) -> dict[str, Any]:
             deadline = time.monotonic() + timeout
