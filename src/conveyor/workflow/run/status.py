@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from conveyor.workflow.expr import Function, Value
-from conveyor.workflow.plan.jobs import job_functions
-
-__all__ = ["job_functions", "step_functions"]
 
 
 def step_functions(status: Callable[[], str]) -> dict[str, Function]:
