@@ -10,12 +10,10 @@ from cryptography.fernet import Fernet
 from conveyor.ci.crypto import KEY_ENV, SecretBox, load_key
 from conveyor.ci.errors import CIError
 from conveyor.ci.events import github_event, push_event
-from conveyor.ci.jobplan import runs_on_labels
 from conveyor.ci.runnerscope import check_registration, covers
 from conveyor.ci.settings import scope_of
 from conveyor.ci.triggers import _labels, concurrency_of, labels_match
 from conveyor.server.auth import Principal, Role
-from conveyor.workflow.expr import EvalContext
 from conveyor.workflow.model import Concurrency, Workflow
 
 
@@ -185,32 +183,6 @@ def test_github_events(name: str, payload: dict[str, object], ref: str, sha: str
 
 def test_unknown_webhook_events_are_ignored() -> None:
     assert github_event("star", {}) is None
-
-
-@pytest.mark.parametrize(
-    ("raw", "labels"),
-    [
-        ("ubuntu-latest", ("ubuntu-latest",)),
-        (["self-hosted", "gpu"], ("self-hosted", "gpu")),
-        ("${{ matrix.os }}", ("mac",)),
-        (["self-hosted", "${{ inputs.pool }}"], ("self-hosted", "arm")),
-        ("${{ needs.pick.outputs.label }}", ("gpu-7",)),
-        ({"group": "big", "labels": ["x64", "${{ matrix.os }}"]}, ("x64", "mac")),
-        ({"group": "big", "labels": "${{ inputs.pool }}"}, ("arm",)),
-        ('${{ fromJSON(\'["a", "b"]\') }}', ("a", "b")),
-        ("${{ inputs.missing }}", ()),
-        (None, ()),
-    ],
-)
-def test_runs_on_expressions(raw: object, labels: tuple[str, ...]) -> None:
-    ctx = EvalContext(
-        contexts={
-            "matrix": {"os": "mac"},
-            "inputs": {"pool": "arm"},
-            "needs": {"pick": {"result": "success", "outputs": {"label": "gpu-7"}}},
-        }
-    )
-    assert runs_on_labels(raw, ctx) == labels
 
 
 def test_the_queue_wake_up_set_from_a_worker_thread_wakes_the_loop() -> None:

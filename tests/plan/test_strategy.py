@@ -1,62 +1,15 @@
 """`strategy:` with expression keys and `${{ insert }}`, as the engine and the CI server's job
-planner read it (one pure rule, `conveyor.workflow.plan.strategy`)."""
+planner read it (one pure rule, `conveyor.workflow.plan.strategy`; the planner's own
+decisions over it are in `test_jobs.py`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from conveyor.ci.jobplan import NeedDone, RunContexts, fail_fast, plan_job
 from conveyor.workflow.expr import EvalContext
-from conveyor.workflow.load import load_workflow
-from conveyor.workflow.model import Strategy, Workflow
+from conveyor.workflow.model import Strategy
 from conveyor.workflow.plan.errors import PlanError
 from conveyor.workflow.plan.strategy import resolve
-from conveyor.workflow.run.results import Result
-
-CONTEXTS = RunContexts(github={}, inputs={}, vars={"MATRIX": '{"os": ["a", "b"]}'})
-
-
-def _workflow(tmp_path: Path, strategy: str) -> Workflow:
-    path = tmp_path / ".github" / "workflows" / "ci.yml"
-    path.parent.mkdir(parents=True)
-    path.write_text(
-        "on: push\njobs:\n  plan:\n    runs-on: x\n    steps:\n      - run: echo\n"
-        "  build:\n    needs: plan\n    runs-on: ${{ matrix.os }}\n"
-        f"    strategy:\n{strategy}    steps:\n      - run: echo\n"
-    )
-    return load_workflow(path, root=tmp_path)
-
-
-def test_the_job_planner_expands_a_strategy_inserted_from_a_needed_jobs_output(
-    tmp_path: Path,
-) -> None:
-    wf = _workflow(tmp_path, "      ${{ insert }}: ${{ fromJSON(needs.plan.outputs.s) }}\n")
-    done = {
-        "plan": NeedDone(result=Result.SUCCESS, outputs={"s": '{"matrix": {"os": ["a", "b"]}}'})
-    }
-    decision = plan_job(wf, wf.jobs[1], CONTEXTS, done)
-    assert decision.result is None, decision.message
-    assert sorted(unit.labels for unit in decision.units) == [("a",), ("b",)]
-
-
-def test_an_expression_key_names_a_strategy_property(tmp_path: Path) -> None:
-    wf = _workflow(
-        tmp_path, "      matrix: ${{ fromJSON(vars.MATRIX) }}\n      ${{ vars.KEY }}: false\n"
-    )
-    contexts = RunContexts(github={}, inputs={}, vars={**CONTEXTS.vars, "KEY": "fail-fast"})
-    assert fail_fast(wf.jobs[1], contexts) is False
-    assert fail_fast(wf.jobs[1], CONTEXTS) is True  # the key evaluates to '': no property
-
-
-def test_a_key_that_is_no_strategy_property_after_evaluation_fails_the_job(tmp_path: Path) -> None:
-    wf = _workflow(tmp_path, "      ${{ insert }}: ${{ fromJSON('{\"parallel\":2}') }}\n")
-    decision = plan_job(
-        wf, wf.jobs[1], CONTEXTS, {"plan": NeedDone(result=Result.SUCCESS, outputs={})}
-    )
-    assert decision.result is Result.FAILURE
-    assert "Unexpected value 'parallel'" in decision.message
 
 
 @pytest.mark.parametrize(

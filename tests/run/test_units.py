@@ -10,7 +10,7 @@ from conveyor.workflow.expr import EvalContext, compile_condition
 from conveyor.workflow.run.concurrency import ConcurrencyGroups
 from conveyor.workflow.run.contexts import ref_name_and_type
 from conveyor.workflow.run.results import JobResult, Result, combine
-from conveyor.workflow.run.status import job_functions, step_functions
+from conveyor.workflow.run.status import step_functions
 
 S, F, C, K = Result.SUCCESS, Result.FAILURE, Result.CANCELLED, Result.SKIPPED
 
@@ -34,29 +34,6 @@ def test_continue_on_error_failure_counts_as_success_for_dependants() -> None:
     job = JobResult(id="a", name="a", result=F, continue_on_error=True)
     assert job.needs_result is S
     assert JobResult(id="a", name="a", result=F).needs_result is F
-
-
-@pytest.mark.parametrize(
-    ("condition", "ancestors", "expected"),
-    [
-        ("true", {"a": S}, True),
-        ("true", {"a": F}, False),  # implicit success() &&
-        ("true", {"a": K}, False),  # a skipped need skips the dependant
-        ("true", {"a": C}, False),
-        ("failure()", {"a": F}, True),
-        ("failure()", {"a": S, "b": C}, False),
-        ("failure('b')", {"a": F, "b": S}, False),
-        ("failure('A')", {"a": F, "b": S}, True),  # job ids compare case-insensitively
-        ("success('b')", {"a": F, "b": S}, True),
-        ("always()", {"a": F}, True),
-        ("!cancelled()", {"a": F}, True),
-    ],
-)
-def test_job_level_status_functions(
-    condition: str, ancestors: dict[str, Result], expected: bool
-) -> None:
-    ctx = EvalContext(contexts={}, functions=job_functions(ancestors, cancelled=False))
-    assert compile_condition(condition).evaluate(ctx) is expected
 
 
 @pytest.mark.parametrize(

@@ -1,62 +1,72 @@
-"""Server-side job planning: whether a ready job runs, and on which labels (pure, no I/O).
+"""Server-side job planning: a ready job becomes runner units, or is concluded here (pure).
 
-Called by `ci.dispatch.JobDispatch` each time a run advances (queued, or a job concluded).
-GitHub decides these on the server, before any runner is involved, and so does Conveyor:
+Called by `ci.dispatch.JobDispatch` each time a run advances (queued, or a job concluded)
+and by `ci.cancels` (`holds`). GitHub decides these on the server, before any runner is
+involved, and so does Conveyor, with the engine's own planner (`workflow.plan.jobs`:
+readiness, `if` with the job-level status functions, the matrix, `runs-on`, job-level
+`concurrency` and `environment`); what is the CI server's own is here:
 
-* a job is *ready* when every job it `needs` has concluded;
-* its `if` (implicit `success()`) is evaluated with the contexts GitHub allows there
-  (`github`, `needs`, `vars`, `inputs`) and the job-level status functions over its
-  transitive ancestors (`workflow.run.status.job_functions`, the engine's own), so a job
-  skipped by `if: false` or by a failed need is concluded without ever needing a runner;
-* its matrix is expanded here (it may read `needs`), and `runs-on` (string, list, or
-  `{group, labels}`) and job-level `concurrency` are evaluated per leg with `github`,
-  `needs`, `strategy`, `matrix`, `vars`, `inputs`;
-* `environment` (its name) is evaluated per leg with the same contexts: a unit deploys to
-  one environment, whose protection rules the service applies before it is queued;
+* a job skipped by its `if` or by a failed need, or with no legs, is concluded `skipped`
+  without ever needing a runner; one whose `if`, matrix or `runs-on` cannot be evaluated
+  is concluded `failure` with the message;
+* `runs-on` (string, list, or `{group, labels}`), `concurrency` and the `environment` name
+  are evaluated per leg: a unit deploys to one environment, whose protection rules the
+  service applies before it is queued;
 * legs that share labels, concurrency group and environment form one unit; a job whose
   legs differ becomes one unit per distinct set, each selected by the engine's matrix
   filter;
 * after the run was cancelled, `cancelled()` holds and `success()` does not (`cancelled=`),
   so only jobs whose `if` says so (`always()`, `cancelled()`) still run; `holds` evaluates
-  the `if` of a job already planned again that way (GitHub's cancellation re-evaluates it).
+  the `if` of a job already planned again that way (GitHub's cancellation re-evaluates it);
+* `github_context` and `typed_inputs` give the planner's run-wide contexts from a run row.
 
-The runner's engine evaluates `if` and the matrix again with the same inputs (the needed
-jobs' results and outputs come as `prior_jobs`), so both sides agree. `group` of
+The runner's engine plans the job again with the same planner and inputs (the needed jobs'
+results and outputs come as `prior_jobs`), so both sides agree. `group` of
 `{group, labels}` names a runner group, which Conveyor does not have: it is not matched.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import (
-    EvalContext,
-    Value,
-    compile_condition,
-    evaluate_raw,
-    is_truthy,
-    to_str,
-)
+from conveyor.workflow.expr import EvalContext, Value
 from conveyor.workflow.model import Job, Workflow
+from conveyor.workflow.plan import jobs as planner
 from conveyor.workflow.plan import matrix as matrix_plan
-from conveyor.workflow.plan import strategy as strategy_plan
-from conveyor.workflow.run.results import Result
-from conveyor.workflow.run.status import job_functions
+from conveyor.workflow.plan.event import Event
+from conveyor.workflow.plan.github import RunIdentity, job_level
+from conveyor.workflow.plan.inputs import dispatch_inputs
+from conveyor.workflow.plan.jobs import (
+    NeedDone,
+    PlannedLeg,
+    Result,
+    RunContexts,
+    fail_fast,
+    holds,
+    ready,
+    runs_on_labels,
+)
+
+__all__ = [
+    "Decision",
+    "Filter",
+    "NeedDone",
+    "RunContexts",
+    "UnitSpec",
+    "fail_fast",
+    "github_context",
+    "holds",
+    "plan_job",
+    "ready",
+    "runs_on_labels",
+    "typed_inputs",
+]
 
 Filter = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NeedDone:
-    """What dependants see of a concluded job: its result and outputs."""
-
-    result: Result
-    outputs: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,74 +91,6 @@ class Decision:
     units: tuple[UnitSpec, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunContexts:
-    """The run-wide contexts of job-level keys."""
-
-    github: Mapping[str, Value]
-    inputs: Mapping[str, Value]
-    vars: Mapping[str, Value]
-
-
-def ready(job: Job, done: Mapping[str, NeedDone]) -> bool:
-    return all(need in done for need in job.needs)
-
-
-def ancestors(workflow: Workflow, job: Job, done: Mapping[str, NeedDone]) -> dict[str, Result]:
-    """Every concluded job `job` transitively needs, with its result."""
-    found: dict[str, Result] = {}
-    pending = list(job.needs)
-    while pending:
-        job_id = pending.pop()
-        if job_id in found or job_id not in done:
-            continue
-        found[job_id] = done[job_id].result
-        upstream = workflow.job(job_id)
-        pending.extend(upstream.needs if upstream is not None else ())
-    return found
-
-
-def _job_context(
-    workflow: Workflow,
-    job: Job,
-    contexts: RunContexts,
-    done: Mapping[str, NeedDone],
-    *,
-    cancelled: bool,
-) -> EvalContext:
-    """What a job's `if` reads: github, inputs, vars, needs and the status functions."""
-    needs: dict[str, Value] = {
-        n: {"result": str(done[n].result), "outputs": dict(done[n].outputs)}
-        for n in job.needs
-        if n in done
-    }
-    base: dict[str, Value] = {
-        "github": dict(contexts.github),
-        "inputs": dict(contexts.inputs),
-        "vars": dict(contexts.vars),
-        "needs": needs,
-    }
-    functions = job_functions(ancestors(workflow, job, done), cancelled=cancelled)
-    return EvalContext(contexts=base, functions=functions)
-
-
-def holds(
-    workflow: Workflow,
-    job: Job,
-    contexts: RunContexts,
-    done: Mapping[str, NeedDone],
-    *,
-    cancelled: bool,
-) -> bool:
-    """Whether the job's `if` (implicit `success()`) holds; False when it cannot be evaluated."""
-    ctx = _job_context(workflow, job, contexts, done, cancelled=cancelled)
-    try:
-        condition = compile_condition(job.if_ if job.if_ is not None else "success()")
-        return is_truthy(condition.evaluate(ctx))
-    except ConveyorError:
-        return False
-
-
 def plan_job(
     workflow: Workflow,
     job: Job,
@@ -158,100 +100,29 @@ def plan_job(
     cancelled: bool = False,
 ) -> Decision:
     """Decide a ready job (see the module docstring); `cancelled`: the run is cancelling."""
-    ctx = _job_context(workflow, job, contexts, done, cancelled=cancelled)
-    base = dict(ctx.contexts)
-    name = _name(job, ctx)
+    ctx = planner.job_context(workflow, job, contexts, done, cancelled=cancelled)
+    name = planner.job_name(job, ctx)
     try:
-        condition = compile_condition(job.if_ if job.if_ is not None else "success()")
-        if not is_truthy(condition.evaluate(ctx)):
+        if not planner.runs(job, ctx):
             return Decision(name=name, result=Result.SKIPPED)
-        legs = _legs(workflow, job, ctx)
+        legs = planner.legs(workflow, job, ctx)
         if not legs:
             return Decision(name=name, result=Result.SKIPPED)
-        units = _units(job, name, legs, base)
+        units = _units(job, name, legs, ctx)
     except ConveyorError as exc:
         return Decision(name=name, result=Result.FAILURE, message=str(exc))
     return Decision(name=name, units=units)
 
 
-def fail_fast(job: Job, contexts: RunContexts) -> bool:
-    """`strategy.fail-fast` of a job (true by default and when it cannot be evaluated)."""
-    if job.strategy is None:
-        return True
-    ctx = EvalContext(
-        contexts={
-            "github": dict(contexts.github),
-            "inputs": dict(contexts.inputs),
-            "vars": dict(contexts.vars),
-        }
-    )
-    try:
-        if job.strategy.template is not None:
-            values = strategy_plan.evaluated_properties(job.strategy.template, ctx, where="")
-            return is_truthy(values.get("fail-fast", True))
-        return is_truthy(evaluate_raw(job.strategy.fail_fast, ctx))
-    except ConveyorError:
-        return True
-
-
-def _name(job: Job, ctx: EvalContext) -> str:
-    if job.name is None:
-        return job.id
-    try:
-        return to_str(evaluate_raw(job.name, ctx))
-    except ConveyorError:
-        return job.id
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Leg:
-    combo: Mapping[str, Value]
-    strategy: Mapping[str, Value]
-
-
-def _legs(workflow: Workflow, job: Job, ctx: EvalContext) -> list[_Leg]:
-    where = f"{workflow.path}: jobs.{job.id}.strategy"
-    strategy = strategy_plan.resolve(job.strategy, ctx, where=where, job_id=job.id)
-    return [
-        _Leg(combo=combo, strategy=strategy.context(index))
-        for index, combo in enumerate(strategy.combos)
-    ]
-
-
-def runs_on_labels(raw: Any, ctx: EvalContext) -> tuple[str, ...]:
-    """`runs-on` evaluated: a label, a list of labels, or `{group, labels}` (group unmatched)."""
-    value = evaluate_raw(raw, ctx)
-    if isinstance(value, Mapping):
-        value = value.get("labels")
-    items = value if isinstance(value, list) else [] if value is None else [value]
-    labels = tuple(to_str(item).strip() for item in items)
-    return tuple(label for label in labels if label)
-
-
 def _units(
-    job: Job, name: str, legs: Sequence[_Leg], base: Mapping[str, Value]
+    job: Job, name: str, legs: Sequence[PlannedLeg], ctx: EvalContext
 ) -> tuple[UnitSpec, ...]:
-    keyed: dict[tuple[tuple[str, ...], str, bool, str], list[_Leg]] = {}
+    keyed: dict[tuple[tuple[str, ...], str, bool, str], list[PlannedLeg]] = {}
     for leg in legs:
-        ctx = EvalContext(
-            contexts={**base, "matrix": dict(leg.combo), "strategy": dict(leg.strategy)}
-        )
-        labels: tuple[str, ...] = ()
-        if job.uses is None:  # a reusable-workflow call runs its callee where it lands
-            labels = runs_on_labels(job.runs_on, ctx)
-            if not labels:
-                raise ConveyorError(
-                    f"jobs.{job.id}.runs-on evaluated to no label; give it a runner label"
-                )
-        group, cancel = "", False
-        if job.concurrency is not None:
-            group = to_str(evaluate_raw(job.concurrency.group, ctx))
-            cancel = bool(group) and is_truthy(
-                evaluate_raw(job.concurrency.cancel_in_progress, ctx)
-            )
-        environment = ""
-        if job.environment is not None:
-            environment = to_str(evaluate_raw(job.environment.name, ctx)).strip()
+        leg_ctx = planner.leg_context(ctx, leg.combo, leg.strategy)
+        labels = planner.runner_labels(job, leg_ctx)
+        group, cancel = planner.concurrency_key(job, leg_ctx)
+        environment = planner.environment_name(job, leg_ctx)
         keyed.setdefault((labels, group, cancel, environment), []).append(leg)
     if len(keyed) == 1:  # the whole job on one runner: fail-fast and max-parallel stay exact
         (labels, group, cancel, environment), _ = next(iter(keyed.items()))
@@ -283,8 +154,8 @@ def _units(
 
 
 def _selectable(
-    job: Job, combos: Sequence[Mapping[str, Value]], chosen: Sequence[_Leg]
-) -> list[list[_Leg]]:
+    job: Job, combos: Sequence[Mapping[str, Value]], chosen: Sequence[PlannedLeg]
+) -> list[list[PlannedLeg]]:
     """`chosen` as one filtered group, or leg by leg when no filter selects exactly them."""
     for parts in ([list(chosen)], [[leg] for leg in chosen]):
         if all(_exact(combos, part) for part in parts):
@@ -295,36 +166,21 @@ def _selectable(
     )
 
 
-def _filter(part: Sequence[_Leg]) -> Filter:
-    pairs = {(key, _text(value)) for leg in part for key, value in leg.combo.items()}
+def _filter(part: Sequence[PlannedLeg]) -> Filter:
+    pairs = {
+        (key, matrix_plan.scalar_text(value)) for leg in part for key, value in leg.combo.items()
+    }
     return tuple(sorted(pairs))
 
 
-def _exact(combos: Sequence[Mapping[str, Value]], part: Sequence[_Leg]) -> bool:
+def _exact(combos: Sequence[Mapping[str, Value]], part: Sequence[PlannedLeg]) -> bool:
     picked = matrix_plan.filter_legs(list(combos), _filter(part))
     return len(picked) == len(part) and all(any(p is leg.combo for leg in part) for p in picked)
 
 
-def _text(value: Value) -> str:
-    """A matrix value as the engine's filter renders it (`matrix.filter_legs`)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        whole = value.is_integer() and abs(value) < 1e15
-        return str(int(value)) if whole else format(value, ".15g")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
 def github_context(run: Mapping[str, Any], workflow: Workflow) -> dict[str, Value]:
-    """The `github` context of job-level keys for a run row (as the engine builds it)."""
-    from conveyor.workflow.plan.event import Event
-    from conveyor.workflow.run.contexts import RunIdentity
-    from conveyor.workflow.run.contexts import github_context as engine_github
-
+    """The `github` context of job-level keys for a run row (`plan.github.job_level`, as the
+    engine's scheduler builds it)."""
     payload = dict(run["payload"] or {})
     pull = payload.get("pull_request") or {}
     event = Event(
@@ -344,16 +200,7 @@ def github_context(run: Mapping[str, Any], workflow: Workflow) -> dict[str, Valu
         event_path=Path("event.json"),
         token="",
     )
-    github = engine_github(
-        event,
-        ident,
-        workflow_name=workflow.display_name,
-        workflow_path=workflow.path,
-        job_id="",
-        workspace=Path(),
-    )
-    github["workspace"] = ""
-    return github
+    return job_level(event, ident, workflow=workflow, payload=payload)
 
 
 def typed_inputs(workflow: Workflow, run: Mapping[str, Any]) -> dict[str, Value]:
@@ -362,8 +209,6 @@ def typed_inputs(workflow: Workflow, run: Mapping[str, Any]) -> dict[str, Value]
     trigger = workflow.on.get(str(run["event"]))
     if run["event"] != "workflow_dispatch" or trigger is None:
         return dict(given)
-    from conveyor.workflow.plan.inputs import dispatch_inputs
-
     try:
         return dict(dispatch_inputs(trigger.inputs, given, allow_unknown=True).typed)
     except ConveyorError:

@@ -107,7 +107,7 @@ def filter_legs(combos: Sequence[C], filters: Sequence[tuple[str, str]]) -> list
     return [
         c
         for c in combos
-        if all(key not in c or _scalar_text(c[key]) in values for key, values in wanted.items())
+        if all(key not in c or scalar_text(c[key]) in values for key, values in wanted.items())
     ]
 
 
@@ -152,11 +152,12 @@ def _flatten(values: Sequence[object]) -> list[str]:
         elif isinstance(value, list):
             out.extend(_flatten(value))
         else:
-            out.append(_scalar_text(value))
+            out.append(scalar_text(value))
     return out
 
 
-def _scalar_text(value: object) -> str:
+def scalar_text(value: object) -> str:
+    """A matrix value as text: what `--matrix K:V` and a CI unit's matrix filter compare."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -1,9 +1,10 @@
 """`strategy:` evaluated: the matrix legs, `fail-fast` and `max-parallel` of one job.
 
-One rule for both places that plan a job's legs: the engine's scheduler
-(`conveyor.workflow.run.scheduler`) and the CI server's job planner (`conveyor.ci.jobplan`),
-which GitHub's server mirrors: it evaluates `strategy` when it plans the job, with the
-contexts the schema allows there (`github`, `inputs`, `vars`, `needs`).
+One rule for both places that plan a job's legs, through the job planner (`plan.jobs.legs`,
+`plan.jobs.fail_fast`): the engine's scheduler (`conveyor.workflow.run.scheduler`) and the
+CI server's dispatcher (`conveyor.ci.jobplan`), as GitHub's server evaluates `strategy`
+when it plans the job, with the contexts the schema allows there (`github`, `inputs`,
+`vars`, `needs`).
 
 A strategy written with an expression key or `${{ insert }}` (or as one expression,
 `strategy: ${{ fromJSON(…) }}`) is a `Strategy.template`: GitHub's template evaluator

@@ -1,23 +1,30 @@
-"""The `github` and `runner` contexts and the GITHUB_* / RUNNER_* variables of a job.
+"""The `runner` context and the GITHUB_* / RUNNER_* variables of a job.
 
 Called by `job.py` when a job (leg) starts and by `steps.py` per step (the per-step file
-paths and `GITHUB_ACTION`). Values follow GitHub's runner: the `github` context mirrors the
-GITHUB_* variables, `github.event` is the payload written to `GITHUB_EVENT_PATH`.
+paths and `GITHUB_ACTION`). The `github` context itself is pure and lives in
+`conveyor.workflow.plan.github` (the job planner reads its job-level form); it is named here
+too for the job runner and the session, which import it from this module.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from conveyor.workflow.expr import Value
+from conveyor.workflow.plan.github import RunIdentity, github_context, ref_name_and_type
 
-SERVER_URL = "https://github.com"
-API_URL = "https://api.github.com"
-GRAPHQL_URL = "https://api.github.com/graphql"
+__all__ = [
+    "HOST_VARIABLES",
+    "RunIdentity",
+    "github_context",
+    "host_environment",
+    "job_variables",
+    "ref_name_and_type",
+    "runner_arch",
+    "runner_context",
+]
 
 #: What a job inherits from the host, like a runner's service environment (no secrets, no
 #: stray variables of the user's shell).
@@ -35,104 +42,11 @@ HOST_VARIABLES = (
 )
 
 
-class EventLike(Protocol):
-    """What the contexts need of `conveyor.workflow.events.Event`."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def payload(self) -> Mapping[str, Any]: ...
-    @property
-    def ref(self) -> str: ...
-    @property
-    def sha(self) -> str: ...
-    @property
-    def base_ref(self) -> str | None: ...
-    @property
-    def head_ref(self) -> str | None: ...
-    @property
-    def actor(self) -> str: ...
-    @property
-    def repository(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunIdentity:
-    """Per-invocation values of the `github` context."""
-
-    run_id: int
-    run_number: int
-    run_attempt: int = 1
-    event_path: Path
-    token: str
-    debug: bool = False
-
-
-def ref_name_and_type(ref: str) -> tuple[str, str]:
-    for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
-        if ref.startswith(prefix):
-            return ref.removeprefix(prefix), kind
-    if ref.startswith("refs/pull/"):
-        return ref.removeprefix("refs/pull/"), "branch"
-    return ref, "branch"
-
-
 def runner_arch() -> str:
     machine = os.uname().machine.lower()  # not `platform`: it costs ms to import
     return {"x86_64": "X64", "amd64": "X64", "aarch64": "ARM64", "arm64": "ARM64"}.get(
         machine, "X86" if machine in {"i386", "i686"} else machine.upper()
     )
-
-
-def github_context(
-    event: EventLike,
-    ident: RunIdentity,
-    *,
-    workflow_name: str,
-    workflow_path: str,
-    job_id: str,
-    workspace: Path,
-) -> dict[str, Value]:
-    """The `github` context of a job (without the per-step file paths)."""
-    ref_name, ref_type = ref_name_and_type(event.ref)
-    owner = event.repository.split("/", 1)[0]
-    return {
-        "action": "",
-        "action_path": "",
-        "action_ref": "",
-        "action_repository": "",
-        "actor": event.actor,
-        "actor_id": "1",
-        "api_url": API_URL,
-        "base_ref": event.base_ref or "",
-        "event": dict(event.payload),
-        "event_name": event.name,
-        "event_path": str(ident.event_path),
-        "graphql_url": GRAPHQL_URL,
-        "head_ref": event.head_ref or "",
-        "job": job_id,
-        "ref": event.ref,
-        "ref_name": ref_name,
-        "ref_protected": False,
-        "ref_type": ref_type,
-        "repository": event.repository,
-        "repository_id": "1",
-        "repository_owner": owner,
-        "repository_owner_id": "1",
-        "retention_days": "90",
-        "run_attempt": str(ident.run_attempt),
-        "run_id": str(ident.run_id),
-        "run_number": str(ident.run_number),
-        "secret_source": "Actions",
-        "server_url": SERVER_URL,
-        "sha": event.sha,
-        "token": ident.token,
-        "triggering_actor": event.actor,
-        "workflow": workflow_name,
-        "workflow_ref": f"{event.repository}/{workflow_path}@{event.ref}",
-        "workflow_sha": event.sha,
-        "workspace": str(workspace),
-    }
 
 
 def runner_context(*, temp: Path, tool_cache: Path, debug: bool) -> dict[str, Value]:

@@ -24,6 +24,7 @@ from conveyor.workflow.run.results import (
     workflow_result,
 )
 from conveyor.workflow.run.scheduler import Scheduler
+from conveyor.workflow.run.scope import JobControl
 from conveyor.workflow.run.selection import Selected
 from conveyor.workflow.run.session import Session
 
@@ -58,8 +59,6 @@ async def _one(session: Session, chosen: Selected) -> WorkflowResult:
     group = _group(session, chosen)
     scheduler = Scheduler(session, call, only=set(chosen.only) if chosen.only is not None else None)
     if group is not None:
-        from conveyor.workflow.run.scope import JobControl
-
         control = JobControl()
         scheduler.stop = control
         name, cancel_running = group

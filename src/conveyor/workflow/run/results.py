@@ -2,26 +2,29 @@
 
 Built by the engine (`job`, `scheduler`, `reusable`); read by `conveyor.app.cmd_run`, which
 prints `to_json(run)` for `--json` (INTERFACES.md section D2) and the summary table, and
-derives the exit code from `RunResult.result`.
+derives the exit code from `RunResult.result`. `Result` itself is the job planner's
+(`conveyor.workflow.plan.jobs`), which decides on the results of a job's needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from conveyor.workflow.plan.jobs import Result
 from conveyor.workflow.run.commands import Annotation
 
-
-class Result(StrEnum):
-    """A job's or step's result as GitHub names it (`needs.<id>.result`, `steps.<id>.outcome`)."""
-
-    SUCCESS = "success"
-    FAILURE = "failure"
-    CANCELLED = "cancelled"
-    SKIPPED = "skipped"
+__all__ = [
+    "JobResult",
+    "Result",
+    "RunResult",
+    "StepResult",
+    "WorkflowResult",
+    "combine",
+    "run_result",
+    "workflow_result",
+]
 
 
 def combine(results: Iterable[Result]) -> Result:

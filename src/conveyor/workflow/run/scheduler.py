@@ -1,48 +1,33 @@
 """Schedules a workflow's jobs: each starts as soon as its own `needs` are done.
 
-Called by `engine.py` for every triggered workflow and by `reusable.py` for a called one.
-Per job: wait for the direct needs, evaluate `if` (implicit `success()`, job-level status
-functions over the job's ancestors), expand `strategy.matrix` now (so `fromJSON(needs...)`
-works), then run the legs under `max-parallel`, the run-wide `--max-parallel`, concurrency
-groups and `fail-fast` (a failing leg stops the running AND the queued ones). A skipped,
-failed or cancelled need skips the dependant unless its `if` uses a status function.
+Called by `engine.py` for every triggered workflow; a reusable-workflow caller leg runs its
+callee through `reusable.run_call`, which this scheduler hands `_called` to run the callee
+with a nested scheduler. What is decided about a job is the job planner's
+(`conveyor.workflow.plan.jobs`, the CI server's too): per job, wait for the direct needs,
+evaluate `if` (implicit `success()`, job-level status functions over the job's ancestors),
+expand `strategy.matrix` now (so `fromJSON(needs...)` works), name the legs; then run the
+legs under `max-parallel`, the run-wide `--max-parallel`, concurrency groups and
+`fail-fast` (a failing leg stops the running AND the queued ones). A skipped, failed or
+cancelled need skips the dependant unless its `if` uses a status function.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import (
-    EvalContext,
-    Value,
-    compile_condition,
-    evaluate_raw,
-    is_truthy,
-    to_str,
-)
+from conveyor.workflow.expr import EvalContext, Value
 from conveyor.workflow.model import Job
-from conveyor.workflow.plan import matrix as matrix_plan
-from conveyor.workflow.plan import strategy as strategy_plan
-from conveyor.workflow.run.contexts import github_context
+from conveyor.workflow.plan import jobs as planner
+from conveyor.workflow.plan.github import job_level
+from conveyor.workflow.plan.jobs import NeedDone, Result, RunContexts
 from conveyor.workflow.run.job import Leg, WorkflowCall, run_job
-from conveyor.workflow.run.results import JobResult, Result, combine
+from conveyor.workflow.run.results import JobResult, combine
+from conveyor.workflow.run.reusable import run_call
 from conveyor.workflow.run.scope import JobControl
 from conveyor.workflow.run.session import Session
-from conveyor.workflow.run.status import job_functions
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Done:
-    """What dependants see of a finished job."""
-
-    result: Result
-    outputs: Mapping[str, str] = field(default_factory=dict)
-    ancestors: Mapping[str, Result] = field(default_factory=dict)
 
 
 class Scheduler:
@@ -61,7 +46,7 @@ class Scheduler:
         self.only = only
         self.stop = stop  # the caller leg's control: stopping it stops every leg here
         self.results: list[JobResult] = []
-        self._done: dict[str, asyncio.Future[Done]] = {}
+        self._done: dict[str, asyncio.Future[NeedDone]] = {}
         self._controls: list[JobControl] = []
 
     async def run(self) -> list[JobResult]:
@@ -72,13 +57,8 @@ class Scheduler:
             for job_id, (result, outputs) in self.session.prior_jobs.items():
                 if job_id not in self._done:
                     self._done[job_id] = loop.create_future()
-                    self._done[job_id].set_result(
-                        Done(
-                            result=Result(result),
-                            outputs=outputs,
-                            ancestors=self._prior_ancestors(job_id),
-                        )
-                    )
+                    done = NeedDone(result=Result(result), outputs=outputs)
+                    self._done[job_id].set_result(done)
         watcher = asyncio.ensure_future(self._watch_stop()) if self.stop else None
         try:
             await asyncio.gather(*(self._job(j) for j in jobs))
@@ -87,23 +67,7 @@ class Scheduler:
                 watcher.cancel()
         return self.results
 
-    def _prior_ancestors(self, job_id: str) -> dict[str, Result]:
-        """A kept job's own ancestors among the kept jobs, so `failure()` and friends of a
-        job after it see the whole chain (a job dispatched alone by the CI service)."""
-        prior = self.session.prior_jobs
-        found: dict[str, Result] = {}
-        job = self.call.workflow.job(job_id)
-        pending = list(job.needs) if job is not None else []
-        while pending:
-            need = pending.pop()
-            if need in found or need not in prior:
-                continue
-            found[need] = Result(prior[need][0])
-            upstream = self.call.workflow.job(need)
-            pending.extend(upstream.needs if upstream is not None else ())
-        return found
-
-    def finished(self) -> dict[str, Done]:
+    def finished(self) -> dict[str, NeedDone]:
         """The jobs that ended, as dependants see them (the `jobs` context of a callee)."""
         return {k: f.result() for k, f in self._done.items() if f.done()}
 
@@ -121,106 +85,83 @@ class Scheduler:
             control.cancel(self.stop.reason)
         return control
 
-    def job_name(self, job: Job, ctx: EvalContext | None) -> str:
-        if job.name is None or ctx is None:
-            return job.id
-        try:
-            return to_str(evaluate_raw(job.name, ctx))
-        except ConveyorError:
-            return job.id
-
     async def _job(self, job: Job) -> None:
-        done = Done(result=Result.FAILURE)
+        done = NeedDone(result=Result.FAILURE)
         try:
             done = await self._job_body(job)
         finally:
             self._done[job.id].set_result(done)
 
-    async def _job_body(self, job: Job) -> Done:
-        needs = {n: await self._done[n] for n in job.needs if n in self._done}
-        ancestors: dict[str, Result] = {}
-        for need_id, need in needs.items():
-            ancestors.update(need.ancestors)
-            ancestors[need_id] = need.result
-        needs_ctx: dict[str, Value] = {
-            n: {"result": str(d.result), "outputs": dict(d.outputs)} for n, d in needs.items()
-        }
-        base: dict[str, Value] = {
-            "github": self._github(),
-            "inputs": dict(self.call.inputs),
-            "vars": dict(self.session.options.vars),
-            "needs": needs_ctx,
-        }
-        functions = job_functions(ancestors, cancelled=self.session.run_cancelled)
-        ctx = EvalContext(contexts=base, functions=functions)
-        prefix = self.call.name_prefix
-        try:
-            condition = compile_condition(job.if_ if job.if_ is not None else "success()")
-            runs = is_truthy(condition.evaluate(ctx))
-            legs = self._legs(job, ctx, needs_ctx) if runs else []
-        except ConveyorError as exc:
-            self.session.console.line(self.call.prefix(f"{prefix}{job.id}"), f"Error: {exc}")
-            self._record(job, f"{prefix}{self.job_name(job, ctx)}", Result.FAILURE)
-            return Done(result=Result.FAILURE, ancestors=ancestors)
-        if not legs:
-            self._record(job, f"{prefix}{self.job_name(job, ctx)}", Result.SKIPPED)
-            return Done(result=Result.SKIPPED, ancestors=ancestors)
-        results = await self._run_legs(job, legs, ctx)
+    async def _job_body(self, job: Job) -> NeedDone:
+        for need in job.needs:
+            if need in self._done:
+                await self._done[need]
+        planned = self._plan(job)
+        if isinstance(planned, NeedDone):
+            return planned
+        ctx, legs = planned
+        results = await self._run_legs(legs, ctx)
         outputs: dict[str, str] = {}
         for result in results:
             outputs.update({k: v for k, v in result.outputs.items() if v != ""})
-        verdict = combine(r.needs_result for r in results)
-        return Done(result=verdict, outputs=outputs, ancestors=ancestors)
+        return NeedDone(result=combine(r.needs_result for r in results), outputs=outputs)
 
-    def _github(self) -> dict[str, Value]:
-        """The `github` context of job-level keys (`if`, `strategy`, `concurrency`, `with`)."""
-        github = github_context(
+    def _plan(self, job: Job) -> tuple[EvalContext, list[Leg]] | NeedDone:
+        """A ready job's context and legs, or how it concluded without running (skipped by
+        its `if` or an empty matrix; failed when they cannot be evaluated)."""
+        done = self.finished()
+        cancelled = self.session.run_cancelled
+        ctx = planner.job_context(
+            self.call.workflow, job, self._contexts(), done, cancelled=cancelled
+        )
+        prefix = self.call.name_prefix
+        try:
+            runs = planner.runs(job, ctx)
+            legs = self._legs(job, ctx, planner.needs_context(job, done)) if runs else []
+        except ConveyorError as exc:
+            self.session.console.line(self.call.prefix(f"{prefix}{job.id}"), f"Error: {exc}")
+            self._record(job, f"{prefix}{planner.job_name(job, ctx)}", Result.FAILURE)
+            return NeedDone(result=Result.FAILURE)
+        if not legs:
+            self._record(job, f"{prefix}{planner.job_name(job, ctx)}", Result.SKIPPED)
+            return NeedDone(result=Result.SKIPPED)
+        return ctx, legs
+
+    def _contexts(self) -> RunContexts:
+        """The run-wide contexts of job-level keys (`if`, `strategy`, `concurrency`, `with`)."""
+        github = job_level(
             self.session.options.event,
             self.session.identity,
-            workflow_name=self.call.top.display_name,
-            workflow_path=self.call.top.path,
-            job_id="",
-            workspace=self.session.options.run_dir,
+            workflow=self.call.top,
+            payload=self.call.event_payload,
         )
-        github["event"] = dict(self.call.event_payload)
-        github["workspace"] = ""
-        return github
+        return RunContexts(github=github, inputs=self.call.inputs, vars=self.session.options.vars)
 
     def _record(self, job: Job, name: str, result: Result) -> None:
         self.results.append(JobResult(id=job.id, name=name, result=result, parent=self.call.parent))
 
-    def _legs(self, job: Job, ctx: EvalContext, needs_ctx: dict[str, Value]) -> list[Leg]:
-        where = f"{self.call.workflow.path}: jobs.{job.id}.strategy"
-        strategy = strategy_plan.resolve(job.strategy, ctx, where=where, job_id=job.id)
-        filters = self.session.options.matrix_filter
-        if filters and self.call.depth == 0 and strategy.has_matrix:
-            combos = tuple(matrix_plan.filter_legs(list(strategy.combos), filters))
-            strategy = dataclasses.replace(strategy, combos=combos)
+    def _legs(self, job: Job, ctx: EvalContext, needs: Mapping[str, Value]) -> list[Leg]:
+        """The planner's legs as the engine runs them (`--matrix` narrows the top level)."""
+        filters = self.session.options.matrix_filter if self.call.depth == 0 else ()
         legs = []
-        for index, combo in enumerate(strategy.combos):
-            strategy_ctx = strategy.context(index)
-            contexts = {**ctx.contexts, "matrix": dict(combo), "strategy": strategy_ctx}
-            name = self._leg_name(job, combo, EvalContext(contexts=contexts))
+        for planned in planner.legs(self.call.workflow, job, ctx, matrix_filter=filters):
+            leg_ctx = planner.leg_context(ctx, planned.combo, planned.strategy)
+            name = planner.leg_name(job, planned.combo, leg_ctx)
             legs.append(
                 Leg(
                     job=job,
-                    name=name,
-                    matrix=combo,
-                    strategy=strategy_ctx,
-                    needs=needs_ctx,
-                    index=index,
+                    name=f"{self.call.name_prefix}{name}",
+                    matrix=planned.combo,
+                    strategy=planned.strategy,
+                    needs=needs,
+                    index=planned.index,
                 )
             )
         return legs
 
-    def _leg_name(self, job: Job, combo: dict[str, Value], ctx: EvalContext) -> str:
-        base = self.job_name(job, ctx)
-        if job.name is None or "${{" not in str(job.name):
-            base = matrix_plan.leg_name(base, combo)
-        return f"{self.call.name_prefix}{base}"
-
-    async def _run_legs(self, job: Job, legs: list[Leg], ctx: EvalContext) -> list[JobResult]:
-        """Run the legs; their results in the order they finished."""
+    async def _run_legs(self, legs: list[Leg], ctx: EvalContext) -> list[JobResult]:
+        """Run the legs (`ctx`: their job's context); their results in the order they
+        finished."""
         limit = legs[0].strategy.get("max-parallel")
         slots = asyncio.Semaphore(limit if isinstance(limit, int) and limit > 0 else len(legs))
         controls = [self._new_control() for _ in legs]
@@ -235,7 +176,7 @@ class Scheduler:
         finished: list[JobResult] = []  # in completion order: the last leg's outputs win
 
         async def one(leg: Leg, control: JobControl) -> None:
-            finished.append(await self._leg(leg, control, slots, ended))
+            finished.append(await self._leg(leg, ctx, control, slots, ended))
 
         await asyncio.gather(*(one(leg, c) for leg, c in zip(legs, controls, strict=True)))
         return finished
@@ -243,6 +184,7 @@ class Scheduler:
     async def _leg(
         self,
         leg: Leg,
+        ctx: EvalContext,
         control: JobControl,
         slots: asyncio.Semaphore,
         ended: Callable[[JobResult, JobControl], None],
@@ -258,9 +200,9 @@ class Scheduler:
                 if not await _until_stopped(global_slots.acquire(), control):
                     return self._cancelled(leg)
                 stack.callback(global_slots.release)
-            group = self._group(leg)
-            if group is not None:
-                name, cancel_running = group
+            leg_ctx = planner.leg_context(ctx, leg.matrix, leg.strategy)
+            name, cancel_running = planner.concurrency_key(leg.job, leg_ctx)
+            if name:
                 got = await _until_stopped(
                     self.session.concurrency.acquire(
                         name, cancel_in_progress=cancel_running, cancel=control.cancel
@@ -272,7 +214,7 @@ class Scheduler:
                 stack.callback(self.session.concurrency.release, name)
             if control.stop.is_set():
                 return self._cancelled(leg)
-            result = await self._execute(leg, control)
+            result = await self._execute(leg, leg_ctx, control)
             ended(result, control)  # fail-fast before the slot goes to a queued leg
         self.results.append(result)
         self.session.console.job_end(
@@ -280,29 +222,22 @@ class Scheduler:
         )
         return result
 
-    async def _execute(self, leg: Leg, control: JobControl) -> JobResult:
+    async def _execute(self, leg: Leg, leg_ctx: EvalContext, control: JobControl) -> JobResult:
         if leg.job.uses is not None:
-            from conveyor.workflow.run.reusable import run_call
-
-            return await run_call(self, leg, control)
+            return await run_call(
+                self.session, self.call, leg, control, contexts=leg_ctx.contexts, run=self._called
+            )
         return await run_job(self.session, self.call, leg, control)
 
-    def _group(self, leg: Leg) -> tuple[str, bool] | None:
-        concurrency = leg.job.concurrency
-        if concurrency is None:
-            return None
-        contexts: dict[str, Value] = {
-            "github": self._github(),
-            "inputs": dict(self.call.inputs),
-            "vars": dict(self.session.options.vars),
-            "needs": dict(leg.needs),
-            "matrix": dict(leg.matrix),
-            "strategy": dict(leg.strategy),
-        }
-        ctx = EvalContext(contexts=contexts)
-        name = to_str(evaluate_raw(concurrency.group, ctx))
-        cancel = is_truthy(evaluate_raw(concurrency.cancel_in_progress, ctx))
-        return (name, cancel) if name else None
+    async def _called(
+        self, call: WorkflowCall, stop: JobControl
+    ) -> tuple[list[JobResult], dict[str, NeedDone]]:
+        """Run a called workflow with a nested scheduler (stopping `stop` stops it); its
+        results join this scheduler's."""
+        nested = Scheduler(self.session, call, stop=stop)
+        results = await nested.run()
+        self.results.extend(results)
+        return results, nested.finished()
 
     def _cancelled(self, leg: Leg) -> JobResult:
         result = JobResult(
