@@ -61,7 +61,10 @@ def promote(
     with mapped_errors(req.remote):
         if mode == Mode.PULL_REQUEST:
             pr_req = replace(req, require_commit_rule=False)
-            from conveyor.promote.pullrequest import PullRequestOptions, open_pull_request
+            from conveyor.promote.pullrequest import (  # noqa: PLC0415, RUF100 (PR mode only: urllib costs ~60 ms)
+                PullRequestOptions,
+                open_pull_request,
+            )
 
             return open_pull_request(pr_req, pr or PullRequestOptions(), Writer(pr_req))
         if req.shared_cache:

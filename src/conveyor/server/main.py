@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -140,8 +141,6 @@ async def _refresh(
     endpoints: tuple[str, ...], repos: tuple[str, ...], token_file: Path | None
 ) -> None:
     """Ask external reconcilers to refresh the apps reading `repos` (best effort)."""
-    import httpx
-
     headers = {}
     if token_file is not None:
         try:
