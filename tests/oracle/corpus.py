@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
 
-import yaml
+from tests.oracle.mutations import TEXT_MUTATIONS, TREE_MUTATIONS
+from tests.oracle.mutations_features import FEATURE_MUTATIONS
+from tests.oracle.schema_gen import WorkflowGen
+from tests.oracle.yamltext import dump
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,31 +28,7 @@ class Sample:
     text: str
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes a value used twice twice, not as an anchor and an alias."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def dump(value: Any) -> str:
-    """Block-style YAML as people write it (`on:` unquoted, keys in insertion order)."""
-    text = yaml.dump(
-        value,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=1_000_000,
-        default_flow_style=False,
-    )
-    return text.replace("'on':", "on:", 1) if text.startswith("'on':") else text
-
-
 def build_corpus(seed: int, bases: int, *, full: int = 4) -> list[Sample]:
-    from tests.oracle.mutations import TEXT_MUTATIONS, TREE_MUTATIONS
-    from tests.oracle.mutations_features import FEATURE_MUTATIONS
-    from tests.oracle.schema_gen import WorkflowGen
-
     rng = random.Random(seed)
     gen = WorkflowGen(rng)
     samples: list[Sample] = []

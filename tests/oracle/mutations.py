@@ -16,9 +16,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from tests.oracle.corpus import dump
 from tests.oracle.mutations_text import TEXT_MUTATIONS
 from tests.oracle.schema_gen import Path_, Site, body_of
+from tests.oracle.yamltext import dump
 
 TreeMutation = Callable[[random.Random, dict[str, Any], list[Site]], str | None]
 
