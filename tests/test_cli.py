@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from conveyor.app.cli import LAZY_COMMANDS, cli
+
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -47,8 +49,6 @@ def test_the_console_entry_pauses_gc_only_until_the_command_is_loaded() -> None:
 
 
 def test_every_registered_command_loads() -> None:
-    from conveyor.app.cli import LAZY_COMMANDS, cli
-
     ctx = click.Context(cli)
     for name in LAZY_COMMANDS:
         assert isinstance(cli.get_command(ctx, name), click.Command), name

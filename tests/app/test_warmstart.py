@@ -7,6 +7,7 @@ wrote its line to CONVEYOR_WARM_TRACE (only forked children do).
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import pty
 import signal
@@ -149,8 +150,6 @@ def test_a_server_for_other_code_answers_stale_and_exits(warm: Warm, tmp_path: P
     request = b"\x00\x00\x00\x05" + b"junk!"
     with socket.socket(socket.AF_UNIX) as client:
         client.connect(str(path))
-        import marshal
-
         body = marshal.dumps({"key": "other code", "argv": [], "cwd": "/", "env": {}})
         request = len(body).to_bytes(4, "big") + body
         socket.send_fds(client, [request], [0, 1, 2])

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,6 @@ def test_only_one_up_per_state_directory(tmp_path: Path) -> None:
     first = cmd_up._lock(tmp_path)
     assert first is not None
     assert cmd_up._lock(tmp_path) is None
-    import os
-
     os.close(first)
     again = cmd_up._lock(tmp_path)
     assert again is not None
@@ -99,8 +99,6 @@ def test_bench_reads_step_durations_in_ms_and_s() -> None:
 
 
 def test_up_refuses_ports_in_use(tmp_path: Path) -> None:
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -18,6 +18,7 @@ import pytest
 from conveyor.app import platform, seed
 from conveyor.app.registry import registry_config, registry_service
 from conveyor.app.supervisor import Readiness, ServiceSpec, Supervisor, SupervisorError, probe
+from conveyor.clients.podman import Podman
 from conveyor.server.githttp import GitHttpServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -106,8 +107,6 @@ def test_registry_config_is_loopback_with_data_under_state() -> None:
 
 @pytest.mark.slow
 def test_registry_serves_pushes_from_podman(tmp_path: Path) -> None:
-    from conveyor.clients.podman import Podman
-
     address = f"127.0.0.1:{free_port()}"
     sup = Supervisor(tmp_path / "run")
     started = time.monotonic()

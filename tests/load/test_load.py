@@ -9,6 +9,7 @@ import pytest
 
 from conveyor.core.errors import UserError
 from conveyor.workflow.load import WorkflowInvalid, lint_paths, load_action, load_workflow
+from conveyor.workflow.schema.definitions import schema_dir
 from tests.load.cases import SHARED
 
 SEED = SHARED / "seed" / "workflows"
@@ -178,8 +179,6 @@ def test_missing_action_metadata(repo: Path) -> None:
 def test_missing_schema_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from conveyor.workflow.schema.definitions import schema_dir
-
     monkeypatch.setenv("CONVEYOR_WORKFLOW_SCHEMA_DIR", str(tmp_path))
     with pytest.raises(UserError) as caught:
         schema_dir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conveyor.workflow.schema.cron import is_valid_cron
 from tests.load.helpers import JOB, problems
 
 RULES = [
@@ -271,8 +272,6 @@ CRONS = [
 
 @pytest.mark.parametrize(("cron", "valid"), CRONS)
 def test_cron(cron: str, valid: bool) -> None:
-    from conveyor.workflow.schema.cron import is_valid_cron
-
     assert is_valid_cron(cron) is valid
 
 

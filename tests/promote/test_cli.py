@@ -3,6 +3,7 @@ exit codes, one-line messages, and the repo untouched on bad input."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conveyor.app import cli
 from conveyor.app.cmd_affected import affected
 from conveyor.app.cmd_promote import promote
+from conveyor.server.githttp import GitHttpServer
 from tests.promote.conftest import default_files, git, refs, seed, show
 
 
@@ -177,8 +180,6 @@ def test_affected_matrix_and_github_output(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_githttp_push_needs_token(tmp_path: Path) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     (tmp_path / "srv").mkdir()
     seed(tmp_path / "srv", {"a.txt": "1\n"})
     pushed: list[str] = []
@@ -206,7 +207,7 @@ def test_githttp_push_needs_token(tmp_path: Path) -> None:
             cwd=work,
         )
         assert pushed == ["/cfg.git"]
-        assert srv.user_for("Basic " + __import__("base64").b64encode(b"x:tk").decode()) == "ci"
+        assert srv.user_for("Basic " + base64.b64encode(b"x:tk").decode()) == "ci"
         assert srv.user_for("Bearer nope") is None
 
 
@@ -214,8 +215,6 @@ def test_lazy_registration_in_the_main_cli(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """What the lead's LAZY_COMMANDS entries will do: `conveyor promote|affected …`."""
-    from conveyor.app import cli
-
     monkeypatch.setitem(
         cli.LAZY_COMMANDS, "promote", ("conveyor.app.cmd_promote", "promote", "Promote an image.")
     )

@@ -16,7 +16,7 @@ from conveyor.promote.pullrequest import PullRequestOptions, branch_name, repo_o
 from conveyor.promote.service import Mode, promote
 from conveyor.promote.writeback import Status, WriteRequest
 from conveyor.server.githttp import GitHttpServer
-from tests.promote.conftest import TOKEN, default_files, refs, seed, show
+from tests.promote.conftest import DEPLOY, TOKEN, default_files, git, hand_commit, refs, seed, show
 from tests.promote.fake_github import FakeGitHub
 
 GH_TOKEN = "ghp_faketoken123"
@@ -130,8 +130,6 @@ def test_branch_name_uses_digest_when_no_tag(tmp_path: Path) -> None:
 def test_pr_branch_starts_from_the_current_main(
     setup: tuple[Path, str, FakeGitHub], tmp_path: Path
 ) -> None:
-    from tests.promote.conftest import DEPLOY, git, hand_commit
-
     bare, url, gh = setup
     assert promote(req(url, tmp_path, "1.1.0", env="dev")).status == Status.PROMOTED
     hand = hand_commit(bare, "envs/dev/svc1.yaml", DEPLOY.format(name="svc1", tag="7.0.0"))

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import random
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from conveyor.promote.imageref import parse_image
 from conveyor.promote.planner import EditSpec
 from conveyor.promote.service import history, promote
 from conveyor.promote.writeback import Status, WriteRequest
-from tests.promote.conftest import DEPLOY, TOKEN, default_files, hand_commit, refs, seed, show
+from conveyor.server.githttp import GitHttpServer
+from tests.promote.conftest import DEPLOY, TOKEN, default_files, git, hand_commit, refs, seed, show
 
 
 def request(
@@ -138,8 +141,6 @@ def test_history_newest_first(remote_repo: tuple[Path, str], tmp_path: Path) -> 
 
 
 def test_http_push_without_token_is_refused_and_masked(tmp_path: Path, server: object) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     assert isinstance(server, GitHttpServer)
     bare = seed(server.root, default_files())
     before = refs(bare)
@@ -173,8 +174,6 @@ def test_unreachable_remote_is_input_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-cache", "own-caches"])
 def test_concurrent_promotions_all_land(tmp_path: Path, server: object, shared: bool) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     assert isinstance(server, GitHttpServer)
     bare = seed(server.root, default_files(services=8))
     url = f"{server.url}/cfg.git"
@@ -184,8 +183,6 @@ def test_concurrent_promotions_all_land(tmp_path: Path, server: object, shared: 
         try:
             root = tmp_path / ("cache" if shared else f"cache{i}")
             req = request(url, tmp_path, name=f"svc{i}", tag=f"2.0.{i}", max_attempts=30)
-            from dataclasses import replace
-
             out = promote(replace(req, cache_root=root, shared_cache=shared))
             assert out.status == Status.PROMOTED
         except BaseException as exc:  # collected and re-raised in the main thread
@@ -204,12 +201,8 @@ def test_concurrent_promotions_all_land(tmp_path: Path, server: object, shared: 
 
 
 def test_large_push_uses_chunked_body(tmp_path: Path, server: object) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     assert isinstance(server, GitHttpServer)
     files = default_files()
-    import random
-
     rng = random.Random(7)
     files["envs/dev/big.yaml"] = (
         "data: "
@@ -223,8 +216,6 @@ def test_large_push_uses_chunked_body(tmp_path: Path, server: object) -> None:
             "envs/dev/svc0.yaml": files["envs/dev/svc0.yaml"],
         },
     )
-    from tests.promote.conftest import git
-
     work = tmp_path / "w"
     url = server.url.replace("http://", f"http://x:{TOKEN}@") + "/cfg.git"
     git("clone", "-q", url, str(work))
@@ -236,10 +227,6 @@ def test_large_push_uses_chunked_body(tmp_path: Path, server: object) -> None:
 
 
 def test_only_if_newer_by_commit_ancestry(remote_repo: tuple[Path, str], tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from tests.promote.conftest import git
-
     app = tmp_path / "app"
     git("init", "-q", "-b", "main", str(app))
     shas = []
@@ -270,10 +257,6 @@ def test_only_if_newer_by_commit_ancestry(remote_repo: tuple[Path, str], tmp_pat
 
 
 def test_only_if_newer_by_source_commit(remote_repo: tuple[Path, str], tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from tests.promote.conftest import git
-
     app = tmp_path / "app"
     git("init", "-q", "-b", "main", str(app))
     shas = []
@@ -302,8 +285,6 @@ def test_only_if_newer_by_source_commit(remote_repo: tuple[Path, str], tmp_path:
 
 
 def test_concurrent_same_image_ends_at_highest_build(tmp_path: Path, server: object) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     assert isinstance(server, GitHttpServer)
     bare = seed(server.root, default_files(services=1))
     url = f"{server.url}/cfg.git"
@@ -328,8 +309,6 @@ def test_concurrent_same_image_ends_at_highest_build(tmp_path: Path, server: obj
 
 
 def test_failed_group_push_leaves_nothing_to_land_later(tmp_path: Path, server: object) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     assert isinstance(server, GitHttpServer)
     bare = seed(server.root, default_files())
     url = f"{server.url}/cfg.git"
@@ -363,9 +342,6 @@ def test_hand_edit_elsewhere_in_the_same_file_is_kept(
 def test_group_commit_converges_with_an_outside_writer(tmp_path: Path, server: object) -> None:
     """Shared-cache promotions race a writer on another "machine" (its own clone): the
     outside pushes reject chains, chains are dropped and re-applied, nothing is lost."""
-    from conveyor.server.githttp import GitHttpServer
-    from tests.promote.conftest import git
-
     assert isinstance(server, GitHttpServer)
     files = default_files(services=6)
     files["notes.txt"] = "0\n"
@@ -417,8 +393,6 @@ def test_group_commit_converges_with_an_outside_writer(tmp_path: Path, server: o
 
 
 def test_private_http_remote_needs_the_token_to_fetch(tmp_path: Path) -> None:
-    from conveyor.server.githttp import GitHttpServer
-
     (tmp_path / "srv").mkdir()
     bare = seed(tmp_path / "srv", default_files())
     with GitHttpServer(tmp_path / "srv", tokens={TOKEN: "ci"}, private=True) as srv:

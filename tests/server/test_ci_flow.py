@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import shutil
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -221,9 +223,6 @@ jobs:
 def test_dispatch_with_inputs_and_artifacts_kept_by_the_server(
     server: Server, tmp_path: Path
 ) -> None:
-    import io
-    import tarfile
-
     files = {".github/workflows/pack.yml": ARTIFACT, ".github/workflows/ci.yml": HELLO}
     push_workflows(server, tmp_path, "acme/pkg", files)
     pushed = _wait_for_runs(server, "acme/pkg", 1)

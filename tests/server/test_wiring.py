@@ -7,7 +7,9 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conveyor.server.main import ServerConfig, build
@@ -115,9 +117,6 @@ def test_ephemeral_agent_exits_after_one_run(tmp_path: Path) -> None:
 
 
 def test_push_tells_an_external_reconciler_to_refresh(tmp_path: Path) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     seen: list[str] = []
     tokens: list[str] = []
     token_file = tmp_path / "reconciler.token"

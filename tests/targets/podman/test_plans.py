@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conveyor.targets.podman import names, quantity
-from conveyor.targets.podman.probes import ProbeSpec, ProbeState
+from conveyor.targets.podman.probes import ProbeSpec, ProbeState, ReplicaHealth
 from conveyor.targets.podman.rollout import View, plan_deployment, plan_statefulset
 from conveyor.targets.podman.runplan import plan_container
 from conveyor.targets.podman.services import allocated_node_port, exposed_ports, resolve_port
@@ -434,8 +434,6 @@ def test_slots_still_being_removed_are_not_reused() -> None:
 
 
 def test_startup_probe_gates_readiness_and_liveness() -> None:
-    from conveyor.targets.podman.probes import ReplicaHealth
-
     container = {
         "startupProbe": {"tcpSocket": {"port": 1}, "failureThreshold": 2, "periodSeconds": 1},
         "livenessProbe": {"tcpSocket": {"port": 1}, "failureThreshold": 1},
