@@ -31,7 +31,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.security.flood import Answer, post, rss
-from tests.server.conftest import make_server
+from tests.server.conftest import Server, make_server
 
 MB = 1024 * 1024
 PATHS = (
@@ -61,8 +61,6 @@ def main() -> int:
 
 
 def flood(server: object, requests: int, size: int, parallel: int) -> int:
-    from tests.server.conftest import Server
-
     assert isinstance(server, Server) and server.proc is not None
     pid = server.proc.pid
     time.sleep(0.5)

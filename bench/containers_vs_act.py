@@ -25,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from conveyor.clients.podman import Podman
+from conveyor.clients.podman_images import ensure_busybox_image
+
 TARGET = 5.0
 
 WORKFLOW = """\
@@ -84,9 +87,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from conveyor.clients.podman import Podman
-    from conveyor.clients.podman_images import ensure_busybox_image
-
     podman = Podman()
     image = asyncio.run(ensure_busybox_image(podman))
     act = Path(sys.executable).parent / "act"

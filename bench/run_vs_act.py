@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -105,8 +106,6 @@ def conveyor_command(repo: Path) -> list[str]:
 
 def wait_warm(directory: Path, timeout: float = 60.0) -> None:
     """Wait until the warm server the warm-up round started accepts connections."""
-    import socket
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in directory.glob("warm-*.sock"):
