@@ -105,7 +105,7 @@ def test_article_pipeline_pushes_and_updates_the_config_repo(
     standin.mkdir()
     (standin / "action.yml").write_text(GIT_SYNC_STANDIN)
     store = tmp_path / "store"
-    from conveyor.workflow.actions.store import ActionStore
+    from conveyor.workflow.run.actions.store import ActionStore
 
     ActionStore(store).vendor("stefanprodan/git-sync@v2", str(standin))
     dockerfile = f"FROM {busybox}\nRUN echo hello > /hello.txt\n"

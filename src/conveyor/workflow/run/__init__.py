@@ -18,4 +18,5 @@ beyond the `Console` it is handed. Must not import promote or reconcile.
     session     the run's options and shared services; rundir: where logs go
     results     what a run produced, and its JSON
     envfiles, commands, masking, shell, console: the step machinery (see each module)
+    actions/    `uses:` steps: resolution, the action store, composite/node/docker, built-ins
 """

@@ -242,7 +242,7 @@ async def _run_steps(
             await jr.runner.cleanup()
             jr.runner = containers.runner
     if any(step.uses for step in jr.job.steps):  # only actions have a `pre`
-        from conveyor.workflow.actions.node import run_pres
+        from conveyor.workflow.run.actions.node import run_pres
 
         if not await run_pres(jr.job.steps, scope, jr):
             jr.failed = True
@@ -254,7 +254,7 @@ async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResu
     """Post steps, then tear everything down (also after a failure or an interruption)."""
     try:
         if jr.posts:
-            from conveyor.workflow.actions.hooks import run_posts
+            from conveyor.workflow.run.actions.hooks import run_posts
 
             return await run_posts(jr)
         return []
@@ -299,7 +299,7 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
             image = BUSYBOX_IMAGE
     if image is None and not services:
         return None
-    from conveyor.workflow.actions.store import ActionStore
+    from conveyor.workflow.run.actions.store import ActionStore
     from conveyor.workflow.run.containers import JobContainers
 
     store = ActionStore().root  # vendored actions run in the job container from there

@@ -1,7 +1,7 @@
 """Run state of one job leg (`JobRun`) and of one list of steps (`Scope`).
 
 `job.py` builds a `JobRun` when a leg starts; `steps.py` reads and updates it per step;
-`conveyor.workflow.actions.composite` opens a nested `Scope` for an action's own steps. The
+`conveyor.workflow.run.actions.composite` opens a nested `Scope` for an action's own steps. The
 parsed workflow stays untouched: everything that changes during a run lives here.
 """
 

@@ -74,7 +74,7 @@ def load_called(uses: str, *, repo_dir: Path) -> Workflow:
 
     ref = uses.split("@", 1)[0]
     if not ref.startswith("./"):
-        from conveyor.workflow.actions.store import ActionStore, parse_ref, vendor_hint
+        from conveyor.workflow.run.actions.store import ActionStore, parse_ref, vendor_hint
 
         remote = parse_ref(uses)
         store = ActionStore()
@@ -124,7 +124,7 @@ def select(
     loaded = _load_all(repo, workflows)
     everything = [*loaded, *_callees(loaded, repo)]
     if any(step.uses for wf in everything for j in wf.jobs for step in j.steps):
-        from conveyor.workflow.actions.resolve import check_uses  # the action store's code
+        from conveyor.workflow.run.actions.resolve import check_uses  # the action store's code
 
         check_uses(everything)
     event = synthesize(event_name, repo_dir=repo, payload_file=eventpath, inputs=inputs)

@@ -1,6 +1,6 @@
 """Runs the steps of a job or of a composite action, one after another.
 
-Called by `job.py` for a job's steps and by `conveyor.workflow.actions.composite` for an
+Called by `job.py` for a job's steps and by `conveyor.workflow.run.actions.composite` for an
 action's own steps. Per step: evaluate `if` (implicit `success()`), `name`, `env`; run the
 script or the action; read the step's fresh GITHUB_OUTPUT/ENV/PATH/STATE/STEP_SUMMARY files;
 record `steps.<id>.outputs/outcome/conclusion`. `continue-on-error` turns a failed outcome
@@ -240,7 +240,7 @@ async def _body(
     if step.run is not None:
         result = await _run_script(step, scope, jr, ctx=ctx, env=env, timeout=timeout)
     else:
-        from conveyor.workflow.actions.resolve import run_uses
+        from conveyor.workflow.run.actions.resolve import run_uses
 
         coro = run_uses(step, scope, jr, ctx, env)
         result = await (asyncio.wait_for(coro, timeout) if timeout else coro)

@@ -14,7 +14,7 @@ import json
 import re
 import time
 
-from conveyor.workflow.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 
 _DEFAULT_TAGS = [
     "type=schedule",

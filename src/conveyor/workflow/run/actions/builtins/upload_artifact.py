@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.artifact_store import MAX_RETENTION_DAYS, root
-from conveyor.workflow.actions.builtins.cache_store import expand
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.artifact_store import MAX_RETENTION_DAYS, root
+from conveyor.workflow.run.actions.builtins.cache_store import expand
 
 
 def _files(matches: list[Path], hidden: bool) -> tuple[list[Path], Path]:

@@ -1,6 +1,6 @@
 """The registry of built-in actions: Python versions of popular marketplace actions.
 
-Called by `conveyor.workflow.actions.resolve` when a step `uses: owner/repo[/path]@ref` that
+Called by `conveyor.workflow.run.actions.resolve` when a step `uses: owner/repo[/path]@ref` that
 is not in the action store (a vendored real action of the same name wins). Each built-in
 lives in its own module of this package as `async def run(call: BuiltinCall) -> outputs`;
 it fails by raising `ConveyorError` (the message becomes the step's error) and may register

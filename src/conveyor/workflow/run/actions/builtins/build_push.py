@@ -16,8 +16,8 @@ from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.host import HostRunner
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.login import auth_file, tls_flags
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.login import auth_file, tls_flags
 
 
 async def _stream(call: BuiltinCall, *args: str) -> None:

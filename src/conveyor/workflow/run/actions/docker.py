@@ -125,7 +125,7 @@ async def run_docker_action(
     env: Mapping[str, str],
 ) -> tuple[Result, dict[str, str]]:
     """Run a `runs.using: docker` action (pre-entrypoint, entrypoint; post registered)."""
-    from conveyor.workflow.actions.node import input_env
+    from conveyor.workflow.run.actions.node import input_env
 
     inputs = input_env(action, given, ctx)
     runs = action.runs
@@ -165,8 +165,8 @@ async def run_pre_entrypoint(
     action: Action, directory: Path, given: Mapping[str, str], *, jr: JobRun, ctx: EvalContext
 ) -> bool:
     """A vendored docker action's `pre-entrypoint`, at the job's start (`node.run_pres`)."""
-    from conveyor.workflow.actions.hooks import hook_env
-    from conveyor.workflow.actions.node import input_env
+    from conveyor.workflow.run.actions.hooks import hook_env
+    from conveyor.workflow.run.actions.node import input_env
 
     assert action.runs.pre_entrypoint is not None
     inputs = input_env(action, given, ctx)

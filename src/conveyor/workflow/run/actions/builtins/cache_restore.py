@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_store import (
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.cache_store import (
     CacheRefused,
     CacheStore,
     scopes,

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.artifact_store import listing
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.artifact_store import listing
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:

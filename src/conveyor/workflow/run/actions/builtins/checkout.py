@@ -1,12 +1,12 @@
-"""Built-in `actions/checkout`: `conveyor.workflow.actions.checkout` with the step's inputs."""
+"""Built-in `actions/checkout`: `conveyor.workflow.run.actions.checkout` with the step's inputs."""
 
 from __future__ import annotations
 
-from conveyor.workflow.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:
-    from conveyor.workflow.actions.checkout import checkout
+    from conveyor.workflow.run.actions.checkout import checkout
 
     options = call.jr.session.options
     return await checkout(

@@ -113,7 +113,7 @@ async def run_node(
         jr.warning(f"`pre` execution is not supported for local action from '{step.uses}'")
     process_env = {**env, **inputs, **state, "GITHUB_ACTION_PATH": str(directory)}
     ok = await _node(runs.main, directory, process_env, jr, label="main")
-    from conveyor.workflow.actions.hooks import read_state
+    from conveyor.workflow.run.actions.hooks import read_state
 
     state.update(read_state(process_env))
     if runs.post:
@@ -128,7 +128,7 @@ def _register_post(
     assert post is not None
 
     async def run() -> bool:
-        from conveyor.workflow.actions.hooks import hook_env
+        from conveyor.workflow.run.actions.hooks import hook_env
 
         state = jr.action_state.get(step.id, {})
         env = hook_env(jr, {**inputs, **state, "GITHUB_ACTION_PATH": str(directory)})
@@ -149,8 +149,8 @@ def _holds(condition: str | None, jr: JobRun) -> bool:
 async def run_pres(steps: Sequence[Step], scope: Scope, jr: JobRun) -> bool:
     """Run the `pre` of every vendored node action the job's steps use, in step order, at
     the job's start. False when one failed (the job then fails without running steps)."""
-    from conveyor.workflow.actions.hooks import hook_env, read_state
-    from conveyor.workflow.actions.resolve import load, locate
+    from conveyor.workflow.run.actions.hooks import hook_env, read_state
+    from conveyor.workflow.run.actions.resolve import load, locate
     from conveyor.workflow.run.steps import render_map
 
     for step in steps:
@@ -172,7 +172,7 @@ async def run_pres(steps: Sequence[Step], scope: Scope, jr: JobRun) -> bool:
         label = f"Pre {step.uses}"
         jr.session.console.step_start(jr.prefix, label)
         if is_docker:
-            from conveyor.workflow.actions.docker import run_pre_entrypoint
+            from conveyor.workflow.run.actions.docker import run_pre_entrypoint
 
             ok = await run_pre_entrypoint(action, directory, given, jr=jr, ctx=ctx)
         else:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_restore import github, paths, roots
-from conveyor.workflow.actions.builtins.cache_store import (
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.cache_restore import github, paths, roots
+from conveyor.workflow.run.actions.builtins.cache_store import (
     CacheRefused,
     CacheStore,
     expand,

@@ -10,7 +10,7 @@ spoken to without TLS, like Docker's default for loopback registries.
 from __future__ import annotations
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 from conveyor.workflow.run.scope import JobRun, PostStep
 
 

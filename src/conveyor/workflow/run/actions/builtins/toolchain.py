@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
 from conveyor.workflow.run import envfiles
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 
 
 def version_of(binary: str) -> tuple[int, ...] | None:

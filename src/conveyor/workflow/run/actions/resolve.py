@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError, UserError
 from conveyor.core.location import Location
-from conveyor.workflow.actions.builtins import BUILT_INS
-from conveyor.workflow.actions.store import ActionRef, ActionStore, parse_ref, vendor_hint
 from conveyor.workflow.model import Step, Workflow
+from conveyor.workflow.run.actions.builtins import BUILT_INS
+from conveyor.workflow.run.actions.store import ActionRef, ActionStore, parse_ref, vendor_hint
 from conveyor.workflow.run.results import Result
 
 if TYPE_CHECKING:
@@ -93,12 +93,12 @@ async def run_uses(
     assert step.uses is not None
     inputs = render_map(dict(step.with_), ctx)
     if step.uses.startswith("docker://"):
-        from conveyor.workflow.actions.docker import run_image_step
+        from conveyor.workflow.run.actions.docker import run_image_step
 
         return await run_image_step(step.uses.removeprefix("docker://"), inputs, jr=jr, env=env)
     directory = locate(step.uses, jr)
     if directory is None:
-        from conveyor.workflow.actions.builtins import BuiltinCall, built_in
+        from conveyor.workflow.run.actions.builtins import BuiltinCall, built_in
 
         fn = built_in(action_name(step.uses))
         if fn is None:
@@ -157,17 +157,17 @@ async def run_action(
 ) -> tuple[Result, dict[str, str]]:
     using = action.runs.using.lower()
     if using == "composite":
-        from conveyor.workflow.actions.composite import run_composite
+        from conveyor.workflow.run.actions.composite import run_composite
 
         return await run_composite(
             action, directory, inputs, step=step, outer=scope, jr=jr, env=env
         )
     if using.startswith("node"):
-        from conveyor.workflow.actions.node import run_node
+        from conveyor.workflow.run.actions.node import run_node
 
         return await run_node(action, directory, inputs, step=step, jr=jr, ctx=ctx, env=env)
     if using == "docker":
-        from conveyor.workflow.actions.docker import run_docker_action
+        from conveyor.workflow.run.actions.docker import run_docker_action
 
         return await run_docker_action(
             action, directory, inputs, step=step, jr=jr, ctx=ctx, env=env
