@@ -1,10 +1,12 @@
 """Runs a local composite action (`runs.using: composite`).
 
-Called by `resolve.run_uses`. GitHub's rules: `inputs.<name>` come from `with:` or the
-input's `default` (an expression, evaluated in the action's context); a `required` input
-that is missing is an empty string (GitHub does not enforce it); unknown `with:` keys only
-warn. The action's steps run in a nested scope with their own `steps` context, env files
-fresh per inner step, the caller step's `env` visible, INPUT_* and GITHUB_ACTION_PATH set.
+`CompositeStep` is the step kind `conveyor.workflow.run.factory` picks for it; it runs the
+action's steps through the step runner it is handed (`StepCall.run_steps`). GitHub's rules:
+`inputs.<name>` come from `with:` or the input's `default` (an expression, evaluated in the
+action's context); a `required` input that is missing is an empty string (GitHub does not
+enforce it); unknown `with:` keys only warn. The action's steps run in a nested scope with
+their own `steps` context, env files fresh per inner step, the caller step's `env` visible,
+INPUT_* and GITHUB_ACTION_PATH set.
 ONLY declared `outputs` (their `value` expressions over the inner `steps`) reach the
 caller: unlike act, nothing leaks.
 Composite actions nest up to 10 levels.
@@ -17,8 +19,9 @@ from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import Value, evaluate_raw, to_str
-from conveyor.workflow.model import Action, Step
+from conveyor.workflow.model import Action
 from conveyor.workflow.run.commands import Annotation, AnnotationLevel
+from conveyor.workflow.run.kinds import StepCall, StepKind
 from conveyor.workflow.run.results import Result
 from conveyor.workflow.run.scope import MAX_ACTION_DEPTH, JobRun, Scope
 
@@ -48,30 +51,34 @@ def _inputs(action: Action, given: Mapping[str, str], outer: Scope, jr: JobRun) 
     return values
 
 
-async def run_composite(
-    action: Action,
-    directory: Path,
-    given: Mapping[str, str],
-    *,
-    step: Step,
-    outer: Scope,
-    jr: JobRun,
-    env: Mapping[str, str],
-) -> tuple[Result, dict[str, str]]:
-    """Run the action's steps; returns the outcome and the declared outputs."""
-    from conveyor.workflow.run.steps import run_steps
+class CompositeStep(StepKind):
+    """A `runs.using: composite` action: its steps in a nested scope; no pre, no post of its
+    own (its steps' posts register as theirs)."""
 
-    if outer.depth + 1 > MAX_ACTION_DEPTH:
-        raise ConveyorError(f"composite actions nest deeper than {MAX_ACTION_DEPTH} levels")
-    step_env = {k: env[k] for k in step.env if k in env}
-    scope = Scope(
-        inputs=_inputs(action, given, outer, jr),
-        env={**outer.env, **step_env},
-        action_path=str(directory),
-        action_name=action.name,
-        depth=outer.depth + 1,
-    )
-    await run_steps(action.runs.steps, scope, jr)
+    def __init__(self, action: Action, directory: Path) -> None:
+        self.action, self.directory = action, directory
+
+    async def main(self, call: StepCall) -> tuple[Result, dict[str, str]]:
+        """Run the action's steps; returns the outcome and the declared outputs."""
+        outer, jr, env = call.scope, call.jr, call.env
+        if outer.depth + 1 > MAX_ACTION_DEPTH:
+            raise ConveyorError(f"composite actions nest deeper than {MAX_ACTION_DEPTH} levels")
+        step_env = {k: env[k] for k in call.step.env if k in env}
+        scope = Scope(
+            inputs=_inputs(self.action, call.inputs, outer, jr),
+            env={**outer.env, **step_env},
+            action_path=str(self.directory),
+            action_name=self.action.name,
+            depth=outer.depth + 1,
+        )
+        await call.run_steps(self.action.runs.steps, scope, jr)
+        return (Result.FAILURE if scope.failed else Result.SUCCESS), _outputs(
+            self.action, scope, jr
+        )
+
+
+def _outputs(action: Action, scope: Scope, jr: JobRun) -> dict[str, str]:
+    """The declared `outputs`, evaluated over the action's own `steps`."""
     ctx = jr.eval_context(scope)
     outputs: dict[str, str] = {}
     for name, spec in action.outputs.items():
@@ -80,4 +87,4 @@ async def run_composite(
         except ConveyorError as exc:
             jr.error(f"output {name}: {exc}")
             outputs[name] = ""
-    return (Result.FAILURE if scope.failed else Result.SUCCESS), outputs
+    return outputs

@@ -1,39 +1,39 @@
-"""Pre and post steps of actions: their environment files, and the job-end post phase.
+"""Pre and post phases of actions: their environment files and how a `pre` is shown.
 
-`node.py` and `docker.py` call `hook_env` to run a `pre`/`post` script outside the normal
-step loop and `read_state` to turn GITHUB_STATE into STATE_* for the later phases.
-`conveyor.workflow.run.job` calls `run_posts` once every step has run: posts run in reverse
-order of registration, each when its condition (default `always()`) holds, shown as a
-`Post <step name>` step; a failing post fails the job, as on GitHub.
+`node.py` and `docker.py` call `run_pre` for an action's `pre` at the job's start (when its
+`pre-if`, default `always()`, holds; shown as a `Pre <uses>` step), `hook_env` to run a
+`pre`/`post` process outside the normal step loop, and `read_state` to turn GITHUB_STATE
+into STATE_* for the later phases. The job-end post phase is `conveyor.workflow.run.phases`.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
-from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import compile_condition, is_truthy
+from conveyor.workflow.expr import EvalContext, compile_condition, is_truthy
+from conveyor.workflow.model import Step
 from conveyor.workflow.run import envfiles
-from conveyor.workflow.run.results import Result, StepResult
-from conveyor.workflow.run.rundir import step_log_path
+from conveyor.workflow.run.kinds import render_map
 from conveyor.workflow.run.scope import JobRun, Scope
+
+#: an action's `pre` process: (its step's context, its `with:` inputs) -> succeeded
+PreBody = Callable[[EvalContext, dict[str, str]], Awaitable[bool]]
 
 _FILES = ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
 
 
 def hook_env(jr: JobRun, extra: Mapping[str, str]) -> dict[str, str]:
     """A pre/post process's environment: the job's variables, fresh env files, `extra`."""
-    env = {**jr.base_env, **jr.env_context(Scope()), **jr.default_env}
+    env = {**jr.setup.base_env, **jr.env_context(Scope()), **jr.setup.default_env}
     suffix = uuid.uuid4().hex
     for var in _FILES:
-        path = jr.dirs.temp / f"{var.lower()}_{suffix}"
+        path = jr.setup.dirs.temp / f"{var.lower()}_{suffix}"
         path.touch()
         env[var] = str(path)
-    if jr.path_prepend:
-        env["PATH"] = envfiles.compose_path(jr.path_prepend, env.get("PATH", ""))
+    if jr.state.path_prepend:
+        env["PATH"] = envfiles.compose_path(jr.state.path_prepend, env.get("PATH", ""))
     env.update(extra)
     return env
 
@@ -49,44 +49,17 @@ def read_state(env: Mapping[str, str]) -> dict[str, str]:
     return {f"STATE_{k}": v for k, v in values.items()}
 
 
-async def run_posts(jr: JobRun) -> list[StepResult]:
-    """Run the registered post steps, last registered first."""
-    results: list[StepResult] = []
-    posts, jr.posts = jr.posts, []
-    for post in reversed(posts):
-        ctx = jr.eval_context(Scope())
-        try:
-            holds = is_truthy(compile_condition(post.condition).evaluate(ctx))
-        except ConveyorError as exc:
-            jr.error(f"{exc}")
-            holds = False
-        if not holds:
-            continue
-        jr.step_counter += 1
-        started = time.monotonic()
-        jr.session.console.step_start(jr.prefix, post.name)
-        path = step_log_path(jr.log_dir, jr.step_counter, "post")
-        with path.open("w", encoding="utf-8") as log:
-            jr.log = log
-            try:
-                ok = await post.run()
-            except ConveyorError as exc:
-                jr.error(f"{exc}")
-                ok = False
-            finally:
-                jr.log = None
-        result = Result.SUCCESS if ok else Result.FAILURE
-        if not ok:
-            jr.failed = True
-        duration = time.monotonic() - started
-        jr.session.console.step_end(jr.prefix, post.name, str(result), duration)
-        results.append(
-            StepResult(
-                id=f"post-{len(results) + 1}",
-                name=post.name,
-                outcome=result,
-                conclusion=result,
-                duration=duration,
-            )
-        )
-    return results
+async def run_pre(
+    jr: JobRun, scope: Scope, step: Step, condition: str | None, body: PreBody
+) -> bool:
+    """Run an action's `pre` when `condition` (`pre-if`, default `always()`) holds, shown as
+    a `Pre <uses>` step; False when it failed."""
+    if not is_truthy(compile_condition(condition or "always()").evaluate(jr.eval_context(Scope()))):
+        return True
+    ctx = jr.eval_context(scope)
+    given = render_map(step.with_, ctx)
+    label = f"Pre {step.uses}"
+    jr.setup.session.console.step_start(jr.setup.prefix, label)
+    ok = await body(ctx, given)
+    jr.setup.session.console.step_end(jr.setup.prefix, label, "success" if ok else "failure", 0.0)
+    return ok

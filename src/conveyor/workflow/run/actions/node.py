@@ -1,14 +1,14 @@
 """Runs JavaScript actions (`runs.using: node16|node20|node24`) with the `node` on PATH.
 
-Called by `resolve.run_action` for `main` and by `conveyor.workflow.run.job` through
-`run_pres` for the `pre` of vendored actions (node `pre`, docker `pre-entrypoint`) at the
-job's start, before any step. As on GitHub, a local `./` action's `pre` does not run (the
-action does not exist before checkout): a warning says so. GitHub's
-rules: inputs become INPUT_<NAME> (upper case, spaces to `_`), defaults are expressions;
-`pre-if` and `post-if` default to `always()`; what a phase writes to GITHUB_STATE reaches the
-later phases as STATE_<name>; `post` runs at the job's end (`hooks.run_posts`, reverse
-order). The node on PATH is used when its major version is at least the one `using` names;
-otherwise the step fails naming the version needed.
+`NodeStep` is the step kind `conveyor.workflow.run.factory` picks for such an action:
+`pre` runs at the job's start for a vendored action (`phases.run_pres`; as on GitHub, a
+local `./` action's `pre` does not run, since the action does not exist before checkout: a
+warning says so), `main` in the step's turn, `post` at the job's end (`phases.run_posts`,
+reverse order). GitHub's rules: inputs become INPUT_<NAME> (upper case, spaces to `_`),
+defaults are expressions; `pre-if` and `post-if` default to `always()`; what a phase writes
+to GITHUB_STATE reaches the later phases as STATE_<name>. The node on PATH is used when its
+major version is at least the one `using` names; otherwise the step fails naming the version
+needed.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pathlib import Path
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, evaluate_raw, to_str
 from conveyor.workflow.model import Action, Step
+from conveyor.workflow.run.actions.hooks import hook_env, read_state, run_pre
+from conveyor.workflow.run.kinds import StepCall, StepKind
 from conveyor.workflow.run.output import LineHandler
 from conveyor.workflow.run.results import Result
 from conveyor.workflow.run.scope import JobRun, PostStep, Scope
@@ -72,15 +74,15 @@ async def _node(
     script: str, directory: Path, env: dict[str, str], jr: JobRun, *, label: str
 ) -> bool:
     handler = LineHandler(jr, env=env)
-    result = await jr.runner.exec(
+    result = await jr.state.runner.exec(
         ["node", str(directory / script)],
         env=env,
-        cwd=jr.dirs.workspace,
+        cwd=jr.setup.dirs.workspace,
         timeout=None,
         on_output=handler,
     )
     handler.close()
-    if result.exit_code == 127 and jr.job_context.get("container"):
+    if result.exit_code == 127 and jr.state.job_context.get("container"):
         jr.error(
             f"{label}: `node` was not found in the job container: a JavaScript action in a "
             "container job needs an image with Node.js on its PATH"
@@ -92,97 +94,57 @@ async def _node(
     return not handler.failed
 
 
-async def run_node(
-    action: Action,
-    directory: Path,
-    given: Mapping[str, str],
-    *,
-    step: Step,
-    jr: JobRun,
-    ctx: EvalContext,
-    env: Mapping[str, str],
-) -> tuple[Result, dict[str, str]]:
-    """Run `main` (after a local action's `pre`); register `post`."""
-    runs = action.runs
-    if not runs.main:
-        raise ConveyorError(f"action in {directory} has no runs.main")
-    check_node(runs.using.lower(), env.get("PATH"))
-    inputs = input_env(action, given, ctx)
-    state = jr.action_state.setdefault(step.id, {})
-    if step.uses and step.uses.startswith("./") and runs.pre:
-        jr.warning(f"`pre` execution is not supported for local action from '{step.uses}'")
-    process_env = {**env, **inputs, **state, "GITHUB_ACTION_PATH": str(directory)}
-    ok = await _node(runs.main, directory, process_env, jr, label="main")
-    from conveyor.workflow.run.actions.hooks import read_state
+class NodeStep(StepKind):
+    """A `runs.using: node*` action: `pre`, `main`, `post` scripts run by `node`."""
 
-    state.update(read_state(process_env))
-    if runs.post:
-        _register_post(action, directory, inputs, step=step, jr=jr)
-    return (Result.SUCCESS if ok else Result.FAILURE), {}
+    def __init__(self, action: Action, directory: Path, step: Step) -> None:
+        self.action, self.directory, self.step = action, directory, step
+        self._posts: tuple[PostStep, ...] = ()  # `post`, once `main` ran
 
+    async def pre(self, jr: JobRun, scope: Scope) -> bool:
+        runs = self.action.runs
+        if not runs.pre:
+            return True
+        script = runs.pre
 
-def _register_post(
-    action: Action, directory: Path, inputs: dict[str, str], *, step: Step, jr: JobRun
-) -> None:
-    post = action.runs.post
-    assert post is not None
+        async def body(ctx: EvalContext, given: dict[str, str]) -> bool:
+            check_node(runs.using.lower(), jr.setup.base_env.get("PATH"))
+            inputs = input_env(self.action, given, ctx)
+            env = hook_env(jr, {**inputs, "GITHUB_ACTION_PATH": str(self.directory)})
+            ok = await _node(script, self.directory, env, jr, label="pre")
+            jr.state.action_state.setdefault(self.step.id, {}).update(read_state(env))
+            return ok
 
-    async def run() -> bool:
-        from conveyor.workflow.run.actions.hooks import hook_env
+        return await run_pre(jr, scope, self.step, runs.pre_if, body)
 
-        state = jr.action_state.get(step.id, {})
-        env = hook_env(jr, {**inputs, **state, "GITHUB_ACTION_PATH": str(directory)})
-        return await _node(post, directory, env, jr, label="post")
+    async def main(self, call: StepCall) -> tuple[Result, dict[str, str]]:
+        """Run `main` (a local action's `pre` is not run: a warning says so)."""
+        runs, step, jr, env = self.action.runs, self.step, call.jr, call.env
+        if not runs.main:
+            raise ConveyorError(f"action in {self.directory} has no runs.main")
+        check_node(runs.using.lower(), env.get("PATH"))
+        inputs = input_env(self.action, call.inputs, call.ctx)
+        state = jr.state.action_state.setdefault(step.id, {})
+        if step.uses and step.uses.startswith("./") and runs.pre:
+            jr.warning(f"`pre` execution is not supported for local action from '{step.uses}'")
+        process_env = {**env, **inputs, **state, "GITHUB_ACTION_PATH": str(self.directory)}
+        ok = await _node(runs.main, self.directory, process_env, jr, label="main")
+        state.update(read_state(process_env))
+        if runs.post:
+            self._posts = (self._post(runs.post, inputs, jr),)
+        return (Result.SUCCESS if ok else Result.FAILURE), {}
 
-    name = step.name if isinstance(step.name, str) and "${{" not in step.name else step.uses
-    jr.posts.append(
-        PostStep(name=f"Post {name}", condition=action.runs.post_if or "always()", run=run)
-    )
+    def post(self) -> Sequence[PostStep]:
+        return self._posts
 
+    def _post(self, script: str, inputs: dict[str, str], jr: JobRun) -> PostStep:
+        step, directory = self.step, self.directory
 
-def _holds(condition: str | None, jr: JobRun) -> bool:
-    from conveyor.workflow.expr import compile_condition, is_truthy
+        async def run() -> bool:
+            state = jr.state.action_state.get(step.id, {})
+            env = hook_env(jr, {**inputs, **state, "GITHUB_ACTION_PATH": str(directory)})
+            return await _node(script, directory, env, jr, label="post")
 
-    return is_truthy(compile_condition(condition or "always()").evaluate(jr.eval_context(Scope())))
-
-
-async def run_pres(steps: Sequence[Step], scope: Scope, jr: JobRun) -> bool:
-    """Run the `pre` of every vendored node action the job's steps use, in step order, at
-    the job's start. False when one failed (the job then fails without running steps)."""
-    from conveyor.workflow.run.actions.hooks import hook_env, read_state
-    from conveyor.workflow.run.actions.resolve import load, locate
-    from conveyor.workflow.run.steps import render_map
-
-    for step in steps:
-        if not step.uses or step.uses.startswith(("./", "docker://")):
-            continue
-        directory = locate(step.uses, jr)
-        if directory is None:
-            continue
-        action = load(directory, jr)
-        runs = action.runs
-        using = runs.using.lower()
-        is_docker = using == "docker" and bool(runs.pre_entrypoint)
-        if not (using.startswith("node") and runs.pre) and not is_docker:
-            continue
-        if not _holds(runs.pre_if, jr):
-            continue
-        ctx = jr.eval_context(scope)
-        given = render_map(dict(step.with_), ctx)
-        label = f"Pre {step.uses}"
-        jr.session.console.step_start(jr.prefix, label)
-        if is_docker:
-            from conveyor.workflow.run.actions.docker import run_pre_entrypoint
-
-            ok = await run_pre_entrypoint(action, directory, given, jr=jr, ctx=ctx)
-        else:
-            assert runs.pre is not None
-            check_node(using, jr.base_env.get("PATH"))
-            inputs = input_env(action, given, ctx)
-            env = hook_env(jr, {**inputs, "GITHUB_ACTION_PATH": str(directory)})
-            ok = await _node(runs.pre, directory, env, jr, label="pre")
-            jr.action_state.setdefault(step.id, {}).update(read_state(env))
-        jr.session.console.step_end(jr.prefix, label, "success" if ok else "failure", 0.0)
-        if not ok:
-            return False
-    return True
+        name = step.name if isinstance(step.name, str) and "${{" not in step.name else step.uses
+        condition = self.action.runs.post_if or "always()"
+        return PostStep(name=f"Post {name}", condition=condition, run=run)

@@ -23,5 +23,5 @@ async def run(call: BuiltinCall) -> dict[str, str]:
 
         condition = "always()" if call.flag("save-always") else "success()"
         name = f"Post {call.step.name}" if isinstance(call.step.name, str) else "Post Cache"
-        call.jr.posts.append(PostStep(name=name, condition=condition, run=post))
+        call.posts.append(PostStep(name=name, condition=condition, run=post))
     return outputs

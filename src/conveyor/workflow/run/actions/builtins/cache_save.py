@@ -20,7 +20,7 @@ from conveyor.workflow.run.actions.builtins.cache_store import (
 
 def save(call: BuiltinCall, key: str) -> bool:
     listed = paths(call)
-    workspace = call.jr.dirs.workspace
+    workspace = call.jr.setup.dirs.workspace
     found = expand(listed, workspace)
     if not found:
         call.jr.warning(
