@@ -64,7 +64,7 @@ class StepKind(ABC):
     enforces_timeout: ClassVar[bool] = False
 
     async def pre(self, jr: JobRun, scope: Scope) -> bool:
-        """At the job's start, before any step runs; False fails the job. None by default."""
+        """At the job's start, before any step runs; False fails the job (default: no `pre`)."""
         return True
 
     @abstractmethod
