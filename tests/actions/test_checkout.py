@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.workflow.actions.checkout import CheckoutFailed, checkout
+from conveyor.workflow.run.actions.checkout import CheckoutFailed, checkout
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",

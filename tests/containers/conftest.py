@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.run.conftest import Repo, repo
+from conveyor.clients.podman import Podman
+from conveyor.clients.podman_images import ensure_busybox_image
+from tests.run.conftest import GIT_ENV, Repo, repo
 
 __all__ = ["Repo", "repo"]
 
@@ -68,15 +70,11 @@ def busybox() -> str:
     """The busybox base image's tag (built once)."""
     if shutil.which("podman") is None:
         pytest.skip("podman is not installed")
-    from conveyor.clients.podman import Podman
-    from conveyor.clients.podman_images import ensure_busybox_image
 
     return asyncio.run(ensure_busybox_image(Podman()))
 
 
 def git(cwd: Path, *args: str) -> str:
-    from tests.run.conftest import GIT_ENV
-
     env = {"PATH": "/usr/bin:/bin", **GIT_ENV}
     out = subprocess.run(
         ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
@@ -96,7 +94,6 @@ def httpd_image(busybox: str, tmp_path_factory: pytest.TempPathFactory) -> str:
         "RUN mkdir -p /var/www && echo hello-from-service > /var/www/index.html\n"
         'CMD ["httpd", "-f", "-p", "80", "-h", "/var/www"]\n'
     )
-    from conveyor.clients.podman import Podman
 
     asyncio.run(Podman().run("build", "-q", "-t", HTTPD_IMAGE, str(context)))
     return HTTPD_IMAGE

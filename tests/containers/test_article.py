@@ -15,6 +15,7 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
+from conveyor.workflow.run.actions.store import ActionStore
 from tests.containers.conftest import Repo, git
 
 SEED = Path("/work/shared/seed/workflows")
@@ -105,7 +106,6 @@ def test_article_pipeline_pushes_and_updates_the_config_repo(
     standin.mkdir()
     (standin / "action.yml").write_text(GIT_SYNC_STANDIN)
     store = tmp_path / "store"
-    from conveyor.workflow.actions.store import ActionStore
 
     ActionStore(store).vendor("stefanprodan/git-sync@v2", str(standin))
     dockerfile = f"FROM {busybox}\nRUN echo hello > /hello.txt\n"

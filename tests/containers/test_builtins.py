@@ -3,8 +3,11 @@ outputs, metadata-action tags."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 
+from conveyor.clients.podman import Podman
 from tests.containers.conftest import Repo
 from tests.run.conftest import workflow
 
@@ -81,11 +84,6 @@ def test_setup_python_without_a_matching_host_python_fails_clearly(repo: Repo) -
 
 
 def test_build_push_target_build_args_labels_without_push(repo: Repo, busybox: str) -> None:
-    import json
-    import subprocess
-
-    from conveyor.clients.podman import Podman
-
     dockerfile = (
         f"FROM {busybox} AS base\nARG FLAVOUR=plain\nRUN echo $FLAVOUR > /flavour\n"
         "FROM base AS final\nRUN echo final > /stage\n"

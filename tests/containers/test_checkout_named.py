@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.workflow.actions.checkout import CheckoutFailed, checkout
+from conveyor.workflow.run.actions.checkout import CheckoutFailed, checkout
 from tests.containers.conftest import git
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conveyor.workflow.actions.store import ActionStore
+from conveyor.workflow.run.actions.store import ActionStore
 from tests.containers.conftest import Repo
 from tests.run.conftest import workflow
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from conveyor.clients.podman import Podman
 from tests.containers.conftest import Repo
 from tests.run.conftest import workflow
 
@@ -152,7 +153,6 @@ def test_container_image_pulled_from_a_registry_with_credentials(
     repo: Repo, busybox: str, registry: str
 ) -> None:
     remote = f"{registry}/test/pulled-busybox:{os.getpid()}"
-    from conveyor.clients.podman import Podman
 
     podman = dict(Podman().env)
     for args in (

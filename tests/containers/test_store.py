@@ -8,7 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from conveyor.app.cmd_actions import actions
-from conveyor.workflow.actions.store import ActionStore, parse_ref
+from conveyor.workflow.load import load_workflow
+from conveyor.workflow.run.actions.resolve import ActionUnavailable, check_uses
+from conveyor.workflow.run.actions.store import ActionStore, parse_ref
 from tests.containers.conftest import Repo, git
 from tests.run.conftest import workflow
 
@@ -130,9 +132,6 @@ def test_remote_reusable_workflow_and_vendored_action_run(repo: Repo, tmp_path: 
 def test_a_missing_subpath_of_a_vendored_repository_is_named_not_re_vendored(
     tmp_path: Path,
 ) -> None:
-    from conveyor.workflow.actions.resolve import ActionUnavailable, check_uses
-    from conveyor.workflow.load import load_workflow
-
     store = ActionStore(tmp_path / "store")
     source = tmp_path / "src"
     source.mkdir()

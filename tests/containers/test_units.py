@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.workflow.actions.builtins.cache_store import CacheStore, Entry, match, scopes
-from conveyor.workflow.actions.builtins.metadata import sanitize, tags_for
-from conveyor.workflow.actions.builtins.toolchain import matches
+from conveyor.workflow.run.actions.builtins.cache_store import CacheStore, Entry, match, scopes
+from conveyor.workflow.run.actions.builtins.metadata import sanitize, tags_for
+from conveyor.workflow.run.actions.builtins.toolchain import matches
 from conveyor.workflow.run.containers import seconds
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

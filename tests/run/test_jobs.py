@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.run.conftest import Repo, workflow
@@ -169,7 +170,6 @@ def test_job_timeout_kills_the_process_group_and_fails_the_job(repo: Repo, tmp_p
     steps = out.jobs()["slow"]["steps"]
     assert steps[0]["outcome"] == "cancelled"
     assert steps[1]["outcome"] == "success"
-    import time
 
     time.sleep(3.5)
     assert not leak.exists()

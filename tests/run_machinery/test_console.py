@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from conveyor.app.summary_table import print_table
 from conveyor.workflow.run.commands import Annotation, AnnotationLevel
 from conveyor.workflow.run.console import (
     Console,
@@ -21,7 +22,8 @@ def make(*, color: bool = False, debug: bool = False) -> tuple[Console, io.Strin
     stream = io.StringIO()
     masker = Masker()
     masker.add("s3cr3t")
-    return Console(stream, color=color, masker=masker, debug=debug), stream
+    table = print_table if color else None
+    return Console(stream, color=color, masker=masker, debug=debug, table=table), stream
 
 
 def test_step_lifecycle_lines() -> None:

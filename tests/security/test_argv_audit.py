@@ -41,9 +41,9 @@ HELPERS: dict[str, dict[str, tuple[int, str]]] = {
     "promote/writeback.py": {"self.cache.log": (0, "git")},
     "ci/triggers.py": {"_git": (1, "git")},
     "ci/webhooks.py": {"_git": (1, "git")},
-    "workflow/actions/checkout.py": {"_git": (0, "git")},
-    "workflow/actions/store.py": {"git": (0, "git")},
-    "workflow/actions/builtins/build_push.py": {"_stream": (1, "podman")},
+    "workflow/run/actions/checkout.py": {"_git": (0, "git")},
+    "workflow/run/actions/store.py": {"git": (0, "git")},
+    "workflow/run/actions/builtins/build_push.py": {"_stream": (1, "podman")},
     "targets/podman/teardown.py": {"_names": (1, "podman")},
     "app/tour.py": {"self._git": (0, "git"), "self._podman": (0, "podman")},
 }
@@ -55,13 +55,13 @@ HELPER_DEFS = {
     ("clients/gitwrite.py", "_exec"),
     ("clients/gitwrite.py", "run"),
     ("clients/gitwrite.py", "log"),
-    ("workflow/actions/builtins/build_push.py", "_stream"),
-    ("workflow/actions/docker.py", "_run"),
+    ("workflow/run/actions/builtins/build_push.py", "_stream"),
+    ("workflow/run/actions/docker.py", "_run"),
     ("targets/podman/teardown.py", "_names"),
     ("ci/triggers.py", "_git"),
     ("ci/webhooks.py", "_git"),
-    ("workflow/actions/checkout.py", "_git"),
-    ("workflow/actions/store.py", "git"),
+    ("workflow/run/actions/checkout.py", "_git"),
+    ("workflow/run/actions/store.py", "git"),
     ("app/tour.py", "_git"),
     ("app/tour.py", "_podman"),
     ("app/seed.py", "_git"),
@@ -73,7 +73,7 @@ HELPER_DEFS = {
 LIST_HELPERS = {
     "clients/gitwrite.py": ("self._exec", 0),
     "app/seed.py": ("_git", 0),
-    "workflow/actions/docker.py": ("_run", 1),
+    "workflow/run/actions/docker.py": ("_run", 1),
 }
 PODMAN_METHODS = ("run", "json", "argv")
 VALIDATORS = {

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from conveyor.ci.jobuser import default_work_root
-from conveyor.workflow.actions.builtins.cache_store import version as cache_version
+from conveyor.workflow.run.actions.builtins.cache_store import version as cache_version
 from tests.server.conftest import Server, push_workflows
 
 SAVE = """

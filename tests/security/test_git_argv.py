@@ -25,7 +25,7 @@ import pytest
 from conveyor.clients.git import Git
 from conveyor.clients.gitmirror import GitMirror
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.checkout import CheckoutFailed, checkout
+from conveyor.workflow.run.actions.checkout import CheckoutFailed, checkout
 from tests.server.conftest import Server, git, push_workflows
 
 

@@ -36,7 +36,7 @@ def actions() -> None:
 @_store_option
 def vendor(spec: str, source: str, action_dir: Path | None) -> None:
     """Copy SPEC (owner/repo@ref) into the action store."""
-    from conveyor.workflow.actions.store import ActionStore
+    from conveyor.workflow.run.actions.store import ActionStore
 
     store = ActionStore(action_dir.resolve() if action_dir else None)
     dest = store.vendor(spec, source)
@@ -47,7 +47,7 @@ def vendor(spec: str, source: str, action_dir: Path | None) -> None:
 @_store_option
 def list_actions(action_dir: Path | None) -> None:
     """Print the vendored actions (owner/repo@ref), one per line."""
-    from conveyor.workflow.actions.store import ActionStore
+    from conveyor.workflow.run.actions.store import ActionStore
 
     store = ActionStore(action_dir.resolve() if action_dir else None)
     entries = store.entries()
@@ -74,8 +74,8 @@ def needed(workflows: Path | None, directory: Path, action_dir: Path | None) -> 
     """List the remote actions and reusable workflows used, and what is missing."""
     import sys
 
-    from conveyor.workflow.actions.resolve import is_built_in
-    from conveyor.workflow.actions.store import ActionStore, parse_ref
+    from conveyor.workflow.run.actions.resolve import is_built_in
+    from conveyor.workflow.run.actions.store import ActionStore, parse_ref
     from conveyor.workflow.run.selection import _load_all
 
     repo = directory.resolve()

@@ -21,6 +21,7 @@ import click
 from conveyor.core.errors import UserError
 
 if TYPE_CHECKING:
+    from conveyor.workflow.run.console import SummaryTable
     from conveyor.workflow.run.results import RunResult
     from conveyor.workflow.run.selection import Selection
 
@@ -263,7 +264,7 @@ def _execute(
     run_dir = create_run_dir(plan.repo_dir, os.environ)
     tty = out.isatty()
     masker = Masker()
-    console = Console(out, color=tty, masker=masker, debug=debug)
+    console = Console(out, color=tty, masker=masker, debug=debug, table=_table() if tty else None)
     options = RunOptions(
         repo_dir=plan.repo_dir,
         run_dir=run_dir.path,
@@ -313,3 +314,10 @@ def _skip_final_collection() -> None:
 
     atexit.unregister(gc.freeze)  # once per process, however many runs (tests run many)
     atexit.register(gc.freeze)
+
+
+def _table() -> SummaryTable:
+    """The coloured summary table, imported only for a terminal (rich is slow to load)."""
+    from conveyor.app.summary_table import print_table
+
+    return print_table

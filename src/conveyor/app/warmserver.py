@@ -121,9 +121,10 @@ def _render_for_a_terminal() -> None:
     rich and its lazily imported parts are loaded too."""
     import io
 
+    from conveyor.app.summary_table import print_table
     from conveyor.workflow.run.console import Console, SummaryRow
 
-    Console(io.StringIO(), color=True).summary(
+    Console(io.StringIO(), color=True, table=print_table).summary(
         [SummaryRow(job="warm/warm", result="success", duration=0.01)]
     )
 

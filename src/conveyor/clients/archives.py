@@ -6,7 +6,7 @@ system's `python3.11` (the job user cannot enter root's pyenv, issue 12), and De
 when the interpreter has it and otherwise applies the same rules itself: no member may land
 outside the destination (`..`, links pointing out; a leading `/` is stripped), no device files, and
 with `data` no links to absolute paths and no set-id bits. Called by `ci.artifacts`,
-`clients.gitmirror` and the cache action (`workflow.actions.builtins.cache_store`).
+`clients.gitmirror` and the cache action (`workflow.run.actions.builtins.cache_store`).
 """
 
 from __future__ import annotations

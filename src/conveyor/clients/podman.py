@@ -3,7 +3,7 @@
 Every call runs podman with Conveyor's own containers.conf and registries.conf
 (`conveyor.clients.podman_host`), so nothing in the system's configuration is edited.
 Callers: the podman runner (`conveyor.runners`), container actions and services
-(`conveyor.workflow.actions`), the podman target (`conveyor.targets.podman`) and
+(`conveyor.workflow.run.actions`), the podman target (`conveyor.targets.podman`) and
 `conveyor up`. Failures map to `PodmanError` (the command ran and failed) or
 `PodmanUnavailable` (podman is missing or cannot start containers here).
 """

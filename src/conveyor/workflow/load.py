@@ -15,18 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from conveyor.core.errors import UserError
 from conveyor.core.location import Location
-from conveyor.workflow.model import Workflow
+from conveyor.workflow.model import Action, Workflow
+from conveyor.workflow.schema.build_action import build_action
 from conveyor.workflow.schema.build_workflow import build_workflow
 from conveyor.workflow.schema.nodes import Map
 from conveyor.workflow.schema.problems import Problem, Severity
 from conveyor.workflow.schema.validate import Checked, Resolver, check_action, check_workflow
-
-if TYPE_CHECKING:
-    from conveyor.workflow.model import Action
 
 __all__ = [
     "Problem",
@@ -117,8 +114,6 @@ def load_workflow(path: Path, *, root: Path) -> Workflow:
 
 def load_action(directory: Path, *, root: Path) -> Action:
     """The action in `directory` (`action.yml`, else `action.yaml`), validated."""
-    from conveyor.workflow.schema.build_action import build_action  # only runs with `uses:`
-
     path = next((directory / n for n in ACTION_FILES if (directory / n).is_file()), None)
     if path is None:
         where = Location(file=display_path(directory, root))

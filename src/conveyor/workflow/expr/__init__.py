@@ -11,17 +11,18 @@ Who calls what:
 - `conveyor expr` (`app.cmd_expr`) evaluates one expression or a JSONL batch.
 
 Modules: `lexer` → `parser` (→ `ast`) → `compile` (closures) using `coerce`,
-`functions`, `formatting`, `jsonfmt`; `expression` and `template` are the entry points.
+`functions`, `formatting`, `jsonfmt`; `expression`, `template` and `condition` (`if:`
+values) are the entry points.
 """
 
 from conveyor.workflow.expr.ast import to_text
 from conveyor.workflow.expr.check import check_allowed
 from conveyor.workflow.expr.coerce import is_truthy, to_str
+from conveyor.workflow.expr.condition import compile_condition
 from conveyor.workflow.expr.context import EvalContext, Function
 from conveyor.workflow.expr.errors import ErrorKind, ExpressionError
 from conveyor.workflow.expr.expression import (
     Expression,
-    compile_condition,
     compile_expression,
     parse_with,
 )

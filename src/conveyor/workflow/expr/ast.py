@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from conveyor.workflow.expr.lexer import is_legal_keyword
 from conveyor.workflow.expr.values import Value
 
 
@@ -141,8 +142,6 @@ def _wrap(node: Node, minimum: int) -> str:
 
 
 def _index(node: Index) -> str:
-    from conveyor.workflow.expr.lexer import is_legal_keyword
-
     target = to_text(node.target)
     if not isinstance(node.target, NamedValue | Call | Index | Wildcard):
         target = f"({target})"

@@ -1,4 +1,4 @@
-"""Compiled expressions: `compile_expression` (cached by text) and `compile_condition`.
+"""Compiled expressions: `compile_expression` (cached by text); `if:` values in `condition`.
 
 An `Expression` is parsed once and evaluated many times against different
 `EvalContext`s (a 256-leg matrix evaluates the same `if:` hundreds of times).
@@ -14,8 +14,7 @@ from functools import lru_cache
 from conveyor.workflow.expr import ast
 from conveyor.workflow.expr.compile import Closure, compile_node
 from conveyor.workflow.expr.context import EvalContext, Run
-from conveyor.workflow.expr.errors import ErrorKind, ExpressionError
-from conveyor.workflow.expr.parser import BUILTINS, MAX_DEPTH, parse
+from conveyor.workflow.expr.parser import BUILTINS, parse
 from conveyor.workflow.expr.values import Value
 
 STATUS_FUNCTIONS = frozenset(("success", "failure", "cancelled", "always"))
@@ -87,28 +86,3 @@ def parse_with(
     """Compile with GitHub's named-value check (`Unrecognized named-value` for others)."""
     node = parse(text, named_values=named_values, functions=functions or KNOWN_FUNCTIONS)
     return from_node(text, node)
-
-
-@lru_cache(maxsize=4096)
-def compile_condition(text: str) -> Expression:
-    """An `if:` value, with or without `${{ }}`.
-
-    Becomes `success() && (…)` unless it calls a status function, as on GitHub.
-    """
-    from conveyor.workflow.expr.template import template_node
-
-    stripped = text.strip()
-    node = (
-        template_node(stripped) if "${{" in stripped else parse(stripped, functions=KNOWN_FUNCTIONS)
-    )
-    plain = from_node(text, node)
-    if plain.has_status_function:
-        return plain
-    success = ast.Call(name="success", args=())
-    if node is None:
-        return from_node(text, success)
-    items = node.items if isinstance(node, ast.Logical) and node.op == "&&" else (node,)
-    wrapped = ast.Logical(op="&&", items=(success, *items))
-    if ast.depth(wrapped) > MAX_DEPTH:
-        raise ExpressionError(f"Exceeded max expression depth {MAX_DEPTH}", kind=ErrorKind.PARSING)
-    return from_node(text, wrapped)

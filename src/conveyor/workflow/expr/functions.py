@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from conveyor.workflow.expr.coerce import fold, loose_equal, to_str
 from conveyor.workflow.expr.context import Run
 from conveyor.workflow.expr.errors import evaluation_error
+from conveyor.workflow.expr.formatting import format_string
 from conveyor.workflow.expr.jsonfmt import from_json, to_json
 from conveyor.workflow.expr.values import Value, is_primitive
 
@@ -90,8 +91,6 @@ def _case(run: Run, args: tuple[Closure, ...]) -> Value:
 
 
 def _format(run: Run, args: tuple[Closure, ...]) -> Value:
-    from conveyor.workflow.expr.formatting import format_string
-
     mark = run.memory
     result = format_string(run, to_str(args[0](run)), args[1:])
     run.hold(mark, result)

@@ -11,6 +11,7 @@ builds in `EvalContext.functions` for step-level keys.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -92,8 +93,6 @@ def hash_files(workspace: Path, patterns: Sequence[str]) -> str:
     files = matching_files(workspace, patterns)
     if not files:
         return ""
-    import hashlib  # loads OpenSSL (~5-10 ms): only workflows that call hashFiles pay it
-
     total = hashlib.sha256()
     for path in files:
         total.update(hashlib.sha256(path.read_bytes()).digest())

@@ -9,8 +9,13 @@ beyond the `Console` it is handed. Must not import promote or reconcile.
     scheduler   needs graph, job `if`, matrix legs, fail-fast, max-parallel, concurrency
     reusable    `jobs.<id>.uses: ./.github/workflows/x.yml` calls
     job         one leg: contexts, GITHUB_*/RUNNER_*, timeout, outputs, summary.md
-    steps       one step: `if`, env, script or action, env files, outcome/conclusion
-    scope       run state of a leg (`JobRun`) and of a list of steps (`Scope`)
+    steps       one step: `if`, env, its kind's `main`, env files, outcome/conclusion
+    kinds       one interface for every kind of step (`StepKind`: pre, main, post)
+    factory     picks a step's kind (`step_kind`): script, image, action or built-in
+    script      the `run:` kind; actions/ holds the others
+    phases      the job's start (every `pre`) and end (the posts)
+    scope       a leg while it runs (`JobRun`: `JobSetup` fixed, `JobState` changing) and
+                a list of steps (`Scope`)
     output      each output line: workflow commands, masking, logs
     status      success()/failure()/cancelled()/always() as expression Functions
     contexts    `github` and `runner` contexts and the default variables
@@ -18,4 +23,5 @@ beyond the `Console` it is handed. Must not import promote or reconcile.
     session     the run's options and shared services; rundir: where logs go
     results     what a run produced, and its JSON
     envfiles, commands, masking, shell, console: the step machinery (see each module)
+    actions/    `uses:` steps: resolution, the action store, composite/node/docker, built-ins
 """

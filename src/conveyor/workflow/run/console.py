@@ -14,6 +14,8 @@ What a line looks like (colours only when `color`, one stable colour per job):
     [CI/build (1, a)] Error: src/a.py:3:5: Missing semicolon
     [CI/build (1, a)] ✅ Success - Run echo hi [12ms]
 
+The coloured summary table is the `table` the CLI hands over (`conveyor.app.summary_table`).
+
 Lines the step executor passes through from `Command.display` (`##[group]…`, `##[endgroup]`,
 `##[debug]…`) are rendered here, so the executor needs no knowledge of presentation.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -89,6 +91,11 @@ class SummaryRow:
     duration: float
 
 
+#: prints the coloured summary table to the stream (job names through the masking function);
+#: given by `conveyor.app` when the output is a terminal, so rich loads only then
+SummaryTable = Callable[[TextIO, Sequence[SummaryRow], Callable[[str], str]], None]
+
+
 class Console:
     """The terminal side of a run. Thread- and task-safe; all text is masked first."""
 
@@ -99,9 +106,11 @@ class Console:
         color: bool = False,
         masker: Masker | None = None,
         debug: bool = False,
+        table: SummaryTable | None = None,
     ) -> None:
         self.stream = stream
         self.color = color
+        self.table = table  # the coloured summary (`conveyor.app.summary_table`, on a tty)
         self.masker = masker if masker is not None else Masker()
         self.debug = debug
         self._lock = threading.Lock()
@@ -189,8 +198,8 @@ class Console:
         """The final table: job, result, duration."""
         if not rows:
             return
-        if self.color:
-            self._rich_summary(rows)
+        if self.color and self.table is not None:
+            self._table_summary(rows, self.table)
             return
         header = ("JOB", "RESULT", "DURATION")
         cells = [(row.job, row.result, format_duration(row.duration)) for row in rows]
@@ -200,23 +209,8 @@ class Console:
         ]
         self._emit(None, ["", *lines])
 
-    def _rich_summary(self, rows: Sequence[SummaryRow]) -> None:
-        from rich.console import Console as RichConsole
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(show_edge=False, box=None, header_style="bold", pad_edge=False)
-        for title in ("JOB", "RESULT", "DURATION"):
-            table.add_column(title, justify="right" if title == "DURATION" else "left")
-        styles = {"success": "green", "failure": "red", "cancelled": "yellow", "skipped": "dim"}
-        for row in rows:
-            result = str(row.result).lower()
-            table.add_row(
-                Text(self.masker.mask(row.job)),
-                Text(result, style=styles.get(result, "")),
-                format_duration(row.duration),
-            )
+    def _table_summary(self, rows: Sequence[SummaryRow], table: SummaryTable) -> None:
         with self._lock:
             self.stream.write("\n")
-            RichConsole(file=self.stream, force_terminal=True, highlight=False).print(table)
+            table(self.stream, rows, self.masker.mask)
             self.stream.flush()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from conveyor.clients.podman_images import BUSYBOX_IMAGE
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.base import JobDirs, base_environment, make_job_dirs
 from conveyor.workflow.expr import (
@@ -29,18 +29,20 @@ from conveyor.workflow.expr import (
     to_str,
 )
 from conveyor.workflow.model import Job, RunDefaults, Workflow
+from conveyor.workflow.plan import containers as container_plan
+from conveyor.workflow.run.actions.store import ActionStore
+from conveyor.workflow.run.containers import JobContainers
 from conveyor.workflow.run.contexts import github_context, job_variables, runner_context
+from conveyor.workflow.run.kinds import render_map
+from conveyor.workflow.run.phases import run_posts, run_pres
+from conveyor.workflow.run.platform import current
 from conveyor.workflow.run.results import JobResult, Result, StepResult
 from conveyor.workflow.run.rundir import job_log_dir
-from conveyor.workflow.run.scope import JobControl, JobRun, Scope
+from conveyor.workflow.run.scope import JobControl, JobRun, JobSetup, JobState, Scope
 from conveyor.workflow.run.session import Session
-from conveyor.workflow.run.steps import render_map, run_steps
-
-if TYPE_CHECKING:
-    from conveyor.workflow.run.containers import JobContainers
+from conveyor.workflow.run.steps import run_steps
 
 DEFAULT_TIMEOUT_MINUTES = 360
-_PLATFORM = "conveyor.workflow.run.platform"  # imported only when a run chooses a platform
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,14 +105,11 @@ def _minutes(value: Value, default: float) -> float:
         raise ConveyorError(f"timeout-minutes must be a number, got {value!r}") from None
 
 
-async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobControl) -> JobResult:
-    """Run the leg's steps; never raises for a failing job (the result says so)."""
-    started = time.monotonic()
-    job, options = leg.job, session.options
-    wf = call.workflow
+def _new_run(session: Session, call: WorkflowCall, leg: Leg, control: JobControl) -> JobRun:
+    """The leg's setup (directories, contexts, default variables) and its initial state."""
+    job, options, wf = leg.job, session.options, call.workflow
     top = call.top
     dirs = make_job_dirs(options.run_dir, f"{top.path.rsplit('/', 1)[-1]}-{leg.name}")
-    log_dir = job_log_dir(options.run_dir, top.path, leg.name)
     github = github_context(
         options.event,
         session.identity,
@@ -123,25 +122,29 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
     if call.event_path:
         github["event_path"] = call.event_path
     runner = runner_context(temp=dirs.temp, tool_cache=dirs.tool_cache, debug=options.debug)
-    contexts = {**job_contexts(session, call, leg), "github": github, "runner": runner}
-    base_env = base_environment(tty=options.tty)
-    jr = JobRun(
+    setup = JobSetup(
         session=session,
         workflow=wf,
         job=job,
         name=leg.name,
         prefix=call.prefix(leg.name),
         dirs=dirs,
-        runner=session.runner_factory(),
-        log_dir=log_dir,
-        contexts=contexts,
-        base_env=base_env,
+        log_dir=job_log_dir(options.run_dir, top.path, leg.name),
+        base_env=base_environment(tty=options.tty),
         default_env=job_variables(github, runner),
-        wf_env={},
-        job_env={},
         control=control,
         hash_files=hash_files_function(dirs.workspace),
     )
+    contexts = {**job_contexts(session, call, leg), "github": github, "runner": runner}
+    return JobRun(setup, JobState(runner=session.runner_factory(), contexts=contexts))
+
+
+async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobControl) -> JobResult:
+    """Run the leg's steps; never raises for a failing job (the result says so)."""
+    started = time.monotonic()
+    job, options, wf = leg.job, session.options, call.workflow
+    jr = _new_run(session, call, leg, control)
+    contexts, dirs, log_dir = jr.state.contexts, jr.setup.dirs, jr.setup.log_dir
     timer: asyncio.TimerHandle | None = None
     minutes = float(DEFAULT_TIMEOUT_MINUTES)
     continue_on_error, environment = False, ""
@@ -151,9 +154,9 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
     try:
         ctx = leg_context(contexts, options.env)
         environment = await _enter_environment(jr, leg, ctx)
-        jr.wf_env = {**options.env, **render_map(dict(wf.env), ctx)}
-        jr.job_env = render_map(dict(job.env), leg_context(contexts, jr.wf_env))
-        ctx = leg_context(contexts, {**jr.wf_env, **jr.job_env})
+        jr.state.wf_env = {**options.env, **render_map(wf.env, ctx)}
+        jr.state.job_env = render_map(job.env, leg_context(contexts, jr.state.wf_env))
+        ctx = leg_context(contexts, {**jr.state.wf_env, **jr.state.job_env})
         continue_on_error = is_truthy(evaluate_raw(job.continue_on_error, ctx))
         minutes = _minutes(evaluate_raw(job.timeout_minutes, ctx), DEFAULT_TIMEOUT_MINUTES)
         timer = asyncio.get_running_loop().call_later(minutes * 60, control.cancel, "timeout")
@@ -163,14 +166,14 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         outputs = _outputs(jr, scope)
     except ConveyorError as exc:
         jr.error(f"{exc}")
-        jr.failed = True
+        jr.state.failed = True
         outputs = {}
     finally:
         if timer is not None:
             timer.cancel()
         step_results += await _finish(jr, containers)
-    if jr.summaries:
-        text = "\n".join(s.rstrip("\n") for s in jr.summaries) + "\n"
+    if jr.state.summaries:
+        text = "\n".join(s.rstrip("\n") for s in jr.state.summaries) + "\n"
         (log_dir / "summary.md").write_text(session.masker.mask(text))
     if control.timed_out:
         jr.error(
@@ -186,7 +189,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
         outputs=outputs,
         duration=time.monotonic() - started,
         steps=tuple(step_results),
-        annotations=tuple(jr.annotations),
+        annotations=tuple(jr.state.annotations),
         parent=call.parent,
         continue_on_error=continue_on_error,
         log_dir=str(log_dir),
@@ -198,7 +201,7 @@ async def _enter_environment(jr: JobRun, leg: Leg, ctx: EvalContext) -> str:
 
     `conveyor run` has no gate (the name is only informative there), so nothing waits.
     """
-    gate = jr.session.environment_gate
+    gate = jr.setup.session.environment_gate
     if leg.job.environment is None or gate is None:
         return ""
     name = to_str(evaluate_raw(leg.job.environment.name, ctx))
@@ -206,28 +209,38 @@ async def _enter_environment(jr: JobRun, leg: Leg, ctx: EvalContext) -> str:
         return ""
     release = await gate.enter(job_id=leg.job.id, job_name=leg.name, environment=name)
     for value in release.secrets.values():
-        jr.session.masker.add(value)
-    secrets = jr.contexts.get("secrets")
-    variables = jr.contexts.get("vars")
-    jr.contexts["secrets"] = {**(secrets if isinstance(secrets, dict) else {}), **release.secrets}
-    jr.contexts["vars"] = {**(variables if isinstance(variables, dict) else {}), **release.vars}
+        jr.setup.session.masker.add(value)
+    secrets = jr.state.contexts.get("secrets")
+    variables = jr.state.contexts.get("vars")
+    jr.state.contexts["secrets"] = {
+        **(secrets if isinstance(secrets, dict) else {}),
+        **release.secrets,
+    }
+    jr.state.contexts["vars"] = {
+        **(variables if isinstance(variables, dict) else {}),
+        **release.vars,
+    }
     return name
 
 
 async def _leave_environment(jr: JobRun, name: str, scope: Scope | None, verdict: Result) -> Result:
     """Tell the gate how the job of environment `name` ended (with its URL); the verdict."""
-    gate = jr.session.environment_gate
+    gate = jr.setup.session.environment_gate
     if gate is None or not name:
         return verdict
     url = ""
-    raw = jr.job.environment.url if jr.job.environment is not None else None
+    raw = jr.setup.job.environment.url if jr.setup.job.environment is not None else None
     if raw is not None and scope is not None:
         try:
             url = to_str(evaluate_raw(raw, jr.eval_context(scope)))
         except ConveyorError as exc:
             jr.warning(f"environment url: {exc}")
     await gate.leave(
-        job_id=jr.job.id, job_name=jr.name, environment=name, url=url, result=str(verdict)
+        job_id=jr.setup.job.id,
+        job_name=jr.setup.name,
+        environment=name,
+        url=url,
+        result=str(verdict),
     )
     return verdict
 
@@ -237,32 +250,25 @@ async def _run_steps(
 ) -> list[StepResult]:
     """Start the job's containers (if any), run the actions' `pre`s, then the steps."""
     if containers is not None:
-        jr.job_context = await containers.start(host_path=jr.base_env.get("PATH", ""))
+        jr.state.job_context = await containers.start(host_path=jr.setup.base_env.get("PATH", ""))
         if containers.runner is not None:
-            await jr.runner.cleanup()
-            jr.runner = containers.runner
-    if any(step.uses for step in jr.job.steps):  # only actions have a `pre`
-        from conveyor.workflow.actions.node import run_pres
-
-        if not await run_pres(jr.job.steps, scope, jr):
-            jr.failed = True
-            return []
-    return await run_steps(jr.job.steps, scope, jr)
+            await jr.state.runner.cleanup()
+            jr.state.runner = containers.runner
+    if not await run_pres(jr.setup.job.steps, scope, jr):
+        jr.state.failed = True
+        return []
+    return await run_steps(jr.setup.job.steps, scope, jr)
 
 
 async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResult]:
     """Post steps, then tear everything down (also after a failure or an interruption)."""
     try:
-        if jr.posts:
-            from conveyor.workflow.actions.hooks import run_posts
-
-            return await run_posts(jr)
-        return []
+        return await run_posts(jr) if jr.state.posts else []
     finally:
         if containers is not None:
             await containers.stop()  # the job container too, with the services
-        await jr.runner.cleanup()
-        _remove(jr.dirs.temp)  # scripts and env files hold secrets
+        await jr.state.runner.cleanup()
+        _remove(jr.setup.dirs.temp)  # scripts and env files hold secrets
 
 
 def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | None:
@@ -271,12 +277,9 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
     The job container, then the services, are evaluated here at job start, as GitHub's
     runner does (`conveyor.workflow.plan.containers`)."""
     has_services = bool(job.services) or job.services_template is not None
-    if job.container is None and not has_services and _PLATFORM not in sys.modules:
-        return None  # no platform was chosen (`--runner`, `-P`): the host runs everything
-    from conveyor.workflow.plan import containers as container_plan
-    from conveyor.workflow.run.platform import current
-
     platform = current()
+    if job.container is None and not has_services and platform.runner == "host":
+        return None  # the host runs everything
     where = f"jobs.{job.id}"
     spec = None
     if job.container is not None:
@@ -294,22 +297,15 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
         names = [to_str(v) for v in (labels if isinstance(labels, list) else [labels])]
         image = platform.image_for(names)
         if image is None:
-            from conveyor.clients.podman_images import BUSYBOX_IMAGE
-
             image = BUSYBOX_IMAGE
     if image is None and not services:
         return None
-    from conveyor.workflow.actions.store import ActionStore
-    from conveyor.workflow.run.containers import JobContainers
-
     store = ActionStore().root  # vendored actions run in the job container from there
     mounts = (dirs.root, store) if store.is_dir() else (dirs.root,)
     return JobContainers(container=spec, services=services, image=image, mounts=mounts)
 
 
 def _remove(path: Path) -> None:
-    import shutil  # imported here: shutil pulls in bz2/lzma, a cost for every start-up
-
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -318,7 +314,7 @@ def _verdict(jr: JobRun, control: JobControl) -> Result:
         return Result.FAILURE
     if control.stop.is_set():
         return Result.CANCELLED
-    return Result.FAILURE if jr.failed else Result.SUCCESS
+    return Result.FAILURE if jr.state.failed else Result.SUCCESS
 
 
 def _defaults(workflow: RunDefaults, job: RunDefaults, ctx: EvalContext) -> RunDefaults:
@@ -359,13 +355,13 @@ def _outputs(jr: JobRun, scope: Scope) -> dict[str, str]:
     (GitHub: "Skip output since it may contain secret")."""
     ctx = jr.eval_context(scope)
     out: dict[str, str] = {}
-    for name, raw in jr.job.outputs.items():
+    for name, raw in jr.setup.job.outputs.items():
         try:
             value = to_str(evaluate_raw(raw, ctx))
         except ConveyorError as exc:
             jr.error(f"output {name}: {exc}")
             continue
-        if jr.session.masker.mask(value) != value:
+        if jr.setup.session.masker.mask(value) != value:
             jr.warning(f"Skip output '{name}' since it may contain secret.")
             continue
         out[name] = value

@@ -33,7 +33,7 @@ class LineHandler:
         self.debug = jr.step_debug
         self.parser = CommandParser(
             debug=self.debug,
-            workspace=str(jr.dirs.workspace),
+            workspace=str(jr.setup.dirs.workspace),
             allow_unsecure_commands=allows_unsecure_commands(env or {}),
         )
         self.outputs: dict[str, str] = {}
@@ -46,13 +46,15 @@ class LineHandler:
             jr.write(line)
             return
         if command.kind is CommandKind.ADD_MASK and command.data:
-            jr.session.masker.add(command.data)
+            jr.setup.session.masker.add(command.data)
         elif command.kind is CommandKind.SET_OUTPUT:
             self.outputs[command.properties.get("name", "")] = command.data
         elif command.kind is CommandKind.SET_ENV:  # later steps see it, like GITHUB_ENV
-            jr.file_env[command.properties.get("name", "")] = command.data
+            jr.state.file_env[command.properties.get("name", "")] = command.data
         elif command.kind is CommandKind.ADD_PATH:
-            jr.path_prepend = envfiles.extend_prepend_path(jr.path_prepend, [command.data])
+            jr.state.path_prepend = envfiles.extend_prepend_path(
+                jr.state.path_prepend, [command.data]
+            )
         for note in command.annotations:
             jr.annotate(note)
         if command.kind is CommandKind.DEBUG and self.debug:

@@ -1,8 +1,11 @@
-"""Run state of one job leg (`JobRun`) and of one list of steps (`Scope`).
+"""One job leg while it runs (`JobRun`) and one list of steps (`Scope`).
 
-`job.py` builds a `JobRun` when a leg starts; `steps.py` reads and updates it per step;
-`conveyor.workflow.actions.composite` opens a nested `Scope` for an action's own steps. The
-parsed workflow stays untouched: everything that changes during a run lives here.
+`job.py` builds a `JobRun` when a leg starts: its `JobSetup` (frozen: the job, its
+directories, default variables, control) and its `JobState` (what changes: contexts and
+`env:` set while the leg starts, then env files, PATH, annotations, posts per step).
+`steps.py` and the step kinds read both and update the state; a composite action
+(`actions/composite.py`) opens a nested `Scope` for its own steps. The parsed workflow stays
+untouched: everything that changes during a run lives here.
 """
 
 from __future__ import annotations
@@ -67,25 +70,33 @@ class Scope:
     failed: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
-class JobRun:
-    """One job leg while it runs."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSetup:
+    """What is fixed for a leg once it starts (built by `job.run_job`)."""
 
     session: Session
     workflow: Workflow
     job: Job
     name: str
-    prefix: str
+    prefix: str  # the console prefix `workflow/job (matrix)`
     dirs: JobDirs
-    runner: Runner
     log_dir: Path
-    contexts: dict[str, Value]  # github, vars, secrets, inputs, matrix, strategy, needs, runner
-    base_env: dict[str, str]  # host basics (PATH, HOME, ...); `env:` may override them
-    default_env: dict[str, str]  # GITHUB_*, RUNNER_*, CI: `env:` cannot override them
-    wf_env: dict[str, str]
-    job_env: dict[str, str]
+    base_env: Mapping[str, str]  # host basics (PATH, HOME, ...); `env:` may override them
+    default_env: Mapping[str, str]  # GITHUB_*, RUNNER_*, CI: `env:` cannot override them
     control: JobControl
     hash_files: Function | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class JobState:
+    """What changes while a leg runs: set while it starts (contexts with the environment's
+    secrets, `env:`, the job container's runner), then by every step."""
+
+    runner: Runner
+    contexts: dict[str, Value]  # github, vars, secrets, inputs, matrix, strategy, needs, runner
+    wf_env: dict[str, str] = field(default_factory=dict)
+    job_env: dict[str, str] = field(default_factory=dict)
+    job_context: dict[str, Value] = field(default_factory=dict)  # job.container, job.services
     failed: bool = False
     file_env: dict[str, str] = field(default_factory=dict)  # GITHUB_ENV of earlier steps
     path_prepend: tuple[str, ...] = ()
@@ -95,28 +106,38 @@ class JobRun:
     env_files: dict[str, Path] | None = None  # GITHUB_OUTPUT & co., emptied after each step
     step_counter: int = 0
     posts: list[PostStep] = field(default_factory=list)
-    job_context: dict[str, Value] = field(default_factory=dict)  # job.container, job.services
     action_state: dict[str, dict[str, str]] = field(default_factory=dict)  # STATE_* per step
+
+
+class JobRun:
+    """One job leg while it runs: its `setup` (frozen) and its `state`, and what every step
+    does with them (expression contexts, output lines, annotations)."""
+
+    __slots__ = ("setup", "state")
+
+    def __init__(self, setup: JobSetup, state: JobState) -> None:
+        self.setup = setup
+        self.state = state
 
     @property
     def step_debug(self) -> bool:
         """--debug, or ACTIONS_STEP_DEBUG=true as a secret or variable (GitHub's switch)."""
-        if self.session.options.debug:
+        if self.setup.session.options.debug:
             return True
-        for source in (self.session.secrets, self.session.options.vars):
+        for source in (self.setup.session.secrets, self.setup.session.options.vars):
             if str(source.get("ACTIONS_STEP_DEBUG", "")).lower() == "true":
                 return True
         return False
 
     @property
     def cancelled(self) -> bool:
-        return self.control.stop.is_set()
+        return self.setup.control.stop.is_set()
 
     def status(self, scope: Scope | None = None) -> str:
         """`job.status` and what step-level status functions read."""
         if self.cancelled:
             return "cancelled"
-        if self.failed or (scope is not None and scope.failed):
+        if self.state.failed or (scope is not None and scope.failed):
             return "failure"
         return "success"
 
@@ -124,50 +145,53 @@ class JobRun:
         self, scope: Scope, step_env: Mapping[str, str] | None = None
     ) -> dict[str, str]:
         """workflow < job < GITHUB_ENV of earlier steps < composite step < this step."""
-        return {**self.wf_env, **self.job_env, **self.file_env, **scope.env, **(step_env or {})}
+        state = self.state
+        return {**state.wf_env, **state.job_env, **state.file_env, **scope.env, **(step_env or {})}
 
     def eval_context(self, scope: Scope, *, env: Mapping[str, str] | None = None) -> EvalContext:
         contexts: dict[str, Value] = {
-            **self.contexts,
+            **self.state.contexts,
             "env": dict(env) if env is not None else dict(self.env_context(scope)),
             "steps": scope.steps,
-            "job": {**self.job_context, "status": self.status(scope)},
+            "job": {**self.state.job_context, "status": self.status(scope)},
         }
         if scope.depth:
             contexts["inputs"] = dict(scope.inputs)
-            github = self.contexts.get("github")
+            github = self.state.contexts.get("github")
             if isinstance(github, dict):
                 contexts["github"] = {**github, "action_path": scope.action_path}
         functions = step_functions(lambda: self.status(scope))
-        if self.hash_files is not None:
-            functions["hashFiles"] = self.hash_files
+        if self.setup.hash_files is not None:
+            functions["hashFiles"] = self.setup.hash_files
         return EvalContext(contexts=contexts, functions=functions)
 
     def write(self, text: str) -> None:
         """One output line of the job: masked, to the console and the step's log."""
-        masked = self.session.masker.mask(text)
-        self.session.console.line(self.prefix, masked)
-        if self.log is not None:
-            self.log.write(masked + "\n")
+        masked = self.setup.session.masker.mask(text)
+        self.setup.session.console.line(self.setup.prefix, masked)
+        if self.state.log is not None:
+            self.state.log.write(masked + "\n")
 
     def error(self, message: str) -> None:
         """An error the runner raises (exit codes, timeouts, bad expressions): annotated."""
         self.annotate(
-            Annotation(level=AnnotationLevel.ERROR, message=self.session.masker.mask(message))
+            Annotation(level=AnnotationLevel.ERROR, message=self.setup.session.masker.mask(message))
         )
 
     def warning(self, message: str) -> None:
         self.annotate(
-            Annotation(level=AnnotationLevel.WARNING, message=self.session.masker.mask(message))
+            Annotation(
+                level=AnnotationLevel.WARNING, message=self.setup.session.masker.mask(message)
+            )
         )
 
     def annotate(self, note: Annotation) -> None:
         """Keep an annotation (masked) for the results and show it."""
-        mask = self.session.masker.mask
+        mask = self.setup.session.masker.mask
         note = dataclasses.replace(
             note, message=mask(note.message), title=mask(note.title) if note.title else None
         )
-        self.annotations.append(note)
-        self.session.console.annotation(self.prefix, note)
-        if self.log is not None:
-            self.log.write(self.session.masker.mask(annotation_text(note)) + "\n")
+        self.state.annotations.append(note)
+        self.setup.session.console.annotation(self.setup.prefix, note)
+        if self.state.log is not None:
+            self.state.log.write(self.setup.session.masker.mask(annotation_text(note)) + "\n")

@@ -12,14 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError, UserError
+from conveyor.workflow.events import Event, synthesize
 from conveyor.workflow.expr import Value
+from conveyor.workflow.load import WorkflowInvalid, load_workflow, workflow_files
 from conveyor.workflow.model import Workflow
-
-if TYPE_CHECKING:
-    from conveyor.workflow.events import Event
+from conveyor.workflow.plan import matrix as matrix_plan
+from conveyor.workflow.plan.filters import triggers
+from conveyor.workflow.plan.graph import Graph
+from conveyor.workflow.plan.inputs import dispatch_inputs
+from conveyor.workflow.run.actions.resolve import check_uses
+from conveyor.workflow.run.actions.store import ActionStore, parse_ref, vendor_hint
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,8 +48,6 @@ class Selection:
 
 
 def _load_all(repo: Path, workflows: Path | None) -> list[Workflow]:
-    from conveyor.workflow.load import WorkflowInvalid, load_workflow, workflow_files
-
     target = workflows if workflows is not None else Path(".github/workflows")
     if not target.is_absolute():
         target = target if workflows is not None and target.exists() else repo / target
@@ -70,12 +72,8 @@ def _load_all(repo: Path, workflows: Path | None) -> list[Workflow]:
 
 def load_called(uses: str, *, repo_dir: Path) -> Workflow:
     """The workflow a local `uses:` names (`./` relative to the repository root)."""
-    from conveyor.workflow.load import load_workflow
-
     ref = uses.split("@", 1)[0]
     if not ref.startswith("./"):
-        from conveyor.workflow.actions.store import ActionStore, parse_ref, vendor_hint
-
         remote = parse_ref(uses)
         store = ActionStore()
         found = store.find(remote) if remote is not None else None
@@ -118,14 +116,9 @@ def select(
     eventpath: Path | None,
     inputs: dict[str, str],
 ) -> Selection:
-    from conveyor.workflow.events import synthesize
-    from conveyor.workflow.plan.filters import triggers
-
     loaded = _load_all(repo, workflows)
     everything = [*loaded, *_callees(loaded, repo)]
     if any(step.uses for wf in everything for j in wf.jobs for step in j.steps):
-        from conveyor.workflow.actions.resolve import check_uses  # the action store's code
-
         check_uses(everything)
     event = synthesize(event_name, repo_dir=repo, payload_file=eventpath, inputs=inputs)
     chosen = [_choose(wf, event, triggers(wf, event)) for wf in loaded]
@@ -143,8 +136,6 @@ def _choose(wf: Workflow, event: Event, decision: object) -> Selected:
     if triggered and event.name == "schedule" and trigger is not None and trigger.crons:
         payload["schedule"] = trigger.crons[0]  # github.event.schedule: the cron that fired
     if triggered and event.name == "workflow_dispatch" and trigger is not None:
-        from conveyor.workflow.plan.inputs import dispatch_inputs
-
         resolved = dispatch_inputs(trigger.inputs, event.inputs)
         typed = dict(resolved.typed)
         payload["inputs"] = dict(resolved.strings)
@@ -152,8 +143,6 @@ def _choose(wf: Workflow, event: Event, decision: object) -> Selected:
 
 
 def _only(chosen: list[Selected], job: str) -> list[Selected]:
-    from conveyor.workflow.plan.graph import Graph
-
     out: list[Selected] = []
     found = False
     for sel in chosen:
@@ -187,8 +176,6 @@ def _only(chosen: list[Selected], job: str) -> list[Selected]:
 
 def describe(selection: Selection) -> str:
     """The plan: workflows (triggered or why not), jobs, needs, matrix legs."""
-    from conveyor.workflow.plan import matrix as matrix_plan
-
     lines = [f"event: {selection.event.name} ({selection.event.ref or 'no ref'})"]
     for sel in selection.selected:
         wf = sel.workflow

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from conveyor.workflow.events import Event
     from conveyor.workflow.run.console import Console
     from conveyor.workflow.run.masking import Masker
-    from conveyor.workflow.run.scope import JobControl
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +70,15 @@ class EnvironmentGate(Protocol):
     ) -> None: ...
 
 
+class Stoppable(Protocol):
+    """What the session needs of a running leg (`scope.JobControl`): a way to stop it.
+
+    A Protocol, so that the session does not import the leg's state (which holds a session).
+    """
+
+    def cancel(self, reason: str = "cancelled") -> None: ...
+
+
 class Session:
     """Mutable services of one run; one instance per invocation."""
 
@@ -94,7 +102,7 @@ class Session:
         # the run was cancelled (CI service): jobs evaluated from now on see `cancelled()`
         # true and `success()` false, as GitHub re-evaluates `if` after a cancellation
         self.run_cancelled = False
-        self.controls: list[JobControl] = []  # every leg's control (the scheduler adds them)
+        self.controls: list[Stoppable] = []  # every leg's control (the scheduler adds them)
         self.slots = asyncio.Semaphore(options.max_parallel) if options.max_parallel else None
         token = options.secrets.get("GITHUB_TOKEN") or "ghs_" + os.urandom(18).hex()
         self.secrets: dict[str, str] = {**options.secrets, "GITHUB_TOKEN": token}

@@ -1,8 +1,10 @@
 """Runs the steps of a job or of a composite action, one after another.
 
-Called by `job.py` for a job's steps and by `conveyor.workflow.actions.composite` for an
-action's own steps. Per step: evaluate `if` (implicit `success()`), `name`, `env`; run the
-script or the action; read the step's fresh GITHUB_OUTPUT/ENV/PATH/STATE/STEP_SUMMARY files;
+Called by `job.py` for a job's steps and, through the `run_steps` it is handed, by a
+composite action (`actions/composite.py`) for its own steps. Per step: evaluate `if`
+(implicit `success()`), `name`, `env`; pick the step's kind (`factory.step_kind`: a script,
+an image, an action or a built-in) and run its `main`, registering its posts; read the
+step's fresh GITHUB_OUTPUT/ENV/PATH/STATE/STEP_SUMMARY files;
 record `steps.<id>.outputs/outcome/conclusion`. `continue-on-error` turns a failed outcome
 into a successful conclusion. A leg's `JobControl` stops the running step (its process group
 is killed by the runner); steps whose `if` holds once the job is cancelled (`always()`,
@@ -21,22 +23,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import (
-    EvalContext,
-    compile_condition,
-    compile_template,
-    evaluate_mapping,
-    evaluate_raw,
-    is_truthy,
-    to_str,
-)
-from conveyor.workflow.model import Raw, Step
+from conveyor.workflow.expr import EvalContext, compile_condition, evaluate_raw, is_truthy, to_str
+from conveyor.workflow.model import Step
 from conveyor.workflow.run import envfiles
-from conveyor.workflow.run.output import LineHandler
+from conveyor.workflow.run.factory import step_kind
+from conveyor.workflow.run.kinds import StepCall, StepFailed, render, render_map
 from conveyor.workflow.run.results import Result, StepResult
 from conveyor.workflow.run.rundir import step_log_path
 from conveyor.workflow.run.scope import JobRun, Scope
-from conveyor.workflow.run.shell import script_command
 
 T = TypeVar("T")
 
@@ -55,19 +49,6 @@ _FILES = {
 
 class StepStopped(Exception):
     """The leg was stopped (cancelled or timed out) while this step ran."""
-
-
-class StepFailed(ConveyorError):
-    """A step could not run; the message is printed as the step's error."""
-
-
-def render(raw: Raw, ctx: EvalContext) -> str:
-    return to_str(evaluate_raw(raw, ctx))
-
-
-def render_map(raw: dict[str, Raw] | None, ctx: EvalContext) -> dict[str, str]:
-    """A mapping's keys and values evaluated (`${{ insert }}` merged in), values as strings."""
-    return {k: to_str(v) for k, v in evaluate_mapping(raw or {}, ctx).items()}
 
 
 def default_name(step: Step) -> str:
@@ -113,27 +94,27 @@ async def run_step(step: Step, scope: Scope, jr: JobRun) -> StepResult:
             duration=0.0,
         )
     if scope.depth == 0:
-        jr.step_counter += 1
-        path = step_log_path(jr.log_dir, jr.step_counter, step.id)
+        jr.state.step_counter += 1
+        path = step_log_path(jr.setup.log_dir, jr.state.step_counter, step.id)
         with path.open("w", encoding="utf-8") as log:
-            jr.log = log
+            jr.state.log = log
             try:
                 return await _execute(step, scope, jr, name)
             finally:
-                jr.log = None
+                jr.state.log = None
     return await _execute(step, scope, jr, name)
 
 
 async def _execute(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResult:
-    console = jr.session.console
-    console.step_start(jr.prefix, name)
+    console = jr.setup.session.console
+    console.step_start(jr.setup.prefix, name)
     started = time.monotonic()
     outputs: dict[str, str] = {}
     outcome = Result.FAILURE
     continue_on_error = False
     try:
         ctx = jr.eval_context(scope)
-        step_env = render_map(dict(step.env), ctx)
+        step_env = render_map(step.env, ctx)
         ctx = jr.eval_context(scope, env=jr.env_context(scope, step_env))
         continue_on_error = is_truthy(evaluate_raw(step.continue_on_error, ctx))
         timeout = _minutes(evaluate_raw(step.timeout_minutes, ctx))
@@ -153,7 +134,7 @@ async def _execute(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResul
     if outcome is Result.FAILURE and continue_on_error:
         conclusion = Result.SUCCESS
     duration = time.monotonic() - started
-    console.step_end(jr.prefix, name, str(conclusion), duration)
+    console.step_end(jr.setup.prefix, name, str(conclusion), duration)
     return _record(
         step,
         scope,
@@ -185,10 +166,10 @@ def _record(
     if conclusion is Result.FAILURE:
         scope.failed = True
         if scope.depth == 0:
-            jr.failed = True
+            jr.state.failed = True
     return StepResult(
         id=step.id,
-        name=jr.session.masker.mask(name),
+        name=jr.setup.session.masker.mask(name),
         outcome=outcome,
         conclusion=conclusion,
         outputs=outputs,
@@ -210,7 +191,7 @@ async def _guarded(body: Awaitable[T], jr: JobRun) -> T:
     """Run `body` until it ends or the leg is stopped (then cancel it: the runner kills the
     step's process group)."""
     task = asyncio.ensure_future(body)
-    stopper = asyncio.ensure_future(jr.control.stop.wait())
+    stopper = asyncio.ensure_future(jr.setup.control.stop.wait())
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
@@ -235,23 +216,29 @@ async def _body(
     step_env: dict[str, str],
     timeout: float | None,
 ) -> tuple[Result, dict[str, str]]:
+    """Fresh env files, the step's kind (`factory.step_kind`) and its `main`, then what the
+    step wrote to its files; its posts are registered for the job's end."""
     files = _fresh_files(jr)
     env = _process_env(step, scope, jr, step_env, files)
-    if step.run is not None:
-        result = await _run_script(step, scope, jr, ctx=ctx, env=env, timeout=timeout)
-    else:
-        from conveyor.workflow.actions.resolve import run_uses
-
-        coro = run_uses(step, scope, jr, ctx, env)
-        result = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+    inputs = render_map(step.with_, ctx) if step.uses is not None else {}
+    kind = step_kind(step, jr)
+    call = StepCall(
+        step=step,
+        scope=scope,
+        jr=jr,
+        ctx=ctx,
+        env=env,
+        inputs=inputs,
+        timeout=timeout,
+        run_steps=run_steps,
+    )
+    main = kind.main(call)
+    result, own = await (
+        asyncio.wait_for(main, timeout) if timeout and not kind.enforces_timeout else main
+    )
+    jr.state.posts.extend(kind.post())
     outputs, files_ok = _apply_files(jr, files)
-    if not files_ok:
-        result = (Result.FAILURE, result[1])
-    if step.run is not None:
-        return result[0], {**result[1], **outputs}
-    if result[1]:  # an action's declared outputs replace what its files said
-        outputs = result[1]
-    return result[0], outputs
+    return (result if files_ok else Result.FAILURE), kind.outputs(own, outputs)
 
 
 def _fresh_files(jr: JobRun) -> dict[str, Path]:
@@ -263,14 +250,14 @@ def _fresh_files(jr: JobRun) -> dict[str, Path]:
     short steps). They must exist: @actions/core refuses missing ones.
     """
     suffix = uuid.uuid4().hex
-    if jr.env_files is None:
-        folder = jr.dirs.temp  # no `_runner_file_commands` subfolder: a mkdir per job saved
-        jr.env_files = {var: folder / f"{stem}_{suffix}" for var, stem in _FILES.items()}
-        for path in jr.env_files.values():
+    if jr.state.env_files is None:
+        folder = jr.setup.dirs.temp  # no `_runner_file_commands` subfolder: a mkdir per job saved
+        jr.state.env_files = {var: folder / f"{stem}_{suffix}" for var, stem in _FILES.items()}
+        for path in jr.state.env_files.values():
             _create(path)
-        return jr.env_files
+        return jr.state.env_files
     fresh: dict[str, Path] = {}
-    for var, old in jr.env_files.items():
+    for var, old in jr.state.env_files.items():
         new = old.with_name(f"{_FILES[var]}_{suffix}")
         try:
             old.rename(new)
@@ -279,7 +266,7 @@ def _fresh_files(jr: JobRun) -> dict[str, Path]:
         except FileNotFoundError:  # the previous step deleted it
             _create(new)
         fresh[var] = new
-    jr.env_files = fresh
+    jr.state.env_files = fresh
     return fresh
 
 
@@ -291,15 +278,15 @@ def _process_env(
     step: Step, scope: Scope, jr: JobRun, step_env: dict[str, str], files: dict[str, Path]
 ) -> dict[str, str]:
     # GitHub ignores attempts to override its default variables (GITHUB_*, RUNNER_*, CI)
-    env = {**jr.base_env, **jr.env_context(scope, step_env), **jr.default_env}
+    env = {**jr.setup.base_env, **jr.env_context(scope, step_env), **jr.setup.default_env}
     env.update({var: str(path) for var, path in files.items()})
     env["GITHUB_ACTION"] = step.id
     if scope.depth:
         env["GITHUB_ACTION_PATH"] = scope.action_path
         for key, value in scope.inputs.items():
             env[f"INPUT_{key.upper().replace(' ', '_')}"] = to_str(value)
-    if jr.path_prepend:
-        env["PATH"] = envfiles.compose_path(jr.path_prepend, env.get("PATH", ""))
+    if jr.state.path_prepend:
+        env["PATH"] = envfiles.compose_path(jr.state.path_prepend, env.get("PATH", ""))
     return env
 
 
@@ -316,12 +303,12 @@ def _apply_files(jr: JobRun, files: dict[str, Path]) -> tuple[dict[str, str], bo
         return {**outputs, **exc.values}, False
     for message in parsed.errors:
         jr.error(f"{message}")
-    jr.file_env.update(parsed.values)
+    jr.state.file_env.update(parsed.values)
     added = envfiles.parse_path_file(_take(files["GITHUB_PATH"]))
-    jr.path_prepend = envfiles.extend_prepend_path(jr.path_prepend, added)
+    jr.state.path_prepend = envfiles.extend_prepend_path(jr.state.path_prepend, added)
     summary = _take(files["GITHUB_STEP_SUMMARY"])
     if summary.strip():
-        jr.summaries.append(summary)
+        jr.state.summaries.append(summary)
     return outputs, True
 
 
@@ -333,39 +320,3 @@ def _take(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:  # the step deleted it
         return ""
-
-
-async def _run_script(
-    step: Step,
-    scope: Scope,
-    jr: JobRun,
-    *,
-    ctx: EvalContext,
-    env: dict[str, str],
-    timeout: float | None,
-) -> tuple[Result, dict[str, str]]:
-    assert step.run is not None
-    script = to_str(compile_template(step.run).evaluate(ctx))
-    directory = step.working_directory or scope.defaults.working_directory
-    cwd = jr.dirs.workspace
-    if directory:
-        cwd = jr.dirs.workspace / render(directory, ctx)
-    if not cwd.is_dir():
-        raise StepFailed(
-            f"An error occurred trying to start process: working directory '{cwd}' does not exist"
-        )
-    shell = render(step.shell, ctx) if step.shell else None
-    default = scope.defaults.shell if scope.depth == 0 else None
-    argv = script_command(
-        shell, default_shell=default, script=script, temp=jr.dirs.temp, path=env.get("PATH")
-    )
-    handler = LineHandler(jr, env=env)
-    result = await jr.runner.exec(argv, env=env, cwd=cwd, timeout=timeout, on_output=handler)
-    handler.close()
-    if result.timed_out:
-        jr.error(f"The action '{step.id}' has timed out after {timeout or 0:g} seconds.")
-        return Result.FAILURE, handler.outputs
-    if result.exit_code != 0:
-        jr.error(f"Process completed with exit code {result.exit_code}.")
-        return Result.FAILURE, handler.outputs
-    return (Result.FAILURE if handler.failed else Result.SUCCESS), handler.outputs

@@ -8,6 +8,8 @@ Called by `conveyor.workflow.load`. Pure.
 
 from __future__ import annotations
 
+from conveyor.workflow.schema.cron import MESSAGE as CRON_MESSAGE
+from conveyor.workflow.schema.cron import is_valid_cron
 from conveyor.workflow.schema.nodes import Map, Node, Scalar, Seq
 from conveyor.workflow.schema.problems import Sink
 
@@ -43,9 +45,6 @@ def _check_filters(event: str, config: Map, sink: Sink) -> None:
 
 
 def _check_schedule(schedule: Seq, sink: Sink) -> None:
-    from conveyor.workflow.schema.cron import MESSAGE as CRON_MESSAGE  # only `on: schedule`
-    from conveyor.workflow.schema.cron import is_valid_cron
-
     for entry in schedule.items:
         cron = entry.get("cron") if isinstance(entry, Map) else None
         if not isinstance(cron, Scalar) or not cron.text:

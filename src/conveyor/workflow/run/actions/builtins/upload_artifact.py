@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.artifact_store import MAX_RETENTION_DAYS, root
-from conveyor.workflow.actions.builtins.cache_store import expand
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.artifact_store import MAX_RETENTION_DAYS, root
+from conveyor.workflow.run.actions.builtins.cache_store import expand
 
 
 def _files(matches: list[Path], hidden: bool) -> tuple[list[Path], Path]:
@@ -48,7 +48,7 @@ async def run(call: BuiltinCall) -> dict[str, str]:
     if not patterns:
         raise ConveyorError("Input required and not supplied: path")
     files, base = _files(
-        expand(patterns, call.jr.dirs.workspace), call.flag("include-hidden-files")
+        expand(patterns, call.jr.setup.dirs.workspace), call.flag("include-hidden-files")
     )
     if not files:
         mode = call.get("if-no-files-found", "warn")
@@ -64,7 +64,7 @@ async def run(call: BuiltinCall) -> dict[str, str]:
     days = int(call.get("retention-days", str(MAX_RETENTION_DAYS)) or MAX_RETENTION_DAYS)
     if not 1 <= days <= MAX_RETENTION_DAYS:
         raise ConveyorError(f"retention-days must be between 1 and {MAX_RETENTION_DAYS}")
-    store = root(call.jr.session.options.run_dir)
+    store = root(call.jr.setup.session.options.run_dir)
     store.mkdir(parents=True, exist_ok=True)
     folder = store / name
     if folder.exists():

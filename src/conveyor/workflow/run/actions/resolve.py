@@ -1,31 +1,25 @@
-"""Resolves a step's `uses:` and runs it: local, vendored, built-in and container actions.
+"""Resolves a step's `uses:`: local, vendored and built-in actions.
 
 `check_uses` is called by `conveyor.workflow.run.selection` before anything runs: a remote
 `owner/repo[/path]@ref` that is neither in the action store (`store.py`) nor a built-in
-(`builtins`) refuses the run with a message saying how to vendor it. `run_uses` is called by
-`conveyor.workflow.run.steps` for each `uses:` step, in this order: `docker://image` runs the
-image (`docker.py`); `./path` (relative to GITHUB_WORKSPACE, as on GitHub) and vendored
-actions load `action.yml` and run as composite (`composite.py`), node (`node.py`) or docker
-(`docker.py`) actions; otherwise the built-in of that name runs.
+(`builtins`) refuses the run with a message saying how to vendor it. `locate` and `load`
+are called by `conveyor.workflow.run.factory` to pick a `uses:` step's kind: `./path`
+(relative to GITHUB_WORKSPACE, as on GitHub) and vendored actions load `action.yml`;
+otherwise (`locate` gives None) the built-in of that name runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from conveyor.core.errors import ConveyorError, UserError
 from conveyor.core.location import Location
-from conveyor.workflow.actions.builtins import BUILT_INS
-from conveyor.workflow.actions.store import ActionRef, ActionStore, parse_ref, vendor_hint
-from conveyor.workflow.model import Step, Workflow
-from conveyor.workflow.run.results import Result
-
-if TYPE_CHECKING:
-    from conveyor.workflow.expr import EvalContext
-    from conveyor.workflow.model import Action
-    from conveyor.workflow.run.scope import JobRun, Scope
+from conveyor.workflow.load import load_action
+from conveyor.workflow.model import Action, Step, Workflow
+from conveyor.workflow.run.actions.builtins import BUILT_INS
+from conveyor.workflow.run.actions.store import ActionRef, ActionStore, parse_ref, vendor_hint
+from conveyor.workflow.run.scope import JobRun
 
 
 class ActionUnavailable(UserError):
@@ -84,40 +78,11 @@ def _listing(tree: Path) -> str:
     return ", ".join(names) if names else "nothing"
 
 
-async def run_uses(
-    step: Step, scope: Scope, jr: JobRun, ctx: EvalContext, env: Mapping[str, str]
-) -> tuple[Result, dict[str, str]]:
-    """Run a `uses:` step; returns its outcome and the outputs the caller sees."""
-    from conveyor.workflow.run.steps import render_map
-
-    assert step.uses is not None
-    inputs = render_map(dict(step.with_), ctx)
-    if step.uses.startswith("docker://"):
-        from conveyor.workflow.actions.docker import run_image_step
-
-        return await run_image_step(step.uses.removeprefix("docker://"), inputs, jr=jr, env=env)
-    directory = locate(step.uses, jr)
-    if directory is None:
-        from conveyor.workflow.actions.builtins import BuiltinCall, built_in
-
-        fn = built_in(action_name(step.uses))
-        if fn is None:
-            raise ConveyorError(f"action '{step.uses}' is not available offline")
-        call = BuiltinCall(
-            inputs={k.lower(): v for k, v in inputs.items()}, env=env, step=step, jr=jr, ctx=ctx
-        )
-        return Result.SUCCESS, await fn(call)
-    action = load(directory, jr)
-    return await run_action(
-        action, directory, inputs, step=step, scope=scope, jr=jr, ctx=ctx, env=env
-    )
-
-
 def locate(uses: str, jr: JobRun) -> Path | None:
     """The action's directory: `./path` in the workspace, or the store's copy (None: a
     built-in serves it)."""
     if uses.startswith("./"):
-        directory = (jr.dirs.workspace / uses).resolve()
+        directory = (jr.setup.dirs.workspace / uses).resolve()
         if not directory.is_dir():
             raise ConveyorError(
                 f"Can't find 'action.yml' for action '{uses}' in {directory}. Did you forget "
@@ -138,38 +103,7 @@ def _hint(ref: ActionRef) -> str:
 
 
 def load(directory: Path, jr: JobRun) -> Action:
-    from conveyor.workflow.load import load_action
-
-    root = jr.dirs.workspace if directory.is_relative_to(jr.dirs.workspace) else directory
+    root = (
+        jr.setup.dirs.workspace if directory.is_relative_to(jr.setup.dirs.workspace) else directory
+    )
     return load_action(directory, root=root)
-
-
-async def run_action(
-    action: Action,
-    directory: Path,
-    inputs: Mapping[str, str],
-    *,
-    step: Step,
-    scope: Scope,
-    jr: JobRun,
-    ctx: EvalContext,
-    env: Mapping[str, str],
-) -> tuple[Result, dict[str, str]]:
-    using = action.runs.using.lower()
-    if using == "composite":
-        from conveyor.workflow.actions.composite import run_composite
-
-        return await run_composite(
-            action, directory, inputs, step=step, outer=scope, jr=jr, env=env
-        )
-    if using.startswith("node"):
-        from conveyor.workflow.actions.node import run_node
-
-        return await run_node(action, directory, inputs, step=step, jr=jr, ctx=ctx, env=env)
-    if using == "docker":
-        from conveyor.workflow.actions.docker import run_docker_action
-
-        return await run_docker_action(
-            action, directory, inputs, step=step, jr=jr, ctx=ctx, env=env
-        )
-    raise ConveyorError(f"action '{step.uses}' uses '{action.runs.using}', which is not supported")

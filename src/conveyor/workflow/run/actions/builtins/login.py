@@ -10,13 +10,14 @@ spoken to without TLS, like Docker's default for loopback registries.
 from __future__ import annotations
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.containers import podman
 from conveyor.workflow.run.scope import JobRun, PostStep
 
 
 def auth_file(jr: JobRun) -> str:
     """The job's registry credentials file (shared by login, build-push)."""
-    return str(jr.dirs.root / "registry-auth.json")
+    return str(jr.setup.dirs.root / "registry-auth.json")
 
 
 def tls_flags(registry: str) -> list[str]:
@@ -26,13 +27,11 @@ def tls_flags(registry: str) -> list[str]:
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:
-    from conveyor.workflow.run.containers import podman
-
     registry = call.get("registry", "docker.io")
     username, password = call.get("username"), call.get("password")
     if not username or not password:
         raise ConveyorError("Username and password required")
-    call.jr.session.masker.add(password)
+    call.jr.setup.session.masker.add(password)
     pm = podman()
     args = ["login", "--authfile", auth_file(call.jr), *tls_flags(registry)]
     result = await pm.run(
@@ -55,5 +54,5 @@ async def run(call: BuiltinCall) -> dict[str, str]:
             call.jr.write(f"Logged out of {registry}")
             return True
 
-        call.jr.posts.append(PostStep(name="Post Log in", condition="always()", run=logout))
+        call.posts.append(PostStep(name="Post Log in", condition="always()", run=logout))
     return {}

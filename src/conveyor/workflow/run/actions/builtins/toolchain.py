@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
 from conveyor.workflow.run import envfiles
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 
 
 def version_of(binary: str) -> tuple[int, ...] | None:
@@ -43,7 +43,7 @@ def spec_from(call: BuiltinCall, input_name: str, file_input: str) -> str:
     spec = call.get(input_name)
     file_name = call.get(file_input)
     if not spec and file_name:
-        path = call.jr.dirs.workspace / file_name
+        path = call.jr.setup.dirs.workspace / file_name
         if not path.is_file():
             raise ConveyorError(f"The specified version file {file_name} does not exist")
         spec = path.read_text().strip().splitlines()[0] if path.read_text().strip() else ""
@@ -63,12 +63,12 @@ def find(candidates: list[str], spec: str, path: str | None) -> tuple[str, tuple
 
 def activate(call: BuiltinCall, tool: str, binary: str, names: list[str]) -> Path:
     """Link `binary` under the names into the tool cache and put that first on PATH."""
-    folder = call.jr.dirs.tool_cache / tool / "bin"
+    folder = call.jr.setup.dirs.tool_cache / tool / "bin"
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         link = folder / name
         link.unlink(missing_ok=True)
         link.symlink_to(os.path.realpath(binary))
     jr = call.jr
-    jr.path_prepend = envfiles.extend_prepend_path(jr.path_prepend, [str(folder)])
+    jr.state.path_prepend = envfiles.extend_prepend_path(jr.state.path_prepend, [str(folder)])
     return folder

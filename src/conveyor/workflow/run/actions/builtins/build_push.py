@@ -14,20 +14,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conveyor.clients.podman_images import BUSYBOX_IMAGE, ensure_busybox_image
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.host import HostRunner
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.login import auth_file, tls_flags
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.login import auth_file, tls_flags
+from conveyor.workflow.run.containers import podman
 
 
 async def _stream(call: BuiltinCall, *args: str) -> None:
-    from conveyor.workflow.run.containers import podman
-
     pm = podman()
     result = await HostRunner().exec(
         pm.argv(*args),
         env=dict(pm.env),
-        cwd=call.jr.dirs.workspace,
+        cwd=call.jr.setup.dirs.workspace,
         timeout=None,
         on_output=call.jr.write,
     )
@@ -39,29 +39,26 @@ def _path(call: BuiltinCall, value: str, default: Path) -> Path:
     if not value:
         return default
     path = Path(value)
-    return path if path.is_absolute() else (call.jr.dirs.workspace / path)
+    return path if path.is_absolute() else (call.jr.setup.dirs.workspace / path)
 
 
 async def _base_image(dockerfile: Path) -> None:
     """Conveyor's busybox base (no internet registry here) exists in every Podman storage a
     build may use: `conveyor up` builds it for the server, and a local job that runs as the
     job user (issue 12 #1) builds with that user's own rootless storage."""
-    from conveyor.clients.podman_images import BUSYBOX_IMAGE, ensure_busybox_image
-    from conveyor.workflow.run.containers import podman
-
     if BUSYBOX_IMAGE in dockerfile.read_text(errors="replace"):
         await ensure_busybox_image(podman())
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:
-    workspace = call.jr.dirs.workspace
+    workspace = call.jr.setup.dirs.workspace
     context = _path(call, call.get("context"), workspace)
     dockerfile = _path(call, call.get("file"), context / "Dockerfile")
     if not dockerfile.is_file():
         raise ConveyorError(f"Dockerfile not found: {dockerfile}")
     await _base_image(dockerfile)
     tags = call.lines("tags")
-    temp = call.jr.dirs.temp
+    temp = call.jr.setup.dirs.temp
     iidfile = temp / "build-push-iid"
     args = ["build", "-f", str(dockerfile), "--iidfile", str(iidfile)]
     for tag in tags:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 
-from conveyor.workflow.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7"}
 

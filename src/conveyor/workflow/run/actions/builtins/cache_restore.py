@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_store import (
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.cache_store import (
     CacheRefused,
     CacheStore,
     scopes,
@@ -28,7 +28,7 @@ def paths(call: BuiltinCall) -> list[str]:
 
 
 def github(call: BuiltinCall) -> dict[str, object]:
-    value = call.jr.contexts.get("github")
+    value = call.jr.state.contexts.get("github")
     return dict(value) if isinstance(value, dict) else {}
 
 
@@ -47,7 +47,7 @@ def ref_scopes(call: BuiltinCall) -> list[str]:
 
 def roots(call: BuiltinCall) -> list[Path]:
     """The job's own directories: the only places a cached absolute path may be."""
-    dirs = call.jr.dirs
+    dirs = call.jr.setup.dirs
     return [dirs.workspace, dirs.home, dirs.temp, dirs.tool_cache]
 
 
@@ -74,7 +74,7 @@ async def restore(call: BuiltinCall) -> tuple[dict[str, str], bool]:
         call.jr.write(f"Cache found and can be restored from key: {found.key}")
         return outputs, exact
     try:
-        unpack(store.path(found), call.jr.dirs.workspace, roots(call))
+        unpack(store.path(found), call.jr.setup.dirs.workspace, roots(call))
     except CacheRefused as exc:
         raise ConveyorError(f"Cache not restored from key {found.key}: {exc}") from None
     call.jr.write(f"Cache restored from key: {found.key}")

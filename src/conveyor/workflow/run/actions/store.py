@@ -9,13 +9,14 @@ Layout of the store directory (`--action-dir`, `CONVEYOR_ACTIONS`, else
     <store>/<owner>/<repo>.git            a Git mirror; a ref is extracted on first use
 
 Names are matched case-insensitively on owner and repo, as GitHub does; refs exactly.
-`shutil`, `subprocess` and `tempfile` are imported where used: `conveyor run` imports this
-module on every start.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,10 +113,6 @@ class ActionStore:
         return target if target.exists() else None
 
     def _extract(self, mirror: Path, dest: Path, ref: str) -> Path | None:
-        import shutil
-        import subprocess
-        import tempfile
-
         probe = subprocess.run(
             [
                 "git",
@@ -170,9 +167,6 @@ class ActionStore:
 
     def vendor(self, spec: str, source: str) -> Path:
         """Copy `owner/repo@ref` from a directory or a Git repository/URL into the store."""
-        import shutil
-        import tempfile
-
         ref = parse_ref(spec)
         if ref is None or ref.path:
             raise StoreError(f"{spec!r}: expected owner/repo@ref")
@@ -194,9 +188,6 @@ class ActionStore:
 
 
 def _git_fetch(url: str, ref: str, staging: Path) -> None:
-    import shutil
-    import subprocess
-
     tree = staging / "tree"
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 

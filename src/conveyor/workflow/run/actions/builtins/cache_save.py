@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_restore import github, paths, roots
-from conveyor.workflow.actions.builtins.cache_store import (
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.cache_restore import github, paths, roots
+from conveyor.workflow.run.actions.builtins.cache_store import (
     CacheRefused,
     CacheStore,
     expand,
@@ -20,7 +20,7 @@ from conveyor.workflow.actions.builtins.cache_store import (
 
 def save(call: BuiltinCall, key: str) -> bool:
     listed = paths(call)
-    workspace = call.jr.dirs.workspace
+    workspace = call.jr.setup.dirs.workspace
     found = expand(listed, workspace)
     if not found:
         call.jr.warning(

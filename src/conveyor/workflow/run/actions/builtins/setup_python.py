@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.toolchain import activate, find, spec_from
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.toolchain import activate, find, spec_from
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:
@@ -30,7 +30,7 @@ async def run(call: BuiltinCall) -> dict[str, str]:
         )
     binary, version = found
     folder = activate(call, "Python", binary, ["python", "python3"])
-    call.jr.file_env["pythonLocation"] = str(folder.parent)
+    call.jr.state.file_env["pythonLocation"] = str(folder.parent)
     text = ".".join(map(str, version))
     call.jr.write(f"Successfully set up CPython ({text}) from {binary}")
     return {"python-version": text, "python-path": str(folder / "python"), "cache-hit": "false"}

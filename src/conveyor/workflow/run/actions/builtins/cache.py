@@ -7,9 +7,9 @@ outputs: those of `cache/restore`, plus `save-always` (deprecated upstream; hono
 
 from __future__ import annotations
 
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.cache_restore import restore
-from conveyor.workflow.actions.builtins.cache_save import save
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.cache_restore import restore
+from conveyor.workflow.run.actions.builtins.cache_save import save
 from conveyor.workflow.run.scope import PostStep
 
 
@@ -23,5 +23,5 @@ async def run(call: BuiltinCall) -> dict[str, str]:
 
         condition = "always()" if call.flag("save-always") else "success()"
         name = f"Post {call.step.name}" if isinstance(call.step.name, str) else "Post Cache"
-        call.jr.posts.append(PostStep(name=name, condition=condition, run=post))
+        call.posts.append(PostStep(name=name, condition=condition, run=post))
     return outputs

@@ -14,7 +14,7 @@ import json
 import re
 import time
 
-from conveyor.workflow.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins import BuiltinCall
 
 _DEFAULT_TAGS = [
     "type=schedule",
@@ -86,7 +86,7 @@ def tags_for(rules: list[str], *, ref: str, sha: str, event: str, pr: str) -> li
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:
-    github = call.jr.contexts.get("github")
+    github = call.jr.state.contexts.get("github")
     gh = github if isinstance(github, dict) else {}
     ref, sha = str(gh.get("ref", "")), str(gh.get("sha", ""))
     event = str(gh.get("event_name", ""))

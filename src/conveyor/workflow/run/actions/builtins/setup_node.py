@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.toolchain import activate, find, spec_from
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.toolchain import activate, find, spec_from
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:

@@ -13,19 +13,19 @@ import shutil
 from pathlib import Path
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.actions.builtins import BuiltinCall
-from conveyor.workflow.actions.builtins.artifact_store import listing
+from conveyor.workflow.run.actions.builtins import BuiltinCall
+from conveyor.workflow.run.actions.builtins.artifact_store import listing
 
 
 async def run(call: BuiltinCall) -> dict[str, str]:
-    workspace = call.jr.dirs.workspace
+    workspace = call.jr.setup.dirs.workspace
     given = call.get("path")
     dest = Path(given).expanduser() if given else workspace
     if not dest.is_absolute():
         dest = workspace / dest
-    if call.get("run-id") and call.get("run-id") != str(call.jr.session.identity.run_id):
+    if call.get("run-id") and call.get("run-id") != str(call.jr.setup.session.identity.run_id):
         raise ConveyorError("artifacts of other workflow runs are not available offline")
-    artifacts = listing(call.jr.session.options.run_dir)
+    artifacts = listing(call.jr.setup.session.options.run_dir)
     name = call.get("name")
     if name:
         chosen = [a for a in artifacts if a.name == name]
