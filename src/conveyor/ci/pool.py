@@ -42,7 +42,7 @@ from conveyor.ci.jobuser import (
     interpreter,
     prepare_work_root,
 )
-from conveyor.ci.model import GateState, Status
+from conveyor.ci.model import Conclusion, GateState, Status
 from conveyor.ci.runnerscope import LOCAL_PREFIX
 from conveyor.ci.service import CIService
 from conveyor.ci.triggers import labels_match
@@ -194,7 +194,7 @@ class LocalPool:
         except Exception as exc:  # a bug must fail the run, not kill the pool
             log.exception("run %d: runner %s crashed", run_id, name)
             self.service.complete(
-                run_id, name, {"result": "failure", "error": f"runner error: {exc}"}
+                run_id, name, {"result": Conclusion.FAILURE, "error": f"runner error: {exc}"}
             )
         finally:
             remove(work)  # logs and artifacts live on in the server (`ci.retention`)
@@ -209,7 +209,9 @@ class LocalPool:
             await asyncio.to_thread(clone, source, sha, work / "repo")
         except ConveyorError as exc:
             await reporter.logs([("", f"Error: {exc}")])
-            await reporter.complete({"result": "failure", "error": str(exc), "workflows": []})
+            await reporter.complete(
+                {"result": Conclusion.FAILURE, "error": str(exc), "workflows": []}
+            )
             return
         await asyncio.to_thread(hand_over, work, user)
         await run_in_child(

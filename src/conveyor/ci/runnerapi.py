@@ -292,7 +292,7 @@ class RunnerProtocol:
         if self._owned(run_id, runner) is None:
             return
         run = self.ledger.run(run_id)
-        state = CommitState.SUCCESS if result == "success" else CommitState.FAILURE
+        state = CommitState.SUCCESS if result == Conclusion.SUCCESS else CommitState.FAILURE
         self.store.add_deployment(
             {
                 "repo": run.repo,
