@@ -7,29 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import update
 
-from conveyor.ci.crypto import SecretBox
-from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.ci.service import CIService
 from conveyor.store.ci_schema import approvals
-from conveyor.store.ci_store import CIStore
-from conveyor.store.ci_tables import open_engine
-from tests.ci.test_jobs import _done, _poll, _run, _units
-from tests.ci.test_service import _commit
-
-
-@pytest.fixture
-def service(tmp_path: Path, database: str) -> Iterator[CIService]:
-    """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIStore(open_engine(database))
-    yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
-    store.close()
-
+from tests.ci.helpers import commit_workflow, complete_job, poll_job, run_state, unit_states
 
 DEPLOY = """name: D
 on: push
@@ -61,9 +45,9 @@ def _protect(service: CIService, **rules: object) -> None:
 
 
 def _build(service: CIService, run_id: int) -> None:
-    got = _poll(service, "local-1", "ubuntu-latest")
+    got = poll_job(service, "local-1", "ubuntu-latest")
     assert got is not None and (got["run_id"], got["job_id"]) == (run_id, "build")
-    _done(service, got, "local-1", "success")
+    complete_job(service, got, "local-1", "success")
 
 
 def _pending(service: CIService) -> list[tuple[int, str]]:
@@ -76,45 +60,45 @@ def test_a_job_waiting_for_review_holds_no_runner_until_approved(
     service: CIService, tmp_path: Path
 ) -> None:
     _protect(service, reviewers=["alice"])
-    [run_id] = _commit(service, tmp_path, DEPLOY)
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY)
     _build(service, run_id)
-    assert _units(service, run_id)["deploy"] == ("waiting", "")
-    assert _run(service, run_id) == ("waiting", "")
+    assert unit_states(service, run_id)["deploy"] == ("waiting", "")
+    assert run_state(service, run_id) == ("waiting", "")
     assert _pending(service) == [(run_id, "production")]
     jobs = {j["name"]: j["status"] for j in service.store.jobs(run_id)}
     assert jobs["deploy"] == "waiting"
     statuses = service.store.statuses("acme/app", service.store.run(run_id)["sha"])  # type: ignore[index]
     assert {s["context"]: s["state"] for s in statuses}["deployment/production"] == "pending"
     # the only runner is free meanwhile: another run's job gets it
-    [other] = _commit(service, tmp_path, DEPLOY.replace("name: D", "name: E"))
-    got = _poll(service, "local-1", "ubuntu-latest")
+    [other] = commit_workflow(service, tmp_path, DEPLOY.replace("name: D", "name: E"))
+    got = poll_job(service, "local-1", "ubuntu-latest")
     assert got is not None and (got["run_id"], got["job_id"]) == (other, "build")
-    _done(service, got, "local-1", "success")
-    assert _poll(service, "local-1", "ubuntu-latest") is None  # both deploys wait
+    complete_job(service, got, "local-1", "success")
+    assert poll_job(service, "local-1", "ubuntu-latest") is None  # both deploys wait
     service.decide(run_id, "production", user="alice", admin=False, approve=True)
-    assert _units(service, run_id)["deploy"] == ("queued", "")
-    assert _run(service, run_id) == ("in_progress", "")  # build ran: no longer waiting
+    assert unit_states(service, run_id)["deploy"] == ("queued", "")
+    assert run_state(service, run_id) == ("in_progress", "")  # build ran: no longer waiting
     assert "deploy" not in {j["name"] for j in service.store.jobs(run_id)}  # the runner's now
-    deploy = _poll(service, "local-1", "ubuntu-latest")
+    deploy = poll_job(service, "local-1", "ubuntu-latest")
     assert deploy is not None and (deploy["run_id"], deploy["job_id"]) == (run_id, "deploy")
     assert "PROD_TOKEN" not in deploy["secrets"]  # environment secrets: only through the gate
     gate = asyncio.run(service.environment_gate(run_id, "local-1", "deploy", "production"))
     assert gate["state"] == "approved"
     assert (gate["secrets"], gate["vars"]) == ({"PROD_TOKEN": "prod-tok-value"}, {"REGION": "eu-1"})
-    _done(service, deploy, "local-1", "success")
-    assert _units(service, run_id)["smoke"] == ("queued", "")
-    assert _units(service, run_id)["notify"] == ("completed", "skipped")
-    assert _units(service, other)["deploy"] == ("waiting", "")  # its own review
+    complete_job(service, deploy, "local-1", "success")
+    assert unit_states(service, run_id)["smoke"] == ("queued", "")
+    assert unit_states(service, run_id)["notify"] == ("completed", "skipped")
+    assert unit_states(service, other)["deploy"] == ("waiting", "")  # its own review
     assert _pending(service) == [(other, "production")]
 
 
 def test_rejection_fails_the_job_and_the_run_goes_on(service: CIService, tmp_path: Path) -> None:
     _protect(service, reviewers=["alice"])
-    [run_id] = _commit(service, tmp_path, DEPLOY)
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY)
     _build(service, run_id)
-    assert _units(service, run_id)["deploy"] == ("waiting", "")
+    assert unit_states(service, run_id)["deploy"] == ("waiting", "")
     service.decide(run_id, "production", user="alice", admin=False, approve=False, comment="no")
-    units = _units(service, run_id)
+    units = unit_states(service, run_id)
     assert units["deploy"] == ("completed", "failure")
     assert units["smoke"] == ("completed", "skipped")  # a failed need skips it
     assert units["notify"] == ("queued", "")  # if: failure() runs after the rejection
@@ -122,22 +106,22 @@ def test_rejection_fails_the_job_and_the_run_goes_on(service: CIService, tmp_pat
     assert ("deploy", "production was rejected by alice: no") in service.store.logs(run_id)
     jobs = {j["name"]: (j["status"], j["conclusion"]) for j in service.store.jobs(run_id)}
     assert jobs["deploy"] == ("completed", "failure")
-    notify = _poll(service, "local-1", "ubuntu-latest")
+    notify = poll_job(service, "local-1", "ubuntu-latest")
     assert notify is not None and notify["prior_jobs"]["deploy"] == ["failure", {}]
-    _done(service, notify, "local-1", "success")
-    assert _run(service, run_id) == ("completed", "failure")
+    complete_job(service, notify, "local-1", "success")
+    assert run_state(service, run_id) == ("completed", "failure")
 
 
 def test_the_wait_timer_holds_the_job_from_its_first_request(
     service: CIService, tmp_path: Path
 ) -> None:
     _protect(service, wait_timer=600)
-    [run_id] = _commit(service, tmp_path, DEPLOY)
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY)
     _build(service, run_id)
-    assert _units(service, run_id)["deploy"] == ("waiting", "")
+    assert unit_states(service, run_id)["deploy"] == ("waiting", "")
     assert ("deploy", "Waiting: wait timer of 600 s") in service.store.logs(run_id)
     service.release_waiting()
-    assert _units(service, run_id)["deploy"] == ("waiting", "")
+    assert unit_states(service, run_id)["deploy"] == ("waiting", "")
     with service.store.tx() as conn:  # ten minutes later
         conn.execute(update(approvals).values(requested=time.time() - 601))
 
@@ -145,14 +129,14 @@ def test_the_wait_timer_holds_the_job_from_its_first_request(
         stop = asyncio.Event()
         task = asyncio.create_task(service.supervise(stop, every=0.01))
         for _ in range(500):
-            if _units(service, run_id)["deploy"] != ("waiting", ""):
+            if unit_states(service, run_id)["deploy"] != ("waiting", ""):
                 break
             await asyncio.sleep(0.01)
         stop.set()
         await task
 
     asyncio.run(one_tick())
-    assert _units(service, run_id)["deploy"] == ("queued", "")
+    assert unit_states(service, run_id)["deploy"] == ("queued", "")
 
 
 def test_a_branch_not_allowed_fails_the_job_before_anything_waits(
@@ -160,9 +144,9 @@ def test_a_branch_not_allowed_fails_the_job_before_anything_waits(
 ) -> None:
     _protect(service, reviewers=["alice"], branches=["main"])
     text = DEPLOY.replace("github.ref_name == 'main'", "true")
-    [run_id] = _commit(service, tmp_path, text, branch="feature")
+    [run_id] = commit_workflow(service, tmp_path, text, branch="feature")
     _build(service, run_id)
-    assert _units(service, run_id)["deploy"] == ("completed", "failure")
+    assert unit_states(service, run_id)["deploy"] == ("completed", "failure")
     assert _pending(service) == [] and not service.store.config.approvals(run_id=run_id)
     reason = "Branch 'feature' is not allowed to deploy to production"
     assert any(reason in text for _, text in service.store.logs(run_id))
@@ -170,9 +154,9 @@ def test_a_branch_not_allowed_fails_the_job_before_anything_waits(
 
 def test_an_unprotected_environment_is_queued_at_once(service: CIService, tmp_path: Path) -> None:
     _protect(service, reviewers=["alice"])
-    [run_id] = _commit(service, tmp_path, DEPLOY, branch="dev")  # environment: dev
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY, branch="dev")  # environment: dev
     _build(service, run_id)
-    assert _units(service, run_id)["deploy"] == ("queued", "")
+    assert unit_states(service, run_id)["deploy"] == ("queued", "")
     [unit] = [u for u in service.store.units(run_id=run_id) if u["job_id"] == "deploy"]
     assert unit["environment"] == "dev"
 
@@ -194,28 +178,28 @@ def test_matrix_legs_deploying_to_different_environments_are_gated_apart(
     service: CIService, tmp_path: Path
 ) -> None:
     _protect(service, reviewers=["alice"])
-    [run_id] = _commit(service, tmp_path, MATRIX)
-    assert _units(service, run_id) == {
+    [run_id] = commit_workflow(service, tmp_path, MATRIX)
+    assert unit_states(service, run_id) == {
         "deploy (staging)": ("queued", ""),
         "deploy (production)": ("waiting", ""),
     }
-    got = _poll(service, "local-1", "ubuntu-latest")
+    got = poll_job(service, "local-1", "ubuntu-latest")
     assert got is not None and got["matrix_filter"] == [["target", "staging"]]
-    assert _run(service, run_id) == ("in_progress", "")
+    assert run_state(service, run_id) == ("in_progress", "")
 
 
 def test_cancelling_a_waiting_run_cancels_the_job_and_its_review(
     service: CIService, tmp_path: Path
 ) -> None:
     _protect(service, reviewers=["alice"])
-    [run_id] = _commit(service, tmp_path, DEPLOY)
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY)
     _build(service, run_id)
     service.cancel(run_id)
-    units = _units(service, run_id)
+    units = unit_states(service, run_id)
     assert units["deploy"] == ("completed", "cancelled")
     assert units["smoke"] == ("completed", "skipped")
     assert units["notify"] == ("completed", "skipped")
-    assert _run(service, run_id) == ("completed", "cancelled")
+    assert run_state(service, run_id) == ("completed", "cancelled")
     assert _pending(service) == []  # nothing waits for a review any more
 
 
@@ -242,20 +226,20 @@ def test_each_job_is_reviewed_jobs_waiting_together_share_a_review(
     service: CIService, tmp_path: Path
 ) -> None:
     _protect(service, reviewers=["alice"])
-    [run_id] = _commit(service, tmp_path, TWICE)
-    assert _units(service, run_id) == {"deploy": ("waiting", ""), "migrate": ("waiting", "")}
+    [run_id] = commit_workflow(service, tmp_path, TWICE)
+    assert unit_states(service, run_id) == {"deploy": ("waiting", ""), "migrate": ("waiting", "")}
     assert _pending(service) == [(run_id, "production")]
     service.decide(run_id, "production", user="alice", admin=False, approve=True)
-    assert _units(service, run_id) == {"deploy": ("queued", ""), "migrate": ("queued", "")}
-    deploy = _poll(service, "local-1", "ubuntu-latest")
+    assert unit_states(service, run_id) == {"deploy": ("queued", ""), "migrate": ("queued", "")}
+    deploy = poll_job(service, "local-1", "ubuntu-latest")
     assert deploy is not None and deploy["job_id"] == "deploy"
-    _done(service, deploy, "local-1", "success")
-    assert _units(service, run_id)["verify"] == ("waiting", "")  # a later job: its own review
+    complete_job(service, deploy, "local-1", "success")
+    assert unit_states(service, run_id)["verify"] == ("waiting", "")  # a later job: its own review
     assert _pending(service) == [(run_id, "production")]
-    migrate = _poll(service, "local-2", "ubuntu-latest")
+    migrate = poll_job(service, "local-2", "ubuntu-latest")
     assert migrate is not None and migrate["job_id"] == "migrate"
     gate = asyncio.run(service.environment_gate(run_id, "local-2", "migrate", "production"))
     assert gate["state"] == "approved"  # released by the first review, whatever came after
     assert gate["secrets"] == {"PROD_TOKEN": "prod-tok-value"}
     service.decide(run_id, "production", user="alice", admin=False, approve=True)
-    assert _units(service, run_id)["verify"] == ("queued", "")
+    assert unit_states(service, run_id)["verify"] == ("queued", "")

@@ -6,50 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import insert, update
+from sqlalchemy import create_engine, insert, inspect, update
 
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_schema import runs, units
+from conveyor.store.ci_schema import ci_metadata, runs, units
 from conveyor.store.ci_store import CIStore
 from conveyor.store.ci_tables import open_engine
-from tests.ci.test_service import _commit
-
-
-@pytest.fixture
-def service(tmp_path: Path, database: str) -> Iterator[CIService]:
-    """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIStore(open_engine(database))
-    yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
-    store.close()
-
-
-def _poll(service: CIService, runner: str, *labels: str) -> dict[str, Any] | None:
-    return asyncio.run(service.poll(runner, labels=list(labels), timeout=0))
-
-
-def _done(
-    service: CIService, got: dict[str, Any], runner: str, result: str, **outputs: str
-) -> None:
-    job = {"result": result, "outputs": outputs}
-    service.complete(int(got["run_id"]), runner, {"result": result, "job": job})
-
-
-def _units(service: CIService, run_id: int) -> dict[str, tuple[str, str]]:
-    return {u["name"]: (u["status"], u["conclusion"]) for u in service.store.units(run_id=run_id)}
-
-
-def _run(service: CIService, run_id: int) -> tuple[str, str]:
-    run = service.store.run(run_id)
-    assert run is not None
-    return run["status"], run["conclusion"]
-
+from tests.ci.helpers import (
+    SPLIT_MATRIX,
+    commit_workflow,
+    complete_job,
+    poll_job,
+    run_state,
+    unit_states,
+)
 
 CHAIN = """name: Chain
 on: [push, workflow_dispatch]
@@ -81,30 +55,30 @@ jobs:
 def test_jobs_wait_for_needs_and_runs_on_reads_needs_outputs(
     service: CIService, tmp_path: Path
 ) -> None:
-    [run_id] = _commit(service, tmp_path, CHAIN)
-    assert _units(service, run_id) == {"pick": ("queued", "")}
-    assert _poll(service, "gpu-1", "gpu-7") is None  # train is not ready yet
-    pick = _poll(service, "local-1", "ubuntu-latest")
+    [run_id] = commit_workflow(service, tmp_path, CHAIN)
+    assert unit_states(service, run_id) == {"pick": ("queued", "")}
+    assert poll_job(service, "gpu-1", "gpu-7") is None  # train is not ready yet
+    pick = poll_job(service, "local-1", "ubuntu-latest")
     assert pick is not None and (pick["job_id"], pick["prior_jobs"]) == ("pick", {})
-    _done(service, pick, "local-1", "success", label="gpu-7")
-    assert _units(service, run_id) == {
+    complete_job(service, pick, "local-1", "success", label="gpu-7")
+    assert unit_states(service, run_id) == {
         "pick": ("completed", "success"),
         "train": ("queued", ""),
         "never": ("completed", "skipped"),  # if: false, concluded without a runner
     }
-    assert _poll(service, "local-1", "ubuntu-latest") is None
-    train = _poll(service, "gpu-1", "gpu-7")
+    assert poll_job(service, "local-1", "ubuntu-latest") is None
+    train = poll_job(service, "gpu-1", "gpu-7")
     assert train is not None and train["job_id"] == "train"
     assert train["prior_jobs"]["pick"] == ["success", {"label": "gpu-7"}]
-    _done(service, train, "gpu-1", "failure")
-    got = _units(service, run_id)
+    complete_job(service, train, "gpu-1", "failure")
+    got = unit_states(service, run_id)
     assert got["cleanup"] == ("queued", "")  # if: failure() runs after the failed need
     assert got["publish"] == ("completed", "skipped")  # a failed need skips the dependant
-    cleanup = _poll(service, "box", "self-hosted", "nowhere")
+    cleanup = poll_job(service, "box", "self-hosted", "nowhere")
     assert cleanup is not None and cleanup["prior_jobs"]["train"] == ["failure", {}]
-    assert _run(service, run_id) == ("in_progress", "")
-    _done(service, cleanup, "box", "success")
-    assert _run(service, run_id) == ("completed", "failure")
+    assert run_state(service, run_id) == ("in_progress", "")
+    complete_job(service, cleanup, "box", "success")
+    assert run_state(service, run_id) == ("completed", "failure")
     jobs = {j["name"]: j["conclusion"] for j in service.store.jobs(run_id)}
     assert jobs["never"] == "skipped" and jobs["publish"] == "skipped"
 
@@ -121,7 +95,7 @@ jobs:
     runs-on: [self-hosted, "${{ inputs.pool }}", "${{ inputs.big && 'big' || 'small' }}"]
     steps: [{run: "true"}]
 """
-    _commit(service, tmp_path, text)
+    commit_workflow(service, tmp_path, text)
     event = service.dispatch(
         "acme/app", workflow="g.yml", ref="main", inputs={"pool": "arm", "big": "false"}, actor="me"
     )
@@ -130,33 +104,14 @@ jobs:
     )
     [unit] = service.store.units(run_id=run_id)
     assert unit["labels"] == ["self-hosted", "arm", "small"]  # the boolean input is typed
-    assert _poll(service, "x86", "self-hosted", "x86", "small") is None
-    assert _poll(service, "arm-1", "self-hosted", "arm", "small") is not None
-
-
-MATRIX = """name: M
-on: push
-jobs:
-  test:
-    strategy:
-      matrix:
-        os: [linux, mac]
-        py: ["3.11", "3.12"]
-    runs-on: ${{ matrix.os }}
-    steps: [{run: "true"}]
-  same:
-    strategy:
-      matrix:
-        py: ["3.11", "3.12"]
-    runs-on: linux
-    steps: [{run: "true"}]
-"""
+    assert poll_job(service, "x86", "self-hosted", "x86", "small") is None
+    assert poll_job(service, "arm-1", "self-hosted", "arm", "small") is not None
 
 
 def test_matrix_legs_split_by_runs_on_and_fail_fast_across_runners(
     service: CIService, tmp_path: Path
 ) -> None:
-    [run_id] = _commit(service, tmp_path, MATRIX)
+    [run_id] = commit_workflow(service, tmp_path, SPLIT_MATRIX)
     listed = {(u["job_id"], tuple(u["labels"])): u for u in service.store.units(run_id=run_id)}
     assert sorted(listed) == [("same", ("linux",)), ("test", ("linux",)), ("test", ("mac",))]
     assert listed[("same", ("linux",))]["matrix_filter"] is None  # one runner: all legs
@@ -165,13 +120,13 @@ def test_matrix_legs_split_by_runs_on_and_fail_fast_across_runners(
         ["py", "3.11"],
         ["py", "3.12"],
     ]
-    mac = _poll(service, "mac-1", "mac")
+    mac = poll_job(service, "mac-1", "mac")
     assert mac is not None and mac["matrix_filter"] == [
         ["os", "mac"],
         ["py", "3.11"],
         ["py", "3.12"],
     ]
-    _done(service, mac, "mac-1", "failure")
+    complete_job(service, mac, "mac-1", "failure")
     shares = [u for u in service.store.units(run_id=run_id) if u["job_id"] == "test"]
     assert sorted(u["conclusion"] for u in shares) == ["cancelled", "failure"]  # fail-fast
 
@@ -190,41 +145,41 @@ def test_job_level_concurrency_keeps_one_running_and_one_pending(
     service: CIService, tmp_path: Path
 ) -> None:
     text = DEPLOY.replace("CANCEL", "false")
-    [first] = _commit(service, tmp_path, text)
-    got = _poll(service, "local-1", "ubuntu-latest")
+    [first] = commit_workflow(service, tmp_path, text)
+    got = poll_job(service, "local-1", "ubuntu-latest")
     assert got is not None and got["run_id"] == first
-    [second] = _commit(service, tmp_path, text)
-    assert _units(service, second) == {"deploy": ("pending", "")}
-    assert _run(service, second) == ("queued", "")  # the run itself is not held back
-    [third] = _commit(service, tmp_path, text)
-    assert _units(service, second) == {"deploy": ("completed", "cancelled")}
+    [second] = commit_workflow(service, tmp_path, text)
+    assert unit_states(service, second) == {"deploy": ("pending", "")}
+    assert run_state(service, second) == ("queued", "")  # the run itself is not held back
+    [third] = commit_workflow(service, tmp_path, text)
+    assert unit_states(service, second) == {"deploy": ("completed", "cancelled")}
     [unit] = service.store.units(run_id=second)
     assert "higher priority waiting request for 'deploy-main'" in unit["reason"]
-    assert _run(service, second) == ("completed", "cancelled")
-    assert _units(service, third) == {"deploy": ("pending", "")}
-    assert _poll(service, "local-2", "ubuntu-latest") is None
-    _done(service, got, "local-1", "success")
-    assert _units(service, third) == {"deploy": ("queued", "")}
-    [fourth] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
-    assert _units(service, third) == {"deploy": ("completed", "cancelled")}
-    assert _units(service, fourth) == {"deploy": ("queued", "")}
+    assert run_state(service, second) == ("completed", "cancelled")
+    assert unit_states(service, third) == {"deploy": ("pending", "")}
+    assert poll_job(service, "local-2", "ubuntu-latest") is None
+    complete_job(service, got, "local-1", "success")
+    assert unit_states(service, third) == {"deploy": ("queued", "")}
+    [fourth] = commit_workflow(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    assert unit_states(service, third) == {"deploy": ("completed", "cancelled")}
+    assert unit_states(service, fourth) == {"deploy": ("queued", "")}
 
 
 def test_job_level_cancel_in_progress_stops_the_running_job(
     service: CIService, tmp_path: Path
 ) -> None:
-    [first] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
-    got = _poll(service, "local-1", "ubuntu-latest")
+    [first] = commit_workflow(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    got = poll_job(service, "local-1", "ubuntu-latest")
     assert got is not None
-    [second] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
-    assert _run(service, first) == ("in_progress", "")  # stopped through its runner …
+    [second] = commit_workflow(service, tmp_path, DEPLOY.replace("CANCEL", "true"))
+    assert run_state(service, first) == ("in_progress", "")  # stopped through its runner …
     assert service.beat_answer(first, "local-1") == "cancel"  # … always() steps still run
-    assert _units(service, second) == {"deploy": ("pending", "")}  # until it has ended
-    _done(service, got, "local-1", "cancelled")
-    assert _run(service, first) == ("completed", "cancelled")
+    assert unit_states(service, second) == {"deploy": ("pending", "")}  # until it has ended
+    complete_job(service, got, "local-1", "cancelled")
+    assert run_state(service, first) == ("completed", "cancelled")
     [unit] = service.store.units(run_id=first)
     assert "higher priority waiting request for 'deploy-main'" in unit["reason"]
-    assert _units(service, second) == {"deploy": ("queued", "")}
+    assert unit_states(service, second) == {"deploy": ("queued", "")}
 
 
 def test_a_silent_runner_fails_its_job_and_the_run_goes_on(
@@ -242,8 +197,8 @@ jobs:
     runs-on: ubuntu-latest
     steps: [{run: "true"}]
 """
-    [run_id] = _commit(service, tmp_path, text)
-    assert _poll(service, "gpu-1", "self-hosted", "gpu") is not None
+    [run_id] = commit_workflow(service, tmp_path, text)
+    assert poll_job(service, "gpu-1", "self-hosted", "gpu") is not None
 
     async def one_pass() -> None:
         stop = asyncio.Event()
@@ -256,19 +211,19 @@ jobs:
             conn.execute(update(units).where(units.c.run_id == run_id).values(heartbeat=0.0))
         for _ in range(500):
             await asyncio.sleep(0.01)
-            if "notify" in _units(service, run_id):
+            if "notify" in unit_states(service, run_id):
                 break
         stop.set()
         await task
 
     asyncio.run(one_pass())
-    assert _units(service, run_id) == {
+    assert unit_states(service, run_id) == {
         "long": ("completed", "failure"),
         "notify": ("queued", ""),
     }
-    notify = _poll(service, "local-1", "ubuntu-latest")
+    notify = poll_job(service, "local-1", "ubuntu-latest")
     assert notify is not None
-    _done(service, notify, "local-1", "success")
+    complete_job(service, notify, "local-1", "success")
     run = service.store.run(run_id)
     assert run is not None and run["conclusion"] == "failure"
     assert "The self-hosted runner: gpu-1 lost communication with the server" in run["reason"]
@@ -277,9 +232,9 @@ jobs:
 def test_recovery_fails_local_jobs_as_github_does_and_gives_old_runs_their_units(
     service: CIService, tmp_path: Path
 ) -> None:
-    [run_id] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
-    assert _poll(service, "local-3", "ubuntu-latest") is not None
-    assert _run(service, run_id) == ("in_progress", "")
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
+    assert poll_job(service, "local-3", "ubuntu-latest") is not None
+    assert run_state(service, run_id) == ("in_progress", "")
     with service.store.tx() as conn:  # a run an older server left queued (no units)
         old = dict(service.store.run(run_id) or {})
         old.pop("id")
@@ -291,20 +246,17 @@ def test_recovery_fails_local_jobs_as_github_does_and_gives_old_runs_their_units
         )
         legacy = int(done.inserted_primary_key[0])  # type: ignore[index]
     service.recover()
-    assert _units(service, run_id) == {"deploy": ("completed", "failure")}  # never run twice
+    assert unit_states(service, run_id) == {"deploy": ("completed", "failure")}  # never run twice
     run = service.store.run(run_id)
     assert run is not None and (run["status"], run["conclusion"]) == ("completed", "failure")
     assert "The runner has received a shutdown signal." in run["reason"]
     assert "re-run the job" in run["reason"]
-    assert _units(service, legacy) == {"deploy": ("queued", "")}  # the group is free again
+    assert unit_states(service, legacy) == {"deploy": ("queued", "")}  # the group is free again
 
 
 def test_a_database_from_before_per_job_dispatch_migrates(tmp_path: Path) -> None:
     """An older data directory has every CI table but `ci_units`: opening it adds the table,
     and a run it left queued is planned job by job on recovery."""
-    from sqlalchemy import create_engine, inspect
-
-    from conveyor.store.ci_schema import ci_metadata
 
     path = tmp_path / "old.db"
     old = create_engine(f"sqlite:///{path}")
@@ -316,13 +268,13 @@ def test_a_database_from_before_per_job_dispatch_migrates(tmp_path: Path) -> Non
     store = CIStore(open_engine(path))
     assert "ci_units" in inspect(store.engine).get_table_names()
     service = CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
-    [run_id] = _commit(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
+    [run_id] = commit_workflow(service, tmp_path, DEPLOY.replace("CANCEL", "false"))
     with service.store.tx() as conn:  # as the older server left it: queued, no units
         conn.execute(units.delete())
         conn.execute(update(runs).values(status="in_progress", runner="local-1"))
     service.recover()
-    assert _units(service, run_id) == {"deploy": ("queued", "")}
-    assert _run(service, run_id) == ("queued", "")
+    assert unit_states(service, run_id) == {"deploy": ("queued", "")}
+    assert run_state(service, run_id) == ("queued", "")
 
 
 def test_a_job_calling_a_local_reusable_workflow_is_dispatched(
@@ -346,9 +298,9 @@ jobs:
     steps: [{run: "true"}]
 """
     extra = {".github/workflows/build.yml": callee}
-    [run_id] = _commit(service, tmp_path, caller, extra=extra)
-    assert _units(service, run_id) == {"build": ("queued", "")}
-    got = _poll(service, "local-1", "ubuntu-latest")
+    [run_id] = commit_workflow(service, tmp_path, caller, extra=extra)
+    assert unit_states(service, run_id) == {"build": ("queued", "")}
+    got = poll_job(service, "local-1", "ubuntu-latest")
     assert got is not None and got["job_id"] == "build"
-    _done(service, got, "local-1", "success")
-    assert _units(service, run_id)["after"] == ("queued", "")
+    complete_job(service, got, "local-1", "success")
+    assert unit_states(service, run_id)["after"] == ("queued", "")

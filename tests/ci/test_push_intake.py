@@ -9,16 +9,11 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
-from conveyor.ci.crypto import SecretBox
-from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.store.ci_store import CIStore
-from conveyor.store.ci_tables import open_engine
+from conveyor.ci.service import CIService
 
 CI = """name: CI
 on: push
@@ -27,15 +22,6 @@ jobs:
     runs-on: ubuntu-latest
     steps: [{run: "true"}]
 """
-
-
-@pytest.fixture
-def service(tmp_path: Path, database: str) -> Iterator[CIService]:
-    store = CIStore(open_engine(database))
-    yield CIService(
-        store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path / "data")
-    )
-    store.close()
 
 
 def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -56,6 +42,11 @@ def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
 
 
 @pytest.fixture

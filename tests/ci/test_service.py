@@ -5,23 +5,17 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import update
 
-from conveyor.ci.crypto import SecretBox
 from conveyor.ci.errors import Conflict, Forbidden
 from conveyor.ci.executor import RETRY_DELAY_MAX
-from conveyor.ci.service import CIService, ServiceConfig
+from conveyor.ci.service import CIService
 from conveyor.store.ci_schema import approvals, units
-from conveyor.store.ci_store import CIStore
-from conveyor.store.ci_tables import open_engine
+from tests.ci.helpers import commit_workflow, run_state
 
 GROUPED = """name: G
 on: push
@@ -34,65 +28,6 @@ jobs:
 """
 
 
-@pytest.fixture
-def service(tmp_path: Path, database: str) -> Iterator[CIService]:
-    """On each dialect: an SQLite file, then a PostgreSQL database (tests/pg.py)."""
-    store = CIStore(open_engine(database))
-    yield CIService(store, SecretBox(Fernet.generate_key()), ServiceConfig(data_dir=tmp_path))
-    store.close()
-
-
-def _commit(
-    service: CIService,
-    tmp: Path,
-    text: str,
-    *,
-    branch: str = "main",
-    message: str = "c",
-    extra: dict[str, str] | None = None,
-) -> list[int]:
-    """Commit a workflow to a hosted repo (local push) and hand the push to the service."""
-    bare = service.create_repo("acme/app")
-    work = tmp / "work"
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=work, env=env, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
-
-    if not work.exists():
-        work.mkdir()
-        git("init", "-q", "-b", branch)
-    (work / ".github/workflows").mkdir(parents=True, exist_ok=True)
-    (work / ".github/workflows/g.yml").write_text(text)
-    for name, body in (extra or {}).items():
-        (work / name).write_text(body)
-    (work / "n").write_text(str(time.monotonic_ns()))
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
-    sha = git("rev-parse", "HEAD")
-    git("push", "-q", str(bare), f"HEAD:refs/heads/{branch}")
-    return asyncio.run(
-        service.handle_push(
-            "acme/app", ref=f"refs/heads/{branch}", before="0" * 40, after=sha, pusher="me"
-        )
-    )
-
-
-def _status(service: CIService, run_id: int) -> tuple[str, str]:
-    run = service.store.run(run_id)
-    assert run is not None
-    return run["status"], run["conclusion"]
-
-
 def _claim(service: CIService, runner: str = "local-1") -> int:
     got = asyncio.run(service.poll(runner, labels=["ubuntu-latest"], kind="local", timeout=0))
     assert got is not None
@@ -101,34 +36,34 @@ def _claim(service: CIService, runner: str = "local-1") -> int:
 
 def test_group_keeps_one_running_and_one_pending(service: CIService, tmp_path: Path) -> None:
     text = GROUPED.replace("CANCEL", "false")
-    [first] = _commit(service, tmp_path, text)
+    [first] = commit_workflow(service, tmp_path, text)
     assert _claim(service) == first
-    [second] = _commit(service, tmp_path, text)
-    [third] = _commit(service, tmp_path, text)
-    assert _status(service, second) == ("completed", "cancelled")
-    assert _status(service, third) == ("pending", "")
+    [second] = commit_workflow(service, tmp_path, text)
+    [third] = commit_workflow(service, tmp_path, text)
+    assert run_state(service, second) == ("completed", "cancelled")
+    assert run_state(service, third) == ("pending", "")
     service.complete(first, "local-1", {"result": "success"})
-    assert _status(service, first) == ("completed", "success")
-    assert _status(service, third) == ("queued", "")
+    assert run_state(service, first) == ("completed", "success")
+    assert run_state(service, third) == ("queued", "")
 
 
 def test_cancel_in_progress_and_restart_recovery(service: CIService, tmp_path: Path) -> None:
-    [first] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "true"))
+    [first] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "true"))
     _claim(service)
-    [second] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "true"))
-    assert _status(service, first) == ("in_progress", "")  # cancelling: its job must stop
+    [second] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "true"))
+    assert run_state(service, first) == ("in_progress", "")  # cancelling: its job must stop
     assert service.beat(first, "local-1") is True  # the runner learns it must stop
-    assert _status(service, second) == ("pending", "")  # until the first run has ended
+    assert run_state(service, second) == ("pending", "")  # until the first run has ended
     service.complete(first, "local-1", {"result": "cancelled"})
-    assert _status(service, first) == ("completed", "cancelled")
+    assert run_state(service, first) == ("completed", "cancelled")
     assert _claim(service, "gpu-1") == second
-    [third] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
-    assert _status(service, third) == ("pending", "")
+    [third] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    assert run_state(service, third) == ("pending", "")
     for unit in service.store.units(run_id=second):  # as if the pool had its job
         service.store.update_unit(unit["id"], runner="local-9")
     service.recover()
-    assert _status(service, second) == ("completed", "failure")  # its runner died: not re-run
-    assert _status(service, third) == ("queued", "")  # the group is free
+    assert run_state(service, second) == ("completed", "failure")  # its runner died: not re-run
+    assert run_state(service, third) == ("queued", "")  # the group is free
 
 
 def _silence(service: CIService, run_id: int) -> None:
@@ -140,7 +75,7 @@ def _silence(service: CIService, run_id: int) -> None:
 def test_silent_runner_is_failed_after_the_heartbeat_timeout(
     service: CIService, tmp_path: Path
 ) -> None:
-    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    [run_id] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     _claim(service, "gpu-1")
 
     async def one_pass() -> None:
@@ -162,7 +97,7 @@ def test_a_silent_runner_s_reason_is_printed_once_in_the_log(
     service: CIService, tmp_path: Path
 ) -> None:
     """Issue 18: the job's reason was printed by the job and again by the run it ended."""
-    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    [run_id] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     _claim(service, "gpu-1")
     _silence(service, run_id)
 
@@ -187,7 +122,7 @@ def test_a_restarted_server_gives_remote_runners_time_to_reconnect(
     service: CIService, tmp_path: Path
 ) -> None:
     """The heartbeat clock starts when the server serves, plus the runner's back-off."""
-    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    [run_id] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     _claim(service, "gpu-1")
     _silence(service, run_id)  # the last beat was long ago: the server was down
     serving: list[bool] = []
@@ -198,7 +133,7 @@ def test_a_restarted_server_gives_remote_runners_time_to_reconnect(
             service.supervise(stop, every=0.01, serving=lambda: bool(serving))
         )
         await asyncio.sleep(0.05)  # still starting: nothing is judged
-        assert _status(service, run_id) == ("in_progress", "")
+        assert run_state(service, run_id) == ("in_progress", "")
         serving.append(True)
         await asyncio.sleep(0.05)
         stop.set()
@@ -206,7 +141,7 @@ def test_a_restarted_server_gives_remote_runners_time_to_reconnect(
         return time.time()
 
     end = asyncio.run(restart())
-    assert _status(service, run_id) == ("in_progress", "")
+    assert run_state(service, run_id) == ("in_progress", "")
     [unit] = service.store.units(run_id=run_id)
     assert unit["heartbeat"] > end + RETRY_DELAY_MAX - 1
 
@@ -220,7 +155,7 @@ def test_environment_rules(service: CIService, tmp_path: Path) -> None:
         branches=["main", "release/*"],
     )
     service.put_secret("env:acme/app:production", "TOKEN", "tok-value")
-    [run_id] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"))
+    [run_id] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "false"))
     assert service.check_environment(run_id, "production")["state"] == "waiting"
     with pytest.raises(Forbidden):
         service.decide(run_id, "production", user="bob", admin=False, approve=True)
@@ -233,7 +168,7 @@ def test_environment_rules(service: CIService, tmp_path: Path) -> None:
         conn.execute(update(approvals).values(requested=time.time() - 601))
     released = service.check_environment(run_id, "production")
     assert released["state"] == "approved" and released["secrets"] == {"TOKEN": "tok-value"}
-    [other] = _commit(service, tmp_path, GROUPED.replace("CANCEL", "false"), branch="dev")
+    [other] = commit_workflow(service, tmp_path, GROUPED.replace("CANCEL", "false"), branch="dev")
     refused = service.check_environment(other, "production")
     assert refused["state"] == "rejected" and "Branch 'dev' is not allowed" in refused["message"]
     assert "secrets" not in refused
@@ -243,8 +178,8 @@ def test_a_push_whose_head_commit_says_skip_ci_queues_nothing(
     service: CIService, tmp_path: Path
 ) -> None:
     text = GROUPED.replace("CANCEL", "false")
-    assert _commit(service, tmp_path, text, message="docs only [skip ci]") == []
-    assert len(_commit(service, tmp_path, text, message="real change")) == 1
+    assert commit_workflow(service, tmp_path, text, message="docs only [skip ci]") == []
+    assert len(commit_workflow(service, tmp_path, text, message="real change")) == 1
 
 
 def test_long_names_work_on_every_database(service: CIService, tmp_path: Path) -> None:
@@ -254,7 +189,7 @@ def test_long_names_work_on_every_database(service: CIService, tmp_path: Path) -
         f"name: {name}\non: push\njobs:\n  {job}:\n    runs-on: ubuntu-latest\n"
         f"    environment: {environment}\n    steps: [{{run: 'true'}}]\n"
     )
-    [run_id] = _commit(service, tmp_path, text)
+    [run_id] = commit_workflow(service, tmp_path, text)
     run = service.store.run(run_id)
     assert run is not None and run["workflow_name"] == name
     contexts = [s["context"] for s in service.store.statuses("acme/app", run["sha"])]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from conveyor.ci.crypto import KEY_ENV, SecretBox, load_key
+from conveyor.ci.deps import Wake
 from conveyor.ci.errors import CIError
 from conveyor.ci.events import github_event, push_event
 from conveyor.ci.runnerscope import check_registration, covers
@@ -187,10 +190,6 @@ def test_unknown_webhook_events_are_ignored() -> None:
 
 def test_the_queue_wake_up_set_from_a_worker_thread_wakes_the_loop() -> None:
     """Sync routes run in worker threads; a runner waiting in `poll` must hear them."""
-    import asyncio
-    import threading
-
-    from conveyor.ci.service import Wake
 
     async def scenario() -> bool:
         wake = Wake()

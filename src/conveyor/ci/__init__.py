@@ -24,19 +24,21 @@ Owns, by module:
   server left);
 * `events` (push / webhook / dispatch → `Event`), `triggers` (which workflows of a commit
   run, invalid files as failed runs with file:line annotations, workflow concurrency);
-* `service.CIService` — runs and their rules: cancel, commit statuses; its mixins:
-  `reruns` (re-run all or failed jobs), `recovery` (after a restart; per-job heartbeat
-  timeouts),
-  `concurrency` (workflow-level groups across runs: cancel-in-progress, pending-run
-  replacement), `dispatch` (runs → units, the step function `_advance`, the run's
-  conclusion), `jobplan` (pure: readiness, server-side `if`, matrix, `runs-on` and job
-  concurrency evaluation), `jobgroups` (job-level concurrency groups across runs),
+* `service.CIService` — a facade over the service's parts, built from one frozen `deps.Deps`
+  (store, box, config, masker, wake-up call, lock, counters, clock) by `wiring.wire`, each
+  handed the parts it calls: `ledger` (store rows as the frozen values of `model`: `Run`,
+  `Unit`, `Job`, `StrEnum` statuses and conclusions), `newruns` (events → runs),
+  `groups` (workflow- and job-level concurrency groups across runs: cancel-in-progress,
+  pending replacement), `dispatch` (runs → units, the step function `Dispatcher.advance`),
+  `jobplan` (pure: readiness, server-side `if`, matrix, `runs-on` and job concurrency
+  evaluation), `endings` (a unit or run concludes, fail-fast, a running unit told to stop),
   `gates` (environment rules before a unit is queued: `waiting`, approval, wait timer),
-  `cancels` (cancel and force-cancel, the jobs that still run, a running job cancelled
-  alone by fail-fast or job-level `cancel-in-progress`, the cancel timeout),
-  `runnerapi` (what runners call: poll for a unit, logs, jobs, heartbeat, environment
-  gate, deployment, artifacts up and down, complete), `settings` (secrets, variables,
-  environments with protection rules, approvals);
+  `cancels` (cancel and force-cancel, the jobs that still run, the cancel timeout),
+  `reruns` (re-run all or failed jobs), `recovery` (after a restart; per-job heartbeat
+  timeouts), `runnerapi` (`RunnerProtocol`: what runners call — poll for a unit, logs,
+  jobs, heartbeat, environment gate, deployment, artifacts up and down, complete),
+  `settings` (secrets, variables, environments with protection rules, approvals), and the
+  small ones `runworkflows`, `statuses`, `hosted`, `artifactstore`;
 * `crypto` (Fernet key from a file created 0600 or `$CONVEYOR_SECRET_KEY`);
 * `webhooks` — GitHub deliveries: per-repository secrets, delivery ids, clone URLs,
   commits checked against their refs; `events.from_fork` (fork pull requests get no

@@ -9,8 +9,11 @@ so what one job uploads travels through the server (`Reporter.artifact` /
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
+import tarfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,9 +44,6 @@ async def fetch_artifacts(
 
 def unpack_artifact(run_dir: Path, name: str, data: bytes, number: int) -> str:
     """Write `<run dir>/artifacts/<name>/files` and a `meta.json` as upload-artifact does."""
-    import hashlib
-    import tarfile
-    import time
 
     folder = run_dir / "artifacts" / name
     files = folder / "files"
@@ -70,7 +70,6 @@ def pack_artifacts(
     """The run's artifacts (`<run dir>/artifacts/<name>/files`, written by the built-in
     upload-artifact) as tar.gz archives, to be kept by the server after the runner is gone;
     those `fetched` from the server before the job and left as they were are not sent back."""
-    import tarfile
 
     base = run_dir / "artifacts"
     packed: list[tuple[str, bytes]] = []

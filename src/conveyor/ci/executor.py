@@ -32,7 +32,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +45,13 @@ from conveyor.ci.workspaces import DiskBound
 from conveyor.clients.tls import git_config_entry
 from conveyor.core.errors import ConveyorError
 from conveyor.core.gitargs import commit_id
-from conveyor.workflow.run.session import EnvironmentRelease, Session
+from conveyor.runners.host import HostRunner
+from conveyor.workflow.run.console import Console
+from conveyor.workflow.run.engine import run_all
+from conveyor.workflow.run.masking import Masker
+from conveyor.workflow.run.results import Result, combine
+from conveyor.workflow.run.selection import select
+from conveyor.workflow.run.session import EnvironmentRelease, RunOptions, Session
 from conveyor.workflow.run.steps import CANCEL_TIMEOUT
 
 log = logging.getLogger(__name__)
@@ -142,8 +150,6 @@ def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int =
     A server that is restarting refuses connections for a few seconds: the clone is retried
     with backoff (1 + 2 + 4 + 4 + 4 s) before the run fails with git's message.
     """
-    import shutil
-    import time
 
     # the token goes through git's environment config, not argv (which `ps` shows)
     # (appended to the entries the environment has: a runner's CA for https, issue 12 §17)
@@ -277,12 +283,6 @@ async def _execute(
     token: str,
     engine: list[Session],
 ) -> dict[str, Any]:
-    from conveyor.runners.host import HostRunner
-    from conveyor.workflow.run.console import Console
-    from conveyor.workflow.run.engine import run_all
-    from conveyor.workflow.run.masking import Masker
-    from conveyor.workflow.run.selection import select
-    from conveyor.workflow.run.session import RunOptions
 
     repo = work_dir / "repo"
     if not (repo / ".git").is_dir():  # (a local runner clones before handing the job over)
@@ -358,7 +358,6 @@ def job_outcome(run: Any, job_id: str) -> dict[str, Any]:
     """The job's result as its dependants see it (legs combined; a failed continue-on-error
     job counts as success) and its outputs (legs merged in finishing order), as the
     engine's scheduler computes them; failure when the engine did not record the job."""
-    from conveyor.workflow.run.results import Result, combine
 
     legs = [j for w in run.workflows for j in w.jobs if j.parent is None and j.id == job_id]
     outputs: dict[str, str] = {}

@@ -122,6 +122,8 @@ async def answer(reporter: Any, call: str, args: list[Any]) -> Any:
 
 
 async def _child() -> None:
+    # imported here, after `die_with_parent` in `main`: the server may die while the engine
+    # loads, and then this process must die with it
     from conveyor.ci.executor import execute
 
     protocol = os.fdopen(os.dup(1), "wb", buffering=0)

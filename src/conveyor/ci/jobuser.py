@@ -22,7 +22,9 @@ import hashlib
 import logging
 import os
 import pwd
+import shlex
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
@@ -151,7 +153,6 @@ def interpreter(executable: str, site_dir: str) -> list[str]:
     0700 home, as with pyenv)."""
     if _reachable(Path(executable), 0o005):
         return [executable]
-    import sys
 
     name = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for folder in ("/usr/bin", "/usr/local/bin"):
@@ -177,7 +178,6 @@ def interpreter(executable: str, site_dir: str) -> list[str]:
 def conveyor_shim(folder: Path, python: list[str]) -> Path:
     """`<folder>/conveyor`, a launcher of the server's Conveyor the job user can run (steps
     call `conveyor promote`); returns `folder` for the job's PATH."""
-    import shlex
 
     folder.mkdir(exist_ok=True)
     folder.chmod(0o755)  # (the server's umask is 077)

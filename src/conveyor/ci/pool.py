@@ -27,7 +27,7 @@ import sys
 import sysconfig
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conveyor.ci.executor import clone, execute
 from conveyor.ci.jobchild import run_in_child
@@ -42,13 +42,12 @@ from conveyor.ci.jobuser import (
     interpreter,
     prepare_work_root,
 )
+from conveyor.ci.model import Conclusion, GateState, Status
 from conveyor.ci.runnerscope import LOCAL_PREFIX
+from conveyor.ci.service import CIService
 from conveyor.ci.triggers import labels_match
 from conveyor.ci.workspaces import remove, sweep
 from conveyor.core.errors import ConveyorError
-
-if TYPE_CHECKING:
-    from conveyor.ci.service import CIService
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ class LocalReporter:
             answer = await self.service.environment_gate(
                 self.run_id, self.runner, job_name, environment, wait=5.0
             )
-            if answer["state"] != "waiting":
+            if answer["state"] != GateState.WAITING:
                 return answer
 
     async def deployment(self, job_name: str, environment: str, url: str, result: str) -> None:
@@ -120,8 +119,8 @@ class LocalPool:
         """Runners wanted now: busy ones plus queued jobs they could take, within min..max."""
         queued = [
             u
-            for u in self.service.store.units(status=("queued",))
-            if labels_match(self.labels, u["labels"])
+            for u in self.service.parts.ledger.units(status=(Status.QUEUED,))
+            if labels_match(self.labels, u.labels)
         ]
         return max(self.minimum, min(self.maximum, self.busy + len(queued)))
 
@@ -195,7 +194,7 @@ class LocalPool:
         except Exception as exc:  # a bug must fail the run, not kill the pool
             log.exception("run %d: runner %s crashed", run_id, name)
             self.service.complete(
-                run_id, name, {"result": "failure", "error": f"runner error: {exc}"}
+                run_id, name, {"result": Conclusion.FAILURE, "error": f"runner error: {exc}"}
             )
         finally:
             remove(work)  # logs and artifacts live on in the server (`ci.retention`)
@@ -210,7 +209,9 @@ class LocalPool:
             await asyncio.to_thread(clone, source, sha, work / "repo")
         except ConveyorError as exc:
             await reporter.logs([("", f"Error: {exc}")])
-            await reporter.complete({"result": "failure", "error": str(exc), "workflows": []})
+            await reporter.complete(
+                {"result": Conclusion.FAILURE, "error": str(exc), "workflows": []}
+            )
             return
         await asyncio.to_thread(hand_over, work, user)
         await run_in_child(

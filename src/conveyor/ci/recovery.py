@@ -1,18 +1,18 @@
 """Recovery after a restart and the heartbeat clock of remote runners.
 
-A mixin of `CIService`. `recover` runs once when the server starts (before it serves):
-jobs the local pool held died with the process (their step processes with them: issue 18
-#2, `runners.guardian`) and are failed as GitHub fails a job whose runner shut down, never
-run again behind the user's back — re-running is the user's choice (`ci.reruns`), and
-never overlaps the dead attempt (those a cancel had told to stop are cancelled instead);
-runs an older server
-left queued or in progress without units (from before per-job dispatch) are planned from
-scratch; pending jobs and runs get their concurrency groups' verdict again. `supervise`
-runs for the server's lifetime: a job whose runner stopped beating for the heartbeat
-timeout is failed with a reason that names the runner, and the run goes on as after any
-failed job (its dependants skip unless their `if` says otherwise); jobs waiting for their
-environment whose wait timer ran out are queued (`ci.gates`); a cancelled job whose runner
-did not stop within the cancel timeout is ended (`ci.cancels`).
+`Recovery` (built by `ci.wiring`, called through `CIService`): `recover` runs once when the
+server starts (before it serves): jobs the local pool held died with the process (their step
+processes with them: issue 18 #2, `runners.guardian`) and are failed as GitHub fails a job
+whose runner shut down, never run again behind the user's back — re-running is the user's
+choice (`ci.reruns`), and never overlaps the dead attempt (those a cancel had told to stop
+are cancelled instead); runs an older server left queued or in progress without units (from
+before per-job dispatch) are planned from scratch; pending jobs and runs get their
+concurrency groups' verdict again. `supervise` runs for the server's lifetime: a job whose
+runner stopped beating for the heartbeat timeout is failed with a reason that names the
+runner, and the run goes on as after any failed job (its dependants skip unless their `if`
+says otherwise); jobs waiting for their environment whose wait timer ran out are queued
+(`ci.gates`); a cancelled job whose runner did not stop within the cancel timeout is ended
+(`ci.cancels`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from conveyor.ci.cancels import Cancels
+from conveyor.ci.deps import Deps
+from conveyor.ci.dispatch import Dispatcher
+from conveyor.ci.endings import Endings
 from conveyor.ci.executor import RETRY_DELAY_MAX
-from conveyor.ci.parts import ServiceParts
+from conveyor.ci.gates import Gates
+from conveyor.ci.groups import Groups
+from conveyor.ci.ledger import Ledger
+from conveyor.ci.model import ACTIVE, Conclusion, Status, Unit
 from conveyor.ci.runnerscope import LOCAL_PREFIX
-
-if TYPE_CHECKING:
-    from conveyor.ci.service import ServiceConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +61,28 @@ def lost_reason(runner: str, timeout: float) -> str:
     )
 
 
-class Recovery(ServiceParts):
-    """`recover` and `supervise` of `CIService`."""
+class Recovery:
+    """`recover` and `supervise` (see the module docstring)."""
 
-    if TYPE_CHECKING:  # provided by CIService and its mixins
-        config: ServiceConfig
-
-        def _promote(self, run_id: int) -> None: ...
-
-        def _promote_units(self, repo: str, group: str) -> None: ...
-
-        def release_waiting(self, run_id: int | None = None) -> None: ...
-
-        def enforce_cancel_timeout(self) -> None: ...
-
-        def stopping(self, unit: Any) -> bool: ...
-
-        def _finish_unit(
-            self,
-            unit: Any,
-            conclusion: str,
-            *,
-            outputs: Any = None,
-            reason: str = "",
-            advance: bool = True,
-        ) -> bool: ...
+    def __init__(
+        self,
+        deps: Deps,
+        ledger: Ledger,
+        *,
+        dispatcher: Dispatcher,
+        endings: Endings,
+        groups: Groups,
+        gates: Gates,
+        cancels: Cancels,
+    ) -> None:
+        self.deps = deps
+        self.store = deps.store
+        self.ledger = ledger
+        self.dispatcher = dispatcher
+        self.endings = endings
+        self.groups = groups
+        self.gates = gates
+        self.cancels = cancels
 
     def recover(self) -> None:
         """After a restart: fail the jobs the local pool had (their runner died with us).
@@ -92,26 +91,29 @@ class Recovery(ServiceParts):
         deadline once the server accepts connections again. A run an older server left
         queued or in progress without units (from before per-job dispatch) starts over.
         """
-        for unit in self.store.units(status=("in_progress",)):
-            if unit["runner"].startswith(LOCAL_PREFIX):
-                if self.stopping(unit):  # its run was being cancelled: it stays cancelled
-                    self._finish_unit(unit, "cancelled", reason="server restarted")
-                    continue
-                reason = shutdown_reason(str(unit["runner"]))
-                log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
-                self._finish_unit(unit, "failure", reason=reason)
-        for run in self.store.runs(status=("queued", "waiting", "in_progress"), limit=10000):
-            if not self.store.units(run_id=run["id"]):
-                self.store.update_run(run["id"], status="queued", runner="")
-            self._advance(run["id"])
-        for unit in self.store.units(status=("pending",)):
-            if unit["concurrency_group"]:
-                self._promote_units(
-                    self._run(int(unit["run_id"]))["repo"], unit["concurrency_group"]
-                )
-        for run in sorted(self.store.runs(status=("pending",), limit=10000), key=lambda r: r["id"]):
-            self._promote(run["id"])
-        self.wake.set()
+        for unit in self.ledger.units(status=(Status.IN_PROGRESS,)):
+            if unit.runner.startswith(LOCAL_PREFIX):
+                self._local_job_died(unit)
+        for run in self.ledger.runs(status=ACTIVE, limit=10000):
+            if not self.store.units(run_id=run.id):
+                self.store.update_run(run.id, status=Status.QUEUED, runner="")
+            self.dispatcher.advance(run.id)
+        for unit in self.ledger.units(status=(Status.PENDING,)):
+            if unit.concurrency_group:
+                repo = self.ledger.run(unit.run_id).repo
+                self.groups.promote_units(repo, unit.concurrency_group)
+        pending = self.ledger.runs(status=(Status.PENDING,), limit=10000)
+        for run in sorted(pending, key=lambda r: r.id):
+            self.groups.promote_run(run.id)
+        self.deps.wake.set()
+
+    def _local_job_died(self, unit: Unit) -> None:
+        if self.cancels.stopping(unit):  # its run was being cancelled: it stays cancelled
+            self.endings.finish_unit(unit, Conclusion.CANCELLED, reason="server restarted")
+            return
+        reason = shutdown_reason(unit.runner)
+        log.warning("run %d: job %s: %s", unit.run_id, unit.name, reason)
+        self.endings.finish_unit(unit, Conclusion.FAILURE, reason=reason)
 
     async def supervise(
         self,
@@ -129,20 +131,22 @@ class Recovery(ServiceParts):
         """
         while not serving() and not stop.is_set():
             await asyncio.sleep(0.05)
-        grace = time.time() + RETRY_DELAY_MAX
-        for unit in self.store.units(status=("in_progress",)):
-            if not unit["runner"].startswith(LOCAL_PREFIX):
-                self.store.update_unit(
-                    int(unit["id"]), heartbeat=max(unit["heartbeat"] or 0, grace)
-                )
+        grace = self.deps.clock() + RETRY_DELAY_MAX
+        for unit in self.ledger.units(status=(Status.IN_PROGRESS,)):
+            if not unit.runner.startswith(LOCAL_PREFIX):
+                self.store.update_unit(unit.id, heartbeat=max(unit.heartbeat, grace))
         while not stop.is_set():
-            limit = time.time() - self.config.heartbeat_timeout
-            for unit in self.store.units(status=("in_progress",)):
-                if unit["heartbeat"] < limit:
-                    reason = lost_reason(str(unit["runner"]), self.config.heartbeat_timeout)
-                    log.warning("run %d: job %s: %s", unit["run_id"], unit["name"], reason)
-                    self._finish_unit(unit, "failure", reason=reason)
-            self.release_waiting()  # wait timers that ran out
-            self.enforce_cancel_timeout()
+            self._fail_silent_jobs()
+            self.gates.release_waiting()  # wait timers that ran out
+            self.cancels.enforce_cancel_timeout()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)
+
+    def _fail_silent_jobs(self) -> None:
+        timeout = self.deps.config.heartbeat_timeout
+        limit = self.deps.clock() - timeout
+        for unit in self.ledger.units(status=(Status.IN_PROGRESS,)):
+            if unit.heartbeat < limit:
+                reason = lost_reason(unit.runner, timeout)
+                log.warning("run %d: job %s: %s", unit.run_id, unit.name, reason)
+                self.endings.finish_unit(unit, Conclusion.FAILURE, reason=reason)

@@ -2,7 +2,7 @@
 wait for an environment's approval, record deployments, up- and download artifacts,
 complete.
 
-A mixin of `CIService` (kept apart so the service module stays about runs). The same calls
+`RunnerProtocol` is built by `ci.wiring`; `CIService` passes runners' calls on. The same calls
 serve the local pool (in-process, `ci.pool`) and remote agents (through the server's
 `/api/v1/runner/...` routes). A runner holds at most one unit at a time, so the calls name
 the run and the runner; the unit is the one of that run the runner holds in progress. Every
@@ -22,47 +22,50 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from conveyor.ci.artifactstore import ArtifactStore
+from conveyor.ci.cancels import Cancels
+from conveyor.ci.deps import Deps
+from conveyor.ci.endings import Endings
 from conveyor.ci.events import from_fork
-from conveyor.ci.parts import ServiceParts
+from conveyor.ci.ledger import Ledger, concluded_jobs
+from conveyor.ci.model import BeatAnswer, CommitState, Conclusion, GateState, Status, Unit
 from conveyor.ci.runnerscope import ALL, covers
+from conveyor.ci.runworkflows import RunWorkflows
+from conveyor.ci.settings import Settings
+from conveyor.ci.statuses import CommitStatuses
 from conveyor.ci.triggers import labels_match
-
-if TYPE_CHECKING:
-    from conveyor.ci.service import ServiceConfig
 
 log = logging.getLogger(__name__)
 
+_JOB_FIELDS = ("status", "conclusion", "job_id", "steps", "annotations", "outputs", "summary")
 
-class RunnerAPI(ServiceParts):
-    """Runner-facing methods of `CIService`."""
 
-    if TYPE_CHECKING:  # provided by CIService
-        config: ServiceConfig
+class RunnerProtocol:
+    """What runners call (see the module docstring)."""
 
-        def artifact_path(self, run_id: int, name: str) -> Path: ...
-
-        def artifacts(self, run_id: int) -> list[dict[str, Any]]: ...
-
-        def _finish_unit(
-            self,
-            unit: Mapping[str, Any],
-            conclusion: str,
-            *,
-            outputs: Mapping[str, str] | None = None,
-            reason: str = "",
-            advance: bool = True,
-        ) -> bool: ...
-
-        def decrypt_scope(self, scope: str) -> dict[str, str]: ...
-
-        def check_environment(self, run_id: int, environment: str) -> dict[str, Any]: ...
-
-        def stopping(self, unit: Mapping[str, Any]) -> bool: ...
-
-        def release_environment(self, run_id: int, environment: str) -> dict[str, Any]: ...
+    def __init__(
+        self,
+        deps: Deps,
+        ledger: Ledger,
+        *,
+        workflows: RunWorkflows,
+        statuses: CommitStatuses,
+        settings: Settings,
+        cancels: Cancels,
+        endings: Endings,
+        artifacts: ArtifactStore,
+    ) -> None:
+        self.deps = deps
+        self.store = deps.store
+        self.ledger = ledger
+        self.workflows = workflows
+        self.statuses = statuses
+        self.settings = settings  # secrets, environments
+        self.cancels = cancels  # whether a running job must stop
+        self.endings = endings  # a completed job
+        self.artifacts = artifacts
 
     async def poll(
         self,
@@ -77,132 +80,128 @@ class RunnerAPI(ServiceParts):
         """Wait up to `timeout` s for a queued unit (one job) of a repository in `scope`
         whose labels this runner has; claim it, oldest first."""
         deadline = time.monotonic() + timeout
+        wake = self.deps.wake
         while True:
             self.store.access.see_runner(runner, labels=labels, kind=kind, ephemeral=ephemeral)
-            for unit in self.store.units(status=("queued",)):
+            for unit in self.ledger.units(status=(Status.QUEUED,)):
                 if (
-                    labels_match(labels, unit["labels"])
-                    and covers(scope, str(self._run(int(unit["run_id"]))["repo"]))
-                    and self.store.claim_unit(int(unit["id"]), runner=runner, now=time.time())
+                    labels_match(labels, unit.labels)
+                    and covers(scope, self.ledger.run(unit.run_id).repo)
+                    and self.store.claim_unit(unit.id, runner=runner, now=self.deps.clock())
                 ):
                     return self._claimed(unit, runner)
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            self.wake.clear()
+            wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=min(left, 1.0))
+                await asyncio.wait_for(wake.wait(), timeout=min(left, 1.0))
 
-    def _claimed(self, unit: Mapping[str, Any], runner: str) -> dict[str, Any]:
-        run_id = int(unit["run_id"])
-        run = self._run(run_id)
-        held = [r for r in str(run["runner"]).split(",") if r]
+    def _claimed(self, unit: Unit, runner: str) -> dict[str, Any]:
+        run_id = unit.run_id
+        run = self.ledger.run(run_id)
+        held = [r for r in run.runner.split(",") if r]
         values: dict[str, Any] = {"runner": ",".join(dict.fromkeys([*held, runner]))}
-        if run["started"] is None:
-            values["started"] = time.time()
+        if run.started is None:
+            values["started"] = self.deps.clock()
         self.store.update_run(run_id, **values)
-        if run["status"] != "in_progress":
-            self.store.update_run(run_id, status="in_progress")
-            self._status(run_id, "in_progress")
-        log.info("run %d: job %s assigned to runner %s", run_id, unit["name"], runner)
+        if run.status != Status.IN_PROGRESS:
+            self.store.update_run(run_id, status=Status.IN_PROGRESS)
+            self.statuses.run(run, Status.IN_PROGRESS)
+        log.info("run %d: job %s assigned to runner %s", run_id, unit.name, runner)
         return self.assignment(run_id, unit)
 
-    def assignment(self, run_id: int, unit: Mapping[str, Any]) -> dict[str, Any]:
+    def assignment(self, run_id: int, unit: Unit) -> dict[str, Any]:
         """What a runner needs for one unit: where the code is, the event, org and repo
         secrets/vars, the job (and matrix legs) to run, the concluded jobs' results and
         outputs, and the names of the artifacts uploaded so far."""
-        run = self._run(run_id)
-        owner = run["repo"].partition("/")[0]
-        fork = from_fork(str(run["event"]), run["payload"])
+        run = self.ledger.run(run_id)
+        fork = from_fork(run.event, run.payload)
         secrets = (
             {}  # a fork's pull request runs the fork author's code: no secrets (issue 12 §7)
             if fork
             else {
-                **self.decrypt_scope(f"org:{owner}"),
-                **self.decrypt_scope(f"repo:{run['repo']}"),
+                **self.settings.decrypt_scope(f"org:{run.owner}"),
+                **self.settings.decrypt_scope(f"repo:{run.repo}"),
             }
         )
-        variables = {
-            **self.store.config.variables(f"org:{owner}"),
-            **self.store.config.variables(f"repo:{run['repo']}"),
-        }
-        prior = self._prior_jobs(run_id, str(unit["job_id"]))
+        matrix = unit.matrix_filter
         return {
             "run_id": run_id,
-            "unit_id": unit["id"],
-            "attempt": run["attempt"],
-            "run_number": run["run_number"],
-            "repo": run["repo"],
-            "clone_url": run["clone_url"],
-            "sha": run["sha"],
-            "ref": run["ref"],
-            "event": run["event"],
-            "payload": run["payload"],
-            "inputs": (run["payload"] or {}).get("inputs") or {},
-            "workflow_path": run["workflow_path"],
-            "job_id": unit["job_id"],
-            "matrix_filter": unit["matrix_filter"],
-            "only_jobs": [unit["job_id"]],
-            "prior_jobs": prior,
-            "artifacts": [a["name"] for a in self.artifacts(run_id)],
-            "disk_limit": self.config.job_disk_limit,  # bytes its work directory may use
+            "unit_id": unit.id,
+            "attempt": run.attempt,
+            "run_number": run.run_number,
+            "repo": run.repo,
+            "clone_url": run.clone_url,
+            "sha": run.sha,
+            "ref": run.ref,
+            "event": run.event,
+            "payload": dict(run.payload),
+            "inputs": run.payload.get("inputs") or {},
+            "workflow_path": run.workflow_path,
+            "job_id": unit.job_id,
+            "matrix_filter": None if matrix is None else [list(p) for p in matrix],
+            "only_jobs": [unit.job_id],
+            "prior_jobs": self._prior_jobs(run_id, unit.job_id),
+            "artifacts": [a["name"] for a in self.artifacts.listing(run_id)],
+            "disk_limit": self.deps.config.job_disk_limit,  # bytes its work directory may use
             "secrets": secrets,
-            "vars": variables,
+            "vars": self.workflows.variables(run),
             # the run is being cancelled: the engine evaluates `if` with `cancelled()` true
-            "cancelled": self.store.cancel_request(run_id) is not None,
+            "cancelled": self.ledger.cancel_request(run_id) is not None,
         }
 
     def _prior_jobs(self, run_id: int, job_id: str) -> dict[str, Any]:
         """Result and outputs of every concluded job of the run but `job_id` (the engine
         reads them as `needs` and for the status functions over ancestors)."""
-        from conveyor.ci.dispatch import concluded_jobs
-
-        done = concluded_jobs(self.store.units(run_id=run_id))
+        done = concluded_jobs(self.ledger.units(run_id=run_id))
         return {k: [str(d.result), dict(d.outputs)] for k, d in done.items() if k != job_id}
 
-    def _owned(self, run_id: int, runner: str) -> dict[str, Any] | None:
+    def _owned(self, run_id: int, runner: str) -> Unit | None:
         """The unit of run `run_id` that `runner` holds in progress, or None."""
-        for unit in self.store.units(run_id=run_id, status=("in_progress",)):
-            if unit["runner"] == runner:
+        for unit in self.ledger.units(run_id=run_id, status=(Status.IN_PROGRESS,)):
+            if unit.runner == runner:
                 return unit
         return None
+
+    def _beat(self, unit: Unit) -> None:
+        self.store.update_unit(unit.id, heartbeat=self.deps.clock())
 
     def beat(self, run_id: int, runner: str) -> bool:
         """A heartbeat; True when the runner must stop (`beat_answer` says how)."""
         return bool(self.beat_answer(run_id, runner))
 
-    def beat_answer(self, run_id: int, runner: str) -> str:
+    def beat_answer(self, run_id: int, runner: str) -> BeatAnswer:
         """A heartbeat: "" (go on); "cancel" when the run is being cancelled and the job's
         `if` fails then (`ci.cancels`: the unit stays the runner's while its engine runs the
         job's `always()` steps and reports); "stop" when it is no longer the runner's unit
         (force-cancelled, failed by the heartbeat timeout, re-queued …)."""
         unit = self._owned(run_id, runner)
         if unit is None:
-            return "stop"
-        self.store.update_unit(int(unit["id"]), heartbeat=time.time())
-        return "cancel" if self.stopping(unit) else ""
+            return BeatAnswer.STOP
+        self._beat(unit)
+        return BeatAnswer.CANCEL if self.cancels.stopping(unit) else BeatAnswer.GO_ON
 
     def add_logs(self, run_id: int, runner: str, lines: Sequence[tuple[str, str]]) -> bool:
         unit = self._owned(run_id, runner)
         if unit is None:
             return True
-        masked = [(job, self.masker.mask(text)) for job, text in lines]
+        masked = [(job, self.deps.masker.mask(text)) for job, text in lines]
         self.store.add_logs(run_id, masked)
-        self.store.update_unit(int(unit["id"]), heartbeat=time.time())
+        self._beat(unit)
         return False
 
     def set_job(self, run_id: int, runner: str, name: str, fields: Mapping[str, Any]) -> bool:
         unit = self._owned(run_id, runner)
         if unit is None:
             return True
-        allowed = ("status", "conclusion", "job_id", "steps", "annotations", "outputs", "summary")
-        values = {k: fields[k] for k in allowed if k in fields}
+        values = {k: fields[k] for k in _JOB_FIELDS if k in fields}
         if "summary" in values:
-            values["summary"] = self.masker.mask(str(values["summary"]))
-        values.setdefault("job_id", unit["job_id"])
+            values["summary"] = self.deps.masker.mask(str(values["summary"]))
+        values.setdefault("job_id", unit.job_id)
         self.store.upsert_job(run_id, name, **values)
-        if name not in (unit["job_names"] or []):
-            self.store.update_unit(int(unit["id"]), job_names=[*(unit["job_names"] or []), name])
+        if name not in unit.job_names:
+            self.store.update_unit(unit.id, job_names=[*unit.job_names, name])
         return False
 
     def complete(self, run_id: int, runner: str, result: Mapping[str, Any]) -> None:
@@ -212,15 +211,14 @@ class RunnerAPI(ServiceParts):
         if unit is None:
             return
         job = result.get("job") or {}
-        verdict = str(job.get("result") or result.get("result") or "failure")
-        if verdict not in ("success", "failure", "cancelled", "skipped"):
-            verdict = "failure"
+        word = str(job.get("result") or result.get("result") or Conclusion.FAILURE)
+        verdict = Conclusion(word) if word in set(Conclusion) else Conclusion.FAILURE
         outputs = {str(k): str(v) for k, v in (job.get("outputs") or {}).items()}
         reason = str(result.get("error") or "")
-        stop = self.store.stop_request(int(unit["id"]))  # cancelled alone: say why
-        if not reason and stop is not None and verdict == "cancelled":
-            reason = str(stop["reason"])
-        self._finish_unit(unit, verdict, outputs=outputs, reason=reason)
+        stop = self.ledger.stop_request(unit.id)  # cancelled alone: say why
+        if not reason and stop is not None and verdict == Conclusion.CANCELLED:
+            reason = stop.reason
+        self.endings.finish_unit(unit, verdict, outputs=outputs, reason=reason)
         if self.store.access.drop_runner(
             runner, ephemeral_only=True
         ):  # one job, then gone (GitHub)
@@ -237,11 +235,10 @@ class RunnerAPI(ServiceParts):
         environments on the runner) asks the environment's rules here."""
         deadline = time.monotonic() + wait
         owned = self._owned(run_id, runner)
-        run = self._run(run_id) if owned is not None else None
-        if owned is not None and owned["environment"] == environment:
-            self.store.upsert_job(run_id, job, status="in_progress")
-            return self.release_environment(run_id, environment)
-        if owned is not None and (owned["environment"] or owned["labels"]):
+        if owned is not None and owned.environment == environment:
+            self.store.upsert_job(run_id, job, status=Status.IN_PROGRESS)
+            return self.settings.release_environment(run_id, environment)
+        if owned is not None and (owned.environment or owned.labels):
             # the server planned this unit's environment (`ci.jobplan`): no other one
             log.warning(
                 "run %d: runner %s asked for %s, which its job does not deploy to",
@@ -250,74 +247,69 @@ class RunnerAPI(ServiceParts):
                 environment,
             )
             return {
-                "state": "rejected",
+                "state": GateState.REJECTED,
                 "message": f"job {job} does not deploy to {environment}: no secrets released",
             }
-        if run is not None:  # the environment's commit status: pending until the job ends
-            self.store.set_status(
-                run["repo"],
-                run["sha"],
-                f"deployment/{environment}",
-                state="pending",
+        if owned is not None:  # the environment's commit status: pending until the job ends
+            self.statuses.deployment(
+                self.ledger.run(run_id),
+                environment,
+                state=CommitState.PENDING,
                 description=f"{job} to {environment}: waiting",
-                target_url="",
-                environment=environment,
             )
+        return await self._wait_for_rules(run_id, runner, job, environment, deadline)
+
+    async def _wait_for_rules(
+        self, run_id: int, runner: str, job: str, environment: str, deadline: float
+    ) -> dict[str, Any]:
+        """Ask the environment's rules until they decide or `deadline` passes."""
         while True:
-            if self._owned(run_id, runner) is None:
-                return {"state": "rejected", "message": "the run is no longer running"}
             unit = self._owned(run_id, runner)
-            if unit is not None:
-                self.store.update_unit(int(unit["id"]), heartbeat=time.time())
-            answer = self.check_environment(run_id, environment)
-            if answer["state"] != "waiting" or time.monotonic() >= deadline:
-                if answer["state"] == "waiting":
-                    self.store.upsert_job(run_id, job, status="waiting")
-                else:
-                    self.store.upsert_job(run_id, job, status="in_progress")
+            if unit is None:
+                return {"state": GateState.REJECTED, "message": "the run is no longer running"}
+            self._beat(unit)
+            answer = self.settings.check_environment(run_id, environment)
+            if answer["state"] != GateState.WAITING or time.monotonic() >= deadline:
+                waiting = answer["state"] == GateState.WAITING
+                status = Status.WAITING if waiting else Status.IN_PROGRESS
+                self.store.upsert_job(run_id, job, status=status)
                 return answer
             await asyncio.sleep(0.2)
 
     def save_artifact(self, run_id: int, runner: str, name: str, data: bytes) -> None:
         """Keep an artifact archive under `<data>/artifacts/<run id>/<name>.tar.gz`."""
-        if self._owned(run_id, runner) is None:
-            return
-        path = self.artifact_path(run_id, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        if self._owned(run_id, runner) is not None:
+            self.artifacts.save(run_id, name, data)
 
     def read_artifact(self, run_id: int, runner: str, name: str) -> bytes | None:
         """An artifact archive of the run, for a runner holding one of its units (a job on
         runner B downloads what a job on runner A uploaded); None when not its run."""
         if self._owned(run_id, runner) is None:
             return None
-        path = self.artifact_path(run_id, name)
-        return path.read_bytes() if path.is_file() else None
+        return self.artifacts.read(run_id, name)
 
     def record_deployment(
         self, run_id: int, runner: str, *, job: str, environment: str, url: str, result: str
     ) -> None:
         if self._owned(run_id, runner) is None:
             return
-        run = self._run(run_id)
-        state = "success" if result == "success" else "failure"
+        run = self.ledger.run(run_id)
+        state = CommitState.SUCCESS if result == Conclusion.SUCCESS else CommitState.FAILURE
         self.store.config.add_deployment(
             {
-                "repo": run["repo"],
+                "repo": run.repo,
                 "environment": environment,
                 "run_id": run_id,
-                "ref": run["ref"],
-                "sha": run["sha"],
+                "ref": run.ref,
+                "sha": run.sha,
                 "url": url,
                 "state": state,
             }
         )
-        self.store.set_status(
-            run["repo"],
-            run["sha"],
-            f"deployment/{environment}",
+        self.statuses.deployment(
+            run,
+            environment,
             state=state,
             description=f"{job} to {environment}: {result}",
-            target_url=url,
-            environment=environment,
+            url=url,
         )

@@ -20,8 +20,10 @@ from typing import Any
 
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, is_truthy, to_str
+from conveyor.workflow.load import WorkflowInvalid, load_workflow
 from conveyor.workflow.model import Workflow
 from conveyor.workflow.plan.event import Event
+from conveyor.workflow.plan.filters import triggers
 
 WORKFLOW_DIR = ".github/workflows"
 
@@ -77,8 +79,6 @@ def commit_message(git_dir: Path, sha: str) -> str:
 
 def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
     """Every workflow of `event.sha` that `event` triggers, plus every invalid file."""
-    from conveyor.workflow.load import WorkflowInvalid, load_workflow
-    from conveyor.workflow.plan.filters import triggers
 
     plans: list[RunPlan] = []
     with tempfile.TemporaryDirectory(prefix="conveyor-trigger-") as tmp:
@@ -101,7 +101,6 @@ def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
 def load_run_workflow(git_dir: Path, run: Mapping[str, Any]) -> Workflow:
     """The parsed workflow of a run, read again from its commit (job planning, re-runs),
     next to the commit's other workflow files (local reusable workflows it calls)."""
-    from conveyor.workflow.load import load_workflow
 
     with tempfile.TemporaryDirectory(prefix="conveyor-run-workflow-") as tmp:
         root = Path(tmp)
