@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import conveyor.clients.git as client_module
 from conveyor.clients.errors import GitError
 from conveyor.clients.git import ZERO_SHA, Git
 from conveyor.workflow.event_repo import repository_from_url
@@ -337,8 +338,6 @@ def test_git_client_reads_log_tags_and_merge_base(repo: Path) -> None:
 
 
 def count_git_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    import conveyor.clients.git as client_module
-
     calls: list[list[str]] = []
     real = client_module.subprocess.run
 

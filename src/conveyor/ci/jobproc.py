@@ -124,7 +124,7 @@ async def answer(reporter: Any, call: str, args: list[Any]) -> Any:
 async def _child() -> None:
     # imported here, after `die_with_parent` in `main`: the server may die while the engine
     # loads, and then this process must die with it
-    from conveyor.ci.executor import execute
+    from conveyor.ci.executor import execute  # noqa: PLC0415 (after die_with_parent)
 
     protocol = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # whatever else prints goes to the server's log, never into the protocol

@@ -61,7 +61,7 @@ def promote(
     with mapped_errors(req.remote):
         if mode == Mode.PULL_REQUEST:
             pr_req = replace(req, require_commit_rule=False)
-            from conveyor.promote.pullrequest import (  # noqa: PLC0415, RUF100 (PR mode only: urllib costs ~60 ms)
+            from conveyor.promote.pullrequest import (  # noqa: PLC0415 (PR mode only: urllib costs ~60 ms)
                 PullRequestOptions,
                 open_pull_request,
             )

@@ -25,7 +25,7 @@ DIALECTS = ("sqlite", "postgresql")  # what `open_database` accepts
 
 def _insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import (  # noqa: PLC0415, RUF100 (PostgreSQL only: 0.08-0.2 s import)
+        from sqlalchemy.dialects.postgresql import (  # noqa: PLC0415 (PostgreSQL only: 0.08-0.2 s import)
             insert as pg_insert,
         )
 
