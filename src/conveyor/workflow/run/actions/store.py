@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from conveyor.clients.git import Git
 from conveyor.core.errors import UserError
 
 ENV_VARIABLE = "CONVEYOR_ACTIONS"
@@ -113,22 +114,8 @@ class ActionStore:
         return target if target.exists() else None
 
     def _extract(self, mirror: Path, dest: Path, ref: str) -> Path | None:
-        probe = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(mirror),
-                "rev-parse",
-                "--verify",
-                "-q",
-                "--end-of-options",
-                f"{ref}^{{commit}}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode != 0:
+        commit = Git(mirror).commit_of(ref)
+        if commit is None:
             return None
         tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest.parent))
         try:
@@ -140,7 +127,7 @@ class ActionStore:
                     "archive",
                     "--format=tar",
                     "--end-of-options",
-                    probe.stdout.strip(),
+                    commit,
                 ],
                 capture_output=True,
                 check=True,
