@@ -271,6 +271,33 @@ def test_concurrency_key(concurrency: Concurrency | None, expected: tuple[str, b
 
 
 @pytest.mark.parametrize(
+    ("concurrency", "expected"),
+    [
+        (None, ("", False)),
+        (Concurrency(group="${{ github.workflow }}-${{ github.ref_name }}"), ("CI-v1", False)),
+        (
+            Concurrency(
+                group="${{ github.event_name }}-${{ inputs.stage }}-${{ vars.ZONE }}",
+                cancel_in_progress="${{ github.head_ref == '' }}",
+            ),
+            ("push-prod-eu", True),
+        ),
+        # a group that cannot be evaluated puts the run in no group (both sides)
+        (Concurrency(group="${{ fromJSON('{') }}"), ("", False)),
+    ],
+)
+def test_workflow_concurrency_sees_github_inputs_and_vars(
+    concurrency: Concurrency | None, expected: tuple[str, bool]
+) -> None:
+    event = Event(name="push", ref="refs/tags/v1", sha="abc", repository="o/r")
+    workflow = Workflow(path="ci.yml", name="CI", concurrency=concurrency)
+    got = planner.workflow_concurrency(
+        workflow, event, payload={}, inputs={"stage": "prod"}, variables={"ZONE": "eu"}
+    )
+    assert got == expected
+
+
+@pytest.mark.parametrize(
     ("environment", "expected"),
     [
         (None, ""),

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, is_truthy, to_str
 from conveyor.workflow.load import WorkflowInvalid, load_workflow
 from conveyor.workflow.model import Workflow
 from conveyor.workflow.plan.event import Event
 from conveyor.workflow.plan.filters import triggers
+from conveyor.workflow.plan.jobs import workflow_concurrency
 
 WORKFLOW_DIR = ".github/workflows"
 
@@ -154,32 +154,10 @@ def _labels(raw: object) -> list[str]:
 
 
 def concurrency_of(workflow: Workflow, event: Event) -> tuple[str, bool]:
-    """Workflow-level `concurrency` evaluated with the `github` context ("" when none)."""
-    concurrency = workflow.concurrency
-    if concurrency is None:
-        return "", False
-    contexts: dict[str, Value] = {
-        "github": {
-            "event_name": event.name,
-            "event": dict(event.payload),
-            "ref": event.ref,
-            "ref_name": event.ref.removeprefix("refs/heads/").removeprefix("refs/tags/"),
-            "sha": event.sha,
-            "repository": event.repository,
-            "workflow": workflow.display_name,
-            "head_ref": event.head_ref,
-            "base_ref": event.base_ref,
-        },
-        "inputs": dict(event.inputs),
-        "vars": {},
-    }
-    ctx = EvalContext(contexts=contexts)
-    try:
-        group = to_str(evaluate_raw(concurrency.group, ctx))
-        cancel = is_truthy(evaluate_raw(concurrency.cancel_in_progress, ctx))
-    except ConveyorError:
-        return "", False
-    return group, cancel
+    """Workflow-level `concurrency` when a run is queued ("" when none; no `vars` yet)."""
+    return workflow_concurrency(
+        workflow, event, payload=event.payload, inputs=event.inputs, variables={}
+    )
 
 
 def _git(git_dir: Path, *args: str, check: bool = True) -> str:

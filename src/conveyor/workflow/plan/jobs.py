@@ -41,6 +41,7 @@ from conveyor.workflow.expr import (
 from conveyor.workflow.model import Job, Workflow
 from conveyor.workflow.plan import matrix as matrix_plan
 from conveyor.workflow.plan import strategy as strategy_plan
+from conveyor.workflow.plan.github import EventLike, ref_name_and_type
 
 _MANY = 255
 
@@ -261,6 +262,41 @@ def concurrency_key(job: Job, ctx: EvalContext) -> tuple[str, bool]:
         return "", False
     group = to_str(evaluate_raw(job.concurrency.group, ctx))
     cancel = bool(group) and is_truthy(evaluate_raw(job.concurrency.cancel_in_progress, ctx))
+    return group, cancel
+
+
+def workflow_concurrency(
+    workflow: Workflow,
+    event: EventLike,
+    *,
+    payload: Mapping[str, Value],
+    inputs: Mapping[str, Value],
+    variables: Mapping[str, Value],
+) -> tuple[str, bool]:
+    """Workflow-level `concurrency` (called by the engine when a run starts and by
+    `ci.triggers` when a run is queued): the group ("" when none, or when it cannot be
+    evaluated) and whether it cancels the group's running run. The contexts are those a
+    workflow-level key sees: `github` (event fields only), `inputs` and `vars`."""
+    if workflow.concurrency is None:
+        return "", False
+    github: dict[str, Value] = {
+        "event_name": event.name,
+        "event": dict(payload),
+        "ref": event.ref,
+        "ref_name": ref_name_and_type(event.ref)[0],
+        "sha": event.sha,
+        "repository": event.repository,
+        "workflow": workflow.display_name,
+        "head_ref": event.head_ref or "",
+        "base_ref": event.base_ref or "",
+    }
+    contexts = {"github": github, "inputs": dict(inputs), "vars": dict(variables)}
+    ctx = EvalContext(contexts=contexts)
+    try:
+        group = to_str(evaluate_raw(workflow.concurrency.group, ctx))
+        cancel = is_truthy(evaluate_raw(workflow.concurrency.cancel_in_progress, ctx))
+    except ConveyorError:
+        return "", False
     return group, cancel
 
 

@@ -13,8 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from conveyor.core.errors import ConveyorError
-from conveyor.workflow.expr import EvalContext, Value, evaluate_raw, is_truthy, to_str
+from conveyor.workflow.plan.jobs import workflow_concurrency
 from conveyor.workflow.run.job import WorkflowCall
 from conveyor.workflow.run.results import (
     Result,
@@ -86,28 +85,11 @@ async def _one(session: Session, chosen: Selected) -> WorkflowResult:
 
 
 def _group(session: Session, chosen: Selected) -> tuple[str, bool] | None:
-    concurrency = chosen.workflow.concurrency
-    if concurrency is None:
-        return None
-    event = session.options.event
-    contexts: dict[str, Value] = {
-        "github": {
-            "event_name": event.name,
-            "event": dict(chosen.payload),
-            "ref": event.ref,
-            "sha": event.sha,
-            "repository": event.repository,
-            "workflow": chosen.workflow.display_name,
-            "head_ref": event.head_ref or "",
-            "base_ref": event.base_ref or "",
-        },
-        "inputs": dict(chosen.inputs),
-        "vars": dict(session.options.vars),
-    }
-    ctx = EvalContext(contexts=contexts)
-    try:
-        name = to_str(evaluate_raw(concurrency.group, ctx))
-        cancel = is_truthy(evaluate_raw(concurrency.cancel_in_progress, ctx))
-    except ConveyorError:
-        return None
+    name, cancel = workflow_concurrency(
+        chosen.workflow,
+        session.options.event,
+        payload=chosen.payload,
+        inputs=chosen.inputs,
+        variables=session.options.vars,
+    )
     return (name, cancel) if name else None
