@@ -70,9 +70,6 @@ class BranchInfo:
     tips: dict[str, str]  # short branch name -> sha, for main/master/origin's default
 
 
-_VERIFY_COMMIT = ("rev-parse", "--verify", "--quiet", "--end-of-options")
-
-
 class Git:
     """Read-only git operations on the repository at `repo_dir`."""
 
@@ -115,11 +112,21 @@ class Git:
         return [_parse_record(record) for record in out.split("\x1e")[1:]]
 
     def rev_parse(self, rev: str) -> str:
-        return self.run(*_VERIFY_COMMIT, f"{rev}^{{commit}}").strip()
+        return self.run(
+            "rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"
+        ).strip()
 
     def commit_of(self, rev: str) -> str | None:
         """The commit `rev` names, or None when it names none (`rev_parse` raises)."""
-        return self.run(*_VERIFY_COMMIT, f"{rev}^{{commit}}", ok_codes=(0, 1, 128)).strip() or None
+        out = self.run(
+            "rev-parse",
+            "--verify",
+            "-q",
+            "--end-of-options",
+            f"{rev}^{{commit}}",
+            ok_codes=(0, 1, 128),
+        )
+        return out.strip() or None
 
     def current_branch(self) -> str | None:
         """The checked-out branch, or None on a detached HEAD."""
