@@ -14,13 +14,13 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.gitutil import git
 from tests.run.conftest import Repo, repo
 
-__all__ = ["Repo", "repo"]
+__all__ = ["Repo", "git", "repo"]
 
 
 def _free_port() -> int:
@@ -72,16 +72,6 @@ def busybox() -> str:
     from conveyor.clients.podman_images import ensure_busybox_image
 
     return asyncio.run(ensure_busybox_image(Podman()))
-
-
-def git(cwd: Path, *args: str) -> str:
-    from tests.run.conftest import GIT_ENV
-
-    env = {"PATH": "/usr/bin:/bin", **GIT_ENV}
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
 
 
 HTTPD_IMAGE = "localhost/conveyor-test/httpd:1"

@@ -16,6 +16,7 @@ from conveyor.promote.pullrequest import PullRequestOptions, branch_name, repo_o
 from conveyor.promote.service import Mode, promote
 from conveyor.promote.writeback import Status, WriteRequest
 from conveyor.server.githttp import GitHttpServer
+from tests.gitutil import git
 from tests.promote.conftest import TOKEN, default_files, refs, seed, show
 from tests.promote.fake_github import FakeGitHub
 
@@ -130,7 +131,7 @@ def test_branch_name_uses_digest_when_no_tag(tmp_path: Path) -> None:
 def test_pr_branch_starts_from_the_current_main(
     setup: tuple[Path, str, FakeGitHub], tmp_path: Path
 ) -> None:
-    from tests.promote.conftest import DEPLOY, git, hand_commit
+    from tests.promote.conftest import DEPLOY, hand_commit
 
     bare, url, gh = setup
     assert promote(req(url, tmp_path, "1.1.0", env="dev")).status == Status.PROMOTED
@@ -140,5 +141,5 @@ def test_pr_branch_starts_from_the_current_main(
         mode=Mode.PULL_REQUEST,
         pr=PullRequestOptions(api_url=gh.url, token=GH_TOKEN),
     )
-    parent = git("--git-dir", str(bare), "rev-parse", f"{out.extra['branch']}^").strip()
+    parent = git(bare, "rev-parse", f"{out.extra['branch']}^")
     assert parent == hand
