@@ -5,24 +5,15 @@ writes that must stay atomic when several threads (or server processes) race on 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
-
-import pytest
 
 from conveyor.store.ci_config_store import CIConfigStore
 from conveyor.store.ci_store import open_engine
 from tests.pg import Cluster
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def store(database: str) -> Iterator[CIConfigStore]:
-    opened = CIConfigStore(open_engine(database))
-    yield opened
-    opened.close()
 
 
 def test_reopening_keeps_the_tables_and_rows(store: CIConfigStore, database: str) -> None:
