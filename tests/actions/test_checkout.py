@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from conveyor.workflow.run.actions.checkout import CheckoutFailed, checkout
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "PATH": "/usr/bin:/bin",
-}
+from tests.gitutil import git
 
 
 @dataclass(frozen=True)
@@ -25,13 +17,6 @@ class FakeEvent:
     sha: str
     ref: str
     repository: str = "local/repo"
-
-
-def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=repo, env=GIT_ENV, check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip()
 
 
 @pytest.fixture

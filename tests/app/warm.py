@@ -16,13 +16,9 @@ import textwrap
 import time
 from pathlib import Path
 
+from tests import gitutil
+
 SCRIPT = Path(sys.executable).with_name("conveyor")
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
 
 
 class Warm:
@@ -91,8 +87,6 @@ class Warm:
 def make_repo(root: Path, workflow: str) -> Path:
     (root / ".github" / "workflows").mkdir(parents=True)
     (root / ".github" / "workflows" / "ci.yml").write_text(textwrap.dedent(workflow))
-    env = {**os.environ, **GIT_ENV}
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
-    subprocess.run(["git", "commit", "-qm", "c"], cwd=root, check=True, env=env)
+    gitutil.init(root)
+    gitutil.commit(root, "c")
     return root

@@ -14,15 +14,15 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from conveyor.clients.podman import Podman
 from conveyor.clients.podman_images import ensure_busybox_image
-from tests.run.conftest import GIT_ENV, Repo, repo
+from tests.gitutil import git
+from tests.run.conftest import Repo, repo
 
-__all__ = ["Repo", "repo"]
+__all__ = ["Repo", "git", "repo"]
 
 
 def _free_port() -> int:
@@ -72,14 +72,6 @@ def busybox() -> str:
         pytest.skip("podman is not installed")
 
     return asyncio.run(ensure_busybox_image(Podman()))
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {"PATH": "/usr/bin:/bin", **GIT_ENV}
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
 
 
 HTTPD_IMAGE = "localhost/conveyor-test/httpd:1"

@@ -11,7 +11,6 @@ Uses the demo's fixed NodePorts 30081-30083 (a `conveyor up` of your own must no
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from conveyor.app import overview
 from conveyor.app.api import Api, ApiError, wait_for
 from conveyor.app.tour import Tour
 from conveyor.app.uplaunch import UpProcess, demo_ports_busy, port_open, remove_workloads
+from tests.gitutil import git
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -104,11 +104,7 @@ def test_commit_to_prod_and_back(up: UpProcess) -> None:
         rolled = tour.wait_served("prod", "1.0.0")
         assert f"{info.registry}/demo/app:seed" in rolled.images
         assert tour.served("dev") == pushed.version  # only prod went back
-        log = subprocess.run(
-            ["git", "--git-dir", str(up.state / "server/git/demo/config.git"), "log", "-1",
-             "--format=%s"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+        log = git(up.state / "server/git/demo/config.git", "log", "-1", "--format=%s")
         assert log.startswith("Revert demo-prod")
     finally:
         api.close()

@@ -20,6 +20,7 @@ from conveyor.app.registry import registry_config, registry_service
 from conveyor.app.supervisor import Readiness, ServiceSpec, Supervisor, SupervisorError, probe
 from conveyor.clients.podman import Podman
 from conveyor.server.githttp import GitHttpServer
+from tests.gitutil import git, init
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -131,7 +132,7 @@ def test_registry_serves_pushes_from_podman(tmp_path: Path) -> None:
 def test_seed_pushes_examples_once_with_the_platform_addresses(tmp_path: Path) -> None:
     root = tmp_path / "git"
     bare = root / "demo" / "config.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    init(bare, bare=True)
     token = "t0ken-for-seeding"
     with GitHttpServer(root, tokens={token: "admin"}) as server:
         url = f"{server.url}/demo/config.git"
@@ -144,19 +145,9 @@ def test_seed_pushes_examples_once_with_the_platform_addresses(tmp_path: Path) -
         assert (
             seed.seed_repo(EXAMPLES / "demo-config", url, token=token, substitutions=subs) is None
         )
-    show = subprocess.run(
-        ["git", "-C", str(bare), "show", "main:envs/dev/kustomization.yaml"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    show = git(bare, "show", "main:envs/dev/kustomization.yaml")
     assert "newName: 127.0.0.1:6001/demo/app" in show
-    app = subprocess.run(
-        ["git", "-C", str(bare), "show", "main:apps/prod.yaml"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    app = git(bare, "show", "main:apps/prod.yaml")
     assert "repoURL: http://x:1/git/demo/config.git" in app
 
 

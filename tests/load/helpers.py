@@ -13,6 +13,12 @@ def problems(text: str) -> list[tuple[int, int, str, str]]:
     return [(p.location.line, p.location.col, p.rule, p.message) for p in checked.problems]
 
 
+def problem_lines(text: str) -> list[str]:
+    """`line:col message` of every problem in a workflow text, taken as written (no dedent)."""
+    checked = check_workflow(text, "w.yml")
+    return [f"{p.location.line}:{p.location.col} {p.message}" for p in checked.problems]
+
+
 def action_problems(text: str) -> list[tuple[int, int, str, str]]:
     checked = check_action(textwrap.dedent(text), "action.yml")
     return [(p.location.line, p.location.col, p.rule, p.message) for p in checked.problems]

@@ -22,7 +22,7 @@ from tests.oracle.yamltext import dump
 
 TreeMutation = Callable[[random.Random, dict[str, Any], list[Site]], str | None]
 
-__all__ = ["TEXT_MUTATIONS", "TREE_MUTATIONS"]
+__all__ = ["TEXT_MUTATIONS", "TREE_MUTATIONS", "job_field", "one_step"]
 
 
 def _get(tree: Any, path: Path_) -> Any:
@@ -287,7 +287,9 @@ def _step_ids(ids: list[str]) -> TreeMutation:
     return _edit(change)
 
 
-def _job_field(key: str, value: Any) -> TreeMutation:
+def job_field(key: str, value: Any) -> TreeMutation:
+    """Set `key` of the first runner job to `value` (also used by `mutations_features`)."""
+
     def change(rng: random.Random, tree: dict[str, Any]) -> bool:
         job = _runner_job(tree)
         if job is None:
@@ -298,8 +300,9 @@ def _job_field(key: str, value: Any) -> TreeMutation:
     return _edit(change)
 
 
-def _step(step: dict[str, Any]) -> TreeMutation:
-    return _job_field("steps", [step])
+def one_step(step: dict[str, Any]) -> TreeMutation:
+    """Make `step` the first runner job's only step (also used by `mutations_features`)."""
+    return job_field("steps", [step])
 
 
 def _on(value: Any) -> TreeMutation:
@@ -419,56 +422,56 @@ TREE_MUTATIONS: dict[str, TreeMutation] = {
     "on-repository-dispatch-types": _on({"repository_dispatch": {"types": ["a", "b"]}}),
     "on-workflow-run-no-workflows": _on({"workflow_run": {"types": ["completed"]}}),
     # jobs and steps
-    "step-run-and-uses": _step({"run": "x", "uses": "actions/checkout@v4"}),
-    "step-neither": _step({"name": "x"}),
-    "step-uses-no-ref": _step({"uses": "actions/checkout"}),
-    "step-uses-expression": _step({"uses": "actions/${{ matrix.x }}@v1"}),
-    "step-uses-docker-empty": _step({"uses": "docker://"}),
-    "step-shell-on-uses": _step({"uses": "actions/checkout@v4", "shell": "bash"}),
-    "step-timeout-text": _step({"run": "x", "timeout-minutes": "ten"}),
-    "step-continue-expression": _step({"run": "x", "continue-on-error": "${{ env.X }}"}),
-    "step-with-nested": _step({"uses": "a/b@v1", "with": {"x": {"y": 1}}}),
-    "steps-empty": _job_field("steps", []),
-    "steps-mapping": _job_field("steps", {"run": "x"}),
-    "job-timeout-expression": _job_field("timeout-minutes", "${{ matrix.t }}"),
-    "job-timeout-negative": _job_field("timeout-minutes", -5),
-    "job-timeout-text": _job_field("timeout-minutes", "soon"),
-    "job-matrix-empty": _job_field("strategy", {"matrix": {}}),
-    "job-matrix-expression": _job_field("strategy", {"matrix": "${{ fromJSON(needs.a.o) }}"}),
-    "job-matrix-scalar-vector": _job_field("strategy", {"matrix": {"os": "linux"}}),
-    "job-matrix-include-mapping": _job_field("strategy", {"matrix": {"include": {"a": 1}}}),
-    "job-matrix-empty-vector": _job_field("strategy", {"matrix": {"os": []}}),
-    "job-matrix-deep": _job_field("strategy", {"matrix": {"include": [{"v": _deep(60)}]}}),
-    "job-matrix-secrets": _job_field("strategy", {"matrix": {"k": ["${{ secrets.X }}"]}}),
-    "job-environment-no-name": _job_field("environment", {"url": "https://x"}),
-    "job-environment-url-secret": _job_field(
+    "step-run-and-uses": one_step({"run": "x", "uses": "actions/checkout@v4"}),
+    "step-neither": one_step({"name": "x"}),
+    "step-uses-no-ref": one_step({"uses": "actions/checkout"}),
+    "step-uses-expression": one_step({"uses": "actions/${{ matrix.x }}@v1"}),
+    "step-uses-docker-empty": one_step({"uses": "docker://"}),
+    "step-shell-on-uses": one_step({"uses": "actions/checkout@v4", "shell": "bash"}),
+    "step-timeout-text": one_step({"run": "x", "timeout-minutes": "ten"}),
+    "step-continue-expression": one_step({"run": "x", "continue-on-error": "${{ env.X }}"}),
+    "step-with-nested": one_step({"uses": "a/b@v1", "with": {"x": {"y": 1}}}),
+    "steps-empty": job_field("steps", []),
+    "steps-mapping": job_field("steps", {"run": "x"}),
+    "job-timeout-expression": job_field("timeout-minutes", "${{ matrix.t }}"),
+    "job-timeout-negative": job_field("timeout-minutes", -5),
+    "job-timeout-text": job_field("timeout-minutes", "soon"),
+    "job-matrix-empty": job_field("strategy", {"matrix": {}}),
+    "job-matrix-expression": job_field("strategy", {"matrix": "${{ fromJSON(needs.a.o) }}"}),
+    "job-matrix-scalar-vector": job_field("strategy", {"matrix": {"os": "linux"}}),
+    "job-matrix-include-mapping": job_field("strategy", {"matrix": {"include": {"a": 1}}}),
+    "job-matrix-empty-vector": job_field("strategy", {"matrix": {"os": []}}),
+    "job-matrix-deep": job_field("strategy", {"matrix": {"include": [{"v": _deep(60)}]}}),
+    "job-matrix-secrets": job_field("strategy", {"matrix": {"k": ["${{ secrets.X }}"]}}),
+    "job-environment-no-name": job_field("environment", {"url": "https://x"}),
+    "job-environment-url-secret": job_field(
         "environment", {"name": "p", "url": "${{ secrets.U }}"}
     ),
-    "job-concurrency-no-group": _job_field("concurrency", {"cancel-in-progress": True}),
-    "job-concurrency-bad-queue": _job_field("concurrency", {"group": "g", "queue": "all"}),
-    "job-permissions-bad-level": _job_field("permissions", {"contents": "admin"}),
-    "job-permissions-unknown-scope": _job_field("permissions", {"everything": "read"}),
-    "job-permissions-models-write": _job_field("permissions", {"models": "write"}),
-    "job-permissions-read-all": _job_field("permissions", "read-all"),
-    "job-permissions-empty": _job_field("permissions", {}),
-    "job-permissions-text": _job_field("permissions", "read"),
-    "job-container-empty": _job_field("container", ""),
-    "job-container-no-image": _job_field("container", {"options": "--cpus 1"}),
-    "job-container-credentials-half": _job_field(
+    "job-concurrency-no-group": job_field("concurrency", {"cancel-in-progress": True}),
+    "job-concurrency-bad-queue": job_field("concurrency", {"group": "g", "queue": "all"}),
+    "job-permissions-bad-level": job_field("permissions", {"contents": "admin"}),
+    "job-permissions-unknown-scope": job_field("permissions", {"everything": "read"}),
+    "job-permissions-models-write": job_field("permissions", {"models": "write"}),
+    "job-permissions-read-all": job_field("permissions", "read-all"),
+    "job-permissions-empty": job_field("permissions", {}),
+    "job-permissions-text": job_field("permissions", "read"),
+    "job-container-empty": job_field("container", ""),
+    "job-container-no-image": job_field("container", {"options": "--cpus 1"}),
+    "job-container-credentials-half": job_field(
         "container", {"image": "a", "credentials": {"username": "u"}}
     ),
-    "job-services-empty": _job_field("services", {"db": ""}),
-    "job-env-number-key": _job_field("env", {1: "one"}),
-    "job-env-bool-value": _job_field("env", {"A": True, "B": None, "C": 1.5}),
-    "job-env-nested": _job_field("env", {"A": {"b": 1}}),
-    "job-outputs-secrets": _job_field("outputs", {"o": "${{ secrets.X }}"}),
-    "job-if-bare-steps": _job_field("if", "steps.x.outputs.y"),
-    "job-if-unclosed": _job_field("if", "${{ success()"),
-    "job-if-boolean": _job_field("if", False),
-    "job-if-number": _job_field("if", 0),
-    "job-snapshot": _job_field("snapshot", {"image-name": "img", "version": "1"}),
-    "job-snapshot-string": _job_field("snapshot", "img"),
-    "job-cancel-timeout": _job_field("cancel-timeout-minutes", 3),
-    "job-name-matrix": _job_field("name", "b ${{ matrix.os }}"),
-    "job-name-steps": _job_field("name", "b ${{ steps.x }}"),
+    "job-services-empty": job_field("services", {"db": ""}),
+    "job-env-number-key": job_field("env", {1: "one"}),
+    "job-env-bool-value": job_field("env", {"A": True, "B": None, "C": 1.5}),
+    "job-env-nested": job_field("env", {"A": {"b": 1}}),
+    "job-outputs-secrets": job_field("outputs", {"o": "${{ secrets.X }}"}),
+    "job-if-bare-steps": job_field("if", "steps.x.outputs.y"),
+    "job-if-unclosed": job_field("if", "${{ success()"),
+    "job-if-boolean": job_field("if", False),
+    "job-if-number": job_field("if", 0),
+    "job-snapshot": job_field("snapshot", {"image-name": "img", "version": "1"}),
+    "job-snapshot-string": job_field("snapshot", "img"),
+    "job-cancel-timeout": job_field("cancel-timeout-minutes", 3),
+    "job-name-matrix": job_field("name", "b ${{ matrix.os }}"),
+    "job-name-steps": job_field("name", "b ${{ steps.x }}"),
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +20,19 @@ from conveyor.workflow.events import (
     synthesize,
     with_schedule,
 )
+from tests import gitutil
+from tests.gitutil import git_env
+
+# The repository's own config names the author (Mona Lisa): no fixed identity over it.
+REPO_CONFIG = git_env(identity=None)
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return gitutil.git(repo, *args, env=REPO_CONFIG)
 
 
 def commit(repo: Path, message: str, files: dict[str, str | None]) -> str:
-    for name, content in files.items():
-        path = repo / name
-        if content is None:
-            path.unlink()
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
+    return gitutil.commit(repo, message, files, env=REPO_CONFIG)
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@ over HTTP through `conveyor.server.githttp` (push needs the token `s3cret-token`
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conveyor.server.githttp import GitHttpServer
+from tests.gitutil import commit, git, init
 
 TOKEN = "s3cret-token"
 PROMOTION = """stages:
@@ -35,24 +35,12 @@ spec:
 """
 
 
-def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env
-    ).stdout
-
-
 def seed(root: Path, files: dict[str, str], name: str = "cfg.git") -> Path:
     """A bare repo `root/name` whose main branch holds `files` (one commit)."""
-    bare = root / name
-    git("init", "-q", "--bare", "-b", "main", str(bare))
-    work = root / f"{name}.seed"
-    git("init", "-q", "-b", "main", str(work))
-    for path, text in files.items():
-        (work / path).parent.mkdir(parents=True, exist_ok=True)
-        (work / path).write_bytes(text.encode())
-    git("add", ".", cwd=work)
-    git("-c", "user.name=seed", "-c", "user.email=seed@x", "commit", "-qm", "seed", cwd=work)
-    git("push", "-q", str(bare), "main", cwd=work)
+    bare = init(root / name, bare=True)
+    work = init(root / f"{name}.seed")
+    commit(work, "seed", files)
+    git(work, "push", "-q", str(bare), "main")
     return bare
 
 
@@ -68,20 +56,18 @@ def default_files(services: int = 3) -> dict[str, str]:
 def hand_commit(bare: Path, path: str, text: str, message: str = "hand edit") -> str:
     """Commit `text` to `path` on main as a human would (no Conveyor trailers)."""
     work = bare.parent / f"hand-{abs(hash((path, text, message)))}"
-    git("clone", "-q", str(bare), str(work))
-    (work / path).parent.mkdir(parents=True, exist_ok=True)
-    (work / path).write_text(text)
-    git("-c", "user.name=h", "-c", "user.email=h@x", "commit", "-qam", message, cwd=work)
-    git("push", "-q", "origin", "main", cwd=work)
-    return git("rev-parse", "HEAD", cwd=work).strip()
+    git(bare.parent, "clone", "-q", str(bare), str(work))
+    sha = commit(work, message, {path: text})
+    git(work, "push", "-q", "origin", "main")
+    return sha
 
 
 def show(bare: Path, rev_path: str) -> str:
-    return git("--git-dir", str(bare), "show", rev_path)
+    return git(bare, "show", rev_path, strip=False)
 
 
 def refs(bare: Path) -> str:
-    return git("--git-dir", str(bare), "for-each-ref", "--format=%(refname) %(objectname)")
+    return git(bare, "for-each-ref", "--format=%(refname) %(objectname)", strip=False)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from conveyor.app import cli
 from conveyor.app.cmd_affected import affected
 from conveyor.app.cmd_promote import promote
 from conveyor.server.githttp import GitHttpServer
-from tests.promote.conftest import default_files, git, refs, seed, show
+from tests.gitutil import commit, git, init
+from tests.promote.conftest import default_files, refs, seed, show
 
 
 @pytest.fixture
@@ -151,17 +152,15 @@ def test_token_never_printed(repo: Path, tmp_path: Path) -> None:
 
 def test_affected_matrix_and_github_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "mono"
-    git("init", "-q", "-b", "main", str(work))
+    init(work)
     (work / "conveyor-projects.yaml").write_text(
         "projects:\n  web: {paths: [web], depends_on: [lib]}\n  lib: [lib]\n  api: [api]\n"
     )
     for path in ("web/a.txt", "lib/a.txt", "api/a.txt"):
         (work / path).parent.mkdir(exist_ok=True)
         (work / path).write_text("1\n")
-    git("add", ".", cwd=work)
-    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "one", cwd=work)
-    (work / "lib" / "a.txt").write_text("2\n")
-    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qam", "two", cwd=work)
+    commit(work, "one")
+    commit(work, "two", {"lib/a.txt": "2\n"})
     runner = CliRunner()
     result = runner.invoke(affected, ["--base", "HEAD~1", "--repo", str(work)])
     assert result.exit_code == 0
@@ -185,9 +184,8 @@ def test_githttp_push_needs_token(tmp_path: Path) -> None:
     pushed: list[str] = []
     with GitHttpServer(tmp_path / "srv", tokens={"tk": "ci"}, on_push=pushed.append) as srv:
         work = tmp_path / "w"
-        git("clone", "-q", f"{srv.url}/cfg.git", str(work))  # anonymous read works
-        (work / "a.txt").write_text("2\n")
-        git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qam", "x", cwd=work)
+        git(tmp_path, "clone", "-q", f"{srv.url}/cfg.git", str(work))  # anonymous read works
+        commit(work, "x", {"a.txt": "2\n"})
         denied = subprocess.run(
             ["git", "push", "-q", "origin", "main"],
             cwd=work,
@@ -197,15 +195,7 @@ def test_githttp_push_needs_token(tmp_path: Path) -> None:
             env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"},
         )
         assert denied.returncode != 0
-        git(
-            "-c",
-            "http.extraHeader=Authorization: Bearer tk",
-            "push",
-            "-q",
-            "origin",
-            "main",
-            cwd=work,
-        )
+        git(work, "-c", "http.extraHeader=Authorization: Bearer tk", "push", "-q", "origin", "main")
         assert pushed == ["/cfg.git"]
         assert srv.user_for("Basic " + base64.b64encode(b"x:tk").decode()) == "ci"
         assert srv.user_for("Bearer nope") is None

@@ -16,7 +16,8 @@ from conveyor.promote.pullrequest import PullRequestOptions, branch_name, repo_o
 from conveyor.promote.service import Mode, promote
 from conveyor.promote.writeback import Status, WriteRequest
 from conveyor.server.githttp import GitHttpServer
-from tests.promote.conftest import DEPLOY, TOKEN, default_files, git, hand_commit, refs, seed, show
+from tests.gitutil import git
+from tests.promote.conftest import DEPLOY, TOKEN, default_files, hand_commit, refs, seed, show
 from tests.promote.fake_github import FakeGitHub
 
 GH_TOKEN = "ghp_faketoken123"
@@ -138,5 +139,5 @@ def test_pr_branch_starts_from_the_current_main(
         mode=Mode.PULL_REQUEST,
         pr=PullRequestOptions(api_url=gh.url, token=GH_TOKEN),
     )
-    parent = git("--git-dir", str(bare), "rev-parse", f"{out.extra['branch']}^").strip()
+    parent = git(bare, "rev-parse", f"{out.extra['branch']}^")
     assert parent == hand

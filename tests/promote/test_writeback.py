@@ -18,7 +18,8 @@ from conveyor.promote.planner import EditSpec
 from conveyor.promote.service import history, promote
 from conveyor.promote.writeback import Status, WriteRequest
 from conveyor.server.githttp import GitHttpServer
-from tests.promote.conftest import DEPLOY, TOKEN, default_files, git, hand_commit, refs, seed, show
+from tests.gitutil import GitFailed, commit, git, init
+from tests.promote.conftest import DEPLOY, TOKEN, default_files, hand_commit, refs, seed, show
 
 
 def request(
@@ -218,32 +219,15 @@ def test_large_push_uses_chunked_body(tmp_path: Path, server: object) -> None:
     )
     work = tmp_path / "w"
     url = server.url.replace("http://", f"http://x:{TOKEN}@") + "/cfg.git"
-    git("clone", "-q", url, str(work))
-    (work / "big.yaml").write_text(files["envs/dev/big.yaml"])
-    git("add", ".", cwd=work)
-    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "big", cwd=work)
-    git("push", "-q", "origin", "main", cwd=work)  # > 1 MiB: git sends a chunked POST
+    git(tmp_path, "clone", "-q", url, str(work))
+    commit(work, "big", {"big.yaml": files["envs/dev/big.yaml"]})
+    git(work, "push", "-q", "origin", "main")  # > 1 MiB: git sends a chunked POST
     assert show(bare, "main:big.yaml") == files["envs/dev/big.yaml"]
 
 
 def test_only_if_newer_by_commit_ancestry(remote_repo: tuple[Path, str], tmp_path: Path) -> None:
-    app = tmp_path / "app"
-    git("init", "-q", "-b", "main", str(app))
-    shas = []
-    for i in range(3):
-        git(
-            "-c",
-            "user.name=a",
-            "-c",
-            "user.email=a@b",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            f"c{i}",
-            cwd=app,
-        )
-        shas.append(git("rev-parse", "HEAD", cwd=app).strip())
+    app = init(tmp_path / "app")
+    shas = [commit(app, f"c{i}") for i in range(3)]
     bare, url = remote_repo
     first = replace(request(url, tmp_path, tag=shas[0]), app_repo=app)
     with pytest.raises(PromoteInputError, match=r"cannot order '1\.0\.0'"):
@@ -257,23 +241,8 @@ def test_only_if_newer_by_commit_ancestry(remote_repo: tuple[Path, str], tmp_pat
 
 
 def test_only_if_newer_by_source_commit(remote_repo: tuple[Path, str], tmp_path: Path) -> None:
-    app = tmp_path / "app"
-    git("init", "-q", "-b", "main", str(app))
-    shas = []
-    for i in range(2):
-        git(
-            "-c",
-            "user.name=a",
-            "-c",
-            "user.email=a@b",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            f"c{i}",
-            cwd=app,
-        )
-        shas.append(git("rev-parse", "HEAD", cwd=app).strip())
+    app = init(tmp_path / "app")
+    shas = [commit(app, f"c{i}") for i in range(2)]
     _, url = remote_repo
     green = replace(request(url, tmp_path, tag="green"), app_repo=app, source_commit=shas[1])
     assert promote(green).status == Status.PROMOTED
@@ -348,7 +317,7 @@ def test_group_commit_converges_with_an_outside_writer(tmp_path: Path, server: o
     bare = seed(server.root, files)
     url = f"{server.url}/cfg.git"
     outside = tmp_path / "outside"
-    git("clone", "-q", url.replace("http://", f"http://x:{TOKEN}@"), str(outside))
+    git(tmp_path, "clone", "-q", url.replace("http://", f"http://x:{TOKEN}@"), str(outside))
     errors: list[BaseException] = []
 
     def promoter(i: int) -> None:
@@ -361,23 +330,13 @@ def test_group_commit_converges_with_an_outside_writer(tmp_path: Path, server: o
     def writer() -> None:
         for n in range(1, 4):
             while True:  # a human: pull, edit, push, retry on rejection
-                git("pull", "-q", "--rebase", "origin", "main", cwd=outside)
-                (outside / "notes.txt").write_text(f"{n}\n")
-                git(
-                    "-c",
-                    "user.name=h",
-                    "-c",
-                    "user.email=h@x",
-                    "commit",
-                    "-qam",
-                    f"n{n}",
-                    cwd=outside,
-                )
+                git(outside, "pull", "-q", "--rebase", "origin", "main")
+                commit(outside, f"n{n}", {"notes.txt": f"{n}\n"})
                 try:
-                    git("push", "-q", "origin", "main", cwd=outside)
+                    git(outside, "push", "-q", "origin", "main")
                     break
-                except Exception:
-                    git("reset", "-q", "--hard", "origin/main", cwd=outside)
+                except GitFailed:
+                    git(outside, "reset", "-q", "--hard", "origin/main")
 
     threads = [threading.Thread(target=promoter, args=(i,)) for i in range(6)]
     threads.append(threading.Thread(target=writer))

@@ -6,10 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import socket
 import stat
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +22,7 @@ from conveyor.targets.base import ObjectRef
 from conveyor.targets.memory import MemoryTarget
 
 from .conftest import ConfigRepo, application, deployment
+from .daemon import start_daemon
 
 WEB = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="web")
 SECRET = ObjectRef(group="", kind="Secret", namespace="prod", name="creds")
@@ -160,7 +158,7 @@ def test_reconcile_loop_serves_metrics_and_refresh_triggers(
     repo: ConfigRepo, tmp_path: Path
 ) -> None:
 
-    proc, port, state_file = _start_daemon(repo, tmp_path)
+    proc, port, state_file = start_daemon(repo, tmp_path)
 
     def image() -> str | None:
         live = MemoryTarget(state_file=state_file).peek(WEB) if state_file.exists() else None
@@ -240,7 +238,7 @@ def test_app_commands_go_to_the_running_daemon_with_its_token(
     """With `conveyor reconcile --listen` running, `conveyor app sync|refresh|rollback` are
     done by that daemon (never a second reconciler beside it), behind its bearer token."""
 
-    proc, port, state_file = _start_daemon(repo, tmp_path)
+    proc, port, state_file = start_daemon(repo, tmp_path)
     token_file = tmp_path / "reconciler.token"
     state = ["--state", str(tmp_path / "state.db")]
 
@@ -290,37 +288,3 @@ def test_app_commands_go_to_the_running_daemon_with_its_token(
     assert not token_file.exists()  # withdrawn: the next command acts in-process
     out, err = app_cmd("refresh", "web")
     assert "running reconciler" not in err
-
-
-def _start_daemon(repo: ConfigRepo, tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """`conveyor reconcile --listen` on a free port over the file-backed memory target, with
-    `web` (image web:1) committed; its output goes to tmp_path/loop.log."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    state_file = tmp_path / "target.json"
-    config = tmp_path / "conveyor.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "targets": [{"name": "memory", "type": "memory", "stateFile": str(state_file)}],
-                "state": "state.db",
-                "cache": "cache",
-            }
-        )
-    )
-    apps = tmp_path / "web.yaml"
-    apps.write_text(application("web", repo, "app", automated={"prune": True}))
-    repo.write_objects("app/web.yaml", deployment("web", "web:1"))
-    repo.commit()
-    script = (
-        "import sys; from conveyor.app.cmd_reconcile import reconcile; reconcile.main(sys.argv[1:])"
-    )
-    args = ["--apps", str(apps), "--config", str(config), "--interval", "1h"]
-    with (tmp_path / "loop.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script, *args, "--listen", f"127.0.0.1:{port}"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return proc, port, state_file

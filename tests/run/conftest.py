@@ -13,12 +13,7 @@ from typing import Any
 
 import pytest
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
+from tests import gitutil
 
 
 @dataclass
@@ -54,11 +49,9 @@ class Repo:
         return self
 
     def commit(self) -> Repo:
-        env = {**os.environ, **GIT_ENV}
         if not (self.root / ".git").exists():
-            subprocess.run(["git", "init", "-q", "-b", "main"], cwd=self.root, check=True)
-        subprocess.run(["git", "add", "-A"], cwd=self.root, check=True, env=env)
-        subprocess.run(["git", "commit", "-qm", "commit"], cwd=self.root, check=True, env=env)
+            gitutil.init(self.root)
+        gitutil.commit(self.root)
         return self
 
     def run(self, *args: str, env: dict[str, str] | None = None, json_out: bool = True) -> Outcome:

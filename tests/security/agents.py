@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,12 +26,6 @@ def start_agent(server: Server, tmp: Path, token: str, *extra: str) -> subproces
             env={**os.environ, "CONVEYOR_WARM": "0", "CONVEYOR_TOKEN": token},
             start_new_session=True,
         )
-
-
-def stop_agent(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def call(server: Server, token: str, path: str, body: dict[str, Any]) -> httpx.Response:

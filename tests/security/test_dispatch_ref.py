@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import Server, git, push_workflows
+from tests.gitutil import git
+from tests.server.conftest import Server, push_workflows
 
 WORKFLOW = """name: Ship
 on: workflow_dispatch

@@ -13,8 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.gitutil import git
 from tests.security.hooks import deliver
-from tests.server.conftest import Server, git, push_workflows
+from tests.server.conftest import Server, push_workflows
 
 BASE = """on: [pull_request, pull_request_target]
 jobs:

@@ -26,7 +26,8 @@ from conveyor.clients.git import Git
 from conveyor.clients.gitmirror import GitMirror
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.run.actions.checkout import CheckoutFailed, checkout
-from tests.server.conftest import Server, git, push_workflows
+from tests.gitutil import git
+from tests.server.conftest import Server, push_workflows
 
 
 @dataclass(frozen=True)

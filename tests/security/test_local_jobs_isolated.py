@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.server.conftest import Server, git, make_server, push_workflows
+from tests.gitutil import git
+from tests.server.conftest import Server, make_server, push_workflows
 
 ATTACK = """
 on: push

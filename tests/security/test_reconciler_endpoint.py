@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.reconcile.conftest import ConfigRepo, repo
-from tests.reconcile.test_cli import _start_daemon
+from tests.reconcile.daemon import start_daemon
 
 __all__ = ["repo"]  # the config-repo fixture of tests/reconcile
 
@@ -25,7 +25,7 @@ READ_TIMEOUT = 10.0  # reconcilerhttp.READ_TIMEOUT, as a literal: runs against o
 
 @pytest.fixture
 def daemon(repo: ConfigRepo, tmp_path: Path) -> Iterator[int]:
-    proc, port, _state = _start_daemon(repo, tmp_path)
+    proc, port, _state = start_daemon(repo, tmp_path)
     try:
         deadline = time.monotonic() + 30
         while True:

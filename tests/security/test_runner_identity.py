@@ -4,13 +4,11 @@ the job's own runner gets no environment's secrets but its job's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.security.agents import call, start_agent, stop_agent, wait_unit
-from tests.server.conftest import Server, make_server, push_workflows
+from tests.security.agents import call, start_agent, wait_unit
+from tests.server.agents import stop_agent
+from tests.server.conftest import Server, push_workflows
 
 FAILING = """on: push
 jobs:
@@ -33,14 +31,6 @@ jobs:
     environment: staging
     steps: [{run: sleep 20}]
 """
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Iterator[Server]:
-    srv = make_server(tmp_path, "--pool-min", "0", "--pool-max", "0")
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def test_another_runner_or_a_write_token_cannot_act_for_the_runner_holding_a_job(

@@ -5,13 +5,14 @@ and cannot add a label when it polls."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.security.agents import call, start_agent, stop_agent
-from tests.server.conftest import Server, git, make_server, push_workflows
+from tests.gitutil import git
+from tests.security.agents import call, start_agent
+from tests.server.agents import stop_agent
+from tests.server.conftest import Server, push_workflows
 
 JOB = """on: push
 jobs:
@@ -26,14 +27,6 @@ jobs:
     runs-on: [self-hosted, gpu]
     steps: [{run: echo gpu}]
 """
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Iterator[Server]:
-    srv = make_server(tmp_path, "--pool-min", "0", "--pool-max", "0")
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def test_a_repo_scoped_runner_gets_no_job_of_another_repo(remote: Server, tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import Server, git
+from tests.gitutil import git
+from tests.server.conftest import Server
 
 
 def _token(server: Server, name: str, role: str = "write", **extra: object) -> str:

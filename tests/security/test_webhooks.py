@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.gitutil import git
 from tests.security.hooks import deliver, push_payload
-from tests.server.conftest import Server, git, push_workflows
+from tests.server.conftest import Server, push_workflows
 
 HELLO = """on: [push, workflow_dispatch]
 jobs:

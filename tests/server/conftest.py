@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.gitutil import commit, git, init
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -108,6 +110,15 @@ class Server:
     def runs(self, repo: str) -> list[dict[str, Any]]:
         return list(self.api("GET", "/api/v1/runs", params={"repo": repo}).json())
 
+    def wait_runs(self, repo: str, count: int) -> list[dict[str, object]]:
+        """`repo`'s runs once there are at least `count` (10 s at most)."""
+        for _ in range(100):
+            runs = self.runs(repo)
+            if len(runs) >= count:
+                return runs
+            time.sleep(0.1)
+        raise AssertionError(f"expected {count} runs, got {self.runs(repo)}")
+
 
 def make_server(tmp_path: Path, *extra: str) -> Server:
     server = Server(data=tmp_path / "server", port=free_port(), extra=extra)
@@ -123,20 +134,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
     srv.stop()
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
 def push_workflows(
     server: Server, tmp: Path, repo: str, files: dict[str, str], *, branch: str = "main"
 ) -> str:
@@ -145,14 +142,9 @@ def push_workflows(
     work = tmp / ("work-" + repo.replace("/", "-"))
     if not work.exists():
         work.mkdir()
-        git(work, "init", "-q", "-b", branch)
+        init(work, branch=branch)
         git(work, "remote", "add", "origin", f"{server.url}/git/{repo}.git")
-    for name, text in files.items():
-        path = work / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "change")
+    commit(work, "change", files)
     git(
         work,
         "-c",

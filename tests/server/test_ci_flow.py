@@ -9,7 +9,6 @@ import json
 import shutil
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -27,20 +26,11 @@ jobs:
 """
 
 
-def _wait_for_runs(server: Server, repo: str, count: int) -> list[dict[str, object]]:
-    for _ in range(100):
-        runs = server.runs(repo)
-        if len(runs) >= count:
-            return runs
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} runs, got {server.runs(repo)}")
-
-
 def test_push_over_http_runs_the_workflow_and_reports_through_the_api(
     server: Server, tmp_path: Path
 ) -> None:
     sha = push_workflows(server, tmp_path, "acme/app", {".github/workflows/ci.yml": HELLO})
-    run_id = int(_wait_for_runs(server, "acme/app", 1)[0]["id"])  # type: ignore[call-overload]
+    run_id = int(server.wait_runs("acme/app", 1)[0]["id"])  # type: ignore[call-overload]
     run = server.wait_run(run_id)
     assert (run["conclusion"], run["sha"], run["event"]) == ("success", sha, "push")
     job = run["jobs"][0]
@@ -58,7 +48,7 @@ def test_invalid_workflow_yaml_is_a_failed_run_pointing_at_file_and_line(
 ) -> None:
     bad = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - rnu: echo\n"
     push_workflows(server, tmp_path, "acme/bad", {".github/workflows/bad.yml": bad})
-    run = server.wait_run(int(_wait_for_runs(server, "acme/bad", 1)[0]["id"]))  # type: ignore[call-overload]
+    run = server.wait_run(int(server.wait_runs("acme/bad", 1)[0]["id"]))  # type: ignore[call-overload]
     assert run["conclusion"] == "failure"
     notes = run["annotations"]
     assert notes and notes[0]["file"] == ".github/workflows/bad.yml" and notes[0]["line"] == 6
@@ -71,7 +61,7 @@ def _signed(body: bytes, secret: str = "hook-secret") -> str:
 def test_webhook_hmac_accepted_and_forged_rejected(server: Server, tmp_path: Path) -> None:
     sha = push_workflows(server, tmp_path, "acme/hooked", {"README": "x"})
     push_workflows(server, tmp_path, "acme/hooked", {".github/workflows/ci.yml": HELLO})
-    before = len(_wait_for_runs(server, "acme/hooked", 1))
+    before = len(server.wait_runs("acme/hooked", 1))
     payload = {
         "ref": "refs/heads/main",
         "before": sha,
@@ -121,11 +111,11 @@ jobs:
 def test_concurrency_group_pending_replacement(server: Server, tmp_path: Path) -> None:
     files = {".github/workflows/d.yml": SLOW.replace("CANCEL", "false")}
     push_workflows(server, tmp_path, "acme/conc", files)
-    first = int(_wait_for_runs(server, "acme/conc", 1)[0]["id"])  # type: ignore[call-overload]
+    first = int(server.wait_runs("acme/conc", 1)[0]["id"])  # type: ignore[call-overload]
     server.wait_run(first, status="in_progress")
     push_workflows(server, tmp_path, "acme/conc", {"a": "1"})
     push_workflows(server, tmp_path, "acme/conc", {"a": "2"})
-    runs = {int(r["id"]): r for r in _wait_for_runs(server, "acme/conc", 3)}  # type: ignore[call-overload]
+    runs = {int(r["id"]): r for r in server.wait_runs("acme/conc", 3)}  # type: ignore[call-overload]
     second, third = sorted(runs)[1:]
     assert server.wait_run(second)["conclusion"] == "cancelled"  # replaced while pending
     assert "higher priority waiting request" in server.wait_run(second)["reason"]
@@ -140,7 +130,7 @@ def test_concurrency_group_pending_replacement(server: Server, tmp_path: Path) -
 def test_cancel_in_progress_cancels_the_running_run(server: Server, tmp_path: Path) -> None:
     files = {".github/workflows/d.yml": SLOW.replace("CANCEL", "true")}
     push_workflows(server, tmp_path, "acme/cip", files)
-    first = int(_wait_for_runs(server, "acme/cip", 1)[0]["id"])  # type: ignore[call-overload]
+    first = int(server.wait_runs("acme/cip", 1)[0]["id"])  # type: ignore[call-overload]
     server.wait_run(first, status="in_progress")
     push_workflows(server, tmp_path, "acme/cip", {"a": "1"})
     assert server.wait_run(first)["conclusion"] == "cancelled"
@@ -180,7 +170,7 @@ def test_rerun_failed_jobs_keeps_the_others_outputs_and_rerun_all(
     flag = shared / "flag"
     files = {".github/workflows/f.yml": FLAKY.replace("FLAG", str(flag))}
     push_workflows(server, tmp_path, "acme/flaky", files)
-    first = int(_wait_for_runs(server, "acme/flaky", 1)[0]["id"])  # type: ignore[call-overload]
+    first = int(server.wait_runs("acme/flaky", 1)[0]["id"])  # type: ignore[call-overload]
     run = server.wait_run(first)
     assert run["conclusion"] == "failure"
     assert {j["name"]: j["conclusion"] for j in run["jobs"]} == {
@@ -225,7 +215,7 @@ def test_dispatch_with_inputs_and_artifacts_kept_by_the_server(
 ) -> None:
     files = {".github/workflows/pack.yml": ARTIFACT, ".github/workflows/ci.yml": HELLO}
     push_workflows(server, tmp_path, "acme/pkg", files)
-    pushed = _wait_for_runs(server, "acme/pkg", 1)
+    pushed = server.wait_runs("acme/pkg", 1)
     body = {"workflow": "pack.yml", "ref": "main", "inputs": {"flavour": "vanilla"}}
     reply = server.api("POST", "/api/v1/repos/acme/pkg/dispatches", json=body).json()
     assert len(reply["runs"]) == 1 and reply["runs"][0] not in [r["id"] for r in pushed]

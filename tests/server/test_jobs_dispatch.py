@@ -4,11 +4,7 @@ outputs and artifacts through the server."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.server.agents import register_agent, stop_agent
 from tests.server.conftest import Server, make_server, push_workflows
 
 PIPELINE = """name: ML
@@ -77,36 +74,6 @@ def pool_server(tmp_path: Path) -> Iterator[Server]:
     srv.stop()
 
 
-def _agent(server: Server, tmp_path: Path, labels: str, name: str) -> subprocess.Popen[bytes]:
-    token = server.register_runner(name, labels)
-    with (tmp_path / f"{name}.log").open("ab") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "conveyor.ci.agent",
-                "--server",
-                server.url,
-                "--labels",
-                labels,
-                "--name",
-                name,
-                "--work",
-                str(tmp_path / f"{name}-work"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CONVEYOR_TOKEN": token},
-            start_new_session=True,
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def _runner_of(run: dict[str, Any]) -> dict[str, str]:
     return {u["name"]: _local(u["runner"]) for u in run["units"] if u["runner"]}
 
@@ -119,7 +86,7 @@ def _local(runner: str) -> str:
 def test_build_on_the_pool_and_train_on_a_gpu_agent_share_outputs_and_artifacts(
     pool_server: Server, tmp_path: Path
 ) -> None:
-    agent = _agent(pool_server, tmp_path, "self-hosted,linux,gpu", "gpu-1")
+    agent = register_agent(pool_server, tmp_path, "self-hosted,linux,gpu", "gpu-1")
     try:
         push_workflows(pool_server, tmp_path, "acme/ml", {".github/workflows/ml.yml": PIPELINE})
         run = pool_server.wait_run(int(pool_server.runs("acme/ml")[0]["id"]), timeout=120)
@@ -138,11 +105,11 @@ def test_build_on_the_pool_and_train_on_a_gpu_agent_share_outputs_and_artifacts(
         ]
         assert sorted(names) == ["metrics", "model"]
     finally:
-        _stop(agent)
+        stop_agent(agent)
 
 
 def test_a_runner_without_gpu_never_gets_train(pool_server: Server, tmp_path: Path) -> None:
-    agent = _agent(pool_server, tmp_path, "self-hosted,linux", "cpu-1")
+    agent = register_agent(pool_server, tmp_path, "self-hosted,linux", "cpu-1")
     try:
         push_workflows(pool_server, tmp_path, "acme/ml", {".github/workflows/ml.yml": PIPELINE})
         run_id = int(pool_server.runs("acme/ml")[0]["id"])
@@ -168,13 +135,13 @@ def test_a_runner_without_gpu_never_gets_train(pool_server: Server, tmp_path: Pa
         assert run["conclusion"] == "cancelled"
         assert {u["job_id"]: u["conclusion"] for u in run["units"]}["train"] == "cancelled"
     finally:
-        _stop(agent)
+        stop_agent(agent)
 
 
 def test_matrix_legs_with_runs_on_from_the_matrix_go_to_different_runners(
     pool_server: Server, tmp_path: Path
 ) -> None:
-    agent = _agent(pool_server, tmp_path, "gpu-box", "box-1")
+    agent = register_agent(pool_server, tmp_path, "gpu-box", "box-1")
     try:
         push_workflows(pool_server, tmp_path, "acme/mx", {".github/workflows/m.yml": MATRIX})
         run = pool_server.wait_run(int(pool_server.runs("acme/mx")[0]["id"]), timeout=120)
@@ -187,7 +154,7 @@ def test_matrix_legs_with_runs_on_from_the_matrix_go_to_different_runners(
         assert sorted(j["name"] for j in run["jobs"]) == ["test (gpu-box)", "test (ubuntu-latest)"]
         assert "leg gpu-box" in logs and "leg ubuntu-latest" in logs
     finally:
-        _stop(agent)
+        stop_agent(agent)
 
 
 PICKED = """name: Picked
@@ -209,7 +176,7 @@ jobs:
 
 
 def test_runs_on_from_a_needs_output_picks_the_runner(pool_server: Server, tmp_path: Path) -> None:
-    agent = _agent(pool_server, tmp_path, "self-hosted,arm-box", "arm-1")
+    agent = register_agent(pool_server, tmp_path, "self-hosted,arm-box", "arm-1")
     try:
         push_workflows(pool_server, tmp_path, "acme/pk", {".github/workflows/p.yml": PICKED})
         run = pool_server.wait_run(int(pool_server.runs("acme/pk")[0]["id"]), timeout=120)
@@ -221,4 +188,4 @@ def test_runs_on_from_a_needs_output_picks_the_runner(pool_server: Server, tmp_p
         ]
         assert "working on arm-box" in logs
     finally:
-        _stop(agent)
+        stop_agent(agent)

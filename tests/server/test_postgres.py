@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, func, select
 
 from conveyor.store.ci_schema import runs
 from tests.server.conftest import Server, make_server, push_workflows
-from tests.server.test_ci_flow import HELLO, _wait_for_runs
+from tests.server.test_ci_flow import HELLO
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_a_push_runs_to_success_on_postgresql(
     pg_server: Server, pg_url: str, tmp_path: Path
 ) -> None:
     sha = push_workflows(pg_server, tmp_path, "acme/app", {".github/workflows/ci.yml": HELLO})
-    run_id = int(_wait_for_runs(pg_server, "acme/app", 1)[0]["id"])  # type: ignore[call-overload]
+    run_id = int(pg_server.wait_runs("acme/app", 1)[0]["id"])  # type: ignore[call-overload]
     run = pg_server.wait_run(run_id, timeout=120)
     assert (run["conclusion"], run["sha"], run["run_number"]) == ("success", sha, 1)
     assert [(j["name"], j["conclusion"]) for j in run["jobs"]] == [("build", "success")]

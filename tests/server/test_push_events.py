@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, func, select
 
 from conveyor.store.ci_schema import runs
 from conveyor.store.engine import database_url
-from tests.server.conftest import Server, git, make_server, push_workflows
+from tests.gitutil import git
+from tests.server.conftest import Server, make_server, push_workflows
 
 CI = """name: CI
 on: push
@@ -68,7 +69,7 @@ def _branch_clone(server: Server, tmp: Path, branch: str) -> tuple[Path, str]:
     work = tmp / f"clone-{branch}"
     url = f"{server.url}/git/acme/app.git"
     header = f"http.extraHeader=Authorization: Bearer {server.admin}"
-    subprocess.run(["git", "-c", header, "clone", "-q", url, str(work)], check=True)
+    git(tmp, "-c", header, "clone", "-q", url, str(work))
     (work / f"{branch}.txt").write_text(branch)
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", f"work on {branch}")

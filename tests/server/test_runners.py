@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.server.agents import register_agent, stop_agent
 from tests.server.conftest import Server, make_server, push_workflows
 
 GPU = """name: GPU
@@ -33,40 +30,10 @@ def remote_server(tmp_path: Path) -> Iterator[Server]:
     srv.stop()
 
 
-def _agent(server: Server, tmp_path: Path, labels: str) -> subprocess.Popen[bytes]:
-    token = server.register_runner("gpu-1", labels)
-    with (tmp_path / "agent.log").open("ab") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "conveyor.ci.agent",
-                "--server",
-                server.url,
-                "--labels",
-                labels,
-                "--name",
-                "gpu-1",
-                "--work",
-                str(tmp_path / "agent-work"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CONVEYOR_TOKEN": token},
-            start_new_session=True,
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def test_remote_agent_takes_the_run_by_labels_and_streams_logs(
     remote_server: Server, tmp_path: Path
 ) -> None:
-    agent = _agent(remote_server, tmp_path, "self-hosted,linux,gpu")
+    agent = register_agent(remote_server, tmp_path, "self-hosted,linux,gpu")
     try:
         files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "true")}
         push_workflows(remote_server, tmp_path, "acme/ml", files)
@@ -77,32 +44,32 @@ def test_remote_agent_takes_the_run_by_labels_and_streams_logs(
         runners = remote_server.api("GET", "/api/v1/runners").json()
         assert [(r["name"], r["kind"]) for r in runners] == [("gpu-1", "remote")]
     finally:
-        _stop(agent)
+        stop_agent(agent)
 
 
 def test_agent_without_the_label_leaves_the_run_queued(
     remote_server: Server, tmp_path: Path
 ) -> None:
-    agent = _agent(remote_server, tmp_path, "self-hosted,linux")
+    agent = register_agent(remote_server, tmp_path, "self-hosted,linux")
     try:
         files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "true")}
         push_workflows(remote_server, tmp_path, "acme/ml", files)
         time.sleep(2)
         assert remote_server.runs("acme/ml")[0]["status"] == "queued"
     finally:
-        _stop(agent)
+        stop_agent(agent)
 
 
 def test_killed_agent_fails_its_run_after_the_heartbeat_timeout(
     remote_server: Server, tmp_path: Path
 ) -> None:
-    agent = _agent(remote_server, tmp_path, "self-hosted,gpu")
+    agent = register_agent(remote_server, tmp_path, "self-hosted,gpu")
     files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "sleep 60")}
     push_workflows(remote_server, tmp_path, "acme/ml", files)
     run_id = int(remote_server.runs("acme/ml")[0]["id"])
     remote_server.wait_run(run_id, status="in_progress")
     time.sleep(1)
-    _stop(agent)
+    stop_agent(agent)
     run = remote_server.wait_run(run_id, timeout=20)
     assert run["conclusion"] == "failure"
     assert "The self-hosted runner: gpu-1 lost communication with the server" in run["reason"]
@@ -110,7 +77,7 @@ def test_killed_agent_fails_its_run_after_the_heartbeat_timeout(
 
 
 def test_agent_survives_a_server_restart(remote_server: Server, tmp_path: Path) -> None:
-    agent = _agent(remote_server, tmp_path, "self-hosted,gpu")
+    agent = register_agent(remote_server, tmp_path, "self-hosted,gpu")
     try:
         files = {".github/workflows/gpu.yml": GPU.replace("SLEEP", "sleep 4")}
         push_workflows(remote_server, tmp_path, "acme/ml", files)
@@ -124,7 +91,7 @@ def test_agent_survives_a_server_restart(remote_server: Server, tmp_path: Path) 
         assert (run["conclusion"], run["runner"]) == ("success", "gpu-1"), (run["reason"], logs)
         assert "finished-training" in logs
     finally:
-        _stop(agent)
+        stop_agent(agent)
 
 
 def test_server_restarted_mid_run_fails_the_running_job_and_runs_the_queue(

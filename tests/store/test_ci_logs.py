@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from sqlalchemy import (
     Column,
     Connection,
@@ -34,13 +32,6 @@ from conveyor.store.ci_tables import open_engine
 from conveyor.store.engine import database_url
 
 LINES = 200_000
-
-
-@pytest.fixture
-def store(database: str) -> Iterator[CIStore]:
-    opened = CIStore(open_engine(database))
-    yield opened
-    opened.close()
 
 
 def _run(store: CIStore, **values: Any) -> int:

@@ -5,24 +5,15 @@ writes that must stay atomic when several threads (or server processes) race on 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
-
-import pytest
 
 from conveyor.store.ci_store import CIStore
 from conveyor.store.ci_tables import open_engine
 from tests.pg import Cluster
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def store(database: str) -> Iterator[CIStore]:
-    opened = CIStore(open_engine(database))
-    yield opened
-    opened.close()
 
 
 def test_reopening_keeps_the_tables_and_rows(store: CIStore, database: str) -> None:

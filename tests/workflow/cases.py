@@ -14,7 +14,6 @@ lock directories, and files that a killed process must never write).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.gitutil import Identity, commit, git_env, init
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows"
 
@@ -55,13 +56,7 @@ RESULTS = frozenset({"success", "failure", "cancelled", "skipped"})
 #: a variable set in the environment of `conveyor run`; no job may see it (host env not inherited)
 HOST_MARKER = ("CONVEYOR_FIXTURE_HOST_MARKER", "host-env-leaked-7f3a")
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Fixture Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Fixture Author",
-    "GIT_COMMITTER_EMAIL": "author@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_IDENTITY = Identity(name="Fixture Author", email="author@example.com")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,14 +115,6 @@ def substitute(text: str, outdir: Path) -> str:
     return text.replace("{outdir}", str(outdir))
 
 
-def git_env(home: Path) -> dict[str, str]:
-    """Environment for git commands: fixed identity, no user or system config."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_IDENTITY)
-    env["HOME"] = str(home)
-    return env
-
-
 def build_repo(case: Case, root: Path) -> tuple[Path, Path]:
     """Copy the fixture to `root/repo` (without case.yml), commit it on `case.branch` and run
     `case.setup` there. Returns (repo, outdir)."""
@@ -135,14 +122,9 @@ def build_repo(case: Case, root: Path) -> tuple[Path, Path]:
     outdir.mkdir(parents=True)
     home.mkdir()
     shutil.copytree(case.directory, repo, ignore=shutil.ignore_patterns("case.yml"))
-    env = git_env(home)
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", case.branch)
-    git("add", "-A")
-    git("commit", "-q", "--allow-empty", "-m", f"fixture {case.name}")
+    env = git_env(identity=GIT_IDENTITY, home=home, isolated=True)
+    init(repo, branch=case.branch, env=env)
+    commit(repo, f"fixture {case.name}", env=env)
     if case.setup:
         subprocess.run(
             ["bash", "-eo", "pipefail", "-c", substitute(case.setup, outdir)],

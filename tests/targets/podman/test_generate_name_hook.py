@@ -5,7 +5,6 @@ Deployment is applied (issue 11, section 4.1)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +53,7 @@ def test_generate_name_presync_job_runs_before_the_deployment(env: Env, tmp_path
     git(work, "add", "-A")
     git(work, "commit", "-qm", "v1")
     git(work, "push", "-q", "origin", "HEAD:main")
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    sha = git(work, "rev-parse", "HEAD")
 
     async def scenario() -> None:
         target = PodmanTarget(name=env.name, state_dir=env.state_dir, podman=env.podman, tick=0.1)

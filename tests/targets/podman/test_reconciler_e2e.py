@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -23,26 +22,13 @@ from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env as ReconcileEnv
 from conveyor.store import Store
 from conveyor.targets.podman import PodmanTarget
+from tests.gitutil import git
 
 from .conftest import WEB_IMAGE, Env, free_port, image_created
 from .http import wait_for
 from .manifests import deployment, readiness, service
 from .reconciler_driver import application
 from .test_rollout import ROOT, Poller, switched
-
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "HOME": "/tmp",
-}
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=GIT_ENV)
 
 
 def publish(work: Path, image: str, port: int, **options: Any) -> None:
