@@ -3,7 +3,7 @@
 Run: `.venv/bin/python bench/lint_real_workflows.py DIR [--show N]`. Reads every `*.yml` and
 `*.yaml` file under DIR (nothing is fetched and nothing is kept: bring your own files, e.g.
 workflows copied from public repositories into a temporary directory), runs GitHub's parser
-(npm @actions/workflow-parser, via `tests/oracle/driver.mjs`) over all of them in one node
+(npm @actions/workflow-parser, via `tests/workflow/oracle/driver.mjs`) over all of them in one node
 process and Conveyor's checks (what `conveyor lint` runs) in this one, and prints:
 
 - how many files each side accepts and rejects,
@@ -22,11 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests.oracle package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests.workflow.oracle package
 
-from tests.oracle.agreement import rates
-from tests.oracle.corpus import Sample
-from tests.oracle.oracle import FILE, Outcome, Verdict, parser_available, parser_verdicts
+from tests.workflow.oracle.agreement import rates
+from tests.workflow.oracle.corpus import Sample
+from tests.workflow.oracle.oracle import FILE, Outcome, Verdict, parser_available, parser_verdicts
 
 from conveyor.workflow.schema.problems import Severity
 from conveyor.workflow.schema.validate import check_workflow

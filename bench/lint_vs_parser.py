@@ -1,12 +1,13 @@
 """How often `conveyor lint` agrees with GitHub's parser (npm @actions/workflow-parser).
 
 Run: `.venv/bin/python bench/lint_vs_parser.py [--bases 40] [--seed N]`. Builds the oracle
-corpus (`tests/oracle`: valid workflows from the schema, each mutated every known way), runs
+corpus (`tests/workflow/oracle`: valid workflows from the schema, each mutated every known
+way), runs
 GitHub's parser over it in one node process and Conveyor's checks in this one, and prints
 the accept/reject and first-error-line agreement rates twice (over the whole corpus, and
 without the kinds documented as kept on purpose, where Conveyor follows GitHub's server or
 the npm parser is wrong), the disagreements per sample kind with the documented reason
-(`tests/oracle/divergences.py`), and any unexplained ones.
+(`tests/workflow/oracle/divergences.py`), and any unexplained ones.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests.oracle package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests.workflow.oracle package
 
-from tests.oracle.agreement import diverging_kinds, rates, unexplained
-from tests.oracle.corpus import build_corpus
-from tests.oracle.divergences import KEPT, LAXER, LINE, STRICTER, UNSUPPORTED
-from tests.oracle.oracle import compare, parser_available
+from tests.workflow.oracle.agreement import diverging_kinds, rates, unexplained
+from tests.workflow.oracle.corpus import build_corpus
+from tests.workflow.oracle.divergences import KEPT, LAXER, LINE, STRICTER, UNSUPPORTED
+from tests.workflow.oracle.oracle import compare, parser_available
 
 
 def reason(kind: str) -> str:

@@ -2,7 +2,7 @@
 
 Used by `tests/workflow/test_fixtures.py` (runs each fixture through `conveyor run --json`),
 `tests/workflow/test_corpus.py` (checks the corpus itself, engine or not) and
-`tests/act/test_act_agrees.py` (runs the `act: true` fixtures through nektos/act).
+`tests/workflow/act/test_act_agrees.py` (runs the `act: true` fixtures through nektos/act).
 
 A fixture is a directory under `tests/fixtures/workflows/<behaviour>/`: the files of a repository
 (`.github/workflows/*.yml`, actions, sources) plus `case.yml`, which is not committed. The keys of

@@ -1,7 +1,8 @@
 """Where an anchored YAML node's content starts, found by walking its source text.
 
 PyYAML's marks put an anchored node at its `&name`; GitHub's npm parser (the oracle of
-tests/oracle) puts it where its content starts, after the anchor, a tag, blanks, comments and
+tests/workflow/oracle) puts it where its content starts, after the anchor, a tag, blanks,
+comments and
 line breaks, and reports errors in it there, also when an alias replays it elsewhere.
 (YamlDotNet, under GitHub's C# reader, marks the `&` like PyYAML; the two differ only for
 an anchor written on the line before its block collection.)
