@@ -28,6 +28,7 @@ __all__ = [
     "oversized_classes",
     "private_test_imports",
     "read_tree",
+    "shared_runs",
     "type_checking_stubs",
 ]
 
@@ -283,3 +284,46 @@ def _private_import(source: Source, line: int, origin: str, name: str) -> Findin
         line=line,
         message=f"imports the private `{name}` from {origin}; {fix}",
     )
+
+
+# --- (d) runs of lines shared between two parts of the tree --------------------------------
+
+RUN_LINES = 6
+
+
+def _meaningful(source: Source) -> list[tuple[int, str]]:
+    """(line number, stripped text) of the lines that carry code: no blanks, comments or
+    lone brackets, so a shared run is shared logic, not shared punctuation."""
+    out = []
+    for number, raw in enumerate(source.text.splitlines(), start=1):
+        text = raw.strip()
+        if len(text) > 3 and not text.startswith("#"):
+            out.append((number, text))
+    return out
+
+
+def shared_runs(left: Iterable[Source], right: Iterable[Source]) -> list[Finding]:
+    """Each run of `RUN_LINES` meaningful lines found in a `left` module and again in a
+    `right` one (issue 13: one planner, not a copy in `ci/` and one in the engine),
+    reported at its place in `left`."""
+    seen: dict[tuple[str, ...], str] = {}
+    for source in right:
+        lines = _meaningful(source)
+        for i in range(len(lines) - RUN_LINES + 1):
+            run = tuple(text for _, text in lines[i : i + RUN_LINES])
+            seen.setdefault(run, f"{source.path}:{lines[i][0]}")
+    findings = []
+    for source in left:
+        lines = _meaningful(source)
+        for i in range(len(lines) - RUN_LINES + 1):
+            twin = seen.get(tuple(text for _, text in lines[i : i + RUN_LINES]))
+            if twin is not None:
+                findings.append(
+                    Finding(
+                        path=source.path,
+                        line=lines[i][0],
+                        message=f"{RUN_LINES} lines also at {twin}; "
+                        "keep the rule in one module and call it from both sides",
+                    )
+                )
+    return findings

@@ -21,6 +21,7 @@ from tests.architecture.house import (
     oversized_classes,
     private_test_imports,
     read_tree,
+    shared_runs,
     type_checking_stubs,
 )
 
@@ -54,6 +55,16 @@ def test_no_function_is_declared_under_type_checking() -> None:
 
 def test_no_test_module_imports_another_test_modules_private_names() -> None:
     fail_on(private_test_imports(suite_modules()), "private imports between test modules")
+
+
+def test_ci_and_the_engine_share_no_run_of_six_lines() -> None:
+    ci = [s for s in project() if s.module.startswith("conveyor.ci.")]
+    engine = [
+        s
+        for s in project()
+        if s.module.startswith(("conveyor.workflow.plan", "conveyor.workflow.run"))
+    ]
+    fail_on(shared_runs(ci, engine), "a run shared between ci/ and the engine")
 
 
 # --- the checker on synthetic modules ------------------------------------------------------
@@ -178,3 +189,20 @@ def test_private_names_imported_from_another_test_module_are_found() -> None:
 def test_public_imports_between_test_modules_pass() -> None:
     module = src("tests.b.test_two", "from tests.a.conftest import helper, World\n")
     assert private_test_imports([module]) == []
+
+
+def test_a_run_of_six_meaningful_lines_in_both_parts_is_found() -> None:
+    body = "".join(f"    value_{i} = compute({i})\n" for i in range(6))
+    left = src("pkg.ci.plan", f"def f() -> None:\n{body}")
+    right = src("pkg.engine.plan", f"def g() -> None:\n    # the same rule\n\n{body}")
+    [finding] = shared_runs([left], [right])
+    assert (finding.path, finding.line) == (left.path, 2)
+    assert "pkg/engine/plan.py:4" in finding.message
+
+
+def test_five_shared_lines_and_shared_punctuation_pass() -> None:
+    five = "".join(f"    value_{i} = compute({i})\n" for i in range(5))
+    brackets = "    call(\n" + "        x,\n" * 8 + "    )\n"
+    left = src("pkg.ci.a", f"def f() -> None:\n{five}    left()\n{brackets}")
+    right = src("pkg.engine.b", f"def g() -> None:\n{five}    right()\n{brackets}")
+    assert shared_runs([left], [right]) == []
