@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from conveyor.ci.executor import RETRY_DELAY_MAX, execute
+from conveyor.ci.model import GateState
 from conveyor.ci.workspaces import remove, sweep
 from conveyor.clients import tls
 
@@ -188,7 +189,7 @@ class HttpReporter:
                 f"{self.base}/environment",
                 {"runner": self.runner, "job": job_name, "environment": environment},
             )
-            if answer.get("state") != "waiting":
+            if answer.get("state") != GateState.WAITING:
                 return answer
 
     async def deployment(self, job_name: str, environment: str, url: str, result: str) -> None:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
 from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
+from conveyor.ci.model import GateState
 from conveyor.ci.workspaces import DiskBound
 from conveyor.clients.tls import git_config_entry
 from conveyor.core.errors import ConveyorError
@@ -120,7 +121,7 @@ class _Gate:
 
     async def enter(self, *, job_id: str, job_name: str, environment: str) -> EnvironmentRelease:
         answer = await self.reporter.environment(job_name, environment)
-        if answer.get("state") != "approved":
+        if answer.get("state") != GateState.APPROVED:
             raise ConveyorError(str(answer.get("message") or f"environment {environment} refused"))
         return EnvironmentRelease(
             secrets=dict(answer.get("secrets") or {}), vars=dict(answer.get("vars") or {})
