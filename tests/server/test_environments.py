@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from conveyor.app.cmd_approve import approve, reject
@@ -64,11 +65,19 @@ def _cli(command: Any, server: Server, token: str, run_id: int, *extra: str) -> 
     return str(result.output) + str(result.exception or "")
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["production", "${{ format(' {0} ', 'production') }}"],
+    ids=["plain", "padded-expression"],
+)
 def test_approval_releases_environment_secrets_and_records_the_deployment(
-    server: Server, tmp_path: Path
+    server: Server, tmp_path: Path, name: str
 ) -> None:
+    """The runner's engine names the environment as the server did when it gated the job
+    (one planner: the padded name is `production` on both sides, so its secrets arrive)."""
     tokens = _setup(server)
-    sha = push_workflows(server, tmp_path, "acme/app", {".github/workflows/d.yml": DEPLOY})
+    workflow = DEPLOY.replace("      name: production\n", f'      name: "{name}"\n')
+    sha = push_workflows(server, tmp_path, "acme/app", {".github/workflows/d.yml": workflow})
     run_id = int(server.runs("acme/app")[0]["id"])
     run = _waiting(server, run_id)
     assert run["status"] == "waiting"  # GitHub's run status while a job awaits its review

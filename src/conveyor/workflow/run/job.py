@@ -30,6 +30,7 @@ from conveyor.workflow.expr import (
 )
 from conveyor.workflow.model import Job, RunDefaults, Workflow
 from conveyor.workflow.plan import containers as container_plan
+from conveyor.workflow.plan.jobs import environment_name
 from conveyor.workflow.run.actions.store import ActionStore
 from conveyor.workflow.run.containers import JobContainers
 from conveyor.workflow.run.contexts import github_context, job_variables, runner_context
@@ -204,7 +205,7 @@ async def _enter_environment(jr: JobRun, leg: Leg, ctx: EvalContext) -> str:
     gate = jr.setup.session.environment_gate
     if leg.job.environment is None or gate is None:
         return ""
-    name = to_str(evaluate_raw(leg.job.environment.name, ctx))
+    name = environment_name(leg.job, ctx)  # as the CI server named it when it gated the job
     if not name:
         return ""
     release = await gate.enter(job_id=leg.job.id, job_name=leg.name, environment=name)
