@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from conveyor.workflow.expr import EvalContext, compile_condition
+from conveyor.workflow.plan.github import ref_name_and_type
 from conveyor.workflow.run.concurrency import ConcurrencyGroups
-from conveyor.workflow.run.contexts import ref_name_and_type
 from conveyor.workflow.run.results import JobResult, Result, combine
 from conveyor.workflow.run.status import step_functions
 

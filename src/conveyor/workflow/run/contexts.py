@@ -2,8 +2,7 @@
 
 Called by `job.py` when a job (leg) starts and by `steps.py` per step (the per-step file
 paths and `GITHUB_ACTION`). The `github` context itself is pure and lives in
-`conveyor.workflow.plan.github` (the job planner reads its job-level form); it is named here
-too for the job runner and the session, which import it from this module.
+`conveyor.workflow.plan.github` (the job planner reads its job-level form).
 """
 
 from __future__ import annotations
@@ -13,18 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from conveyor.workflow.expr import Value
-from conveyor.workflow.plan.github import RunIdentity, github_context, ref_name_and_type
-
-__all__ = [
-    "HOST_VARIABLES",
-    "RunIdentity",
-    "github_context",
-    "host_environment",
-    "job_variables",
-    "ref_name_and_type",
-    "runner_arch",
-    "runner_context",
-]
 
 #: What a job inherits from the host, like a runner's service environment (no secrets, no
 #: stray variables of the user's shell).

@@ -30,10 +30,11 @@ from conveyor.workflow.expr import (
 )
 from conveyor.workflow.model import Job, RunDefaults, Workflow
 from conveyor.workflow.plan import containers as container_plan
+from conveyor.workflow.plan.github import github_context
 from conveyor.workflow.plan.jobs import environment_name
 from conveyor.workflow.run.actions.store import ActionStore
 from conveyor.workflow.run.containers import JobContainers
-from conveyor.workflow.run.contexts import github_context, job_variables, runner_context
+from conveyor.workflow.run.contexts import job_variables, runner_context
 from conveyor.workflow.run.kinds import render_map
 from conveyor.workflow.run.phases import run_posts, run_pres
 from conveyor.workflow.run.platform import current

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from conveyor.runners.base import Runner
+from conveyor.workflow.plan.github import RunIdentity
 from conveyor.workflow.run.concurrency import ConcurrencyGroups
-from conveyor.workflow.run.contexts import RunIdentity
 
 if TYPE_CHECKING:
     from conveyor.workflow.events import Event
