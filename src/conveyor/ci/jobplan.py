@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from conveyor.ci.model import Run
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, Value
 from conveyor.workflow.model import Job, Workflow
@@ -178,36 +178,36 @@ def _exact(combos: Sequence[Mapping[str, Value]], part: Sequence[PlannedLeg]) ->
     return len(picked) == len(part) and all(any(p is leg.combo for leg in part) for p in picked)
 
 
-def github_context(run: Mapping[str, Any], workflow: Workflow) -> dict[str, Value]:
-    """The `github` context of job-level keys for a run row (`plan.github.job_level`, as the
+def github_context(run: Run, workflow: Workflow) -> dict[str, Value]:
+    """The `github` context of job-level keys for a run (`plan.github.job_level`, as the
     engine's scheduler builds it)."""
-    payload = dict(run["payload"] or {})
+    payload = dict(run.payload)
     pull = payload.get("pull_request") or {}
     event = Event(
-        name=str(run["event"]),
+        name=run.event,
         payload=payload,
-        ref=str(run["ref"]),
-        sha=str(run["sha"]),
+        ref=run.ref,
+        sha=run.sha,
         actor=str((payload.get("sender") or {}).get("login", "")),
-        repository=str(run["repo"]),
+        repository=run.repo,
         base_ref=str((pull.get("base") or {}).get("ref", "")) if pull else "",
         head_ref=str((pull.get("head") or {}).get("ref", "")) if pull else "",
     )
     ident = RunIdentity(
-        run_id=int(run["id"]),
-        run_number=int(run["run_number"]),
-        run_attempt=int(run["attempt"]),
+        run_id=run.id,
+        run_number=run.run_number,
+        run_attempt=run.attempt,
         event_path=Path("event.json"),
         token="",
     )
     return job_level(event, ident, workflow=workflow, payload=payload)
 
 
-def typed_inputs(workflow: Workflow, run: Mapping[str, Any]) -> dict[str, Value]:
+def typed_inputs(workflow: Workflow, run: Run) -> dict[str, Value]:
     """The `inputs` context: workflow_dispatch inputs typed as the workflow declares them."""
-    given = {str(k): str(v) for k, v in ((run["payload"] or {}).get("inputs") or {}).items()}
-    trigger = workflow.on.get(str(run["event"]))
-    if run["event"] != "workflow_dispatch" or trigger is None:
+    given = {str(k): str(v) for k, v in (run.payload.get("inputs") or {}).items()}
+    trigger = workflow.on.get(run.event)
+    if run.event != "workflow_dispatch" or trigger is None:
         return dict(given)
     try:
         return dict(dispatch_inputs(trigger.inputs, given, allow_unknown=True).typed)

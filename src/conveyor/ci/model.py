@@ -11,7 +11,7 @@ values are the words the database and the API have always held.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -116,10 +116,6 @@ class Run:
     @property
     def owner(self) -> str:
         return self.repo.partition("/")[0]
-
-    def mapping(self) -> dict[str, Any]:
-        """The run as `ci.jobplan` and `ci.triggers` read it (a mapping of its fields)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -68,8 +68,7 @@ class Reruns:
         if run.reason == INVALID_WORKFLOW:
             raise Conflict(f"run {run_id} has an invalid workflow file; push a fix instead")
         only = self._failed_and_dependants(run) if failed_only else None
-        mapping = run.mapping()
-        values: dict[str, Any] = {k: mapping[k] for k in _KEPT}
+        values: dict[str, Any] = {k: getattr(run, k) for k in _KEPT}
         values.update(
             payload=dict(run.payload),
             labels=list(run.labels),

@@ -34,7 +34,9 @@ class RunWorkflows:
         if key not in self.cache:
             if len(self.cache) >= _CACHE_SIZE:
                 self.cache.pop(next(iter(self.cache)))
-            self.cache[key] = load_run_workflow(self.git_dir_of(run.repo), run.mapping())
+            self.cache[key] = load_run_workflow(
+                self.git_dir_of(run.repo), run.sha, run.workflow_path
+            )
         return self.cache[key]
 
     def variables(self, run: Run) -> dict[str, str]:
@@ -45,9 +47,8 @@ class RunWorkflows:
         }
 
     def contexts(self, run: Run, workflow: Workflow) -> RunContexts:
-        mapping = run.mapping()
         return RunContexts(
-            github=github_context(mapping, workflow),
-            inputs=typed_inputs(workflow, mapping),
+            github=github_context(run, workflow),
+            inputs=typed_inputs(workflow, run),
             vars=self.variables(run),
         )

@@ -98,16 +98,16 @@ def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
     return plans
 
 
-def load_run_workflow(git_dir: Path, run: Mapping[str, Any]) -> Workflow:
+def load_run_workflow(git_dir: Path, sha: str, workflow_path: str) -> Workflow:
     """The parsed workflow of a run, read again from its commit (job planning, re-runs),
     next to the commit's other workflow files (local reusable workflows it calls)."""
 
     with tempfile.TemporaryDirectory(prefix="conveyor-run-workflow-") as tmp:
         root = Path(tmp)
-        read_workflows(git_dir, str(run["sha"]), root)
-        path = root / str(run["workflow_path"])
+        read_workflows(git_dir, sha, root)
+        path = root / workflow_path
         if not path.exists():
-            text = _git(git_dir, "show", "--end-of-options", f"{run['sha']}:{run['workflow_path']}")
+            text = _git(git_dir, "show", "--end-of-options", f"{sha}:{workflow_path}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         return load_workflow(path, root=root)
