@@ -299,7 +299,3 @@ def inside(run_dir: Path, path: Path, field: str) -> Path:
     if not real.is_relative_to(os.path.realpath(run_dir)):
         raise SpecError(field, f"{path} resolves to {real}, outside the replica's run directory")
     return path
-
-
-def labels_json(labels: Mapping[str, str]) -> str:
-    return json.dumps(dict(labels), sort_keys=True)

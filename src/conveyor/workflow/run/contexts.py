@@ -13,21 +13,6 @@ from pathlib import Path
 
 from conveyor.workflow.expr import Value
 
-#: What a job inherits from the host, like a runner's service environment (no secrets, no
-#: stray variables of the user's shell).
-HOST_VARIABLES = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "TZ",
-    "TERM",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "TMPDIR",
-)
-
 
 def runner_arch() -> str:
     machine = os.uname().machine.lower()  # not `platform`: it costs ms to import
@@ -98,10 +83,3 @@ def job_variables(github: Mapping[str, Value], runner: Mapping[str, Value]) -> d
     out.update({f"GITHUB_{k.upper()}": _env_text(github.get(k)) for k in _GITHUB_VARS})
     out.update({f"RUNNER_{k.upper()}": _env_text(v) for k, v in runner.items()})
     return out
-
-
-def host_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The part of the host environment a job sees (GitHub's runner does not pass the
-    user's shell environment on)."""
-    source = os.environ if environ is None else environ
-    return {k: source[k] for k in HOST_VARIABLES if k in source}

@@ -10,7 +10,6 @@ writes the concatenated step summaries to `summary.md` next to the step logs.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import time
 from collections.abc import Mapping
@@ -368,7 +367,3 @@ def _outputs(jr: JobRun, scope: Scope) -> dict[str, str]:
             continue
         out[name] = value
     return out
-
-
-def event_json(payload: Mapping[str, Value]) -> str:
-    return json.dumps(payload, indent=2)
