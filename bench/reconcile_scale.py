@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from conveyor.reconcile.applications import Application, Source, SyncPolicy
+from conveyor.reconcile.appmodel import Application, Source, SourceKind, SyncPolicy
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
@@ -110,8 +110,13 @@ def applications(url: str, names: list[str]) -> list[Application]:
     return [
         Application(
             name=name,
-            source=Source(
-                repo_url=url, path=f"apps/{name}", target_revision="main", kind="directory"
+            sources=(
+                Source(
+                    repo_url=url,
+                    path=f"apps/{name}",
+                    target_revision="main",
+                    kind=SourceKind.DIRECTORY,
+                ),
             ),
             target="memory",
             namespace="bench",

@@ -89,8 +89,6 @@ def test_an_empty_render_over_a_kustomization_below_says_where_it_is(world: Worl
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ({"plugin": {"name": "cdk8s"}}, "config management plugins (spec.source.plugin)"),
-        ({"chart": "guestbook"}, "Helm charts are not rendered yet (issue 14)"),
         ({"helm": {"valueFiles": ["values.yaml"]}}, "Helm charts are not rendered yet"),
     ],
 )

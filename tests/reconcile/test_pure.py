@@ -10,7 +10,7 @@ import pytest
 
 from conveyor.core.errors import UserError
 from conveyor.reconcile import drift, inventory, ordering
-from conveyor.reconcile.applications import Retry, SyncPolicy
+from conveyor.reconcile.appmodel import Retry, SyncPolicy
 from conveyor.reconcile.diff import IgnoreRule, Normalizer, compare, render_diff
 from conveyor.reconcile.model import Phase
 from conveyor.reconcile.paths import remove_jq, remove_pointer

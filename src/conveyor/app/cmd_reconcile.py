@@ -31,7 +31,8 @@ import click
 
 from conveyor.app import daemonlink, reconcilerhttp
 from conveyor.core.errors import UserError
-from conveyor.reconcile.applications import Application, load_applications, parse_duration
+from conveyor.reconcile.applications import load_applications, parse_duration
+from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.loop import Loop

@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conveyor.core.errors import UserError
+from conveyor.reconcile import appschema as schema
+from conveyor.reconcile import appsources, syncoptions
+from conveyor.reconcile.appmodel import (
+    Application,
+    ManagedNamespaceMetadata,
+    Retry,
+    SyncPolicy,
+)
 from conveyor.reconcile.diff import IgnoreRule
 from conveyor.reconcile.errors import ApplicationInvalid
 from conveyor.reconcile.paths import remove_jq, remove_pointer
@@ -31,50 +38,27 @@ from conveyor.reconcile.yamlnodes import Document, error_location, load_document
 
 API_VERSIONS = ("conveyor.dev/v1alpha1", "argoproj.io/v1alpha1")
 IN_CLUSTER = "https://kubernetes.default.svc"
+#: Argo CD's finalizers: delete the app's objects (cascade, optionally with a propagation
+#: policy) before the app itself; run PostDelete hooks.
+FINALIZERS = (
+    "resources-finalizer.argocd.argoproj.io",
+    "resources-finalizer.argocd.argoproj.io/background",
+    "resources-finalizer.argocd.argoproj.io/foreground",
+    "post-delete-finalizer.argocd.argoproj.io",
+    "conveyor.dev/delete-resources",
+)
+#: Annotations under these prefixes are Argo CD's (or Conveyor's) and must be known.
+APP_ANNOTATION_PREFIXES = ("argocd.argoproj.io", "conveyor.dev", "notifications.argoproj.io")
+APP_ANNOTATIONS = frozenset(
+    {
+        "argocd.argoproj.io/refresh",  # a refresh request: every pass refreshes anyway
+        "argocd.argoproj.io/manifest-generate-paths",  # a cache hint; renders are cached by tree
+        "argocd.argoproj.io/skip-reconcile",
+        "argocd.argoproj.io/compare-options",
+        "argocd.argoproj.io/sync-wave",  # ordering of apps rendered by an app of apps
+    }
+)
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Source:
-    repo_url: str
-    path: str = "."
-    target_revision: str = "HEAD"
-    kind: str = ""  # "directory" | "kustomize" | "helm" | "plugin" | "" (detect from files)
-    recurse: bool = False
-    include: str = ""
-    exclude: str = ""
-    images: tuple[str, ...] = ()
-    name_prefix: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Retry:
-    limit: int = 0
-    duration: float = 5.0
-    factor: float = 2.0
-    max_duration: float = 180.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncPolicy:
-    automated: bool = False
-    prune: bool = False
-    self_heal: bool = False
-    allow_empty: bool = False
-    sync_options: tuple[str, ...] = ()
-    retry: Retry = Retry()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Application:
-    name: str
-    source: Source
-    target: str
-    namespace: str
-    sync_policy: SyncPolicy
-    ignore_differences: tuple[IgnoreRule, ...] = ()
-    depends_on: tuple[str, ...] = ()
-    file: str = ""
 
 
 def parse_duration(text: str | int | float, *, where: str = "") -> float:
@@ -131,72 +115,72 @@ def _check_unique(apps: list[Application]) -> None:
 
 
 def _application(doc: Document) -> Application:
-    data = doc.data
+    data = schema.mapping(doc, doc.data)
+    schema.check(doc, {k: v for k, v in data.items() if k != "operation"}, schema.TOP)
+    if "operation" in data:
+        raise ApplicationInvalid(
+            "operation is not read from Git",
+            location=doc.where("operation"),
+            hint=schema.TOP_REFUSED_OPERATION,
+        )
     if data.get("apiVersion") not in API_VERSIONS:
         raise ApplicationInvalid(
             f"unsupported apiVersion {data.get('apiVersion')!r}",
             location=doc.where("apiVersion"),
             hint=f"use {API_VERSIONS[0]}",
         )
-    name = str((data.get("metadata") or {}).get("name") or "")
+    meta = schema.mapping(doc, data.get("metadata"), "metadata")
+    schema.check(
+        doc,
+        {k: v for k, v in meta.items() if k not in schema.METADATA_SERVER_FIELDS},
+        schema.METADATA,
+        "metadata",
+    )
+    name = schema.text(doc, meta.get("name"), "metadata", "name")
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
         raise ApplicationInvalid(
             f"metadata.name {name!r} is not a valid name",
             location=doc.where("metadata", "name"),
             hint="lower-case letters, digits, '-' and '.'",
         )
-    spec = _mapping(doc, data.get("spec"), "spec")
-    dest = _mapping(doc, spec.get("destination"), "spec", "destination")
+    spec = schema.mapping(doc, data.get("spec"), "spec")
+    if not isinstance(data.get("spec"), dict):
+        raise ApplicationInvalid(
+            "spec must be a mapping", location=doc.where("spec"), hint="add spec.source"
+        )
+    schema.check(doc, spec, schema.SPEC, "spec")
+    dest = schema.mapping(doc, spec.get("destination"), "spec", "destination")
+    schema.check(doc, dest, schema.DESTINATION, "spec", "destination")
+    found, multi = appsources.sources(doc, spec)
     return Application(
         name=name,
-        source=_source(doc, spec),
+        sources=found,
+        multi_source=multi,
         target=_target(doc, dest),
-        namespace=str(dest.get("namespace") or ""),
+        namespace=schema.text(doc, dest.get("namespace"), "spec", "destination", "namespace"),
         sync_policy=_sync_policy(doc, spec),
         ignore_differences=tuple(_ignores(doc, spec)),
-        depends_on=tuple(str(d) for d in _list(doc, spec.get("dependsOn"), "spec", "dependsOn")),
+        depends_on=schema.texts(doc, spec.get("dependsOn"), "spec", "dependsOn"),
         file=doc.file,
-    )
-
-
-def _source(doc: Document, spec: dict[str, Any]) -> Source:
-    src = _mapping(doc, spec.get("source"), "spec", "source")
-    if not src.get("repoURL"):
-        raise ApplicationInvalid(
-            "spec.source.repoURL is required",
-            location=doc.where("spec", "source"),
-            hint="the config repository's URL or local path",
-        )
-    # `chart` is a Helm repository chart; `plugin` a config management plugin. Neither is
-    # rendered yet (issue 14): they become source kinds whose render says so.
-    kinds = [k for k in ("directory", "kustomize", "helm", "plugin") if k in src]
-    if "chart" in src and "helm" not in kinds:
-        kinds.append("helm")
-    if len(kinds) > 1:
-        raise ApplicationInvalid(
-            f"spec.source sets both {kinds[0]} and {kinds[1]}",
-            location=doc.where("spec", "source", kinds[1]),
-            hint="choose one source type",
-        )
-    directory = src.get("directory") or {}
-    kustomize = src.get("kustomize") or {}
-    return Source(
-        repo_url=str(src["repoURL"]),
-        path=str(src.get("path") or "."),
-        target_revision=str(src.get("targetRevision") or "HEAD"),
-        kind=kinds[0] if kinds else "",
-        recurse=bool(directory.get("recurse", False)),
-        include=str(directory.get("include") or ""),
-        exclude=str(directory.get("exclude") or ""),
-        images=tuple(str(i) for i in kustomize.get("images") or ()),
-        name_prefix=str(kustomize.get("namePrefix") or ""),
+        project=schema.text(doc, spec.get("project"), "spec", "project") or "default",
+        revision_history_limit=_history_limit(doc, spec),
+        finalizers=_finalizers(doc, meta),
+        labels=schema.pairs(doc, meta.get("labels"), "metadata", "labels"),
+        annotations=_annotations(doc, meta),
+        info=_info(doc, spec),
     )
 
 
 def _target(doc: Document, dest: dict[str, Any]) -> str:
+    if dest.get("name") and dest.get("server"):
+        raise ApplicationInvalid(
+            "destination sets both name and server",
+            location=doc.where("spec", "destination", "server"),
+            hint="keep one (Argo CD refuses both too)",
+        )
     if dest.get("name"):
-        return str(dest["name"])
-    server = str(dest.get("server") or "")
+        return schema.text(doc, dest["name"], "spec", "destination", "name")
+    server = schema.text(doc, dest.get("server"), "spec", "destination", "server")
     if server.rstrip("/") == IN_CLUSTER:
         return "in-cluster"
     if server:
@@ -209,36 +193,133 @@ def _target(doc: Document, dest: dict[str, Any]) -> str:
 
 
 def _sync_policy(doc: Document, spec: dict[str, Any]) -> SyncPolicy:
-    policy = _mapping(doc, spec.get("syncPolicy") or {}, "spec", "syncPolicy")
+    at = ("spec", "syncPolicy")
+    policy = schema.mapping(doc, spec.get("syncPolicy"), *at)
+    schema.check(doc, policy, schema.SYNC_POLICY, *at)
     automated = policy.get("automated")
-    auto = automated if isinstance(automated, dict) else {}
-    retry = policy.get("retry") or {}
-    backoff = retry.get("backoff") or {}
+    auto = schema.mapping(doc, automated if isinstance(automated, dict) else None, *at, "automated")
+    schema.check(doc, auto, schema.AUTOMATED, *at, "automated")
+    retry = schema.mapping(doc, policy.get("retry"), *at, "retry")
+    schema.check(doc, retry, schema.RETRY, *at, "retry")
+    backoff = schema.mapping(doc, retry.get("backoff"), *at, "retry", "backoff")
+    schema.check(doc, backoff, schema.BACKOFF, *at, "retry", "backoff")
+    options = schema.texts(doc, policy.get("syncOptions"), *at, "syncOptions")
+    for index, item in enumerate(options):
+        _sync_option(doc, item, (*at, "syncOptions", index))
+    limit = schema.integer(doc, retry.get("limit"), *at, "retry", "limit")
+    if limit < -1:
+        raise ApplicationInvalid(
+            f"retry.limit {limit} is not valid",
+            location=doc.where(*at, "retry", "limit"),
+            hint="a count of retries, or -1 to retry for ever",
+        )
     where = "spec.syncPolicy.retry.backoff: "
     return SyncPolicy(
-        automated=automated is not None and automated is not False,
-        prune=bool(auto.get("prune", False)),
-        self_heal=bool(auto.get("selfHeal", False)),
-        allow_empty=bool(auto.get("allowEmpty", False)),
-        sync_options=tuple(str(o) for o in policy.get("syncOptions") or ()),
+        automated=automated is not None
+        and automated is not False
+        and schema.flag(doc, auto.get("enabled", True), *at, "automated", "enabled"),
+        prune=schema.flag(doc, auto.get("prune"), *at, "automated", "prune"),
+        self_heal=schema.flag(doc, auto.get("selfHeal"), *at, "automated", "selfHeal"),
+        allow_empty=schema.flag(doc, auto.get("allowEmpty"), *at, "automated", "allowEmpty"),
+        sync_options=options,
         retry=Retry(
-            limit=int(retry.get("limit", 0)),
+            limit=limit,
             duration=parse_duration(backoff.get("duration", "5s"), where=where),
             factor=float(backoff.get("factor", 2)),
             max_duration=parse_duration(backoff.get("maxDuration", "3m"), where=where),
         ),
+        managed_namespace_metadata=_namespace_metadata(doc, policy, at),
     )
 
 
+def _sync_option(doc: Document, item: str, path: tuple[str | int, ...]) -> None:
+    try:
+        syncoptions.parse(
+            item,
+            scope=syncoptions.Scope.APP,
+            table=syncoptions.SYNC_OPTIONS,
+            where=doc.where(*path),
+            what="sync option",
+        )
+    except UserError as exc:
+        raise ApplicationInvalid(exc.message, location=exc.location, hint=exc.hint) from exc
+
+
+def _namespace_metadata(
+    doc: Document, policy: dict[str, Any], at: tuple[str, ...]
+) -> ManagedNamespaceMetadata | None:
+    if "managedNamespaceMetadata" not in policy:
+        return None
+    path = (*at, "managedNamespaceMetadata")
+    data = schema.mapping(doc, policy["managedNamespaceMetadata"], *path)
+    schema.check(doc, data, schema.NAMESPACE_METADATA, *path)
+    return ManagedNamespaceMetadata(
+        labels=schema.pairs(doc, data.get("labels"), *path, "labels"),
+        annotations=schema.pairs(doc, data.get("annotations"), *path, "annotations"),
+    )
+
+
+def _history_limit(doc: Document, spec: dict[str, Any]) -> int:
+    limit = schema.integer(
+        doc, spec.get("revisionHistoryLimit"), "spec", "revisionHistoryLimit", default=10
+    )
+    if limit < 0:
+        raise ApplicationInvalid(
+            "spec.revisionHistoryLimit must not be negative",
+            location=doc.where("spec", "revisionHistoryLimit"),
+            hint="the number of history entries to keep (Argo CD's default is 10)",
+        )
+    return limit
+
+
+def _finalizers(doc: Document, meta: dict[str, Any]) -> tuple[str, ...]:
+    names = schema.texts(doc, meta.get("finalizers"), "metadata", "finalizers")
+    for index, name in enumerate(names):
+        if name not in FINALIZERS:
+            raise ApplicationInvalid(
+                f"finalizer {name!r} is not known",
+                location=doc.where("metadata", "finalizers", index),
+                hint="known: " + ", ".join(FINALIZERS),
+            )
+    return names
+
+
+def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    notes = schema.pairs(doc, meta.get("annotations"), "metadata", "annotations")
+    for key, _ in notes:
+        prefix = key.split("/", 1)[0] if "/" in key else ""
+        if prefix in APP_ANNOTATION_PREFIXES and key not in APP_ANNOTATIONS:
+            raise ApplicationInvalid(
+                f"annotation {key!r} is not read by Conveyor",
+                location=doc.where("metadata", "annotations", key),
+                hint="known: " + ", ".join(sorted(APP_ANNOTATIONS)),
+            )
+    return notes
+
+
+def _info(doc: Document, spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for index, item in enumerate(schema.sequence(doc, spec.get("info"), "spec", "info")):
+        entry = schema.mapping(doc, item, "spec", "info", index)
+        schema.check(doc, entry, schema.INFO, "spec", "info", index)
+        out.append(
+            (
+                schema.text(doc, entry.get("name"), "spec", "info", index, "name"),
+                schema.text(doc, entry.get("value"), "spec", "info", index, "value"),
+            )
+        )
+    return tuple(out)
+
+
 def _ignores(doc: Document, spec: dict[str, Any]) -> Iterable[IgnoreRule]:
-    for index, item in enumerate(
-        _list(doc, spec.get("ignoreDifferences"), "spec", "ignoreDifferences")
-    ):
-        entry = _mapping(doc, item, "spec", "ignoreDifferences", index)
+    at = ("spec", "ignoreDifferences")
+    for index, item in enumerate(schema.sequence(doc, spec.get("ignoreDifferences"), *at)):
+        entry = schema.mapping(doc, item, *at, index)
+        schema.check(doc, entry, schema.IGNORE_DIFFERENCES, *at, index)
         if not entry.get("kind"):
             raise ApplicationInvalid(
                 "ignoreDifferences entry needs a kind",
-                location=doc.where("spec", "ignoreDifferences", index),
+                location=doc.where(*at, index),
                 hint='e.g. {group: apps, kind: Deployment, jsonPointers: ["/spec/replicas"]}',
             )
         rule = IgnoreRule(
@@ -246,8 +327,13 @@ def _ignores(doc: Document, spec: dict[str, Any]) -> Iterable[IgnoreRule]:
             group=str(entry.get("group") or ""),
             name=entry.get("name"),
             namespace=entry.get("namespace"),
-            json_pointers=tuple(str(p) for p in entry.get("jsonPointers") or ()),
-            jq_paths=tuple(str(p) for p in entry.get("jqPathExpressions") or ()),
+            json_pointers=schema.texts(doc, entry.get("jsonPointers"), *at, index, "jsonPointers"),
+            jq_paths=schema.texts(
+                doc, entry.get("jqPathExpressions"), *at, index, "jqPathExpressions"
+            ),
+            managers=schema.texts(
+                doc, entry.get("managedFieldsManagers"), *at, index, "managedFieldsManagers"
+            ),
         )
         _check_paths(doc, rule, index)
         yield rule
@@ -264,26 +350,3 @@ def _check_paths(doc: Document, rule: IgnoreRule, index: int) -> None:
         raise ApplicationInvalid(
             exc.message, hint=exc.hint, location=doc.where("spec", "ignoreDifferences", index)
         ) from exc
-
-
-def _mapping(doc: Document, value: Any, *path: str | int) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        dotted = ".".join(str(p) for p in path)
-        raise ApplicationInvalid(
-            f"{dotted} must be a mapping",
-            location=doc.where(*path),
-            hint="see Argo CD's Application reference",
-        )
-    return value
-
-
-def _list(doc: Document, value: Any, *path: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ApplicationInvalid(
-            f"{'.'.join(path)} must be a list",
-            location=doc.where(*path),
-            hint="write a YAML sequence",
-        )
-    return value

@@ -44,6 +44,9 @@ class IgnoreRule:
     namespace: str | None = None
     json_pointers: tuple[str, ...] = ()
     jq_paths: tuple[str, ...] = ()
+    # Fields owned by these field managers (Kubernetes managedFields, issue 16); targets
+    # without managed fields (podman, memory) own every field through Conveyor.
+    managers: tuple[str, ...] = ()
 
     def matches(self, ref: ObjectRef) -> bool:
         return (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from conveyor.reconcile.applications import Retry, SyncPolicy
+from conveyor.reconcile.appmodel import Retry, SyncPolicy
 
 SELF_HEAL_BASE = 2.0
 SELF_HEAL_FACTOR = 3.0

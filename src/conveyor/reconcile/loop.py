@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from conveyor.reconcile.applications import Application
+from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.model import HealthStatus
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.targets.base import Target

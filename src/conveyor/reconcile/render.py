@@ -22,21 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conveyor.reconcile import render_foreign
-from conveyor.reconcile.applications import Source
+from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.errors import SourceNotSupported
 from conveyor.reconcile.render_directory import render_directory
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES, render_kustomize
 from conveyor.targets.base import Manifest
 
 
-def detect_kind(source: Source, directory: Path) -> str:
+def detect_kind(source: Source, directory: Path) -> SourceKind:
     if source.kind:
         return source.kind
     if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
-        return "kustomize"
+        return SourceKind.KUSTOMIZE
     if (directory / "Chart.yaml").is_file():
-        return "helm"
-    return "directory"
+        return SourceKind.HELM
+    return SourceKind.DIRECTORY
 
 
 def digest(manifests: Sequence[Manifest]) -> str:
@@ -61,16 +61,7 @@ class RenderCache:
 
     async def render(self, source: Source, *, root: Path, key: str) -> Rendered:
         path = source.path.strip("/") or "."
-        cache_key = (
-            key,
-            path,
-            source.kind,
-            str(source.recurse),
-            source.include,
-            source.exclude,
-            *source.images,
-            source.name_prefix,
-        )
+        cache_key = (key, path, source.cache_key())
         cached = self._entries.get(cache_key)
         if cached is not None:
             self.hits += 1
@@ -89,8 +80,8 @@ class RenderCache:
             return await render_kustomize(
                 root,
                 path,
-                images=source.images,
-                name_prefix=source.name_prefix,
+                images=source.kustomize.images,
+                name_prefix=source.kustomize.name_prefix,
                 timeout=self.timeout,
             )
         if kind == "helm":

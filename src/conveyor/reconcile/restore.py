@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.reconcile import drift, operations
-from conveyor.reconcile.applications import Application
+from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.model import OperationState
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.store import HistoryRecord, Store

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conveyor.reconcile.applications import Application
+from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.diff import Normalizer
 from conveyor.reconcile.drift import Attempts, Outlook
 from conveyor.reconcile.model import (
