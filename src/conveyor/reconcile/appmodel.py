@@ -235,6 +235,11 @@ class Application:
     def rendering_sources(self) -> tuple[Source, ...]:
         return tuple(s for s in self.sources if s.renders)
 
+    @property
+    def git_urls(self) -> tuple[str, ...]:
+        """The Git repositories this app reads (charts from Helm repositories are not Git)."""
+        return tuple(dict.fromkeys(s.repo_url for s in self.sources if not s.chart))
+
     def annotation(self, key: str) -> str | None:
         return dict(self.annotations).get(key)
 

@@ -45,7 +45,7 @@ class Loop:
     def trigger_repo(self, url: str) -> None:
         """Trigger every app whose source is the repository at `url`."""
         for rt in self.reconciler.runtimes():
-            if rt.app.source.repo_url == url:
+            if url in rt.app.git_urls:
                 self.trigger(rt.app.name)
 
     # -- the loop -----------------------------------------------------------------------

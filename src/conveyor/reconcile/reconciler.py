@@ -92,7 +92,7 @@ class Reconciler:
 
     async def reconcile_all(self) -> dict[str, dict[str, Any]]:
         """One full pass over every app; returns their statuses."""
-        await self._fetch({rt.app.source.repo_url for rt in self._runtimes.values()})
+        await self._fetch({u for rt in self._runtimes.values() for u in rt.app.git_urls})
         await self._prefetch_trees(self._runtimes.values())
         await self._run(list(self._runtimes))
         return {name: self.status(name) for name in self._runtimes}
@@ -101,7 +101,7 @@ class Reconciler:
         """Reconcile just these apps (triggered or requeued by `reconcile.loop`)."""
         chosen = [n for n in dict.fromkeys(names) if n in self._runtimes]
         if fetch:
-            await self._fetch({self._runtimes[n].app.source.repo_url for n in chosen})
+            await self._fetch({u for n in chosen for u in self._runtimes[n].app.git_urls})
         await self._run(chosen)
 
     async def _fetch(self, urls: set[str]) -> None:
@@ -119,8 +119,9 @@ class Reconciler:
     async def _prefetch_trees(self, runtimes: Iterable[AppRuntime]) -> None:
         groups: dict[tuple[str, str], list[str]] = {}
         for rt in runtimes:
-            src = rt.app.source
-            groups.setdefault((src.repo_url, src.target_revision), []).append(src.path)
+            for src in rt.app.rendering_sources:
+                if not src.chart:
+                    groups.setdefault((src.repo_url, src.target_revision), []).append(src.path)
         for (url, revision), paths in groups.items():
             with contextlib.suppress(SourceError):
                 sha = await self.env.sources.resolve(url, revision)
@@ -287,7 +288,7 @@ class Reconciler:
         if revision is None and rt.paused:
             self.env.store.set_paused(name, False)
             rt.paused, rt.pause_reason = False, ""
-        await self._fetch({rt.app.source.repo_url})
+        await self._fetch(set(rt.app.git_urls))
         manual = {"revision": revision, "by": by, "reason": reason, "prune": prune}
         async with self._limit:
             await self.reconcile_one(name, manual=manual)
@@ -297,7 +298,7 @@ class Reconciler:
     async def diff(self, name: str) -> list[ObjectDiff]:
         """Fetch and render `name`, and return what a sync would change (no sync)."""
         rt = self.runtime(name)
-        await self._fetch({rt.app.source.repo_url})
+        await self._fetch(set(rt.app.git_urls))
         if not await self._fetch_and_render(rt):
             assert rt.stopped is not None
             raise ReconcileError(f"{name}: {rt.stopped.message}")

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from conveyor.reconcile import render_foreign
 from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.errors import SourceNotSupported
 from conveyor.reconcile.render_directory import render_directory
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES, render_kustomize
+from conveyor.reconcile.sources import Checkout
 from conveyor.targets.base import Manifest
 
 
@@ -50,6 +52,17 @@ class Rendered:
     digest: str
 
 
+def combine(parts: Sequence[Rendered]) -> Rendered:
+    """The manifests of several sources, in order; one part is returned as it is."""
+    if len(parts) == 1:
+        return parts[0]
+    manifests = tuple(m for part in parts for m in part.manifests)
+    return Rendered(manifests=manifests, digest=digest(manifests))
+
+
+_NO_REFS: Mapping[str, Checkout] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class RenderCache:
     """Render results by (content key, path, options); bounded, oldest dropped first."""
@@ -59,9 +72,14 @@ class RenderCache:
     hits: int = 0
     _entries: dict[tuple[str, ...], Rendered] = field(default_factory=dict)
 
-    async def render(self, source: Source, *, root: Path, key: str) -> Rendered:
+    async def render(
+        self, source: Source, *, root: Path, key: str, refs: Mapping[str, Checkout] = _NO_REFS
+    ) -> Rendered:
+        """The source's manifests; `refs` are the checkouts of a multi-source app's `ref`
+        sources, whose files `$name/…` paths (Helm value files) point into."""
         path = source.path.strip("/") or "."
-        cache_key = (key, path, source.cache_key())
+        lent = tuple(sorted((name, co.key) for name, co in refs.items()))
+        cache_key = (key, path, source.cache_key(), *(f"{n}={k}" for n, k in lent))
         cached = self._entries.get(cache_key)
         if cached is not None:
             self.hits += 1

@@ -73,6 +73,12 @@ async def revert(
     """
     rt = reconciler.runtime(name)
     src = rt.app.source
+    if rt.app.multi_source or src.chart:
+        why = "it has several sources" if rt.app.multi_source else "its chart is not in Git"
+        raise ReconcileError(
+            f"{name} cannot be reverted by a commit: {why}; revert the change in the "
+            "repository that made it"
+        )
     entry = pick_entry(reconciler.env.store.history(name), history_id, rt.applied_revision)
     sources = reconciler.env.sources
     await sources.fetch(src.repo_url)

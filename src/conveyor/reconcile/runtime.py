@@ -28,7 +28,8 @@ from conveyor.targets.base import ObjectRef
 @dataclass(slots=True)
 class AppRuntime:
     app: Application
-    revision: str = ""
+    revision: str = ""  # the primary source's commit
+    revisions: tuple[str, ...] = ()  # one per source, in `app.sources` order
     desired: DesiredState | None = None
     desired_key: tuple[str, ...] = ()
     fetch_error: str = ""  # Git outage: running the last good revision

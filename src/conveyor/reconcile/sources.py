@@ -128,14 +128,17 @@ class Sources:
             if tree is None:
                 raise SourceError(f"path {path!r} does not exist at {sha[:12]} in {url}")
             key = f"tree-{tree}"
-        root = self._exports.get((url, key))
+        # A path export holds only `root/path`; two paths with the same tree id (identical
+        # contents) share the id but not the layout, so the path is part of its name.
+        slot = key if whole else f"{key}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+        root = self._exports.get((url, key)) or self._exports.get((url, slot))
         if root is None:
             digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-            root = self.cache_dir / "exports" / digest / key
+            root = self.cache_dir / "exports" / digest / slot
             if not root.exists():
                 try:
                     await self.mirror(url).export(sha, "." if whole else path, root)
                 except GitError as exc:
                     raise SourceError(str(exc.stderr or exc)) from exc
-            self._exports[(url, key)] = root
+            self._exports[(url, slot)] = root
         return Checkout(revision=sha, root=root, path=path, key=key)

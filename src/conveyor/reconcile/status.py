@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.reconcile.appmodel import Source
 from conveyor.reconcile.drift import Outlook
 from conveyor.reconcile.model import HealthStatus, Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
@@ -99,11 +100,9 @@ def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any
         "name": rt.app.name,
         "target": rt.app.target,
         "namespace": rt.app.namespace,
-        "source": {
-            "repoURL": rt.app.source.repo_url,
-            "path": rt.app.source.path,
-            "targetRevision": rt.app.source.target_revision,
-        },
+        "source": _source(rt.app.source),
+        "sources": [_source(s) for s in rt.app.sources] if rt.app.multi_source else [],
+        "revisions": list(rt.revisions) if rt.app.multi_source else [],
         "sync": {
             "status": str(rt.sync_status),
             "revision": rt.revision,
@@ -134,3 +133,8 @@ def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any
         "operation": rt.operation,
         "history": history,
     }
+
+
+def _source(src: Source) -> dict[str, str]:
+    shown = {"repoURL": src.repo_url, "path": src.path, "targetRevision": src.target_revision}
+    return shown | {k: v for k, v in (("chart", src.chart), ("ref", src.ref)) if v}

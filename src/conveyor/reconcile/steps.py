@@ -18,6 +18,7 @@ from pathlib import Path
 
 from conveyor.core.errors import UserError
 from conveyor.reconcile import health, hooknames, operations, ordering, sync
+from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
@@ -35,10 +36,10 @@ from conveyor.reconcile.model import (
 )
 from conveyor.reconcile.pairing import duplicates, stamp
 from conveyor.reconcile.plan import diffs, plan
-from conveyor.reconcile.render import RenderCache
+from conveyor.reconcile.render import RenderCache, Rendered, combine
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES
 from conveyor.reconcile.runtime import AppRuntime
-from conveyor.reconcile.sources import Sources
+from conveyor.reconcile.sources import Checkout, Sources
 from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
@@ -66,26 +67,39 @@ class Env:
 
 
 async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> Outcome:
-    """Resolve the revision to reconcile; FetchFailed when there is none at all."""
-    src = rt.app.source
-    try:
-        rt.revision = await env.sources.resolve(src.repo_url, revision or src.target_revision)
-    except SourceError as exc:
-        return Outcome(reason=Reason.FETCH_FAILED, message=str(exc))
-    outage = env.fetch_errors.get(src.repo_url, "")
-    rt.fetch_error = f"{outage}; running last good revision {rt.revision[:12]}" if outage else ""
+    """Resolve every Git source's revision (`revision`, when given, applies to the app's
+    primary source: a sync or rollback to a commit); FetchFailed when one has none at all.
+
+    A chart from a Helm repository keeps its `targetRevision` (the chart version) here; the
+    chart cache resolves it when it renders (`_checkout`).
+    """
+    primary = rt.app.source
+    revisions: list[str] = []
+    outages: list[str] = []
+    for src in rt.app.sources:
+        if src.chart:
+            revisions.append(src.target_revision)
+            continue
+        wanted = revision if revision and src is primary else src.target_revision
+        try:
+            revisions.append(await env.sources.resolve(src.repo_url, wanted))
+        except SourceError as exc:
+            return Outcome(reason=Reason.FETCH_FAILED, message=str(exc))
+        if outage := env.fetch_errors.get(src.repo_url, ""):
+            outages.append(outage)
+    rt.revisions = tuple(revisions)
+    rt.revision = revisions[rt.app.sources.index(primary)]
+    shown = rt.revision[:12]
+    rt.fetch_error = f"{'; '.join(outages)}; running last good revision {shown}" if outages else ""
     return SUCCESS
 
 
 async def render(env: Env, rt: AppRuntime) -> Outcome:
-    """Checkout and render; fills `rt.desired` (stamped), or empties it and says why not."""
+    """Checkout and render every source; fills `rt.desired` (stamped), or empties it and
+    says why not. A multi-source app's manifests are its sources' manifests in order."""
     src = rt.app.source
     try:
-        whole = src.kind == "kustomize"
-        checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=whole)
-        if not src.kind and _is_kustomize(checkout.directory):
-            checkout = await env.sources.checkout(src.repo_url, rt.revision, src.path, whole=True)
-        rendered = await env.renders.render(src, root=checkout.root, key=checkout.key)
+        rendered = await _render_sources(env, rt)
     except SourceError as exc:
         return _no_desired(rt, Reason.FETCH_FAILED, str(exc))
     except SourceNotSupported as exc:
@@ -121,6 +135,37 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             path=src.path,
         )
     return SUCCESS
+
+
+async def _render_sources(env: Env, rt: AppRuntime) -> Rendered:
+    """Every rendering source through the render cache, `ref` sources lent to them."""
+    pinned = list(zip(rt.app.sources, rt.revisions or (rt.revision,), strict=False))
+    refs = {
+        src.ref: await _checkout(env, src, revision, whole=True)
+        for src, revision in pinned
+        if src.ref
+    }
+    parts = []
+    for src, revision in pinned:
+        if not src.renders:
+            continue
+        checkout = await _checkout(env, src, revision, whole=src.kind == SourceKind.KUSTOMIZE)
+        parts.append(await env.renders.render(src, root=checkout.root, key=checkout.key, refs=refs))
+    return combine(parts)
+
+
+async def _checkout(env: Env, src: Source, revision: str, *, whole: bool) -> Checkout:
+    """The files of one source at `revision`. Kustomize sources may reach outside their
+    path (`../base`), so they are exported whole, keyed by the commit."""
+    if src.chart:
+        raise SourceNotSupported(
+            f"Helm repository charts are not rendered yet (issue 14): {src.chart}",
+            hint="vendor the chart into Git and point spec.source.path at it",
+        )
+    checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=whole)
+    if not whole and not src.kind and _is_kustomize(checkout.directory):
+        checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
+    return checkout
 
 
 def _no_desired(rt: AppRuntime, reason: Reason, message: str) -> Outcome:
