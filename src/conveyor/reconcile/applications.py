@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conveyor.core.errors import UserError
+from conveyor.core.location import Location
 from conveyor.reconcile import appschema as schema
 from conveyor.reconcile import appsources, syncoptions
 from conveyor.reconcile.appmodel import (
@@ -58,6 +60,7 @@ APP_ANNOTATIONS = frozenset(
         "argocd.argoproj.io/sync-wave",  # ordering of apps rendered by an app of apps
     }
 )
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -74,9 +77,51 @@ def parse_duration(text: str | int | float, *, where: str = "") -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvalidApp:
+    """An Application document that could not be read: reported with the InvalidSpec
+    condition under its name (the file's path when it has none), never synced, and its
+    objects are left as they are (Argo CD's InvalidSpecError)."""
+
+    name: str
+    file: str
+    error: ApplicationInvalid
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalog:
+    """What the apps directory holds: the apps, and the documents that are not valid."""
+
+    apps: tuple[Application, ...] = ()
+    invalid: tuple[InvalidApp, ...] = ()
+
+
+def placeholder(bad: InvalidApp) -> Application:
+    """The app an invalid document stands for when no valid definition was seen before:
+    no sources, so nothing is fetched; only its name, file and stored state are real."""
+    return Application(
+        name=bad.name, sources=(), target="", namespace="", sync_policy=SyncPolicy(), file=bad.file
+    )
+
+
 def load_applications(paths: Iterable[Path]) -> list[Application]:
-    """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`)."""
+    """Every Application in the given files and directories; the first invalid one raises
+    (for commands that act on one app; the reconciler reads a `Catalog`)."""
+    catalog = load_catalog(paths)
+    if catalog.invalid:
+        raise catalog.invalid[0].error
+    return list(catalog.apps)
+
+
+def load_catalog(paths: Iterable[Path]) -> Catalog:
+    """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`);
+    a document that is not valid becomes an `InvalidApp` and does not stop the others."""
     apps: list[Application] = []
+    invalid: list[InvalidApp] = []
     for path in paths:
         files = (
             sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
@@ -84,34 +129,68 @@ def load_applications(paths: Iterable[Path]) -> list[Application]:
             else [path]
         )
         for file in files:
-            apps.extend(parse_applications(file.read_text(), str(file)))
-    _check_unique(apps)
-    return apps
+            found = read_file(file.read_text(), str(file))
+            apps.extend(found.apps)
+            invalid.extend(found.invalid)
+    return _unique(apps, invalid)
 
 
 def parse_applications(text: str, file: str) -> list[Application]:
+    """The Applications of one file; raises at the first invalid document."""
+    found = read_file(text, file)
+    if found.invalid:
+        raise found.invalid[0].error
+    return list(found.apps)
+
+
+def read_file(text: str, file: str) -> Catalog:
+    """The Application documents of one file, read one by one."""
     try:
         docs = list(load_documents(text, file))
     except yaml.YAMLError as exc:
-        raise ApplicationInvalid(
+        error = ApplicationInvalid(
             f"invalid YAML: {exc}", location=error_location(exc, file), hint="fix the YAML syntax"
-        ) from exc
-    return [
-        _application(doc)
-        for doc in docs
-        if isinstance(doc.data, dict) and doc.data.get("kind") == "Application"
-    ]
+        )
+        return Catalog(invalid=(InvalidApp(name=file, file=file, error=error),))
+    apps: list[Application] = []
+    invalid: list[InvalidApp] = []
+    for doc in docs:
+        if not isinstance(doc.data, dict) or doc.data.get("kind") != "Application":
+            continue
+        try:
+            apps.append(_application(doc))
+        except ApplicationInvalid as exc:
+            invalid.append(InvalidApp(name=_name_of(doc) or file, file=file, error=exc))
+    return Catalog(apps=tuple(apps), invalid=tuple(invalid))
 
 
-def _check_unique(apps: list[Application]) -> None:
+def _name_of(doc: Document) -> str:
+    meta = doc.data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) and _NAME.fullmatch(name) else ""
+
+
+def _unique(apps: list[Application], invalid: list[InvalidApp]) -> Catalog:
+    """A name defined twice, or valid in one document and invalid in another, is invalid:
+    with its definition in doubt nothing is synced for it until the files agree."""
     seen: dict[str, str] = {}
+    kept: list[Application] = []
     for app in apps:
         if app.name in seen:
-            raise ApplicationInvalid(
+            error = ApplicationInvalid(
                 f"application {app.name!r} is defined twice ({seen[app.name]} and {app.file})",
+                location=Location(file=app.file),
                 hint="application names must be unique",
             )
+            invalid.append(InvalidApp(name=app.name, file=app.file, error=error))
+            continue
         seen[app.name] = app.file
+        kept.append(app)
+    named = {i.name for i in invalid}
+    return Catalog(
+        apps=tuple(a for a in kept if a.name not in named),
+        invalid=tuple(invalid),
+    )
 
 
 def _application(doc: Document) -> Application:
@@ -137,7 +216,7 @@ def _application(doc: Document) -> Application:
         "metadata",
     )
     name = schema.text(doc, meta.get("name"), "metadata", "name")
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
+    if not _NAME.fullmatch(name):
         raise ApplicationInvalid(
             f"metadata.name {name!r} is not a valid name",
             location=doc.where("metadata", "name"),

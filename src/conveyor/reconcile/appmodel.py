@@ -229,7 +229,7 @@ class Application:
     @property
     def source(self) -> Source:
         """The first source that renders (the only one for a single-source app)."""
-        return next((s for s in self.sources if s.renders), self.sources[0])
+        return next((s for s in self.sources if s.renders), _NO_SOURCE)
 
     @property
     def rendering_sources(self) -> tuple[Source, ...]:
@@ -242,6 +242,9 @@ class Application:
 
     def annotation(self, key: str) -> str | None:
         return dict(self.annotations).get(key)
+
+
+_NO_SOURCE = Source(repo_url="")  # the source of an app read from an invalid document
 
 
 def _plain(value: Any) -> Any:

@@ -19,12 +19,16 @@ app/reconcilerhttp), by the server when it runs a reconciler, and by tests and t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 
-from conveyor.reconcile.appmodel import Application
+from conveyor.core.errors import ConveyorError
+from conveyor.reconcile.applications import Catalog
 from conveyor.reconcile.model import HealthStatus
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.targets.base import Target
+
+log = logging.getLogger(__name__)
 
 PROGRESS_REQUEUE = 1.0
 
@@ -55,7 +59,7 @@ class Loop:
         *,
         interval: float,
         stop: asyncio.Event,
-        reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
+        reload: Callable[[], Awaitable[Catalog]] | None = None,
     ) -> None:
         """Full passes every `interval` and triggered apps in between, until `stop` is set."""
         rec = self.reconciler
@@ -63,7 +67,7 @@ class Loop:
         try:
             while not stop.is_set():
                 if reload is not None:
-                    rec.set_apps(await reload())
+                    await self._reload(reload)
                 await rec.reconcile_all()
                 self.requeue()
                 deadline = rec.env.clock() + interval
@@ -75,6 +79,16 @@ class Loop:
         finally:
             for task in watchers:
                 task.cancel()
+
+    async def _reload(self, reload: Callable[[], Awaitable[Catalog]]) -> None:
+        """Re-read the Application files; when they cannot be read at all (the apps
+        repository is unreachable), keep managing the apps as they were."""
+        try:
+            catalog = await reload()
+        except ConveyorError as exc:
+            log.warning("cannot re-read the applications (%s); keeping the current set", exc)
+            return
+        self.reconciler.set_catalog(catalog)
 
     async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
         """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
