@@ -26,7 +26,7 @@ import yaml
 from conveyor.core.errors import UserError
 from conveyor.core.location import Location
 from conveyor.reconcile import appschema as schema
-from conveyor.reconcile import appsources, syncoptions
+from conveyor.reconcile import appsources, flux, syncoptions
 from conveyor.reconcile.appmodel import (
     Application,
     ManagedNamespaceMetadata,
@@ -51,6 +51,7 @@ FINALIZERS = (
 )
 #: Annotations under these prefixes are Argo CD's (or Conveyor's) and must be known.
 APP_ANNOTATION_PREFIXES = ("argocd.argoproj.io", "conveyor.dev", "notifications.argoproj.io")
+SKIP_RECONCILE = "argocd.argoproj.io/skip-reconcile"
 APP_ANNOTATIONS = frozenset(
     {
         "argocd.argoproj.io/refresh",  # a refresh request: every pass refreshes anyway
@@ -118,10 +119,12 @@ def load_applications(paths: Iterable[Path]) -> list[Application]:
 
 
 def load_catalog(paths: Iterable[Path]) -> Catalog:
-    """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`);
-    a document that is not valid becomes an `InvalidApp` and does not stop the others."""
+    """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`),
+    and every Flux Kustomization read onto the same model (`reconcile.flux`); a document
+    that is not valid becomes an `InvalidApp` and does not stop the others."""
     apps: list[Application] = []
     invalid: list[InvalidApp] = []
+    fluxes: list[Document] = []
     for path in paths:
         files = (
             sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
@@ -129,14 +132,17 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
             else [path]
         )
         for file in files:
-            found = read_file(file.read_text(), str(file))
+            found, flux_docs = _read(file.read_text(), str(file))
             apps.extend(found.apps)
             invalid.extend(found.invalid)
-    return _unique(apps, invalid)
+            fluxes.extend(flux_docs)
+    flux_apps = _flux(fluxes)
+    return _unique([*apps, *flux_apps.apps], [*invalid, *flux_apps.invalid])
 
 
 def parse_applications(text: str, file: str) -> list[Application]:
-    """The Applications of one file; raises at the first invalid document."""
+    """The Applications of one file (Flux documents included); raises at the first
+    invalid document."""
     found = read_file(text, file)
     if found.invalid:
         raise found.invalid[0].error
@@ -144,24 +150,64 @@ def parse_applications(text: str, file: str) -> list[Application]:
 
 
 def read_file(text: str, file: str) -> Catalog:
-    """The Application documents of one file, read one by one."""
+    """The Application documents of one file, read one by one (Flux ones resolved within
+    the file)."""
+    found, fluxes = _read(text, file)
+    flux_apps = _flux(fluxes)
+    return Catalog(
+        apps=(*found.apps, *flux_apps.apps), invalid=(*found.invalid, *flux_apps.invalid)
+    )
+
+
+def _read(text: str, file: str) -> tuple[Catalog, list[Document]]:
     try:
         docs = list(load_documents(text, file))
     except yaml.YAMLError as exc:
         error = ApplicationInvalid(
             f"invalid YAML: {exc}", location=error_location(exc, file), hint="fix the YAML syntax"
         )
-        return Catalog(invalid=(InvalidApp(name=file, file=file, error=error),))
+        return Catalog(invalid=(InvalidApp(name=file, file=file, error=error),)), []
     apps: list[Application] = []
     invalid: list[InvalidApp] = []
+    fluxes: list[Document] = []
     for doc in docs:
-        if not isinstance(doc.data, dict) or doc.data.get("kind") != "Application":
+        if not isinstance(doc.data, dict):
+            continue
+        if flux.is_flux(doc):
+            fluxes.append(doc)
+            continue
+        if doc.data.get("kind") != "Application":
             continue
         try:
             apps.append(_application(doc))
         except ApplicationInvalid as exc:
-            invalid.append(InvalidApp(name=_name_of(doc) or file, file=file, error=exc))
+            invalid.append(_invalid(doc, exc))
+    return Catalog(apps=tuple(apps), invalid=tuple(invalid)), fluxes
+
+
+def _flux(docs: list[Document]) -> Catalog:
+    """Flux Kustomizations resolved against the GitRepositories beside them."""
+    if not docs:
+        return Catalog()
+    found = flux.gather(docs)
+    invalid = [_invalid(doc, flux.refusal(doc)) for doc in found.refused]
+    try:
+        repos = flux.repositories(found.repositories)
+    except ApplicationInvalid as exc:
+        # a repository that cannot be read takes down the Kustomizations that use it
+        bad = [_invalid(doc, exc) for doc in found.kustomizations]
+        return Catalog(invalid=(*invalid, *bad))
+    apps = []
+    for doc in found.kustomizations:
+        try:
+            apps.append(flux.application(doc, repos))
+        except ApplicationInvalid as exc:
+            invalid.append(_invalid(doc, exc))
     return Catalog(apps=tuple(apps), invalid=tuple(invalid))
+
+
+def _invalid(doc: Document, error: ApplicationInvalid) -> InvalidApp:
+    return InvalidApp(name=_name_of(doc) or doc.file, file=doc.file, error=error)
 
 
 def _name_of(doc: Document) -> str:
@@ -231,6 +277,7 @@ def _application(doc: Document) -> Application:
     dest = schema.mapping(doc, spec.get("destination"), "spec", "destination")
     schema.check(doc, dest, schema.DESTINATION, "spec", "destination")
     found, multi = appsources.sources(doc, spec)
+    notes = _annotations(doc, meta)
     return Application(
         name=name,
         sources=found,
@@ -245,8 +292,9 @@ def _application(doc: Document) -> Application:
         revision_history_limit=_history_limit(doc, spec),
         finalizers=_finalizers(doc, meta),
         labels=schema.pairs(doc, meta.get("labels"), "metadata", "labels"),
-        annotations=_annotations(doc, meta),
+        annotations=notes,
         info=_info(doc, spec),
+        suspended=dict(notes).get(SKIP_RECONCILE, "").lower() == "true",
     )
 
 

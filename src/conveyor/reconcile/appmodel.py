@@ -225,6 +225,12 @@ class Application:
     info: Pairs = ()
     parent: str = ""  # the app that rendered this one (app of apps), "" for files
     multi_source: bool = field(default=False)
+    # What the document was: an Argo CD Application, or a Flux Kustomization read onto
+    # the same model (`reconcile.flux`), with the Flux fields that have no Argo CD twin.
+    origin: str = "Application"
+    substitutions: Pairs = ()  # Flux postBuild.substitute
+    interval: float = 0.0  # seconds between reconciles; 0 ⇒ the loop's interval
+    suspended: bool = False  # Flux spec.suspend / Argo CD's skip-reconcile annotation
 
     @property
     def source(self) -> Source:

@@ -39,6 +39,7 @@ class Loop:
     def __init__(self, reconciler: Reconciler) -> None:
         self.reconciler = reconciler
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
 
     # -- triggers -----------------------------------------------------------------------
 
@@ -114,12 +115,23 @@ class Loop:
             rt = runtimes.get(name)
             if rt is None:
                 continue
+            if rt.app.interval > 0:
+                self._every(rt.app.name, rt.app.interval)
             if rt.health and rt.health.status == HealthStatus.PROGRESSING:
                 loop.call_later(PROGRESS_REQUEUE, self.trigger, name)
             if rt.ready:
                 for other in runtimes.values():
                     if name in other.app.depends_on and not other.ready:
                         self.trigger(other.app.name)
+
+    def _every(self, name: str, interval: float) -> None:
+        """An app with its own interval (a Flux Kustomization's `spec.interval`) is
+        reconciled again that long after its last reconcile, whatever the loop's pass
+        interval is; one timer per app, restarted by each reconcile."""
+        if (timer := self._timers.pop(name, None)) is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[name] = loop.call_later(interval, self.trigger, name)
 
     async def _watch(self, target: Target) -> None:
         async for event in target.events():

@@ -40,6 +40,11 @@ from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
 
 log = logging.getLogger(__name__)
+SUSPENDED = Outcome(
+    reason=Reason.SUSPENDED,
+    message="reconciliation is suspended (Flux spec.suspend or Argo CD's skip-reconcile "
+    "annotation); nothing is fetched, synced or pruned until it is lifted",
+)
 
 
 class Reconciler:
@@ -180,6 +185,9 @@ class Reconciler:
     async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
         if rt.invalid is not None:
             rt.stopped = rt.invalid
+            return
+        if rt.app.suspended:
+            rt.stopped = SUSPENDED
             return
         if self._blocked(rt):
             return
