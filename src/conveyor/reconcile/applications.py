@@ -52,12 +52,13 @@ FINALIZERS = (
 #: Annotations under these prefixes are Argo CD's (or Conveyor's) and must be known.
 APP_ANNOTATION_PREFIXES = ("argocd.argoproj.io", "conveyor.dev", "notifications.argoproj.io")
 SKIP_RECONCILE = "argocd.argoproj.io/skip-reconcile"
+COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
 APP_ANNOTATIONS = frozenset(
     {
         "argocd.argoproj.io/refresh",  # a refresh request: every pass refreshes anyway
         "argocd.argoproj.io/manifest-generate-paths",  # a cache hint; renders are cached by tree
         "argocd.argoproj.io/skip-reconcile",
-        "argocd.argoproj.io/compare-options",
+        "argocd.argoproj.io/compare-options",  # ServerSideDiff: meaningful on Kubernetes
         "argocd.argoproj.io/sync-wave",  # ordering of apps rendered by an app of apps
     }
 )
@@ -360,13 +361,15 @@ def _sync_policy(doc: Document, spec: dict[str, Any]) -> SyncPolicy:
 
 
 def _sync_option(doc: Document, item: str, path: tuple[str | int, ...]) -> None:
+    _option(doc, item, syncoptions.SYNC_OPTIONS, "sync option", *path)
+
+
+def _option(
+    doc: Document, text: str, table: dict[str, syncoptions.Option], what: str, *path: str | int
+) -> None:
     try:
         syncoptions.parse(
-            item,
-            scope=syncoptions.Scope.APP,
-            table=syncoptions.SYNC_OPTIONS,
-            where=doc.where(*path),
-            what="sync option",
+            text, scope=syncoptions.Scope.APP, table=table, where=doc.where(*path), what=what
         )
     except UserError as exc:
         raise ApplicationInvalid(exc.message, location=exc.location, hint=exc.hint) from exc
@@ -413,7 +416,7 @@ def _finalizers(doc: Document, meta: dict[str, Any]) -> tuple[str, ...]:
 
 def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     notes = schema.pairs(doc, meta.get("annotations"), "metadata", "annotations")
-    for key, _ in notes:
+    for key, value in notes:
         prefix = key.split("/", 1)[0] if "/" in key else ""
         if prefix in APP_ANNOTATION_PREFIXES and key not in APP_ANNOTATIONS:
             raise ApplicationInvalid(
@@ -421,6 +424,8 @@ def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], 
                 location=doc.where("metadata", "annotations", key),
                 hint="known: " + ", ".join(sorted(APP_ANNOTATIONS)),
             )
+        if key == COMPARE_OPTIONS:
+            _option(doc, value, syncoptions.COMPARE_OPTIONS, "compare option", key)
     return notes
 
 

@@ -103,6 +103,9 @@ def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any
     health = rt.health
     return {
         "name": rt.app.name,
+        "kind": rt.app.origin,
+        "project": rt.app.project,
+        "info": [{"name": k, "value": v} for k, v in rt.app.info],
         "target": rt.app.target,
         "namespace": rt.app.namespace,
         "source": _source(rt.app.source),
