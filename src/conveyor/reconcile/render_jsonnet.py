@@ -84,8 +84,8 @@ def to_manifests(text: str, shown: str) -> list[Manifest]:
             f"Jsonnet produced {_what(bad)}{' inside an array' if data is not bad else ''}, "
             "not a Kubernetes object",
             location=Location(file=shown),
-            hint="evaluate to an object or an array of objects "
-            "(flatten nested arrays with std.flattenArrays)",
+            hint="evaluate to an object or an array of objects; "
+            "flatten nested arrays with std.flattenArrays",
         )
     # `objects` checks apiVersion/kind and flattens `kind: …List` as Argo CD does
     return list(objects([i for i in items if i is not None], shown))
