@@ -153,6 +153,8 @@ def test_libs_are_search_paths_relative_to_the_repository_root(tmp_path: Path) -
     assert names(render(tmp_path, jsonnet=JsonnetSpec(libs=("vendor",)))) == ["lib"]
     with pytest.raises(RenderError, match=r"libs entry '\.\./elsewhere' points outside"):
         render(tmp_path, jsonnet=JsonnetSpec(libs=("../elsewhere",)))
+    with pytest.raises(RenderError, match="libs entry 'app/vendor' is not a directory"):
+        render(tmp_path, jsonnet=JsonnetSpec(libs=("app/vendor",)))
 
 
 def test_imports_outside_the_repository_are_refused(tmp_path: Path) -> None:

@@ -133,6 +133,11 @@ def _lib(root: Path, lib: str) -> str:
             f"directory.jsonnet.libs entry {lib!r} points outside the repository",
             hint="name a directory inside the repository, relative to its root",
         )
+    if not path.is_dir():
+        raise RenderError(
+            f"directory.jsonnet.libs entry {lib!r} is not a directory of the checked-out tree",
+            hint="libs are relative to the repository root, not to spec.source.path",
+        )
     return str(path)
 
 

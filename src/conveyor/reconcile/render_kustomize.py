@@ -102,8 +102,11 @@ async def _build(directory: Path, *, root: Path, path: str, timeout: float) -> l
         message = err.decode(errors="replace").strip()
         for absolute, shown in ((directory.resolve(), OVERLAY_SHOWN), (root.resolve(), "")):
             message = message.replace(str(absolute) + "/", shown).replace(str(absolute), shown)
+        overlaid = (
+            ", with the Application's kustomize settings added" if directory != root / path else ""
+        )
         raise RenderError(
             f"kustomize failed on {path}: {message}",
-            hint="run `kubectl kustomize` on the path to reproduce",
+            hint=f"run `kubectl kustomize` on the path to reproduce{overlaid}",
         )
     return parse_manifests(out.decode(), f"{path} (kustomize output)")
