@@ -177,6 +177,7 @@ def test_an_error_names_the_file_line_and_column(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
+            "app/a-fine.jsonnet": cm("'fine'"),
             "app/lib.libsonnet": "{\n  name: error 'name is required',\n}\n",
             "app/main.jsonnet": "local l = import 'lib.libsonnet';\n" + cm("l.name"),
             "app/syntax.jsonnet": "{\n  a: 1\n  b: 2,\n}\n",
@@ -191,6 +192,19 @@ def test_an_error_names_the_file_line_and_column(tmp_path: Path) -> None:
         render(tmp_path, include="syntax.jsonnet")
     assert str(caught.value.location) == "app/syntax.jsonnet:3:3"
     assert "STATIC ERROR: expected a comma" in caught.value.message
+
+
+def test_tlas_reach_functions_and_leave_other_files_alone(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app/a.jsonnet": "function(name='default') " + cm("name"),
+            "app/b.jsonnet": cm("'plain'"),
+        },
+    )
+    assert names(render(tmp_path)) == ["default", "plain"]
+    tla = JsonnetSpec(tlas=(JsonnetVar(name="name", value="given"),))
+    assert names(render(tmp_path, jsonnet=tla)) == ["given", "plain"]
 
 
 def test_a_runaway_program_is_killed_at_the_render_timeout(tmp_path: Path) -> None:
@@ -294,3 +308,11 @@ def test_a_jsonnet_application_syncs_synced_healthy_through_the_reconciler(world
     assert deployment["spec"]["replicas"] == 2
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "gcr.io/heptio-images/ks-guestbook-demo:0.2"
+
+    world.repo.write("jsonnet-guestbook/params.libsonnet", "{ name: 'guestbook-ui', port: 80\n")
+    world.repo.commit("break the params")
+    status = asyncio.run(world.reconcilers[0].reconcile_all())["guestbook"]
+    ready = status["conditions"][0]
+    assert ready["reason"] == "RenderFailed"
+    assert ready["message"].startswith("jsonnet-guestbook/params.libsonnet:2:1: Jsonnet: STATIC")
+    assert len(world.target.refs()) == 2  # nothing pruned on a failed render
