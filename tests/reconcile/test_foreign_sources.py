@@ -1,6 +1,8 @@
-"""Sources that need a renderer Conveyor does not have yet (Helm, Jsonnet, plugins) fail
-with SourceNotSupported naming the files, instead of syncing an empty or partial render
-as "Synced, Healthy" (issue 11, section 4.2). Layouts follow argocd-example-apps."""
+"""Sources that need a renderer Conveyor does not have yet (Helm, plugins) fail with
+SourceNotSupported naming the files, instead of syncing an empty or partial render as
+"Synced, Healthy" (issue 11, section 4.2); Jsonnet is evaluated beside the YAML (issue
+14), and a path that renders nothing over a kustomization below is still refused.
+Layouts follow argocd-example-apps."""
 
 from __future__ import annotations
 
@@ -16,7 +18,12 @@ AUTO = {"prune": True, "selfHeal": True}
 
 GUESTBOOK_JSONNET = """\
 local params = import 'params.libsonnet';
-[{ apiVersion: 'v1', kind: 'Service', metadata: { name: params.name } }]
+[{
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: params.name },
+  spec: { selector: { app: params.name }, ports: [{ port: 80 }] },
+}]
 """
 CHART = "apiVersion: v2\nname: helm-guestbook\nversion: 0.1.0\n"
 TEMPLATE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
@@ -44,28 +51,30 @@ def _refused(status: dict[str, Any], world: World) -> tuple[str, str]:
     return ready["reason"], ready["message"]
 
 
-def test_a_jsonnet_directory_is_not_synced_as_empty(world: World) -> None:
+def test_a_jsonnet_directory_syncs_its_evaluated_objects(world: World) -> None:
     world.repo.write("app/guestbook-ui.jsonnet", GUESTBOOK_JSONNET)
     world.repo.write("app/params.libsonnet", "{ name: 'guestbook-ui' }\n")
-    _, message = _refused(_status(world), world)
-    assert message.startswith("Jsonnet is not rendered yet (issue 14): app/guestbook-ui.jsonnet")
-    assert "jsonnet -y" in message
+    status = _status(world)
+    assert status["sync"]["status"] == "Synced", status["conditions"]
+    assert [r.name for r in world.target.refs()] == ["guestbook-ui"]
 
 
-def test_jsonnet_beside_yaml_is_refused_not_rendered_in_part(world: World) -> None:
+def test_jsonnet_beside_yaml_renders_both(world: World) -> None:
     world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
-    world.repo.write("app/extra.jsonnet", GUESTBOOK_JSONNET)
-    _, message = _refused(_status(world), world)
-    assert "app/extra.jsonnet" in message
+    world.repo.write("app/extra.jsonnet", GUESTBOOK_JSONNET.replace("params.name", "'extra'"))
+    status = _status(world)
+    assert status["sync"]["status"] == "Synced", status["conditions"]
+    assert sorted(r.name for r in world.target.refs()) == ["cfg", "extra"]
 
 
 def test_jsonnet_left_out_by_directory_exclude_syncs_the_yaml(world: World) -> None:
     world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
-    world.repo.write("app/extra.jsonnet", GUESTBOOK_JSONNET)
+    world.repo.write("app/extra.jsonnet", "error 'never evaluated'\n")
     world.repo.commit()
     doc = _app(world, directory={"exclude": "*.jsonnet"})
     ready = asyncio.run(world.reconciler(doc).reconcile_all())["web"]["conditions"][0]
     assert ready["status"] == "True", ready
+    assert [r.name for r in world.target.refs()] == ["cfg"]
 
 
 def test_a_helm_chart_directory_names_its_chart(world: World) -> None:

@@ -179,14 +179,14 @@ def test_kustomize_overlay_is_rendered_by_the_real_binary(world: World) -> None:
             "repoURL": world.repo.url,
             "path": "overlays/prod",
             "targetRevision": "main",
-            "kustomize": {"images": ["ghcr.io/acme/web:1.3.0"], "namePrefix": "x-"},
+            "kustomize": {"images": ["ghcr.io/acme/web:1.3.0"], "nameSuffix": "-x"},
         }
     }
     rec = world.reconciler(
         application("web", world.repo, "overlays/prod", automated=AUTO, extra=extra)
     )
     status = asyncio.run(rec.reconcile_all())["web"]
-    ref = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="x-prod-web")
+    ref = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="prod-web-x")
     assert world.target.refs() == [ref], status["conditions"]
     assert image(world, ref) == "ghcr.io/acme/web:1.3.0"
 

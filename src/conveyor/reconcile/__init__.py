@@ -6,8 +6,9 @@ HistoryEntry` (values in `model`):
 * `applications` (Argo CD's Application schema, plus `spec.dependsOn`), `config`
   (targets, state, cache from conveyor.yaml);
 * fetch: `sources` (Git mirror cache through `conveyor.clients.gitmirror`);
-* render: `render` (cache by content), `render_directory`, `render_kustomize` (the real
-  binary), `manifests`; Helm is a seam that refuses clearly;
+* render: `render` (cache by content), `render_directory`, `render_jsonnet` (evaluated in
+  `jsonnet_worker`'s process), `render_kustomize` (the real binary, the Application's
+  block as a `kustomize_overlay`), `manifests`; Helm is a seam that refuses clearly;
 * compare: `diff` + `paths` (normalisation, ignoreDifferences, Secret redaction),
   `pairing`, `plan`;
 * sync: `ordering` (phases, waves, kinds), `inventory` (safe prune), `sync` (execution);

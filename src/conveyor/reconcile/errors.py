@@ -6,7 +6,7 @@ ConveyorError
     ├── SourceError (TransientError)     fetch or resolve failed; last good revision stays
     └── RenderError (UserError)          manifests could not be produced; nothing is synced
         │                                and nothing pruned
-        └── SourceNotSupported           it needs Helm, Jsonnet or a plugin (issue 14)
+        └── SourceNotSupported           it needs Helm or a plugin (issue 14)
 
 A failure on one object during sync is not an exception: it is a `ResourceResult`.
 """
@@ -33,6 +33,7 @@ class RenderError(ReconcileError, UserError):
 
 
 class SourceNotSupported(RenderError):
-    """The source needs a renderer Conveyor does not have yet (Helm, Jsonnet, a config
-    management plugin; issue 14). Nothing is synced or pruned, and the app never reports
-    Synced/Healthy on a render that silently left those files out."""
+    """The source needs a renderer Conveyor does not have yet (Helm, a config management
+    plugin; issue 14), or renders nothing over files another renderer reads. Nothing is
+    synced or pruned, and the app never reports Synced/Healthy on a render that silently
+    left those files out."""

@@ -40,15 +40,16 @@ def parse_manifests(text: str, file: str) -> list[Manifest]:
             location=Location(file=file, line=exc.lineno, col=exc.colno),
             hint="fix the manifest's JSON syntax",
         ) from exc
-    return list(_objects(docs, file))
+    return list(objects(docs, file))
 
 
-def _objects(docs: list[Any], file: str) -> Iterator[Manifest]:
+def objects(docs: list[Any], file: str) -> Iterator[Manifest]:
+    """Kubernetes objects in parsed documents: lists and `kind: …List` flattened."""
     for index, doc in enumerate(docs):
         if doc is None:
             continue
         if isinstance(doc, list):
-            yield from _objects(doc, file)
+            yield from objects(doc, file)
             continue
         if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
             raise RenderError(
@@ -58,6 +59,6 @@ def _objects(docs: list[Any], file: str) -> Iterator[Manifest]:
                 hint="remove it or complete it",
             )
         if str(doc["kind"]).endswith("List") and isinstance(doc.get("items"), list):
-            yield from _objects(doc["items"], file)
+            yield from objects(doc["items"], file)
         else:
             yield doc

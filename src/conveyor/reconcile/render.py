@@ -1,11 +1,11 @@
 """Render: a checked-out source into manifests, cached by (content key, path, options).
 
-Source types (Argo CD's): `directory` (plain manifests), `kustomize` (the real binary),
-and the seams for issue 14: a `helm` source (or a `Chart.yaml` in the path), a `plugin`
-source, and Jsonnet files a directory source would evaluate yield `SourceNotSupported`
-naming the files, never a partial or empty render that reports Synced
-(`render_foreign`). Without an explicit type the files decide: a kustomization file ⇒
-kustomize, `Chart.yaml` ⇒ helm, else directory.
+Source types (Argo CD's): `directory` (plain manifests and Jsonnet, `render_directory`),
+`kustomize` (the real binary, the Application's `kustomize` block as an overlay), and the
+seams for issue 14: a `helm` source (or a `Chart.yaml` in the path) and a `plugin` source
+yield `SourceNotSupported`, never a partial or empty render that reports Synced.
+Without an explicit type the files decide: a kustomization file ⇒ kustomize,
+`Chart.yaml` ⇒ helm, else directory.
 
 The cache key is the export's content key (the tree id of the path, or the commit for
 whole exports), so an unchanged app is never re-rendered, whatever else was committed.
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from conveyor.reconcile import render_foreign
 from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.errors import SourceNotSupported
-from conveyor.reconcile.render_directory import render_directory
+from conveyor.reconcile.render_directory import render_tree
+from conveyor.reconcile.render_jsonnet import Limits
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES, render_kustomize
 from conveyor.reconcile.sources import Checkout
 from conveyor.targets.base import Manifest
@@ -96,11 +96,7 @@ class RenderCache:
         kind = detect_kind(source, directory)
         if kind == "kustomize":
             return await render_kustomize(
-                root,
-                path,
-                images=source.kustomize.images,
-                name_prefix=source.kustomize.name_prefix,
-                timeout=self.timeout,
+                root, path, spec=source.kustomize, env=build_env(source), timeout=self.timeout
             )
         if kind == "helm":
             chart = directory / "Chart.yaml"
@@ -115,16 +111,19 @@ class RenderCache:
                 "config management plugins (spec.source.plugin) are not supported",
                 hint="render with the plugin in CI and commit the manifests it produces",
             )
-        recurse, include, exclude = source.recurse, source.include, source.exclude
-        manifests = render_directory(
-            directory, recurse=recurse, include=include, exclude=exclude, display_root=root
-        )
-        render_foreign.check(
+        return await render_tree(
             directory,
-            rendered=len(manifests),
-            recurse=recurse,
-            include=include,
-            exclude=exclude,
-            display_root=root,
+            spec=source.directory,
+            root=root,
+            env=build_env(source),
+            limits=Limits(timeout=self.timeout),
         )
-        return manifests
+
+
+def build_env(source: Source) -> dict[str, str]:
+    """Argo CD's build environment, as far as the source alone defines it (Jsonnet vars)."""
+    return {
+        "ARGOCD_APP_SOURCE_REPO_URL": source.repo_url,
+        "ARGOCD_APP_SOURCE_PATH": source.path,
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": source.target_revision,
+    }

@@ -1,22 +1,29 @@
-"""Render a directory of YAML/JSON manifests (Argo CD's `directory` source type).
+"""Render a directory of YAML/JSON manifests and Jsonnet files (Argo CD's `directory`
+source type).
 
 `recurse` descends into subdirectories; `include` / `exclude` are glob patterns matched
 against the path relative to the app's directory, with `{a,b}` alternatives as Argo CD
-allows (`include: '{deploy.yaml,svc.yaml}'`). Files are read in sorted order so the
-digest of a render is stable. Called by `reconcile.render`.
+allows (`include: '{deploy.yaml,svc.yaml}'`). The same selection picks the `*.jsonnet`
+files, which `render_jsonnet` evaluates (all of a directory's in one evaluator process);
+objects come out in file order, YAML and Jsonnet together. Files are read in sorted
+order so the digest of a render is stable. Called by `reconcile.render`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
+from conveyor.reconcile import render_foreign, render_jsonnet
+from conveyor.reconcile.appmodel import DirectorySpec
 from conveyor.reconcile.errors import RenderError
 from conveyor.reconcile.manifests import parse_manifests
 from conveyor.targets.base import Manifest
 
 SUFFIXES = (".yaml", ".yml", ".json")
+JSONNET = ".jsonnet"
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -36,7 +43,14 @@ def matches(rel: str, pattern: str) -> bool:
     )
 
 
-def select_files(directory: Path, *, recurse: bool, include: str, exclude: str) -> list[Path]:
+def select_files(
+    directory: Path,
+    *,
+    recurse: bool,
+    include: str,
+    exclude: str,
+    suffixes: tuple[str, ...] = SUFFIXES,
+) -> list[Path]:
     if not directory.is_dir():
         raise RenderError(
             f"source path {directory.name!r} is not a directory", hint="check spec.source.path"
@@ -45,7 +59,7 @@ def select_files(directory: Path, *, recurse: bool, include: str, exclude: str) 
     files = []
     for path in candidates:
         rel = path.relative_to(directory).as_posix()
-        if not path.is_file() or path.suffix not in SUFFIXES:
+        if not path.is_file() or path.suffix not in suffixes:
             continue
         if include and not matches(rel, include):
             continue
@@ -62,4 +76,37 @@ def render_directory(
     for file in select_files(directory, recurse=recurse, include=include, exclude=exclude):
         shown = file.relative_to(display_root) if display_root else file
         out.extend(parse_manifests(file.read_text(), str(shown)))
+    return out
+
+
+async def render_tree(
+    directory: Path,
+    *,
+    spec: DirectorySpec,
+    root: Path,
+    env: Mapping[str, str],
+    limits: render_jsonnet.Limits,
+) -> list[Manifest]:
+    """Every selected YAML, JSON and Jsonnet file's objects, in file order; an empty
+    result over a chart or kustomization below is refused (`render_foreign`)."""
+    files = select_files(
+        directory,
+        recurse=spec.recurse,
+        include=spec.include,
+        exclude=spec.exclude,
+        suffixes=(*SUFFIXES, JSONNET),
+    )
+    jsonnet = [f for f in files if f.suffix == JSONNET]
+    evaluated = {}
+    if jsonnet:
+        evaluated = await render_jsonnet.evaluate(
+            jsonnet, spec=spec.jsonnet, app_dir=directory, root=root, env=env, limits=limits
+        )
+    out: list[Manifest] = []
+    for file in files:
+        if file.suffix == JSONNET:
+            out.extend(evaluated[file])
+        else:
+            out.extend(parse_manifests(file.read_text(), str(file.relative_to(root))))
+    render_foreign.check(directory, rendered=len(out), evaluated=bool(jsonnet), display_root=root)
     return out

@@ -2,30 +2,35 @@
 
 Uses `kustomize build DIR` when `kustomize` is on PATH, else `kubectl kustomize DIR`
 (kubectl embeds kustomize; v5.5 on this machine). Neither present ⇒ a RenderError that
-says so. The run has a timeout (Argo CD's default exec timeout is 90 s). The Application's
-`kustomize.images` / `namePrefix` are applied through a generated overlay next to the
-exported tree (Argo CD runs `kustomize edit set image` on a copy; an overlay leaves the
-user's files untouched). Called by `reconcile.render`.
+says so. The run has a timeout (Argo CD's default exec timeout is 90 s). The
+Application's `kustomize` block (images, namePrefix/Suffix, namespace, labels,
+annotations, replicas, patches, components) is applied through a generated overlay
+(`kustomize_overlay`) in a fresh temporary directory named after the block's canonical
+text and removed after the run, so specs never share one and the user's files (and the
+shared export) stay untouched. Called by `reconcile.render`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from conveyor.reconcile import kustomize_overlay
+from conveyor.reconcile.appmodel import KustomizeSpec
 from conveyor.reconcile.errors import RenderError
+from conveyor.reconcile.kustomize_overlay import KUSTOMIZATION_FILES, parse_image
 from conveyor.reconcile.manifests import parse_manifests
+from conveyor.reconcile.render_jsonnet import substitute
 from conveyor.targets.base import Manifest
 
+__all__ = ["KUSTOMIZATION_FILES", "kustomize_command", "parse_image", "render_kustomize"]
+
 DEFAULT_TIMEOUT = 90.0
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+OVERLAY_SHOWN = "(the Application's kustomize overlay)"
 
 
 def kustomize_command() -> list[str]:
@@ -40,54 +45,46 @@ def kustomize_command() -> list[str]:
     )
 
 
-def parse_image(spec: str) -> dict[str, str]:
-    """Argo CD's image override syntax: `[old=]new[:tag][@digest]` → a kustomize entry."""
-    old, _, new = spec.partition("=") if "=" in spec else (None, "", spec)
-    entry: dict[str, str] = {}
-    if "@" in new:
-        new, entry["digest"] = new.split("@", 1)
-    slash = new.rfind("/")
-    if new.rfind(":") > slash:
-        new, entry["newTag"] = new.rsplit(":", 1)
-    entry["name"] = old or new
-    if old and new != old:
-        entry["newName"] = new
-    return entry
-
-
-def overlay(root: Path, path: str, *, images: Sequence[str], name_prefix: str) -> Path:
-    """A generated kustomization applying the app's overrides on top of `path`."""
-    spec: dict[str, Any] = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-    }
-    target = (root / path).resolve()
-    key = hashlib.sha256(repr((path, tuple(images), name_prefix)).encode()).hexdigest()[:16]
-    where = root / ".conveyor-overlays" / key
-    spec["resources"] = [os.path.relpath(target, where)]
-    if images:
-        spec["images"] = [parse_image(i) for i in images]
-    if name_prefix:
-        spec["namePrefix"] = name_prefix
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "kustomization.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return where
-
-
 async def render_kustomize(
     root: Path,
     path: str,
     *,
-    images: Sequence[str] = (),
-    name_prefix: str = "",
+    spec: KustomizeSpec | None = None,
+    env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> list[Manifest]:
-    directory = root / path
-    if images or name_prefix:
-        directory = overlay(root, path, images=images, name_prefix=name_prefix)
-    argv = [*kustomize_command(), str(directory)]
+    """`kustomize build` of `root/path`, with `spec` applied as an overlay when set."""
+    if spec is None or spec.empty:
+        return await _build(root / path, root=root, path=path, timeout=timeout)
+    key = hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
+    where = Path(tempfile.mkdtemp(prefix=f"conveyor-kustomize-{key}-"))
+    try:
+        _write_overlay(spec, root=root, path=path, where=where, env=env or {})
+        return await _build(where, root=root, path=path, timeout=timeout)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def _write_overlay(
+    spec: KustomizeSpec, *, root: Path, path: str, where: Path, env: Mapping[str, str]
+) -> None:
+    app_dir = root / path
+    base = kustomize_overlay.read_base(app_dir, path)
+    data = kustomize_overlay.overlay(
+        spec,
+        root=root,
+        app_dir=app_dir.resolve(),
+        where=where.resolve(),
+        base=base,
+        subst=lambda value, what: substitute(value, env, where=what),
+    )
+    (where / "kustomization.yaml").write_text(kustomize_overlay.dump(data))
+
+
+async def _build(directory: Path, *, root: Path, path: str, timeout: float) -> list[Manifest]:
     proc = await asyncio.create_subprocess_exec(
-        *argv,
+        *kustomize_command(),
+        str(directory),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -102,9 +99,14 @@ async def render_kustomize(
             hint="simplify the kustomization or raise the render timeout",
         ) from exc
     if proc.returncode != 0:
-        message = err.decode(errors="replace").strip().replace(str(root) + "/", "")
+        message = err.decode(errors="replace").strip()
+        for absolute, shown in ((directory.resolve(), OVERLAY_SHOWN), (root.resolve(), "")):
+            message = message.replace(str(absolute) + "/", shown).replace(str(absolute), shown)
+        overlaid = (
+            ", with the Application's kustomize settings added" if directory != root / path else ""
+        )
         raise RenderError(
             f"kustomize failed on {path}: {message}",
-            hint="run `kubectl kustomize` on the path to reproduce",
+            hint=f"run `kubectl kustomize` on the path to reproduce{overlaid}",
         )
     return parse_manifests(out.decode(), f"{path} (kustomize output)")
