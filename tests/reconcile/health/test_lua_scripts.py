@@ -152,10 +152,28 @@ def test_a_script_cannot_reach_the_host(source: str, tmp_path: Path) -> None:
     assert not canary.exists()
 
 
-def test_globals_set_by_one_run_are_gone_in_the_next() -> None:
-    source = 'if seen then return {status = "Degraded"} end seen = true return {status = "Healthy"}'
+@pytest.mark.parametrize(
+    "spoil",
+    ["seen = true", "string.upper = nil", "table.insert = nil", "os.time = nil", "_G.x = 1"],
+)
+def test_what_one_run_changes_is_gone_in_the_next(spoil: str) -> None:
+    source = f"""
+    if seen or x or not string.upper or not table.insert or not os.time then
+      return {{status = "Degraded"}}
+    end
+    {spoil}
+    return {{status = "Healthy"}}
+    """
     check = checker(source)
     assert [check.assess(widget()).status for _ in range(2)] == [HealthStatus.HEALTHY] * 2
+
+
+def test_the_shared_libraries_cannot_be_changed_through_their_metatables() -> None:
+    source = """
+    local ok = pcall(setmetatable, string, {__index = {upper = function() return "x" end}})
+    return {status = "Healthy", message = tostring(ok) .. " " .. tostring(getmetatable(string))}
+    """
+    assert checker(source).assess(widget()).message == "false false"
 
 
 @pytest.mark.parametrize(
@@ -188,6 +206,9 @@ def test_a_long_c_call_the_instruction_hook_cannot_interrupt_is_given_up_on() ->
     assert time.monotonic() - started < 0.5
     assert verdict.message == "example.com/Widget: health script timed out after 0.1s"
     assert check.lua.resets == 2  # the runtime the abandoned call holds is never reused
+    again = check.assess(widget())  # the abandoned call still burns a core: not run again
+    assert again.status == HealthStatus.UNKNOWN
+    assert "timed out earlier in a call that could not be interrupted" in again.message
 
 
 def test_after_a_runaway_script_the_next_script_runs_normally() -> None:

@@ -7,7 +7,9 @@ As in Argo CD, a script that fails, returns something other than a table, or nam
 status outside that list makes the object Unknown with the reason as message. Bounds:
 * time: a script running past `timeout` (1 s, Argo CD's) is stopped by the count hook
   (`sandbox`); a single C call the hook cannot interrupt is given up on at twice that by
-  a `Watchdog` thread. Either way the object is Unknown, "… timed out after 1s";
+  a `Watchdog` thread. Either way the object is Unknown, "… timed out after 1s". The
+  abandoned call keeps a core busy until it returns, so a script that needed the
+  watchdog is not run again by this process (its objects stay Unknown, saying why);
 * memory: the runtime's allocator refuses past `max_memory`; the script fails with Lua's
   "not enough memory".
 One runtime is reused across evaluations (compiled scripts cached by source; see
@@ -34,6 +36,10 @@ TIMEOUT = 1.0
 MAX_MEMORY = 64 * 1024 * 1024
 _STATUSES = {status.value: status for status in HealthStatus}
 _NO_MEMORY = "not enough memory"
+_STUCK = (
+    "health script not run: it timed out earlier in a call that could not be interrupted;"
+    " fix the script and restart Conveyor"
+)
 #: Outcomes after which a runtime is not reused.
 _BREAKING = ("timeout", "broken")
 
@@ -88,6 +94,7 @@ class LuaHealth:
         self.max_memory = max_memory
         self.clock = clock
         self.resets = 0
+        self._stuck: set[str] = set()  # scripts whose call had to be abandoned
         self._watchdog = Watchdog()
         self._runtime = self._fresh()
 
@@ -98,11 +105,14 @@ class LuaHealth:
 
     def run(self, source: str, name: str, obj: Manifest) -> Verdict:
         """The health the script `source` (called `name` in messages) gives `obj`."""
+        if source in self._stuck:
+            return Verdict(HealthStatus.UNKNOWN, f"{name}: {_STUCK}")
         runtime = self._runtime
         finished, outcome = self._watchdog.call(
             lambda: runtime.evaluate(source, name, obj, self.timeout), limit=2 * self.timeout
         )
         if not finished:
+            self._stuck.add(source)
             outcome = ("timeout",)
         if outcome[0] in _BREAKING:
             self._runtime = self._fresh()

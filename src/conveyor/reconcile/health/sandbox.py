@@ -7,8 +7,8 @@ What a script gets (Argo CD gives custom scripts Lua's base and table libraries 
 tables), the base functions minus everything that loads code or reaches the runtime
 (`load*`, `dofile`, `require` of anything but "os", `getfenv`/`setfenv`, `collectgarbage`,
 `newproxy`), `table`, `string` (without `dump`), `math`, and that `os`. No `io`, `debug`,
-`package`, `coroutine`, and `print` writes nowhere. Each run gets fresh copies, so one
-script cannot leave state for the next.
+`package`, `coroutine`, and `print` writes nowhere. Each run gets a fresh global table
+and fresh read-only views of the libraries, so one script cannot leave state for the next.
 
 Bounds: a count hook every 1000 VM instructions checks a wall-clock deadline and raises;
 `pcall`/`xpcall` re-raise once the deadline passed, so a script cannot swallow it;
@@ -54,29 +54,31 @@ strings.__index = safe_string
 strings.__metatable = false
 
 local safe_os = {time = os.time, date = os.date}
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
+-- read-only views: a script's writes land in its own fresh table, reads fall through
+local function view(lib)
+  return {__index = lib, __metatable = false}
 end
+local views = {
+  table = view(table), string = view(safe_string), math = view(math), os = view(safe_os),
+}
 local function require_os(name)
-  if name == "os" then return copy(safe_os) end
+  if name == "os" then return setmetatable({}, views.os) end
   raw_error("module '" .. tostring(name) .. "' is not available to health scripts", 2)
 end
 
 local base = {
+  print = function() end, pcall = safe_pcall, xpcall = safe_xpcall, require = require_os,
+}
+for _, name in ipairs({
   "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawset",
   "select", "setmetatable", "getmetatable", "tonumber", "tostring", "type", "unpack",
   "_VERSION",
-}
+}) do base[name] = _G[name] end
+local globals = view(base)
+
 local function environment(obj)
-  local env = {}
-  for _, name in ipairs(base) do env[name] = _G[name] end
-  env.obj = obj
-  env.pcall, env.xpcall, env.require = safe_pcall, safe_xpcall, require_os
-  env.print = function() end
-  env.table, env.string, env.math = copy(table), copy(safe_string), copy(math)
-  env.os = copy(safe_os)
+  local env = setmetatable({obj = obj}, globals)
+  for name, lib in pairs(views) do env[name] = setmetatable({}, lib) end
   env._G = env
   return env
 end
