@@ -34,6 +34,7 @@ from conveyor.core.errors import UserError
 from conveyor.reconcile.applications import Catalog, load_catalog, parse_duration
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
+from conveyor.reconcile.health import Checker
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.settle import Outcome, Settled, settle
@@ -117,7 +118,12 @@ def open_world(*, apps: str | None, config_path: str | None, state: str | None) 
             store.set_setting("config", str(Path(config.file).resolve()))
         state_root = Path(config.cache).parent
         targets = {t.name: make_target(t, state_root=state_root) for t in config.targets}
-        env = Env(targets=targets, store=store, sources=Sources(config.cache))
+        env = Env(
+            targets=targets,
+            store=store,
+            sources=Sources(config.cache),
+            health=Checker(config.health),
+        )
         yield World(config=config, store=store, env=env, apps_source=apps)
     finally:
         store.close()

@@ -7,6 +7,8 @@ targets:                      # a list, or a mapping name -> options
   - {name: in-cluster, type: kubernetes}
 state: .conveyor/state.db     # an SQLite file, or postgresql://… (SQLAlchemy URL)
 cache: .conveyor/cache        # Git mirrors and exports
+resource.customizations.health.<group>_<Kind>: |   # custom health, as in Argo CD's
+  hs = {} ... return hs                            # argocd-cm (see `healthconfig`)
 ```
 With no config file at all, one target named `local` of type `podman` exists (issue 6:
 the embedded default). Parsing only: `conveyor.app` instantiates the targets. Pure data.
@@ -23,6 +25,9 @@ import yaml
 
 from conveyor.core.location import Location
 from conveyor.reconcile.errors import ApplicationInvalid
+from conveyor.reconcile.health import HealthScript
+from conveyor.reconcile.healthconfig import health_scripts
+from conveyor.reconcile.yamlnodes import Document, load_documents
 
 TARGET_TYPES = ("podman", "memory", "kubernetes")
 
@@ -40,6 +45,7 @@ class Config:
     state: str
     cache: Path
     file: str = ""
+    health: tuple[HealthScript, ...] = ()
 
 
 def default_config(base: Path | None = None) -> Config:
@@ -57,14 +63,16 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return default_config()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        docs = list(load_documents(path.read_text(), str(path)))
     except (OSError, yaml.YAMLError) as exc:
         raise ApplicationInvalid(
             f"cannot read config: {exc}",
             location=Location(file=str(path)),
             hint="check the file exists and is valid YAML",
         ) from exc
-    if not isinstance(data, dict):
+    doc = docs[0] if docs else Document(data={}, file=str(path))
+    data = doc.data
+    if not isinstance(data, dict) or len(docs) > 1:
         raise ApplicationInvalid(
             "config must be a mapping",
             location=Location(file=str(path)),
@@ -80,7 +88,9 @@ def load_config(path: Path | None) -> Config:
     if "://" not in state:
         state = str((base / state).resolve())
     cache = base / str(data["cache"]) if data.get("cache") else defaults.cache
-    return Config(targets=targets, state=state, cache=cache, file=str(path))
+    return Config(
+        targets=targets, state=state, cache=cache, file=str(path), health=health_scripts(doc)
+    )
 
 
 def _target(item: Any, file: str) -> TargetConfig:

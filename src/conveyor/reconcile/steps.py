@@ -60,6 +60,7 @@ class Env:
     clock: Callable[[], float] = time.time
     sync_options: sync.SyncOptions = field(default_factory=sync.SyncOptions)
     fetch_errors: dict[str, str] = field(default_factory=dict)
+    health: health.Checker = health.BUILT_IN  # custom Lua scripts from the config over built-ins
 
     def target(self, rt: AppRuntime) -> Target:
         try:
@@ -252,7 +253,7 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
         allow_empty=policy.allow_empty,
     )
     rt.sync_status = SyncStatus.OUT_OF_SYNC if rt.plan.out_of_sync else SyncStatus.SYNCED
-    assess(rt, live)
+    assess(rt, live, env.health)
     rt.observed = signature
     return live
 
@@ -284,7 +285,8 @@ async def run_sync(
         kept = tuple((r, PruneSkip.NOT_REQUESTED) for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
     current = hooknames.name_hooks(current, started=started)
-    results = await sync.execute(current, env.target(rt), env.sync_options)
+    options = replace(env.sync_options, assess=env.health.assess)
+    results = await sync.execute(current, env.target(rt), options)
     ok = sync.succeeded(results)
     pruned = {r.ref for r in results if r.code == ResultCode.PRUNED}
     gone = {p.ref for p in current.pairs if p.desired is None and p.live is None}
@@ -343,8 +345,10 @@ async def _create_namespace(env: Env, rt: AppRuntime) -> None:
         )
 
 
-def assess(rt: AppRuntime, live: Mapping[ObjectRef, Manifest]) -> None:
-    """Health of every non-hook desired object; fills `rt.health`."""
+def assess(
+    rt: AppRuntime, live: Mapping[ObjectRef, Manifest], checker: health.Checker = health.BUILT_IN
+) -> None:
+    """Health of every non-hook desired object, by `checker`; fills `rt.health`."""
     if rt.desired is None:
         return
     objects = []
@@ -352,6 +356,6 @@ def assess(rt: AppRuntime, live: Mapping[ObjectRef, Manifest]) -> None:
         if ordering.is_hook(obj):
             continue
         ref = ObjectRef.of(obj)
-        verdict = health.assess(live.get(ref))
+        verdict = checker.assess(live.get(ref))
         objects.append(ObjectHealth(ref=ref, status=verdict.status, message=verdict.message))
     rt.health = health.aggregate(objects)

@@ -35,7 +35,7 @@ from conveyor.reconcile.model import (
     SyncPlan,
     Wave,
 )
-from conveyor.targets.base import ObjectRef, Target, TargetError
+from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
 log = logging.getLogger(__name__)
 _FAILED = (ResultCode.SYNC_FAILED, ResultCode.HOOK_FAILED)
@@ -48,6 +48,7 @@ class SyncOptions:
     wave_timeout: float = 300.0
     poll: float = 0.02
     clock: Callable[[], float] = time.monotonic
+    assess: Callable[[Manifest | None], health.Verdict] = health.assess  # custom health: steps
 
 
 async def execute(plan: SyncPlan, target: Target, options: SyncOptions) -> list[ResourceResult]:
@@ -137,7 +138,7 @@ async def _wait_healthy(
     while steps:
         pending = []
         for step in steps:
-            verdict = health.assess(await target.get(step.ref))
+            verdict = options.assess(await target.get(step.ref))
             if verdict.status == HealthStatus.DEGRADED:
                 await _after_hook(step, target, succeeded=False)
                 code = ResultCode.HOOK_FAILED if step.hook else ResultCode.SYNC_FAILED

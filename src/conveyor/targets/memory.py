@@ -8,6 +8,7 @@ changed. A container image containing `broken` never becomes ready (Deployments 
 ProgressDeadlineExceeded, Jobs and Pods fail), which lets tests drive Degraded health.
 
 Test hooks: `edit()` / `remove()` change objects out of band (drift) and emit events;
+`report()` writes a status as a custom resource's controller would (kept over the simulation);
 `reject` refuses chosen objects; `on_apply` sees each object before it is applied;
 `journal` lists every apply/delete in order; `apply_delay` slows applies so a test can kill a
 reconciler mid-sync; `state_file` persists every mutation atomically so the target
@@ -61,6 +62,7 @@ class _Live:
     version: int
     created: float
     changed: float  # clock time of the last spec change: the controllers restart from it
+    status: dict[str, Any] | None = None  # reported by a test's "controller", not persisted
 
 
 @dataclass(slots=True)
@@ -132,6 +134,12 @@ class MemoryTarget:
         obj = copy.deepcopy(live.spec_obj)
         mutate(obj)
         self._upsert(ref, obj)
+        self._emit(ref, EventKind.CHANGED)
+
+    def report(self, ref: ObjectRef, status: dict[str, Any]) -> None:
+        """A controller writes `status` (a status write bumps resourceVersion)."""
+        self._counter += 1
+        self._objects[ref].status, self._objects[ref].version = status, self._counter
         self._emit(ref, EventKind.CHANGED)
 
     def remove(self, ref: ObjectRef) -> None:
@@ -206,7 +214,8 @@ class MemoryTarget:
         meta["creationTimestamp"] = _rfc3339(live.created)
         if ref.kind == "Service" and ref.group == "":
             obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
-        status = simulate_status(obj, generation=live.generation, ready=ready)
+        status = _clone(live.status) if live.status else None
+        status = status or simulate_status(obj, generation=live.generation, ready=ready)
         if status is not None:
             obj["status"] = status
         return obj

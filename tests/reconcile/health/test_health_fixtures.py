@@ -26,6 +26,13 @@ KINDS = {
     "secret",
     "namespace",
     "ingress",
+    "rollout",
+    "certificate",
+    "issuer",
+    "clusterissuer",
+    "application",
+    "externalsecret",
+    "sealedsecret",
 }
 
 
@@ -58,6 +65,16 @@ def test_every_kind_has_fixtures_for_healthy_and_another_state() -> None:
         ),
         ("pod-degraded-crashloop", "CrashLoopBackOff: back-off 5m0s restarting failed container"),
         ("job-degraded", "Job has reached the specified backoff limit"),
+        (
+            "rollout-degraded",
+            "Rollout aborted update to revision 7: metric error-rate assessed Failed",
+        ),
+        ("rollout-suspended", "Rollout is paused"),
+        ("certificate-degraded", "Issuer 'missing' not found"),
+        ("certificate-progressing-new", "Waiting for the certificate to be issued"),
+        ("application-degraded", "Deployment payments exceeded its progress deadline"),
+        ("externalsecret-degraded", "could not get secret data from provider"),
+        ("sealedsecret-degraded", "no key could decrypt secret (token)"),
     ],
 )
 def test_messages_say_what_is_wrong(name: str, message: str) -> None:
@@ -69,8 +86,27 @@ def test_missing_object_is_missing() -> None:
     assert health.assess(None).status == HealthStatus.MISSING
 
 
-def test_unknown_kind_is_healthy_once_it_exists() -> None:
+def test_unknown_kind_without_status_is_healthy_once_it_exists() -> None:
     obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert health.assess(obj).status == HealthStatus.HEALTHY
+
+
+def test_unknown_kind_with_conditions_is_read_by_the_conditions_rule() -> None:
+    obj = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Broken"}]},
+    }
+    assert health.assess(obj) == health.Verdict(HealthStatus.DEGRADED, "Broken")
+
+
+def test_an_argo_application_elsewhere_than_argoproj_io_is_not_read_as_one() -> None:
+    obj = {
+        "apiVersion": "conveyor.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "a"},
+    }
     assert health.assess(obj).status == HealthStatus.HEALTHY
 
 

@@ -3,61 +3,33 @@
 Follows Argo CD's built-in checks (gitops-engine `pkg/health/health_<kind>.go` and
 docs/operator-manual/health.md): a controller's status is trusted only once it observed
 the current generation; conditions and replica counts then decide between Healthy,
-Progressing, Degraded and Suspended. A missing object is Missing; a kind without a rule is
-Healthy once it exists. App health is the worst object health (`aggregate`).
+Progressing, Degraded and Suspended. Kinds Argo CD ships checks for (Rollout,
+cert-manager, External Secrets, Sealed Secrets, child Applications) have modules too;
+any other kind is read by the generic `status.conditions` rule (`conditions`), and is
+Healthy once it exists when it has no status. Custom Lua scripts in Argo CD's format
+override all of these (`checker.Checker`, `lua`, `sandbox`). A missing object is Missing.
+App health is the worst object health (`aggregate`).
 
-Called by `reconcile.sync` (waiting between waves) and `reconcile.status`. Pure: no I/O.
+Called by `reconcile.steps` (through the `Checker` in its `Env`), `reconcile.sync`
+(waiting between waves) and `reconcile.status`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from conveyor.reconcile.health import (
-    configmap,
-    daemonset,
-    deployment,
-    ingress,
-    job,
-    namespace,
-    pod,
-    pvc,
-    replicaset,
-    secret,
-    service,
-    statefulset,
-)
+from conveyor.reconcile.health.checker import Checker, HealthScript, resource_key
 from conveyor.reconcile.health.verdict import Verdict
 from conveyor.reconcile.model import HealthReport, HealthStatus, ObjectHealth
-from conveyor.targets.base import Manifest, ObjectRef
+from conveyor.targets.base import Manifest
 
-_RULES: dict[tuple[str, str], Callable[[Manifest], Verdict]] = {
-    (module.GROUP, module.KIND): module.assess
-    for module in (
-        configmap,
-        daemonset,
-        deployment,
-        ingress,
-        job,
-        namespace,
-        pod,
-        pvc,
-        replicaset,
-        secret,
-        service,
-        statefulset,
-    )
-}
+BUILT_IN = Checker()
 _RANK = {status: rank for rank, status in enumerate(HealthStatus)}
 
 
 def assess(obj: Manifest | None) -> Verdict:
-    """The health of one live object (None: it does not exist)."""
-    if obj is None:
-        return Verdict(HealthStatus.MISSING, "object does not exist")
-    ref = ObjectRef.of(obj)
-    rule = _RULES.get((ref.group, ref.kind))
-    return rule(obj) if rule else Verdict(HealthStatus.HEALTHY, "")
+    """The health of one live object by the built-in rules (None: it does not exist)."""
+    return BUILT_IN.assess(obj)
 
 
 def worst(statuses: Iterable[HealthStatus]) -> HealthStatus:
@@ -70,4 +42,13 @@ def aggregate(objects: Iterable[ObjectHealth]) -> HealthReport:
     return HealthReport(status=worst(o.status for o in items), objects=items)
 
 
-__all__ = ["Verdict", "aggregate", "assess", "worst"]
+__all__ = [
+    "BUILT_IN",
+    "Checker",
+    "HealthScript",
+    "Verdict",
+    "aggregate",
+    "assess",
+    "resource_key",
+    "worst",
+]
