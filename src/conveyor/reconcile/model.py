@@ -55,6 +55,7 @@ class Reason(StrEnum):
     MISSING = "Missing"
     SUSPENDED = "Suspended"
     UNKNOWN = "Unknown"
+    SHARED_RESOURCE = "SharedResource"  # the reason of a SharedResourceWarning condition
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +92,7 @@ class Phase(StrEnum):
     SYNC = "Sync"
     POST_SYNC = "PostSync"
     SYNC_FAIL = "SyncFail"
+    POST_DELETE = "PostDelete"  # run when the app is deleted, never by a sync (`deletion`)
 
 
 class ResultCode(StrEnum):

@@ -77,6 +77,7 @@ class Reconciler:
             self.env.metrics.forget(gone)
         self._runtimes = runtimes
         self._cycles = _cycles(apps)
+        self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
 
     @property
     def apps(self) -> list[str]:
