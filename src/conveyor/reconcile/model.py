@@ -56,6 +56,10 @@ class Reason(StrEnum):
     SUSPENDED = "Suspended"
     UNKNOWN = "Unknown"
     SHARED_RESOURCE = "SharedResource"  # the reason of a SharedResourceWarning condition
+    # an app removed from the apps directory (`reconcile.deletion`)
+    DELETING = "Deleting"  # its objects are being deleted, or its PostDelete hooks run
+    DELETED = "Deleted"  # done: what it deployed is gone (but for objects it had to keep)
+    RESOURCES_LEFT = "ResourcesLeft"  # no deletion finalizer: its objects were left
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -146,3 +146,23 @@ def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any
         "operation": rt.operation,
         "history": history,
     }
+
+
+def removed(
+    last: dict[str, Any] | None, *, name: str, reason: Reason, message: str
+) -> dict[str, Any]:
+    """The status of an app no longer defined: its last status, with Ready False for
+    `reason` (Deleting, Deleted or ResourcesLeft, from `reconcile.deletion`) and the
+    deletion's progress; called by `deletion.Deletions` whenever that moves."""
+    doc = dict(last or {})
+    doc.setdefault("name", name)
+    doc.setdefault("sync", {"status": str(SyncStatus.UNKNOWN), "revision": ""})
+    doc.setdefault("health", {"status": str(HealthStatus.UNKNOWN), "message": ""})
+    deleting = reason == Reason.DELETING
+    doc["conditions"] = [
+        _condition("Ready", False, reason, message),
+        _condition("Reconciling", deleting, reason if deleting else "", message * deleting),
+        _condition("Stalled", False, "", ""),
+    ]
+    doc["deletion"] = {"state": str(reason), "message": message}
+    return doc
