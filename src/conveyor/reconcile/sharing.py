@@ -27,10 +27,10 @@ the defined apps by `Reconciler.set_apps`); `assess` and `restrict` are called b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from conveyor.reconcile import sync
+from conveyor.reconcile import ordering, sync
 from conveyor.reconcile.model import (
     PruneDecision,
     ResourceResult,
@@ -58,6 +58,8 @@ class Claims:
 
     defined: frozenset[str] | None = None  # None: unknown, every labelled app still claims
     _renders: dict[str, frozenset[Key]] = field(default_factory=dict)
+    _versions: dict[str, object] = field(default_factory=dict)  # what `_renders` came from
+    _wanted: dict[str, tuple[object, frozenset[ObjectRef]]] = field(default_factory=dict)
     _pruning: dict[str, frozenset[Key]] = field(default_factory=dict)
     _renderers: dict[Key, set[str]] = field(default_factory=dict)
     _owners: dict[Key, str] = field(default_factory=dict)
@@ -66,11 +68,17 @@ class Claims:
         """The apps now defined; what the others rendered is forgotten."""
         self.defined = frozenset(names)
         for app in set(self._renders) - self.defined:
-            self.render(app, ())
+            self.render(app, (), version=None)
             del self._renders[app]
             self._pruning.pop(app, None)
+            self._wanted.pop(app, None)
 
-    def render(self, app: str, keys: Iterable[Key]) -> None:
+    def render(self, app: str, keys: Iterable[Key], *, version: object) -> None:
+        """What `app` renders now; skipped when `version` (its desired digest and target)
+        is the one already registered, which is what a no-op pass sees."""
+        if version is not None and self._versions.get(app) == version:
+            return  # (`set_apps` passes None: always register)
+        self._versions[app] = version
         new = frozenset(keys)
         old = self._renders.get(app, frozenset())
         for key in old - new:
@@ -79,11 +87,22 @@ class Claims:
             self._renderers.setdefault(key, set()).add(app)
         self._renders[app] = new
 
+    def wanted(
+        self, app: str, manifests: Sequence[Manifest], version: object
+    ) -> frozenset[ObjectRef]:
+        """The refs of the non-hook objects in `manifests`, once per `version`."""
+        cached = self._wanted.get(app)
+        if cached is None or cached[0] != version:
+            refs = frozenset(ObjectRef.of(o) for o in manifests if not ordering.is_hook(o))
+            cached = self._wanted[app] = (version, refs)
+        return cached[1]
+
     def pruning(self, app: str, keys: Iterable[Key]) -> None:
         self._pruning[app] = frozenset(keys)
 
-    def renderers(self, key: Key) -> set[str]:
-        return set(self._renderers.get(key, ()))
+    def renderers(self, key: Key) -> Collection[str]:
+        """The apps that render `key` (a live view: do not keep it)."""
+        return self._renderers.get(key, ())
 
     def claims(self, app: str, key: Key) -> bool:
         """Whether `app` still holds `key`: it renders it or is about to prune it."""
@@ -95,6 +114,9 @@ class Claims:
 
     def owner(self, app: str, key: Key, labelled: str) -> str:
         """The owner of `key`, which `app` renders; `app` takes it when nobody holds it."""
+        if labelled == app:  # the common case: its own object (it renders it)
+            self._owners[key] = app
+            return app
         if labelled and self.claims(labelled, key):
             self._owners[key] = labelled
             return labelled
@@ -140,27 +162,33 @@ def assess(
     *,
     app: str,
     target: str,
-    desired: Iterable[ObjectRef],
+    manifests: Sequence[Manifest],
     live: Mapping[ObjectRef, Manifest],
     inventory: Iterable[ObjectRef],
+    version: object,
 ) -> Sharing:
-    """Register what `app` renders and decide, object by object, who owns it."""
-    wanted = sorted(set(desired))
-    claims.render(app, ((target, ref) for ref in wanted))
+    """Register what `app` renders, its desired `manifests` (once per `version`: their
+    digest and the target), and decide, object by object, who owns it."""
+    wanted = claims.wanted(app, manifests, version)
+    claims.render(app, ((target, ref) for ref in wanted), version=version)
     shared: list[SharedObject] = []
     foreign: set[ObjectRef] = set()
     for ref in wanted:
         key = (target, ref)
         owner = claims.owner(app, key, owner_label(live.get(ref)))
-        others = (claims.renderers(key) | {owner}) - {app}
+        renderers = claims.renderers(key)
+        if owner == app and len(renderers) < 2:
+            continue  # the common case: its own object, rendered by it alone
+        others = tuple(sorted((set(renderers) | {owner}) - {app}))
         if owner != app:
             foreign.add(ref)
         if others:
-            shared.append(SharedObject(ref=ref, app=app, owner=owner, others=tuple(sorted(others))))
-    for ref in set(inventory) - set(wanted):
+            shared.append(SharedObject(ref=ref, app=app, owner=owner, others=others))
+    for ref in set(inventory) - wanted:
         label = owner_label(live.get(ref))
         if label and label != app:
             foreign.add(ref)  # another app took it over: never ours to prune again
+    shared.sort(key=lambda s: s.ref)
     return Sharing(shared=tuple(shared), foreign=frozenset(foreign))
 
 

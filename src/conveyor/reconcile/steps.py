@@ -217,9 +217,10 @@ def _sharing(env: Env, rt: AppRuntime, live: Mapping[ObjectRef, Manifest]) -> sh
         env.claims,
         app=rt.app.name,
         target=rt.app.target,
-        desired=(ObjectRef.of(o) for o in rt.desired.manifests if not ordering.is_hook(o)),
+        manifests=rt.desired.manifests,
         live=live,
         inventory=rt.inventory,
+        version=(rt.desired.digest, rt.app.target),
     )
 
 
