@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ WEB = ref("Deployment", "web", "apps")
 LATE = ref("ConfigMap", "late")
 KEEP = ref("ConfigMap", "keep-me")
 CLEANUP = ref("Job", "cleanup", "batch")
+BACKUP = ref("Job", "backup", "batch")
 
 
 def secret(name: str, **notes: str) -> dict[str, Any]:
@@ -216,3 +218,26 @@ def test_an_object_another_app_took_over_is_not_deleted(world: World) -> None:
     status = world.store.load_status("web")
     assert status is not None and "owned by app other now" in status["deletion"]["message"]
     assert world.store.inventory("web") == []
+
+
+def test_pre_delete_hook_runs_and_is_waited_for_before_any_object_is_deleted(
+    world: World,
+) -> None:
+    backup = job("backup", **{"argocd.argoproj.io/hook": "PreDelete"})
+    seed(world, backup)
+    rec = deploy(world, FINALIZER)
+    assert world.target.peek(BACKUP) is None  # a sync never runs it
+    world.target.ready_after = 0.3  # the Job completes 0.3 s after it is created
+    remove_web(world, rec)
+    asyncio.run(rec.reconcile_all())
+    assert world.target.journal[-1] == f"apply {BACKUP}" and deletes(world) == []
+    status = world.store.load_status("web")
+    assert status is not None and status["conditions"][0]["reason"] == "Deleting"
+    assert f"waiting for PreDelete hook {BACKUP}" in status["deletion"]["message"]
+    time.sleep(0.35)
+    asyncio.run(rec.reconcile_all())
+    # the live hook carries the app's label: deleted with the app's objects, as in Argo CD
+    assert [d for d in deletes(world) if d != str(BACKUP)] == [
+        str(r) for r in (LATE, WEB, SVC, CFG, EARLY)
+    ]
+    assert rec.deletions.state("web") == DeletionState.DELETED

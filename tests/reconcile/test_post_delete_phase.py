@@ -1,4 +1,4 @@
-"""PostDelete is a known hook phase (issue 14) that a sync never runs."""
+"""PreDelete and PostDelete are known hook phases (issue 14) that a sync never runs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ CLEANUP = ObjectRef(group="batch", kind="Job", namespace="prod", name="cleanup")
         ({"argocd.argoproj.io/hook": "PostDelete"}, (Phase.POST_DELETE,)),
         ({"argocd.argoproj.io/hook": "PostSync,PostDelete"}, (Phase.POST_SYNC, Phase.POST_DELETE)),
         ({"helm.sh/hook": "post-delete"}, (Phase.POST_DELETE,)),
+        ({"argocd.argoproj.io/hook": "PreDelete"}, (Phase.PRE_DELETE,)),
+        ({"helm.sh/hook": "pre-delete"}, (Phase.PRE_DELETE,)),
     ],
 )
 def test_post_delete_is_a_known_hook_phase(notes: dict[str, str], phases: tuple[Phase]) -> None:

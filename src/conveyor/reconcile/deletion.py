@@ -3,13 +3,14 @@ finalizers do it when an Application is deleted.
 
 * With `resources-finalizer.argocd.argoproj.io` (foreground propagation), its `/background`
   or `/foreground` variant, or Conveyor's `conveyor.dev/delete-resources`, every object the
-  app deployed is deleted, last wave first (`deletion_steps.delete_objects`), then its
-  PostDelete hooks run (`deletion_steps.run_post_delete_hooks`).
+  app deployed is deleted, last wave first (`deletion_steps.delete_objects`), between its
+  PreDelete and its PostDelete hooks (`deletion_steps.run_hooks`).
 * Without one the objects are left, and the log and the app's status say how many and how
-  to remove them. PostDelete hooks run either way: Argo CD adds
-  `post-delete-finalizer.argocd.argoproj.io` itself to every app that has one.
+  to remove them. PreDelete and PostDelete hooks run either way: Argo CD adds its
+  `pre-delete-` and `post-delete-finalizer.argocd.argoproj.io` itself to every app that
+  has such hooks.
 * Nothing is lost to a restart: an app is *armed* in the store while it is defined (its
-  target, finalizer and the PostDelete hooks of its last render, which are needed after its
+  target, finalizer and the deletion hooks of its last render, which are needed after its
   file is gone); when it goes the row turns Deleting before anything is deleted, and a
   restarted reconciler carries on from the row and the app's stored inventory.
 * An apps directory that suddenly defines no application deletes nothing, the rule an empty
@@ -31,10 +32,10 @@ from conveyor.reconcile import status
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.deletion_steps import (
     delete_objects,
-    post_delete_hooks,
-    run_post_delete_hooks,
+    deletion_hooks,
+    run_hooks,
 )
-from conveyor.reconcile.model import Reason
+from conveyor.reconcile.model import Phase, Reason
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.steps import Env
 from conveyor.store import DeletionRecord
@@ -58,8 +59,9 @@ HOW_TO_DELETE = (
 
 class DeletionState(StrEnum):
     ARMED = "Armed"  # defined; what its deletion will need is recorded
-    DELETING = "Deleting"  # gone from the apps directory; deleting its objects
-    HOOKS = "PostDeleteHooks"  # objects gone (or left); its PostDelete hooks run
+    PRE_DELETE = "PreDeleteHooks"  # gone from the apps directory; PreDelete hooks run
+    DELETING = "Deleting"  # deleting its objects (or leaving them, without a finalizer)
+    POST_DELETE = "PostDeleteHooks"  # objects gone (or left); PostDelete hooks run
     DELETED = "Deleted"
     LEFT = "Left"  # gone without a deletion finalizer: its objects were left
 
@@ -89,7 +91,7 @@ class Deletions:
         self._seen[rt.app.name] = seen
         old = self._rows.get(rt.app.name)
         armed = old if old is not None and old.state == DeletionState.ARMED else None
-        hooks = post_delete_hooks(rt.desired.manifests) if rt.desired else ()
+        hooks = deletion_hooks(rt.desired.manifests) if rt.desired else ()
         hooks = hooks if rt.desired or armed is None else armed.hooks
         policy = cascade_policy(rt.app)
         if not policy and not hooks:
@@ -142,7 +144,7 @@ class Deletions:
         message = f"removed from the apps directory; {what}"
         log.info("app %s: %s; next: the deletion runs at the start of each pass", row.app, message)
         row = replace(
-            row, state=DeletionState.DELETING, requested=self.env.clock(), message=message
+            row, state=DeletionState.PRE_DELETE, requested=self.env.clock(), message=message
         )
         self._save(row, reason=Reason.DELETING)
 
@@ -168,76 +170,90 @@ class Deletions:
 
     async def advance(self) -> None:
         """Take every deletion in progress as far as it goes without waiting."""
-        busy = (DeletionState.DELETING, DeletionState.HOOKS)
+        busy = (DeletionState.PRE_DELETE, DeletionState.DELETING, DeletionState.POST_DELETE)
         for row in [r for r in self._rows.values() if r.state in busy]:
             target = self.env.targets.get(row.target)
             if target is None:
                 note = f"target {row.target!r} is not configured: nothing can be deleted"
-                self._save(replace(row, message=note), reason=Reason.DELETING)
+                self._save(row, reason=Reason.DELETING, note=note)
                 continue
             try:
                 await self._advance(row, target)
             except TargetError as exc:
                 log.warning("app %s: deletion stopped: %s; next: retry next pass", row.app, exc)
-                self._save(replace(row, message=str(exc)), reason=Reason.DELETING)
+                self._save(row, reason=Reason.DELETING, note=str(exc))
 
     async def _advance(self, row: DeletionRecord, target: Target) -> None:
+        if row.state == DeletionState.PRE_DELETE:
+            row = await self._hooks(row, target, Phase.PRE_DELETE, DeletionState.DELETING)
         if row.state == DeletionState.DELETING:
             row = await self._delete_objects(row, target)
-            if row.state == DeletionState.DELETING:
-                return
-        note = ""
-        if row.hooks:
-            progress = await run_post_delete_hooks(
-                target, row.hooks, revision=row.revision, started=row.requested
-            )
-            if not progress.done:
-                self._save(replace(row, message=progress.message), reason=Reason.DELETING)
-                return
-            note = f"; {progress.message}"
         final = DeletionState.DELETED if row.cascade else DeletionState.LEFT
-        message = row.message + note
-        log.info("app %s: %s; next: nothing, it is gone", row.app, message)
-        reason = Reason.DELETED if row.cascade else Reason.RESOURCES_LEFT
-        self._save(replace(row, state=final, message=message), reason=reason)
+        if row.state == DeletionState.POST_DELETE:
+            row = await self._hooks(row, target, Phase.POST_DELETE, final)
+        if row.state == final:
+            log.info("app %s: %s; next: nothing, it is gone", row.app, row.message)
+            reason = Reason.DELETED if row.cascade else Reason.RESOURCES_LEFT
+            self._save(row, reason=reason)
+
+    async def _hooks(
+        self, row: DeletionRecord, target: Target, phase: Phase, then: DeletionState
+    ) -> DeletionRecord:
+        """Run the `phase` hooks; the row moves on to `then` once they are done (stored,
+        with its status, by the caller when `then` ends the deletion)."""
+        progress = await run_hooks(
+            target, row.hooks, phase, revision=row.revision, started=row.requested
+        )
+        if not progress.done:
+            self._save(row, reason=Reason.DELETING, note=progress.message)
+            return row
+        message = "; ".join(m for m in (row.message, progress.message) if m)
+        row = replace(row, state=then, message=message)
+        if then not in (DeletionState.DELETED, DeletionState.LEFT):
+            self._save(row, reason=Reason.DELETING)
+        return row
 
     async def _delete_objects(self, row: DeletionRecord, target: Target) -> DeletionRecord:
         store = self.env.store
         if not row.cascade:
             count = len(store.inventory(row.app))
-            message = (
-                f"removed without a deletion finalizer: its {count} objects were left on "
-                f"target {row.target}; " + HOW_TO_DELETE.format(app=row.app)
+            message = f"its {count} objects were left on target {row.target}; " + (
+                HOW_TO_DELETE.format(app=row.app)
             )
             log.warning("app %s: %s", row.app, message)
-            return replace(row, state=DeletionState.HOOKS, message=message)
+            return replace(
+                row, state=DeletionState.POST_DELETE, message=f"{row.message}; {message}"
+            )
         inventory = {ObjectRef.parse(key) for key in store.inventory(row.app)}
         progress = await delete_objects(target, row.app, inventory)
         store.set_inventory(row.app, [r.key for r in inventory - set(progress.deleted)])
         if not progress.done:
-            self._save(replace(row, message=progress.message), reason=Reason.DELETING)
+            self._save(row, reason=Reason.DELETING, note=progress.message)
             return row
         kept = [ref for ref, _ in progress.kept if ref not in progress.foreign]
         store.set_inventory(row.app, [r.key for r in kept])
-        message = f"deleted {len(progress.deleted)} objects, last wave first"
+        message = f"{row.message}; deleted {len(progress.deleted)} objects, last wave first"
         if progress.kept:
             ref, why = progress.kept[0]
             message += f"; kept {len(progress.kept)}: {ref} ({why})" + ", …" * (
                 len(progress.kept) > 1
             )
-        row = replace(row, state=DeletionState.HOOKS, message=message)
+        row = replace(row, state=DeletionState.POST_DELETE, message=message)
         self._save(row, reason=Reason.DELETING)
         return row
 
     # -- records and status -------------------------------------------------------------
 
-    def _save(self, row: DeletionRecord, *, reason: Reason | None = None) -> None:
+    def _save(self, row: DeletionRecord, *, reason: Reason | None = None, note: str = "") -> None:
+        """Store `row` and, with a `reason`, the app's status; `note` (what the deletion
+        waits for) is shown instead of the row's message, which keeps what was done."""
         self.env.store.deletions.save(row)
         self._rows[row.app] = row
         if reason is not None:
             last = self.env.store.load_status(row.app)
+            message = f"{row.message}; {note}" if note else row.message
             self.env.store.save_status(
-                row.app, status.removed(last, name=row.app, reason=reason, message=row.message)
+                row.app, status.removed(last, name=row.app, reason=reason, message=message)
             )
 
     def _drop(self, app: str) -> None:

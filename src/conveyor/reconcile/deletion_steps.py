@@ -8,8 +8,9 @@
   the caller repeats it on its next pass. Kept, as Argo CD keeps them: objects annotated
   `argocd.argoproj.io/sync-options: Delete=false` or `helm.sh/resource-policy: keep`,
   CustomResourceDefinitions, and objects another app now owns (`sharing`).
-* `run_post_delete_hooks`: the PostDelete hooks of the app's last render, created once
-  every object is gone and waited for; when they are all done (Healthy, or Degraded)
+* `run_hooks`: the PreDelete (before any object is deleted) or PostDelete (once every
+  object is gone) hooks of the app's last render, created and waited for; when they are
+  all done (Healthy, or Degraded: as in Argo CD a failed hook does not stop the deletion)
   the HookSucceeded / HookFailed delete policies apply to the whole set, as in Argo CD.
   Hooks written with generateName are named as a sync would name them (`hooknames`),
   from the deletion's start time, so a repeated step finds the ones it created.
@@ -125,23 +126,23 @@ async def delete_objects(target: Target, app: str, inventory: Iterable[ObjectRef
     return progress(True)
 
 
-def post_delete_hooks(manifests: Iterable[Manifest]) -> tuple[Manifest, ...]:
-    """The manifests of a render that are PostDelete hooks (kept while the app is defined)."""
+def deletion_hooks(manifests: Iterable[Manifest]) -> tuple[Manifest, ...]:
+    """A render's PreDelete and PostDelete hooks (kept while the app is defined)."""
     out = []
     for obj in manifests:
         try:
             phases = ordering.phases_of(obj) or ()
         except UserError:
             continue  # the render already failed on it
-        if Phase.POST_DELETE in phases:
+        if ordering.DELETION_PHASES.intersection(phases):
             out.append(obj)
     return tuple(out)
 
 
-def _named(hooks: Sequence[Manifest], *, revision: str, started: float) -> list[Step]:
-    """The hooks' steps, a generateName hook named as a sync starting at `started` would."""
+def _named(hooks: Sequence[Manifest], phase: Phase, *, revision: str, started: float) -> list[Step]:
+    """The steps of `phase`, a generateName hook named as a sync at `started` would."""
     steps = []
-    for wave in ordering.order(hooks, only=ordering.DELETION_PHASES):
+    for wave in ordering.order(hooks, only=frozenset({phase})):
         for step in wave.steps:
             prefix = hooknames.generate_name(step.obj)
             name = prefix and hooknames.hook_name(
@@ -152,11 +153,14 @@ def _named(hooks: Sequence[Manifest], *, revision: str, started: float) -> list[
     return steps
 
 
-async def run_post_delete_hooks(
-    target: Target, hooks: Sequence[Manifest], *, revision: str, started: float
+async def run_hooks(
+    target: Target, hooks: Sequence[Manifest], phase: Phase, *, revision: str, started: float
 ) -> Progress:
-    """Create the hooks not created yet, wait for all, then apply their delete policies."""
-    steps = _named(hooks, revision=revision, started=started)
+    """Create the `phase` hooks not created yet, wait for all, then apply their delete
+    policies (Argo CD's executeHooks and cleanupHooks, shared by both deletion phases)."""
+    steps = _named(hooks, phase, revision=revision, started=started)
+    if not steps:
+        return Progress(done=True)
     verdicts = {}
     try:
         for step in steps:
@@ -165,10 +169,10 @@ async def run_post_delete_hooks(
                 live = await target.apply(step.obj)
             verdicts[step.ref] = health.assess(live)
     except TargetError as exc:
-        return Progress(done=False, message=f"PostDelete hook: {exc}")
+        return Progress(done=False, message=f"{phase} hook: {exc}")
     running = [ref for ref, v in verdicts.items() if v.status not in _FINISHED]
     if running:
-        return Progress(done=False, message=f"waiting for PostDelete hook {running[0]}")
+        return Progress(done=False, message=f"waiting for {phase} hook {running[0]}")
     failed = [f"{ref}: {v.message}" for ref, v in verdicts.items() if v.status == _FAILED]
     policy = "HookFailed" if failed else "HookSucceeded"
     try:
@@ -176,9 +180,9 @@ async def run_post_delete_hooks(
             if policy in step.delete_policies:
                 await target.delete(step.ref)
     except TargetError as exc:
-        return Progress(done=False, message=f"PostDelete hook clean-up: {exc}")
+        return Progress(done=False, message=f"{phase} hook clean-up: {exc}")
     outcome = f"failed ({failed[0]})" if failed else "succeeded"
-    return Progress(done=True, message=f"{len(steps)} PostDelete hooks {outcome}")
+    return Progress(done=True, message=f"{len(steps)} {phase} hooks {outcome}")
 
 
 _FAILED = HealthStatus.DEGRADED

@@ -96,7 +96,8 @@ class Phase(StrEnum):
     SYNC = "Sync"
     POST_SYNC = "PostSync"
     SYNC_FAIL = "SyncFail"
-    POST_DELETE = "PostDelete"  # run when the app is deleted, never by a sync (`deletion`)
+    PRE_DELETE = "PreDelete"  # run when the app is deleted, never by a sync (`deletion`)
+    POST_DELETE = "PostDelete"  # likewise, once its objects are gone
 
 
 class ResultCode(StrEnum):
