@@ -155,9 +155,11 @@ def removed(
     `reason` (Deleting, Deleted or ResourcesLeft, from `reconcile.deletion`) and the
     deletion's progress; called by `deletion.Deletions` whenever that moves."""
     doc = dict(last or {})
-    doc.setdefault("name", name)
-    doc.setdefault("sync", {"status": str(SyncStatus.UNKNOWN), "revision": ""})
-    doc.setdefault("health", {"status": str(HealthStatus.UNKNOWN), "message": ""})
+    doc["name"] = name
+    gone = "no longer reconciled"  # its objects, where left, are nobody's to compare
+    doc["sync"] = {**doc.get("sync", {"revision": ""}), "status": str(SyncStatus.UNKNOWN)}
+    doc["health"] = {"status": str(HealthStatus.UNKNOWN), "message": gone, "objects": []}
+    doc.setdefault("autoSync", {"enabled": False, "paused": False, "reason": "", "decision": ""})
     deleting = reason == Reason.DELETING
     doc["conditions"] = [
         _condition("Ready", False, reason, message),
