@@ -82,7 +82,11 @@ class Claims:
         new = frozenset(keys)
         old = self._renders.get(app, frozenset())
         for key in old - new:
-            self._renderers.get(key, set()).discard(app)
+            left = self._renderers.get(key, set())
+            left.discard(app)
+            if not left:  # nobody asks about it any more: forget it (bounded memory)
+                self._renderers.pop(key, None)
+                self._owners.pop(key, None)
         for key in new - old:
             self._renderers.setdefault(key, set()).add(app)
         self._renders[app] = new
