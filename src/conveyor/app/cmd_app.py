@@ -151,6 +151,8 @@ def _echo_status(status: dict[str, Any], as_json: bool) -> None:
             click.echo(f"  {result['code']:<13} {result['object']}  {result['message']}")
     if status["autoSync"]["paused"]:
         click.echo(f"auto-sync paused: {status['autoSync']['reason']}")
+    for condition in status["conditions"][3:]:  # warnings, e.g. SharedResourceWarning
+        click.echo(f"{condition['type']}: {condition['message']}")
 
 
 @click.group("app")

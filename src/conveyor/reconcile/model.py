@@ -56,6 +56,11 @@ class Reason(StrEnum):
     MISSING = "Missing"
     SUSPENDED = "Suspended"
     UNKNOWN = "Unknown"
+    SHARED_RESOURCE = "SharedResource"  # the reason of a SharedResourceWarning condition
+    # an app removed from the apps directory (`reconcile.deletion`)
+    DELETING = "Deleting"  # its objects are being deleted, or its PostDelete hooks run
+    DELETED = "Deleted"  # done: what it deployed is gone (but for objects it had to keep)
+    RESOURCES_LEFT = "ResourcesLeft"  # no deletion finalizer: its objects were left
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +97,8 @@ class Phase(StrEnum):
     SYNC = "Sync"
     POST_SYNC = "PostSync"
     SYNC_FAIL = "SyncFail"
+    PRE_DELETE = "PreDelete"  # run when the app is deleted, never by a sync (`deletion`)
+    POST_DELETE = "PostDelete"  # likewise, once its objects are gone
 
 
 class ResultCode(StrEnum):

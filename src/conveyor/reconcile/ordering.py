@@ -2,9 +2,12 @@
 
 Follows Argo CD's documented rules (user-guide/sync-waves.md, resource_hooks.md):
 * phase from the hook annotation `argocd.argoproj.io/hook` (or `conveyor.dev/hook`):
-  PreSync, Sync, PostSync, SyncFail, Skip (never applied); Helm's `helm.sh/hook`
-  pre-install/pre-upgrade map to PreSync and post-install/post-upgrade to PostSync;
-  objects without a hook annotation are plain resources of the Sync phase;
+  PreSync, Sync, PostSync, SyncFail, Skip (never applied), PreDelete and PostDelete (run
+  when the app is deleted, never by a sync: `order` leaves them out unless asked for
+  deletion phases); Helm's `helm.sh/hook` pre-install/pre-upgrade map to PreSync,
+  post-install/post-upgrade to PostSync, pre-delete/post-delete to PreDelete/PostDelete
+  (as Argo CD maps them); objects without a hook annotation are plain resources of the
+  Sync phase;
 * wave from `conveyor.dev/sync-wave`, else `argocd.argoproj.io/sync-wave` (an integer,
   negative allowed, default 0);
 * within a wave, kinds in dependency order (Namespace first, ConfigMap/Secret before
@@ -29,9 +32,21 @@ _HELM = {
     "pre-upgrade": Phase.PRE_SYNC,
     "post-install": Phase.POST_SYNC,
     "post-upgrade": Phase.POST_SYNC,
+    "pre-delete": Phase.PRE_DELETE,
+    "post-delete": Phase.POST_DELETE,
 }
 _PHASES = {p.value: p for p in Phase}
-_PHASE_ORDER = {Phase.PRE_SYNC: 0, Phase.SYNC: 1, Phase.POST_SYNC: 2, Phase.SYNC_FAIL: 3}
+_PHASE_ORDER = {
+    Phase.PRE_SYNC: 0,
+    Phase.SYNC: 1,
+    Phase.POST_SYNC: 2,
+    Phase.SYNC_FAIL: 3,
+    Phase.PRE_DELETE: 4,
+    Phase.POST_DELETE: 5,
+}
+#: What a sync runs; the deletion of an app runs DELETION_PHASES (`reconcile.deletion`).
+SYNC_PHASES = frozenset({Phase.PRE_SYNC, Phase.SYNC, Phase.POST_SYNC, Phase.SYNC_FAIL})
+DELETION_PHASES = frozenset({Phase.PRE_DELETE, Phase.POST_DELETE})
 
 #: Kind order inside a wave (the order Helm installs in, which Argo CD also uses).
 KIND_ORDER = (
@@ -94,7 +109,7 @@ def phases_of(obj: Manifest) -> tuple[Phase, ...] | None:
     if unknown:
         raise UserError(
             f"{ObjectRef.of(obj)}: unknown hook phase {unknown[0]!r}",
-            hint="use PreSync, Sync, PostSync, SyncFail or Skip",
+            hint="use PreSync, Sync, PostSync, SyncFail, PreDelete, PostDelete or Skip",
         )
     return tuple(_PHASES[n] for n in names)
 
@@ -125,8 +140,9 @@ def is_hook(obj: Manifest) -> bool:
     return phases is None or bool(phases)
 
 
-def order(objects: Iterable[Manifest]) -> tuple[Wave, ...]:
-    """Group objects into waves: (phase, wave) ascending, steps in kind/name order."""
+def order(objects: Iterable[Manifest], *, only: frozenset[Phase] = SYNC_PHASES) -> tuple[Wave, ...]:
+    """Group objects into waves: (phase, wave) ascending, steps in kind/name order; only
+    the phases in `only` (a sync's by default: PostDelete hooks never run in a sync)."""
     steps: list[Step] = []
     for obj in objects:
         phases = phases_of(obj)
@@ -134,7 +150,7 @@ def order(objects: Iterable[Manifest]) -> tuple[Wave, ...]:
             continue
         ref = ObjectRef.of(obj)
         wave = wave_of(obj)
-        for phase in phases or (Phase.SYNC,):
+        for phase in [p for p in phases or (Phase.SYNC,) if p in only]:
             steps.append(
                 Step(
                     ref=ref,

@@ -32,6 +32,7 @@ from typing import Any
 from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
+from conveyor.reconcile.deletion import Deletions
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
@@ -60,6 +61,7 @@ class Reconciler:
         self._cycles: dict[str, str] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
+        self.deletions = Deletions(env)  # apps removed from the apps directory
         self.recover()
         self.set_apps(apps)
 
@@ -89,13 +91,31 @@ class Reconciler:
             rt.invalid = Outcome(reason=Reason.INVALID_SPEC, message=bad.message)
             runtimes[bad.name] = rt
             log.warning("app %s: %s; nothing is synced until it is fixed", bad.name, bad.message)
-        for gone in self._runtimes.keys() - runtimes.keys():
-            # an Application removed from Git is no longer managed; its objects stay
-            # (no cascade delete yet) and its status stays readable in the store
-            log.info("app %s: no longer defined; stopped reconciling it", gone)
-            self.env.metrics.forget(gone)
+        self._keep_unreadable(catalog, runtimes)
+        self._forget([rt for name, rt in self._runtimes.items() if name not in runtimes], runtimes)
         self._runtimes = runtimes
         self._cycles = _cycles(catalog.apps)
+        self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
+
+    def _keep_unreadable(self, catalog: Catalog, runtimes: dict[str, AppRuntime]) -> None:
+        """A file that is not even YAML hides which apps it defines: its apps are kept
+        (InvalidSpec), never taken for removed and deleted by their finalizers."""
+        broken = {bad.file: bad for bad in catalog.invalid if bad.name == bad.file}
+        for name, rt in self._runtimes.items():
+            if name not in runtimes and rt.app.file in broken:
+                message = broken[rt.app.file].message
+                rt.invalid = Outcome(reason=Reason.INVALID_SPEC, message=message)
+                runtimes[name] = rt
+
+    def _forget(self, gone: list[AppRuntime], defined: dict[str, AppRuntime]) -> None:
+        """Apps removed from the apps directory: their objects are deleted (a deletion
+        finalizer) or left and the user told (`reconcile.deletion`); their status stays."""
+        for rt in gone:
+            log.info("app %s: no longer defined; stopped reconciling it", rt.app.name)
+            self.env.metrics.forget(rt.app.name)
+        for rt in defined.values():
+            self.deletions.arm(rt)
+        self.deletions.removed(gone, defined)
 
     @property
     def apps(self) -> list[str]:
@@ -111,6 +131,7 @@ class Reconciler:
 
     async def reconcile_all(self) -> dict[str, dict[str, Any]]:
         """One full pass over every app; returns their statuses."""
+        await self.deletions.advance()
         await self._fetch({u for rt in self._runtimes.values() for u in rt.app.git_urls})
         await self._prefetch_trees(self._runtimes.values())
         await self._run(list(self._runtimes))
@@ -191,7 +212,9 @@ class Reconciler:
             return
         if self._blocked(rt):
             return
-        if not await self._fetch_and_render(rt, revision=(manual or {}).get("revision")):
+        rendered = await self._fetch_and_render(rt, revision=(manual or {}).get("revision"))
+        self.deletions.arm(rt)  # keeps the PostDelete hooks of the last render
+        if not rendered:
             return
         await steps.observe(self.env, rt)
         self._note_drift(rt)

@@ -22,6 +22,7 @@ from conveyor.reconcile.model import (
     SyncPlan,
     SyncStatus,
 )
+from conveyor.reconcile.sharing import Sharing
 from conveyor.targets.base import ObjectRef
 
 
@@ -36,6 +37,7 @@ class AppRuntime:
     fetch_error: str = ""  # Git outage: running the last good revision
     stopped: Outcome | None = None  # why the last pass stopped short of comparing
     plan: SyncPlan | None = None
+    sharing: Sharing = field(default_factory=Sharing)  # objects other apps render too
     sync_status: SyncStatus = SyncStatus.UNKNOWN
     health: HealthReport | None = None
     normalizer: Normalizer | None = None

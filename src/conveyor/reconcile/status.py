@@ -7,7 +7,9 @@ Conditions, as Flux reports them, with Argo CD's sync/health vocabulary alongsid
 * Reconciling — True while the app is moving towards its desired state (Progressing
   health, or a sync that is waiting to retry);
 * Stalled — True when only a human can unblock it (render error, retries exhausted,
-  dependency cycle), with the message saying what to do.
+  dependency cycle), with the message saying what to do;
+* SharedResourceWarning — present (True) only while another app renders one of the app's
+  objects too, with Argo CD's message per object (`sharing`).
 They are computed from reasons only: the `Outcome`s the steps returned (kept in the app's
 `AppRuntime`), its sync and health statuses and the auto-sync decision's `Outlook`; the
 messages are passed on for people, never searched (issue 13). Called by
@@ -24,6 +26,7 @@ from conveyor.reconcile.drift import Outlook
 from conveyor.reconcile.model import HealthStatus, Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 
+SHARED_RESOURCE_WARNING = "SharedResourceWarning"  # Argo CD's condition type
 _STALLING = {
     Reason.INVALID_SPEC,
     Reason.RENDER_FAILED,
@@ -94,7 +97,16 @@ def conditions(rt: AppRuntime) -> list[dict[str, str]]:
             message if reconciling else "",
         ),
         _condition("Stalled", stalled, reason if stalled else "", message if stalled else ""),
+        *_shared(rt),
     ]
+
+
+def _shared(rt: AppRuntime) -> list[dict[str, str]]:
+    """Argo CD's SharedResourceWarning, while the app has objects another app renders."""
+    if not rt.sharing.shared:
+        return []
+    message = "; ".join(s.message for s in rt.sharing.shared)
+    return [_condition(SHARED_RESOURCE_WARNING, True, Reason.SHARED_RESOURCE, message)]
 
 
 def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -146,3 +158,25 @@ def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any
 def _source(src: Source) -> dict[str, str]:
     shown = {"repoURL": src.repo_url, "path": src.path, "targetRevision": src.target_revision}
     return shown | {k: v for k, v in (("chart", src.chart), ("ref", src.ref)) if v}
+
+
+def removed(
+    last: dict[str, Any] | None, *, name: str, reason: Reason, message: str
+) -> dict[str, Any]:
+    """The status of an app no longer defined: its last status, with Ready False for
+    `reason` (Deleting, Deleted or ResourcesLeft, from `reconcile.deletion`) and the
+    deletion's progress; called by `deletion.Deletions` whenever that moves."""
+    doc = dict(last or {})
+    doc["name"] = name
+    gone = "no longer reconciled"  # its objects, where left, are nobody's to compare
+    doc["sync"] = {**doc.get("sync", {"revision": ""}), "status": str(SyncStatus.UNKNOWN)}
+    doc["health"] = {"status": str(HealthStatus.UNKNOWN), "message": gone, "objects": []}
+    doc.setdefault("autoSync", {"enabled": False, "paused": False, "reason": "", "decision": ""})
+    deleting = reason == Reason.DELETING
+    doc["conditions"] = [
+        _condition("Ready", False, reason, message),
+        _condition("Reconciling", deleting, reason if deleting else "", message * deleting),
+        _condition("Stalled", False, "", ""),
+    ]
+    doc["deletion"] = {"state": str(reason), "message": message}
+    return doc

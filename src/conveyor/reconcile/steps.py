@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.core.errors import UserError
-from conveyor.reconcile import health, hooknames, operations, ordering, sync
+from conveyor.reconcile import health, hooknames, operations, ordering, sharing, sync
 from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
@@ -61,6 +61,7 @@ class Env:
     sync_options: sync.SyncOptions = field(default_factory=sync.SyncOptions)
     fetch_errors: dict[str, str] = field(default_factory=dict)
     health: health.Checker = health.BUILT_IN  # custom Lua scripts from the config over built-ins
+    claims: sharing.Claims = field(default_factory=sharing.Claims)
 
     def target(self, rt: AppRuntime) -> Target:
         try:
@@ -233,6 +234,7 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
     """
     assert rt.desired is not None
     live = await live_objects(env, rt)
+    rt.sharing = _sharing(env, rt, live)
     signature = (
         rt.app,
         rt.desired.digest,
@@ -240,11 +242,12 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
         frozenset(
             (ref, (obj.get("metadata") or {}).get("resourceVersion")) for ref, obj in live.items()
         ),
+        rt.sharing,
     )
     if signature == rt.observed and rt.plan is not None:
         return live
     policy = rt.app.sync_policy
-    rt.plan = plan(
+    planned = plan(
         rt.desired,
         live,
         inventory_refs=rt.inventory,
@@ -252,10 +255,26 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
         prune=policy.prune or not policy.automated,
         allow_empty=policy.allow_empty,
     )
+    rt.plan = sharing.restrict(planned, rt.sharing, fail=policy.enabled(sharing.FAIL_OPTION))
+    env.claims.pruning(rt.app.name, ((rt.app.target, r) for r in rt.plan.prune.delete))
     rt.sync_status = SyncStatus.OUT_OF_SYNC if rt.plan.out_of_sync else SyncStatus.SYNCED
     assess(rt, live, env.health)
     rt.observed = signature
     return live
+
+
+def _sharing(env: Env, rt: AppRuntime, live: Mapping[ObjectRef, Manifest]) -> sharing.Sharing:
+    """Which of the app's objects other apps render or own (see `sharing`)."""
+    assert rt.desired is not None
+    return sharing.assess(
+        env.claims,
+        app=rt.app.name,
+        target=rt.app.target,
+        manifests=rt.desired.manifests,
+        live=live,
+        inventory=rt.inventory,
+        version=(rt.desired.digest, rt.app.target),
+    )
 
 
 async def run_sync(
@@ -264,7 +283,9 @@ async def run_sync(
     """One sync operation, written ahead to the store so a crash leaves no orphan; its
     outcome is Succeeded, or SyncFailed with the first failing object's message."""
     assert rt.desired is not None and rt.plan is not None
-    desired_refs = {ObjectRef.of(o) for o in rt.desired.manifests if not ordering.is_hook(o)}
+    desired_refs = {
+        ObjectRef.of(o) for o in rt.desired.manifests if not ordering.is_hook(o)
+    } - rt.sharing.foreign
     started = env.clock()
     op = OperationRecord(
         app=rt.app.name,
@@ -286,11 +307,12 @@ async def run_sync(
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
     current = hooknames.name_hooks(current, started=started)
     options = replace(env.sync_options, assess=env.health.assess)
-    results = await sync.execute(current, env.target(rt), options)
+    fail_shared = rt.app.sync_policy.enabled(sharing.FAIL_OPTION)
+    results = await sharing.execute(current, env.target(rt), options, rt.sharing, fail=fail_shared)
     ok = sync.succeeded(results)
     pruned = {r.ref for r in results if r.code == ResultCode.PRUNED}
     gone = {p.ref for p in current.pairs if p.desired is None and p.live is None}
-    rt.inventory = (rt.inventory | desired_refs) - pruned - gone
+    rt.inventory = (rt.inventory | desired_refs) - pruned - gone - rt.sharing.foreign
     state = str(OperationState.SUCCEEDED if ok else OperationState.FAILED)
     payload = [r.to_json() for r in results]
     finished = env.clock()

@@ -8,8 +8,9 @@ Called by `conveyor.reconcile.reconciler` (status, inventory, operations, histor
 `conveyor app` commands, which read the same file the running reconciler writes.
 """
 
+from conveyor.store.deletions import DeletionRecord
 from conveyor.store.errors import StoreError
 from conveyor.store.records import HistoryRecord, OperationRecord
 from conveyor.store.store import Store
 
-__all__ = ["HistoryRecord", "OperationRecord", "Store", "StoreError"]
+__all__ = ["DeletionRecord", "HistoryRecord", "OperationRecord", "Store", "StoreError"]

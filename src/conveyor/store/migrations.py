@@ -27,7 +27,11 @@ def _v1_initial(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, _v1_initial),)
+def _v2_deletions(conn: Connection) -> None:
+    schema.deletions.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, _v1_initial), (2, _v2_deletions))
 
 
 def migrate(conn: Connection) -> list[int]:

@@ -78,3 +78,19 @@ settings = Table(
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+#: Apps whose objects must be deleted with them (a deletion finalizer) or that have
+#: PostDelete hooks: armed while defined, then the progress of their deletion (issue 14).
+deletions = Table(
+    "reconcile_deletions",
+    metadata,
+    Column("app", String(253), primary_key=True),
+    Column("target", String(253), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("cascade", Integer, nullable=False, default=0),
+    Column("policy", String(32), nullable=False, default=""),
+    Column("revision", String(64), nullable=False, default=""),
+    Column("hooks", Text, nullable=False, default="[]"),
+    Column("message", Text, nullable=False, default=""),
+    Column("requested", Float, nullable=False, default=0.0),
+)

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from conveyor.store import schema
+from conveyor.store.deletions import DeletionStore
 from conveyor.store.dialect import insert_missing, upsert
 from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
@@ -41,6 +42,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._status_cache: dict[str, str] = {}
+        self.deletions = DeletionStore(self._tx)  # apps to delete with their objects
 
     @classmethod
     def open(cls, location: str | Path) -> Store:
