@@ -18,21 +18,22 @@ and `conveyor.app` when the config names a target of type `memory`.
 from __future__ import annotations
 
 import asyncio
-import base64
-import copy
 import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from conveyor.targets import memory_objects as objects
 from conveyor.targets.base import (
+    APPLY,
     OWNER_LABEL,
+    ApplyOptions,
     EventKind,
     Manifest,
     NormalizationRule,
     ObjectRef,
+    Propagation,
     TargetEvent,
     TargetRejected,
 )
@@ -56,6 +57,7 @@ NORMALIZATION: tuple[NormalizationRule, ...] = (
 @dataclass(slots=True, kw_only=True)
 class _Live:
     spec_obj: Manifest  # what was applied (plus defaults), without status
+    last: Manifest | None  # the config the last apply wrote (kubectl's last-applied)
     uid: str
     generation: int
     version: int
@@ -94,7 +96,9 @@ class MemoryTarget:
     def normalization(self) -> tuple[NormalizationRule, ...]:
         return NORMALIZATION
 
-    async def apply(self, obj: Manifest) -> Manifest:
+    async def apply(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest:
+        """A merge as `kubectl apply` (see `memory_objects.merge`), or with
+        `options.replace` the object exactly as given; `server_side` is the same merge."""
         if self.apply_delay:
             await asyncio.sleep(self.apply_delay)
         ref = ObjectRef.of(obj)
@@ -102,14 +106,37 @@ class MemoryTarget:
             self.on_apply(obj)
         self._validate(ref, obj)
         self.applies += 1
-        self.journal.append(f"apply {ref}")
-        self._upsert(ref, obj)
+        self.journal.append(f"{'replace' if options.replace else 'apply'} {ref}")
+        config = objects.stored(obj)
+        live = self._objects.get(ref)
+        if live is not None and not options.replace:
+            obj = objects.merge(live.spec_obj, config, live.last)
+        self._upsert(ref, obj, last=config)
         return self._render(ref)
 
-    async def delete(self, ref: ObjectRef) -> bool:
+    async def delete(
+        self, ref: ObjectRef, *, propagation: Propagation = Propagation.FOREGROUND
+    ) -> bool:
+        """Deletes `ref` and its dependents (objects whose ownerReferences carry its uid):
+        dependents first (foreground) or after it (background); ORPHAN keeps them and
+        drops their reference to it, as Kubernetes' garbage collector does."""
         self.deletes += 1
+        live = self._objects.get(ref)
+        dependents = [
+            r for r, o in self._objects.items() if live and objects.owned_by(o.spec_obj, live.uid)
+        ]
+        if propagation == Propagation.ORPHAN and live is not None:
+            for dep in dependents:
+                self.journal.append(f"orphan {dep}")
+                self._objects[dep].spec_obj = objects.disown(self._objects[dep].spec_obj, live.uid)
+            dependents = []
+        if propagation == Propagation.FOREGROUND:
+            for dep in dependents:
+                await self.delete(dep, propagation=propagation)
         self.journal.append(f"delete {ref}")
         existed = self._drop(ref)
+        for dep in dependents if propagation == Propagation.BACKGROUND else ():
+            await self.delete(dep, propagation=propagation)
         self._save()
         return existed
 
@@ -129,7 +156,7 @@ class MemoryTarget:
     def edit(self, ref: ObjectRef, mutate: Callable[[Manifest], None]) -> None:
         """Change a live object out of band (someone ran `kubectl edit`)."""
         live = self._objects[ref]
-        obj = copy.deepcopy(live.spec_obj)
+        obj = objects.clone(live.spec_obj)
         mutate(obj)
         self._upsert(ref, obj)
         self._emit(ref, EventKind.CHANGED)
@@ -156,8 +183,8 @@ class MemoryTarget:
         if reason:
             raise TargetRejected(ref, reason)
 
-    def _upsert(self, ref: ObjectRef, obj: Manifest) -> None:
-        applied = _with_defaults(ref, obj)
+    def _upsert(self, ref: ObjectRef, obj: Manifest, *, last: Manifest | None = None) -> None:
+        applied = objects.with_defaults(ref, objects.stored(obj))
         now = self.clock()
         self._counter += 1
         live = self._objects.get(ref)
@@ -165,6 +192,7 @@ class MemoryTarget:
             uid = f"uid-{self._counter}"
             live = _Live(
                 spec_obj=applied,
+                last=last,
                 uid=uid,
                 generation=1,
                 version=self._counter,
@@ -178,6 +206,8 @@ class MemoryTarget:
                 live.changed = now
             live.spec_obj = applied
             live.version = self._counter
+        if last is not None:
+            live.last = last
         self._index(ref, applied)
         self._save()
 
@@ -195,7 +225,7 @@ class MemoryTarget:
 
     def _render(self, ref: ObjectRef) -> Manifest:
         live = self._objects[ref]
-        obj: Manifest = _clone(live.spec_obj)
+        obj: Manifest = objects.clone(live.spec_obj)
         ready = self.clock() - live.changed >= self.ready_after
         meta = obj.setdefault("metadata", {})
         meta["uid"] = live.uid
@@ -203,7 +233,7 @@ class MemoryTarget:
         # API server, where controllers' status writes bump it)
         meta["resourceVersion"] = f"{live.version}.{int(ready)}"
         meta["generation"] = live.generation
-        meta["creationTimestamp"] = _rfc3339(live.created)
+        meta["creationTimestamp"] = objects.rfc3339(live.created)
         if ref.kind == "Service" and ref.group == "":
             obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
         status = simulate_status(obj, generation=live.generation, ready=ready)
@@ -224,6 +254,7 @@ class MemoryTarget:
         rows = [
             {
                 "obj": live.spec_obj,
+                "last": live.last,
                 "uid": live.uid,
                 "generation": live.generation,
                 "version": live.version,
@@ -243,6 +274,7 @@ class MemoryTarget:
             ref = ObjectRef.of(row["obj"])
             self._objects[ref] = _Live(
                 spec_obj=row["obj"],
+                last=row.get("last"),
                 uid=row["uid"],
                 generation=row["generation"],
                 version=row["version"],
@@ -255,45 +287,3 @@ class MemoryTarget:
 async def _drain(queue: asyncio.Queue[TargetEvent]) -> AsyncIterator[TargetEvent]:
     while True:
         yield await queue.get()
-
-
-def _with_defaults(ref: ObjectRef, obj: Manifest) -> Manifest:
-    """The object as stored: a deep copy with the API server's defaults filled in."""
-    applied = copy.deepcopy(obj)
-    applied.pop("status", None)
-    if ref.kind == "Secret" and ref.group == "" and isinstance(applied.get("stringData"), dict):
-        # the API server folds stringData into base64 data and never returns stringData
-        data = applied.setdefault("data", {})
-        for key, value in applied.pop("stringData").items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
-    for rule in DEFAULTS:
-        if rule.matches(ref):
-            for pointer in rule.pointers:
-                _set_default(applied, pointer.strip("/").split("/"), rule.default)
-    return applied
-
-
-def _set_default(node: Any, parts: list[str], value: Any) -> None:
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        for item in node if isinstance(node, list) else ():
-            _set_default(item, rest, value)
-        return
-    if not isinstance(node, dict):
-        return
-    if not rest:
-        node.setdefault(head, copy.deepcopy(value))
-    elif head in node:
-        _set_default(node[head], rest, value)
-
-
-def _clone(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    return value
-
-
-def _rfc3339(when: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
