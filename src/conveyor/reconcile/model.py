@@ -128,7 +128,7 @@ class Pair:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
-    """One object to apply in one wave of one phase; hooks are run to completion."""
+    """One object to apply (or prune) in one wave of one phase; hooks run to completion."""
 
     ref: ObjectRef
     obj: Manifest
@@ -137,6 +137,7 @@ class Step:
     hook: bool
     delete_policies: tuple[str, ...] = ()
     generate_name: str = ""  # a hook named per sync from metadata.generateName (hooknames)
+    prune: bool = False  # delete `ref` in this wave (`obj` is then the live object)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
