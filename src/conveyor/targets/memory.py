@@ -8,7 +8,8 @@ changed. A container image containing `broken` never becomes ready (Deployments 
 ProgressDeadlineExceeded, Jobs and Pods fail), which lets tests drive Degraded health.
 
 Test hooks: `edit()` / `remove()` change objects out of band (drift) and emit events;
-`reject` refuses chosen objects; `on_apply` sees each object before it is applied;
+`reject` refuses chosen objects; `on_apply` / `on_delete` see each object before it is
+applied / deleted;
 `journal` lists every apply/delete in order; `apply_delay` slows applies so a test can kill a
 reconciler mid-sync; `state_file` persists every mutation atomically so the target
 outlives a reconciler process (the kill -9 acceptance test). Called by tests, the bench
@@ -39,6 +40,7 @@ from conveyor.targets.base import (
 )
 from conveyor.targets.memory_status import DEFAULTS, simulate_status
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SERVER_FIELDS = (
     "/metadata/uid",
     "/metadata/resourceVersion",
@@ -76,6 +78,7 @@ class MemoryTarget:
     state_file: Path | None = None
     reject: Callable[[Manifest], str | None] | None = None
     on_apply: Callable[[Manifest], None] | None = None
+    on_delete: Callable[[ObjectRef], None] | None = None
     applies: int = 0
     deletes: int = 0
     journal: list[str] = field(default_factory=list)
@@ -121,6 +124,8 @@ class MemoryTarget:
         dependents first (foreground) or after it (background); ORPHAN keeps them and
         drops their reference to it, as Kubernetes' garbage collector does."""
         self.deletes += 1
+        if self.on_delete is not None:
+            self.on_delete(ref)
         live = self._objects.get(ref)
         dependents = [
             r for r, o in self._objects.items() if live and objects.owned_by(o.spec_obj, live.uid)
@@ -234,6 +239,9 @@ class MemoryTarget:
         meta["resourceVersion"] = f"{live.version}.{int(ready)}"
         meta["generation"] = live.generation
         meta["creationTimestamp"] = objects.rfc3339(live.created)
+        if live.last is not None and ref.kind != "Secret":  # kubectl's; never a Secret's data
+            notes = meta.setdefault("annotations", {})
+            notes[LAST_APPLIED] = json.dumps(live.last, sort_keys=True)
         if ref.kind == "Service" and ref.group == "":
             obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
         status = simulate_status(obj, generation=live.generation, ready=ready)
