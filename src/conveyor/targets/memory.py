@@ -65,6 +65,12 @@ class _Live:
     version: int
     created: float
     changed: float  # clock time of the last spec change: the controllers restart from it
+    last_text: str = ""  # `last` as the annotation shows it (never a Secret's)
+
+    def remember(self, ref: ObjectRef, last: Manifest | None) -> None:
+        self.last = last
+        keep = last is not None and ref.kind != "Secret"  # a Secret's data stays out
+        self.last_text = json.dumps(last, sort_keys=True) if keep else ""
 
 
 @dataclass(slots=True)
@@ -197,7 +203,7 @@ class MemoryTarget:
             uid = f"uid-{self._counter}"
             live = _Live(
                 spec_obj=applied,
-                last=last,
+                last=None,
                 uid=uid,
                 generation=1,
                 version=self._counter,
@@ -212,7 +218,7 @@ class MemoryTarget:
             live.spec_obj = applied
             live.version = self._counter
         if last is not None:
-            live.last = last
+            live.remember(ref, last)
         self._index(ref, applied)
         self._save()
 
@@ -239,9 +245,8 @@ class MemoryTarget:
         meta["resourceVersion"] = f"{live.version}.{int(ready)}"
         meta["generation"] = live.generation
         meta["creationTimestamp"] = objects.rfc3339(live.created)
-        if live.last is not None and ref.kind != "Secret":  # kubectl's; never a Secret's data
-            notes = meta.setdefault("annotations", {})
-            notes[LAST_APPLIED] = json.dumps(live.last, sort_keys=True)
+        if live.last_text:
+            meta.setdefault("annotations", {})[LAST_APPLIED] = live.last_text
         if ref.kind == "Service" and ref.group == "":
             obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
         status = simulate_status(obj, generation=live.generation, ready=ready)
@@ -282,13 +287,14 @@ class MemoryTarget:
             ref = ObjectRef.of(row["obj"])
             self._objects[ref] = _Live(
                 spec_obj=row["obj"],
-                last=row.get("last"),
+                last=None,
                 uid=row["uid"],
                 generation=row["generation"],
                 version=row["version"],
                 created=row["created"],
                 changed=row["changed"],
             )
+            self._objects[ref].remember(ref, row.get("last"))
             self._index(ref, row["obj"])
 
 
