@@ -186,3 +186,18 @@ def test_retry_limit_minus_one_retries_for_ever_with_backoff(world: World) -> No
         assert attempts_at(1032 + 41 * n) == min(3 + n, 10)
     history = rec.env.store.history("web")
     assert history[0].reason == "retry 13 of unlimited"
+
+
+def test_prune_confirm_keeps_the_object_and_the_app_out_of_sync(world: World) -> None:
+    world.repo.write_objects("app/web.yaml", deployment("web"))
+    world.repo.write_objects("app/old.yaml", configmap("old", **{OPTIONS: "Prune=confirm"}))
+    world.repo.commit()
+    doc = app(world)
+    reconcile(world, doc)
+    world.repo.remove("app/old.yaml")
+    world.repo.commit()
+    status = reconcile(world, doc)
+    assert OLD in world.target.refs()
+    assert status["sync"]["outOfSync"] == [str(OLD)]
+    kept = next(r for r in status["operation"]["results"] if r["object"] == str(OLD))
+    assert kept["code"] == "PruneSkipped" and "Prune=confirm" in kept["message"]

@@ -153,6 +153,7 @@ class PruneSkip(StrEnum):
 
     EMPTY_RENDER = "empty render"
     ANNOTATED = "annotated Prune=false"
+    CONFIRM = "annotated Prune=confirm: delete it by hand, or set Prune=true"
     DISABLED = "pruning is disabled for this app"
     NOT_REQUESTED = "prune not requested"
 
