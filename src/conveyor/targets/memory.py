@@ -106,8 +106,7 @@ class MemoryTarget:
         return NORMALIZATION
 
     async def apply(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest:
-        """A merge as `kubectl apply` (see `memory_objects.merge`), or with
-        `options.replace` the object exactly as given; `server_side` is the same merge."""
+        """Merges as `kubectl apply` (server-side too); `options.replace` writes `obj` as is."""
         if self.apply_delay:
             await asyncio.sleep(self.apply_delay)
         ref = ObjectRef.of(obj)
@@ -126,20 +125,18 @@ class MemoryTarget:
     async def delete(
         self, ref: ObjectRef, *, propagation: Propagation = Propagation.FOREGROUND
     ) -> bool:
-        """Deletes `ref` and its dependents (objects whose ownerReferences carry its uid):
-        dependents first (foreground) or after it (background); ORPHAN keeps them and
-        drops their reference to it, as Kubernetes' garbage collector does."""
+        """`ref`, and its dependents (ownerReferences) first (foreground) or after it
+        (background); ORPHAN keeps them, minus their reference to it (Kubernetes' GC)."""
         self.deletes += 1
         if self.on_delete is not None:
             self.on_delete(ref)
         live = self._objects.get(ref)
-        dependents = [
-            r for r, o in self._objects.items() if live and objects.owned_by(o.spec_obj, live.uid)
-        ]
-        if propagation == Propagation.ORPHAN and live is not None:
-            for dep in dependents:
-                self.journal.append(f"orphan {dep}")
-                self._objects[dep].spec_obj = objects.disown(self._objects[dep].spec_obj, live.uid)
+        uid = live.uid if live else None
+        dependents = [r for r, o in self._objects.items() if objects.owned_by(o.spec_obj, uid)]
+        for dep in dependents if propagation == Propagation.ORPHAN else ():
+            self.journal.append(f"orphan {dep}")
+            self._objects[dep].spec_obj = objects.disown(self._objects[dep].spec_obj, uid)
+        if propagation == Propagation.ORPHAN:
             dependents = []
         if propagation == Propagation.FOREGROUND:
             for dep in dependents:

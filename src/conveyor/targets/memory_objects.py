@@ -53,12 +53,12 @@ def with_defaults(ref: ObjectRef, obj: Manifest) -> Manifest:
     return applied
 
 
-def owned_by(obj: Manifest, uid: str) -> bool:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+def owned_by(obj: Manifest, uid: str | None) -> bool:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or [] if uid else []
     return any(isinstance(r, dict) and r.get("uid") == uid for r in refs)
 
 
-def disown(obj: Manifest, uid: str) -> Manifest:
+def disown(obj: Manifest, uid: str | None) -> Manifest:
     """`obj` without its owner reference to `uid` (what orphaning does to a dependent)."""
     out: Manifest = clone(obj)
     meta = out["metadata"]
