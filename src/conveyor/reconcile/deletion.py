@@ -39,7 +39,7 @@ from conveyor.reconcile.model import Phase, Reason
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.steps import Env
 from conveyor.store import DeletionRecord
-from conveyor.targets.base import OWNER_LABEL, ObjectRef, Target, TargetError
+from conveyor.targets.base import OWNER_LABEL, ObjectRef, Propagation, Target, TargetError
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,9 @@ class Deletions:
                 row, state=DeletionState.POST_DELETE, message=f"{row.message}; {message}"
             )
         inventory = {ObjectRef.parse(key) for key in store.inventory(row.app)}
-        progress = await delete_objects(target, row.app, inventory)
+        progress = await delete_objects(
+            target, row.app, inventory, propagation=Propagation(row.policy or "foreground")
+        )
         store.set_inventory(row.app, [r.key for r in inventory - set(progress.deleted)])
         if not progress.done:
             self._save(row, reason=Reason.DELETING, note=progress.message)

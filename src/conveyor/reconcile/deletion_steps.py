@@ -28,7 +28,7 @@ from conveyor.reconcile import health, hooknames, ordering
 from conveyor.reconcile.inventory import SYNC_OPTIONS
 from conveyor.reconcile.model import HealthStatus, Phase, Step
 from conveyor.reconcile.sharing import owner_label
-from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
+from conveyor.targets.base import Manifest, ObjectRef, Propagation, Target, TargetError
 
 HELM_RESOURCE_POLICY = "helm.sh/resource-policy"
 
@@ -86,8 +86,15 @@ async def _live(target: Target, refs: Iterable[ObjectRef]) -> dict[ObjectRef, Ma
     return found
 
 
-async def delete_objects(target: Target, app: str, inventory: Iterable[ObjectRef]) -> Progress:
-    """Delete what is left of `app`'s objects, wave by wave from the last (see module)."""
+async def delete_objects(
+    target: Target,
+    app: str,
+    inventory: Iterable[ObjectRef],
+    *,
+    propagation: Propagation = Propagation.FOREGROUND,
+) -> Progress:
+    """Delete what is left of `app`'s objects, wave by wave from the last (see module),
+    with the finalizer's propagation policy."""
     owned = {ObjectRef.of(o) for o in await target.list_owned(app)}
     live = await _live(target, set(inventory) | owned)
     doomed: dict[ObjectRef, Manifest] = {}
@@ -116,7 +123,7 @@ async def delete_objects(target: Target, app: str, inventory: Iterable[ObjectRef
     for group in deletion_order(doomed):
         try:
             for ref in group:
-                await target.delete(ref)
+                await target.delete(ref, propagation=propagation)
                 deleted.append(ref)
         except TargetError as exc:
             return progress(False, str(exc))

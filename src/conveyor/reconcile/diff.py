@@ -7,7 +7,11 @@ Normalisation, in order, on copies of both sides:
    that omits `replicas` matches a live object defaulted to 1, while a live 3 still shows;
 3. the app's `spec.ignoreDifferences` (JSON pointers and jq-style paths, per group/kind,
    optionally per name/namespace);
-4. Secrets: `stringData` folded into base64 `data` (as the API server does).
+4. Secrets: `stringData` folded into base64 `data` (as the API server does);
+5. a live object that carries `kubectl.kubernetes.io/last-applied-configuration` is
+   compared three-way, as Argo CD does: a live field that neither the desired object nor
+   the last applied one has was set by someone else (a controller, a defaulting webhook)
+   and is not a difference. `Replace=true` is how Git takes such fields back.
 
 Secret values never leave this module in clear: `redact` replaces every value of
 `data`/`stringData` with `++++++++` (marking values that differ between the sides), and
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -118,11 +123,33 @@ def compare(
     ref: ObjectRef, desired: Manifest | None, live: Manifest | None, normalizer: Normalizer
 ) -> ObjectDiff:
     """Normalise both sides of one object; `changed` tells whether they differ."""
-    return ObjectDiff(
-        ref=ref,
-        desired=None if desired is None else normalizer.normalize(desired, ref),
-        live=None if live is None else normalizer.normalize(live, ref),
-    )
+    want = None if desired is None else normalizer.normalize(desired, ref)
+    have = None if live is None else normalizer.normalize(live, ref)
+    last = _last_applied(live)
+    if want is not None and have is not None and last is not None:
+        have = _without_others(have, want, last)
+    return ObjectDiff(ref=ref, desired=want, live=have)
+
+
+def _last_applied(live: Manifest | None) -> Any:
+    notes = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    text = notes.get(_LAST_APPLIED) if isinstance(notes, dict) else None
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _without_others(live: Any, desired: Any, last: Any) -> Any:
+    """`live` minus the mapping keys neither `desired` nor `last` has (three-way diff)."""
+    if not isinstance(live, dict) or not isinstance(desired, dict):
+        return live
+    previous = last if isinstance(last, dict) else {}
+    return {
+        key: _without_others(value, desired.get(key), previous.get(key))
+        for key, value in live.items()
+        if key in desired or key in previous
+    }
 
 
 def redact(

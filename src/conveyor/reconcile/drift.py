@@ -5,8 +5,8 @@ Argo CD's rules, with its users' complaints in mind:
   was already synced successfully has drifted; with `selfHeal` it is re-applied with
   exponential backoff (first attempt at once, then 2 s, 6 s, 18 s … capped at 300 s,
   reset once the app is Synced again); without it, the drift is reported, never fixed;
-* a failed sync is retried `retry.limit` times with the app's backoff
-  (`duration * factor^n`, capped at `maxDuration`), then the app is Stalled;
+* a failed sync is retried `retry.limit` times (for ever when it is -1) with the app's
+  backoff (`duration * factor^n`, capped at `maxDuration`), then the app is Stalled;
 * a paused app (after `rollback`) never auto-syncs until a manual sync resumes it.
 Called by `reconcile.reconciler`.
 """
@@ -67,6 +67,12 @@ def self_heal_delay(heals: int) -> float:
     return min(SELF_HEAL_BASE * SELF_HEAL_FACTOR ** (heals - 1), SELF_HEAL_CAP)
 
 
+def retries_left(retry: Retry, retries: int) -> bool:
+    """Whether a sync that failed after `retries` retries is retried; `limit: -1` (any
+    negative limit) retries for ever, as Argo CD, with the same capped backoff."""
+    return retry.limit < 0 or retries < retry.limit
+
+
 def retry_delay(retry: Retry, retries: int) -> float:
     return min(retry.duration * retry.factor ** max(retries - 1, 0), retry.max_duration)
 
@@ -95,10 +101,11 @@ def decide(
             outlook=Outlook.WAITING,
         )
     if attempts.failed:
-        if attempts.retries < policy.retry.limit:
+        if retries_left(policy.retry, attempts.retries):
+            limit = policy.retry.limit
             return Decision(
                 action=Action.RETRY,
-                message=f"retry {attempts.retries + 1} of {policy.retry.limit}",
+                message=f"retry {attempts.retries + 1} of {limit if limit >= 0 else 'unlimited'}",
                 outlook=Outlook.WAITING,
             )
         return Decision(
@@ -117,7 +124,7 @@ def after_attempt(
     heals = attempts.heals + 1 if decision == Action.SELF_HEAL else attempts.heals
     if not ok:
         # no retry left ⇒ nothing to wait for: the app is stalled now, not "backing off"
-        delay = retry_delay(retry, retries + 1) if retries < retry.limit else 0.0
+        delay = retry_delay(retry, retries + 1) if retries_left(retry, retries) else 0.0
     elif decision == Action.SELF_HEAL:
         delay = self_heal_delay(heals)
     else:

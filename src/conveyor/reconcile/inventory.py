@@ -6,7 +6,9 @@ The rules (issue 6, learned from Argo CD's and Flux's surprise-prune complaints)
 * the caller never asks when fetch or render failed (there is no desired state then);
 * an empty render that would delete everything is refused unless `allowEmpty`;
 * live objects annotated `argocd.argoproj.io/sync-options: Prune=false` (or
-  `conveyor.dev/prune: "false"`) are kept and reported;
+  `conveyor.dev/prune: "false"`) are kept and reported; `Prune=confirm` ones too, and
+  they keep the app OutOfSync (Argo CD waits for a confirmation Conveyor has no channel
+  for: the user deletes the object, or lets Conveyor prune it with Prune=true);
 * with pruning disabled the candidates are reported as PruneSkipped, not deleted.
 Deletion itself happens last, in `reconcile.sync`. Called by `reconcile.plan`.
 """
@@ -20,6 +22,12 @@ from conveyor.targets.base import Manifest, ObjectRef
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 PRUNE_ANNOTATION = "conveyor.dev/prune"
+
+
+def prune_needs_confirmation(obj: Manifest | None) -> bool:
+    notes = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    options = {o.strip() for o in str(notes.get(SYNC_OPTIONS, "")).split(",")}
+    return "Prune=confirm" in options
 
 
 def prune_disabled_by_annotation(obj: Manifest | None) -> bool:
@@ -54,6 +62,8 @@ def decide(
     for ref in stale:
         if prune_disabled_by_annotation(live.get(ref)):
             skipped.append((ref, PruneSkip.ANNOTATED))
+        elif prune_needs_confirmation(live.get(ref)):
+            skipped.append((ref, PruneSkip.CONFIRM))
         elif not prune:
             skipped.append((ref, PruneSkip.DISABLED))
         else:

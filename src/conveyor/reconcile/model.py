@@ -136,7 +136,7 @@ class Pair:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
-    """One object to apply in one wave of one phase; hooks are run to completion."""
+    """One object to apply (or prune) in one wave of one phase; hooks run to completion."""
 
     ref: ObjectRef
     obj: Manifest
@@ -145,6 +145,7 @@ class Step:
     hook: bool
     delete_policies: tuple[str, ...] = ()
     generate_name: str = ""  # a hook named per sync from metadata.generateName (hooknames)
+    prune: bool = False  # delete `ref` in this wave (`obj` is then the live object)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,6 +161,7 @@ class PruneSkip(StrEnum):
 
     EMPTY_RENDER = "empty render"
     ANNOTATED = "annotated Prune=false"
+    CONFIRM = "annotated Prune=confirm: delete it by hand, or set Prune=true"
     DISABLED = "pruning is disabled for this app"
     NOT_REQUESTED = "prune not requested"
 

@@ -4,13 +4,17 @@
 prune (`inventory.decide`) and orders what to apply (`ordering.order`). Hooks take no part
 in the sync status (as in Argo CD): they run on every sync operation instead. Objects
 kept by a Prune=false annotation do not make the app OutOfSync; they are listed in the
-plan's prune decision. Called by `reconcile.reconciler` (every pass) and `conveyor app diff`.
+plan's prune decision. Neither do live objects annotated
+`argocd.argoproj.io/compare-options: IgnoreExtraneous` (Argo CD's compare option), though
+they are still pruned when a sync prunes. Called by `reconcile.reconciler` (every pass)
+and `conveyor app diff`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from conveyor.reconcile import annotations as object_annotations
 from conveyor.reconcile import inventory, ordering
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.model import DesiredState, PruneSkip, SyncPlan
@@ -55,7 +59,10 @@ def plan(
     stale = [
         p.ref
         for p in pairs
-        if p.desired is None and p.live is not None and p.ref not in kept_by_annotation
+        if p.desired is None
+        and p.live is not None
+        and p.ref not in kept_by_annotation
+        and "IgnoreExtraneous" not in object_annotations.compare_options(p.live)
     ]
     return SyncPlan(
         app=desired.app,

@@ -31,6 +31,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from conveyor.reconcile import ordering, sync
+from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.model import (
     PruneDecision,
     ResourceResult,
@@ -228,6 +229,7 @@ async def execute(
     sharing: Sharing,
     *,
     fail: bool,
+    app: Application | None = None,
 ) -> list[ResourceResult]:
     """Run `plan`; with `fail` and objects another app owns, fail before applying anything."""
     blocking = sharing.foreign_desired if fail else ()
@@ -240,4 +242,4 @@ async def execute(
             )
             for s in blocking
         ]
-    return await sync.execute(plan, target, options)
+    return await sync.execute(plan, target, options, app=app)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.core.errors import UserError
-from conveyor.reconcile import health, hooknames, operations, ordering, sharing, sync
+from conveyor.reconcile import annotations as object_annotations
+from conveyor.reconcile import health, hooknames, namespaces, operations, ordering, sharing, sync
 from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
@@ -124,6 +125,7 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             return _no_desired(rt, Reason.RENDER_FAILED, message)
         try:
             ordering.order(manifests)  # bad hook or wave annotations are render errors
+            object_annotations.check(manifests)  # and unknown Argo CD annotations
             hooknames.check(manifests)  # generateName only on hooks
         except UserError as exc:
             return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
@@ -301,14 +303,16 @@ async def run_sync(
     op_id = env.store.begin_operation(op)
     rt.inventory |= desired_refs
     current = rt.plan
-    await _create_namespace(env, rt)
+    await namespaces.ensure(env.target(rt), rt.app, rt.desired.manifests)
     if prune is False:
         kept = tuple((r, PruneSkip.NOT_REQUESTED) for r in current.prune.delete)
         current = replace(current, prune=PruneDecision(skipped=(*current.prune.skipped, *kept)))
     current = hooknames.name_hooks(current, started=started)
     options = replace(env.sync_options, assess=env.health.assess)
     fail_shared = rt.app.sync_policy.enabled(sharing.FAIL_OPTION)
-    results = await sharing.execute(current, env.target(rt), options, rt.sharing, fail=fail_shared)
+    results = await sharing.execute(
+        current, env.target(rt), options, rt.sharing, fail=fail_shared, app=rt.app
+    )
     ok = sync.succeeded(results)
     pruned = {r.ref for r in results if r.code == ResultCode.PRUNED}
     gone = {p.ref for p in current.pairs if p.desired is None and p.live is None}
@@ -338,7 +342,8 @@ async def run_sync(
             initiated_by=initiated_by,
             reason=reason,
             source_path=rt.app.source.path,
-        )
+        ),
+        limit=rt.app.revision_history_limit,
     )
     env.metrics.count_sync(rt.app.name, state)
     if ok:
@@ -351,20 +356,6 @@ async def run_sync(
         message,
     )
     return operations.outcome(done)
-
-
-async def _create_namespace(env: Env, rt: AppRuntime) -> None:
-    """`syncOptions: [CreateNamespace=true]`: create the destination namespace first, as
-    Argo CD does. It is not part of the app's inventory, so it is never pruned."""
-    namespace = rt.app.namespace
-    if "CreateNamespace=true" not in rt.app.sync_policy.sync_options or not namespace:
-        return
-    ref = ObjectRef(group="", kind="Namespace", namespace="", name=namespace)
-    target = env.target(rt)
-    if await target.get(ref) is None:
-        await target.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-        )
 
 
 def assess(

@@ -1,9 +1,11 @@
 """Execute a `SyncPlan` against a target: phases and waves in order, health between
 waves, hooks to completion, prune last. Returns one `ResourceResult` per object.
 
-Rules (Argo CD's sync-waves and resource-hooks docs):
-* waves run in plan order; within a wave every step is applied; plain resources that are
-  already in sync are not re-applied (result Unchanged); hooks always run;
+Rules (Argo CD's sync-waves, resource-hooks and sync-options docs):
+* waves run in plan order; within a wave every step is applied, in-sync objects too,
+  unless `ApplyOutOfSyncOnly=true` (then they are Unchanged, not touched); hooks always
+  run; how each object is written (Replace, Force, ServerSideApply, Validate,
+  RespectIgnoreDifferences) comes from `behaviour`;
 * before a later wave starts, the objects applied so far must be Healthy (hooks must
   have completed; a wave with hooks is waited for even when it is the last);
   Degraded, or the wave timeout, fails the sync;
@@ -13,8 +15,10 @@ Rules (Argo CD's sync-waves and resource-hooks docs):
   first (for a hook named from generateName: the objects earlier syncs created from the
   same generateName, see `hooknames`); HookSucceeded / HookFailed delete it after it
   finished that way;
-* prune last, only the plan's `prune.delete` (inventory-only, see `inventory`).
-Called by `reconcile.reconciler`.
+* prunes, only the plan's `prune.delete` (inventory-only, see `inventory`), run in the
+  Sync phase in mirrored waves, or in a final wave with PruneLast (`prunewaves`), with
+  the app's `PrunePropagationPolicy`.
+Called by `reconcile.steps.run_sync`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conveyor.reconcile import health
+from conveyor.reconcile import health, prunewaves
+from conveyor.reconcile.appmodel import Application
+from conveyor.reconcile.behaviour import SyncBehaviour
 from conveyor.reconcile.model import (
     HealthStatus,
     Phase,
@@ -35,7 +41,7 @@ from conveyor.reconcile.model import (
     SyncPlan,
     Wave,
 )
-from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
+from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError, TargetRejected
 
 log = logging.getLogger(__name__)
 _FAILED = (ResultCode.SYNC_FAILED, ResultCode.HOOK_FAILED)
@@ -51,18 +57,38 @@ class SyncOptions:
     assess: Callable[[Manifest | None], health.Verdict] = health.assess  # custom health: steps
 
 
-async def execute(plan: SyncPlan, target: Target, options: SyncOptions) -> list[ResourceResult]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Run:
+    """What every step of one sync reads: the target, the options, the live objects."""
+
+    target: Target
+    how: SyncBehaviour
+    out_of_sync: frozenset[ObjectRef]
+    live: dict[ObjectRef, Manifest]
+    earlier: _Earlier
+
+
+async def execute(
+    plan: SyncPlan, target: Target, options: SyncOptions, *, app: Application | None = None
+) -> list[ResourceResult]:
+    """Run `plan`; `app` brings the sync options (None: Argo CD's defaults)."""
     results: list[ResourceResult] = []
-    out_of_sync = set(plan.out_of_sync)
-    live_refs = {p.ref for p in plan.pairs if p.live is not None}
-    waves = [w for w in plan.waves if w.phase != Phase.SYNC_FAIL]
-    earlier = await _earlier_runs(plan, target)
+    how = SyncBehaviour.of(app)
+    run = _Run(
+        target=target,
+        how=how,
+        out_of_sync=frozenset(plan.out_of_sync),
+        live={p.ref: p.live for p in plan.pairs if p.live is not None},
+        earlier=await _earlier_runs(plan, target),
+    )
+    scheduled = prunewaves.schedule(plan, prune_last=how.prune_last)
+    waves = [w for w in scheduled if w.phase != Phase.SYNC_FAIL]
     failed = False
     for index, wave in enumerate(waves):
         if failed:
             results += [_skipped(step) for step in wave.steps]
             continue
-        wave_results = await _run_wave(wave, target, out_of_sync, live_refs, earlier)
+        wave_results = await _run_wave(wave, run)
         results += wave_results
         failed = any(r.code in _FAILED for r in wave_results)
         if not failed and (index + 1 < len(waves) or any(s.hook for s in wave.steps)):
@@ -72,24 +98,28 @@ async def execute(plan: SyncPlan, target: Target, options: SyncOptions) -> list[
                 failed = True
     if failed:
         for wave in (w for w in plan.waves if w.phase == Phase.SYNC_FAIL):
-            results += await _run_wave(wave, target, out_of_sync, live_refs, earlier)
+            results += await _run_wave(wave, run)
         return results
-    return results + await _prune(plan, target)
+    return results + [
+        ResourceResult(ref=ref, code=ResultCode.PRUNE_SKIPPED, message=str(why))
+        for ref, why in plan.prune.skipped
+    ]
 
 
-async def _run_wave(
-    wave: Wave,
-    target: Target,
-    out_of_sync: set[ObjectRef],
-    live_refs: set[ObjectRef],
-    earlier: _Earlier,
-) -> list[ResourceResult]:
+async def _run_wave(wave: Wave, run: _Run) -> list[ResourceResult]:
     results = []
     for step in wave.steps:
-        if not step.hook and step.ref not in out_of_sync and step.ref in live_refs:
+        if step.prune:
+            results.append(await _prune(step, run))
+        elif (
+            run.how.apply_out_of_sync_only
+            and not step.hook
+            and step.ref not in run.out_of_sync
+            and step.ref in run.live
+        ):
             results.append(_result(step, ResultCode.UNCHANGED, "already in sync"))
-            continue
-        results.append(await _apply(step, target, earlier))
+        else:
+            results.append(await _apply(step, run))
     return results
 
 
@@ -113,14 +143,15 @@ async def _earlier_runs(plan: SyncPlan, target: Target) -> _Earlier:
     return found
 
 
-async def _apply(step: Step, target: Target, earlier: _Earlier) -> ResourceResult:
+async def _apply(step: Step, run: _Run) -> ResourceResult:
+    target = run.target
     try:
         if step.hook and "BeforeHookCreation" in step.delete_policies:
             await target.delete(step.ref)
-            for ref in earlier.get(_run_key(step.ref, step.generate_name), ()):
+            for ref in run.earlier.get(_run_key(step.ref, step.generate_name), ()):
                 if ref != step.ref:
                     await target.delete(ref)
-        await target.apply(step.obj)
+        await _write(step, run)
     except TargetError as exc:
         code = ResultCode.HOOK_FAILED if step.hook else ResultCode.SYNC_FAILED
         return _result(step, code, exc.reason)
@@ -168,23 +199,32 @@ async def _after_hook(step: Step, target: Target, *, succeeded: bool) -> None:
             log.warning("could not delete hook %s after it finished: %s", step.ref, exc)
 
 
-async def _prune(plan: SyncPlan, target: Target) -> list[ResourceResult]:
-    results = [
-        ResourceResult(ref=ref, code=ResultCode.PRUNE_SKIPPED, message=str(why))
-        for ref, why in plan.prune.skipped
-    ]
-    for ref in plan.prune.delete:
-        try:
-            await target.delete(ref)
-        except TargetError as exc:
-            results.append(
-                ResourceResult(
-                    ref=ref, code=ResultCode.SYNC_FAILED, message=f"prune failed: {exc.reason}"
-                )
-            )
-            continue
-        results.append(ResourceResult(ref=ref, code=ResultCode.PRUNED, message="pruned"))
-    return results
+async def _write(step: Step, run: _Run) -> None:
+    """Apply one object as its options say: Replace replaces; Force with Replace deletes
+    and re-creates; Force alone deletes and re-creates only when the apply is refused
+    (`kubectl apply --force`); RespectIgnoreDifferences keeps ignored fields' live values."""
+    how, target = run.how, run.target
+    obj = how.keep_live(step.ref, step.obj, run.live.get(step.ref)) if not step.hook else step.obj
+    options = how.apply_options(obj)
+    force = how.force(obj)
+    if force and options.replace:
+        await target.delete(step.ref)
+    try:
+        await target.apply(obj, options=options)
+    except TargetRejected:
+        if not force or options.replace:
+            raise
+        await target.delete(step.ref)
+        await target.apply(obj, options=options)
+
+
+async def _prune(step: Step, run: _Run) -> ResourceResult:
+    policy = run.how.propagation
+    try:
+        await run.target.delete(step.ref, propagation=policy)
+    except TargetError as exc:
+        return _result(step, ResultCode.SYNC_FAILED, f"prune failed: {exc.reason}")
+    return _result(step, ResultCode.PRUNED, f"pruned ({policy})")
 
 
 def _result(step: Step, code: ResultCode, message: str) -> ResourceResult:

@@ -207,8 +207,9 @@ class Store:
 
     # -- history ------------------------------------------------------------------------
 
-    def add_history(self, entry: HistoryRecord) -> int:
-        """Append a history entry, keeping the newest HISTORY_LIMIT per app."""
+    def add_history(self, entry: HistoryRecord, *, limit: int = HISTORY_LIMIT) -> int:
+        """Append a history entry, keeping the newest `limit` per app (the app's
+        `spec.revisionHistoryLimit`, 10 by default as in Argo CD)."""
         with self._tx() as conn:
             result = conn.execute(
                 schema.history.insert().values(
@@ -230,10 +231,8 @@ class Store:
                     .order_by(schema.history.c.id.desc())
                 )
             )
-            if len(ids) > HISTORY_LIMIT:
-                conn.execute(
-                    delete(schema.history).where(schema.history.c.id.in_(ids[HISTORY_LIMIT:]))
-                )
+            if len(ids) > limit:
+                conn.execute(delete(schema.history).where(schema.history.c.id.in_(ids[limit:])))
             key = result.inserted_primary_key
             return int(key[0]) if key else 0
 

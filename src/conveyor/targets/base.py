@@ -1,9 +1,10 @@
 """The seam between the reconciler and the places desired state runs: the `Target` Protocol.
 
 Who calls what: `conveyor.reconcile.sync` calls `apply` and `delete` (hooks, waves,
-prune); `reconcile.steps` reads live state through `list_owned` and `get` (once per app
-per pass: the diff, drift and health all work from that read); `reconcile.loop` consumes
-`events()` to notice drift without waiting for the poll interval; `reconcile.diff` applies
+prune), with the `ApplyOptions` and `Propagation` the app's sync options ask for;
+`reconcile.steps` reads live state through `list_owned` and `get` (once per app per pass:
+the diff, drift and health all work from that read); `reconcile.loop` consumes `events()`
+to notice drift without waiting for the poll interval; `reconcile.diff` applies
 `normalization` to ignore what the target itself writes into live objects.
 
 Contract, in the words a new target author needs (Podman in issue 7, Kubernetes later):
@@ -88,6 +89,37 @@ class ObjectRef:
         return f"{kind} {where}{self.name}"
 
 
+class Propagation(StrEnum):
+    """How dependents of a deleted object go (Kubernetes garbage collection; Argo CD's
+    `PrunePropagationPolicy`, foreground by default)."""
+
+    FOREGROUND = "foreground"  # dependents first, then the object
+    BACKGROUND = "background"  # the object first, then its dependents
+    ORPHAN = "orphan"  # the object only; dependents stay, their ownerReferences dropped
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOptions:
+    """How one `apply` writes the object (Argo CD's sync options for it, issue 14).
+
+    `replace`: the live object becomes exactly `obj` (`kubectl replace`); fields others
+    set disappear. Otherwise apply merges as `kubectl apply` does: fields this reconciler
+    applied before and no longer wants go, fields others set stay. `server_side`:
+    server-side apply where the target has it (Kubernetes), else the same as apply.
+    `validate` False: the target's schema checks of unknown fields are skipped.
+    `skip_dry_run`: the kind may be unknown to the target until it is applied.
+    """
+
+    replace: bool = False
+    server_side: bool = False
+    validate: bool = True
+    skip_dry_run: bool = False
+
+
+#: The options of a plain `kubectl apply`.
+APPLY = ApplyOptions()
+
+
 class EventKind(StrEnum):
     CHANGED = "changed"
     DELETED = "deleted"
@@ -154,12 +186,15 @@ class Target(Protocol):
         """Fields this target populates or defaults in live objects (diff ignores them)."""
         ...
 
-    async def apply(self, obj: Manifest) -> Manifest:
+    async def apply(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest:
         """Create or update `obj` (idempotent upsert) and return the live object."""
         ...
 
-    async def delete(self, ref: ObjectRef) -> bool:
-        """Delete the object; False when it did not exist (not an error)."""
+    async def delete(
+        self, ref: ObjectRef, *, propagation: Propagation = Propagation.FOREGROUND
+    ) -> bool:
+        """Delete the object and, unless `propagation` is ORPHAN, the objects whose
+        `metadata.ownerReferences` name it; False when it did not exist (not an error)."""
         ...
 
     async def get(self, ref: ObjectRef) -> Manifest | None:

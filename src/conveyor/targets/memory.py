@@ -9,7 +9,8 @@ ProgressDeadlineExceeded, Jobs and Pods fail), which lets tests drive Degraded h
 
 Test hooks: `edit()` / `remove()` change objects out of band (drift) and emit events;
 `report()` writes a status as a custom resource's controller would (kept over the simulation);
-`reject` refuses chosen objects; `on_apply` sees each object before it is applied;
+`reject` refuses chosen objects; `on_apply` / `on_delete` see each object before it is
+applied / deleted;
 `journal` lists every apply/delete in order; `apply_delay` slows applies so a test can kill a
 reconciler mid-sync; `state_file` persists every mutation atomically so the target
 outlives a reconciler process (the kill -9 acceptance test). Called by tests, the bench
@@ -19,8 +20,6 @@ and `conveyor.app` when the config names a target of type `memory`.
 from __future__ import annotations
 
 import asyncio
-import base64
-import copy
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,17 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conveyor.targets import memory_objects as objects
 from conveyor.targets.base import (
+    APPLY,
     OWNER_LABEL,
+    ApplyOptions,
     EventKind,
     Manifest,
     NormalizationRule,
     ObjectRef,
+    Propagation,
     TargetEvent,
     TargetRejected,
 )
 from conveyor.targets.memory_status import DEFAULTS, simulate_status
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SERVER_FIELDS = (
     "/metadata/uid",
     "/metadata/resourceVersion",
@@ -57,12 +61,19 @@ NORMALIZATION: tuple[NormalizationRule, ...] = (
 @dataclass(slots=True, kw_only=True)
 class _Live:
     spec_obj: Manifest  # what was applied (plus defaults), without status
+    last: Manifest | None  # the config the last apply wrote (kubectl's last-applied)
     uid: str
     generation: int
     version: int
     created: float
     changed: float  # clock time of the last spec change: the controllers restart from it
     status: dict[str, Any] | None = None  # reported by a test's "controller", not persisted
+    last_text: str = ""  # `last` as the annotation shows it (never a Secret's)
+
+    def remember(self, ref: ObjectRef, last: Manifest | None) -> None:
+        self.last = last
+        keep = last is not None and ref.kind != "Secret"  # a Secret's data stays out
+        self.last_text = json.dumps(last, sort_keys=True) if keep else ""
 
 
 @dataclass(slots=True)
@@ -76,6 +87,7 @@ class MemoryTarget:
     state_file: Path | None = None
     reject: Callable[[Manifest], str | None] | None = None
     on_apply: Callable[[Manifest], None] | None = None
+    on_delete: Callable[[ObjectRef], None] | None = None
     applies: int = 0
     deletes: int = 0
     journal: list[str] = field(default_factory=list)
@@ -96,7 +108,8 @@ class MemoryTarget:
     def normalization(self) -> tuple[NormalizationRule, ...]:
         return NORMALIZATION
 
-    async def apply(self, obj: Manifest) -> Manifest:
+    async def apply(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest:
+        """Merges as `kubectl apply` (server-side too); `options.replace` writes `obj` as is."""
         if self.apply_delay:
             await asyncio.sleep(self.apply_delay)
         ref = ObjectRef.of(obj)
@@ -104,14 +117,37 @@ class MemoryTarget:
             self.on_apply(obj)
         self._validate(ref, obj)
         self.applies += 1
-        self.journal.append(f"apply {ref}")
-        self._upsert(ref, obj)
+        self.journal.append(f"{'replace' if options.replace else 'apply'} {ref}")
+        config = objects.stored(obj)
+        live = self._objects.get(ref)
+        if live is not None and not options.replace:
+            obj = objects.merge(live.spec_obj, config, live.last)
+        self._upsert(ref, obj, last=config)
         return self._render(ref)
 
-    async def delete(self, ref: ObjectRef) -> bool:
+    async def delete(
+        self, ref: ObjectRef, *, propagation: Propagation = Propagation.FOREGROUND
+    ) -> bool:
+        """`ref`, and its dependents (ownerReferences) first (foreground) or after it
+        (background); ORPHAN keeps them, minus their reference to it (Kubernetes' GC)."""
         self.deletes += 1
+        if self.on_delete is not None:
+            self.on_delete(ref)
+        live = self._objects.get(ref)
+        uid = live.uid if live else None
+        dependents = [r for r, o in self._objects.items() if objects.owned_by(o.spec_obj, uid)]
+        for dep in dependents if propagation == Propagation.ORPHAN else ():
+            self.journal.append(f"orphan {dep}")
+            self._objects[dep].spec_obj = objects.disown(self._objects[dep].spec_obj, uid)
+        if propagation == Propagation.ORPHAN:
+            dependents = []
+        if propagation == Propagation.FOREGROUND:
+            for dep in dependents:
+                await self.delete(dep, propagation=propagation)
         self.journal.append(f"delete {ref}")
         existed = self._drop(ref)
+        for dep in dependents if propagation == Propagation.BACKGROUND else ():
+            await self.delete(dep, propagation=propagation)
         self._save()
         return existed
 
@@ -131,7 +167,7 @@ class MemoryTarget:
     def edit(self, ref: ObjectRef, mutate: Callable[[Manifest], None]) -> None:
         """Change a live object out of band (someone ran `kubectl edit`)."""
         live = self._objects[ref]
-        obj = copy.deepcopy(live.spec_obj)
+        obj = objects.clone(live.spec_obj)
         mutate(obj)
         self._upsert(ref, obj)
         self._emit(ref, EventKind.CHANGED)
@@ -164,8 +200,8 @@ class MemoryTarget:
         if reason:
             raise TargetRejected(ref, reason)
 
-    def _upsert(self, ref: ObjectRef, obj: Manifest) -> None:
-        applied = _with_defaults(ref, obj)
+    def _upsert(self, ref: ObjectRef, obj: Manifest, *, last: Manifest | None = None) -> None:
+        applied = objects.with_defaults(ref, objects.stored(obj))
         now = self.clock()
         self._counter += 1
         live = self._objects.get(ref)
@@ -173,6 +209,7 @@ class MemoryTarget:
             uid = f"uid-{self._counter}"
             live = _Live(
                 spec_obj=applied,
+                last=None,
                 uid=uid,
                 generation=1,
                 version=self._counter,
@@ -186,6 +223,8 @@ class MemoryTarget:
                 live.changed = now
             live.spec_obj = applied
             live.version = self._counter
+        if last is not None:
+            live.remember(ref, last)
         self._index(ref, applied)
         self._save()
 
@@ -203,7 +242,7 @@ class MemoryTarget:
 
     def _render(self, ref: ObjectRef) -> Manifest:
         live = self._objects[ref]
-        obj: Manifest = _clone(live.spec_obj)
+        obj: Manifest = objects.clone(live.spec_obj)
         ready = self.clock() - live.changed >= self.ready_after
         meta = obj.setdefault("metadata", {})
         meta["uid"] = live.uid
@@ -211,10 +250,12 @@ class MemoryTarget:
         # API server, where controllers' status writes bump it)
         meta["resourceVersion"] = f"{live.version}.{int(ready)}"
         meta["generation"] = live.generation
-        meta["creationTimestamp"] = _rfc3339(live.created)
+        meta["creationTimestamp"] = objects.rfc3339(live.created)
+        if live.last_text:
+            meta.setdefault("annotations", {})[LAST_APPLIED] = live.last_text
         if ref.kind == "Service" and ref.group == "":
             obj.setdefault("spec", {})["clusterIP"] = f"10.96.0.{live.version % 250 + 1}"
-        status = _clone(live.status) if live.status else None
+        status = objects.clone(live.status) if live.status else None
         status = status or simulate_status(obj, generation=live.generation, ready=ready)
         if status is not None:
             obj["status"] = status
@@ -233,6 +274,7 @@ class MemoryTarget:
         rows = [
             {
                 "obj": live.spec_obj,
+                "last": live.last,
                 "uid": live.uid,
                 "generation": live.generation,
                 "version": live.version,
@@ -252,57 +294,17 @@ class MemoryTarget:
             ref = ObjectRef.of(row["obj"])
             self._objects[ref] = _Live(
                 spec_obj=row["obj"],
+                last=None,
                 uid=row["uid"],
                 generation=row["generation"],
                 version=row["version"],
                 created=row["created"],
                 changed=row["changed"],
             )
+            self._objects[ref].remember(ref, row.get("last"))
             self._index(ref, row["obj"])
 
 
 async def _drain(queue: asyncio.Queue[TargetEvent]) -> AsyncIterator[TargetEvent]:
     while True:
         yield await queue.get()
-
-
-def _with_defaults(ref: ObjectRef, obj: Manifest) -> Manifest:
-    """The object as stored: a deep copy with the API server's defaults filled in."""
-    applied = copy.deepcopy(obj)
-    applied.pop("status", None)
-    if ref.kind == "Secret" and ref.group == "" and isinstance(applied.get("stringData"), dict):
-        # the API server folds stringData into base64 data and never returns stringData
-        data = applied.setdefault("data", {})
-        for key, value in applied.pop("stringData").items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
-    for rule in DEFAULTS:
-        if rule.matches(ref):
-            for pointer in rule.pointers:
-                _set_default(applied, pointer.strip("/").split("/"), rule.default)
-    return applied
-
-
-def _set_default(node: Any, parts: list[str], value: Any) -> None:
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        for item in node if isinstance(node, list) else ():
-            _set_default(item, rest, value)
-        return
-    if not isinstance(node, dict):
-        return
-    if not rest:
-        node.setdefault(head, copy.deepcopy(value))
-    elif head in node:
-        _set_default(node[head], rest, value)
-
-
-def _clone(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    return value
-
-
-def _rfc3339(when: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))

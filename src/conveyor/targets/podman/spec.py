@@ -112,15 +112,18 @@ class RunPlan:
     container: Mapping[str, Any]
 
 
-def _unknown(obj: Mapping[str, Any], allowed: set[str], path: str) -> None:
-    for key in obj:
+def _unknown(obj: Mapping[str, Any], allowed: set[str], path: str, strict: bool = True) -> None:
+    for key in obj if strict else ():
         if key not in allowed:
             raise SpecError(f"{path}.{key}", "not supported by the podman target")
 
 
-def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -> None:
-    """Raise `SpecError` for the first field the target cannot honour."""
-    _unknown(spec, POD_FIELDS | NO_EFFECT_POD_FIELDS, "spec")
+def validate_pod_spec(
+    spec: Mapping[str, Any], *, host_limits: frozenset[str], strict: bool = True
+) -> None:
+    """Raise `SpecError` for the first field the target cannot honour (`strict` False:
+    unknown fields are let through, as `Validate=false` asks)."""
+    _unknown(spec, POD_FIELDS | NO_EFFECT_POD_FIELDS, "spec", strict)
     containers = spec.get("containers") or []
     if not containers:
         raise SpecError("spec.containers", "at least one container is required")
@@ -140,15 +143,18 @@ def validate_pod_spec(spec: Mapping[str, Any], *, host_limits: frozenset[str]) -
                     "hostPort is supported on the first container only",
                 )
     _unknown(
-        spec.get("securityContext") or {}, SECURITY_FIELDS | {"fsGroup"}, "spec.securityContext"
+        spec.get("securityContext") or {},
+        SECURITY_FIELDS | {"fsGroup"},
+        "spec.securityContext",
+        strict,
     )
     for i, volume in enumerate(spec.get("volumes") or []):
         _validate_volume(volume, f"spec.volumes[{i}]")
     for i, container in enumerate(containers):
-        _validate_container(container, f"spec.containers[{i}]", host_limits)
+        _validate_container(container, f"spec.containers[{i}]", host_limits, strict)
     for i, init in enumerate(spec.get("initContainers") or []):
         path = f"spec.initContainers[{i}]"
-        _validate_container(init, path, host_limits)
+        _validate_container(init, path, host_limits, strict)
         for probe in ("readinessProbe", "livenessProbe", "startupProbe", "ports"):
             if probe in init:
                 raise SpecError(f"{path}.{probe}", "not allowed on init containers")
@@ -184,8 +190,10 @@ def _validate_volume(volume: Mapping[str, Any], path: str) -> None:
         fields.relative_path(item.get("path"), f"{path}.{kind}.items[{j}].path")
 
 
-def _validate_container(c: Mapping[str, Any], path: str, host_limits: frozenset[str]) -> None:
-    _unknown(c, CONTAINER_FIELDS, path)
+def _validate_container(
+    c: Mapping[str, Any], path: str, host_limits: frozenset[str], strict: bool
+) -> None:
+    _unknown(c, CONTAINER_FIELDS, path, strict)
     fields.label(c.get("name"), f"{path}.name")
     if not c.get("image"):
         raise SpecError(f"{path}.image", "required")
@@ -202,7 +210,7 @@ def _validate_container(c: Mapping[str, Any], path: str, host_limits: frozenset[
             raise SpecError(f"{path}.securityContext.{field}", "must be an integer")
     if c.get("imagePullPolicy", "IfNotPresent") not in PULL:
         raise SpecError(f"{path}.imagePullPolicy", "must be Always, IfNotPresent or Never")
-    _unknown(c.get("securityContext") or {}, SECURITY_FIELDS, f"{path}.securityContext")
+    _unknown(c.get("securityContext") or {}, SECURITY_FIELDS, f"{path}.securityContext", strict)
     limits = (c.get("resources") or {}).get("limits") or {}
     for name, value in limits.items():
         if name not in ("cpu", "memory"):

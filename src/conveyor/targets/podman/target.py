@@ -24,11 +24,14 @@ from typing import Any
 from conveyor.clients.errors import ClientError, PodmanUnavailable
 from conveyor.clients.podman import Podman
 from conveyor.targets.base import (
+    APPLY,
     OWNER_LABEL,
+    ApplyOptions,
     EventKind,
     Manifest,
     NormalizationRule,
     ObjectRef,
+    Propagation,
     TargetEvent,
     TargetRejected,
     TargetUnavailable,
@@ -136,11 +139,19 @@ class PodmanTarget:
 
     # -- Protocol -------------------------------------------------------------------------
 
-    async def apply(self, obj: Manifest) -> Manifest:
+    async def apply(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest:
+        """Stores `obj` as given: every apply here replaces (there is no other writer whose
+        fields a merge would keep), so Replace and ServerSideApply write the same; with
+        `options.validate` False, fields this target does not know are not refused."""
         ref = self._ref(obj)
         previous = self.store.get(ref)
         try:
-            validate(obj, host_limits=self.limits, previous=previous.obj if previous else None)
+            validate(
+                obj,
+                host_limits=self.limits,
+                previous=previous.obj if previous else None,
+                strict=options.validate,
+            )
         except SpecError as exc:
             raise TargetRejected(ref, str(exc)) from exc
         await self._start()
@@ -169,7 +180,12 @@ class PodmanTarget:
                 ref.namespace, names.volume_name(self._name, ref.namespace, ref.name)
             )
 
-    async def delete(self, ref: ObjectRef) -> bool:
+    async def delete(
+        self, ref: ObjectRef, *, propagation: Propagation = Propagation.FOREGROUND
+    ) -> bool:
+        """A workload's replica containers are not separate objects here: every
+        `propagation` removes them with it, and the call returns once they are gone."""
+        del propagation  # documented in README "Sync options"
         await self._start()
         record = self.store.get(ref)
         if record is None:

@@ -21,8 +21,14 @@ SUPPORTED = STORED_KINDS | {"Deployment", "StatefulSet", "Pod", "Job"}
 
 
 def validate(
-    obj: Mapping[str, Any], *, host_limits: frozenset[str], previous: Mapping[str, Any] | None
+    obj: Mapping[str, Any],
+    *,
+    host_limits: frozenset[str],
+    previous: Mapping[str, Any] | None,
+    strict: bool = True,
 ) -> None:
+    """`strict` False (the `Validate=false` sync option): fields this target does not know
+    are let through (and ignored); everything it does read is still checked."""
     kind = str(obj.get("kind", ""))
     metadata = obj.get("metadata") or {}
     # Names become Podman container, network and volume names (issue 12, finding 4).
@@ -41,20 +47,20 @@ def validate(
     spec = obj.get("spec") or {}
     check = _CHECKS.get(kind)
     if check is not None:
-        check(spec, previous.get("spec") if previous else None)
+        check(spec, previous.get("spec") if previous else None, strict)
     if kind in ("Deployment", "StatefulSet", "Job"):
         template = spec.get("template") or {}
         if not template.get("spec"):
             raise SpecError("spec.template", "required")
         _selector(spec, template)
-        _pod(template["spec"], host_limits, "spec.template.")
+        _pod(template["spec"], host_limits, "spec.template.", strict)
     if kind == "Pod":
-        _pod(spec, host_limits, "")
+        _pod(spec, host_limits, "", strict)
 
 
-def _pod(spec: Mapping[str, Any], host_limits: frozenset[str], prefix: str) -> None:
+def _pod(spec: Mapping[str, Any], host_limits: frozenset[str], prefix: str, strict: bool) -> None:
     try:
-        validate_pod_spec(spec, host_limits=host_limits)
+        validate_pod_spec(spec, host_limits=host_limits, strict=strict)
     except SpecError as exc:
         raise SpecError(prefix + exc.path, str(exc).split(": ", 1)[-1]) from exc
 
@@ -71,11 +77,12 @@ def _selector(spec: Mapping[str, Any], template: Mapping[str, Any]) -> None:
             raise SpecError("spec.selector", "selector does not match template labels")
 
 
-def _deployment(spec: Mapping[str, Any], _previous: Any) -> None:
+def _deployment(spec: Mapping[str, Any], _previous: Any, strict: bool) -> None:
     strategy = (spec.get("strategy") or {}).get("type", "RollingUpdate")
     if strategy not in ("RollingUpdate", "Recreate"):
         raise SpecError("spec.strategy.type", f"unknown strategy {strategy!r}")
     _known(
+        strict,
         spec,
         {
             "replicas",
@@ -95,8 +102,9 @@ def _deployment(spec: Mapping[str, Any], _previous: Any) -> None:
         raise SpecError("spec.minReadySeconds", "not supported")
 
 
-def _statefulset(spec: Mapping[str, Any], _previous: Any) -> None:
+def _statefulset(spec: Mapping[str, Any], _previous: Any, strict: bool) -> None:
     _known(
+        strict,
         spec,
         {
             "replicas",
@@ -118,8 +126,9 @@ def _statefulset(spec: Mapping[str, Any], _previous: Any) -> None:
         raise SpecError("spec.updateStrategy", "only RollingUpdate without partition")
 
 
-def _job(spec: Mapping[str, Any], previous: Any) -> None:
+def _job(spec: Mapping[str, Any], previous: Any, strict: bool) -> None:
     _known(
+        strict,
         spec,
         {
             "template",
@@ -144,10 +153,11 @@ def _job(spec: Mapping[str, Any], previous: Any) -> None:
         raise SpecError("spec.template", "field is immutable (delete the Job to change it)")
 
 
-def _service(spec: Mapping[str, Any], _previous: Any) -> None:
+def _service(spec: Mapping[str, Any], _previous: Any, strict: bool) -> None:
     # clusterIP(s) and the traffic policies have no meaning without kube-proxy; a headless
     # Service (clusterIP: None) still names its pods on the namespace network.
     _known(
+        strict,
         spec,
         {
             "type",
@@ -172,6 +182,7 @@ def _service(spec: Mapping[str, Any], _previous: Any) -> None:
         raise SpecError("spec.publishNotReadyAddresses", "only ready replicas are served")
     for i, port in enumerate(spec.get("ports") or []):
         _known(
+            strict,
             port,
             {"name", "port", "targetPort", "nodePort", "protocol", "appProtocol"},
             f"spec.ports[{i}]",
@@ -182,8 +193,8 @@ def _service(spec: Mapping[str, Any], _previous: Any) -> None:
             fields.port_name(port["name"], f"spec.ports[{i}].name")
 
 
-def _known(spec: Mapping[str, Any], allowed: set[str], path: str) -> None:
-    for key in spec:
+def _known(strict: bool, spec: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    for key in spec if strict else ():
         if key not in allowed:
             raise SpecError(f"{path}.{key}", "not supported by the podman target")
 
