@@ -103,6 +103,18 @@ def parse_applications(text: str, file: str) -> list[Application]:
     ]
 
 
+def parse_document(
+    data: dict[str, Any],
+    file: str,
+    *,
+    marks: dict[tuple[str | int, ...], tuple[int, int]] | None = None,
+) -> Application:
+    """One already-loaded Application document, read as strictly as a file's: an app
+    rendered by another app (`children`, `file` like `parent: path`) or one an
+    ApplicationSet's template produced (`appsets`, with the template's positions)."""
+    return _application(Document(data=data, file=file, marks=dict(marks or {})))
+
+
 def _check_unique(apps: list[Application]) -> None:
     seen: dict[str, str] = {}
     for app in apps:

@@ -1,0 +1,91 @@
+"""The apps directory, read whole: Applications (`applications`), ApplicationSets
+expanded into the Applications they generate now (`appsets`, `appset_generators`), and
+a clear error for any other kind, so that nothing there is silently skipped (issue 14).
+
+Flux documents (`*.toolkit.fluxcd.io`) are left to their own reader. `load` runs on
+every full pass of the loop (its `reload`), so an ApplicationSet is re-evaluated when Git
+changes, and an app it no longer generates leaves the reconciler the way an app whose
+file was deleted does. Called by `conveyor reconcile` / `conveyor app` (app/cmd_reconcile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from conveyor.reconcile.applications import load_applications
+from conveyor.reconcile.appmodel import Application
+from conveyor.reconcile.appset_generators import generate
+from conveyor.reconcile.appsets import ApplicationSet, parse_appset
+from conveyor.reconcile.errors import ApplicationInvalid
+from conveyor.reconcile.sources import Sources
+from conveyor.reconcile.yamlnodes import Document, error_location, load_documents
+
+SUFFIXES = (".yaml", ".yml", ".json")
+APP_KINDS = frozenset({"Application", "ApplicationSet"})
+
+
+async def load(paths: Iterable[Path], *, sources: Sources) -> list[Application]:
+    """Every Application of the files, then every one their ApplicationSets generate."""
+    paths = list(paths)
+    apps = load_applications(paths)
+    owners = {app.name: app.file for app in apps}
+    for appset in load_appsets(paths):
+        for app in await generate(appset, sources):
+            if app.name in owners:
+                raise ApplicationInvalid(
+                    f"ApplicationSet {appset.name} generates application {app.name!r}, "
+                    f"which {owners[app.name]} defines too",
+                    location=appset.document().where("spec", "template", "metadata", "name"),
+                    hint="application names must be unique: rename one",
+                )
+            owners[app.name] = f"ApplicationSet {appset.name}"
+            apps.append(app)
+    return apps
+
+
+def load_appsets(paths: Iterable[Path]) -> list[ApplicationSet]:
+    """The ApplicationSets of the files; any document that is neither an Application, an
+    ApplicationSet nor a Flux object is an error naming its file and line."""
+    found = []
+    for file in _files(paths):
+        for doc in _documents(file):
+            kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+            if kind == "ApplicationSet":
+                found.append(parse_appset(doc))
+            elif kind not in APP_KINDS and not _flux(doc):
+                raise ApplicationInvalid(
+                    f"a {kind or 'document without a kind'} is not an Application",
+                    location=doc.where("kind") if kind else doc.where(),
+                    hint="the apps directory holds Application and ApplicationSet documents "
+                    "only: move manifests into an application's source path",
+                )
+    return found
+
+
+def _files(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+def _documents(file: Path) -> list[Document]:
+    try:
+        return list(load_documents(file.read_text(), str(file)))
+    except yaml.YAMLError as exc:
+        raise ApplicationInvalid(
+            f"invalid YAML: {exc}",
+            location=error_location(exc, str(file)),
+            hint="fix the YAML syntax",
+        ) from exc
+
+
+def _flux(doc: Document) -> bool:
+    api = str(doc.data.get("apiVersion") or "") if isinstance(doc.data, dict) else ""
+    return api.split("/", 1)[0].endswith(".fluxcd.io")
