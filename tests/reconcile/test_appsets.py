@@ -4,6 +4,7 @@ generators, both template styles, re-evaluation when Git changes, and clear erro
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
 from conveyor.reconcile import appfiles
@@ -77,9 +78,7 @@ def test_git_directories_with_exclude_and_go_template(world: World) -> None:
         "      directories:\n      - path: clusters/*\n      - path: clusters/test\n"
         "        exclude: true\n"
     )
-    doc = appset(
-        world.repo, gens, name="{{ .path.basename }}", path="{{ .path.path }}", go=True
-    )
+    doc = appset(world.repo, gens, name="{{ .path.basename }}", path="{{ .path.path }}", go=True)
     world.repo.write("apps/set.yaml", doc)
     apps = by_name(load(world))
     assert sorted(apps) == ["east", "west"]
@@ -93,9 +92,7 @@ def test_git_files_give_their_keys_and_path_parameters(world: World) -> None:
         f"  - git:\n      repoURL: {world.repo.url}\n      revision: main\n"
         "      files:\n      - path: '**/config.json'\n"
     )
-    doc = appset(
-        world.repo, gens, name="{{env}}-{{path[1]}}", path="clusters/{{path.basename}}"
-    )
+    doc = appset(world.repo, gens, name="{{env}}-{{path[1]}}", path="clusters/{{path.basename}}")
     world.repo.write("apps/set.yaml", doc)
     apps = by_name(load(world))
     assert sorted(apps) == ["east-env-east", "west-env-west"]
@@ -189,7 +186,8 @@ def test_unknown_or_unsupported_generators_are_refused(
 def test_applications_sync_policies_other_than_sync_are_refused(world: World) -> None:
     gens = "  - list:\n      elements:\n      - cluster: east\n"
     doc = appset(world.repo, gens, name="{{cluster}}", path="web")
-    doc = doc.replace("  goTemplate:", "  syncPolicy: {applicationsSync: create-only}\n  goTemplate:")
+    policy = "  syncPolicy: {applicationsSync: create-only}\n"
+    doc = doc.replace("  goTemplate:", policy + "  goTemplate:")
     world.repo.write("apps/set.yaml", doc)
     with pytest.raises(ApplicationInvalid, match="create-only"):
         load(world)

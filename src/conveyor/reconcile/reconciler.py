@@ -31,6 +31,7 @@ from typing import Any
 
 from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.appmodel import Application
+from conveyor.reconcile.children import Children
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
@@ -54,6 +55,8 @@ class Reconciler:
         self._cycles: dict[str, str] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
+        self._files: list[Application] = []
+        self.children = Children()
         self.recover()
         self.set_apps(apps)
 
@@ -64,6 +67,8 @@ class Reconciler:
         restore.recover(self.env.store, self.env.clock)
 
     def set_apps(self, apps: Sequence[Application]) -> None:
+        self._files = list(apps)  # the children its apps registered run beside them
+        apps = [*apps, *self.children.apps(apps)]
         runtimes = {}
         for app in apps:
             rt = self._runtimes.get(app.name)
@@ -131,7 +136,7 @@ class Reconciler:
 
         async def one(name: str) -> None:
             rt = self._runtimes[name]
-            for dep in rt.app.depends_on:
+            for dep in (*rt.app.depends_on, *self.children.earlier(name)):
                 if dep in done and dep != name and name not in self._cycles:
                     await done[dep].wait()
             try:
@@ -142,6 +147,7 @@ class Reconciler:
 
         await asyncio.gather(*(one(name) for name in names))
         self._flush()
+        await self._adopt_children()
 
     # -- one app ------------------------------------------------------------------------
 
@@ -153,6 +159,7 @@ class Reconciler:
             started = self.env.clock()
             try:
                 await self._steps(rt, manual)
+                await self.children.sync(rt, manual, sources=self.env.sources, files=self._files)
             except TargetError as exc:
                 rt.stopped = Outcome(reason=Reason.TARGET_UNAVAILABLE, message=str(exc))
             except Exception as exc:  # one app's failure must not stop the loop
@@ -183,6 +190,20 @@ class Reconciler:
             outcome = await steps.render(self.env, rt)
         rt.stopped = None if outcome.ok else outcome
         return outcome.ok
+
+    async def _adopt_children(self) -> None:
+        """Run the children registered or changed in this pass (and drop the ones their
+        parents pruned, through `set_apps`), then republish their parents' statuses."""
+        before = dict(self._runtimes)
+        self.set_apps(self._files)
+        fresh = [n for n, rt in self._runtimes.items() if before.get(n) is not rt]
+        if fresh:
+            await self._fetch({self._runtimes[n].app.source.repo_url for n in fresh})
+            await self._run(fresh)
+        for parent in self.children.parents():
+            if parent in self._runtimes:
+                self._publish(self._runtimes[parent])
+        self._flush()
 
     def _note_drift(self, rt: AppRuntime) -> None:
         """Count a drift event when an app that was synced at this digest goes OutOfSync."""
@@ -269,7 +290,9 @@ class Reconciler:
         self.env.store.save_statuses(pending)
 
     def status(self, name: str) -> dict[str, Any]:
-        return summarize(self._runtimes[name], history=self._runtimes[name].history)
+        status = summarize(self._runtimes[name], history=self._runtimes[name].history)
+        status["children"] = self.children.view(name, self._runtimes)
+        return status
 
     # -- commands -----------------------------------------------------------------------
 
@@ -292,6 +315,7 @@ class Reconciler:
         async with self._limit:
             await self.reconcile_one(name, manual=manual)
         self._flush()
+        await self._adopt_children()
         return self.status(name)
 
     async def diff(self, name: str) -> list[ObjectDiff]:

@@ -23,7 +23,12 @@ from conveyor.reconcile.drift import Outlook
 from conveyor.reconcile.model import HealthStatus, Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 
-_STALLING = {Reason.RENDER_FAILED, Reason.SOURCE_NOT_SUPPORTED, Reason.DEPENDENCY_CYCLE}
+_STALLING = {
+    Reason.RENDER_FAILED,
+    Reason.SOURCE_NOT_SUPPORTED,
+    Reason.DEPENDENCY_CYCLE,
+    Reason.CHILD_APPS_INVALID,
+}
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:

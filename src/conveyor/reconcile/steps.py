@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conveyor.core.errors import UserError
-from conveyor.reconcile import health, hooknames, operations, ordering, sync
+from conveyor.reconcile import appdocs, health, hooknames, operations, ordering, sync
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
@@ -94,7 +94,8 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
         return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
     key = (rendered.digest, rt.app.name, rt.app.namespace)
     if rt.desired is None or rt.desired_key != key:
-        manifests = stamp(rendered.manifests, app=rt.app.name, namespace=rt.app.namespace)
+        objects, rt.child_docs = appdocs.split(rendered.manifests)  # app of apps: `children`
+        manifests = stamp(objects, app=rt.app.name, namespace=rt.app.namespace)
         dups = duplicates(manifests)
         if dups:
             message = f"{dups[0]} is defined more than once in {src.path}"
