@@ -142,3 +142,63 @@ def test_a_manual_parent_registers_children_only_when_synced(world: World) -> No
     asyncio.run(rec.sync("root"))
     assert rec.apps == ["alpha", "root"]
     assert rec.status("alpha")["health"]["status"] == "Healthy"
+
+
+def test_children_come_back_after_a_restart_and_dropped_ones_go(world: World) -> None:
+    setup(world, child(world, "alpha"), child(world, "beta"))
+    doc = application("root", world.repo, "root", automated=AUTO)
+    asyncio.run(world.reconciler(doc).reconcile_all())
+    world.repo.write_objects("root/apps.yaml", child(world, "alpha"))
+    world.repo.commit("beta goes while Conveyor is down")
+    rec = world.reconciler(doc)
+    assert rec.apps == ["alpha", "beta", "root"]  # restored before the parent renders
+    asyncio.run(rec.reconcile_all())
+    assert rec.apps == ["alpha", "root"]
+
+
+def test_a_deleted_parent_takes_its_children_only_with_the_finalizer(world: World) -> None:
+    setup(world, child(world, "alpha"))
+    finalizer = {"finalizers": ["resources-finalizer.argocd.argoproj.io"]}
+    for extra, left in ((finalizer, []), ({}, ["alpha"])):
+        doc = yaml.safe_load(application("root", world.repo, "root", automated=AUTO))
+        doc["metadata"].update(extra)
+        rec = world.reconciler(yaml.safe_dump(doc))
+        asyncio.run(rec.reconcile_all())
+        assert rec.apps == ["alpha", "root"]
+        rec.set_apps([])  # root's file is deleted
+        assert rec.apps == left
+
+
+def test_an_application_set_rendered_by_a_parent_makes_children(world: World) -> None:
+    appset = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": "fleet"},
+        "spec": {
+            "generators": [{"list": {"elements": [{"name": "alpha"}, {"name": "beta"}]}}],
+            "template": {
+                "metadata": {"name": "{{name}}"},
+                "spec": child(world, "{{name}}")["spec"],
+            },
+        },
+    }
+    setup(world, child(world, "alpha"), child(world, "beta"))
+    world.repo.write_objects("root/apps.yaml", appset)
+    world.repo.commit()
+    rec = world.reconciler(application("root", world.repo, "root", automated=AUTO))
+    asyncio.run(rec.reconcile_all())
+    assert rec.apps == ["alpha", "beta", "root"]
+    assert settings(world, "beta") is not None
+    assert rec.runtime("alpha").app.finalizers == ("resources-finalizer.argocd.argoproj.io",)
+
+
+def test_apps_of_apps_nest(world: World) -> None:
+    world.repo.write_objects("leaf/cm.yaml", configmap("leaf-settings"))
+    world.repo.write_objects("middle/apps.yaml", child(world, "leaf"))
+    world.repo.write_objects("root/apps.yaml", child(world, "middle"))
+    world.repo.commit()
+    rec = world.reconciler(application("root", world.repo, "root", automated=AUTO))
+    asyncio.run(rec.reconcile_all())
+    assert rec.apps == ["leaf", "middle", "root"]
+    assert rec.runtime("leaf").app.parent == "middle"
+    assert settings(world, "leaf") is not None

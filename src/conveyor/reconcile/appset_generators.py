@@ -49,10 +49,18 @@ Params = dict[str, Any]
 
 async def generate(appset: ApplicationSet, sources: Sources) -> list[Application]:
     """The Applications `appset` makes now (its git generators read at their revision)."""
+    return [app for _, app in await documents(appset, sources)]
+
+
+async def documents(
+    appset: ApplicationSet, sources: Sources
+) -> list[tuple[dict[str, Any], Application]]:
+    """Each generated Application with the document it was read from."""
     sets: list[Params] = []
     for generator in appset.generators:
         sets.extend(await _params(appset, generator, sources, context=None))
-    apps = [_application(appset, params) for params in sets]
+    made = [_application(appset, params) for params in sets]
+    apps = [app for _, app in made]
     seen: dict[str, int] = {}
     for index, app in enumerate(apps):
         if app.name in seen:
@@ -63,7 +71,7 @@ async def generate(appset: ApplicationSet, sources: Sources) -> list[Application
                 hint="make the name template use a parameter that differs, e.g. {{path.basename}}",
             )
         seen[app.name] = index
-    return apps
+    return made
 
 
 async def _params(
@@ -275,7 +283,7 @@ def _rendered(appset: ApplicationSet, value: Any, params: Params, at: Path_) -> 
         ) from exc
 
 
-def _application(appset: ApplicationSet, params: Params) -> Application:
+def _application(appset: ApplicationSet, params: Params) -> tuple[dict[str, Any], Application]:
     at = ("spec", "template")
     data = _rendered(appset, appset.template_data(), params, at)
     meta = dict(data.get("metadata") or {})
@@ -290,4 +298,4 @@ def _application(appset: ApplicationSet, params: Params) -> Application:
         "spec": data.get("spec") or {},
     }
     marks = {path[2:]: mark for path, mark in appset.marks if path[:2] == at}
-    return parse_document(document, appset.file, marks=marks)
+    return document, parse_document(document, appset.file, marks=marks)

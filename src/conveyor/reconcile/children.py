@@ -19,16 +19,18 @@ A child whose name an Application file or another parent's child already has is 
 registered: the parent gets a ChildAppsInvalid condition naming both. When the parent
 itself goes, its children go with it if it has a resources finalizer (cascade), and stay
 (orphaned, still reconciled) otherwise. Children of one parent are reconciled in the order
-of their `argocd.argoproj.io/sync-wave`. The registry is in memory: after a restart
-children return with their parent's first render.
+of their `argocd.argoproj.io/sync-wave`. Registered children are kept in the store
+(`childstore`): after a restart they run at once, and one the parent stopped rendering
+meanwhile is removed as soon as the parent renders.
 
 Called by `reconcile.reconciler` (`reconcile_one`, `set_apps`, `_run`, `status`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from conveyor.core.errors import UserError
@@ -46,14 +48,23 @@ WAVE = "argocd.argoproj.io/sync-wave"
 CASCADE = ("resources-finalizer.argocd.argoproj.io", "conveyor.dev/delete-resources")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Child:
+    """A child app and the document it was read from (canonical JSON, kept in the store
+    so that a restart runs it, and can remove it, before its parent renders again)."""
+
+    app: Application
+    document: str
+
+
 class Children:
     """Child applications per parent: wanted (rendered) and registered (reconciled)."""
 
     def __init__(self) -> None:
-        self._wanted: dict[str, dict[str, Application]] = {}
+        self._wanted: dict[str, dict[str, Child]] = {}
         self._errors: dict[str, tuple[str, ...]] = {}
-        self._registered: dict[str, dict[str, Application]] = {}
-        self._parents: dict[str, Application] = {}
+        self._registered: dict[str, dict[str, Child]] = {}
+        self._parents: dict[str, tuple[str, ...]] = {}  # a parent's finalizers
 
     # -- reading a parent's render --------------------------------------------------------
 
@@ -79,7 +90,7 @@ class Children:
         if manual is not None or (policy.automated and not rt.paused):
             prune = (manual or {}).get("prune")
             prune = (policy.prune or not policy.automated) if prune is None else prune
-            self.register(rt.app, prune=bool(prune), taken=taken)
+            self.register(rt.app, prune=bool(prune))
         self.note(rt)
 
     async def evaluate(
@@ -91,7 +102,7 @@ class Children:
         taken: Mapping[str, str],
     ) -> None:
         """Read the parent's rendered Application documents into its wanted children."""
-        wanted: dict[str, Application] = {}
+        wanted: dict[str, Child] = {}
         errors: list[str] = []
         for data in docs:
             try:
@@ -99,7 +110,8 @@ class Children:
             except UserError as exc:
                 errors.append(str(exc))
                 continue
-            for app in found:
+            for child in found:
+                app = child.app
                 owner = taken.get(app.name) or ("this app" if app.name == parent.name else "")
                 if app.name in wanted:
                     owner = f"{parent.name}'s render, twice"
@@ -108,16 +120,17 @@ class Children:
                         f"child application {app.name!r} collides with {owner}: rename it"
                     )
                     continue
-                wanted[app.name] = app
+                wanted[app.name] = child
         self._wanted[parent.name] = wanted
         self._errors[parent.name] = tuple(errors)
 
-    def register(self, parent: Application, *, prune: bool, taken: Mapping[str, str]) -> None:
+    def register(self, parent: Application, *, prune: bool) -> None:
         """The parent syncs its children: wanted ones are registered, and ones it no longer
         renders are dropped when it prunes."""
         current = self._registered.get(parent.name, {})
         wanted = self._wanted.get(parent.name, {})
-        claimed = [n for n in wanted if n not in current and n in taken]
+        taken = self.owners(besides=parent.name)
+        claimed = [n for n in wanted if n in taken]
         if claimed:  # another parent registered it since `evaluate` (same pass)
             extra = tuple(f"child application {n!r} collides with {taken[n]}" for n in claimed)
             self._errors[parent.name] = (*self._errors.get(parent.name, ()), *extra)
@@ -125,7 +138,7 @@ class Children:
         if not prune:
             nxt |= {n: a for n, a in current.items() if n not in wanted}
         self._registered[parent.name] = nxt
-        self._parents[parent.name] = parent
+        self._parents[parent.name] = parent.finalizers
 
     # -- what the reconciler runs -------------------------------------------------------
 
@@ -137,10 +150,10 @@ class Children:
         taken = {app.name for app in files}
         out = []
         for kids in self._registered.values():
-            for name, app in kids.items():
+            for name, child in kids.items():
                 if name not in taken:
                     taken.add(name)
-                    out.append(app)
+                    out.append(child.app)
         return out
 
     def _cascade(self, files: set[str]) -> None:
@@ -149,7 +162,7 @@ class Children:
             gone = [
                 p
                 for p in self._registered
-                if p not in defined and any(f in CASCADE for f in self._parents[p].finalizers)
+                if p not in defined and any(f in CASCADE for f in self._parents.get(p, ()))
             ]
             if not gone:
                 return
@@ -170,12 +183,23 @@ class Children:
         """Siblings of child `name` in a lower sync wave (reconciled before it)."""
         for kids in self._registered.values():
             if name in kids:
-                wave = wave_of(kids[name])
-                return tuple(n for n, app in kids.items() if wave_of(app) < wave)
+                wave = wave_of(kids[name].app)
+                return tuple(n for n, c in kids.items() if wave_of(c.app) < wave)
         return ()
 
     def parents(self) -> list[str]:
         return sorted(self._registered)
+
+    # -- kept in the store (`childstore`) ----------------------------------------------
+
+    def entries(self) -> dict[str, tuple[tuple[str, ...], dict[str, Child]]]:
+        """Per parent: its finalizers and its registered children."""
+        return {p: (self._parents.get(p, ()), dict(k)) for p, k in self._registered.items()}
+
+    def adopt(self, parent: str, finalizers: tuple[str, ...], kids: dict[str, Child]) -> None:
+        """Register children read back from the store (at start-up)."""
+        self._parents[parent] = finalizers
+        self._registered[parent] = kids
 
     # -- the parent's status ------------------------------------------------------------
 
@@ -206,7 +230,7 @@ class Children:
         out = []
         for name in sorted(wanted.keys() | registered.keys()):
             rt = runtimes.get(name) if name in registered else None
-            app = registered.get(name) or wanted[name]
+            app = (registered.get(name) or wanted[name]).app
             if name not in wanted:
                 state = "RequiresPruning"
             else:
@@ -238,17 +262,23 @@ def wave_of(app: Application) -> int:
         return 0
 
 
-async def _read(parent: Application, data: Manifest, sources: Sources) -> list[Application]:
+async def _read(parent: Application, data: Manifest, sources: Sources) -> list[Child]:
     shown = f"{parent.name}: {parent.source.path}"
     name = str((data.get("metadata") or {}).get("name") or "")
     if data.get("kind") == "ApplicationSet":
         appset = parse_appset(Document(data=data, file=f"{shown} (ApplicationSet {name})"))
-        apps = await appset_generators.generate(appset, sources)
+        made = await appset_generators.documents(appset, sources)
     else:
-        apps = [parse_document(dict(data), f"{shown} (Application {name})")]
-    for app in apps:
+        made = [(dict(data), parse_document(dict(data), f"{shown} (Application {name})"))]
+    for _, app in made:
         _check_wave(app)
-    return [replace(app, parent=parent.name) for app in apps]
+    return [
+        Child(app=replace(app, parent=parent.name), document=_canonical(doc)) for doc, app in made
+    ]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _check_wave(app: Application) -> None:

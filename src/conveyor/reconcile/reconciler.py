@@ -31,7 +31,7 @@ from typing import Any
 
 from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.appmodel import Application
-from conveyor.reconcile.children import Children
+from conveyor.reconcile.childstore import ChildStore
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
@@ -56,7 +56,8 @@ class Reconciler:
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
         self._files: list[Application] = []
-        self.children = Children()
+        self._child_store = ChildStore(env.store)
+        self.children = self._child_store.restore()
         self.recover()
         self.set_apps(apps)
 
@@ -196,6 +197,7 @@ class Reconciler:
         parents pruned, through `set_apps`), then republish their parents' statuses."""
         before = dict(self._runtimes)
         self.set_apps(self._files)
+        self._child_store.save(self.children)
         fresh = [n for n, rt in self._runtimes.items() if before.get(n) is not rt]
         if fresh:
             await self._fetch({self._runtimes[n].app.source.repo_url for n in fresh})
