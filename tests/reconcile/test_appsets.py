@@ -10,6 +10,7 @@ import pytest
 from conveyor.reconcile import appfiles
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.errors import ApplicationInvalid
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
@@ -207,3 +208,29 @@ def test_other_kinds_in_the_apps_directory_are_errors(world: World) -> None:
     world.repo.write_objects("apps/cm.yaml", configmap("stray"))
     with pytest.raises(ApplicationInvalid, match="a ConfigMap is not an Application"):
         load(world)
+
+
+def test_a_bad_push_leaves_the_loop_running_the_apps_read_last(world: World) -> None:
+    gens = "  - list:\n      elements:\n      - cluster: east\n"
+    world.repo.write("apps/set.yaml", appset(world.repo, gens, name="{{cluster}}", path="web"))
+    world.repo.write_objects("web/cm.yaml", configmap("web"))
+    world.repo.commit()
+    rec = world.reconciler()
+    loads: list[str] = []
+
+    async def reload() -> list[Application]:
+        loads.append("reload")
+        if len(loads) > 1:
+            world.repo.write("apps/set.yaml", appset(world.repo, gens, name="{{x}}", path="web"))
+        return await appfiles.load([world.repo.work / "apps"], sources=rec.env.sources)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(Loop(rec).run(interval=0.05, stop=stop, reload=reload))
+        while len(loads) < 3:
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+
+    asyncio.run(go())
+    assert rec.apps == ["east"]

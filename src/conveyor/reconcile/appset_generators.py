@@ -120,12 +120,9 @@ async def _git(appset: ApplicationSet, spec: Params, at: Path_, sources: Sources
         await sources.fetch(url)
         sha = await sources.resolve(url, revision)
         root = (await sources.checkout(url, sha, ".", whole=True)).root
-    except SourceError as exc:
-        raise ApplicationInvalid(
-            f"git generator: {exc}",
-            location=appset.document().where(*at, "repoURL"),
-            hint="check repoURL and revision",
-        ) from exc
+    except SourceError as exc:  # transient: the caller keeps the apps it generated last
+        where = appset.document().where(*at, "repoURL")
+        raise SourceError(f"{where}: ApplicationSet {appset.name}: git generator: {exc}") from exc
     prefix = str(spec.get("pathParamPrefix") or "")
     if spec.get("directories"):
         found = _select(_directories(root), spec["directories"], doublestar=False)

@@ -90,7 +90,8 @@ class Children:
         if manual is not None or (policy.automated and not rt.paused):
             prune = (manual or {}).get("prune")
             prune = (policy.prune or not policy.automated) if prune is None else prune
-            self.register(rt.app, prune=bool(prune))
+            # a child that could not be read may be one registered now: prune nothing then
+            self.register(rt.app, prune=bool(prune) and not self._errors.get(name))
         self.note(rt)
 
     async def evaluate(

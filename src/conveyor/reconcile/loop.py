@@ -4,7 +4,8 @@
 reconciler knows nothing of the loop (issue 13: loops point one way, as kopf's queue
 knows only its processor):
 
-* a full pass every `interval` (after re-reading the Application files through `reload`);
+* a full pass every `interval` (after re-reading the Application files through `reload`;
+  when they cannot be read, the apps read last carry on);
 * between passes, triggered apps are reconciled at once: `Loop.trigger` / `trigger_repo`
   (the refresh API, a webhook, the post-receive hook of a Conveyor-hosted repo) and target
   events (a live object changed: drift is noticed without waiting for the interval);
@@ -19,13 +20,16 @@ app/reconcilerhttp), by the server when it runs a reconciler, and by tests and t
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+from conveyor.core.errors import TransientError, UserError
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.model import HealthStatus
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.targets.base import Target
 
+log = logging.getLogger(__name__)
 PROGRESS_REQUEUE = 1.0
 
 
@@ -63,7 +67,7 @@ class Loop:
         try:
             while not stop.is_set():
                 if reload is not None:
-                    rec.set_apps(await reload())
+                    await self._reload(reload)
                 await rec.reconcile_all()
                 self.requeue()
                 deadline = rec.env.clock() + interval
@@ -75,6 +79,15 @@ class Loop:
         finally:
             for task in watchers:
                 task.cancel()
+
+    async def _reload(self, reload: Callable[[], Awaitable[Sequence[Application]]]) -> None:
+        """Re-read the Application files (ApplicationSets re-evaluated); when that fails
+        (a bad file pushed, a Git outage under a git generator) the apps read last keep
+        running and the error is logged each pass until it is fixed."""
+        try:
+            self.reconciler.set_apps(await reload())
+        except (UserError, TransientError) as exc:
+            log.error("applications not re-read: %s; keeping the ones read last", exc)
 
     async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
         """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
