@@ -206,7 +206,9 @@ def test_preserve_resources_on_deletion_leaves_the_finalizer_off(world: World) -
 
 def test_other_kinds_in_the_apps_directory_are_errors(world: World) -> None:
     world.repo.write_objects("apps/cm.yaml", configmap("stray"))
-    with pytest.raises(ApplicationInvalid, match="a ConfigMap is not an Application"):
+    with pytest.raises(
+        ApplicationInvalid, match="kind ConfigMap is not an Application or ApplicationSet"
+    ):
         load(world)
 
 

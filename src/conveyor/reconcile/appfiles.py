@@ -25,6 +25,14 @@ from conveyor.reconcile.yamlnodes import Document, error_location, load_document
 
 SUFFIXES = (".yaml", ".yml", ".json")
 APP_KINDS = frozenset({"Application", "ApplicationSet"})
+HINT = (
+    "the apps directory holds Application and ApplicationSet documents only: move "
+    "manifests into an application's source path"
+)
+HINTS = {
+    "AppProject": "Conveyor does not read AppProjects (spec.project is documented in the "
+    "README): move it out of the apps directory",
+}
 
 
 async def load(paths: Iterable[Path], *, sources: Sources) -> list[Application]:
@@ -57,10 +65,9 @@ def load_appsets(paths: Iterable[Path]) -> list[ApplicationSet]:
                 found.append(parse_appset(doc))
             elif kind not in APP_KINDS and not _flux(doc):
                 raise ApplicationInvalid(
-                    f"a {kind or 'document without a kind'} is not an Application",
+                    f"kind {kind or '(none)'} is not an Application or ApplicationSet",
                     location=doc.where("kind") if kind else doc.where(),
-                    hint="the apps directory holds Application and ApplicationSet documents "
-                    "only: move manifests into an application's source path",
+                    hint=HINTS.get(str(kind), HINT),
                 )
     return found
 

@@ -57,8 +57,9 @@ async def documents(
 ) -> list[tuple[dict[str, Any], Application]]:
     """Each generated Application with the document it was read from."""
     sets: list[Params] = []
+    fetched: set[str] = set()  # a git generator under a matrix runs once per set
     for generator in appset.generators:
-        sets.extend(await _params(appset, generator, sources, context=None))
+        sets.extend(await _params(appset, generator, (sources, fetched), context=None))
     made = [_application(appset, params) for params in sets]
     apps = [app for _, app in made]
     seen: dict[str, int] = {}
@@ -74,8 +75,11 @@ async def documents(
     return made
 
 
+Git = tuple[Sources, set[str]]  # the Git cache, and the URLs fetched for this generation
+
+
 async def _params(
-    appset: ApplicationSet, generator: Generator, sources: Sources, *, context: Params | None
+    appset: ApplicationSet, generator: Generator, git: Git, *, context: Params | None
 ) -> list[Params]:
     spec = generator.data()
     if context is not None:
@@ -86,11 +90,11 @@ async def _params(
             for i, item in enumerate(spec.get("elements") or [])
         ]
     if generator.kind == GeneratorKind.GIT:
-        return await _git(appset, spec, generator.at, sources)
+        return await _git(appset, spec, generator.at, git)
     first, second = generator.children
     out = []
-    for left in await _params(appset, first, sources, context=None):
-        for right in await _params(appset, second, sources, context=left):
+    for left in await _params(appset, first, git, context=None):
+        for right in await _params(appset, second, git, context=left):
             out.append(_merge(appset, left, right, generator.at))
     return out
 
@@ -114,10 +118,13 @@ def _element(appset: ApplicationSet, item: Mapping[str, Any], at: Path_) -> Para
     return params
 
 
-async def _git(appset: ApplicationSet, spec: Params, at: Path_, sources: Sources) -> list[Params]:
+async def _git(appset: ApplicationSet, spec: Params, at: Path_, git: Git) -> list[Params]:
     url, revision = str(spec["repoURL"]), str(spec.get("revision") or "HEAD")
+    sources, fetched = git
     try:
-        await sources.fetch(url)
+        if url not in fetched:
+            await sources.fetch(url)
+            fetched.add(url)
         sha = await sources.resolve(url, revision)
         root = (await sources.checkout(url, sha, ".", whole=True)).root
     except SourceError as exc:  # transient: the caller keeps the apps it generated last

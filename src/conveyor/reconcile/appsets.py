@@ -129,6 +129,7 @@ def parse_appset(doc: Document) -> ApplicationSet:
         )
     spec = schema.mapping(doc, data.get("spec"), "spec")
     schema.check(doc, spec, _SPEC, "spec")
+    _check_options(doc, spec)
     return ApplicationSet(
         name=name,
         file=doc.file,
@@ -239,6 +240,13 @@ def _sync_policy(doc: Document, spec: dict[str, Any]) -> bool:
             hint="Conveyor keeps generated apps exactly as the ApplicationSet says (`sync`): "
             "to keep an app Conveyor would delete, move it into an Application file",
         )
+    return schema.flag(
+        doc, policy.get("preserveResourcesOnDeletion"), *at, "preserveResourcesOnDeletion"
+    )
+
+
+def _check_options(doc: Document, spec: dict[str, Any]) -> None:
+    """`goTemplateOptions`: only `missingkey=error`, which is what Conveyor always does."""
     options = schema.texts(doc, spec.get("goTemplateOptions"), "spec", "goTemplateOptions")
     for index, option in enumerate(options):
         if option != "missingkey=error":
@@ -247,9 +255,6 @@ def _sync_policy(doc: Document, spec: dict[str, Any]) -> bool:
                 location=doc.where("spec", "goTemplateOptions", index),
                 hint="a missing key is always an error in Conveyor (missingkey=error)",
             )
-    return schema.flag(
-        doc, policy.get("preserveResourcesOnDeletion"), *at, "preserveResourcesOnDeletion"
-    )
 
 
 def _canonical(value: Any) -> str:
