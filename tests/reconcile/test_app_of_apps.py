@@ -122,14 +122,24 @@ def test_an_invalid_child_is_an_error_naming_parent_and_field(world: World) -> N
 
 
 def test_children_sync_in_wave_order(world: World) -> None:
-    setup(world, child(world, "late", wave=2), child(world, "early", wave=-1))
+    setup(
+        world,
+        child(world, "late", wave=2),
+        child(world, "middle"),
+        child(world, "other", wave=2),
+        child(world, "early", wave=-1),
+    )
     rec = world.reconciler(application("root", world.repo, "root", automated=AUTO))
     asyncio.run(rec.reconcile_all())
-    started = {n: rec.runtime(n).history[-1]["started"] for n in ("early", "late")}
-    assert started["early"] <= started["late"]
+    names = ("early", "middle", "late", "other")
+    synced = {n: rec.runtime(n).history[-1] for n in names}
+    assert synced["early"]["finished"] <= synced["middle"]["started"]
+    assert synced["middle"]["finished"] <= min(synced[n]["started"] for n in ("late", "other"))
     assert [(c["name"], c["wave"]) for c in rec.status("root")["children"]] == [
         ("early", -1),
         ("late", 2),
+        ("middle", 0),
+        ("other", 2),
     ]
 
 

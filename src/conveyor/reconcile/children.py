@@ -65,6 +65,8 @@ class Children:
         self._errors: dict[str, tuple[str, ...]] = {}
         self._registered: dict[str, dict[str, Child]] = {}
         self._parents: dict[str, tuple[str, ...]] = {}  # a parent's finalizers
+        self.changes = 0  # counts changes to what is registered (`Reconciler` re-reads then)
+        self._index: tuple[int, dict[str, tuple[str, int]]] = (-1, {})
 
     # -- reading a parent's render --------------------------------------------------------
 
@@ -138,6 +140,8 @@ class Children:
         nxt = {n: a for n, a in wanted.items() if n not in claimed}
         if not prune:
             nxt |= {n: a for n, a in current.items() if n not in wanted}
+        if nxt != current or self._parents.get(parent.name) != parent.finalizers:
+            self.changes += 1
         self._registered[parent.name] = nxt
         self._parents[parent.name] = parent.finalizers
 
@@ -167,6 +171,7 @@ class Children:
             ]
             if not gone:
                 return
+            self.changes += 1
             for parent in gone:
                 for table in (self._registered, self._wanted, self._errors, self._parents):
                     table.pop(parent, None)
@@ -181,12 +186,25 @@ class Children:
         }
 
     def earlier(self, name: str) -> tuple[str, ...]:
-        """Siblings of child `name` in a lower sync wave (reconciled before it)."""
-        for kids in self._registered.values():
-            if name in kids:
-                wave = wave_of(kids[name].app)
-                return tuple(n for n, c in kids.items() if wave_of(c.app) < wave)
-        return ()
+        """Siblings of child `name` in the closest lower sync wave: it is reconciled after
+        them (and they after theirs), so a parent's waves run in order."""
+        if self._index[0] != self.changes:
+            self._index = (self.changes, self._waves())
+        waves = self._index[1]
+        if name not in waves:
+            return ()
+        parent, wave = waves[name]
+        lower = [w for n, (p, w) in waves.items() if p == parent and w < wave]
+        if not lower:
+            return ()
+        return tuple(n for n, (p, w) in waves.items() if p == parent and w == max(lower))
+
+    def _waves(self) -> dict[str, tuple[str, int]]:
+        return {
+            name: (parent, wave_of(child.app))
+            for parent, kids in self._registered.items()
+            for name, child in kids.items()
+        }
 
     def parents(self) -> list[str]:
         return sorted(self._registered)
@@ -201,6 +219,7 @@ class Children:
         """Register children read back from the store (at start-up)."""
         self._parents[parent] = finalizers
         self._registered[parent] = kids
+        self.changes += 1
 
     # -- the parent's status ------------------------------------------------------------
 

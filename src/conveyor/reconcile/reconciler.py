@@ -58,6 +58,7 @@ class Reconciler:
         self._files: list[Application] = []
         self._child_store = ChildStore(env.store)
         self.children = self._child_store.restore()
+        self._adopted = -1
         self.recover()
         self.set_apps(apps)
 
@@ -195,13 +196,15 @@ class Reconciler:
     async def _adopt_children(self) -> None:
         """Run the children registered or changed in this pass (and drop the ones their
         parents pruned, through `set_apps`), then republish their parents' statuses."""
-        before = dict(self._runtimes)
-        self.set_apps(self._files)
-        self._child_store.save(self.children)
-        fresh = [n for n, rt in self._runtimes.items() if before.get(n) is not rt]
-        if fresh:
-            await self._fetch({self._runtimes[n].app.source.repo_url for n in fresh})
-            await self._run(fresh)
+        if self.children.changes != self._adopted:
+            before = dict(self._runtimes)
+            self.set_apps(self._files)
+            self._adopted = self.children.changes
+            self._child_store.save(self.children)
+            fresh = [n for n, rt in self._runtimes.items() if before.get(n) is not rt]
+            if fresh:
+                await self._fetch({self._runtimes[n].app.source.repo_url for n in fresh})
+                await self._run(fresh)
         for parent in self.children.parents():
             if parent in self._runtimes:
                 self._publish(self._runtimes[parent])
