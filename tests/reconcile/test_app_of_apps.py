@@ -211,4 +211,5 @@ def test_apps_of_apps_nest(world: World) -> None:
     asyncio.run(rec.reconcile_all())
     assert rec.apps == ["leaf", "middle", "root"]
     assert rec.runtime("leaf").app.parent == "middle"
+    assert rec.status("leaf")["parent"] == "middle" and rec.status("root")["parent"] == ""
     assert settings(world, "leaf") is not None

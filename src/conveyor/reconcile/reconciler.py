@@ -296,6 +296,7 @@ class Reconciler:
 
     def status(self, name: str) -> dict[str, Any]:
         status = summarize(self._runtimes[name], history=self._runtimes[name].history)
+        status["parent"] = self._runtimes[name].app.parent  # app of apps (`children`)
         status["children"] = self.children.view(name, self._runtimes)
         return status
 
