@@ -170,3 +170,26 @@ def test_reconcile_once_exits_2_naming_the_invalid_file(repo: ConfigRepo, tmp_pa
     assert result.exit_code == 2, result.output
     assert "good " in result.output and "Synced" in result.output
     assert f"bad: InvalidSpec: {apps / 'bad.yaml'}:" in result.stderr
+
+
+def test_a_file_that_is_not_yaml_any_more_deletes_none_of_its_apps(
+    world: World, tmp_path: Path
+) -> None:
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.commit()
+    data = yaml.safe_load(application("web", world.repo, "app", automated={"prune": True}))
+    data["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "web.yaml").write_text(yaml.safe_dump(data))
+    rec = world.reconciler()
+    rec.set_catalog(load_catalog([apps]))
+    assert asyncio.run(rec.reconcile_all())["web"]["conditions"][0]["status"] == "True"
+    (apps / "web.yaml").write_text("metadata: [unclosed\n")
+    for _ in range(2):  # a deletion would start on the first pass and finish on the next
+        rec.set_catalog(load_catalog([apps]))
+        statuses = asyncio.run(rec.reconcile_all())
+    assert [ref.name for ref in world.target.refs()] == ["cfg"]
+    assert statuses["web"]["conditions"][0]["status"] == "True"
+    broken = statuses[str(apps / "web.yaml")]["conditions"][0]
+    assert broken["reason"] == "InvalidSpec" and "invalid YAML" in broken["message"]

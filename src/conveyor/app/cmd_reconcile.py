@@ -31,7 +31,8 @@ import click
 
 from conveyor.app import daemonlink, reconcilerhttp
 from conveyor.core.errors import UserError
-from conveyor.reconcile.applications import Catalog, load_catalog, parse_duration
+from conveyor.reconcile import appfiles
+from conveyor.reconcile.applications import Catalog, parse_duration
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.health import Checker
@@ -73,10 +74,13 @@ def make_target(config: TargetConfig, *, state_root: Path) -> Target:
 
 
 async def load_apps(source: str, *, sources: Sources) -> Catalog:
-    """Applications from a local file/directory, or from `apps/` of a Git repository."""
+    """Applications from a local file/directory, or from `apps/` of a Git repository, with
+    the Applications their ApplicationSets generate (`reconcile.appfiles`)."""
     path = Path(source)
     if path.exists():
-        return load_catalog([path / "apps" if (path / "apps").is_dir() else path])
+        return await appfiles.load(
+            [path / "apps" if (path / "apps").is_dir() else path], sources=sources
+        )
     try:
         await sources.fetch(source)
     except SourceError as exc:
@@ -84,7 +88,7 @@ async def load_apps(source: str, *, sources: Sources) -> Catalog:
     sha = await sources.resolve(source, "HEAD")
     checkout = await sources.checkout(source, sha, ".", whole=True)
     apps_dir = checkout.root / "apps"
-    return load_catalog([apps_dir if apps_dir.is_dir() else checkout.root])
+    return await appfiles.load([apps_dir if apps_dir.is_dir() else checkout.root], sources=sources)
 
 
 @dataclass

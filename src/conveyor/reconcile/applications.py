@@ -88,6 +88,9 @@ class InvalidApp:
     name: str
     file: str
     error: ApplicationInvalid
+    # The error hides which apps the file defines (not YAML; an ApplicationSet that could
+    # not generate): its apps are kept as they were, never taken for removed.
+    hides_file: bool = False
 
     @property
     def message(self) -> str:
@@ -167,7 +170,8 @@ def _read(text: str, file: str) -> tuple[Catalog, list[Document]]:
         error = ApplicationInvalid(
             f"invalid YAML: {exc}", location=error_location(exc, file), hint="fix the YAML syntax"
         )
-        return Catalog(invalid=(InvalidApp(name=file, file=file, error=error),)), []
+        bad = InvalidApp(name=file, file=file, error=error, hides_file=True)
+        return Catalog(invalid=(bad,)), []
     apps: list[Application] = []
     invalid: list[InvalidApp] = []
     fluxes: list[Document] = []
@@ -184,6 +188,18 @@ def _read(text: str, file: str) -> tuple[Catalog, list[Document]]:
         except ApplicationInvalid as exc:
             invalid.append(_invalid(doc, exc))
     return Catalog(apps=tuple(apps), invalid=tuple(invalid)), fluxes
+
+
+def parse_document(
+    data: dict[str, Any],
+    file: str,
+    *,
+    marks: dict[tuple[str | int, ...], tuple[int, int]] | None = None,
+) -> Application:
+    """One already-loaded Application document, read as strictly as a file's: an app
+    rendered by another app (`children`, `file` like `parent: path`) or one an
+    ApplicationSet's template produced (`appsets`, with the template's positions)."""
+    return _application(Document(data=data, file=file, marks=dict(marks or {})))
 
 
 def _flux(docs: list[Document]) -> Catalog:

@@ -4,7 +4,8 @@
 reconciler knows nothing of the loop (issue 13: loops point one way, as kopf's queue
 knows only its processor):
 
-* a full pass every `interval` (after re-reading the Application files through `reload`);
+* a full pass every `interval` (after re-reading the Application files through `reload`;
+  when they cannot be read, the apps read last carry on);
 * between passes, triggered apps are reconciled at once: `Loop.trigger` / `trigger_repo`
   (the refresh API, a webhook, the post-receive hook of a Conveyor-hosted repo) and target
   events (a live object changed: drift is noticed without waiting for the interval);
@@ -82,12 +83,14 @@ class Loop:
                 task.cancel()
 
     async def _reload(self, reload: Callable[[], Awaitable[Catalog]]) -> None:
-        """Re-read the Application files; when they cannot be read at all (the apps
-        repository is unreachable), keep managing the apps as they were."""
+        """Re-read the Application files (ApplicationSets re-evaluated); an invalid document
+        is reported on its app (InvalidSpec). When the files cannot be read at all (the
+        apps repository or a git generator's is unreachable), the apps read last keep
+        running and the error is logged each pass until it is fixed."""
         try:
             catalog = await reload()
         except ConveyorError as exc:
-            log.warning("cannot re-read the applications (%s); keeping the current set", exc)
+            log.error("applications not re-read: %s; keeping the ones read last", exc)
             return
         self.reconciler.set_catalog(catalog)
 

@@ -48,6 +48,7 @@ class Reason(StrEnum):
     RECONCILE_FAILED = "ReconcileFailed"
     DEPENDENCY_CYCLE = "DependencyCycle"
     DEPENDENCY_NOT_READY = "DependencyNotReady"
+    CHILD_APPS_INVALID = "ChildAppsInvalid"  # app of apps: a rendered Application is wrong
     SYNC_FAILED = "SyncFailed"
     OUT_OF_SYNC = "OutOfSync"
     AUTO_SYNC_PAUSED = "AutoSyncPaused"

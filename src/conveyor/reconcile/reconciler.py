@@ -32,6 +32,7 @@ from typing import Any
 from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
+from conveyor.reconcile.childstore import ChildStore
 from conveyor.reconcile.deletion import Deletions
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
@@ -62,6 +63,10 @@ class Reconciler:
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
         self.deletions = Deletions(env)  # apps removed from the apps directory
+        self._catalog = Catalog()
+        self._child_store = ChildStore(env.store)
+        self.children = self._child_store.restore()
+        self._adopted = -1
         self.recover()
         self.set_apps(apps)
 
@@ -77,8 +82,10 @@ class Reconciler:
     def set_catalog(self, catalog: Catalog) -> None:
         """Manage these apps from now on. An invalid document keeps its app's runtime (and
         its objects) but stops every step until it is valid again (InvalidSpec)."""
+        self._catalog = catalog  # the children its apps registered run beside them
+        apps = [*catalog.apps, *self.children.apps(catalog.apps)]
         runtimes = {}
-        for app in catalog.apps:
+        for app in apps:
             rt = self._runtimes.get(app.name)
             if rt is None or rt.app != app:
                 rt = restore.load_runtime(self.env.store, app)
@@ -94,17 +101,17 @@ class Reconciler:
         self._keep_unreadable(catalog, runtimes)
         self._forget([rt for name, rt in self._runtimes.items() if name not in runtimes], runtimes)
         self._runtimes = runtimes
-        self._cycles = _cycles(catalog.apps)
+        self._cycles = _cycles(apps)
         self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
 
     def _keep_unreadable(self, catalog: Catalog, runtimes: dict[str, AppRuntime]) -> None:
-        """A file that is not even YAML hides which apps it defines: its apps are kept
-        (InvalidSpec), never taken for removed and deleted by their finalizers."""
-        broken = {bad.file: bad for bad in catalog.invalid if bad.name == bad.file}
+        """A file that is not even YAML (or an ApplicationSet that cannot generate) hides
+        which apps it defines: they keep running as they were, never taken for removed and
+        deleted by their finalizers; the error is reported on its own entry."""
+        broken = {bad.file for bad in catalog.invalid if bad.hides_file}
         for name, rt in self._runtimes.items():
             if name not in runtimes and rt.app.file in broken:
-                message = broken[rt.app.file].message
-                rt.invalid = Outcome(reason=Reason.INVALID_SPEC, message=message)
+                log.warning("app %s: %s cannot be read; running it as it was", name, rt.app.file)
                 runtimes[name] = rt
 
     def _forget(self, gone: list[AppRuntime], defined: dict[str, AppRuntime]) -> None:
@@ -172,7 +179,7 @@ class Reconciler:
 
         async def one(name: str) -> None:
             rt = self._runtimes[name]
-            for dep in rt.app.depends_on:
+            for dep in (*rt.app.depends_on, *self.children.earlier(name)):
                 if dep in done and dep != name and name not in self._cycles:
                     await done[dep].wait()
             try:
@@ -183,6 +190,7 @@ class Reconciler:
 
         await asyncio.gather(*(one(name) for name in names))
         self._flush()
+        await self._adopt_children()
 
     # -- one app ------------------------------------------------------------------------
 
@@ -194,6 +202,9 @@ class Reconciler:
             started = self.env.clock()
             try:
                 await self._steps(rt, manual)
+                await self.children.sync(
+                    rt, manual, sources=self.env.sources, files=list(self._catalog.apps)
+                )
             except TargetError as exc:
                 rt.stopped = Outcome(reason=Reason.TARGET_UNAVAILABLE, message=str(exc))
             except Exception as exc:  # one app's failure must not stop the loop
@@ -232,6 +243,23 @@ class Reconciler:
             outcome = await steps.render(self.env, rt)
         rt.stopped = None if outcome.ok else outcome
         return outcome.ok
+
+    async def _adopt_children(self) -> None:
+        """Run the children registered or changed in this pass (and drop the ones their
+        parents pruned, through `set_apps`), then republish their parents' statuses."""
+        if self.children.changes != self._adopted:
+            before = dict(self._runtimes)
+            self.set_catalog(self._catalog)
+            self._adopted = self.children.changes
+            self._child_store.save(self.children)
+            fresh = [n for n, rt in self._runtimes.items() if before.get(n) is not rt]
+            if fresh:
+                await self._fetch({self._runtimes[n].app.source.repo_url for n in fresh})
+                await self._run(fresh)
+        for parent in self.children.parents():
+            if parent in self._runtimes:
+                self._publish(self._runtimes[parent])
+        self._flush()
 
     def _note_drift(self, rt: AppRuntime) -> None:
         """Count a drift event when an app that was synced at this digest goes OutOfSync."""
@@ -318,7 +346,10 @@ class Reconciler:
         self.env.store.save_statuses(pending)
 
     def status(self, name: str) -> dict[str, Any]:
-        return summarize(self._runtimes[name], history=self._runtimes[name].history)
+        status = summarize(self._runtimes[name], history=self._runtimes[name].history)
+        status["parent"] = self._runtimes[name].app.parent  # app of apps (`children`)
+        status["children"] = self.children.view(name, self._runtimes)
+        return status
 
     # -- commands -----------------------------------------------------------------------
 
@@ -341,6 +372,7 @@ class Reconciler:
         async with self._limit:
             await self.reconcile_one(name, manual=manual)
         self._flush()
+        await self._adopt_children()
         return self.status(name)
 
     async def diff(self, name: str) -> list[ObjectDiff]:

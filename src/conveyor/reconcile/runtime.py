@@ -23,7 +23,7 @@ from conveyor.reconcile.model import (
     SyncStatus,
 )
 from conveyor.reconcile.sharing import Sharing
-from conveyor.targets.base import ObjectRef
+from conveyor.targets.base import Manifest, ObjectRef
 
 
 @dataclass(slots=True)
@@ -55,6 +55,7 @@ class AppRuntime:
     history: list[dict[str, Any]] = field(default_factory=list)
     paused: bool = False
     pause_reason: str = ""
+    child_docs: tuple[Manifest, ...] = ()  # Applications it rendered (app of apps: `children`)
 
     @property
     def ready(self) -> bool:

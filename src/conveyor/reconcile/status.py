@@ -32,6 +32,7 @@ _STALLING = {
     Reason.RENDER_FAILED,
     Reason.SOURCE_NOT_SUPPORTED,
     Reason.DEPENDENCY_CYCLE,
+    Reason.CHILD_APPS_INVALID,
 }
 
 

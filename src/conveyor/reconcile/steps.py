@@ -18,7 +18,16 @@ from pathlib import Path
 
 from conveyor.core.errors import UserError
 from conveyor.reconcile import annotations as object_annotations
-from conveyor.reconcile import health, hooknames, namespaces, operations, ordering, sharing, sync
+from conveyor.reconcile import (
+    appdocs,
+    health,
+    hooknames,
+    namespaces,
+    operations,
+    ordering,
+    sharing,
+    sync,
+)
 from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
@@ -113,8 +122,9 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
         return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
     key = (rendered.digest, rt.app.name, rt.app.namespace, *map("=".join, rt.app.substitutions))
     if rt.desired is None or rt.desired_key != key:
+        objects, rt.child_docs = appdocs.split(rendered.manifests)  # app of apps: `children`
         try:
-            substituted = substitute(rendered.manifests, dict(rt.app.substitutions))
+            substituted = substitute(objects, dict(rt.app.substitutions))
         except RenderError as exc:
             return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
         manifests = stamp(substituted, app=rt.app.name, namespace=rt.app.namespace)
