@@ -3,6 +3,11 @@ to package them into a Helm repository or push them to an OCI registry."""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from textwrap import dedent
 
@@ -103,3 +108,23 @@ def push_oci(chart: Path, registry: str, scratch: Path) -> None:
     """Package and push to `oci://<registry>/charts` (plain HTTP: a loopback registry)."""
     archive = package(chart, scratch)
     helm_python.push(archive, f"oci://{registry}/charts", plain_http=True)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No access log on the test's stderr."""
+
+
+@contextmanager
+def serving(directory: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving `directory`; yields its base URL."""
+    handler = functools.partial(_Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
