@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import helm_python
 import pytest
 import yaml
 
@@ -241,3 +242,36 @@ def test_bad_helm_hook_annotations_are_errors_naming_the_object(
     with pytest.raises(UserError) as caught:
         ordering.order([_obj(**notes)])
     assert "ConfigMap x" in str(caught.value) and message in str(caught.value)
+
+
+def test_helms_own_starter_chart_syncs_without_its_test_pod(world: World) -> None:
+    """`helm create`'s scaffold (helpers, service account, HPA and ingress switches, a test
+    hook) is the layout most real charts start from."""
+    (world.repo.work / "charts").mkdir(parents=True)
+    helm_python.Chart.create("starter", world.repo.work / "charts").close()
+    world.repo.commit()
+    values = {"autoscaling": {"enabled": True}, "ingress": {"enabled": True}}
+    doc = _app(
+        [
+            {
+                "repoURL": world.repo.url,
+                "path": "charts/starter",
+                "targetRevision": "main",
+                "helm": {"valuesObject": values},
+            }
+        ]
+    )
+    status: dict[str, Any] = asyncio.run(world.reconciler(doc).reconcile_all())["shop"]
+    assert status["conditions"][0]["status"] == "True", status["conditions"]
+    assert status["sync"]["status"] == "Synced"
+    kinds = sorted(f"{r.kind}/{r.name}" for r in world.target.refs())
+    assert kinds == [
+        "Deployment/shop-starter",
+        "HorizontalPodAutoscaler/shop-starter",
+        "Ingress/shop-starter",
+        "Service/shop-starter",
+        "ServiceAccount/shop-starter",
+    ]
+    deployment = world.target.peek(_ref("Deployment", "shop-starter"))
+    assert deployment is not None
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/instance"] == "shop"
