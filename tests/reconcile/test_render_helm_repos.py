@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conveyor.reconcile.charts import Charts
-from tests.registry import running_registry
+from tests.registry import free_port, running_registry
 
 from .conftest import World
 from .helmcharts import package, publish_http, push_oci, serving, write_chart
@@ -191,3 +191,19 @@ def test_a_subchart_committed_in_charts_renders_without_a_download(
     status = _sync(world, doc)
     assert status["conditions"][0]["status"] == "True", status["conditions"]
     assert _image(world) == "web:1.0"
+
+
+def test_a_dependency_that_cannot_be_fetched_is_a_fetch_failure_naming_it(
+    world: World,
+) -> None:
+    umbrella = write_chart(world.repo.work / "app", name="shop")
+    (umbrella / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\ndependencies:\n"
+        f"  - name: web\n    version: 1.0.0\n    repository: http://127.0.0.1:{free_port()}\n"
+    )
+    world.repo.commit()
+    doc = _app({"repoURL": world.repo.url, "path": "app", "targetRevision": "main"})
+    ready = _sync(world, doc)["conditions"][0]
+    assert ready["status"] == "False" and ready["reason"] == "FetchFailed", ready
+    assert "cannot build the dependencies (web) of app/Chart.yaml" in ready["message"]
+    assert world.target.refs() == []

@@ -14,7 +14,9 @@ version once into `<cache>/<hash of repo, chart, version>` and unpacks it.
 A chart in Git whose `charts/` lacks a declared dependency gets `helm dependency build`
 run on a copy of its export (kept under the cache), so `file://` dependencies and Helm
 repositories both work. Download failures are `SourceError`s: the last good revision
-keeps running and the next pass retries. Called by `reconcile.steps`.
+keeps running and the next pass retries. Pulls and builds are bounded by `timeout`
+(the Go call itself cannot be interrupted: its thread ends when Helm gives up). Called by
+`reconcile.steps`.
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ class Charts:
         cache_dir: Path,
         *,
         ttl: float = 60.0,
+        timeout: float = 90.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cache_dir = cache_dir
         self.ttl = ttl
+        self.timeout = timeout
         self.clock = clock
         self._resolved: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -117,12 +121,13 @@ class Charts:
         shutil.copytree(checkout.root, work, symlinks=True)
         chart = work / checkout.path if checkout.path.strip("/") not in ("", ".") else work
         try:
-            await asyncio.to_thread(helm.dependency_build, chart)
-        except helm.HelmError as exc:
+            await asyncio.wait_for(asyncio.to_thread(helm.dependency_build, chart), self.timeout)
+        except (helm.HelmError, TimeoutError) as exc:
             shutil.rmtree(work.parent, ignore_errors=True)
+            why = exc if str(exc) else f"no answer within {self.timeout:g} s"
             raise SourceError(
                 f"cannot build the dependencies ({', '.join(missing)}) of "
-                f"{checkout.path}/Chart.yaml: {exc}"
+                f"{checkout.path}/Chart.yaml: {why}"
             ) from exc
         built.parent.mkdir(parents=True, exist_ok=True)
         work.rename(built)
@@ -149,13 +154,15 @@ class Charts:
 
     async def _pull(self, src: Source, version: str, into: Path) -> Path:
         repo = repository(src)
+        pulling = asyncio.to_thread(
+            helm.pull, src.chart, repo_url=repo, version=version, destination=into
+        )
         try:
-            return await asyncio.to_thread(
-                helm.pull, src.chart, repo_url=repo, version=version, destination=into
-            )
-        except helm.HelmError as exc:
+            return await asyncio.wait_for(pulling, self.timeout)
+        except (helm.HelmError, TimeoutError) as exc:
             shown = version or "latest"
-            raise SourceError(f"cannot pull chart {src.chart} {shown} from {repo}: {exc}") from exc
+            why = exc if str(exc) else f"no answer within {self.timeout:g} s"
+            raise SourceError(f"cannot pull chart {src.chart} {shown} from {repo}: {why}") from exc
 
     async def _store(self, archive: Path, slot: Path) -> None:
         staging = Path(tempfile.mkdtemp(dir=self._tmp()))

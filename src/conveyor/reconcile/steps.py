@@ -183,9 +183,8 @@ async def _checkout(env: Env, src: Source, revision: str, *, whole: bool) -> Che
     checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=whole)
     if not whole and not src.kind and _is_kustomize(checkout.directory):
         checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
-    chart = checkout.directory / "Chart.yaml"
-    if src.kind in (SourceKind.DETECT, SourceKind.HELM) and chart.is_file():
-        if not whole and charts.reaches_out(src.helm, chart):
+    if _is_chart(src, checkout.directory):
+        if not whole and charts.reaches_out(src.helm, checkout.directory / "Chart.yaml"):
             checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
         checkout = await env.chart_cache().with_dependencies(checkout)
     return checkout
@@ -195,6 +194,14 @@ def _no_desired(rt: AppRuntime, reason: Reason, message: str) -> Outcome:
     """A failed render leaves no desired state: nothing is synced and nothing pruned."""
     rt.desired = None
     return Outcome(reason=reason, message=message)
+
+
+def _is_chart(src: Source, directory: Path) -> bool:
+    """A Helm source, declared or detected (a kustomization wins, as in `render`)."""
+    if src.kind == SourceKind.HELM:
+        return (directory / "Chart.yaml").is_file()
+    detected = src.kind == SourceKind.DETECT and not _is_kustomize(directory)
+    return detected and (directory / "Chart.yaml").is_file()
 
 
 def _is_kustomize(directory: Path) -> bool:
