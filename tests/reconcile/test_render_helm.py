@@ -304,7 +304,7 @@ def test_a_template_parse_error_names_the_file(chart: Path) -> None:
 
 def test_invalid_yaml_out_of_a_template_names_the_template(chart: Path) -> None:
     (chart / "chart" / "templates" / "bad.yaml").write_text("kind: ConfigMap\n  x: [1\n")
-    with pytest.raises(RenderError, match=r"chart/templates/bad.yaml:2:\d+: Helm rendered invalid"):
+    with pytest.raises(RenderError, match=r"chart/templates/bad.yaml:2:\d+: invalid YAML"):
         _render(chart)
 
 

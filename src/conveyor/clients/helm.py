@@ -5,7 +5,9 @@ chart's dependencies, parse `--set` expressions.
 A thin adapter: no Argo CD semantics here (that is `reconcile.render_helm`). Every
 `helm_python` error becomes a `HelmError` carrying the chart file, line and column Helm
 reported, when it reported one. The calls block (the Go library does the work in the
-calling thread); callers run them in a worker thread. Called by `reconcile.render_helm`,
+calling thread); callers run them in a worker thread. `render` goes through the SDK's
+`helm_render` entry point directly, since `Chart.render` does not pass the `kube_version`
+and `api_versions` options the library accepts (`.Capabilities`). Called by `reconcile.render_helm`,
 `reconcile.helmvalues` and `reconcile.charts`.
 """
 

@@ -27,6 +27,7 @@ from conveyor.core.location import Location
 from conveyor.reconcile import helmhooks, helmvalues
 from conveyor.reconcile.appmodel import HelmSpec, Source
 from conveyor.reconcile.errors import RenderError
+from conveyor.reconcile.manifests import parse_manifests
 from conveyor.reconcile.sources import Checkout
 from conveyor.targets.base import Manifest
 
@@ -86,9 +87,12 @@ def helm_request(
 async def render_helm(
     request: HelmRequest, *, timeout: float, max_output: int = MAX_OUTPUT
 ) -> list[Manifest]:
+    """The chart's objects; composing values, rendering and parsing run in a worker
+    thread, bounded by `timeout` seconds and `max_output` characters of rendered text."""
     chart_name = _chart_name(request.places)
+    work = asyncio.to_thread(_render, request, chart_name, max_output)
     try:
-        output = await asyncio.wait_for(asyncio.to_thread(_render, request), timeout)
+        return await asyncio.wait_for(work, timeout)
     except TimeoutError:
         raise RenderError(
             f"{request.places.shown}: Helm did not render within {timeout:g} s",
@@ -96,6 +100,20 @@ async def render_helm(
         ) from None
     except helm.HelmError as exc:
         raise _render_error(exc, chart_name, request.places.shown) from exc
+
+
+def _render(request: HelmRequest, chart_name: str, max_output: int) -> list[Manifest]:
+    """In the worker thread: values (files are read here too), Helm's render, parsing."""
+    spec = request.spec
+    output = helm.render(
+        request.places.chart_dir,
+        helmvalues.compose(spec, request.places),
+        release=request.release,
+        namespace=request.namespace,
+        kube_version=spec.kube_version,
+        api_versions=spec.api_versions,
+        validate_schema=not spec.skip_schema_validation,
+    )
     size = sum(len(text) for _, text in output.templates) + sum(len(t) for _, t in output.crds)
     if size > max_output:
         raise RenderError(
@@ -104,32 +122,15 @@ async def render_helm(
             hint="split the chart into several applications",
         )
     shown = _shower(chart_name, request.places.shown)
+    files = [*(() if spec.skip_crds else output.crds), *output.templates]
     manifests: list[Manifest] = []
-    if not request.spec.skip_crds:
-        for path, text in output.crds:
-            manifests.extend(_objects(text, shown(path)))
-    for path, text in output.templates:
+    for path, text in files:
         if path.endswith("NOTES.txt") or Path(path).name.startswith("_"):
             continue
-        manifests.extend(_objects(text, shown(path)))
-    if request.spec.skip_tests:
+        manifests.extend(parse_manifests(text, shown(path)))
+    if spec.skip_tests:
         manifests = [m for m in manifests if not helmhooks.is_test(_notes(m))]
     return manifests
-
-
-def _render(request: HelmRequest) -> helm.ChartOutput:
-    """In the worker thread: values (files are read here too), then Helm's render."""
-    spec = request.spec
-    values = helmvalues.compose(spec, request.places)
-    return helm.render(
-        request.places.chart_dir,
-        values,
-        release=request.release,
-        namespace=request.namespace,
-        kube_version=spec.kube_version,
-        api_versions=spec.api_versions,
-        validate_schema=not spec.skip_schema_validation,
-    )
 
 
 def _chart_name(places: helmvalues.Places) -> str:
@@ -167,31 +168,6 @@ def _render_error(exc: helm.HelmError, chart_name: str, shown: str) -> RenderErr
         where = Location(file=show(exc.file), line=exc.line, col=exc.col)
         return RenderError(message, location=where, hint="fix the template or the values")
     return RenderError(f"{shown}: {message}", hint="fix the chart or the values")
-
-
-def _objects(text: str, shown: str) -> list[Manifest]:
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = Location(file=shown, line=mark.line + 1, col=mark.column + 1) if mark else None
-        raise RenderError(
-            f"Helm rendered invalid YAML: {getattr(exc, 'problem', exc)}",
-            location=where or Location(file=shown),
-            hint="fix the template's indentation or quoting (`helm template` shows the output)",
-        ) from exc
-    out: list[Manifest] = []
-    for doc in docs:
-        if doc is None:
-            continue
-        if not isinstance(doc, dict) or "kind" not in doc:
-            raise RenderError(
-                "Helm rendered a document that is not a Kubernetes object",
-                location=Location(file=shown),
-                hint="each YAML document of a template must be one object with a kind",
-            )
-        out.append(doc)
-    return out
 
 
 def _notes(obj: Manifest) -> Mapping[str, str]:
