@@ -207,3 +207,35 @@ def test_a_dependency_that_cannot_be_fetched_is_a_fetch_failure_naming_it(
     assert ready["status"] == "False" and ready["reason"] == "FetchFailed", ready
     assert "cannot build the dependencies (web) of app/Chart.yaml" in ready["message"]
     assert world.target.refs() == []
+
+
+def test_a_repository_chart_with_values_from_a_git_ref_source(world: World, helm_repo: str) -> None:
+    """Argo CD's most common multi-source shape: the chart from its Helm repository, the
+    values from the team's Git repository."""
+    world.repo.write("envs/prod/web.yaml", "replicas: 3\ngreeting: from-git\n")
+    commit = world.repo.commit()
+    doc = yaml.safe_dump(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web"},
+            "spec": {
+                "sources": [
+                    {
+                        "repoURL": helm_repo,
+                        "chart": "web",
+                        "targetRevision": "1.1.0",
+                        "helm": {"valueFiles": ["$values/envs/prod/web.yaml"]},
+                    },
+                    {"repoURL": world.repo.url, "targetRevision": "main", "ref": "values"},
+                ],
+                "destination": {"name": "memory", "namespace": "prod"},
+                "syncPolicy": {"automated": {"prune": True}},
+            },
+        }
+    )
+    status = _sync(world, doc)
+    assert status["conditions"][0]["status"] == "True", status["conditions"]
+    assert status["revisions"] == ["1.1.0", commit]
+    settings = next(world.target.peek(r) for r in world.target.refs() if r.name == "web-settings")
+    assert settings is not None and settings["data"] == {"greeting": "from-git"}
