@@ -21,7 +21,7 @@ import importlib
 import json
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,8 +31,7 @@ import click
 
 from conveyor.app import daemonlink, reconcilerhttp
 from conveyor.core.errors import UserError
-from conveyor.reconcile.applications import load_applications, parse_duration
-from conveyor.reconcile.appmodel import Application
+from conveyor.reconcile.applications import Catalog, load_catalog, parse_duration
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.loop import Loop
@@ -72,11 +71,11 @@ def make_target(config: TargetConfig, *, state_root: Path) -> Target:
     )
 
 
-async def load_apps(source: str, *, sources: Sources) -> list[Application]:
+async def load_apps(source: str, *, sources: Sources) -> Catalog:
     """Applications from a local file/directory, or from `apps/` of a Git repository."""
     path = Path(source)
     if path.exists():
-        return load_applications([path / "apps" if (path / "apps").is_dir() else path])
+        return load_catalog([path / "apps" if (path / "apps").is_dir() else path])
     try:
         await sources.fetch(source)
     except SourceError as exc:
@@ -84,7 +83,7 @@ async def load_apps(source: str, *, sources: Sources) -> list[Application]:
     sha = await sources.resolve(source, "HEAD")
     checkout = await sources.checkout(source, sha, ".", whole=True)
     apps_dir = checkout.root / "apps"
-    return load_applications([apps_dir if apps_dir.is_dir() else checkout.root])
+    return load_catalog([apps_dir if apps_dir.is_dir() else checkout.root])
 
 
 @dataclass
@@ -95,8 +94,10 @@ class World:
     apps_source: str
 
     async def reconciler(self) -> Reconciler:
-        apps = await load_apps(self.apps_source, sources=self.env.sources)
-        return Reconciler(apps, self.env)
+        catalog = await load_apps(self.apps_source, sources=self.env.sources)
+        reconciler = Reconciler((), self.env)
+        reconciler.set_catalog(catalog)
+        return reconciler
 
 
 @contextmanager
@@ -142,7 +143,7 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async def reload() -> Sequence[Application]:
+    async def reload() -> Catalog:
         return await load_apps(world.apps_source, sources=world.env.sources)
 
     server: asyncio.Server | None = None
@@ -273,4 +274,5 @@ def reconcile(
     if not settled.ok:
         for line in explain(settled, timeout):
             click.echo(line, err=True)
-        sys.exit(1)
+        # An invalid Application is the user's input to fix, like any other bad input.
+        sys.exit(2 if settled.invalid else 1)

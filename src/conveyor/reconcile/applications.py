@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conveyor.core.errors import UserError
+from conveyor.core.location import Location
 from conveyor.reconcile import appschema as schema
-from conveyor.reconcile import appsources, syncoptions
+from conveyor.reconcile import appsources, flux, syncoptions
 from conveyor.reconcile.appmodel import (
     Application,
     ManagedNamespaceMetadata,
@@ -49,15 +51,18 @@ FINALIZERS = (
 )
 #: Annotations under these prefixes are Argo CD's (or Conveyor's) and must be known.
 APP_ANNOTATION_PREFIXES = ("argocd.argoproj.io", "conveyor.dev", "notifications.argoproj.io")
+SKIP_RECONCILE = "argocd.argoproj.io/skip-reconcile"
+COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
 APP_ANNOTATIONS = frozenset(
     {
         "argocd.argoproj.io/refresh",  # a refresh request: every pass refreshes anyway
         "argocd.argoproj.io/manifest-generate-paths",  # a cache hint; renders are cached by tree
         "argocd.argoproj.io/skip-reconcile",
-        "argocd.argoproj.io/compare-options",
+        "argocd.argoproj.io/compare-options",  # ServerSideDiff: meaningful on Kubernetes
         "argocd.argoproj.io/sync-wave",  # ordering of apps rendered by an app of apps
     }
 )
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -74,9 +79,53 @@ def parse_duration(text: str | int | float, *, where: str = "") -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvalidApp:
+    """An Application document that could not be read: reported with the InvalidSpec
+    condition under its name (the file's path when it has none), never synced, and its
+    objects are left as they are (Argo CD's InvalidSpecError)."""
+
+    name: str
+    file: str
+    error: ApplicationInvalid
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalog:
+    """What the apps directory holds: the apps, and the documents that are not valid."""
+
+    apps: tuple[Application, ...] = ()
+    invalid: tuple[InvalidApp, ...] = ()
+
+
+def placeholder(bad: InvalidApp) -> Application:
+    """The app an invalid document stands for when no valid definition was seen before:
+    no sources, so nothing is fetched; only its name, file and stored state are real."""
+    return Application(
+        name=bad.name, sources=(), target="", namespace="", sync_policy=SyncPolicy(), file=bad.file
+    )
+
+
 def load_applications(paths: Iterable[Path]) -> list[Application]:
-    """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`)."""
+    """Every Application in the given files and directories; the first invalid one raises
+    (for commands that act on one app; the reconciler reads a `Catalog`)."""
+    catalog = load_catalog(paths)
+    if catalog.invalid:
+        raise catalog.invalid[0].error
+    return list(catalog.apps)
+
+
+def load_catalog(paths: Iterable[Path]) -> Catalog:
+    """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`),
+    and every Flux Kustomization read onto the same model (`reconcile.flux`); a document
+    that is not valid becomes an `InvalidApp` and does not stop the others."""
     apps: list[Application] = []
+    invalid: list[InvalidApp] = []
+    fluxes: list[Document] = []
     for path in paths:
         files = (
             sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
@@ -84,34 +133,111 @@ def load_applications(paths: Iterable[Path]) -> list[Application]:
             else [path]
         )
         for file in files:
-            apps.extend(parse_applications(file.read_text(), str(file)))
-    _check_unique(apps)
-    return apps
+            found, flux_docs = _read(file.read_text(), str(file))
+            apps.extend(found.apps)
+            invalid.extend(found.invalid)
+            fluxes.extend(flux_docs)
+    flux_apps = _flux(fluxes)
+    return _unique([*apps, *flux_apps.apps], [*invalid, *flux_apps.invalid])
 
 
 def parse_applications(text: str, file: str) -> list[Application]:
+    """The Applications of one file (Flux documents included); raises at the first
+    invalid document."""
+    found = read_file(text, file)
+    if found.invalid:
+        raise found.invalid[0].error
+    return list(found.apps)
+
+
+def read_file(text: str, file: str) -> Catalog:
+    """The Application documents of one file, read one by one (Flux ones resolved within
+    the file)."""
+    found, fluxes = _read(text, file)
+    flux_apps = _flux(fluxes)
+    return Catalog(
+        apps=(*found.apps, *flux_apps.apps), invalid=(*found.invalid, *flux_apps.invalid)
+    )
+
+
+def _read(text: str, file: str) -> tuple[Catalog, list[Document]]:
     try:
         docs = list(load_documents(text, file))
     except yaml.YAMLError as exc:
-        raise ApplicationInvalid(
+        error = ApplicationInvalid(
             f"invalid YAML: {exc}", location=error_location(exc, file), hint="fix the YAML syntax"
-        ) from exc
-    return [
-        _application(doc)
-        for doc in docs
-        if isinstance(doc.data, dict) and doc.data.get("kind") == "Application"
-    ]
+        )
+        return Catalog(invalid=(InvalidApp(name=file, file=file, error=error),)), []
+    apps: list[Application] = []
+    invalid: list[InvalidApp] = []
+    fluxes: list[Document] = []
+    for doc in docs:
+        if not isinstance(doc.data, dict):
+            continue
+        if flux.is_flux(doc):
+            fluxes.append(doc)
+            continue
+        if doc.data.get("kind") != "Application":
+            continue
+        try:
+            apps.append(_application(doc))
+        except ApplicationInvalid as exc:
+            invalid.append(_invalid(doc, exc))
+    return Catalog(apps=tuple(apps), invalid=tuple(invalid)), fluxes
 
 
-def _check_unique(apps: list[Application]) -> None:
+def _flux(docs: list[Document]) -> Catalog:
+    """Flux Kustomizations resolved against the GitRepositories beside them."""
+    if not docs:
+        return Catalog()
+    found = flux.gather(docs)
+    invalid = [_invalid(doc, flux.refusal(doc)) for doc in found.refused]
+    try:
+        repos = flux.repositories(found.repositories)
+    except ApplicationInvalid as exc:
+        # a repository that cannot be read takes down the Kustomizations that use it
+        bad = [_invalid(doc, exc) for doc in found.kustomizations]
+        return Catalog(invalid=(*invalid, *bad))
+    apps = []
+    for doc in found.kustomizations:
+        try:
+            apps.append(flux.application(doc, repos))
+        except ApplicationInvalid as exc:
+            invalid.append(_invalid(doc, exc))
+    return Catalog(apps=tuple(apps), invalid=tuple(invalid))
+
+
+def _invalid(doc: Document, error: ApplicationInvalid) -> InvalidApp:
+    return InvalidApp(name=_name_of(doc) or doc.file, file=doc.file, error=error)
+
+
+def _name_of(doc: Document) -> str:
+    meta = doc.data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) and _NAME.fullmatch(name) else ""
+
+
+def _unique(apps: list[Application], invalid: list[InvalidApp]) -> Catalog:
+    """A name defined twice, or valid in one document and invalid in another, is invalid:
+    with its definition in doubt nothing is synced for it until the files agree."""
     seen: dict[str, str] = {}
+    kept: list[Application] = []
     for app in apps:
         if app.name in seen:
-            raise ApplicationInvalid(
+            error = ApplicationInvalid(
                 f"application {app.name!r} is defined twice ({seen[app.name]} and {app.file})",
+                location=Location(file=app.file),
                 hint="application names must be unique",
             )
+            invalid.append(InvalidApp(name=app.name, file=app.file, error=error))
+            continue
         seen[app.name] = app.file
+        kept.append(app)
+    named = {i.name for i in invalid}
+    return Catalog(
+        apps=tuple(a for a in kept if a.name not in named),
+        invalid=tuple(invalid),
+    )
 
 
 def _application(doc: Document) -> Application:
@@ -137,7 +263,7 @@ def _application(doc: Document) -> Application:
         "metadata",
     )
     name = schema.text(doc, meta.get("name"), "metadata", "name")
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
+    if not _NAME.fullmatch(name):
         raise ApplicationInvalid(
             f"metadata.name {name!r} is not a valid name",
             location=doc.where("metadata", "name"),
@@ -152,6 +278,7 @@ def _application(doc: Document) -> Application:
     dest = schema.mapping(doc, spec.get("destination"), "spec", "destination")
     schema.check(doc, dest, schema.DESTINATION, "spec", "destination")
     found, multi = appsources.sources(doc, spec)
+    notes = _annotations(doc, meta)
     return Application(
         name=name,
         sources=found,
@@ -166,8 +293,9 @@ def _application(doc: Document) -> Application:
         revision_history_limit=_history_limit(doc, spec),
         finalizers=_finalizers(doc, meta),
         labels=schema.pairs(doc, meta.get("labels"), "metadata", "labels"),
-        annotations=_annotations(doc, meta),
+        annotations=notes,
         info=_info(doc, spec),
+        suspended=dict(notes).get(SKIP_RECONCILE, "").lower() == "true",
     )
 
 
@@ -233,13 +361,15 @@ def _sync_policy(doc: Document, spec: dict[str, Any]) -> SyncPolicy:
 
 
 def _sync_option(doc: Document, item: str, path: tuple[str | int, ...]) -> None:
+    _option(doc, item, syncoptions.SYNC_OPTIONS, "sync option", *path)
+
+
+def _option(
+    doc: Document, text: str, table: dict[str, syncoptions.Option], what: str, *path: str | int
+) -> None:
     try:
         syncoptions.parse(
-            item,
-            scope=syncoptions.Scope.APP,
-            table=syncoptions.SYNC_OPTIONS,
-            where=doc.where(*path),
-            what="sync option",
+            text, scope=syncoptions.Scope.APP, table=table, where=doc.where(*path), what=what
         )
     except UserError as exc:
         raise ApplicationInvalid(exc.message, location=exc.location, hint=exc.hint) from exc
@@ -286,7 +416,7 @@ def _finalizers(doc: Document, meta: dict[str, Any]) -> tuple[str, ...]:
 
 def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     notes = schema.pairs(doc, meta.get("annotations"), "metadata", "annotations")
-    for key, _ in notes:
+    for key, value in notes:
         prefix = key.split("/", 1)[0] if "/" in key else ""
         if prefix in APP_ANNOTATION_PREFIXES and key not in APP_ANNOTATIONS:
             raise ApplicationInvalid(
@@ -294,6 +424,8 @@ def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], 
                 location=doc.where("metadata", "annotations", key),
                 hint="known: " + ", ".join(sorted(APP_ANNOTATIONS)),
             )
+        if key == COMPARE_OPTIONS:
+            _option(doc, value, syncoptions.COMPARE_OPTIONS, "compare option", key)
     return notes
 
 

@@ -225,11 +225,17 @@ class Application:
     info: Pairs = ()
     parent: str = ""  # the app that rendered this one (app of apps), "" for files
     multi_source: bool = field(default=False)
+    # What the document was: an Argo CD Application, or a Flux Kustomization read onto
+    # the same model (`reconcile.flux`), with the Flux fields that have no Argo CD twin.
+    origin: str = "Application"
+    substitutions: Pairs = ()  # Flux postBuild.substitute
+    interval: float = 0.0  # seconds between reconciles; 0 ⇒ the loop's interval
+    suspended: bool = False  # Flux spec.suspend / Argo CD's skip-reconcile annotation
 
     @property
     def source(self) -> Source:
         """The first source that renders (the only one for a single-source app)."""
-        return next((s for s in self.sources if s.renders), self.sources[0])
+        return next((s for s in self.sources if s.renders), _NO_SOURCE)
 
     @property
     def rendering_sources(self) -> tuple[Source, ...]:
@@ -242,6 +248,9 @@ class Application:
 
     def annotation(self, key: str) -> str | None:
         return dict(self.annotations).get(key)
+
+
+_NO_SOURCE = Source(repo_url="")  # the source of an app read from an invalid document
 
 
 def _plain(value: Any) -> Any:

@@ -45,6 +45,12 @@ def sources(doc: Document, spec: dict[str, Any]) -> tuple[tuple[Source, ...], bo
             )
         found = tuple(source(doc, item, ("spec", "sources", i)) for i, item in enumerate(items))
         _check_refs(doc, found)
+        if not any(s.renders for s in found):
+            raise ApplicationInvalid(
+                "no source in spec.sources renders anything: each one only has a ref",
+                location=doc.where("spec", "sources"),
+                hint="give one source a path or a chart",
+            )
         return found, True
     if "source" not in spec:
         raise ApplicationInvalid(

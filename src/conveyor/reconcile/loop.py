@@ -19,12 +19,16 @@ app/reconcilerhttp), by the server when it runs a reconciler, and by tests and t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 
-from conveyor.reconcile.appmodel import Application
+from conveyor.core.errors import ConveyorError
+from conveyor.reconcile.applications import Catalog
 from conveyor.reconcile.model import HealthStatus
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.targets.base import Target
+
+log = logging.getLogger(__name__)
 
 PROGRESS_REQUEUE = 1.0
 
@@ -35,6 +39,7 @@ class Loop:
     def __init__(self, reconciler: Reconciler) -> None:
         self.reconciler = reconciler
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
 
     # -- triggers -----------------------------------------------------------------------
 
@@ -55,7 +60,7 @@ class Loop:
         *,
         interval: float,
         stop: asyncio.Event,
-        reload: Callable[[], Awaitable[Sequence[Application]]] | None = None,
+        reload: Callable[[], Awaitable[Catalog]] | None = None,
     ) -> None:
         """Full passes every `interval` and triggered apps in between, until `stop` is set."""
         rec = self.reconciler
@@ -63,7 +68,7 @@ class Loop:
         try:
             while not stop.is_set():
                 if reload is not None:
-                    rec.set_apps(await reload())
+                    await self._reload(reload)
                 await rec.reconcile_all()
                 self.requeue()
                 deadline = rec.env.clock() + interval
@@ -75,6 +80,16 @@ class Loop:
         finally:
             for task in watchers:
                 task.cancel()
+
+    async def _reload(self, reload: Callable[[], Awaitable[Catalog]]) -> None:
+        """Re-read the Application files; when they cannot be read at all (the apps
+        repository is unreachable), keep managing the apps as they were."""
+        try:
+            catalog = await reload()
+        except ConveyorError as exc:
+            log.warning("cannot re-read the applications (%s); keeping the current set", exc)
+            return
+        self.reconciler.set_catalog(catalog)
 
     async def next_triggers(self, timeout: float, stop: asyncio.Event) -> list[str]:
         """App names triggered within `timeout` (all queued ones), or [] on timeout/stop."""
@@ -100,12 +115,23 @@ class Loop:
             rt = runtimes.get(name)
             if rt is None:
                 continue
+            if rt.app.interval > 0:
+                self._every(rt.app.name, rt.app.interval)
             if rt.health and rt.health.status == HealthStatus.PROGRESSING:
                 loop.call_later(PROGRESS_REQUEUE, self.trigger, name)
             if rt.ready:
                 for other in runtimes.values():
                     if name in other.app.depends_on and not other.ready:
                         self.trigger(other.app.name)
+
+    def _every(self, name: str, interval: float) -> None:
+        """An app with its own interval (a Flux Kustomization's `spec.interval`) is
+        reconciled again that long after its last reconcile, whatever the loop's pass
+        interval is; one timer per app, restarted by each reconcile."""
+        if (timer := self._timers.pop(name, None)) is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[name] = loop.call_later(interval, self.trigger, name)
 
     async def _watch(self, target: Target) -> None:
         async for event in target.events():

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     """
 
     SUCCEEDED = "Succeeded"
+    INVALID_SPEC = "InvalidSpec"  # the Application document is not valid (not synced)
     FETCH_FAILED = "FetchFailed"
     RENDER_FAILED = "RenderFailed"
     SOURCE_NOT_SUPPORTED = "SourceNotSupported"  # needs Helm, Jsonnet or a plugin (issue 14)

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from conveyor.reconcile import drift, restore, steps
+from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
@@ -39,6 +40,11 @@ from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
 
 log = logging.getLogger(__name__)
+SUSPENDED = Outcome(
+    reason=Reason.SUSPENDED,
+    message="reconciliation is suspended (Flux spec.suspend or Argo CD's skip-reconcile "
+    "annotation); nothing is fetched, synced or pruned until it is lifted",
+)
 
 
 class Reconciler:
@@ -64,19 +70,32 @@ class Reconciler:
         restore.recover(self.env.store, self.env.clock)
 
     def set_apps(self, apps: Sequence[Application]) -> None:
+        self.set_catalog(Catalog(apps=tuple(apps)))
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        """Manage these apps from now on. An invalid document keeps its app's runtime (and
+        its objects) but stops every step until it is valid again (InvalidSpec)."""
         runtimes = {}
-        for app in apps:
+        for app in catalog.apps:
             rt = self._runtimes.get(app.name)
             if rt is None or rt.app != app:
                 rt = restore.load_runtime(self.env.store, app)
+            rt.invalid = None
             runtimes[app.name] = rt
+        for bad in catalog.invalid:
+            rt = self._runtimes.get(bad.name) or restore.load_runtime(
+                self.env.store, placeholder(bad)
+            )
+            rt.invalid = Outcome(reason=Reason.INVALID_SPEC, message=bad.message)
+            runtimes[bad.name] = rt
+            log.warning("app %s: %s; nothing is synced until it is fixed", bad.name, bad.message)
         for gone in self._runtimes.keys() - runtimes.keys():
             # an Application removed from Git is no longer managed; its objects stay
             # (no cascade delete yet) and its status stays readable in the store
             log.info("app %s: no longer defined; stopped reconciling it", gone)
             self.env.metrics.forget(gone)
         self._runtimes = runtimes
-        self._cycles = _cycles(apps)
+        self._cycles = _cycles(catalog.apps)
 
     @property
     def apps(self) -> list[str]:
@@ -164,6 +183,12 @@ class Reconciler:
             self._publish(rt)
 
     async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
+        if rt.invalid is not None:
+            rt.stopped = rt.invalid
+            return
+        if rt.app.suspended:
+            rt.stopped = SUSPENDED
+            return
         if self._blocked(rt):
             return
         if not await self._fetch_and_render(rt, revision=(manual or {}).get("revision")):

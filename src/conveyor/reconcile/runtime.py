@@ -32,6 +32,7 @@ class AppRuntime:
     revisions: tuple[str, ...] = ()  # one per source, in `app.sources` order
     desired: DesiredState | None = None
     desired_key: tuple[str, ...] = ()
+    invalid: Outcome | None = None  # the app's document is not valid: nothing is done
     fetch_error: str = ""  # Git outage: running the last good revision
     stopped: Outcome | None = None  # why the last pass stopped short of comparing
     plan: SyncPlan | None = None

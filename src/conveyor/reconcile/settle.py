@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from conveyor.reconcile.model import Reason
 from conveyor.reconcile.reconciler import Reconciler
 
 #: Seconds between rounds: the Podman target's controller ticks every 0.25 s while busy.
@@ -43,6 +44,15 @@ class Settled:
     @property
     def ok(self) -> bool:
         return all(o == Outcome.READY for o in self.outcomes.values())
+
+    @property
+    def invalid(self) -> list[str]:
+        """Apps whose Application document is not valid (InvalidSpec)."""
+        return sorted(
+            name
+            for name, status in self.statuses.items()
+            if _condition(status, "Ready").get("reason") == Reason.INVALID_SPEC
+        )
 
 
 def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:

@@ -24,7 +24,12 @@ from conveyor.reconcile.drift import Outlook
 from conveyor.reconcile.model import HealthStatus, Outcome, Reason, SyncStatus
 from conveyor.reconcile.runtime import AppRuntime
 
-_STALLING = {Reason.RENDER_FAILED, Reason.SOURCE_NOT_SUPPORTED, Reason.DEPENDENCY_CYCLE}
+_STALLING = {
+    Reason.INVALID_SPEC,
+    Reason.RENDER_FAILED,
+    Reason.SOURCE_NOT_SUPPORTED,
+    Reason.DEPENDENCY_CYCLE,
+}
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:
@@ -98,6 +103,9 @@ def summarize(rt: AppRuntime, *, history: list[dict[str, Any]]) -> dict[str, Any
     health = rt.health
     return {
         "name": rt.app.name,
+        "kind": rt.app.origin,
+        "project": rt.app.project,
+        "info": [{"name": k, "value": v} for k, v in rt.app.info],
         "target": rt.app.target,
         "namespace": rt.app.namespace,
         "source": _source(rt.app.source),

@@ -38,9 +38,11 @@ from conveyor.reconcile.model import (
 from conveyor.reconcile.pairing import duplicates, stamp
 from conveyor.reconcile.plan import diffs, plan
 from conveyor.reconcile.render import RenderCache, Rendered, combine
+from conveyor.reconcile.render import digest as render_digest
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.sources import Checkout, Sources
+from conveyor.reconcile.substitute import substitute
 from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
@@ -116,9 +118,14 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
         return _no_desired(rt, Reason.SOURCE_NOT_SUPPORTED, str(exc))
     except RenderError as exc:
         return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
-    key = (rendered.digest, rt.app.name, rt.app.namespace)
+    key = (rendered.digest, rt.app.name, rt.app.namespace, *map("=".join, rt.app.substitutions))
     if rt.desired is None or rt.desired_key != key:
-        manifests = stamp(rendered.manifests, app=rt.app.name, namespace=rt.app.namespace)
+        try:
+            substituted = substitute(rendered.manifests, dict(rt.app.substitutions))
+        except RenderError as exc:
+            return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
+        manifests = stamp(substituted, app=rt.app.name, namespace=rt.app.namespace)
+        digest = render_digest(substituted) if rt.app.substitutions else rendered.digest
         dups = duplicates(manifests)
         if dups:
             message = f"{dups[0]} is defined more than once in {src.path}"
@@ -132,7 +139,7 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             app=rt.app.name,
             revision=rt.revision,
             manifests=manifests,
-            digest=rendered.digest,
+            digest=digest,
             path=src.path,
         )
         rt.desired_key = key

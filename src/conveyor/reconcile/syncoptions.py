@@ -83,10 +83,10 @@ COMPARE_OPTIONS: dict[str, Option] = {
         values=("",), scope=Scope.RESOURCE, meaning="not counted in the app's sync status"
     ),
     "ServerSideDiff": Option(
-        values=_BOOL, scope=Scope.RESOURCE, meaning="diff by server-side dry-run (Kubernetes)"
+        values=_BOOL, scope=Scope.BOTH, meaning="diff by server-side dry-run (Kubernetes)"
     ),
     "IncludeMutationWebhook": Option(
-        values=_BOOL, scope=Scope.RESOURCE, meaning="with ServerSideDiff: include webhooks"
+        values=_BOOL, scope=Scope.BOTH, meaning="with ServerSideDiff: include webhooks"
     ),
 }
 
