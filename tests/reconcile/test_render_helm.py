@@ -25,7 +25,7 @@ from conveyor.reconcile.render import RenderCache
 from conveyor.reconcile.sources import Checkout
 from conveyor.targets.base import Manifest
 
-from .helmcharts import write_chart
+from .helmcharts import package, write_chart
 
 
 def _render(
@@ -334,3 +334,22 @@ def test_render_is_bounded_in_output_size(chart: Path) -> None:
         asyncio.run(render_helm.render_helm(request, timeout=30, max_output=100_000))
     with pytest.raises(RenderError, match="did not render within"):
         asyncio.run(render_helm.render_helm(request, timeout=0.000001))
+
+
+def test_skip_schema_validation_reaches_packaged_subcharts(tmp_path: Path) -> None:
+    sub = write_chart(tmp_path / "src" / "web", version="1.0.0")
+    (sub / "values.schema.json").write_text(SCHEMA)
+    umbrella = write_chart(
+        tmp_path / "chart", name="shop", templates={}, values="web:\n  replicas: 0\n"
+    )
+    package(sub, umbrella / "charts")
+    with pytest.raises(RenderError, match="minimum: got 0, want 1"):
+        _render(tmp_path)
+    out = _render(tmp_path, skip_schema_validation=True)
+    assert _by_kind(out, "Deployment")["spec"]["replicas"] == 0
+    assert (umbrella / "charts" / "web-1.0.0.tgz").is_file()  # the chart itself is untouched
+
+
+def test_a_values_text_with_a_key_twice_keeps_the_last(chart: Path) -> None:
+    out = _render(chart, values="greeting: first\ngreeting: last\n")
+    assert _by_kind(out, "ConfigMap")["data"] == {"greeting": "last"}

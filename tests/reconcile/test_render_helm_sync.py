@@ -115,6 +115,11 @@ def test_a_chart_with_hooks_and_values_from_a_second_source_syncs(
         "apply Deployment.apps prod/shop-web",
         "apply Job.batch prod/shop-notify",  # PostSync
     ]
+    journal = world.target.journal
+    seed = journal.index("apply Job.batch prod/shop-seed")
+    assert journal.index("delete Job.batch prod/shop-seed") > seed  # hook-succeeded
+    migrate = journal.index("apply Job.batch prod/shop-migrate")
+    assert journal.index("delete Job.batch prod/shop-migrate") < migrate  # before-hook-creation
     deployment = world.target.peek(_ref("Deployment", "shop-web"))
     assert deployment is not None and deployment["spec"]["replicas"] == 3
     settings = world.target.peek(_ref("ConfigMap", "shop-settings"))
