@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 import yaml
 
 from .conftest import World, application, configmap
@@ -25,8 +24,6 @@ local params = import 'params.libsonnet';
   spec: { selector: { app: params.name }, ports: [{ port: 80 }] },
 }]
 """
-CHART = "apiVersion: v2\nname: helm-guestbook\nversion: 0.1.0\n"
-TEMPLATE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
 
 
 def _app(world: World, **source: Any) -> str:
@@ -77,15 +74,6 @@ def test_jsonnet_left_out_by_directory_exclude_syncs_the_yaml(world: World) -> N
     assert [r.name for r in world.target.refs()] == ["cfg"]
 
 
-def test_a_helm_chart_directory_names_its_chart(world: World) -> None:
-    world.repo.write("app/Chart.yaml", CHART)
-    world.repo.write("app/values.yaml", "replicaCount: 1\n")
-    world.repo.write("app/templates/service.yaml", TEMPLATE)
-    _, message = _refused(_status(world), world)
-    assert message.startswith("Helm charts are not rendered yet (issue 14): app/Chart.yaml")
-    assert "helm template" in message
-
-
 def test_an_empty_render_over_a_kustomization_below_says_where_it_is(world: World) -> None:
     world.repo.write("app/README.md", "overlays live below\n")
     world.repo.write("app/base/kustomization.yaml", "resources: [cfg.yaml]\n")
@@ -93,19 +81,3 @@ def test_an_empty_render_over_a_kustomization_below_says_where_it_is(world: Worl
     _, message = _refused(_status(world), world)
     assert "app renders no objects, but holds files for Kustomize: " in message
     assert "app/base/kustomization.yaml" in message
-
-
-@pytest.mark.parametrize(
-    ("source", "expected"),
-    [
-        ({"helm": {"valueFiles": ["values.yaml"]}}, "Helm charts are not rendered yet"),
-    ],
-)
-def test_source_types_not_rendered_yet_are_reported(
-    world: World, source: dict[str, Any], expected: str
-) -> None:
-    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
-    world.repo.commit()
-    status = asyncio.run(world.reconciler(_app(world, **source)).reconcile_all())["web"]
-    _, message = _refused(status, world)
-    assert expected in message

@@ -4,16 +4,16 @@ Follows Argo CD's documented rules (user-guide/sync-waves.md, resource_hooks.md)
 * phase from the hook annotation `argocd.argoproj.io/hook` (or `conveyor.dev/hook`):
   PreSync, Sync, PostSync, SyncFail, Skip (never applied), PreDelete and PostDelete (run
   when the app is deleted, never by a sync: `order` leaves them out unless asked for
-  deletion phases); Helm's `helm.sh/hook` pre-install/pre-upgrade map to PreSync,
-  post-install/post-upgrade to PostSync, pre-delete/post-delete to PreDelete/PostDelete
-  (as Argo CD maps them); objects without a hook annotation are plain resources of the
-  Sync phase;
+  deletion phases); without one, Helm's hook annotations as Argo CD maps them
+  (`helmhooks`: pre-delete/post-delete become PreDelete/PostDelete); objects without a
+  hook annotation are plain resources of the Sync phase;
 * wave from `conveyor.dev/sync-wave`, else `argocd.argoproj.io/sync-wave` (an integer,
-  negative allowed, default 0);
+  negative allowed), else `helm.sh/hook-weight` when no Argo CD hook is set, default 0;
 * within a wave, kinds in dependency order (Namespace first, ConfigMap/Secret before
   workloads, Ingress late), then by name.
 Hook delete policies come from `argocd.argoproj.io/hook-delete-policy`
-(BeforeHookCreation by default, HookSucceeded, HookFailed). Called by `reconcile.plan`.
+(BeforeHookCreation by default, HookSucceeded, HookFailed) plus Helm's
+`helm.sh/hook-delete-policy`. Called by `reconcile.plan`.
 """
 
 from __future__ import annotations
@@ -21,20 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from conveyor.core.errors import UserError
+from conveyor.reconcile import helmhooks
 from conveyor.reconcile.model import Phase, Step, Wave
 from conveyor.targets.base import Manifest, ObjectRef
 
 HOOK_ANNOTATIONS = ("conveyor.dev/hook", "argocd.argoproj.io/hook")
 WAVE_ANNOTATIONS = ("conveyor.dev/sync-wave", "argocd.argoproj.io/sync-wave")
 DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
-_HELM = {
-    "pre-install": Phase.PRE_SYNC,
-    "pre-upgrade": Phase.PRE_SYNC,
-    "post-install": Phase.POST_SYNC,
-    "post-upgrade": Phase.POST_SYNC,
-    "pre-delete": Phase.PRE_DELETE,
-    "post-delete": Phase.POST_DELETE,
-}
 _PHASES = {p.value: p for p in Phase}
 _PHASE_ORDER = {
     Phase.PRE_SYNC: 0,
@@ -98,10 +91,11 @@ def phases_of(obj: Manifest) -> tuple[Phase, ...] | None:
     notes = _annotations(obj)
     raw = next((notes[a] for a in HOOK_ANNOTATIONS if a in notes), None)
     if raw is None:
-        helm = [
-            _HELM[h.strip()] for h in notes.get("helm.sh/hook", "").split(",") if h.strip() in _HELM
-        ]
-        return tuple(dict.fromkeys(helm))
+        helm = helmhooks.phases(notes, where=str(ObjectRef.of(obj)))
+        if helm is None:
+            return ()
+        # a Helm hook of no phase run in a sync (test, pre-rollback, …) is never applied
+        return tuple(_PHASES[n] for n in helm if n in _PHASES) or None
     names = [part.strip() for part in raw.split(",") if part.strip()]
     if "Skip" in names:
         return None
@@ -116,7 +110,11 @@ def phases_of(obj: Manifest) -> tuple[Phase, ...] | None:
 
 def wave_of(obj: Manifest) -> int:
     notes = _annotations(obj)
-    raw = next((notes[a] for a in WAVE_ANNOTATIONS if a in notes), "0")
+    raw = next((notes[a] for a in WAVE_ANNOTATIONS if a in notes), None)
+    if raw is None:
+        if any(a in notes for a in HOOK_ANNOTATIONS):  # Argo CD hooks ignore Helm's weight
+            return 0
+        return helmhooks.weight(notes, where=str(ObjectRef.of(obj))) or 0
     try:
         return int(str(raw).strip())
     except ValueError as exc:
@@ -127,8 +125,12 @@ def wave_of(obj: Manifest) -> int:
 
 
 def delete_policies(obj: Manifest) -> tuple[str, ...]:
-    raw = _annotations(obj).get(DELETE_POLICY, "BeforeHookCreation")
-    return tuple(p.strip() for p in raw.split(",") if p.strip())
+    notes = _annotations(obj)
+    helm = helmhooks.delete_policies(notes, where=str(ObjectRef.of(obj)))
+    if DELETE_POLICY not in notes and not helm:
+        return ("BeforeHookCreation",)
+    argo = [p.strip() for p in notes.get(DELETE_POLICY, "").split(",") if p.strip()]
+    return tuple(dict.fromkeys((*argo, *helm)))
 
 
 def kind_rank(kind: str) -> int:

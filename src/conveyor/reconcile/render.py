@@ -1,11 +1,11 @@
 """Render: a checked-out source into manifests, cached by (content key, path, options).
 
 Source types (Argo CD's): `directory` (plain manifests and Jsonnet, `render_directory`),
-`kustomize` (the real binary, the Application's `kustomize` block as an overlay), and the
-seams for issue 14: a `helm` source (or a `Chart.yaml` in the path) and a `plugin` source
-yield `SourceNotSupported`, never a partial or empty render that reports Synced.
-Without an explicit type the files decide: a kustomization file ⇒ kustomize,
-`Chart.yaml` ⇒ helm, else directory.
+`kustomize` (the real binary, the Application's `kustomize` block as an overlay), `helm`
+(a chart rendered with Helm's library, `render_helm`); a `plugin` source is refused when
+the Application is read. Never a partial or empty render that reports Synced
+(`render_foreign`). Without an explicit type the files decide: a kustomization file ⇒
+kustomize, `Chart.yaml` ⇒ helm, else directory.
 
 The cache key is the export's content key (the tree id of the path, or the commit for
 whole exports), so an unchanged app is never re-rendered, whatever else was committed.
@@ -25,6 +25,7 @@ from types import MappingProxyType
 from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.errors import SourceNotSupported
 from conveyor.reconcile.render_directory import render_tree
+from conveyor.reconcile.render_helm import helm_request, render_helm
 from conveyor.reconcile.render_jsonnet import Limits
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES, render_kustomize
 from conveyor.reconcile.sources import Checkout
@@ -73,25 +74,45 @@ class RenderCache:
     _entries: dict[tuple[str, ...], Rendered] = field(default_factory=dict)
 
     async def render(
-        self, source: Source, *, root: Path, key: str, refs: Mapping[str, Checkout] = _NO_REFS
+        self,
+        source: Source,
+        *,
+        root: Path,
+        key: str,
+        refs: Mapping[str, Checkout] = _NO_REFS,
+        release: str = "",
+        namespace: str = "",
     ) -> Rendered:
         """The source's manifests; `refs` are the checkouts of a multi-source app's `ref`
-        sources, whose files `$name/…` paths (Helm value files) point into."""
+        sources, whose files `$name/…` paths (Helm value files) point into. `release` and
+        `namespace` (the app's name and destination namespace) are a chart's defaults."""
         path = source.path.strip("/") or "."
         lent = tuple(sorted((name, co.key) for name, co in refs.items()))
         cache_key = (key, path, source.cache_key(), *(f"{n}={k}" for n, k in lent))
+        cache_key += (release, namespace)
         cached = self._entries.get(cache_key)
         if cached is not None:
             self.hits += 1
             return cached
-        manifests = await self._render(source, root=root, path=path)
+        manifests = await self._render(
+            source, root=root, path=path, refs=refs, release=release, namespace=namespace
+        )
         rendered = Rendered(manifests=tuple(manifests), digest=digest(manifests))
         if len(self._entries) >= self.limit:
             del self._entries[next(iter(self._entries))]
         self._entries[cache_key] = rendered
         return rendered
 
-    async def _render(self, source: Source, *, root: Path, path: str) -> list[Manifest]:
+    async def _render(
+        self,
+        source: Source,
+        *,
+        root: Path,
+        path: str,
+        refs: Mapping[str, Checkout],
+        release: str,
+        namespace: str,
+    ) -> list[Manifest]:
         directory = root / path
         kind = detect_kind(source, directory)
         if kind == "kustomize":
@@ -99,12 +120,11 @@ class RenderCache:
                 root, path, spec=source.kustomize, env=build_env(source), timeout=self.timeout
             )
         if kind == "helm":
-            chart = directory / "Chart.yaml"
-            shown = f"{path}/Chart.yaml" if chart.is_file() else f"{path} (spec.source.helm)"
-            raise SourceNotSupported(
-                f"Helm charts are not rendered yet (issue 14): {shown}",
-                hint="commit the output of `helm template` and point spec.source.path at it, "
-                "or use Kustomize",
+            return await render_helm(
+                helm_request(
+                    source, root=root, path=path, refs=refs, release=release, namespace=namespace
+                ),
+                timeout=self.timeout,
             )
         if kind == "plugin":
             raise SourceNotSupported(

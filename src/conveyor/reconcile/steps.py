@@ -20,6 +20,7 @@ from conveyor.core.errors import UserError
 from conveyor.reconcile import annotations as object_annotations
 from conveyor.reconcile import (
     appdocs,
+    charts,
     health,
     hooknames,
     namespaces,
@@ -29,6 +30,7 @@ from conveyor.reconcile import (
     sync,
 )
 from conveyor.reconcile.appmodel import Source, SourceKind
+from conveyor.reconcile.charts import Charts
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
@@ -72,6 +74,12 @@ class Env:
     fetch_errors: dict[str, str] = field(default_factory=dict)
     health: health.Checker = health.BUILT_IN  # custom Lua scripts from the config over built-ins
     claims: sharing.Claims = field(default_factory=sharing.Claims)
+    charts: Charts | None = None  # None: a chart cache under the sources' cache directory
+
+    def chart_cache(self) -> Charts:
+        if self.charts is None:
+            self.charts = Charts(self.sources.cache_dir / "charts")
+        return self.charts
 
     def target(self, rt: AppRuntime) -> Target:
         try:
@@ -84,15 +92,18 @@ async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> Out
     """Resolve every Git source's revision (`revision`, when given, applies to the app's
     primary source: a sync or rollback to a commit); FetchFailed when one has none at all.
 
-    A chart from a Helm repository keeps its `targetRevision` (the chart version) here; the
-    chart cache resolves it when it renders (`_checkout`).
+    A chart from a Helm repository resolves its `targetRevision` (a version or a range)
+    to the concrete chart version, which is its revision.
     """
     primary = rt.app.source
     revisions: list[str] = []
     outages: list[str] = []
     for src in rt.app.sources:
         if src.chart:
-            revisions.append(src.target_revision)
+            try:
+                revisions.append(await env.chart_cache().resolve(src))
+            except SourceError as exc:
+                return Outcome(reason=Reason.FETCH_FAILED, message=str(exc))
             continue
         wanted = revision if revision and src is primary else src.target_revision
         try:
@@ -171,21 +182,33 @@ async def _render_sources(env: Env, rt: AppRuntime) -> Rendered:
         if not src.renders:
             continue
         checkout = await _checkout(env, src, revision, whole=src.kind == SourceKind.KUSTOMIZE)
-        parts.append(await env.renders.render(src, root=checkout.root, key=checkout.key, refs=refs))
+        parts.append(
+            await env.renders.render(
+                src,
+                root=checkout.root,
+                key=checkout.key,
+                refs=refs,
+                release=rt.app.name,
+                namespace=rt.app.namespace,
+            )
+        )
     return combine(parts)
 
 
 async def _checkout(env: Env, src: Source, revision: str, *, whole: bool) -> Checkout:
     """The files of one source at `revision`. Kustomize sources may reach outside their
-    path (`../base`), so they are exported whole, keyed by the commit."""
+    path (`../base`), so they are exported whole, keyed by the commit; so are Helm charts
+    that read files outside theirs. A chart from a Helm repository comes from the chart
+    cache; a chart in Git gets its missing dependencies built."""
     if src.chart:
-        raise SourceNotSupported(
-            f"Helm repository charts are not rendered yet (issue 14): {src.chart}",
-            hint="vendor the chart into Git and point spec.source.path at it",
-        )
+        return await env.chart_cache().checkout(src, revision)
     checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=whole)
     if not whole and not src.kind and _is_kustomize(checkout.directory):
         checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
+    if _is_chart(src, checkout.directory):
+        if not whole and charts.reaches_out(src.helm, checkout.directory / "Chart.yaml"):
+            checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
+        checkout = await env.chart_cache().with_dependencies(checkout)
     return checkout
 
 
@@ -193,6 +216,14 @@ def _no_desired(rt: AppRuntime, reason: Reason, message: str) -> Outcome:
     """A failed render leaves no desired state: nothing is synced and nothing pruned."""
     rt.desired = None
     return Outcome(reason=reason, message=message)
+
+
+def _is_chart(src: Source, directory: Path) -> bool:
+    """A Helm source, declared or detected (a kustomization wins, as in `render`)."""
+    if src.kind == SourceKind.HELM:
+        return (directory / "Chart.yaml").is_file()
+    detected = src.kind == SourceKind.DETECT and not _is_kustomize(directory)
+    return detected and (directory / "Chart.yaml").is_file()
 
 
 def _is_kustomize(directory: Path) -> bool:
