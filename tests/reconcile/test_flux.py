@@ -186,3 +186,21 @@ def test_an_app_with_its_own_interval_is_triggered_again_after_it(world: World) 
         return await loop.next_triggers(2.0, asyncio.Event())
 
     assert asyncio.run(scenario()) == ["web"]
+
+
+def test_a_path_without_a_kustomization_is_built_as_flux_generates_one(world: World) -> None:
+    """targetNamespace makes an overlay; the path has no kustomization, so the overlay lists
+    its manifests and takes a subdirectory that is a kustomization as one entry."""
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.write_objects("app/deep/more/extra.yaml", configmap("extra"))
+    world.repo.write("app/base/kustomization.yaml", "resources: [web.yaml]\nnamePrefix: k-\n")
+    world.repo.write_objects("app/base/web.yaml", configmap("web"))
+    world.repo.write_objects("app/base/ignored.yaml", configmap("not-listed"))
+    world.repo.commit()
+    text = _flux(world).replace("  prune: true\n", "  prune: true\n  targetNamespace: team\n")
+    rec = world.reconciler()
+    rec.set_apps(parse_applications(text, "apps/flux.yaml"))
+    status = asyncio.run(rec.reconcile_all())["web"]
+    assert status["sync"]["status"] == "Synced", status["conditions"]
+    found = sorted((r.namespace, r.name) for r in world.target.refs())
+    assert found == [("team", "cfg"), ("team", "extra"), ("team", "k-web")]

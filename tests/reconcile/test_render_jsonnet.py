@@ -13,6 +13,7 @@ from textwrap import dedent
 from typing import Any
 
 import pytest
+import yaml
 
 from conveyor.reconcile.appmodel import DirectorySpec, JsonnetSpec, JsonnetVar, Source
 from conveyor.reconcile.errors import RenderError
@@ -241,7 +242,23 @@ def test_build_environment_variables_are_substituted_strictly(tmp_path: Path) ->
     assert named("cm-${ARGOCD_APP_SOURCE_PATH}") == ["cm-app"]
     assert named("cost-$$5") == ["cost-$5"]
     with pytest.raises(RenderError, match=r"mentions \$ARGOCD_APP_NAME, which is not in the build"):
-        named("$ARGOCD_APP_NAME")
+        named("$ARGOCD_APP_NAME")  # a render with no app behind it (the cache's own tests)
+    source = Source(
+        repo_url="https://git.example/cfg",
+        path="app",
+        directory=DirectorySpec(
+            jsonnet=JsonnetSpec(
+                ext_vars=(JsonnetVar(name="n", value="$ARGOCD_APP_NAME-$ARGOCD_APP_NAMESPACE"),)
+            )
+        ),
+    )
+    cache = RenderCache(timeout=30)
+    rendered = asyncio.run(
+        cache.render(source, root=tmp_path, key="k", release="web", namespace="prod")
+    )
+    assert names(list(rendered.manifests)) == ["web-prod"]
+    with pytest.raises(RenderError, match=r"ARGOCD_APP_REVISION"):
+        named("$ARGOCD_APP_REVISION")  # renders are cached by tree, not by commit
 
 
 def test_an_empty_jsonnet_result_is_an_empty_render_not_a_wrong_path(tmp_path: Path) -> None:
@@ -316,3 +333,40 @@ def test_a_jsonnet_application_syncs_synced_healthy_through_the_reconciler(world
     assert ready["reason"] == "RenderFailed"
     assert ready["message"].startswith("jsonnet-guestbook/params.libsonnet:2:1: Jsonnet: STATIC")
     assert len(world.target.refs()) == 2  # nothing pruned on a failed render
+
+
+def test_libs_and_imports_above_the_path_resolve_through_the_reconciler(world: World) -> None:
+    """`libs` are relative to the repository root and `../` imports leave the app's path:
+    the reconciler must export the whole tree, not only the path, for either to work."""
+    world.repo.write(
+        "vendor/k.libsonnet",
+        "{ cm(n): {apiVersion: 'v1', kind: 'ConfigMap',"
+        + " metadata: {name: n}, data: {k: 'v'}} }\n",
+    )
+    world.repo.write("common/names.libsonnet", "{ first: 'from-common' }\n")
+    world.repo.write(
+        "app/main.jsonnet",
+        "local k = import 'k.libsonnet';\nlocal n = import '../common/names.libsonnet';\n"
+        "[k.cm(n.first), k.cm('second')]\n",
+    )
+    world.repo.commit()
+    doc = yaml.safe_dump(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "libs"},
+            "spec": {
+                "source": {
+                    "repoURL": world.repo.url,
+                    "path": "app",
+                    "targetRevision": "main",
+                    "directory": {"jsonnet": {"libs": ["vendor"]}},
+                },
+                "destination": {"name": "memory", "namespace": "demo"},
+                "syncPolicy": {"automated": {"prune": True}},
+            },
+        }
+    )
+    status = asyncio.run(world.reconciler(doc).reconcile_all())["libs"]
+    assert status["sync"]["status"] == "Synced", status["conditions"]
+    assert sorted(r.name for r in world.target.refs()) == ["from-common", "second"]

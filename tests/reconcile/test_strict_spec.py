@@ -193,3 +193,18 @@ def test_a_file_that_is_not_yaml_any_more_deletes_none_of_its_apps(
     assert statuses["web"]["conditions"][0]["status"] == "True"
     broken = statuses[str(apps / "web.yaml")]["conditions"][0]
     assert broken["reason"] == "InvalidSpec" and "invalid YAML" in broken["message"]
+
+
+def test_argo_cd_oci_source_form_names_the_chart_in_the_reference() -> None:
+    text = BASE.replace(
+        "    repoURL: https://example.com/config.git\n    path: app\n",
+        "    repoURL: oci://127.0.0.1:5000/charts/web\n    path: .\n",
+    )
+    (app,) = parse_applications(text, "apps/web.yaml")
+    assert (app.source.repo_url, app.source.chart, app.source.kind) == (
+        "oci://127.0.0.1:5000/charts",
+        "web",
+        "helm",
+    )
+    message = _refusal(text.replace("    path: .\n", "    path: manifests\n"))
+    assert "inside an OCI artifact is not supported" in message

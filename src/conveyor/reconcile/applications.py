@@ -47,6 +47,9 @@ FINALIZERS = (
     "resources-finalizer.argocd.argoproj.io/background",
     "resources-finalizer.argocd.argoproj.io/foreground",
     "post-delete-finalizer.argocd.argoproj.io",
+    "post-delete-finalizer.argocd.argoproj.io/cleanup",  # written by Argo CD's controller
+    "pre-delete-finalizer.argocd.argoproj.io",
+    "pre-delete-finalizer.argocd.argoproj.io/cleanup",
     "conveyor.dev/delete-resources",
 )
 #: Annotations under these prefixes are Argo CD's (or Conveyor's) and must be known.

@@ -58,8 +58,12 @@ JSONNET_VAR = level("name value code")
 KUSTOMIZE = level(
     "namePrefix nameSuffix namespace images commonLabels commonAnnotations forceCommonLabels "
     "forceCommonAnnotations labelWithoutSelector replicas patches components "
-    "ignoreMissingComponents apiVersions kubeVersion",
+    "ignoreMissingComponents",
     version="only the bundled kustomize is run: remove kustomize.version",
+    apiVersions="only used for Helm charts kustomize inflates (--enable-helm), which "
+    "Conveyor does not run: remove it, or use a Helm source",
+    kubeVersion="only used for Helm charts kustomize inflates (--enable-helm), which "
+    "Conveyor does not run: remove it, or use a Helm source",
     commonAnnotationsEnvsubst="environment substitution in annotations is not supported: "
     "write the values out",
     labelIncludeTemplates="not supported: use a `labels` transformer in the kustomization",

@@ -94,10 +94,15 @@ def source(doc: Document, value: Any, path: Path_) -> Source:
             location=doc.where(*path, "path"),
             hint="`chart` names a chart in a Helm repository; `path` a directory in Git",
         )
+    repo_url = schema.text(doc, src["repoURL"], *path, "repoURL")
+    source_path = schema.text(doc, src.get("path"), *path, "path") or "."
+    if repo_url.startswith("oci://") and not chart:
+        repo_url, chart = _oci_chart(doc, repo_url, source_path, path)
+        source_path = "."
     kind = SourceKind(kinds[0]) if kinds else (SourceKind.HELM if chart else SourceKind.DETECT)
     return Source(
-        repo_url=schema.text(doc, src["repoURL"], *path, "repoURL"),
-        path=schema.text(doc, src.get("path"), *path, "path") or ".",
+        repo_url=repo_url,
+        path=source_path,
         target_revision=schema.text(doc, src.get("targetRevision"), *path, "targetRevision")
         or "HEAD",
         chart=chart,
@@ -108,6 +113,25 @@ def source(doc: Document, value: Any, path: Path_) -> Source:
         kustomize=_kustomize(doc, src.get("kustomize"), (*path, "kustomize")),
         helm=_helm(doc, src.get("helm"), (*path, "helm")),
     )
+
+
+def _oci_chart(doc: Document, url: str, inside: str, path: Path_) -> tuple[str, str]:
+    """Argo CD's OCI source (`repoURL: oci://host/charts/web`, `path: .`): the chart is
+    the last segment of the reference. Only Helm charts are read from OCI registries."""
+    if inside.strip("/") not in ("", "."):
+        raise ApplicationInvalid(
+            f"{_dotted(path)}.path {inside!r} inside an OCI artifact is not supported",
+            location=doc.where(*path, "path"),
+            hint="Conveyor reads Helm charts from OCI registries: use path: .",
+        )
+    repository, _, chart = url.rstrip("/").rpartition("/")
+    if not chart or repository in ("oci:", "oci:/"):
+        raise ApplicationInvalid(
+            f"{_dotted(path)}.repoURL {url!r} names no chart",
+            location=doc.where(*path, "repoURL"),
+            hint="write oci://HOST/PATH/CHART, or repoURL oci://HOST/PATH with chart: CHART",
+        )
+    return repository, chart
 
 
 def _ref(doc: Document, src: dict[str, Any], path: Path_) -> str:

@@ -172,7 +172,7 @@ class Deletions:
         """Take every deletion in progress as far as it goes without waiting."""
         busy = (DeletionState.PRE_DELETE, DeletionState.DELETING, DeletionState.POST_DELETE)
         for row in [r for r in self._rows.values() if r.state in busy]:
-            target = self.env.targets.get(row.target)
+            target = self.env.target_named(row.target)
             if target is None:
                 note = f"target {row.target!r} is not configured: nothing can be deleted"
                 self._save(row, reason=Reason.DELETING, note=note)

@@ -82,7 +82,7 @@ def overlay(
     out: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [os.path.relpath(app_dir, where)],
+        "resources": _resources(app_dir, where, base),
     }
     for field, value in (("namePrefix", spec.name_prefix), ("nameSuffix", spec.name_suffix)):
         if value and _name_affix(field, value, base):
@@ -104,6 +104,37 @@ def overlay(
     if components:
         out["components"] = [os.path.relpath(c, where) for c in components]
     return out
+
+
+def has_kustomization(directory: Path) -> bool:
+    return any((directory / n).is_file() for n in KUSTOMIZATION_FILES)
+
+
+def _resources(app_dir: Path, where: Path, base: Mapping[str, Any]) -> list[str]:
+    """The app's directory when it is a kustomization; otherwise what Flux's generated
+    kustomization lists: every manifest below it, and each subdirectory that is a
+    kustomization of its own as one entry (a Flux Kustomization's path needs no file)."""
+    if base or has_kustomization(app_dir):
+        return [os.path.relpath(app_dir, where)]
+    found: list[str] = []
+    for current, dirs, files in os.walk(app_dir):
+        here = Path(current)
+        if here != app_dir and has_kustomization(here):
+            found.append(os.path.relpath(here, where))
+            dirs.clear()
+            continue
+        dirs.sort()
+        found.extend(
+            os.path.relpath(here / f, where)
+            for f in sorted(files)
+            if f.endswith((".yaml", ".yml", ".json"))
+        )
+    if not found:
+        raise RenderError(
+            f"{app_dir.name} holds no kustomization and no manifests",
+            hint="point the path at a kustomization or at a directory of manifests",
+        )
+    return found
 
 
 def _refuse_helm_only(spec: KustomizeSpec) -> None:

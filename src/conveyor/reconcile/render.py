@@ -115,9 +115,14 @@ class RenderCache:
     ) -> list[Manifest]:
         directory = root / path
         kind = detect_kind(source, directory)
+        env = build_env(source, app=release, namespace=namespace)
         if kind == "kustomize":
             return await render_kustomize(
-                root, path, spec=source.kustomize, env=build_env(source), timeout=self.timeout
+                root,
+                path,
+                spec=source.kustomize,
+                env=env,
+                timeout=self.timeout,
             )
         if kind == "helm":
             return await render_helm(
@@ -135,14 +140,17 @@ class RenderCache:
             directory,
             spec=source.directory,
             root=root,
-            env=build_env(source),
+            env=env,
             limits=Limits(timeout=self.timeout),
         )
 
 
-def build_env(source: Source) -> dict[str, str]:
-    """Argo CD's build environment, as far as the source alone defines it (Jsonnet vars)."""
-    return {
+def build_env(source: Source, *, app: str = "", namespace: str = "") -> dict[str, str]:
+    """Argo CD's build environment as far as the render cache key covers it (Jsonnet vars
+    and kustomize values): not `ARGOCD_APP_REVISION`, which would make every commit a new
+    render of an unchanged tree."""
+    named = {"ARGOCD_APP_NAME": app, "ARGOCD_APP_NAMESPACE": namespace} if app else {}
+    return named | {
         "ARGOCD_APP_SOURCE_REPO_URL": source.repo_url,
         "ARGOCD_APP_SOURCE_PATH": source.path,
         "ARGOCD_APP_SOURCE_TARGET_REVISION": source.target_revision,

@@ -82,8 +82,13 @@ def _write_overlay(
 
 
 async def _build(directory: Path, *, root: Path, path: str, timeout: float) -> list[Manifest]:
+    # An overlay generated over a directory without a kustomization lists the app's files
+    # from the temporary overlay directory: kustomize must be allowed to load them there.
+    generated = directory != root / path and not kustomize_overlay.has_kustomization(root / path)
+    relaxed = ["--load-restrictor", "LoadRestrictionsNone"] if generated else []
     proc = await asyncio.create_subprocess_exec(
         *kustomize_command(),
+        *relaxed,
         str(directory),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

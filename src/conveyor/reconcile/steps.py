@@ -58,6 +58,7 @@ from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
 log = logging.getLogger(__name__)
+IN_CLUSTER_TARGET = "in-cluster"
 
 
 @dataclass(slots=True)
@@ -82,10 +83,18 @@ class Env:
         return self.charts
 
     def target(self, rt: AppRuntime) -> Target:
-        try:
-            return self.targets[rt.app.target]
-        except KeyError:
-            raise TargetError(None, f"no target named {rt.app.target!r} is configured") from None
+        """The app's target. Argo CD's in-cluster destination (`server:
+        https://kubernetes.default.svc`) is "where the platform runs": the target named
+        `in-cluster`, else the first target of the config (Conveyor's own host)."""
+        found = self.target_named(rt.app.target)
+        if found is None:
+            raise TargetError(None, f"no target named {rt.app.target!r} is configured")
+        return found
+
+    def target_named(self, name: str) -> Target | None:
+        if name == IN_CLUSTER_TARGET and name not in self.targets and self.targets:
+            return next(iter(self.targets.values()))
+        return self.targets.get(name)
 
 
 async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> Outcome:
@@ -202,8 +211,9 @@ async def _checkout(env: Env, src: Source, revision: str, *, whole: bool) -> Che
     cache; a chart in Git gets its missing dependencies built."""
     if src.chart:
         return await env.chart_cache().checkout(src, revision)
+    whole = whole or bool(src.directory.jsonnet.libs)  # libs are relative to the repo root
     checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=whole)
-    if not whole and not src.kind and _is_kustomize(checkout.directory):
+    if not whole and _reaches_out(src, checkout.directory):
         checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
     if _is_chart(src, checkout.directory):
         if not whole and charts.reaches_out(src.helm, checkout.directory / "Chart.yaml"):
@@ -224,6 +234,16 @@ def _is_chart(src: Source, directory: Path) -> bool:
         return (directory / "Chart.yaml").is_file()
     detected = src.kind == SourceKind.DETECT and not _is_kustomize(directory)
     return detected and (directory / "Chart.yaml").is_file()
+
+
+def _reaches_out(src: Source, directory: Path) -> bool:
+    """Whether the render may read files outside the path: a detected kustomization
+    (`../base`), or Jsonnet (imports above the app's directory)."""
+    if not src.kind and _is_kustomize(directory):
+        return True
+    directory_source = src.kind in (SourceKind.DETECT, SourceKind.DIRECTORY)
+    pattern = "**/*.jsonnet" if src.directory.recurse else "*.jsonnet"
+    return directory_source and next(directory.glob(pattern), None) is not None
 
 
 def _is_kustomize(directory: Path) -> bool:

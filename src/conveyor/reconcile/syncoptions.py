@@ -63,6 +63,9 @@ SYNC_OPTIONS: dict[str, Option] = {
     "RespectIgnoreDifferences": Option(
         values=_BOOL, scope=Scope.APP, meaning="keep ignored fields' live values on sync"
     ),
+    "ClientSideApplyMigration": Option(
+        values=_BOOL, scope=Scope.APP, meaning="server-side apply field migration (Kubernetes)"
+    ),
     "SkipDryRunOnMissingResource": Option(
         values=_BOOL, scope=Scope.BOTH, meaning="allow kinds the target does not know yet"
     ),
