@@ -204,3 +204,18 @@ def test_a_path_without_a_kustomization_is_built_as_flux_generates_one(world: Wo
     assert status["sync"]["status"] == "Synced", status["conditions"]
     found = sorted((r.namespace, r.name) for r in world.target.refs())
     assert found == [("team", "cfg"), ("team", "extra"), ("team", "k-web")]
+
+
+def test_without_a_target_annotation_it_deploys_where_flux_would_the_first_target(
+    world: World,
+) -> None:
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.commit()
+    text = _flux(world).replace("  annotations: {conveyor.dev/target: memory}\n", "")
+    (app,) = parse_applications(text, "apps/flux.yaml")
+    assert app.target == "in-cluster"
+    rec = world.reconciler()
+    rec.set_apps([app])
+    status = asyncio.run(rec.reconcile_all())["web"]
+    assert status["sync"]["status"] == "Synced", status["conditions"]
+    assert [r.name for r in world.target.refs()] == ["cfg"]

@@ -10,8 +10,9 @@ the app's reconcile interval; `retryInterval` → the retry backoff; `dependsOn`
 `dependsOn`; `targetNamespace` → destination and kustomize namespace; `suspend` →
 suspended; `postBuild.substitute` → variable substitution; `deletionPolicy` → the
 resources finalizer; `namePrefix`, `nameSuffix`, `images`, `patches`, `components`,
-`commonMetadata` → the kustomize options. The target is the config's `local` one unless
-the document's `conveyor.dev/target` annotation names another.
+`commonMetadata` → the kustomize options. The target is where Flux would deploy, its own
+cluster: Argo CD's `in-cluster` (that target, else the config's first), unless the
+document's `conveyor.dev/target` annotation names another.
 
 What Conveyor cannot honour is refused with a message, never skipped: other source kinds
 (OCIRepository, Bucket), `HelmRelease` and `HelmRepository` (write an Argo CD
@@ -47,6 +48,7 @@ HELM_GROUP = "helm.toolkit.fluxcd.io"
 GROUPS = (KUSTOMIZE_GROUP, SOURCE_GROUP, HELM_GROUP)
 VERSIONS = ("v1", "v1beta2")
 TARGET_ANNOTATION = "conveyor.dev/target"
+IN_CLUSTER = "in-cluster"  # Flux deploys where it runs: the target Argo CD calls in-cluster
 
 _REFUSED_KINDS = {
     "HelmRelease": "write an Argo CD Application with a Helm source (spec.source.chart or a "
@@ -175,7 +177,7 @@ def application(doc: Document, repos: dict[tuple[str, str], Source]) -> Applicat
     return Application(
         name=meta["name"],
         sources=(_source(doc, spec, repo, target_namespace),),
-        target=notes.get(TARGET_ANNOTATION, "local"),
+        target=notes.get(TARGET_ANNOTATION, IN_CLUSTER),
         namespace=target_namespace,
         sync_policy=SyncPolicy(
             automated=True,
