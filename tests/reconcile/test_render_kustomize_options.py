@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conveyor.reconcile import render_kustomize
 from conveyor.reconcile.appmodel import KustomizeReplica, KustomizeSpec, Source, SourceKind
 from conveyor.reconcile.errors import RenderError
 from conveyor.reconcile.render import RenderCache
@@ -292,3 +293,11 @@ def test_a_kustomize_application_syncs_synced_healthy_through_the_reconciler(
         "ghcr.io/acme/web:2.0"
     )
     assert service["metadata"]["annotations"]["exposed"] == "true"
+
+
+def test_kustomize_output_over_the_limit_is_a_render_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render_kustomize, "MAX_OUTPUT", 100)
+    with pytest.raises(RenderError, match="over the limit of 100"):
+        render(tmp_path)

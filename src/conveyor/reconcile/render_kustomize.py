@@ -30,6 +30,7 @@ from conveyor.targets.base import Manifest
 __all__ = ["KUSTOMIZATION_FILES", "kustomize_command", "parse_image", "render_kustomize"]
 
 DEFAULT_TIMEOUT = 90.0
+MAX_OUTPUT = 64 * 1024 * 1024  # bytes of kustomize output, the bound Helm and Jsonnet have
 OVERLAY_SHOWN = "(the Application's kustomize overlay)"
 
 
@@ -103,6 +104,11 @@ async def _build(directory: Path, *, root: Path, path: str, timeout: float) -> l
             f"kustomize timed out after {timeout:g}s on {path}",
             hint="simplify the kustomization or raise the render timeout",
         ) from exc
+    if len(out) > MAX_OUTPUT:
+        raise RenderError(
+            f"kustomize output of {path} is {len(out)} bytes, over the limit of {MAX_OUTPUT}",
+            hint="split the app: one render should not be that large",
+        )
     if proc.returncode != 0:
         message = err.decode(errors="replace").strip()
         for absolute, shown in ((directory.resolve(), OVERLAY_SHOWN), (root.resolve(), "")):
