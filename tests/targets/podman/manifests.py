@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from conveyor.targets.base import OWNER_LABEL
+from tests.gitutil import git
 
 WEB = "localhost/conveyor-test/web"
 
@@ -89,3 +93,19 @@ def secret(name: str, data: dict[str, str]) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": "demo", "labels": {OWNER_LABEL: "demo"}},
         "data": encoded,
     }
+
+
+def bare(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as it is written in Git: no namespace, no labels."""
+    del obj["metadata"]["namespace"]  # the Application's destination sets it
+    obj["metadata"]["labels"] = {}
+    return obj
+
+
+def commit_objects(work: Path, objects: list[dict[str, Any]], message: str) -> None:
+    """Write `objects` to `app/all.yaml` of the work clone, commit and push to main."""
+    (work / "app").mkdir(exist_ok=True)
+    (work / "app" / "all.yaml").write_text(yaml.safe_dump_all(objects))
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", message)
+    git(work, "push", "-q", "origin", "HEAD:main")

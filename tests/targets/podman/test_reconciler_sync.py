@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conveyor.reconcile.applications import parse_applications
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
@@ -23,18 +21,12 @@ from conveyor.targets.podman import PodmanTarget
 
 from .conftest import WEB_IMAGE, Env, free_port
 from .http import wait_for
-from .manifests import config_map, deployment, service
+from .manifests import bare, commit_objects, config_map, deployment, service
 from .reconciler_driver import application
-from .test_reconciler_e2e import config_repo, git
+from .test_reconciler_e2e import config_repo
 
 HOOK = ObjectRef(group="batch", kind="Job", namespace="demo", name="migrate")
 SETTINGS = ObjectRef(group="", kind="ConfigMap", namespace="demo", name="settings")
-
-
-def _bare(obj: dict[str, Any]) -> dict[str, Any]:
-    del obj["metadata"]["namespace"]  # the Application's destination sets it
-    obj["metadata"]["labels"] = {}
-    return obj
 
 
 def _hook_job() -> dict[str, Any]:
@@ -54,22 +46,14 @@ def _hook_job() -> dict[str, Any]:
     }
 
 
-def _commit(work: Path, objects: list[dict[str, Any]], message: str) -> None:
-    (work / "app").mkdir(exist_ok=True)
-    (work / "app" / "all.yaml").write_text(yaml.safe_dump_all(objects))
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", message)
-    git(work, "push", "-q", "origin", "HEAD:main")
-
-
 def test_hook_wave_order_then_prune_on_podman(env: Env, tmp_path: Path) -> None:
     origin, work = config_repo(tmp_path)
     port = free_port()
     settings = config_map("settings", {"mode": "on"})
     settings["metadata"]["annotations"] = {"argocd.argoproj.io/sync-wave": "-1"}
     web = deployment("web", image=f"{WEB_IMAGE}:v1", replicas=1)
-    objects = [_bare(web), _bare(service("web", port)), _bare(settings), _hook_job()]
-    _commit(work, objects, "v1")
+    objects = [bare(web), bare(service("web", port)), bare(settings), _hook_job()]
+    commit_objects(work, objects, "v1")
 
     async def scenario() -> None:
         target = PodmanTarget(name=env.name, state_dir=env.state_dir, podman=env.podman, tick=0.1)
@@ -108,7 +92,7 @@ def test_hook_wave_order_then_prune_on_podman(env: Env, tmp_path: Path) -> None:
             assert job is not None and job["status"].get("succeeded") == 1
             await wait_for(port, "v1")
 
-            _commit(work, [o for o in objects if o is not settings], "drop settings")
+            commit_objects(work, [o for o in objects if o is not settings], "drop settings")
             pruned = await status_where(lambda s: SETTINGS.key not in s["inventory"])
             codes = {r["object"]: r["code"] for r in pruned["operation"]["results"]}
             assert codes[str(SETTINGS)] == "Pruned"

@@ -19,9 +19,8 @@ from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman import PodmanTarget
 
 from .conftest import WEB_IMAGE, Env
-from .manifests import deployment
+from .manifests import bare, commit_objects, deployment
 from .test_reconciler_e2e import config_repo
-from .test_reconciler_sync import _bare, _commit
 
 WEB = ObjectRef(group="apps", kind="Deployment", namespace="demo", name="web")
 
@@ -44,7 +43,7 @@ def application(repo_url: str) -> str:
 
 def test_autoscaled_replicas_survive_an_image_change_on_podman(env: Env, tmp_path: Path) -> None:
     origin, work = config_repo(tmp_path)
-    _commit(work, [_bare(deployment("web", image=f"{WEB_IMAGE}:v1", replicas=1))], "v1")
+    commit_objects(work, [bare(deployment("web", image=f"{WEB_IMAGE}:v1", replicas=1))], "v1")
 
     async def scenario() -> None:
         target = PodmanTarget(name=env.name, state_dir=env.state_dir, podman=env.podman, tick=0.1)
@@ -61,7 +60,9 @@ def test_autoscaled_replicas_survive_an_image_change_on_podman(env: Env, tmp_pat
             scaled["spec"]["replicas"] = 2  # the autoscaler
             await target.apply(scaled)
             assert (await rec.reconcile_all())["web"]["sync"]["status"] == "Synced"
-            _commit(work, [_bare(deployment("web", image=f"{WEB_IMAGE}:v2", replicas=1))], "v2")
+            commit_objects(
+                work, [bare(deployment("web", image=f"{WEB_IMAGE}:v2", replicas=1))], "v2"
+            )
             status = (await rec.reconcile_all())["web"]
             assert status["operation"]["phase"] == "Succeeded"
             live = await target.get(WEB)
