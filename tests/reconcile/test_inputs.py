@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.reconcile.applications import parse_applications, parse_duration
+from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.appspec import parse_duration
 from conveyor.reconcile.config import load_config
 from conveyor.reconcile.errors import ApplicationInvalid, RenderError
 from conveyor.reconcile.metrics import Metrics

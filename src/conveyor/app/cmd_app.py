@@ -33,7 +33,7 @@ from conveyor.app.cmd_reconcile import (
     summary_rows,
 )
 from conveyor.core.errors import UserError
-from conveyor.reconcile.applications import parse_duration
+from conveyor.reconcile.appspec import parse_duration
 from conveyor.reconcile.config import load_config
 from conveyor.reconcile.diff import render_diff
 from conveyor.reconcile.errors import ReconcileError

@@ -32,7 +32,8 @@ import click
 from conveyor.app import daemonlink, reconcilerhttp
 from conveyor.core.errors import UserError
 from conveyor.reconcile import appfiles
-from conveyor.reconcile.applications import Catalog, parse_duration
+from conveyor.reconcile.applications import Catalog
+from conveyor.reconcile.appspec import parse_duration
 from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.health import Checker

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from conveyor.reconcile import appschema as schema
-from conveyor.reconcile.applications import API_VERSIONS
+from conveyor.reconcile.appspec import API_VERSIONS
 from conveyor.reconcile.errors import ApplicationInvalid
 from conveyor.reconcile.yamlnodes import Document, Path_
 

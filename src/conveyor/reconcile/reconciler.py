@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import graphlib
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -34,6 +33,7 @@ from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.childstore import ChildStore
 from conveyor.reconcile.deletion import Deletions
+from conveyor.reconcile.dependencies import dependency_cycles
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
@@ -101,7 +101,7 @@ class Reconciler:
         self._keep_unreadable(catalog, runtimes)
         self._forget([rt for name, rt in self._runtimes.items() if name not in runtimes], runtimes)
         self._runtimes = runtimes
-        self._cycles = _cycles(apps)
+        self._cycles = dependency_cycles(apps)
         self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
 
     def _keep_unreadable(self, catalog: Catalog, runtimes: dict[str, AppRuntime]) -> None:
@@ -392,17 +392,3 @@ class Reconciler:
     def runtimes(self) -> list[AppRuntime]:
         """Every app's run state (read by `reconcile.loop` for triggers and requeues)."""
         return list(self._runtimes.values())
-
-
-def _cycles(apps: Sequence[Application]) -> dict[str, str]:
-    """Apps that sit on a dependsOn cycle, with a message naming the cycle."""
-    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-    for app in apps:
-        sorter.add(app.name, *app.depends_on)
-    try:
-        sorter.prepare()
-    except graphlib.CycleError as exc:
-        cycle = list(exc.args[1])
-        message = "dependsOn cycle: " + " → ".join(cycle) + " (remove one dependency)"
-        return dict.fromkeys(cycle, message)
-    return {}

@@ -14,13 +14,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from conveyor.core.errors import UserError
 from conveyor.reconcile import annotations as object_annotations
 from conveyor.reconcile import (
     appdocs,
-    charts,
+    checkouts,
     health,
     hooknames,
     namespaces,
@@ -29,7 +28,6 @@ from conveyor.reconcile import (
     sharing,
     sync,
 )
-from conveyor.reconcile.appmodel import Source, SourceKind
 from conveyor.reconcile.charts import Charts
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
@@ -48,11 +46,10 @@ from conveyor.reconcile.model import (
 )
 from conveyor.reconcile.pairing import duplicates, stamp
 from conveyor.reconcile.plan import diffs, plan
-from conveyor.reconcile.render import RenderCache, Rendered, combine
+from conveyor.reconcile.render import RenderCache
 from conveyor.reconcile.render import digest as render_digest
-from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES
 from conveyor.reconcile.runtime import AppRuntime
-from conveyor.reconcile.sources import Checkout, Sources
+from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.substitute import substitute
 from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
@@ -133,7 +130,13 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
     says why not. A multi-source app's manifests are its sources' manifests in order."""
     src = rt.app.source
     try:
-        rendered = await _render_sources(env, rt)
+        rendered = await checkouts.render_sources(
+            rt.app,
+            rt.revisions or (rt.revision,),
+            sources=env.sources,
+            charts=env.chart_cache(),
+            renders=env.renders,
+        )
     except SourceError as exc:
         return _no_desired(rt, Reason.FETCH_FAILED, str(exc))
     except SourceNotSupported as exc:
@@ -178,76 +181,10 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
     return SUCCESS
 
 
-async def _render_sources(env: Env, rt: AppRuntime) -> Rendered:
-    """Every rendering source through the render cache, `ref` sources lent to them."""
-    pinned = list(zip(rt.app.sources, rt.revisions or (rt.revision,), strict=False))
-    refs = {
-        src.ref: await _checkout(env, src, revision, whole=True)
-        for src, revision in pinned
-        if src.ref
-    }
-    parts = []
-    for src, revision in pinned:
-        if not src.renders:
-            continue
-        checkout = await _checkout(env, src, revision, whole=src.kind == SourceKind.KUSTOMIZE)
-        parts.append(
-            await env.renders.render(
-                src,
-                root=checkout.root,
-                key=checkout.key,
-                refs=refs,
-                release=rt.app.name,
-                namespace=rt.app.namespace,
-            )
-        )
-    return combine(parts)
-
-
-async def _checkout(env: Env, src: Source, revision: str, *, whole: bool) -> Checkout:
-    """The files of one source at `revision`. Kustomize sources may reach outside their
-    path (`../base`), so they are exported whole, keyed by the commit; so are Helm charts
-    that read files outside theirs. A chart from a Helm repository comes from the chart
-    cache; a chart in Git gets its missing dependencies built."""
-    if src.chart:
-        return await env.chart_cache().checkout(src, revision)
-    whole = whole or bool(src.directory.jsonnet.libs)  # libs are relative to the repo root
-    checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=whole)
-    if not whole and _reaches_out(src, checkout.directory):
-        checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
-    if _is_chart(src, checkout.directory):
-        if not whole and charts.reaches_out(src.helm, checkout.directory / "Chart.yaml"):
-            checkout = await env.sources.checkout(src.repo_url, revision, src.path, whole=True)
-        checkout = await env.chart_cache().with_dependencies(checkout)
-    return checkout
-
-
 def _no_desired(rt: AppRuntime, reason: Reason, message: str) -> Outcome:
     """A failed render leaves no desired state: nothing is synced and nothing pruned."""
     rt.desired = None
     return Outcome(reason=reason, message=message)
-
-
-def _is_chart(src: Source, directory: Path) -> bool:
-    """A Helm source, declared or detected (a kustomization wins, as in `render`)."""
-    if src.kind == SourceKind.HELM:
-        return (directory / "Chart.yaml").is_file()
-    detected = src.kind == SourceKind.DETECT and not _is_kustomize(directory)
-    return detected and (directory / "Chart.yaml").is_file()
-
-
-def _reaches_out(src: Source, directory: Path) -> bool:
-    """Whether the render may read files outside the path: a detected kustomization
-    (`../base`), or Jsonnet (imports above the app's directory)."""
-    if not src.kind and _is_kustomize(directory):
-        return True
-    directory_source = src.kind in (SourceKind.DETECT, SourceKind.DIRECTORY)
-    pattern = "**/*.jsonnet" if src.directory.recurse else "*.jsonnet"
-    return directory_source and next(directory.glob(pattern), None) is not None
-
-
-def _is_kustomize(directory: Path) -> bool:
-    return any((directory / name).is_file() for name in KUSTOMIZATION_FILES)
 
 
 async def live_objects(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
