@@ -27,7 +27,6 @@ class SourceKind(StrEnum):
     DIRECTORY = "directory"
     KUSTOMIZE = "kustomize"
     HELM = "helm"
-    PLUGIN = "plugin"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ ConveyorError
     ├── SourceError (TransientError)     fetch or resolve failed; last good revision stays
     └── RenderError (UserError)          manifests could not be produced; nothing is synced
         │                                and nothing pruned
-        └── SourceNotSupported           it needs Helm or a plugin (issue 14)
+        └── SourceNotSupported           it renders nothing over another tool's files
 
 A failure on one object during sync is not an exception: it is a `ResourceResult`.
 """
@@ -33,7 +33,7 @@ class RenderError(ReconcileError, UserError):
 
 
 class SourceNotSupported(RenderError):
-    """The source needs a renderer Conveyor does not have yet (Helm, a config management
-    plugin; issue 14), or renders nothing over files another renderer reads. Nothing is
-    synced or pruned, and the app never reports Synced/Healthy on a render that silently
-    left those files out."""
+    """The source renders nothing over files another renderer reads (a path that points at
+    a parent of a chart or a kustomization). Nothing is synced or pruned, and the app never
+    reports Synced/Healthy on a render that silently left those files out. (Config
+    management plugins are refused when the Application is read.)"""

@@ -43,7 +43,7 @@ class Reason(StrEnum):
     INVALID_SPEC = "InvalidSpec"  # the Application document is not valid (not synced)
     FETCH_FAILED = "FetchFailed"
     RENDER_FAILED = "RenderFailed"
-    SOURCE_NOT_SUPPORTED = "SourceNotSupported"  # needs Helm, Jsonnet or a plugin (issue 14)
+    SOURCE_NOT_SUPPORTED = "SourceNotSupported"  # renders nothing over another tool's files
     TARGET_UNAVAILABLE = "TargetUnavailable"
     RECONCILE_FAILED = "ReconcileFailed"
     DEPENDENCY_CYCLE = "DependencyCycle"

@@ -23,7 +23,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 from conveyor.reconcile.appmodel import Source, SourceKind
-from conveyor.reconcile.errors import SourceNotSupported
 from conveyor.reconcile.render_directory import render_tree
 from conveyor.reconcile.render_helm import helm_request, render_helm
 from conveyor.reconcile.render_jsonnet import Limits
@@ -130,11 +129,6 @@ class RenderCache:
                     source, root=root, path=path, refs=refs, release=release, namespace=namespace
                 ),
                 timeout=self.timeout,
-            )
-        if kind == "plugin":
-            raise SourceNotSupported(
-                "config management plugins (spec.source.plugin) are not supported",
-                hint="render with the plugin in CI and commit the manifests it produces",
             )
         return await render_tree(
             directory,

@@ -136,9 +136,7 @@ def _lib(root: Path, lib: str) -> str:
     if not path.is_dir():
         raise RenderError(
             f"directory.jsonnet.libs entry {lib!r} is not a directory of the checked-out tree",
-            hint="libs are relative to the repository root, not to spec.source.path; if it "
-            "is there, the reconciler exported only spec.source.path (issue 14): keep the "
-            "library under the app's path meanwhile",
+            hint="libs are relative to the repository root, not to spec.source.path",
         )
     return str(path)
 
