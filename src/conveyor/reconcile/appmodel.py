@@ -9,6 +9,7 @@ specs compare equal. Pure data: no I/O, no parsing (that is `applications`).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -166,8 +167,9 @@ class Source:
         return self.directory.exclude
 
     def cache_key(self) -> str:
-        """Canonical text of everything that changes this source's render."""
-        return json.dumps(_plain(self), sort_keys=True, separators=(",", ":"))
+        """Canonical text of everything that changes this source's render (computed once
+        per distinct source: every pass asks for it)."""
+        return _cache_key(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,6 +252,11 @@ class Application:
 
 
 _NO_SOURCE = Source(repo_url="")  # the source of an app read from an invalid document
+
+
+@functools.lru_cache(maxsize=65_536)
+def _cache_key(source: Source) -> str:
+    return json.dumps(_plain(source), sort_keys=True, separators=(",", ":"))
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,7 @@ Called by `reconcile.steps.render`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,8 +90,15 @@ def _reaches_out(src: Source, directory: Path) -> bool:
     if not src.kind and _is_kustomize(directory):
         return True
     directory_source = src.kind in (SourceKind.DETECT, SourceKind.DIRECTORY)
-    pattern = "**/*.jsonnet" if src.directory.recurse else "*.jsonnet"
-    return directory_source and next(directory.glob(pattern), None) is not None
+    return directory_source and _holds_jsonnet(directory, recurse=src.directory.recurse)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _holds_jsonnet(directory: Path, *, recurse: bool) -> bool:
+    """Exports are named by their content (tree id or commit) and never change once
+    written, so the answer for a directory is computed once, not on every pass."""
+    pattern = "**/*.jsonnet" if recurse else "*.jsonnet"
+    return next(directory.glob(pattern), None) is not None
 
 
 def _is_kustomize(directory: Path) -> bool:
