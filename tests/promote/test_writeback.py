@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -363,3 +364,20 @@ def test_private_http_remote_needs_the_token_to_fetch(tmp_path: Path) -> None:
             promote(anonymous)
         assert promote(request(url, tmp_path)).status == Status.PROMOTED
     assert "svc0:1.1.0" in show(bare, "main:envs/dev/svc0.yaml")
+
+
+def test_a_remote_recreated_under_the_same_url_is_not_a_hand_edit(
+    remote_repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`make up` after wiping the platform serves a new config repo at the same URL; the
+    machine's shared promotion cache still knows the old one's tip. That stale tip is not
+    the remote's history, so nothing on the new remote was "changed by hand"."""
+    bare, url = remote_repo
+    assert promote(request(url, tmp_path, tag="1.1.0")).status == Status.PROMOTED
+    assert promote(request(url, tmp_path, tag="1.2.0")).status == Status.PROMOTED
+    shutil.rmtree(bare)
+    shutil.rmtree(bare.parent / f"{bare.name}.seed")
+    seed(bare.parent, default_files())  # the same URL, a new repository
+    out = promote(request(url, tmp_path, tag="2.0.0"))
+    assert out.status == Status.PROMOTED
+    assert show(bare, "main:envs/dev/svc0.yaml") == DEPLOY.format(name="svc0", tag="2.0.0")

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conveyor.clients.gitrepo import is_ancestor
 from conveyor.clients.gitwrite import PushOutcome
 from conveyor.promote.errors import PushContention
 from conveyor.promote.writeback import Built, Outcome, Status, Writer, backoff
@@ -156,11 +157,21 @@ class GroupWriter(Writer):
                         state.known = head
                         state.pending = [sha for sha in state.pending if sha not in chain]
                     else:
-                        state.known, state.pending = self._fetch(), []
+                        tip = self._fetch()
+                        self._forget_other_history(state.known, tip)
+                        state.known, state.pending = tip, []
                     self._save(state)
             if outcome == PushOutcome.REJECTED:
                 rejections += 1
                 self.sleep(backoff(rejections, self.rng))
+
+    def _forget_other_history(self, known: str | None, tip: str) -> None:
+        """A remote whose tip does not descend from the tip this cache knew is another
+        repository under the same URL (a platform re-created after its state was wiped):
+        what the first attempt planned on was never the remote's content, so it is no
+        base for the "changed by hand between attempts" check either."""
+        if known is not None and is_ancestor(self.cache.dir, known, tip) is not True:
+            self.first = None
 
     def _landed(self, built: Built, sha: str | None) -> Outcome:
         assert sha is not None
