@@ -12,9 +12,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conveyor.app.cmd_reconcile import reconcile
+from conveyor.app.cmd_reconcile import load_apps, reconcile
 from conveyor.reconcile.applications import load_catalog, parse_applications
 from conveyor.reconcile.errors import ApplicationInvalid
+from conveyor.reconcile.sources import Sources
 
 from .conftest import ConfigRepo, World, application, configmap
 
@@ -208,3 +209,21 @@ def test_argo_cd_oci_source_form_names_the_chart_in_the_reference() -> None:
     )
     message = _refusal(text.replace("    path: .\n", "    path: manifests\n"))
     assert "inside an OCI artifact is not supported" in message
+
+
+def test_apps_read_from_git_are_named_by_their_path_in_the_repository(
+    world: World, tmp_path: Path
+) -> None:
+    """The checkout directory changes with every commit; `Application.file` and messages
+    use the path in the repository, so an unchanged app compares equal across commits."""
+    world.repo.write("apps/web.yaml", application("web", world.repo, "app", automated={}))
+    world.repo.write("apps/bad.yaml", _invalid(application("bad", world.repo, "app", automated={})))
+    world.repo.commit()
+    sources = Sources(tmp_path / "apps-cache")
+    url = f"file://{world.repo.url}"  # a URL: a plain path would be read as a directory
+    first = asyncio.run(load_apps(url, sources=sources))
+    world.repo.write("unrelated.txt", "a commit that changes no app\n")
+    world.repo.commit()
+    second = asyncio.run(load_apps(url, sources=sources))
+    assert [a.file for a in first.apps] == ["apps/web.yaml"] and first.apps == second.apps
+    assert second.invalid[0].message.startswith("apps/bad.yaml:")

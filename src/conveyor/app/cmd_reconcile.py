@@ -89,7 +89,9 @@ async def load_apps(source: str, *, sources: Sources) -> Catalog:
     sha = await sources.resolve(source, "HEAD")
     checkout = await sources.checkout(source, sha, ".", whole=True)
     apps_dir = checkout.root / "apps"
-    return await appfiles.load([apps_dir if apps_dir.is_dir() else checkout.root], sources=sources)
+    return await appfiles.load(
+        [apps_dir if apps_dir.is_dir() else checkout.root], sources=sources, root=checkout.root
+    )
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from conveyor.reconcile.applications import Catalog, InvalidApp, load_catalog
+from conveyor.reconcile.applications import Catalog, InvalidApp, load_catalog, shown_as
 from conveyor.reconcile.appset_generators import generate
 from conveyor.reconcile.appsets import ApplicationSet, parse_appset
 from conveyor.reconcile.errors import ApplicationInvalid
@@ -34,14 +34,14 @@ HINTS = {
 }
 
 
-async def load(paths: Iterable[Path], *, sources: Sources) -> Catalog:
+async def load(paths: Iterable[Path], *, sources: Sources, root: Path | None = None) -> Catalog:
     """Every Application of the files, then every one their ApplicationSets generate; a
     document that is not valid is reported (`InvalidApp`) without hiding the others."""
     paths = list(paths)
-    catalog = load_catalog(paths)
+    catalog = load_catalog(paths, root=root)
     apps, invalid = list(catalog.apps), list(catalog.invalid)
     owners = {app.name: app.file for app in apps}
-    appsets, bad = load_appsets(paths)
+    appsets, bad = load_appsets(paths, root=root)
     invalid.extend(bad)
     for appset in appsets:
         try:
@@ -70,7 +70,9 @@ def _appset_error(appset: ApplicationSet, error: ApplicationInvalid) -> InvalidA
     return InvalidApp(name=name, file=appset.file, error=error, hides_file=True)
 
 
-def load_appsets(paths: Iterable[Path]) -> tuple[list[ApplicationSet], list[InvalidApp]]:
+def load_appsets(
+    paths: Iterable[Path], *, root: Path | None = None
+) -> tuple[list[ApplicationSet], list[InvalidApp]]:
     """The ApplicationSets of the files, and the documents that are none of Application,
     ApplicationSet or Flux object, or are an ApplicationSet that cannot be read (each an
     error naming its file and line)."""
@@ -78,7 +80,7 @@ def load_appsets(paths: Iterable[Path]) -> tuple[list[ApplicationSet], list[Inva
     invalid: list[InvalidApp] = []
     for file in _files(paths):
         try:
-            docs = _documents(file)
+            docs = _documents(file, shown_as(file, root))
         except ApplicationInvalid:
             continue  # `load_catalog` reports a file that is not YAML
         for doc in docs:
@@ -114,13 +116,13 @@ def _files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _documents(file: Path) -> list[Document]:
+def _documents(file: Path, shown: str) -> list[Document]:
     try:
-        return list(load_documents(file.read_text(), str(file)))
+        return list(load_documents(file.read_text(), shown))
     except yaml.YAMLError as exc:
         raise ApplicationInvalid(
             f"invalid YAML: {exc}",
-            location=error_location(exc, str(file)),
+            location=error_location(exc, shown),
             hint="fix the YAML syntax",
         ) from exc
 

@@ -66,7 +66,16 @@ def load_applications(paths: Iterable[Path]) -> list[Application]:
     return list(catalog.apps)
 
 
-def load_catalog(paths: Iterable[Path]) -> Catalog:
+def shown_as(file: Path, root: Path | None) -> str:
+    """The name a file of the apps directory goes by in messages and in `Application.file`:
+    relative to `root` (a Git checkout, whose directory changes with every commit) so it
+    stays the same from one commit to the next, else as given."""
+    if root is not None and file.is_relative_to(root):
+        return file.relative_to(root).as_posix()
+    return str(file)
+
+
+def load_catalog(paths: Iterable[Path], *, root: Path | None = None) -> Catalog:
     """Every Application in the given files and directories (`*.yaml`, `*.yml`, `*.json`),
     and every Flux Kustomization read onto the same model (`reconcile.flux`); a document
     that is not valid becomes an `InvalidApp` and does not stop the others."""
@@ -80,7 +89,7 @@ def load_catalog(paths: Iterable[Path]) -> Catalog:
             else [path]
         )
         for file in files:
-            found, flux_docs = _read(file.read_text(), str(file))
+            found, flux_docs = _read(file.read_text(), shown_as(file, root))
             apps.extend(found.apps)
             invalid.extend(found.invalid)
             fluxes.extend(flux_docs)
