@@ -54,14 +54,19 @@ class ConfigRepo:
         git(self.work, "pull", "-q", "origin", "main")
 
 
+def config_repo(root: Path, name: str = "origin", work: str = "work") -> ConfigRepo:
+    """A new bare `root/<name>.git` with a work clone `root/<work>` on branch main."""
+    origin = root / f"{name}.git"
+    git(root, "init", "-q", "--bare", "-b", "main", str(origin))
+    clone = root / work
+    git(root, "clone", "-q", str(origin), str(clone))
+    git(clone, "checkout", "-qb", "main")
+    return ConfigRepo(origin=origin, work=clone)
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> ConfigRepo:
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "checkout", "-qb", "main")
-    return ConfigRepo(origin=origin, work=work)
+    return config_repo(tmp_path)
 
 
 def deployment(name: str, image: str = "web:1", replicas: int = 1, **notes: str) -> dict[str, Any]:

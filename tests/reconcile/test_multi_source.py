@@ -13,18 +13,8 @@ import yaml
 
 from conveyor.reconcile.applications import parse_applications
 from conveyor.reconcile.errors import ApplicationInvalid
-from tests.gitutil import git
 
-from .conftest import ConfigRepo, World, configmap
-
-
-def _second_repo(tmp_path: Path) -> ConfigRepo:
-    origin = tmp_path / "values.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "values-work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "checkout", "-qb", "main")
-    return ConfigRepo(origin=origin, work=work)
+from .conftest import World, config_repo, configmap
 
 
 def _app(sources: list[dict[str, Any]]) -> str:
@@ -48,7 +38,7 @@ def _status(world: World, doc: str) -> dict[str, Any]:
 
 
 def test_sources_from_two_repositories_render_into_one_app(world: World, tmp_path: Path) -> None:
-    other = _second_repo(tmp_path)
+    other = config_repo(tmp_path, "values", "values-work")
     world.repo.write_objects("app/a.yaml", configmap("from-config"))
     first = world.repo.commit()
     other.write_objects("extra/b.yaml", configmap("from-values"))
@@ -68,7 +58,7 @@ def test_sources_from_two_repositories_render_into_one_app(world: World, tmp_pat
 
 
 def test_a_ref_source_renders_nothing_of_its_own(world: World, tmp_path: Path) -> None:
-    other = _second_repo(tmp_path)
+    other = config_repo(tmp_path, "values", "values-work")
     world.repo.write_objects("app/a.yaml", configmap("only"))
     world.repo.commit()
     other.write_objects("b.yaml", configmap("not-rendered"))

@@ -16,9 +16,8 @@ from conveyor.core.errors import UserError
 from conveyor.reconcile import ordering
 from conveyor.reconcile.model import Phase
 from conveyor.targets.base import ObjectRef
-from tests.gitutil import git
 
-from .conftest import ConfigRepo, World, configmap
+from .conftest import World, config_repo, configmap
 from .helmcharts import write_chart
 
 HOOK_JOB = """\
@@ -51,15 +50,6 @@ def _hook(name: str, event: str, weight: int, policy: str = "before-hook-creatio
     return HOOK_JOB.format(name=name, event=event, weight=weight, policy=policy)
 
 
-def _values_repo(tmp_path: Path) -> ConfigRepo:
-    origin = tmp_path / "values.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "values-work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "checkout", "-qb", "main")
-    return ConfigRepo(origin=origin, work=work)
-
-
 def _app(sources: list[dict[str, Any]]) -> str:
     return yaml.safe_dump(
         {
@@ -89,7 +79,7 @@ def test_a_chart_with_hooks_and_values_from_a_second_source_syncs(
     (chart / "templates" / "cleanup.yaml").write_text(_hook("cleanup", "post-delete", 0))
     (chart / "templates" / "smoke.yaml").write_text(TEST_POD)
     world.repo.commit()
-    values = _values_repo(tmp_path)
+    values = config_repo(tmp_path, "values", "values-work")
     values.write("shop/prod.yaml", "replicas: 3\ngreeting: from-the-values-repo\n")
     values_commit = values.commit()
     doc = _app(
@@ -134,7 +124,7 @@ def _ref(kind: str, name: str) -> ObjectRef:
 def test_a_values_change_in_the_second_source_resyncs(world: World, tmp_path: Path) -> None:
     write_chart(world.repo.work / "charts" / "shop")
     world.repo.commit()
-    values = _values_repo(tmp_path)
+    values = config_repo(tmp_path, "values", "values-work")
     values.write("shop/prod.yaml", "replicas: 2\n")
     values.commit()
     doc = _app(
