@@ -10,7 +10,7 @@ that is neither, naming `file:line:col` and the closest known key. Pure: no I/O.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +181,17 @@ def integer(doc: Document, value: Any, *path: str | int, default: int = 0) -> in
         raise ApplicationInvalid(
             f"{_dotted(path)} must be an integer", location=doc.where(*path), hint="e.g. 3"
         ) from None
+
+
+def entries(
+    doc: Document, value: Any, spec: Level, *path: str | int
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """Each item of the list at `path` as a mapping checked against `spec`, with its path."""
+    for index, item in enumerate(sequence(doc, value, *path)):
+        where = (*path, index)
+        entry = mapping(doc, item, *where)
+        check(doc, entry, spec, *where)
+        yield where, entry
 
 
 def texts(doc: Document, value: Any, *path: str | int) -> tuple[str, ...]:

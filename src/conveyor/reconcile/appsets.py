@@ -204,11 +204,9 @@ def _check_git(doc: Document, body: dict[str, Any], where: Path_) -> None:
             hint="give one of them (a second git generator can give the other)",
         )
     for key in ("directories", "files"):
-        for index, item in enumerate(schema.sequence(doc, body.get(key), *where, key)):
-            rule = schema.mapping(doc, item, *where, key, index)
-            schema.check(doc, rule, _GIT_PATH, *where, key, index)
-            schema.text(doc, rule.get("path"), *where, key, index, "path")
-            schema.flag(doc, rule.get("exclude"), *where, key, index, "exclude")
+        for at, rule in schema.entries(doc, body.get(key), _GIT_PATH, *where, key):
+            schema.text(doc, rule.get("path"), *at, "path")
+            schema.flag(doc, rule.get("exclude"), *at, "exclude")
     schema.pairs(doc, body.get("values"), *where, "values")
 
 

@@ -183,33 +183,28 @@ def _directory(doc: Document, value: Any, path: Path_) -> DirectorySpec:
 
 
 def _jsonnet_vars(doc: Document, value: Any, path: Path_) -> tuple[JsonnetVar, ...]:
-    out = []
-    for index, item in enumerate(schema.sequence(doc, value, *path)):
-        entry = schema.mapping(doc, item, *path, index)
-        schema.check(doc, entry, schema.JSONNET_VAR, *path, index)
-        out.append(
-            JsonnetVar(
-                name=_required(doc, entry, "name", (*path, index)),
-                value=schema.text(doc, entry.get("value"), *path, index, "value"),
-                code=schema.flag(doc, entry.get("code"), *path, index, "code"),
-            )
+    return tuple(
+        JsonnetVar(
+            name=_required(doc, entry, "name", at),
+            value=schema.text(doc, entry.get("value"), *at, "value"),
+            code=schema.flag(doc, entry.get("code"), *at, "code"),
         )
-    return tuple(out)
+        for at, entry in schema.entries(doc, value, schema.JSONNET_VAR, *path)
+    )
 
 
 def _kustomize(doc: Document, value: Any, path: Path_) -> KustomizeSpec:
     data = schema.mapping(doc, value, *path)
     schema.check(doc, data, schema.KUSTOMIZE, *path)
-    replicas = []
-    for index, item in enumerate(schema.sequence(doc, data.get("replicas"), *path, "replicas")):
-        entry = schema.mapping(doc, item, *path, "replicas", index)
-        schema.check(doc, entry, schema.KUSTOMIZE_REPLICA, *path, "replicas", index)
-        replicas.append(
-            KustomizeReplica(
-                name=_required(doc, entry, "name", (*path, "replicas", index)),
-                count=schema.integer(doc, entry.get("count"), *path, "replicas", index, "count"),
-            )
+    replicas = [
+        KustomizeReplica(
+            name=_required(doc, entry, "name", at),
+            count=schema.integer(doc, entry.get("count"), *at, "count"),
         )
+        for at, entry in schema.entries(
+            doc, data.get("replicas"), schema.KUSTOMIZE_REPLICA, *path, "replicas"
+        )
+    ]
     patches = schema.sequence(doc, data.get("patches"), *path, "patches")
     for index, item in enumerate(patches):
         schema.mapping(doc, item, *path, "patches", index)
@@ -284,34 +279,23 @@ def _helm(doc: Document, value: Any, path: Path_) -> HelmSpec:
 
 
 def _helm_parameters(doc: Document, value: Any, path: Path_) -> tuple[HelmParameter, ...]:
-    out = []
-    for index, item in enumerate(schema.sequence(doc, value, *path)):
-        entry = schema.mapping(doc, item, *path, index)
-        schema.check(doc, entry, schema.HELM_PARAMETER, *path, index)
-        out.append(
-            HelmParameter(
-                name=_required(doc, entry, "name", (*path, index)),
-                value=schema.text(doc, entry.get("value"), *path, index, "value"),
-                force_string=schema.flag(
-                    doc, entry.get("forceString"), *path, index, "forceString"
-                ),
-            )
+    return tuple(
+        HelmParameter(
+            name=_required(doc, entry, "name", at),
+            value=schema.text(doc, entry.get("value"), *at, "value"),
+            force_string=schema.flag(doc, entry.get("forceString"), *at, "forceString"),
         )
-    return tuple(out)
+        for at, entry in schema.entries(doc, value, schema.HELM_PARAMETER, *path)
+    )
 
 
 def _helm_file_parameters(doc: Document, value: Any, path: Path_) -> tuple[HelmFileParameter, ...]:
-    out = []
-    for index, item in enumerate(schema.sequence(doc, value, *path)):
-        entry = schema.mapping(doc, item, *path, index)
-        schema.check(doc, entry, schema.HELM_FILE_PARAMETER, *path, index)
-        out.append(
-            HelmFileParameter(
-                name=_required(doc, entry, "name", (*path, index)),
-                path=_required(doc, entry, "path", (*path, index)),
-            )
+    return tuple(
+        HelmFileParameter(
+            name=_required(doc, entry, "name", at), path=_required(doc, entry, "path", at)
         )
-    return tuple(out)
+        for at, entry in schema.entries(doc, value, schema.HELM_FILE_PARAMETER, *path)
+    )
 
 
 def _required(doc: Document, entry: dict[str, Any], key: str, path: Path_) -> str:

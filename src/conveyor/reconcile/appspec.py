@@ -262,28 +262,24 @@ def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], 
 
 
 def _info(doc: Document, spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    out = []
-    for index, item in enumerate(schema.sequence(doc, spec.get("info"), "spec", "info")):
-        entry = schema.mapping(doc, item, "spec", "info", index)
-        schema.check(doc, entry, schema.INFO, "spec", "info", index)
-        out.append(
-            (
-                schema.text(doc, entry.get("name"), "spec", "info", index, "name"),
-                schema.text(doc, entry.get("value"), "spec", "info", index, "value"),
-            )
+    return tuple(
+        (
+            schema.text(doc, entry.get("name"), *at, "name"),
+            schema.text(doc, entry.get("value"), *at, "value"),
         )
-    return tuple(out)
+        for at, entry in schema.entries(doc, spec.get("info"), schema.INFO, "spec", "info")
+    )
 
 
 def _ignores(doc: Document, spec: dict[str, Any]) -> Iterable[IgnoreRule]:
-    at = ("spec", "ignoreDifferences")
-    for index, item in enumerate(schema.sequence(doc, spec.get("ignoreDifferences"), *at)):
-        entry = schema.mapping(doc, item, *at, index)
-        schema.check(doc, entry, schema.IGNORE_DIFFERENCES, *at, index)
+    listed = spec.get("ignoreDifferences")
+    for at, entry in schema.entries(
+        doc, listed, schema.IGNORE_DIFFERENCES, "spec", "ignoreDifferences"
+    ):
         if not entry.get("kind"):
             raise ApplicationInvalid(
                 "ignoreDifferences entry needs a kind",
-                location=doc.where(*at, index),
+                location=doc.where(*at),
                 hint='e.g. {group: apps, kind: Deployment, jsonPointers: ["/spec/replicas"]}',
             )
         rule = IgnoreRule(
@@ -291,19 +287,17 @@ def _ignores(doc: Document, spec: dict[str, Any]) -> Iterable[IgnoreRule]:
             group=str(entry.get("group") or ""),
             name=entry.get("name"),
             namespace=entry.get("namespace"),
-            json_pointers=schema.texts(doc, entry.get("jsonPointers"), *at, index, "jsonPointers"),
-            jq_paths=schema.texts(
-                doc, entry.get("jqPathExpressions"), *at, index, "jqPathExpressions"
-            ),
+            json_pointers=schema.texts(doc, entry.get("jsonPointers"), *at, "jsonPointers"),
+            jq_paths=schema.texts(doc, entry.get("jqPathExpressions"), *at, "jqPathExpressions"),
             managers=schema.texts(
-                doc, entry.get("managedFieldsManagers"), *at, index, "managedFieldsManagers"
+                doc, entry.get("managedFieldsManagers"), *at, "managedFieldsManagers"
             ),
         )
-        _check_paths(doc, rule, index)
+        _check_paths(doc, rule, at)
         yield rule
 
 
-def _check_paths(doc: Document, rule: IgnoreRule, index: int) -> None:
+def _check_paths(doc: Document, rule: IgnoreRule, at: tuple[str | int, ...]) -> None:
     """Compile the rule's paths now, so a typo is reported at its line, not mid-sync."""
     try:
         for pointer in rule.json_pointers:
@@ -311,6 +305,4 @@ def _check_paths(doc: Document, rule: IgnoreRule, index: int) -> None:
         for path in rule.jq_paths:
             remove_jq({}, path)
     except UserError as exc:
-        raise ApplicationInvalid(
-            exc.message, hint=exc.hint, location=doc.where("spec", "ignoreDifferences", index)
-        ) from exc
+        raise ApplicationInvalid(exc.message, hint=exc.hint, location=doc.where(*at)) from exc

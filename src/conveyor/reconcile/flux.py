@@ -296,24 +296,20 @@ def _kustomize(doc: Document, spec: dict[str, Any], namespace: str) -> Kustomize
 def _images(doc: Document, spec: dict[str, Any]) -> tuple[str, ...]:
     """Flux's kustomize image entries as Argo CD's `[old=]new[:tag][@digest]` strings."""
     out = []
-    for index, item in enumerate(schema.sequence(doc, spec.get("images"), "spec", "images")):
-        entry = schema.mapping(doc, item, "spec", "images", index)
-        schema.check(doc, entry, _IMAGE, "spec", "images", index)
-        name = schema.text(doc, entry.get("name"), "spec", "images", index, "name")
-        new = schema.text(doc, entry.get("newName"), "spec", "images", index, "newName") or name
-        tag = schema.text(doc, entry.get("newTag"), "spec", "images", index, "newTag")
-        digest = schema.text(doc, entry.get("digest"), "spec", "images", index, "digest")
+    for at, entry in schema.entries(doc, spec.get("images"), _IMAGE, "spec", "images"):
+        name = schema.text(doc, entry.get("name"), *at, "name")
+        new = schema.text(doc, entry.get("newName"), *at, "newName") or name
+        tag = schema.text(doc, entry.get("newTag"), *at, "newTag")
+        digest = schema.text(doc, entry.get("digest"), *at, "digest")
         out.append(f"{name}={new}" + (f":{tag}" if tag else "") + (f"@{digest}" if digest else ""))
     return tuple(out)
 
 
 def _depends_on(doc: Document, spec: dict[str, Any]) -> tuple[str, ...]:
-    names = []
-    for index, item in enumerate(schema.sequence(doc, spec.get("dependsOn"), "spec", "dependsOn")):
-        entry = schema.mapping(doc, item, "spec", "dependsOn", index)
-        schema.check(doc, entry, _DEPENDS, "spec", "dependsOn", index)
-        names.append(schema.text(doc, entry.get("name"), "spec", "dependsOn", index, "name"))
-    return tuple(names)
+    return tuple(
+        schema.text(doc, entry.get("name"), *at, "name")
+        for at, entry in schema.entries(doc, spec.get("dependsOn"), _DEPENDS, "spec", "dependsOn")
+    )
 
 
 def _finalizers(doc: Document, spec: dict[str, Any], prune: bool) -> tuple[str, ...]:
