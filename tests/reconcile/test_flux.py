@@ -219,3 +219,13 @@ def test_without_a_target_annotation_it_deploys_where_flux_would_the_first_targe
     status = asyncio.run(rec.reconcile_all())["web"]
     assert status["sync"]["status"] == "Synced", status["conditions"]
     assert [r.name for r in world.target.refs()] == ["cfg"]
+
+
+def test_a_flux_kind_conveyor_does_not_read_is_refused_not_skipped(world: World) -> None:
+    alert = (
+        "---\napiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\n"
+        "metadata: {name: slack}\nspec: {}\n"
+    )
+    found = read_file(_flux(world, alert), "apps/flux.yaml")
+    assert [a.name for a in found.apps] == ["web"]
+    assert "Flux Alert is not supported" in found.invalid[0].message

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from conveyor.reconcile import flux
 from conveyor.reconcile.applications import Catalog, InvalidApp, load_catalog, shown_as
 from conveyor.reconcile.appset_generators import generate
 from conveyor.reconcile.appsets import ApplicationSet, parse_appset
@@ -88,7 +89,7 @@ def load_appsets(
             try:
                 if kind == "ApplicationSet":
                     found.append(parse_appset(doc))
-                elif kind not in APP_KINDS and not _flux(doc):
+                elif kind not in APP_KINDS and not flux.is_flux(doc):
                     raise ApplicationInvalid(
                         f"kind {kind or '(none)'} is not an Application or ApplicationSet",
                         location=doc.where("kind") if kind else doc.where(),
@@ -125,8 +126,3 @@ def _documents(file: Path, shown: str) -> list[Document]:
             location=error_location(exc, shown),
             hint="fix the YAML syntax",
         ) from exc
-
-
-def _flux(doc: Document) -> bool:
-    api = str(doc.data.get("apiVersion") or "") if isinstance(doc.data, dict) else ""
-    return api.split("/", 1)[0].endswith(".fluxcd.io")

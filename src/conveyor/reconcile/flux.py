@@ -44,8 +44,6 @@ from conveyor.reconcile.yamlnodes import Document
 
 KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
-HELM_GROUP = "helm.toolkit.fluxcd.io"
-GROUPS = (KUSTOMIZE_GROUP, SOURCE_GROUP, HELM_GROUP)
 VERSIONS = ("v1", "v1beta2")
 TARGET_ANNOTATION = "conveyor.dev/target"
 IN_CLUSTER = "in-cluster"  # Flux deploys where it runs: the target Argo CD calls in-cluster
@@ -114,8 +112,10 @@ class FluxDocs:
 
 
 def is_flux(doc: Document) -> bool:
-    api = str(doc.data.get("apiVersion") or "")
-    return api.split("/", 1)[0] in GROUPS
+    """Any Flux document (`*.fluxcd.io`): the kinds `gather` does not read are refused,
+    so an Alert or an ImagePolicy among the Applications is reported, not skipped."""
+    api = str(doc.data.get("apiVersion") or "") if isinstance(doc.data, dict) else ""
+    return api.split("/", 1)[0].endswith(".fluxcd.io")
 
 
 def gather(docs: Iterable[Document]) -> FluxDocs:
@@ -124,7 +124,7 @@ def gather(docs: Iterable[Document]) -> FluxDocs:
         kind = doc.data.get("kind")
         if kind == "Kustomization" and doc.data["apiVersion"].startswith(KUSTOMIZE_GROUP):
             kustomizations.append(doc)
-        elif kind == "GitRepository":
+        elif kind == "GitRepository" and doc.data["apiVersion"].startswith(SOURCE_GROUP):
             repositories.append(doc)
         else:
             refused.append(doc)
