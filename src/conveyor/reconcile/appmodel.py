@@ -18,6 +18,9 @@ from typing import Any
 from conveyor.reconcile.diff import IgnoreRule
 
 Pairs = tuple[tuple[str, str], ...]
+#: Argo CD's in-cluster destination (`https://kubernetes.default.svc`): where the platform
+#: runs. A target of that name, else the config's first target (`steps.Env.target_named`).
+IN_CLUSTER_TARGET = "in-cluster"
 
 
 class SourceKind(StrEnum):

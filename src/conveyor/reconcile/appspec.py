@@ -18,6 +18,7 @@ from conveyor.core.errors import UserError
 from conveyor.reconcile import appschema as schema
 from conveyor.reconcile import appsources, syncoptions
 from conveyor.reconcile.appmodel import (
+    IN_CLUSTER_TARGET,
     Application,
     ManagedNamespaceMetadata,
     Retry,
@@ -142,7 +143,7 @@ def _target(doc: Document, dest: dict[str, Any]) -> str:
         return schema.text(doc, dest["name"], "spec", "destination", "name")
     server = schema.text(doc, dest.get("server"), "spec", "destination", "server")
     if server.rstrip("/") == IN_CLUSTER:
-        return "in-cluster"
+        return IN_CLUSTER_TARGET
     if server:
         raise ApplicationInvalid(
             f"destination server {server!r} is not a known target",

@@ -30,6 +30,7 @@ from typing import Any
 
 from conveyor.reconcile import appschema as schema
 from conveyor.reconcile.appmodel import (
+    IN_CLUSTER_TARGET,
     Application,
     DirectorySpec,
     KustomizeSpec,
@@ -46,7 +47,6 @@ KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
 VERSIONS = ("v1", "v1beta2")
 TARGET_ANNOTATION = "conveyor.dev/target"
-IN_CLUSTER = "in-cluster"  # Flux deploys where it runs: the target Argo CD calls in-cluster
 
 _REFUSED_KINDS = {
     "HelmRelease": "write an Argo CD Application with a Helm source (spec.source.chart or a "
@@ -177,7 +177,7 @@ def application(doc: Document, repos: dict[tuple[str, str], Source]) -> Applicat
     return Application(
         name=meta["name"],
         sources=(_source(doc, spec, repo, target_namespace),),
-        target=notes.get(TARGET_ANNOTATION, IN_CLUSTER),
+        target=notes.get(TARGET_ANNOTATION, IN_CLUSTER_TARGET),  # Flux deploys where it runs
         namespace=target_namespace,
         sync_policy=SyncPolicy(
             automated=True,

@@ -28,6 +28,7 @@ from conveyor.reconcile import (
     sharing,
     sync,
 )
+from conveyor.reconcile.appmodel import IN_CLUSTER_TARGET
 from conveyor.reconcile.charts import Charts
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
@@ -55,7 +56,6 @@ from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
 log = logging.getLogger(__name__)
-IN_CLUSTER_TARGET = "in-cluster"
 
 
 @dataclass(slots=True)
