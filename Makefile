@@ -8,6 +8,9 @@ UV := $(TOOLS)/bin/uv
 NODE_PREFIX := $(VENV)/node
 NPM_PKGS := @actions/workflow-parser@0.3.61 @actions/expressions@0.3.61
 STAMP := $(VENV)/.installed
+# The web UI's one front-end library, pinned, copied from npm into the package (no CDN).
+HTMX_VERSION := 2.0.11
+HTMX := src/conveyor/server/ui/static/vendor/htmx.min.js
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(shell command -v $(PYTHON) 2>/dev/null)
 
@@ -18,7 +21,7 @@ up: install
 
 test: install lint typecheck contracts pytest
 
-install: system $(STAMP) $(NODE_PREFIX)/.installed
+install: system $(STAMP) $(NODE_PREFIX)/.installed $(HTMX)
 	@# Byte-compile explicitly: with PYTHONDONTWRITEBYTECODE set (as on these machines) every
 	@# `conveyor` start would otherwise recompile all its modules and its dependencies'
 	@# (SQLAlchemy alone costs ~0.6 s). Up-to-date files are skipped.
@@ -41,6 +44,11 @@ $(NODE_PREFIX)/.installed: $(STAMP)
 	mkdir -p $(NODE_PREFIX)
 	npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) $(NPM_PKGS)
 	@touch $@
+
+$(HTMX): Makefile
+	mkdir -p $(NODE_PREFIX) $(dir $@)
+	npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) htmx.org@$(HTMX_VERSION)
+	cp $(NODE_PREFIX)/node_modules/htmx.org/dist/htmx.min.js $@
 
 lint:
 	$(VENV)/bin/ruff check src tests bench

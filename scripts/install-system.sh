@@ -21,9 +21,14 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 # Kustomize renders through `kubectl kustomize` (preinstalled on these machines); Debian's
 # kubernetes-client is the fallback that carries one.
 command -v kubectl >/dev/null || command -v kustomize >/dev/null || need+=(kubernetes-client)
+# The web UI's browser tests drive Debian's Chromium with Playwright (its own browser
+# download cannot work here); without it they skip, except under CI, where they fail.
+browser=()
+command -v chromium >/dev/null || browser+=(chromium)
 # Debian puts the server programs (initdb, pg_ctl, postgres) under /usr/lib/postgresql/<major>/bin.
 optional=()
 compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || optional+=(postgresql)
+optional+=("${browser[@]}")
 [ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   need+=("${optional[@]}")
@@ -31,8 +36,8 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 elif [ ${#need[@]} -eq 0 ]; then
-  echo "optional system package missing: ${optional[*]} (the PostgreSQL store tests will skip;" \
-    "install it with: sudo apt-get install postgresql)" >&2
+  echo "optional system packages missing: ${optional[*]} (the PostgreSQL store tests or the" \
+    "browser tests will skip; install them with: sudo apt-get install ${optional[*]})" >&2
 else
   echo "missing system packages: ${need[*]} ${optional[*]} (install them, or run make as root)" >&2
   exit 1

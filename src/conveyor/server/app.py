@@ -1,4 +1,4 @@
-"""The FastAPI application: routes, error mapping, /healthz, /metrics, OpenAPI docs.
+"""The FastAPI application: routes, the web UI, error mapping, /healthz, /metrics, OpenAPI docs.
 
 `create_app(state)` is called by `conveyor.server.main.build`. Everything except
 `/healthz` needs a bearer token: the OpenAPI document (`/openapi.json`) and the docs page
@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
 from conveyor.server import (
@@ -25,7 +26,10 @@ from conveyor.server import (
 )
 from conveyor.server.auth import Principal, Role
 from conveyor.server.limits import BodyGuard
-from conveyor.server.state import ServerState, need, state_of
+from conveyor.server.state import NotSignedIn, RoleTooWeak, ServerState, need, state_of
+from conveyor.server.ui import STATIC_DIR, guard, pages
+from conveyor.server.ui import routers as ui_routers
+from conveyor.server.ui.headers import SecurityHeaders
 from conveyor.store.errors import NameTaken
 
 Reader = Annotated[Principal, Depends(need(Role.READ))]
@@ -35,9 +39,31 @@ def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Conveyor", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cv = state
     # authenticate, then count: no body is read before its token (issue 12 §6)
-    app.add_middleware(BodyGuard, auth=state.auth, limits=state.limits)
+    app.add_middleware(BodyGuard, auth=state.auth, limits=state.limits, sessions=state.sessions)
+    app.add_middleware(SecurityHeaders)
     for module in (routes_runs, routes_access, routes_config, routes_runner, routes_git, webhooks):
         app.include_router(module.router)
+    for router in ui_routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+    @app.exception_handler(NotSignedIn)
+    async def sign_in_first(request: Request, _: NotSignedIn) -> RedirectResponse:
+        return RedirectResponse(guard.login_url(request), status_code=303)
+
+    @app.exception_handler(RoleTooWeak)
+    async def role_too_weak(request: Request, exc: RoleTooWeak) -> HTMLResponse:
+        seen = guard.signed_in(request)
+        return pages.page(
+            request, seen, "error.html", status=403, title="Not allowed", message=str(exc), back=""
+        )
+
+    @app.exception_handler(guard.CsrfRejected)
+    async def csrf_rejected(request: Request, exc: guard.CsrfRejected) -> HTMLResponse:
+        seen = guard.signed_in(request)
+        return pages.page(
+            request, seen, "error.html", status=403, title="Form refused", message=str(exc), back=""
+        )
 
     @app.exception_handler(CIError)
     async def ci_error(_: Request, exc: CIError) -> JSONResponse:

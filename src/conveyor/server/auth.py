@@ -91,7 +91,12 @@ class Auth:
     def check(self, token: str) -> Principal | None:
         if not token:
             return None
-        row = self.store.access.token(digest(token))
+        return self.check_digest(digest(token))
+
+    def check_digest(self, token_digest: str) -> Principal | None:
+        """The principal of a token known by its digest, while it is valid: a UI session
+        keeps only the digest, so revoking or expiring the token ends its sessions too."""
+        row = self.store.access.token(token_digest)
         if row is None or (row["expires"] is not None and time.time() >= row["expires"]):
             return None
         return Principal(name=row["name"], role=Role(row["role"]))

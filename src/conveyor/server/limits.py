@@ -5,11 +5,13 @@ FastAPI reads and parses a body before it resolves a route's dependencies, so th
 check in `state.need` alone came too late: a 300 MB unauthenticated POST was read into
 memory before its 401. Here, for every request that carries a body:
 
-1. Authentication first: every route but `/healthz` and `/hooks/github[/<owner>/<repo>]`
-   needs a valid token (the role is still checked by the route); without one the answer is
-   401 and the body is never read. A webhook delivery must at least carry an
-   `X-Hub-Signature-256` header; the route computes the HMAC as the body streams in and
-   keeps at most 1 MiB of it in memory until the signature matches (`server.webhooks`).
+1. Authentication first: every route but `/healthz`, `/login` and
+   `/hooks/github[/<owner>/<repo>]` needs a valid token or a web UI session cookie (the role
+   and, for a form, its CSRF token are still checked by the route); without one the answer
+   is 401 and the body is never read. The sign-in form's body is capped at `LOGIN_BODY`.
+   A webhook delivery must at least carry an `X-Hub-Signature-256` header; the route
+   computes the HMAC as the body streams in and keeps at most 1 MiB of it in memory until
+   the signature matches (`server.webhooks`).
 2. A cap per route class (`BodyLimits`): a declared `Content-Length` above it is answered
    413 at once; the bytes actually received are counted as they stream in (chunked bodies
    and lying lengths included), and the read that crosses the cap fails with 413.
@@ -26,8 +28,10 @@ from enum import StrEnum
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 
 from conveyor.server.auth import Auth
+from conveyor.server.sessions import COOKIE, Sessions
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -89,6 +93,8 @@ def parse_size(text: str) -> int:
 
 _RUNNER_RUN = re.compile(r"^/api/v1/runner/runs/[^/]+/(logs|jobs|complete|artifacts/)")
 OPEN_PATHS = ("/healthz",)
+LOGIN_PATH = "/login"
+LOGIN_BODY = 16 * 1024  # a token and a CSRF field: anything larger is not a sign-in
 WEBHOOK_PATHS = ("/hooks/github", "/hooks/github/")  # the path, and the per-repository prefix
 
 
@@ -113,10 +119,13 @@ Refusal = tuple[int, str, dict[str, str]]  # status, message, extra headers
 class BodyGuard:
     """The middleware (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, auth: Auth, limits: BodyLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, *, auth: Auth, limits: BodyLimits, sessions: Sessions | None = None
+    ) -> None:
         self.app = app
         self.auth = auth
         self.limits = limits
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -129,7 +138,7 @@ class BodyGuard:
             await _answer(send, *refusal)
             return
         kind = body_class(path)
-        limit = self.limits.of(kind)
+        limit = LOGIN_BODY if path == LOGIN_PATH else self.limits.of(kind)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             await _answer(send, 413, _too_large(kind, limit), {})
@@ -137,8 +146,14 @@ class BodyGuard:
         await self.app(scope, _counted(receive, kind, limit), send)
 
     async def _refusal(self, path: str, headers: dict[str, str]) -> Refusal | None:
-        if path in OPEN_PATHS:
+        if path in OPEN_PATHS or path == LOGIN_PATH:
             return None
+        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE, "")
+        sessions = self.sessions
+        if cookie and sessions is not None:
+            found = await asyncio.to_thread(sessions.find, cookie)
+            if found is not None:
+                return None
         if is_webhook(path):
             if headers.get("x-hub-signature-256", "").startswith("sha256="):
                 return None

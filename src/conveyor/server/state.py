@@ -17,6 +17,7 @@ from conveyor.ci.service import CIService
 from conveyor.ci.webhooks import Webhooks
 from conveyor.server.auth import Auth, Principal, Role
 from conveyor.server.limits import BodyLimits
+from conveyor.server.sessions import Sessions
 
 
 @dataclass(slots=True, kw_only=True)
@@ -27,6 +28,21 @@ class ServerState:
     limits: BodyLimits = field(default_factory=BodyLimits)
     reconciler: Any = None  # a conveyor.reconcile.loop.Loop when the server runs one
     requests: dict[str, int] = field(default_factory=dict)
+    sessions: Sessions | None = None  # web UI sign-ins (built from `auth` when not given)
+    secure_cookies: bool = False  # the server speaks TLS: session cookies get `Secure`
+    # a reconciler in its own process (`conveyor reconcile --listen`): its base URL and the
+    # file holding its bearer token, for the UI's application pages and buttons
+    reconciler_url: str = ""
+    reconciler_token_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.sessions is None:
+            self.sessions = Sessions(self.auth)
+
+    @property
+    def ui_sessions(self) -> Sessions:
+        assert self.sessions is not None  # set by __post_init__
+        return self.sessions
 
 
 def state_of(request: Request) -> ServerState:
@@ -34,18 +50,35 @@ def state_of(request: Request) -> ServerState:
     return state
 
 
+class NotSignedIn(Exception):
+    """No valid credential: the API answers 401, the UI sends the browser to /login."""
+
+
+class RoleTooWeak(Exception):
+    """A valid credential whose role is below the route's: 403 in the API and the UI."""
+
+
+def authorize(principal: Principal | None, role: Role) -> Principal:
+    """The one authorization rule the API (bearer tokens, `need`) and the web UI (session
+    cookies, `conveyor.server.ui.guard`) share: a principal, with at least `role`."""
+    if principal is None:
+        raise NotSignedIn("a bearer token is required")
+    if not principal.can(role):
+        raise RoleTooWeak(f"the {principal.role} role cannot do this (needs {role})")
+    return principal
+
+
 def need(role: Role) -> Callable[[Request], Principal]:
-    """Dependency: the caller's principal, with at least `role`."""
+    """Dependency: the caller's principal (bearer token), with at least `role`."""
 
     def check(request: Request) -> Principal:
         principal = state_of(request).auth.from_header(request.headers.get("authorization", ""))
-        if principal is None:
-            raise HTTPException(
-                401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if not principal.can(role):
-            raise HTTPException(403, f"the {principal.role} role cannot do this (needs {role})")
-        return principal
+        try:
+            return authorize(principal, role)
+        except NotSignedIn as exc:
+            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        except RoleTooWeak as exc:
+            raise HTTPException(403, str(exc)) from exc
 
     return check
 

@@ -1,0 +1,24 @@
+"""The web UI (issue 15): server-rendered pages over the same data and the same
+authorization as the REST API.
+
+`routers()` lists the UI's routers; `conveyor.server.app.create_app` includes them, mounts
+`static/` at `/static` and maps the guard's refusals (`guard`) to a redirect to `/login` or
+an HTML error page. Pages are Jinja2 templates (`pages`), every one works without
+JavaScript; `static/ui.js` and the vendored htmx (copied from npm by `make`) add live
+updates (SSE) and partial refreshes. Every response carries the security headers of
+`headers`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from conveyor.server.ui import routes_board, routes_session
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def routers() -> list[APIRouter]:
+    return [routes_session.router, routes_board.router]
