@@ -2,6 +2,8 @@
 
 - `GET /healthz`: liveness, the only route without the daemon's bearer token.
 - `GET /metrics`: Prometheus text.
+- `GET /apps`: every application's status (what `conveyor app get --json` shows), as a
+  JSON object by name: the web UI's board and application list read it.
 - `POST /refresh/APP` and `POST /refresh?repo=URL`: queue a reconcile at once (what the
   server's push hook calls, with the token from `--refresh-token-file`; answers 202
   before the work).
@@ -120,6 +122,8 @@ async def route(
         return _json("401 Unauthorized", {"error": "a valid bearer token is required"})
     if method == "GET" and path == "/metrics":
         return "200 OK", TEXT, reconciler.env.metrics.render().encode()
+    if method == "GET" and path == "/apps":
+        return _json("200 OK", _statuses(reconciler))
     if method == "POST" and path.startswith("/refresh/"):
         name = urllib.parse.unquote(path.removeprefix("/refresh/"))
         if name not in reconciler.apps:
@@ -135,9 +139,20 @@ async def route(
     return (
         "404 Not Found",
         TEXT,
-        b"GET /healthz, GET /metrics, POST /refresh/APP, POST /refresh?repo=URL, "
+        b"GET /healthz, GET /metrics, GET /apps, POST /refresh/APP, POST /refresh?repo=URL, "
         b"POST /apps/APP/ACTION\n",
     )
+
+
+def _statuses(reconciler: Reconciler) -> dict[str, Any]:
+    """Each known app's status; an app not reconciled yet (no runtime) is left out."""
+    out: dict[str, Any] = {}
+    for name in sorted(reconciler.apps):
+        try:
+            out[name] = reconciler.status(name)
+        except KeyError:
+            continue
+    return out
 
 
 async def _command(reconciler: Reconciler, path: str) -> Reply:

@@ -130,6 +130,12 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
         webhooks=hooks,
         reconciler=reconciler,
         limits=config.body_limits,
+        secure_cookies=config.tls_cert is not None,
+        # the first refresh endpoint's reconciler serves the UI's application pages
+        reconciler_url=config.refresh_urls[0].removesuffix("/refresh")
+        if config.refresh_urls
+        else "",
+        reconciler_token_file=str(config.refresh_token_file or ""),
     )
     return create_app(state), state
 

@@ -58,6 +58,7 @@ def viewer(role: Role) -> Callable[[Request], Seen]:
         assert seen is not None  # authorize raised otherwise
         return seen
 
+    check.role = role  # type: ignore[attr-defined]  # read by the role-enumeration test
     return check
 
 
@@ -75,6 +76,7 @@ def actor(role: Role) -> Callable[[Request], Awaitable[Seen]]:
             raise CsrfRejected("the form has no valid CSRF token: reload the page and try again")
         return seen
 
+    check.role = role  # type: ignore[attr-defined]  # read by the role-enumeration test
     return check
 
 
