@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from conveyor.server.auth import Role
 from tests.server.ui.conftest import LOGIN_CSRF, UI
 
@@ -108,3 +110,21 @@ def test_pages_carry_a_strict_csp_and_refuse_framing(ui: UI) -> None:
     assert "unsafe-inline" not in csp
     assert reply.headers["x-frame-options"] == "DENY"
     assert reply.headers["x-content-type-options"] == "nosniff"
+
+
+def test_under_tls_the_session_cookie_is_secure(ui: UI) -> None:
+    ui.state.secure_cookies = True  # what `build` sets when --tls-cert is given
+    token = ui.state.auth.issue("tls-user", Role.READ)
+    client = ui.client()
+    page = client.get("/login")
+    assert "Secure" in page.headers["set-cookie"]  # the form's CSRF cookie too
+    csrf = LOGIN_CSRF.search(page.text)
+    assert csrf
+    # a client keeps a Secure cookie from plain HTTP to itself: send it as a browser on TLS would
+    reply = httpx.post(
+        f"{ui.url}/login",
+        data={"token": token, "csrf": csrf.group(1)},
+        headers={"Cookie": f"conveyor_login={csrf.group(1)}"},
+    )
+    assert reply.status_code == 303
+    assert "Secure" in reply.headers["set-cookie"]
