@@ -7,7 +7,8 @@ run id (`ci_schema.LOG_INDEXES`). A batch first bumps the run's counter in `ci_l
 and PostgreSQL's row lock before anything is read, so concurrent batches of one run (two
 runners on two jobs) number their lines without gaps or repeats. Reading is an index range:
 `after` the Nth line, `tail` the last N (read backwards, newest first, then reversed),
-`limit` at most N lines.
+`limit` at most N lines; `contains` and `starts` filter the lines of that range in SQL (the
+web UI's log search and step markers: issue 15).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, select
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select
 
 from conveyor.store.ci_schema import log_heads, logs
 from conveyor.store.dialect import clean_text, upsert_returning
@@ -32,6 +33,10 @@ class LogWindow:
     after: int = 0
     tail: int | None = None
     limit: int | None = None
+    # only lines containing this text, ignoring case (ASCII case on SQLite; `%` and `_`
+    # match themselves), or starting with one of `starts`: a filter on the same index range
+    contains: str | None = None
+    starts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +90,12 @@ def window_query(run_id: int, window: LogWindow) -> Select[Any]:
     )
     if window.job is not None:
         query = query.where(logs.c.job == window.job)
+    if window.contains:
+        query = query.where(logs.c.text.icontains(window.contains, autoescape=True))
+    if window.starts:
+        query = query.where(
+            or_(*(logs.c.text.startswith(s, autoescape=True) for s in window.starts))
+        )
     if window.tail is not None:
         return query.order_by(number.desc()).limit(window.tail)
     query = query.order_by(number)
