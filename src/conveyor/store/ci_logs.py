@@ -18,7 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 
 from conveyor.store.ci_schema import log_heads, logs
 from conveyor.store.dialect import clean_text, upsert_returning
@@ -112,12 +123,17 @@ def _contains(text: str, dialect: str) -> ColumnElement[bool]:
     return logs.c.text.like(pattern, escape="/")
 
 
-def _starts(prefixes: Sequence[str]) -> ColumnElement[bool]:
-    """The line starts with one of `prefixes`: `substr(text, 1, n) IN (…)` per length `n`
-    (one comparison per line and length, a third faster than a LIKE per prefix on SQLite)."""
-    lengths = sorted({len(p) for p in prefixes})
+def _starts(prefixes: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """The line starts with one of `prefixes`. PostgreSQL: LIKE 'prefix%'. SQLite: a range
+    `prefix <= text < prefix'` (the last character bumped): its BINARY collation compares
+    UTF-8 bytes, whose order is the characters' order, and a comparison is a third of the
+    cost of a LIKE there."""
+    if "" in prefixes:
+        return true()
+    if dialect == "postgresql":
+        return or_(*(logs.c.text.startswith(p, autoescape=True) for p in prefixes))
     return or_(
-        *(func.substr(logs.c.text, 1, n).in_([p for p in prefixes if len(p) == n]) for n in lengths)
+        *(and_(logs.c.text >= p, logs.c.text < p[:-1] + chr(ord(p[-1]) + 1)) for p in prefixes)
     )
 
 

@@ -75,12 +75,14 @@ def text_chunks(
     service: CIService, run_id: int, job: str | None, line: Callable[[Any], str]
 ) -> Iterator[bytes]:
     """The log (one job's, or the run's with `job` None) `CHUNK` lines at a time, each line
-    masked again with the service's masker and shaped by `line`."""
+    shaped by `line`, masked again with the service's masker (lines are stored masked; this
+    also hides a secret registered after they were written)."""
     mask = service.masker.mask
     after = 0
     while True:
         lines = service.store.log_lines(run_id, LogWindow(job=job, after=after, limit=CHUNK))
         if not lines:
             return
-        yield "".join(mask(line(x)) + "\n" for x in lines).encode()
+        # one masking pass over the chunk: a value found in a line is found in the chunk
+        yield mask("".join(line(x) + "\n" for x in lines)).encode()
         after = lines[-1].number
