@@ -6,6 +6,7 @@ commands already handled as GitHub does (`::add-mask::` shows `***` or nothing,
 `::set-output` and the like are consumed, `::group::` became `▼ title`):
 
     ⭐ Run make                 a step starts            (row kind "step")
+    Error: a.py:3: bad         an annotation            (kind "error", "warning", "notice")
       | output                 the step's output        (kind "out", the "  | " dropped)
     ▼ Install                  a group opens            (kind "group")
         | inside               output inside the group  (kind "out", grouped)
@@ -31,6 +32,7 @@ OUT, IN_GROUP = "  | ", "    | "
 GROUP_OPEN = ("▼ ", "##[group]", "::group::")
 GROUP_CLOSE = ("##[endgroup]", "::endgroup::")
 STEP_START = "⭐ "
+_LEVELS = {"Error": "error", "Warning": "warning", "Notice": "notice"}  # annotation lines
 ENDS_GROUP = (STEP_START, "✅ ", "❌ ", "🚫 ", "⏭️ ", "• ", "🏁 ")
 
 
@@ -86,7 +88,7 @@ class Grouper:
             self.mode = ""
         if text.startswith(OUT):
             return self._out(number, text[len(OUT) :], grouped=bool(self.mode))
-        kind = "step" if text.startswith(STEP_START) else "meta"
+        kind = "step" if text.startswith(STEP_START) else _LEVELS.get(text.split(":", 1)[0], "meta")
         return Row(number=number, html=self._html(text), kind=kind, grouped=bool(self.mode))
 
     def _out(self, number: int, text: str, *, grouped: bool) -> Row:

@@ -62,6 +62,11 @@
       span.textContent = word.replace(/_/g, " ");
       badge.replaceChildren(span);
     }
-    for (const note of document.querySelectorAll(".live-note")) note.textContent = "The job has ended.";
+    for (const note of document.querySelectorAll(".live-note")) {
+      const again = document.createElement("a");
+      again.href = window.location.pathname;
+      again.textContent = "reload";
+      note.replaceChildren("The job has ended: ", again, " for its steps' final state.");
+    }
   });
 })();
