@@ -143,3 +143,11 @@ def test_run_not_yet_done_polls_its_live_part(ui: UI, tmp_path: Path) -> None:
 def test_unknown_run_is_a_404_page(ui: UI) -> None:
     reply = ui.sign_in(Role.READ).get("/runs/999")
     assert reply.status_code == 404 and "no run 999" in reply.text
+
+
+def test_run_of_an_invalid_workflow_points_at_its_annotations(ui: UI, tmp_path: Path) -> None:
+    bad = "name: Bad\non: push\njobs:\n  a:\n    needs: nope\n    runs-on: x\n    steps: []\n"
+    [run_id] = push(ui.state.service, tmp_path, {"bad.yml": bad})
+    html = ui.sign_in(Role.WRITE).get(f"/runs/{run_id}").text
+    assert "No job ran: the workflow file is invalid (see the annotations)" in html
+    assert ".github/workflows/bad.yml:4:3" in html and "Re-run" not in html

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.ci.errors import NotFound
+from conveyor.ci.model import INVALID_WORKFLOW
 from conveyor.ci.service import CIService
 from conveyor.ci.triggers import load_run_workflow
 from conveyor.core.errors import ConveyorError
@@ -32,6 +33,7 @@ class RunPage:
     run: Mapping[str, Any]
     message: str  # the head commit's first line ("" when the event has none)
     live: bool
+    invalid: bool  # the workflow file did not load: nothing ran, a re-run cannot help
     cancelling: str  # the cancel request's reason while `always()` jobs still run, else ""
     duration: float | None
     stages: tuple[runview.Stage, ...]
@@ -50,6 +52,8 @@ def load(service: CIService, run_id: int) -> RunPage:
         raise NotFound(f"there is no run {run_id}: it may have been deleted; see the runs list")
     rows, units = store.jobs(run_id), store.units(run_id=run_id)
     specs, problem = _specs(service, run)
+    if run["reason"] == INVALID_WORKFLOW:
+        problem = "No job ran: the workflow file is invalid (see the annotations); push a fix."
     now = time.time()
     live = run["status"] in LIVE
     found = runnotes.notes(run, rows)
@@ -57,6 +61,7 @@ def load(service: CIService, run_id: int) -> RunPage:
         run=run,
         message=head_message(run.get("payload") or {}),
         live=live,
+        invalid=run["reason"] == INVALID_WORKFLOW,
         cancelling=_cancelling(service, run_id) if live else "",
         duration=run_duration(run, now),
         stages=runview.graph(run_id, specs, rows, units, now=now, run_done=not live),
