@@ -47,7 +47,7 @@ async def events(
 ) -> AsyncIterator[str]:
     """The stream of the job's lines after line `after` (see the module docstring)."""
     grouper = Grouper(mask=service.masker.mask)
-    run = service.store.run(run_id) or {}
+    run = await asyncio.to_thread(service.store.run, run_id) or {}
     quiet_since = time.monotonic()
     yield "retry: 2000\n\n"
     while not await request.is_disconnected():

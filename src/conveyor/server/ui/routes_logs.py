@@ -15,12 +15,14 @@ JavaScript (a "reload" link while the job runs); `static/log.js` follows the str
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from conveyor.ci.service import CIService
 from conveyor.server.auth import Role
 from conveyor.server.state import state_of
 from conveyor.server.ui import logpage, logsteps, logstream, logtext
@@ -122,7 +124,8 @@ def job_page(
 
 
 def _context(
-    service: Any, run: Any, job: str, state: logpage.JobState, shown: logpage.LogSlice,
+    service: CIService, run: Mapping[str, Any], job: str, state: logpage.JobState,
+    shown: logpage.LogSlice,
     *, q: str, after: int, target: int,
 ) -> dict[str, Any]:  # fmt: skip
     run_id = int(run["id"])
