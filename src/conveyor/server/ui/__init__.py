@@ -15,10 +15,26 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from conveyor.server.ui import routes_board, routes_session
+from conveyor.server.ui import (
+    routes_admin,
+    routes_admin_envs,
+    routes_admin_runners,
+    routes_admin_tokens,
+    routes_board,
+    routes_deploy,
+    routes_session,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def routers() -> list[APIRouter]:
-    return [routes_session.router, routes_board.router]
+    return [
+        routes_session.router,
+        routes_board.router,
+        routes_deploy.router,
+        routes_admin.router,
+        routes_admin_tokens.router,
+        routes_admin_runners.router,
+        routes_admin_envs.router,
+    ]
