@@ -7,7 +7,7 @@
 - `POST /admin/tokens` (CSRF): name, role (read, write, admin), optional expiry in days;
   the answer shows the new token once (never cached); 400 with the form on bad input, 409
   when the name is taken.
-- `GET /admin/tokens/{name}/revoke`: the confirmation form (it warns when the token is the
+- `GET /admin/tokens/revoke?name=`: the confirmation form (it warns when the token is the
   one this session signed in with: sessions follow their token, so that signs you out).
 - `POST /admin/tokens/revoke` (CSRF): revokes and goes back to the list, or to /login when
   it was your own token.
@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import time
 import urllib.parse
 from typing import Annotated
 
@@ -59,6 +60,7 @@ def _list(
         status=status,
         nav="admin",
         tokens=rows,
+        now=time.time(),
         roles=[str(r) for r in ROLES],
         revoked=revoked,
         error=error,
@@ -110,8 +112,8 @@ def check_token_form(name: str, role: str, expires_days: str) -> str:
     return ""
 
 
-@router.get("/admin/tokens/{name}/revoke", response_class=HTMLResponse)
-def confirm_revoke(request: Request, seen: Admin, name: str) -> HTMLResponse:
+@router.get("/admin/tokens/revoke", response_class=HTMLResponse)
+def confirm_revoke(request: Request, seen: Admin, name: str = "") -> HTMLResponse:
     known = {row["name"]: row for row in state_of(request).auth.store.access.tokens()}
     if name not in known:
         return _list(request, seen, error=f"there is no token named {name!r}", status=404)
