@@ -8,12 +8,31 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from conveyor.ci.settings import may_review
 from conveyor.server.auth import Role
 from tests.ci.helpers import unit_states
 from tests.server.ui.conftest import UI
 from tests.server.ui.deploy_seed import REPO, finish_deploy, protect, waiting_run
 
 DECIDE_FORM = re.compile(r'<form method="post" action="/deployments/decide".*?</form>', re.S)
+
+
+@pytest.mark.parametrize(
+    ("reviewers", "user", "admin", "allowed"),
+    [
+        (["alice"], "alice", False, True),
+        (["alice"], "bob", False, False),
+        (["alice"], "bob", True, True),
+        ([], "bob", False, True),
+        (["alice", "bob"], "Alice", False, False),  # names are exact
+    ],
+)
+def test_who_may_review_is_one_rule_for_the_service_and_the_page(
+    reviewers: list[str], user: str, admin: bool, allowed: bool
+) -> None:
+    assert may_review(reviewers, user, admin=admin) is allowed
 
 
 def test_a_reviewer_sees_the_waiting_deployment_with_approve_and_reject(

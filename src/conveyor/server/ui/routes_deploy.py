@@ -37,8 +37,9 @@ ERROR_CODES: dict[type[CIError], int] = {Forbidden: 403, NotFound: 404, Conflict
 
 @router.get("/deployments", response_class=HTMLResponse)
 def deployments(
-    request: Request, seen: Viewer, done: str = "", run: int = 0, env: str = ""
+    request: Request, seen: Viewer, done: str = "", run: str = "", env: str = ""
 ) -> HTMLResponse:
+    """`done`, `run`, `env`: what the last decision did (from `decide`'s redirect)."""
     service = state_of(request).service
     reviews = deploy_rows.waiting_reviews(service.store, seen.principal)
     repos = deploy_rows.known_repos(service.repos(), reviews)
@@ -50,7 +51,7 @@ def deployments(
         reviews=reviews,
         decisions=deploy_rows.recent_decisions(service.store),
         repos=[(repo, deploy_rows.environments(service.store, repo)) for repo in repos],
-        done=done if done in ("approved", "rejected") else "",
+        done=done if done in ("approved", "rejected") and run.isdigit() else "",
         done_run=run,
         done_env=env,
     )
