@@ -36,6 +36,13 @@ def scope_of(owner: str, repo: str | None = None, environment: str | None = None
     return f"env:{owner}/{repo}:{environment}"
 
 
+def may_review(reviewers: Sequence[str], user: str, *, admin: bool) -> bool:
+    """Who may decide a pending deployment of an environment: one of its required
+    reviewers (token names) or an admin; anyone when it lists none. `Settings.decide`
+    enforces it; the web UI asks it to show Approve / Reject only to those who may."""
+    return not reviewers or user in reviewers or admin
+
+
 def _check_name(name: str) -> None:
     if not _NAME.match(name) or name.upper().startswith("GITHUB_"):
         raise CIError(f"invalid secret or variable name {name!r} (letters, digits, _; no GITHUB_)")
@@ -202,7 +209,7 @@ class Settings:
             raise Conflict(f"run {run_id}: {environment} is already {approval['state']}")
         rules = self.store.config.environment(run.repo, environment)
         reviewers = rules["reviewers"] if rules else []
-        if reviewers and user not in reviewers and not admin:
+        if not may_review(reviewers, user, admin=admin):
             raise Forbidden(f"{user} is not a required reviewer of {environment}")
         state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
         self.store.config.decide(run_id, environment, state=state, by=user, comment=comment)

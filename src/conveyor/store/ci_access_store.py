@@ -72,9 +72,10 @@ class CIAccessStore(CITables):
         return dict(row._mapping) if row else None
 
     def tokens(self) -> list[Row]:
-        """Name, role, created and expires of every token (never a digest)."""
+        """Name, role, created, expires and created_by of every token (never a digest)."""
         joined = tokens.outerjoin(token_meta, token_meta.c.digest == tokens.c.digest)
-        query = select(tokens.c.name, tokens.c.role, tokens.c.created, token_meta.c.expires)
+        meta = (token_meta.c.expires, token_meta.c.created_by)
+        query = select(tokens.c.name, tokens.c.role, tokens.c.created, *meta)
         query = query.select_from(joined).order_by(tokens.c.created, tokens.c.name)
         with self.tx() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]

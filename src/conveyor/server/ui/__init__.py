@@ -15,10 +15,32 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from conveyor.server.ui import routes_board, routes_logs, routes_runs, routes_session
+from conveyor.server.ui import (
+    routes_admin,
+    routes_admin_envs,
+    routes_admin_runners,
+    routes_admin_tokens,
+    routes_board,
+    routes_deploy,
+    routes_logs,
+    routes_runs,
+    routes_session,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: The UI's route modules, each with a `router`, in the order they are matched.
+ROUTE_MODULES = (
+    routes_session,
+    routes_board,
+    routes_runs,
+    routes_logs,
+    routes_deploy,
+    routes_admin,
+    routes_admin_tokens,
+    routes_admin_runners,
+    routes_admin_envs,
+)
 
 
 def routers() -> list[APIRouter]:
-    return [routes_session.router, routes_board.router, routes_runs.router, routes_logs.router]
+    return [module.router for module in ROUTE_MODULES]
