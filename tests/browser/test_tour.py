@@ -33,6 +33,7 @@ from tests.browser.conftest import Watched, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+COMMENT = "Approved in the browser tour"
 WAIT = 180.0  # seconds any one stage may take on a busy 2-core machine
 # The visible lines of the job's log (or of the page when it has no log element)
 LOG_LINES = (
@@ -181,7 +182,7 @@ def _review(page: Page, run_id: int, env: str) -> Locator:
 def _approve(page: Page, url: str, run_id: int, env: str) -> None:
     review = _review(page, run_id, env)
     _until(page, f"{url}/deployments", lambda: review.count() > 0, f"run #{run_id}'s review")
-    review.locator('[name="comment"]').fill("Approved in the browser tour")
+    review.locator('[name="comment"]').fill(COMMENT)
     review.get_by_role("button", name="Approve").click()
     page.wait_for_load_state("load")
 
@@ -223,6 +224,9 @@ def test_the_demo_tour_in_the_browser(up: UpProcess, page: Watched) -> None:
         assert httpx.get(f"{prod}/version").text.strip() == "1.0.0"  # the gate holds
 
         _approve(ui, url, run_id, "prod")
+        decided = {a["environment"]: a for a in tour.api.run(run_id)["approvals"]}["prod"]
+        assert (decided["state"], decided["decided_by"]) == ("approved", "admin")
+        assert decided["comment"] == COMMENT
         step("prod approved on /deployments with a comment")
         _served(prod, pushed.version)
         _until(ui, f"{url}/", lambda: pushed.sha[:7] in _env_card(ui, "prod"), "prod run it")
