@@ -18,6 +18,7 @@ own may run); runs with the other Podman suites (Makefile PODMAN_SUITES).
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,7 @@ from playwright.sync_api import Frame, Locator, Page
 
 from conveyor.app.tour import Pushed, Tour
 from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
-from tests.browser.conftest import Watched, sign_in
+from tests.browser.conftest import ARTIFACTS, Watched, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -59,16 +60,22 @@ def up(tmp_path: Path) -> Iterator[UpProcess]:
 
 
 class Steps:
-    """The tour's stages as they pass, with their time (printed: the report reads it)."""
+    """The tour's stages as they pass, with their time (printed), and a screenshot of the
+    page at each (`test-artifacts/browser/tour/NN-stage.png`, for the issue's note)."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: Page) -> None:
+        self.page = page
         self.started = time.monotonic()
         self.done: list[tuple[str, float]] = []
+        self.shots = ARTIFACTS / "tour"
+        shutil.rmtree(self.shots, ignore_errors=True)
+        self.shots.mkdir(parents=True)
 
-    def __call__(self, name: str) -> None:
+    def __call__(self, shot: str, name: str) -> None:
         now = time.monotonic()
         self.done.append((name, now - self.started))
-        self.started = now
+        self.page.screenshot(path=str(self.shots / f"{len(self.done):02d}-{shot}.png"))
+        self.started = time.monotonic()
         print(f"✓ {name} ({self.done[-1][1]:.1f}s)", flush=True)
 
 
@@ -204,30 +211,30 @@ def test_the_demo_tour_in_the_browser(up: UpProcess, page: Watched) -> None:
     info = up.start()
     url, prod = info.server_url, info.environments["prod"]
     tour = Tour(info, timeout=WAIT)
-    ui, step = page.page, Steps()
+    ui, step = page.page, Steps(page.page)
     try:
         sign_in(ui, url, info.token())
-        step("signed in with the admin token of platform.json")
+        step("sign-in", "signed in with the admin token of platform.json")
         for env in ("dev", "staging", "prod"):
             tour.wait_served(env, "1.0.0")
 
         pushed = tour.commit()
         run_id = int(tour.wait_run(pushed.sha)["id"])
         _open_run_from_list(ui, url, run_id, pushed)
-        step(f"run #{run_id} of {pushed.sha[:7]} listed on /runs and opened")
+        step("run", f"run #{run_id} of {pushed.sha[:7]} listed on /runs and opened")
         job = _watch_a_live_log(ui, url, tour, run_id)
-        step(f"{job}'s log streamed live")
+        step("live-log", f"{job}'s log streamed live")
 
         for env in ("dev", "staging"):
             _until(ui, f"{url}/", lambda e=env: pushed.sha[:7] in _env_card(ui, e), f"{env} run it")
-            step(f"the board shows {pushed.sha[:7]} in {env}")
+            step(f"board-{env}", f"the board shows {pushed.sha[:7]} in {env}")
         assert httpx.get(f"{prod}/version").text.strip() == "1.0.0"  # the gate holds
 
         _approve(ui, url, run_id, "prod")
         decided = {a["environment"]: a for a in tour.api.run(run_id)["approvals"]}["prod"]
         assert (decided["state"], decided["decided_by"]) == ("approved", "admin")
         assert decided["comment"] == COMMENT
-        step("prod approved on /deployments with a comment")
+        step("approve", "prod approved on /deployments with a comment")
         _served(prod, pushed.version)
         _until(ui, f"{url}/", lambda: pushed.sha[:7] in _env_card(ui, "prod"), "prod run it")
         _until(
@@ -236,11 +243,11 @@ def test_the_demo_tour_in_the_browser(up: UpProcess, page: Watched) -> None:
             lambda: pushed.sha[:7] in ui.inner_text("main"),
             "the new image",
         )
-        step(f"prod serves {pushed.version}; the board and /apps/demo-prod show it")
+        step("prod", f"prod serves {pushed.version}; the board and /apps/demo-prod show it")
 
         _rollback(ui, url, info.app_name("prod"))
         _served(prod, "1.0.0")
-        step("Rollback on /apps/demo-prod: prod serves 1.0.0 again")
+        step("rollback", "Rollback on /apps/demo-prod: prod serves 1.0.0 again")
     finally:
         tour.close()
         print("browser tour: " + ", ".join(f"{n} {s:.1f}s" for n, s in step.done))
