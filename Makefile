@@ -60,10 +60,11 @@ typecheck:
 contracts:
 	$(VENV)/bin/lint-imports --no-cache
 
-# Real-Podman suites (the target's rollouts and probes, the whole-platform tour) measure
-# timing-sensitive behaviour (zero failed requests during a rollout), so they run on their
-# own after the rest, not beside a second CPU-bound worker on this 2-core machine.
-PODMAN_SUITES := tests/targets/podman tests/e2e
+# Real-Podman suites (the target's rollouts and probes, the whole-platform tour, the tour in
+# a real Chromium) measure timing-sensitive behaviour (zero failed requests during a
+# rollout), so they run on their own after the rest, not beside a second CPU-bound worker on
+# this 2-core machine.
+PODMAN_SUITES := tests/targets/podman tests/e2e tests/browser
 
 pytest:
 	$(VENV)/bin/pytest -q -n 2 --dist loadgroup $(addprefix --ignore=,$(PODMAN_SUITES))

@@ -19,7 +19,7 @@ os.environ["CONVEYOR_WARM"] = "0"
 # `pg_cluster` (one throwaway PostgreSQL server per session), `pg_url` and `database`.
 pytest_plugins = ("tests.pg",)
 
-_SERIAL_PODMAN_DIRS = ("tests/targets/podman/", "tests/e2e/")
+_SERIAL_PODMAN_DIRS = ("tests/targets/podman/", "tests/e2e/", "tests/browser/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,11 +7,12 @@ of the hosted `demo/config`). On first start it seeds the hosted repositories `d
 `demo/config` from `examples/` and the demo's first image, sets the demo's variables,
 secrets and environments (prod requires an approval) through the server's API
 (`conveyor.app.setup`), writes `platform.json` (`conveyor.app.platform`) for `conveyor
-demo` / `conveyor status`, and prints the URLs, the admin token's location and the next
-steps. Ctrl-C or SIGTERM stops every child cleanly (reverse order) and says that the
-environments keep serving (their containers and Service proxy are no children of `up`;
-`conveyor down` removes them); running `up` again while one runs prints where it is and
-exits; a later `up` reuses the state directory and never re-seeds existing repositories.
+demo` / `conveyor status`, and prints first the web UI's URL and where the admin token to
+sign in with is (issue 15), then the other URLs and the next steps. Ctrl-C or SIGTERM stops
+every child cleanly (reverse order) and says that the environments keep serving (their
+containers and Service proxy are no children of `up`; `conveyor down` removes them);
+running `up` again while one runs prints where it is and exits; a later `up` reuses the
+state directory and never re-seeds existing repositories.
 """
 
 from __future__ import annotations
@@ -152,11 +153,21 @@ class _Stop:
             raise KeyboardInterrupt
 
 
-def _banner(info: platform.PlatformInfo, seeded: list[str]) -> str:
+def shown(path: str | Path) -> str:
+    """`path` as the user may type it here: relative to the working directory when inside."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def banner(info: platform.PlatformInfo, seeded: list[str]) -> str:
+    """What `up` prints once every service is ready; its first line is the web UI."""
     envs = "\n".join(f"    {env:<8} {url}/version" for env, url in info.environments.items())
     lines = [
         "",
-        "Conveyor is up.",
+        f"Conveyor is up. Web UI: {info.server_url}/ "
+        f"(sign in with the token in {shown(info.token_file)})",
         f"  server      {info.server_url}   (API docs: {info.server_url}/docs)",
         f"  registry    {info.registry}",
         f"  admin token {info.token_file}",
@@ -266,7 +277,10 @@ def up(  # noqa: PLR0917 - click passes options positionally
         except UserError:
             click.echo(f"Another `conveyor up` (or `down`) is at work in {state_dir}.")
             return
-        click.echo(f"Conveyor is already running (pid {running.pid}): {running.server_url}")
+        click.echo(
+            f"Conveyor is already running (pid {running.pid}): open {running.server_url}/ "
+            f"and sign in with the token in {shown(running.token_file)}"
+        )
         return
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -282,7 +296,7 @@ def up(  # noqa: PLR0917 - click passes options positionally
             registry_port=registry_port,
             reconciler_port=reconciler_port,
         )
-        click.echo(_banner(info, seeded))
+        click.echo(banner(info, seeded))
         stop.running = True
         while not stop.requested:
             sup.check()
