@@ -68,3 +68,13 @@ def test_queued_run_page_shows_the_runs_end_without_a_reload(
     except Exception:
         page.screenshot(path=str(tmp_path / "run-page.png"), full_page=True)
         raise
+
+
+def test_polling_page_goes_to_sign_in_when_the_session_ends(
+    ui: UI, queued: int, browser: Browser
+) -> None:
+    page = _signed_in(browser, ui)
+    page.goto(f"{ui.url}/runs/{queued}")
+    page.context.clear_cookies()  # the session is gone (signed out elsewhere, expired)
+    page.wait_for_url(f"{ui.url}/login?next=%2Fruns%2F{queued}", timeout=8000)
+    assert page.locator("input[name=token]").count() == 1
