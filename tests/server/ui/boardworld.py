@@ -171,15 +171,18 @@ class Reconciler:
         result: dict[str, Any] = reply.json()
         return result
 
-    def wait_revision(self, revision: str, timeout: float = 30) -> dict[str, Any]:
-        """Statuses once every stage's app is synced to `revision` and healthy."""
-        deadline = time.monotonic() + timeout
+    def wait_revision(
+        self, revision: str, *, apps: tuple[str, ...] = STAGES, health: str = "Healthy"
+    ) -> dict[str, Any]:
+        """Statuses once the apps of `apps` (every stage's) are synced to `revision` with
+        `health` (30 s at most)."""
+        deadline = time.monotonic() + 30
         while True:
             found = self.statuses() if self.token_file.exists() else {}
-            done = [found.get(f"web-{e}", {}) for e in STAGES]
+            done = [found.get(f"web-{e}", {}) for e in apps]
             if all(
                 d.get("sync", {}).get("revision") == revision
-                and d.get("health", {}).get("status") == "Healthy"
+                and d.get("health", {}).get("status") == health
                 for d in done
             ):
                 return found

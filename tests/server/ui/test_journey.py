@@ -26,9 +26,7 @@ def _stage(html: str, env: str) -> str:
     return found.group(1)
 
 
-def test_the_journey_shows_runs_image_and_each_environment_with_links(
-    ui: UI, world: World
-) -> None:
+def test_the_journey_shows_runs_image_and_each_environment_with_links(ui: UI, world: World) -> None:
     world.seed_config()
     ui.state.service.put_environment("acme/web", "prod", reviewers=["rita"])
     sha, [run_id] = world.push_app("Faster checkout\n\nCaches the cart.", pusher="carol")
