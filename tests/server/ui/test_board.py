@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conveyor.server.auth import Role
-from tests.server.ui.boardworld import IMAGE, World
+from tests.gitutil import commit, git
+from tests.server.ui.boardworld import IMAGE, PROMOTION, World, deployment
 from tests.server.ui.conftest import UI
 
 
@@ -109,3 +110,22 @@ def test_an_invalid_promotion_yaml_is_reported_on_its_pipeline(ui: UI, world: Wo
     world.seed_config({"promotion.yaml": "stages:\n  - name: dev\n"})
     html = ui.sign_in(Role.READ).get("/").text
     assert "promotion.yaml" in html and "has no paths" in html
+
+
+def test_a_change_to_promotion_yaml_shows_on_the_next_refresh(ui: UI, world: World) -> None:
+    world.seed_config()
+    signed = ui.sign_in(Role.READ)
+    assert 'id="env-qa"' not in signed.get("/board/body").text
+    work = world.work[world.config_repo]
+    stages = PROMOTION.replace(
+        "  - name: staging", "  - name: qa\n    paths: [envs/qa]\n  - name: staging"
+    )
+    commit(
+        work,
+        "add qa",
+        {"promotion.yaml": stages, "envs/qa/web.yaml": deployment("qa", f"{IMAGE}:qa")},
+    )
+    git(work, "push", "-q", str(ui.state.service.repo_path(world.config_repo)), "HEAD:main")
+    body = signed.get("/board/body").text
+    assert body.index('id="env-dev"') < body.index('id="env-qa"') < body.index('id="env-staging"')
+    assert f"{IMAGE}:qa" in _section(body, "qa")

@@ -96,3 +96,15 @@ def test_the_journey_needs_a_session(ui: UI, world: World) -> None:
     sha, _ = world.push_app()
     reply = ui.client().get(f"/commits/acme/web/{sha}")
     assert reply.status_code == 303 and reply.headers["location"].startswith("/login")
+
+
+def test_a_re_run_and_the_run_it_repeats_both_show_with_their_durations(
+    ui: UI, world: World
+) -> None:
+    sha, [first] = world.push_app()
+    world.run_job(first, "failure")
+    again = ui.state.service.rerun(first)
+    html = ui.sign_in(Role.READ).get(f"/commits/acme/web/{sha}").text
+    assert f'href="/runs/{first}"' in html and f'href="/runs/{again}"' in html
+    assert "✗ failure" in html and "attempt 2" in html
+    assert html.index(f'href="/runs/{first}"') < html.index(f'href="/runs/{again}"')

@@ -125,7 +125,7 @@ def _stage_view(
     app = stage_app(repo, stage, statuses)
     revision, where = _revision(repo, app)
     images = app.images if app and app.images else ()
-    images = images or tuple(configread.images_at(repo, stage, revision))
+    images = images or configread.images_at(repo, stage, revision)
     promotion = configread.current_promotion(repo, stage, revision) if revision else None
     return EnvView(
         name=stage.name,

@@ -13,6 +13,7 @@ Called by `boarddata` and `journey`; every function is one or two `git` processe
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ STAGE_LOG_DEPTH = 200
 #: `Conveyor-Run: {server}/{owner}/{repo}/actions/runs/{id}` (app.cmd_promote's default)
 _RUN_URL = re.compile(r"(?:^|/)([\w.-]+/[\w.-]+)/actions/runs/(\d+)/?$")
 _SHA = re.compile(r"^[0-9a-f]{4,64}$")
+_FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+#: find_config's answers by repository, with the refs' stamp they were read at
+_CONFIGS: dict[Path, tuple[tuple[int, ...], ConfigRepo | None]] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +68,30 @@ def is_sha(text: str) -> bool:
 
 
 def find_config(name: str, path: Path) -> ConfigRepo | None:
-    """`name` as a config repository, or None when its tip has no promotion.yaml."""
+    """`name` as a config repository, or None when its tip has no promotion.yaml (read
+    again only when the repository's refs changed: see `_stamp`)."""
+    stamp = _stamp(path)
+    cached = _CONFIGS.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    found = _read_config(name, path)
+    _CONFIGS[path] = (stamp, found)
+    return found
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What changes whenever a branch of the bare repository moves: git replaces a ref's
+    file by renaming a lock file into `refs/heads/` (or rewrites `packed-refs`)."""
+    stamps = []
+    for part in ("HEAD", "refs/heads", "packed-refs"):
+        try:
+            stamps.append((path / part).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
+
+
+def _read_config(name: str, path: Path) -> ConfigRepo | None:
     try:
         text = Git(path).run("cat-file", "blob", f"HEAD:{FILE_NAME}", ok_codes=(0, 128))
     except GitError as exc:
@@ -81,18 +108,42 @@ def stage_paths(stage: Stage) -> list[str]:
     return [*stage.paths, *(h.file for h in stage.helm)]
 
 
-def images_at(repo: ConfigRepo, stage: Stage, revision: str) -> list[str]:
+def images_at(repo: ConfigRepo, stage: Stage, revision: str) -> tuple[str, ...]:
     """Every image reference the stage's files name at `revision` (the promoter's reading:
-    kustomize `images:`, workload manifests, Helm values)."""
-    if not is_sha(revision) and revision != "HEAD":
-        return []
-    with Snapshot(repo.path, revision) as tree:
-        return [str(ref) for ref in stage_reader.running(tree, stage)]
+    kustomize `images:`, workload manifests, Helm values). A commit's answer never
+    changes: kept for full hashes."""
+    if _FULL_SHA.match(revision):
+        return _images_at_commit(repo.path, stage, revision)
+    if revision != "HEAD":
+        return ()
+    return _images(repo.path, stage, revision)
+
+
+@functools.lru_cache(maxsize=1024)
+def _images_at_commit(path: Path, stage: Stage, commit: str) -> tuple[str, ...]:
+    return _images(path, stage, commit)
+
+
+def _images(path: Path, stage: Stage, revision: str) -> tuple[str, ...]:
+    with Snapshot(path, revision) as tree:
+        return tuple(str(ref) for ref in stage_reader.running(tree, stage))
 
 
 def current_promotion(repo: ConfigRepo, stage: Stage, revision: str) -> Promotion | None:
-    """The newest promotion into `stage` that `revision` contains, or None."""
-    found = _log(repo.path, revision, paths=stage_paths(stage), max_count=STAGE_LOG_DEPTH)
+    """The newest promotion into `stage` that `revision` contains, or None (kept for
+    full hashes, like `images_at`)."""
+    if _FULL_SHA.match(revision):
+        return _current_at_commit(repo.path, stage, revision)
+    return _current(repo.path, stage, revision)
+
+
+@functools.lru_cache(maxsize=1024)
+def _current_at_commit(path: Path, stage: Stage, commit: str) -> Promotion | None:
+    return _current(path, stage, commit)
+
+
+def _current(path: Path, stage: Stage, revision: str) -> Promotion | None:
+    found = _log(path, revision, paths=stage_paths(stage), max_count=STAGE_LOG_DEPTH)
     for entry in found:
         if entry.environment in (stage.name, None):
             return entry

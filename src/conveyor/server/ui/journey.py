@@ -10,6 +10,7 @@ thread; it raises `JourneyNotFound` (a 404 page) for an unknown repository or co
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +21,13 @@ from conveyor.clients.git import Git
 from conveyor.promote.imageref import try_parse
 from conveyor.server.ui import configread
 from conveyor.server.ui.boarddata import Statuses, stage_app
-from conveyor.server.ui.boardmodel import RunLine, run_line
+from conveyor.server.ui.boardmodel import Row, RunLine, run_line
 from conveyor.server.ui.journeystage import Approval, StageStep, stage_step
 
-#: Runs of the repository searched for the commit's runs (newest first).
-RUN_SCAN = 1000
+#: The newest runs of the repository searched for the commit's runs, besides those its
+#: commit statuses name (`ci.statuses`: the latest run of each workflow on the commit).
+RUN_SCAN = 100
+_STATUS_RUN = re.compile(r"/runs/(\d+)$")
 
 
 class JourneyNotFound(Exception):
@@ -111,9 +114,24 @@ def _commit(service: CIService, repo: str, sha: str) -> CommitInfo:
 
 
 def _runs(service: CIService, repo: str, sha: str) -> list[RunLine]:
+    """The commit's runs, oldest first: those its commit statuses link, the newest runs
+    of the repository on it, and the earlier attempts each was re-run from."""
+    store = service.store
+    todo = [
+        int(m[1])
+        for s in store.statuses(repo, sha)
+        if (m := _STATUS_RUN.search(str(s.get("target_url") or "")))
+    ]
+    todo += [int(r["id"]) for r in store.runs(repo=repo, limit=RUN_SCAN) if r.get("sha") == sha]
+    found: dict[int, Row] = {}
+    while todo:
+        run_id = todo.pop()
+        row = None if run_id in found else store.run(run_id)
+        if row is not None and row.get("repo") == repo and row.get("sha") == sha:
+            found[run_id] = row
+            todo += [int(row["rerun_of"])] if row.get("rerun_of") else []
     now = time.time()
-    rows = service.store.runs(repo=repo, limit=RUN_SCAN)
-    return [run_line(r, now) for r in reversed(rows) if r.get("sha") == sha]
+    return [run_line(found[i], now) for i in sorted(found)]
 
 
 def _approvals(service: CIService, runs: list[RunLine]) -> list[Approval]:
