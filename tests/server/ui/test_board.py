@@ -53,7 +53,7 @@ def test_environments_follow_promotion_order_with_the_promoted_image_and_commit(
     dev = _section(html, "dev")
     assert f"{IMAGE}:{sha[:12]}" in dev
     assert f'href="/commits/acme/web/{sha}"' in dev
-    assert "by Deploy Bot" in dev and f'href="/runs/{run_id}"' in dev
+    assert ">Deploy Bot</span>" in dev and f'href="/runs/{run_id}"' in dev
     assert f"{IMAGE}:seed" in _section(html, "staging")
     assert "needs approval" in _section(html, "prod")
 

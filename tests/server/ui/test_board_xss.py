@@ -41,6 +41,8 @@ def _with_payloads(doc: dict[str, Any]) -> dict[str, Any]:
             condition["message"] = SCRIPT
     staging["images"] = [IMG, {"image": SCRIPT}]
     doc[SCRIPT] = {**doc.pop("web-prod"), "name": SCRIPT, "fetchError": IMG}
+    elsewhere = {"repoURL": "https://git.example/acme/other.git", "path": "k8s"}
+    doc[IMG] = {**doc["web-dev"], "name": IMG, "source": elsewhere}  # deploys no stage
     return doc
 
 
@@ -108,3 +110,13 @@ def test_user_and_job_text_on_the_board_and_the_journey_is_escaped(
     assert journey.count("&lt;img src=x onerror=alert(1)&gt;") >= 3  # body, comment, image
     body = signed.get("/board/body").text
     _assert_inert(body)
+
+
+def test_applications_that_deploy_no_stage_are_listed_apart(
+    ui: UI, world: World, recorded_reconciler: str
+) -> None:
+    html = ui.sign_in(Role.READ).get("/").text
+    others = html[html.index('id="other-apps"') :]
+    assert 'href="/apps/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"' in others
+    assert "/apps/web-dev" not in others  # web-dev deploys envs/dev of acme/config
+    assert "%22%3E%3Cscript" not in others  # so does the app renamed from web-prod

@@ -72,6 +72,7 @@ class Board:
     pipelines: tuple[Pipeline, ...]
     apps_problem: str  # why application state is unavailable ('' when it is shown)
     other_waiting: tuple[Waiting, ...]  # pending reviews of environments no pipeline has
+    other_apps: tuple[AppState, ...]  # applications that deploy no stage shown
 
 
 def build(service: CIService, statuses: Statuses | None, problem: str = "") -> Board:
@@ -84,11 +85,13 @@ def build(service: CIService, statuses: Statuses | None, problem: str = "") -> B
     if not configs and statuses:
         pipelines = [_apps_only(statuses, pending)]
     shown = {e.name for p in pipelines for e in p.environments}
+    claimed = {e.app.name for p in pipelines for e in p.environments if e.app}
     return Board(
         repos=tuple(_repo_runs(service, n, now) for n in names),
         pipelines=tuple(pipelines),
         apps_problem=problem,
         other_waiting=tuple(w for w in pending if w.environment not in shown),
+        other_apps=tuple(app_state(n, d) for n, d in (statuses or {}).items() if n not in claimed),
     )
 
 

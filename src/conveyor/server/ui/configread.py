@@ -62,6 +62,11 @@ class Promotion:
     source_repo: str  # owner/name from the Conveyor-Run URL, '' when unknown
     run_id: int | None
 
+    @property
+    def who(self) -> str:
+        """The author's name without the address (shown; the full author is the title)."""
+        return self.author.split(" <", 1)[0] or self.author
+
 
 def is_sha(text: str) -> bool:
     return bool(_SHA.match(text))
