@@ -24,7 +24,7 @@ from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.store import Store
 from conveyor.targets.memory import MemoryTarget
-from tests.reconcile.conftest import World, config_repo
+from tests.reconcile.conftest import ConfigRepo, World, config_repo
 
 T = TypeVar("T")
 TOKEN = "reconciler-test-token"
@@ -71,14 +71,17 @@ async def _built(world: World, docs: tuple[str, ...]) -> Reconciler:
 
 
 @contextmanager
-def live_reconciler(tmp_path: Path) -> Iterator[LiveReconciler]:
+def live_reconciler(tmp_path: Path, repo: ConfigRepo | None = None) -> Iterator[LiveReconciler]:
+    """A live reconciler over a new config repo, or over `repo`."""
     root = tmp_path / "reconciler"
     root.mkdir()
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     store = Store.open(root / "state.db")
-    world = World(repo=config_repo(root), target=MemoryTarget(), store=store, cache=root / "cache")
+    world = World(
+        repo=repo or config_repo(root), target=MemoryTarget(), store=store, cache=root / "cache"
+    )
     live = LiveReconciler(world=world, loop=loop)
     live.token_file = root / "reconciler.token"
     live.token_file.write_text(TOKEN + "\n")

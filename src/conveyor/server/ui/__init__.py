@@ -15,10 +15,10 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from conveyor.server.ui import routes_board, routes_session
+from conveyor.server.ui import routes_apps, routes_board, routes_session
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def routers() -> list[APIRouter]:
-    return [routes_session.router, routes_board.router]
+    return [routes_session.router, routes_board.router, routes_apps.router]
