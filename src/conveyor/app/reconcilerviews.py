@@ -72,10 +72,17 @@ def _ids(params: dict[str, str]) -> tuple[int, int] | str:
 
 
 async def app_view(reconciler: Reconciler, rt: AppRuntime) -> dict[str, Any]:
-    """The app's status and its resource tree."""
+    """The app's status and its resource tree. The tree's live side is the one the last
+    comparison saw (its plan's pairs: what the sync and health shown were computed from,
+    as Argo CD's tree shows its live-state cache); before any comparison, the target is
+    read. The status leaves out `inventory` and `health.objects`: each resource row
+    carries its own."""
     env = reconciler.env
     target = env.target(rt)
-    live = await steps.live_objects(env, rt) if rt.desired or rt.inventory else {}
+    if rt.plan is not None:
+        live = {p.ref: p.live for p in rt.plan.pairs if p.live is not None}
+    else:
+        live = await steps.live_objects(env, rt) if rt.desired or rt.inventory else {}
     sides = resourcetree.Sides(
         desired=_desired(rt),
         live=live,
@@ -89,10 +96,10 @@ async def app_view(reconciler: Reconciler, rt: AppRuntime) -> dict[str, Any]:
         verdict = env.health.assess(obj)
         return str(verdict.status), verdict.message
 
-    return {
-        "status": reconciler.status(rt.app.name),
-        "resources": resourcetree.nodes(sides, assess),
-    }
+    status = reconciler.status(rt.app.name)
+    status.pop("inventory", None)
+    status["health"] = {k: v for k, v in status["health"].items() if k != "objects"}
+    return {"status": status, "resources": resourcetree.nodes(sides, assess)}
 
 
 def replicas(target: Target) -> list[Manifest]:

@@ -207,13 +207,14 @@ def _depth_first(
     parents: Mapping[ObjectRef, ObjectRef],
     extra: Mapping[str, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
+    ordered = sorted(rows, key=_order)
     children: dict[ObjectRef | None, list[ObjectRef]] = {}
-    for ref in sorted(rows, key=_order):
+    for ref in ordered:
         children.setdefault(parents.get(ref), []).append(ref)
     out: list[dict[str, Any]] = []
     seen: set[ObjectRef] = set()
     # roots first; then whatever an ownership cycle kept from being reached, as roots
-    for root in [*children.get(None, []), *sorted(rows, key=_order)]:
+    for root in [*children.get(None, []), *ordered]:
         stack: list[tuple[ObjectRef, int]] = [(root, 0)]
         while stack:
             ref, depth = stack.pop()

@@ -3,7 +3,7 @@ resource tree as nested nodes, the list's summary rows, the conditions that need
 attention and the app's events. Pure; called by `routes_apps`.
 
 The reconciler keeps no event stream of its own: an app's events are its last
-operation (its phase and each object's result) and its sync history, newest first.
+operation (each object's result; routine ones counted) and its sync history, newest first.
 """
 
 from __future__ import annotations
@@ -83,19 +83,37 @@ class Event:
     by: str = ""
 
 
+#: Per-object results that are routine: one event counts them instead of a row each.
+ROUTINE = frozenset({"Synced", "Unchanged", "HookSucceeded", "Pruned"})
+
+
 def events(status: Mapping[str, Any]) -> list[Event]:
-    """The last operation's object results and the sync history, newest first."""
+    """The last operation (routine object results counted in one event, the others one
+    event each) and the sync history, newest first."""
     found: list[Event] = []
     operation = status.get("operation") or {}
-    for result in operation.get("results") or []:
+    when = float(operation.get("finished") or operation.get("started") or 0)
+    results = operation.get("results") or []
+    routine: dict[str, int] = {}
+    for result in results:
+        code = str(result.get("code", ""))
+        if code in ROUTINE:
+            routine[code] = routine.get(code, 0) + 1
+            continue
+        what = f"{result.get('phase', 'Sync')} wave {result.get('wave', 0)}"
         found.append(
             Event(
-                when=float(operation.get("finished") or operation.get("started") or 0),
-                what=f"{result.get('phase', 'Sync')} wave {result.get('wave', 0)}",
-                outcome=str(result.get("code", "")),
+                when=when,
+                what=what,
+                outcome=code,
                 object=str(result.get("object", "")),
                 message=str(result.get("message", "")),
             )
+        )
+    for code, count in sorted(routine.items()):
+        noun = "object" if count == 1 else "objects"
+        found.append(
+            Event(when=when, what="Sync", outcome=code, object="", message=f"{count} {noun}")
         )
     for entry in status.get("history") or []:
         found.append(

@@ -19,7 +19,14 @@ from fastapi.responses import HTMLResponse
 
 from conveyor.server.auth import Role
 from conveyor.server.state import state_of
-from conveyor.server.ui import applink, apptree, promotions, routes_appactions, sidebyside
+from conveyor.server.ui import (
+    applink,
+    apptree,
+    promotions,
+    routes_appactions,
+    sidebyside,
+    treehtml,
+)
 from conveyor.server.ui.apptrouble import app_url, trouble
 from conveyor.server.ui.guard import Seen, viewer
 from conveyor.server.ui.pages import page
@@ -66,7 +73,8 @@ async def app_page(request: Request, name: str, seen: Viewer) -> HTMLResponse:
         nav="apps",
         app=status,
         url=app_url(name),
-        roots=apptree.tree(rows),
+        roots=bool(rows),
+        tree=treehtml.render(apptree.tree(rows), app_url=app_url(name)),
         counts=apptree.counts(rows),
         attention=apptree.attention(status),
         events=apptree.events(status),
