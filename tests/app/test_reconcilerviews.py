@@ -262,3 +262,12 @@ def test_objects_nest_under_their_owner_references() -> None:
         ("parent", 0, ""),
         ("child", 1, ObjectRef.of(parent).key),
     ]
+
+
+def test_an_app_whose_target_is_not_configured_is_a_409_with_the_reason(tmp_path: Path) -> None:
+    with live_reconciler(tmp_path) as here:
+        here.world.repo.write_objects("app/cm.yaml", configmap("c"))
+        here.world.repo.commit("v1")
+        here.start(application("lost", here.world.repo, "app", target="nowhere"))
+        reply = here.get("/apps/lost")
+        assert reply.status_code == 409 and "no target named 'nowhere'" in reply.json()["error"]

@@ -29,7 +29,7 @@ from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.restore import history
 from conveyor.reconcile.runtime import AppRuntime
-from conveyor.targets.base import OWNER_LABEL, Manifest, ObjectRef, Target
+from conveyor.targets.base import OWNER_LABEL, Manifest, ObjectRef, Target, TargetError
 from conveyor.targets.podman.target import PodmanTarget
 from conveyor.targets.podman.views import replica_pods
 
@@ -59,7 +59,7 @@ async def answer(reconciler: Reconciler, path: str) -> View:
             return "200 OK", await historydiff.between(reconciler, rt, *ids)
     except KeyError as exc:
         return NOT_FOUND, {"error": str(exc.args[0])}
-    except ReconcileError as exc:
+    except (ReconcileError, TargetError) as exc:  # e.g. no target by the app's name
         return "409 Conflict", {"error": str(exc)}
     return NOT_FOUND, {"error": f"no such view: {where}"}
 
