@@ -14,8 +14,11 @@ import pytest
 
 from conveyor.app.resourcetree import Sides, nodes
 from conveyor.targets.base import ObjectRef
+from conveyor.targets.podman.replicas import ReplicaTable, Tracked, fresh_health
+from conveyor.targets.podman.views import replica_pods
 from tests.app.reconcilerworld import LiveReconciler, live_reconciler
 from tests.reconcile.conftest import application, configmap, deployment, service
+from tests.targets.podman.fakes import replica
 
 AUTO = {"prune": True, "selfHeal": True}
 PASSWORD = "hunter2-do-not-show"  # the views must never show it
@@ -271,3 +274,31 @@ def test_an_app_whose_target_is_not_configured_is_a_409_with_the_reason(tmp_path
         here.start(application("lost", here.world.repo, "app", target="nowhere"))
         reply = here.get("/apps/lost")
         assert reply.status_code == 409 and "no target named 'nowhere'" in reply.json()["error"]
+
+
+def test_podman_replicas_as_its_views_report_them_nest_under_their_deployment() -> None:
+    table = ReplicaTable()
+    for slot in (0, 1):
+        one = replica(f"t_demo_web-h-{slot}", f"web-h-{slot}", "h", slot)
+        table.tracked[one.name] = Tracked(replica=one, health=fresh_health(one, ready=True))
+    web = deployment("web", "web:1")
+    web["metadata"]["namespace"] = "demo"
+    ref = ObjectRef.of(web)
+    sides = Sides(
+        desired={ref: web},
+        live={ref: web},
+        inventory=frozenset({ref}),
+        plan=None,
+        health=None,
+        replicas=tuple(replica_pods(table)),
+    )
+    rows = nodes(sides, lambda obj: ("Healthy", ""))
+    shape = [(r["role"], r["name"], r["depth"]) for r in rows]
+    assert shape == [
+        ("object", "web", 0),
+        ("replica", "web-h-0", 1),
+        ("container", "web", 2),
+        ("replica", "web-h-1", 1),
+        ("container", "web", 2),
+    ]
+    assert rows[1]["ref"] == "/Pod/demo/web-h-0"  # links to the object page

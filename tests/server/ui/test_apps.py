@@ -171,3 +171,12 @@ def test_an_unreachable_reconciler_is_a_clear_page(ui: UI, tmp_path: Path) -> No
     page = ui.sign_in(Role.READ).get("/apps")
     assert page.status_code == 502
     assert "Reconciler unreachable" in page.text and "did not answer" in page.text
+
+
+def test_a_wrong_reconciler_token_says_which_option_to_fix(apps: AppsUI, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("not-the-token\n")
+    apps.ui.state.reconciler_token_file = str(wrong)
+    page = apps.ui.sign_in(Role.READ).get("/apps/web")
+    assert page.status_code == 502
+    assert "refused this server&#39;s token" in page.text and "--refresh-token-file" in page.text

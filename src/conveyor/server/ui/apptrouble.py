@@ -24,6 +24,12 @@ def trouble(request: Request, seen: Seen, exc: Exception, *, back: str) -> HTMLR
         title = {400: "Bad request", 404: "Not found", 409: "Refused by the reconciler"}[status]
         hint = "Nothing was changed." if status == 409 else "Check the name and try again."
         return _page(request, seen, status, title=title, message=exc.reason, hint=hint, back=back)
+    elif isinstance(exc, applink.ReconcilerRefused) and exc.status == 401:
+        status, title = 502, "The reconciler refused this server's token"
+        hint = (
+            "Give `conveyor server` --refresh-token-file naming the reconciler's token file "
+            "(`conveyor up` does)."
+        )
     else:
         status, title = 502, "Reconciler unreachable"
         hint = "Check that the reconciler runs (`conveyor up` or `conveyor reconcile --listen`)."
