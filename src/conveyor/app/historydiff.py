@@ -27,6 +27,10 @@ from conveyor.store import HistoryRecord
 from conveyor.targets.base import Manifest, ObjectRef
 
 
+class NoSuchEntry(LookupError):
+    """The store has no history entry by that id (it keeps the last entries only)."""
+
+
 async def between(
     reconciler: Reconciler, rt: AppRuntime, from_id: int, to_id: int
 ) -> dict[str, Any]:
@@ -35,7 +39,7 @@ async def between(
     entries = {e.id: e for e in reconciler.env.store.history(rt.app.name)}
     missing = [i for i in (from_id, to_id) if i not in entries]
     if missing:
-        raise KeyError(
+        raise NoSuchEntry(
             f"{rt.app.name} has no history entry {missing[0]} (the store keeps the last "
             "entries only; see GET /apps/APP/history)"
         )

@@ -46,6 +46,9 @@ async def answer(reconciler: Reconciler, path: str) -> View:
     name, rest = parts[0], parts[1:]
     try:
         rt = reconciler.runtime(name)
+    except KeyError as exc:
+        return NOT_FOUND, {"error": str(exc.args[0])}
+    try:
         if not rest:
             return "200 OK", await app_view(reconciler, rt)
         if rest == ["object"]:
@@ -57,7 +60,7 @@ async def answer(reconciler: Reconciler, path: str) -> View:
             if isinstance(ids, str):
                 return "400 Bad Request", {"error": ids}
             return "200 OK", await historydiff.between(reconciler, rt, *ids)
-    except KeyError as exc:
+    except historydiff.NoSuchEntry as exc:
         return NOT_FOUND, {"error": str(exc.args[0])}
     except (ReconcileError, TargetError) as exc:  # e.g. no target by the app's name
         return "409 Conflict", {"error": str(exc)}
