@@ -61,13 +61,17 @@ class LiveReconciler:
     def close(self) -> None:
         server = getattr(self, "_server", None)
         if server is not None:
-            server.close()
-            self.run(server.wait_closed())
+            self.run(_closed(server))  # on its own loop: asyncio.Server is not thread-safe
 
 
 async def _built(world: World, docs: tuple[str, ...]) -> Reconciler:
     """The reconciler, made on the endpoint's loop (its semaphore binds to that loop)."""
     return world.reconciler(*docs)
+
+
+async def _closed(server: asyncio.Server) -> None:
+    server.close()
+    await server.wait_closed()
 
 
 @contextmanager
