@@ -7,11 +7,17 @@
 - `POST /refresh/APP` and `POST /refresh?repo=URL`: queue a reconcile at once (what the
   server's push hook calls, with the token from `--refresh-token-file`; answers 202
   before the work).
+- `GET /apps/APP`, `GET /apps/APP/object?ref=…`, `GET /apps/APP/history`,
+  `GET /apps/APP/history/diff?from=ID&to=ID`: the read views of `app.reconcilerviews`
+  (status and resource tree, one object's manifests and diff with Secrets redacted, sync
+  history, the diff between two history entries) for the web UI's application pages.
 - `POST /apps/APP/sync?revision=R&prune=true|false`, `POST /apps/APP/refresh`,
-  `POST /apps/APP/rollback?id=N`: what `conveyor app` sends to a running daemon
-  (`app.daemonlink`); they run in the daemon's own reconciler (per-app locks keep them
-  from overlapping its loop) and answer the app's status as JSON once done, or
-  `{"error": …}` with 404 (no such app) / 409 (refused).
+  `POST /apps/APP/rollback?id=N`, `POST /apps/APP/revert?id=N`: what `conveyor app` and
+  the web UI send to a running daemon (`app.daemonlink`, `server.ui.applink`); they run
+  in the daemon's own reconciler (per-app locks keep them from overlapping its loop) and
+  answer the app's status as JSON once done (a revert adds `revertCommit`: the commit
+  it pushed to the config repo, which this reconciler then deploys), or `{"error": …}`
+  with 404 (no such app) / 409 (refused). `by=WHO` names who asked, in the history.
 
 Every connection has `READ_TIMEOUT` seconds for its request head and at most
 `MAX_HEAD_BYTES` / `MAX_HEADERS` of it (408 / 431 otherwise), and `WRITE_TIMEOUT` to take
@@ -28,10 +34,11 @@ import json
 import urllib.parse
 from typing import Any
 
+from conveyor.app import reconcilerviews
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
-from conveyor.reconcile.rollback import rollback
+from conveyor.reconcile.rollback import revert, rollback
 
 Reply = tuple[str, str, bytes]  # status line, content type, body
 TEXT = "text/plain; version=0.0.4"
@@ -134,13 +141,16 @@ async def route(
         for repo in urllib.parse.parse_qs(path.partition("?")[2]).get("repo", []):
             loop.trigger_repo(repo)
         return "202 Accepted", TEXT, b"refresh queued\n"
+    if method == "GET" and path.startswith("/apps/"):
+        status, body = await reconcilerviews.answer(reconciler, path)
+        return _json(status, body)
     if method == "POST" and path.startswith("/apps/"):
         return await _command(reconciler, path)
     return (
         "404 Not Found",
         TEXT,
-        b"GET /healthz, GET /metrics, GET /apps, POST /refresh/APP, POST /refresh?repo=URL, "
-        b"POST /apps/APP/ACTION\n",
+        b"GET /healthz, GET /metrics, GET /apps, GET /apps/APP[/VIEW], POST /refresh/APP, "
+        b"POST /refresh?repo=URL, POST /apps/APP/ACTION\n",
     )
 
 
@@ -162,19 +172,23 @@ async def _command(reconciler: Reconciler, path: str) -> Reply:
     if len(parts) != 2:
         return _json("404 Not Found", {"error": f"no such command: {where}"})
     name, action = urllib.parse.unquote(parts[0]), parts[1]
+    by = params.get("by") or "cli"
     try:
+        history = _history_id(params.get("id", ""))
         if action == "sync":
             prune = {"true": True, "false": False}.get(params.get("prune", ""))
             status = await reconciler.sync(
-                name, revision=params.get("revision") or None, by="cli", prune=prune
+                name, revision=params.get("revision") or None, by=by, prune=prune
             )
         elif action == "refresh":
             reconciler.runtime(name)
             await reconciler.reconcile_apps([name])
             status = reconciler.status(name)
         elif action == "rollback":
-            history = int(params["id"]) if params.get("id") else None
-            status = await rollback(reconciler, name, history)
+            status = await rollback(reconciler, name, history, by=by)
+        elif action == "revert":
+            sha = await revert(reconciler, name, history)
+            status = {**reconciler.status(name), "revertCommit": sha}
         else:
             return _json("404 Not Found", {"error": f"no such command: {action}"})
     except KeyError as exc:
@@ -182,6 +196,15 @@ async def _command(reconciler: Reconciler, path: str) -> Reply:
     except (ReconcileError, ValueError) as exc:
         return _json("409 Conflict", {"error": str(exc)})
     return _json("200 OK", status)
+
+
+def _history_id(given: str) -> int | None:
+    """`?id=N`: a history entry (None: the previous good one); 409 for anything else."""
+    if not given:
+        return None
+    if not given.isdigit():
+        raise ReconcileError(f"id must be a history entry number, not {given!r}")
+    return int(given)
 
 
 async def _reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
