@@ -67,7 +67,7 @@ def test_a_pending_review_shows_on_its_environment_with_a_link_to_deployments(
     world.run_job(run_id)  # build; deploy-prod now waits for rita
     signed = ui.sign_in(Role.READ)
     prod = _section(signed.get("/").text, "prod")
-    assert "⏸ waits for approval" in prod
+    assert "‖ waits for approval" in prod
     assert f'href="/runs/{run_id}"' in prod and 'href="/deployments"' in prod
     assert sha[:7] in prod
     ui.state.service.decide(run_id, "prod", user="rita", admin=False, approve=True)

@@ -63,7 +63,7 @@ def test_a_commit_waiting_for_review_says_so_with_a_link_to_deployments(
     sha, [run_id] = world.push_app()
     world.run_job(run_id)
     prod = _stage(ui.sign_in(Role.READ).get(f"/commits/acme/web/{sha[:10]}").text, "prod")
-    assert "⏸ waits for approval" in prod and 'href="/deployments"' in prod
+    assert "‖ waits for approval" in prod and 'href="/deployments"' in prod
 
 
 def test_a_later_promotion_marks_the_commit_replaced(ui: UI, world: World) -> None:
