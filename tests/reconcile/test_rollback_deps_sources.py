@@ -94,6 +94,21 @@ def test_revert_creates_a_git_revert_commit_that_auto_sync_deploys(world: World)
     assert (world.repo.work / "other/cfg.yaml").exists()  # only the app's path is reverted
 
 
+def test_reverting_again_to_the_same_entry_says_there_is_nothing_to_revert(world: World) -> None:
+    world.repo.write_objects("app/web.yaml", deployment("web", "web:1"))
+    v1 = world.repo.commit("v1")
+    rec = world.reconciler(application("web", world.repo, "app", automated=AUTO))
+    asyncio.run(rec.reconcile_all())
+    world.repo.write_objects("app/web.yaml", deployment("web", "web:2"))
+    world.repo.commit("v2")
+    asyncio.run(rec.reconcile_all())
+    [first] = [e for e in rec.env.store.history("web") if e.revision == v1]
+    asyncio.run(revert(rec, "web", first.id))
+    with pytest.raises(ReconcileError, match="nothing to revert: app already matches"):
+        asyncio.run(revert(rec, "web", first.id))
+    assert image(world) == "web:1"
+
+
 def test_depends_on_waits_for_the_dependency_to_be_healthy(world: World) -> None:
     now = [0.0]
     world.target.clock = lambda: now[0]

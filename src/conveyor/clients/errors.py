@@ -40,3 +40,7 @@ class PodmanError(ClientError):
 
 class PodmanUnavailable(ClientError):
     """podman is not installed or cannot start containers on this host."""
+
+
+class NothingToCommit(ClientError):
+    """A commit was asked for, but the work tree already equals what it would record."""

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from conveyor.clients.archives import extract_all
-from conveyor.clients.errors import GitError
+from conveyor.clients.errors import GitError, NothingToCommit
 from conveyor.core.gitargs import commit_id, ref_name, remote_url
 
 DEFAULT_TIMEOUT = 60.0
@@ -215,7 +215,8 @@ async def revert_path(
 ) -> str:
     """Clone `url`, make `path` on `branch` equal to `path` at `revision` in one new commit
     (a `git revert` of every later change to that path, leaving other paths alone), push
-    it, and return the new commit's SHA."""
+    it, and return the new commit's SHA. `NothingToCommit` when `path` on `branch` already
+    equals `path` at `revision` (an earlier revert restored it)."""
     clone = workdir / "revert"
     await git(
         "clone",
@@ -239,6 +240,13 @@ async def revert_path(
     await git(
         "checkout", commit_id(revision, what="revision"), "--", spec, cwd=clone, timeout=timeout
     )
+    try:
+        await git("diff", "--cached", "--quiet", cwd=clone, timeout=timeout)
+    except GitError as exc:
+        if exc.returncode != 1:  # 1: there are staged changes
+            raise
+    else:
+        raise NothingToCommit(f"{spec} on {branch} already equals it at {revision[:12]}")
     await git("commit", "--quiet", "-m", message, cwd=clone, env=who, timeout=timeout)
     await git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone, timeout=timeout)
     out = await git("rev-parse", "HEAD", cwd=clone, timeout=timeout)

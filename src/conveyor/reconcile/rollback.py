@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from conveyor.clients.errors import GitError
+from conveyor.clients.errors import GitError, NothingToCommit
 from conveyor.clients.gitmirror import commits_touching, revert_path
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.model import OperationState
@@ -105,6 +105,11 @@ async def revert(
                 author=author,
                 workdir=Path(tmp),
             )
+    except NothingToCommit as exc:
+        raise ReconcileError(
+            f"nothing to revert: {src.path} already matches {entry.revision[:12]} "
+            "(an earlier revert restored it)"
+        ) from exc
     except GitError as exc:
         raise ReconcileError(f"revert failed: {exc}") from exc
     if rt.paused:
