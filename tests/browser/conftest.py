@@ -1,8 +1,10 @@
 """The web UI in a real browser (issue 15): Debian's Chromium driven by Playwright.
 
-- `chromium`: one headless Chromium per session (Playwright's own browser download is not
-  used: `executable_path` is the system's `chromium`). Without it the browser tests are
-  skipped with the reason, except under `CI=true`, where they fail.
+- `chromium`: one headless Chromium per test module (Playwright's own browser download is
+  not used: `executable_path` is the system's `chromium`). Without it the browser tests are
+  skipped with the reason, except under `CI=true`, where they fail. Not one per session:
+  Playwright's sync API keeps an event loop running on the test thread while it is open,
+  so every later test that calls `asyncio.run` (pushes, runner pools) would fail.
 - `open_page(**context_options)`: a page in a fresh browser context (own cookies), with
   `page` as the default one. Every page is watched: console errors, uncaught exceptions,
   Content-Security-Policy violations (a `securitypolicyviolation` listener injected before
@@ -13,7 +15,13 @@
 - On failure, each page of the test is saved as `test-artifacts/browser/<test>.png` and
   `.html` (`pytest_runtest_makereport` tells the fixture how the test went).
 - `conveyor`: a real `conveyor server` process on 127.0.0.1 (temporary data directory),
-  shared by the module's tests; `sign_in(page, url, token)` goes through the form.
+  shared by the module's tests; `sign_in(page, url, token)` goes through the form (the
+  one way the browser tests put a session cookie into the browser).
+- `ui`: the server's app in process (uvicorn in a thread, real store in the test's
+  temporary directory), the same fixture as tests/server/ui's (`tests/server/ui/uiserver.py`),
+  for tests that need the `ServerState` at hand. `off_loop(fn, *args)` calls what runs an
+  event loop of its own (`asyncio.run`: pushes, the runner pool) in a worker thread, since
+  Playwright's sync API keeps one running on the test's thread.
 """
 
 from __future__ import annotations
@@ -22,14 +30,16 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Error, Page, sync_playwright
 
 from tests.server.conftest import Server, make_server
+from tests.server.ui.uiserver import UI, serve_ui
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CONVEYOR_BROWSER_ARTIFACTS") or ROOT / "test-artifacts/browser")
@@ -50,6 +60,8 @@ document.addEventListener("securitypolicyviolation", (event) => {
     (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
 }, true);
 """
+P = ParamSpec("P")
+T = TypeVar("T")
 PAGES = pytest.StashKey[list["Watched"]]()
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -140,7 +152,7 @@ def _save(item: pytest.Item, pages: list[Watched]) -> None:
             (ARTIFACTS / f"{name}.txt").write_text(f"no screenshot: {exc.message}\n")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         reason = f"no Chromium at {CHROMIUM}: `make install` (as root) installs Debian's chromium"
@@ -202,3 +214,17 @@ def sign_in(page: Page, url: str, token: str) -> None:
     page.fill('input[name="token"]', token)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{url}/")
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[UI]:
+    """The server's app in process, on a real store in this test's temporary directory."""
+    with serve_ui(tmp_path / "server") as here:
+        yield here
+
+
+def off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`call(*args, **kwargs)` in a worker thread, its result or exception here: for what
+    runs its own event loop while Playwright's sync API holds this thread's."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call, *args, **kwargs).result()
