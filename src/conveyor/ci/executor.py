@@ -317,6 +317,7 @@ async def _execute(
         repo_dir=repo,
         run_dir=work_dir / "run",
         run_number=int(assignment.get("run_number") or 1),
+        run_id=int(assignment["run_id"]) if assignment.get("run_id") else None,
         event=selection.event,
         secrets=dict(assignment.get("secrets") or {}),
         vars=dict(assignment.get("vars") or {}),

@@ -33,6 +33,9 @@ class RunOptions:
     run_dir: Path
     run_number: int
     event: Event
+    # `github.run_id`: the CI service's own run id (so `…/actions/runs/${{ github.run_id }}`
+    # in a promotion trailer names the run the UI shows); `conveyor run` makes one up
+    run_id: int | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
     vars: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
@@ -109,7 +112,7 @@ class Session:
         for value in self.secrets.values():
             masker.add(value)
         self.identity = RunIdentity(
-            run_id=int(time.time() * 1000) % 10**10,
+            run_id=options.run_id or int(time.time() * 1000) % 10**10,
             run_number=options.run_number,
             event_path=options.run_dir / "event.json",
             token=token,
