@@ -129,3 +129,21 @@ def test_a_change_to_promotion_yaml_shows_on_the_next_refresh(ui: UI, world: Wor
     body = signed.get("/board/body").text
     assert body.index('id="env-dev"') < body.index('id="env-qa"') < body.index('id="env-staging"')
     assert f"{IMAGE}:qa" in _section(body, "qa")
+
+
+def test_after_a_revert_the_board_does_not_credit_the_reverted_promotion(
+    ui: UI, world: World
+) -> None:
+    bare = world.seed_config()
+    work = world.work[world.config_repo]
+    seeded = git(work, "rev-parse", "HEAD")
+    sha, [run_id] = world.push_app("feature")
+    world.promote(sha, "dev", run_id=run_id)
+    git(work, "pull", "-q", str(bare), "main")
+    git(work, "checkout", seeded, "--", "envs/dev")
+    commit(work, "Revert dev to the seed")
+    git(work, "push", "-q", str(bare), "HEAD:main")
+    dev = _section(ui.sign_in(Role.READ).get("/").text, "dev")
+    assert f"{IMAGE}:seed" in dev
+    assert f"{IMAGE}:{sha[:12]}" not in dev
+    assert f'href="/commits/acme/web/{sha}"' not in dev  # the reverted promotion is not "running"

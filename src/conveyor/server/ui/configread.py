@@ -135,8 +135,9 @@ def _images(path: Path, stage: Stage, revision: str) -> tuple[str, ...]:
 
 
 def current_promotion(repo: ConfigRepo, stage: Stage, revision: str) -> Promotion | None:
-    """The newest promotion into `stage` that `revision` contains, or None (kept for
-    full hashes, like `images_at`)."""
+    """The newest promotion into `stage` that `revision` contains and whose image the stage
+    still declares, or None (kept for full hashes, like `images_at`). After a revert the
+    newer promotion no longer counts: the stage runs an image it did not promote."""
     if _FULL_SHA.match(revision):
         return _current_at_commit(repo.path, stage, revision)
     return _current(repo.path, stage, revision)
@@ -149,9 +150,15 @@ def _current_at_commit(path: Path, stage: Stage, commit: str) -> Promotion | Non
 
 def _current(path: Path, stage: Stage, revision: str) -> Promotion | None:
     found = _log(path, revision, paths=stage_paths(stage), max_count=STAGE_LOG_DEPTH)
+    declared: tuple[str, ...] | None = None
     for entry in found:
-        if entry.environment in (stage.name, None):
-            return entry
+        if entry.environment not in (stage.name, None):
+            continue
+        if entry.image:
+            declared = _images(path, stage, revision) if declared is None else declared
+            if entry.image not in declared:
+                continue  # reverted since: this promotion's image is not what runs
+        return entry
     return None
 
 
