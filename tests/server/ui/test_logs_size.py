@@ -4,7 +4,6 @@ the page that holds line N, and search filters the whole log in SQL."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,16 +41,17 @@ def _statements(ui: UI) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_a_100000_line_log_opens_on_its_last_page_quickly(ui: UI, tmp_path: Path) -> None:
+def test_a_100000_line_log_opens_on_its_last_page_with_few_statements(
+    ui: UI, tmp_path: Path
+) -> None:
+    """What keeps the page fast at any size (timings are bench/ui_log_page.py's job): one
+    page of rows, read through a bounded number of indexed statements."""
     job = _big_job(ui, tmp_path)
     signed = ui.sign_in(Role.READ)
     signed.get(job.url)  # warm up (templates compiled, caches filled)
     with _statements(ui) as statements:
-        began = time.perf_counter()
         reply = signed.get(job.url)
-        took = time.perf_counter() - began
     assert reply.status_code == 200
-    assert took < 1.0, f"the page took {took:.2f} s"
     assert len(statements) <= 12, statements
     html = reply.text
     assert html.count('class="ln') == 1000
@@ -76,10 +76,7 @@ def test_pages_link_to_each_other_and_line_n_opens_its_page(ui: UI, tmp_path: Pa
 def test_search_finds_lines_across_the_whole_log_in_any_case(ui: UI, tmp_path: Path) -> None:
     job = _big_job(ui, tmp_path)
     signed = ui.sign_in(Role.READ)
-    began = time.perf_counter()
     html = signed.client.get(job.url, params={"q": "needle"}).text
-    took = time.perf_counter() - began
-    assert took < 1.0, f"the search took {took:.2f} s"
     found = html[html.find('<section class="hits"') :][:300]
     assert "400 lines contain “needle”" in html, found  # every 250th line
     assert f'href="{job.url}?line=250#L250">250</a>' in html
