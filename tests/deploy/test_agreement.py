@@ -10,10 +10,13 @@ from typing import Any
 
 from tests.deploy.rendering import (
     MANIFESTS,
+    ROOT,
     default_values,
     key,
     kustomize,
+    pod_specs,
     render_chart,
+    schema_problems,
 )
 
 HINT = "run `.venv/bin/python -m tests.deploy.regenerate` after changing the chart"
@@ -54,3 +57,16 @@ def test_runner_pool_component_matches_the_chart_option(tmp_path: Path) -> None:
     assert sorted(plain) == sorted(chart), HINT
     assert [k for k in chart if chart[k] != plain[k]] == [], HINT
     assert ("v1", "ServiceAccount", "conveyor", "conveyor-runner-pool") in chart
+
+
+def test_the_example_overlay_sets_the_apps_repository_and_the_image() -> None:
+    """deploy/overlay-example (the README's way to use the plain manifests) builds, stays
+    schema-valid, and replaces the placeholder `--apps` (its `test` op fails the build if the
+    argument moved) and every image."""
+    built = kustomize(ROOT / "deploy" / "overlay-example")
+    assert [p for p in map(schema_problems, built) if p] == []
+    specs = dict(pod_specs(built))
+    args = specs["conveyor-reconciler"]["containers"][0]["args"]
+    assert "--apps=https://git.example.com/platform/config.git" in args
+    images = {c["image"] for spec in specs.values() for c in spec["containers"]}
+    assert images == {"registry.example.com/conveyor:0.1.0"}
