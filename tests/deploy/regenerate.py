@@ -28,6 +28,14 @@ apiVersion: kustomize.config.k8s.io/v1alpha1
 kind: Component
 resources:
   - runner-pool-rbac.yaml
+# the pool runs in the server, which then mounts its service account's token
+patches:
+  - target: {{kind: ServiceAccount, name: conveyor-server}}
+    patch: |-
+      - {{op: replace, path: /automountServiceAccountToken, value: true}}
+  - target: {{kind: Deployment, name: conveyor-server}}
+    patch: |-
+      - {{op: replace, path: /spec/template/spec/automountServiceAccountToken, value: true}}
 """
 POOL = "templates/runner-pool-rbac.yaml"
 

@@ -56,7 +56,8 @@ def test_runner_pool_component_matches_the_chart_option(tmp_path: Path) -> None:
     plain = by_key(kustomize(overlay))
     assert sorted(plain) == sorted(chart), HINT
     assert [k for k in chart if chart[k] != plain[k]] == [], HINT
-    assert ("v1", "ServiceAccount", "conveyor", "conveyor-runner-pool") in chart
+    pool = ("rbac.authorization.k8s.io/v1", "RoleBinding", "conveyor-jobs", "conveyor-runner-pool")
+    assert pool in chart
 
 
 def test_the_example_overlay_sets_the_apps_repository_and_the_image() -> None:

@@ -11,22 +11,25 @@ import pytest
 from tests.deploy.rendering import MANIFESTS, default_values, kustomize, rbac_rules, render_chart
 
 MANAGE = ["get", "list", "watch", "create", "patch", "delete"]
-LEASES = ["get", "list", "watch", "create", "update", "patch", "delete"]
-POOL_PODS = ["get", "list", "watch", "create", "delete"]
 #: (apiGroup, resource) → the verbs the README documents for it.
 DOCUMENTED: dict[tuple[str, str], list[str]] = {
-    ("coordination.k8s.io", "leases"): LEASES,
-    ("", "pods"): POOL_PODS,
-    ("", "pods/log"): ["get"],
+    ("coordination.k8s.io", "leases"): ["get", "list", "create", "patch", "delete"],
+    ("", "pods"): ["list", "create", "delete"],
+    ("", "secrets"): ["create", "patch", "delete"],
 }
+POOL_ROLE = "Role/conveyor-jobs/conveyor-runner-pool"
 EVERYTHING = {
     **default_values(clusterScoped={"namespaces": True, "customResourceDefinitions": True}),
     "runners": {"podPool": {"rbac": True}},
 }
 
 
-def documented_verbs(group: str, resource: str) -> list[str]:
-    return DOCUMENTED.get((group, resource), MANAGE)
+def documented_verbs(where: str, group: str, resource: str) -> list[str]:
+    """The runner pool's Role has its own verbs; every reconciler rule on a managed kind has
+    MANAGE, except leases."""
+    if where == POOL_ROLE or resource == "leases":
+        return DOCUMENTED[(group, resource)]
+    return MANAGE
 
 
 def rendered(which: str) -> list[dict[str, Any]]:
@@ -48,7 +51,7 @@ def assert_documented_verbs(items: list[dict[str, Any]]) -> None:
         assert set(rule) == {"apiGroups", "resources", "verbs"}, where
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
-                assert rule["verbs"] == documented_verbs(group, resource), (where, resource)
+                assert rule["verbs"] == documented_verbs(where, group, resource), (where, resource)
 
 
 def test_a_wildcard_verb_fails_the_check() -> None:
@@ -102,13 +105,29 @@ def test_leases_are_granted_in_conveyors_own_namespace_only() -> None:
     assert lease_rules == ["Role/conveyor/conveyor-reconciler-leases"]
 
 
-def test_only_the_reconciler_mounts_a_service_account_token() -> None:
-    """The server calls no API and the runner agents run workflow code: no token for them."""
-    items = render_chart(EVERYTHING)
-    mounting = {
+def mounting_tokens(items: list[dict[str, Any]]) -> set[str]:
+    return {
         o["metadata"]["name"]
         for o in items
-        if o["kind"] == "Deployment"
-        and o["spec"]["template"]["spec"].get("automountServiceAccountToken", True)
+        if o["kind"] in ("Deployment", "ServiceAccount")
+        and (o["spec"]["template"]["spec"] if o["kind"] == "Deployment" else o).get(
+            "automountServiceAccountToken", True
+        )
     }
-    assert mounting == {"conveyor-reconciler"}
+
+
+def test_only_the_reconciler_mounts_a_service_account_token() -> None:
+    """The server calls no API (without the runner pool) and the runner agents run workflow
+    code: no token for them."""
+    assert mounting_tokens(render_chart(default_values())) == {"conveyor-reconciler"}
+
+
+def test_the_runner_pool_gives_the_server_its_token_and_the_agents_still_none() -> None:
+    assert mounting_tokens(render_chart(EVERYTHING)) == {"conveyor-reconciler", "conveyor-server"}
+
+
+def test_replace_adds_update_and_nothing_else() -> None:
+    items = render_chart(default_values(allowReplace=True))
+    reconciler = [r for w, r in rbac_rules(items) if w.endswith("/conveyor-reconciler")]
+    assert reconciler
+    assert all(r["verbs"] == [*MANAGE[:4], "update", *MANAGE[4:]] for r in reconciler)

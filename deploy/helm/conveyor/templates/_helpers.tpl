@@ -48,7 +48,12 @@ https://{{ include "conveyor.name" . }}-server.{{ .Release.Namespace }}.svc:{{ .
 {{- end -}}
 {{- end -}}
 
-{{/* The verbs the reconciler gets on every kind it manages (README: "What RBAC it gets"). */}}
+{{/* The verbs the reconciler gets on every kind it manages (README: "What RBAC it gets");
+`update` only with reconciler.allowReplace (the Replace=true sync option's PUT). */}}
 {{- define "conveyor.manageVerbs" -}}
+{{- if .Values.reconciler.allowReplace -}}
+[get, list, watch, create, update, patch, delete]
+{{- else -}}
 [get, list, watch, create, patch, delete]
+{{- end -}}
 {{- end -}}
