@@ -19,7 +19,14 @@ from conveyor.reconcile import health
 from conveyor.reconcile.model import HealthStatus
 from conveyor.targets.base import EventKind, Manifest, ObjectRef, TargetEvent
 from conveyor.targets.kubernetes.informer import Backoff
-from conveyor.targets.kubernetes.watch import NotWatched, WaitTimedOut, Watches
+from conveyor.targets.kubernetes.watch import (
+    RECHECK,
+    UNWATCHED,
+    NotWatched,
+    WaitTimedOut,
+    Watches,
+    changed,
+)
 from conveyor.targets.kubernetes.watch_events import DriftFeed
 from tests.targets.kubernetes.kube_emulator import (
     DEPLOYMENTS,
@@ -195,5 +202,24 @@ def test_a_wait_times_out_with_the_objects_name_and_an_unwatched_kind_is_refused
                 await watches.wait_for(MIGRATE, complete, timeout=0.2)
             with pytest.raises(NotWatched, match="no watch on Deployment"):
                 await watches.wait_for(WEB, complete, timeout=0.2)
+
+    asyncio.run(scenario())
+
+
+def test_changed_wakes_on_the_objects_event_and_falls_back_to_a_short_wait_when_unwatched() -> None:
+    async def scenario() -> None:
+        async with watching() as (source, watches, _):
+            await create(source, JOBS, job("migrate"))
+            await watches.acquire(JOBS, SHOP).synced.wait()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            waking = asyncio.create_task(changed(watches, [MIGRATE], timeout=5))
+            await asyncio.sleep(0.05)
+            await patch(source, JOBS, "shop", "migrate", {"spec": {"suspend": True}})
+            await waking
+            assert loop.time() - started < RECHECK
+            started = loop.time()
+            await changed(watches, [WEB], timeout=5)  # Deployments are not watched here
+            assert UNWATCHED <= loop.time() - started < RECHECK
 
     asyncio.run(scenario())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 
 from conveyor.clients.kube_watch import ListWatch, ResourceKind, Scope
@@ -23,6 +23,12 @@ from conveyor.targets.base import Manifest, ObjectRef, TargetError
 from conveyor.targets.kubernetes.informer import Backoff, Change, ChangeType, Informer
 
 log = logging.getLogger(__name__)
+
+#: `changed` returns after this long at most even with no event: a change that landed
+#: between the caller's read and its call to `changed` is then seen at the next check.
+RECHECK = 1.0
+#: … and after this long when a ref's kind is not watched here (plain polling).
+UNWATCHED = 0.1
 
 Predicate = Callable[[Manifest | None], bool]
 OnStart = Callable[[Informer], None]
@@ -146,6 +152,35 @@ class Watches:
             raise WaitTimedOut(ref, f"not there after {timeout:g}s") from None
         finally:
             unsubscribe()
+
+
+async def changed(watches: Watches, refs: Collection[ObjectRef], timeout: float) -> None:
+    """Return once one of `refs` changes in its informer's cache, or after `timeout` (capped
+    by `RECHECK`, or by `UNWATCHED` when a ref's kind is not watched). What a Kubernetes
+    target's `ChangeFeed.changed` calls; `reconcile.sync` waits for a wave's health on it."""
+    loop = asyncio.get_running_loop()
+    woke: asyncio.Future[None] = loop.create_future()
+    cap, unsubscribes = RECHECK, []
+    for ref in refs:
+        try:
+            informer = watches.informer_for(ref)
+        except NotWatched:
+            cap = UNWATCHED
+            continue
+        unsubscribes.append(informer.subscribe(_waker(woke, (ref.namespace, ref.name))))
+    try:
+        await asyncio.wait({woke}, timeout=min(timeout, cap))
+    finally:
+        for unsubscribe in unsubscribes:
+            unsubscribe()
+
+
+def _waker(woke: asyncio.Future[None], key: tuple[str, str]) -> Callable[[Change], None]:
+    def wake(change: Change) -> None:
+        if change.key == key and not woke.done():
+            woke.set_result(None)
+
+    return wake
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
