@@ -125,6 +125,8 @@ class Informer:
     # -- reading --------------------------------------------------------------------------
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The cached object itself, shared with every reader: copy it before changing it
+        (the target's `get` hands out copies)."""
         return self.objects.get((namespace, name))
 
     def items(self) -> list[dict[str, Any]]:
