@@ -239,3 +239,9 @@ def test_scope_namespace_picks_the_collection_path(namespace: str | None, path: 
     assert CONFIGMAPS.path(namespace) == path
     apps = ResourceKind(group="apps", version="v1", kind="Deployment", plural="deployments")
     assert apps.path("shop") == "/apis/apps/v1/namespaces/shop/deployments"
+
+
+def test_a_resync_period_that_is_not_positive_is_refused_naming_the_kind() -> None:
+    source = HttpListWatch(httpx.AsyncClient(base_url="http://127.0.0.1:1"))
+    with pytest.raises(ValueError, match="resync period of configmaps must be a positive"):
+        Informer(source, CONFIGMAPS, SHOP, resync=0)

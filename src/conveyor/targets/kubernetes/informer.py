@@ -110,6 +110,8 @@ class Informer:
         resync: float = 300.0,
         backoff: Backoff | None = None,
     ) -> None:
+        if not resync > 0:
+            raise ValueError(f"resync period of {kind} must be a positive number of seconds")
         self.source = source
         self.kind = kind
         self.scope = scope or Scope()
