@@ -36,7 +36,7 @@ Contract, in the words a new target author needs (Podman in issue 7, Kubernetes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -207,4 +207,15 @@ class Target(Protocol):
 
     def events(self) -> AsyncIterator[TargetEvent]:
         """Out-of-band changes, as they happen; may never yield."""
+        ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """Optional for a target: waiting for live objects to change, so that `reconcile.sync`
+    waits for a wave's health (hook Jobs included) on events instead of polling `get`.
+    The Kubernetes target answers it from its watches."""
+
+    async def changed(self, refs: Collection[ObjectRef], timeout: float) -> None:
+        """Return once one of `refs` changed, or after `timeout` seconds at most."""
         ...
