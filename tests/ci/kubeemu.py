@@ -1,0 +1,63 @@
+"""kmock's KubernetesEmulator for the runner pool's tests, with the one piece of API-server
+behaviour the pool reads that the emulator lacks: a created object gets a `metadata.uid`
+(a real API server always assigns one; the emulator does no defaulting). Also the kubelet's
+part the tests play: `set_phase` writes a pod's `status.phase`. Used by `test_kubepool`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp.web
+from kmock import KubernetesEmulator, Server, action, resource
+from kmock._internal.rendering import Request
+from lightkube import AsyncClient, KubeConfig
+from lightkube.config.models import Cluster, User
+
+__all__ = ["PODS", "SECRETS", "UidEmulator", "emulated_cluster", "objects", "set_phase"]
+
+PODS = resource("", "v1", "pods")
+SECRETS = resource("", "v1", "secrets")
+
+
+class UidEmulator(KubernetesEmulator):
+    """The emulator, assigning `metadata.uid` on create as an API server does."""
+
+    async def _handle(self, request: Request) -> aiohttp.web.StreamResponse:
+        if request.action == action.CREATE and isinstance(request.data, dict):
+            request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
+        return await super()._handle(request)
+
+
+@asynccontextmanager
+async def emulated_cluster() -> AsyncIterator[tuple[UidEmulator, AsyncClient]]:
+    """A running emulator and a lightkube client for it (bearer token, plain HTTP)."""
+    emulator = UidEmulator()
+    # lists of a kind with no object yet answer 404 unless the kind is declared
+    emulator.resources[PODS] = {"kind": "Pod", "namespaced": True}
+    emulator.resources[SECRETS] = {"kind": "Secret", "namespaced": True}
+    async with Server(emulator):
+        config = KubeConfig.from_one(
+            cluster=Cluster(server=str(emulator.url)), user=User(token="test")
+        )
+        client = AsyncClient(config)
+        try:
+            yield emulator, client
+        finally:
+            await client.close()
+
+
+def objects(emulator: UidEmulator, kind: Any, namespace: str) -> dict[str, dict[str, Any]]:
+    """The live objects of `kind` (PODS or SECRETS) in `namespace`, by name."""
+    return {
+        name: dict(obj.raw)
+        for (res, ns, name), obj in emulator.objects.items()
+        if res == kind and ns == namespace and not obj.deleted
+    }
+
+
+def set_phase(emulator: UidEmulator, namespace: str, name: str, phase: str) -> None:
+    """What the kubelet would report: the pod's container ended (Succeeded or Failed)."""
+    emulator.objects[PODS, namespace, name].patch({"status": {"phase": phase}})
