@@ -65,9 +65,13 @@ async def commit(service: CIService, tmp_path: Path, text: str) -> list[int]:
 
 
 async def finish(service: CIService, emulator: UidEmulator, name: str) -> None:
-    """The pod's runner takes a job, completes it, exits: what the pod would do."""
-    got = await service.poll(name, labels=["self-hosted", "k8s"], ephemeral=True, timeout=0)
-    assert got is not None
+    """The pod's runner takes its job, completes it, exits: what the pod would do."""
+    pod = objects(emulator, PODS, NS)[name]
+    unit = int(pod["metadata"]["annotations"]["conveyor.dev/unit"])
+    assert pod["spec"]["containers"][0]["args"][5:7] == ["--unit", str(unit)]
+    labels = ["self-hosted", "k8s"]
+    got = await service.poll(name, labels=labels, ephemeral=True, timeout=0, only_unit=unit)
+    assert got is not None and got["unit_id"] == unit
     service.complete(int(got["run_id"]), name, {"result": "success"})
     set_phase(emulator, NS, name, "Succeeded")
 
@@ -188,6 +192,7 @@ def test_services_become_containers_of_the_runner_pod(service: CIService, tmp_pa
         assert redis["ports"] == [{"containerPort": 6379, "protocol": "TCP"}]
         assert redis["env"] == [{"name": "MODE", "value": "test"}]
         assert db["args"] == ["-c", "fsync=off"]
+        assert pod["spec"]["containers"][0]["args"][-1] == "--sidecar-services"
 
     run_pool(service, scenario)
 
@@ -226,3 +231,21 @@ def test_warm_pods_stay_at_min_without_jobs(service: CIService) -> None:
         assert registration is not None and registration["scope"] == "org:acme"
 
     run_pool(service, scenario, warm)
+
+
+def test_a_job_pod_takes_its_own_job_only(service: CIService, tmp_path: Path) -> None:
+    async def scenario(pool: KubePool, emulator: UidEmulator) -> None:
+        await commit(service, tmp_path, jobs(2))
+        await pool.step()
+        pods = objects(emulator, PODS, NS)
+        units = {int(p["metadata"]["annotations"]["conveyor.dev/unit"]) for p in pods.values()}
+        assert len(units) == 2
+        name, pod = next(iter(pods.items()))
+        own = int(pod["metadata"]["annotations"]["conveyor.dev/unit"])
+        [other] = units - {own}
+        labels = ["self-hosted", "k8s"]
+        assert await service.poll(name, labels=labels, timeout=0, only_unit=other + 100) is None
+        got = await service.poll(name, labels=labels, timeout=0, only_unit=own)
+        assert got is not None and got["unit_id"] == own
+
+    run_pool(service, scenario)

@@ -10,7 +10,8 @@ through lightkube's `AsyncClient`. Every `interval` seconds one `step`:
    runner registration (`reap`);
 3. per template (the first whose labels cover a job's `runs-on` takes it), starts a pod for
    each queued job without one, up to `max` live pods, plus warm pods up to `min`; deletes
-   job pods whose job went to another runner and whose runner holds none (`scale`).
+   job pods whose job went to another runner and whose runner holds none (`scale`). A job's
+   pod takes that job only (`conveyor runner --unit`): its containers are that job's.
 
 A pod's runner is registered just in time (`Registrar`, the server's `Auth`), scoped to the
 job's repository (warm pods: the template's `scope`), with the template's labels; its

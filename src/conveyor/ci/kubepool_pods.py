@@ -55,12 +55,19 @@ def runner_pod(
     unit_id: int | None,
     sidecars: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The pod of runner `runner` (its name too), for the job of `unit_id` (None: a warm pod)."""
+    """The pod of runner `runner` (its name too), for the job of `unit_id` (None: a warm pod,
+    any job of its labels and scope); a job's pod takes that job only (`--unit`), since its
+    sidecars are that job's services."""
+    args = ["--server", server, "--ephemeral", "--work", WORK_DIR]
+    if unit_id is not None:
+        args += ["--unit", str(unit_id)]
+    if sidecars:
+        args.append("--sidecar-services")
     agent: dict[str, Any] = {
         "name": "runner",
         "image": template.image,
         "command": ["conveyor", "runner"],
-        "args": ["--server", server, "--ephemeral", "--work", WORK_DIR],
+        "args": args,
         "env": [
             {
                 "name": "CONVEYOR_TOKEN",
