@@ -5,9 +5,11 @@ part the tests play: `set_phase` writes a pod's `status.phase`. Used by `test_ku
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiohttp.web
@@ -16,7 +18,15 @@ from kmock._internal.rendering import Request
 from lightkube import AsyncClient, KubeConfig
 from lightkube.config.models import Cluster, User
 
-__all__ = ["PODS", "SECRETS", "UidEmulator", "emulated_cluster", "objects", "set_phase"]
+__all__ = [
+    "PODS",
+    "SECRETS",
+    "UidEmulator",
+    "cluster_in_thread",
+    "emulated_cluster",
+    "objects",
+    "set_phase",
+]
 
 PODS = resource("", "v1", "pods")
 SECRETS = resource("", "v1", "secrets")
@@ -31,13 +41,43 @@ class UidEmulator(KubernetesEmulator):
         return await super()._handle(request)
 
 
-@asynccontextmanager
-async def emulated_cluster() -> AsyncIterator[tuple[UidEmulator, AsyncClient]]:
-    """A running emulator and a lightkube client for it (bearer token, plain HTTP)."""
+def new_emulator() -> UidEmulator:
     emulator = UidEmulator()
     # lists of a kind with no object yet answer 404 unless the kind is declared
     emulator.resources[PODS] = {"kind": "Pod", "namespaced": True}
     emulator.resources[SECRETS] = {"kind": "Secret", "namespaced": True}
+    return emulator
+
+
+@contextmanager
+def cluster_in_thread() -> Iterator[tuple[UidEmulator, str]]:
+    """An emulator served from its own thread and event loop (for a server in another
+    process): the emulator and its URL."""
+    emulator = new_emulator()
+    ready, done = threading.Event(), threading.Event()
+    urls: list[str] = []
+
+    async def serve() -> None:
+        async with Server(emulator):
+            urls.append(str(emulator.url).rstrip("/"))
+            ready.set()
+            while not done.is_set():
+                await asyncio.sleep(0.05)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(10), "the emulator did not start"
+    try:
+        yield emulator, urls[0]
+    finally:
+        done.set()
+        thread.join(10)
+
+
+@asynccontextmanager
+async def emulated_cluster() -> AsyncIterator[tuple[UidEmulator, AsyncClient]]:
+    """A running emulator and a lightkube client for it (bearer token, plain HTTP)."""
+    emulator = new_emulator()
     async with Server(emulator):
         config = KubeConfig.from_one(
             cluster=Cluster(server=str(emulator.url)), user=User(token="test")

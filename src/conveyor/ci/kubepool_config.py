@@ -5,6 +5,8 @@ types, naming the file and the field) into frozen values that `ci.kubepool` and
 `ci.kubepool_pods` use. A file looks like::
 
     server: https://conveyor.example       # the URL the pods' agents reach the server at
+    kubeconfig: /etc/conveyor/kubeconfig    # optional; with context: optional too; neither:
+    context: ci-cluster                     # in-cluster (service account), else ~/.kube/config
     templates:
       - name: linux                         # DNS-1123 label: pod names start with it
         labels: [self-hosted, linux]        # a job whose runs-on these labels cover
@@ -61,6 +63,8 @@ class PodTemplate:
 class KubePoolConfig:
     server: str
     templates: tuple[PodTemplate, ...]
+    kubeconfig: Path | None = None  # relative paths are relative to the config file
+    context: str = ""
 
 
 class _Template(BaseModel):
@@ -98,6 +102,8 @@ class _File(BaseModel):
 
     server: str = Field(pattern=r"^https?://")
     templates: list[_Template] = Field(min_length=1)
+    kubeconfig: str = ""
+    context: str = ""
 
 
 def load_config(path: Path) -> KubePoolConfig:
@@ -106,11 +112,12 @@ def load_config(path: Path) -> KubePoolConfig:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise KubePoolConfigError(f"{path}: cannot read the runner pool config: {exc}") from exc
-    return parse_config(raw, where=str(path))
+    return parse_config(raw, where=str(path), base=path.parent)
 
 
-def parse_config(raw: Any, *, where: str) -> KubePoolConfig:
-    """The configuration from parsed YAML (`where` names its file in errors)."""
+def parse_config(raw: Any, *, where: str, base: Path | None = None) -> KubePoolConfig:
+    """The configuration from parsed YAML (`where` names its file in errors, `base` is the
+    directory a relative `kubeconfig` is taken from)."""
     try:
         model = _File.model_validate(raw)
     except (ValidationError, CIError) as exc:
@@ -118,8 +125,16 @@ def parse_config(raw: Any, *, where: str) -> KubePoolConfig:
     names = [t.name for t in model.templates]
     if len(set(names)) != len(names):
         raise KubePoolConfigError(f"{where}: templates: two templates share a name: {names}")
+    kubeconfig = None
+    if model.kubeconfig:
+        kubeconfig = (base or Path()) / model.kubeconfig
+        if not kubeconfig.is_file():
+            raise KubePoolConfigError(f"{where}: kubeconfig: no file {kubeconfig}")
     return KubePoolConfig(
-        server=model.server.rstrip("/"), templates=tuple(_template(t) for t in model.templates)
+        server=model.server.rstrip("/"),
+        templates=tuple(_template(t) for t in model.templates),
+        kubeconfig=kubeconfig,
+        context=model.context,
     )
 
 
