@@ -100,4 +100,9 @@ def objects(emulator: UidEmulator, kind: Any, namespace: str) -> dict[str, dict[
 
 def set_phase(emulator: UidEmulator, namespace: str, name: str, phase: str) -> None:
     """What the kubelet would report: the pod's container ended (Succeeded or Failed)."""
-    emulator.objects[PODS, namespace, name].patch({"status": {"phase": phase}})
+    set_status(emulator, namespace, name, {"phase": phase})
+
+
+def set_status(emulator: UidEmulator, namespace: str, name: str, status: dict[str, Any]) -> None:
+    """The pod's `status` as the kubelet would write it (shape from the Pod API reference)."""
+    emulator.objects[PODS, namespace, name].patch({"status": status})

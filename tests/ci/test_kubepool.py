@@ -6,6 +6,7 @@ real server in `tests/server/test_kubepool_agent.py`."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ from conveyor.ci.kubepool_config import parse_config
 from conveyor.ci.service import CIService
 from conveyor.server.auth import Auth, Role
 from tests.ci.helpers import commit_workflow, unit_states
-from tests.ci.kubeemu import PODS, SECRETS, UidEmulator, emulated_cluster, objects, set_phase
+from tests.ci.kubeemu import (
+    PODS,
+    SECRETS,
+    UidEmulator,
+    emulated_cluster,
+    objects,
+    set_phase,
+    set_status,
+)
 
 NS = "ci"
 
@@ -46,7 +55,12 @@ def jobs(count: int, extra: str = "") -> str:
 Scenario = Callable[[KubePool, UidEmulator], Awaitable[None]]
 
 
-def run_pool(service: CIService, scenario: Scenario, config: dict[str, Any] = CONFIG) -> None:
+def run_pool(
+    service: CIService,
+    scenario: Scenario,
+    config: dict[str, Any] = CONFIG,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     async def main() -> None:
         async with emulated_cluster() as (emulator, client):
             pool = KubePool(
@@ -54,6 +68,7 @@ def run_pool(service: CIService, scenario: Scenario, config: dict[str, Any] = CO
                 parse_config(config, where="test.yaml"),
                 client=client,
                 registrar=Auth(service.store),
+                clock=clock,
             )
             await scenario(pool, emulator)
 
@@ -249,3 +264,65 @@ def test_a_job_pod_takes_its_own_job_only(service: CIService, tmp_path: Path) ->
         assert got is not None and got["unit_id"] == own
 
     run_pool(service, scenario)
+
+
+def runner_status(state: dict[str, Any]) -> dict[str, Any]:
+    """A `ContainerStatus` with every field the API requires (Pod API reference, v1)."""
+    return {
+        "name": "runner",
+        "image": "registry.example/conveyor:1",
+        "imageID": "",
+        "ready": False,
+        "restartCount": 0,
+        "state": state,
+    }
+
+
+def test_a_pod_killed_during_its_job_fails_the_job_with_the_pod_reason(
+    service: CIService, tmp_path: Path
+) -> None:
+    async def scenario(pool: KubePool, emulator: UidEmulator) -> None:
+        [run_id] = await commit(service, tmp_path, jobs(1))
+        await pool.step()
+        [(name, pod)] = objects(emulator, PODS, NS).items()
+        unit = int(pod["metadata"]["annotations"]["conveyor.dev/unit"])
+        labels = ["self-hosted", "k8s"]
+        assert await service.poll(name, labels=labels, timeout=0, only_unit=unit) is not None
+        killed = {"terminated": {"reason": "OOMKilled", "exitCode": 137}}
+        status = {"phase": "Failed", "containerStatuses": [runner_status(killed)]}
+        set_status(emulator, NS, name, status)
+        await pool.step()
+        assert objects(emulator, PODS, NS) == {}
+        assert unit_states(service, run_id)["j0"] == ("completed", "failure")
+        reason = service.store.units(run_id=run_id)[0]["reason"]
+        assert reason == f"runner pod {name} ended: Failed (OOMKilled (exit code 137))"
+
+    run_pool(service, scenario)
+
+
+def test_a_job_pod_that_never_starts_fails_its_job_after_the_start_timeout(
+    service: CIService, tmp_path: Path
+) -> None:
+    now = [0.0]
+    config = {**CONFIG, "templates": [{**CONFIG["templates"][0], "startTimeout": 60}]}  # type: ignore[dict-item]
+
+    async def scenario(pool: KubePool, emulator: UidEmulator) -> None:
+        [run_id] = await commit(service, tmp_path, jobs(1))
+        await pool.step()
+        [name] = objects(emulator, PODS, NS)
+        waiting = {"waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}
+        status = {"phase": "Pending", "containerStatuses": [runner_status(waiting)]}
+        set_status(emulator, NS, name, status)
+        await pool.step()
+        now[0] = 59.0
+        await pool.step()
+        assert name in objects(emulator, PODS, NS)  # not yet
+        now[0] = 61.0
+        await pool.step()
+        assert objects(emulator, PODS, NS) == {}
+        assert objects(emulator, SECRETS, NS) == {}
+        assert unit_states(service, run_id)["j0"] == ("completed", "failure")
+        reason = service.store.units(run_id=run_id)[0]["reason"]
+        assert "did not start in time: runner ImagePullBackOff: no such image" in reason
+
+    run_pool(service, scenario, config, clock=lambda: now[0])

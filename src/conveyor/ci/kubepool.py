@@ -28,7 +28,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from lightkube import AsyncClient
@@ -41,13 +42,21 @@ from conveyor.ci.kubepool_config import KubePoolConfig, PodTemplate
 from conveyor.ci.kubepool_pods import (
     POOL_LABEL,
     TEMPLATE_LABEL,
-    UNIT_ANNOTATION,
     PodSpecError,
     owner_reference,
     runner_pod,
     secret_name,
     services_containers,
     token_secret,
+)
+from conveyor.ci.kubepool_status import (
+    FINISHED,
+    labels_of,
+    name_of,
+    phase_of,
+    unit_of,
+    why_ended,
+    why_waiting,
 )
 from conveyor.ci.model import Conclusion, Status, Unit
 from conveyor.ci.runnerscope import covers
@@ -56,7 +65,6 @@ from conveyor.ci.triggers import labels_match
 
 log = logging.getLogger(__name__)
 
-FINISHED = ("Succeeded", "Failed")
 REGISTERED_BY = "kubernetes-runner-pool"
 
 
@@ -78,9 +86,12 @@ class KubePool:
         registrar: Registrar,
         pool_id: str = "default",
         interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.service, self.config, self.client = service, config, client
         self.registrar, self.pool_id, self.interval = registrar, pool_id, interval
+        self.clock = clock
+        self.started: dict[str, float] = {}  # job pods by name: when first seen Pending
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -97,9 +108,9 @@ class KubePool:
         live = [p for p in pods if not await self.reap(p)]
         queued = self.service.parts.ledger.units(status=(Status.QUEUED,))
         busy = {u.runner for u in self.service.parts.ledger.units(status=(Status.IN_PROGRESS,))}
-        taken: set[int] = {_unit_of(p) or 0 for p in live}
+        taken: set[int] = {unit_of(p) or 0 for p in live}
         for template in self.config.templates:
-            mine = [p for p in live if _labels(p).get(TEMPLATE_LABEL) == template.name]
+            mine = [p for p in live if labels_of(p).get(TEMPLATE_LABEL) == template.name]
             wanted = [u for u in queued if u.id not in taken and self._serves(template, u)]
             taken |= {u.id for u in wanted}
             await self.scale(template, mine, wanted, busy)
@@ -112,7 +123,7 @@ class KubePool:
                 Pod, namespace=namespace, labels={POOL_LABEL: self.pool_id}
             ):
                 raw = pod.to_dict()
-                if _labels(raw).get(POOL_LABEL) == self.pool_id:
+                if labels_of(raw).get(POOL_LABEL) == self.pool_id:
                     found.append(raw)
         return found
 
@@ -122,17 +133,49 @@ class KubePool:
         return bool(unit.labels) and labels_match(template.labels, unit.labels)
 
     async def reap(self, pod: dict[str, Any]) -> bool:
-        """Delete a finished pod with its Secret and registration; True when it was one."""
-        phase = (pod.get("status") or {}).get("phase", "")
-        if phase not in FINISHED:
+        """Delete a finished pod with its Secret and registration, and fail the job its
+        runner still held (killed, evicted …: the reason is the pod's); or a job pod that has
+        not started within the template's `startTimeout`, failing its job with the kubelet's
+        reason (an image that cannot be pulled …). True when the pod is gone."""
+        name = name_of(pod)
+        if phase_of(pod) in FINISHED:
+            log.info("runner pod %s %s: deleting it and its registration", name, phase_of(pod))
+            self._fail_held(name, f"runner pod {name} ended: {why_ended(pod)}")
+        elif not self._late(pod):
             return False
-        log.info("runner pod %s %s: deleting it and its registration", _name(pod), phase)
+        else:
+            reason = why_waiting(pod) or "no reason given by the cluster"
+            log.warning("runner pod %s did not start (%s): deleting it", name, reason)
+            self._fail_queued(pod, f"runner pod {name} did not start in time: {reason}")
         await self.remove(pod)
+        self.started.pop(name, None)
         return True
+
+    def _late(self, pod: dict[str, Any]) -> bool:
+        """A job pod still Pending past its template's start timeout (counted from when this
+        pool first saw it)."""
+        if phase_of(pod) != "Pending" or unit_of(pod) is None:
+            return False
+        first = self.started.setdefault(name_of(pod), self.clock())
+        template = labels_of(pod).get(TEMPLATE_LABEL, "")
+        limits = [t.start_timeout for t in self.config.templates if t.name == template]
+        return bool(limits) and self.clock() - first > limits[0]
+
+    def _fail_held(self, runner: str, reason: str) -> None:
+        for unit in self.service.parts.ledger.units(status=(Status.IN_PROGRESS,)):
+            if unit.runner == runner:
+                self.service.parts.runners.endings.finish_unit(
+                    unit, Conclusion.FAILURE, reason=reason
+                )
+
+    def _fail_queued(self, pod: dict[str, Any], reason: str) -> None:
+        for unit in self.service.parts.ledger.units(status=(Status.QUEUED,)):
+            if unit.id == unit_of(pod):
+                self._refuse(unit, reason)
 
     async def remove(self, pod: dict[str, Any]) -> None:
         """Revoke the pod's runner (its credential stops working), then delete pod and Secret."""
-        name, namespace = _name(pod), pod["metadata"].get("namespace") or self._namespace(pod)
+        name, namespace = name_of(pod), pod["metadata"].get("namespace") or self._namespace(pod)
         self.service.store.access.revoke_token(name)
         await self._delete(Pod, name, namespace)
         await self._delete(Secret, secret_name(name), namespace)
@@ -148,16 +191,16 @@ class KubePool:
         pods whose job another runner took (or that ended)."""
         still_queued = {u.id for u in self.service.parts.ledger.units(status=(Status.QUEUED,))}
         for pod in list(mine):
-            held = _unit_of(pod)
-            if held is not None and held not in still_queued and _name(pod) not in busy:
-                log.info("runner pod %s: its job went elsewhere; deleting it", _name(pod))
+            held = unit_of(pod)
+            if held is not None and held not in still_queued and name_of(pod) not in busy:
+                log.info("runner pod %s: its job went elsewhere; deleting it", name_of(pod))
                 await self.remove(pod)
                 mine.remove(pod)
         room = template.maximum - len(mine)
         for unit in wanted[: max(room, 0)]:
             await self.launch(template, unit)
         room -= min(len(wanted), max(room, 0))
-        warm = sum(1 for p in mine if _unit_of(p) is None)
+        warm = sum(1 for p in mine if unit_of(p) is None)
         for _ in range(min(template.minimum - warm, room)):
             await self.launch(template, None)
 
@@ -231,7 +274,7 @@ class KubePool:
         self.service.parts.runners.endings.finish_unit(unit, Conclusion.FAILURE, reason=reason)
 
     def _namespace(self, pod: dict[str, Any]) -> str:
-        template = _labels(pod).get(TEMPLATE_LABEL, "")
+        template = labels_of(pod).get(TEMPLATE_LABEL, "")
         found = [t.namespace for t in self.config.templates if t.name == template]
         return found[0] if found else "default"
 
@@ -247,16 +290,3 @@ def _job(service: CIService, unit: Unit) -> Any:
     run = service.parts.ledger.run(unit.run_id)
     workflow = service.parts.runners.workflows.of(run)
     return next((j for j in workflow.jobs if j.id == unit.job_id), None)
-
-
-def _labels(pod: dict[str, Any]) -> dict[str, str]:
-    return dict((pod.get("metadata") or {}).get("labels") or {})
-
-
-def _name(pod: dict[str, Any]) -> str:
-    return str(pod["metadata"]["name"])
-
-
-def _unit_of(pod: dict[str, Any]) -> int | None:
-    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(UNIT_ANNOTATION)
-    return int(value) if value else None

@@ -18,6 +18,7 @@ types, naming the file and the field) into frozen values that `ci.kubepool` and
         min: 0
         max: 10
         scope: org:acme                     # required when min > 0 (warm pods)
+        startTimeout: 600                   # s a job's pod may stay Pending (then it fails)
 
 Pure: no I/O but reading the file.
 """
@@ -57,6 +58,7 @@ class PodTemplate:
     minimum: int = 0
     maximum: int = 1
     scope: str = ""  # the registration scope of warm pods (min > 0); job pods: the job's repo
+    start_timeout: float = 600.0  # seconds a job's pod may stay Pending before its job fails
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +82,7 @@ class _Template(BaseModel):
     min: int = Field(0, ge=0)
     max: int = Field(1, ge=0)
     scope: str = ""
+    start_timeout: float = Field(600.0, gt=0, alias="startTimeout")
 
     @model_validator(mode="after")
     def _sound(self) -> _Template:
@@ -158,4 +161,5 @@ def _template(t: _Template) -> PodTemplate:
         minimum=t.min,
         maximum=t.max,
         scope=t.scope,
+        start_timeout=t.start_timeout,
     )
