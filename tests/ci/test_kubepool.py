@@ -11,6 +11,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from lightkube import AsyncClient, KubeConfig
+from lightkube.config.models import Cluster, User
+
 from conveyor.ci.kubepool import KubePool
 from conveyor.ci.kubepool_config import parse_config
 from conveyor.ci.service import CIService
@@ -25,6 +29,7 @@ from tests.ci.kubeemu import (
     set_phase,
     set_status,
 )
+from tests.server.conftest import free_port
 
 NS = "ci"
 
@@ -326,3 +331,50 @@ def test_a_job_pod_that_never_starts_fails_its_job_after_the_start_timeout(
         assert "did not start in time: runner ImagePullBackOff: no such image" in reason
 
     run_pool(service, scenario, config, clock=lambda: now[0])
+
+
+def test_pods_of_other_pools_are_left_alone(service: CIService, tmp_path: Path) -> None:
+    """The emulator ignores label selectors (a real API server applies them), so this also
+    checks the pool's own filter."""
+
+    async def scenario(pool: KubePool, emulator: UidEmulator) -> None:
+        foreign = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "app", "namespace": NS, "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+            "status": {"phase": "Succeeded"},
+        }
+        emulator.objects[PODS, NS, "app"] = foreign
+        await pool.step()
+        assert list(objects(emulator, PODS, NS)) == ["app"]
+
+    run_pool(service, scenario)
+
+
+def test_an_unreachable_cluster_is_retried_not_fatal(
+    service: CIService, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        config = KubeConfig.from_one(
+            cluster=Cluster(server=f"http://127.0.0.1:{free_port()}"), user=User(token="t")
+        )
+        client = AsyncClient(config)
+        pool = KubePool(
+            service,
+            parse_config(CONFIG, where="test.yaml"),
+            client=client,
+            registrar=Auth(service.store),
+            interval=0.05,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(pool.run(stop))
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        stop.set()
+        await task
+        await client.close()
+
+    asyncio.run(main())
+    warnings = [r for r in caplog.records if "runner pool: Kubernetes API" in r.getMessage()]
+    assert len(warnings) >= 2

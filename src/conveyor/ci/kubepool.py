@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import httpx2
 from lightkube import AsyncClient
 from lightkube.codecs import from_dict
 from lightkube.core.exceptions import ApiError
@@ -97,8 +98,10 @@ class KubePool:
         while not stop.is_set():
             try:
                 await self.step()
-            except ApiError as exc:  # transient as far as the pool knows: next step retries
-                log.warning("runner pool: Kubernetes API error (%s); retrying", exc)
+            except httpx2.HTTPError as exc:  # lightkube's: API errors, an unreachable cluster
+                log.warning("runner pool: Kubernetes API: %s; retrying in %g s", exc, self.interval)
+            except Exception:  # a bug must not end the pool for good: logged, next step
+                log.exception("runner pool: step failed; retrying in %g s", self.interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
 
