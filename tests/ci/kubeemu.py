@@ -13,8 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiohttp.web
-from kmock import KubernetesEmulator, Server, action, resource
-from kmock._internal.rendering import Request
+from kmock import KubernetesEmulator, Request, Server, action, resource
 from lightkube import AsyncClient, KubeConfig
 from lightkube.config.models import Cluster, User
 

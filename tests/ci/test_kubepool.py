@@ -378,3 +378,23 @@ def test_an_unreachable_cluster_is_retried_not_fatal(
     asyncio.run(main())
     warnings = [r for r in caplog.records if "runner pool: Kubernetes API" in r.getMessage()]
     assert len(warnings) >= 2
+
+
+def test_the_first_template_whose_labels_cover_the_job_takes_it(
+    service: CIService, tmp_path: Path
+) -> None:
+    big = {**CONFIG["templates"][0], "name": "big", "labels": ["self-hosted", "k8s", "gpu"]}  # type: ignore[dict-item]
+    small = {**CONFIG["templates"][0], "name": "small"}  # type: ignore[dict-item]
+    config = {**CONFIG, "templates": [small, big]}
+    text = jobs(1) + "  g:\n    runs-on: [self-hosted, k8s, gpu]\n    steps: [{run: 'true'}]\n"
+
+    async def scenario(pool: KubePool, emulator: UidEmulator) -> None:
+        await commit(service, tmp_path, text)
+        await pool.step()
+        made = sorted(
+            p["metadata"]["labels"]["conveyor.dev/runner-template"]
+            for p in objects(emulator, PODS, NS).values()
+        )
+        assert made == ["big", "small"]  # j0 fits both: the first (small) takes it; g: big only
+
+    run_pool(service, scenario, config)
