@@ -196,7 +196,9 @@ class KubePool:
         for pod in list(mine):
             held = unit_of(pod)
             if held is not None and held not in still_queued and name_of(pod) not in busy:
-                log.info("runner pod %s: its job went elsewhere; deleting it", name_of(pod))
+                log.info(
+                    "runner pod %s: its job ended or went elsewhere; deleting it", name_of(pod)
+                )
                 await self.remove(pod)
                 mine.remove(pod)
         room = template.maximum - len(mine)
