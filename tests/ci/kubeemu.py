@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiohttp.web
-from kmock import KubernetesEmulator, Request, Server, action, resource
+from kmock import KubernetesEmulator, Request, ResourceInfo, Server, action, resource
 from lightkube import AsyncClient, KubeConfig
 from lightkube.config.models import Cluster, User
 
@@ -43,8 +43,8 @@ class UidEmulator(KubernetesEmulator):
 def new_emulator() -> UidEmulator:
     emulator = UidEmulator()
     # lists of a kind with no object yet answer 404 unless the kind is declared
-    emulator.resources[PODS] = {"kind": "Pod", "namespaced": True}
-    emulator.resources[SECRETS] = {"kind": "Secret", "namespaced": True}
+    emulator.resources[PODS] = ResourceInfo(kind="Pod", namespaced=True)
+    emulator.resources[SECRETS] = ResourceInfo(kind="Secret", namespaced=True)
     return emulator
 
 

@@ -12,14 +12,14 @@ from conveyor.ci.kubepool_config import KubePoolConfigError, load_config, parse_
 from conveyor.ci.kubepool_pods import PodSpecError, services_containers
 from conveyor.workflow.model import Container, Job
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "server": "http://conveyor:8080",
     "templates": [{"name": "linux", "labels": ["self-hosted"], "image": "img:1", "max": 3}],
 }
 
 
 def with_template(**changes: Any) -> dict[str, Any]:
-    return {**GOOD, "templates": [{**GOOD["templates"][0], **changes}]}  # type: ignore[dict-item]
+    return {**GOOD, "templates": [{**GOOD["templates"][0], **changes}]}
 
 
 def test_a_good_config_gives_templates_with_their_limits() -> None:
