@@ -1,0 +1,9 @@
+"""The Kubernetes target (issue 16): desired state applied to a cluster's API server.
+
+Owns: `target` (`KubernetesTarget`, the `Target` Protocol over `clients.kubeapi`),
+`tracking` (Argo CD's label/annotation ownership marks), `normalize` (fields the server
+writes or defaults), `snapshot` (the re-list that backs `events()`), `build` (a target
+from a `conveyor.yaml` entry). Called by `conveyor.app` (which chooses targets) and,
+through the Protocol, by `conveyor.reconcile`. Talks to the cluster only through
+`conveyor.clients.kube*`; must not know Git or applications.
+"""
