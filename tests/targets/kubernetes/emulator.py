@@ -15,6 +15,9 @@ the Kubernetes API documentation (NOT checked against a real server here):
   server fills, so dry-run answers can show defaulting).
 * a CustomResourceDefinition that is stored is served by discovery (the real
   apiextensions controller "establishes" it).
+* `/api/v1/namespaces/<name>` is the Namespace object `<name>` (kmock reads the path as
+  a namespace with no resource), and `/api/v1/namespaces` lists them with a label
+  selector (kmock answers 500).
 * `fail(...)`: the next matching request answers with a recorded `Status` body (403, 409,
   422 ...), written in the shape the API reference gives.
 
@@ -27,6 +30,7 @@ import copy
 import gzip
 import importlib.resources
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp.web
+import attrs
 import kmock
 import yaml
 from typing_extensions import override
@@ -64,11 +69,24 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         """The next `method` request whose path contains `path_part` answers `body`."""
         self.scripted.append(Scripted(method.upper(), path_part, status, body))
 
+    def stored(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The stored object (`resource` as `apps/v1/deployments`), None if absent or gone."""
+        try:
+            obj = self.objects[resource, namespace, name]
+        except KeyError:
+            return None
+        return None if obj.deleted else dict(obj.raw)
+
     def history(self) -> list[kmock.Request]:
         return list(self)
 
     @override
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        request, namespace_object = _namespace_object(request)
+        if namespace_object and request.method.value in ("GET", "DELETE"):
+            return await self._namespace(request)
+        if request.url.path == "/api/v1/namespaces" and request.method.value == "GET":
+            return self._namespaces(request)
         for item in self.scripted:
             if item.method == request.method.value and item.path_part in request.url.path:
                 self.scripted.remove(item)
@@ -85,6 +103,32 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         if request.params.get("dryRun") == "All":
             return aiohttp.web.json_response(result)
         return await self._store(request, key, current, result)
+
+    async def _namespace(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        key = self._key(request)
+        current = self._current(key)
+        if current is None:
+            return aiohttp.web.json_response(_not_found(key), status=404)
+        if request.method.value == "DELETE":
+            async with self._lock:
+                self.objects[key].delete()
+        return aiohttp.web.json_response(current)
+
+    def _namespaces(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        """The Namespace list (kmock 0.8 fails on this cluster-wide path)."""
+        wanted = dict(
+            pair.split("=", 1)
+            for pair in request.params.get("labelSelector", "").split(",")
+            if pair
+        )
+        found = [
+            dict(obj.raw)
+            for (res, _, _), obj in self.objects.items()
+            if res.plural == "namespaces" and not obj.deleted
+        ]
+        items = [o for o in found if wanted.items() <= _labels(o).items()]
+        doc = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": items}
+        return aiohttp.web.json_response(doc)
 
     def _key(self, request: kmock.Request) -> tuple[Any, Any, Any]:
         meta = (request.data or {}).get("metadata") or {}
@@ -135,6 +179,30 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
                 "namespaced": spec.get("scope") == "Namespaced",
                 "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"],
             }
+
+
+_NAMESPACE_PATH = re.compile(r"^/api/v1/namespaces/(?P<name>[^/]+)$")
+_ACTIONS = {"GET": "FETCH", "DELETE": "DELETE", "PATCH": "UPDATE", "PUT": "UPDATE"}
+
+
+def _namespace_object(request: kmock.Request) -> tuple[kmock.Request, bool]:
+    """kmock reads `/api/v1/namespaces/<name>` as "namespace <name>, no resource"; the
+    real API serves the Namespace object `<name>` there."""
+    match = _NAMESPACE_PATH.match(request.url.path)
+    if match is None or request.method.value not in _ACTIONS or "watch" in request.params:
+        return request, False
+    fixed = attrs.evolve(
+        request,
+        resource=kmock.resource("", "v1", "namespaces"),
+        namespace=None,
+        name=match["name"],
+        action=kmock.action(_ACTIONS[request.method.value]),
+    )
+    return fixed, True
+
+
+def _labels(obj: dict[str, Any]) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
 def _not_found(key: tuple[Any, Any, Any]) -> dict[str, Any]:

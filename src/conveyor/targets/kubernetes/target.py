@@ -86,7 +86,7 @@ class KubernetesTarget:
 
     @property
     def normalization(self) -> tuple[NormalizationRule, ...]:
-        return (*SERVER_FIELDS, marks.normalization(self.tracking))
+        return (*SERVER_FIELDS, *marks.normalization(self.tracking))
 
     async def apply(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest:
         ref = ObjectRef.of(obj)
@@ -97,7 +97,8 @@ class KubernetesTarget:
                 live = await self.api.replace(res, stamped)
             else:
                 live = await self.api.apply(res, stamped, force=options.force_conflicts)
-        self._kinds[(ref.group, ref.kind)] = None
+        if marks.owner(stamped, self.tracking):  # not a namespace CreateNamespace made
+            self._kinds[(ref.group, ref.kind)] = None
         if (ref.group, ref.kind) == _CRD:
             self.api.discovery.forget(str((obj.get("spec") or {}).get("group") or ""))
         self._snapshot.wrote(live, marks.owner(live, self.tracking))

@@ -87,11 +87,15 @@ def selector(app: str, tracking: Tracking) -> dict[str, str]:
     return {INSTANCE_LABEL: app} if tracking.labels else {OWNER_LABEL: app}
 
 
-def normalization(tracking: Tracking) -> NormalizationRule:
-    """The marks `stamp` adds are the target's, not the app's: the diff ignores them."""
+def normalization(tracking: Tracking) -> tuple[NormalizationRule, ...]:
+    """The marks `stamp` adds are the target's, not the app's: the diff ignores them (and
+    the `annotations: {}` left where the tracking id was the only annotation)."""
     pointers = []
     if tracking.labels:
         pointers.append("/metadata/labels/app.kubernetes.io~1instance")
     if tracking.annotates:
         pointers.append("/metadata/annotations/argocd.argoproj.io~1tracking-id")
-    return NormalizationRule(kind="*", pointers=tuple(pointers))
+    return (
+        NormalizationRule(kind="*", pointers=tuple(pointers)),
+        NormalizationRule(kind="*", pointers=("/metadata/annotations",), default={}),
+    )
