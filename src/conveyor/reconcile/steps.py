@@ -25,6 +25,7 @@ from conveyor.reconcile import (
     namespaces,
     operations,
     ordering,
+    serverdiff,
     sharing,
     sync,
 )
@@ -216,7 +217,8 @@ async def object_diffs(env: Env, rt: AppRuntime) -> list[ObjectDiff]:
     assert rt.desired is not None
     live = await live_objects(env, rt)
     rules = normalizer(env, rt)
-    changed = [d for d in diffs(rt.desired, live, rules) if d.changed]
+    compared = await serverdiff.stored_forms(env.target(rt), rt.app, rt.desired.manifests, live)
+    changed = [d for d in diffs(rt.desired, live, rules, compared) if d.changed]
     wanted = {ObjectRef.of(o) for o in rt.desired.manifests}
     stale = [
         compare(ref, None, live[ref], rules) for ref in sorted(rt.inventory - wanted) if ref in live
@@ -254,6 +256,7 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
         normalizer=normalizer(env, rt),
         prune=policy.prune or not policy.automated,
         allow_empty=policy.allow_empty,
+        compared=await serverdiff.stored_forms(env.target(rt), rt.app, rt.desired.manifests, live),
     )
     rt.plan = sharing.restrict(planned, rt.sharing, fail=policy.enabled(sharing.FAIL_OPTION))
     env.claims.pruning(rt.app.name, ((rt.app.target, r) for r in rt.plan.prune.delete))

@@ -11,8 +11,9 @@ the Kubernetes API documentation (NOT checked against a real server here):
 * PUT of a named object replaces it, and answers 404 NotFound when there is none (kmock
   does not route PUT).
 * every stored write gets `metadata.uid`, a `resourceVersion` that grows, and
-  `creationTimestamp`; a Deployment without `spec.replicas` gets 1 (a default the real
-  server fills, so dry-run answers can show defaulting).
+  `creationTimestamp`; a Deployment gets `spec.replicas: 1` and its pod template
+  `schedulerName: default-scheduler` when unset (defaults the real server fills; no
+  target normalisation rule covers the second, so only a dry-run diff ignores it).
 * a CustomResourceDefinition that is stored is served by discovery (the real
   apiextensions controller "establishes" it).
 * `/api/v1/namespaces/<name>` is the Namespace object `<name>` (kmock reads the path as
@@ -150,7 +151,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         meta["creationTimestamp"] = old.get("creationTimestamp") or "2026-01-01T00:00:00Z"
         meta["resourceVersion"] = str(self.version + 1)
         if data.get("kind") == "Deployment":
-            data.setdefault("spec", {}).setdefault("replicas", 1)
+            spec = data.setdefault("spec", {})
+            spec.setdefault("replicas", 1)
+            pod = spec.setdefault("template", {}).setdefault("spec", {})
+            pod.setdefault("schedulerName", "default-scheduler")
         return data
 
     async def _store(

@@ -31,7 +31,7 @@ def run(
             try:
                 await scenario(target, emulator)
             finally:
-                await target.close()
+                await target.aclose()
 
     asyncio.run(main())
 

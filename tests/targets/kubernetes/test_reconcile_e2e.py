@@ -83,7 +83,7 @@ def test_demo_config_deploys_updates_prunes_heals_and_rolls_back(tmp_path: Path)
                 await _heal(rec, emu, target)
                 await _rollback(rec, emu)
             finally:
-                await target.close()
+                await target.aclose()
                 store.close()
 
     asyncio.run(scenario())
@@ -101,7 +101,10 @@ async def _create(rec: Reconciler, emu: ApiServerEmulator) -> None:
     writes = [r for r in emu.history() if r.method.value == "PATCH"]
     assert writes and all(r.headers["Content-Type"] == APPLY_PATCH for r in writes)
     again = (await rec.reconcile_all())["demo-dev"]
-    assert again["sync"]["status"] == "Synced", again  # server fields are not drift
+    # Server fields and defaults (the emulator's schedulerName) are not drift: the diff
+    # compared the live objects with the server's dry-run answer.
+    assert again["sync"]["status"] == "Synced", again
+    assert any(r.params.get("dryRun") == "All" for r in emu.history())
 
 
 async def _update(rec: Reconciler, emu: ApiServerEmulator, repo: ConfigRepo) -> None:

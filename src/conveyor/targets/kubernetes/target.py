@@ -166,7 +166,8 @@ class KubernetesTarget:
                 for event in self._snapshot.changes(app, before, now):
                     yield event
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close the connection (`conveyor.app` calls it when a command ends)."""
         await self.api.close()
 
     async def _resource(self, ref: ObjectRef) -> ApiResource | None:
