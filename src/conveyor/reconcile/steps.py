@@ -83,16 +83,23 @@ class Env:
     def target(self, rt: AppRuntime) -> Target:
         """The app's target. Argo CD's in-cluster destination (`server:
         https://kubernetes.default.svc`) is "where the platform runs": the target named
-        `in-cluster`, else the first target of the config (Conveyor's own host)."""
+        `in-cluster`, else the first target of the config (Conveyor's own host). Another
+        `destination.server` URL is the target whose `server` it is (a `kubernetes`
+        target's API server, from its kubeconfig)."""
         found = self.target_named(rt.app.target)
         if found is None:
+            if "://" in rt.app.target:
+                raise TargetError(None, f"no kubernetes target connects to {rt.app.target!r}")
             raise TargetError(None, f"no target named {rt.app.target!r} is configured")
         return found
 
     def target_named(self, name: str) -> Target | None:
         if name == IN_CLUSTER_TARGET and name not in self.targets and self.targets:
             return next(iter(self.targets.values()))
-        return self.targets.get(name)
+        if name in self.targets or "://" not in name:
+            return self.targets.get(name)
+        servers = {str(getattr(t, "server", "")).rstrip("/"): t for t in self.targets.values()}
+        return servers.get(name)
 
 
 async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> Outcome:

@@ -12,7 +12,11 @@ import yaml
 from conveyor.app.cmd_reconcile import make_target
 from conveyor.clients.kubeconfig import KubeConfigError
 from conveyor.core.errors import UserError
+from conveyor.reconcile.applications import parse_applications
 from conveyor.reconcile.config import load_config
+from conveyor.reconcile.sources import Sources
+from conveyor.reconcile.steps import Env
+from conveyor.store import Store
 from conveyor.targets.kubernetes.target import KubernetesTarget
 from conveyor.targets.kubernetes.tracking import Tracking
 from tests.targets.kubernetes.emulator import kubeconfig_for, started
@@ -79,3 +83,34 @@ def test_the_configured_target_applies_to_the_cluster(tmp_path: Path) -> None:
             assert emu.stored("apps/v1/deployments", "prod", "web") is not None
 
     asyncio.run(main())
+
+
+def test_destination_server_urls_map_onto_kubernetes_targets(tmp_path: Path) -> None:
+    path = kubeconfig_for("https://10.1.2.3:6443", tmp_path / "kc")
+    target = built(tmp_path, kubeconfig=str(path))
+    store = Store.open(tmp_path / "state.db")
+    try:
+        env = Env(targets={"prod": target}, store=store, sources=Sources(tmp_path / "cache"))
+        assert env.target_named("https://10.1.2.3:6443") is target
+        assert env.target_named("prod") is target
+        assert env.target_named("https://10.9.9.9:6443") is None
+    finally:
+        store.close()
+        asyncio.run(target.aclose())
+
+
+def test_destination_server_must_be_a_url() -> None:
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web"},
+        "spec": {
+            "source": {"repoURL": "https://example.com/r.git", "path": "."},
+            "destination": {"server": "prod-cluster", "namespace": "web"},
+        },
+    }
+    with pytest.raises(UserError, match="is not a cluster URL"):
+        parse_applications(yaml.safe_dump(doc), "apps/web.yaml")
+    doc["spec"]["destination"]["server"] = "https://10.1.2.3:6443/"
+    (app,) = parse_applications(yaml.safe_dump(doc), "apps/web.yaml")
+    assert app.target == "https://10.1.2.3:6443"

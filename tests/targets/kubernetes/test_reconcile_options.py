@@ -4,6 +4,7 @@ extended: tests/targets/kubernetes/emulator.py; no real API server)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +33,26 @@ def plain(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def reconcile(
-    tmp_path: Path, objects: list[dict[str, Any]], options: list[str]
+    tmp_path: Path,
+    objects: list[dict[str, Any]],
+    options: list[str],
+    *,
+    server: Callable[[str], str] | None = None,
 ) -> ApiServerEmulator:
-    """One pass of an automated app holding `objects` with `options`; the emulator after."""
+    """One pass of an automated app holding `objects` with `options`; the emulator after.
+    `server` gives the app's `destination.server` from the emulator's URL (else the
+    destination is the target's name)."""
     repo = config_repo(tmp_path)
     repo.write_objects("app/all.yaml", *objects)
     repo.commit("app")
-    extra = {"syncPolicy": {"automated": {"prune": True}, "syncOptions": options}}
-    doc = application("web", repo, "app", target="k8s", extra=extra)
+    extra: dict[str, Any] = {"syncPolicy": {"automated": {"prune": True}, "syncOptions": options}}
 
     async def main() -> ApiServerEmulator:
         async with started(tmp_path) as (emu, config):
             target = KubernetesTarget(name="k8s", api=KubeApi(kubeconfig.load(str(config))))
+            if server is not None:
+                extra["destination"] = {"server": server(target.server), "namespace": "prod"}
+            doc = application("web", repo, "app", target="k8s", extra=extra)
             store = Store.open(tmp_path / "state.db")
             env = Env(
                 targets={"k8s": target},
@@ -106,3 +115,8 @@ def test_create_namespace_creates_the_destination_namespace(tmp_path: Path) -> N
     assert namespace is not None and namespace["kind"] == "Namespace"
     patch = next(r for r in emu.history() if r.method.value == "PATCH")
     assert patch.url.path == "/api/v1/namespaces/prod"  # before anything else is written
+
+
+def test_destination_server_selects_the_target_connected_to_it(tmp_path: Path) -> None:
+    emu = reconcile(tmp_path, [plain(deployment())], [], server=lambda url: url + "/")
+    assert emu.stored("apps/v1/deployments", "prod", "web") is not None

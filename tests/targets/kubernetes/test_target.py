@@ -209,3 +209,20 @@ def test_own_writes_are_not_reported_as_events(tmp_path: Path) -> None:
             await asyncio.wait_for(anext(stream), 0.3)
 
     run(tmp_path, scenario, resync=0.05)
+
+
+def test_a_common_kind_it_may_not_list_is_skipped_unless_it_applied_one(tmp_path: Path) -> None:
+    async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
+        message = 'secrets is forbidden: User "ci" cannot list resource "secrets" in API group ""'
+        denied = {"kind": "Status", "apiVersion": "v1", "code": 403, "message": message}
+        await target.apply(deployment())
+        emu.fail("GET", "/api/v1/secrets", 403, denied)
+        assert [o["metadata"]["name"] for o in await target.list_owned("web")] == ["web"]
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+        secret["metadata"].update(namespace="prod", labels={"conveyor.dev/app": "web"})
+        await target.apply(secret)
+        emu.fail("GET", "/api/v1/secrets", 403, denied)
+        with pytest.raises(TargetRejected, match="may not list secrets"):
+            await target.list_owned("web")
+
+    run(tmp_path, scenario)

@@ -22,12 +22,13 @@ Built by `targets.kubernetes.build` from `conveyor.yaml`; called by `reconcile`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 from conveyor.clients.kubeapi import KubeApi
 from conveyor.clients.kubediscovery import ApiResource
-from conveyor.clients.kubeerrors import KubeError, KubeUnknownKind
+from conveyor.clients.kubeerrors import KubeError, KubeForbidden, KubeUnknownKind
 from conveyor.targets.base import (
     APPLY,
     ApplyOptions,
@@ -42,6 +43,8 @@ from conveyor.targets.base import (
 from conveyor.targets.kubernetes import tracking as marks
 from conveyor.targets.kubernetes.normalize import SERVER_FIELDS
 from conveyor.targets.kubernetes.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
 
 #: Kinds `list_owned` always looks at: (group, kind).
 COMMON_KINDS = (
@@ -78,11 +81,17 @@ class KubernetesTarget:
         self.tracking = tracking
         self.resync = resync
         self._kinds: dict[tuple[str, str], None] = dict.fromkeys(COMMON_KINDS)
+        self._applied: set[tuple[str, str]] = set()
         self._snapshot = Snapshot()
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def server(self) -> str:
+        """The API server's URL: Argo CD's `destination.server` selects the target by it."""
+        return self.api.server
 
     @property
     def normalization(self) -> tuple[NormalizationRule, ...]:
@@ -99,6 +108,7 @@ class KubernetesTarget:
                 live = await self.api.apply(res, stamped, force=options.force_conflicts)
         if marks.owner(stamped, self.tracking):  # not a namespace CreateNamespace made
             self._kinds[(ref.group, ref.kind)] = None
+            self._applied.add((ref.group, ref.kind))
         if (ref.group, ref.kind) == _CRD:
             self.api.discovery.forget(str((obj.get("spec") or {}).get("group") or ""))
         self._snapshot.wrote(live, marks.owner(live, self.tracking))
@@ -144,14 +154,29 @@ class KubernetesTarget:
         """The app's live objects among the kinds applied here and the common ones."""
         found: list[Manifest] = []
         for group, kind in list(self._kinds):
-            with _errors(None):
-                res = await self._resource(ObjectRef(group=group, kind=kind, namespace="", name=""))
-                if res is None or "list" not in (res.verbs or ("list",)):
-                    continue
-                objs = await self.api.list(res, labels=marks.selector(app, self.tracking))
-            found += [o for o in objs if marks.owner(o, self.tracking) == app]
+            found += [
+                o
+                for o in await self._list(group, kind, app)
+                if marks.owner(o, self.tracking) == app
+            ]
         self._snapshot.listed(app, found)
         return found
+
+    async def _list(self, group: str, kind: str, app: str) -> list[Manifest]:
+        """One kind's objects carrying the app's selector. A common kind this target never
+        applied and may not list (RBAC) is skipped, not an error: least-privilege
+        credentials need not read Secrets to deploy an app without any."""
+        with _errors(None):
+            res = await self._resource(ObjectRef(group=group, kind=kind, namespace="", name=""))
+            if res is None or "list" not in (res.verbs or ("list",)):
+                return []
+            try:
+                return await self.api.list(res, labels=marks.selector(app, self.tracking))
+            except KubeForbidden:
+                if (group, kind) in self._applied:
+                    raise
+                log.debug("may not list %s.%s; skipped (never applied here)", kind, group)
+                return []
 
     async def events(self) -> AsyncIterator[TargetEvent]:
         """Changes seen by re-listing every `resync` seconds (see the module docstring)."""
