@@ -16,6 +16,7 @@ from conveyor.clients.kubeapi import KubeApi
 from conveyor.clients.kubeerrors import KubeUnknownKind
 from tests.targets.kubernetes.emulator import APPLY_PATCH, ApiServerEmulator, started
 
+STRICT = {"fieldManager": "conveyor", "fieldValidation": "Strict"}
 Scenario = Callable[[KubeApi, ApiServerEmulator], Awaitable[None]]
 
 
@@ -54,7 +55,7 @@ def test_apply_is_a_server_side_apply_patch_as_conveyor(tmp_path: Path) -> None:
         for request in patches:
             assert request.headers["Content-Type"] == APPLY_PATCH
             assert request.url.path == "/apis/apps/v1/namespaces/prod/deployments/web"
-            assert dict(request.params) == {"fieldManager": "conveyor"}  # no force
+            assert dict(request.params) == STRICT  # no force
 
     run(tmp_path, scenario)
 
@@ -152,5 +153,16 @@ def test_a_kind_served_later_is_found_by_refreshing_discovery(tmp_path: Path) ->
         res = await api.resource("example.com/v1", "Widget")
         assert (res.plural, res.namespaced) == ("widgets", True)
         assert (await api.for_group_kind("example.com", "Widget")) == res
+
+    run(tmp_path, scenario)
+
+
+def test_validate_false_sends_field_validation_ignore(tmp_path: Path) -> None:
+    async def scenario(api: KubeApi, emu: ApiServerEmulator) -> None:
+        res = await api.resource("apps/v1", "Deployment")
+        await api.apply(res, deployment(), validate=False)
+        await api.replace(res, deployment(), validate=False)
+        writes = [r for r in emu.history() if r.method.value in ("PATCH", "PUT")]
+        assert [r.params["fieldValidation"] for r in writes] == ["Ignore", "Ignore"]
 
     run(tmp_path, scenario)

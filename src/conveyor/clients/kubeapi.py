@@ -8,7 +8,10 @@ and custom resources take the same path.
 
 API behaviour relied on (Kubernetes API reference, "Server-Side Apply", "Dry-run"):
 * `apply`: PATCH with `Content-Type: application/apply-patch+yaml`, `fieldManager=conveyor`,
-  `force=true` only when asked; creates the object when it does not exist.
+  `force=true` only when asked; creates the object when it does not exist. Every write
+  sends `fieldValidation=Strict` (unknown or duplicate fields fail, as `kubectl apply`),
+  or `Ignore` for `Validate=false`. Writes go through lightkube's authenticated HTTP
+  client (its write calls cannot send `fieldValidation`); reads through its AsyncClient.
 * `dry_run=True` adds `dryRun=All`: the answer is what would be stored (defaults filled,
   webhooks run), and nothing is stored.
 * `replace`: PUT of the whole object (`Replace=true`), POST when it does not exist yet.
@@ -19,6 +22,7 @@ Every failure is mapped by `clients.kubeerrors` (`raise … from exc`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -32,12 +36,14 @@ from lightkube.generic_resource import (
     GenericNamespacedResource,
     create_api_info,
 )
-from lightkube.types import CascadeType, PatchType
+from lightkube.types import CascadeType
 
 from conveyor.clients.kubediscovery import ApiResource, Discovery
 from conveyor.clients.kubeerrors import KubeError, Request, from_response, unreachable
 
 FIELD_MANAGER = "conveyor"
+APPLY_PATCH = "application/apply-patch+yaml"
+JSON = "application/json"
 Manifest = dict[str, Any]
 _CASCADE = {
     "foreground": CascadeType.FOREGROUND,
@@ -55,6 +61,7 @@ class KubeApi:
         limits = httpx2.Timeout(timeout)
         self.server = str(config.cluster.server)
         self.namespace = config.namespace
+        self.field_manager = field_manager
         self._client = AsyncClient(config, field_manager=field_manager, timeout=limits)
         self._raw = RawClient(config, ConnectionParams(timeout=limits))
         self.discovery = Discovery(self._discover)
@@ -71,35 +78,39 @@ class KubeApi:
         return await self.discovery.for_group_kind(group, kind)
 
     async def apply(
-        self, res: ApiResource, obj: Manifest, *, force: bool = False, dry_run: bool = False
+        self,
+        res: ApiResource,
+        obj: Manifest,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        validate: bool = True,
     ) -> Manifest:
         """Server-side apply of `obj` as field manager `conveyor`; the stored object."""
         name, namespace = _identity(res, obj)
-        with _mapped(Request(verb="patch", resource=res.plural, name=name, namespace=namespace)):
-            out = await self._client.patch(
-                self._model(res),
-                name,
-                obj,
-                namespace=namespace or None,
-                patch_type=PatchType.APPLY,
-                force=force,
-                dry_run=dry_run,
-            )
-        return _plain(out)
+        params = self._params(dry_run=dry_run, validate=validate)
+        if force:
+            params["force"] = "true"
+        what = Request(verb="patch", resource=res.plural, name=name, namespace=namespace)
+        path = res.path(namespace, name)
+        return await self._send("PATCH", path, obj, params, what=what, content_type=APPLY_PATCH)
 
-    async def replace(self, res: ApiResource, obj: Manifest, *, dry_run: bool = False) -> Manifest:
+    async def replace(
+        self, res: ApiResource, obj: Manifest, *, dry_run: bool = False, validate: bool = True
+    ) -> Manifest:
         """PUT `obj` whole (its resourceVersion, when set, must match); POST when missing."""
         name, namespace = _identity(res, obj)
-        model = self._model(res)
+        params = self._params(dry_run=dry_run, validate=validate)
         what = Request(verb="update", resource=res.plural, name=name, namespace=namespace)
         try:
-            with _mapped(what):
-                return _plain(await self._client.replace(model.from_dict(obj), dry_run=dry_run))
+            path = res.path(namespace, name)
+            return await self._send("PUT", path, obj, params, what=what, content_type=JSON)
         except KubeError as exc:
             if exc.status != 404:
                 raise
-        with _mapped(Request(verb="create", resource=res.plural, namespace=namespace)):
-            return _plain(await self._client.create(model.from_dict(obj), dry_run=dry_run))
+        what = Request(verb="create", resource=res.plural, namespace=namespace)
+        path = res.path(namespace)
+        return await self._send("POST", path, obj, params, what=what, content_type=JSON)
 
     async def get(self, res: ApiResource, name: str, namespace: str = "") -> Manifest | None:
         with _mapped(Request(verb="get", resource=res.plural, name=name, namespace=namespace)):
@@ -147,6 +158,36 @@ class KubeApi:
         return [
             o for o in found if wanted <= ((o.get("metadata") or {}).get("labels") or {}).items()
         ]
+
+    def _params(self, *, dry_run: bool, validate: bool) -> dict[str, str]:
+        params = {"fieldManager": self.field_manager}
+        params["fieldValidation"] = "Strict" if validate else "Ignore"  # kubectl's --validate
+        if dry_run:
+            params["dryRun"] = "All"
+        return params
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        obj: Manifest,
+        params: dict[str, str],
+        *,
+        what: Request,
+        content_type: str,
+    ) -> Manifest:
+        """One write through lightkube's authenticated HTTP client: lightkube's own write
+        calls cannot send `fieldValidation`."""
+        with _mapped(what):
+            answer = await self._raw.request(
+                method,
+                path,
+                params=params,
+                content=json.dumps(obj).encode(),
+                headers={"Content-Type": content_type},
+            )
+            answer.raise_for_status()
+        return dict(answer.json())
 
     async def _discover(self, path: str) -> Any:
         with _mapped(Request(verb="get", resource=path)):

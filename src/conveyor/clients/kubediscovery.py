@@ -37,6 +37,12 @@ class ApiResource:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
+    def path(self, namespace: str = "", name: str = "") -> str:
+        """The URL path of the collection (no `name`) or of one object."""
+        scope = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
+        tail = f"/{name}" if name else ""
+        return f"{_path(self.group, self.version)}{scope}/{self.plural}{tail}"
+
 
 def split(api_version: str) -> tuple[str, str]:
     """`apps/v1` → ("apps", "v1"); `v1` → ("", "v1")."""

@@ -120,3 +120,12 @@ def test_create_namespace_creates_the_destination_namespace(tmp_path: Path) -> N
 def test_destination_server_selects_the_target_connected_to_it(tmp_path: Path) -> None:
     emu = reconcile(tmp_path, [plain(deployment())], [], server=lambda url: url + "/")
     assert emu.stored("apps/v1/deployments", "prod", "web") is not None
+
+
+@pytest.mark.parametrize(("options", "mode"), [(["Validate=false"], "Ignore"), ([], "Strict")])
+def test_validate_option_sets_field_validation(
+    tmp_path: Path, options: list[str], mode: str
+) -> None:
+    emu = reconcile(tmp_path, [plain(deployment())], options)
+    writes = [r for r in emu.history() if r.method.value == "PATCH"]
+    assert writes and {r.params["fieldValidation"] for r in writes} == {mode}

@@ -33,7 +33,8 @@ def test_apply_creates_then_updates_with_server_side_apply(tmp_path: Path) -> No
         assert (await target.get(WEB)) == live
         patches = [r for r in emu.history() if r.method.value == "PATCH"]
         assert [r.headers["Content-Type"] for r in patches] == [APPLY_PATCH] * 2
-        assert all(dict(r.params) == {"fieldManager": "conveyor"} for r in patches)
+        strict = {"fieldManager": "conveyor", "fieldValidation": "Strict"}
+        assert all(dict(r.params) == strict for r in patches)
 
     run(tmp_path, scenario)
 

@@ -103,9 +103,11 @@ class KubernetesTarget:
         with _errors(ref):
             res = await self.api.resource(str(obj.get("apiVersion") or ""), ref.kind)
             if options.replace:
-                live = await self.api.replace(res, stamped)
+                live = await self.api.replace(res, stamped, validate=options.validate)
             else:
-                live = await self.api.apply(res, stamped, force=options.force_conflicts)
+                live = await self.api.apply(
+                    res, stamped, force=options.force_conflicts, validate=options.validate
+                )
         if marks.owner(stamped, self.tracking):  # not a namespace CreateNamespace made
             self._kinds[(ref.group, ref.kind)] = None
             self._applied.add((ref.group, ref.kind))
@@ -123,9 +125,15 @@ class KubernetesTarget:
             with _errors(ref):
                 res = await self.api.resource(str(obj.get("apiVersion") or ""), ref.kind)
                 if options.replace:
-                    return await self.api.replace(res, stamped, dry_run=True)
+                    return await self.api.replace(
+                        res, stamped, dry_run=True, validate=options.validate
+                    )
                 return await self.api.apply(
-                    res, stamped, force=options.force_conflicts, dry_run=True
+                    res,
+                    stamped,
+                    force=options.force_conflicts,
+                    dry_run=True,
+                    validate=options.validate,
                 )
         except TargetRejected as exc:
             if options.skip_dry_run and isinstance(exc.__cause__, KubeUnknownKind):
