@@ -227,3 +227,30 @@ def test_a_common_kind_it_may_not_list_is_skipped_unless_it_applied_one(tmp_path
             await target.list_owned("web")
 
     run(tmp_path, scenario)
+
+
+def test_a_custom_resource_waits_for_its_just_applied_crd_to_be_served(tmp_path: Path) -> None:
+    async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
+        await target.apply(crd())
+        del emu.resources["example.com/v1/widgets"]  # not established yet
+
+        async def establish() -> None:
+            await asyncio.sleep(0.3)
+            emu.resources["example.com/v1/widgets"] = {"kind": "Widget", "namespaced": True}
+
+        later = asyncio.create_task(establish())
+        live = await target.apply(widget())
+        await later
+        assert live["spec"] == {"size": 3}
+
+    run(tmp_path, scenario)
+
+
+def test_a_kind_of_no_crd_applied_here_fails_at_once(tmp_path: Path) -> None:
+    async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TargetRejected, match="CustomResourceDefinition is missing"):
+            await target.apply(widget())
+        assert asyncio.get_running_loop().time() - started < 1.0
+
+    run(tmp_path, scenario)

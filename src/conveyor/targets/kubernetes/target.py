@@ -36,6 +36,7 @@ from conveyor.targets.base import (
     NormalizationRule,
     ObjectRef,
     Propagation,
+    TargetError,
     TargetEvent,
     TargetRejected,
     TargetUnavailable,
@@ -63,6 +64,8 @@ COMMON_KINDS = (
     ("rbac.authorization.k8s.io", "RoleBinding"),
 )
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+ESTABLISH_WAIT = 5.0  # seconds a just-applied CRD's kind may take to be served
+ESTABLISH_TRIES = 20
 
 
 class KubernetesTarget:
@@ -82,6 +85,7 @@ class KubernetesTarget:
         self.resync = resync
         self._kinds: dict[tuple[str, str], None] = dict.fromkeys(COMMON_KINDS)
         self._applied: set[tuple[str, str]] = set()
+        self._crd_groups: set[str] = set()  # groups of the CRDs this target applied
         self._snapshot = Snapshot()
 
     @property
@@ -101,7 +105,7 @@ class KubernetesTarget:
         ref = ObjectRef.of(obj)
         stamped = marks.stamp(obj, self.tracking)
         with _errors(ref):
-            res = await self.api.resource(str(obj.get("apiVersion") or ""), ref.kind)
+            res = await self._served(obj, ref)
             if options.replace:
                 live = await self.api.replace(res, stamped, validate=options.validate)
             else:
@@ -112,7 +116,9 @@ class KubernetesTarget:
             self._kinds[(ref.group, ref.kind)] = None
             self._applied.add((ref.group, ref.kind))
         if (ref.group, ref.kind) == _CRD:
-            self.api.discovery.forget(str((obj.get("spec") or {}).get("group") or ""))
+            group = str((obj.get("spec") or {}).get("group") or "")
+            self.api.discovery.forget(group)
+            self._crd_groups.add(group)
         self._snapshot.wrote(live, marks.owner(live, self.tracking))
         return live
 
@@ -123,7 +129,7 @@ class KubernetesTarget:
         stamped = marks.stamp(obj, self.tracking)
         try:
             with _errors(ref):
-                res = await self.api.resource(str(obj.get("apiVersion") or ""), ref.kind)
+                res = await self._served(obj, ref)
                 if options.replace:
                     return await self.api.replace(
                         res, stamped, dry_run=True, validate=options.validate
@@ -194,7 +200,10 @@ class KubernetesTarget:
                 before = self._snapshot.of(app)
                 try:
                     now = await self.list_owned(app)
-                except TargetUnavailable:
+                except TargetError as exc:
+                    log.warning(
+                        "app %s: re-list failed (%s); next try in %gs", app, exc, self.resync
+                    )
                     continue
                 for event in self._snapshot.changes(app, before, now):
                     yield event
@@ -202,6 +211,20 @@ class KubernetesTarget:
     async def aclose(self) -> None:
         """Close the connection (`conveyor.app` calls it when a command ends)."""
         await self.api.close()
+
+    async def _served(self, obj: Manifest, ref: ObjectRef) -> ApiResource:
+        """The resource serving `obj`. A kind of a CRD this target just applied may take a
+        moment to be served (the API server "establishes" it): discovery is read again
+        for up to ESTABLISH_WAIT seconds before the kind counts as missing."""
+        api_version = str(obj.get("apiVersion") or "")
+        for _ in range(ESTABLISH_TRIES - 1):
+            try:
+                return await self.api.resource(api_version, ref.kind)
+            except KubeUnknownKind:
+                if ref.group not in self._crd_groups:
+                    raise
+                await asyncio.sleep(ESTABLISH_WAIT / ESTABLISH_TRIES)
+        return await self.api.resource(api_version, ref.kind)
 
     async def _resource(self, ref: ObjectRef) -> ApiResource | None:
         """The resource of `ref`'s kind, or None when the cluster does not serve it."""
