@@ -113,3 +113,18 @@ def test_unreachable_server_is_transient(tmp_path: Path) -> None:
             await api.close()
 
     asyncio.run(main())
+
+
+def test_a_missing_namespace_suggests_create_namespace() -> None:
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": 'namespaces "prod" not found',
+        "reason": "NotFound",
+        "details": {"name": "prod", "kind": "namespaces"},
+        "code": 404,
+    }
+    error = from_response(404, body, PATCH)
+    assert error.permanent and 'namespaces "prod" not found' in str(error)
+    assert "CreateNamespace=true" in str(error)

@@ -98,6 +98,9 @@ def from_response(status: int, body: Any, what: Request) -> KubeError:
         return KubeInvalid(_invalid(message, doc, what), status=status, reason=reason)
     if status == 409:
         return KubeConflict(_conflict(message, doc, what), status=status, reason=reason)
+    if status == 404 and (doc.get("details") or {}).get("kind") == "namespaces":
+        text = f"{what}: {message}; create it, or set the sync option CreateNamespace=true"
+        return KubeError(text, status=status, reason=reason)
     if status == 429 or status >= 500:
         text = f"{what}: the API server answered {status} ({message or reason}); will retry"
         return KubeUnavailable(text, status=status, reason=reason)
