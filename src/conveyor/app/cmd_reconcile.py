@@ -68,9 +68,13 @@ def make_target(config: TargetConfig, *, state_root: Path) -> Target:
         podman = Podman(state_dir=state_dir / "podman", insecure_registries=insecure)
         target: Target = module.PodmanTarget(name=config.name, state_dir=state_dir, podman=podman)
         return target
+    if config.type == "kubernetes":  # imported here only when used: lightkube is not small
+        build = importlib.import_module("conveyor.targets.kubernetes.build").build
+        kube: Target = build(config.name, options, seconds=parse_duration)
+        return kube
     raise UserError(
         f"target {config.name!r}: the {config.type} target is not available yet",
-        hint="use a podman or memory target",
+        hint="use a podman, memory or kubernetes target",
     )
 
 

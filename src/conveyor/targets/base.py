@@ -108,12 +108,15 @@ class ApplyOptions:
     server-side apply where the target has it (Kubernetes), else the same as apply.
     `validate` False: the target's schema checks of unknown fields are skipped.
     `skip_dry_run`: the kind may be unknown to the target until it is applied.
+    `force_conflicts`: with `server_side`, take over fields other field managers own
+    (Argo CD's `ServerSideApply=true` with `Force=true`; `kubectl apply --force-conflicts`).
     """
 
     replace: bool = False
     server_side: bool = False
     validate: bool = True
     skip_dry_run: bool = False
+    force_conflicts: bool = False
 
 
 #: The options of a plain `kubectl apply`.
