@@ -38,6 +38,7 @@ from lightkube.generic_resource import (
 )
 from lightkube.types import CascadeType
 
+from conveyor.clients.kube_watch import HttpListWatch
 from conveyor.clients.kubediscovery import ApiResource, Discovery
 from conveyor.clients.kubeerrors import KubeError, Request, from_response, unreachable
 
@@ -70,6 +71,11 @@ class KubeApi:
     async def close(self) -> None:
         await self._client.close()
         await self._raw.aclose()
+
+    def list_watch(self) -> HttpListWatch:
+        """A LIST+WATCH source over this connection's cluster and credentials (its own
+        HTTP client, whose reads do not time out: the caller closes it)."""
+        return HttpListWatch.from_lightkube(self._client)
 
     async def resource(self, api_version: str, kind: str) -> ApiResource:
         return await self.discovery.resource(api_version, kind)

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx2
+
 from conveyor.clients import kubeconfig
 from conveyor.clients.kubeapi import KubeApi
 from conveyor.targets.base import OWNER_LABEL
@@ -78,3 +80,16 @@ def widget(name: str = "w1") -> dict[str, Any]:
             "spec": {"size": 3},
         }
     )
+
+
+async def by_hand(emu: ApiServerEmulator, path: str, patch: dict[str, Any] | None = None) -> None:
+    """Someone else's write through the emulator's HTTP API (`kubectl edit` / `delete`):
+    a JSON merge patch of `path`, or its DELETE when `patch` is None. Its watch event
+    reaches the target's informers as a real edit's would."""
+    async with httpx2.AsyncClient(base_url=str(emu.url).rstrip("/")) as http:
+        if patch is None:
+            resp = await http.delete(path)
+        else:
+            merge = {"Content-Type": "application/merge-patch+json"}
+            resp = await http.patch(path, json=patch, headers=merge)
+    assert resp.status_code == 200, resp.text

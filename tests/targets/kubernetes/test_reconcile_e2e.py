@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import yaml
 from conveyor.clients import kubeconfig
 from conveyor.clients.kubeapi import KubeApi
 from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.rollback import rollback
 from conveyor.reconcile.sources import Sources
@@ -29,6 +32,7 @@ from conveyor.targets.kubernetes.target import KubernetesTarget
 from conveyor.targets.kubernetes.tracking import INSTANCE_LABEL, TRACKING_ID
 from tests.reconcile.conftest import ConfigRepo, config_repo
 from tests.targets.kubernetes.emulator import APPLY_PATCH, ApiServerEmulator, started
+from tests.targets.kubernetes.harness import by_hand
 
 DEMO = Path(__file__).parents[3] / "examples" / "demo-config"
 DEPLOYMENT = ("apps/v1/deployments", "demo-dev", "demo-app")
@@ -137,14 +141,49 @@ async def _prune(rec: Reconciler, emu: ApiServerEmulator, repo: ConfigRepo) -> N
     assert delete.params["propagationPolicy"] == "Foreground"  # Argo CD's default
 
 
+class EventOnlyLoop(Loop):
+    """The reconciler's loop with no timers: a pass at start, then only triggers, which
+    here can come from the target's watch events alone (no interval, no requeue of a
+    Progressing app). Records when each app was queued."""
+
+    def __init__(self, reconciler: Reconciler) -> None:
+        super().__init__(reconciler)
+        self.queued: list[tuple[str, float]] = []
+        self.passed = asyncio.Event()
+
+    def trigger(self, name: str) -> None:
+        self.queued.append((name, time.monotonic()))
+        super().trigger(name)
+
+    def requeue(self, names: Iterable[str] | None = None) -> None:
+        self.passed.set()  # a pass or a triggered reconcile ended; nothing is requeued
+
+
 async def _heal(rec: Reconciler, emu: ApiServerEmulator, target: KubernetesTarget) -> None:
-    live = emu.objects[DEPLOYMENT]
-    hacked = yaml.safe_load(yaml.safe_dump(live.raw))
-    hacked["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1"
-    hacked["metadata"]["resourceVersion"] = "1000"
-    live.history.append(hacked)  # someone edited it by hand
-    status = (await rec.reconcile_all())["demo-dev"]
-    assert image(emu) == "127.0.0.1:5000/demo/app:v2", status  # selfHeal put it back
+    """Self-heal driven by a watch event: a hand edit through the emulator's API reaches
+    the loop through `target.events()` and queues the app; nothing else can here."""
+    loop, stop = EventOnlyLoop(rec), asyncio.Event()
+    running = asyncio.create_task(loop.run(interval=3600, stop=stop))
+    try:
+        await asyncio.wait_for(loop.passed.wait(), 30)  # the first pass: in sync
+        loop.passed.clear()
+        container = emu.objects[DEPLOYMENT].raw["spec"]["template"]["spec"]["containers"][0]
+        hacked = {**container, "image": "evil:1"}
+        sent = time.monotonic()
+        await by_hand(
+            emu,
+            "/apis/apps/v1/namespaces/demo-dev/deployments/demo-app",
+            {"spec": {"template": {"spec": {"containers": [hacked]}}}},
+        )
+        await asyncio.wait_for(loop.passed.wait(), 30)  # the triggered reconcile ended
+    finally:
+        stop.set()
+        await running
+    assert loop.queued and loop.queued[0][0] == "demo-dev", loop.queued
+    latency = loop.queued[0][1] - sent
+    print(f"hand edit sent -> reconcile queued: {latency * 1000:.1f} ms")
+    assert latency <= 0.2, f"{latency * 1000:.0f} ms from the edit to the queued reconcile"
+    assert image(emu) == "127.0.0.1:5000/demo/app:v2"  # selfHeal put it back
 
 
 async def _rollback(rec: Reconciler, emu: ApiServerEmulator) -> None:

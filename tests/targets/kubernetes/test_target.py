@@ -20,7 +20,7 @@ from conveyor.targets.base import (
 from conveyor.targets.kubernetes.target import KubernetesTarget
 from conveyor.targets.kubernetes.tracking import INSTANCE_LABEL, TRACKING_ID, Tracking
 from tests.targets.kubernetes.emulator import APPLY_PATCH, ApiServerEmulator
-from tests.targets.kubernetes.harness import crd, deployment, run, widget
+from tests.targets.kubernetes.harness import by_hand, crd, deployment, run, widget
 
 WEB = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="web")
 
@@ -91,7 +91,14 @@ def test_list_owned_selects_by_tracking_label_on_known_kinds_only(tmp_path: Path
         found = await target.list_owned("web")
         assert sorted(o["metadata"]["name"] for o in found) == ["api", "web"]
         lists = [r for r in emu.history() if "labelSelector" in r.params]
-        assert {r.params["labelSelector"] for r in lists} == {f"{INSTANCE_LABEL}=web"}
+        # list_owned selects the app; the watches select any owned object (an existence
+        # selector: one watch per kind for every app) and only on kinds applied here.
+        assert {r.params["labelSelector"] for r in lists} == {
+            f"{INSTANCE_LABEL}=web",
+            INSTANCE_LABEL,
+        }
+        watched = {r.url.path for r in lists if r.params["labelSelector"] == INSTANCE_LABEL}
+        assert watched == {"/apis/apps/v1/deployments"}
         paths = {r.url.path.rsplit("/", 1)[-1] for r in lists}
         assert "deployments" in paths and "configmaps" in paths
         assert "pods" not in paths and "events" not in paths  # not every kind served
@@ -182,13 +189,12 @@ def test_events_report_changes_made_outside_the_target(tmp_path: Path) -> None:
     async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
         await target.apply(deployment())
         await target.apply(deployment(name="api"))
-        await target.list_owned("web")
         stream = target.events()
-        live = emu.objects["apps/v1/deployments", "prod", "web"]
-        edited = {**dict(live.raw), "spec": {"replicas": 5}}
-        edited["metadata"] = {**edited["metadata"], "resourceVersion": "99"}
-        live.history.append(edited)  # someone scaled it by hand
-        emu.objects["apps/v1/deployments", "prod", "api"].delete()
+        await asyncio.sleep(0.2)  # the informer's first LIST fills its cache: no drift
+        await by_hand(
+            emu, "/apis/apps/v1/namespaces/prod/deployments/web", {"spec": {"replicas": 5}}
+        )
+        await by_hand(emu, "/apis/apps/v1/namespaces/prod/deployments/api")
         seen: set[TargetEvent] = set()
         while len(seen) < 2:
             seen.add(await asyncio.wait_for(anext(stream), 5))
@@ -198,18 +204,35 @@ def test_events_report_changes_made_outside_the_target(tmp_path: Path) -> None:
             TargetEvent(ref=api, kind=EventKind.DELETED, app="web"),
         }
 
-    run(tmp_path, scenario, resync=0.05)
+    run(tmp_path, scenario)
 
 
 def test_own_writes_are_not_reported_as_events(tmp_path: Path) -> None:
     async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
-        await target.list_owned("web")
-        await target.apply(deployment())
-        stream = target.events()
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(anext(stream), 0.3)
+        seen: list[TargetEvent] = []
 
-    run(tmp_path, scenario, resync=0.05)
+        async def read() -> None:
+            async for event in target.events():
+                seen.append(event)
+
+        reader = asyncio.create_task(read())
+        await target.apply(deployment())  # starts the watch of Deployments
+        await asyncio.sleep(0.2)
+        await target.apply(deployment(image="web:2"))  # its MODIFIED event is our own
+        await target.apply(deployment(name="api"))  # and so is this ADDED
+        await target.delete(WEB)  # and this DELETED
+        await asyncio.sleep(0.5)
+        assert seen == []
+        path = "/apis/apps/v1/namespaces/prod/deployments/api"
+        await by_hand(emu, path, {"spec": {"replicas": 3}})
+        async with asyncio.timeout(5):
+            while not seen:
+                await asyncio.sleep(0.01)
+        api = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="api")
+        assert seen == [TargetEvent(ref=api, kind=EventKind.CHANGED, app="web")]
+        reader.cancel()
+
+    run(tmp_path, scenario)
 
 
 def test_a_common_kind_it_may_not_list_is_skipped_unless_it_applied_one(tmp_path: Path) -> None:

@@ -130,3 +130,33 @@ def test_the_reconcilers_own_write_is_not_reported_back_as_drift() -> None:
                 assert seen == [TargetEvent(ref=a, kind=EventKind.CHANGED, app="shop")]
 
     asyncio.run(scenario())
+
+
+def test_an_own_writes_event_arriving_before_its_answer_is_still_no_drift() -> None:
+    """The write's answer and its watch event come on two connections, in either order:
+    while a write is held, its event waits for the answer's resourceVersion."""
+
+    async def scenario() -> None:
+        async with RecordedApiServer() as server:
+            server.answer_list(list_body("100", configmap("a", "90"), configmap("b", "91")))
+            stream = server.open_watch()
+            async with shared(server) as (watches, feed):
+                seen = collect(feed)
+                watches.acquire(CONFIGMAPS, SHOP)
+                await until(lambda: len(server.watches()) == 1)
+                a = ObjectRef(group="", kind="ConfigMap", namespace="shop", name="a")
+                b = ObjectRef(group="", kind="ConfigMap", namespace="shop", name="b")
+                feed.hold(a)
+                feed.hold(b)
+                stream.send(event("MODIFIED", configmap("a", "120", data="applied")))
+                stream.send(event("MODIFIED", configmap("a", "130", data="by hand")))
+                stream.send(event("DELETED", configmap("b", "131")))
+                await asyncio.sleep(0.1)
+                assert seen == []  # held until the writes answer
+                feed.expect(a, "120")  # the apply's answer, after its event
+                feed.expect_gone(b)  # the delete's answer
+                await until(lambda: len(seen) == 1)
+                await asyncio.sleep(0.05)
+                assert seen == [TargetEvent(ref=a, kind=EventKind.CHANGED, app="shop")]
+
+    asyncio.run(scenario())

@@ -6,7 +6,7 @@ Owns, among the target's modules: `informer` (LIST+WATCH caches of one kind), `w
 behind `conveyor.clients` (`kube_watch` for list and watch).
 Owns: `target` (`KubernetesTarget`, the `Target` Protocol over `clients.kubeapi`),
 `tracking` (Argo CD's label/annotation ownership marks), `normalize` (fields the server
-writes or defaults), `snapshot` (the re-list that backs `events()`), `build` (a target
+writes or defaults), `live` (the target's informers and drift feed), `build` (a target
 from a `conveyor.yaml` entry). Called by `conveyor.app` (which chooses targets) and,
 through the Protocol, by `conveyor.reconcile`. Talks to the cluster only through
 `conveyor.clients.kube*`; must not know Git or applications.

@@ -7,7 +7,7 @@ targets:
     kubeconfig: ~/.kube/config   # with context:, or neither: in-cluster service account
     context: prod-admin
     tracking: annotation+label   # label | annotation | annotation+label (Argo CD's)
-    resync: 30s                  # how often events() re-lists owned objects
+    resync: 5m                   # how often the watches re-list (a guard; drift is watched)
 ```
 Any other key is refused with the list of known ones. Called by `conveyor.app`.
 """
@@ -40,7 +40,7 @@ def build(
     context = options.get("context")
     config = kubeconfig.load(str(path) if path else None, str(context) if context else None)
     tracking = Tracking.parse(options.get("tracking", Tracking.ANNOTATION_LABEL), target=name)
-    resync = seconds(options.get("resync", "30s"))
+    resync = seconds(options.get("resync", "300s"))
     if resync <= 0:
-        raise UserError(f"target {name!r}: resync must be positive", hint="e.g. resync: 30s")
+        raise UserError(f"target {name!r}: resync must be positive", hint="e.g. resync: 5m")
     return KubernetesTarget(name=name, api=KubeApi(config), tracking=tracking, resync=resync)

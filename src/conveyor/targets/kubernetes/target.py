@@ -12,9 +12,12 @@ Implements `targets.base.Target` over `clients.kubeapi.KubeApi`:
   common built-in kinds (`COMMON_KINDS`), never every kind the cluster serves.
 * `dry_run(obj)` is the object as the server would store it (`dryRun=All`): defaults and
   mutating webhooks included, nothing stored.
-* `events()` re-lists the owned objects of the apps seen every `resync` seconds and yields
-  what changed outside this target's own writes (a stand-in until the shared informer of
-  `targets.kubernetes.watch` lands; say so in the README).
+* `events()` is drift from watches (`live.ClusterWatch`): an informer per kind this
+  target applied or found owned objects of, its changes outside this target's own writes
+  as `TargetEvent`s; each informer re-lists every `resync` seconds as a guard.
+* `changed(refs, timeout)` (the optional `ChangeFeed`) wakes on those watch events, so
+  `reconcile.sync` waits for health without polling. `get` stays an API GET: the cache
+  may lag behind a write just made, and apply decisions need the object as it is now.
 Failures: `KubeError`s become `TargetRejected` (permanent) or `TargetUnavailable`.
 Built by `targets.kubernetes.build` from `conveyor.yaml`; called by `reconcile`.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import contextmanager
 
 from conveyor.clients.kubeapi import KubeApi
@@ -36,14 +39,13 @@ from conveyor.targets.base import (
     NormalizationRule,
     ObjectRef,
     Propagation,
-    TargetError,
     TargetEvent,
     TargetRejected,
     TargetUnavailable,
 )
 from conveyor.targets.kubernetes import tracking as marks
+from conveyor.targets.kubernetes.live import ClusterWatch
 from conveyor.targets.kubernetes.normalize import SERVER_FIELDS
-from conveyor.targets.kubernetes.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class KubernetesTarget:
         name: str,
         api: KubeApi,
         tracking: marks.Tracking = marks.Tracking.ANNOTATION_LABEL,
-        resync: float = 30.0,
+        resync: float = 300.0,
     ) -> None:
         self._name = name
         self.api = api
@@ -86,7 +88,7 @@ class KubernetesTarget:
         self._kinds: dict[tuple[str, str], None] = dict.fromkeys(COMMON_KINDS)
         self._applied: set[tuple[str, str]] = set()
         self._crd_groups: set[str] = set()  # groups of the CRDs this target applied
-        self._snapshot = Snapshot()
+        self.live = ClusterWatch(api.list_watch(), tracking, resync=resync)
 
     @property
     def name(self) -> str:
@@ -106,20 +108,22 @@ class KubernetesTarget:
         stamped = marks.stamp(obj, self.tracking)
         with _errors(ref):
             res = await self._served(obj, ref)
-            if options.replace:
-                live = await self.api.replace(res, stamped, validate=options.validate)
-            else:
-                live = await self.api.apply(
-                    res, stamped, force=options.force_conflicts, validate=options.validate
-                )
+            with self.live.write(ref) as write:
+                if options.replace:
+                    live = await self.api.replace(res, stamped, validate=options.validate)
+                else:
+                    live = await self.api.apply(
+                        res, stamped, force=options.force_conflicts, validate=options.validate
+                    )
+                write.stored(live)
         if marks.owner(stamped, self.tracking):  # not a namespace CreateNamespace made
             self._kinds[(ref.group, ref.kind)] = None
             self._applied.add((ref.group, ref.kind))
+            self.live.watch(res)
         if (ref.group, ref.kind) == _CRD:
             group = str((obj.get("spec") or {}).get("group") or "")
             self.api.discovery.forget(group)
             self._crd_groups.add(group)
-        self._snapshot.wrote(live, marks.owner(live, self.tracking))
         return live
 
     async def dry_run(self, obj: Manifest, *, options: ApplyOptions = APPLY) -> Manifest | None:
@@ -153,10 +157,11 @@ class KubernetesTarget:
             res = await self._resource(ref)
             if res is None:
                 return False
-            gone = await self.api.delete(
-                res, ref.name, ref.namespace, propagation=propagation.value
-            )
-        self._snapshot.removed(ref)
+            with self.live.write(ref) as write:
+                gone = await self.api.delete(
+                    res, ref.name, ref.namespace, propagation=propagation.value
+                )
+                write.deleted(gone)
         return gone
 
     async def get(self, ref: ObjectRef) -> Manifest | None:
@@ -173,7 +178,6 @@ class KubernetesTarget:
                 for o in await self._list(group, kind, app)
                 if marks.owner(o, self.tracking) == app
             ]
-        self._snapshot.listed(app, found)
         return found
 
     async def _list(self, group: str, kind: str, app: str) -> list[Manifest]:
@@ -185,31 +189,28 @@ class KubernetesTarget:
             if res is None or "list" not in (res.verbs or ("list",)):
                 return []
             try:
-                return await self.api.list(res, labels=marks.selector(app, self.tracking))
+                found = await self.api.list(res, labels=marks.selector(app, self.tracking))
             except KubeForbidden:
                 if (group, kind) in self._applied:
                     raise
                 log.debug("may not list %s.%s; skipped (never applied here)", kind, group)
                 return []
+            if found:  # the app owns objects of this kind: watch them for drift
+                self.live.watch(res)
+            return found
 
-    async def events(self) -> AsyncIterator[TargetEvent]:
-        """Changes seen by re-listing every `resync` seconds (see the module docstring)."""
-        while True:
-            await asyncio.sleep(self.resync)
-            for app in self._snapshot.apps():
-                before = self._snapshot.of(app)
-                try:
-                    now = await self.list_owned(app)
-                except TargetError as exc:
-                    log.warning(
-                        "app %s: re-list failed (%s); next try in %gs", app, exc, self.resync
-                    )
-                    continue
-                for event in self._snapshot.changes(app, before, now):
-                    yield event
+    def events(self) -> AsyncIterator[TargetEvent]:
+        """Drift from the watches (see the module docstring); each call a new reader."""
+        return self.live.feed.events()
+
+    async def changed(self, refs: Collection[ObjectRef], timeout: float) -> None:
+        """`ChangeFeed`: once one of `refs` changes in the watch cache, or `timeout`."""
+        await self.live.changed(refs, timeout)
 
     async def aclose(self) -> None:
-        """Close the connection (`conveyor.app` calls it when a command ends)."""
+        """Stop the watches and close the connection (`conveyor.app` calls it when a
+        command ends)."""
+        await self.live.close()
         await self.api.close()
 
     async def _served(self, obj: Manifest, ref: ObjectRef) -> ApiResource:

@@ -87,6 +87,12 @@ def selector(app: str, tracking: Tracking) -> dict[str, str]:
     return {INSTANCE_LABEL: app} if tracking.labels else {OWNER_LABEL: app}
 
 
+def selector_key(tracking: Tracking) -> str:
+    """The label every owned object carries, whatever its app: what the target's watches
+    select on (an existence selector)."""
+    return INSTANCE_LABEL if tracking.labels else OWNER_LABEL
+
+
 def normalization(tracking: Tracking) -> tuple[NormalizationRule, ...]:
     """The marks `stamp` adds are the target's, not the app's: the diff ignores them (and
     the `annotations: {}` left where the tracking id was the only annotation)."""

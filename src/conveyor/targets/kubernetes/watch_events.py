@@ -9,9 +9,12 @@ to the queued reconcile). The feed subscribes to every informer `Watches` starts
 What becomes an event: ADDED and MODIFIED are CHANGED, DELETED is DELETED, including the
 differences a re-list reports after `410 Gone`; the first LIST's fill of the cache is not
 (nothing changed in the cluster). `app` is read from the object by `app_of` (the tracking
-label by default; the target passes its own reader for annotation tracking). A change the
-reconciler made itself can be announced with `expect(ref, resourceVersion)`: the watch
-event carrying that resourceVersion is then not reported back as drift.
+label by default; the target passes its own reader for annotation tracking). A write the
+target makes itself is announced: `hold(ref)` before it, then `expect(ref,
+resourceVersion)` after an apply, `expect_gone(ref)` after a delete, or `release(ref)`
+when it failed. The watch event of that write (which may arrive before the write's own
+answer: another connection) is then not reported as drift; other changes of `ref` held
+meanwhile are reported when the hold ends.
 
 Each event's latency (from the moment its watch line was read, or its re-list answered,
 to the moment `events()` yields it) is kept in `latencies` for the bench and /metrics.
@@ -49,15 +52,34 @@ class DriftFeed:
         self.latencies: deque[float] = deque(maxlen=samples)
         self._queues: list[asyncio.Queue[tuple[TargetEvent, float]]] = []
         self._expected: dict[ObjectRef, str] = {}
+        self._gone: set[ObjectRef] = set()
+        self._held: dict[ObjectRef, list[tuple[Change, TargetEvent]]] = {}
 
     def attach(self, informer: Informer) -> None:
         """Report `informer`'s changes (Watches' `on_start`)."""
         group, kind = informer.kind.group, informer.kind.kind
         informer.subscribe(lambda change: self._on_change(group, kind, change))
 
+    def hold(self, ref: ObjectRef) -> None:
+        """The target is about to write `ref`: keep its changes until the write's answer."""
+        self._held.setdefault(ref, [])
+
     def expect(self, ref: ObjectRef, resource_version: str) -> None:
-        """The reconciler wrote `ref` itself; its watch event at that version is no drift."""
+        """The target wrote `ref` itself; its watch event at that version is no drift."""
         self._expected[ref] = resource_version
+        self.release(ref)
+
+    def expect_gone(self, ref: ObjectRef) -> None:
+        """The target deleted `ref`; its DELETED event (and the MODIFIED one marking it
+        for deletion, with a propagation policy) is no drift."""
+        self._gone.add(ref)
+        self.release(ref)
+
+    def release(self, ref: ObjectRef) -> None:
+        """End the hold of `ref`: report what is not the target's own write."""
+        for change, event in self._held.pop(ref, []):
+            if not self._own_write(ref, change):
+                self._publish(event, change.received)
 
     def events(self) -> AsyncIterator[TargetEvent]:
         queue: asyncio.Queue[tuple[TargetEvent, float]] = asyncio.Queue()
@@ -80,23 +102,32 @@ class DriftFeed:
             return
         namespace, name = change.key
         ref = ObjectRef(group=group, kind=kind, namespace=namespace, name=name)
-        if self._own_write(ref, change):
-            return
         gone = change.type == ChangeType.DELETED
         event = TargetEvent(
             ref=ref,
             kind=EventKind.DELETED if gone else EventKind.CHANGED,
             app=self.app_of(change.object),
         )
+        if ref in self._held:
+            self._held[ref].append((change, event))
+        elif not self._own_write(ref, change):
+            self._publish(event, change.received)
+
+    def _publish(self, event: TargetEvent, received: float) -> None:
         for queue in self._queues:
-            queue.put_nowait((event, change.received))
+            queue.put_nowait((event, received))
 
     def _own_write(self, ref: ObjectRef, change: Change) -> bool:
+        meta = change.object.get("metadata") or {}
+        if ref in self._gone:
+            if change.type == ChangeType.DELETED:
+                self._gone.discard(ref)
+                return True
+            return bool(meta.get("deletionTimestamp"))
         expected = self._expected.get(ref)
         if expected is None or change.type == ChangeType.DELETED:
             return False
-        version = str((change.object.get("metadata") or {}).get("resourceVersion") or "")
-        if version == expected:
+        if str(meta.get("resourceVersion") or "") == expected:
             del self._expected[ref]
             return True
         return False
