@@ -92,13 +92,16 @@ def test_list_owned_selects_by_tracking_label_on_known_kinds_only(tmp_path: Path
         assert sorted(o["metadata"]["name"] for o in found) == ["api", "web"]
         lists = [r for r in emu.history() if "labelSelector" in r.params]
         # list_owned selects the app; the watches select any owned object (an existence
-        # selector: one watch per kind for every app) and only on kinds applied here.
+        # selector: one watch per kind and namespace for every app), only where it applied.
         assert {r.params["labelSelector"] for r in lists} == {
             f"{INSTANCE_LABEL}=web",
             INSTANCE_LABEL,
         }
         watched = {r.url.path for r in lists if r.params["labelSelector"] == INSTANCE_LABEL}
-        assert watched == {"/apis/apps/v1/deployments"}
+        assert watched == {
+            "/apis/apps/v1/namespaces/prod/deployments",
+            "/apis/apps/v1/namespaces/staging/deployments",
+        }
         paths = {r.url.path.rsplit("/", 1)[-1] for r in lists}
         assert "deployments" in paths and "configmaps" in paths
         assert "pods" not in paths and "events" not in paths  # not every kind served

@@ -2,9 +2,11 @@
 
 `ClusterWatch` is what `KubernetesTarget` owns for watching (issue 16): one `Watches`
 (informers shared per kind) over an `HttpListWatch` source, whose informers report to one
-`DriftFeed` (`on_start=feed.attach`). `watch(res)` starts the informer of a kind the
-target applied or found owned objects of, across all namespaces and selecting the
-tracking label (any app's: one watch per kind for every app of the target); `write(ref)`
+`DriftFeed` (`on_start=feed.attach`). `watch(res, namespace)` starts the informer of a kind
+the target applied or found owned objects of, in that namespace (all of them for a
+cluster-scoped kind), selecting the tracking label (any app's: one watch per kind and
+namespace for every app of the target). Per namespace, so that the namespaced Roles the
+chart grants (`deploy/`) are enough: a cluster-wide watch would need a ClusterRole; `write(ref)`
 brackets the target's own writes so their watch events are not reported as drift.
 `events()` and `changed()` of the target are the feed's and `watch.changed` over these
 informers. Each informer re-lists every `resync` seconds as a guard against a missed event
@@ -51,15 +53,17 @@ class ClusterWatch:
         self.source = source
         self.feed = DriftFeed(app_of=lambda obj: marks.owner(obj, tracking))
         self.watches = Watches(source, resync=resync, on_start=self.feed.attach)
-        self.scope = Scope(label_selector=marks.selector_key(tracking))
-        self._kinds: set[ApiResource] = set()
+        self.selector = marks.selector_key(tracking)
+        self._watched: set[tuple[ApiResource, str | None]] = set()
 
-    def watch(self, res: ApiResource) -> None:
-        """Keep `res`'s objects watched from now on (once per kind; kinds that cannot be
-        watched, per discovery's verbs, are left to the reconciler's polls)."""
-        if res in self._kinds or "watch" not in (res.verbs or ("watch",)):
+    def watch(self, res: ApiResource, namespace: str) -> None:
+        """Keep `res`'s objects in `namespace` watched from now on (once per kind and
+        namespace; kinds that cannot be watched, per discovery's verbs, are left to the
+        reconciler's polls)."""
+        where = namespace if res.namespaced and namespace else None
+        if (res, where) in self._watched or "watch" not in (res.verbs or ("watch",)):
             return
-        self._kinds.add(res)
+        self._watched.add((res, where))
         kind = ResourceKind(
             group=res.group,
             version=res.version,
@@ -67,7 +71,7 @@ class ClusterWatch:
             plural=res.plural,
             namespaced=res.namespaced,
         )
-        self.watches.acquire(kind, self.scope)
+        self.watches.acquire(kind, Scope(namespace=where, label_selector=self.selector))
 
     @contextmanager
     def write(self, ref: ObjectRef) -> Iterator[Write]:

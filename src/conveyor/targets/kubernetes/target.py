@@ -12,9 +12,10 @@ Implements `targets.base.Target` over `clients.kubeapi.KubeApi`:
   common built-in kinds (`COMMON_KINDS`), never every kind the cluster serves.
 * `dry_run(obj)` is the object as the server would store it (`dryRun=All`): defaults and
   mutating webhooks included, nothing stored.
-* `events()` is drift from watches (`live.ClusterWatch`): an informer per kind this
-  target applied or found owned objects of, its changes outside this target's own writes
-  as `TargetEvent`s; each informer re-lists every `resync` seconds as a guard.
+* `events()` is drift from watches (`live.ClusterWatch`): an informer per kind and
+  namespace this target applied or found owned objects in, its changes outside this
+  target's own writes as `TargetEvent`s; each informer re-lists every `resync` seconds
+  as a guard.
 * `changed(refs, timeout)` (the optional `ChangeFeed`) wakes on those watch events, so
   `reconcile.sync` waits for health without polling. `get` stays an API GET: the cache
   may lag behind a write just made, and apply decisions need the object as it is now.
@@ -119,7 +120,7 @@ class KubernetesTarget:
         if marks.owner(stamped, self.tracking):  # not a namespace CreateNamespace made
             self._kinds[(ref.group, ref.kind)] = None
             self._applied.add((ref.group, ref.kind))
-            self.live.watch(res)
+            self.live.watch(res, ref.namespace)
         if (ref.group, ref.kind) == _CRD:
             group = str((obj.get("spec") or {}).get("group") or "")
             self.api.discovery.forget(group)
@@ -195,8 +196,8 @@ class KubernetesTarget:
                     raise
                 log.debug("may not list %s.%s; skipped (never applied here)", kind, group)
                 return []
-            if found:  # the app owns objects of this kind: watch them for drift
-                self.live.watch(res)
+            for obj in found:  # the app owns objects of this kind: watch them for drift
+                self.live.watch(res, ObjectRef.of(obj).namespace)
             return found
 
     def events(self) -> AsyncIterator[TargetEvent]:
