@@ -148,15 +148,20 @@ class KubeApi:
         return True
 
     async def list(
-        self, res: ApiResource, *, labels: dict[str, str] | None = None
+        self,
+        res: ApiResource,
+        *,
+        labels: dict[str, str] | None = None,
+        namespace: str | None = None,
     ) -> list[Manifest]:
-        """Every object of `res` (all namespaces) whose labels match `labels`."""
-        namespace = ALL_NS if res.namespaced else None
-        with _mapped(Request(verb="list", resource=res.plural)):
+        """Every object of `res` in `namespace` (None: all namespaces) whose labels match
+        `labels`."""
+        where = (namespace or ALL_NS) if res.namespaced else None
+        with _mapped(Request(verb="list", resource=res.plural, namespace=namespace or "")):
             found = [
                 _plain(o)
                 async for o in self._client.list(
-                    self._model(res), namespace=namespace, labels=cast(Any, labels)
+                    self._model(res), namespace=where, labels=cast(Any, labels)
                 )
             ]
         wanted = (labels or {}).items()

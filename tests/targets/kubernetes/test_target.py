@@ -238,7 +238,13 @@ def test_own_writes_are_not_reported_as_events(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
-def test_a_common_kind_it_may_not_list_is_skipped_unless_it_applied_one(tmp_path: Path) -> None:
+def test_a_kind_it_may_not_list_everywhere_is_listed_where_it_wrote_or_skipped(
+    tmp_path: Path,
+) -> None:
+    """Namespaced Roles (as the chart grants) forbid the cluster-wide list: a common kind
+    never applied is skipped; an applied one is listed in the namespaces it was written
+    to, and a refusal there is an error. The 403 bodies are recorded, not from a server."""
+
     async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
         message = 'secrets is forbidden: User "ci" cannot list resource "secrets" in API group ""'
         denied = {"kind": "Status", "apiVersion": "v1", "code": 403, "message": message}
@@ -248,7 +254,15 @@ def test_a_common_kind_it_may_not_list_is_skipped_unless_it_applied_one(tmp_path
         secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
         secret["metadata"].update(namespace="prod", labels={"conveyor.dev/app": "web"})
         await target.apply(secret)
+        await asyncio.sleep(0.2)  # the secrets watch in prod has made its first LIST
         emu.fail("GET", "/api/v1/secrets", 403, denied)
+        found = await target.list_owned("web")
+        assert sorted(o["metadata"]["name"] for o in found) == ["s", "web"]
+        mine = f"{INSTANCE_LABEL}=web"  # list_owned's selector, not the watches'
+        listed = [r.url.path for r in emu.history() if r.params.get("labelSelector") == mine]
+        assert "/api/v1/namespaces/prod/secrets" in listed
+        emu.fail("GET", "/api/v1/secrets", 403, denied)
+        emu.fail("GET", "/api/v1/namespaces/prod/secrets", 403, denied)
         with pytest.raises(TargetRejected, match="may not list secrets"):
             await target.list_owned("web")
 

@@ -87,7 +87,7 @@ class KubernetesTarget:
         self.tracking = tracking
         self.resync = resync
         self._kinds: dict[tuple[str, str], None] = dict.fromkeys(COMMON_KINDS)
-        self._applied: set[tuple[str, str]] = set()
+        self._applied: dict[tuple[str, str], set[str]] = {}  # kind → namespaces written
         self._crd_groups: set[str] = set()  # groups of the CRDs this target applied
         self.live = ClusterWatch(api.list_watch(), tracking, resync=resync)
 
@@ -119,7 +119,7 @@ class KubernetesTarget:
                 write.stored(live)
         if marks.owner(stamped, self.tracking):  # not a namespace CreateNamespace made
             self._kinds[(ref.group, ref.kind)] = None
-            self._applied.add((ref.group, ref.kind))
+            self._applied.setdefault((ref.group, ref.kind), set()).add(ref.namespace)
             self.live.watch(res, ref.namespace)
         if (ref.group, ref.kind) == _CRD:
             group = str((obj.get("spec") or {}).get("group") or "")
@@ -182,20 +182,28 @@ class KubernetesTarget:
         return found
 
     async def _list(self, group: str, kind: str, app: str) -> list[Manifest]:
-        """One kind's objects carrying the app's selector. A common kind this target never
-        applied and may not list (RBAC) is skipped, not an error: least-privilege
-        credentials need not read Secrets to deploy an app without any."""
+        """One kind's objects carrying the app's selector, across all namespaces. Where
+        that is forbidden (RBAC: namespaced Roles, as the chart in `deploy/` grants), a kind
+        this target applied is listed in each namespace it wrote it to, and a common kind
+        it never applied is skipped, not an error: least-privilege credentials need not
+        read Secrets to deploy an app without any."""
         with _errors(None):
             res = await self._resource(ObjectRef(group=group, kind=kind, namespace="", name=""))
             if res is None or "list" not in (res.verbs or ("list",)):
                 return []
+            labels = marks.selector(app, self.tracking)
             try:
-                found = await self.api.list(res, labels=marks.selector(app, self.tracking))
+                found = await self.api.list(res, labels=labels)
             except KubeForbidden:
-                if (group, kind) in self._applied:
-                    raise
-                log.debug("may not list %s.%s; skipped (never applied here)", kind, group)
-                return []
+                written = self._applied.get((group, kind))
+                if written is None or not res.namespaced:
+                    if written is not None:
+                        raise
+                    log.debug("may not list %s.%s; skipped (never applied here)", kind, group)
+                    return []
+                found = []
+                for namespace in sorted(written):
+                    found += await self.api.list(res, labels=labels, namespace=namespace)
             for obj in found:  # the app owns objects of this kind: watch them for drift
                 self.live.watch(res, ObjectRef.of(obj).namespace)
             return found
