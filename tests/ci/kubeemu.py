@@ -103,5 +103,9 @@ def set_phase(emulator: UidEmulator, namespace: str, name: str, phase: str) -> N
 
 
 def set_status(emulator: UidEmulator, namespace: str, name: str, status: dict[str, Any]) -> None:
-    """The pod's `status` as the kubelet would write it (shape from the Pod API reference)."""
-    emulator.objects[PODS, namespace, name].patch({"status": status})
+    """The pod's `status` as the kubelet would write it (shape from the Pod API reference).
+    A pod already deleted gets none: kmock's patch would bring it back, which no kubelet
+    does (the pool may delete a pod as soon as its job ends, before its phase changes)."""
+    pod = emulator.objects[PODS, namespace, name]
+    if not pod.deleted:
+        pod.patch({"status": status})
