@@ -5,12 +5,14 @@ request history; nothing here ran against a real API server."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 
 from conveyor.targets.base import (
     ApplyOptions,
+    ChangeFeed,
     EventKind,
     ObjectRef,
     Propagation,
@@ -292,5 +294,30 @@ def test_a_kind_of_no_crd_applied_here_fails_at_once(tmp_path: Path) -> None:
         with pytest.raises(TargetRejected, match="CustomResourceDefinition is missing"):
             await target.apply(widget())
         assert asyncio.get_running_loop().time() - started < 1.0
+
+    run(tmp_path, scenario)
+
+
+def test_health_waits_wake_on_the_watch_event_of_a_change(tmp_path: Path) -> None:
+    """`changed` (the ChangeFeed `reconcile.sync` waits on) returns on the object's watch
+    event, well before its one-second recheck; a change to another object does not wake."""
+
+    async def scenario(target: KubernetesTarget, emu: ApiServerEmulator) -> None:
+        assert isinstance(target, ChangeFeed)
+        await target.apply(deployment())
+        await target.apply(deployment(name="api"))
+        await asyncio.sleep(0.2)  # the Deployments watch has listed
+        waiting = asyncio.create_task(target.changed([WEB], timeout=5))
+        await by_hand(
+            emu, "/apis/apps/v1/namespaces/prod/deployments/api", {"spec": {"replicas": 2}}
+        )
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # another object's change
+        started = time.monotonic()
+        await by_hand(
+            emu, "/apis/apps/v1/namespaces/prod/deployments/web", {"spec": {"replicas": 4}}
+        )
+        await asyncio.wait_for(waiting, 5)
+        assert time.monotonic() - started < 0.5
 
     run(tmp_path, scenario)
