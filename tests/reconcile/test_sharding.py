@@ -42,7 +42,7 @@ def test_no_members_own_nothing_and_one_member_owns_everything() -> None:
 
 @pytest.mark.parametrize("n", range(3, 11))
 def test_a_thousand_apps_spread_evenly_over_three_to_ten_members(n: int) -> None:
-    counts: dict[str | None, int] = {m: 0 for m in members(n)}
+    counts: dict[str | None, int] = dict.fromkeys(members(n), 0)
     for who in assign(APPS, members(n)).values():
         counts[who] += 1
     # an ideal share is 1000/n; a uniform hash stays within ~3 standard deviations

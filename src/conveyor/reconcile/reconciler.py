@@ -11,6 +11,9 @@ the triggers and the requeues.
   stays "Blocked on X" unless they are Synced and Healthy.
 * `reconcile_apps(names)` reconciles just those apps (what the loop calls for triggered
   and requeued apps, and `settle` for apps still moving).
+* Sharding (several replicas, `reconcile.membership`): `set_shard` gives the predicate
+  on shard keys (`reconcile.sharding`); passes, triggers and deletions then touch only
+  the apps this replica owns, checked again right before each app starts.
 * State (inventory, operations, history, status) lives in `store.Store`. At start-up an
   operation left Running by a killed process is marked Interrupted and recorded in
   history; its objects are already in the inventory (written ahead), so the next sync
@@ -25,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, restore, steps
+from conveyor.reconcile import drift, restore, sharding, steps
 from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.childstore import ChildStore
@@ -67,6 +70,8 @@ class Reconciler:
         self._child_store = ChildStore(env.store)
         self.children = self._child_store.restore()
         self._adopted = -1
+        self._keys: dict[str, str] = {}
+        self._owns_key: Callable[[str], bool] = lambda _key: True
         self.recover()
         self.set_apps(apps)
 
@@ -102,6 +107,8 @@ class Reconciler:
         self._forget([rt for name, rt in self._runtimes.items() if name not in runtimes], runtimes)
         self._runtimes = runtimes
         self._cycles = dependency_cycles(apps)
+        links = [sharding.AppLink(a.name, a.parent or None, a.depends_on) for a in apps]
+        self._keys = sharding.shard_keys(links)
         self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
 
     def _keep_unreadable(self, catalog: Catalog, runtimes: dict[str, AppRuntime]) -> None:
@@ -124,6 +131,18 @@ class Reconciler:
             self.deletions.arm(rt)
         self.deletions.removed(gone, defined)
 
+    def set_shard(self, owns_key: Callable[[str], bool]) -> None:
+        """Reconcile only the apps whose shard key `owns_key` accepts (`reconcile.loop`
+        with a `membership.Membership`); by default every app is this process's."""
+        self._owns_key = owns_key
+
+    def owns(self, name: str) -> bool:
+        """Whether this process reconciles `name` now (always, unless sharded)."""
+        return self._owns_key(self._keys.get(name, name))
+
+    def owned(self) -> list[str]:
+        return [name for name in self._runtimes if self.owns(name)]
+
     @property
     def apps(self) -> list[str]:
         return sorted(self._runtimes)
@@ -137,16 +156,17 @@ class Reconciler:
     # -- passes -------------------------------------------------------------------------
 
     async def reconcile_all(self) -> dict[str, dict[str, Any]]:
-        """One full pass over every app; returns their statuses."""
-        await self.deletions.advance()
-        await self._fetch({u for rt in self._runtimes.values() for u in rt.app.git_urls})
-        await self._prefetch_trees(self._runtimes.values())
-        await self._run(list(self._runtimes))
-        return {name: self.status(name) for name in self._runtimes}
+        """One full pass over every app this process owns; returns their statuses."""
+        await self.deletions.advance(self.owns)
+        owned = self.owned()
+        await self._fetch({u for n in owned for u in self._runtimes[n].app.git_urls})
+        await self._prefetch_trees(self._runtimes[n] for n in owned)
+        await self._run(owned)
+        return {name: self.status(name) for name in self.owned()}  # children changed
 
     async def reconcile_apps(self, names: Iterable[str], *, fetch: bool = True) -> None:
         """Reconcile just these apps (triggered or requeued by `reconcile.loop`)."""
-        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes]
+        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes and self.owns(n)]
         if fetch:
             await self._fetch({u for n in chosen for u in self._runtimes[n].app.git_urls})
         await self._run(chosen)
@@ -184,7 +204,8 @@ class Reconciler:
                     await done[dep].wait()
             try:
                 async with self._limit:
-                    await self.reconcile_one(name)
+                    if self.owns(name):  # a shard handed over while it queued is left alone
+                        await self.reconcile_one(name)
             finally:
                 done[name].set()
 
@@ -364,6 +385,8 @@ class Reconciler:
     ) -> dict[str, Any]:
         """A manual sync; it also resumes auto-sync paused by a rollback."""
         rt = self.runtime(name)
+        if not self.owns(name):
+            raise ReconcileError(f"{name}: another reconciler replica owns this app's shard")
         if revision is None and rt.paused:
             self.env.store.set_paused(name, False)
             rt.paused, rt.pause_reason = False, ""

@@ -1,0 +1,95 @@
+"""The loop with a shard: two reconciler replicas (real `Loop`s and `Reconciler`s over one
+store and one memory target, each with its own Git cache and its own lightkube client of
+kmock's KubernetesEmulator) split the apps, and take over the apps of one that leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conveyor.clients.kubelease import LeaseLock
+from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.errors import ReconcileError
+from conveyor.reconcile.loop import Loop
+from conveyor.reconcile.membership import GROUP_LABEL, LEASE_PREFIX, Membership
+from conveyor.reconcile.reconciler import Reconciler
+from conveyor.reconcile.sources import Sources
+from conveyor.reconcile.steps import Env
+from conveyor.reconcile.sync import SyncOptions
+from conveyor.targets.base import ObjectRef
+from tests.clients.kubeemu import Emulated, emulated
+
+from .conftest import World, application, configmap
+
+NAMES = [f"app-{i}" for i in range(8)]
+
+
+def replica(world: World, emu: Emulated, pod: str, docs: list[str], cache: Path) -> Loop:
+    env = Env(
+        targets={"memory": world.target},
+        store=world.store,
+        sources=Sources(cache),
+        sync_options=SyncOptions(wave_timeout=5.0, poll=0.005),
+    )
+    apps = [a for doc in docs for a in parse_applications(doc, "apps.yaml")]
+    lock = LeaseLock(
+        emu.client(),
+        namespace="conveyor",
+        name=LEASE_PREFIX + pod,
+        identity=f"{pod}_{time.monotonic_ns():x}",
+        duration=1,
+        labels={GROUP_LABEL: "g"},
+    )
+    return Loop(Reconciler(apps, env), shard=Membership(lock, group="g", renew_every=0.25))
+
+
+def reconciled(loop: Loop) -> set[str]:
+    """Apps this replica has rendered (a replica that never ran an app has no desired state)."""
+    return {rt.app.name for rt in loop.reconciler.runtimes() if rt.desired is not None}
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+def test_replicas_split_the_apps_and_take_over_those_of_one_that_stops(
+    world: World, tmp_path: Path
+) -> None:
+    for name in NAMES:
+        world.repo.write_objects(f"{name}/cm.yaml", configmap(f"cm-{name}"))
+    world.repo.commit()
+    docs = [application(n, world.repo, n, automated={"prune": True}) for n in NAMES]
+
+    async def go() -> None:
+        async with emulated() as emu:
+            a = replica(world, emu, "a", docs, tmp_path / "cache-a")
+            b = replica(world, emu, "b", docs, tmp_path / "cache-b")
+            stop_a, stop_b = asyncio.Event(), asyncio.Event()
+            runs = [
+                asyncio.create_task(a.run(interval=3600, stop=stop_a)),
+                asyncio.create_task(b.run(interval=3600, stop=stop_b)),
+            ]
+            await until(lambda: reconciled(a) | reconciled(b) == set(NAMES))
+            assert reconciled(a) and reconciled(b)  # both have a share
+            assert not reconciled(a) & reconciled(b)  # and no app was run by both
+            for name in NAMES:
+                assert world.target.peek(
+                    ObjectRef(group="", kind="ConfigMap", namespace="prod", name=f"cm-{name}")
+                )
+            only_b = sorted(reconciled(b))
+            with pytest.raises(ReconcileError, match="another reconciler replica"):
+                await a.reconciler.sync(only_b[0])
+            stop_b.set()
+            await runs[1]  # b's loop ends, then it releases its Lease
+            await until(lambda: reconciled(a) == set(NAMES))  # a was triggered for b's apps
+            stop_a.set()
+            await runs[0]
+
+    asyncio.run(go())
