@@ -20,6 +20,7 @@ from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
 from conveyor.reconcile.sync import SyncOptions
+from conveyor.store import OperationRecord
 from conveyor.targets.base import ObjectRef
 from tests.clients.kubeemu import Emulated, emulated
 
@@ -44,7 +45,9 @@ def replica(world: World, emu: Emulated, pod: str, docs: list[str], cache: Path)
         duration=1,
         labels={GROUP_LABEL: "g"},
     )
-    return Loop(Reconciler(apps, env), shard=Membership(lock, group="g", renew_every=0.25))
+    return Loop(
+        Reconciler(apps, env, sharded=True), shard=Membership(lock, group="g", renew_every=0.25)
+    )
 
 
 def reconciled(loop: Loop) -> set[str]:
@@ -52,7 +55,7 @@ def reconciled(loop: Loop) -> set[str]:
     return {rt.app.name for rt in loop.reconciler.runtimes() if rt.desired is not None}
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
@@ -66,17 +69,23 @@ def test_replicas_split_the_apps_and_take_over_those_of_one_that_stops(
         world.repo.write_objects(f"{name}/cm.yaml", configmap(f"cm-{name}"))
     world.repo.commit()
     docs = [application(n, world.repo, n, automated={"prune": True}) for n in NAMES]
+    # a sync of app-0 that a dead replica left Running: recovered by whoever gains app-0
+    left = OperationRecord(app="app-0", revision="0" * 40, digest="d", state="Running", started=1)
+    world.store.begin_operation(left)
 
     async def go() -> None:
         async with emulated() as emu:
             a = replica(world, emu, "a", docs, tmp_path / "cache-a")
             b = replica(world, emu, "b", docs, tmp_path / "cache-b")
+            # a sharded replica does not close other replicas' syncs when it starts
+            assert [op.state for op in world.store.operations("app-0")] == ["Running"]
             stop_a, stop_b = asyncio.Event(), asyncio.Event()
             runs = [
                 asyncio.create_task(a.run(interval=3600, stop=stop_a)),
                 asyncio.create_task(b.run(interval=3600, stop=stop_b)),
             ]
             await until(lambda: reconciled(a) | reconciled(b) == set(NAMES))
+            assert world.store.operations("app-0")[0].state == "Interrupted"
             assert reconciled(a) and reconciled(b)  # both have a share
             assert not reconciled(a) & reconciled(b)  # and no app was run by both
             for name in NAMES:

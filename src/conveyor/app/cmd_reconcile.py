@@ -105,9 +105,9 @@ class World:
     env: Env
     apps_source: str
 
-    async def reconciler(self) -> Reconciler:
+    async def reconciler(self, *, sharded: bool = False) -> Reconciler:
         catalog = await load_apps(self.apps_source, sources=self.env.sources)
-        reconciler = Reconciler((), self.env)
+        reconciler = Reconciler((), self.env, sharded=sharded)
         reconciler.set_catalog(catalog)
         return reconciler
 
@@ -156,7 +156,7 @@ def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
 async def _loop(
     world: World, interval: float, listen: str | None, shard: Membership | None = None
 ) -> None:
-    control = Loop(await world.reconciler(), shard=shard)
+    control = Loop(await world.reconciler(sharded=shard is not None), shard=shard)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

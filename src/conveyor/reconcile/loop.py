@@ -148,6 +148,7 @@ class Loop:
         if gained or lost:
             log.info("shard: %d apps gained, %d handed over", len(gained), len(lost))
         for name in gained:
+            self.reconciler.recover(name)  # a sync its last owner left Running, if it died
             self.trigger(name)
         self._owned = owned
 

@@ -56,7 +56,12 @@ class Reconciler:
     """Reconciles a set of applications against their targets."""
 
     def __init__(
-        self, apps: Sequence[Application], env: steps.Env, *, concurrency: int = 16
+        self,
+        apps: Sequence[Application],
+        env: steps.Env,
+        *,
+        concurrency: int = 16,
+        sharded: bool = False,
     ) -> None:
         self.env = env
         self._runtimes: dict[str, AppRuntime] = {}
@@ -72,14 +77,16 @@ class Reconciler:
         self._adopted = -1
         self._keys: dict[str, str] = {}
         self._owns_key: Callable[[str], bool] = lambda _key: True
-        self.recover()
+        if not sharded:  # a sharded replica recovers each app as it gains it (`loop`)
+            self.recover()
         self.set_apps(apps)
 
     # -- set-up -------------------------------------------------------------------------
 
-    def recover(self) -> None:
-        """Close operations a killed process left Running (they count as not attempted)."""
-        restore.recover(self.env.store, self.env.clock)
+    def recover(self, app: str | None = None) -> None:
+        """Close operations a killed process left Running (they count as not attempted):
+        every app's, or `app`'s when a sharded replica takes it over."""
+        restore.recover(self.env.store, self.env.clock, app)
 
     def set_apps(self, apps: Sequence[Application]) -> None:
         self.set_catalog(Catalog(apps=tuple(apps)))
