@@ -11,6 +11,7 @@ on running): its own fencing must drop the apps before anyone takes them."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -151,5 +152,36 @@ def test_a_replica_that_leaves_cleanly_deletes_its_lease_and_its_apps_move() -> 
         stops[0].set()
         await asyncio.gather(*tasks)
         assert sampler.doubles == []
+
+    run(body)
+
+
+def test_a_replica_cut_off_from_the_api_server_fences_itself_before_its_apps_move() -> None:
+    """The replica keeps running and keeps trying to renew, but every request fails to
+    connect (its client now points at a closed port): it must own nothing before the
+    others see its Lease expire."""
+
+    async def body(emu: Emulated) -> None:
+        replicas = [replica(emu, f"r{i}") for i in range(3)]
+        stop, sampling = asyncio.Event(), asyncio.Event()
+        sampler = Sampler(replicas)
+        tasks = [asyncio.create_task(r.run(stop)) for r in replicas]
+        tasks.append(asyncio.create_task(sampler.run(sampling)))
+        _, before = await sampler.until(all_owned_by({r.identity for r in replicas}))
+        cut = replicas[2]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        cut.lock.client = Emulated(None, f"http://127.0.0.1:{closed_port}").client()
+        took, after = await sampler.until(all_owned_by({r.identity for r in replicas[:2]}))
+        assert took <= HANDOVER_BOUND
+        assert {k for k in KEYS if before[k] != after[k]} == {
+            k for k in KEYS if before[k] == [cut.identity]
+        }
+        sampling.set()
+        stop.set()
+        await asyncio.gather(*tasks)
+        await cut.lock.client.close()
+        assert sampler.samples > 20 and sampler.doubles == []
 
     run(body)

@@ -103,6 +103,10 @@ class Membership:
             log.warning("shard lease %s: %s; owning nothing once fenced", self.lock.name, exc)
             self._announce()
             return
+        except Exception:  # a bug here must not stop the renewals: fencing covers the gap
+            log.exception("shard lease %s: renewal failed; retrying", self.lock.name)
+            self._announce()
+            return
         if self._held_since is None or mine.acquired != self._acquired:
             self._held_since, self._acquired = started, mine.acquired
         self._renewed_at = started
