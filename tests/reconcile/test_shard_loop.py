@@ -5,10 +5,14 @@ kmock's KubernetesEmulator) split the apps, and take over the apps of one that l
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import kmock
 import pytest
 
 from conveyor.clients.kubelease import LeaseLock
@@ -27,6 +31,7 @@ from tests.clients.kubeemu import Emulated, emulated
 from .conftest import World, application, configmap
 
 NAMES = [f"app-{i}" for i in range(8)]
+LEASES = kmock.resource("coordination.k8s.io", "v1", "leases")
 
 
 def replica(world: World, emu: Emulated, pod: str, docs: list[str], cache: Path) -> Loop:
@@ -102,3 +107,40 @@ def test_replicas_split_the_apps_and_take_over_those_of_one_that_stops(
             await runs[0]
 
     asyncio.run(go())
+
+
+def test_a_replica_cut_off_mid_sync_cancels_it_before_its_lease_can_expire(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sync is slow (each apply takes 3 s); the replica loses the API server while it
+    runs. Fencing must cancel the sync before `renewTime + leaseDurationSeconds` of the
+    last renewal, the earliest another replica could take the app."""
+    world.repo.write_objects("slow/cm.yaml", configmap("cm-slow"))
+    world.repo.commit()
+    world.target.apply_delay = 3.0
+    docs = [application("slow", world.repo, "slow", automated={"prune": True})]
+
+    async def go() -> None:
+        async with emulated() as emu:
+            a = replica(world, emu, "a", docs, tmp_path / "cache-a")
+            stop = asyncio.Event()
+            run = asyncio.create_task(a.run(interval=3600, stop=stop))
+            await until(lambda: [op.state for op in world.store.operations("slow")] == ["Running"])
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                closed = probe.getsockname()[1]
+            assert isinstance(a.shard, Membership)
+            a.shard.lock.client = Emulated(None, f"http://127.0.0.1:{closed}").client()
+            await until(lambda: "stopped the reconcile of slow" in caplog.text)
+            stopped = next(r for r in caplog.records if "stopped the reconcile" in r.message)
+            lease = emu.emulator.objects[LEASES, "conveyor", LEASE_PREFIX + "a"]
+            renewed = dt.datetime.fromisoformat(lease["spec"]["renewTime"])
+            expires = renewed.timestamp() + lease["spec"]["leaseDurationSeconds"]
+            assert stopped.created < expires
+            assert world.store.operations("slow")[0].state == "Running"  # as a killed pod
+            stop.set()
+            await run
+            await a.shard.lock.client.close()
+
+    with caplog.at_level(logging.WARNING, logger="conveyor.reconcile.loop"):
+        asyncio.run(go())

@@ -16,7 +16,8 @@ knows only its processor):
   (`reconcile.membership.Membership`) the loop renews this replica's Lease beside the
   passes, reconciles only the apps the shard owns, triggers the apps it gains at once
   (a handed-over shard is reconciled without waiting for the interval), and on stop lets
-  the in-flight reconcile end before releasing the Lease.
+  the in-flight reconcile end before releasing the Lease; a reconcile in flight for an app
+  the replica loses (handed over, or fenced) is cancelled.
 
 Called by `conveyor reconcile` (app/cmd_reconcile, with its refresh endpoint in
 app/reconcilerhttp), by the server when it runs a reconciler, and by tests and the bench.
@@ -143,6 +144,8 @@ class Loop:
     def reshard(self) -> None:
         """The shard's owned keys may have changed: trigger the apps gained (handed over
         by a replica that left, or by this one's warm-up ending), log the ones lost."""
+        for name in self.reconciler.cancel_unowned():
+            log.warning("shard: stopped the reconcile of %s: handed over", name)
         owned = set(self.reconciler.owned())
         gained, lost = sorted(owned - self._owned), sorted(self._owned - owned)
         if gained or lost:

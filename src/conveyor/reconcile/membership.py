@@ -80,6 +80,7 @@ class Membership:
         self._acquired: object = None  # the acquireTime of our term (a takeover renews it)
         self._listeners: list[Callable[[], None]] = []
         self._members: tuple[str, ...] = ()
+        self._timers: list[asyncio.TimerHandle] = []
 
     @property
     def identity(self) -> str:
@@ -112,6 +113,8 @@ class Membership:
         self._renewed_at = started
         self._observe(leases, self.clock())
         self._announce()
+        self._wake_at(started + self.duration - self.renew_every)  # fenced, if not renewed
+        self._wake_at(self._held_since + self.duration)  # warm-up over
 
     def _observe(self, leases: list[LeaseRecord], now: float) -> None:
         """Note when each other holder's Lease changed. A Lease that vanished (released,
@@ -127,6 +130,15 @@ class Membership:
             else:
                 seen[lease.name] = Seen(lease.holder, lease.renewed, now, float(lease.duration))
         self._seen = seen
+
+    def _wake_at(self, when: float) -> None:
+        """Announce again at `when` (this replica's clock): fencing and the end of the
+        warm-up take effect then, even while a renewal request hangs."""
+        delay = when - self.clock()
+        if delay > 0:
+            loop = asyncio.get_running_loop()
+            self._timers = [t for t in self._timers if t.when() > loop.time()]
+            self._timers.append(loop.call_later(delay, self._announce))
 
     def _announce(self) -> None:
         members = self.members()
@@ -146,6 +158,8 @@ class Membership:
     async def release(self) -> None:
         """Own nothing from now on and delete our Lease (after the loop stopped)."""
         self._renewed_at = self._held_since = None
+        for timer in self._timers:
+            timer.cancel()
         try:
             await self.lock.release()
         except ConveyorError as exc:

@@ -76,6 +76,7 @@ class Reconciler:
         self.children = self._child_store.restore()
         self._adopted = -1
         self._keys: dict[str, str] = {}
+        self._inflight: dict[str, asyncio.Task[None]] = {}
         self._owns_key: Callable[[str], bool] = lambda _key: True
         if not sharded:  # a sharded replica recovers each app as it gains it (`loop`)
             self.recover()
@@ -150,6 +151,28 @@ class Reconciler:
     def owned(self) -> list[str]:
         return [name for name in self._runtimes if self.owns(name)]
 
+    def cancel_unowned(self) -> list[str]:
+        """Cancel the reconciles in flight of apps this replica no longer owns (called by
+        the loop when its shard changes or fences): a cancelled sync is left as a killed
+        process leaves it, Running in the store, and its next owner recovers it."""
+        lost = [n for n, task in self._inflight.items() if not self.owns(n) and not task.done()]
+        for name in lost:
+            self._inflight[name].cancel()
+        return lost
+
+    async def _owned_run(self, name: str) -> None:
+        task = asyncio.ensure_future(self.reconcile_one(name))
+        self._inflight[name] = task
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                raise  # the pass itself is being cancelled
+            log.warning("app %s: reconcile stopped: another replica owns it now", name)
+        finally:
+            self._inflight.pop(name, None)
+
     @property
     def apps(self) -> list[str]:
         return sorted(self._runtimes)
@@ -212,7 +235,7 @@ class Reconciler:
             try:
                 async with self._limit:
                     if self.owns(name):  # a shard handed over while it queued is left alone
-                        await self.reconcile_one(name)
+                        await self._owned_run(name)
             finally:
                 done[name].set()
 
