@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import click
+import httpx2
 from lightkube import AsyncClient, ConfigError, KubeConfig
 
 from conveyor.clients.kubelease import LeaseLock
@@ -84,8 +85,9 @@ def pod_name() -> str:
     return name
 
 
-def kube_client(namespace: str) -> AsyncClient:
-    """A client of the cluster this process runs in (or KUBECONFIG's current context)."""
+def kube_client(namespace: str, timeout: float = 10.0) -> AsyncClient:
+    """A client of the cluster this process runs in (or KUBECONFIG's current context);
+    a request that takes longer than `timeout` seconds fails (and is retried next round)."""
     try:
         config = KubeConfig.from_env()
     except ConfigError as exc:
@@ -93,7 +95,7 @@ def kube_client(namespace: str) -> AsyncClient:
             f"--shard-lease {namespace}: no Kubernetes configuration found ({exc})",
             hint="run in a pod with a service account, or set KUBECONFIG",
         ) from exc
-    return AsyncClient(config=config, namespace=namespace)
+    return AsyncClient(config=config, namespace=namespace, timeout=httpx2.Timeout(timeout))
 
 
 def open_shard(namespace: str, duration: float) -> Membership:
@@ -106,7 +108,7 @@ def open_shard(namespace: str, duration: float) -> Membership:
         )
     pod = pod_name()
     lock = LeaseLock(
-        kube_client(namespace),
+        kube_client(namespace, timeout=seconds / 3),  # one renewal period
         namespace=namespace,
         name=LEASE_PREFIX + pod,
         identity=f"{pod}_{secrets.token_hex(4)}",

@@ -63,7 +63,7 @@ class Loop:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._owned: set[str] = set()
         if shard is not None:
-            reconciler.set_shard(shard.owns_key)
+            reconciler.ownership.set_shard(shard.owns_key)
             shard.on_change(self.reshard)
 
     # -- triggers -----------------------------------------------------------------------
@@ -144,7 +144,7 @@ class Loop:
     def reshard(self) -> None:
         """The shard's owned keys may have changed: trigger the apps gained (handed over
         by a replica that left, or by this one's warm-up ending), log the ones lost."""
-        for name in self.reconciler.cancel_unowned():
+        for name in self.reconciler.ownership.cancel_unowned():
             log.warning("shard: stopped the reconcile of %s: handed over", name)
         owned = set(self.reconciler.owned())
         gained, lost = sorted(owned - self._owned), sorted(self._owned - owned)

@@ -11,9 +11,9 @@ the triggers and the requeues.
   stays "Blocked on X" unless they are Synced and Healthy.
 * `reconcile_apps(names)` reconciles just those apps (what the loop calls for triggered
   and requeued apps, and `settle` for apps still moving).
-* Sharding (several replicas, `reconcile.membership`): `set_shard` gives the predicate
-  on shard keys (`reconcile.sharding`); passes, triggers and deletions then touch only
-  the apps this replica owns, checked again right before each app starts.
+* Sharding (several replicas): `ownership` (`reconcile.ownership`) says which apps this
+  replica owns; passes, triggers, deletions and manual syncs touch only those, checked
+  again right before each app starts.
 * State (inventory, operations, history, status) lives in `store.Store`. At start-up an
   operation left Running by a killed process is marked Interrupted and recorded in
   history; its objects are already in the inventory (written ahead), so the next sync
@@ -28,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, restore, sharding, steps
+from conveyor.reconcile import drift, restore, steps
 from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.childstore import ChildStore
@@ -40,6 +40,7 @@ from conveyor.reconcile.dependencies import dependency_cycles
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
+from conveyor.reconcile.ownership import Ownership
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
@@ -75,9 +76,7 @@ class Reconciler:
         self._child_store = ChildStore(env.store)
         self.children = self._child_store.restore()
         self._adopted = -1
-        self._keys: dict[str, str] = {}
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._owns_key: Callable[[str], bool] = lambda _key: True
+        self.ownership = Ownership()  # every app, unless a sharded loop narrows it
         if not sharded:  # a sharded replica recovers each app as it gains it (`loop`)
             self.recover()
         self.set_apps(apps)
@@ -115,8 +114,7 @@ class Reconciler:
         self._forget([rt for name, rt in self._runtimes.items() if name not in runtimes], runtimes)
         self._runtimes = runtimes
         self._cycles = dependency_cycles(apps)
-        links = [sharding.AppLink(a.name, a.parent or None, a.depends_on) for a in apps]
-        self._keys = sharding.shard_keys(links)
+        self.ownership.set_apps(apps)
         self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
 
     def _keep_unreadable(self, catalog: Catalog, runtimes: dict[str, AppRuntime]) -> None:
@@ -139,39 +137,9 @@ class Reconciler:
             self.deletions.arm(rt)
         self.deletions.removed(gone, defined)
 
-    def set_shard(self, owns_key: Callable[[str], bool]) -> None:
-        """Reconcile only the apps whose shard key `owns_key` accepts (`reconcile.loop`
-        with a `membership.Membership`); by default every app is this process's."""
-        self._owns_key = owns_key
-
-    def owns(self, name: str) -> bool:
-        """Whether this process reconciles `name` now (always, unless sharded)."""
-        return self._owns_key(self._keys.get(name, name))
-
     def owned(self) -> list[str]:
-        return [name for name in self._runtimes if self.owns(name)]
-
-    def cancel_unowned(self) -> list[str]:
-        """Cancel the reconciles in flight of apps this replica no longer owns (called by
-        the loop when its shard changes or fences): a cancelled sync is left as a killed
-        process leaves it, Running in the store, and its next owner recovers it."""
-        lost = [n for n, task in self._inflight.items() if not self.owns(n) and not task.done()]
-        for name in lost:
-            self._inflight[name].cancel()
-        return lost
-
-    async def _owned_run(self, name: str) -> None:
-        task = asyncio.ensure_future(self.reconcile_one(name))
-        self._inflight[name] = task
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not task.cancelled() or (current is not None and current.cancelling()):
-                raise  # the pass itself is being cancelled
-            log.warning("app %s: reconcile stopped: another replica owns it now", name)
-        finally:
-            self._inflight.pop(name, None)
+        """The apps this process reconciles now (all of them, unless sharded)."""
+        return [name for name in self._runtimes if self.ownership.owns(name)]
 
     @property
     def apps(self) -> list[str]:
@@ -187,7 +155,7 @@ class Reconciler:
 
     async def reconcile_all(self) -> dict[str, dict[str, Any]]:
         """One full pass over every app this process owns; returns their statuses."""
-        await self.deletions.advance(self.owns)
+        await self.deletions.advance(self.ownership.owns)
         owned = self.owned()
         await self._fetch({u for n in owned for u in self._runtimes[n].app.git_urls})
         await self._prefetch_trees(self._runtimes[n] for n in owned)
@@ -196,7 +164,7 @@ class Reconciler:
 
     async def reconcile_apps(self, names: Iterable[str], *, fetch: bool = True) -> None:
         """Reconcile just these apps (triggered or requeued by `reconcile.loop`)."""
-        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes and self.owns(n)]
+        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes and self.ownership.owns(n)]
         if fetch:
             await self._fetch({u for n in chosen for u in self._runtimes[n].app.git_urls})
         await self._run(chosen)
@@ -234,8 +202,7 @@ class Reconciler:
                     await done[dep].wait()
             try:
                 async with self._limit:
-                    if self.owns(name):  # a shard handed over while it queued is left alone
-                        await self._owned_run(name)
+                    await self.ownership.run(name, self.reconcile_one)
             finally:
                 done[name].set()
 
@@ -415,7 +382,7 @@ class Reconciler:
     ) -> dict[str, Any]:
         """A manual sync; it also resumes auto-sync paused by a rollback."""
         rt = self.runtime(name)
-        if not self.owns(name):
+        if not self.ownership.owns(name):
             raise ReconcileError(f"{name}: another reconciler replica owns this app's shard")
         if revision is None and rt.paused:
             self.env.store.set_paused(name, False)
