@@ -156,7 +156,7 @@ def test_a_replica_that_leaves_cleanly_deletes_its_lease_and_its_apps_move() -> 
     run(body)
 
 
-def test_a_replica_cut_off_from_the_api_server_fences_itself_before_its_apps_move() -> None:
+def test_a_replica_cut_off_fences_itself_before_its_apps_move_and_warms_up_on_return() -> None:
     """The replica keeps running and keeps trying to renew, but every request fails to
     connect (its client now points at a closed port): it must own nothing before the
     others see its Lease expire."""
@@ -168,20 +168,24 @@ def test_a_replica_cut_off_from_the_api_server_fences_itself_before_its_apps_mov
         tasks = [asyncio.create_task(r.run(stop)) for r in replicas]
         tasks.append(asyncio.create_task(sampler.run(sampling)))
         _, before = await sampler.until(all_owned_by({r.identity for r in replicas}))
-        cut = replicas[2]
+        cut, reachable = replicas[2], replicas[2].lock.client
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             closed_port = probe.getsockname()[1]
-        cut.lock.client = Emulated(None, f"http://127.0.0.1:{closed_port}").client()
+        unreachable = Emulated(None, f"http://127.0.0.1:{closed_port}").client()
+        cut.lock.client = unreachable
         took, after = await sampler.until(all_owned_by({r.identity for r in replicas[:2]}))
         assert took <= HANDOVER_BOUND
         assert {k for k in KEYS if before[k] != after[k]} == {
             k for k in KEYS if before[k] == [cut.identity]
         }
+        cut.lock.client = reachable  # back, renewing the same term: warms up again
+        took, _ = await sampler.until(lambda owners: owners == before)  # its share again
+        assert took >= DURATION
         sampling.set()
         stop.set()
         await asyncio.gather(*tasks)
-        await cut.lock.client.close()
+        await unreachable.close()
         assert sampler.samples > 20 and sampler.doubles == []
 
     run(body)

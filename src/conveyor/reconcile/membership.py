@@ -15,9 +15,9 @@ after the replica that had it can no longer think it owns it:
 * fencing: a replica owns nothing once its last successful renewal started more than
   `duration - renew_every` ago, so a replica that cannot reach the API server (or is
   stuck) lets go of its apps before anyone can see its Lease expire and take them;
-* warm-up: a replica that acquired its Lease owns nothing for one lease duration, while
-  the others (renewing every `renew_every` < duration) see it and drop the apps it wins,
-  or fence themselves;
+* warm-up: a replica that acquired its Lease, or renewed it again after being fenced,
+  owns nothing for one lease duration, while the others (renewing every `renew_every` <
+  duration) see it and drop the apps it wins, or fence themselves;
 * a replica that stops cleanly stops its loop first, then deletes its Lease; the others
   still wait until it would have expired (a Lease deleted by hand must not hand over the
   apps of a replica that is still running).
@@ -108,7 +108,9 @@ class Membership:
             log.exception("shard lease %s: renewal failed; retrying", self.lock.name)
             self._announce()
             return
-        if self._held_since is None or mine.acquired != self._acquired:
+        if self._held_since is None or mine.acquired != self._acquired or not self.holding(started):
+            # a new term, or back from being fenced (the others may have taken our apps
+            # meanwhile): warm up again while they see us renewing and let go
             self._held_since, self._acquired = started, mine.acquired
         self._renewed_at = started
         self._observe(leases, self.clock())
