@@ -14,9 +14,10 @@ from pathlib import Path
 
 import kmock
 import pytest
+import yaml
 
 from conveyor.clients.kubelease import LeaseLock
-from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.applications import Catalog, parse_applications
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.membership import GROUP_LABEL, LEASE_PREFIX, Membership
@@ -144,3 +145,36 @@ def test_a_replica_cut_off_mid_sync_cancels_it_before_its_lease_can_expire(
 
     with caplog.at_level(logging.WARNING, logger="conveyor.reconcile.loop"):
         asyncio.run(go())
+
+
+def test_an_app_removed_from_git_is_deleted_once_by_its_owner_only(
+    world: World, tmp_path: Path
+) -> None:
+    for name in NAMES[:4]:
+        world.repo.write_objects(f"{name}/cm.yaml", configmap(f"cm-{name}"))
+    world.repo.commit()
+    docs = {n: application(n, world.repo, n, automated={"prune": True}) for n in NAMES[:4]}
+    doomed = yaml.safe_load(docs["app-0"])
+    doomed["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+    docs["app-0"] = yaml.safe_dump(doomed)
+    ref = ObjectRef(group="", kind="ConfigMap", namespace="prod", name="cm-app-0")
+
+    async def reload() -> Catalog:
+        return Catalog(apps=tuple(a for d in docs.values() for a in parse_applications(d, "x")))
+
+    async def go() -> None:
+        async with emulated() as emu:
+            loops = [replica(world, emu, p, list(docs.values()), tmp_path / p) for p in "ab"]
+            stop = asyncio.Event()
+            runs = [
+                asyncio.create_task(x.run(interval=0.3, stop=stop, reload=reload)) for x in loops
+            ]
+            await until(lambda: reconciled(loops[0]) | reconciled(loops[1]) == set(NAMES[:4]))
+            del docs["app-0"]  # both replicas re-read the apps on their next pass
+            await until(lambda: world.target.peek(ref) is None)
+            await asyncio.sleep(1.0)  # more passes of both: nobody deletes it again
+            stop.set()
+            await asyncio.gather(*runs)
+        assert world.target.journal.count(f"delete {ref}") == 1
+
+    asyncio.run(go())

@@ -112,8 +112,13 @@ class Deletions:
 
     # -- when apps go -------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Read the rows again: with sharded replicas, others arm and delete their apps."""
+        self._rows = {row.app: row for row in self.env.store.deletions.all()}
+
     def removed(self, gone: Sequence[AppRuntime], defined: Collection[str]) -> None:
         """Start the deletion of every armed app no longer defined; tell about the others."""
+        self.refresh()
         for name in defined:
             row = self._rows.get(name)
             if row is not None and row.state != DeletionState.ARMED:
@@ -171,6 +176,7 @@ class Deletions:
     async def advance(self, owns: Callable[[str], bool] = lambda _app: True) -> None:
         """Take every deletion in progress as far as it goes without waiting; with sharded
         replicas, only those of the apps this one `owns`."""
+        self.refresh()
         busy = (DeletionState.PRE_DELETE, DeletionState.DELETING, DeletionState.POST_DELETE)
         for row in [r for r in self._rows.values() if r.state in busy and owns(r.app)]:
             target = self.env.target_named(row.target)

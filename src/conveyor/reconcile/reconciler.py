@@ -96,6 +96,7 @@ class Reconciler:
         its objects) but stops every step until it is valid again (InvalidSpec)."""
         self._catalog = catalog  # the children its apps registered run beside them
         apps = [*catalog.apps, *self.children.apps(catalog.apps)]
+        self.ownership.set_apps(apps)
         runtimes = {}
         for app in apps:
             rt = self._runtimes.get(app.name)
@@ -114,7 +115,6 @@ class Reconciler:
         self._forget([rt for name, rt in self._runtimes.items() if name not in runtimes], runtimes)
         self._runtimes = runtimes
         self._cycles = dependency_cycles(apps)
-        self.ownership.set_apps(apps)
         self.env.claims.set_apps(runtimes)  # objects of apps gone are free to adopt
 
     def _keep_unreadable(self, catalog: Catalog, runtimes: dict[str, AppRuntime]) -> None:
@@ -134,7 +134,8 @@ class Reconciler:
             log.info("app %s: no longer defined; stopped reconciling it", rt.app.name)
             self.env.metrics.forget(rt.app.name)
         for rt in defined.values():
-            self.deletions.arm(rt)
+            if self.ownership.owns(rt.app.name):  # another replica arms its own apps
+                self.deletions.arm(rt)
         self.deletions.removed(gone, defined)
 
     def owned(self) -> list[str]:
