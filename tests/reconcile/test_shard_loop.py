@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import kmock
 import pytest
@@ -27,6 +28,7 @@ from conveyor.reconcile.steps import Env
 from conveyor.reconcile.sync import SyncOptions
 from conveyor.store import OperationRecord
 from conveyor.targets.base import ObjectRef
+from conveyor.targets.memory import MemoryTarget
 from tests.clients.kubeemu import Emulated, emulated
 
 from .conftest import World, application, configmap
@@ -35,9 +37,32 @@ NAMES = [f"app-{i}" for i in range(8)]
 LEASES = kmock.resource("coordination.k8s.io", "v1", "leases")
 
 
-def replica(world: World, emu: Emulated, pod: str, docs: list[str], cache: Path) -> Loop:
+class Deleters:
+    """The shared memory target seen through one replica: its deletes are noted by name."""
+
+    def __init__(self, inner: MemoryTarget, who: str, noted: list[tuple[str, str]]) -> None:
+        self.inner, self.who, self.noted = inner, who, noted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def delete(self, ref: ObjectRef, **options: Any) -> bool:
+        self.noted.append((self.who, ref.name))
+        return await self.inner.delete(ref, **options)
+
+
+def replica(
+    world: World,
+    emu: Emulated,
+    pod: str,
+    docs: list[str],
+    cache: Path,
+    *,
+    deletes: list[tuple[str, str]] | None = None,
+) -> Loop:
+    target = world.target if deletes is None else Deleters(world.target, pod, deletes)
     env = Env(
-        targets={"memory": world.target},
+        targets={"memory": target},  # type: ignore[dict-item]
         store=world.store,
         sources=Sources(cache),
         sync_options=SyncOptions(wave_timeout=5.0, poll=0.005),
@@ -158,23 +183,31 @@ def test_an_app_removed_from_git_is_deleted_once_by_its_owner_only(
     doomed["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
     docs["app-0"] = yaml.safe_dump(doomed)
     ref = ObjectRef(group="", kind="ConfigMap", namespace="prod", name="cm-app-0")
+    deletes: list[tuple[str, str]] = []
+    loops: list[Loop] = []
+    owner: list[str] = []
 
     async def reload() -> Catalog:
         return Catalog(apps=tuple(a for d in docs.values() for a in parse_applications(d, "x")))
 
     async def go() -> None:
         async with emulated() as emu:
-            loops = [replica(world, emu, p, list(docs.values()), tmp_path / p) for p in "ab"]
+            loops[:] = [
+                replica(world, emu, p, list(docs.values()), tmp_path / p, deletes=deletes)
+                for p in "ab"
+            ]
             stop = asyncio.Event()
             runs = [
                 asyncio.create_task(x.run(interval=0.3, stop=stop, reload=reload)) for x in loops
             ]
             await until(lambda: reconciled(loops[0]) | reconciled(loops[1]) == set(NAMES[:4]))
+            owner.extend(p for p, x in zip("ab", loops, strict=True) if "app-0" in reconciled(x))
             del docs["app-0"]  # both replicas re-read the apps on their next pass
             await until(lambda: world.target.peek(ref) is None)
             await asyncio.sleep(1.0)  # more passes of both: nobody deletes it again
             stop.set()
             await asyncio.gather(*runs)
         assert world.target.journal.count(f"delete {ref}") == 1
+        assert [who for who, name in deletes if name == "cm-app-0"] == owner
 
     asyncio.run(go())
