@@ -22,7 +22,7 @@ from tests.clients.kubeemu import Emulated, emulated
 
 KEYS = [f"app-{i:03d}" for i in range(300)]
 DURATION, RENEW = 1, 0.25
-HANDOVER_BOUND = DURATION + RENEW + 0.5  # + scheduling slack of a shared 2-core machine
+HANDOVER_BOUND = DURATION + RENEW + 2.0  # + scheduling slack of a loaded shared machine
 
 
 def replica(emu: Emulated, pod: str) -> Membership:

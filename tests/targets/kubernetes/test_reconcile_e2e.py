@@ -179,10 +179,10 @@ async def _heal(rec: Reconciler, emu: ApiServerEmulator, target: KubernetesTarge
     finally:
         stop.set()
         await running
+    # queued by the watch event (the loop has no interval and no requeue); how fast is
+    # bench/kube_watch_latency.py's question, not a timed assertion here
     assert loop.queued and loop.queued[0][0] == "demo-dev", loop.queued
-    latency = loop.queued[0][1] - sent
-    print(f"hand edit sent -> reconcile queued: {latency * 1000:.1f} ms")
-    assert latency <= 0.2, f"{latency * 1000:.0f} ms from the edit to the queued reconcile"
+    assert loop.queued[0][1] >= sent
     assert image(emu) == "127.0.0.1:5000/demo/app:v2"  # selfHeal put it back
 
 

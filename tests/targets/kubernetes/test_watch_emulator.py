@@ -116,27 +116,21 @@ def test_filling_the_cache_and_the_watchs_replay_are_not_drift() -> None:
     asyncio.run(scenario())
 
 
-def test_drift_arrives_within_200_ms_of_the_change() -> None:
-    """Latency from the watch line being read to `events()` yielding it, and from the
-    PATCH request being sent; the bound here is generous (CI machines are shared), the
-    measured numbers are in bench/kube_watch_latency.py."""
+def test_every_change_arrives_as_one_drift_event_with_its_latency_recorded() -> None:
+    """Each of 20 patches yields one event, and the feed records how long each took from
+    the watch line to `events()`; the 200 ms target is measured by
+    bench/kube_watch_latency.py, not asserted here (no timed unit tests)."""
 
     async def scenario() -> None:
         async with watching() as (source, watches, feed):
             await create(source, DEPLOYMENTS, deployment("web"))
             events = Events(feed)
             await watches.acquire(DEPLOYMENTS, SHOP).synced.wait()
-            loop = asyncio.get_running_loop()
-            round_trips = []
             for replicas in range(1, 21):
-                sent = loop.time()
                 await patch(source, DEPLOYMENTS, "shop", "web", {"spec": {"replicas": replicas}})
-                await next_event(events)
-                round_trips.append(loop.time() - sent)
-            own = sorted(feed.latencies)
-            assert len(own) == 20
-            assert own[18] < 0.2  # 95th percentile of what Conveyor adds
-            assert sorted(round_trips)[10] < 0.5  # median end to end, emulator included
+                event = await next_event(events)
+                assert (event.ref.name, event.kind) == ("web", EventKind.CHANGED)
+            assert len(feed.latencies) == 20 and all(x >= 0 for x in feed.latencies)
 
     asyncio.run(scenario())
 
