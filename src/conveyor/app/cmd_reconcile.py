@@ -10,6 +10,9 @@ a target carries on in the background; `reconcile.settle`) within `--timeout`, a
 do. What it started keeps running after it exits: containers, and the Podman target's
 Service proxy (a detached process), until a later pass, the daemon or `conveyor down`.
 
+`--shard-lease NAMESPACE` runs this process as one of several replicas that share the apps
+through Kubernetes Leases (app/shardlease, `reconcile.membership`).
+
 `open_world()` is shared with `conveyor app …` (cmd_app), which works against the same
 state file; the apps and config last used are remembered in the store's settings.
 """
@@ -29,7 +32,7 @@ from typing import Any
 
 import click
 
-from conveyor.app import daemonlink, reconcilerhttp
+from conveyor.app import daemonlink, reconcilerhttp, shardlease
 from conveyor.core.errors import UserError
 from conveyor.reconcile import appfiles
 from conveyor.reconcile.applications import Catalog
@@ -38,6 +41,7 @@ from conveyor.reconcile.config import Config, TargetConfig, load_config
 from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.health import Checker
 from conveyor.reconcile.loop import Loop
+from conveyor.reconcile.membership import Membership
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.settle import Outcome, Settled, settle
 from conveyor.reconcile.sources import Sources
@@ -68,9 +72,13 @@ def make_target(config: TargetConfig, *, state_root: Path) -> Target:
         podman = Podman(state_dir=state_dir / "podman", insecure_registries=insecure)
         target: Target = module.PodmanTarget(name=config.name, state_dir=state_dir, podman=podman)
         return target
+    if config.type == "kubernetes":  # imported here only when used: lightkube is not small
+        build = importlib.import_module("conveyor.targets.kubernetes.build").build
+        kube: Target = build(config.name, options, seconds=parse_duration)
+        return kube
     raise UserError(
         f"target {config.name!r}: the {config.type} target is not available yet",
-        hint="use a podman or memory target",
+        hint="use a podman, memory or kubernetes target",
     )
 
 
@@ -101,9 +109,9 @@ class World:
     env: Env
     apps_source: str
 
-    async def reconciler(self) -> Reconciler:
+    async def reconciler(self, *, sharded: bool = False) -> Reconciler:
         catalog = await load_apps(self.apps_source, sources=self.env.sources)
-        reconciler = Reconciler((), self.env)
+        reconciler = Reconciler((), self.env, sharded=sharded)
         reconciler.set_catalog(catalog)
         return reconciler
 
@@ -149,8 +157,10 @@ def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
     return rows
 
 
-async def _loop(world: World, interval: float, listen: str | None) -> None:
-    control = Loop(await world.reconciler())
+async def _loop(
+    world: World, interval: float, listen: str | None, shard: Membership | None = None
+) -> None:
+    control = Loop(await world.reconciler(sharded=shard is not None), shard=shard)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -173,6 +183,8 @@ async def _loop(world: World, interval: float, listen: str | None) -> None:
             server.close()
         if daemon is not None:
             daemonlink.withdraw(world.store, daemon)
+        if shard is not None:
+            await shard.lock.client.close()
         await close_targets(world)
 
 
@@ -261,6 +273,7 @@ async def close_targets(world: World) -> None:
     help="Serve /healthz, and with a bearer token (written 0600 beside the cache) /metrics, "
     "refresh triggers and `conveyor app` commands, on HOST:PORT.",
 )
+@shardlease.options
 def reconcile(
     *,
     apps: str,
@@ -271,13 +284,16 @@ def reconcile(
     interval: str,
     as_json: bool,
     listen: str | None,
+    shard_lease: str | None,
+    shard_lease_duration: str | None,
 ) -> None:
     """Make every environment match the config repo: sync, prune, self-heal, report."""
     seconds = parse_duration(interval)
     wait = parse_duration(timeout, where="--timeout: ")
+    shard = shardlease.from_options(shard_lease, shard_lease_duration, once=once)
     with open_world(apps=apps, config_path=config_path, state=state) as world:
         if not once:
-            asyncio.run(_loop(world, seconds, listen))
+            asyncio.run(_loop(world, seconds, listen, shard))
             return
         settled = asyncio.run(_once(world, wait))
     if as_json:

@@ -45,6 +45,18 @@ import click
     default=None,
     help="PEM CA certificate that signed an https server's certificate ($CONVEYOR_CA_FILE).",
 )
+@click.option(
+    "--unit",
+    type=int,
+    default=None,
+    help="Take only this job unit, then nothing (set by the Kubernetes runner pool).",
+)
+@click.option(
+    "--sidecar-services",
+    is_flag=True,
+    help="The job's services run as other containers of this pod, on localhost "
+    "(set by the Kubernetes runner pool).",
+)
 def runner(  # noqa: PLR0917 - click passes options positionally
     server_url: str,
     token_file: Path | None,
@@ -54,6 +66,8 @@ def runner(  # noqa: PLR0917 - click passes options positionally
     ephemeral: bool,
     work: Path | None,
     ca_file: Path | None,
+    unit: int | None,
+    sidecar_services: bool,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import TokenError, read_token, serve
@@ -82,5 +96,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 ephemeral=ephemeral,
                 work=directory,
                 ca_file=ca_file,
+                unit=unit,
+                sidecar_services=sidecar_services,
             )
         )

@@ -112,6 +112,12 @@ import click
     show_default=True,
     help="Days the logs and artifacts of concluded runs are kept (as GitHub's default).",
 )
+@click.option(
+    "--runner-pool",
+    "runner_pools",
+    multiple=True,
+    help="A runner pool beside the local one: kubernetes:CONFIG (one pod per job; see README).",
+)
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
 @click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
 def server(  # noqa: PLR0917 - click passes options positionally
@@ -135,12 +141,15 @@ def server(  # noqa: PLR0917 - click passes options positionally
     tls_key: Path | None,
     job_disk_limit: float,
     retention_days: float,
+    runner_pools: tuple[str, ...],
     apps: str | None,
     config_path: str | None,
 ) -> None:
     """Run the Conveyor server until Ctrl-C."""
+    from conveyor.ci.kubepool_config import KubePoolConfigError
     from conveyor.server.limits import BodyLimits
     from conveyor.server.main import ServerConfig
+    from conveyor.server.runnerpools import parse_runner_pool
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together: give both, or neither")
@@ -148,6 +157,10 @@ def server(  # noqa: PLR0917 - click passes options positionally
         limits = BodyLimits.parse(body_limits)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--body-limit") from exc
+    try:
+        pools = tuple(parse_runner_pool(option) for option in runner_pools)
+    except KubePoolConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--runner-pool") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     secret = webhook_secret_file.read_text().strip() if webhook_secret_file else ""
     config = ServerConfig(
@@ -171,6 +184,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
         tls_key=tls_key,
         job_disk_limit=job_disk_limit,
         retention_days=retention_days,
+        runner_pools=pools,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))

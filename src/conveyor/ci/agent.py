@@ -34,6 +34,7 @@ from conveyor.ci.executor import RETRY_DELAY_MAX, execute
 from conveyor.ci.model import GateState
 from conveyor.ci.workspaces import remove, sweep
 from conveyor.clients import tls
+from conveyor.workflow.run.platform import Platform, choose
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +226,16 @@ async def serve(
     ephemeral: bool,
     work: Path,
     ca_file: Path | None = None,
+    unit: int | None = None,
+    sidecar_services: bool = False,
 ) -> None:
     """Poll, run, repeat (once with `ephemeral`). `name` and `labels` default to the
     registration's; given, the server checks them against it. `ca_file`: the CA that signed
     an https server's certificate, trusted by the agent's calls and by git's clones of the
-    server."""
+    server. `unit`: take only that job unit (a Kubernetes runner pod made for it);
+    `sidecar_services`: the job's services are the pod's other containers, on localhost."""
+    if sidecar_services:
+        choose(Platform(sidecar_services=True))
     client = Client(server, token, ca_file=ca_file)
     trusted = tls.git_environment(ca_file, server, os.environ)
     for gone in set(os.environ) - set(trusted):
@@ -242,7 +248,8 @@ async def serve(
     sweep(work)  # what a killed agent left (its jobs' processes ended with it)
     while True:
         assignment = await client.call(
-            "/api/v1/runner/poll", {"runner": name, "labels": list(labels), "ephemeral": ephemeral}
+            "/api/v1/runner/poll",
+            {"runner": name, "labels": list(labels), "ephemeral": ephemeral, "unit": unit},
         )
         if not assignment:
             continue
@@ -270,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ephemeral", action="store_true")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--ca-file", type=Path, default=None)
+    parser.add_argument("--unit", type=int, default=None, help="take only this job unit")
+    parser.add_argument("--sidecar-services", action="store_true")
     args = parser.parse_args(argv)
     try:
         token = read_token(args.token_file)
@@ -287,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
             ephemeral=args.ephemeral,
             work=work,
             ca_file=args.ca_file,
+            unit=args.unit,
+            sidecar_services=args.sidecar_services,
         )
     )
 

@@ -76,16 +76,19 @@ class RunnerProtocol:
         ephemeral: bool = False,
         timeout: float = 20.0,
         scope: str = ALL,
+        only_unit: int | None = None,
     ) -> dict[str, Any] | None:
         """Wait up to `timeout` s for a queued unit (one job) of a repository in `scope`
-        whose labels this runner has; claim it, oldest first."""
+        whose labels this runner has; claim it, oldest first. `only_unit`: that unit or
+        nothing (a Kubernetes runner pod made for one job's services, `ci.kubepool`)."""
         deadline = time.monotonic() + timeout
         wake = self.deps.wake
         while True:
             self.store.access.see_runner(runner, labels=labels, kind=kind, ephemeral=ephemeral)
             for unit in self.ledger.units(status=(Status.QUEUED,)):
                 if (
-                    labels_match(labels, unit.labels)
+                    only_unit in (None, unit.id)
+                    and labels_match(labels, unit.labels)
                     and covers(scope, self.ledger.run(unit.run_id).repo)
                     and self.store.claim_unit(unit.id, runner=runner, now=self.deps.clock())
                 ):

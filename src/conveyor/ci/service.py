@@ -107,7 +107,7 @@ class CIService:
             raise NotFound(f"no run {run_id}")
         run.pop("payload", None)
         run["jobs"] = self.store.jobs(run_id)
-        shown = ("job_id", "name", "labels", "environment", "status", "conclusion", "runner")
+        shown = ("id", "job_id", "name", "labels", "environment", "status", "conclusion", "runner")
         run["units"] = [  # how the jobs were dispatched: labels, runner, state
             {k: u[k] for k in shown} for u in self.store.units(run_id=run_id)
         ]
@@ -212,9 +212,16 @@ class CIService:
         ephemeral: bool = False,
         timeout: float = 20.0,
         scope: str = ALL,
+        only_unit: int | None = None,
     ) -> dict[str, Any] | None:
         return await self.runners.poll(
-            runner, labels=labels, kind=kind, ephemeral=ephemeral, timeout=timeout, scope=scope
+            runner,
+            labels=labels,
+            kind=kind,
+            ephemeral=ephemeral,
+            timeout=timeout,
+            scope=scope,
+            only_unit=only_unit,
         )
 
     def beat(self, run_id: int, runner: str) -> bool:

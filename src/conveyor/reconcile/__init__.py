@@ -17,7 +17,9 @@ HistoryEntry` (values in `model`):
   `rollback` (re-sync with auto-sync paused, or a revert commit), `metrics`;
 * the loop, pointing one way: `loop` (work queue, triggers, target events, requeues)
   holds the `reconciler` (passes, dependsOn), which runs `steps` (one app's step
-  functions) over `runtime` (run state apart from the parsed spec).
+  functions) over `runtime` (run state apart from the parsed spec);
+* several replicas: `membership` (Leases through `conveyor.clients.kubelease`), `sharding`
+  (pure: which replica owns which app), `ownership` (what this replica runs now).
 
 Called by `conveyor.app` (`conveyor reconcile`, `conveyor app …`) and, later, the server
 (refresh API, webhooks, /metrics). Must not import `workflow` or `promote`; talks to

@@ -144,13 +144,14 @@ def _target(doc: Document, dest: dict[str, Any]) -> str:
     server = schema.text(doc, dest.get("server"), "spec", "destination", "server")
     if server.rstrip("/") == IN_CLUSTER:
         return IN_CLUSTER_TARGET
-    if server:
+    if server and "://" not in server:
         raise ApplicationInvalid(
-            f"destination server {server!r} is not a known target",
+            f"destination server {server!r} is not a cluster URL",
             location=doc.where("spec", "destination", "server"),
-            hint="name a target from conveyor.yaml in destination.name",
+            hint="give the API server's https:// URL, or name a target in destination.name",
         )
-    return "local"
+    # A cluster URL: the `kubernetes` target connected to that server (`steps.Env`).
+    return server.rstrip("/") or "local"
 
 
 def _sync_policy(doc: Document, spec: dict[str, Any]) -> SyncPolicy:

@@ -55,11 +55,13 @@ class SyncBehaviour:
         return self._option("PruneLast", live) == "true"
 
     def apply_options(self, obj: Manifest) -> ApplyOptions:
+        server_side = self._option("ServerSideApply", obj) == "true"
         return ApplyOptions(
             replace=self._option("Replace", obj) == "true",
-            server_side=self._option("ServerSideApply", obj) == "true",
+            server_side=server_side,
             validate=self._option("Validate", obj) != "false",
             skip_dry_run=self._option("SkipDryRunOnMissingResource", obj) == "true",
+            force_conflicts=server_side and self.force(obj),
         )
 
     def force(self, obj: Manifest) -> bool:

@@ -24,7 +24,7 @@ Called by `reconcile.reconciler.Reconciler`: `arm` after each render and when an
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from enum import StrEnum
 
@@ -112,8 +112,13 @@ class Deletions:
 
     # -- when apps go -------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Read the rows again: with sharded replicas, others arm and delete their apps."""
+        self._rows = {row.app: row for row in self.env.store.deletions.all()}
+
     def removed(self, gone: Sequence[AppRuntime], defined: Collection[str]) -> None:
         """Start the deletion of every armed app no longer defined; tell about the others."""
+        self.refresh()
         for name in defined:
             row = self._rows.get(name)
             if row is not None and row.state != DeletionState.ARMED:
@@ -168,10 +173,12 @@ class Deletions:
 
     # -- the deletions themselves --------------------------------------------------------
 
-    async def advance(self) -> None:
-        """Take every deletion in progress as far as it goes without waiting."""
+    async def advance(self, owns: Callable[[str], bool] = lambda _app: True) -> None:
+        """Take every deletion in progress as far as it goes without waiting; with sharded
+        replicas, only those of the apps this one `owns`."""
+        self.refresh()
         busy = (DeletionState.PRE_DELETE, DeletionState.DELETING, DeletionState.POST_DELETE)
-        for row in [r for r in self._rows.values() if r.state in busy]:
+        for row in [r for r in self._rows.values() if r.state in busy and owns(r.app)]:
             target = self.env.target_named(row.target)
             if target is None:
                 note = f"target {row.target!r} is not configured: nothing can be deleted"

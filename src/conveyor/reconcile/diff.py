@@ -6,7 +6,8 @@ Normalisation, in order, on copies of both sides:
    both sides; defaulted fields go wherever they hold the default value, so a manifest
    that omits `replicas` matches a live object defaulted to 1, while a live 3 still shows;
 3. the app's `spec.ignoreDifferences` (JSON pointers and jq-style paths, per group/kind,
-   optionally per name/namespace);
+   optionally per name/namespace; `managedFieldsManagers`: the fields those managers own
+   per the live object's `metadata.managedFields`, out of both sides: `managedfields`);
 4. Secrets: `stringData` folded into base64 `data` (as the API server does);
 5. a live object that carries `kubectl.kubernetes.io/last-applied-configuration` is
    compared three-way, as Argo CD does: a live field that neither the desired object nor
@@ -31,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from conveyor.reconcile.managedfields import owned_by, remove_owned
 from conveyor.reconcile.paths import remove_jq, remove_pointer
 from conveyor.targets.base import Manifest, NormalizationRule, ObjectRef
 
@@ -49,8 +51,8 @@ class IgnoreRule:
     namespace: str | None = None
     json_pointers: tuple[str, ...] = ()
     jq_paths: tuple[str, ...] = ()
-    # Fields owned by these field managers (Kubernetes managedFields, issue 16); targets
-    # without managed fields (podman, memory) own every field through Conveyor.
+    # Fields owned by these field managers, per the live object's managedFields (issue 16);
+    # live objects without managedFields (memory, Podman targets) lose nothing.
     managers: tuple[str, ...] = ()
 
     def matches(self, ref: ObjectRef) -> bool:
@@ -107,6 +109,10 @@ class Normalizer:
             cached = self._per_kind[key] = tuple(actions)
         return cached
 
+    def managers(self, ref: ObjectRef) -> frozenset[str]:
+        """The field managers whose fields the app ignores on `ref`."""
+        return frozenset(m for i in self.ignores if i.matches(ref) for m in i.managers)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectDiff:
@@ -125,6 +131,11 @@ def compare(
     """Normalise both sides of one object; `changed` tells whether they differ."""
     want = None if desired is None else normalizer.normalize(desired, ref)
     have = None if live is None else normalizer.normalize(live, ref)
+    managers = normalizer.managers(ref)
+    if managers and live is not None:
+        for fields in owned_by(live, managers):
+            remove_owned(want, fields)
+            remove_owned(have, fields)
     last = _last_applied(live)
     if want is not None and have is not None and last is not None:
         have = _without_others(have, want, last)

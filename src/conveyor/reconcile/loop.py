@@ -11,7 +11,13 @@ knows only its processor):
   events (a live object changed: drift is noticed without waiting for the interval);
 * requeues: apps still Progressing are triggered again after `PROGRESS_REQUEUE` seconds,
   so health turns Healthy promptly, and the dependents of an app that became Ready are
-  triggered, so a `dependsOn` chain moves without waiting a full interval per link.
+  triggered, so a `dependsOn` chain moves without waiting a full interval per link;
+* sharding (several replicas, `conveyor reconcile --shard-lease`): with a `Shard`
+  (`reconcile.membership.Membership`) the loop renews this replica's Lease beside the
+  passes, reconciles only the apps the shard owns, triggers the apps it gains at once
+  (a handed-over shard is reconciled without waiting for the interval), and on stop lets
+  the in-flight reconcile end before releasing the Lease; a reconcile in flight for an app
+  the replica loses (handed over, or fenced) is cancelled.
 
 Called by `conveyor reconcile` (app/cmd_reconcile, with its refresh endpoint in
 app/reconcilerhttp), by the server when it runs a reconciler, and by tests and the bench.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from conveyor.core.errors import ConveyorError
 from conveyor.reconcile.applications import Catalog
@@ -34,13 +41,30 @@ log = logging.getLogger(__name__)
 PROGRESS_REQUEUE = 1.0
 
 
+class Shard(Protocol):
+    """Which shard keys this replica owns, kept current by `run` (`membership`)."""
+
+    def owns_key(self, key: str) -> bool: ...
+
+    def on_change(self, listener: Callable[[], None]) -> None: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+    async def release(self) -> None: ...
+
+
 class Loop:
     """Runs a `Reconciler` until stopped: passes on an interval, triggers in between."""
 
-    def __init__(self, reconciler: Reconciler) -> None:
+    def __init__(self, reconciler: Reconciler, *, shard: Shard | None = None) -> None:
         self.reconciler = reconciler
+        self.shard = shard
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._owned: set[str] = set()
+        if shard is not None:
+            reconciler.ownership.set_shard(shard.owns_key)
+            shard.on_change(self.reshard)
 
     # -- triggers -----------------------------------------------------------------------
 
@@ -66,6 +90,9 @@ class Loop:
         """Full passes every `interval` and triggered apps in between, until `stop` is set."""
         rec = self.reconciler
         watchers = [asyncio.create_task(self._watch(t)) for t in rec.env.targets.values()]
+        renewing, shard_stop = None, asyncio.Event()
+        if self.shard is not None:
+            renewing = asyncio.create_task(self.shard.run(shard_stop))
         try:
             while not stop.is_set():
                 if reload is not None:
@@ -81,6 +108,10 @@ class Loop:
         finally:
             for task in watchers:
                 task.cancel()
+            if renewing is not None and self.shard is not None:
+                shard_stop.set()
+                await renewing
+                await self.shard.release()  # after the last reconcile of this replica ended
 
     async def _reload(self, reload: Callable[[], Awaitable[Catalog]]) -> None:
         """Re-read the Application files (ApplicationSets re-evaluated); an invalid document
@@ -109,6 +140,20 @@ class Loop:
         while not self._queue.empty():
             names.append(self._queue.get_nowait())
         return names
+
+    def reshard(self) -> None:
+        """The shard's owned keys may have changed: trigger the apps gained (handed over
+        by a replica that left, or by this one's warm-up ending), log the ones lost."""
+        for name in self.reconciler.ownership.cancel_unowned():
+            log.warning("shard: stopped the reconcile of %s: handed over", name)
+        owned = set(self.reconciler.owned())
+        gained, lost = sorted(owned - self._owned), sorted(self._owned - owned)
+        if gained or lost:
+            log.info("shard: %d apps gained, %d handed over", len(gained), len(lost))
+        for name in gained:
+            self.reconciler.recover(name)  # a sync its last owner left Running, if it died
+            self.trigger(name)
+        self._owned = owned
 
     def requeue(self, names: Iterable[str] | None = None) -> None:
         """Re-trigger Progressing apps later, and dependents of apps that are now Ready."""

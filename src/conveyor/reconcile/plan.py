@@ -23,15 +23,19 @@ from conveyor.targets.base import Manifest, ObjectRef
 
 
 def diffs(
-    desired: DesiredState, live: Mapping[ObjectRef, Manifest], normalizer: Normalizer
+    desired: DesiredState,
+    live: Mapping[ObjectRef, Manifest],
+    normalizer: Normalizer,
+    compared: Mapping[ObjectRef, Manifest] | None = None,
 ) -> list[ObjectDiff]:
-    """One normalised diff per non-hook desired object."""
+    """One normalised diff per non-hook desired object; `compared` holds, by ref, the
+    form to compare instead of the manifest (the target's dry-run answer: `serverdiff`)."""
     out = []
     for obj in desired.manifests:
         if ordering.is_hook(obj):
             continue
         ref = ObjectRef.of(obj)
-        out.append(compare(ref, obj, live.get(ref), normalizer))
+        out.append(compare(ref, (compared or {}).get(ref, obj), live.get(ref), normalizer))
     return out
 
 
@@ -43,10 +47,11 @@ def plan(
     normalizer: Normalizer,
     prune: bool,
     allow_empty: bool,
+    compared: Mapping[ObjectRef, Manifest] | None = None,
 ) -> SyncPlan:
     """Everything one sync would do, and which objects are out of sync."""
     pairs = pair(desired.manifests, live, inventory_refs)
-    out_of_sync = [d.ref for d in diffs(desired, live, normalizer) if d.changed]
+    out_of_sync = [d.ref for d in diffs(desired, live, normalizer, compared) if d.changed]
     wanted = [ObjectRef.of(o) for o in desired.manifests if not ordering.is_hook(o)]
     decision = inventory.decide(
         inventory=inventory_refs,

@@ -11,6 +11,9 @@ the triggers and the requeues.
   stays "Blocked on X" unless they are Synced and Healthy.
 * `reconcile_apps(names)` reconciles just those apps (what the loop calls for triggered
   and requeued apps, and `settle` for apps still moving).
+* Sharding (several replicas): `ownership` (`reconcile.ownership`) says which apps this
+  replica owns; passes, triggers, deletions and manual syncs touch only those, checked
+  again right before each app starts.
 * State (inventory, operations, history, status) lives in `store.Store`. At start-up an
   operation left Running by a killed process is marked Interrupted and recorded in
   history; its objects are already in the inventory (written ahead), so the next sync
@@ -37,6 +40,7 @@ from conveyor.reconcile.dependencies import dependency_cycles
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError, SourceError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
+from conveyor.reconcile.ownership import Ownership
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.status import summarize
 from conveyor.targets.base import TargetError
@@ -53,7 +57,12 @@ class Reconciler:
     """Reconciles a set of applications against their targets."""
 
     def __init__(
-        self, apps: Sequence[Application], env: steps.Env, *, concurrency: int = 16
+        self,
+        apps: Sequence[Application],
+        env: steps.Env,
+        *,
+        concurrency: int = 16,
+        sharded: bool = False,
     ) -> None:
         self.env = env
         self._runtimes: dict[str, AppRuntime] = {}
@@ -67,14 +76,17 @@ class Reconciler:
         self._child_store = ChildStore(env.store)
         self.children = self._child_store.restore()
         self._adopted = -1
-        self.recover()
+        self.ownership = Ownership()  # every app, unless a sharded loop narrows it
+        if not sharded:  # a sharded replica recovers each app as it gains it (`loop`)
+            self.recover()
         self.set_apps(apps)
 
     # -- set-up -------------------------------------------------------------------------
 
-    def recover(self) -> None:
-        """Close operations a killed process left Running (they count as not attempted)."""
-        restore.recover(self.env.store, self.env.clock)
+    def recover(self, app: str | None = None) -> None:
+        """Close operations a killed process left Running (they count as not attempted):
+        every app's, or `app`'s when a sharded replica takes it over."""
+        restore.recover(self.env.store, self.env.clock, app)
 
     def set_apps(self, apps: Sequence[Application]) -> None:
         self.set_catalog(Catalog(apps=tuple(apps)))
@@ -84,6 +96,7 @@ class Reconciler:
         its objects) but stops every step until it is valid again (InvalidSpec)."""
         self._catalog = catalog  # the children its apps registered run beside them
         apps = [*catalog.apps, *self.children.apps(catalog.apps)]
+        self.ownership.set_apps(apps)
         runtimes = {}
         for app in apps:
             rt = self._runtimes.get(app.name)
@@ -121,8 +134,13 @@ class Reconciler:
             log.info("app %s: no longer defined; stopped reconciling it", rt.app.name)
             self.env.metrics.forget(rt.app.name)
         for rt in defined.values():
-            self.deletions.arm(rt)
+            if self.ownership.owns(rt.app.name):  # another replica arms its own apps
+                self.deletions.arm(rt)
         self.deletions.removed(gone, defined)
+
+    def owned(self) -> list[str]:
+        """The apps this process reconciles now (all of them, unless sharded)."""
+        return [name for name in self._runtimes if self.ownership.owns(name)]
 
     @property
     def apps(self) -> list[str]:
@@ -137,16 +155,17 @@ class Reconciler:
     # -- passes -------------------------------------------------------------------------
 
     async def reconcile_all(self) -> dict[str, dict[str, Any]]:
-        """One full pass over every app; returns their statuses."""
-        await self.deletions.advance()
-        await self._fetch({u for rt in self._runtimes.values() for u in rt.app.git_urls})
-        await self._prefetch_trees(self._runtimes.values())
-        await self._run(list(self._runtimes))
-        return {name: self.status(name) for name in self._runtimes}
+        """One full pass over every app this process owns; returns their statuses."""
+        await self.deletions.advance(self.ownership.owns)
+        owned = self.owned()
+        await self._fetch({u for n in owned for u in self._runtimes[n].app.git_urls})
+        await self._prefetch_trees(self._runtimes[n] for n in owned)
+        await self._run(owned)
+        return {name: self.status(name) for name in self.owned()}  # children changed
 
     async def reconcile_apps(self, names: Iterable[str], *, fetch: bool = True) -> None:
         """Reconcile just these apps (triggered or requeued by `reconcile.loop`)."""
-        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes]
+        chosen = [n for n in dict.fromkeys(names) if n in self._runtimes and self.ownership.owns(n)]
         if fetch:
             await self._fetch({u for n in chosen for u in self._runtimes[n].app.git_urls})
         await self._run(chosen)
@@ -184,7 +203,7 @@ class Reconciler:
                     await done[dep].wait()
             try:
                 async with self._limit:
-                    await self.reconcile_one(name)
+                    await self.ownership.run(name, self.reconcile_one)
             finally:
                 done[name].set()
 
@@ -364,6 +383,8 @@ class Reconciler:
     ) -> dict[str, Any]:
         """A manual sync; it also resumes auto-sync paused by a rollback."""
         rt = self.runtime(name)
+        if not self.ownership.owns(name):
+            raise ReconcileError(f"{name}: another reconciler replica owns this app's shard")
         if revision is None and rt.paused:
             self.env.store.set_paused(name, False)
             rt.paused, rt.pause_reason = False, ""

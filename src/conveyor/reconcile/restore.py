@@ -24,9 +24,10 @@ from conveyor.targets.base import ObjectRef
 log = logging.getLogger(__name__)
 
 
-def recover(store: Store, clock: Callable[[], float]) -> None:
-    """Close operations a killed process left Running (they count as not attempted)."""
-    for op in store.interrupt_running():
+def recover(store: Store, clock: Callable[[], float], app: str | None = None) -> None:
+    """Close operations a killed process left Running (they count as not attempted); only
+    `app`'s when given."""
+    for op in store.interrupt_running(app):
         log.warning(
             "app %s: sync %d at %s was interrupted; it will be retried",
             op.app,

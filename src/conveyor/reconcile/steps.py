@@ -25,6 +25,7 @@ from conveyor.reconcile import (
     namespaces,
     operations,
     ordering,
+    serverdiff,
     sharing,
     sync,
 )
@@ -82,16 +83,23 @@ class Env:
     def target(self, rt: AppRuntime) -> Target:
         """The app's target. Argo CD's in-cluster destination (`server:
         https://kubernetes.default.svc`) is "where the platform runs": the target named
-        `in-cluster`, else the first target of the config (Conveyor's own host)."""
+        `in-cluster`, else the first target of the config (Conveyor's own host). Another
+        `destination.server` URL is the target whose `server` it is (a `kubernetes`
+        target's API server, from its kubeconfig)."""
         found = self.target_named(rt.app.target)
         if found is None:
+            if "://" in rt.app.target:
+                raise TargetError(None, f"no kubernetes target connects to {rt.app.target!r}")
             raise TargetError(None, f"no target named {rt.app.target!r} is configured")
         return found
 
     def target_named(self, name: str) -> Target | None:
         if name == IN_CLUSTER_TARGET and name not in self.targets and self.targets:
             return next(iter(self.targets.values()))
-        return self.targets.get(name)
+        if name in self.targets or "://" not in name:
+            return self.targets.get(name)
+        servers = {str(getattr(t, "server", "")).rstrip("/"): t for t in self.targets.values()}
+        return servers.get(name)
 
 
 async def fetch(env: Env, rt: AppRuntime, *, revision: str | None = None) -> Outcome:
@@ -216,7 +224,8 @@ async def object_diffs(env: Env, rt: AppRuntime) -> list[ObjectDiff]:
     assert rt.desired is not None
     live = await live_objects(env, rt)
     rules = normalizer(env, rt)
-    changed = [d for d in diffs(rt.desired, live, rules) if d.changed]
+    compared = await serverdiff.stored_forms(env.target(rt), rt.app, rt.desired.manifests, live)
+    changed = [d for d in diffs(rt.desired, live, rules, compared) if d.changed]
     wanted = {ObjectRef.of(o) for o in rt.desired.manifests}
     stale = [
         compare(ref, None, live[ref], rules) for ref in sorted(rt.inventory - wanted) if ref in live
@@ -254,6 +263,7 @@ async def observe(env: Env, rt: AppRuntime) -> dict[ObjectRef, Manifest]:
         normalizer=normalizer(env, rt),
         prune=policy.prune or not policy.automated,
         allow_empty=policy.allow_empty,
+        compared=await serverdiff.stored_forms(env.target(rt), rt.app, rt.desired.manifests, live),
     )
     rt.plan = sharing.restrict(planned, rt.sharing, fail=policy.enabled(sharing.FAIL_OPTION))
     env.claims.pruning(rt.app.name, ((rt.app.target, r) for r in rt.plan.prune.delete))

@@ -41,7 +41,14 @@ from conveyor.reconcile.model import (
     SyncPlan,
     Wave,
 )
-from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError, TargetRejected
+from conveyor.targets.base import (
+    ChangeFeed,
+    Manifest,
+    ObjectRef,
+    Target,
+    TargetError,
+    TargetRejected,
+)
 
 log = logging.getLogger(__name__)
 _FAILED = (ResultCode.SYNC_FAILED, ResultCode.HOOK_FAILED)
@@ -186,8 +193,16 @@ async def _wait_healthy(
                 f"wave {wave.wave} not healthy after {options.wave_timeout:g}s",
             )
         if steps:
-            await asyncio.sleep(options.poll)
+            await _pause(target, [s.ref for s in steps], deadline - options.clock(), options)
     return None
+
+
+async def _pause(target: Target, refs: list[ObjectRef], left: float, options: SyncOptions) -> None:
+    """Until one of `refs` changes on a target that tells (a `ChangeFeed`), else one poll."""
+    if isinstance(target, ChangeFeed):
+        await target.changed(refs, timeout=max(left, 0.0))
+    else:
+        await asyncio.sleep(options.poll)
 
 
 async def _after_hook(step: Step, target: Target, *, succeeded: bool) -> None:

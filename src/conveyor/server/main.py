@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from conveyor.ci.crypto import SecretBox, load_key
 from conveyor.ci.jobuser import DEFAULT_USER, LocalIsolation, LocalMode
+from conveyor.ci.kubepool_config import KubePoolConfig, KubePoolConfigError
 from conveyor.ci.pool import LocalPool
 from conveyor.ci.retention import DEFAULT_RETENTION_DAYS, keep_pruning
 from conveyor.ci.service import CIService, ServiceConfig
@@ -35,6 +36,7 @@ from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
 from conveyor.server.datadir import private_umask, secure_tree
 from conveyor.server.limits import BodyLimits
+from conveyor.server.runnerpools import parse_runner_pool, start_pools
 from conveyor.server.state import ServerState
 from conveyor.store.ci_store import CIStore
 from conveyor.store.ci_tables import open_engine
@@ -67,6 +69,7 @@ class ServerConfig:
     body_limits: BodyLimits = field(default_factory=BodyLimits)  # caps per route class
     tls_cert: Path | None = None  # PEM certificate (chain): serve https (issue 12 §17)
     tls_key: Path | None = None  # its PEM private key
+    runner_pools: tuple[KubePoolConfig, ...] = ()  # --runner-pool kubernetes:CONFIG
 
     @property
     def scheme(self) -> str:
@@ -201,6 +204,7 @@ async def serve(
     )
     pool = LocalPool(service, minimum=config.pool_min, maximum=config.pool_max, isolation=isolation)
     pool.prepare()  # (a server that cannot isolate its jobs does not start: CIError says why)
+    pools = start_pools(service, state.auth, config.runner_pools, stop)
     tasks = [
         asyncio.create_task(service.supervise(stop, serving=lambda: server.started)),
         asyncio.create_task(pool.run(stop)),
@@ -215,6 +219,7 @@ async def serve(
         ),
         # pushes received and not queued (a server killed in between): now, then every 2 s
         asyncio.create_task(service.pushes.run(stop)),
+        *pools,
     ]
     if reconciler is not None:
         tasks.append(asyncio.create_task(reconciler.run(interval=30.0, stop=stop)))
@@ -280,10 +285,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--github-host", default="github.com")
     parser.add_argument("--tls-cert", type=Path, default=None)
     parser.add_argument("--tls-key", type=Path, default=None)
+    parser.add_argument("--runner-pool", action="append", default=[], help="kubernetes:CONFIG")
     args = parser.parse_args(argv)
     try:
         limits = BodyLimits.parse(args.body_limit)
-    except ValueError as exc:
+        pools = tuple(parse_runner_pool(option) for option in args.runner_pool)
+    except (ValueError, KubePoolConfigError) as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = ServerConfig(
@@ -307,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         job_disk_limit=args.job_disk_limit,
         retention_days=args.retention_days,
         retention_interval=args.retention_interval,
+        runner_pools=pools,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))

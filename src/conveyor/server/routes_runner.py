@@ -55,6 +55,7 @@ class PollBody(BaseModel):
     labels: list[str] = Field(default_factory=list)
     ephemeral: bool = False
     wait: float = 20.0
+    unit: int | None = Field(None, description="take this job unit or none (a runner pod)")
 
 
 class RunnerBody(BaseModel):
@@ -104,6 +105,7 @@ async def poll(request: Request, body: PollBody, me: Me) -> dict[str, Any] | Res
         ephemeral=body.ephemeral,
         timeout=min(body.wait, 20.0),
         scope=me.scope,
+        only_unit=body.unit,
     )
     return found if found is not None else Response(status_code=204)
 

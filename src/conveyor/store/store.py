@@ -193,9 +193,10 @@ class Store:
         with self._tx() as conn:
             return [_operation(row._mapping) for row in conn.execute(query)]
 
-    def interrupt_running(self) -> list[OperationRecord]:
-        """Mark operations left Running by a dead process as Interrupted; return them."""
-        running = self.operations(state="Running")
+    def interrupt_running(self, app: str | None = None) -> list[OperationRecord]:
+        """Mark operations left Running by a dead process as Interrupted (those of `app`
+        only, when given: a sharded replica recovers the apps it takes over); return them."""
+        running = self.operations(app, state="Running")
         with self._tx() as conn:
             for op in running:
                 conn.execute(

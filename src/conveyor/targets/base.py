@@ -36,7 +36,7 @@ Contract, in the words a new target author needs (Podman in issue 7, Kubernetes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -108,12 +108,15 @@ class ApplyOptions:
     server-side apply where the target has it (Kubernetes), else the same as apply.
     `validate` False: the target's schema checks of unknown fields are skipped.
     `skip_dry_run`: the kind may be unknown to the target until it is applied.
+    `force_conflicts`: with `server_side`, take over fields other field managers own
+    (Argo CD's `ServerSideApply=true` with `Force=true`; `kubectl apply --force-conflicts`).
     """
 
     replace: bool = False
     server_side: bool = False
     validate: bool = True
     skip_dry_run: bool = False
+    force_conflicts: bool = False
 
 
 #: The options of a plain `kubectl apply`.
@@ -207,4 +210,15 @@ class Target(Protocol):
 
     def events(self) -> AsyncIterator[TargetEvent]:
         """Out-of-band changes, as they happen; may never yield."""
+        ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """Optional for a target: waiting for live objects to change, so that `reconcile.sync`
+    waits for a wave's health (hook Jobs included) on events instead of polling `get`.
+    The Kubernetes target answers it from its watches."""
+
+    async def changed(self, refs: Collection[ObjectRef], timeout: float) -> None:
+        """Return once one of `refs` changed, or after `timeout` seconds at most."""
         ...

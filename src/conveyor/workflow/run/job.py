@@ -41,6 +41,7 @@ from conveyor.workflow.run.results import JobResult, Result, StepResult
 from conveyor.workflow.run.rundir import job_log_dir
 from conveyor.workflow.run.scope import JobControl, JobRun, JobSetup, JobState, Scope
 from conveyor.workflow.run.session import Session
+from conveyor.workflow.run.sidecars import SidecarServices
 from conveyor.workflow.run.steps import run_steps
 
 DEFAULT_TIMEOUT_MINUTES = 360
@@ -149,7 +150,7 @@ async def run_job(session: Session, call: WorkflowCall, leg: Leg, control: JobCo
     timer: asyncio.TimerHandle | None = None
     minutes = float(DEFAULT_TIMEOUT_MINUTES)
     continue_on_error, environment = False, ""
-    containers: JobContainers | None = None
+    containers: JobContainers | SidecarServices | None = None
     step_results: list[StepResult] = []
     scope: Scope | None = None
     try:
@@ -247,7 +248,7 @@ async def _leave_environment(jr: JobRun, name: str, scope: Scope | None, verdict
 
 
 async def _run_steps(
-    jr: JobRun, containers: JobContainers | None, scope: Scope, ctx: EvalContext
+    jr: JobRun, containers: JobContainers | SidecarServices | None, scope: Scope, ctx: EvalContext
 ) -> list[StepResult]:
     """Start the job's containers (if any), run the actions' `pre`s, then the steps."""
     if containers is not None:
@@ -261,7 +262,9 @@ async def _run_steps(
     return await run_steps(jr.setup.job.steps, scope, jr)
 
 
-async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResult]:
+async def _finish(
+    jr: JobRun, containers: JobContainers | SidecarServices | None
+) -> list[StepResult]:
     """Post steps, then tear everything down (also after a failure or an interruption)."""
     try:
         return await run_posts(jr) if jr.state.posts else []
@@ -272,13 +275,18 @@ async def _finish(jr: JobRun, containers: JobContainers | None) -> list[StepResu
         _remove(jr.setup.dirs.temp)  # scripts and env files hold secrets
 
 
-def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | None:
-    """The job's Podman containers, or None when everything runs on the host.
+def _containers(
+    job: Job, dirs: JobDirs, ctx: EvalContext
+) -> JobContainers | SidecarServices | None:
+    """The job's Podman containers, or None when everything runs on the host; in a
+    Kubernetes runner pod, the services that run beside the job (`sidecars.py`).
 
     The job container, then the services, are evaluated here at job start, as GitHub's
     runner does (`conveyor.workflow.plan.containers`)."""
     has_services = bool(job.services) or job.services_template is not None
     platform = current()
+    if platform.sidecar_services:
+        return _sidecars(job, ctx)
     if job.container is None and not has_services and platform.runner == "host":
         return None  # the host runs everything
     where = f"jobs.{job.id}"
@@ -304,6 +312,18 @@ def _containers(job: Job, dirs: JobDirs, ctx: EvalContext) -> JobContainers | No
     store = ActionStore().root  # vendored actions run in the job container from there
     mounts = (dirs.root, store) if store.is_dir() else (dirs.root,)
     return JobContainers(container=spec, services=services, image=image, mounts=mounts)
+
+
+def _sidecars(job: Job, ctx: EvalContext) -> SidecarServices:
+    where = f"jobs.{job.id}"
+    if job.container is not None:
+        raise container_plan.ContainerError(
+            f"{where}.container: this runner is a Kubernetes pod whose containers were made "
+            "for services only; a job container cannot run here"
+        )
+    return SidecarServices(
+        container_plan.resolve_services(job.services, job.services_template, ctx, where=where)
+    )
 
 
 def _remove(path: Path) -> None:

@@ -3,6 +3,9 @@
 Set once by `conveyor.app.cmd_run` before the run starts (`choose`); read by `job.py` for
 each leg. With `podman` every job without `container:` runs in a container of the image
 mapped to one of its `runs-on` labels (`*` maps any label), else the busybox base image.
+`sidecar_services` (set by `conveyor.ci.agent` with `--sidecar-services`, in a Kubernetes
+runner pod whose other containers are the job's services): services are not started, only
+reached on localhost (`sidecars.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ RUNNERS = ("host", "podman")
 class Platform:
     runner: str = "host"
     images: Mapping[str, str] = field(default_factory=dict)
+    sidecar_services: bool = False
 
     def image_for(self, labels: list[str]) -> str | None:
         """The mapped image for the first label that has one (None: unmapped)."""

@@ -1,0 +1,118 @@
+"""`conveyor reconcile --shard-lease NAMESPACE`: compose this replica's shard membership.
+
+Several `conveyor reconcile` processes (the reconciler's Deployment or StatefulSet
+replicas) share the apps: each holds the Lease `conveyor-reconciler-<pod>` in NAMESPACE,
+labelled `conveyor.dev/shard-group=reconciler`, and reconciles the apps that
+`reconcile.sharding` gives it among the live holders (`reconcile.membership`).
+
+* The pod name comes from `POD_NAME` (set it from the downward API) or the host name, which
+  is the pod name in Kubernetes; the Lease holder is `<pod>_<random>`, so a restarted pod
+  waits for its predecessor's Lease to expire rather than reusing it.
+* The API server is reached as lightkube finds it: the pod's service account first, then
+  `KUBECONFIG` or ~/.kube/config. The replica needs get, list, create, patch and delete on
+  `leases.coordination.k8s.io` in NAMESPACE.
+
+Called by app/cmd_reconcile only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+import httpx2
+from lightkube import AsyncClient, ConfigError, KubeConfig
+
+from conveyor.clients.kubelease import LeaseLock
+from conveyor.core.errors import UserError
+from conveyor.reconcile.appspec import parse_duration
+from conveyor.reconcile.membership import GROUP_LABEL, LEASE_PREFIX, Membership
+
+GROUP = "reconciler"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+F = TypeVar("F", bound=Callable[..., object])
+DEFAULT_DURATION = "15s"
+
+
+def options(command: F) -> F:
+    """The `--shard-lease` and `--shard-lease-duration` options of `conveyor reconcile`."""
+    command = click.option(
+        "--shard-lease-duration",
+        help=f"With --shard-lease: how long a Lease lasts unrenewed (whole seconds, >= 3; "
+        f"default {DEFAULT_DURATION}).",
+    )(command)
+    return click.option(
+        "--shard-lease",
+        metavar="NAMESPACE",
+        help="Run as one of several replicas: hold a Lease in NAMESPACE (Kubernetes) and "
+        "reconcile only this replica's share of the apps; a replica that dies hands its "
+        "apps over within about one lease duration.",
+    )(command)
+
+
+def from_options(namespace: str | None, duration: str | None, *, once: bool) -> Membership | None:
+    """The membership `--shard-lease` asks for, or None without it."""
+    if namespace is None:
+        if duration is not None:
+            raise UserError(
+                "--shard-lease-duration is only used with --shard-lease",
+                hint="add --shard-lease NAMESPACE, or drop --shard-lease-duration",
+            )
+        return None
+    if once:
+        raise UserError(
+            "--shard-lease shares the apps among running replicas; --once reconciles all",
+            hint="drop --once to run as a sharded replica, or --shard-lease for one pass",
+        )
+    seconds = parse_duration(duration or DEFAULT_DURATION, where="--shard-lease-duration: ")
+    return open_shard(namespace, seconds)
+
+
+def pod_name() -> str:
+    """This replica's name: `POD_NAME`, else the host name (a pod's host name is its name)."""
+    name = os.environ.get("POD_NAME") or socket.gethostname()
+    lease = LEASE_PREFIX + name
+    if not DNS_LABEL.match(name) or len(lease) > 253:
+        raise UserError(
+            f"--shard-lease: {name!r} cannot name a Lease ({lease!r} is not a valid name)",
+            hint="set POD_NAME to the pod's name (fieldRef metadata.name in the pod spec)",
+        )
+    return name
+
+
+def kube_client(namespace: str, timeout: float = 10.0) -> AsyncClient:
+    """A client of the cluster this process runs in (or KUBECONFIG's current context);
+    a request that takes longer than `timeout` seconds fails (and is retried next round)."""
+    try:
+        config = KubeConfig.from_env()
+    except ConfigError as exc:
+        raise UserError(
+            f"--shard-lease {namespace}: no Kubernetes configuration found ({exc})",
+            hint="run in a pod with a service account, or set KUBECONFIG",
+        ) from exc
+    return AsyncClient(config=config, namespace=namespace, timeout=httpx2.Timeout(timeout))
+
+
+def open_shard(namespace: str, duration: float) -> Membership:
+    """This replica's membership of the reconciler group in `namespace`."""
+    seconds = int(duration)
+    if seconds < 3 or seconds != duration:
+        raise UserError(
+            f"--shard-lease-duration {duration:g}s: give whole seconds, at least 3",
+            hint="e.g. --shard-lease-duration 15s (a replica that dies hands over in ~that)",
+        )
+    pod = pod_name()
+    lock = LeaseLock(
+        kube_client(namespace, timeout=seconds / 3),  # one renewal period
+        namespace=namespace,
+        name=LEASE_PREFIX + pod,
+        identity=f"{pod}_{secrets.token_hex(4)}",
+        duration=seconds,
+        labels={GROUP_LABEL: GROUP},
+    )
+    return Membership(lock, group=GROUP)
