@@ -9,7 +9,6 @@ from tests.deploy.rendering import (
     CHART,
     MANIFESTS,
     PLACEHOLDER_APPS,
-    RUNNER_POOL_COMPONENT,
     chart_templates,
     default_values,
 )
@@ -23,21 +22,6 @@ apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
 """
-COMPONENT = f"""{HEADER}# The pod-per-job runner pool's RBAC: list it in an overlay's components.
-apiVersion: kustomize.config.k8s.io/v1alpha1
-kind: Component
-resources:
-  - runner-pool-rbac.yaml
-# the pool runs in the server, which then mounts its service account's token
-patches:
-  - target: {{kind: ServiceAccount, name: conveyor-server}}
-    patch: |-
-      - {{op: replace, path: /automountServiceAccountToken, value: true}}
-  - target: {{kind: Deployment, name: conveyor-server}}
-    patch: |-
-      - {{op: replace, path: /spec/template/spec/automountServiceAccountToken, value: true}}
-"""
-POOL = "templates/runner-pool-rbac.yaml"
 
 
 def main() -> None:
@@ -50,12 +34,6 @@ def main() -> None:
         (MANIFESTS / name).write_text(HEADER + text.lstrip("\n") + "\n")
         names.append(name)
     (MANIFESTS / "kustomization.yaml").write_text(BASE + "".join(f"  - {n}\n" for n in names))
-    values = default_values()
-    values["runners"] = {"podPool": {"rbac": True}}
-    pool = chart_templates(values)[POOL]
-    RUNNER_POOL_COMPONENT.mkdir(parents=True, exist_ok=True)
-    (RUNNER_POOL_COMPONENT / "runner-pool-rbac.yaml").write_text(HEADER + pool.lstrip("\n"))
-    (RUNNER_POOL_COMPONENT / "kustomization.yaml").write_text(COMPONENT)
     print(f"wrote {MANIFESTS} from {CHART}")
 
 

@@ -23,7 +23,6 @@ from conveyor.clients import helm
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "conveyor"
 MANIFESTS = ROOT / "deploy" / "kubernetes"
-RUNNER_POOL_COMPONENT = MANIFESTS / "components" / "runner-pool-rbac"
 RELEASE = "conveyor"
 NAMESPACE = "conveyor"
 #: The plain manifests' `--apps`: a name that never resolves (RFC 2606), to be patched.

@@ -4,8 +4,6 @@ content, so neither install drifts from the other."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 from tests.deploy.rendering import (
@@ -41,23 +39,6 @@ def test_chart_and_manifests_produce_the_same_objects() -> None:
     plain = by_key(kustomize(MANIFESTS))
     different = [k for k in chart if chart[k] != plain.get(k)]
     assert different == [], HINT
-
-
-def test_runner_pool_component_matches_the_chart_option(tmp_path: Path) -> None:
-    """An overlay of base + component equals the chart with `runners.podPool.rbac: true`."""
-    overlay = tmp_path / "overlay"
-    shutil.copytree(MANIFESTS, overlay / "base")
-    (overlay / "kustomization.yaml").write_text(
-        "resources: [base]\ncomponents: [base/components/runner-pool-rbac]\n"
-    )
-    values = default_values()
-    values["runners"] = {"podPool": {"rbac": True}}
-    chart = by_key(render_chart(values))
-    plain = by_key(kustomize(overlay))
-    assert sorted(plain) == sorted(chart), HINT
-    assert [k for k in chart if chart[k] != plain[k]] == [], HINT
-    pool = ("rbac.authorization.k8s.io/v1", "RoleBinding", "conveyor-jobs", "conveyor-runner-pool")
-    assert pool in chart
 
 
 def test_the_example_overlay_sets_the_apps_repository_and_the_image() -> None:

@@ -20,7 +20,7 @@ DOCUMENTED: dict[tuple[str, str], list[str]] = {
 POOL_ROLE = "Role/conveyor-jobs/conveyor-runner-pool"
 EVERYTHING = {
     **default_values(clusterScoped={"namespaces": True, "customResourceDefinitions": True}),
-    "runners": {"podPool": {"rbac": True}},
+    "runners": {"podPool": {"enabled": True}},
 }
 
 

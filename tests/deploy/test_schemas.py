@@ -18,12 +18,22 @@ from tests.deploy.rendering import (
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": default_values(),
-    "cluster-scoped-and-pool": {
+    "cluster-scoped-sharded-and-pool": {
         **default_values(
             targetNamespaces=["shop", "shop-staging", "payments"],
             clusterScoped={"namespaces": True, "customResourceDefinitions": True},
+            replicas=3,
         ),
-        "runners": {"podPool": {"rbac": True, "namespace": "ci-jobs"}, "replicas": 0},
+        "runners": {
+            "podPool": {
+                "enabled": True,
+                "templates": [
+                    {"name": "linux", "labels": ["linux"], "namespace": "ci-jobs"},
+                    {"name": "big", "labels": ["big"], "namespace": "ci-big", "max": 2},
+                ],
+            },
+            "replicas": 0,
+        },
     },
     "own-secrets-and-url": {
         **default_values(interval="2m", listenPort=9090),

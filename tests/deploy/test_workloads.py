@@ -134,7 +134,6 @@ def test_the_server_database_flag_is_expanded_from_its_secret_variable(
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (default_values(replicas=3), "reconciler.replicas"),
         ({"reconciler": {}}, "reconciler.apps is required"),
         (
             default_values(config={"targets": [{"name": "a"}], "state": "postgresql://x"}),
@@ -145,8 +144,12 @@ def test_the_server_database_flag_is_expanded_from_its_secret_variable(
             default_values(managedResources=[{"apiGroup": "*", "resources": ["*"]}]),
             "managedResources/0/apiGroup",
         ),
+        (
+            {**default_values(), "runners": {"podPool": {"templates": [{"name": "x"}]}}},
+            "podPool/templates/0",
+        ),
     ],
-    ids=["sharding-missing", "apps-missing", "state-in-config", "unknown-key", "wildcard"],
+    ids=["apps-missing", "state-in-config", "unknown-key", "wildcard", "pool-template-incomplete"],
 )
 def test_the_chart_refuses_values_it_cannot_honour(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm.HelmError, match=re.escape(message)):

@@ -57,3 +57,18 @@ https://{{ include "conveyor.name" . }}-server.{{ .Release.Namespace }}.svc:{{ .
 [get, list, watch, create, patch, delete]
 {{- end -}}
 {{- end -}}
+
+{{/* The runner pool's config file (ci/kubepool_config.py's format): the templates as given,
+an empty image replaced by the chart's, the server URL defaulting to the public one. */}}
+{{- define "conveyor.runnerPoolConfig" -}}
+{{- $p := .Values.runners.podPool -}}
+{{- $templates := list -}}
+{{- range $p.templates -}}
+{{- $t := deepCopy . -}}
+{{- if not $t.image -}}
+{{- $_ := set $t "image" (include "conveyor.image" $) -}}
+{{- end -}}
+{{- $templates = append $templates $t -}}
+{{- end -}}
+{{- toYaml (dict "server" ($p.server | default (include "conveyor.publicUrl" .)) "templates" $templates) -}}
+{{- end -}}
