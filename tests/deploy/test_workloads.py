@@ -110,13 +110,16 @@ def test_environment_variables_name_the_ones_conveyor_reads(items: list[dict[str
 
 
 def test_secrets_come_from_secret_references_only() -> None:
+    """Only secretKeyRefs, and the sharded reconciler's pod name from the downward API."""
     values = {
-        **default_values(),
+        **default_values(replicas=3),
         "server": {"secretKey": {"secretName": "key"}, "webhookSecret": {"secretName": "hook"}},
     }
     for _, container in containers(render_chart(values)):
         for var in container["env"]:
-            if var["name"] != "HOME":
+            if var["name"] == "POD_NAME":
+                assert var["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+            elif var["name"] != "HOME":
                 assert set(var) == {"name", "valueFrom"}, var["name"]
                 assert "secretKeyRef" in var["valueFrom"], var["name"]
 
@@ -156,9 +159,17 @@ def test_the_chart_refuses_values_it_cannot_honour(values: dict[str, Any], messa
         render_chart(values)
 
 
-def test_helm_lint_finds_nothing_beyond_information() -> None:
+@pytest.mark.parametrize(
+    "values",
+    [
+        default_values(),
+        {**default_values(replicas=3), "runners": {"podPool": {"enabled": True}}},
+    ],
+    ids=["defaults", "sharded-with-pool"],
+)
+def test_helm_lint_finds_nothing_beyond_information(values: dict[str, Any]) -> None:
     """`helm lint --strict` through the SDK (Helm's own lint rules, values schema included)."""
-    report = helm_python.lint(CHART, default_values(), strict=True, namespace="conveyor")
+    report = helm_python.lint(CHART, values, strict=True, namespace="conveyor")
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
