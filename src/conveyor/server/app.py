@@ -115,9 +115,10 @@ def render_metrics(state: ServerState) -> str:
     return "\n".join(lines) + "\n"
 
 
-def route_table(app: FastAPI) -> list[tuple[str, str]]:
-    """Every (method, path) the app serves, through included routers (tests enumerate it)."""
-    out: list[tuple[str, str]] = []
+def route_entries(app: FastAPI) -> list[tuple[str, str, Any]]:
+    """Every (method, full path, route object) the app serves, through included routers
+    (HEAD and OPTIONS left out; a mount counts as GET): what tests enumerate."""
+    out: list[tuple[str, str, Any]] = []
 
     def walk(routes: list[Any], prefix: str) -> None:
         for route in routes:
@@ -130,7 +131,12 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
             if path is None:
                 continue
             methods = getattr(route, "methods", None) or {"GET"}
-            out.extend((m, prefix + path) for m in sorted(methods - {"HEAD", "OPTIONS"}))
+            out.extend((m, prefix + path, route) for m in sorted(methods - {"HEAD", "OPTIONS"}))
 
     walk(list(app.routes), "")
     return out
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, through included routers (tests enumerate it)."""
+    return [(method, path) for method, path, _ in route_entries(app)]

@@ -1,5 +1,5 @@
 """Every UI route and action, for each role (issue 15): the test finds the routes itself
-(`conveyor.server.app.route_table`), so routes added later are covered without a change.
+(`conveyor.server.app.route_entries`), so routes added later are covered without a change.
 
 A UI route is one outside the API, Git, webhooks, health, metrics, OpenAPI and static
 files. Each declares its role through the guard's dependencies (`guard.viewer(role)` for a
@@ -28,7 +28,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conveyor.server.app import route_table
+from conveyor.server.app import route_entries
 from conveyor.server.auth import RANK, Role
 from tests.server.ui.conftest import UI, SignedIn
 from tests.server.ui.deploy_seed import protect, waiting_run
@@ -53,24 +53,6 @@ def is_ui(path: str) -> bool:
     return not any(path == p or path.startswith(p + "/") for p in NOT_UI)
 
 
-def routes_by_key(app: FastAPI) -> dict[tuple[str, str], Any]:
-    """(method, full path) → the route object, walking included routers as `route_table`."""
-    found: dict[tuple[str, str], Any] = {}
-
-    def walk(routes: list[Any], prefix: str) -> None:
-        for route in routes:
-            inner = getattr(route, "original_router", None)
-            if inner is not None:
-                context = getattr(route, "include_context", None)
-                walk(list(inner.routes), prefix + str(getattr(context, "prefix", "") or ""))
-                continue
-            for method in getattr(route, "methods", None) or ():
-                found[(method, prefix + route.path)] = route
-
-    walk(list(app.routes), "")
-    return found
-
-
 def declared_roles(dependant: Any) -> set[Role]:
     """The `.role` of every guard dependency under `dependant`, however deep."""
     roles: set[Role] = set()
@@ -84,13 +66,12 @@ def declared_roles(dependant: Any) -> set[Role]:
 
 def ui_routes(app: FastAPI) -> tuple[list[UIRoute], list[str]]:
     """The UI's routes with their role, and the problems (no role, several roles)."""
-    objects = routes_by_key(app)
     out, problems = [], []
-    for method, path in route_table(app):
+    for method, path, route in route_entries(app):
         if not is_ui(path) or (method, path) in OPEN:
             continue
-        route = objects.get((method, path))
-        roles = declared_roles(route.dependant) if route is not None else set()
+        dependant = getattr(route, "dependant", None)
+        roles = declared_roles(dependant) if dependant is not None else set()
         if len(roles) != 1:
             problems.append(f"{method} {path} declares {sorted(roles) or 'no role'}")
             continue
