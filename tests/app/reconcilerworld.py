@@ -10,6 +10,7 @@ coroutine on that loop (reconcile passes, syncs) and returns its result.
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -97,3 +98,18 @@ def live_reconciler(tmp_path: Path, repo: ConfigRepo | None = None) -> Iterator[
         thread.join(10)
         loop.close()
         store.close()
+
+
+def secret(value: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db"},
+        "stringData": {"password": value},
+    }
+
+
+def leaks(text: str, *values: str) -> list[str]:
+    """The secret values (plain or base64) that appear in `text`."""
+    forms = [(v, base64.b64encode(v.encode()).decode()) for v in values]
+    return [f for pair in forms for f in pair if f in text]

@@ -16,7 +16,7 @@ from conveyor.app.resourcetree import Sides, nodes
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.podman.replicas import ReplicaTable, Tracked, fresh_health
 from conveyor.targets.podman.views import replica_pods
-from tests.app.reconcilerworld import LiveReconciler, live_reconciler
+from tests.app.reconcilerworld import LiveReconciler, leaks, live_reconciler, secret
 from tests.reconcile.conftest import application, configmap, deployment, service
 from tests.targets.podman.fakes import replica
 
@@ -24,21 +24,6 @@ AUTO = {"prune": True, "selfHeal": True}
 PASSWORD = "hunter2-do-not-show"  # the views must never show it
 ROTATED = "rotated-do-not-show-either"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def secret(value: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "db"},
-        "stringData": {"password": value},
-    }
-
-
-def leaks(text: str, *values: str) -> list[str]:
-    """The secret values (plain or base64) that appear in `text`."""
-    forms = [(v, base64.b64encode(v.encode()).decode()) for v in values]
-    return [f for pair in forms for f in pair if f in text]
 
 
 def serve(tmp_path: Path, automated: dict[str, Any] | None) -> Iterator[LiveReconciler]:

@@ -8,7 +8,6 @@ its promotion history too.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.app.reconcilerworld import LiveReconciler, live_reconciler
+from tests.app.reconcilerworld import secret as world_secret
 from tests.gitutil import git
 from tests.reconcile.conftest import ConfigRepo
 from tests.server.ui.conftest import UI
@@ -25,18 +25,7 @@ HOSTED = "demo/config"
 
 
 def secret(value: str = PASSWORD) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "db"},
-        "stringData": {"password": value},
-    }
-
-
-def leaks(text: str, *values: str) -> list[str]:
-    """The values (plain or base64) that appear in `text`."""
-    forms = [(v, base64.b64encode(v.encode()).decode()) for v in values]
-    return [f for pair in forms for f in pair if f in text]
+    return world_secret(value)
 
 
 @dataclass

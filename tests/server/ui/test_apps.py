@@ -15,8 +15,9 @@ import pytest
 
 from conveyor.server.auth import Role
 from conveyor.targets.base import ObjectRef
+from tests.app.reconcilerworld import leaks
 from tests.reconcile.conftest import application, deployment, service
-from tests.server.ui.appsworld import AppsUI, apps_ui, leaks, point_at, secret
+from tests.server.ui.appsworld import AppsUI, apps_ui, point_at, secret
 from tests.server.ui.conftest import UI
 
 ROTATED = "rotated-never-in-a-page"
