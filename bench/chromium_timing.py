@@ -9,26 +9,22 @@ of `runs` loads, each in a fresh page. `None` when Chromium or Playwright is mis
 
 from __future__ import annotations
 
-import shutil
 import statistics
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # a bench may run without the dev tools: the browser rows are skipped
     sync_playwright = None  # type: ignore[assignment]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NAVIGATION = """() => {
   const n = performance.getEntriesByType("navigation")[0];
   return [n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd];
@@ -43,8 +39,7 @@ class Timing:
 
 
 def browser_timing(url: str, client: httpx.Client, runs: int = 5) -> Timing | None:
-    chromium = shutil.which("chromium")
-    if chromium is None or sync_playwright is None:
+    if not Path(CHROMIUM).exists() or sync_playwright is None:
         return None
     cookies = [
         {"name": c.name, "value": c.value or "", "url": str(client.base_url)}
@@ -52,7 +47,7 @@ def browser_timing(url: str, client: httpx.Client, runs: int = 5) -> Timing | No
     ]
     samples: list[list[float]] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             context.add_cookies(cookies)  # type: ignore[arg-type]

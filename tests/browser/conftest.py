@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,21 +37,12 @@ from typing import Any, ParamSpec, TypeVar
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Error, Page, sync_playwright
 
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.server.conftest import Server, make_server
 from tests.server.ui.uiserver import UI, serve_ui
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CONVEYOR_BROWSER_ARTIFACTS") or ROOT / "test-artifacts/browser")
-CHROMIUM = os.environ.get("CONVEYOR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Reports every CSP violation as a console error the watcher recognises by its prefix.
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
