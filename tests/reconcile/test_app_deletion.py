@@ -206,9 +206,10 @@ def test_an_apps_directory_that_defines_nothing_deletes_nothing(world: World) ->
 
 def test_an_object_another_app_took_over_is_not_deleted(world: World) -> None:
     seed(world)
+    rec = deploy(world, FINALIZER)  # web alone renders cfg: it is in web's inventory
+    assert CFG.key in world.store.inventory("web")
     world.repo.write_objects("other/cm.yaml", configmap("other"), configmap("cfg", {"k": "o"}))
     world.repo.commit("other renders cfg too")
-    rec = deploy(world, FINALIZER)
     remove_web(world, rec)
     asyncio.run(rec.reconcile_apps(["other"]))  # web is gone: other adopts cfg first
     asyncio.run(rec.reconcile_all())
