@@ -5,8 +5,8 @@ each (fetch → render → observe → [auto-sync decision → sync] → health 
 knows nothing of when it runs: `reconcile.loop.Loop` holds it and owns the work queue,
 the triggers and the requeues.
 
-* A full pass (`reconcile_all`) fetches each repository once, resolves the tree ids of
-  every app path with one git process per repository, then reconciles apps concurrently;
+* A full pass (`reconcile_all`) fetches each repository once and resolves the tree ids of
+  every app path (`reconcile.fetching`), then reconciles apps concurrently;
   an app with `spec.dependsOn` waits for its dependencies' outcome in the same pass and
   stays "Blocked on X" unless they are Synced and Healthy.
 * `reconcile_apps(names)` reconciles just those apps (what the loop calls for triggered
@@ -26,19 +26,18 @@ and the bench.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from conveyor.reconcile import drift, restore, steps
+from conveyor.reconcile import drift, fetching, restore, steps
 from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.childstore import ChildStore
 from conveyor.reconcile.deletion import Deletions
 from conveyor.reconcile.dependencies import dependency_cycles
 from conveyor.reconcile.diff import ObjectDiff
-from conveyor.reconcile.errors import ReconcileError, SourceError
+from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.model import Outcome, Reason, SyncStatus
 from conveyor.reconcile.ownership import Ownership
 from conveyor.reconcile.runtime import AppRuntime
@@ -159,7 +158,7 @@ class Reconciler:
         await self.deletions.advance(self.ownership.owns)
         owned = self.owned()
         await self._fetch({u for n in owned for u in self._runtimes[n].app.git_urls})
-        await self._prefetch_trees(self._runtimes[n] for n in owned)
+        await fetching.prefetch_trees(self.env, (self._runtimes[n] for n in owned))
         await self._run(owned)
         return {name: self.status(name) for name in self.owned()}  # children changed
 
@@ -171,27 +170,7 @@ class Reconciler:
         await self._run(chosen)
 
     async def _fetch(self, urls: set[str]) -> None:
-        async def one(url: str) -> None:
-            try:
-                await self.env.sources.fetch(url)
-                self.env.fetch_errors.pop(url, None)
-            except SourceError as exc:
-                self.env.fetch_errors[url] = str(exc)
-                self.env.metrics.count_fetch_error(url)
-                log.warning("fetch of %s failed: %s; keeping the last good revision", url, exc)
-
-        await asyncio.gather(*(one(url) for url in sorted(urls)))
-
-    async def _prefetch_trees(self, runtimes: Iterable[AppRuntime]) -> None:
-        groups: dict[tuple[str, str], list[str]] = {}
-        for rt in runtimes:
-            for src in rt.app.rendering_sources:
-                if not src.chart:
-                    groups.setdefault((src.repo_url, src.target_revision), []).append(src.path)
-        for (url, revision), paths in groups.items():
-            with contextlib.suppress(SourceError):
-                sha = await self.env.sources.resolve(url, revision)
-                await self.env.sources.prefetch_exports(url, sha, paths)
+        await fetching.fetch_repositories(self.env, urls)
 
     async def _run(self, names: list[str]) -> None:
         done = {name: asyncio.Event() for name in names}
