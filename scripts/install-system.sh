@@ -23,12 +23,15 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v kubectl >/dev/null || command -v kustomize >/dev/null || need+=(kubernetes-client)
 # The web UI's browser tests drive Debian's Chromium with Playwright (its own browser
 # download cannot work here); without it they skip, except under CI, where they fail.
-browser=()
-command -v chromium >/dev/null || browser+=(chromium)
+tools=()
+command -v chromium >/dev/null || tools+=(chromium)
+# promtool (Debian's prometheus package) checks and unit-tests the shipped alert rules and
+# the Grafana dashboard's queries (tests/observability): skipped without it, except under CI.
+command -v promtool >/dev/null || tools+=(prometheus)
 # Debian puts the server programs (initdb, pg_ctl, postgres) under /usr/lib/postgresql/<major>/bin.
 optional=()
 compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || optional+=(postgresql)
-optional+=("${browser[@]}")
+optional+=("${tools[@]}")
 [ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   need+=("${optional[@]}")
@@ -36,8 +39,8 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 elif [ ${#need[@]} -eq 0 ]; then
-  echo "optional system packages missing: ${optional[*]} (the PostgreSQL store tests or the" \
-    "browser tests will skip; install them with: sudo apt-get install ${optional[*]})" >&2
+  echo "optional system packages missing: ${optional[*]} (the PostgreSQL store, browser or" \
+    "alert rule tests will skip; install them with: sudo apt-get install ${optional[*]})" >&2
 else
   echo "missing system packages: ${need[*]} ${optional[*]} (install them, or run make as root)" >&2
   exit 1

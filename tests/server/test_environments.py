@@ -85,6 +85,9 @@ def test_approval_releases_environment_secrets_and_records_the_deployment(
     assert (deploy["status"], deploy["runner"]) == ("waiting", "")
     pending = server.api("GET", "/api/v1/approvals").json()
     assert [(a["run_id"], a["environment"]) for a in pending] == [(run_id, "production")]
+    metrics = server.api("GET", "/metrics").text
+    assert "conveyor_pending_approvals 1\n" in metrics  # what the approval alert reads
+    assert 'conveyor_pending_approval_age_seconds{environment="production"} ' in metrics
     assert "deploying" not in server.api("GET", f"/api/v1/runs/{run_id}/logs").text
     waiting = server.api("GET", f"/api/v1/repos/acme/app/commits/{sha}/statuses").json()
     assert {s["context"]: s["state"] for s in waiting}["deployment/production"] == "pending"

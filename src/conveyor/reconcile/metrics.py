@@ -22,11 +22,11 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 
 def _fmt_labels(labels: Labels) -> str:
     if not labels:
         return ""
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+    inner = ",".join(f'{k}="{escape_label(v)}"' for k, v in labels)
     return "{" + inner + "}"
 
 
-def _escape(value: str) -> str:
+def escape_label(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
@@ -126,4 +126,4 @@ class Metrics:
         for app in sorted(current):
             for status in statuses:
                 value = 1 if current[app] == status else 0
-                lines.append(f'{name}{{app="{_escape(app)}",status="{status}"}} {value}')
+                lines.append(f'{name}{{app="{escape_label(app)}",status="{status}"}} {value}')

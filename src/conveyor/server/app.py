@@ -26,6 +26,7 @@ from conveyor.server import (
 )
 from conveyor.server.auth import Principal, Role
 from conveyor.server.limits import BodyGuard
+from conveyor.server.metrics import render_metrics
 from conveyor.server.state import NotSignedIn, RoleTooWeak, ServerState, need, state_of
 from conveyor.server.ui import STATIC_DIR, guard, pages
 from conveyor.server.ui import routers as ui_routers
@@ -93,26 +94,6 @@ def create_app(state: ServerState) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Conveyor API")
 
     return app
-
-
-def render_metrics(state: ServerState) -> str:
-    service = state.service
-    lines = [
-        "# HELP conveyor_runs Runs in the store by status.",
-        "# TYPE conveyor_runs gauge",
-    ]
-    for status in ("pending", "queued", "waiting", "in_progress", "completed"):
-        count = service.store.count_runs(status=(status,))  # a COUNT, not every run loaded
-        lines.append(f'conveyor_runs{{status="{status}"}} {count}')
-    lines += [
-        "# HELP conveyor_events_total Events handled since start.",
-        "# TYPE conveyor_events_total counter",
-    ]
-    for name, value in sorted(service.counters.items()):
-        lines.append(f'conveyor_events_total{{kind="{name}"}} {value}')
-    pending = len(service.store.config.approvals(state="pending"))
-    lines += ["# TYPE conveyor_pending_approvals gauge", f"conveyor_pending_approvals {pending}"]
-    return "\n".join(lines) + "\n"
 
 
 def route_entries(app: FastAPI) -> list[tuple[str, str, Any]]:
