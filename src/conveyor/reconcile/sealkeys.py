@@ -63,7 +63,7 @@ class SealingKeys:
 
     directory: Path
 
-    def keys(self) -> list[SealingKey]:
+    def pairs(self) -> list[SealingKey]:
         """Every key pair, newest first."""
         if not self.directory.is_dir():
             return []
@@ -72,7 +72,7 @@ class SealingKeys:
 
     def active(self) -> SealingKey:
         """The newest key: the one to seal with."""
-        found = self.keys()
+        found = self.pairs()
         if not found:
             raise KeysUnusable(
                 f"no sealing key in {self.directory}",
@@ -82,7 +82,7 @@ class SealingKeys:
 
     def private_keys(self) -> list[rsa.RSAPrivateKey]:
         """Every private key, newest first, for unsealing."""
-        pairs = self.keys()
+        pairs = self.pairs()
         if not pairs:
             self.active()  # raises, saying how to create one
         return [_load_private(pair.key_file) for pair in pairs]
