@@ -130,7 +130,7 @@ def test_seal_from_stdin_with_a_cert_scope_and_overrides(site: Path) -> None:
     [
         (["--target", "cluster"], SECRET, "kubeseal --fetch-cert"),
         (["--target", "nowhere"], SECRET, "no target named 'nowhere'"),
-        (["--target", "local"], [SECRET, SECRET], "holds 2 documents; one Secret is needed"),
+        (["--target", "local"], [SECRET, SECRET], "holds 2 documents; one is needed"),
         (["--target", "local", "--cert", "c.pem"], SECRET, "--cert and --target/--keys"),
         (["--target", "local"], {**SECRET, "metadata": {"name": "db"}}, "no metadata.namespace"),
         (["--target", "local", "--scope", "everywhere"], SECRET, "Invalid value for '--scope'"),
@@ -167,3 +167,21 @@ def test_an_expired_certificate_is_refused(site: Path) -> None:
     result = conveyor("seal", "secret.yaml", "--cert", "old.pem", cwd=site)
     assert result.returncode == 2
     assert "old.pem: the certificate expired on 2020-01-02" in result.stderr
+
+
+def test_re_encrypt_lets_the_old_key_be_retired(site: Path) -> None:
+    where = ("--config", "conveyor.yaml", "--target", "local")
+    conveyor("seal", "keygen", *where, cwd=site)
+    keys = SealingKeys(site / "keys" / "local")
+    old = keys.active()
+    sealed = conveyor("seal", "secret.yaml", *where, "--format", "yaml", cwd=site)
+    conveyor("seal", "keygen", *where, cwd=site)
+    again = conveyor("seal", "re-encrypt", *where, cwd=site, stdin=sealed.stdout)
+    assert again.returncode == 0, again.stderr
+    assert VALUE not in again.stdout + again.stderr
+    old.key_file.unlink()  # retired
+    old.cert_file.unlink()
+    assert plain(json.loads(again.stdout), keys) == VALUE
+    refused = conveyor("seal", "re-encrypt", *where, cwd=site, stdin=yaml.safe_dump(SECRET))
+    assert refused.returncode == 2
+    assert "is not a bitnami.com/v1alpha1 SealedSecret" in refused.stderr

@@ -166,3 +166,19 @@ def test_a_cluster_wide_secret_needs_no_namespace() -> None:
         "name": "db",
         "annotations": {CLUSTER_WIDE: "true"},
     }
+
+
+def test_reseal_seals_every_value_for_the_new_key_in_the_same_scope() -> None:
+    new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    old = sealed(Scope.NAMESPACE_WIDE, labels={"app": "web"})
+    old["metadata"]["resourceVersion"] = "7"
+    old["status"] = {"conditions": []}
+    again = sealedsecret.reseal(old, [key()], new.public_key())
+    assert again["spec"]["template"] == old["spec"]["template"]
+    assert again["metadata"]["annotations"] == {NAMESPACE_WIDE: "true"}
+    assert "resourceVersion" not in again["metadata"] and "status" not in again
+    assert again["spec"]["encryptedData"].keys() == old["spec"]["encryptedData"].keys()
+    out = sealedsecret.unseal(again, [new])  # the new key alone opens it
+    assert base64.b64decode(out["data"]["password"]).decode() == VALUE
+    with pytest.raises(SealedSecretInvalid):
+        sealedsecret.unseal(again, [key()])

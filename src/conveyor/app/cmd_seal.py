@@ -6,6 +6,10 @@
                                            keys stay for unsealing (rotation)
     conveyor seal cert [--target NAME]     the active certificate, to publish to users
     conveyor seal keys [--target NAME]     the key pairs, newest (active) first
+    conveyor seal re-encrypt [FILE|-] [--target NAME]
+                                           a SealedSecret sealed again for the active
+                                           key (kubeseal's --re-encrypt), so older keys
+                                           can be retired once nothing needs them
 
 Sealing reads one Secret (YAML or JSON; several documents are refused, as kubeseal does)
 and prints its SealedSecret (`core.sealedsecret.seal`) on stdout, JSON by default as
@@ -27,11 +31,10 @@ import yaml
 
 from conveyor.app import platform, sealtargets
 from conveyor.core.errors import UserError
+from conveyor.core.sealedsecret import is_sealed, reseal
 from conveyor.core.sealedsecret import seal as seal_secret
 from conveyor.core.sealing import Scope
 from conveyor.reconcile.sealkeys import SealingKeys
-
-SUBCOMMANDS = ("keygen", "cert", "keys")
 
 
 class _SealGroup(click.Group):
@@ -135,11 +138,14 @@ def secret(  # noqa: PLR0917 - click passes options positionally
         meta["namespace"] = namespace
     key = sealtargets.public_key(pem, source)
     chosen = Scope(scope) if scope else None
-    sealed = seal_secret(document, key, scope=chosen, allow_empty=allow_empty_data)
+    _print(seal_secret(document, key, scope=chosen, allow_empty=allow_empty_data), fmt)
+
+
+def _print(document: dict[str, Any], fmt: str) -> None:
     if fmt == "yaml":
-        click.echo(yaml.safe_dump(sealed, sort_keys=False), nl=False)
+        click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)
     else:
-        click.echo(json.dumps(sealed, indent=2))
+        click.echo(json.dumps(document, indent=2))
 
 
 def _shown(file: Path) -> str:
@@ -154,17 +160,18 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_secret(file: Path) -> dict[str, Any]:
+    """The one document in FILE (or stdin); its values stay out of every message."""
     text = sys.stdin.read() if str(file) == "-" else _read_bytes(file).decode()
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{_shown(file)}:{mark.line + 1}" if mark else _shown(file)
-        raise UserError(f"{where}: not valid YAML or JSON", hint="give one Secret") from None
+        raise UserError(f"{where}: not valid YAML or JSON", hint="give one document") from None
     if len(docs) != 1 or not isinstance(docs[0], dict):
         raise UserError(
-            f"{_shown(file)} holds {len(docs)} documents; one Secret is needed",
-            hint="seal one Secret per call, as kubeseal does",
+            f"{_shown(file)} holds {len(docs)} documents; one is needed",
+            hint="give one document per call, as kubeseal does",
         )
     return docs[0]
 
@@ -211,3 +218,30 @@ def keys(
         expired = " EXPIRED" if now > certificate.not_valid_after_utc else ""
         until = certificate.not_valid_after_utc.date().isoformat()
         click.echo(f"{pair.name}  {role}  valid until {until}{expired}")
+
+
+@seal.command("re-encrypt")
+@click.argument(
+    "file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default="-"
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json")
+@_where
+def re_encrypt(  # noqa: PLR0917 - click passes options positionally
+    file: Path,
+    fmt: str,
+    target: str | None,
+    keys_dir: Path | None,
+    config_path: Path | None,
+    state_dir: Path,
+) -> None:
+    """Seal the SealedSecret in FILE (default: stdin) again for the active key."""
+    keys = _keys(target, keys_dir, config_path, state_dir)
+    document = _read_secret(file)
+    if not is_sealed(document):
+        raise UserError(
+            f"{_shown(file)} is not a bitnami.com/v1alpha1 SealedSecret",
+            hint="re-encrypt takes the output of `conveyor seal` or kubeseal",
+        )
+    active = keys.active()
+    public = sealtargets.public_key(active.certificate_pem(), str(active.cert_file))
+    _print(reseal(document, keys.private_keys(), public), fmt)

@@ -15,7 +15,8 @@ renamed or moved to another namespace fails a strict scope; the Secret takes the
 template's metadata, type and immutable, and the SealedSecret's name and namespace.
 Refused, with a message: the deprecated `spec.data` blob (the controller refuses it by
 default too) and `spec.template.data` (Go templates over the decrypted values, which
-Conveyor does not evaluate). No message ever contains a value.
+Conveyor does not evaluate). `reseal` seals every value of a SealedSecret again for the
+newest key (kubeseal's `--re-encrypt`). No message ever contains a value.
 Called by `reconcile.unseal` (before apply) and `app.cmd_seal` (`conveyor seal`).
 """
 
@@ -182,6 +183,33 @@ def unseal(sealed: Mapping[str, Any], private_keys: Sequence[rsa.RSAPrivateKey])
     for key, text in sorted((spec.get("encryptedData") or {}).items()):
         data[str(key)] = base64.b64encode(_open(what, key, text, private_keys, label)).decode()
     return _secret(spec.get("template") or {}, name=name, namespace=namespace, data=data)
+
+
+def reseal(
+    sealed: Mapping[str, Any],
+    private_keys: Sequence[rsa.RSAPrivateKey],
+    public_key: rsa.RSAPublicKey,
+) -> Document:
+    """The SealedSecret with every value sealed again for `public_key` (after a key
+    rotation, as kubeseal's `--re-encrypt` asks the controller): same name, namespace,
+    scope and template; server-written metadata and `status` dropped."""
+    doc = copy.deepcopy(dict(sealed))
+    meta = doc.get("metadata") or {}
+    name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+    what = f"SealedSecret {namespace + '/' if namespace else ''}{name}"
+    spec = doc.get("spec") or {}
+    _refuse_unsupported(what, spec)
+    label = sealing.label(scope_of(meta.get("annotations")), namespace=namespace, name=name)
+    spec["encryptedData"] = {
+        str(key): base64.b64encode(
+            sealing.encrypt(public_key, _open(what, key, text, private_keys, label), label)
+        ).decode()
+        for key, text in (spec.get("encryptedData") or {}).items()
+    }
+    for field in READ_ONLY_META:
+        meta.pop(field, None)
+    doc.pop("status", None)
+    return doc
 
 
 def _refuse_unsupported(what: str, spec: Mapping[str, Any]) -> None:
