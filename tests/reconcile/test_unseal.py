@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from conveyor.core import sealedsecret
 from conveyor.core.sealing import Scope
 from conveyor.reconcile.applications import parse_applications
+from conveyor.reconcile.config import load_config
 from conveyor.reconcile.diff import render_diff
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sealkeys import SealingKeys
@@ -188,3 +189,25 @@ def test_a_new_sealed_value_is_applied_and_its_cleartext_stays_out_of_store_logs
             assert form.encode() not in stored
             assert form not in caplog.text
             assert form not in str(statuses)
+
+
+def test_key_directories_come_from_the_config_relative_to_its_file(tmp_path: Path) -> None:
+    conf = tmp_path / "etc" / "conveyor.yaml"
+    conf.parent.mkdir()
+    conf.write_text(
+        "targets:\n"
+        "  - {name: local, type: podman}\n"
+        "  - {name: edge, type: podman, sealingKeys: keys/edge}\n"
+        "  - {name: mem, type: memory}\n"
+        "  - {name: prod, type: kubernetes}\n"
+        "cache: state/cache\n"
+    )
+    config = load_config(conf)
+    unsealer = Unsealer.from_config(config, tmp_path / "etc" / "state")
+    dirs = {name: keys.directory for name, keys in unsealer.keys.items()}
+    assert dirs == {
+        "local": tmp_path / "etc" / "state" / "sealed-secrets" / "local",
+        "edge": tmp_path / "etc" / "keys" / "edge",
+        "mem": tmp_path / "etc" / "state" / "sealed-secrets" / "mem",
+    }
+    assert unsealer.controlled == frozenset({"prod"})
