@@ -31,7 +31,7 @@ from conveyor.reconcile.errors import RenderError
 PREFIX = "sealed-secrets-key-"
 KEY_BITS = 4096  # the controller's default key size
 VALIDITY = dt.timedelta(days=3650)  # the controller's default certificate lifetime
-COMMON_NAME = "sealed-secret"
+COMMON_NAME = "sealed-secret"  # the controller's is empty unless --my-cn: a readable name
 
 
 class KeysUnusable(RenderError):
@@ -117,7 +117,7 @@ def _private_pem(private: rsa.RSAPrivateKey) -> bytes:
 
 
 def _certificate(private: rsa.RSAPrivateKey, now: dt.datetime) -> x509.Certificate:
-    """Self-signed, as the controller's: CN sealed-secret, a CA, ten years."""
+    """Self-signed and a CA, as the controller's; ten years."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, COMMON_NAME)])
     return (
         x509.CertificateBuilder()
