@@ -150,6 +150,9 @@ def test_unseal_refuses_what_it_cannot_do(spec_patch: dict[str, Any], message: s
         ({"metadata": {"name": "db"}}, "no metadata.namespace"),
         ({"data": {"k": "%%%"}}, "data.k of the input Secret is not valid base64"),
         ({"data": {}, "stringData": {}}, "no data and no stringData"),
+        ({"stringData": {"debug": True}}, "stringData.debug of the input Secret is a bool"),
+        ({"data": {"k": None}}, "data.k of the input Secret is null"),
+        ({"stringData": ["a"]}, "stringData of the input Secret is not a mapping"),
     ],
 )
 def test_seal_refuses_bad_input_saying_what_to_do(change: dict[str, Any], message: str) -> None:

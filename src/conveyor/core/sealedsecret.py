@@ -135,17 +135,33 @@ def _clean_meta(raw: Any, scope: Scope | None) -> Document:
 
 def _plain_values(secret: Mapping[str, Any]) -> dict[str, bytes]:
     values: dict[str, bytes] = {}
-    for key, text in (secret.get("data") or {}).items():
+    for key, text in _strings(secret, "data").items():
         try:
-            values[str(key)] = base64.b64decode(str(text), validate=True)
+            values[key] = base64.b64decode(text, validate=True)
         except binascii.Error as exc:
             raise SealedSecretInvalid(
                 f"data.{key} of the input Secret is not valid base64",
                 hint="encode it with base64, or move it to stringData",
             ) from exc
-    for key, text in (secret.get("stringData") or {}).items():
-        values[str(key)] = str(text).encode()
+    for key, text in _strings(secret, "stringData").items():
+        values[key] = text.encode()
     return values
+
+
+def _strings(secret: Mapping[str, Any], field: str) -> dict[str, str]:
+    """`data` or `stringData`: a mapping of strings (YAML `true` or `5432` is refused,
+    as the API server refuses it, rather than sealed as Python spells it)."""
+    raw = secret.get(field) or {}
+    if not isinstance(raw, Mapping):
+        raise SealedSecretInvalid(f"{field} of the input Secret is not a mapping")
+    for key, text in raw.items():
+        if not isinstance(text, str):
+            kind = "null" if text is None else f"a {type(text).__name__}"
+            raise SealedSecretInvalid(
+                f"{field}.{key} of the input Secret is {kind}, not a string",
+                hint="quote the value in YAML",
+            )
+    return {str(key): text for key, text in raw.items()}
 
 
 def _document(
