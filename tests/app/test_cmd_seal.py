@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from conveyor.core import sealedsecret
+from conveyor.core import sealedsecret, unsealing
 from conveyor.reconcile.config import default_config
 from conveyor.reconcile.sealkeys import SealingKeys
 from conveyor.reconcile.unseal import Unsealer
@@ -57,7 +57,7 @@ def site(tmp_path: Path) -> Path:
 
 
 def plain(doc: dict[str, object], keys: SealingKeys) -> str:
-    secret = sealedsecret.unseal(doc, keys.private_keys())
+    secret = unsealing.unseal(doc, keys.private_keys())
     return base64.b64decode(secret["data"]["password"]).decode()
 
 

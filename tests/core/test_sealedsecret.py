@@ -1,6 +1,6 @@
-"""SealedSecret documents (`core.sealedsecret`): what `seal` writes, what `unseal` accepts
-and refuses, with the scope rules of the controller (label from the SealedSecret's own
-name, namespace and annotations)."""
+"""SealedSecret documents (`core.sealedsecret`, `core.unsealing`): what `seal` writes,
+what `unseal` accepts and refuses, with the scope rules of the controller (label from the
+SealedSecret's own name, namespace and annotations)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conveyor.core import sealedsecret
+from conveyor.core import sealedsecret, unsealing
 from conveyor.core.sealedsecret import CLUSTER_WIDE, NAMESPACE_WIDE, SealedSecretInvalid
 from conveyor.core.sealing import Scope
 
@@ -79,7 +79,7 @@ def test_scope_comes_from_the_secrets_annotations_when_none_is_given() -> None:
 
 
 def test_unseal_gives_back_the_secret_with_template_metadata_and_type() -> None:
-    out = sealedsecret.unseal(sealed(labels={"app": "web"}), [key()])
+    out = unsealing.unseal(sealed(labels={"app": "web"}), [key()])
     assert out["metadata"] == {"name": "db", "namespace": "prod", "labels": {"app": "web"}}
     assert out["type"] == "kubernetes.io/basic-auth"
     assert base64.b64decode(out["data"]["password"]).decode() == VALUE
@@ -107,12 +107,12 @@ def test_moving_a_sealedsecret_follows_the_scope_rules(
 ) -> None:
     doc = moved(sealed(scope), namespace=namespace, name=name)
     if opens:
-        out = sealedsecret.unseal(doc, [key()])
+        out = unsealing.unseal(doc, [key()])
         assert out["metadata"]["namespace"] == namespace
         assert out["metadata"]["name"] == name
         return
     with pytest.raises(SealedSecretInvalid) as caught:
-        sealedsecret.unseal(doc, [key()])
+        unsealing.unseal(doc, [key()])
     text = str(caught.value)
     assert f"SealedSecret {namespace}/{name}" in text
     assert "renamed or moved to another namespace" in text
@@ -124,7 +124,7 @@ def test_removing_the_scope_annotation_does_not_widen_the_scope() -> None:
     doc = sealed(Scope.STRICT)
     doc["metadata"]["annotations"] = {CLUSTER_WIDE: "true"}
     with pytest.raises(SealedSecretInvalid, match="cannot unseal encryptedData"):
-        sealedsecret.unseal(doc, [key()])
+        unsealing.unseal(doc, [key()])
 
 
 @pytest.mark.parametrize(
@@ -133,13 +133,15 @@ def test_removing_the_scope_annotation_does_not_widen_the_scope() -> None:
         ({"data": "AAAA"}, "deprecated spec.data"),
         ({"template": {"data": {"url": "{{ .password }}"}}}, "spec.template.data"),
         ({"encryptedData": {"password": "not base64!"}}, "not valid base64"),
+        ({"encryptedData": ["password"]}, "SealedSecret prod/db: encryptedData is not a mapping"),
+        ({"template": "Opaque"}, "SealedSecret prod/db: template is not a mapping"),
     ],
 )
 def test_unseal_refuses_what_it_cannot_do(spec_patch: dict[str, Any], message: str) -> None:
     doc = sealed()
     doc["spec"].update(spec_patch)
     with pytest.raises(SealedSecretInvalid, match=message):
-        sealedsecret.unseal(doc, [key()])
+        unsealing.unseal(doc, [key()])
 
 
 @pytest.mark.parametrize(
@@ -165,7 +167,7 @@ def test_a_cluster_wide_secret_needs_no_namespace() -> None:
         {**secret(), "metadata": {"name": "db"}}, key().public_key(), scope=Scope.CLUSTER_WIDE
     )
     assert "namespace" not in doc["metadata"]
-    assert sealedsecret.unseal(doc, [key()])["metadata"] == {
+    assert unsealing.unseal(doc, [key()])["metadata"] == {
         "name": "db",
         "annotations": {CLUSTER_WIDE: "true"},
     }
@@ -176,12 +178,12 @@ def test_reseal_seals_every_value_for_the_new_key_in_the_same_scope() -> None:
     old = sealed(Scope.NAMESPACE_WIDE, labels={"app": "web"})
     old["metadata"]["resourceVersion"] = "7"
     old["status"] = {"conditions": []}
-    again = sealedsecret.reseal(old, [key()], new.public_key())
+    again = unsealing.reseal(old, [key()], new.public_key())
     assert again["spec"]["template"] == old["spec"]["template"]
     assert again["metadata"]["annotations"] == {NAMESPACE_WIDE: "true"}
     assert "resourceVersion" not in again["metadata"] and "status" not in again
     assert again["spec"]["encryptedData"].keys() == old["spec"]["encryptedData"].keys()
-    out = sealedsecret.unseal(again, [new])  # the new key alone opens it
+    out = unsealing.unseal(again, [new])  # the new key alone opens it
     assert base64.b64decode(out["data"]["password"]).decode() == VALUE
     with pytest.raises(SealedSecretInvalid):
-        sealedsecret.unseal(again, [key()])
+        unsealing.unseal(again, [key()])

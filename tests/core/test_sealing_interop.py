@@ -22,7 +22,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conveyor.core import sealedsecret, sealing
+from conveyor.core import sealedsecret, sealing, unsealing
 from conveyor.core.sealedsecret import SealedSecretInvalid
 from conveyor.core.sealing import Scope
 from conveyor.reconcile.sealkeys import SealingKeys
@@ -54,7 +54,7 @@ def plain(secret: dict[str, Any]) -> dict[str, str]:
 @pytest.mark.parametrize("scope", sorted(PACKAGE_SCOPES))
 def test_recorded_webseal_vectors_unseal(scope: str) -> None:
     doc = yaml.safe_load((VECTORS / f"webseal-{scope}.yaml").read_text())
-    secret = sealedsecret.unseal(doc, [vector_key()])
+    secret = unsealing.unseal(doc, [vector_key()])
     assert plain(secret) == VALUES
     assert secret["metadata"]["name"] == "db"
     assert secret["metadata"]["namespace"] == "prod"
@@ -67,10 +67,10 @@ def test_recorded_webseal_vectors_renamed_follow_the_scope(scope: str, opens: bo
     doc = yaml.safe_load((VECTORS / f"webseal-{scope}.yaml").read_text())
     doc["metadata"]["name"] = "renamed"
     if opens:
-        assert plain(sealedsecret.unseal(doc, [vector_key()])) == VALUES
+        assert plain(unsealing.unseal(doc, [vector_key()])) == VALUES
     else:
         with pytest.raises(SealedSecretInvalid, match="SealedSecret prod/renamed"):
-            sealedsecret.unseal(doc, [vector_key()])
+            unsealing.unseal(doc, [vector_key()])
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_package_seals_and_conveyor_unseals(keys: SealingKeys, scope: str) -> No
     [doc] = webseal.run([{**request, "values": VALUES}])
     assert "err" not in doc, doc
     assert sealedsecret.scope_of(doc["metadata"].get("annotations")) is PACKAGE_SCOPES[scope]
-    assert plain(sealedsecret.unseal(doc, keys.private_keys())) == VALUES
+    assert plain(unsealing.unseal(doc, keys.private_keys())) == VALUES
 
 
 def test_package_sealed_strict_value_moved_to_another_namespace_fails(keys: SealingKeys) -> None:
@@ -98,7 +98,7 @@ def test_package_sealed_strict_value_moved_to_another_namespace_fails(keys: Seal
     moved = copy.deepcopy(doc)
     moved["metadata"]["namespace"] = "staging"
     with pytest.raises(SealedSecretInvalid, match="SealedSecret staging/db: cannot unseal"):
-        sealedsecret.unseal(moved, keys.private_keys())
+        unsealing.unseal(moved, keys.private_keys())
 
 
 def private_pem(keys: SealingKeys) -> str:

@@ -31,9 +31,10 @@ import yaml
 
 from conveyor.app import platform, sealtargets
 from conveyor.core.errors import UserError
-from conveyor.core.sealedsecret import is_sealed, reseal
+from conveyor.core.sealedsecret import is_sealed
 from conveyor.core.sealedsecret import seal as seal_secret
 from conveyor.core.sealing import Scope
+from conveyor.core.unsealing import reseal
 from conveyor.reconcile.sealkeys import SealingKeys
 
 

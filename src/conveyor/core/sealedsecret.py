@@ -1,4 +1,4 @@
-"""SealedSecret documents (`bitnami.com/v1alpha1`): a Secret sealed, and unsealed. Pure.
+"""SealedSecret documents (`bitnami.com/v1alpha1`): a Secret sealed. Pure.
 
 `seal` does what `kubeseal` does with an input Secret (its `pkg/kubeseal` and
 `NewSealedSecret`): the scope comes from the Secret's annotations
@@ -7,17 +7,9 @@ given: an explicit `strict` also clears them, where kubeseal leaves them); read-
 metadata, `last-applied-configuration` annotations and ownerReferences are dropped; the
 Secret's metadata, `type` and `immutable` become `spec.template`; every `data` value
 (base64-decoded) and `stringData` value is sealed on its own into `spec.encryptedData`; the
-SealedSecret carries only the name, namespace and scope annotations.
-
-`unseal` does what the controller does (`SealedSecret.Unseal`): the scope label comes from
-the SealedSecret's own metadata (its name, namespace and scope annotations), so an object
-renamed or moved to another namespace fails a strict scope; the Secret takes the
-template's metadata, type and immutable, and the SealedSecret's name and namespace.
-Refused, with a message: the deprecated `spec.data` blob (the controller refuses it by
-default too) and `spec.template.data` (Go templates over the decrypted values, which
-Conveyor does not evaluate). `reseal` seals every value of a SealedSecret again for the
-newest key (kubeseal's `--re-encrypt`). No message ever contains a value.
-Called by `reconcile.unseal` (before apply) and `app.cmd_seal` (`conveyor seal`).
+SealedSecret carries only the name, namespace and scope annotations. Non-string values are
+refused. Unsealing is `core.unsealing`. No message ever contains a value.
+Called by `app.cmd_seal` (`conveyor seal`), `core.unsealing` (names and scope rules).
 """
 
 from __future__ import annotations
@@ -25,14 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conveyor.core import sealing
 from conveyor.core.errors import UserError
-from conveyor.core.sealing import Scope, UnsealError
+from conveyor.core.sealing import Scope
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"
@@ -183,104 +175,3 @@ def _document(
         "metadata": outer,
         "spec": {"encryptedData": encrypted, "template": template},
     }
-
-
-def unseal(sealed: Mapping[str, Any], private_keys: Sequence[rsa.RSAPrivateKey]) -> Document:
-    """The Secret a SealedSecret stands for; raises `SealedSecretInvalid` naming the key
-    that failed and why (never its value)."""
-    meta = sealed.get("metadata") or {}
-    name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
-    what = f"SealedSecret {namespace + '/' if namespace else ''}{name}"
-    spec = sealed.get("spec") or {}
-    _refuse_unsupported(what, spec)
-    scope = scope_of(meta.get("annotations"))
-    label = sealing.label(scope, namespace=namespace, name=name)
-    data = {}
-    for key, text in sorted((spec.get("encryptedData") or {}).items()):
-        data[str(key)] = base64.b64encode(_open(what, key, text, private_keys, label)).decode()
-    return _secret(spec.get("template") or {}, name=name, namespace=namespace, data=data)
-
-
-def reseal(
-    sealed: Mapping[str, Any],
-    private_keys: Sequence[rsa.RSAPrivateKey],
-    public_key: rsa.RSAPublicKey,
-) -> Document:
-    """The SealedSecret with every value sealed again for `public_key` (after a key
-    rotation, as kubeseal's `--re-encrypt` asks the controller): same name, namespace,
-    scope and template; server-written metadata and `status` dropped."""
-    doc = copy.deepcopy(dict(sealed))
-    meta = doc.get("metadata") or {}
-    name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
-    what = f"SealedSecret {namespace + '/' if namespace else ''}{name}"
-    spec = doc.get("spec") or {}
-    _refuse_unsupported(what, spec)
-    label = sealing.label(scope_of(meta.get("annotations")), namespace=namespace, name=name)
-    spec["encryptedData"] = {
-        str(key): base64.b64encode(
-            sealing.encrypt(public_key, _open(what, key, text, private_keys, label), label)
-        ).decode()
-        for key, text in (spec.get("encryptedData") or {}).items()
-    }
-    for field in READ_ONLY_META:
-        meta.pop(field, None)
-    doc.pop("status", None)
-    return doc
-
-
-def _refuse_unsupported(what: str, spec: Mapping[str, Any]) -> None:
-    if spec.get("data"):
-        raise SealedSecretInvalid(
-            f"{what} uses the deprecated spec.data blob (the controller refuses it by default)",
-            hint="seal the Secret again with `conveyor seal` or kubeseal (spec.encryptedData)",
-        )
-    if (spec.get("template") or {}).get("data"):
-        raise SealedSecretInvalid(
-            f"{what} has spec.template.data (Go templates over the decrypted values), which "
-            "Conveyor's unsealer does not evaluate",
-            hint="seal the final values instead of templating them",
-        )
-
-
-def _open(
-    what: str, key: str, text: Any, private_keys: Sequence[rsa.RSAPrivateKey], label: bytes
-) -> bytes:
-    try:
-        blob = base64.b64decode(str(text), validate=True)
-    except binascii.Error as exc:
-        raise SealedSecretInvalid(f"{what}: encryptedData.{key} is not valid base64") from exc
-    try:
-        return sealing.decrypt(private_keys, blob, label)
-    except UnsealError as exc:
-        raise SealedSecretInvalid(
-            f"{what}: cannot unseal encryptedData.{key}: {exc}", hint=_hint(exc, label)
-        ) from exc
-
-
-def _hint(exc: UnsealError, label: bytes) -> str:
-    if exc.failure is not sealing.Failure.NO_KEY:
-        return "seal the value again"
-    shown = label.decode(errors="replace")
-    return (
-        f"it was sealed for another target's key, or for another scope than the label "
-        f"{shown!r} this object's name, namespace and scope annotations give: a SealedSecret "
-        "renamed or moved to another namespace must be sealed again (strict scope binds it "
-        "to namespace/name); rotated keys stay usable only while their files are kept"
-    )
-
-
-def _secret(
-    template: Mapping[str, Any], *, name: str, namespace: str, data: dict[str, str]
-) -> Document:
-    meta = copy.deepcopy(dict(template.get("metadata") or {}))
-    meta["name"] = name
-    if namespace:
-        meta["namespace"] = namespace
-    else:
-        meta.pop("namespace", None)
-    secret: Document = {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
-    secret["type"] = template.get("type") or "Opaque"
-    if "immutable" in template:
-        secret["immutable"] = template["immutable"]
-    secret["data"] = data
-    return secret

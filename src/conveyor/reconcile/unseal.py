@@ -2,7 +2,7 @@
 
 On a target Conveyor unseals for (Podman, memory: every non-Kubernetes target, each with
 its own key directory, `reconcile.sealkeys`) each `bitnami.com/v1alpha1` SealedSecret is
-replaced by the Secret it stands for (`core.sealedsecret.unseal`), so the target never
+replaced by the Secret it stands for (`core.unsealing.unseal`), so the target never
 sees a SealedSecret and the diff, prune and inventory work on the Secret. The Secret takes
 the owner label and, when its template has none of its own, the SealedSecret's Argo CD
 annotations (sync wave, hook, sync options), so it lands where the SealedSecret would have.
@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conveyor.core import sealedsecret
+from conveyor.core import sealedsecret, unsealing
 from conveyor.core.sealedsecret import SealedSecretInvalid
 from conveyor.reconcile.config import Config
 from conveyor.reconcile.errors import RenderError
@@ -101,7 +101,7 @@ class Unsealer:
 
 def _unsealed(obj: Manifest, private: list[rsa.RSAPrivateKey]) -> Manifest:
     try:
-        secret = sealedsecret.unseal(obj, private)
+        secret = unsealing.unseal(obj, private)
     except SealedSecretInvalid as exc:
         raise RenderError(exc.message, hint=exc.hint) from exc
     meta = secret["metadata"]
