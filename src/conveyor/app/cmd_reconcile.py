@@ -46,6 +46,7 @@ from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.settle import Outcome, Settled, settle
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
+from conveyor.reconcile.unseal import Unsealer
 from conveyor.store import Store
 from conveyor.targets.base import Target
 from conveyor.targets.memory import MemoryTarget
@@ -138,6 +139,7 @@ def open_world(*, apps: str | None, config_path: str | None, state: str | None) 
             store=store,
             sources=Sources(config.cache),
             health=Checker(config.health),
+            unsealer=Unsealer.from_config(config, state_root),
         )
         yield World(config=config, store=store, env=env, apps_source=apps)
     finally:

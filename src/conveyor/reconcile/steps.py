@@ -53,6 +53,7 @@ from conveyor.reconcile.render import digest as render_digest
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.substitute import substitute
+from conveyor.reconcile.unseal import Unsealer
 from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
@@ -74,6 +75,7 @@ class Env:
     health: health.Checker = health.BUILT_IN  # custom Lua scripts from the config over built-ins
     claims: sharing.Claims = field(default_factory=sharing.Claims)
     charts: Charts | None = None  # None: a chart cache under the sources' cache directory
+    unsealer: Unsealer = field(default_factory=Unsealer)  # SealedSecrets (issue 17)
 
     def chart_cache(self) -> Charts:
         if self.charts is None:
@@ -159,6 +161,10 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
         except RenderError as exc:
             return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
         manifests = stamp(substituted, app=rt.app.name, namespace=rt.app.namespace)
+        try:  # SealedSecrets → Secrets where Conveyor unseals (issue 17); digest stays sealed
+            manifests = env.unsealer.unseal(manifests, target=env.target_named(rt.app.target))
+        except RenderError as exc:
+            return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
         digest = render_digest(substituted) if rt.app.substitutions else rendered.digest
         dups = duplicates(manifests)
         if dups:
