@@ -9,7 +9,8 @@ a `Status` body of the shape the API server sends; a DELETE whose DeleteOptions 
 `preconditions.resourceVersion` other than the stored one is refused the same way (the API
 server answers 409 Conflict to a failed delete precondition).
 
-Used by tests/clients/test_kubelease.py and tests/reconcile/test_shard_handover.py.
+Used by tests/clients/test_kubelease.py and the sharding tests (tests/reconcile/test_shard_*.py,
+tests/app/test_shard_routes.py).
 """
 
 from __future__ import annotations

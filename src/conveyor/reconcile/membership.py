@@ -157,6 +157,8 @@ class Membership:
             seen = self._seen.get(lease.name)
             if seen is None or now < seen.at + STALE_DURATIONS * max(seen.duration, 1.0):
                 continue
+            if lease.version is None:  # nothing to make the delete conditional on
+                continue
             try:
                 deleted = await delete_stale(self.lock.client, self.lock.namespace, lease)
             except ConveyorError as exc:
