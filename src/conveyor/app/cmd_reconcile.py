@@ -247,24 +247,6 @@ async def close_targets(world: World) -> None:
             await closer()
 
 
-def read_token(path: Path | None, *, listen: str | None, once: bool) -> str | None:
-    """`--token-file`'s token (None without it); refused without `--listen` or empty."""
-    if path is None:
-        return None
-    if listen is None or once:
-        raise UserError(
-            "--token-file is the bearer token of --listen, which this command does not run",
-            hint="add --listen HOST:PORT (and drop --once), or drop --token-file",
-        )
-    token = path.read_text().strip()
-    if len(token) < 16:
-        raise UserError(
-            f"--token-file {path}: the token is empty or shorter than 16 characters",
-            hint="write a long random token there, e.g. `openssl rand -hex 32`",
-        )
-    return token
-
-
 @click.command("reconcile")
 @click.option(
     "--apps",
@@ -324,7 +306,7 @@ def reconcile(
     """Make every environment match the config repo: sync, prune, self-heal, report."""
     seconds = parse_duration(interval)
     wait = parse_duration(timeout, where="--timeout: ")
-    token = read_token(token_file, listen=listen, once=once)
+    token = daemonlink.read_token(token_file, listen=listen, once=once)
     shard = shardlease.from_options(
         shard_lease, shard_lease_duration, once=once, listen=listen, advertise=shard_advertise
     )
