@@ -20,6 +20,8 @@ from conveyor.reconcile.membership import (
     Membership,
 )
 from tests.clients.kubeemu import Emulated, emulated
+from tests.deploy.podlocal import find
+from tests.deploy.rendering import default_values, render_chart
 
 LEASES = kmock.resource("coordination.k8s.io", "v1", "leases")
 DURATION = 3
@@ -89,5 +91,33 @@ def test_a_lease_that_keeps_being_renewed_is_never_deleted() -> None:
             await a.tick()
             clock.now += 1
         assert present(emu, "b") and b.identity in a.members()
+
+    run(body)
+
+
+#: kmock's request actions as Kubernetes RBAC verbs (a FETCH is a GET of one object).
+VERBS = {"fetch": "get", "list": "list", "create": "create", "update": "patch", "delete": "delete"}
+
+
+def test_the_lease_verbs_the_members_use_are_exactly_the_charts_leases_role() -> None:
+    """Join, renew, take over, delete a dead member's Lease and release: every request the
+    membership code sends maps to a verb the chart's leases Role grants, and every granted
+    verb is used (least privilege both ways)."""
+
+    async def body(emu: Emulated) -> None:
+        clock = Clock()
+        a, b = replica(emu, "a", clock), replica(emu, "b", clock)
+        await b.tick()
+        await a.tick()
+        clock.now += STALE_DURATIONS * DURATION + 1
+        await a.tick()  # b's Lease deleted
+        await a.release()
+        used = {
+            VERBS[str(r.action.value).lower()] for r in list(emu.emulator) if r.resource == LEASES
+        }
+        role = find(render_chart(default_values(replicas=3)), "Role", "conveyor-reconciler-leases")
+        (rule,) = role["rules"]
+        assert rule["resources"] == ["leases"]
+        assert used == set(rule["verbs"])
 
     run(body)
