@@ -23,7 +23,14 @@ after the replica that had it can no longer think it owns it:
   apps of a replica that is still running).
 
 So when a member dies its apps are owned by the others once its Lease has expired in their
-eyes: within one lease duration plus one renewal period of its last renewal.
+eyes: within one lease duration plus one renewal period of its last renewal. Its Lease
+object stays (it never deletes it): a live member deletes a Lease of the group that it has
+seen unchanged for `STALE_DURATIONS` lease durations, conditionally on the resourceVersion
+it read (`kubelease.delete_stale`), so a Lease renewed meanwhile is kept.
+
+Each Lease may carry the annotation `conveyor.dev/endpoint`: the URL at which its holder's
+`--listen` endpoint answers (`endpoint`), so that any replica can forward a request about
+an app to the replica that owns it (app/shardroute).
 
 Called by `reconcile.loop.Loop` (`owns_key`, `run`, `release`) and composed by
 `conveyor reconcile --shard-lease` (app/cmd_reconcile).
@@ -38,7 +45,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conveyor.clients.kubelease import LeaseLock, LeaseRecord, list_leases
+from conveyor.clients.kubelease import LeaseLock, LeaseRecord, delete_stale, list_leases
 from conveyor.core.errors import ConveyorError
 from conveyor.reconcile import sharding
 
@@ -46,6 +53,9 @@ log = logging.getLogger(__name__)
 
 GROUP_LABEL = "conveyor.dev/shard-group"
 LEASE_PREFIX = "conveyor-reconciler-"
+ENDPOINT_ANNOTATION = "conveyor.dev/endpoint"
+#: Lease durations a Lease must be seen unchanged before a live member deletes it.
+STALE_DURATIONS = 4
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Seen:
     renewed: object
     at: float
     duration: float
+    endpoint: str = ""
 
 
 class Membership:
@@ -115,6 +126,7 @@ class Membership:
         self._renewed_at = started
         self._observe(leases, self.clock())
         self._announce()
+        await self._delete_stale(leases)
         self._wake_at(started + self.duration - self.renew_every)  # fenced, if not renewed
         self._wake_at(self._held_since + self.duration)  # warm-up over
 
@@ -130,8 +142,31 @@ class Membership:
             if last is not None and (last.holder, last.renewed) == (lease.holder, lease.renewed):
                 seen[lease.name] = last
             else:
-                seen[lease.name] = Seen(lease.holder, lease.renewed, now, float(lease.duration))
+                endpoint = lease.annotations.get(ENDPOINT_ANNOTATION, "")
+                seen[lease.name] = Seen(
+                    lease.holder, lease.renewed, now, float(lease.duration), endpoint
+                )
         self._seen = seen
+
+    async def _delete_stale(self, leases: list[LeaseRecord]) -> None:
+        """Delete the Leases seen unchanged for `STALE_DURATIONS` durations (their holders
+        died); each delete is conditional on the version listed. Failures wait for the
+        next round."""
+        now = self.clock()
+        for lease in leases:
+            seen = self._seen.get(lease.name)
+            if seen is None or now < seen.at + STALE_DURATIONS * max(seen.duration, 1.0):
+                continue
+            if lease.version is None:  # nothing to make the delete conditional on
+                continue
+            try:
+                deleted = await delete_stale(self.lock.client, self.lock.namespace, lease)
+            except ConveyorError as exc:
+                log.warning("stale shard lease %s not deleted: %s; next round", lease.name, exc)
+                continue
+            if deleted:
+                log.info("deleted shard lease %s: %s stopped renewing it", lease.name, seen.holder)
+                del self._seen[lease.name]
 
     def _wake_at(self, when: float) -> None:
         """Announce again at `when` (this replica's clock): fencing and the end of the
@@ -191,6 +226,17 @@ class Membership:
             and self._held_since is not None
             and now >= self._held_since + self.duration
         )
+
+    def owner(self, key: str) -> str | None:
+        """The identity of the member that owns `key` in this replica's view (None: no
+        live member); the owner may still be warming up."""
+        return sharding.owner(key, self.members())
+
+    def endpoint(self, identity: str) -> str:
+        """Where member `identity` answers (its Lease's endpoint annotation; "" unknown)."""
+        if identity == self.identity:
+            return self.lock.annotations.get(ENDPOINT_ANNOTATION, "")
+        return next((s.endpoint for s in self._seen.values() if s.holder == identity), "")
 
     def owns_key(self, key: str) -> bool:
         """Whether this replica reconciles apps with this shard key now."""
