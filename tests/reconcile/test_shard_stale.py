@@ -1,4 +1,5 @@
-"""Leases of replicas that died are deleted by the live members, over kmock's
+"""Leases of replicas that died are deleted by the live members once expired, and only that
+conditional delete ends their holders' membership, over kmock's
 KubernetesEmulator (with tests/clients/kubeemu.py's resourceVersion rules, including
 DeleteOptions preconditions, written from the API documentation). Each replica's
 monotonic clock is a settable one: `tick()` is called by hand."""
@@ -16,7 +17,6 @@ from conveyor.reconcile.membership import (
     ENDPOINT_ANNOTATION,
     GROUP_LABEL,
     LEASE_PREFIX,
-    STALE_DURATIONS,
     Membership,
 )
 from tests.clients.kubeemu import Emulated, emulated
@@ -61,7 +61,7 @@ def present(emu: Emulated, pod: str) -> bool:
     return key in emu.emulator.objects and not emu.emulator.objects[key].deleted
 
 
-def test_the_lease_of_a_dead_replica_is_deleted_after_the_grace_and_not_before() -> None:
+def test_a_dead_replicas_lease_is_deleted_once_expired_and_only_then_is_it_no_member() -> None:
     async def body(emu: Emulated) -> None:
         clock = Clock()
         a, b = replica(emu, "a", clock), replica(emu, "b", clock)
@@ -70,13 +70,14 @@ def test_the_lease_of_a_dead_replica_is_deleted_after_the_grace_and_not_before()
         assert a.endpoint(b.identity) == "http://b.test:8081"  # read from b's Lease
         assert a.endpoint(a.identity) == "http://a.test:8081"
         # b dies: it never renews again; a goes on
-        clock.now += STALE_DURATIONS * DURATION - 0.5
+        clock.now += DURATION - 0.5
         await a.tick()
-        assert b.identity not in a.members()  # expired: no longer a member …
-        assert present(emu, "b")  # … but its Lease is kept within the grace
+        assert present(emu, "b") and b.identity in a.members()  # not expired yet
         clock.now += 1
-        await a.tick()
-        assert not present(emu, "b")
+        # expired in a's eyes, but still listed: a member until a has deleted its Lease …
+        assert b.identity in a.members()
+        await a.tick()  # … which the next round does, conditionally on the version listed
+        assert not present(emu, "b") and b.identity not in a.members()
         assert present(emu, "a")  # a member never deletes its own Lease
 
     run(body)
@@ -86,11 +87,36 @@ def test_a_lease_that_keeps_being_renewed_is_never_deleted() -> None:
     async def body(emu: Emulated) -> None:
         clock = Clock()
         a, b = replica(emu, "a", clock), replica(emu, "b", clock)
-        for _ in range(3 * STALE_DURATIONS * DURATION):
+        for _ in range(6 * DURATION):
             await b.tick()
             await a.tick()
             clock.now += 1
         assert present(emu, "b") and b.identity in a.members()
+
+    run(body)
+
+
+def test_a_replica_whose_lease_was_deleted_recreates_it_and_warms_up_first() -> None:
+    """b stalls past its Lease's expiry, a deletes the Lease; b's next rounds re-create it
+    and b owns nothing for one lease duration, while a sees it again and lets go."""
+
+    async def body(emu: Emulated) -> None:
+        clock = Clock()
+        a, b = replica(emu, "a", clock), replica(emu, "b", clock)
+        await b.tick()
+        await a.tick()
+        clock.now += DURATION + 0.5
+        await a.tick()
+        assert not present(emu, "b")
+        await b.tick()  # its renewal finds no Lease (404): fenced, re-read next round
+        await b.tick()
+        assert present(emu, "b") and not b.settled()
+        await a.tick()
+        assert b.identity in a.members()
+        for _ in range(DURATION):  # renewing every second (its renewal period)
+            clock.now += 1
+            await b.tick()
+        assert b.settled()
 
     run(body)
 
@@ -109,7 +135,7 @@ def test_the_lease_verbs_the_members_use_are_exactly_the_charts_leases_role() ->
         a, b = replica(emu, "a", clock), replica(emu, "b", clock)
         await b.tick()
         await a.tick()
-        clock.now += STALE_DURATIONS * DURATION + 1
+        clock.now += DURATION + 1
         await a.tick()  # b's Lease deleted
         await a.release()
         used = {
