@@ -57,6 +57,13 @@ import click
     help="The job's services run as other containers of this pod, on localhost "
     "(set by the Kubernetes runner pool).",
 )
+@click.option(
+    "--sibling-job-container",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The job's container is another container of this pod, running Conveyor's "
+    "executor loop on this control directory (set by the Kubernetes runner pool).",
+)
 def runner(  # noqa: PLR0917 - click passes options positionally
     server_url: str,
     token_file: Path | None,
@@ -68,6 +75,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
     ca_file: Path | None,
     unit: int | None,
     sidecar_services: bool,
+    sibling_job_container: Path | None,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import TokenError, read_token, serve
@@ -98,5 +106,6 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 ca_file=ca_file,
                 unit=unit,
                 sidecar_services=sidecar_services,
+                sibling_job_container=sibling_job_container,
             )
         )

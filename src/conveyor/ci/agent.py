@@ -228,14 +228,18 @@ async def serve(
     ca_file: Path | None = None,
     unit: int | None = None,
     sidecar_services: bool = False,
+    sibling_job_container: Path | None = None,
 ) -> None:
     """Poll, run, repeat (once with `ephemeral`). `name` and `labels` default to the
     registration's; given, the server checks them against it. `ca_file`: the CA that signed
     an https server's certificate, trusted by the agent's calls and by git's clones of the
     server. `unit`: take only that job unit (a Kubernetes runner pod made for it);
-    `sidecar_services`: the job's services are the pod's other containers, on localhost."""
-    if sidecar_services:
-        choose(Platform(sidecar_services=True))
+    `sidecar_services`: the job's services are the pod's other containers, on localhost;
+    `sibling_job_container`: the job container is one too, running the executor loop of
+    `runners.sibling_protocol` on this control directory (shared with it)."""
+    if sidecar_services or sibling_job_container:
+        control = str(sibling_job_container or "")
+        choose(Platform(sidecar_services=sidecar_services, job_container_control=control))
     client = Client(server, token, ca_file=ca_file)
     trusted = tls.git_environment(ca_file, server, os.environ)
     for gone in set(os.environ) - set(trusted):
@@ -279,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ca-file", type=Path, default=None)
     parser.add_argument("--unit", type=int, default=None, help="take only this job unit")
     parser.add_argument("--sidecar-services", action="store_true")
+    parser.add_argument("--sibling-job-container", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
         token = read_token(args.token_file)
@@ -298,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
             ca_file=args.ca_file,
             unit=args.unit,
             sidecar_services=args.sidecar_services,
+            sibling_job_container=args.sibling_job_container,
         )
     )
 
