@@ -202,3 +202,25 @@ def test_a_job_container_that_never_starts_its_loop_is_reported(tmp_path: Path) 
     runner = SiblingRunner(tmp_path, image="node:20", start_timeout=0.2)
     with pytest.raises(RunnerError, match=r"job container \(node:20\) did not start its executor"):
         asyncio.run(run(runner, "true", cwd=tmp_path))
+
+
+def test_the_default_shell_falls_back_to_sh_in_an_image_without_bash(
+    sibling_box: SiblingBox,
+) -> None:
+    script = sibling_box.work / "step.sh"
+    script.write_text("echo from $0\nfalse\necho not reached\n")
+
+    async def scenario() -> None:
+        runner = SiblingRunner(sibling_box.control, start_timeout=30)
+        lines = Lines()
+        result = await runner.exec(
+            ["bash", "-e", str(script)],
+            env={"PATH": PATH},
+            cwd=sibling_box.work,
+            timeout=30,
+            on_output=lines,
+        )
+        assert (result.exit_code, lines.text) == (1, [f"from {script}"])
+        await runner.cleanup()
+
+    asyncio.run(scenario())

@@ -17,9 +17,9 @@ A pod's runner is registered just in time (`Registrar`, the server's `Auth`), sc
 job's repository (warm pods: the template's `scope`), with the template's labels; its
 credential goes into a Secret created with the pod and owner-referenced to it, so the
 cluster's garbage collector deletes it with the pod even if the pool is gone (the pool
-deletes it as well). A job whose `services:` cannot become a pod spec is failed at once with
-the reason (`ci.kubepool_pods`). Errors of the Kubernetes API end the step with a warning
-(the next step retries).
+deletes it as well). A job whose services or job container cannot become a pod spec is
+failed at once with the reason (`ci.kubepool_job`). Errors of the Kubernetes API end the
+step with a warning (the next step retries).
 """
 
 from __future__ import annotations
@@ -40,14 +40,15 @@ from lightkube.resources.core_v1 import Pod, Secret
 from lightkube.types import PatchType
 
 from conveyor.ci.kubepool_config import KubePoolConfig, PodTemplate
+from conveyor.ci.kubepool_fields import PodSpecError
+from conveyor.ci.kubepool_job import JobPod, job_pod
 from conveyor.ci.kubepool_pods import (
+    NO_JOB,
     POOL_LABEL,
     TEMPLATE_LABEL,
-    PodSpecError,
     owner_reference,
     runner_pod,
     secret_name,
-    services_containers,
     token_secret,
 )
 from conveyor.ci.kubepool_status import (
@@ -211,9 +212,9 @@ class KubePool:
 
     async def launch(self, template: PodTemplate, unit: Unit | None) -> None:
         """Register a runner and start its pod (with its Secret); for `unit`'s job, scoped to
-        its repository and with its services; a job that cannot be translated fails."""
+        its repository and with its containers; a job that cannot be translated fails."""
         scope = template.scope
-        sidecars: list[dict[str, Any]] = []
+        parts = NO_JOB
         if unit is not None:
             run = self.service.parts.ledger.run(unit.run_id)
             scope = f"repo:{run.repo}"
@@ -221,7 +222,7 @@ class KubePool:
                 return  # outside the template's scope: another runner's job
             try:
                 job = _job(self.service, unit)
-                sidecars = services_containers(job) if job is not None else []
+                parts = job_pod(job) if job is not None else NO_JOB
             except PodSpecError as exc:
                 self._refuse(unit, str(exc))
                 return
@@ -230,7 +231,7 @@ class KubePool:
             runner, labels=template.labels, scope=scope, by=REGISTERED_BY
         )
         unit_id = None if unit is None else unit.id
-        await self._start(template, runner, token, unit_id, sidecars)
+        await self._start(template, runner, token, unit_id, parts)
 
     async def _start(
         self,
@@ -238,7 +239,7 @@ class KubePool:
         runner: str,
         token: str,
         unit_id: int | None,
-        sidecars: list[dict[str, Any]],
+        parts: JobPod,
     ) -> None:
         """Secret first (the pod's container needs it), then the pod, then the Secret's
         owner reference to the pod's uid; a pod that cannot be created takes the rest back."""
@@ -250,7 +251,7 @@ class KubePool:
             pool_id=self.pool_id,
             server=self.config.server,
             unit_id=unit_id,
-            sidecars=sidecars,
+            job=parts,
         )
         try:
             pod = await self.client.create(from_dict(manifest))

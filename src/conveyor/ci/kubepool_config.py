@@ -15,6 +15,7 @@ types, naming the file and the field) into frozen values that `ci.kubepool` and
         resources: {limits: {cpu: "2", memory: 4Gi}}
         nodeSelector: {kubernetes.io/os: linux}
         serviceAccountName: runner          # optional
+        imagePullSecrets: [registry-login]  # optional: Secrets the pods' images are pulled with
         min: 0
         max: 10
         scope: org:acme                     # required when min > 0 (warm pods)
@@ -55,6 +56,7 @@ class PodTemplate:
     resources: Mapping[str, Any] = field(default_factory=dict)
     node_selector: Mapping[str, str] = field(default_factory=dict)
     service_account: str = ""
+    image_pull_secrets: tuple[str, ...] = ()
     minimum: int = 0
     maximum: int = 1
     scope: str = ""  # the registration scope of warm pods (min > 0); job pods: the job's repo
@@ -79,6 +81,7 @@ class _Template(BaseModel):
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
     node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector")
     service_account: str = Field("", alias="serviceAccountName")
+    image_pull_secrets: list[str] = Field(default_factory=list, alias="imagePullSecrets")
     min: int = Field(0, ge=0)
     max: int = Field(1, ge=0)
     scope: str = ""
@@ -158,6 +161,7 @@ def _template(t: _Template) -> PodTemplate:
         resources=t.resources,
         node_selector=t.node_selector,
         service_account=t.service_account,
+        image_pull_secrets=tuple(t.image_pull_secrets),
         minimum=t.min,
         maximum=t.max,
         scope=t.scope,

@@ -57,6 +57,7 @@ class SiblingRunner:
         self._ids = itertools.count(1)
         self._tag = uuid.uuid4().hex[:8]
         self._ready = False
+        self._has_bash = False
         self._stopped = False
 
     async def exec(
@@ -70,12 +71,16 @@ class SiblingRunner:
     ) -> ExecResult:
         """Run `argv` in the job container with the container's `env:` under exactly the
         step's `env` (host-only variables dropped, the host's PATH tail replaced by the
-        standard PATH, HOME /github/home)."""
+        standard PATH, HOME /github/home); the default shell `bash -e` becomes `sh -e` in an
+        image without bash."""
         await self.wait_ready()
         started = time.monotonic()
         rid = f"{next(self._ids):05d}-{self._tag}"
+        command = list(argv)
+        if command[:2] == ["bash", "-e"] and not self._has_bash:
+            command[0] = "sh"  # the default shell falls back to sh, as GitHub does
         step_env = container_environment(env, host_path=self.host_path, home=CONTAINER_HOME)
-        script = request_script(argv, env={**self.env, **step_env}, cwd=cwd)
+        script = request_script(command, env={**self.env, **step_env}, cwd=cwd)
         staged = self.control / f"{rid}.req.tmp"
         staged.write_text(script)
         staged.rename(self.control / f"{rid}.req")
@@ -142,6 +147,7 @@ class SiblingRunner:
                     "/bin/sh, and the pod's events say whether it could be pulled"
                 )
             await asyncio.sleep(self.interval)
+        self._has_bash = (self.control / READY).read_text().strip() == "bash"
         self._ready = True
 
     async def cleanup(self, *, wait: float = 5.0) -> None:

@@ -7,7 +7,8 @@ one, mounted at the same path in both, so paths mean the same on both sides). Th
 container's command is `loop_command(control)`: a POSIX `sh` loop (any image with /bin/sh,
 which GitHub requires of job containers) that:
 
-- writes `ready` when it starts;
+- writes `ready` when it starts, holding `bash` when the image has bash, else `sh` (the
+  default shell of `run:` steps falls back to sh, as on GitHub);
 - claims each `<id>.req` (renames it `<id>.sh`) and runs it in the background with stdin
   from /dev/null and stdout+stderr to `<id>.out`, recording the runner subshell's pid in
   `<id>.pid`; when it ends, writes its exit code to `<id>.rc` (written aside, then renamed:
@@ -57,7 +58,8 @@ end() {
   { read -r root < "$1"; } 2>/dev/null || return 0
   for pid in $(below "$root"); do kill -"$2" "$pid" 2>/dev/null; done
 }
-echo "$$" > "$C/ready.tmp" && mv -f "$C/ready.tmp" "$C/ready"
+if command -v bash > /dev/null 2>&1; then shell=bash; else shell=sh; fi
+echo "$shell" > "$C/ready.tmp" && mv -f "$C/ready.tmp" "$C/ready"
 while :; do
   if [ -e "$C/stop" ]; then
     for f in "$C"/*.pid; do [ -e "$f" ] && end "$f" KILL; done
