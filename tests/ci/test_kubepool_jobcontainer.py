@@ -10,7 +10,7 @@ import pytest
 
 from conveyor.ci.kubepool_config import parse_config
 from conveyor.ci.kubepool_fields import PodSpecError
-from conveyor.ci.kubepool_job import ACTIONS_DIR, WORK_DIR, job_pod, needs_job_pod
+from conveyor.ci.kubepool_job import ACTIONS_DIR, WORK_DIR, job_pod, needs_containers
 from conveyor.ci.kubepool_pods import runner_pod
 from conveyor.runners.sibling_protocol import CONTROL_DIR, loop_command
 from conveyor.workflow.model import Container, Job
@@ -119,6 +119,6 @@ def test_an_empty_image_is_no_job_container() -> None:
 
 
 def test_only_jobs_with_containers_or_services_need_a_pod_of_their_own() -> None:
-    assert not needs_job_pod(Job(id="a", runs_on=["k8s"]))
-    assert needs_job_pod(Job(id="a", runs_on=["k8s"], container=Container(image="x")))
-    assert needs_job_pod(Job(id="a", runs_on=["k8s"], services={"s": Container(image="x")}))
+    assert not needs_containers(Job(id="a", runs_on=["k8s"]))
+    assert needs_containers(Job(id="a", runs_on=["k8s"], container=Container(image="x")))
+    assert needs_containers(Job(id="a", runs_on=["k8s"], services={"s": Container(image="x")}))

@@ -64,6 +64,12 @@ import click
     help="The job's container is another container of this pod, running Conveyor's "
     "executor loop on this control directory (set by the Kubernetes runner pool).",
 )
+@click.option(
+    "--no-job-containers",
+    is_flag=True,
+    help="Take no job with services or a job container (a warm pod of the Kubernetes "
+    "runner pool, which has no containers for them).",
+)
 def runner(  # noqa: PLR0917 - click passes options positionally
     server_url: str,
     token_file: Path | None,
@@ -76,6 +82,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
     unit: int | None,
     sidecar_services: bool,
     sibling_job_container: Path | None,
+    no_job_containers: bool,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import TokenError, read_token, serve
@@ -107,5 +114,6 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 unit=unit,
                 sidecar_services=sidecar_services,
                 sibling_job_container=sibling_job_container,
+                no_job_containers=no_job_containers,
             )
         )

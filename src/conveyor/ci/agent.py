@@ -229,6 +229,7 @@ async def serve(
     unit: int | None = None,
     sidecar_services: bool = False,
     sibling_job_container: Path | None = None,
+    no_job_containers: bool = False,
 ) -> None:
     """Poll, run, repeat (once with `ephemeral`). `name` and `labels` default to the
     registration's; given, the server checks them against it. `ca_file`: the CA that signed
@@ -236,7 +237,8 @@ async def serve(
     server. `unit`: take only that job unit (a Kubernetes runner pod made for it);
     `sidecar_services`: the job's services are the pod's other containers, on localhost;
     `sibling_job_container`: the job container is one too, running the executor loop of
-    `runners.sibling_protocol` on this control directory (shared with it)."""
+    `runners.sibling_protocol` on this control directory (shared with it);
+    `no_job_containers`: take no job with services or a job container (a warm pod)."""
     if sidecar_services or sibling_job_container:
         control = str(sibling_job_container or "")
         choose(Platform(sidecar_services=sidecar_services, job_container_control=control))
@@ -253,7 +255,13 @@ async def serve(
     while True:
         assignment = await client.call(
             "/api/v1/runner/poll",
-            {"runner": name, "labels": list(labels), "ephemeral": ephemeral, "unit": unit},
+            {
+                "runner": name,
+                "labels": list(labels),
+                "ephemeral": ephemeral,
+                "unit": unit,
+                "containers": not no_job_containers,
+            },
         )
         if not assignment:
             continue
@@ -284,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unit", type=int, default=None, help="take only this job unit")
     parser.add_argument("--sidecar-services", action="store_true")
     parser.add_argument("--sibling-job-container", type=Path, default=None)
+    parser.add_argument("--no-job-containers", action="store_true")
     args = parser.parse_args(argv)
     try:
         token = read_token(args.token_file)
@@ -304,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
             unit=args.unit,
             sidecar_services=args.sidecar_services,
             sibling_job_container=args.sibling_job_container,
+            no_job_containers=args.no_job_containers,
         )
     )
 

@@ -50,7 +50,7 @@ class JobPod:
     agent_args: tuple[str, ...] = ()
 
 
-def needs_job_pod(job: Job) -> bool:
+def needs_containers(job: Job) -> bool:
     """Whether the job needs containers beside the agent (a warm pod has none)."""
     return job.container is not None or bool(job.services) or job.services_template is not None
 

@@ -44,6 +44,8 @@ def runner_pod(
     args = ["--server", server, "--ephemeral", "--work", WORK_DIR]
     if unit_id is not None:
         args += ["--unit", str(unit_id)]
+    else:  # a warm pod has no containers for a job's services or job container
+        args.append("--no-job-containers")
     args += job.agent_args
     agent: dict[str, Any] = {
         "name": "runner",
