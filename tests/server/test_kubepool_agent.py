@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conveyor.ci.kubepool_config import parse_config
+from conveyor.ci.kubepool_config import CaBundle, parse_config
 from conveyor.ci.kubepool_job import WORK_DIR, JobPod
 from conveyor.ci.kubepool_pods import NO_JOB, runner_pod
 from tests.server.conftest import Server, free_port, make_server, push_workflows
@@ -31,6 +31,7 @@ def pod_command(
     *,
     job: JobPod = NO_JOB,
     paths: dict[str, str] | None = None,
+    ca: CaBundle | None = None,
 ) -> list[str]:
     """The runner container's argv, as the pool writes it, runnable here (`paths`: more
     paths of the pod to replace, besides the work directory)."""
@@ -45,6 +46,7 @@ def pod_command(
         server=config.server,
         unit_id=unit_id,
         job=job,
+        ca=ca,
     )
     agent = pod["spec"]["containers"][0]
     assert agent["env"][0]["name"] == "CONVEYOR_TOKEN"

@@ -86,6 +86,8 @@ def runner(  # noqa: PLR0917 - click passes options positionally
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import TokenError, read_token, serve
+    from conveyor.clients import tls
+    from conveyor.clients.errors import ClientError
 
     if token_argument is not None:
         raise click.UsageError(
@@ -97,6 +99,10 @@ def runner(  # noqa: PLR0917 - click passes options positionally
         token = read_token(token_file)
     except TokenError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        tls.verify(ca_file)  # a CA file that is not a readable PEM stops the agent now
+    except ClientError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ca-file") from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     wanted = [label.strip() for label in labels.split(",") if label.strip()]

@@ -96,9 +96,7 @@ class Client:
             try:
                 reply = await self.http.get(f"{self.server}{path}")
             except httpx.TransportError as exc:
-                log.warning(
-                    "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
-                )
+                log.warning("server unreachable (%s); retrying in %.1f s", _unreachable(exc), delay)
             else:
                 if reply.status_code == 404:
                     return None
@@ -115,7 +113,7 @@ class Client:
             try:
                 reply = await self.http.get(f"{self.server}/api/v1/runner/me")
             except httpx.TransportError as exc:
-                log.warning("server unreachable (%s); retrying in 1 s", type(exc).__name__)
+                log.warning("server unreachable (%s); retrying in 1 s", _unreachable(exc))
             else:
                 if reply.status_code < 500:
                     reply.raise_for_status()
@@ -134,9 +132,7 @@ class Client:
                 else:
                     reply = await self.http.post(f"{self.server}{path}", json=dict(body or {}))
             except httpx.TransportError as exc:
-                log.warning(
-                    "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
-                )
+                log.warning("server unreachable (%s); retrying in %.1f s", _unreachable(exc), delay)
             else:
                 if reply.status_code < 500:
                     reply.raise_for_status()
@@ -215,6 +211,14 @@ class HttpReporter:
         await self.client.call(
             f"{self.base}/complete", {"runner": self.runner, "result": dict(result)}
         )
+
+
+def _unreachable(exc: httpx.TransportError) -> str:
+    """Why a call failed, for the retry warning; an untrusted certificate says what to do."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        text += "; the server's certificate is not trusted: give --ca-file with its CA"
+    return text
 
 
 async def serve(

@@ -96,7 +96,9 @@ class KubePool:
         self.clock = clock
         self.started: dict[str, float] = {}  # job pods by name: when first seen Pending
         revoke = service.store.access.revoke_token
-        self.writer = PodWriter(client, pool_id=pool_id, server=config.server, revoke=revoke)
+        self.writer = PodWriter(
+            client, pool_id=pool_id, server=config.server, revoke=revoke, ca=config.ca_bundle
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

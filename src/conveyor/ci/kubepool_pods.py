@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conveyor.ci.kubepool_config import PodTemplate
+from conveyor.ci.kubepool_config import CaBundle, PodTemplate
 from conveyor.ci.kubepool_job import WORK_DIR, JobPod
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -22,6 +22,8 @@ POOL_LABEL = "conveyor.dev/runner-pool"
 TEMPLATE_LABEL = "conveyor.dev/runner-template"
 UNIT_ANNOTATION = "conveyor.dev/unit"
 TOKEN_KEY = "token"
+CA_DIR = "/etc/conveyor/ca"
+CA_FILE = f"{CA_DIR}/ca.crt"
 NO_JOB = JobPod()
 
 
@@ -37,16 +39,24 @@ def runner_pod(
     server: str,
     unit_id: int | None,
     job: JobPod = NO_JOB,
+    ca: CaBundle | None = None,
 ) -> dict[str, Any]:
     """The pod of runner `runner` (its name too), for the job of `unit_id` (None: a warm pod,
     any job of its labels and scope); a job's pod takes that job only (`--unit`), since its
-    other containers are that job's."""
+    other containers are that job's. `ca`: the server's CA, mounted into the agent's
+    container and given to it as `--ca-file`."""
     args = ["--server", server, "--ephemeral", "--work", WORK_DIR]
     if unit_id is not None:
         args += ["--unit", str(unit_id)]
     else:  # a warm pod has no containers for a job's services or job container
         args.append("--no-job-containers")
     args += job.agent_args
+    volumes = list(job.volumes)
+    mounts = list(job.agent_mounts)
+    if ca is not None:
+        args += ["--ca-file", CA_FILE]
+        volumes.append(_ca_volume(ca))
+        mounts.append({"name": "server-ca", "mountPath": CA_DIR, "readOnly": True})
     agent: dict[str, Any] = {
         "name": "runner",
         "image": template.image,
@@ -62,15 +72,15 @@ def runner_pod(
     }
     if template.resources:
         agent["resources"] = dict(template.resources)
-    if job.agent_mounts:
-        agent["volumeMounts"] = list(job.agent_mounts)
+    if mounts:
+        agent["volumeMounts"] = mounts
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
         "containers": [agent, *job.containers],
     }
-    if job.volumes:
-        spec["volumes"] = list(job.volumes)
+    if volumes:
+        spec["volumes"] = volumes
     if template.image_pull_secrets:
         spec["imagePullSecrets"] = [{"name": n} for n in template.image_pull_secrets]
     if template.node_selector:
@@ -88,6 +98,15 @@ def runner_pod(
         },
         "spec": spec,
     }
+
+
+def _ca_volume(ca: CaBundle) -> dict[str, Any]:
+    """The CA's key as the file `ca.crt` (the kubelet does not start the pod while the
+    ConfigMap or Secret or its key is missing: the pod stays Pending with the reason)."""
+    items = [{"key": ca.key, "path": "ca.crt"}]
+    if ca.kind == "secret":
+        return {"name": "server-ca", "secret": {"secretName": ca.name, "items": items}}
+    return {"name": "server-ca", "configMap": {"name": ca.name, "items": items}}
 
 
 def pool_labels(pool_id: str, template: str) -> dict[str, str]:

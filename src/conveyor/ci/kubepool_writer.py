@@ -17,7 +17,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod, Secret
 from lightkube.types import PatchType
 
-from conveyor.ci.kubepool_config import PodTemplate
+from conveyor.ci.kubepool_config import CaBundle, PodTemplate
 from conveyor.ci.kubepool_job import JobPod
 from conveyor.ci.kubepool_pods import owner_reference, runner_pod, secret_name, token_secret
 
@@ -34,8 +34,10 @@ class PodWriter:
         pool_id: str,
         server: str,
         revoke: Callable[[str], object],
+        ca: CaBundle | None = None,
     ) -> None:
         self.client, self.pool_id, self.server, self.revoke = client, pool_id, server, revoke
+        self.ca = ca
 
     async def start(
         self,
@@ -55,6 +57,7 @@ class PodWriter:
             server=self.server,
             unit_id=unit_id,
             job=parts,
+            ca=self.ca,
         )
         try:
             pod = await self.client.create(from_dict(manifest))
