@@ -224,3 +224,25 @@ def test_the_default_shell_falls_back_to_sh_in_an_image_without_bash(
         await runner.cleanup()
 
     asyncio.run(scenario())
+
+
+def test_a_failing_output_callback_ends_the_process_and_surfaces(
+    sibling_box: SiblingBox,
+) -> None:
+    runner = SiblingRunner(sibling_box.control, start_timeout=30)
+
+    def broken(line: str) -> None:
+        raise RuntimeError(f"cannot take {line}")
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError, match="cannot take started"):
+            await runner.exec(
+                ["sh", "-c", "echo started; sleep 30"],
+                env={"PATH": PATH},
+                cwd=sibling_box.work,
+                timeout=30,
+                on_output=broken,
+            )
+
+    asyncio.run(scenario())
+    assert running_sleeps(sibling_box, runner) == []

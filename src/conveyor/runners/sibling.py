@@ -88,10 +88,10 @@ class SiblingRunner:
         try:
             code, timed_out = await self._follow(rid, follower, timeout)
         except asyncio.CancelledError:
-            self._kill(rid, "KILL")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._code(rid, follower), self.kill_grace)
-            self._forget(rid)
+            await self._abandon(rid, follower)  # the output up to the kill still streams
+            raise
+        except Exception:  # `on_output` failed: end the process, then surface the cause
+            await self._abandon(rid, _Follower(follower.path, _drop))
             raise
         self._forget(rid)
         return ExecResult(exit_code=code, timed_out=timed_out, duration=time.monotonic() - started)
@@ -123,6 +123,13 @@ class SiblingRunner:
                 text = done.read_text().strip()
                 return int(text) if text.isdigit() else 1
             await asyncio.sleep(self.interval)
+
+    async def _abandon(self, rid: str, follower: _Follower) -> None:
+        """SIGKILL the request's processes, wait up to `kill_grace` for its code, forget it."""
+        self._kill(rid, "KILL")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._code(rid, follower), self.kill_grace)
+        self._forget(rid)
 
     def _kill(self, rid: str, signal: str) -> None:
         staged = self.control / f"{rid}.kill.tmp"
@@ -190,3 +197,7 @@ class _Follower:
 
 def _of(image: str) -> str:
     return f" ({image})" if image else ""
+
+
+def _drop(line: str) -> None:
+    del line
