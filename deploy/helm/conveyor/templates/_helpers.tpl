@@ -70,7 +70,9 @@ an empty image replaced by the chart's, the server URL defaulting to the public 
 {{- end -}}
 {{- $templates = append $templates $t -}}
 {{- end -}}
-{{- toYaml (dict "server" ($p.server | default (include "conveyor.publicUrl" .)) "templates" $templates) -}}
+{{- $config := dict "server" ($p.server | default (include "conveyor.publicUrl" .)) "templates" $templates -}}
+{{- with $p.caBundle }}{{ $_ := set $config "caBundle" . }}{{ end -}}
+{{- toYaml $config -}}
 {{- end -}}
 
 {{/* The reconciler's endpoint (its Service), for the server's --refresh-url. */}}
