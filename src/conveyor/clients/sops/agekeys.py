@@ -12,7 +12,7 @@ file. Key material never reaches a message. Called by `clients.sops.document`,
 from __future__ import annotations
 
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -84,3 +84,23 @@ def read_key_file(path: Path) -> tuple[Identity, ...]:
 
 def public_key(identity: Identity) -> str:
     return str(identity.to_public())
+
+
+def environment_identities(environ: Mapping[str, str]) -> tuple[Identity, ...]:
+    """The identities sops itself would use: `SOPS_AGE_KEY` (the keys as text), the file
+    `SOPS_AGE_KEY_FILE` names, else `$XDG_CONFIG_HOME/sops/age/keys.txt` (default
+    `~/.config/…`) when it exists; none when nothing is set up."""
+    found: list[Identity] = []
+    if environ.get("SOPS_AGE_KEY"):
+        found.extend(parse_identities(environ["SOPS_AGE_KEY"], source="SOPS_AGE_KEY"))
+    if environ.get("SOPS_AGE_KEY_FILE"):
+        found.extend(read_key_file(Path(environ["SOPS_AGE_KEY_FILE"])))
+    elif not found:
+        home = Path(environ.get("HOME") or Path.home())
+        config = (
+            Path(environ["XDG_CONFIG_HOME"]) if environ.get("XDG_CONFIG_HOME") else home / ".config"
+        )
+        default = config / "sops" / "age" / "keys.txt"
+        if default.is_file():
+            found.extend(read_key_file(default))
+    return tuple(found)
