@@ -31,6 +31,7 @@ from conveyor.reconcile import (
 )
 from conveyor.reconcile.appmodel import IN_CLUSTER_TARGET
 from conveyor.reconcile.charts import Charts
+from conveyor.reconcile.decrypt import Decryptor
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
@@ -144,6 +145,7 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             sources=env.sources,
             charts=env.chart_cache(),
             renders=env.renders,
+            decrypt=Decryptor(app=rt.app, target=lambda: env.target(rt)),  # SOPS, issue 17
         )
     except SourceError as exc:
         return _no_desired(rt, Reason.FETCH_FAILED, str(exc))

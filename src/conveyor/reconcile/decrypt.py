@@ -1,0 +1,133 @@
+"""SOPS decryption at render time (issue 17), as Flux's kustomize-controller does it: after
+a source renders, every document with a `sops:` block is decrypted, its MAC verified, and
+the block dropped, before anything is compared or applied.
+
+The age identities are looked up only when an app has an encrypted document: the app's
+`spec.decryption.keyFile` (mode 0600), the `*.agekey` keys of its
+`spec.decryption.secretRef` Secret on the app's target (Flux's convention), and what sops
+itself reads from the reconciler's environment (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, the
+user's `sops/age/keys.txt`). A document that cannot be decrypted fails the whole render
+(`RenderError`, so RenderFailed: nothing is applied and nothing pruned) with the file, the
+object and the reason (NoKey, WrongKey, MacMismatch, …), never a value. The render cache
+keeps the encrypted manifests; the clear ones exist only in the app's desired state in
+memory, which the diff redacts (`reconcile.diff.redact`) and the target receives.
+Called by `reconcile.checkouts.render_sources`, set up by `reconcile.steps.render`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conveyor.clients.sops import agekeys, document
+from conveyor.clients.sops.agekeys import Identity
+from conveyor.clients.sops.errors import SopsError, SopsReason
+from conveyor.reconcile.appmodel import Application, Decryption
+from conveyor.reconcile.errors import RenderError
+from conveyor.reconcile.render import Rendered
+from conveyor.targets.base import Manifest, ObjectRef, Target
+
+AGE_KEY_SUFFIX = ".agekey"  # Flux: the Secret's keys that hold age identities
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(slots=True)
+class Decryptor:
+    """Decrypts one app's rendered manifests; identities are loaded on first need."""
+
+    app: Application
+    target: Callable[[], Target]
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    _identities: tuple[Identity, ...] | None = None
+
+    async def __call__(self, rendered: Rendered, directory: Path) -> Rendered:
+        """`rendered` with its SOPS documents in clear; the digest stays the encrypted one."""
+        if not any(document.is_encrypted(m) for m in rendered.manifests):
+            return rendered
+        out = []
+        for manifest in rendered.manifests:
+            out.append(
+                await self._clear(manifest, directory)
+                if document.is_encrypted(manifest)
+                else manifest
+            )
+        return Rendered(manifests=tuple(out), digest=rendered.digest)
+
+    async def _clear(self, manifest: Manifest, directory: Path) -> Manifest:
+        try:
+            return document.decrypt(manifest, await self.identities(), source=_label(manifest))
+        except SopsError as exc:
+            where = find_file(directory, manifest) or f"a file under {directory.name or '.'}"
+            raise RenderError(
+                f"SOPS decryption failed ({exc.reason}): {where}: {exc.message}", hint=exc.hint
+            ) from exc
+
+    async def identities(self) -> tuple[Identity, ...]:
+        if self._identities is None:
+            found: list[Identity] = []
+            spec = self.app.decryption
+            if spec is not None and spec.key_file:
+                found.extend(agekeys.read_key_file(Path(spec.key_file)))
+            if spec is not None and spec.secret_name:
+                found.extend(await secret_identities(self.target(), spec))
+            found.extend(agekeys.environment_identities(self.environ))
+            self._identities = tuple(found)
+        return self._identities
+
+
+async def secret_identities(target: Target, spec: Decryption) -> tuple[Identity, ...]:
+    """The identities in the `*.agekey` keys of the Secret `spec` names, on `target`."""
+    ref = ObjectRef(group="", kind="Secret", namespace=spec.secret_namespace, name=spec.secret_name)
+    shown = f"Secret {ref.namespace}/{ref.name}"
+    secret = await target.get(ref)
+    if secret is None:
+        raise SopsError(
+            SopsReason.NO_KEY,
+            f"the {shown} named in spec.decryption.secretRef is not on the target",
+            hint=f"create it with the age identity under a key ending in {AGE_KEY_SUFFIX}",
+        )
+    found: list[Identity] = []
+    for key, text in _values(secret, shown).items():
+        if key.endswith(AGE_KEY_SUFFIX):
+            found.extend(agekeys.parse_identities(text, source=f"{shown} key {key}"))
+    if not found:
+        raise SopsError(SopsReason.NO_KEY, f"the {shown} has no key ending in {AGE_KEY_SUFFIX}")
+    return tuple(found)
+
+
+def _values(secret: Manifest, shown: str) -> dict[str, str]:
+    out = {str(k): str(v) for k, v in (secret.get("stringData") or {}).items()}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            out[str(key)] = base64.b64decode(str(value), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise SopsError(SopsReason.BAD_KEY_FILE, f"{shown} key {key} is not base64") from exc
+    return out
+
+
+def _label(manifest: Manifest) -> str:
+    meta = manifest.get("metadata") or {}
+    namespace = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{manifest.get('kind', 'object')} {namespace}{meta.get('name', '')}"
+
+
+def find_file(directory: Path, manifest: Manifest) -> str:
+    """The file under `directory` the encrypted document came from (its MAC, a random
+    ciphertext, is unique to it), relative to `directory`; "" when not found (generated)."""
+    block: Any = manifest.get("sops")
+    mac = block.get("mac") if isinstance(block, Mapping) else None
+    if not isinstance(mac, str) or not mac or not directory.is_dir():
+        return ""
+    for path in sorted(directory.rglob("*")):
+        if path.suffix in MANIFEST_SUFFIXES and path.is_file():
+            try:
+                if mac in path.read_text(errors="replace"):
+                    return path.relative_to(directory).as_posix()
+            except OSError:
+                continue
+    return ""
