@@ -24,14 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from conveyor.clients.sops import agekeys, document
 from conveyor.clients.sops.agekeys import Identity
 from conveyor.clients.sops.errors import SopsError, SopsReason
+from conveyor.reconcile import decrypt_transformed as transformed
 from conveyor.reconcile.appmodel import Application, Decryption
 from conveyor.reconcile.errors import RenderError
 from conveyor.reconcile.render import Rendered
 from conveyor.targets.base import Manifest, ObjectRef, Target
 
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 AGE_KEY_SUFFIX = ".agekey"  # Flux: the Secret's keys that hold age identities
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -59,13 +63,20 @@ class Decryptor:
         return Rendered(manifests=tuple(out), digest=rendered.digest)
 
     async def _clear(self, manifest: Manifest, directory: Path) -> Manifest:
+        label = _label(manifest)
         try:
-            return document.decrypt(manifest, await self.identities(), source=_label(manifest))
+            return document.decrypt(manifest, await self.identities(), source=label)
         except SopsError as exc:
-            where = find_file(directory, manifest) or f"a file under {directory.name or '.'}"
-            raise RenderError(
-                f"SOPS decryption failed ({exc.reason}): {where}: {exc.message}", hint=exc.hint
-            ) from exc
+            found = find_file(directory, manifest)
+            if exc.reason != SopsReason.MAC_MISMATCH or not found:
+                raise _failed(exc, found, directory) from exc
+        # Transformed by the render (a kustomization's namespace, labels…): verify the
+        # committed file, then carry its clear values over (`decrypt_transformed`).
+        try:
+            original = _committed(directory / found, manifest)
+            return transformed.clear(manifest, original, await self.identities(), label)
+        except SopsError as exc:
+            raise _failed(exc, found, directory) from exc
 
     async def identities(self) -> tuple[Identity, ...]:
         if self._identities is None:
@@ -114,6 +125,21 @@ def _label(manifest: Manifest) -> str:
     meta = manifest.get("metadata") or {}
     namespace = f"{meta['namespace']}/" if meta.get("namespace") else ""
     return f"{manifest.get('kind', 'object')} {namespace}{meta.get('name', '')}"
+
+
+def _failed(exc: SopsError, found: str, directory: Path) -> RenderError:
+    where = found or f"a file under {directory.name or '.'}"
+    message = f"SOPS decryption failed ({exc.reason}): {where}: {exc.message}"
+    return RenderError(message, hint=exc.hint)
+
+
+def _committed(path: Path, manifest: Manifest) -> Manifest:
+    """The document in `path` with the same MAC as `manifest` (the encrypted original)."""
+    mac = manifest["sops"].get("mac")
+    for doc in yaml.load_all(path.read_text(), Loader=_Loader):
+        if document.is_encrypted(doc) and doc["sops"].get("mac") == mac:
+            return dict(doc)
+    raise SopsError(SopsReason.MALFORMED, f"{path.name}: the encrypted document is not there")
 
 
 def find_file(directory: Path, manifest: Manifest) -> str:
