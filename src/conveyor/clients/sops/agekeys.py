@@ -104,3 +104,16 @@ def environment_identities(environ: Mapping[str, str]) -> tuple[Identity, ...]:
         if default.is_file():
             found.extend(read_key_file(default))
     return tuple(found)
+
+
+def ensure_key_file(path: Path) -> str:
+    """The recipient of the identity in `path`, generating one there (mode 0600, in a 0700
+    directory) when the file does not exist yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        identity = x25519.Identity.generate()
+        with path.open("x", encoding="ascii") as out:
+            path.chmod(0o600)
+            out.write(f"# public key: {public_key(identity)}\n{identity}\n")
+    (identity, *_) = read_key_file(path)
+    return public_key(identity)
