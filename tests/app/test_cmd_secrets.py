@@ -5,6 +5,7 @@ Mozilla's Python sops decrypts the values with it and verifies the MAC."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,43 @@ def test_a_bad_recipient_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     plain.write_text(SECRET)
     code, _, err = conveyor(capsys, "secrets", "encrypt", "--age", "age1nope", str(plain))
     assert code == 2 and "'age1nope' is not an age recipient" in err
+
+
+def test_json_files_stay_json(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    key: tuple[Path, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keyfile, recipient = key
+    plain = tmp_path / "db.json"
+    plain.write_text(json.dumps(yaml.safe_load(SECRET)))
+    code, out, err = conveyor(capsys, "secrets", "encrypt", "--age", recipient, str(plain))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["stringData"]["password"].startswith("ENC[AES256_GCM,")
+    path = tmp_path / "db.sops.json"
+    path.write_text(out)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keyfile))
+    code, out, _ = conveyor(capsys, "secrets", "decrypt", str(path))
+    assert code == 0 and json.loads(out) == yaml.safe_load(SECRET)
+
+
+def test_comments_are_outside_the_mac(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    key: tuple[Path, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """sops writes comments as `#ENC[…,type:comment]` lines and leaves them out of the
+    MAC (sops.go: "Only add to MAC if not a comment"), so a file with comments added or
+    removed still decrypts."""
+    keyfile, recipient = key
+    path = encrypted_file(tmp_path, capsys, recipient)
+    zeros = "AAAAAAAAAAAAAAAAAAAAAA=="
+    comment = f"#ENC[AES256_GCM,data:AAAA,iv:{zeros},tag:{zeros},type:comment]"
+    path.write_text(comment + "\n" + path.read_text())
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keyfile))
+    code, out, err = conveyor(capsys, "secrets", "decrypt", str(path))
+    assert code == 0, err
+    assert yaml.safe_load(out) == yaml.safe_load(SECRET)
