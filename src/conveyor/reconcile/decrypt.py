@@ -136,7 +136,11 @@ def _failed(exc: SopsError, found: str, directory: Path) -> RenderError:
 def _committed(path: Path, manifest: Manifest) -> Manifest:
     """The document in `path` with the same MAC as `manifest` (the encrypted original)."""
     mac = manifest["sops"].get("mac")
-    for doc in yaml.load_all(path.read_text(), Loader=_Loader):
+    try:
+        docs = list(yaml.load_all(path.read_text(), Loader=_Loader))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SopsError(SopsReason.MALFORMED, f"{path.name}: cannot be read again") from exc
+    for doc in docs:
         if document.is_encrypted(doc) and doc["sops"].get("mac") == mac:
             return dict(doc)
     raise SopsError(SopsReason.MALFORMED, f"{path.name}: the encrypted document is not there")

@@ -161,7 +161,9 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
         except RenderError as exc:
             return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
         manifests = stamp(substituted, app=rt.app.name, namespace=rt.app.namespace)
-        digest = render_digest(substituted) if rt.app.substitutions else rendered.digest
+        digest = rendered.digest  # of the render as committed: SOPS values still encrypted
+        if rt.app.substitutions:
+            digest = render_digest([{"render": digest, "substitute": dict(rt.app.substitutions)}])
         dups = duplicates(manifests)
         if dups:
             message = f"{dups[0]} is defined more than once in {src.path}"
