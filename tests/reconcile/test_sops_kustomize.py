@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pyrage import x25519
 
 from conveyor.clients.sops import agekeys, document, files
 from conveyor.clients.sops.tree import Rules
 from conveyor.targets.base import ObjectRef
+from tests.clients.sops.realsops import run_sops
 
 from .conftest import World, application
-from .sopshelp import PASSWORD, encrypted, key_file
+from .sopshelp import PASSWORD, encrypted, key_file, secret
 
 KUSTOMIZATION = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -89,3 +91,19 @@ def test_a_patch_bringing_a_foreign_ciphertext_is_refused(world: World, tmp_path
         "an encrypted value is not one of the file's"
     )
     assert world.target.refs() == []
+
+
+def test_a_secret_the_real_sops_encrypted_deploys(world: World, tmp_path: Path) -> None:
+    """The file as `sops --encrypt --age R --encrypted-regex …` (getsops/sops 3.11) writes
+    it, comments encrypted and all, through the kustomization's transforms."""
+    identity = x25519.Identity.generate()
+    plain = tmp_path / "db.yaml"
+    plain.write_text("# the database password\n" + yaml.safe_dump(secret()))
+    flags = ["--encrypted-regex", "^(data|stringData)$"]
+    out = run_sops("--encrypt", "--age", agekeys.public_key(identity), *flags, str(plain))
+    world.repo.write("app/db.sops.yaml", out.stdout)
+    status = reconcile(world, key_file(tmp_path, identity))
+    assert status["conditions"][0]["reason"] == "Succeeded", status
+    live = asyncio.run(world.target.get(MOVED))
+    assert live is not None and "sops" not in live
+    assert base64.b64decode(live["data"]["password"]).decode() == PASSWORD
