@@ -36,6 +36,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("conveyor.app.cmd_demo", "demo", "Run the scripted tour against `conveyor up`."),
     "status": ("conveyor.app.cmd_status", "status", "Runs, environments and pending approvals."),
     "seal": ("conveyor.app.cmd_seal", "seal", "Seal a Secret (Bitnami Sealed Secrets); keys."),
+    "secrets": ("conveyor.app.cmd_secrets", "secrets", "Encrypt and decrypt SOPS files (age)."),
 }
 
 EXIT_USER_ERROR = 2

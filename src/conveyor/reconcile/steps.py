@@ -31,6 +31,7 @@ from conveyor.reconcile import (
 )
 from conveyor.reconcile.appmodel import IN_CLUSTER_TARGET
 from conveyor.reconcile.charts import Charts
+from conveyor.reconcile.decrypt import Decryptor
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
@@ -146,6 +147,7 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             sources=env.sources,
             charts=env.chart_cache(),
             renders=env.renders,
+            decrypt=Decryptor(app=rt.app, target=lambda: env.target(rt)),  # SOPS, issue 17
         )
     except SourceError as exc:
         return _no_desired(rt, Reason.FETCH_FAILED, str(exc))
@@ -165,7 +167,9 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             manifests = env.unsealer.unseal(manifests, target=env.target_named(rt.app.target))
         except RenderError as exc:
             return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
-        digest = render_digest(substituted) if rt.app.substitutions else rendered.digest
+        digest = rendered.digest  # of the render as committed: SOPS values still encrypted
+        if rt.app.substitutions:
+            digest = render_digest([{"render": digest, "substitute": dict(rt.app.substitutions)}])
         dups = duplicates(manifests)
         if dups:
             message = f"{dups[0]} is defined more than once in {src.path}"
