@@ -32,7 +32,7 @@ from typing import Any
 
 import click
 
-from conveyor.app import daemonlink, reconcilerhttp, shardlease
+from conveyor.app import daemonlink, reconcilerhttp, shardlease, tracing
 from conveyor.core.errors import UserError
 from conveyor.reconcile import appfiles
 from conveyor.reconcile.applications import Catalog
@@ -291,6 +291,7 @@ def reconcile(
     seconds = parse_duration(interval)
     wait = parse_duration(timeout, where="--timeout: ")
     shard = shardlease.from_options(shard_lease, shard_lease_duration, once=once)
+    tracing.setup("reconciler")  # issue 17: only with an OTLP endpoint configured
     with open_world(apps=apps, config_path=config_path, state=state) as world:
         if not once:
             asyncio.run(_loop(world, seconds, listen, shard))

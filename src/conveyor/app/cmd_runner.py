@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+from conveyor.app import tracing
+
 
 @click.command("runner")
 @click.option("--server", "server_url", required=True, help="The Conveyor server URL.")
@@ -84,6 +86,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
         raise click.UsageError(str(exc)) from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    tracing.setup("runner")  # issue 17: only with an OTLP endpoint configured
     wanted = [label.strip() for label in labels.split(",") if label.strip()]
     directory = work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
     with contextlib.suppress(KeyboardInterrupt):
