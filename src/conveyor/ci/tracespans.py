@@ -11,6 +11,11 @@ run concludes (`Endings.conclude` calls `run_concluded`):
   push run (a first attempt, not a re-run). The root and its two children tile: `queued`
   ends where the run starts, and the run ends where the root does.
 
+A webhook delivery (`ci.webhooks`) adds `webhook <event>` under the root, linked to the
+sender's span when the request carried a W3C `traceparent` (honoured as a link: the trace
+id stays the commit's, which the runners and the reconciler derive on their own). A run a
+webhook started has no push time here: its root starts at the run's creation.
+
 Runners get the run's span in the job payload (`assignment`: a W3C `traceparent`, present
 only when tracing is on) and send the spans they recorded (the job, its steps, image
 pushes) back with the job's result; `job_reported` (called by `RunnerApi.complete`) exports
@@ -20,13 +25,15 @@ those of the run's trace. Nothing here does any work when tracing is off.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from conveyor.ci.ledger import Ledger
 from conveyor.ci.model import UNFINISHED, Conclusion, Run
 from conveyor.core import tracing
 from conveyor.core.tracing import SpanRef, commit_trace, derived
+from conveyor.workflow.plan.event import Event
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +111,23 @@ def run_concluded(
                 attributes={k: v for k, v in attributes.items() if k.startswith("vcs.")},
             )  # fmt: skip
         log.info("run %d: traced (%s)", run.id, name)
+
+
+def webhook_received(
+    event: Event, runs: Sequence[int], *, started: float, traceparent: str
+) -> None:
+    """A webhook delivery that started runs: `webhook <event>` under the commit's root,
+    from the request to its runs, linked to the sender's span when the request carried a
+    W3C `traceparent` (the trace stays the commit's, which every process can derive)."""
+    if not tracing.enabled() or not event.sha or not runs:
+        return
+    root = commit_trace(event.sha)
+    caller = tracing.parse_traceparent(traceparent)
+    tracing.record(
+        f"webhook {event.name}", ref=derived(root, "webhook", *map(str, runs)), parent=root,
+        start=started, end=time.time(), links=(caller,) if caller is not None else (),
+        attributes={"vcs.repository.name": event.repository, "conveyor.run.ids": str(runs)},
+    )  # fmt: skip
 
 
 def _last_of_commit(ledger: Ledger, run: Run) -> bool:
