@@ -23,16 +23,16 @@ import json, sys
 import conveyor.app.cmd_server, conveyor.app.cmd_reconcile, conveyor.app.cmd_runner
 import conveyor.ci.service, conveyor.reconcile.reconciler
 from conveyor.app import tracing
-on = tracing.setup("server")
+on = tracing.trace_logs() if sys.argv[1] == "runner" else tracing.setup(sys.argv[1])
 print(json.dumps({"on": on, "sdk": sorted(m for m in sys.modules
     if m.startswith(("opentelemetry.sdk", "opentelemetry.exporter")))}))
 """
 
 
-def _imported(env: dict[str, str]) -> dict[str, object]:
+def _imported(env: dict[str, str], role: str = "server") -> dict[str, object]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     done = subprocess.run(
-        [sys.executable, "-c", _IMPORTED],
+        [sys.executable, "-c", _IMPORTED, role],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -51,6 +51,11 @@ def test_with_an_endpoint_the_sdk_and_exporter_are_loaded() -> None:
     found = _imported({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
     assert found["on"] is True
     assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" in list(found["sdk"])  # type: ignore[call-overload]
+
+
+def test_a_runner_only_adds_trace_ids_to_its_logs_and_loads_no_sdk() -> None:
+    found = _imported({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}, "runner")
+    assert found == {"on": True, "sdk": []}
 
 
 @pytest.mark.parametrize(

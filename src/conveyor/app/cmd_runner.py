@@ -86,7 +86,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
         raise click.UsageError(str(exc)) from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    tracing.setup("runner")  # issue 17: only with an OTLP endpoint configured
+    tracing.trace_logs()  # issue 17: its spans go to the server with each job's result
     wanted = [label.strip() for label in labels.split(",") if label.strip()]
     directory = work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
     with contextlib.suppress(KeyboardInterrupt):

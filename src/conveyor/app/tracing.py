@@ -16,8 +16,8 @@ ids, so the SDK's sampler, batch processor and exporter work as they do for any 
 `setup` also appends `trace_id=<hex>` to every log line written inside a span
 (`TraceIdFormatter`, wrapped around the root handlers' formatters).
 
-Called by `conveyor server`, `conveyor reconcile` and `conveyor runner` after they
-configure logging. The SDK and the OTLP exporter are the `tracing` extra
+Called by `conveyor server` and `conveyor reconcile` after they configure logging;
+`conveyor runner` only calls `trace_logs` (its spans go to the server with each job). The SDK and the OTLP exporter are the `tracing` extra
 (`pip install 'conveyor[tracing]'`); an endpoint configured without them is refused.
 """
 
@@ -64,6 +64,15 @@ def setup(role: str, environ: Mapping[str, str] | None = None) -> bool:
     tracing.install(_sdk_sink(role))
     add_trace_ids_to_logs()
     log.info("tracing: spans go to %s over OTLP/HTTP", url)
+    return True
+
+
+def trace_logs(environ: Mapping[str, str] | None = None) -> bool:
+    """For a runner agent, whose spans travel with each job's result to the server (which
+    exports them): only `trace_id=` in its log lines, when tracing is configured."""
+    if not endpoint(environ):
+        return False
+    add_trace_ids_to_logs()
     return True
 
 
