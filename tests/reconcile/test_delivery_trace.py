@@ -11,9 +11,11 @@ import pytest
 
 from conveyor.core import tracing
 from conveyor.reconcile import deliverytrace
+from conveyor.targets.base import ObjectRef
 from tests.reconcile.conftest import World, application, deployment
 
 AUTO = {"prune": True, "selfHeal": True}
+WEB = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="web")
 SOURCE = "ab" * 20
 
 
@@ -82,3 +84,14 @@ def test_a_failed_sync_is_recorded_at_once_as_failed(world: World) -> None:
     assert sorted(by_name) == ["deploy web", "reconcile", "sync"]
     assert by_name["deploy web"].error.startswith("sync ")
     assert by_name["sync"].error
+
+
+def test_self_healing_the_same_revision_is_no_new_delivery(world: World) -> None:
+    _promote(world, "web:2")
+    rec = world.reconciler(application("web", world.repo, "app", automated=AUTO))
+    with tracing.collect() as spans:
+        asyncio.run(rec.reconcile_all())
+        world.target.edit(WEB, lambda obj: obj["spec"].update(replicas=5))
+        status = asyncio.run(rec.reconcile_all())["web"]
+    assert status["history"][0]["reason"] == "live state drifted; self-healing"
+    assert [s.name for s in spans].count("deploy web") == 1

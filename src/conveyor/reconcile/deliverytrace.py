@@ -12,7 +12,8 @@ Healthy (in that pass or a later one) it records, under the commit's root span:
       rollout     [sync end → first healthy]  new replicas ready, old ones drained
 
 The three children tile `deploy`. A failed sync is recorded at once (as failed, with no
-rollout); a newer sync of the app before it was healthy drops the older delivery. Called
+rollout); a newer sync of the app before it was healthy drops the older delivery; a sync of
+the revision the app last synced (self-healing drift, a manual sync) is no delivery. Called
 by `Reconciler.reconcile_one` after each app's pass (`observe`); does nothing (not even
 reading Git) when tracing is off.
 """
@@ -51,6 +52,7 @@ class Delivery:
     sync_started: float
     sync_finished: float
     phase: str
+    operation: str  # the sync operation's id
 
 
 class DeliveryTrace:
@@ -61,6 +63,7 @@ class DeliveryTrace:
         self.clock = clock
         self._traced_ops: dict[str, Any] = {}
         self._open: dict[str, Delivery] = {}
+        self._delivered: dict[str, str] = {}  # the last revision each app synced anew
 
     async def observe(self, rt: AppRuntime, pass_started: float) -> None:
         """After a pass of `rt`'s app that started at `pass_started`."""
@@ -69,17 +72,25 @@ class DeliveryTrace:
         name = rt.app.name
         op = rt.operation or {}
         fresh = float(op.get("started") or 0.0) >= pass_started and op.get("finished")
+        revision = str(op.get("revision") or "")
         if fresh and self._traced_ops.get(name) != op.get("id"):
             self._traced_ops[name] = op.get("id")
-            if self._open.pop(name, None) is not None:
-                log.info("app %s: a newer sync supersedes the traced delivery", name)
-            source = await self._source_of(rt, str(op.get("revision") or ""))
-            if source:
-                self._open[name] = _delivery(name, source, op, pass_started)
+            if self._delivered.get(name) != revision:  # not a self-heal of the same one
+                await self._open_delivery(rt, op, pass_started)
         delivery = self._open.get(name)
         if delivery is not None and (delivery.phase != _SUCCEEDED or rt.ready):
             del self._open[name]
             self._record(delivery, self.clock())
+
+    async def _open_delivery(self, rt: AppRuntime, op: dict[str, Any], started: float) -> None:
+        name = rt.app.name
+        if self._open.pop(name, None) is not None:
+            log.info("app %s: a newer sync supersedes the traced delivery", name)
+        revision = str(op.get("revision") or "")
+        self._delivered[name] = revision
+        source = await self._source_of(rt, revision)
+        if source:
+            self._open[name] = _delivery(name, source, op, started)
 
     async def _source_of(self, rt: AppRuntime, revision: str) -> str:
         """The `Conveyor-Source-Commit` of the revision's commit message, or ""."""
@@ -96,7 +107,7 @@ class DeliveryTrace:
 
     def _record(self, d: Delivery, healthy: float) -> None:
         root = commit_trace(d.source)
-        deploy = derived(root, "deploy", d.app, d.revision)
+        deploy = derived(root, "deploy", d.app, d.revision, d.operation)
         failed = "" if d.phase == _SUCCEEDED else f"sync {d.phase}"
         end = healthy if not failed else d.sync_finished
         attributes = {
@@ -135,4 +146,5 @@ def _delivery(app: str, source: str, op: dict[str, Any], pass_started: float) ->
         sync_started=float(op["started"]),
         sync_finished=float(op["finished"]),
         phase=str(op.get("phase") or ""),
+        operation=str(op.get("id") or ""),
     )
