@@ -17,8 +17,9 @@ ids, so the SDK's sampler, batch processor and exporter work as they do for any 
 (`TraceIdFormatter`, wrapped around the root handlers' formatters).
 
 Called by `conveyor server` and `conveyor reconcile` after they configure logging;
-`conveyor runner` only calls `trace_logs` (its spans go to the server with each job). The SDK and the OTLP exporter are the `tracing` extra
-(`pip install 'conveyor[tracing]'`); an endpoint configured without them is refused.
+`conveyor runner` only calls `trace_logs` (its spans go to the server with each job). The
+SDK and the OTLP exporter are the `tracing` extra (`pip install 'conveyor[tracing]'`); an
+endpoint configured without them is refused.
 """
 
 from __future__ import annotations
