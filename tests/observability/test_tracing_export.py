@@ -138,3 +138,21 @@ def test_log_lines_inside_a_span_carry_its_trace_id() -> None:
         logger.removeHandler(handler)
     lines = out.getvalue().splitlines()
     assert lines == [f"WARNING inside a span trace_id={ref.trace_id:032x}", "WARNING outside"]
+
+
+def test_an_endpoint_without_the_sdk_installed_is_refused_with_the_extra_to_install() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['opentelemetry.sdk'] = None  # as if the tracing extra were missing\n"
+        "from conveyor.app import tracing\n"
+        "from conveyor.core.errors import UserError\n"
+        "try:\n"
+        "    tracing.setup('server')\n"
+        "except UserError as exc:\n"
+        "    print(exc.hint)\n"
+    )
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert "pip install 'conveyor[tracing]'" in done.stdout
