@@ -35,7 +35,7 @@ from typing import Any
 
 import click
 
-from conveyor.app import daemonlink, reconcilerhttp, shardlease, shardroute
+from conveyor.app import daemonlink, reconcilerhttp, shardlease, shardroute, tracing
 from conveyor.core.errors import UserError
 from conveyor.reconcile import appfiles
 from conveyor.reconcile.applications import Catalog
@@ -312,6 +312,7 @@ def reconcile(
     shard = shardlease.from_options(
         shard_lease, shard_lease_duration, once=once, listen=listen, advertise=shard_advertise
     )
+    tracing.setup("reconciler")  # issue 17: only with an OTLP endpoint configured
     with open_world(apps=apps, config_path=config_path, state=state) as world:
         if not once:
             asyncio.run(_loop(world, seconds, listen, shard, token))

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+from conveyor.app import tracing
+
 
 @click.command("runner")
 @click.option("--server", "server_url", required=True, help="The Conveyor server URL.")
@@ -105,6 +107,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
         raise click.BadParameter(str(exc), param_hint="--ca-file") from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    tracing.trace_logs()  # issue 17: its spans go to the server with each job's result
     wanted = [label.strip() for label in labels.split(",") if label.strip()]
     directory = work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
     with contextlib.suppress(KeyboardInterrupt):

@@ -40,6 +40,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
+from conveyor.ci import jobtrace
 from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
 from conveyor.ci.model import GateState
 from conveyor.ci.workspaces import DiskBound
@@ -222,7 +223,22 @@ async def execute(
 
     Heartbeats run from the first moment (the clone included) until the end; when the
     server answers "cancel" the job is cancelled (see the module docstring) and reported.
+    With a `traceparent` in the assignment, the job's spans go with the result (`jobtrace`).
     """
+    result = await jobtrace.traced(
+        assignment, lambda: _attempt(assignment, reporter, work_dir, token, heartbeat)
+    )
+    await reporter.complete(result)
+    return result
+
+
+async def _attempt(
+    assignment: Mapping[str, Any],
+    reporter: Reporter,
+    work_dir: Path,
+    token: str,
+    heartbeat: float,
+) -> dict[str, Any]:
     engine: list[Session] = []  # the engine's session, once the job reached it
     main = asyncio.ensure_future(_execute(assignment, reporter, work_dir, token, engine))
     stopped: list[bool] = []
@@ -247,7 +263,6 @@ async def execute(
         beat.cancel()
         if watch is not None:
             watch.cancel()
-    await reporter.complete(result)
     return result
 
 

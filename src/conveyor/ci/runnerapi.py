@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conveyor.ci import tracespans
 from conveyor.ci.artifactstore import ArtifactStore
 from conveyor.ci.cancels import Cancels
 from conveyor.ci.deps import Deps
@@ -161,6 +162,7 @@ class RunnerProtocol:
             "vars": self.workflows.variables(run),
             # the run is being cancelled: the engine evaluates `if` with `cancelled()` true
             "cancelled": self.ledger.cancel_request(run_id) is not None,
+            **tracespans.assignment(run),  # the run's span, when tracing is on (issue 17)
         }
 
     def _prior_jobs(self, run_id: int, job_id: str) -> dict[str, Any]:
@@ -230,6 +232,7 @@ class RunnerProtocol:
         stop = self.ledger.stop_request(unit.id)  # cancelled alone: say why
         if not reason and stop is not None and verdict == Conclusion.CANCELLED:
             reason = stop.reason
+        tracespans.job_reported(self.ledger, run_id, result)
         self.endings.finish_unit(unit, verdict, outputs=outputs, reason=reason)
         if self.store.access.drop_runner(
             runner, ephemeral_only=True

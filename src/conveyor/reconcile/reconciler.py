@@ -35,6 +35,7 @@ from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.childstore import ChildStore
 from conveyor.reconcile.deletion import Deletions
+from conveyor.reconcile.deliverytrace import DeliveryTrace
 from conveyor.reconcile.dependencies import dependency_cycles
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError
@@ -71,6 +72,7 @@ class Reconciler:
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
         self.deletions = Deletions(env)  # apps removed from the apps directory
+        self.deliveries = DeliveryTrace(env.sources, env.clock)  # issue 17: traced deploys
         self._catalog = Catalog()
         self._child_store = ChildStore(env.store)
         self.children = self._child_store.restore()
@@ -211,6 +213,7 @@ class Reconciler:
                 rt.stopped = Outcome(reason=Reason.RECONCILE_FAILED, message=message)
             self.env.metrics.observe_reconcile(name, self.env.clock() - started)
             self._publish(rt)
+            await self.deliveries.observe(rt, started)
 
     async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
         if rt.invalid is not None:
