@@ -200,6 +200,7 @@ class Reconciler:
             started = self.env.clock()
             try:
                 await self._steps(rt, manual)
+                self.env.notices.assessed(rt, self.env.clock())
                 await self.children.sync(
                     rt, manual, sources=self.env.sources, files=list(self._catalog.apps)
                 )
@@ -267,6 +268,7 @@ class Reconciler:
         )
         if drifted and not rt.drifted:
             self.env.metrics.count_drift(rt.app.name)
+            self.env.notices.drifted(rt, self.env.clock())
         rt.drifted = drifted
 
     async def _maybe_sync(self, rt: AppRuntime, manual: dict[str, Any] | None) -> bool:
@@ -281,6 +283,7 @@ class Reconciler:
                 prune=manual.get("prune"),
             )
             self._synced(rt, outcome)
+            self.env.notices.synced(rt, outcome, self_heal=False, now=self.env.clock())
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
             rt.decision, rt.outlook = "manual sync", drift.Outlook.SETTLED
             return True
@@ -299,6 +302,8 @@ class Reconciler:
             self.env, rt, initiated_by="auto-sync", reason=decision.message
         )
         self._synced(rt, outcome)
+        heal = decision.action == drift.Action.SELF_HEAL
+        self.env.notices.synced(rt, outcome, self_heal=heal, now=self.env.clock())
         rt.attempts = drift.after_attempt(
             rt.attempts,
             decision.action,

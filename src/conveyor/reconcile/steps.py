@@ -46,6 +46,7 @@ from conveyor.reconcile.model import (
     ResultCode,
     SyncStatus,
 )
+from conveyor.reconcile.notices import Notices
 from conveyor.reconcile.pairing import duplicates, stamp
 from conveyor.reconcile.plan import diffs, plan
 from conveyor.reconcile.render import RenderCache
@@ -74,6 +75,7 @@ class Env:
     health: health.Checker = health.BUILT_IN  # custom Lua scripts from the config over built-ins
     claims: sharing.Claims = field(default_factory=sharing.Claims)
     charts: Charts | None = None  # None: a chart cache under the sources' cache directory
+    notices: Notices = field(default_factory=Notices)  # issue 17: what a pass tells people
 
     def chart_cache(self) -> Charts:
         if self.charts is None:
