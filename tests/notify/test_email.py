@@ -50,7 +50,7 @@ def test_an_email_reaches_the_smtp_server(tmp_path: Path, store: Store) -> None:
     assert message["Subject"] == "web: sync failed at abc123def456"
     assert message["From"] == "conveyor@example.com"
     assert message["X-Conveyor-Event"] == "on-sync-failed"
-    assert "image pull failed" in message.get_payload()
+    assert "image pull failed" in message.get_payload(decode=True).decode()
     assert box.envelopes == [("conveyor@example.com", ["ops@example.com", "oncall@example.com"])]
     assert (row.state, row.kind, row.status) == (DeliveryState.DELIVERED, "email", 250)
 
