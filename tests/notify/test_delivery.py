@@ -237,7 +237,7 @@ def test_a_github_commit_status_is_posted_for_the_notice_commit(
     assert request.path == f"/api/v3/repos/acme/shop/statuses/{notice.revision}"
     assert request.headers["Authorization"] == "Bearer ghp_not_a_real_token"
     body = json.loads(request.body)
-    assert body["state"] == "failure" and body["context"] == "conveyor/deploy"
+    assert body["state"] == "failure" and body["context"] == "conveyor-notify/deploy"
     assert body["target_url"] == "http://conveyor.example/runs/7"
     assert row.state == DeliveryState.DELIVERED and row.status == 201
     assert b"ghp_not_a_real_token" not in stored(tmp_path)

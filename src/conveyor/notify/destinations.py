@@ -10,7 +10,7 @@ destinations:
           from: conveyor@example.com, to: [ops@example.com], username: conveyor,
           passwordEnv: SMTP_PASSWORD, caFile: /etc/ssl/private-ca.pem}
   commits: {type: github, apiUrl: https://api.github.com, tokenEnv: GITHUB_TOKEN,
-            repo: owner/name, context: conveyor/notifications}
+            repo: owner/name, context: conveyor-notify/web}  # default: per app/workflow
 ```
 Every destination may add `rateLimit: {count: 20, per: 1m}` (notices over it are recorded
 as rate-limited, not sent) and `timeout: 10s`. Called by `notify.config`.
@@ -75,7 +75,7 @@ class Destination:
     ca_file: str = ""  # email: the CA bundle STARTTLS checks the server against ("" = system)
     api_url: str = "https://api.github.com"  # github
     repo: str = ""  # github: owner/name; "" = the notice's repository
-    context: str = ""  # github: the status context; "" = conveyor/<subject name>
+    context: str = ""  # github: the status context; "" = conveyor-notify/<subject name>
     rate: RateLimit | None = None
     timeout: float = 10.0
 

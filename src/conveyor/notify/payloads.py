@@ -131,7 +131,7 @@ def commit_status(dest: Destination, notice: Notice, text: Rendered) -> HttpRequ
     body: dict[str, Any] = {
         "state": commit_state(notice.trigger),
         "description": text.title[:140],
-        "context": dest.context or f"conveyor/{notice.name}",
+        "context": dest.context or f"conveyor-notify/{notice.name}",
     }
     if notice.url.startswith(("http://", "https://")):
         body["target_url"] = notice.url
