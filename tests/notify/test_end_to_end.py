@@ -21,10 +21,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from conveyor.app.cmd_notifications import notifications as notifications_command
 from conveyor.app.cmd_reconcile import reconcile
 from conveyor.store import Store
 from conveyor.store.ci_store import CIStore
 from conveyor.store.ci_tables import open_engine
+from conveyor.store.notify_store import DeliveryState
 from tests.notify.receivers import HttpReceiver, MailBox, http_receiver, smtp_receiver
 from tests.reconcile.conftest import application, config_repo, deployment, service
 from tests.server.conftest import make_server, push_workflows
@@ -151,3 +153,25 @@ def test_a_waiting_approval_reaches_the_webhook_and_the_mailbox(tmp_path: Path) 
         ("on-approval-waiting", "hook", "delivered"),
         ("on-approval-waiting", "mail", "delivered"),
     ]
+
+
+def test_conveyor_notifications_lists_what_the_reconciler_sent(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    store = Store.open(state)
+    try:
+        delivery = store.deliveries.claim(
+            key="k", now=1.0, trigger="on-sync-failed", subject="app", name="web",
+            revision="abc", destination="hook", kind="webhook", message="boom",
+        )  # fmt: skip
+        assert delivery is not None
+        store.deliveries.attempted(
+            delivery, state=DeliveryState.FAILED, status=400, error="HTTP 400", now=2.0
+        )
+    finally:
+        store.close()
+    result = CliRunner().invoke(notifications_command, ["--database", str(state)])
+    assert result.exit_code == 0, result.output
+    assert "on-sync-failed" in result.output and "app web" in result.output
+    assert "failed" in result.output and "HTTP 400" in result.output
+    missing = CliRunner().invoke(notifications_command, ["--database", str(tmp_path / "no.db")])
+    assert missing.exit_code != 0 and "no database at" in str(missing.exception)
