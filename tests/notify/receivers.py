@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,27 +33,34 @@ class HttpReceiver:
     requests: list[Received] = field(default_factory=list)
     url: str = ""
     arrived: threading.Event = field(default_factory=threading.Event)
+    delay: float = 0.0  # seconds each answer takes
 
     def answer(self) -> tuple[int, dict[str, str]]:
         return self.script.pop(0) if self.script else (200, {})
 
 
 @contextmanager
-def http_receiver(*script: tuple[int, dict[str, str]]) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(script=list(script))
+def http_receiver(
+    *script: tuple[int, dict[str, str]], delay: float = 0.0
+) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(script=list(script), delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
+            time.sleep(receiver.delay)
             status, headers = receiver.answer()
             payload = b'{"message": "scripted"}'
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the sender gave up (a test stops its notifier mid-request)
             receiver.arrived.set()
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet

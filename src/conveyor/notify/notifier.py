@@ -53,7 +53,7 @@ class Notifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[DeliveryState]] = set()
+        self._tasks: dict[asyncio.Task[DeliveryState], int] = {}  # in flight: delivery ids
         self._limits = RateLimits(clock)
         self._client: httpx.AsyncClient | None = None
 
@@ -148,11 +148,11 @@ class Notifier:
         task = asyncio.get_running_loop().create_task(
             deliver(ctx, route, notice, template, delivery)
         )
-        self._tasks.add(task)
+        self._tasks[task] = delivery
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[DeliveryState]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("notification delivery crashed: %r", task.exception())
 
@@ -174,10 +174,15 @@ class Notifier:
         return False
 
     async def aclose(self) -> None:
-        """Stop the worker and the deliveries in flight (their rows stay pending)."""
-        for task in (*self._tasks, *([self._worker] if self._worker else [])):
+        """Stop the worker and the deliveries in flight, which are recorded as failed
+        (interrupted): their key is claimed, so nothing would send them later."""
+        flying = dict(self._tasks)
+        for task in (*flying, *([self._worker] if self._worker else [])):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*flying, return_exceptions=True)
+        for delivery in flying.values():
+            error = "interrupted: the process stopped before the delivery ended"
+            self.store.finish(delivery, state=DeliveryState.FAILED, error=error, now=self._clock())
         if self._worker is not None:
             await asyncio.gather(self._worker, return_exceptions=True)
         if self._client is not None:

@@ -79,11 +79,16 @@ def slack(dest: Destination, notice: Notice, text: Rendered) -> HttpRequest:
         context += f" · {notice.revision[:12]}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": text.title[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": text.body[:3000] or " "}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack(text.body)[:3000] or " "}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack(context)}]},
     ]
-    payload = {"text": text.title, "blocks": blocks}
+    payload = {"text": _slack(text.title), "blocks": blocks}
     return HttpRequest(url=dest.url.value, body=_json(payload), headers=_JSON)
+
+
+def _slack(text: str) -> str:
+    """Slack's mrkdwn escapes: `&`, `<` and `>` (else `<…>` would read as a link)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def teams(dest: Destination, notice: Notice, text: Rendered) -> HttpRequest:
