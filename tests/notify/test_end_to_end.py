@@ -21,6 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from conveyor.app.cmd_approve import reject
 from conveyor.app.cmd_notifications import notifications as notifications_command
 from conveyor.app.cmd_reconcile import reconcile
 from conveyor.store import Store
@@ -132,13 +133,25 @@ def test_a_waiting_approval_reaches_the_webhook_and_the_mailbox(tmp_path: Path) 
             wait_for(box, hook)
             [body] = signed(hook)
             run_id = int(server.runs("acme/app")[0]["id"])
+            # the reviewer rejects: the job fails, so does the run (on-run-failed)
+            box.arrived.clear()
+            hook.arrived.clear()
+            alice = {"name": "alice", "role": "write"}
+            token = server.api("POST", "/api/v1/tokens", json=alice).json()["token"]
+            args = [str(run_id), "--env", "production", "--server", server.url, "--token", token]
+            assert CliRunner().invoke(reject, args).exit_code == 0
+            assert server.wait_run(run_id)["conclusion"] == "failure"
+            wait_for(box, hook)
+            failed = signed(hook)[1]
         finally:
             server.stop()
     assert body["trigger"] == "on-approval-waiting" and body["revision"] == sha
     assert body["subject"] == {"kind": "run", "name": "Deploy"}
     assert body["facts"]["environment"] == "production" and body["facts"]["job"] == "deploy"
     assert body["url"].endswith(f"/runs/{run_id}") and body["repo"] == "acme/app"
-    [mail] = box.messages
+    assert failed["trigger"] == "on-run-failed" and failed["url"] == body["url"]
+    mail, failed_mail = box.messages
+    assert failed_mail["Subject"] == "acme/app: Deploy failed"
     assert mail["Subject"] == "acme/app: production waits for approval"
     assert (
         "waits for a review before it deploys to production"
@@ -152,6 +165,8 @@ def test_a_waiting_approval_reaches_the_webhook_and_the_mailbox(tmp_path: Path) 
     assert sorted((r.trigger, r.destination, r.state) for r in rows) == [
         ("on-approval-waiting", "hook", "delivered"),
         ("on-approval-waiting", "mail", "delivered"),
+        ("on-run-failed", "hook", "delivered"),
+        ("on-run-failed", "mail", "delivered"),
     ]
 
 

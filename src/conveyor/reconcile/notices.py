@@ -58,9 +58,6 @@ class Notices:
             message = f"Progressing for {now - since:.0f}s: {rt.health.message}".rstrip(": ")
             self._tell(rt, Trigger.ROLLOUT_STUCK, f"{rt.revision}:{since:.0f}", message, now)
 
-    def forget(self, name: str) -> None:
-        self.progressing.pop(name, None)
-
     def _tell(
         self, rt: AppRuntime, trigger: Trigger, once_per: str, message: str, now: float
     ) -> None:
