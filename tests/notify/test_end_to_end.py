@@ -21,6 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from conveyor.app.cli import run
 from conveyor.app.cmd_approve import reject
 from conveyor.app.cmd_notifications import notifications as notifications_command
 from conveyor.app.cmd_reconcile import reconcile
@@ -190,3 +191,24 @@ def test_conveyor_notifications_lists_what_the_reconciler_sent(tmp_path: Path) -
     assert "failed" in result.output and "HTTP 400" in result.output
     missing = CliRunner().invoke(notifications_command, ["--database", str(tmp_path / "no.db")])
     assert missing.exit_code != 0 and "no database at" in str(missing.exception)
+
+
+def test_a_bad_section_stops_the_reconciler_with_its_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "conveyor.yaml"
+    config.write_text(
+        "targets: [{name: memory, type: memory}]\n"
+        "notifications:\n"
+        "  destinations:\n"
+        "    hook: {type: webhook, url: 'http://127.0.0.1:1/', secretEnv: E2E_HOOK_SECRET}\n"
+        "  subscriptions:\n"
+        "    - {triggers: [on-sync-failed], destinations: [hook], apps: [web]}\n"
+        "  retries: {attempts: 3}\n"
+    )
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    code = run(["reconcile", "--apps", str(apps), "--config", str(config), "--once"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{config}:7:3: notifications.retries: unknown key 'retries'" in err
