@@ -79,6 +79,13 @@ def test_a_503_is_retried_with_backoff_until_the_receiver_takes_it(
         [row] = asyncio.run(notify_all(config, store, app_notice(), sleep=sleep))
     assert len(receiver.requests) == 4
     assert (row.state, row.attempts, row.status, row.error) == (DeliveryState.DELIVERED, 4, 200, "")
+    tries = [(a.number, a.outcome, a.status) for a in store.deliveries.attempts(row.id)]
+    assert tries == [
+        (1, "pending", 503),
+        (2, "pending", 503),
+        (3, "pending", 503),
+        (4, "delivered", 200),
+    ]
     # 1 s, 2 s, then capped at 3 s; each jittered into its upper half
     for wait, base in zip(sleep.waits, (1, 2, 3), strict=True):
         assert base / 2 <= wait <= base

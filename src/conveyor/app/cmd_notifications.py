@@ -16,7 +16,12 @@ import click
 from conveyor.core.errors import UserError
 from conveyor.reconcile.config import load_config
 from conveyor.store.engine import open_database
-from conveyor.store.notify_store import DeliveryRecord, DeliveryStore, create_delivery_table
+from conveyor.store.notify_store import (
+    AttemptRecord,
+    DeliveryRecord,
+    DeliveryStore,
+    create_delivery_table,
+)
 
 
 @click.command("notifications")
@@ -40,23 +45,26 @@ def notifications(
 ) -> None:
     """List notification deliveries: trigger, subject, destination, state, attempts, error."""
     locations = databases or (load_config(Path(config_path) if config_path else None).state,)
-    rows = [row for location in locations for row in read(location, limit)]
-    rows.sort(key=lambda r: (r.created, r.id), reverse=True)
+    found = [pair for location in locations for pair in read(location, limit)]
+    found.sort(key=lambda p: (p[0].created, p[0].id), reverse=True)
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in rows[:limit]], indent=2))
+        documents = [{**asdict(r), "tries": [asdict(a) for a in tries]} for r, tries in found]
+        click.echo(json.dumps(documents[:limit], indent=2))
         return
-    for line in table(rows[:limit]):
+    for line in table([r for r, _ in found[:limit]]):
         click.echo(line)
 
 
-def read(location: str, limit: int) -> list[DeliveryRecord]:
+def read(location: str, limit: int) -> list[tuple[DeliveryRecord, list[AttemptRecord]]]:
+    """The newest deliveries of one database, each with its attempts."""
     if "://" not in location and not Path(location).is_file():
         raise UserError(
             f"no database at {location}", hint="give --config or --database of a running setup"
         )
     engine = open_database(location, setup=create_delivery_table, what="database")
     try:
-        return DeliveryStore(engine).recent(limit)
+        store = DeliveryStore(engine)
+        return [(row, store.attempts(row.id)) for row in store.recent(limit)]
     finally:
         engine.dispose()
 

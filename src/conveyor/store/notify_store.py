@@ -7,6 +7,8 @@ the CI server's (`ci_schema.create_ci_tables`); when both processes share one fi
 share the table. Rows hold no secret: the destination by name, the last error already
 masked by the sender. Reached as `Store.deliveries` and `CIStore.deliveries`; written by
 `notify.notifier`, read by the UI's notifications page and `conveyor notifications`.
+Each attempt also gets its own `notify_attempts` row (number, outcome, status, error, time);
+the delivery row keeps the count and the last one for lists.
 """
 
 from __future__ import annotations
@@ -53,6 +55,19 @@ deliveries = Table(
 )
 
 
+attempt_rows = Table(
+    "notify_attempts",
+    _meta,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery", Integer, nullable=False, index=True),  # notify_deliveries.id
+    Column("number", Integer, nullable=False),  # 1, 2, … within the delivery
+    Column("outcome", String(16), nullable=False),  # the delivery's state after it
+    Column("status", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=False, default=""),
+    Column("at", Float, nullable=False),
+)
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"  # claimed, being delivered (or waiting for its next attempt)
     DELIVERED = "delivered"
@@ -79,8 +94,19 @@ class DeliveryRecord:
     updated: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptRecord:
+    number: int
+    outcome: DeliveryState
+    status: int
+    error: str
+    at: float
+
+
 def create_delivery_table(conn: Connection) -> None:
+    """Both tables (deliveries and their attempts), where missing."""
     deliveries.create(conn, checkfirst=True)
+    attempt_rows.create(conn, checkfirst=True)
 
 
 class DeliveryStore:
@@ -108,7 +134,8 @@ class DeliveryStore:
     def attempted(
         self, delivery: int, *, state: DeliveryState, status: int, error: str, now: float
     ) -> None:
-        """One more attempt, with its outcome."""
+        """One more attempt, with its outcome: its own row, and the delivery's summary."""
+        text = clean_text(error)[:2000]
         with self._engine.begin() as conn:
             conn.execute(
                 update(deliveries)
@@ -117,10 +144,39 @@ class DeliveryStore:
                     attempts=deliveries.c.attempts + 1,
                     state=state,
                     status=status,
-                    error=clean_text(error)[:2000],
+                    error=text,
                     updated=now,
                 )
             )
+            number = conn.execute(
+                select(deliveries.c.attempts).where(deliveries.c.id == delivery)
+            ).scalar_one()
+            conn.execute(
+                attempt_rows.insert().values(
+                    delivery=delivery,
+                    number=number,
+                    outcome=state,
+                    status=status,
+                    error=text,
+                    at=now,
+                )
+            )
+
+    def attempts(self, delivery: int) -> list[AttemptRecord]:
+        """The attempts of one delivery, first first."""
+        rows = attempt_rows.c
+        query = select(attempt_rows).where(rows.delivery == delivery).order_by(rows.number)
+        with self._engine.connect() as conn:
+            return [
+                AttemptRecord(
+                    number=r.number,
+                    outcome=DeliveryState(r.outcome),
+                    status=r.status,
+                    error=r.error,
+                    at=r.at,
+                )
+                for r in conn.execute(query)
+            ]
 
     def finish(self, delivery: int, *, state: DeliveryState, error: str, now: float) -> None:
         """End a delivery without an attempt (rate-limited, template error …)."""

@@ -24,7 +24,8 @@ def test_deliveries_are_listed_newest_first_for_a_read_user(ui: UI) -> None:
         revision="abc123def4567890", destination="mail", kind="email", message="",
     )  # fmt: skip
     assert second is not None
-    store.attempted(second, state=DeliveryState.DELIVERED, status=250, error="", now=201.0)
+    store.attempted(second, state=DeliveryState.PENDING, status=451, error="try later", now=201.0)
+    store.attempted(second, state=DeliveryState.DELIVERED, status=250, error="", now=202.0)
     reader = ui.sign_in(Role.READ)
     reply = reader.get("/notifications")
     assert reply.status_code == 200
@@ -32,6 +33,7 @@ def test_deliveries_are_listed_newest_first_for_a_read_user(ui: UI) -> None:
     assert text.index("on-approval-waiting") < text.index("on-run-failed")  # newest first
     assert "HTTP 400: &lt;b&gt;no&lt;/b&gt;" in text and "<b>no</b>" not in text
     assert "delivered" in text and "(last 250)" in text and "abc123def456" in text
+    assert 'pending (451) <span class="mono">try later</span>' in text  # each attempt
     assert 'href="/notifications" aria-current="page"' in text
 
 

@@ -6,6 +6,7 @@ HTTP status or SMTP reply and the last error. Rows hold no secret (`store.notify
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,11 +16,17 @@ from conveyor.server.auth import Role
 from conveyor.server.state import ServerState, state_of
 from conveyor.server.ui.guard import Seen, viewer
 from conveyor.server.ui.pages import page
-from conveyor.store.notify_store import DeliveryRecord, DeliveryStore
+from conveyor.store.notify_store import AttemptRecord, DeliveryRecord, DeliveryStore
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Seen, Depends(viewer(Role.READ))]
 LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryView:
+    delivery: DeliveryRecord
+    attempts: tuple[AttemptRecord, ...]  # every attempt, first first
 
 
 @router.get("/notifications", response_class=HTMLResponse)
@@ -36,18 +43,22 @@ def notifications(request: Request, seen: Viewer) -> HTMLResponse:
     )
 
 
-def recent_deliveries(state: ServerState) -> list[DeliveryRecord]:
-    """The newest deliveries of every store this server can see, newest first."""
+def recent_deliveries(state: ServerState) -> list[DeliveryView]:
+    """The newest deliveries of every store this server can see, newest first, each with
+    its attempts."""
     stores: list[DeliveryStore] = [state.service.store.deliveries]
     reconciler_store = _reconciler_store(state.reconciler)
     if reconciler_store is not None:
         stores.append(reconciler_store)
-    seen: dict[tuple[int, float, str], DeliveryRecord] = {}
+    seen: dict[tuple[int, float, str], DeliveryView] = {}
     for store in stores:  # one database file may hold both: the same rows once
         for row in store.recent(LIMIT):
-            seen[(row.id, row.created, row.destination)] = row
-    rows = sorted(seen.values(), key=lambda r: (r.created, r.id), reverse=True)
-    return rows[:LIMIT]
+            tried = tuple(store.attempts(row.id)) if row.attempts else ()
+            seen[(row.id, row.created, row.destination)] = DeliveryView(
+                delivery=row, attempts=tried
+            )
+    views = sorted(seen.values(), key=lambda v: (v.delivery.created, v.delivery.id), reverse=True)
+    return views[:LIMIT]
 
 
 def _reconciler_store(loop: Any) -> DeliveryStore | None:
