@@ -6,7 +6,7 @@ VENV := .venv
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 NODE_PREFIX := $(VENV)/node
-NPM_PKGS := @actions/workflow-parser@0.3.61 @actions/expressions@0.3.61
+NPM_PKGS := @actions/workflow-parser@0.3.61 @actions/expressions@0.3.61 @socialgouv/aes-gcm-rsa-oaep@1.1.4
 STAMP := $(VENV)/.installed
 # The web UI's one front-end library, pinned, copied from npm into the package (no CDN).
 HTMX_VERSION := 2.0.11
@@ -40,7 +40,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet
 	@touch $@
 
-$(NODE_PREFIX)/.installed: $(STAMP)
+$(NODE_PREFIX)/.installed: $(STAMP) Makefile
 	mkdir -p $(NODE_PREFIX)
 	npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) $(NPM_PKGS)
 	@touch $@

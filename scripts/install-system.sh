@@ -2,7 +2,8 @@
 # Installs the system programs Conveyor runs when they are missing: git, bash, node/npm (the
 # workflow schema and node actions), podman + runc (containers), busybox-static (the local
 # base image), docker-registry (a real OCI registry on 127.0.0.1), kubectl (kustomize) and
-# the PostgreSQL server (the store's second dialect: tests start a throwaway cluster with it).
+# the PostgreSQL server (the store's second dialect: tests start a throwaway cluster with it)
+# and age (the reference age implementation the SOPS tests check pyrage's files against).
 # As root it uses apt; otherwise it names what is missing and stops (a missing PostgreSQL only
 # warns: without it the PostgreSQL store tests skip, except under CI, where they fail).
 set -euo pipefail
@@ -15,6 +16,8 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+# The SOPS tests cross-check pyrage's age files with Debian's age (they fail under CI without it).
+command -v age >/dev/null && command -v age-keygen >/dev/null || need+=(age)
 # Local CI jobs run as an unprivileged user, who cannot enter root's pyenv: they start on the
 # system's python3 of the same version (`conveyor.ci.jobuser.interpreter`).
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)

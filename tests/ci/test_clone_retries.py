@@ -1,4 +1,4 @@
-"""Which git failures a runner's clone retries (`ci.executor._transient`): a server that
+"""Which git failures a runner's clone retries (`ci.clone.transient_failure`): a server that
 restarts refuses, resets or cuts a transfer for a few seconds (the flake seen when
 `test_agent_survives_a_server_restart` killed the server mid-clone), a real refusal not."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conveyor.ci.executor import _transient
+from conveyor.ci.clone import transient_failure
 
 
 @pytest.mark.parametrize(
@@ -28,4 +28,4 @@ from conveyor.ci.executor import _transient
     ],
 )
 def test_a_clone_is_retried_only_while_the_server_is_away(message: str, retried: bool) -> None:
-    assert _transient(message) is retried
+    assert transient_failure(message) is retried

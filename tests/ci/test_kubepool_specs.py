@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from conveyor.ci.kubepool_config import KubePoolConfigError, load_config, parse_config
-from conveyor.ci.kubepool_pods import PodSpecError, services_containers
+from conveyor.ci.kubepool_fields import PodSpecError
+from conveyor.ci.kubepool_job import services_containers
 from conveyor.workflow.model import Container, Job
 
 GOOD: dict[str, Any] = {
@@ -73,11 +74,6 @@ def test_a_service_that_cannot_be_a_pod_container_is_refused(
     with pytest.raises(PodSpecError, match=r"jobs\.build\.services") as caught:
         services_containers(job(web=service))
     assert message in str(caught.value)
-
-
-def test_a_job_container_is_refused_with_what_to_do() -> None:
-    with pytest.raises(PodSpecError, match=r"jobs\.build\.container: .* drop `container:`"):
-        services_containers(Job(id="build", runs_on=["x"], container=Container(image="node")))
 
 
 def test_a_service_port_written_twice_the_same_is_its_container_port() -> None:

@@ -5,9 +5,12 @@ and checks none: every write wins. `VersionedEmulator` adds what a real API serv
 for optimistic concurrency, written here from the Kubernetes API documentation (not taken
 from a server): each create or update stamps a new resourceVersion, and an update whose
 body carries a resourceVersion other than the stored one is refused with 409 Conflict and
-a `Status` body of the shape the API server sends. Deletes are not made conditional.
+a `Status` body of the shape the API server sends; a DELETE whose DeleteOptions carry
+`preconditions.resourceVersion` other than the stored one is refused the same way (the API
+server answers 409 Conflict to a failed delete precondition).
 
-Used by tests/clients/test_kubelease.py and tests/reconcile/test_shard_handover.py.
+Used by tests/clients/test_kubelease.py and the sharding tests (tests/reconcile/test_shard_*.py,
+tests/app/test_shard_routes.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ class VersionedEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.preconditions: list[str | None] = []  # the resourceVersion each update carried
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        if request.resource is not None and request.action == kmock.action.DELETE:
+            async with self._writes:
+                self._check(request, (request.data or {}).get("preconditions") or {})
+                return await super()._handle(request)
         if request.resource is None or request.action not in WRITES:
             return await super()._handle(request)
         async with self._writes:  # the check and the write are one step, as in etcd
@@ -47,8 +54,13 @@ class VersionedEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
             return await super()._handle(request)
 
     def _precondition(self, request: kmock.Request) -> None:
-        wanted = (request.data or {}).get("metadata", {}).get("resourceVersion")
-        self.preconditions.append(wanted)
+        carried = (request.data or {}).get("metadata", {})
+        self.preconditions.append(carried.get("resourceVersion"))
+        self._check(request, carried)
+
+    def _check(self, request: kmock.Request, carried: dict[str, Any]) -> None:
+        """409 when `carried` names a resourceVersion other than the stored object's."""
+        wanted = carried.get("resourceVersion")
         key = (request.resource, request.namespace, request.name)
         if wanted is None or key not in self.objects or self.objects[key].deleted:
             return

@@ -1,5 +1,5 @@
 """Leases through lightkube against kmock's KubernetesEmulator: create, renew, conflict,
-takeover after expiry, release.
+takeover after expiry, release, conditional deletion of a stale Lease.
 
 The emulator assigns and checks no resourceVersion; `kubeemu.VersionedEmulator` adds
 those rules (written from the API documentation, not observed on a server), so the
@@ -19,7 +19,13 @@ from typing import Any
 import kmock
 import pytest
 
-from conveyor.clients.kubelease import LeaseConflict, LeaseHeld, LeaseLock, list_leases
+from conveyor.clients.kubelease import (
+    LeaseConflict,
+    LeaseHeld,
+    LeaseLock,
+    delete_stale,
+    list_leases,
+)
 
 from .kubeemu import Emulated, emulated
 
@@ -195,3 +201,41 @@ def test_a_recorded_409_status_is_retried_after_a_reread_then_reported() -> None
         assert len(patches) == 2 and len(gets) == 2  # each conflict re-read the Lease
 
     run(body, cls=kmock.KubernetesEmulator)
+
+
+def test_a_stale_lease_is_deleted_only_at_the_resource_version_read() -> None:
+    """DeleteOptions preconditions: the emulator's 409 for a changed resourceVersion is
+    `kubeemu`'s model of the API server's, written from the API documentation."""
+
+    async def body(emulator: Any, emu: Emulated) -> None:
+        wall = Wall()
+        a = lock(emu, "pod-a_1", wall)
+        await a.hold()
+        (read,) = await list_leases(a.client, NS, a.labels)
+        wall.advance(5)
+        await a.hold()  # renewed after it was read: the old version no longer matches
+        assert not await delete_stale(a.client, NS, read)
+        assert not emulator.objects[LEASES, NS, "conveyor-reconciler-a"].deleted
+        (current,) = await list_leases(a.client, NS, a.labels)
+        assert await delete_stale(a.client, NS, current)
+        assert emulator.objects[LEASES, NS, "conveyor-reconciler-a"].deleted
+        assert not await delete_stale(a.client, NS, current)  # gone already: 404, no error
+
+    run(body)
+
+
+def test_annotations_are_written_on_create_and_replaced_on_takeover() -> None:
+    async def body(emulator: Any, emu: Emulated) -> None:
+        wall = Wall()
+        a = lock(emu, "pod-a_1", wall)
+        a.annotations = {"conveyor.dev/endpoint": "http://10.0.0.1:8081"}
+        await a.hold()
+        assert stored(emulator)["metadata"]["annotations"] == a.annotations
+        wall.advance(16)
+        b = lock(emu, "pod-a_2", wall)
+        b.annotations = {"conveyor.dev/endpoint": "http://10.0.0.2:8081"}
+        taken = await b.hold()
+        assert taken.annotations == b.annotations
+        assert stored(emulator)["metadata"]["annotations"] == b.annotations
+
+    run(body)

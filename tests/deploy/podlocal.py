@@ -2,7 +2,9 @@
 its `args` after the image's entrypoint (`conveyor`), its `env` with `secretKeyRef`s resolved
 from given Secret data and `$(VAR)` references expanded in the arguments, and each volume
 mount mapped to a folder under `root` (ConfigMap and Secret volumes written out with their
-items and modes). Addresses are moved to 127.0.0.1: nothing listens beyond loopback here.
+items and modes). Addresses are moved to 127.0.0.1: nothing listens beyond loopback here, and
+a Service's DNS name (`http://NAME.NAMESPACE.svc:PORT`) becomes 127.0.0.1 too (each Service
+here has one pod, listening on the Service's port).
 
 A stand-in for the kubelet, not one: no image, no user switch (the process runs as the test's
 user), no cgroups or read-only root. Used by test_commands to check that the commands and
@@ -20,6 +22,7 @@ from typing import Any
 
 ENTRYPOINT = "conveyor"  # deploy/Containerfile's ENTRYPOINT
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+_SERVICE_HOST = re.compile(r"(?<=://)[a-z0-9-]+\.[a-z0-9-]+\.svc(?:\.cluster\.local)?(?=[:/])")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +88,7 @@ def _localized(text: str, mounts: dict[str, Path]) -> str:
     if mounts:
         paths = "|".join(re.escape(p) for p in sorted(mounts, key=len, reverse=True))
         text = re.sub(rf"(?<![\w/])({paths})(?=/|$|\b)", lambda m: str(mounts[m[1]]), text)
-    return text.replace("0.0.0.0", "127.0.0.1")
+    return _SERVICE_HOST.sub("127.0.0.1", text.replace("0.0.0.0", "127.0.0.1"))
 
 
 def _fill(

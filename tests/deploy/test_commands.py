@@ -2,7 +2,9 @@
 (podlocal: their args, env from Secret data, mounts as folders; no container, no kubelet, not
 as uid 10001), against a throwaway PostgreSQL with one database per store as the README
 advises: the commands and configuration the manifests give Conveyor start it, answer the
-probes' requests, reach the configured stores, and connect to each other over TLS.
+probes' requests, reach the configured stores, and connect to each other: the runner to the
+server over TLS, the server to the reconciler's Service with the token of the Secret both
+mount (the UI's application page shows the app's state from the reconciler).
 
 The Application deploys to the memory target (the `kubernetes` target is another part of
 issue 16); everything else is what the chart renders."""
@@ -28,6 +30,7 @@ from tests.pg import Cluster
 from tests.reconcile.conftest import config_repo
 from tests.security.test_tls import self_signed
 from tests.server.conftest import free_port
+from tests.server.ui.uiserver import LOGIN_CSRF
 
 APP = """apiVersion: conveyor.dev/v1alpha1
 kind: Application
@@ -109,6 +112,7 @@ def test_the_rendered_pods_start_conveyor_on_postgresql_over_tls(
             "ca.crt": cert.read_text(),
         },
         "conveyor-runner-token": {"token": ""},
+        "conveyor-reconciler-token": {"token": "token-of-the-reconciler-secret"},
     }
     base = {"PATH": os.environ["PATH"], "CONVEYOR_WARM": "0"}
 
@@ -125,7 +129,7 @@ def test_the_rendered_pods_start_conveyor_on_postgresql_over_tls(
     processes.append(reconciler.start(tmp_path / "reconciler.log"))
     probe = container(items, "conveyor-reconciler")["readinessProbe"]
     wait_for(probe, reconciler_port, None, tmp_path / "reconciler.log", processes[-1])
-    token = (reconciler.mounts["/var/lib/conveyor"] / "reconciler.token").read_text()
+    token = secrets["conveyor-reconciler-token"]["token"]
     status = wait_synced(reconciler_port, token, tmp_path / "reconciler.log")
     assert status["health"]["status"] == "Healthy"
     assert "reconcile_apps" in inspect_tables(state_db)  # the state store went to the other one
@@ -137,10 +141,25 @@ def test_the_rendered_pods_start_conveyor_on_postgresql_over_tls(
         headers={"Authorization": f"Bearer {admin}"},
         verify=trust(cert),
     ) as api:
+        page = ui_page(f"https://127.0.0.1:{server_port}", admin, cert, "/apps/settings")
+        assert "Synced" in page and "Healthy" in page, page
+        assert "no reconciler" not in page
         registered = api.post("/api/v1/runners", json=body).json()
         secrets["conveyor-runner-token"]["token"] = registered["token"]
         processes.append(pod("conveyor-runner").start(tmp_path / "runner.log"))
         assert wait_online(api, "pod-1", tmp_path / "runner.log")
+
+
+def ui_page(url: str, token: str, ca: Path, path: str) -> str:
+    """`path` of the web UI, signed in with `token` (the login form's CSRF nonce first)."""
+    with httpx.Client(base_url=url, verify=trust(ca), timeout=30) as client:
+        form = client.get("/login")
+        match = LOGIN_CSRF.search(form.text)
+        assert match, form.text
+        client.post("/login", data={"token": token, "csrf": match.group(1), "next": "/"})
+        reply = client.get(path)
+        assert reply.status_code == 200, reply.text
+        return reply.text
 
 
 def inspect_tables(url: str) -> set[str]:

@@ -36,7 +36,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
     },
     "own-secrets-and-url": {
-        **default_values(interval="2m", listenPort=9090),
+        **default_values(interval="2m", listenPort=9090, token={"generate": True}),
         "server": {
             "publicUrl": "https://conveyor.example.com",
             "secretKey": {"secretName": "conveyor-key"},

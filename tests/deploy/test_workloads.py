@@ -110,7 +110,8 @@ def test_environment_variables_name_the_ones_conveyor_reads(items: list[dict[str
 
 
 def test_secrets_come_from_secret_references_only() -> None:
-    """Only secretKeyRefs, and the sharded reconciler's pod name from the downward API."""
+    """Only secretKeyRefs, and the sharded reconciler's pod name and IP from the downward
+    API."""
     values = {
         **default_values(replicas=3),
         "server": {"secretKey": {"secretName": "key"}, "webhookSecret": {"secretName": "hook"}},
@@ -119,6 +120,8 @@ def test_secrets_come_from_secret_references_only() -> None:
         for var in container["env"]:
             if var["name"] == "POD_NAME":
                 assert var["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+            elif var["name"] == "POD_IP":
+                assert var["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
             elif var["name"] != "HOME":
                 assert set(var) == {"name", "valueFrom"}, var["name"]
                 assert "secretKeyRef" in var["valueFrom"], var["name"]

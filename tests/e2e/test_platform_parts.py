@@ -19,6 +19,7 @@ from conveyor.app import platform, seed
 from conveyor.app.registry import registry_config, registry_service
 from conveyor.app.supervisor import Readiness, ServiceSpec, Supervisor, SupervisorError, probe
 from conveyor.clients.podman import Podman
+from conveyor.clients.sops import agekeys
 from conveyor.server.githttp import GitHttpServer
 from tests.gitutil import git, init
 
@@ -137,14 +138,23 @@ def test_seed_pushes_examples_once_with_the_platform_addresses(tmp_path: Path) -
     with GitHttpServer(root, tokens={token: "admin"}) as server:
         url = f"{server.url}/demo/config.git"
         subs = {seed.DEFAULT_REGISTRY: "127.0.0.1:6001", seed.DEFAULT_SERVER: "http://x:1"}
+        age = [agekeys.ensure_key_file(tmp_path / "age.key")]
         with pytest.raises(seed.SeedError) as refused:
             seed.seed_repo(EXAMPLES / "demo-config", url, token="wrong", substitutions=subs)
         assert "wrong" not in str(refused.value)
-        sha = seed.seed_repo(EXAMPLES / "demo-config", url, token=token, substitutions=subs)
+        with pytest.raises(
+            seed.SeedError, match=r"greeting\.sops\.yaml would be committed in clear"
+        ):
+            seed.seed_repo(EXAMPLES / "demo-config", url, token=token, substitutions=subs)
+        sha = seed.seed_repo(
+            EXAMPLES / "demo-config", url, token=token, substitutions=subs, age_recipients=age
+        )
         assert sha is not None
         assert (
             seed.seed_repo(EXAMPLES / "demo-config", url, token=token, substitutions=subs) is None
         )
+    secret = git(bare, "show", "main:base/greeting.sops.yaml")
+    assert "Hello from" not in secret and "ENC[AES256_GCM," in secret and age[0] in secret
     show = git(bare, "show", "main:envs/dev/kustomization.yaml")
     assert "newName: 127.0.0.1:6001/demo/app" in show
     app = git(bare, "show", "main:apps/prod.yaml")

@@ -106,7 +106,17 @@ def test_a_suspended_kustomization_is_not_synced(world: World) -> None:
         ),
         ("", {"kind: GitRepository, name": "kind: OCIRepository, name"}, "OCIRepository"),
         ("", {"name: config}": "name: other}"}, "GitRepository flux-system/other is not"),
-        ("", {"  prune: true\n": "  prune: true\n  decryption: {provider: sops}\n"}, "SOPS"),
+        ("", {"  prune: true\n": "  prune: true\n  decryption: {provider: sops}\n"}, "no key"),
+        (
+            "",
+            {"  prune: true\n": "  prune: true\n  decryption: {provider: vault}\n"},
+            "provider 'vault' is not supported",
+        ),
+        (
+            "",
+            {"  prune: true\n": "  prune: true\n  decryption: {provider: sops, keyFile: k}\n"},
+            "unknown field spec.decryption.keyFile",
+        ),
         ("", {"  prune: true\n": "  prune: true\n  force: true\n"}, "immutable-field"),
         ("", {"postBuild:\n": "postBuild:\n    substituteFrom: []\n"}, "postBuild.substitute"),
         ("", {"interval: 10m": "interval: soon"}, "'soon' is not a duration"),

@@ -1,7 +1,8 @@
 """`conveyor reconcile --shard-lease NAMESPACE`: a real daemon process reaching kmock's
-KubernetesEmulator through KUBECONFIG holds its Lease, reconciles its share (all apps, as
-the only replica) after its warm-up, and deletes its Lease on SIGTERM; bad combinations
-of options are refused."""
+KubernetesEmulator through KUBECONFIG holds its Lease (with its `--shard-advertise`
+endpoint), reconciles its share (all apps, as the only replica) after its warm-up, answers
+on `--listen` with the `--token-file` token, and deletes its Lease on SIGTERM; bad
+combinations of options are refused."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+import httpx
 import kmock
 import pytest
 import yaml
@@ -22,6 +24,7 @@ from conveyor.core.errors import UserError
 from conveyor.targets.base import ObjectRef
 from conveyor.targets.memory import MemoryTarget
 from tests.clients.kubeemu import emulated
+from tests.server.conftest import free_port
 
 from .conftest import ConfigRepo, application, deployment
 
@@ -66,6 +69,11 @@ def test_sharded_daemon_holds_its_lease_reconciles_and_releases_on_sigterm(
     script = "import sys; from conveyor.app.cmd_reconcile import reconcile; reconcile.main()"
     args = ["--apps", str(apps), "--config", str(config), "--interval", "1h"]
     args += ["--shard-lease", "conveyor", "--shard-lease-duration", "3s"]
+    port = free_port()
+    token = tmp_path / "token"
+    token.write_text("a-token-from-a-mounted-secret\n")
+    args += ["--listen", f"127.0.0.1:{port}", "--token-file", str(token)]
+    args += ["--shard-advertise", f"http://127.0.0.1:{port}"]
 
     async def go() -> None:
         async with emulated() as emu:
@@ -88,6 +96,12 @@ def test_sharded_daemon_holds_its_lease_reconciles_and_releases_on_sigterm(
                 lease = emu.emulator.objects[LEASES, "conveyor", "conveyor-reconciler-reconciler-0"]
                 assert lease["spec"]["holderIdentity"].startswith("reconciler-0_")
                 assert lease["metadata"]["labels"] == {"conveyor.dev/shard-group": "reconciler"}
+                endpoint = lease["metadata"]["annotations"]["conveyor.dev/endpoint"]
+                assert endpoint == f"http://127.0.0.1:{port}"
+                bearer = {"Authorization": "Bearer a-token-from-a-mounted-secret"}
+                async with httpx.AsyncClient() as client:
+                    listed = await client.get(f"{endpoint}/apps", headers=bearer)
+                assert listed.status_code == 200 and "web" in listed.json()
             finally:
                 proc.send_signal(signal.SIGTERM)
                 assert await asyncio.wait_for(proc.wait(), 30) == 0
@@ -104,6 +118,33 @@ def test_shard_lease_is_refused_with_once_and_its_duration_without_it(tmp_path: 
     result = CliRunner().invoke(reconcile, [*apps, "--shard-lease-duration", "5s"])
     assert isinstance(result.exception, UserError)
     assert "only used with --shard-lease" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        (["--shard-lease", "ns", "--listen", "127.0.0.1:0"], "needs --shard-advertise"),
+        (["--shard-advertise", "http://10.0.0.1:8081"], "only used with --shard-lease"),
+        (["--shard-lease", "ns", "--shard-advertise", "http://10.0.0.1:1"], "there is no --listen"),
+        (
+            ["--shard-lease", "ns", "--listen", ":1", "--shard-advertise", "10.0.0.1:8081"],
+            "give http://HOST:PORT",
+        ),
+        (["--token-file", "TOKEN"], "does not run"),
+        (["--token-file", "SHORT", "--listen", "127.0.0.1:0"], "shorter than 16"),
+    ],
+)
+def test_listen_options_that_cannot_work_together_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str], refusal: str
+) -> None:
+    monkeypatch.setenv("POD_NAME", "reconciler-0")
+    (tmp_path / "token").write_text("x" * 32)
+    (tmp_path / "short").write_text("x\n")
+    files = {"TOKEN": str(tmp_path / "token"), "SHORT": str(tmp_path / "short")}
+    args = ["--apps", str(tmp_path), *(files.get(a, a) for a in given)]
+    result = CliRunner().invoke(reconcile, args)
+    assert isinstance(result.exception, UserError), result.output
+    assert refusal in str(result.exception)
 
 
 def test_a_short_lease_duration_and_a_bad_pod_name_are_refused(

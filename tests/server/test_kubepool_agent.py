@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conveyor.ci.kubepool_config import parse_config
-from conveyor.ci.kubepool_pods import WORK_DIR, runner_pod
+from conveyor.ci.kubepool_config import CaBundle, parse_config
+from conveyor.ci.kubepool_job import WORK_DIR, JobPod
+from conveyor.ci.kubepool_pods import NO_JOB, runner_pod
 from tests.server.conftest import Server, free_port, make_server, push_workflows
 
 WORKFLOW = """on: push
@@ -24,9 +25,16 @@ jobs:
 
 
 def pod_command(
-    server: Server, tmp_path: Path, unit_id: int | None, *, sidecars: bool = False
+    server: Server,
+    tmp_path: Path,
+    unit_id: int | None,
+    *,
+    job: JobPod = NO_JOB,
+    paths: dict[str, str] | None = None,
+    ca: CaBundle | None = None,
 ) -> list[str]:
-    """The runner container's argv, as the pool writes it, runnable here."""
+    """The runner container's argv, as the pool writes it, runnable here (`paths`: more
+    paths of the pod to replace, besides the work directory)."""
     config = parse_config(
         {"server": server.url, "templates": [{"name": "k", "labels": ["k8s"], "image": "i"}]},
         where="test",
@@ -37,12 +45,14 @@ def pod_command(
         pool_id="p",
         server=config.server,
         unit_id=unit_id,
-        sidecars=[{"name": "svc-web", "image": "x"}] if sidecars else [],
+        job=job,
+        ca=ca,
     )
     agent = pod["spec"]["containers"][0]
     assert agent["env"][0]["name"] == "CONVEYOR_TOKEN"
     argv = [str(Path(sys.executable).parent / agent["command"][0]), *agent["command"][1:]]
-    return [*argv, *(str(tmp_path / "work") if a == WORK_DIR else a for a in agent["args"])]
+    moved = {WORK_DIR: str(tmp_path / "work"), **(paths or {})}
+    return [*argv, *(moved.get(a, a) for a in agent["args"])]
 
 
 def run_pod(argv: list[str], token: str) -> None:
@@ -126,7 +136,10 @@ def test_a_job_pod_reaches_its_services_on_localhost_without_starting_them(
         text = SIDECAR.replace("PORT", str(port))
         push_workflows(server, tmp_path, "acme/kp", {".github/workflows/k.yml": text})
         [unit] = run_of(server)["units"]
-        argv = pod_command(server, tmp_path, int(unit["id"]), sidecars=True)
+        services = JobPod(
+            containers=({"name": "svc-web", "image": "x"},), agent_args=("--sidecar-services",)
+        )
+        argv = pod_command(server, tmp_path, int(unit["id"]), job=services)
         assert argv[-1] == "--sidecar-services"
         run_pod(argv, token)
         run_id = int(server.runs("acme/kp")[0]["id"])

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from conveyor.ci.kubepool_pods import WORK_DIR
+from conveyor.ci.kubepool_job import WORK_DIR
 from tests.ci.kubeemu import PODS, SECRETS, cluster_in_thread, objects, set_phase
 from tests.server.conftest import make_server, push_workflows
 

@@ -40,6 +40,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "notifications",
         "Notification deliveries and their attempts.",
     ),
+    "seal": ("conveyor.app.cmd_seal", "seal", "Seal a Secret (Bitnami Sealed Secrets); keys."),
+    "secrets": ("conveyor.app.cmd_secrets", "secrets", "Encrypt and decrypt SOPS files (age)."),
 }
 
 EXIT_USER_ERROR = 2

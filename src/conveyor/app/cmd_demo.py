@@ -4,6 +4,7 @@ commit to demo/app → CI run → image in the registry → promoted to dev → 
 version → promoted to staging → staging serves it → prod waits for an approval (and still
 serves the old version) → approve → prod serves it → a prod container killed by hand is
 healed → `conveyor app rollback demo-prod --revert` brings the previous version back.
+With tracing configured (OTEL_EXPORTER_OTLP_ENDPOINT), it ends with the commit's trace id.
 Each stage prints what it saw and how long it took; the first stage that does not happen
 in time stops the tour with what was seen instead (exit code 1).
 """
@@ -14,11 +15,13 @@ from pathlib import Path
 
 import click
 
-from conveyor.app import platform
-from conveyor.app.tour import Tour, TourError
+from conveyor.app import platform, tracing
+from conveyor.app.tour import Pushed, Tour, TourError
+from conveyor.core.tracing import commit_trace
 
 
-def run_tour(tour: Tour, *, version: str | None = None) -> None:
+def run_tour(tour: Tour, *, version: str | None = None) -> Pushed:
+    """The tour's stages in order; the commit it pushed."""
     before = {env: tour.served(env) for env in tour.info.environments}
     pushed = tour.commit(version)
     run = tour.wait_run(pushed.sha)
@@ -35,6 +38,7 @@ def run_tour(tour: Tour, *, version: str | None = None) -> None:
     tour.wait_healed("prod", killed, pushed.version)
     tour.rollback_revert("prod")
     tour.wait_served("prod", before["prod"], why=f"rolled back: prod serves {before['prod']}")
+    return pushed
 
 
 @click.command("demo")
@@ -45,7 +49,7 @@ def demo(state_dir: Path | None, version: str | None, timeout: float) -> None:
     """Run the scripted tour against `conveyor up`: commit → CI → dev → staging → prod."""
     tour = Tour(platform.load(state_dir), timeout=timeout, echo=click.echo)
     try:
-        run_tour(tour, version=version)
+        pushed = run_tour(tour, version=version)
     except TourError as exc:
         click.echo(f"✗ {exc}", err=True)
         raise SystemExit(1) from exc
@@ -53,6 +57,9 @@ def demo(state_dir: Path | None, version: str | None, timeout: float) -> None:
         tour.close()
     total = sum(step.seconds for step in tour.steps)
     click.echo(f"\nThe whole loop ran in {total:.1f}s. See it all with `conveyor status`.")
+    if tracing.endpoint():  # issue 17: the commit's trace, as the platform exported it
+        trace = commit_trace(pushed.sha).trace_id
+        click.echo(f"Its trace, from the push to prod: trace id {trace:032x}")
 
 
 if __name__ == "__main__":

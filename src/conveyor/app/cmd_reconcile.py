@@ -11,7 +11,10 @@ do. What it started keeps running after it exits: containers, and the Podman tar
 Service proxy (a detached process), until a later pass, the daemon or `conveyor down`.
 
 `--shard-lease NAMESPACE` runs this process as one of several replicas that share the apps
-through Kubernetes Leases (app/shardlease, `reconcile.membership`).
+through Kubernetes Leases (app/shardlease, `reconcile.membership`); with `--listen`, each
+replica answers for every app, forwarding to the owner (app/shardroute).
+`--token-file` gives `--listen` a bearer token from a file (a mounted Secret the server's
+`--refresh-token-file` reads too) instead of a new random one per start.
 
 `open_world()` is shared with `conveyor app …` (cmd_app), which works against the same
 state file; the apps and config last used are remembered in the store's settings. With
@@ -35,7 +38,7 @@ from typing import Any
 
 import click
 
-from conveyor.app import daemonlink, reconcilerhttp, shardlease
+from conveyor.app import daemonlink, reconcilerhttp, shardlease, shardroute, tracing
 from conveyor.core.errors import UserError
 from conveyor.notify.config import load_notifications
 from conveyor.notify.notifier import Notifier
@@ -52,6 +55,7 @@ from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.settle import Outcome, Settled, settle
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
+from conveyor.reconcile.unseal import Unsealer
 from conveyor.store import Store
 from conveyor.targets.base import Target
 from conveyor.targets.memory import MemoryTarget
@@ -147,6 +151,7 @@ def open_world(
             store=store,
             sources=Sources(config.cache),
             health=Checker(config.health),
+            unsealer=Unsealer.from_config(config, state_root),
         )
         world = World(config=config, store=store, env=env, apps_source=apps)
         if notify:
@@ -186,7 +191,11 @@ def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
 
 
 async def _loop(
-    world: World, interval: float, listen: str | None, shard: Membership | None = None
+    world: World,
+    interval: float,
+    listen: str | None,
+    shard: Membership | None = None,
+    token: str | None = None,
 ) -> None:
     control = Loop(await world.reconciler(sharded=shard is not None), shard=shard)
     stop = asyncio.Event()
@@ -200,8 +209,9 @@ async def _loop(
     server: asyncio.Server | None = None
     daemon: daemonlink.Daemon | None = None
     if listen:
-        token = daemonlink.new_token()
-        server, url = await reconcilerhttp.listen(control, listen, token)
+        token = token or daemonlink.new_token()
+        router = None if shard is None else shardroute.Router(shard, control.reconciler, token)
+        server, url = await reconcilerhttp.listen(control, listen, token, router=router)
         token_file = Path(world.config.cache).parent / "reconciler.token"
         daemon = daemonlink.publish(world.store, url, token_file, token)
     try:
@@ -303,6 +313,12 @@ async def close_targets(world: World) -> None:
     help="Serve /healthz, and with a bearer token (written 0600 beside the cache) /metrics, "
     "refresh triggers and `conveyor app` commands, on HOST:PORT.",
 )
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --listen: read its bearer token from this file (e.g. a mounted Secret) "
+    "instead of making a new one at each start.",
+)
 @shardlease.options
 def reconcile(
     *,
@@ -314,16 +330,22 @@ def reconcile(
     interval: str,
     as_json: bool,
     listen: str | None,
+    token_file: Path | None,
     shard_lease: str | None,
     shard_lease_duration: str | None,
+    shard_advertise: str | None,
 ) -> None:
     """Make every environment match the config repo: sync, prune, self-heal, report."""
     seconds = parse_duration(interval)
     wait = parse_duration(timeout, where="--timeout: ")
-    shard = shardlease.from_options(shard_lease, shard_lease_duration, once=once)
+    token = daemonlink.read_token(token_file, listen=listen, once=once)
+    shard = shardlease.from_options(
+        shard_lease, shard_lease_duration, once=once, listen=listen, advertise=shard_advertise
+    )
+    tracing.setup("reconciler")  # issue 17: only with an OTLP endpoint configured
     with open_world(apps=apps, config_path=config_path, state=state, notify=True) as world:
         if not once:
-            asyncio.run(_loop(world, seconds, listen, shard))
+            asyncio.run(_loop(world, seconds, listen, shard, token))
             return
         settled = asyncio.run(_once(world, wait))
     if as_json:

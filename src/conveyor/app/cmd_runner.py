@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+from conveyor.app import tracing
+
 
 @click.command("runner")
 @click.option("--server", "server_url", required=True, help="The Conveyor server URL.")
@@ -57,6 +59,19 @@ import click
     help="The job's services run as other containers of this pod, on localhost "
     "(set by the Kubernetes runner pool).",
 )
+@click.option(
+    "--sibling-job-container",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The job's container is another container of this pod, running Conveyor's "
+    "executor loop on this control directory (set by the Kubernetes runner pool).",
+)
+@click.option(
+    "--no-job-containers",
+    is_flag=True,
+    help="Take no job with services or a job container (a warm pod of the Kubernetes "
+    "runner pool, which has no containers for them).",
+)
 def runner(  # noqa: PLR0917 - click passes options positionally
     server_url: str,
     token_file: Path | None,
@@ -68,9 +83,13 @@ def runner(  # noqa: PLR0917 - click passes options positionally
     ca_file: Path | None,
     unit: int | None,
     sidecar_services: bool,
+    sibling_job_container: Path | None,
+    no_job_containers: bool,
 ) -> None:
     """Take runs whose runs-on labels this runner has, from a Conveyor server."""
     from conveyor.ci.agent import TokenError, read_token, serve
+    from conveyor.clients import tls
+    from conveyor.clients.errors import ClientError
 
     if token_argument is not None:
         raise click.UsageError(
@@ -82,8 +101,13 @@ def runner(  # noqa: PLR0917 - click passes options positionally
         token = read_token(token_file)
     except TokenError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        tls.verify(ca_file)  # a CA file that is not a readable PEM stops the agent now
+    except ClientError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ca-file") from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    tracing.trace_logs()  # issue 17: its spans go to the server with each job's result
     wanted = [label.strip() for label in labels.split(",") if label.strip()]
     directory = work or Path(tempfile.mkdtemp(prefix="conveyor-runner-"))
     with contextlib.suppress(KeyboardInterrupt):
@@ -98,5 +122,7 @@ def runner(  # noqa: PLR0917 - click passes options positionally
                 ca_file=ca_file,
                 unit=unit,
                 sidecar_services=sidecar_services,
+                sibling_job_container=sibling_job_container,
+                no_job_containers=no_job_containers,
             )
         )

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from conveyor.app import tracing
+
 
 @click.command("server")
 @click.option(
@@ -169,6 +171,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
     except KubePoolConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--runner-pool") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tracing.setup("server")  # issue 17: only with an OTLP endpoint configured
     secret = webhook_secret_file.read_text().strip() if webhook_secret_file else ""
     config = ServerConfig(
         data_dir=data,

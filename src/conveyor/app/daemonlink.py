@@ -9,7 +9,9 @@ reconciler in-process, which would drive the same targets beside it (two control
 one Podman host fight). `find` returns None when no daemon is
 recorded, its process is gone, or the token file is unreadable or not private; the
 caller then acts in-process as before. `call` raises a `UserError` with the daemon's
-own message on a refusal. Used by `app/cmd_reconcile.py` (publish/withdraw) and
+own message on a refusal. A daemon started with `--token-file` (the chart: a Secret the
+server mounts too) uses that token (`read_token`) instead of a new one; the file beside the
+cache still gets a copy. Used by `app/cmd_reconcile.py` (read_token/publish/withdraw) and
 `app/cmd_app.py` (find/call).
 """
 
@@ -40,6 +42,24 @@ class Daemon:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def read_token(path: Path | None, *, listen: str | None, once: bool) -> str | None:
+    """`--token-file`'s token (None without it); refused without `--listen` or empty."""
+    if path is None:
+        return None
+    if listen is None or once:
+        raise UserError(
+            "--token-file is the bearer token of --listen, which this command does not run",
+            hint="add --listen HOST:PORT (and drop --once), or drop --token-file",
+        )
+    token = path.read_text().strip()
+    if len(token) < 16:
+        raise UserError(
+            f"--token-file {path}: the token is empty or shorter than 16 characters",
+            hint="write a long random token there, e.g. `openssl rand -hex 32`",
+        )
+    return token
 
 
 def publish(store: Store, url: str, token_file: Path, token: str) -> Daemon:

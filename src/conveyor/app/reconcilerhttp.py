@@ -3,7 +3,9 @@
 - `GET /healthz`: liveness, the only route without the daemon's bearer token.
 - `GET /metrics`: Prometheus text.
 - `GET /apps`: every application's status (what `conveyor app get --json` shows), as a
-  JSON object by name: the web UI's board and application list read it.
+  JSON object by name: the web UI's board and application list read it. A sharded
+  replica answers the apps it owns from its run state and the others from the store,
+  as their owners last wrote them.
 - `POST /refresh/APP` and `POST /refresh?repo=URL`: queue a reconcile at once (what the
   server's push hook calls, with the token from `--refresh-token-file`; answers 202
   before the work).
@@ -22,7 +24,9 @@
 Every connection has `READ_TIMEOUT` seconds for its request head and at most
 `MAX_HEAD_BYTES` / `MAX_HEADERS` of it (408 / 431 otherwise), and `WRITE_TIMEOUT` to take
 its reply (issue 12, finding 16). Built by `app.cmd_reconcile._loop` with the token
-`daemonlink.publish` records.
+`daemonlink.publish` records. Sharded (`--shard-lease`), a request about an app another
+replica owns is forwarded to it, and a refresh by repository is passed on to every
+replica (`app.shardroute`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from conveyor.app import reconcilerviews
+from conveyor.app import reconcilerviews, shardroute
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.reconciler import Reconciler
@@ -76,7 +80,12 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[list[str], dict[str,
 
 
 async def listen(
-    loop: Loop, address: str, token: str, *, read_timeout: float = READ_TIMEOUT
+    loop: Loop,
+    address: str,
+    token: str,
+    *,
+    read_timeout: float = READ_TIMEOUT,
+    router: shardroute.Router | None = None,
 ) -> tuple[asyncio.Server, str]:
     """Serve on `address` (HOST:PORT, port 0 picks one); the server and its base URL.
 
@@ -101,7 +110,7 @@ async def listen(
                 await _discard(reader, writer)
                 return
             method, path = request[:2] if len(request) >= 2 else ("", "")
-            await _reply(writer, await route(loop, method, path, headers, token))
+            await _reply(writer, await route(loop, method, path, headers, token, router=router))
         except (ConnectionError, TimeoutError):
             pass  # the client went away or stopped reading: nothing left to tell it
         finally:
@@ -120,6 +129,8 @@ async def route(
     path: str,
     headers: dict[str, str],
     token: str,
+    *,
+    router: shardroute.Router | None = None,
 ) -> Reply:
     reconciler = loop.reconciler
     if method == "GET" and path == "/healthz":
@@ -127,6 +138,8 @@ async def route(
     given = headers.get("authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), token.encode()):
         return _json("401 Unauthorized", {"error": "a valid bearer token is required"})
+    if router is not None and (forwarded := await router.elsewhere(method, path, headers)):
+        return forwarded
     if method == "GET" and path == "/metrics":
         return "200 OK", TEXT, reconciler.env.metrics.render().encode()
     if method == "GET" and path == "/apps":
@@ -140,6 +153,8 @@ async def route(
     if method == "POST" and path.startswith("/refresh?"):
         for repo in urllib.parse.parse_qs(path.partition("?")[2]).get("repo", []):
             loop.trigger_repo(repo)
+        if router is not None and not headers.get(shardroute.FORWARDED):
+            router.fan_out(path)  # the other replicas trigger the apps they own
         return "202 Accepted", TEXT, b"refresh queued\n"
     if method == "GET" and path.startswith("/apps/"):
         status, body = await reconcilerviews.answer(reconciler, path)
@@ -155,9 +170,18 @@ async def route(
 
 
 def _statuses(reconciler: Reconciler) -> dict[str, Any]:
-    """Each known app's status; an app not reconciled yet (no runtime) is left out."""
+    """Each known app's status: from the run state for the apps this process owns (all,
+    unless sharded), from the store for the others (their owners write it after each
+    reconcile; an app never reconciled has none and is left out)."""
     out: dict[str, Any] = {}
-    for name in sorted(reconciler.apps):
+    names = sorted(reconciler.apps)
+    owned = set(reconciler.owned())
+    stored = reconciler.env.store.all_statuses() if owned != set(names) else {}
+    for name in names:
+        if name not in owned:
+            if name in stored:
+                out[name] = stored[name]
+            continue
         try:
             out[name] = reconciler.status(name)
         except KeyError:

@@ -7,6 +7,10 @@ it on `main` as one commit, and pushes it over HTTP with the admin token (sent a
 through git's environment, never in a URL or a log). A repository whose `main` already
 exists is left alone, so a restart never rewrites history.
 
+Files named `*.sops.yaml` that are not encrypted yet are encrypted with SOPS for
+`age_recipients` before the commit (the demo's Secret: the hosted config repo holds only its
+ciphertext; issue 17); seeding such a file without a recipient is refused.
+
 `seed_image(...)` builds the demo app as `<registry>/demo/app:seed` FROM the local busybox
 base and pushes it, so every environment runs something before the first CI run.
 
@@ -16,20 +20,25 @@ Called by `conveyor.app.cmd_up` (and the end-to-end test through it).
 from __future__ import annotations
 
 import base64
+import datetime
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from conveyor.clients.podman import Podman
 from conveyor.clients.podman_images import ensure_busybox_image
+from conveyor.clients.sops import document, files
+from conveyor.clients.sops.tree import Rules
 from conveyor.core.errors import ConveyorError
 
 #: The values the examples are written with (valid as they stand), replaced at seed time.
 DEFAULT_REGISTRY = "127.0.0.1:5000"
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+DEFAULT_AGE_KEY_FILE = "/etc/conveyor/sops-age.key"  # the demo apps' spec.decryption.keyFile
+SOPS_SUFFIX = ".sops.yaml"
 SEED_TAG = "seed"
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "Conveyor",
@@ -93,6 +102,7 @@ def seed_repo(
     *,
     token: str,
     substitutions: Mapping[str, str],
+    age_recipients: Sequence[str] = (),
     message: str = "Seed from Conveyor's examples [skip ci]",
 ) -> str | None:
     """Push `source` as the first commit of `push_url`'s main; None if main already exists."""
@@ -108,6 +118,7 @@ def seed_repo(
                 changed = substitute(text, substitutions)
                 if changed != text:
                     path.write_text(changed)
+        encrypt_sops_files(tree, age_recipients)
         _git(["init", "-q", "-b", "main"], cwd=tree, env=env)
         _git(["add", "-A"], cwd=tree, env=env)
         _git(["commit", "-q", "-m", message], cwd=tree, env=env)
@@ -118,6 +129,21 @@ def seed_repo(
             token=token,
         )
         return _git(["rev-parse", "HEAD"], cwd=tree, env=env).strip()
+
+
+def encrypt_sops_files(tree: Path, recipients: Sequence[str]) -> None:
+    """Encrypt every `*.sops.yaml` under `tree` not encrypted yet, as `conveyor secrets
+    encrypt` does (Flux's `data`/`stringData` rule)."""
+    now = datetime.datetime.now(datetime.UTC)
+    rules = Rules(encrypted_regex="^(data|stringData)$")
+    for path in sorted(tree.rglob("*" + SOPS_SUFFIX)):
+        doc = files.load(path.read_text(), source=path.name)
+        if document.is_encrypted(doc):
+            continue
+        if not recipients:
+            raise SeedError(f"{path.name} would be committed in clear: no age recipient given")
+        out = document.encrypt(doc, recipients, rules=rules, now=now, source=path.name)
+        path.write_text(files.dump(out, as_json=False))
 
 
 async def seed_image(app_dir: Path, registry: str, podman: Podman) -> str:

@@ -4,7 +4,8 @@ environments, through the REST API (`conveyor.app.api`) and Git over HTTP.
 `seed_platform(info, examples)` creates `demo/app` and `demo/config`, pushes their seed
 content (`conveyor.app.seed`; existing repositories are left alone), and (idempotently,
 on every start) sets what the demo's workflows read: variables `REGISTRY`, `CONFIG_REPO`,
-`DEV_URL`/`STAGING_URL`/`PROD_URL`; secrets `CONFIG_REPO_TOKEN`, `REGISTRY_USERNAME`,
+`DEV_URL`/`STAGING_URL`/`PROD_URL`; the demo's age key for its SOPS-encrypted Secret
+(`sops_key_file`, made once); secrets `CONFIG_REPO_TOKEN`, `REGISTRY_USERNAME`,
 `REGISTRY_PASSWORD`; environments dev and staging (no rules) and prod (one required
 reviewer: the admin). Called by `conveyor.app.cmd_up`.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from conveyor.app import seed
 from conveyor.app.api import Api
 from conveyor.app.platform import PlatformInfo
+from conveyor.clients.sops import agekeys
 
 ADMIN = "admin"
 
@@ -26,13 +28,25 @@ def admin_token_file(state_dir: Path) -> Path:
     return state_dir / "server" / "admin-token"
 
 
+def sops_key_file(state_dir: Path) -> Path:
+    """The demo's age identity (issue 17): `conveyor up` makes it (0600) on its first start;
+    the demo's Secret is encrypted for it and the demo apps' `spec.decryption` names it."""
+    return state_dir / "sops" / "age.key"
+
+
 def _substitutions(info: PlatformInfo) -> dict[str, str]:
-    return {seed.DEFAULT_REGISTRY: info.registry, seed.DEFAULT_SERVER: info.server_url}
+    key_file = str(sops_key_file(Path(info.state_dir)))
+    return {
+        seed.DEFAULT_REGISTRY: info.registry,
+        seed.DEFAULT_SERVER: info.server_url,
+        seed.DEFAULT_AGE_KEY_FILE: key_file,
+    }
 
 
 def seed_platform(info: PlatformInfo, examples: Path) -> list[str]:
     """Create and seed the demo repositories; set the demo's settings. Returns what was seeded."""
     token = info.token()
+    recipient = agekeys.ensure_key_file(sops_key_file(Path(info.state_dir)))
     seeded = []
     with Api(info.server_url, token) as api:
         for repo in (info.config_repo, info.app_repo):
@@ -44,6 +58,7 @@ def seed_platform(info: PlatformInfo, examples: Path) -> list[str]:
                 info.git_url(repo),
                 token=token,
                 substitutions=_substitutions(info),
+                age_recipients=[recipient],
             )
             if sha is not None:
                 seeded.append(f"{repo}@{sha[:12]}")

@@ -8,9 +8,14 @@ labelled `conveyor.dev/shard-group=reconciler`, and reconciles the apps that
 * The pod name comes from `POD_NAME` (set it from the downward API) or the host name, which
   is the pod name in Kubernetes; the Lease holder is `<pod>_<random>`, so a restarted pod
   waits for its predecessor's Lease to expire rather than reusing it.
+* With `--listen`, `--shard-advertise URL` is required: the URL at which the other
+  replicas reach this one's endpoint (in a pod, `http://$(POD_IP):PORT`). It is written on
+  the Lease (`conveyor.dev/endpoint`) and requests about an app another replica owns are
+  forwarded there (app/shardroute).
 * The API server is reached as lightkube finds it: the pod's service account first, then
   `KUBECONFIG` or ~/.kube/config. The replica needs get, list, create, patch and delete on
-  `leases.coordination.k8s.io` in NAMESPACE.
+  `leases.coordination.k8s.io` in NAMESPACE (delete: its own on exit, and the Leases of
+  replicas that died, once long expired).
 
 Called by app/cmd_reconcile only.
 """
@@ -21,6 +26,7 @@ import os
 import re
 import secrets
 import socket
+import urllib.parse
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -31,7 +37,12 @@ from lightkube import AsyncClient, ConfigError, KubeConfig
 from conveyor.clients.kubelease import LeaseLock
 from conveyor.core.errors import UserError
 from conveyor.reconcile.appspec import parse_duration
-from conveyor.reconcile.membership import GROUP_LABEL, LEASE_PREFIX, Membership
+from conveyor.reconcile.membership import (
+    ENDPOINT_ANNOTATION,
+    GROUP_LABEL,
+    LEASE_PREFIX,
+    Membership,
+)
 
 GROUP = "reconciler"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -40,7 +51,14 @@ DEFAULT_DURATION = "15s"
 
 
 def options(command: F) -> F:
-    """The `--shard-lease` and `--shard-lease-duration` options of `conveyor reconcile`."""
+    """The `--shard-lease`, `--shard-lease-duration` and `--shard-advertise` options of
+    `conveyor reconcile`."""
+    command = click.option(
+        "--shard-advertise",
+        metavar="URL",
+        help="With --shard-lease and --listen: the http://HOST:PORT at which the other "
+        "replicas reach this one's --listen endpoint (e.g. http://$(POD_IP):8081).",
+    )(command)
     command = click.option(
         "--shard-lease-duration",
         help=f"With --shard-lease: how long a Lease lasts unrenewed (whole seconds, >= 3; "
@@ -55,14 +73,22 @@ def options(command: F) -> F:
     )(command)
 
 
-def from_options(namespace: str | None, duration: str | None, *, once: bool) -> Membership | None:
+def from_options(
+    namespace: str | None,
+    duration: str | None,
+    *,
+    once: bool,
+    listen: str | None = None,
+    advertise: str | None = None,
+) -> Membership | None:
     """The membership `--shard-lease` asks for, or None without it."""
     if namespace is None:
-        if duration is not None:
-            raise UserError(
-                "--shard-lease-duration is only used with --shard-lease",
-                hint="add --shard-lease NAMESPACE, or drop --shard-lease-duration",
-            )
+        for given, name in ((duration, "--shard-lease-duration"), (advertise, "--shard-advertise")):
+            if given is not None:
+                raise UserError(
+                    f"{name} is only used with --shard-lease",
+                    hint=f"add --shard-lease NAMESPACE, or drop {name}",
+                )
         return None
     if once:
         raise UserError(
@@ -70,7 +96,30 @@ def from_options(namespace: str | None, duration: str | None, *, once: bool) -> 
             hint="drop --once to run as a sharded replica, or --shard-lease for one pass",
         )
     seconds = parse_duration(duration or DEFAULT_DURATION, where="--shard-lease-duration: ")
-    return open_shard(namespace, seconds)
+    return open_shard(namespace, seconds, endpoint=advertised(listen, advertise))
+
+
+def advertised(listen: str | None, advertise: str | None) -> str:
+    """The endpoint to write on the Lease: `--shard-advertise`, required with `--listen`
+    (a replica's endpoint must reach the owner of any app) and useless without it."""
+    if listen is None:
+        if advertise is not None:
+            raise UserError(
+                "--shard-advertise names where --listen answers; there is no --listen",
+                hint="add --listen HOST:PORT, or drop --shard-advertise",
+            )
+        return ""
+    parts = urllib.parse.urlsplit(advertise or "")
+    if parts.scheme != "http" or not parts.hostname or parts.port is None or parts.path:
+        raise UserError(
+            f"--shard-advertise {advertise!r}: give http://HOST:PORT, where the other "
+            "replicas reach this one's --listen endpoint"
+            if advertise
+            else "--listen with --shard-lease needs --shard-advertise http://HOST:PORT: "
+            "requests about apps another replica owns are forwarded to it there",
+            hint="in a pod: --shard-advertise http://$(POD_IP):PORT, POD_IP from status.podIP",
+        )
+    return f"http://{parts.netloc}"
 
 
 def pod_name() -> str:
@@ -98,8 +147,9 @@ def kube_client(namespace: str, timeout: float = 10.0) -> AsyncClient:
     return AsyncClient(config=config, namespace=namespace, timeout=httpx2.Timeout(timeout))
 
 
-def open_shard(namespace: str, duration: float) -> Membership:
-    """This replica's membership of the reconciler group in `namespace`."""
+def open_shard(namespace: str, duration: float, *, endpoint: str = "") -> Membership:
+    """This replica's membership of the reconciler group in `namespace`; `endpoint` (where
+    its --listen answers) goes on its Lease."""
     seconds = int(duration)
     if seconds < 3 or seconds != duration:
         raise UserError(
@@ -114,5 +164,6 @@ def open_shard(namespace: str, duration: float) -> Membership:
         identity=f"{pod}_{secrets.token_hex(4)}",
         duration=seconds,
         labels={GROUP_LABEL: GROUP},
+        annotations={ENDPOINT_ANNOTATION: endpoint} if endpoint else None,
     )
     return Membership(lock, group=GROUP)

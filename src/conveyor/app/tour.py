@@ -45,6 +45,7 @@ class Step:
     name: str
     seconds: float
     detail: str
+    ended: float = 0.0  # time.time() when the step was seen done (the trace test's clock)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +87,9 @@ class Tour:
             value = action()
         except ConveyorError as exc:
             raise TourError(f"{name}: {exc}") from exc
-        step = Step(name=name, seconds=time.monotonic() - started, detail=detail(value))
+        step = Step(
+            name=name, seconds=time.monotonic() - started, detail=detail(value), ended=time.time()
+        )
         self.steps.append(step)
         self.echo(f"✓ {name} ({step.seconds:.1f}s){': ' + step.detail if step.detail else ''}")
         return value

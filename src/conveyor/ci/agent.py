@@ -96,9 +96,7 @@ class Client:
             try:
                 reply = await self.http.get(f"{self.server}{path}")
             except httpx.TransportError as exc:
-                log.warning(
-                    "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
-                )
+                log.warning("server unreachable (%s); retrying in %.1f s", _unreachable(exc), delay)
             else:
                 if reply.status_code == 404:
                     return None
@@ -115,7 +113,7 @@ class Client:
             try:
                 reply = await self.http.get(f"{self.server}/api/v1/runner/me")
             except httpx.TransportError as exc:
-                log.warning("server unreachable (%s); retrying in 1 s", type(exc).__name__)
+                log.warning("server unreachable (%s); retrying in 1 s", _unreachable(exc))
             else:
                 if reply.status_code < 500:
                     reply.raise_for_status()
@@ -134,9 +132,7 @@ class Client:
                 else:
                     reply = await self.http.post(f"{self.server}{path}", json=dict(body or {}))
             except httpx.TransportError as exc:
-                log.warning(
-                    "server unreachable (%s); retrying in %.1f s", type(exc).__name__, delay
-                )
+                log.warning("server unreachable (%s); retrying in %.1f s", _unreachable(exc), delay)
             else:
                 if reply.status_code < 500:
                     reply.raise_for_status()
@@ -217,6 +213,14 @@ class HttpReporter:
         )
 
 
+def _unreachable(exc: httpx.TransportError) -> str:
+    """Why a call failed, for the retry warning; an untrusted certificate says what to do."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        text += "; the server's certificate is not trusted: give --ca-file with its CA"
+    return text
+
+
 async def serve(
     server: str,
     token: str,
@@ -228,14 +232,20 @@ async def serve(
     ca_file: Path | None = None,
     unit: int | None = None,
     sidecar_services: bool = False,
+    sibling_job_container: Path | None = None,
+    no_job_containers: bool = False,
 ) -> None:
     """Poll, run, repeat (once with `ephemeral`). `name` and `labels` default to the
     registration's; given, the server checks them against it. `ca_file`: the CA that signed
     an https server's certificate, trusted by the agent's calls and by git's clones of the
     server. `unit`: take only that job unit (a Kubernetes runner pod made for it);
-    `sidecar_services`: the job's services are the pod's other containers, on localhost."""
-    if sidecar_services:
-        choose(Platform(sidecar_services=True))
+    `sidecar_services`: the job's services are the pod's other containers, on localhost;
+    `sibling_job_container`: the job container is one too, running the executor loop of
+    `runners.sibling_protocol` on this control directory (shared with it);
+    `no_job_containers`: take no job with services or a job container (a warm pod)."""
+    if sidecar_services or sibling_job_container:
+        control = str(sibling_job_container or "")
+        choose(Platform(sidecar_services=sidecar_services, job_container_control=control))
     client = Client(server, token, ca_file=ca_file)
     trusted = tls.git_environment(ca_file, server, os.environ)
     for gone in set(os.environ) - set(trusted):
@@ -249,7 +259,13 @@ async def serve(
     while True:
         assignment = await client.call(
             "/api/v1/runner/poll",
-            {"runner": name, "labels": list(labels), "ephemeral": ephemeral, "unit": unit},
+            {
+                "runner": name,
+                "labels": list(labels),
+                "ephemeral": ephemeral,
+                "unit": unit,
+                "containers": not no_job_containers,
+            },
         )
         if not assignment:
             continue
@@ -279,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ca-file", type=Path, default=None)
     parser.add_argument("--unit", type=int, default=None, help="take only this job unit")
     parser.add_argument("--sidecar-services", action="store_true")
+    parser.add_argument("--sibling-job-container", type=Path, default=None)
+    parser.add_argument("--no-job-containers", action="store_true")
     args = parser.parse_args(argv)
     try:
         token = read_token(args.token_file)
@@ -298,6 +316,8 @@ def main(argv: list[str] | None = None) -> None:
             ca_file=args.ca_file,
             unit=args.unit,
             sidecar_services=args.sidecar_services,
+            sibling_job_container=args.sibling_job_container,
+            no_job_containers=args.no_job_containers,
         )
     )
 

@@ -25,6 +25,7 @@ from conveyor.ci.model import UNFINISHED, ApprovalState, Conclusion, Run, Status
 from conveyor.ci.notices import run_failed
 from conveyor.ci.runworkflows import RunWorkflows
 from conveyor.ci.statuses import CommitStatuses
+from conveyor.ci.tracespans import run_concluded
 from conveyor.core.errors import ConveyorError
 
 log = logging.getLogger(__name__)
@@ -145,14 +146,16 @@ class Endings:
             run = self.ledger.run(run_id)
             if run.status == Status.COMPLETED:
                 return
+            finished = self.deps.clock()
             self.store.update_run(
                 run_id,
                 status=Status.COMPLETED,
                 conclusion=conclusion,
                 reason=reason,
-                finished=self.deps.clock(),
+                finished=finished,
             )
             self._end_parts(run, conclusion, reason)
+            run_concluded(self.ledger, run, conclusion, finished, self.store.pushed_at)
             if reason and not logged:
                 self.store.add_logs(run_id, [("", reason)])
             self.statuses.run(run, conclusion)

@@ -30,22 +30,18 @@ import contextlib
 import io
 import json
 import logging
-import os
 import re
-import shutil
-import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO, cast
 
+from conveyor.ci import jobtrace
 from conveyor.ci.artifacts import fetch_artifacts, pack_artifacts
+from conveyor.ci.clone import JOB_UMASK, clone
 from conveyor.ci.model import GateState
 from conveyor.ci.workspaces import DiskBound
-from conveyor.clients.tls import git_config_entry
 from conveyor.core.errors import ConveyorError
-from conveyor.core.gitargs import commit_id
 from conveyor.runners.host import HostRunner
 from conveyor.workflow.run.console import Console
 from conveyor.workflow.run.engine import run_all
@@ -133,81 +129,12 @@ class _Gate:
         await self.reporter.deployment(job_name, environment, url, result)
 
 
-JOB_UMASK = 0o022
-"""A job's files are made as on GitHub's runners (0644/0755), whatever the umask of the
-process running it (the server's is 077: `conveyor.server.datadir`)."""
-
 RETRY_DELAY_MAX = 3.0
 """The longest a runner waits between attempts to reach an unreachable server.
 
 A restarted server (`CIService.recover`) adds this to the heartbeat deadline of the runs
 remote runners hold, so a runner that was backing off is not failed for it.
 """
-
-
-def clone(source: str, sha: str, into: Path, *, token: str = "", attempts: int = 6) -> None:
-    """Clone `source` (a path or URL) into `into` and check out `sha` detached.
-
-    A server that is restarting refuses connections for a few seconds: the clone is retried
-    with backoff (1 + 2 + 4 + 4 + 4 s) before the run fails with git's message.
-    """
-
-    # the token goes through git's environment config, not argv (which `ps` shows)
-    # (appended to the entries the environment has: a runner's CA for https, issue 12 §17)
-    env = dict(os.environ)
-    if token:
-        env.update(git_config_entry(env, "http.extraHeader", f"Authorization: Bearer {token}"))
-    message = ""
-    done = subprocess.CompletedProcess[str]([], 1, "", "no attempt")
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(min(2 ** (attempt - 1), 4))
-            shutil.rmtree(into, ignore_errors=True)
-        done = subprocess.run(
-            ["git", "clone", "--quiet", "--no-checkout", "--end-of-options", source, str(into)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            umask=JOB_UMASK,
-        )
-        message = done.stderr.strip()
-        if done.returncode == 0 or not _transient(message):
-            break
-    if done.returncode != 0:
-        shown = message.replace(token, "***") if token else message
-        raise ConveyorError(f"cannot clone {source}: {shown}")
-    done = subprocess.run(
-        ["git", "-C", str(into), "checkout", "--quiet", "--detach", commit_id(sha)],
-        capture_output=True,
-        text=True,
-        check=False,
-        umask=JOB_UMASK,
-    )
-    if done.returncode != 0:
-        raise ConveyorError(f"cannot check out {sha[:12]}: {done.stderr.strip()}")
-
-
-#: what git prints when the server went away (refused, reset, or killed mid-transfer) or a
-#: proxy in front of it answered for it: retried, unlike a real refusal (401/403/404)
-_TRANSIENT = (
-    "connect",
-    " 502",
-    " 503",
-    " 504",
-    "rpc failed",
-    "transfer closed",
-    "empty reply from server",
-    "recv failure",
-    "connection reset",
-    "expected flush after ref listing",
-)
-
-
-def _transient(message: str) -> bool:
-    """Git could not reach the server (restarting), as opposed to a real refusal."""
-    lowered = message.lower()
-    return any(sign in lowered for sign in _TRANSIENT)
 
 
 async def execute(
@@ -222,7 +149,22 @@ async def execute(
 
     Heartbeats run from the first moment (the clone included) until the end; when the
     server answers "cancel" the job is cancelled (see the module docstring) and reported.
+    With a `traceparent` in the assignment, the job's spans go with the result (`jobtrace`).
     """
+    result = await jobtrace.traced(
+        assignment, lambda: _attempt(assignment, reporter, work_dir, token, heartbeat)
+    )
+    await reporter.complete(result)
+    return result
+
+
+async def _attempt(
+    assignment: Mapping[str, Any],
+    reporter: Reporter,
+    work_dir: Path,
+    token: str,
+    heartbeat: float,
+) -> dict[str, Any]:
     engine: list[Session] = []  # the engine's session, once the job reached it
     main = asyncio.ensure_future(_execute(assignment, reporter, work_dir, token, engine))
     stopped: list[bool] = []
@@ -247,7 +189,6 @@ async def execute(
         beat.cancel()
         if watch is not None:
             watch.cancel()
-    await reporter.complete(result)
     return result
 
 

@@ -13,13 +13,18 @@ through lightkube's `AsyncClient`. Every `interval` seconds one `step`:
    job pods whose job went to another runner and whose runner holds none (`scale`). A job's
    pod takes that job only (`conveyor runner --unit`): its containers are that job's.
 
+Warm pods (`min` > 0) are made before any job is known, so they have no containers for a
+job's services or job container: their agents run with `--no-job-containers` (the server
+hands them no such job), such jobs get a pod of their own first, and idle warm pods are
+deleted when `max` leaves no room for one (`make_room`; `min` is restored afterwards).
+
 A pod's runner is registered just in time (`Registrar`, the server's `Auth`), scoped to the
 job's repository (warm pods: the template's `scope`), with the template's labels; its
 credential goes into a Secret created with the pod and owner-referenced to it, so the
 cluster's garbage collector deletes it with the pod even if the pool is gone (the pool
-deletes it as well). A job whose `services:` cannot become a pod spec is failed at once with
-the reason (`ci.kubepool_pods`). Errors of the Kubernetes API end the step with a warning
-(the next step retries).
+deletes it as well). A job whose services or job container cannot become a pod spec is
+failed at once with the reason (`ci.kubepool_job`). Errors of the Kubernetes API end the
+step with a warning (the next step retries).
 """
 
 from __future__ import annotations
@@ -34,21 +39,16 @@ from typing import Any, Protocol
 
 import httpx2
 from lightkube import AsyncClient
-from lightkube.codecs import from_dict
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod, Secret
-from lightkube.types import PatchType
 
 from conveyor.ci.kubepool_config import KubePoolConfig, PodTemplate
+from conveyor.ci.kubepool_fields import PodSpecError
+from conveyor.ci.kubepool_job import job_pod, needs_containers
 from conveyor.ci.kubepool_pods import (
+    NO_JOB,
     POOL_LABEL,
     TEMPLATE_LABEL,
-    PodSpecError,
-    owner_reference,
-    runner_pod,
     secret_name,
-    services_containers,
-    token_secret,
 )
 from conveyor.ci.kubepool_status import (
     FINISHED,
@@ -59,10 +59,12 @@ from conveyor.ci.kubepool_status import (
     why_ended,
     why_waiting,
 )
+from conveyor.ci.kubepool_writer import PodWriter
 from conveyor.ci.model import Conclusion, Status, Unit
 from conveyor.ci.runnerscope import covers
 from conveyor.ci.service import CIService
 from conveyor.ci.triggers import labels_match
+from conveyor.workflow.model import Job
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,10 @@ class KubePool:
         self.registrar, self.pool_id, self.interval = registrar, pool_id, interval
         self.clock = clock
         self.started: dict[str, float] = {}  # job pods by name: when first seen Pending
+        revoke = service.store.access.revoke_token
+        self.writer = PodWriter(
+            client, pool_id=pool_id, server=config.server, revoke=revoke, ca=config.ca_bundle
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -180,8 +186,8 @@ class KubePool:
         """Revoke the pod's runner (its credential stops working), then delete pod and Secret."""
         name, namespace = name_of(pod), pod["metadata"].get("namespace") or self._namespace(pod)
         self.service.store.access.revoke_token(name)
-        await self._delete(Pod, name, namespace)
-        await self._delete(Secret, secret_name(name), namespace)
+        await self.writer.delete(Pod, name, namespace)
+        await self.writer.delete(Secret, secret_name(name), namespace)
 
     async def scale(
         self,
@@ -191,7 +197,8 @@ class KubePool:
         busy: set[str],
     ) -> None:
         """Start pods for `wanted` and warm ones up to `min`, within `max`; delete idle job
-        pods whose job another runner took (or that ended)."""
+        pods whose job another runner took (or that ended), and idle warm pods when a job
+        with containers has no room (warm pods take no such job: `make_room`)."""
         still_queued = {u.id for u in self.service.parts.ledger.units(status=(Status.QUEUED,))}
         for pod in list(mine):
             held = unit_of(pod)
@@ -201,6 +208,8 @@ class KubePool:
                 )
                 await self.remove(pod)
                 mine.remove(pod)
+        wanted = sorted(wanted, key=lambda u: not self._needs_containers(u))
+        await self.make_room(template, mine, wanted, busy)
         room = template.maximum - len(mine)
         for unit in wanted[: max(room, 0)]:
             await self.launch(template, unit)
@@ -209,11 +218,30 @@ class KubePool:
         for _ in range(min(template.minimum - warm, room)):
             await self.launch(template, None)
 
+    async def make_room(
+        self, template: PodTemplate, mine: list[dict[str, Any]], wanted: list[Unit], busy: set[str]
+    ) -> None:
+        """Delete idle warm pods while a job that needs containers (services or a job
+        container, which only a pod made for it has) would otherwise find `max` reached."""
+        room = max(template.maximum - len(mine), 0)
+        short = sum(1 for u in wanted if self._needs_containers(u)) - room
+        idle = [p for p in mine if unit_of(p) is None and name_of(p) not in busy]
+        for pod in idle[: max(short, 0)]:
+            log.info(
+                "warm runner pod %s: deleted to make room for a job with containers", name_of(pod)
+            )
+            await self.remove(pod)
+            mine.remove(pod)
+
+    def _needs_containers(self, unit: Unit) -> bool:
+        job = _job(self.service, unit)
+        return job is not None and needs_containers(job)
+
     async def launch(self, template: PodTemplate, unit: Unit | None) -> None:
         """Register a runner and start its pod (with its Secret); for `unit`'s job, scoped to
-        its repository and with its services; a job that cannot be translated fails."""
+        its repository and with its containers; a job that cannot be translated fails."""
         scope = template.scope
-        sidecars: list[dict[str, Any]] = []
+        parts = NO_JOB
         if unit is not None:
             run = self.service.parts.ledger.run(unit.run_id)
             scope = f"repo:{run.repo}"
@@ -221,7 +249,7 @@ class KubePool:
                 return  # outside the template's scope: another runner's job
             try:
                 job = _job(self.service, unit)
-                sidecars = services_containers(job) if job is not None else []
+                parts = job_pod(job) if job is not None else NO_JOB
             except PodSpecError as exc:
                 self._refuse(unit, str(exc))
                 return
@@ -230,47 +258,7 @@ class KubePool:
             runner, labels=template.labels, scope=scope, by=REGISTERED_BY
         )
         unit_id = None if unit is None else unit.id
-        await self._start(template, runner, token, unit_id, sidecars)
-
-    async def _start(
-        self,
-        template: PodTemplate,
-        runner: str,
-        token: str,
-        unit_id: int | None,
-        sidecars: list[dict[str, Any]],
-    ) -> None:
-        """Secret first (the pod's container needs it), then the pod, then the Secret's
-        owner reference to the pod's uid; a pod that cannot be created takes the rest back."""
-        secret = token_secret(template, runner=runner, pool_id=self.pool_id, token=token)
-        await self.client.create(from_dict(secret))
-        manifest = runner_pod(
-            template,
-            runner=runner,
-            pool_id=self.pool_id,
-            server=self.config.server,
-            unit_id=unit_id,
-            sidecars=sidecars,
-        )
-        try:
-            pod = await self.client.create(from_dict(manifest))
-        except ApiError:
-            self.service.store.access.revoke_token(runner)
-            await self._delete(Secret, secret_name(runner), template.namespace)
-            raise
-        uid = pod.metadata.uid if pod.metadata is not None else None
-        if uid:
-            patch = {"metadata": {"ownerReferences": [owner_reference(runner, uid)]}}
-            await self.client.patch(
-                Secret,
-                secret_name(runner),
-                patch,
-                namespace=template.namespace,
-                patch_type=PatchType.MERGE,
-            )
-        else:
-            log.warning("pod %s has no uid: its Secret is deleted by the pool only", runner)
-        log.info("runner pod %s started in %s (job unit %s)", runner, template.namespace, unit_id)
+        await self.writer.start(template, runner, token, unit_id, parts)
 
     def _refuse(self, unit: Unit, reason: str) -> None:
         log.warning(
@@ -283,15 +271,8 @@ class KubePool:
         found = [t.namespace for t in self.config.templates if t.name == template]
         return found[0] if found else "default"
 
-    async def _delete(self, kind: type[Pod] | type[Secret], name: str, namespace: str) -> None:
-        try:
-            await self.client.delete(kind, name, namespace=namespace)
-        except ApiError as exc:
-            if exc.status.code != 404:  # already gone is what we wanted
-                raise
 
-
-def _job(service: CIService, unit: Unit) -> Any:
+def _job(service: CIService, unit: Unit) -> Job | None:
     run = service.parts.ledger.run(unit.run_id)
     workflow = service.parts.runners.workflows.of(run)
     return next((j for j in workflow.jobs if j.id == unit.job_id), None)

@@ -5,6 +5,9 @@ types, naming the file and the field) into frozen values that `ci.kubepool` and
 `ci.kubepool_pods` use. A file looks like::
 
     server: https://conveyor.example       # the URL the pods' agents reach the server at
+    caBundle: {configMap: conveyor-ca, key: ca.crt}  # optional: the CA of a private https
+                                            # server's certificate (or secret: NAME), given
+                                            # to the pods' agents as --ca-file
     kubeconfig: /etc/conveyor/kubeconfig    # optional; with context: optional too; neither:
     context: ci-cluster                     # in-cluster (service account), else ~/.kube/config
     templates:
@@ -15,6 +18,7 @@ types, naming the file and the field) into frozen values that `ci.kubepool` and
         resources: {limits: {cpu: "2", memory: 4Gi}}
         nodeSelector: {kubernetes.io/os: linux}
         serviceAccountName: runner          # optional
+        imagePullSecrets: [registry-login]  # optional: Secrets the pods' images are pulled with
         min: 0
         max: 10
         scope: org:acme                     # required when min > 0 (warm pods)
@@ -55,6 +59,7 @@ class PodTemplate:
     resources: Mapping[str, Any] = field(default_factory=dict)
     node_selector: Mapping[str, str] = field(default_factory=dict)
     service_account: str = ""
+    image_pull_secrets: tuple[str, ...] = ()
     minimum: int = 0
     maximum: int = 1
     scope: str = ""  # the registration scope of warm pods (min > 0); job pods: the job's repo
@@ -62,9 +67,20 @@ class PodTemplate:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CaBundle:
+    """Where the runner pods find the CA that signed the server's certificate: a key of a
+    ConfigMap (`kind` "configMap") or of a Secret ("secret") in each template's namespace."""
+
+    kind: str
+    name: str
+    key: str = "ca.crt"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KubePoolConfig:
     server: str
     templates: tuple[PodTemplate, ...]
+    ca_bundle: CaBundle | None = None
     kubeconfig: Path | None = None  # relative paths are relative to the config file
     context: str = ""
 
@@ -79,6 +95,7 @@ class _Template(BaseModel):
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
     node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector")
     service_account: str = Field("", alias="serviceAccountName")
+    image_pull_secrets: list[str] = Field(default_factory=list, alias="imagePullSecrets")
     min: int = Field(0, ge=0)
     max: int = Field(1, ge=0)
     scope: str = ""
@@ -100,13 +117,37 @@ class _Template(BaseModel):
         return self
 
 
+class _CaBundle(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    config_map: str = Field("", alias="configMap")
+    secret: str = ""
+    key: str = Field("ca.crt", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _CaBundle:
+        if bool(self.config_map) == bool(self.secret):
+            raise ValueError("name exactly one of configMap: NAME or secret: NAME")
+        return self
+
+
 class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     server: str = Field(pattern=r"^https?://")
     templates: list[_Template] = Field(min_length=1)
     kubeconfig: str = ""
     context: str = ""
+    ca_bundle: _CaBundle | None = Field(None, alias="caBundle")
+
+    @model_validator(mode="after")
+    def _https_for_a_ca(self) -> _File:
+        if self.ca_bundle is not None and not self.server.startswith("https://"):
+            raise ValueError(
+                f"caBundle: the server {self.server} is not https; a CA is for https servers "
+                "(give an https:// server or remove caBundle)"
+            )
+        return self
 
 
 def load_config(path: Path) -> KubePoolConfig:
@@ -138,7 +179,16 @@ def parse_config(raw: Any, *, where: str, base: Path | None = None) -> KubePoolC
         templates=tuple(_template(t) for t in model.templates),
         kubeconfig=kubeconfig,
         context=model.context,
+        ca_bundle=_ca_bundle(model.ca_bundle),
     )
+
+
+def _ca_bundle(raw: _CaBundle | None) -> CaBundle | None:
+    if raw is None:
+        return None
+    if raw.config_map:
+        return CaBundle(kind="configMap", name=raw.config_map, key=raw.key)
+    return CaBundle(kind="secret", name=raw.secret, key=raw.key)
 
 
 def _explain(exc: Exception) -> str:
@@ -158,6 +208,7 @@ def _template(t: _Template) -> PodTemplate:
         resources=t.resources,
         node_selector=t.node_selector,
         service_account=t.service_account,
+        image_pull_secrets=tuple(t.image_pull_secrets),
         minimum=t.min,
         maximum=t.max,
         scope=t.scope,

@@ -29,7 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from conveyor.ci.executor import clone, execute
+from conveyor.ci.clone import clone
+from conveyor.ci.executor import execute
 from conveyor.ci.jobchild import run_in_child
 from conveyor.ci.jobuser import (
     JobUser,

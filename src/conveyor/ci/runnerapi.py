@@ -24,11 +24,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conveyor.ci import tracespans
 from conveyor.ci.artifactstore import ArtifactStore
 from conveyor.ci.cancels import Cancels
 from conveyor.ci.deps import Deps
 from conveyor.ci.endings import Endings
 from conveyor.ci.events import from_fork
+from conveyor.ci.kubepool_job import needs_containers
 from conveyor.ci.ledger import Ledger, concluded_jobs
 from conveyor.ci.model import BeatAnswer, CommitState, Conclusion, GateState, Status, Unit
 from conveyor.ci.runnerscope import ALL, covers
@@ -77,10 +79,12 @@ class RunnerProtocol:
         timeout: float = 20.0,
         scope: str = ALL,
         only_unit: int | None = None,
+        containers: bool = True,
     ) -> dict[str, Any] | None:
         """Wait up to `timeout` s for a queued unit (one job) of a repository in `scope`
         whose labels this runner has; claim it, oldest first. `only_unit`: that unit or
-        nothing (a Kubernetes runner pod made for one job's services, `ci.kubepool`)."""
+        nothing (a Kubernetes runner pod made for one job's containers, `ci.kubepool`);
+        not `containers`: no job with services or a job container (a warm runner pod)."""
         deadline = time.monotonic() + timeout
         wake = self.deps.wake
         while True:
@@ -90,6 +94,7 @@ class RunnerProtocol:
                     only_unit in (None, unit.id)
                     and labels_match(labels, unit.labels)
                     and covers(scope, self.ledger.run(unit.run_id).repo)
+                    and (containers or not self._needs_containers(unit))
                     and self.store.claim_unit(unit.id, runner=runner, now=self.deps.clock())
                 ):
                     return self._claimed(unit, runner)
@@ -99,6 +104,11 @@ class RunnerProtocol:
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=min(left, 1.0))
+
+    def _needs_containers(self, unit: Unit) -> bool:
+        workflow = self.workflows.of(self.ledger.run(unit.run_id))
+        job = next((j for j in workflow.jobs if j.id == unit.job_id), None)
+        return job is not None and needs_containers(job)
 
     def _claimed(self, unit: Unit, runner: str) -> dict[str, Any]:
         run_id = unit.run_id
@@ -152,6 +162,7 @@ class RunnerProtocol:
             "vars": self.workflows.variables(run),
             # the run is being cancelled: the engine evaluates `if` with `cancelled()` true
             "cancelled": self.ledger.cancel_request(run_id) is not None,
+            **tracespans.assignment(run),  # the run's span, when tracing is on (issue 17)
         }
 
     def _prior_jobs(self, run_id: int, job_id: str) -> dict[str, Any]:
@@ -221,6 +232,7 @@ class RunnerProtocol:
         stop = self.ledger.stop_request(unit.id)  # cancelled alone: say why
         if not reason and stop is not None and verdict == Conclusion.CANCELLED:
             reason = stop.reason
+        tracespans.job_reported(self.ledger, run_id, result)
         self.endings.finish_unit(unit, verdict, outputs=outputs, reason=reason)
         if self.store.access.drop_runner(
             runner, ephemeral_only=True

@@ -217,6 +217,7 @@ class CIService:
         timeout: float = 20.0,
         scope: str = ALL,
         only_unit: int | None = None,
+        containers: bool = True,
     ) -> dict[str, Any] | None:
         return await self.runners.poll(
             runner,
@@ -226,6 +227,7 @@ class CIService:
             timeout=timeout,
             scope=scope,
             only_unit=only_unit,
+            containers=containers,
         )
 
     def beat(self, run_id: int, runner: str) -> bool:

@@ -35,11 +35,13 @@ import hmac
 import logging
 import re
 import subprocess
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from conveyor.ci import tracespans
 from conveyor.ci.errors import CIError, Conflict, Forbidden
 from conveyor.ci.events import ZERO
 from conveyor.ci.refs import commit_of
@@ -99,8 +101,12 @@ class Webhooks:
 
     # -- deliveries --------------------------------------------------------------------
 
-    async def deliver(self, event: Event, payload: dict[str, Any], delivery: str) -> dict[str, Any]:
-        """Runs for a verified delivery (none for a replay)."""
+    async def deliver(
+        self, event: Event, payload: dict[str, Any], delivery: str, *, traceparent: str = ""
+    ) -> dict[str, Any]:
+        """Runs for a verified delivery (none for a replay); a W3C `traceparent` the request
+        carried is linked from the commit's trace (`tracespans.webhook_received`)."""
+        started = time.time()
         earlier = self.service.store.config.claim_delivery(
             delivery, repo=event.repository, event=event.name
         )
@@ -119,6 +125,7 @@ class Webhooks:
             self.service.store.config.release_delivery(delivery)
             raise
         self.service.store.config.finish_delivery(delivery, ids)
+        tracespans.webhook_received(event, ids, started=started, traceparent=traceparent)
         return {"event": event.name, "runs": ids}
 
     # -- repositories ------------------------------------------------------------------

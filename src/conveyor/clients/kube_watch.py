@@ -15,11 +15,20 @@ a LIST answers `{"metadata": {"resourceVersion": …}, "items": […]}`; a GET w
 object carries only `metadata.resourceVersion`; a resourceVersion too old for the server's
 history is refused with `410 Gone`, either as the HTTP status or as an ERROR event whose
 object is a `Status` with `code: 410`. Any other failure is transient (`WatchFailed`).
+
+LISTs are paged as client-go's pager pages them ("Retrieving large results sets in
+chunks"): `limit=PAGE_SIZE` (500), then `continue=<metadata.continue of the page>` with the
+same selector until a page has no `continue`. Every page comes from one snapshot, and the
+resourceVersion to watch from is the last page's `metadata.resourceVersion`. A continue
+token the server no longer honours (its snapshot was compacted) is refused with `410
+Gone`; the list then starts again from the start as one full LIST without `limit` (client-go's
+`FullListIfExpired`), so a large kind still gets listed under constant churn.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +45,10 @@ from conveyor.core.errors import TransientError
 
 #: Seconds the server keeps one watch open before it ends it (the client then resumes).
 WATCH_SECONDS = 300
+#: Objects per LIST page (client-go's pager default).
+PAGE_SIZE = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,9 +140,16 @@ class ListWatch(Protocol):
 class HttpListWatch:
     """`ListWatch` over an httpx client pointed at an API server."""
 
-    def __init__(self, http: httpx.AsyncClient, *, watch_seconds: int = WATCH_SECONDS) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        watch_seconds: int = WATCH_SECONDS,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self.http = http
         self.watch_seconds = watch_seconds
+        self.page_size = page_size
 
     @classmethod
     def from_lightkube(cls, client: AsyncClient, **kwargs: Any) -> HttpListWatch:
@@ -142,14 +162,32 @@ class HttpListWatch:
         await self.http.aclose()
 
     async def list(self, kind: ResourceKind, scope: Scope) -> Listing:
+        """Every object, page by page; one full LIST when a continue token expired."""
+        items: list[dict[str, Any]] = []
+        params = {**_selector(scope), "limit": str(self.page_size)}
+        while True:
+            try:
+                body = await self._page(kind, scope, params)
+            except WatchGone as exc:
+                if "continue" not in params:
+                    raise
+                log.info("%s: the continue token expired; listing %s again in full", exc, kind)
+                body = await self._page(kind, scope, _selector(scope))
+                return _listing(body, [])
+            token = str((body.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return _listing(body, items)
+            items.extend(dict(item) for item in body.get("items") or ())
+            params["continue"] = token
+
+    async def _page(
+        self, kind: ResourceKind, scope: Scope, params: dict[str, str]
+    ) -> dict[str, Any]:
         try:
-            resp = await self.http.get(kind.path(scope.namespace), params=_selector(scope))
+            resp = await self.http.get(kind.path(scope.namespace), params=params)
         except httpx.HTTPError as exc:
             raise WatchFailed(f"list {kind}: {exc}") from exc
-        body = _checked(resp, kind, "list")
-        items = tuple(dict(item) for item in body.get("items") or ())
-        version = str((body.get("metadata") or {}).get("resourceVersion") or "")
-        return Listing(items=items, resource_version=version)
+        return _checked(resp, kind, "list")
 
     async def watch(
         self, kind: ResourceKind, scope: Scope, *, resource_version: str
@@ -187,6 +225,14 @@ def parse_event(line: str, kind: ResourceKind) -> WatchEvent:
         return WatchEvent(type=EventType(kind_of_event), object=obj)
     except ValueError as exc:
         raise WatchFailed(f"watch {kind}: unknown event type {kind_of_event!r}") from exc
+
+
+def _listing(last: dict[str, Any], before: list[dict[str, Any]]) -> Listing:
+    """The objects of the pages `before` plus the `last` page's, and the last page's
+    resourceVersion (the one to watch from)."""
+    items = (*before, *(dict(item) for item in last.get("items") or ()))
+    version = str((last.get("metadata") or {}).get("resourceVersion") or "")
+    return Listing(items=items, resource_version=version)
 
 
 def _selector(scope: Scope) -> dict[str, str]:

@@ -12,7 +12,10 @@ with the API server's optimistic concurrency on `metadata.resourceVersion`:
   passed (or the holder is empty): the same conditional patch sets holder, acquireTime,
   renewTime and leaseTransitions + 1, so of two processes racing for it exactly one wins;
 * release on clean shutdown → delete the Lease (a member that left is gone at once, not
-  after a lease duration).
+  after a lease duration);
+* `delete_stale` removes another holder's Lease long expired (a replica that died never
+  deletes its own) with DeleteOptions `preconditions.resourceVersion` set to the version
+  read, so a Lease renewed since is refused (409 Conflict) and kept.
 
 Patches rather than PUT: a merge patch with a resourceVersion is as conditional as an update
 and needs no full object. `list_leases` reads the Leases carrying a label (the members of a
@@ -25,6 +28,7 @@ Errors: `LeaseHeld` (another live holder), `LeaseConflict` (lost a race twice in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +36,8 @@ from typing import Any
 
 import httpx2
 from lightkube import ApiError, AsyncClient
+from lightkube.config.client_adapter import AsyncClient as adapter_client
+from lightkube.config.client_adapter import ConnectionParams
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.types import PatchType
 
@@ -74,6 +80,7 @@ class LeaseRecord:
     transitions: int
     version: str | None
     labels: Mapping[str, str]
+    annotations: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def expires(self) -> dt.datetime | None:
         """`renewTime + leaseDurationSeconds` (None when never renewed)."""
@@ -99,6 +106,7 @@ def record(lease: Lease) -> LeaseRecord:
         transitions=(spec.leaseTransitions if spec else None) or 0,
         version=meta.resourceVersion,
         labels=dict(meta.labels or {}),
+        annotations=dict(meta.annotations or {}),
     )
 
 
@@ -130,6 +138,31 @@ async def list_leases(
     return [r for r in found if all(r.labels.get(k) == v for k, v in labels.items())]
 
 
+async def delete_stale(client: AsyncClient, namespace: str, lease: LeaseRecord) -> bool:
+    """Delete `lease` only if it is still at the resourceVersion read (DeleteOptions
+    preconditions; lightkube's `delete` sends none, so the request is made on an httpx
+    client with the same configuration). True when deleted; False when it changed since
+    (409: renewed or taken, kept) or is already gone (404: another member deleted it)."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "preconditions": {"resourceVersion": lease.version},
+    }
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{lease.name}"
+    try:
+        async with adapter_client(client.config, ConnectionParams()) as http:
+            reply = await http.request("DELETE", path, json=body)
+    except httpx2.HTTPError as exc:
+        raise LeaseUnavailable(f"deleting stale Lease {lease.name}: {exc}") from exc
+    if reply.status_code in (404, 409):
+        return False
+    if not reply.is_success:
+        raise LeaseUnavailable(
+            f"deleting stale Lease {lease.name}: HTTP {reply.status_code} {reply.text[:200]}"
+        )
+    return True
+
+
 class LeaseLock:
     """One Lease held by one identity: `hold()` acquires or renews it, `release()` drops it."""
 
@@ -142,6 +175,7 @@ class LeaseLock:
         identity: str,
         duration: int,
         labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
         now: Clock = utcnow,
     ) -> None:
         if duration < 1:
@@ -149,6 +183,7 @@ class LeaseLock:
         self.client, self.namespace, self.name = client, namespace, name
         self.identity, self.duration = identity, duration
         self.labels = dict(labels or {})
+        self.annotations = dict(annotations or {})  # e.g. where this holder answers
         self.now = now
         self.last: LeaseRecord | None = None  # what the last request read or wrote
 
@@ -205,15 +240,20 @@ class LeaseLock:
         body = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
-            "metadata": {"name": self.name, "namespace": self.namespace, "labels": self.labels},
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "labels": self.labels,
+                "annotations": self.annotations,
+            },
             "spec": self._term(now, transitions=0),
         }
         return await self._call(self.client.create(Lease.from_dict(body)))
 
     async def _take(self, current: LeaseRecord) -> LeaseRecord:
-        return await self._patch(
-            current, self._term(micro_time(self.now()), transitions=current.transitions + 1)
-        )
+        """A new term; the annotations are ours from now on (a previous holder's are stale)."""
+        spec = self._term(micro_time(self.now()), transitions=current.transitions + 1)
+        return await self._patch(current, spec, annotations=self.annotations)
 
     def _term(self, now: str, *, transitions: int) -> dict[str, Any]:
         return {
@@ -224,9 +264,17 @@ class LeaseLock:
             "leaseTransitions": transitions,
         }
 
-    async def _patch(self, current: LeaseRecord, spec: dict[str, Any]) -> LeaseRecord:
+    async def _patch(
+        self,
+        current: LeaseRecord,
+        spec: dict[str, Any],
+        annotations: Mapping[str, str] | None = None,
+    ) -> LeaseRecord:
         """A merge patch made conditional by the resourceVersion we read."""
-        body = {"metadata": {"resourceVersion": current.version}, "spec": spec}
+        meta: dict[str, Any] = {"resourceVersion": current.version}
+        if annotations:
+            meta["annotations"] = dict(annotations)
+        body = {"metadata": meta, "spec": spec}
         return await self._call(
             self.client.patch(
                 Lease, self.name, body, namespace=self.namespace, patch_type=PatchType.MERGE

@@ -9,6 +9,7 @@ HistoryEntry` (values in `model`):
 * render: `render` (cache by content), `render_directory`, `render_jsonnet` (evaluated in
   `jsonnet_worker`'s process), `render_kustomize` (the real binary, the Application's
   block as a `kustomize_overlay`), `manifests`; Helm is a seam that refuses clearly;
+  `unseal` (SealedSecrets → Secrets for non-Kubernetes targets, keys in `sealkeys`);
 * compare: `diff` + `paths` (normalisation, ignoreDifferences, Secret redaction),
   `pairing`, `plan`;
 * sync: `ordering` (phases, waves, kinds), `inventory` (safe prune), `sync` (execution);

@@ -212,6 +212,19 @@ class SyncPolicy:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Decryption:
+    """Where the age identities for an app's SOPS-encrypted manifests come from (issue 17):
+    `key_file` (a file on the reconciler's machine, mode 0600) and/or the `*.agekey` keys of
+    the Secret `secret_name` in `secret_namespace` on the app's target (Flux's
+    `spec.decryption.secretRef`). `SOPS_AGE_KEY_FILE` of the reconciler's process is used
+    as well, with or without this block (`reconcile.decrypt`)."""
+
+    key_file: str = ""
+    secret_name: str = ""
+    secret_namespace: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Application:
     name: str
     sources: tuple[Source, ...]
@@ -235,6 +248,7 @@ class Application:
     substitutions: Pairs = ()  # Flux postBuild.substitute
     interval: float = 0.0  # seconds between reconciles; 0 ⇒ the loop's interval
     suspended: bool = False  # Flux spec.suspend / Argo CD's skip-reconcile annotation
+    decryption: Decryption | None = None  # spec.decryption (SOPS, issue 17)
 
     @property
     def source(self) -> Source:

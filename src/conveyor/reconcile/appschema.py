@@ -43,7 +43,7 @@ METADATA_SERVER_FIELDS = frozenset(
 )
 SPEC = level(
     "source sources destination syncPolicy ignoreDifferences project revisionHistoryLimit "
-    "info dependsOn",
+    "info dependsOn decryption",
     sourceHydrator="source hydration is not supported: render in CI and commit the output, "
     "then point spec.source at it",
 )
@@ -89,6 +89,8 @@ IGNORE_DIFFERENCES = level(
     "group kind name namespace jsonPointers jqPathExpressions managedFieldsManagers"
 )
 INFO = level("name value")
+DECRYPTION = level("provider keyFile secretRef")
+SECRET_REF = level("name namespace")
 
 
 def check(doc: Document, value: Mapping[str, Any], spec: Level, *path: str | int) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 
 from conveyor.core.errors import UserError
 from conveyor.core.notices import ANNOTATION_DOMAIN, SUBSCRIBE_PREFIX, parse_subscription
+from conveyor.reconcile import appdecryption, appsources, syncoptions
 from conveyor.reconcile import appschema as schema
-from conveyor.reconcile import appsources, syncoptions
 from conveyor.reconcile.appmodel import (
     IN_CLUSTER_TARGET,
     Application,
@@ -118,12 +118,13 @@ def application(doc: Document) -> Application:
     schema.check(doc, dest, schema.DESTINATION, "spec", "destination")
     found, multi = appsources.sources(doc, spec)
     notes = _annotations(doc, meta)
+    namespace = schema.text(doc, dest.get("namespace"), "spec", "destination", "namespace")
     return Application(
         name=name,
         sources=found,
         multi_source=multi,
         target=_target(doc, dest),
-        namespace=schema.text(doc, dest.get("namespace"), "spec", "destination", "namespace"),
+        namespace=namespace,
         sync_policy=_sync_policy(doc, spec),
         ignore_differences=tuple(_ignores(doc, spec)),
         depends_on=schema.texts(doc, spec.get("dependsOn"), "spec", "dependsOn"),
@@ -135,6 +136,7 @@ def application(doc: Document) -> Application:
         annotations=notes,
         info=_info(doc, spec),
         suspended=dict(notes).get(SKIP_RECONCILE, "").lower() == "true",
+        decryption=appdecryption.read(doc, spec, namespace=namespace),
     )
 
 

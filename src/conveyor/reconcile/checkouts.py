@@ -11,7 +11,7 @@ Called by `reconcile.steps.render`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from conveyor.reconcile import charts as chart_files
@@ -21,6 +21,9 @@ from conveyor.reconcile.render import RenderCache, Rendered, combine
 from conveyor.reconcile.render_kustomize import KUSTOMIZATION_FILES
 from conveyor.reconcile.sources import Checkout, Sources
 
+#: Turns one source's render into its clear form (SOPS: `reconcile.decrypt.Decryptor`).
+Decrypt = Callable[[Rendered, Path], Awaitable[Rendered]]
+
 
 async def render_sources(
     app: Application,
@@ -29,8 +32,10 @@ async def render_sources(
     sources: Sources,
     charts: Charts,
     renders: RenderCache,
+    decrypt: Decrypt | None = None,
 ) -> Rendered:
-    """Every rendering source through the render cache, `ref` sources lent to them."""
+    """Every rendering source through the render cache, `ref` sources lent to them; then
+    `decrypt` (SOPS documents, issue 17) over each source's cached render."""
     pinned = list(zip(app.sources, revisions, strict=False))
     refs = {
         src.ref: await checkout(src, revision, sources=sources, charts=charts, whole=True)
@@ -43,16 +48,15 @@ async def render_sources(
             continue
         whole = src.kind == SourceKind.KUSTOMIZE
         files = await checkout(src, revision, sources=sources, charts=charts, whole=whole)
-        parts.append(
-            await renders.render(
-                src,
-                root=files.root,
-                key=files.key,
-                refs=refs,
-                release=app.name,
-                namespace=app.namespace,
-            )
+        rendered = await renders.render(
+            src,
+            root=files.root,
+            key=files.key,
+            refs=refs,
+            release=app.name,
+            namespace=app.namespace,
         )
+        parts.append(await decrypt(rendered, files.root) if decrypt else rendered)
     return combine(parts)
 
 

@@ -16,7 +16,7 @@ document's `conveyor.dev/target` annotation names another.
 
 What Conveyor cannot honour is refused with a message, never skipped: other source kinds
 (OCIRepository, Bucket), `HelmRelease` and `HelmRepository` (write an Argo CD
-Application with a Helm source), SOPS `decryption` (issue 17), remote `kubeConfig`,
+Application with a Helm source), decryption providers other than `sops`, remote `kubeConfig`,
 service accounts, CEL health expressions, substitution from cluster objects. Pure.
 Called by `reconcile.applications.load_catalog`.
 """
@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from conveyor.reconcile import appdecryption
 from conveyor.reconcile import appschema as schema
 from conveyor.reconcile.appmodel import (
     IN_CLUSTER_TARGET,
@@ -61,10 +62,9 @@ _METADATA = schema.level("name namespace labels annotations")
 _KUSTOMIZATION = schema.level(
     "interval retryInterval path prune sourceRef dependsOn targetNamespace suspend postBuild "
     "deletionPolicy namePrefix nameSuffix images patches components ignoreMissingComponents "
-    "commonMetadata timeout wait healthChecks",
+    "commonMetadata timeout wait healthChecks decryption",
     force="recreating objects on immutable-field errors is not supported: change the object's "
     "name to replace it",
-    decryption="SOPS decryption arrives with issue 17: commit the Secret another way for now",
     kubeConfig="remote clusters are Conveyor targets: name one with the conveyor.dev/target "
     "annotation",
     serviceAccountName="Conveyor applies with the target's own credentials",
@@ -198,6 +198,7 @@ def application(doc: Document, repos: dict[tuple[str, str], Source]) -> Applicat
         substitutions=_substitutions(doc, spec),
         interval=interval,
         suspended=schema.flag(doc, spec.get("suspend"), "spec", "suspend"),
+        decryption=appdecryption.read(doc, spec, namespace=meta["namespace"], flux=True),
     )
 
 

@@ -10,8 +10,8 @@ comes from `reconcile.sharding.shard_keys` over the catalog (children with their
 replica no longer owns (handed over, or fenced): a cancelled sync is left as a killed
 process leaves it, Running in the store, and its next owner recovers it.
 
-Called by `reconcile.reconciler` (set_apps, owns, run) and `reconcile.loop` (set_shard,
-cancel_unowned).
+Called by `reconcile.reconciler` (set_apps, owns, run), `reconcile.loop` (set_shard,
+cancel_unowned) and app/shardroute (key: whose app a request is about).
 """
 
 from __future__ import annotations
@@ -42,9 +42,13 @@ class Ownership:
         links = [sharding.AppLink(a.name, a.parent or None, a.depends_on) for a in apps]
         self._keys = sharding.shard_keys(links)
 
+    def key(self, name: str) -> str:
+        """`name`'s shard key (its group's; an app not in the catalog is its own)."""
+        return self._keys.get(name, name)
+
     def owns(self, name: str) -> bool:
         """Whether this process reconciles `name` now (always, unless sharded)."""
-        return self._owns_key(self._keys.get(name, name))
+        return self._owns_key(self.key(name))
 
     async def run(self, name: str, reconcile: Callable[[str], Awaitable[None]]) -> None:
         """`reconcile(name)` as a task `cancel_unowned` can stop; skipped when not owned."""

@@ -35,6 +35,7 @@ from conveyor.reconcile.applications import Catalog, placeholder
 from conveyor.reconcile.appmodel import Application
 from conveyor.reconcile.childstore import ChildStore
 from conveyor.reconcile.deletion import Deletions
+from conveyor.reconcile.deliverytrace import DeliveryTrace
 from conveyor.reconcile.dependencies import dependency_cycles
 from conveyor.reconcile.diff import ObjectDiff
 from conveyor.reconcile.errors import ReconcileError
@@ -71,6 +72,7 @@ class Reconciler:
         self._pending: dict[str, dict[str, Any]] = {}
         self._published: dict[str, dict[str, Any]] = {}
         self.deletions = Deletions(env)  # apps removed from the apps directory
+        self.deliveries = DeliveryTrace(env.sources, env.clock)  # issue 17: traced deploys
         self._catalog = Catalog()
         self._child_store = ChildStore(env.store)
         self.children = self._child_store.restore()
@@ -212,6 +214,7 @@ class Reconciler:
                 rt.stopped = Outcome(reason=Reason.RECONCILE_FAILED, message=message)
             self.env.metrics.observe_reconcile(name, self.env.clock() - started)
             self._publish(rt)
+            await self.deliveries.observe(rt, started)
 
     async def _steps(self, rt: AppRuntime, manual: dict[str, Any] | None) -> None:
         if rt.invalid is not None:
@@ -283,7 +286,6 @@ class Reconciler:
                 prune=manual.get("prune"),
             )
             self._synced(rt, outcome)
-            self.env.notices.synced(rt, outcome, self_heal=False, now=self.env.clock())
             rt.attempts = drift.Attempts(digest=rt.desired.digest)
             rt.decision, rt.outlook = "manual sync", drift.Outlook.SETTLED
             return True
@@ -301,9 +303,7 @@ class Reconciler:
         outcome = await steps.run_sync(
             self.env, rt, initiated_by="auto-sync", reason=decision.message
         )
-        self._synced(rt, outcome)
-        heal = decision.action == drift.Action.SELF_HEAL
-        self.env.notices.synced(rt, outcome, self_heal=heal, now=self.env.clock())
+        self._synced(rt, outcome, heal=decision.action == drift.Action.SELF_HEAL)
         rt.attempts = drift.after_attempt(
             rt.attempts,
             decision.action,
@@ -314,11 +314,12 @@ class Reconciler:
         )
         return True
 
-    def _synced(self, rt: AppRuntime, outcome: Outcome) -> None:
-        """Keep a finished sync's outcome (status reads its reason) and the new history."""
+    def _synced(self, rt: AppRuntime, outcome: Outcome, *, heal: bool = False) -> None:
+        """Keep a finished sync's outcome and the new history; tell it (`notices`)."""
         assert rt.desired is not None
         rt.last_sync, rt.last_sync_digest = outcome, rt.desired.digest
         rt.history = restore.history(self.env.store, rt.app.name)
+        self.env.notices.synced(rt, outcome, self_heal=heal, now=self.env.clock())
 
     def _blocked(self, rt: AppRuntime) -> bool:
         if rt.app.name in self._cycles:

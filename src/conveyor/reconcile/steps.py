@@ -31,6 +31,7 @@ from conveyor.reconcile import (
 )
 from conveyor.reconcile.appmodel import IN_CLUSTER_TARGET
 from conveyor.reconcile.charts import Charts
+from conveyor.reconcile.decrypt import Decryptor
 from conveyor.reconcile.diff import Normalizer, ObjectDiff, compare
 from conveyor.reconcile.errors import RenderError, SourceError, SourceNotSupported
 from conveyor.reconcile.metrics import Metrics
@@ -54,6 +55,7 @@ from conveyor.reconcile.render import digest as render_digest
 from conveyor.reconcile.runtime import AppRuntime
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.substitute import substitute
+from conveyor.reconcile.unseal import Unsealer
 from conveyor.store import HistoryRecord, OperationRecord, Store
 from conveyor.targets.base import Manifest, ObjectRef, Target, TargetError
 
@@ -76,6 +78,7 @@ class Env:
     claims: sharing.Claims = field(default_factory=sharing.Claims)
     charts: Charts | None = None  # None: a chart cache under the sources' cache directory
     notices: Notices = field(default_factory=Notices)  # issue 17: what a pass tells people
+    unsealer: Unsealer = field(default_factory=Unsealer)  # SealedSecrets (issue 17)
 
     def chart_cache(self) -> Charts:
         if self.charts is None:
@@ -146,6 +149,7 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
             sources=env.sources,
             charts=env.chart_cache(),
             renders=env.renders,
+            decrypt=Decryptor(app=rt.app, target=lambda: env.target(rt)),  # SOPS, issue 17
         )
     except SourceError as exc:
         return _no_desired(rt, Reason.FETCH_FAILED, str(exc))
@@ -161,7 +165,13 @@ async def render(env: Env, rt: AppRuntime) -> Outcome:
         except RenderError as exc:
             return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
         manifests = stamp(substituted, app=rt.app.name, namespace=rt.app.namespace)
-        digest = render_digest(substituted) if rt.app.substitutions else rendered.digest
+        try:  # SealedSecrets → Secrets where Conveyor unseals (issue 17); digest stays sealed
+            manifests = env.unsealer.unseal(manifests, target=env.target_named(rt.app.target))
+        except RenderError as exc:
+            return _no_desired(rt, Reason.RENDER_FAILED, str(exc))
+        digest = rendered.digest  # of the render as committed: SOPS values still encrypted
+        if rt.app.substitutions:
+            digest = render_digest([{"render": digest, "substitute": dict(rt.app.substitutions)}])
         dups = duplicates(manifests)
         if dups:
             message = f"{dups[0]} is defined more than once in {src.path}"

@@ -103,15 +103,9 @@ class PodmanRunner:
         raise RunnerError(f"the job container from '{self.image}' did not start a shell (sh)")
 
     def _environment(self, env: Mapping[str, str]) -> dict[str, str]:
-        out = {k: v for k, v in env.items() if k not in _HOST_ONLY}
-        path = out.get("PATH", "")
-        if self.host_path and path.endswith(self.host_path):
-            out["PATH"] = path[: len(path) - len(self.host_path)] + DEFAULT_PATH
-        elif not path:
-            out["PATH"] = DEFAULT_PATH
-        if self.mounts:
-            out["HOME"] = "/github/home"
-        return out
+        return container_environment(
+            env, host_path=self.host_path, home="/github/home" if self.mounts else ""
+        )
 
     async def exec(
         self,
@@ -152,3 +146,18 @@ def _podman_only(env: Mapping[str, str]) -> dict[str, str]:
     """What `podman rm` needs of the environment (no job or runner secrets to the guardian)."""
     keep = ("PATH", "HOME", "XDG_RUNTIME_DIR", "TMPDIR", "CONTAINERS_", "STORAGE_", "REGISTRIES_")
     return {k: v for k, v in env.items() if k.startswith(keep)}
+
+
+def container_environment(env: Mapping[str, str], *, host_path: str, home: str) -> dict[str, str]:
+    """A step's environment as a job container gets it: the host-only variables dropped,
+    the host's PATH tail (`host_path`) replaced by the image's standard PATH, and HOME set
+    to `home` when given. Also used by `runners.sibling` (a Kubernetes pod's job container)."""
+    out = {k: v for k, v in env.items() if k not in _HOST_ONLY}
+    path = out.get("PATH", "")
+    if host_path and path.endswith(host_path):
+        out["PATH"] = path[: len(path) - len(host_path)] + DEFAULT_PATH
+    elif not path:
+        out["PATH"] = DEFAULT_PATH
+    if home:
+        out["HOME"] = home
+    return out

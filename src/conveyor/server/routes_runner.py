@@ -56,6 +56,9 @@ class PollBody(BaseModel):
     ephemeral: bool = False
     wait: float = 20.0
     unit: int | None = Field(None, description="take this job unit or none (a runner pod)")
+    containers: bool = Field(
+        True, description="false: no job with services or a job container (a warm runner pod)"
+    )
 
 
 class RunnerBody(BaseModel):
@@ -106,6 +109,7 @@ async def poll(request: Request, body: PollBody, me: Me) -> dict[str, Any] | Res
         timeout=min(body.wait, 20.0),
         scope=me.scope,
         only_unit=body.unit,
+        containers=body.containers,
     )
     return found if found is not None else Response(status_code=204)
 

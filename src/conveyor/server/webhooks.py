@@ -84,7 +84,8 @@ async def _delivery(request: Request, repo: str | None) -> dict[str, Any]:
     event = github_event(name, payload)
     if event is None:
         return {"ignored": name}
-    return await hooks.deliver(event, payload, delivery)
+    traceparent = request.headers.get("traceparent", "")  # W3C Trace Context (issue 17)
+    return await hooks.deliver(event, payload, delivery, traceparent=traceparent)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -97,6 +97,14 @@ class CIStore(CITables):
             row = conn.execute(query).first()
         return decode(row) if row else None
 
+    def pushed_at(self, repo: str, sha: str) -> float | None:
+        """When the server first received a push that moved a ref of `repo` to `sha`."""
+        found = push_deliveries.c
+        query = select(func.min(found.received)).where(found.repo == repo, found.after == sha)
+        with self.tx() as conn:
+            value = conn.execute(query).scalar()
+        return float(value) if value is not None else None
+
     def run(self, run_id: int) -> Row | None:
         with self.tx() as conn:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).first()

@@ -1,22 +1,37 @@
 """The demo's config repo (examples/demo-config: Kustomize base + overlays, automated sync
-with prune and self-heal, CreateNamespace=true) reconciled onto a `kubernetes` target
-served by kmock's emulator: create, update (a new image), prune, drift repair, rollback.
+with prune and self-heal, CreateNamespace=true) reconciled onto a `kubernetes` target:
+create, update (a new image), prune, drift repair, rollback. One scenario, two API servers:
 
-The emulator has no controllers: a Deployment's status never progresses, so health stays
-Progressing here (health from live status is the health helper's area and is tested on
-recorded status objects). Its apply is a plain merge, not server-side apply's field
-ownership. Nothing here ran against a real API server."""
+* kmock's emulator (always). It has no controllers: a Deployment's status never
+  progresses, so health stays Progressing (health from live status is tested on recorded
+  status objects). Its apply is a plain merge, not server-side apply's field ownership.
+  The requests themselves are checked from its history (apply content type, dry-run,
+  propagation policy).
+* a real cluster, where `KUBECONFIG` names one (`KUBECONTEXT` picks a context); skipped
+  here, where no API server can run, so it has never run. It uses the demo's namespace
+  `demo-dev` (skipped when that exists already) and deletes it afterwards. The demo's
+  image is not pullable there: the Deployment stays Progressing as on the emulator, and the
+  scenario checks sync results and live objects, not Healthy.
+
+The hand edit is what `kubectl apply --server-side --force-conflicts` by another field
+manager does; its watch event is the only thing that can queue the self-heal.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from lightkube import SingleConfig
 
 from conveyor.clients import kubeconfig
 from conveyor.clients.kubeapi import KubeApi
@@ -28,14 +43,60 @@ from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
 from conveyor.reconcile.sync import SyncOptions
 from conveyor.store import Store
+from conveyor.targets.base import ObjectRef, Propagation
 from conveyor.targets.kubernetes.target import KubernetesTarget
 from conveyor.targets.kubernetes.tracking import INSTANCE_LABEL, TRACKING_ID
 from tests.reconcile.conftest import ConfigRepo, config_repo
 from tests.targets.kubernetes.emulator import APPLY_PATCH, ApiServerEmulator, started
-from tests.targets.kubernetes.harness import by_hand
 
 DEMO = Path(__file__).parents[3] / "examples" / "demo-config"
-DEPLOYMENT = ("apps/v1/deployments", "demo-dev", "demo-app")
+NAMESPACE = "demo-dev"
+DEPLOYMENT = ObjectRef(group="apps", kind="Deployment", namespace=NAMESPACE, name="demo-app")
+SERVICE = ObjectRef(group="", kind="Service", namespace=NAMESPACE, name="demo-app")
+EXTRA = ObjectRef(group="", kind="ConfigMap", namespace=NAMESPACE, name="extra")
+NAMESPACE_REF = ObjectRef(group="", kind="Namespace", namespace="", name=NAMESPACE)
+BACKENDS = [
+    "emulator",
+    pytest.param(
+        "cluster",
+        marks=pytest.mark.skipif(
+            not os.environ.get("KUBECONFIG"),
+            reason="needs a real cluster: set KUBECONFIG to one (kind, k3s, a cloud cluster)",
+        ),
+    ),
+]
+
+
+@dataclass
+class Cluster:
+    """The API server the scenario runs against; `emu` only for the emulator."""
+
+    config: SingleConfig
+    target: KubernetesTarget
+    emu: ApiServerEmulator | None
+
+
+@contextlib.asynccontextmanager
+async def connected(backend: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    if backend == "emulator":
+        async with started(tmp_path) as (emu, path):
+            config = kubeconfig.load(str(path))
+            target = KubernetesTarget(name="local", api=KubeApi(config))
+            try:
+                yield Cluster(config, target, emu)
+            finally:
+                await target.aclose()
+        return
+    config = kubeconfig.load(os.environ["KUBECONFIG"], os.environ.get("KUBECONTEXT"))
+    target = KubernetesTarget(name="local", api=KubeApi(config))
+    try:
+        if await target.get(NAMESPACE_REF) is not None:
+            pytest.skip(f"namespace {NAMESPACE} exists in that cluster: not touching it")
+        yield Cluster(config, target, None)
+    finally:
+        with contextlib.suppress(Exception):
+            await target.delete(NAMESPACE_REF, propagation=Propagation.BACKGROUND)
+        await target.aclose()
 
 
 def demo_repo(tmp_path: Path) -> ConfigRepo:
@@ -61,64 +122,74 @@ def set_tag(repo: ConfigRepo, tag: str) -> str:
     return repo.commit(f"dev runs {tag}")
 
 
-def image(emu: ApiServerEmulator) -> str:
-    live = emu.objects[DEPLOYMENT]
-    return str(live.raw["spec"]["template"]["spec"]["containers"][0]["image"])
+async def live(cluster: Cluster, ref: ObjectRef) -> dict[str, Any] | None:
+    return await cluster.target.get(ref)
 
 
-def test_demo_config_deploys_updates_prunes_heals_and_rolls_back(tmp_path: Path) -> None:
+async def image(cluster: Cluster) -> str:
+    obj = await live(cluster, DEPLOYMENT)
+    assert obj is not None
+    return str(obj["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demo_config_deploys_updates_prunes_heals_and_rolls_back(
+    tmp_path: Path, backend: str
+) -> None:
     repo = demo_repo(tmp_path)
 
     async def scenario() -> None:
-        async with started(tmp_path) as (emu, config):
-            target = KubernetesTarget(name="local", api=KubeApi(kubeconfig.load(str(config))))
+        async with connected(backend, tmp_path) as cluster:
             store = Store.open(tmp_path / "state.db")
             env = Env(
-                targets={"local": target},
+                targets={"local": cluster.target},
                 store=store,
                 sources=Sources(tmp_path / "cache"),
                 sync_options=SyncOptions(wave_timeout=5.0, poll=0.005),
             )
             rec = Reconciler(parse_applications(demo_app(repo), "apps/dev.yaml"), env)
             try:
-                await _create(rec, emu)
-                await _update(rec, emu, repo)
-                await _prune(rec, emu, repo)
-                await _heal(rec, emu, target)
-                await _rollback(rec, emu)
+                await _create(rec, cluster)
+                await _update(rec, cluster, repo)
+                await _prune(rec, cluster, repo)
+                await _heal(rec, cluster)
+                await _rollback(rec, cluster)
             finally:
-                await target.aclose()
                 store.close()
 
     asyncio.run(scenario())
 
 
-async def _create(rec: Reconciler, emu: ApiServerEmulator) -> None:
+async def _create(rec: Reconciler, cluster: Cluster) -> None:
     status = (await rec.reconcile_all())["demo-dev"]
     assert status["operation"]["phase"] == "Succeeded", status
-    assert image(emu) == "127.0.0.1:5000/demo/app:seed"
-    assert emu.stored("v1/namespaces", None, "demo-dev") is not None  # CreateNamespace=true
-    meta = emu.objects[DEPLOYMENT].raw["metadata"]
+    assert await image(cluster) == "127.0.0.1:5000/demo/app:seed"
+    assert await live(cluster, NAMESPACE_REF) is not None  # CreateNamespace=true
+    deployment = await live(cluster, DEPLOYMENT)
+    assert deployment is not None
+    meta = deployment["metadata"]
     assert meta["labels"][INSTANCE_LABEL] == "demo-dev"
     assert meta["annotations"][TRACKING_ID] == "demo-dev:apps/Deployment:demo-dev/demo-app"
-    assert emu.stored("v1/services", "demo-dev", "demo-app") is not None
-    writes = [r for r in emu.history() if r.method.value == "PATCH"]
-    assert writes and all(r.headers["Content-Type"] == APPLY_PATCH for r in writes)
+    assert await live(cluster, SERVICE) is not None
+    if cluster.emu is not None:
+        writes = [r for r in cluster.emu.history() if r.method.value == "PATCH"]
+        assert writes and all(r.headers["Content-Type"] == APPLY_PATCH for r in writes)
     again = (await rec.reconcile_all())["demo-dev"]
-    # Server fields and defaults (the emulator's schedulerName) are not drift: the diff
-    # compared the live objects with the server's dry-run answer.
+    # Server fields and defaults (the emulator's schedulerName, a real server's many) are
+    # not drift: the diff compared the live objects with the server's dry-run answer.
     assert again["sync"]["status"] == "Synced", again
-    assert any(r.params.get("dryRun") == "All" for r in emu.history())
+    if cluster.emu is not None:
+        assert any(r.params.get("dryRun") == "All" for r in cluster.emu.history())
 
 
-async def _update(rec: Reconciler, emu: ApiServerEmulator, repo: ConfigRepo) -> None:
+async def _update(rec: Reconciler, cluster: Cluster, repo: ConfigRepo) -> None:
     set_tag(repo, "v2")
     status = (await rec.reconcile_all())["demo-dev"]
-    assert image(emu) == "127.0.0.1:5000/demo/app:v2"
+    assert await image(cluster) == "127.0.0.1:5000/demo/app:v2"
     assert status["sync"]["status"] == "Synced", status
 
 
-async def _prune(rec: Reconciler, emu: ApiServerEmulator, repo: ConfigRepo) -> None:
+async def _prune(rec: Reconciler, cluster: Cluster, repo: ConfigRepo) -> None:
     overlay = repo.work / "envs" / "dev"
     extra: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap"}
     extra["metadata"] = {"name": "extra"}
@@ -128,17 +199,21 @@ async def _prune(rec: Reconciler, emu: ApiServerEmulator, repo: ConfigRepo) -> N
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     repo.commit("an extra ConfigMap")
     await rec.reconcile_all()
-    key = ("v1/configmaps", "demo-dev", "extra")
-    assert emu.stored(*key) is not None
+    assert await live(cluster, EXTRA) is not None
     kustomization["resources"].remove("extra.yaml")
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     repo.remove("envs/dev/extra.yaml")
     repo.commit("no extra ConfigMap")
     await rec.reconcile_all()
-    assert emu.stored(*key) is None
-    delete = next(r for r in emu.history() if r.method.value == "DELETE")
-    assert delete.url.path == "/api/v1/namespaces/demo-dev/configmaps/extra"
-    assert delete.params["propagationPolicy"] == "Foreground"  # Argo CD's default
+    for _ in range(100):  # a real server removes it once its finalizers ran
+        if await live(cluster, EXTRA) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await live(cluster, EXTRA) is None
+    if cluster.emu is not None:
+        delete = next(r for r in cluster.emu.history() if r.method.value == "DELETE")
+        assert delete.url.path == "/api/v1/namespaces/demo-dev/configmaps/extra"
+        assert delete.params["propagationPolicy"] == "Foreground"  # Argo CD's default
 
 
 class EventOnlyLoop(Loop):
@@ -159,22 +234,31 @@ class EventOnlyLoop(Loop):
         self.passed.set()  # a pass or a triggered reconcile ended; nothing is requeued
 
 
-async def _heal(rec: Reconciler, emu: ApiServerEmulator, target: KubernetesTarget) -> None:
-    """Self-heal driven by a watch event: a hand edit through the emulator's API reaches
-    the loop through `target.events()` and queues the app; nothing else can here."""
+async def edit_by_hand(cluster: Cluster, new_image: str) -> None:
+    """Another field manager takes the container's image (`kubectl apply --server-side
+    --force-conflicts`), through the API server as any other client would."""
+    other = KubeApi(cluster.config, field_manager="kubectl-edit")
+    try:
+        res = await other.resource("apps/v1", "Deployment")
+        container = {"name": "web", "image": new_image}
+        patch: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment"}
+        patch["metadata"] = {"name": DEPLOYMENT.name, "namespace": NAMESPACE}
+        patch["spec"] = {"template": {"spec": {"containers": [container]}}}
+        await other.apply(res, patch, force=True)
+    finally:
+        await other.close()
+
+
+async def _heal(rec: Reconciler, cluster: Cluster) -> None:
+    """Self-heal driven by a watch event: the hand edit reaches the loop through
+    `target.events()` and queues the app; nothing else can here."""
     loop, stop = EventOnlyLoop(rec), asyncio.Event()
     running = asyncio.create_task(loop.run(interval=3600, stop=stop))
     try:
         await asyncio.wait_for(loop.passed.wait(), 30)  # the first pass: in sync
         loop.passed.clear()
-        container = emu.objects[DEPLOYMENT].raw["spec"]["template"]["spec"]["containers"][0]
-        hacked = {**container, "image": "evil:1"}
         sent = time.monotonic()
-        await by_hand(
-            emu,
-            "/apis/apps/v1/namespaces/demo-dev/deployments/demo-app",
-            {"spec": {"template": {"spec": {"containers": [hacked]}}}},
-        )
+        await edit_by_hand(cluster, "evil:1")
         await asyncio.wait_for(loop.passed.wait(), 30)  # the triggered reconcile ended
     finally:
         stop.set()
@@ -183,12 +267,12 @@ async def _heal(rec: Reconciler, emu: ApiServerEmulator, target: KubernetesTarge
     # bench/kube_watch_latency.py's question, not a timed assertion here
     assert loop.queued and loop.queued[0][0] == "demo-dev", loop.queued
     assert loop.queued[0][1] >= sent
-    assert image(emu) == "127.0.0.1:5000/demo/app:v2"  # selfHeal put it back
+    assert await image(cluster) == "127.0.0.1:5000/demo/app:v2"  # selfHeal put it back
 
 
-async def _rollback(rec: Reconciler, emu: ApiServerEmulator) -> None:
+async def _rollback(rec: Reconciler, cluster: Cluster) -> None:
     first = rec.env.store.history("demo-dev")[-1]  # the sync of the seed image
     status = await rollback(rec, "demo-dev", first.id)
-    assert image(emu) == "127.0.0.1:5000/demo/app:seed", status
+    assert await image(cluster) == "127.0.0.1:5000/demo/app:seed", status
     assert status["autoSync"]["paused"] is True
     assert status["appliedRevision"] == first.revision

@@ -70,5 +70,22 @@ an empty image replaced by the chart's, the server URL defaulting to the public 
 {{- end -}}
 {{- $templates = append $templates $t -}}
 {{- end -}}
-{{- toYaml (dict "server" ($p.server | default (include "conveyor.publicUrl" .)) "templates" $templates) -}}
+{{- $config := dict "server" ($p.server | default (include "conveyor.publicUrl" .)) "templates" $templates -}}
+{{- with $p.caBundle }}{{ $_ := set $config "caBundle" . }}{{ end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* The reconciler's endpoint (its Service), for the server's --refresh-url. */}}
+{{- define "conveyor.reconcilerUrl" -}}
+http://{{ include "conveyor.name" . }}-reconciler.{{ .Release.Namespace }}.svc:{{ .Values.reconciler.listenPort }}
+{{- end -}}
+
+{{/* The Secret volume with the token the server and the reconciler share (file `token`). */}}
+{{- define "conveyor.reconcilerTokenVolume" -}}
+- name: reconciler-token
+  secret:
+    secretName: {{ .Values.reconciler.token.secretName }}
+    defaultMode: 0440
+    items:
+      - {key: {{ .Values.reconciler.token.key }}, path: token}
 {{- end -}}

@@ -2,10 +2,13 @@
 
 The cycle (as client-go's reflector and Argo CD's cluster cache run it):
 
-1. LIST the kind (in the scope's namespace, limited by its label selector) and replace the
-   cache with the answer, emitting the differences against what was cached before;
-2. WATCH from the list's resourceVersion with bookmarks; each event updates the cache and
-   the resourceVersion to resume from (a BOOKMARK moves it without an object);
+1. LIST the kind (in the scope's namespace, limited by its label selector; the source pages
+   it, 500 objects a page, and lists again in full when a continue token expired:
+   `clients.kube_watch`) and replace the cache with every page's objects, emitting the
+   differences against what was cached before;
+2. WATCH from the list's resourceVersion (its last page's) with bookmarks; each event
+   updates the cache and the resourceVersion to resume from (a BOOKMARK moves it without
+   an object);
 3. when the stream ends (the server's `timeoutSeconds`, a dropped connection) WATCH again
    from the last resourceVersion seen, after a backoff when it failed;
 4. on `410 Gone` (the resourceVersion fell out of the server's history) go back to 1: the

@@ -285,8 +285,8 @@ def _containers(
     runner does (`conveyor.workflow.plan.containers`)."""
     has_services = bool(job.services) or job.services_template is not None
     platform = current()
-    if platform.sidecar_services:
-        return _sidecars(job, ctx)
+    if platform.sidecar_services or platform.job_container_control:
+        return _sidecars(job, ctx, platform.job_container_control)
     if job.container is None and not has_services and platform.runner == "host":
         return None  # the host runs everything
     where = f"jobs.{job.id}"
@@ -314,15 +314,25 @@ def _containers(
     return JobContainers(container=spec, services=services, image=image, mounts=mounts)
 
 
-def _sidecars(job: Job, ctx: EvalContext) -> SidecarServices:
+def _sidecars(job: Job, ctx: EvalContext, control: str) -> SidecarServices:
+    """The pod's other containers: services, and the job container when the pool made it
+    the pod's sibling (`control`: its executor's control directory)."""
     where = f"jobs.{job.id}"
+    spec = None
     if job.container is not None:
-        raise container_plan.ContainerError(
-            f"{where}.container: this runner is a Kubernetes pod whose containers were made "
-            "for services only; a job container cannot run here"
-        )
+        if not control:
+            raise container_plan.ContainerError(
+                f"{where}.container: this runner is a Kubernetes pod made without the job "
+                "container (no --sibling-job-container); a job container cannot run here"
+            )
+        spec = container_plan.resolve(job.container, ctx, where=f"{where}.container")
+        if not spec.image:
+            spec = None  # an empty image is no container, as on GitHub
+    services = container_plan.resolve_services(
+        job.services, job.services_template, ctx, where=where
+    )
     return SidecarServices(
-        container_plan.resolve_services(job.services, job.services_template, ctx, where=where)
+        services, container=spec, control=Path(control) if spec is not None else None
     )
 
 

@@ -5,7 +5,9 @@ each leg. With `podman` every job without `container:` runs in a container of th
 mapped to one of its `runs-on` labels (`*` maps any label), else the busybox base image.
 `sidecar_services` (set by `conveyor.ci.agent` with `--sidecar-services`, in a Kubernetes
 runner pod whose other containers are the job's services): services are not started, only
-reached on localhost (`sidecars.py`).
+reached on localhost (`sidecars.py`). `job_container_control` (set by the agent with
+`--sibling-job-container`): the job container is the pod's sibling, driven through this
+control directory (`runners.sibling`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Platform:
     runner: str = "host"
     images: Mapping[str, str] = field(default_factory=dict)
     sidecar_services: bool = False
+    job_container_control: str = ""
 
     def image_for(self, labels: list[str]) -> str | None:
         """The mapped image for the first label that has one (None: unmapped)."""

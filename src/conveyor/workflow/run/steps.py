@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from conveyor.core import tracing
 from conveyor.core.errors import ConveyorError
 from conveyor.workflow.expr import EvalContext, compile_condition, evaluate_raw, is_truthy, to_str
 from conveyor.workflow.model import Step
@@ -106,6 +107,16 @@ async def run_step(step: Step, scope: Scope, jr: JobRun) -> StepResult:
 
 
 async def _execute(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResult:
+    """Run the step, timed as a span of the job's trace when it has one (issue 17); the
+    span's name is the step's, masked as the log shows it."""
+    with tracing.span(f"step {jr.setup.session.masker.mask(name)}") as traced:
+        result = await _run(step, scope, jr, name)
+        if traced is not None and result.conclusion not in (Result.SUCCESS, Result.SKIPPED):
+            traced.error = str(result.conclusion)
+        return result
+
+
+async def _run(step: Step, scope: Scope, jr: JobRun, name: str) -> StepResult:
     console = jr.setup.session.console
     console.step_start(jr.setup.prefix, name)
     started = time.monotonic()

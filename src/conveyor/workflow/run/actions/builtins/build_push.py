@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from conveyor.clients.podman_images import BUSYBOX_IMAGE, ensure_busybox_image
+from conveyor.core import tracing
 from conveyor.core.errors import ConveyorError
 from conveyor.runners.host import HostRunner
 from conveyor.workflow.run.actions.builtins import BuiltinCall
@@ -78,7 +79,8 @@ async def run(call: BuiltinCall) -> dict[str, str]:
     for ignored in ("cache-from", "cache-to"):
         if call.get(ignored):
             call.jr.write(f"{ignored} is accepted and ignored: Buildah's layer cache is used")
-    await _stream(call, *args, "--", str(context))
+    with tracing.span("image build", attributes={"container.image.tags": ",".join(tags)}):
+        await _stream(call, *args, "--", str(context))
     image_id = iidfile.read_text().strip()
     if not image_id.startswith("sha256:"):
         image_id = f"sha256:{image_id}"
@@ -92,7 +94,8 @@ async def run(call: BuiltinCall) -> dict[str, str]:
             push = ["push", "--digestfile", str(digestfile), *tls_flags(tag)]
             if authfile.exists():
                 push += ["--authfile", str(authfile)]
-            await _stream(call, *push, "--", tag)
+            with tracing.span("image push", attributes={"container.image.name": tag}):
+                await _stream(call, *push, "--", tag)
             digest = digestfile.read_text().strip()
     metadata = {
         "containerimage.config.digest": image_id,

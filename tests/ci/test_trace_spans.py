@@ -1,0 +1,139 @@
+"""The CI service's side of a commit's trace (issue 17): the run's span in the job payload,
+the runner's spans relayed, and `queued` + `run` tiling the commit's root span."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conveyor.ci.events import github_event
+from conveyor.ci.service import CIService
+from conveyor.ci.webhooks import WebhookConfig, Webhooks
+from conveyor.core import tracing
+from conveyor.core.tracing import SpanData
+from tests.ci.helpers import poll_job, run_state
+
+WORKFLOW = """name: W
+on: push
+jobs:
+  a:
+    runs-on: linux
+    steps: [{run: "true"}]
+"""
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.spans: list[SpanData] = []
+
+    def emit(self, span: SpanData) -> None:
+        self.spans.append(span)
+
+
+@pytest.fixture
+def sink() -> Iterator[ListSink]:
+    found = ListSink()
+    tracing.install(found)
+    try:
+        yield found
+    finally:
+        tracing.install(None)
+
+
+def _push(service: CIService, tmp: Path, received: float) -> tuple[str, list[int]]:
+    """Commit the workflow and hand the push over as the spool does (with its time)."""
+    bare = service.create_repo("acme/app")
+    work = tmp / "work"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}  # fmt: skip
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=work, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    work.mkdir()
+    git("init", "-q", "-b", "main")
+    (work / ".github/workflows").mkdir(parents=True)
+    (work / ".github/workflows/w.yml").write_text(WORKFLOW)
+    git("add", "-A")
+    git("commit", "-qm", "c")
+    sha = git("rev-parse", "HEAD")
+    git("push", "-q", str(bare), "HEAD:refs/heads/main")
+    update = {"ref": "refs/heads/main", "before": "0" * 40, "after": sha}
+    delivery = {"delivery": "p1/0", "repo": "acme/app", "pusher": "me", "received": received}
+    ids = asyncio.run(service.handle_push("acme/app", pusher="me", **update,
+                                          delivery={**delivery, **update}))  # fmt: skip
+    return sha, ids
+
+
+def test_without_tracing_the_job_payload_carries_no_trace(
+    service: CIService, tmp_path: Path
+) -> None:
+    _push(service, tmp_path, time.time())
+    got = poll_job(service, "r1", "linux")
+    assert got is not None
+    assert "traceparent" not in got
+
+
+def test_a_runs_spans_tile_the_commits_root_and_the_runners_spans_are_relayed(
+    service: CIService, tmp_path: Path, sink: ListSink
+) -> None:
+    pushed = time.time() - 0.5
+    sha, (run_id,) = _push(service, tmp_path, pushed)
+    got = poll_job(service, "r1", "linux")
+    assert got is not None
+    run_ref = tracing.parse_traceparent(got["traceparent"])
+    root = tracing.commit_trace(sha)
+    assert run_ref is not None and run_ref.trace_id == root.trace_id
+    with tracing.collect() as recorded:
+        tracing.record("job a", ref=tracing.child_of(run_ref), parent=run_ref, start=1.0, end=2.0)
+        foreign = tracing.commit_trace("f" * 40)
+        tracing.record("intruder", ref=tracing.child_of(foreign), parent=foreign, start=1, end=2)
+    report = [tracing.to_json(s) for s in recorded] + [{"name": "malformed"}]
+    result = {"result": "success", "job": {"result": "success", "outputs": {}}, "trace": report}
+    service.complete(run_id, "r1", result)
+    assert run_state(service, run_id) == ("completed", "success")
+
+    by_name = {s.name: s for s in sink.spans}
+    assert sorted(by_name) == [f"commit {sha[:12]}", "job a", "queued", "run W #1"]
+    commit, queued, run = by_name[f"commit {sha[:12]}"], by_name["queued"], by_name["run W #1"]
+    assert commit.ref == root and commit.parent_id == 0
+    assert queued.parent_id == run.parent_id == root.span_id
+    assert run.ref == run_ref
+    assert by_name["job a"].parent_id == run_ref.span_id
+    assert queued.start_ns == commit.start_ns == int(pushed * 1e9)
+    assert queued.end_ns == run.start_ns and run.end_ns == commit.end_ns
+    assert run.attributes["vcs.ref.head.revision"] == sha
+    assert not run.error
+
+
+def test_a_webhooks_traceparent_is_linked_from_the_commits_trace(
+    service: CIService, tmp_path: Path, sink: ListSink
+) -> None:
+    sha, _ = _push(service, tmp_path, time.time())
+    hooks = Webhooks(service, WebhookConfig(global_secret="s"))
+    payload = {
+        "ref": "refs/heads/main", "before": "0" * 40, "after": sha,
+        "repository": {"full_name": "acme/app", "clone_url": "unused"},
+        "sender": {"login": "octocat"},
+    }  # fmt: skip
+    event = github_event("push", payload)
+    assert event is not None
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    done = asyncio.run(hooks.deliver(event, payload, "d-1", traceparent=caller))
+    assert len(done["runs"]) == 1
+    (webhook,) = [s for s in sink.spans if s.name == "webhook push"]
+    root = tracing.commit_trace(sha)
+    assert webhook.ref.trace_id == root.trace_id and webhook.parent_id == root.span_id
+    assert webhook.links == (tracing.parse_traceparent(caller),)
+    asyncio.run(hooks.deliver(event, payload, "d-2", traceparent="garbage"))
+    assert [s.links for s in sink.spans if s.name == "webhook push"][1:] == [()]
