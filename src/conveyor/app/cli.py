@@ -35,6 +35,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "reject": ("conveyor.app.cmd_approve", "reject", "Reject a deployment to an environment."),
     "demo": ("conveyor.app.cmd_demo", "demo", "Run the scripted tour against `conveyor up`."),
     "status": ("conveyor.app.cmd_status", "status", "Runs, environments and pending approvals."),
+    "notifications": (
+        "conveyor.app.cmd_notifications",
+        "notifications",
+        "Notification deliveries and their attempts.",
+    ),
     "seal": ("conveyor.app.cmd_seal", "seal", "Seal a Secret (Bitnami Sealed Secrets); keys."),
     "secrets": ("conveyor.app.cmd_secrets", "secrets", "Encrypt and decrypt SOPS files (age)."),
 }

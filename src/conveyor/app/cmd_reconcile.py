@@ -17,7 +17,10 @@ replica answers for every app, forwarding to the owner (app/shardroute).
 `--refresh-token-file` reads too) instead of a new random one per start.
 
 `open_world()` is shared with `conveyor app …` (cmd_app), which works against the same
-state file; the apps and config last used are remembered in the store's settings.
+state file; the apps and config last used are remembered in the store's settings. With
+`notify=True` (the daemon, `--once`, and the server's in-process reconciler) the config's
+`notifications:` section gets a `notify.Notifier` writing to this store (issue 17); the
+one-off `conveyor app` commands report to their user directly and notify nobody.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ import click
 
 from conveyor.app import daemonlink, reconcilerhttp, shardlease, shardroute, tracing
 from conveyor.core.errors import UserError
+from conveyor.notify.config import load_notifications
+from conveyor.notify.notifier import Notifier
 from conveyor.reconcile import appfiles
 from conveyor.reconcile.applications import Catalog
 from conveyor.reconcile.appspec import parse_duration
@@ -45,6 +50,7 @@ from conveyor.reconcile.errors import SourceError
 from conveyor.reconcile.health import Checker
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.membership import Membership
+from conveyor.reconcile.notices import Notices
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.settle import Outcome, Settled, settle
 from conveyor.reconcile.sources import Sources
@@ -112,6 +118,7 @@ class World:
     store: Store
     env: Env
     apps_source: str
+    notifier: Notifier | None = None  # issue 17: started by its first notice
 
     async def reconciler(self, *, sharded: bool = False) -> Reconciler:
         catalog = await load_apps(self.apps_source, sources=self.env.sources)
@@ -121,7 +128,9 @@ class World:
 
 
 @contextmanager
-def open_world(*, apps: str | None, config_path: str | None, state: str | None) -> Iterator[World]:
+def open_world(
+    *, apps: str | None, config_path: str | None, state: str | None, notify: bool = False
+) -> Iterator[World]:
     """Config, store, targets and sources; remembers `apps`/`config` for `conveyor app`."""
     config = load_config(Path(config_path) if config_path else None)
     store = Store.open(state or config.state)
@@ -144,9 +153,28 @@ def open_world(*, apps: str | None, config_path: str | None, state: str | None) 
             health=Checker(config.health),
             unsealer=Unsealer.from_config(config, state_root),
         )
-        yield World(config=config, store=store, env=env, apps_source=apps)
+        world = World(config=config, store=store, env=env, apps_source=apps)
+        if notify:
+            attach_notifier(world)
+        yield world
     finally:
         store.close()
+
+
+def attach_notifier(world: World) -> None:
+    """The config's `notifications:` (if any) as the reconciler's notice publisher."""
+    section = load_notifications(Path(world.config.file) if world.config.file else None)
+    if section is not None:
+        world.notifier = Notifier(section, world.store.deliveries)
+        world.env.notices = Notices(world.notifier, stuck_after=section.rollout_stuck_after)
+
+
+async def close_notifier(world: World, *, wait: float) -> None:
+    """Let deliveries in flight finish (at most `wait` seconds), then stop the notifier."""
+    if world.notifier is not None:
+        if not await world.notifier.flush(wait):
+            click.echo(f"notifications still being delivered after {wait:g}s: stopped", err=True)
+        await world.notifier.aclose()
 
 
 def summary_rows(statuses: dict[str, dict[str, Any]]) -> list[str]:
@@ -195,6 +223,7 @@ async def _loop(
             daemonlink.withdraw(world.store, daemon)
         if shard is not None:
             await shard.lock.client.close()
+        await close_notifier(world, wait=5.0)
         await close_targets(world)
 
 
@@ -207,6 +236,7 @@ async def _once(world: World, timeout: float) -> Settled:
         statuses = await reconciler.reconcile_all()
         return await settle(reconciler, statuses, deadline=deadline, clock=world.env.clock)
     finally:
+        await close_notifier(world, wait=30.0)  # `--once` exits: deliver what it found
         await close_targets(world)
 
 
@@ -313,7 +343,7 @@ def reconcile(
         shard_lease, shard_lease_duration, once=once, listen=listen, advertise=shard_advertise
     )
     tracing.setup("reconciler")  # issue 17: only with an OTLP endpoint configured
-    with open_world(apps=apps, config_path=config_path, state=state) as world:
+    with open_world(apps=apps, config_path=config_path, state=state, notify=True) as world:
         if not once:
             asyncio.run(_loop(world, seconds, listen, shard, token))
             return

@@ -121,7 +121,13 @@ from conveyor.app import tracing
     help="A runner pool beside the local one: kubernetes:CONFIG (one pod per job; see README).",
 )
 @click.option("--apps", default=None, help="Run the reconciler on these Applications.")
-@click.option("--config", "config_path", default=None, help="conveyor.yaml for the reconciler.")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    help="conveyor.yaml: the reconciler's (with --apps), and the notifications the CI "
+    "service sends (its `notifications:` section).",
+)
 def server(  # noqa: PLR0917 - click passes options positionally
     data: Path,
     host: str,
@@ -149,6 +155,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
 ) -> None:
     """Run the Conveyor server until Ctrl-C."""
     from conveyor.ci.kubepool_config import KubePoolConfigError
+    from conveyor.notify.config import load_notifications
     from conveyor.server.limits import BodyLimits
     from conveyor.server.main import ServerConfig
     from conveyor.server.runnerpools import parse_runner_pool
@@ -188,6 +195,7 @@ def server(  # noqa: PLR0917 - click passes options positionally
         job_disk_limit=job_disk_limit,
         retention_days=retention_days,
         runner_pools=pools,
+        notifications=load_notifications(Path(config_path)) if config_path else None,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, apps=apps, config_path=config_path))
@@ -200,8 +208,11 @@ async def _run(config: object, *, apps: str | None, config_path: str | None) -> 
     if apps is None:
         await serve(config)
         return
-    from conveyor.app.cmd_reconcile import open_world
+    from conveyor.app.cmd_reconcile import close_notifier, open_world
     from conveyor.reconcile.loop import Loop
 
-    with open_world(apps=apps, config_path=config_path, state=None) as world:
-        await serve(config, reconciler=Loop(await world.reconciler()))
+    with open_world(apps=apps, config_path=config_path, state=None, notify=True) as world:
+        try:
+            await serve(config, reconciler=Loop(await world.reconciler()))
+        finally:
+            await close_notifier(world, wait=5.0)

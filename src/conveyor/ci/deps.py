@@ -18,6 +18,7 @@ from typing import Any, Literal
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.retention import DEFAULT_RETENTION_DAYS
 from conveyor.ci.workspaces import DEFAULT_DISK_LIMIT
+from conveyor.core.notices import NoNotices, Publisher
 from conveyor.store.ci_store import CIStore
 from conveyor.workflow.run.masking import Masker
 
@@ -88,6 +89,7 @@ class Deps:
     lock: threading.RLock = field(default_factory=threading.RLock)  # run advancement
     counters: dict[str, int] = field(default_factory=dict)  # served by /metrics
     clock: Callable[[], float] = time.time
+    notices: Publisher = field(default_factory=NoNotices)  # issue 17: `conveyor.notify`
 
     def count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1

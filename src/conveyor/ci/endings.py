@@ -22,6 +22,7 @@ from conveyor.ci.deps import Deps
 from conveyor.ci.jobplan import fail_fast
 from conveyor.ci.ledger import Ledger
 from conveyor.ci.model import UNFINISHED, ApprovalState, Conclusion, Run, Status, Unit
+from conveyor.ci.notices import run_failed
 from conveyor.ci.runworkflows import RunWorkflows
 from conveyor.ci.statuses import CommitStatuses
 from conveyor.ci.tracespans import run_concluded
@@ -158,6 +159,9 @@ class Endings:
             if reason and not logged:
                 self.store.add_logs(run_id, [("", reason)])
             self.statuses.run(run, conclusion)
+            if conclusion == Conclusion.FAILURE:
+                base, now = self.deps.config.public_url, self.deps.clock()
+                self.deps.notices.publish(run_failed(run, reason, base_url=base, now=now))
             self.deps.count(f"runs_{conclusion}")
             log.info("run %d: %s%s", run_id, conclusion, f" ({reason})" if reason else "")
             self.release_run_group(run)

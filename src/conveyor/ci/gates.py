@@ -30,6 +30,7 @@ from conveyor.ci.deps import Deps
 from conveyor.ci.endings import Endings
 from conveyor.ci.ledger import Ledger
 from conveyor.ci.model import CommitState, Conclusion, GateState, Status, Unit
+from conveyor.ci.notices import approval_waiting
 from conveyor.ci.settings import Settings
 from conveyor.ci.statuses import CommitStatuses
 
@@ -93,13 +94,23 @@ class Gates:
             return  # already waiting
         self.store.upsert_job(run_id, name, job_id=unit.job_id, status=Status.WAITING)
         self.store.add_logs(run_id, [(name, f"Waiting: {message}")])
+        run = self.ledger.run(run_id)
         self.statuses.deployment(
-            self.ledger.run(run_id),
+            run,
             environment,
             state=CommitState.PENDING,
             description=f"{name} to {environment}: waiting",
         )
         log.info("run %d: job %s waits (%s); no runner is held", run_id, name, message)
+        notice = approval_waiting(
+            run,
+            job=name,
+            environment=environment,
+            message=message,
+            base_url=self.deps.config.public_url,
+            now=self.deps.clock(),
+        )
+        self.deps.notices.publish(notice)
         self.refresh_run_status(run_id)
 
     def release_waiting(self, run_id: int | None = None) -> None:

@@ -25,6 +25,7 @@ from conveyor.ci.model import BeatAnswer
 from conveyor.ci.pushspool import PushSpool
 from conveyor.ci.runnerscope import ALL
 from conveyor.ci.wiring import wire
+from conveyor.core.notices import NoNotices, Publisher
 from conveyor.store.ci_store import CIStore
 from conveyor.workflow.plan.event import Event
 
@@ -41,8 +42,11 @@ class CIService:
         config: ServiceConfig,
         *,
         on_push: Callable[[str, str], None] | None = None,
+        notices: Publisher | None = None,
     ) -> None:
-        self.deps = Deps(store=store, box=box, config=config, wake=Wake())
+        self.deps = Deps(
+            store=store, box=box, config=config, wake=Wake(), notices=notices or NoNotices()
+        )
         self.store = store
         self.box = box
         self.config = config

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from conveyor.core.errors import UserError
+from conveyor.core.notices import ANNOTATION_DOMAIN, SUBSCRIBE_PREFIX, parse_subscription
 from conveyor.reconcile import appdecryption, appsources, syncoptions
 from conveyor.reconcile import appschema as schema
 from conveyor.reconcile.appmodel import (
@@ -44,7 +45,12 @@ FINALIZERS = (
     "conveyor.dev/delete-resources",
 )
 #: Annotations under these prefixes are Argo CD's (or Conveyor's) and must be known.
-APP_ANNOTATION_PREFIXES = ("argocd.argoproj.io", "conveyor.dev", "notifications.argoproj.io")
+APP_ANNOTATION_PREFIXES = (
+    "argocd.argoproj.io",
+    "conveyor.dev",
+    "notifications.argoproj.io",
+    ANNOTATION_DOMAIN,  # subscriptions (issue 17): checked by `core.notices`
+)
 SKIP_RECONCILE = "argocd.argoproj.io/skip-reconcile"
 COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
 APP_ANNOTATIONS = frozenset(
@@ -254,15 +260,31 @@ def _annotations(doc: Document, meta: dict[str, Any]) -> tuple[tuple[str, str], 
     notes = schema.pairs(doc, meta.get("annotations"), "metadata", "annotations")
     for key, value in notes:
         prefix = key.split("/", 1)[0] if "/" in key else ""
-        if prefix in APP_ANNOTATION_PREFIXES and key not in APP_ANNOTATIONS:
+        if prefix == ANNOTATION_DOMAIN:
+            _subscription(doc, key)
+        elif prefix in APP_ANNOTATION_PREFIXES and key not in APP_ANNOTATIONS:
             raise ApplicationInvalid(
                 f"annotation {key!r} is not read by Conveyor",
                 location=doc.where("metadata", "annotations", key),
-                hint="known: " + ", ".join(sorted(APP_ANNOTATIONS)),
+                hint=f"subscribe with {SUBSCRIBE_PREFIX}<trigger>.<destination> instead"
+                if prefix == "notifications.argoproj.io"
+                else "known: " + ", ".join(sorted(APP_ANNOTATIONS)),
             )
         if key == COMPARE_OPTIONS:
             _option(doc, value, syncoptions.COMPARE_OPTIONS, "compare option", key)
     return notes
+
+
+def _subscription(doc: Document, key: str) -> None:
+    """`notifications.conveyor.dev/subscribe.<trigger>.<destination>` (issue 17); the
+    destination is checked against the config when a notice is routed (`notify.routing`)."""
+    parsed = parse_subscription(key)
+    if isinstance(parsed, str):
+        raise ApplicationInvalid(
+            f"annotation {key!r}: {parsed}",
+            location=doc.where("metadata", "annotations", key),
+            hint=f"e.g. {SUBSCRIBE_PREFIX}on-sync-failed.<destination in conveyor.yaml>",
+        )
 
 
 def _info(doc: Document, spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -202,6 +202,7 @@ class Reconciler:
             started = self.env.clock()
             try:
                 await self._steps(rt, manual)
+                self.env.notices.assessed(rt, self.env.clock())
                 await self.children.sync(
                     rt, manual, sources=self.env.sources, files=list(self._catalog.apps)
                 )
@@ -270,6 +271,7 @@ class Reconciler:
         )
         if drifted and not rt.drifted:
             self.env.metrics.count_drift(rt.app.name)
+            self.env.notices.drifted(rt, self.env.clock())
         rt.drifted = drifted
 
     async def _maybe_sync(self, rt: AppRuntime, manual: dict[str, Any] | None) -> bool:
@@ -301,7 +303,7 @@ class Reconciler:
         outcome = await steps.run_sync(
             self.env, rt, initiated_by="auto-sync", reason=decision.message
         )
-        self._synced(rt, outcome)
+        self._synced(rt, outcome, heal=decision.action == drift.Action.SELF_HEAL)
         rt.attempts = drift.after_attempt(
             rt.attempts,
             decision.action,
@@ -312,11 +314,12 @@ class Reconciler:
         )
         return True
 
-    def _synced(self, rt: AppRuntime, outcome: Outcome) -> None:
-        """Keep a finished sync's outcome (status reads its reason) and the new history."""
+    def _synced(self, rt: AppRuntime, outcome: Outcome, *, heal: bool = False) -> None:
+        """Keep a finished sync's outcome and the new history; tell it (`notices`)."""
         assert rt.desired is not None
         rt.last_sync, rt.last_sync_digest = outcome, rt.desired.digest
         rt.history = restore.history(self.env.store, rt.app.name)
+        self.env.notices.synced(rt, outcome, self_heal=heal, now=self.env.clock())
 
     def _blocked(self, rt: AppRuntime) -> bool:
         if rt.app.name in self._cycles:

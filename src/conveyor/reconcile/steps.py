@@ -47,6 +47,7 @@ from conveyor.reconcile.model import (
     ResultCode,
     SyncStatus,
 )
+from conveyor.reconcile.notices import Notices
 from conveyor.reconcile.pairing import duplicates, stamp
 from conveyor.reconcile.plan import diffs, plan
 from conveyor.reconcile.render import RenderCache
@@ -76,6 +77,7 @@ class Env:
     health: health.Checker = health.BUILT_IN  # custom Lua scripts from the config over built-ins
     claims: sharing.Claims = field(default_factory=sharing.Claims)
     charts: Charts | None = None  # None: a chart cache under the sources' cache directory
+    notices: Notices = field(default_factory=Notices)  # issue 17: what a pass tells people
     unsealer: Unsealer = field(default_factory=Unsealer)  # SealedSecrets (issue 17)
 
     def chart_cache(self) -> Charts:

@@ -32,6 +32,9 @@ from conveyor.ci.retention import DEFAULT_RETENTION_DAYS, keep_pruning
 from conveyor.ci.service import CIService, ServiceConfig
 from conveyor.ci.webhooks import WebhookConfig, Webhooks
 from conveyor.ci.workspaces import DEFAULT_DISK_LIMIT, GIB
+from conveyor.notify.config import NotifyConfig, load_notifications
+from conveyor.notify.errors import NotifyConfigInvalid
+from conveyor.notify.notifier import Notifier
 from conveyor.server.app import create_app
 from conveyor.server.auth import Auth
 from conveyor.server.datadir import private_umask, secure_tree
@@ -70,6 +73,7 @@ class ServerConfig:
     tls_cert: Path | None = None  # PEM certificate (chain): serve https (issue 12 §17)
     tls_key: Path | None = None  # its PEM private key
     runner_pools: tuple[KubePoolConfig, ...] = ()  # --runner-pool kubernetes:CONFIG
+    notifications: NotifyConfig | None = None  # conveyor.yaml's `notifications:` (issue 17)
 
     @property
     def scheme(self) -> str:
@@ -121,7 +125,8 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
             _pending.add(task)
             task.add_done_callback(_pending.discard)
 
-    service = CIService(store, box, service_config, on_push=on_push)
+    notifier = Notifier(config.notifications, store.deliveries) if config.notifications else None
+    service = CIService(store, box, service_config, on_push=on_push, notices=notifier)
     auth = Auth(store)
     if auth.ensure_admin(data / "admin-token"):
         log.info("admin token written to %s (mode 0600)", data / "admin-token")
@@ -139,6 +144,7 @@ def build(config: ServerConfig, *, reconciler: Any = None) -> tuple[FastAPI, Ser
         if config.refresh_urls
         else "",
         reconciler_token_file=str(config.refresh_token_file or ""),
+        notifier=notifier,
     )
     return create_app(state), state
 
@@ -183,6 +189,8 @@ async def serve(
     masking = SecretFilter(service.masker)
     for handler in logging.getLogger().handlers:
         handler.addFilter(masking)
+    if state.notifier is not None:
+        state.notifier.start()  # before recovery: what it concludes is told too
     service.recover()
     for run in service.store.runs(limit=100000):  # known secrets mask logs from the start
         owner = run["repo"].partition("/")[0]
@@ -237,6 +245,9 @@ async def serve(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if state.notifier is not None:
+            await state.notifier.flush(timeout=5.0)  # what is in flight, briefly
+            await state.notifier.aclose()
         service.store.close()
 
 
@@ -286,11 +297,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-cert", type=Path, default=None)
     parser.add_argument("--tls-key", type=Path, default=None)
     parser.add_argument("--runner-pool", action="append", default=[], help="kubernetes:CONFIG")
+    parser.add_argument("--config", type=Path, default=None, help="conveyor.yaml: notifications")
     args = parser.parse_args(argv)
     try:
         limits = BodyLimits.parse(args.body_limit)
         pools = tuple(parse_runner_pool(option) for option in args.runner_pool)
-    except (ValueError, KubePoolConfigError) as exc:
+        notifications = load_notifications(args.config)
+    except (ValueError, KubePoolConfigError, NotifyConfigInvalid) as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = ServerConfig(
@@ -315,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
         retention_days=args.retention_days,
         retention_interval=args.retention_interval,
         runner_pools=pools,
+        notifications=notifications,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))

@@ -4,12 +4,14 @@ bearer token."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from conveyor.ci.model import CommitState
 from conveyor.ci.runnerlist import runner_list
 from conveyor.server.auth import Principal, Role
 from conveyor.server.pagination import PageParams
@@ -18,6 +20,7 @@ from conveyor.store.ci_filters import RunFilter
 from conveyor.store.ci_logs import LogWindow
 
 router = APIRouter(prefix="/api/v1")
+FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 Reader = Annotated[Principal, Depends(need(Role.READ))]
 Writer = Annotated[Principal, Depends(need(Role.WRITE))]
 Admin = Annotated[Principal, Depends(need(Role.ADMIN))]
@@ -36,6 +39,19 @@ class DispatchBody(BaseModel):
 class DecisionBody(BaseModel):
     environment: str
     comment: str = ""
+
+
+class StatusBody(BaseModel):
+    """GitHub's `POST /repos/{owner}/{repo}/statuses/{sha}` body."""
+
+    state: CommitState
+    target_url: str = ""
+    description: str = Field(default="", max_length=1024)
+    context: str = Field(default="default", min_length=1, max_length=255)
+
+
+#: contexts the server's own CI writes (`ci.statuses`): not writable from outside
+RESERVED_CONTEXTS = ("conveyor/", "deployment/")
 
 
 class RepoBody(BaseModel):
@@ -212,6 +228,25 @@ def statuses(
 ) -> list[dict[str, Any]]:
     """Commit statuses: `conveyor/<workflow>` (CI) and `deployment/<env>` per SHA (or prefix)."""
     return page.slice(state_of(request).service.store.statuses(f"{owner}/{repo}", sha))
+
+
+@router.post("/repos/{owner}/{repo}/statuses/{sha}", status_code=201)
+def create_status(
+    request: Request, owner: str, repo: str, sha: str, body: StatusBody, _: Writer
+) -> dict[str, Any]:
+    """A commit status from outside (GitHub's API; e.g. a reconciler's notifications,
+    issue 17): replaces the status of the same context on that commit."""
+    service = state_of(request).service
+    full = f"{owner}/{repo}"
+    if full not in service.repos():
+        raise HTTPException(404, f"no repository {full}")
+    if not FULL_SHA.fullmatch(sha):
+        raise HTTPException(422, "sha must be a full 40-character commit id")
+    if body.context.startswith(RESERVED_CONTEXTS):
+        raise HTTPException(422, f"context {body.context!r} is the server's own; choose another")
+    values = body.model_dump(exclude={"context"})
+    service.store.set_status(full, sha.lower(), body.context, **values)
+    return {**values, "context": body.context, "state": str(body.state), "sha": sha.lower()}
 
 
 @router.get("/repos/{owner}/{repo}/deployments")

@@ -15,6 +15,7 @@ from fastapi import HTTPException, Request
 
 from conveyor.ci.service import CIService
 from conveyor.ci.webhooks import Webhooks
+from conveyor.notify.notifier import Notifier
 from conveyor.server.auth import Auth, Principal, Role
 from conveyor.server.limits import BodyLimits
 from conveyor.server.sessions import Sessions
@@ -34,6 +35,7 @@ class ServerState:
     # file holding its bearer token, for the UI's application pages and buttons
     reconciler_url: str = ""
     reconciler_token_file: str = ""
+    notifier: Notifier | None = None  # issue 17: the CI service's notifications
 
     def __post_init__(self) -> None:
         if self.sessions is None:

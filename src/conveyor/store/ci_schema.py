@@ -43,6 +43,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from conveyor.store.notify_store import create_delivery_table
+
 ci_metadata = MetaData()
 
 #: names users choose (repositories, jobs, environments, runners, status contexts, secret
@@ -329,3 +331,4 @@ def create_ci_tables(conn: Connection) -> None:
     """Create the CI tables that do not exist yet (idempotent); `ci_migrations.setup_ci`
     then adds what older versions of existing tables lack."""
     ci_metadata.create_all(conn, checkfirst=True)
+    create_delivery_table(conn)  # issue 17: notifications the server sent

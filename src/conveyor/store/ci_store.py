@@ -49,6 +49,7 @@ from conveyor.store.ci_schema import (
 )
 from conveyor.store.ci_tables import CITables, Row, decode, encode, open_engine
 from conveyor.store.dialect import clean_text, insert_missing, lock, upsert
+from conveyor.store.notify_store import DeliveryStore
 
 
 class CIStore(CITables):
@@ -62,6 +63,7 @@ class CIStore(CITables):
         super().__init__(engine)
         self.access = CIAccessStore(engine)
         self.config = CIConfigStore(engine)
+        self.deliveries = DeliveryStore(engine)  # notifications sent (issue 17)
 
     @classmethod
     def open(cls, location: str | Path) -> CIStore:

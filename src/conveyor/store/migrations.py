@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, select
 
 from conveyor.store import schema
+from conveyor.store.notify_store import create_delivery_table
 
 Migration = Callable[[Connection], None]
 
@@ -31,7 +32,15 @@ def _v2_deletions(conn: Connection) -> None:
     schema.deletions.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, _v1_initial), (2, _v2_deletions))
+def _v3_notify_deliveries(conn: Connection) -> None:
+    create_delivery_table(conn)  # issue 17: notification deliveries and their attempts
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = (
+    (1, _v1_initial),
+    (2, _v2_deletions),
+    (3, _v3_notify_deliveries),
+)
 
 
 def migrate(conn: Connection) -> list[int]:

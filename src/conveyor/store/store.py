@@ -31,6 +31,7 @@ from conveyor.store.dialect import insert_missing, upsert
 from conveyor.store.engine import open_database
 from conveyor.store.errors import StoreError
 from conveyor.store.migrations import migrate
+from conveyor.store.notify_store import DeliveryStore
 from conveyor.store.records import HistoryRecord, OperationRecord
 
 HISTORY_LIMIT = 10
@@ -43,6 +44,7 @@ class Store:
         self._engine = engine
         self._status_cache: dict[str, str] = {}
         self.deletions = DeletionStore(self._tx)  # apps to delete with their objects
+        self.deliveries = DeliveryStore(engine)  # notifications sent (issue 17)
 
     @classmethod
     def open(cls, location: str | Path) -> Store:

@@ -24,6 +24,7 @@ from conveyor.server.ui import (
     routes_board,
     routes_deploy,
     routes_logs,
+    routes_notifications,
     routes_runs,
     routes_session,
 )
@@ -41,6 +42,7 @@ ROUTE_MODULES = (
     routes_admin_tokens,
     routes_admin_runners,
     routes_admin_envs,
+    routes_notifications,
 )
 
 
