@@ -7,27 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.app import cmd_up, platform
-
-
-def _info(state: Path) -> platform.PlatformInfo:
-    return platform.PlatformInfo(
-        state_dir=str(state),
-        server_url="http://127.0.0.1:8080",
-        registry="127.0.0.1:5000",
-        token_file=str(state / "server" / "admin-token"),
-        state_db=str(state / "state.db"),
-        reconciler_url="http://127.0.0.1:8421",
-        environments=platform.demo_environments(),
-        pid=1,
-    )
+from conveyor.app import cmd_up
+from tests.app.upinfo import platform_info
 
 
 def test_the_first_line_at_readiness_is_the_web_ui_and_its_sign_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    lines = cmd_up.banner(_info((tmp_path / ".conveyor").resolve()), []).splitlines()
+    lines = cmd_up.banner(platform_info((tmp_path / ".conveyor").resolve()), []).splitlines()
     first = next(line for line in lines if line.strip())
     assert first == (
         "Conveyor is up. Web UI: http://127.0.0.1:8080/ "
@@ -40,6 +28,6 @@ def test_a_state_directory_elsewhere_is_shown_by_its_full_path(
 ) -> None:
     (tmp_path / "here").mkdir()
     monkeypatch.chdir(tmp_path / "here")
-    text = cmd_up.banner(_info(tmp_path / "elsewhere"), ["demo/app@abc"])
+    text = cmd_up.banner(platform_info(tmp_path / "elsewhere"), ["demo/app@abc"])
     assert f"the token in {tmp_path / 'elsewhere' / 'server' / 'admin-token'})" in text
     assert "seeded: demo/app@abc" in text

@@ -80,7 +80,10 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("E2E_HOOK_SECRET", SECRET)
 
 
-def test_a_failing_sync_reaches_the_webhook_and_the_mailbox(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["config", "file"])
+def test_a_failing_sync_reaches_the_webhook_and_the_mailbox(tmp_path: Path, where: str) -> None:
+    """The section in the reconciler's conveyor.yaml, or in a file of its own named by
+    `--notifications` (what `conveyor up --notifications` passes on)."""
     repo = config_repo(tmp_path)
     wave = {"argocd.argoproj.io/sync-wave": "1"}
     repo.write_objects("app/all.yaml", deployment("web", "web:broken"), service("web", **wave))
@@ -93,10 +96,15 @@ def test_a_failing_sync_reaches_the_webhook_and_the_mailbox(tmp_path: Path) -> N
             "targets": [{"name": "memory", "type": "memory", "readyAfter": "0.2s"}],
             "state": "state.db",
             "cache": "cache",
-            "notifications": notifications(hook, port, "on-sync-failed"),
         }
-        config.write_text(yaml.safe_dump(document))
+        section = {"notifications": notifications(hook, port, "on-sync-failed")}
         args = ["--apps", str(apps), "--config", str(config), "--once", "--timeout", "20s"]
+        if where == "config":
+            document |= section
+        else:
+            (tmp_path / "notify.yaml").write_text(yaml.safe_dump(section))
+            args += ["--notifications", str(tmp_path / "notify.yaml")]
+        config.write_text(yaml.safe_dump(document))
         result = CliRunner().invoke(reconcile, args)
         assert result.exit_code == 1, result.output
         wait_for(box, hook)

@@ -129,7 +129,12 @@ class World:
 
 @contextmanager
 def open_world(
-    *, apps: str | None, config_path: str | None, state: str | None, notify: bool = False
+    *,
+    apps: str | None,
+    config_path: str | None,
+    state: str | None,
+    notify: bool = False,
+    notifications: Path | None = None,
 ) -> Iterator[World]:
     """Config, store, targets and sources; remembers `apps`/`config` for `conveyor app`."""
     config = load_config(Path(config_path) if config_path else None)
@@ -155,15 +160,18 @@ def open_world(
         )
         world = World(config=config, store=store, env=env, apps_source=apps)
         if notify:
-            attach_notifier(world)
+            attach_notifier(world, notifications)
         yield world
     finally:
         store.close()
 
 
-def attach_notifier(world: World) -> None:
-    """The config's `notifications:` (if any) as the reconciler's notice publisher."""
-    section = load_notifications(Path(world.config.file) if world.config.file else None)
+def attach_notifier(world: World, notifications: Path | None = None) -> None:
+    """The `notifications:` section (if any) of the file `notifications` names, else of the
+    config, as the reconciler's notice publisher."""
+    if notifications is None and world.config.file:
+        notifications = Path(world.config.file)
+    section = load_notifications(notifications)
     if section is not None:
         world.notifier = Notifier(section, world.store.deliveries)
         world.env.notices = Notices(world.notifier, stuck_after=section.rollout_stuck_after)
@@ -319,6 +327,13 @@ async def close_targets(world: World) -> None:
     help="With --listen: read its bearer token from this file (e.g. a mounted Secret) "
     "instead of making a new one at each start.",
 )
+@click.option(
+    "--notifications",
+    "notifications_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the notifications: section from this file instead of --config's "
+    "(`conveyor up --notifications` passes it on).",
+)
 @shardlease.options
 def reconcile(
     *,
@@ -331,6 +346,7 @@ def reconcile(
     as_json: bool,
     listen: str | None,
     token_file: Path | None,
+    notifications_file: Path | None,
     shard_lease: str | None,
     shard_lease_duration: str | None,
     shard_advertise: str | None,
@@ -343,7 +359,13 @@ def reconcile(
         shard_lease, shard_lease_duration, once=once, listen=listen, advertise=shard_advertise
     )
     tracing.setup("reconciler")  # issue 17: only with an OTLP endpoint configured
-    with open_world(apps=apps, config_path=config_path, state=state, notify=True) as world:
+    with open_world(
+        apps=apps,
+        config_path=config_path,
+        state=state,
+        notify=True,
+        notifications=notifications_file,
+    ) as world:
         if not once:
             asyncio.run(_loop(world, seconds, listen, shard, token))
             return

@@ -33,6 +33,7 @@ from conveyor.app import platform, seed, setup
 from conveyor.app.registry import registry_service
 from conveyor.app.supervisor import Readiness, ServiceSpec, Supervisor, SupervisorError
 from conveyor.core.errors import UserError
+from conveyor.notify.config import load_notifications
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,13 @@ def _child_env(state_dir: Path) -> dict[str, str]:
     }
 
 
-def server_service(state_dir: Path, host: str, port: int, refresh_url: str) -> ServiceSpec:
+def server_service(
+    state_dir: Path, host: str, port: int, refresh_url: str, notifications: Path | None = None
+) -> ServiceSpec:
     """`conveyor server`; after each hosted push it asks the reconciler to refresh the apps
-    that read the pushed repository (`--refresh-url`), so a promotion deploys at once."""
-    argv = (
+    that read the pushed repository (`--refresh-url`), so a promotion deploys at once. With
+    `notifications`, that file's `notifications:` section is its `--config`."""
+    argv: tuple[str, ...] = (
         sys.executable,
         "-m",
         "conveyor.app",
@@ -79,6 +83,8 @@ def server_service(state_dir: Path, host: str, port: int, refresh_url: str) -> S
         "--refresh-token-file",  # written by the reconciler (its cache is state_dir/cache)
         str(state_dir / "reconciler.token"),
     )
+    if notifications is not None:
+        argv += ("--config", str(notifications))
     return ServiceSpec(
         name="server",
         argv=argv,
@@ -89,7 +95,11 @@ def server_service(state_dir: Path, host: str, port: int, refresh_url: str) -> S
 
 
 def reconciler_service(
-    state_dir: Path, info: platform.PlatformInfo, port: int, read_token: str
+    state_dir: Path,
+    info: platform.PlatformInfo,
+    port: int,
+    read_token: str,
+    notifications: Path | None = None,
 ) -> ServiceSpec:
     config = state_dir / "conveyor.yaml"
     config.write_text(
@@ -101,7 +111,7 @@ def reconciler_service(
         f"state: {info.state_db}\n"
         f"cache: {state_dir / 'cache'}\n"
     )
-    argv = (
+    argv: tuple[str, ...] = (
         sys.executable,
         "-m",
         "conveyor.app",
@@ -115,6 +125,8 @@ def reconciler_service(
         "--listen",
         f"127.0.0.1:{port}",
     )
+    if notifications is not None:
+        argv += ("--notifications", str(notifications))
     return ServiceSpec(
         name="reconciler",
         argv=argv,
@@ -203,6 +215,20 @@ def farewell(info: platform.PlatformInfo) -> str:
     )
 
 
+def checked_notifications(path: Path | None) -> Path | None:
+    """`--notifications`, absolute, once its section parses (errors name its file, line and
+    column); a file without the section is refused rather than ignored."""
+    if path is None:
+        return None
+    path = path.resolve()
+    if load_notifications(path) is None:
+        raise UserError(
+            f"--notifications: {path} has no notifications: section",
+            hint="start the file with `notifications:` (destinations, subscriptions…)",
+        )
+    return path
+
+
 def start_platform(
     sup: Supervisor,
     *,
@@ -212,8 +238,11 @@ def start_platform(
     port: int,
     registry_port: int,
     reconciler_port: int,
+    notifications: Path | None = None,
 ) -> tuple[platform.PlatformInfo, list[str]]:
-    """Start every child, seed on first start; returns the info and what was seeded."""
+    """Start every child, seed on first start; returns the info and what was seeded.
+    `notifications` (checked by the caller) configures both the server's and the
+    reconciler's notifications."""
     _check_ports_free(
         {"--port": (host, port), "--registry-port": ("127.0.0.1", registry_port),
          "--reconciler-port": ("127.0.0.1", reconciler_port)}
@@ -222,7 +251,7 @@ def start_platform(
     server_url = f"http://{host}:{port}"
     sup.start(registry_service(state_dir, registry))
     refresh_url = f"http://127.0.0.1:{reconciler_port}/refresh"
-    sup.start(server_service(state_dir, host, port, refresh_url))
+    sup.start(server_service(state_dir, host, port, refresh_url, notifications))
     info = platform.PlatformInfo(
         state_dir=str(state_dir),
         server_url=server_url,
@@ -239,7 +268,7 @@ def start_platform(
     podman = Podman(state_dir=state_dir / "podman", insecure_registries=[registry])
     asyncio.run(seed.seed_image(examples / "demo-app", registry, podman))
     read_token = setup.reconciler_token(info)
-    sup.start(reconciler_service(state_dir, info, reconciler_port, read_token))
+    sup.start(reconciler_service(state_dir, info, reconciler_port, read_token, notifications))
     platform.save(info)
     return info, seeded
 
@@ -257,6 +286,13 @@ def start_platform(
 @click.option("--port", type=int, default=8080, show_default=True, help="Server port.")
 @click.option("--registry-port", type=int, default=5000, show_default=True)
 @click.option("--reconciler-port", type=int, default=8421, show_default=True)
+@click.option(
+    "--notifications",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A YAML file with a notifications: section (as in conveyor.yaml) for the server "
+    "and the reconciler.",
+)
 def up(  # noqa: PLR0917 - click passes options positionally
     state_dir: Path,
     examples: Path | None,
@@ -264,8 +300,10 @@ def up(  # noqa: PLR0917 - click passes options positionally
     port: int,
     registry_port: int,
     reconciler_port: int,
+    notifications: Path | None,
 ) -> None:
     """Run the platform on this machine: server, registry and reconciler, with the demo."""
+    notifications = checked_notifications(notifications)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     state_dir = state_dir.resolve()
@@ -295,6 +333,7 @@ def up(  # noqa: PLR0917 - click passes options positionally
             port=port,
             registry_port=registry_port,
             reconciler_port=reconciler_port,
+            notifications=notifications,
         )
         click.echo(banner(info, seeded))
         stop.running = True
