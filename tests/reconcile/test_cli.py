@@ -194,6 +194,8 @@ def test_reconcile_loop_serves_metrics_and_refresh_triggers(
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, (tmp_path / "loop.log").read_text()
+    logged = (tmp_path / "loop.log").read_text()  # the daemon logs what it does, INFO up
+    assert " INFO app web: sync Succeeded at " in logged, logged
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> bytes:

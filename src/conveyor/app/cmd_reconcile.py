@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import signal
 import sys
 from collections.abc import Iterator
@@ -358,6 +359,8 @@ def reconcile(
     shard = shardlease.from_options(
         shard_lease, shard_lease_duration, once=once, listen=listen, advertise=shard_advertise
     )
+    if not once:  # the daemon's log says what it does (--once prints its own summary)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     tracing.setup("reconciler")  # issue 17: only with an OTLP endpoint configured
     with open_world(
         apps=apps,
