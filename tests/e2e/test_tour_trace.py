@@ -134,7 +134,8 @@ def test_tour_is_one_trace_whose_stages_add_up(up: UpProcess, receiver: Receiver
     assert abs(root.seconds - measured) < 3.0, (root.seconds, measured)
     to_healthy = (prod.end_ns - root.start_ns) / 1e9
     assert abs(to_healthy - measured) < 3.0, (to_healthy, measured)
-    assert f"trace_id={trace}" in (up.state / "logs" / "server.log").read_text()
+    for process in ("server", "reconciler"):  # trace ids in both processes' logs
+        assert f"trace_id={trace}" in (up.state / "logs" / f"{process}.log").read_text()
 
     # the critical path to prod: queued, CI until prod's promotion was pushed, the hand-over
     # to the reconciler (negative: its pass began before the step's process ended), then
