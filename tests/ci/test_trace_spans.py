@@ -17,7 +17,7 @@ from conveyor.ci.service import CIService
 from conveyor.ci.webhooks import WebhookConfig, Webhooks
 from conveyor.core import tracing
 from conveyor.core.tracing import SpanData
-from tests.ci.helpers import poll_job, run_state
+from tests.ci.helpers import commit_workflow, poll_job, run_state
 
 WORKFLOW = """name: W
 on: push
@@ -137,3 +137,35 @@ def test_a_webhooks_traceparent_is_linked_from_the_commits_trace(
     assert webhook.links == (tracing.parse_traceparent(caller),)
     asyncio.run(hooks.deliver(event, payload, "d-2", traceparent="garbage"))
     assert [s.links for s in sink.spans if s.name == "webhook push"][1:] == [()]
+
+
+REVIEWED = """name: D
+on: push
+jobs:
+  deploy:
+    runs-on: linux
+    environment: production
+    steps: [{run: "true"}]
+"""
+
+
+@pytest.mark.parametrize(("approve", "state"), [(True, "approved"), (False, "rejected")])
+def test_a_wait_for_reviewers_is_a_span_under_the_run(
+    service: CIService, tmp_path: Path, sink: ListSink, approve: bool, state: str
+) -> None:
+    """No runner holds a job waiting for its environment's review, so no job span covers
+    the wait: `review <environment>` does, from the request to the decision."""
+    service.put_environment("acme/app", "production", reviewers=["alice"])
+    [run_id] = commit_workflow(service, tmp_path, REVIEWED)
+    [pending] = service.store.config.approvals(state="pending")
+    before = time.time()
+    service.decide(run_id, "production", user="alice", admin=False, approve=approve)
+    [review] = [s for s in sink.spans if s.name == "review production"]
+    sha = service.store.run(run_id)["sha"]  # type: ignore[index]
+    assert review.ref.trace_id == tracing.commit_trace(sha).trace_id
+    run = tracing.derived(tracing.commit_trace(sha), "run", str(run_id))
+    assert review.parent_id == run.span_id
+    assert review.start_ns == int(pending["requested"] * 1e9)
+    assert review.end_ns >= int(before * 1e9)
+    assert review.attributes["conveyor.review.state"] == state
+    assert review.error == ("" if approve else "review rejected")

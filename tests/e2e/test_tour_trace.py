@@ -111,6 +111,10 @@ def test_tour_is_one_trace_whose_stages_add_up(up: UpProcess, receiver: Receiver
     assert by_id[step.parent_id].name == "job call_build"
     promote = _one(spans, "step Promote staging to prod (approved through the prod environment)")
     assert by_id[promote.parent_id].name == "job deploy-prod"
+    review = _one(spans, "review prod")  # the wait for the reviewer: no job covers it
+    assert review.parent_id == ci_run.span_id
+    assert review.attributes["conveyor.review.state"] == "approved"
+    assert review.end_ns <= by_id[promote.parent_id].start_ns
     assert {s.resource["conveyor.component"] for s in spans} == {"server", "reconciler"}
 
     # the reconciler side: one deploy per environment, its stages tiling it

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from conveyor.ci import tracespans
 from conveyor.ci.deps import Deps
 from conveyor.ci.errors import CIError, Conflict, Forbidden, NotFound
 from conveyor.ci.events import from_fork
@@ -214,3 +215,7 @@ class Settings:
         state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
         self.store.config.decide(run_id, environment, state=state, by=user, comment=comment)
         self.deps.count(f"approvals_{state}")
+        tracespans.review_decided(
+            run, environment, requested=approval["requested"], decided=self.deps.clock(),
+            state=str(state),
+        )  # fmt: skip

@@ -7,6 +7,8 @@ run concludes (`Endings.conclude` calls `run_concluded`):
   creation;
 * `run <workflow> #<n>`: from its creation to its conclusion, with an id every process
   derives from the run's id (`run_span`), so a runner parents its job to it;
+* `review <environment>` (`review_decided`), under the run: a job's wait for its
+  environment's reviewers, from the request to the decision;
 * the root `commit <sha>`, from the push to the conclusion of the commit's last unfinished
   push run (a first attempt, not a re-run). The root and its two children tile: `queued`
   ends where the run starts, and the run ends where the root does.
@@ -111,6 +113,25 @@ def run_concluded(
                 attributes={k: v for k, v in attributes.items() if k.startswith("vcs.")},
             )  # fmt: skip
         log.info("run %d: traced (%s)", run.id, name)
+
+
+def review_decided(
+    run: Run, environment: str, *, requested: float, decided: float, state: str
+) -> None:
+    """`review <environment>` under the run's span, from the request for a review to its
+    decision: the time a job waited for its environment's reviewers (no runner holds it,
+    so no job span covers that wait). Called by `Settings.decide`."""
+    if not tracing.enabled() or not run.sha:
+        return
+    tracing.record(
+        f"review {environment}",
+        ref=derived(commit_trace(run.sha), "review", str(run.id), environment),
+        parent=run_span(run),
+        start=requested,
+        end=max(requested, decided),
+        attributes={"conveyor.environment": environment, "conveyor.review.state": state},
+        error="" if state == "approved" else f"review {state}",
+    )
 
 
 def webhook_received(
