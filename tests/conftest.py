@@ -16,8 +16,9 @@ import pytest
 # (tests/app/test_warmstart.py turns warm start on for its own, private servers).
 os.environ["CONVEYOR_WARM"] = "0"
 
-# `pg_cluster` (one throwaway PostgreSQL server per session), `pg_url` and `database`.
-pytest_plugins = ("tests.pg",)
+# `pg_cluster` (one throwaway PostgreSQL server per session), `pg_url` and `database`;
+# `trace_sink` (the spans a test records).
+pytest_plugins = ("tests.pg", "tests.tracingsink")
 
 _SERIAL_PODMAN_DIRS = ("tests/targets/podman/", "tests/e2e/", "tests/browser/")
 

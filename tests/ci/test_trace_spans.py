@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,8 @@ from conveyor.ci.events import github_event
 from conveyor.ci.service import CIService
 from conveyor.ci.webhooks import WebhookConfig, Webhooks
 from conveyor.core import tracing
-from conveyor.core.tracing import SpanData
 from tests.ci.helpers import commit_workflow, poll_job, run_state
+from tests.tracingsink import ListSink
 
 WORKFLOW = """name: W
 on: push
@@ -26,24 +25,6 @@ jobs:
     runs-on: linux
     steps: [{run: "true"}]
 """
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.spans: list[SpanData] = []
-
-    def emit(self, span: SpanData) -> None:
-        self.spans.append(span)
-
-
-@pytest.fixture
-def sink() -> Iterator[ListSink]:
-    found = ListSink()
-    tracing.install(found)
-    try:
-        yield found
-    finally:
-        tracing.install(None)
 
 
 def _push(service: CIService, tmp: Path, received: float) -> tuple[str, list[int]]:
@@ -85,7 +66,7 @@ def test_without_tracing_the_job_payload_carries_no_trace(
 
 
 def test_a_runs_spans_tile_the_commits_root_and_the_runners_spans_are_relayed(
-    service: CIService, tmp_path: Path, sink: ListSink
+    service: CIService, tmp_path: Path, trace_sink: ListSink
 ) -> None:
     pushed = time.time() - 0.5
     sha, (run_id,) = _push(service, tmp_path, pushed)
@@ -103,7 +84,7 @@ def test_a_runs_spans_tile_the_commits_root_and_the_runners_spans_are_relayed(
     service.complete(run_id, "r1", result)
     assert run_state(service, run_id) == ("completed", "success")
 
-    by_name = {s.name: s for s in sink.spans}
+    by_name = {s.name: s for s in trace_sink.spans}
     assert sorted(by_name) == [f"commit {sha[:12]}", "job a", "queued", "run W #1"]
     commit, queued, run = by_name[f"commit {sha[:12]}"], by_name["queued"], by_name["run W #1"]
     assert commit.ref == root and commit.parent_id == 0
@@ -117,7 +98,7 @@ def test_a_runs_spans_tile_the_commits_root_and_the_runners_spans_are_relayed(
 
 
 def test_a_webhooks_traceparent_is_linked_from_the_commits_trace(
-    service: CIService, tmp_path: Path, sink: ListSink
+    service: CIService, tmp_path: Path, trace_sink: ListSink
 ) -> None:
     sha, _ = _push(service, tmp_path, time.time())
     hooks = Webhooks(service, WebhookConfig(global_secret="s"))
@@ -131,12 +112,12 @@ def test_a_webhooks_traceparent_is_linked_from_the_commits_trace(
     caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     done = asyncio.run(hooks.deliver(event, payload, "d-1", traceparent=caller))
     assert len(done["runs"]) == 1
-    (webhook,) = [s for s in sink.spans if s.name == "webhook push"]
+    (webhook,) = [s for s in trace_sink.spans if s.name == "webhook push"]
     root = tracing.commit_trace(sha)
     assert webhook.ref.trace_id == root.trace_id and webhook.parent_id == root.span_id
     assert webhook.links == (tracing.parse_traceparent(caller),)
     asyncio.run(hooks.deliver(event, payload, "d-2", traceparent="garbage"))
-    assert [s.links for s in sink.spans if s.name == "webhook push"][1:] == [()]
+    assert [s.links for s in trace_sink.spans if s.name == "webhook push"][1:] == [()]
 
 
 REVIEWED = """name: D
@@ -151,7 +132,7 @@ jobs:
 
 @pytest.mark.parametrize(("approve", "state"), [(True, "approved"), (False, "rejected")])
 def test_a_wait_for_reviewers_is_a_span_under_the_run(
-    service: CIService, tmp_path: Path, sink: ListSink, approve: bool, state: str
+    service: CIService, tmp_path: Path, trace_sink: ListSink, approve: bool, state: str
 ) -> None:
     """No runner holds a job waiting for its environment's review, so no job span covers
     the wait: `review <environment>` does, from the request to the decision."""
@@ -160,7 +141,7 @@ def test_a_wait_for_reviewers_is_a_span_under_the_run(
     [pending] = service.store.config.approvals(state="pending")
     before = time.time()
     service.decide(run_id, "production", user="alice", admin=False, approve=approve)
-    [review] = [s for s in sink.spans if s.name == "review production"]
+    [review] = [s for s in trace_sink.spans if s.name == "review production"]
     sha = service.store.run(run_id)["sha"]  # type: ignore[index]
     assert review.ref.trace_id == tracing.commit_trace(sha).trace_id
     run = tracing.derived(tracing.commit_trace(sha), "run", str(run_id))

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from conveyor.core import tracing
-from conveyor.core.tracing import SpanData, SpanRef
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.spans: list[SpanData] = []
-
-    def emit(self, span: SpanData) -> None:
-        self.spans.append(span)
-
-
-@pytest.fixture
-def sink() -> Iterator[ListSink]:
-    found = ListSink()
-    tracing.install(found)
-    try:
-        yield found
-    finally:
-        tracing.install(None)
+from conveyor.core.tracing import SpanRef
+from tests.tracingsink import ListSink
 
 
 def test_every_process_derives_the_same_trace_from_the_commit() -> None:
@@ -67,13 +48,13 @@ def test_with_tracing_off_a_span_records_nothing_and_yields_none() -> None:
         assert opened is None
 
 
-def test_outside_any_trace_a_span_records_nothing(sink: ListSink) -> None:
+def test_outside_any_trace_a_span_records_nothing(trace_sink: ListSink) -> None:
     with tracing.span("orphan") as opened:
         assert opened is None
-    assert sink.spans == []
+    assert trace_sink.spans == []
 
 
-def test_nested_spans_are_children_and_failures_are_marked(sink: ListSink) -> None:
+def test_nested_spans_are_children_and_failures_are_marked(trace_sink: ListSink) -> None:
     root = tracing.commit_trace("b" * 40)
     with tracing.inside(root):
         with tracing.span("job", attributes={"n": 1}) as job:
@@ -86,7 +67,7 @@ def test_nested_spans_are_children_and_failures_are_marked(sink: ListSink) -> No
                 raise ValueError("x")
         assert tracing.current() == root
     assert tracing.current() is None
-    by_name = {s.name: s for s in sink.spans}
+    by_name = {s.name: s for s in trace_sink.spans}
     assert by_name["job"].parent_id == root.span_id
     assert by_name["job"].ref.trace_id == root.trace_id
     assert by_name["step"].parent_id == by_name["job"].ref.span_id
@@ -97,11 +78,11 @@ def test_nested_spans_are_children_and_failures_are_marked(sink: ListSink) -> No
     assert by_name["step"].end_ns <= by_name["job"].end_ns
 
 
-def test_collected_spans_skip_the_sink_and_survive_the_wire(sink: ListSink) -> None:
+def test_collected_spans_skip_the_sink_and_survive_the_wire(trace_sink: ListSink) -> None:
     root = tracing.commit_trace("c" * 40)
     with tracing.collect() as spans, tracing.span("job", parent=root):
         pass
-    assert sink.spans == []
+    assert trace_sink.spans == []
     assert [s.name for s in spans] == ["job"]
     assert tracing.from_json(tracing.to_json(spans[0])) == spans[0]
 
