@@ -19,27 +19,19 @@ from pathlib import Path
 import pytest
 
 from conveyor.app.tour import Tour
-from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
+from conveyor.app.uplaunch import UpProcess
 from conveyor.clients.podman_host import write_config
+from tests.e2e.demoup import demo_up
 from tests.gitutil import git
 
-ROOT = Path(__file__).resolve().parents[2]
 GREETING = "Hello from a SOPS-encrypted Secret"  # examples/demo-config/base/greeting.sops.yaml
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[UpProcess]:
-    busy = demo_ports_busy()
-    if busy:
-        pytest.fail(f"ports {busy} are in use: stop your own `conveyor up` first")
-    runner = UpProcess(tmp_path / "up", ROOT / "examples")
-    try:
+    with demo_up(tmp_path) as runner:
         yield runner
-    finally:
-        if runner.proc is not None and runner.proc.poll() is None:
-            runner.stop()
-        remove_workloads(runner.state)
 
 
 def greetings(state: Path, namespace: str) -> list[str]:

@@ -21,25 +21,17 @@ import pytest
 from conveyor.app import overview
 from conveyor.app.api import Api, ApiError, wait_for
 from conveyor.app.tour import Tour
-from conveyor.app.uplaunch import UpProcess, demo_ports_busy, port_open, remove_workloads
+from conveyor.app.uplaunch import UpProcess, port_open
+from tests.e2e.demoup import demo_up
 from tests.gitutil import git
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[UpProcess]:
-    busy = demo_ports_busy()
-    if busy:
-        pytest.fail(f"ports {busy} are in use: stop your own `conveyor up` first")
-    runner = UpProcess(tmp_path / "up", ROOT / "examples")
-    try:
+    with demo_up(tmp_path) as runner:
         yield runner
-    finally:
-        if runner.proc is not None and runner.proc.poll() is None:
-            runner.stop()
-        remove_workloads(runner.state)
 
 
 def test_commit_to_prod_and_back(up: UpProcess) -> None:

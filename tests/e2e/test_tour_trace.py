@@ -26,11 +26,11 @@ import pytest
 
 from conveyor.app.cmd_demo import run_tour
 from conveyor.app.tour import Tour
-from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
+from conveyor.app.uplaunch import UpProcess
 from conveyor.core.tracing import commit_trace
+from tests.e2e.demoup import demo_up
 from tests.observability.otlp import Receiver, Span
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 APPS = ("demo-dev", "demo-staging", "demo-prod")
 
@@ -43,18 +43,10 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def up(tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[UpProcess]:
-    busy = demo_ports_busy()
-    if busy:
-        pytest.fail(f"ports {busy} are in use: stop your own `conveyor up` first")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url)
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")  # export within 0.2 s
-    runner = UpProcess(tmp_path / "up", ROOT / "examples")
-    try:
+    with demo_up(tmp_path) as runner:
         yield runner
-    finally:
-        if runner.proc is not None and runner.proc.poll() is None:
-            runner.stop()
-        remove_workloads(runner.state)
 
 
 def _one(spans: list[Span], name: str) -> Span:

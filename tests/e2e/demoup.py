@@ -1,0 +1,29 @@
+"""`demo_up(tmp_path)`: a `conveyor up` child process over the repository's examples for
+one test (not started: the test calls `start()`), refused while the demo's ports are taken,
+stopped and its workloads removed afterwards. Used by the e2e tests' `up` fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def demo_up(tmp_path: Path) -> Iterator[UpProcess]:
+    busy = demo_ports_busy()
+    if busy:
+        pytest.fail(f"ports {busy} are in use: stop your own `conveyor up` first")
+    runner = UpProcess(tmp_path / "up", ROOT / "examples")
+    try:
+        yield runner
+    finally:
+        if runner.proc is not None and runner.proc.poll() is None:
+            runner.stop()
+        remove_workloads(runner.state)
