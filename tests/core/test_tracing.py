@@ -19,6 +19,13 @@ def test_every_process_derives_the_same_trace_from_the_commit() -> None:
     assert run.span_id != tracing.derived(tracing.commit_trace(sha), "run", "8").span_id
 
 
+def test_the_same_name_under_two_parents_is_two_spans() -> None:
+    root = tracing.commit_trace("3f2c" * 10)
+    dev, prod = tracing.derived(root, "deploy", "dev"), tracing.derived(root, "deploy", "prod")
+    assert tracing.derived(dev, "sync") != tracing.derived(prod, "sync")
+    assert tracing.derived(dev, "sync") == tracing.derived(dev, "sync")
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -84,6 +84,7 @@ def test_tour_is_one_trace_whose_stages_add_up(up: UpProcess, receiver: Receiver
     spans = receiver.snapshot()
     spans = [s for s in spans if s.trace_id == trace]
     by_id = {s.span_id: s for s in spans}
+    assert len(by_id) == len(spans), "two spans of the trace share an id"
     root = _one(spans, f"commit {pushed.sha[:12]}")
     assert root.parent_id == ""
     queued, ci_run = (

@@ -95,3 +95,19 @@ def test_self_healing_the_same_revision_is_no_new_delivery(world: World) -> None
         status = asyncio.run(rec.reconcile_all())["web"]
     assert status["history"][0]["reason"] == "live state drifted; self-healing"
     assert [s.name for s in spans].count("deploy web") == 1
+
+
+def test_two_environments_of_one_build_have_distinct_spans(world: World) -> None:
+    """Each deploy's `reconcile`, `sync` and `rollout` are its own spans: the stage ids
+    derive from the deploy's span, not only from the trace and the stage's name."""
+    world.repo.write_objects("dev/all.yaml", deployment("web", "web:2"))
+    _promote(world, "web:2")
+    rec = world.reconciler(
+        application("web", world.repo, "app", automated=AUTO),
+        application("web-dev", world.repo, "dev", automated=AUTO, namespace="dev"),
+    )
+    with tracing.collect() as spans:
+        asyncio.run(rec.reconcile_all())
+    assert sorted(s.name for s in spans).count("sync") == 2
+    ids = [s.ref.span_id for s in spans]
+    assert len(ids) == len(set(ids)) == 8

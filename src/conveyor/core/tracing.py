@@ -109,8 +109,11 @@ def commit_trace(sha: str) -> SpanRef:
 
 
 def derived(parent: SpanRef, *parts: str) -> SpanRef:
-    """A span id every process computes alike from its trace and a name (a run's span)."""
-    digest = _digest(f"{parent.trace_id:032x}", *parts)
+    """A span id every process computes alike from its parent span and a name (a run's
+    span under the commit's root; a deploy's `sync` under that deploy). The parent's span
+    id is part of it, so the same name under two parents (each deploy's stages) gives two
+    spans."""
+    digest = _digest(f"{parent.trace_id:032x}", f"{parent.span_id:016x}", *parts)
     return SpanRef(trace_id=parent.trace_id, span_id=int.from_bytes(digest[:8], "big") or 1)
 
 
