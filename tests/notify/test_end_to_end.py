@@ -28,7 +28,8 @@ from conveyor.app.cmd_reconcile import reconcile
 from conveyor.store import Store
 from conveyor.store.ci_store import CIStore
 from conveyor.store.ci_tables import open_engine
-from conveyor.store.notify_store import DeliveryState
+from conveyor.store.engine import open_database
+from conveyor.store.notify_store import DeliveryState, DeliveryStore, create_delivery_table
 from tests.notify.receivers import HttpReceiver, MailBox, http_receiver, smtp_receiver
 from tests.reconcile.conftest import application, config_repo, deployment, service
 from tests.server.conftest import make_server, push_workflows
@@ -199,6 +200,40 @@ def test_conveyor_notifications_lists_what_the_reconciler_sent(tmp_path: Path) -
     assert "failed" in result.output and "HTTP 400" in result.output
     missing = CliRunner().invoke(notifications_command, ["--database", str(tmp_path / "no.db")])
     assert missing.exit_code != 0 and "no database at" in str(missing.exception)
+
+
+def test_with_no_option_it_lists_what_conveyor_up_runs_both_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`conveyor up`'s state directory: the reconciler's state (named by the conveyor.yaml
+    `up` wrote) and the server's database, merged newest first."""
+    state_dir = tmp_path / "up"
+    (state_dir / "server").mkdir(parents=True)
+    (state_dir / "conveyor.yaml").write_text(f"state: {state_dir / 'state.db'}\n")
+    reconciler = Store.open(state_dir / "state.db")
+    server = open_database(
+        str(state_dir / "server" / "conveyor.db"), setup=create_delivery_table, what="database"
+    )
+    try:
+        reconciler.deliveries.claim(
+            key="a", now=1.0, trigger="on-sync-failed", subject="app", name="web",
+            revision="abc", destination="hook", kind="webhook", message="boom",
+        )  # fmt: skip
+        DeliveryStore(server).claim(
+            key="b", now=2.0, trigger="on-approval-waiting", subject="run", name="Deploy #4",
+            revision="def", destination="hook", kind="webhook", message="review",
+        )  # fmt: skip
+    finally:
+        reconciler.close()
+        server.dispose()
+    monkeypatch.setenv("CONVEYOR_UP_DIR", str(state_dir))
+    result = CliRunner().invoke(notifications_command, [])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "on-approval-waiting" in lines[1] and "run Deploy #4" in lines[1]
+    assert "on-sync-failed" in lines[2] and "app web" in lines[2]
+    only = CliRunner().invoke(notifications_command, ["--config", str(state_dir / "conveyor.yaml")])
+    assert "on-sync-failed" in only.output and "on-approval-waiting" not in only.output
 
 
 def test_a_bad_section_stops_the_reconciler_with_its_location(

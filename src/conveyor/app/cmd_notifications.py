@@ -1,7 +1,9 @@
-"""`conveyor notifications`: the newest notification deliveries (issue 17) recorded in a
-database: the reconciler's state (the default: `--config`'s `state:`) or the server's
-(`--database .conveyor/server/conveyor.db`), one table per database, newest first.
-The web UI shows the server's (and its in-process reconciler's) on /notifications.
+"""`conveyor notifications`: the newest notification deliveries (issue 17), merged from
+the databases that record them, newest first: with `--config`, that reconciler's state;
+with `--database` (repeatable), those; with neither, what `conveyor up` runs (its
+reconciler's state and its server's database: app and run notices together), else the
+default reconciler state. The web UI shows the server's (and its in-process
+reconciler's) on /notifications.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from conveyor.app import platform
 from conveyor.core.errors import UserError
 from conveyor.reconcile.config import load_config
 from conveyor.store.engine import open_database
@@ -29,7 +32,8 @@ from conveyor.store.notify_store import (
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="conveyor.yaml: read its reconciler state (default: .conveyor/state.db).",
+    help="conveyor.yaml: read its reconciler state (default: what `conveyor up` runs: its "
+    "reconciler's state and its server's database).",
 )
 @click.option(
     "--database",
@@ -44,7 +48,12 @@ def notifications(
     config_path: str | None, databases: tuple[str, ...], limit: int, as_json: bool
 ) -> None:
     """List notification deliveries: trigger, subject, destination, state, attempts, error."""
-    locations = databases or (load_config(Path(config_path) if config_path else None).state,)
+    if databases:
+        locations = databases
+    elif config_path:
+        locations = (load_config(Path(config_path)).state,)
+    else:
+        locations = default_locations()
     found = [pair for location in locations for pair in read(location, limit)]
     found.sort(key=lambda p: (p[0].created, p[0].id), reverse=True)
     if as_json:
@@ -53,6 +62,18 @@ def notifications(
         return
     for line in table([r for r, _ in found[:limit]]):
         click.echo(line)
+
+
+def default_locations() -> tuple[str, ...]:
+    """`conveyor up`'s reconciler state (through the conveyor.yaml it wrote) and its
+    server's database, when it runs in the state directory; else the default state."""
+    state_dir = platform.state_dir_of_up()
+    written = state_dir / "conveyor.yaml"
+    locations = [load_config(written if written.is_file() else None).state]
+    server = platform.server_database(state_dir)
+    if server.is_file():
+        locations.append(str(server))
+    return tuple(locations)
 
 
 def read(location: str, limit: int) -> list[tuple[DeliveryRecord, list[AttemptRecord]]]:

@@ -73,7 +73,7 @@ def server_service(
         "conveyor.app",
         "server",
         "--data",
-        str(state_dir / "server"),
+        str(platform.server_data(state_dir)),
         "--host",
         host,
         "--port",

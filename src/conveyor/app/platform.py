@@ -46,6 +46,21 @@ class PlatformInfo:
         return f"demo-{env}"
 
 
+def server_data(state_dir: Path) -> Path:
+    """The server's `--data` directory under `conveyor up`'s state directory."""
+    return state_dir / "server"
+
+
+def server_database(state_dir: Path) -> Path:
+    """The server's database there (its default, `<data>/conveyor.db`)."""
+    return server_data(state_dir) / "conveyor.db"
+
+
+def state_dir_of_up() -> Path:
+    """The state directory `conveyor up` uses when none is given (`CONVEYOR_UP_DIR`)."""
+    return Path(os.environ.get("CONVEYOR_UP_DIR") or DEFAULT_STATE_DIR)
+
+
 def demo_environments(host: str = "127.0.0.1") -> dict[str, str]:
     return {env: f"http://{host}:{port}" for env, port in DEMO_ENVIRONMENTS.items()}
 
@@ -60,7 +75,7 @@ def save(info: PlatformInfo) -> Path:
 
 def load(state_dir: Path | None = None) -> PlatformInfo:
     """The running platform's info, or a `UserError` that says to start it."""
-    base = state_dir or Path(os.environ.get("CONVEYOR_UP_DIR") or DEFAULT_STATE_DIR)
+    base = state_dir or state_dir_of_up()
     path = base / FILE_NAME
     try:
         data = json.loads(path.read_text())

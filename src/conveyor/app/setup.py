@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from conveyor.app import seed
+from conveyor.app import platform, seed
 from conveyor.app.api import Api
 from conveyor.app.platform import PlatformInfo
 from conveyor.clients.sops import agekeys
@@ -25,7 +25,7 @@ ADMIN = "admin"
 
 def admin_token_file(state_dir: Path) -> Path:
     """Where the server keeps the admin token (created 0600 on its first start)."""
-    return state_dir / "server" / "admin-token"
+    return platform.server_data(state_dir) / "admin-token"
 
 
 def sops_key_file(state_dir: Path) -> Path:
