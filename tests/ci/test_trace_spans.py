@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.ci import newruns
 from conveyor.ci.events import github_event
 from conveyor.ci.service import CIService
 from conveyor.ci.webhooks import WebhookConfig, Webhooks
@@ -150,3 +151,74 @@ def test_a_wait_for_reviewers_is_a_span_under_the_run(
     assert review.end_ns >= int(before * 1e9)
     assert review.attributes["conveyor.review.state"] == state
     assert review.error == ("" if approve else "review rejected")
+
+
+PROMOTION = """Promote ghcr.io/acme/web:{build} to {env}
+
+Conveyor-Image: ghcr.io/acme/web:{build}
+Conveyor-Environment: {env}
+Conveyor-Source-Commit: {source}
+"""
+
+
+def test_a_pushed_promotion_commit_is_a_span_of_its_builds_trace(
+    service: CIService, tmp_path: Path, trace_sink: ListSink
+) -> None:
+    """A hosted config repo's push: each commit `conveyor promote` wrote becomes
+    `promotion <env>` under the root of the build its trailer names; other commits, and a
+    trailer that is no SHA, add nothing."""
+    bare = service.create_repo("acme/config")
+    work = tmp_path / "config"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}  # fmt: skip
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=work, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def commit(message: str) -> str:
+        git("commit", "-q", "--allow-empty", "-m", message)
+        return git("rev-parse", "HEAD")
+
+    def push(before: str, received: float) -> None:
+        after = git("rev-parse", "HEAD")
+        git("push", "-q", str(bare), "HEAD:refs/heads/main")
+        update = {"ref": "refs/heads/main", "before": before, "after": after}
+        delivery = {"delivery": f"p-{after}/0", "repo": "acme/config", "pusher": "ci",
+                    "received": received, **update}  # fmt: skip
+        asyncio.run(service.handle_push("acme/config", pusher="ci", **update, delivery=delivery))
+
+    work.mkdir()
+    git("init", "-q", "-b", "main")
+    first = commit(PROMOTION.format(build="1.0", env="dev", source="a" * 40))
+    push("0" * 40, time.time() - 1.0)  # a new branch: its head alone
+    staging = commit(PROMOTION.format(build="1.0", env="staging", source="a" * 40))
+    commit("a hand edit\n\nSigned-off-by: t <t@e>")
+    commit(PROMOTION.format(build="2.0", env="dev", source="not-a-sha"))
+    prod = commit(PROMOTION.format(build="1.0", env="prod", source="a" * 40))
+    pushed = time.time() - 0.5
+    push(first, pushed)
+
+    spans = [s for s in trace_sink.spans if s.name.startswith("promotion ")]
+    assert [s.name for s in spans] == ["promotion dev", "promotion prod", "promotion staging"]
+    root = tracing.commit_trace("a" * 40)
+    assert all(s.ref.trace_id == root.trace_id and s.parent_id == root.span_id for s in spans)
+    assert [s.attributes["conveyor.revision"] for s in spans] == [first, prod, staging]
+    assert spans[1].attributes["conveyor.environment"] == "prod"
+    assert spans[1].attributes["container.image.name"] == "ghcr.io/acme/web:1.0"
+    assert spans[1].attributes["vcs.repository.name"] == "acme/config"
+    assert spans[1].start_ns == int(pushed * 1e9) <= spans[1].end_ns
+    assert len({s.ref.span_id for s in spans}) == 3
+
+
+def test_without_tracing_a_push_reads_no_commit_for_promotions(
+    service: CIService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: object, **kwargs: object) -> list[tuple[str, str]]:
+        raise AssertionError("the push's commits were read with tracing off")
+
+    monkeypatch.setattr(newruns, "pushed_commits", refused)
+    _push(service, tmp_path, time.time())

@@ -5,8 +5,9 @@ an in-process receiver (`tests.observability.otlp`); the tour pushes a commit an
 through the whole demo tour (`conveyor demo`: dev, staging, the prod approval, prod
 serving it, a killed container healed, a rollback by revert).
 
-Checked: every span of the commit shares the trace id derived from its SHA; the server's
-(queued, run, the root), the runners' (jobs, steps, image build and push: recorded in the
+Checked: every span of the commit shares the trace id derived from its SHA, each under its
+own id; the server's (queued, run, the root, each promotion commit pushed to the hosted
+config repo, naming the revision its environment's deploy synced), the runners' (jobs, steps, image build and push: recorded in the
 job processes and relayed by the server) and the reconciler's (deploy, reconcile, sync,
 rollout per environment) spans are parented as designed; `queued` + `run` tile the root,
 `reconcile` + `sync` + `rollout` tile each deploy; the root lasts as long as the tour
@@ -118,6 +119,15 @@ def test_tour_is_one_trace_whose_stages_add_up(up: UpProcess, receiver: Receiver
         stages = _stages(spans, deploy)
         assert [s.name for s in stages] == ["reconcile", "sync", "rollout"]
         assert abs(sum(s.seconds for s in stages) - deploy.seconds) < 0.001
+    # each promotion commit, as the server received it, names the revision its deploy
+    # synced: the hand-over from CI to the reconciler
+    for env in ("dev", "staging", "prod"):
+        promotion = _one(spans, f"promotion {env}")
+        assert promotion.parent_id == root.span_id
+        deployed = _one(spans, f"deploy demo-{env}").attributes["conveyor.revision"]
+        assert promotion.attributes["conveyor.revision"] == deployed
+    promotion = _one(spans, "promotion prod")
+    assert promote.start_ns <= promotion.start_ns <= promotion.end_ns <= promote.end_ns + 5e8
     prod = _one(spans, "deploy demo-prod")
     assert promote.end_ns <= prod.start_ns + 2e9  # the reconciler took it up at once
     # the run's last step saw prod serve the build; the reconciler calls it healthy once
@@ -150,6 +160,6 @@ def test_tour_is_one_trace_whose_stages_add_up(up: UpProcess, receiver: Receiver
         f"{drain:+.2f}s; "
         + "; ".join(
             f"{s.name} {s.seconds:.2f}s" for s in sorted(spans, key=lambda s: s.start_ns)
-            if s.name.startswith(("job ", "deploy ", "image"))
+            if s.name.startswith(("job ", "deploy ", "image", "promotion "))
         )
     )  # fmt: skip

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from conveyor.ci import events as ci_events
 from conveyor.ci import refs as ci_refs
+from conveyor.ci import tracespans
 from conveyor.ci.deps import Deps
 from conveyor.ci.errors import NotFound
 from conveyor.ci.hosted import HostedRepos
@@ -25,7 +27,8 @@ from conveyor.ci.ledger import Ledger
 from conveyor.ci.model import INVALID_WORKFLOW, Conclusion, Status
 from conveyor.ci.pushspool import ReceivedPush, RefUpdate
 from conveyor.ci.statuses import CommitStatuses
-from conveyor.ci.triggers import RunPlan, changed_files, commit_message, plan_runs
+from conveyor.ci.triggers import RunPlan, changed_files, commit_message, plan_runs, pushed_commits
+from conveyor.core import tracing
 from conveyor.workflow.plan.event import Event
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,11 @@ class NewRuns:
         git_dir = self.hosted.path(full_name)
         if self.on_push is not None:
             self.on_push(full_name, str(git_dir))
+        if tracing.enabled() and after != ci_events.ZERO:
+            received = float((delivery or {}).get("received") or time.time())
+            limit = tracespans.MAX_PROMOTIONS
+            commits = await asyncio.to_thread(pushed_commits, git_dir, before, after, limit=limit)
+            tracespans.promotions_pushed(full_name, commits, received=received)
         if after == ci_events.ZERO:
             if delivery is not None:
                 self.store.add_delivery_runs(delivery, [])

@@ -13,7 +13,11 @@ run concludes (`Endings.conclude` calls `run_concluded`):
   push run (a first attempt, not a re-run). The root and its two children tile: `queued`
   ends where the run starts, and the run ends where the root does.
 
-A webhook delivery (`ci.webhooks`) adds `webhook <event>` under the root, linked to the
+A push to a hosted repository (`promotions_pushed`, called by `NewRuns.handle_push`) adds
+`promotion <environment>` under a build's root for each commit in it that `conveyor
+promote` wrote (its `Conveyor-Source-Commit` trailer names the build): the promotion
+commit as the server received it, with the config revision the reconciler's deploy will
+name. A webhook delivery (`ci.webhooks`) adds `webhook <event>` under the root, linked to the
 sender's span when the request carried a W3C `traceparent` (honoured as a link: the trace
 id stays the commit's, which the runners and the reconciler derive on their own). A run a
 webhook started has no push time here: its root starts at the run's creation.
@@ -27,6 +31,7 @@ those of the run's trace. Nothing here does any work when tracing is off.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -35,11 +40,14 @@ from conveyor.ci.ledger import Ledger
 from conveyor.ci.model import UNFINISHED, Conclusion, Run
 from conveyor.core import tracing
 from conveyor.core.tracing import SpanRef, commit_trace, derived
+from conveyor.promote import trailers
 from conveyor.workflow.plan.event import Event
 
 log = logging.getLogger(__name__)
 
 MAX_JOB_SPANS = 2000  # a runner's report is bounded: a job with more steps loses the rest
+MAX_PROMOTIONS = 100  # the commits of one push read for promotion trailers
+_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 def run_span(run: Run) -> SpanRef:
@@ -149,6 +157,37 @@ def webhook_received(
         start=started, end=time.time(), links=(caller,) if caller is not None else (),
         attributes={"vcs.repository.name": event.repository, "conveyor.run.ids": str(runs)},
     )  # fmt: skip
+
+
+def promotions_pushed(repo: str, commits: Sequence[tuple[str, str]], *, received: float) -> None:
+    """`promotion <environment>` under the commit's root for each pushed commit (sha,
+    message) that `conveyor promote` wrote (its `Conveyor-Source-Commit` trailer names the
+    build): from the push's receipt to now, when the reconciler has just been told. Its
+    `conveyor.revision` is the config commit, the one the reconciler's `deploy <app>` spans
+    name, so the hand-over from CI to the reconciler is one named point in the trace.
+    Called by `NewRuns.handle_push` for pushes to hosted repositories."""
+    if not tracing.enabled():
+        return
+    now = time.time()
+    for sha, message in commits[:MAX_PROMOTIONS]:
+        sources = trailers.values(message, trailers.SOURCE_COMMIT)
+        if not sources or not _SHA.match(sources[-1]):
+            continue
+        environment = " ".join(trailers.values(message, trailers.ENVIRONMENT)) or "?"
+        root = commit_trace(sources[-1])
+        tracing.record(
+            f"promotion {environment}",
+            ref=derived(root, "promotion", repo, sha),
+            parent=root,
+            start=min(received, now),
+            end=now,
+            attributes={
+                "vcs.repository.name": repo,
+                "conveyor.revision": sha,
+                "conveyor.environment": environment,
+                "container.image.name": " ".join(trailers.values(message, trailers.IMAGE)),
+            },
+        )
 
 
 def _last_of_commit(ledger: Ledger, run: Run) -> bool:

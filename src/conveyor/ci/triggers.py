@@ -77,6 +77,22 @@ def commit_message(git_dir: Path, sha: str) -> str:
         return ""
 
 
+def pushed_commits(git_dir: Path, before: str, after: str, *, limit: int) -> list[tuple[str, str]]:
+    """(sha, message) of the commits a push added, newest first, at most `limit`; of a new
+    branch, its head alone (which of its commits are new is not known any more)."""
+    new_branch = not before or set(before) == {"0"}
+    span = [after] if new_branch else [f"{before}..{after}"]
+    fmt = "--format=%H%x00%B%x1e"
+    try:
+        out = _git(
+            git_dir, "log", fmt, f"-n{1 if new_branch else limit}", "--end-of-options", *span, "--"
+        )
+    except ConveyorError:
+        return []
+    found = (entry.strip("\n").split("\0", 1) for entry in out.split("\x1e"))
+    return [(e[0], e[1]) for e in found if len(e) == 2]
+
+
 def plan_runs(git_dir: Path, event: Event) -> list[RunPlan]:
     """Every workflow of `event.sha` that `event` triggers, plus every invalid file."""
 
