@@ -7,11 +7,12 @@ serving it, a killed container healed, a rollback by revert).
 
 Checked: every span of the commit shares the trace id derived from its SHA, each under its
 own id; the server's (queued, run, the root, each promotion commit pushed to the hosted
-config repo, naming the revision its environment's deploy synced), the runners' (jobs, steps, image build and push: recorded in the
-job processes and relayed by the server) and the reconciler's (deploy, reconcile, sync,
-rollout per environment) spans are parented as designed; `queued` + `run` tile the root,
-`reconcile` + `sync` + `rollout` tile each deploy; the root lasts as long as the tour
-measured from `git push` to prod serving (within the tour's polling), and so does the
+config repo, naming the revision its environment's deploy synced), the runners' (jobs,
+steps, image build and push: recorded in the job processes and relayed by the server) and
+the reconciler's (deploy, reconcile, sync, rollout per environment) spans are parented as
+designed; `queued` + `run` tile the root, `reconcile` + `sync` + `rollout` tile each
+deploy; the root lasts as long as the tour measured from `git push` to prod serving
+(within the tour's polling), and so does the
 critical path queued + CI until prod's promotion + hand-over + prod's reconcile, sync and
 rollout; the rollback's revert and the healing add no deploy to the trace; the server's
 log carries the trace id. Uses the demo's fixed NodePorts 30081-30083.

@@ -11,7 +11,11 @@ purpose (the environments keep serving); `down` is how they go. In order:
    under `.conveyor/`), `targets.podman.teardown` stops its Service proxy and removes its
    containers and networks, and with `--volumes` its volumes: only what carries that
    target's labels;
-3. it says what it removed, per target; a second run finds nothing and says so.
+3. for each target it removed something from, it records in the reconciler's state
+   (`restore.mark_removed`) that the apps there no longer run, so the next reconciler
+   deploys them again as new (an app without selfHeal would otherwise stay down, and one
+   with it would be told and counted as drift);
+4. it says what it removed, per target; a second run finds nothing and says so.
 """
 
 from __future__ import annotations
@@ -27,20 +31,39 @@ import click
 from conveyor.app import platform
 from conveyor.clients.podman import Podman
 from conveyor.core.errors import UserError
-from conveyor.reconcile.config import TargetConfig, load_config
+from conveyor.reconcile.config import Config, TargetConfig, load_config
+from conveyor.reconcile.restore import mark_removed
+from conveyor.store import Store
 from conveyor.targets.podman.teardown import Removed, teardown
 
 UP_STOP_TIMEOUT = 90.0
 
 
-def podman_targets(state_dir: Path, config_path: Path | None) -> list[tuple[str, Path]]:
-    """(name, state directory) of each Podman target `down` is about."""
+def down_config(state_dir: Path, config_path: Path | None) -> Config:
+    """The configuration `down` is about: `--config`, else the one `up` wrote, else the
+    default of `conveyor reconcile`."""
     written_by_up = state_dir / "conveyor.yaml"
     if config_path is None and written_by_up.is_file():
         config_path = written_by_up
-    config = load_config(config_path)
+    return load_config(config_path)
+
+
+def podman_targets(config: Config) -> list[tuple[str, Path]]:
+    """(name, state directory) of each Podman target `down` is about."""
     state_root = Path(config.cache).parent
     return [(t.name, _target_dir(t, state_root)) for t in config.targets if t.type == "podman"]
+
+
+def forget_deploys(state: str, target: str) -> list[str]:
+    """Tell the reconciler's state (if there is one) that the apps on `target` no longer
+    run there (`restore.mark_removed`): its next start deploys them again as new."""
+    if "://" not in state and not Path(state).is_file():
+        return []
+    store = Store.open(state)
+    try:
+        return mark_removed(store, target, time.time())
+    finally:
+        store.close()
 
 
 def _target_dir(target: TargetConfig, state_root: Path) -> Path:
@@ -80,8 +103,8 @@ def stop_up(state_dir: Path) -> tuple[int | None, int]:
     return pid, lock
 
 
-def describe(removed: Removed) -> list[str]:
-    """What `down` says about one target."""
+def describe(removed: Removed, apps: list[str] | None = None) -> list[str]:
+    """What `down` says about one target (and the apps whose deploys it forgot)."""
     if removed.nothing:
         return [f"target {removed.target}: nothing to remove"]
     lines = [f"target {removed.target}:"]
@@ -97,6 +120,11 @@ def describe(removed: Removed) -> list[str]:
     if removed.objects:
         lines.append(
             f"  forgot {removed.objects} applied objects (the next reconcile applies them again)"
+        )
+    if apps:
+        lines.append(
+            f"  the reconciler deploys {', '.join(apps)} again when it next starts "
+            "(as new, not as drift)"
         )
     lines += [f"  kept {why}" for why in removed.kept]
     return lines
@@ -126,9 +154,11 @@ def down(state_dir: Path, config_path: Path | None, volumes: bool) -> None:
     try:
         if pid is not None:
             click.echo(f"stopped `conveyor up` (pid {pid}): server, registry and reconciler")
-        for name, target_dir in podman_targets(state_dir, config_path):
+        config = down_config(state_dir, config_path)
+        for name, target_dir in podman_targets(config):
             podman = Podman(state_dir=target_dir / "podman")
             removed = asyncio.run(teardown(podman, name, target_dir, volumes=volumes))
-            click.echo("\n".join(describe(removed)))
+            apps = forget_deploys(config.state, name) if not removed.nothing else []
+            click.echo("\n".join(describe(removed, apps)))
     finally:
         os.close(lock)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from conveyor.app import platform
 from conveyor.app.api import wait_for
-from conveyor.app.cmd_down import podman_targets
+from conveyor.app.cmd_down import down_config, podman_targets
 from conveyor.clients.podman import Podman
 from conveyor.core.errors import ConveyorError
 from conveyor.targets.podman.teardown import teardown
@@ -80,6 +80,6 @@ class UpProcess:
 
 def remove_workloads(state: Path) -> None:
     """What `conveyor down --state-dir STATE` removes (the e2e test's and bench's clean-up)."""
-    for name, target_dir in podman_targets(state, None):
+    for name, target_dir in podman_targets(down_config(state, None)):
         podman = Podman(state_dir=target_dir / "podman")
         asyncio.run(teardown(podman, name, target_dir, volumes=True))

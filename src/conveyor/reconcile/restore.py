@@ -49,8 +49,34 @@ def recover(store: Store, clock: Callable[[], float], app: str | None = None) ->
         )
 
 
+def mark_removed(store: Store, target: str, at: float) -> list[str]:
+    """Record that everything the apps on `target` ran was removed from it (`conveyor
+    down`), so that a reconciler started later deploys them again as a new desired state:
+    not a drift to self-heal (which an app without `selfHeal` would leave alone, and which
+    would be told as drift), and whatever its auto-sync memory held. The apps whose last
+    status names `target`; called by `conveyor.app.cmd_down` while no reconciler runs."""
+    names = sorted(a for a, s in store.all_statuses().items() if s.get("target") == target)
+    for name in names:
+        store.set_setting(_REMOVED.format(app=name), repr(at))
+    return names
+
+
+def removed_at(store: Store, app: str) -> float:
+    """When `mark_removed` last recorded the app's workloads removed (0: never)."""
+    value = store.setting(_REMOVED.format(app=app))
+    try:
+        return float(value) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+_REMOVED = "removed-from-target:{app}"
+
+
 def load_runtime(store: Store, app: Application) -> AppRuntime:
-    """`app`'s runtime as the store remembers it: inventory, pause, last operation, history."""
+    """`app`'s runtime as the store remembers it: inventory, pause, last operation, history.
+    Its auto-sync memory (the digest last attempted) is forgotten when its workloads were
+    removed (`mark_removed`) after that attempt."""
     rt = AppRuntime(app=app)
     rt.inventory = {ObjectRef.parse(key) for key in store.inventory(app.name)}
     rt.paused, rt.pause_reason = store.paused(app.name)
@@ -59,7 +85,8 @@ def load_runtime(store: Store, app: Application) -> AppRuntime:
     if finished:
         last = finished[-1]
         failed = last.state == OperationState.FAILED
-        rt.attempts = drift.Attempts(digest=last.digest, failed=failed)
+        if (last.finished or last.started) >= removed_at(store, app.name):
+            rt.attempts = drift.Attempts(digest=last.digest, failed=failed)
         good = [op for op in finished if op.state == OperationState.SUCCEEDED]
         rt.applied_revision = good[-1].revision if good else ""
         rt.operation = operations.view(last)

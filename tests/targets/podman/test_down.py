@@ -20,6 +20,8 @@ from conveyor.targets.podman.routing import ProxyHandle
 from .conftest import WEB_IMAGE, Env, free_port
 from .http import get, wait_for
 from .manifests import deployment, service
+from .test_once_cli import Once
+from .test_reconciler_e2e import config_repo, publish
 
 
 async def _deploy(env: Env, port: int) -> None:
@@ -71,3 +73,34 @@ def test_down_removes_the_targets_workloads_networks_and_proxy_and_nothing_else(
         assert f"target {env.name}: nothing to remove" in again.output
     finally:
         asyncio.run(env.podman.run("rm", "-f", foreign, check=False))
+
+
+def test_after_down_the_next_reconcile_deploys_an_app_without_self_heal_again(
+    env: Env, tmp_path: Path
+) -> None:
+    """`down` forgets what the apps ran and tells the reconciler's state so: the next
+    `reconcile --once` deploys again an automated app without selfHeal, which would
+    otherwise stay down as "live state drifted; selfHeal is off"."""
+    origin, work = config_repo(tmp_path)
+    port = free_port()
+    publish(work, f"{WEB_IMAGE}:v1", port)
+    once = Once.make(env, tmp_path, origin)
+    apps = tmp_path / "apps.yaml"
+    app = yaml.safe_load(apps.read_text())
+    app["spec"]["syncPolicy"]["automated"] = {"prune": True}
+    apps.write_text(yaml.safe_dump(app))
+
+    code, out, err = asyncio.run(once.run())
+    assert code == 0, out + err
+    assert asyncio.run(get(port)) == "v1"
+    args = ["--state-dir", str(tmp_path / "up"), "--config", str(tmp_path / "conveyor.yaml")]
+    result = CliRunner().invoke(down, args)
+    assert result.exit_code == 0, result.output
+    assert "the reconciler deploys web again when it next starts" in result.output
+    with pytest.raises(OSError):
+        asyncio.run(get(port))
+
+    code, out, err = asyncio.run(once.run())
+    assert code == 0, out + err
+    assert "Synced     Healthy" in out
+    asyncio.run(wait_for(port, "v1"))

@@ -8,7 +8,8 @@ another target or outside Conveyor is touched: networks and volumes are removed 
 `-f` (one someone else's container still uses is kept, and said so). Volumes hold data and
 go only when asked, as `docker compose down -v`. The target's record of applied objects
 is cleared too, so a later reconcile sees them missing and applies them from Git again
-instead of the controller quietly re-creating them. Running it twice removes nothing the
+instead of the controller quietly re-creating them (`cmd_down` also tells the reconciler's
+state, so that apply is a deploy, not a drift repair). Running it twice removes nothing the
 second time. Called by `conveyor.app.cmd_down` (and the e2e tests' clean-up).
 """
 
