@@ -12,10 +12,10 @@ steps, image build and push: recorded in the job processes and relayed by the se
 the reconciler's (deploy, reconcile, sync, rollout per environment) spans are parented as
 designed; `queued` + `run` tile the root, `reconcile` + `sync` + `rollout` tile each
 deploy; the root lasts as long as the tour measured from `git push` to prod serving
-(within the tour's polling), and so does the
-critical path queued + CI until prod's promotion + hand-over + prod's reconcile, sync and
-rollout; the rollback's revert and the healing add no deploy to the trace; the server's
-log carries the trace id. Uses the demo's fixed NodePorts 30081-30083.
+(within the tour's polling), and so does the critical path queued + CI until prod's
+promotion + hand-over + prod's reconcile, sync and rollout; the rollback's revert and the
+healing add no deploy to the trace; the server's log carries the trace id. Uses the demo's
+fixed NodePorts 30081-30083.
 """
 
 from __future__ import annotations
