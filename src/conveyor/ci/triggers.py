@@ -82,11 +82,12 @@ def pushed_commits(git_dir: Path, before: str, after: str, *, limit: int) -> lis
     branch, its head alone (which of its commits are new is not known any more)."""
     new_branch = not before or set(before) == {"0"}
     span = [after] if new_branch else [f"{before}..{after}"]
-    fmt = "--format=%H%x00%B%x1e"
+    count = 1 if new_branch else limit
     try:
         out = _git(
-            git_dir, "log", fmt, f"-n{1 if new_branch else limit}", "--end-of-options", *span, "--"
-        )
+            git_dir, "log", "--format=%H%x00%B%x1e", f"--max-count={count}", "--end-of-options",
+            *span, "--",
+        )  # fmt: skip
     except ConveyorError:
         return []
     found = (entry.strip("\n").split("\0", 1) for entry in out.split("\x1e"))
