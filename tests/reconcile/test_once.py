@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from pyrage import x25519
 
 from conveyor.app.cmd_reconcile import reconcile
 from conveyor.reconcile.settle import Outcome, moving, outcomes
 
+from . import sopshelp
 from .conftest import ConfigRepo, application, deployment
 
 
@@ -47,6 +49,36 @@ def test_once_exits_1_naming_the_degraded_app_and_what_to_do(
     assert "Degraded" in result.output
     assert "web: Degraded: " in result.stderr
     assert "fix it in Git" in result.stderr and "conveyor app get web" in result.stderr
+
+
+@pytest.mark.parametrize("broken", ["no key", "wrong key", "tampered"])
+def test_once_says_what_to_fix_for_a_secret_it_cannot_decrypt(
+    repo: ConfigRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """A key problem is fixed by giving the reconciler the key, not in Git; a file that
+    does not authenticate is fixed in Git."""
+    args = _cli(repo, tmp_path, ready_after="0s")
+    owner = x25519.Identity.generate()
+    text = sopshelp.encrypted(owner)
+    if broken == "tampered":
+        text = text.replace("password: ENC[AES256_GCM,data:", "password: ENC[AES256_GCM,data:A")
+    repo.write("app/db.sops.yaml", text)
+    repo.commit()
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/sops/age/keys.txt
+    if broken == "no key":
+        monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    else:
+        identity = x25519.Identity.generate() if broken == "wrong key" else owner
+        key = sopshelp.key_file(tmp_path, identity)
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
+    result = CliRunner().invoke(reconcile, args)
+    assert result.exit_code == 1
+    assert "SOPS decryption failed" in result.stderr
+    key_hint = "give the reconciler the age key the file was encrypted for"
+    assert (key_hint in result.stderr) is (broken != "tampered"), result.stderr
+    assert ("fix it in Git" in result.stderr) is (broken == "tampered"), result.stderr
+    assert sopshelp.PASSWORD not in result.output + result.stderr
 
 
 def test_once_timeout_bounds_the_wait_and_says_the_rollout_resumes_later(

@@ -29,6 +29,7 @@ import asyncio
 import importlib
 import json
 import logging
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -272,6 +273,12 @@ def explain(settled: Settled, timeout: str) -> list[str]:
                 "keeps running and the rollout resumes with the next `conveyor reconcile` "
                 "(--once again, or the daemon); give it longer with --timeout"
             )
+        elif outcome == Outcome.FAILED and _KEY_PROBLEM.search(why):
+            lines.append(
+                f"{name}: {why}; give the reconciler the age key the file was encrypted for "
+                "(the app's spec.decryption keyFile, mode 0600, or secretRef; or "
+                "SOPS_AGE_KEY_FILE) and run `conveyor reconcile --once` again"
+            )
         elif outcome == Outcome.FAILED:
             lines.append(
                 f"{name}: {why}; fix it in Git (or `conveyor app rollback {name}`) and run "
@@ -279,6 +286,11 @@ def explain(settled: Settled, timeout: str) -> list[str]:
                 f"{name}` shows each object's state"
             )
     return lines
+
+
+#: a render that failed on the reconciler's age keys, not on what Git holds (the SOPS
+#: reasons NoKey, WrongKey and BadKeyFile, as `reconcile.decrypt` words them)
+_KEY_PROBLEM = re.compile(r"SOPS decryption failed \((NoKey|WrongKey|BadKeyFile)\)")
 
 
 async def close_targets(world: World) -> None:
