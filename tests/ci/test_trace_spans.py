@@ -4,8 +4,6 @@ the runner's spans relayed, and `queued` + `run` tiling the commit's root span."
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from conveyor.ci.service import CIService
 from conveyor.ci.webhooks import WebhookConfig, Webhooks
 from conveyor.core import tracing
 from tests.ci.helpers import commit_workflow, poll_job, run_state
+from tests.gitutil import git, init, write_files
 from tests.tracingsink import ListSink
 
 WORKFLOW = """name: W
@@ -28,33 +27,28 @@ jobs:
 """
 
 
+def _hand_over(
+    service: CIService, repo: str, work: Path, bare: Path, *, before: str, received: float
+) -> tuple[str, list[int]]:
+    """Push `work`'s HEAD to the hosted `repo` (its `bare` repository) and hand the push
+    over as the spool does, with its time; the pushed SHA and the runs it started."""
+    after = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", str(bare), "HEAD:refs/heads/main")
+    update = {"ref": "refs/heads/main", "before": before, "after": after}
+    delivery = {"delivery": f"p-{after}/0", "repo": repo, "pusher": "me",
+                "received": received, **update}  # fmt: skip
+    ids = asyncio.run(service.handle_push(repo, pusher="me", **update, delivery=delivery))
+    return after, ids
+
+
 def _push(service: CIService, tmp: Path, received: float) -> tuple[str, list[int]]:
-    """Commit the workflow and hand the push over as the spool does (with its time)."""
+    """Commit the workflow to a new branch of `acme/app` and hand the push over."""
     bare = service.create_repo("acme/app")
-    work = tmp / "work"
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}  # fmt: skip
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=work, env=env, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    work.mkdir()
-    git("init", "-q", "-b", "main")
-    (work / ".github/workflows").mkdir(parents=True)
-    (work / ".github/workflows/w.yml").write_text(WORKFLOW)
-    git("add", "-A")
-    git("commit", "-qm", "c")
-    sha = git("rev-parse", "HEAD")
-    git("push", "-q", str(bare), "HEAD:refs/heads/main")
-    update = {"ref": "refs/heads/main", "before": "0" * 40, "after": sha}
-    delivery = {"delivery": "p1/0", "repo": "acme/app", "pusher": "me", "received": received}
-    ids = asyncio.run(service.handle_push("acme/app", pusher="me", **update,
-                                          delivery={**delivery, **update}))  # fmt: skip
-    return sha, ids
+    work = init(tmp / "work")
+    write_files(work, {".github/workflows/w.yml": WORKFLOW})
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "c")
+    return _hand_over(service, "acme/app", work, bare, before="0" * 40, received=received)
 
 
 def test_without_tracing_the_job_payload_carries_no_trace(
@@ -168,31 +162,15 @@ def test_a_pushed_promotion_commit_is_a_span_of_its_builds_trace(
     `promotion <env>` under the root of the build its trailer names; other commits, and a
     trailer that is no SHA, add nothing."""
     bare = service.create_repo("acme/config")
-    work = tmp_path / "config"
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}  # fmt: skip
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=work, env=env, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+    work = init(tmp_path / "config")
 
     def commit(message: str) -> str:
-        git("commit", "-q", "--allow-empty", "-m", message)
-        return git("rev-parse", "HEAD")
+        git(work, "commit", "-q", "--allow-empty", "-m", message)
+        return git(work, "rev-parse", "HEAD")
 
     def push(before: str, received: float) -> None:
-        after = git("rev-parse", "HEAD")
-        git("push", "-q", str(bare), "HEAD:refs/heads/main")
-        update = {"ref": "refs/heads/main", "before": before, "after": after}
-        delivery = {"delivery": f"p-{after}/0", "repo": "acme/config", "pusher": "ci",
-                    "received": received, **update}  # fmt: skip
-        asyncio.run(service.handle_push("acme/config", pusher="ci", **update, delivery=delivery))
+        _hand_over(service, "acme/config", work, bare, before=before, received=received)
 
-    work.mkdir()
-    git("init", "-q", "-b", "main")
     first = commit(PROMOTION.format(build="1.0", env="dev", source="a" * 40))
     push("0" * 40, time.time() - 1.0)  # a new branch: its head alone
     staging = commit(PROMOTION.format(build="1.0", env="staging", source="a" * 40))
