@@ -5,23 +5,18 @@ self-signed one made here, trusted through `caFile`)."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import ssl
 from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from conveyor.core.notices import Trigger
 from conveyor.store import Store
 from conveyor.store.notify_store import DeliveryState
 from tests.notify.helpers import app_notice, config_from, notify_all
 from tests.notify.receivers import smtp_receiver
+from tests.security.test_tls import self_signed
 
 
 @pytest.fixture
@@ -81,37 +76,6 @@ def test_a_server_that_is_not_there_is_retried(tmp_path: Path, store: Store) -> 
     [row] = asyncio.run(notify_all(config, store, app_notice()))
     assert (row.state, row.attempts, row.status) == (DeliveryState.FAILED, 5, 0)
     assert "ConnectionRefusedError" in row.error
-
-
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "smtp.crt", tmp_path / "smtp.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def test_starttls_and_login_use_the_password_file(tmp_path: Path, store: Store) -> None:
