@@ -12,10 +12,11 @@ from cryptography.fernet import Fernet
 
 from conveyor.ci.crypto import SecretBox
 from conveyor.ci.service import CIService, ServiceConfig
-from conveyor.core.notices import Notice, Subject, Trigger
+from conveyor.core.notices import Subject, Trigger
 from conveyor.store.ci_store import CIStore
 from conveyor.store.ci_tables import open_engine
 from tests.ci.helpers import commit_workflow, complete_job, poll_job, run_state
+from tests.notify.helpers import Collected
 
 DEPLOY = """name: Deploy
 on: push
@@ -29,14 +30,6 @@ jobs:
     environment: production
     steps: [{run: "true"}]
 """
-
-
-class Collected:
-    def __init__(self) -> None:
-        self.notices: list[Notice] = []
-
-    def publish(self, notice: Notice) -> None:
-        self.notices.append(notice)
 
 
 @pytest.fixture

@@ -36,6 +36,20 @@ def app_notice(trigger: Trigger = Trigger.SYNC_FAILED, **fields: Any) -> Notice:
     return Notice(**{**values, **fields})
 
 
+class Collected:
+    """A `core.notices.Publisher` that keeps what it is given (the reconciler's and the CI
+    service's notice tests listen through it)."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+
+    def publish(self, notice: Notice) -> None:
+        self.notices.append(notice)
+
+    def triggers(self) -> list[Trigger]:
+        return [n.trigger for n in self.notices]
+
+
 class Recorder:
     """A `sleep` that records the waits asked for and does not wait."""
 

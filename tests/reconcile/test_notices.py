@@ -8,31 +8,19 @@ import asyncio
 
 import pytest
 
-from conveyor.core.notices import Notice, Subject, Trigger
+from conveyor.core.notices import Subject, Trigger
 from conveyor.reconcile.applications import parse_applications
 from conveyor.reconcile.errors import ApplicationInvalid
 from conveyor.reconcile.notices import Notices
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.targets.base import ObjectRef
+from tests.notify.helpers import Collected
 
 from .conftest import World, application, deployment
 
 AUTO = {"prune": True, "selfHeal": True}
 WEB = ObjectRef(group="apps", kind="Deployment", namespace="prod", name="web")
 SUBSCRIBE = "notifications.conveyor.dev/subscribe.on-sync-failed.ops"
-
-
-class Collected:
-    """A publisher that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.notices: list[Notice] = []
-
-    def publish(self, notice: Notice) -> None:
-        self.notices.append(notice)
-
-    def triggers(self) -> list[Trigger]:
-        return [n.trigger for n in self.notices]
 
 
 def listening(rec: Reconciler, stuck_after: float = 600.0) -> Collected:
