@@ -18,14 +18,12 @@ import httpx
 import pytest
 
 from conveyor.app import reconcilerhttp, shardroute
-from conveyor.clients.kubelease import LeaseLock
 from conveyor.reconcile.applications import parse_applications
 from conveyor.reconcile.loop import Loop
 from conveyor.reconcile.membership import (
     ENDPOINT_ANNOTATION,
-    GROUP_LABEL,
-    LEASE_PREFIX,
     Membership,
+    member_lease,
 )
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
@@ -69,13 +67,13 @@ async def start(world: World, emu: Emulated, pod: str, docs: list[str], cache: P
         sync_options=SyncOptions(wave_timeout=5.0, poll=0.005),
     )
     apps = [a for doc in docs for a in parse_applications(doc, "apps.yaml")]
-    lock = LeaseLock(
+    lock = member_lease(
         emu.client(),
         namespace="conveyor",
-        name=LEASE_PREFIX + pod,
+        pod=pod,
         identity=f"{pod}_0",  # fixed: of the 6 apps a owns 2 and b 4, on every run
         duration=4,
-        labels={GROUP_LABEL: "g"},
+        group="g",
     )
     shard = Membership(lock, group="g", renew_every=1.0)
     loop = Loop(Reconciler(apps, env, sharded=True), shard=shard)

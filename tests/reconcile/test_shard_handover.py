@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from conveyor.clients.kubelease import LeaseLock
-from conveyor.reconcile.membership import GROUP_LABEL, LEASE_PREFIX, Membership
+from conveyor.reconcile.membership import LEASE_PREFIX, Membership, member_lease
 from tests.clients.kubeemu import Emulated, emulated
 
 KEYS = [f"app-{i:03d}" for i in range(300)]
@@ -26,13 +25,13 @@ HANDOVER_BOUND = DURATION + RENEW + 2.0  # + scheduling slack of a loaded shared
 
 
 def replica(emu: Emulated, pod: str) -> Membership:
-    lock = LeaseLock(
+    lock = member_lease(
         emu.client(),
         namespace="conveyor",
-        name=LEASE_PREFIX + pod,
+        pod=pod,
         identity=f"{pod}_{time.monotonic_ns():x}",
         duration=DURATION,
-        labels={GROUP_LABEL: "g"},
+        group="g",
     )
     return Membership(lock, group="g", renew_every=RENEW)
 

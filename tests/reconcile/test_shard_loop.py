@@ -17,11 +17,10 @@ import kmock
 import pytest
 import yaml
 
-from conveyor.clients.kubelease import LeaseLock
 from conveyor.reconcile.applications import Catalog, parse_applications
 from conveyor.reconcile.errors import ReconcileError
 from conveyor.reconcile.loop import Loop
-from conveyor.reconcile.membership import GROUP_LABEL, LEASE_PREFIX, Membership
+from conveyor.reconcile.membership import LEASE_PREFIX, Membership, member_lease
 from conveyor.reconcile.reconciler import Reconciler
 from conveyor.reconcile.sources import Sources
 from conveyor.reconcile.steps import Env
@@ -68,13 +67,13 @@ def replica(
         sync_options=SyncOptions(wave_timeout=5.0, poll=0.005),
     )
     apps = [a for doc in docs for a in parse_applications(doc, "apps.yaml")]
-    lock = LeaseLock(
+    lock = member_lease(
         emu.client(),
         namespace="conveyor",
-        name=LEASE_PREFIX + pod,
+        pod=pod,
         identity=f"{pod}_{time.monotonic_ns():x}",
         duration=1,
-        labels={GROUP_LABEL: "g"},
+        group="g",
     )
     return Loop(
         Reconciler(apps, env, sharded=True), shard=Membership(lock, group="g", renew_every=0.25)

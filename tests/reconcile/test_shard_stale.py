@@ -12,12 +12,10 @@ from collections.abc import Callable
 
 import kmock
 
-from conveyor.clients.kubelease import LeaseLock
 from conveyor.reconcile.membership import (
-    ENDPOINT_ANNOTATION,
-    GROUP_LABEL,
     LEASE_PREFIX,
     Membership,
+    member_lease,
 )
 from tests.clients.kubeemu import Emulated, emulated
 from tests.deploy.podlocal import find
@@ -36,14 +34,14 @@ class Clock:
 
 
 def replica(emu: Emulated, pod: str, clock: Clock) -> Membership:
-    lock = LeaseLock(
+    lock = member_lease(
         emu.client(),
         namespace="conveyor",
-        name=LEASE_PREFIX + pod,
+        pod=pod,
         identity=f"{pod}_{time.monotonic_ns():x}",
         duration=DURATION,
-        labels={GROUP_LABEL: "g"},
-        annotations={ENDPOINT_ANNOTATION: f"http://{pod}.test:8081"},
+        group="g",
+        endpoint=f"http://{pod}.test:8081",
     )
     return Membership(lock, group="g", renew_every=1, clock=clock)
 

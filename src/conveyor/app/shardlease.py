@@ -34,15 +34,9 @@ import click
 import httpx2
 from lightkube import AsyncClient, ConfigError, KubeConfig
 
-from conveyor.clients.kubelease import LeaseLock
 from conveyor.core.errors import UserError
 from conveyor.reconcile.appspec import parse_duration
-from conveyor.reconcile.membership import (
-    ENDPOINT_ANNOTATION,
-    GROUP_LABEL,
-    LEASE_PREFIX,
-    Membership,
-)
+from conveyor.reconcile.membership import LEASE_PREFIX, Membership, member_lease
 
 GROUP = "reconciler"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -157,13 +151,13 @@ def open_shard(namespace: str, duration: float, *, endpoint: str = "") -> Member
             hint="e.g. --shard-lease-duration 15s (a replica that dies hands over in ~that)",
         )
     pod = pod_name()
-    lock = LeaseLock(
+    lock = member_lease(
         kube_client(namespace, timeout=seconds / 3),  # one renewal period
         namespace=namespace,
-        name=LEASE_PREFIX + pod,
+        pod=pod,
         identity=f"{pod}_{secrets.token_hex(4)}",
         duration=seconds,
-        labels={GROUP_LABEL: GROUP},
-        annotations={ENDPOINT_ANNOTATION: endpoint} if endpoint else None,
+        group=GROUP,
+        endpoint=endpoint,
     )
     return Membership(lock, group=GROUP)

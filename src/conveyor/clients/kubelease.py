@@ -44,6 +44,7 @@ from lightkube.types import PatchType
 from conveyor.core.errors import ConveyorError, TransientError
 
 Clock = Callable[[], dt.datetime]
+KubeClient = AsyncClient  # the client callers hand in (lightkube's, made by them)
 RETRIES = 2  # a conflict re-reads and decides again, once
 
 

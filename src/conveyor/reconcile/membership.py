@@ -52,7 +52,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from conveyor.clients.kubelease import LeaseLock, LeaseRecord, delete_stale, list_leases
+from conveyor.clients.kubelease import (
+    KubeClient,
+    LeaseLock,
+    LeaseRecord,
+    delete_stale,
+    list_leases,
+)
 from conveyor.core.errors import ConveyorError
 from conveyor.reconcile import sharding
 
@@ -61,6 +67,31 @@ log = logging.getLogger(__name__)
 GROUP_LABEL = "conveyor.dev/shard-group"
 LEASE_PREFIX = "conveyor-reconciler-"
 ENDPOINT_ANNOTATION = "conveyor.dev/endpoint"
+
+
+def member_lease(
+    client: KubeClient,
+    *,
+    namespace: str,
+    pod: str,
+    identity: str,
+    duration: int,
+    group: str,
+    endpoint: str = "",
+) -> LeaseLock:
+    """The Lease replica `pod` holds as a member of `group` in `namespace`: named
+    `LEASE_PREFIX + pod`, labelled `GROUP_LABEL: group` (how the members list each other)
+    and, with an `endpoint`, annotated with it (where the others forward requests to it).
+    Opened by `app.shardlease`; the tests' replicas are made the same way."""
+    return LeaseLock(
+        client,
+        namespace=namespace,
+        name=LEASE_PREFIX + pod,
+        identity=identity,
+        duration=duration,
+        labels={GROUP_LABEL: group},
+        annotations={ENDPOINT_ANNOTATION: endpoint} if endpoint else None,
+    )
 
 
 @dataclass(frozen=True)
