@@ -3,28 +3,20 @@ with file:line:col and a hint."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conveyor.core.notices import Trigger
-from conveyor.notify.config import NotifyConfig, load_notifications
+from conveyor.notify.config import load_notifications
 from conveyor.notify.destinations import Kind, TeamsFormat
 from conveyor.notify.errors import NotifyConfigInvalid
-
-
-def load(tmp_path: Path, text: str) -> NotifyConfig:
-    path = tmp_path / "conveyor.yaml"
-    path.write_text(textwrap.dedent(text))
-    config = load_notifications(path)
-    assert config is not None
-    return config
+from tests.notify.helpers import config_from
 
 
 def refused(tmp_path: Path, text: str) -> NotifyConfigInvalid:
     with pytest.raises(NotifyConfigInvalid) as caught:
-        load(tmp_path, text)
+        config_from(tmp_path, text)
     return caught.value
 
 
@@ -34,7 +26,7 @@ def test_a_full_section_is_read_with_secrets_from_env_and_files(
     monkeypatch.setenv("OPS_SECRET", "s3cret")
     monkeypatch.setenv("GH_TOKEN", "ghp_token")
     (tmp_path / "teams-url").write_text("https://teams.example/hook\n")
-    config = load(
+    config = config_from(
         tmp_path,
         """
         targets: [{name: local, type: memory}]
