@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from conveyor.targets.podman.names import TARGET_LABEL
+from tests.app.test_cmd_seal import conveyor
 from tests.gitutil import git
 
 from .conftest import WEB_IMAGE, Env
@@ -25,17 +24,6 @@ from .test_reconciler_e2e import config_repo
 from .test_rollout import ROOT
 
 VALUE = "podman-sealed-value-3c9e"
-
-
-def conveyor(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conveyor.app", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 def sealed_into(work: Path, config: Path, target: str, plain_dir: Path) -> None:
@@ -51,9 +39,9 @@ def sealed_into(work: Path, config: Path, target: str, plain_dir: Path) -> None:
             }
         )
     )
-    made = conveyor("seal", "keygen", "--config", str(config), "--target", target)
+    made = conveyor("seal", "keygen", "--config", str(config), "--target", target, cwd=ROOT)
     assert made.returncode == 0, made.stderr
-    sealed = conveyor("seal", str(secret), "--config", str(config), "--target", target)
+    sealed = conveyor("seal", str(secret), "--config", str(config), "--target", target, cwd=ROOT)
     assert sealed.returncode == 0, sealed.stderr
     (work / "app").mkdir(exist_ok=True)
     (work / "app" / "db.json").write_text(sealed.stdout)
