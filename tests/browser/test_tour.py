@@ -21,7 +21,6 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -29,10 +28,10 @@ import pytest
 from playwright.sync_api import Frame, Locator, Page
 
 from conveyor.app.tour import Pushed, Tour
-from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
+from conveyor.app.uplaunch import UpProcess
 from tests.browser.conftest import ARTIFACTS, Watched, sign_in
+from tests.e2e.demoup import demo_up
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 COMMENT = "Approved in the browser tour"
 WAIT = 180.0  # seconds any one stage may take on a busy 2-core machine
@@ -45,18 +44,8 @@ LOG_LINES = (
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[UpProcess]:
-    busy = demo_ports_busy()
-    if busy:
-        pytest.fail(f"ports {busy} are in use: stop your own `conveyor up` first")
-    runner = UpProcess(tmp_path / "up", ROOT / "examples")
-    try:
+    with demo_up(tmp_path) as runner:
         yield runner
-    finally:
-        if runner.proc is not None and runner.proc.poll() is None:
-            runner.stop()
-        # in a thread of its own: it runs asyncio, and Playwright's loop runs in this one
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(remove_workloads, runner.state).result()
 
 
 class Steps:

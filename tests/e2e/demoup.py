@@ -1,10 +1,12 @@
 """`demo_up(tmp_path)`: a `conveyor up` child process over the repository's examples for
 one test (not started: the test calls `start()`), refused while the demo's ports are taken,
-stopped and its workloads removed afterwards. Used by the e2e tests' `up` fixtures."""
+stopped and its workloads removed afterwards. Used by the `up` fixtures of the e2e tests
+and of the browser tour."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,4 +28,7 @@ def demo_up(tmp_path: Path) -> Iterator[UpProcess]:
     finally:
         if runner.proc is not None and runner.proc.poll() is None:
             runner.stop()
-        remove_workloads(runner.state)
+        # in a thread of its own: it runs asyncio, and a caller's loop (Playwright's, in
+        # the browser tour) may be running in this one
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(remove_workloads, runner.state).result()
