@@ -1,6 +1,8 @@
 """A real OCI registry for tests: Debian's `docker-registry` on a free loopback port with
 a temporary storage directory. Used by the `registry` fixtures of the container-action
-tests and of the Helm OCI tests."""
+tests and of the Helm OCI tests. `remove_images_of(address)` removes the Podman images a
+test pulled or built under a registry's address (its port is the test's own), so that runs
+do not fill a developer's image store; `running_registry` calls it when the registry stops."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from conveyor.clients.podman import Podman
 
 
 def free_port() -> int:
@@ -55,3 +59,21 @@ def running_registry(root: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        remove_images_of(address)
+
+
+def remove_images_of(address: str) -> None:
+    """Remove the local Podman images named `ADDRESS/...` (none when Podman is missing)."""
+    if shutil.which("podman") is None:
+        return
+    env = dict(Podman().env)
+    listed = subprocess.run(
+        ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    names = [name for name in listed.stdout.split() if name.startswith(f"{address}/")]
+    if names:
+        subprocess.run(["podman", "rmi", "--", *names], capture_output=True, env=env, check=False)

@@ -1,7 +1,7 @@
 """`demo_up(tmp_path)`: a `conveyor up` child process over the repository's examples for
 one test (not started: the test calls `start()`), refused while the demo's ports are taken,
-stopped and its workloads removed afterwards. Used by the `up` fixtures of the e2e tests
-and of the browser tour."""
+stopped and its workloads and the images named after its registry removed afterwards. Used
+by the `up` fixtures of the e2e tests and of the browser tour."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.app.uplaunch import UpProcess, demo_ports_busy, remove_workloads
+from tests.registry import remove_images_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +33,4 @@ def demo_up(tmp_path: Path) -> Iterator[UpProcess]:
         # the browser tour) may be running in this one
         with ThreadPoolExecutor(1) as pool:
             pool.submit(remove_workloads, runner.state).result()
+        remove_images_of(f"127.0.0.1:{runner.ports['registry']}")
