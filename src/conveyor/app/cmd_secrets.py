@@ -1,13 +1,15 @@
 """`conveyor secrets encrypt|decrypt`: SOPS files with age keys, as `sops` writes them.
 
-`encrypt --age RECIPIENT FILE` prints the encrypted document to stdout, like
-`sops --encrypt --age RECIPIENT FILE` (a file the `sops` tool opens too). By default
-only the values under `data` and `stringData` are encrypted, the `encrypted_regex` Flux's
-guide uses for Secrets, so that reviewers still see which Secret a file is;
-`--encrypted-regex` chooses another rule and `--encrypt-all` encrypts every value, as sops
-does without a rule. `decrypt FILE` prints the clear document, with the identities sops
-would use (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `~/.config/sops/age/keys.txt`), after
-checking the MAC. Implemented by `clients.sops`.
+`encrypt FILE` prints the encrypted document to stdout, like `sops --encrypt FILE` (a file
+the `sops` tool opens too). Recipients and the selection rule come as sops takes them:
+from the options (`--age RECIPIENT`, `--encrypted-regex`), else from the creation rule of
+the `.sops.yaml` in the current directory or above (or `--config PATH`) that matches the
+file (`clients.sops.creation`); a rule without a selection rule encrypts every value, as
+sops does. Without any `.sops.yaml`, only the values under `data` and `stringData` are
+encrypted, the `encrypted_regex` Flux's guide uses for Secrets, so that reviewers still see
+which Secret a file is; `--encrypt-all` encrypts every value. `decrypt FILE` prints the
+clear document, with the identities sops would use (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`,
+`~/.config/sops/age/keys.txt`), after checking the MAC. Implemented by `clients.sops`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from conveyor.clients.sops import agekeys, document, files
+from conveyor.clients.sops import agekeys, creation, document, files
 from conveyor.clients.sops.errors import SopsError, SopsReason
 from conveyor.clients.sops.tree import Rules
 
@@ -32,36 +34,72 @@ def secrets() -> None:
 
 
 @secrets.command()
-@click.option("--age", "recipients", multiple=True, required=True, help="An age recipient (age1…).")
+@click.option(
+    "--age",
+    "recipients",
+    multiple=True,
+    help="An age recipient (age1…); default: those of the file's rule in .sops.yaml.",
+)
 @click.option(
     "--encrypted-regex",
     default=None,
-    help=f"Encrypt the values under keys matching this (default {FLUX_SECRET_REGEX}).",
+    help=f"Encrypt the values under keys matching this (default: the file's rule in "
+    f".sops.yaml, else {FLUX_SECRET_REGEX}).",
 )
 @click.option("--encrypt-all", is_flag=True, help="Encrypt every value (sops' default rule).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The sops config file (default: .sops.yaml here or in a parent directory).",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def encrypt(
-    recipients: tuple[str, ...], encrypted_regex: str | None, encrypt_all: bool, file: Path
+    recipients: tuple[str, ...],
+    encrypted_regex: str | None,
+    encrypt_all: bool,
+    config: Path | None,
+    file: Path,
 ) -> None:
-    """Print FILE encrypted with SOPS for every --age recipient."""
-    rules = _rules(encrypted_regex, encrypt_all)
+    """Print FILE encrypted with SOPS for its age recipients."""
+    found = creation.find_config(Path.cwd()) if config is None else creation.Found(config)
+    if found.warning:
+        click.echo(f"warning: {found.warning}", err=True)
+    rule = creation.rule_for(found.path, file) if found.path else None
+    recipients = recipients or (rule.recipients if rule else ())
+    if not recipients:
+        where = f"the rule at {rule.where} names none" if rule else "no .sops.yaml names any"
+        raise click.UsageError(f"give --age RECIPIENT: {where}")
+    rules = _rules(encrypted_regex, encrypt_all, rule)
     doc = files.load(file.read_text(), source=str(file))
     now = datetime.datetime.now(datetime.UTC)
     out = document.encrypt(doc, recipients, rules=rules, now=now, source=str(file))
     click.echo(files.dump(out, as_json=files.is_json(file.name)), nl=False)
 
 
-def _rules(encrypted_regex: str | None, encrypt_all: bool) -> Rules:
+def _rules(
+    encrypted_regex: str | None, encrypt_all: bool, rule: creation.CreationRule | None
+) -> Rules:
+    """The options over the file's creation rule, as sops combines them: an option replaces
+    its own field, and two selection rules together are refused."""
     if encrypt_all and encrypted_regex is not None:
         raise click.UsageError("--encrypt-all and --encrypted-regex exclude each other")
+    replaced = encrypted_regex is not None and not (rule and rule.rules.encrypted_regex)
+    if rule is not None and rule.selects and (encrypt_all or replaced):
+        option = "--encrypt-all" if encrypt_all else "--encrypted-regex"
+        fields = ", ".join(f"{k}: {v}" for k, v in rule.rules.fields().items())
+        raise click.UsageError(f"{option} contradicts the rule at {rule.where} ({fields})")
+    mac_only = rule.rules.mac_only_encrypted if rule else False
     if encrypt_all:
-        return Rules()
-    regex = FLUX_SECRET_REGEX if encrypted_regex is None else encrypted_regex
+        return Rules(mac_only_encrypted=mac_only)
+    if encrypted_regex is None:
+        return rule.rules if rule else Rules(encrypted_regex=FLUX_SECRET_REGEX)
     try:
-        re.compile(regex)
+        re.compile(encrypted_regex)
     except re.error as exc:
         raise click.BadParameter(f"not a regular expression: {exc}") from exc
-    return Rules(encrypted_regex=regex)
+    return Rules(encrypted_regex=encrypted_regex, mac_only_encrypted=mac_only)
 
 
 @secrets.command()

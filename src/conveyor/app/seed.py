@@ -9,7 +9,8 @@ exists is left alone, so a restart never rewrites history.
 
 Files named `*.sops.yaml` that are not encrypted yet are encrypted with SOPS for
 `age_recipients` before the commit (the demo's Secret: the hosted config repo holds only its
-ciphertext; issue 17); seeding such a file without a recipient is refused.
+ciphertext; issue 17); seeding such a file without a recipient is refused. A `.sops.yaml`
+(sops' config, not a secret) is left as it is.
 
 `seed_image(...)` builds the demo app as `<registry>/demo/app:seed` FROM the local busybox
 base and pushes it, so every environment runs something before the first CI run.
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from conveyor.clients.podman import Podman
 from conveyor.clients.podman_images import ensure_busybox_image
-from conveyor.clients.sops import document, files
+from conveyor.clients.sops import creation, document, files
 from conveyor.clients.sops.tree import Rules
 from conveyor.core.errors import ConveyorError
 
@@ -137,6 +138,8 @@ def encrypt_sops_files(tree: Path, recipients: Sequence[str]) -> None:
     now = datetime.datetime.now(datetime.UTC)
     rules = Rules(encrypted_regex="^(data|stringData)$")
     for path in sorted(tree.rglob("*" + SOPS_SUFFIX)):
+        if path.name == creation.CONFIG_NAME:  # sops' own config file, not a secret
+            continue
         doc = files.load(path.read_text(), source=path.name)
         if document.is_encrypted(doc):
             continue

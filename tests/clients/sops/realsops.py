@@ -26,7 +26,7 @@ def program() -> str:
 
 
 def run_sops(
-    *args: str, key_file: Path | None = None, check: bool = True
+    *args: str, key_file: Path | None = None, check: bool = True, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
     env["HOME"] = str(key_file.parent if key_file else Path("/nonexistent"))
@@ -34,5 +34,11 @@ def run_sops(
     if key_file is not None:
         env["SOPS_AGE_KEY_FILE"] = str(key_file)
     return subprocess.run(
-        [program(), *args], env=env, capture_output=True, text=True, check=check, timeout=60
+        [program(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+        cwd=cwd,
     )

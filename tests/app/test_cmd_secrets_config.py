@@ -1,0 +1,154 @@
+"""`conveyor secrets encrypt` in a repository with a `.sops.yaml`, beside the real `sops`
+binary (getsops/sops 3.11) run on the same files from the same directory: both pick the
+same creation rule, so the same recipients, the same selection rule in the `sops:` block
+and the same encrypted values, and each decrypts what the other wrote. Where sops refuses
+(no rule matches, two selection rules), Conveyor refuses too, saying where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conveyor.app.cli import run
+from conveyor.clients.sops import agekeys, document, files
+from tests.clients.sops.agecli import keygen
+from tests.clients.sops.realsops import run_sops
+
+SECRET: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db"},
+    "data": {"password": "aHVudGVyMg=="},
+    "stringData": {"user": "app", "note_plain": "kept"},
+}
+SELECTION = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, Path, str, str]:
+    """A repository whose .sops.yaml has a prod rule, a YAML rule and a fallback; the key
+    file holds both identities."""
+    first, a = keygen(tmp_path, "a.txt")
+    second, b = keygen(tmp_path, "b.txt")
+    keys = tmp_path / "keys.txt"
+    keys.write_text(first.read_text() + second.read_text())
+    keys.chmod(0o600)
+    root = tmp_path / "repo"
+    for name in ("clusters/prod/db.yaml", "apps/db.yaml"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(yaml.safe_dump(SECRET, sort_keys=False))
+    (root / "notes.json").write_text(json.dumps(SECRET))
+    (root / ".sops.yaml").write_text(
+        "creation_rules:\n"
+        "  - path_regex: ^clusters/prod/.*\\.yaml$\n"
+        "    encrypted_regex: ^(data|stringData)$\n"
+        f"    age: {b}\n"
+        "  - path_regex: \\.yaml$\n"
+        "    unencrypted_suffix: _plain\n"
+        f"    age: [{a}, {b}]\n"
+        f"  - age: '{a}'\n"
+    )
+    return root, keys, a, b
+
+
+def conveyor(cwd: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        code = run(["secrets", "encrypt", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def shape(doc: dict[str, Any]) -> tuple[set[str], set[str], dict[str, Any]]:
+    """Which values are encrypted, for whom, under which selection rule."""
+    encrypted: set[str] = set()
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key != "sops" or path:
+                    walk(item, f"{path}/{key}")
+        elif isinstance(value, str) and value.startswith("ENC[AES256_GCM,"):
+            encrypted.add(path)
+
+    walk(doc, "")
+    meta = doc["sops"]
+    recipients = {entry["recipient"] for entry in meta["age"]}
+    rule = {k: meta[k] for k in (*SELECTION, "mac_only_encrypted") if k in meta}
+    return encrypted, recipients, rule
+
+
+CASES = [
+    pytest.param("", "apps/db.yaml", [], id="yaml-rule"),
+    pytest.param("clusters", "prod/db.yaml", [], id="prod-rule-from-a-subdirectory"),
+    pytest.param("", "clusters/prod/db.yaml", ["--age", "A"], id="age-option-over-the-rule"),
+    pytest.param("", "notes.json", [], id="fallback-rule-encrypts-all"),
+    pytest.param("", "clusters/prod/db.yaml", ["--encrypted-regex", "^data$"], id="regex-option"),
+]
+
+
+@pytest.mark.parametrize(("where", "name", "options"), CASES)
+def test_conveyor_and_sops_pick_the_same_rule(
+    repo: tuple[Path, Path, str, str],
+    capsys: pytest.CaptureFixture[str],
+    where: str,
+    name: str,
+    options: list[str],
+) -> None:
+    root, keys, a, _ = repo
+    options = [a if o == "A" else o for o in options]
+    cwd = root / where
+    theirs = run_sops("--encrypt", *options, name, cwd=cwd).stdout
+    code, ours, err = conveyor(cwd, *options, name, capsys=capsys)
+    assert code == 0, err
+    source = root / where / name
+    their_doc = files.load(theirs, source=str(source))
+    our_doc = files.load(ours, source=str(source))
+    assert shape(our_doc) == shape(their_doc)
+    assert shape(our_doc)[0], "the rule encrypted nothing: the case proves nothing"
+    (root / "ours.enc").write_text(ours)
+    clear = run_sops(
+        "--decrypt", "--input-type", "json" if name.endswith(".json") else "yaml",
+        "--output-type", "json", str(root / "ours.enc"), key_file=keys,
+    ).stdout  # fmt: skip
+    assert json.loads(clear) == SECRET
+    assert document.decrypt(their_doc, agekeys.read_key_file(keys), source=name) == SECRET
+
+
+def test_a_config_given_by_option_is_matched_like_sops(
+    repo: tuple[Path, Path, str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root, _, _, b = repo
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    config, name = str(root / ".sops.yaml"), "../repo/clusters/prod/db.yaml"
+    theirs = run_sops("--config", config, "--encrypt", name, cwd=elsewhere).stdout
+    code, ours, err = conveyor(elsewhere, "--config", config, name, capsys=capsys)
+    assert code == 0, err
+    mine, their = files.load(ours, source=name), files.load(theirs, source=name)
+    assert shape(mine) == shape(their)
+    assert shape(mine)[1] == {b} and shape(mine)[2] == {"encrypted_regex": "^(data|stringData)$"}
+
+
+def test_where_sops_refuses_conveyor_refuses_and_says_where(
+    repo: tuple[Path, Path, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _, a, _ = repo
+    config = root / ".sops.yaml"
+    config.write_text(config.read_text().replace(f"  - age: '{a}'\n", ""))
+    (root / "notes.txt").write_text("password: x\n")
+    refused = run_sops("--encrypt", "--age", a, "notes.txt", cwd=root, check=False)
+    assert "no matching creation rules" in refused.stderr
+    code, out, err = conveyor(root, "--age", a, "notes.txt", capsys=capsys)
+    assert code != 0 and out == ""
+    assert f"{config}: no creation rule matches notes.txt" in err
+
+    both = ["--encrypted-regex", "^data$", "apps/db.yaml"]
+    assert run_sops("--encrypt", *both, cwd=root, check=False).returncode != 0
+    code, out, err = conveyor(root, *both, capsys=capsys)
+    assert code == 2 and out == ""
+    assert f"contradicts the rule at {config}:5:5 (unencrypted_suffix: _plain)" in err
