@@ -65,7 +65,7 @@ def render(facts: dict[str, Any]) -> list[str]:
         lines.append(f"  unavailable: {facts['environments_error']}")
     lines.append(f"  {'ENV':<8} {'SYNC':<10} {'HEALTH':<12} {'REVISION':<13} {'SERVES':<14} IMAGE")
     for env in facts.get("environments", []):
-        image = ", ".join(env["images"]) or "-"
+        image = overview.image_text(env["images"], env["draining"])
         lines.append(
             f"  {env['env']:<8} {env['sync']:<10} {env['health']:<12} {env['revision']:<13} "
             f"{env['served'] or '-':<14} {image} ({env['running']} running)  {env['url']}"

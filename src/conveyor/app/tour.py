@@ -212,7 +212,7 @@ class Tour:
                 serving,
                 timeout=self.timeout,
             ),
-            lambda v: f"{v.url}/version, image {', '.join(v.images)}, revision {v.revision}",
+            _served_line,
         )
 
     # -- approvals ----------------------------------------------------------------------------
@@ -349,3 +349,8 @@ class Tour:
         return self._timed(
             f"conveyor app rollback {self.info.app_name(env)} --revert", revert, lambda out: out
         )
+
+
+def _served_line(view: overview.EnvView) -> str:
+    images = overview.image_text(view.images, view.draining)
+    return f"{view.url}/version, image {images}, revision {view.revision}"
