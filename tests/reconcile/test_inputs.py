@@ -160,8 +160,23 @@ def test_render_errors_carry_a_location(tmp_path: Path) -> None:
             tmp_path, recurse=False, include="", exclude="", display_root=tmp_path.parent
         )
     assert str(info.value.location).startswith(f"{tmp_path.name}/bad.yaml:4:")
-    (tmp_path / "bad.yaml").write_text("just: a mapping\n")
+    (tmp_path / "bad.yaml").write_text("kind: ConfigMap\nmetadata: {name: half}\n")
     with pytest.raises(RenderError, match="not a Kubernetes object"):
+        render_directory(tmp_path, recurse=False, include="", exclude="")
+
+
+def test_files_argo_cd_skips_are_skipped(tmp_path: Path) -> None:
+    """Argo CD's marker comment, and YAML that is not Kubernetes at all (a `.sops.yaml`,
+    Helm values, a list of plain mappings); a Kubernetes-looking file still counts."""
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept}\n"
+    (tmp_path / "kept.yaml").write_text(cm)
+    (tmp_path / "marked.yaml").write_text("# +argocd:skip-file-rendering\n" + cm)
+    (tmp_path / ".sops.yaml").write_text("creation_rules:\n  - age: age1x\n")
+    (tmp_path / "values.yml").write_text("replicas: 2\n---\n- name: a\n")
+    objects = render_directory(tmp_path, recurse=False, include="", exclude="")
+    assert [o["metadata"]["name"] for o in objects] == ["kept"]
+    (tmp_path / "config.json").write_text('{"creation_rules": []}')
+    with pytest.raises(RenderError, match=r"config\.json: document 1 is not a Kubernetes"):
         render_directory(tmp_path, recurse=False, include="", exclude="")
 
 

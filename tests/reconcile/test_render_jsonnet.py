@@ -112,6 +112,20 @@ def test_yaml_and_jsonnet_in_one_directory_render_together_in_file_order(tmp_pat
     assert names(render(tmp_path)) == ["from-yaml", "from-jsonnet", "s"]
 
 
+def test_files_with_argo_cds_skip_marker_are_not_rendered(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app/a.jsonnet": "// +argocd:skip-file-rendering\n" + cm("'skipped'"),
+            "app/b.jsonnet": cm("'rendered'"),
+            "app/c.yaml": "# +argocd:skip-file-rendering\napiVersion: v1\nkind: ConfigMap\n"
+            "metadata: {name: also-skipped}\n",
+            "app/.sops.yaml": "creation_rules:\n  - age: age1x\n",
+        },
+    )
+    assert names(render(tmp_path)) == ["rendered"]
+
+
 def test_ext_vars_and_tlas_as_strings_and_as_code(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -23,11 +23,15 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def parse_manifests(text: str, file: str) -> list[Manifest]:
     """Every object in `text`; a JSON file may hold one object or a list of them."""
+    return list(objects(documents(text, file), file))
+
+
+def documents(text: str, file: str) -> list[Any]:
+    """The documents of a YAML stream, or the one value of a JSON file (`file` ends .json)."""
     try:
         if file.endswith(".json"):
-            docs: list[Any] = [json.loads(text)]
-        else:
-            docs = list(yaml.load_all(text, Loader=_Loader))
+            return [json.loads(text)]
+        return list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise RenderError(
             f"invalid YAML: {exc}",
@@ -40,7 +44,6 @@ def parse_manifests(text: str, file: str) -> list[Manifest]:
             location=Location(file=file, line=exc.lineno, col=exc.colno),
             hint="fix the manifest's JSON syntax",
         ) from exc
-    return list(objects(docs, file))
 
 
 def objects(docs: list[Any], file: str) -> Iterator[Manifest]:

@@ -7,6 +7,13 @@ allows (`include: '{deploy.yaml,svc.yaml}'`). The same selection picks the `*.js
 files, which `render_jsonnet` evaluates (all of a directory's in one evaluator process);
 objects come out in file order, YAML and Jsonnet together. Files are read in sorted
 order so the digest of a render is stable. Called by `reconcile.render`.
+
+Files Argo CD skips are skipped (`file_manifests`): one that holds the comment
+`+argocd:skip-file-rendering` anywhere (Argo CD's documented marker, Jsonnet too), and a
+YAML file none of whose documents looks like a Kubernetes object (no `apiVersion`, `kind`
+or `metadata` key: a `.sops.yaml`, Helm values, a CI config), which Argo CD passes over
+as unrelated. A document that has some of those keys but not `apiVersion` and `kind` is
+still an error, as is any JSON file that is not objects (Argo CD fails on both).
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from pathlib import Path
 from conveyor.reconcile import render_foreign, render_jsonnet
 from conveyor.reconcile.appmodel import DirectorySpec
 from conveyor.reconcile.errors import RenderError
-from conveyor.reconcile.manifests import parse_manifests
+from conveyor.reconcile.manifests import documents, objects
 from conveyor.targets.base import Manifest
 
 SUFFIXES = (".yaml", ".yml", ".json")
 JSONNET = ".jsonnet"
+SKIP_MARKER = "+argocd:skip-file-rendering"
+RESOURCE_KEYS = ("apiVersion", "kind", "metadata")
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -75,8 +84,24 @@ def render_directory(
     out: list[Manifest] = []
     for file in select_files(directory, recurse=recurse, include=include, exclude=exclude):
         shown = file.relative_to(display_root) if display_root else file
-        out.extend(parse_manifests(file.read_text(), str(shown)))
+        out.extend(file_manifests(file.read_text(), str(shown)))
     return out
+
+
+def file_manifests(text: str, shown: str) -> list[Manifest]:
+    """The objects of one manifest file; none for a file Argo CD skips (module docstring)."""
+    if SKIP_MARKER in text:
+        return []
+    docs = documents(text, shown)
+    if not shown.endswith(".json") and not any(_resource_like(doc) for doc in docs):
+        return []
+    return list(objects(docs, shown))
+
+
+def _resource_like(doc: object) -> bool:
+    if isinstance(doc, list):
+        return any(_resource_like(item) for item in doc)
+    return isinstance(doc, dict) and any(key in doc for key in RESOURCE_KEYS)
 
 
 async def render_tree(
@@ -96,7 +121,8 @@ async def render_tree(
         exclude=spec.exclude,
         suffixes=(*SUFFIXES, JSONNET),
     )
-    jsonnet = [f for f in files if f.suffix == JSONNET]
+    skipped = {f for f in files if f.suffix == JSONNET and SKIP_MARKER in f.read_text()}
+    jsonnet = [f for f in files if f.suffix == JSONNET and f not in skipped]
     evaluated = {}
     if jsonnet:
         evaluated = await render_jsonnet.evaluate(
@@ -104,9 +130,11 @@ async def render_tree(
         )
     out: list[Manifest] = []
     for file in files:
+        if file in skipped:
+            continue
         if file.suffix == JSONNET:
             out.extend(evaluated[file])
         else:
-            out.extend(parse_manifests(file.read_text(), str(file.relative_to(root))))
+            out.extend(file_manifests(file.read_text(), str(file.relative_to(root))))
     render_foreign.check(directory, rendered=len(out), evaluated=bool(jsonnet), display_root=root)
     return out
