@@ -216,6 +216,28 @@ def test_a_path_without_a_kustomization_is_built_as_flux_generates_one(world: Wo
     assert found == [("team", "cfg"), ("team", "extra"), ("team", "k-web")]
 
 
+@pytest.mark.parametrize("overlay", [False, True], ids=["generated", "overlay"])
+def test_a_sops_config_and_marked_files_under_the_path_are_not_resources(
+    world: World, overlay: bool
+) -> None:
+    """A `.sops.yaml` beside the manifests (Flux's source-controller leaves it out of the
+    artifact) and a file with Argo CD's skip marker are not listed, with or without an
+    overlay (targetNamespace) over the path."""
+    world.repo.write_objects("app/cfg.yaml", configmap("cfg"))
+    world.repo.write("app/.sops.yaml", "creation_rules:\n  - age: age1x\n")
+    marked = "# +argocd:skip-file-rendering\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n"
+    world.repo.write("app/sub/marked.yaml", marked)
+    world.repo.commit()
+    text = _flux(world)
+    if overlay:
+        text = text.replace("  prune: true\n", "  prune: true\n  targetNamespace: team\n")
+    rec = world.reconciler()
+    rec.set_apps(parse_applications(text, "apps/flux.yaml"))
+    status = asyncio.run(rec.reconcile_all())["web"]
+    assert status["sync"]["status"] == "Synced", status["conditions"]
+    assert [r.name for r in world.target.refs()] == ["cfg"]
+
+
 def test_without_a_target_annotation_it_deploys_where_flux_would_the_first_target(
     world: World,
 ) -> None:

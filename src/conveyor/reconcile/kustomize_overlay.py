@@ -36,6 +36,7 @@ import yaml
 
 from conveyor.reconcile.appmodel import KustomizeSpec
 from conveyor.reconcile.errors import RenderError
+from conveyor.reconcile.manifests import file_manifests
 
 Subst = Callable[[str, str], str]  # (value, where) -> value with the build environment
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -112,8 +113,9 @@ def has_kustomization(directory: Path) -> bool:
 
 def _resources(app_dir: Path, where: Path, base: Mapping[str, Any]) -> list[str]:
     """The app's directory when it is a kustomization; otherwise what Flux's generated
-    kustomization lists: every manifest below it, and each subdirectory that is a
-    kustomization of its own as one entry (a Flux Kustomization's path needs no file)."""
+    kustomization lists: every manifest below it (not the files a directory source skips),
+    and each subdirectory that is a kustomization of its own as one entry (a Flux
+    Kustomization's path needs no file)."""
     if base or has_kustomization(app_dir):
         return [os.path.relpath(app_dir, where)]
     found: list[str] = []
@@ -127,7 +129,7 @@ def _resources(app_dir: Path, where: Path, base: Mapping[str, Any]) -> list[str]
         found.extend(
             os.path.relpath(here / f, where)
             for f in sorted(files)
-            if f.endswith((".yaml", ".yml", ".json"))
+            if f.endswith((".yaml", ".yml", ".json")) and _lists(here / f, app_dir)
         )
     if not found:
         raise RenderError(
@@ -135,6 +137,14 @@ def _resources(app_dir: Path, where: Path, base: Mapping[str, Any]) -> list[str]
             hint="point the path at a kustomization or at a directory of manifests",
         )
     return found
+
+
+def _lists(file: Path, app_dir: Path) -> bool:
+    """Whether a generated kustomization lists `file`: not when it is a file a directory
+    source skips (`manifests.file_manifests`: the skip marker, YAML that is not Kubernetes
+    such as a `.sops.yaml`), which kustomize would refuse as a resource."""
+    shown = f"{app_dir.name}/{file.relative_to(app_dir).as_posix()}"
+    return bool(file_manifests(file.read_text(), shown))
 
 
 def _refuse_helm_only(spec: KustomizeSpec) -> None:

@@ -8,12 +8,8 @@ files, which `render_jsonnet` evaluates (all of a directory's in one evaluator p
 objects come out in file order, YAML and Jsonnet together. Files are read in sorted
 order so the digest of a render is stable. Called by `reconcile.render`.
 
-Files Argo CD skips are skipped (`file_manifests`): one that holds the comment
-`+argocd:skip-file-rendering` anywhere (Argo CD's documented marker, Jsonnet too), and a
-YAML file none of whose documents looks like a Kubernetes object (no `apiVersion`, `kind`
-or `metadata` key: a `.sops.yaml`, Helm values, a CI config), which Argo CD passes over
-as unrelated. A document that has some of those keys but not `apiVersion` and `kind` is
-still an error, as is any JSON file that is not objects (Argo CD fails on both).
+Files Argo CD skips are skipped (`manifests.file_manifests`; a Jsonnet file with the
+marker is not evaluated).
 """
 
 from __future__ import annotations
@@ -26,13 +22,11 @@ from pathlib import Path
 from conveyor.reconcile import render_foreign, render_jsonnet
 from conveyor.reconcile.appmodel import DirectorySpec
 from conveyor.reconcile.errors import RenderError
-from conveyor.reconcile.manifests import documents, objects
+from conveyor.reconcile.manifests import SKIP_MARKER, file_manifests
 from conveyor.targets.base import Manifest
 
 SUFFIXES = (".yaml", ".yml", ".json")
 JSONNET = ".jsonnet"
-SKIP_MARKER = "+argocd:skip-file-rendering"
-RESOURCE_KEYS = ("apiVersion", "kind", "metadata")
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -86,22 +80,6 @@ def render_directory(
         shown = file.relative_to(display_root) if display_root else file
         out.extend(file_manifests(file.read_text(), str(shown)))
     return out
-
-
-def file_manifests(text: str, shown: str) -> list[Manifest]:
-    """The objects of one manifest file; none for a file Argo CD skips (module docstring)."""
-    if SKIP_MARKER in text:
-        return []
-    docs = documents(text, shown)
-    if not shown.endswith(".json") and not any(_resource_like(doc) for doc in docs):
-        return []
-    return list(objects(docs, shown))
-
-
-def _resource_like(doc: object) -> bool:
-    if isinstance(doc, list):
-        return any(_resource_like(item) for item in doc)
-    return isinstance(doc, dict) and any(key in doc for key in RESOURCE_KEYS)
 
 
 async def render_tree(
