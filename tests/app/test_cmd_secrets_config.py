@@ -2,7 +2,9 @@
 binary (getsops/sops 3.11) run on the same files from the same directory: both pick the
 same creation rule, so the same recipients, the same selection rule in the `sops:` block
 and the same encrypted values, and each decrypts what the other wrote. Where sops refuses
-(no rule matches, two selection rules), Conveyor refuses too, saying where."""
+(no rule matches, two selection rules), Conveyor refuses too, saying where.
+`updatekeys` after the rule's recipients change: each side reads what the other's
+`updatekeys` wrote; values, MAC and lastmodified stay; a tampered file is refused."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import yaml
 
 from conveyor.app.cli import run
 from conveyor.clients.sops import agekeys, document, files
+from tests.app.test_cmd_seal import conveyor as cli
 from tests.clients.sops.agecli import keygen
 from tests.clients.sops.realsops import run_sops
 
@@ -152,3 +155,99 @@ def test_where_sops_refuses_conveyor_refuses_and_says_where(
     code, out, err = conveyor(root, *both, capsys=capsys)
     assert code == 2 and out == ""
     assert f"contradicts the rule at {config}:5:5 (unencrypted_suffix: _plain)" in err
+
+
+def updated(repo: tuple[Path, Path, str, str], recipients: str) -> Path:
+    """The repository's .sops.yaml reduced to one rule naming `recipients`."""
+    root = repo[0]
+    (root / ".sops.yaml").write_text(
+        f"creation_rules:\n  - encrypted_regex: ^(data|stringData)$\n    age: {recipients}\n"
+    )
+    return root
+
+
+def only(key: Path, tmp_path: Path, name: str) -> Path:
+    """An identity file holding just the identity in `key` (mode 0600)."""
+    path = tmp_path / name
+    path.write_text(key.read_text())
+    path.chmod(0o600)
+    return path
+
+
+def test_updatekeys_moves_a_sops_file_to_the_rules_new_recipients(
+    repo: tuple[Path, Path, str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real sops wrote the file for A; the rule now names B. Conveyor's updatekeys keeps
+    values, MAC and lastmodified; sops then opens it with B's key alone and not with A's."""
+    root, _, a, b = repo
+    key_a, key_b = (
+        only(tmp_path / "a.txt", tmp_path, "only-a"),
+        only(tmp_path / "b.txt", tmp_path, "only-b"),
+    )
+    updated(repo, a)
+    written = run_sops("--encrypt", "apps/db.yaml", cwd=root).stdout
+    (root / "apps/db.enc.yaml").write_text(written)
+    updated(repo, b)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_a))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        code = run(["secrets", "updatekeys", "--yes", "apps/db.enc.yaml"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"+ {b}" in out and f"- {a}" in out and "1 added, 1 removed" in out
+    before, after = yaml.safe_load(written), yaml.safe_load((root / "apps/db.enc.yaml").read_text())
+    assert [s["recipient"] for s in after["sops"]["age"]] == [b]
+    for field in ("mac", "lastmodified"):
+        assert after["sops"][field] == before["sops"][field]
+    assert after["data"] == before["data"] and after["stringData"] == before["stringData"]
+    opened = run_sops("--decrypt", str(root / "apps/db.enc.yaml"), key_file=key_b).stdout
+    assert yaml.safe_load(opened) == SECRET
+    refused = run_sops("--decrypt", str(root / "apps/db.enc.yaml"), key_file=key_a, check=False)
+    assert refused.returncode != 0
+
+
+def test_conveyor_reads_what_sops_updatekeys_wrote(
+    repo: tuple[Path, Path, str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root, _, a, b = repo
+    updated(repo, a)
+    code, ours, err = conveyor(root, "apps/db.yaml", capsys=capsys)
+    assert code == 0, err
+    (root / "apps/db.enc.yaml").write_text(ours)
+    updated(repo, f"{a},{b}")
+    run_sops("updatekeys", "--yes", "apps/db.enc.yaml", cwd=root, key_file=tmp_path / "a.txt")
+    doc = files.load((root / "apps/db.enc.yaml").read_text(), source="db.enc.yaml")
+    assert set(document.recipients_of(doc, source="db")) == {a, b}
+    key_b = agekeys.read_key_file(only(tmp_path / "b.txt", tmp_path, "only-b"))
+    assert document.decrypt(doc, key_b, source="db") == SECRET
+
+
+def test_updatekeys_refuses_a_tampered_file_and_asks_before_writing(
+    repo: tuple[Path, Path, str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, _, a, b = repo
+    updated(repo, a)
+    code, ours, err = conveyor(root, "apps/db.yaml", capsys=capsys)
+    assert code == 0, err
+    target = root / "apps/db.enc.yaml"
+    target.write_text(ours.replace("name: db", "name: other"))
+    updated(repo, b)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(only(tmp_path / "a.txt", tmp_path, "only-a")))
+    tampered = target.read_text()
+    done = cli("secrets", "updatekeys", "--yes", "apps/db.enc.yaml", cwd=root)
+    assert done.returncode != 0 and "MAC mismatch" in done.stderr
+    assert target.read_text() == tampered
+    target.write_text(ours)
+    done = cli("secrets", "updatekeys", "apps/db.enc.yaml", cwd=root)  # no answer: EOF
+    assert done.returncode != 0 and f"+ {b}" in done.stdout
+    assert target.read_text() == ours
+    done = cli("secrets", "updatekeys", "apps/db.enc.yaml", cwd=root, stdin="y\n")
+    assert done.returncode == 0, done.stderr
+    done = cli("secrets", "updatekeys", "apps/db.enc.yaml", cwd=root)
+    assert done.returncode == 0 and "already up to date" in done.stdout

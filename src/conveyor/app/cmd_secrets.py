@@ -9,7 +9,11 @@ sops does. Without any `.sops.yaml`, only the values under `data` and `stringDat
 encrypted, the `encrypted_regex` Flux's guide uses for Secrets, so that reviewers still see
 which Secret a file is; `--encrypt-all` encrypts every value. `decrypt FILE` prints the
 clear document, with the identities sops would use (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`,
-`~/.config/sops/age/keys.txt`), after checking the MAC. Implemented by `clients.sops`.
+`~/.config/sops/age/keys.txt`), after checking the MAC. `updatekeys FILE` is
+`sops updatekeys`: after a change to the recipients of the file's `.sops.yaml` rule, the
+file's data key is wrapped for exactly those (one of the old recipients' identities opens
+it), values and MAC unchanged, written in place after showing who comes and goes (`--yes`
+skips the question). Implemented by `clients.sops`.
 """
 
 from __future__ import annotations
@@ -63,10 +67,7 @@ def encrypt(
     file: Path,
 ) -> None:
     """Print FILE encrypted with SOPS for its age recipients."""
-    found = creation.find_config(Path.cwd()) if config is None else creation.Found(config)
-    if found.warning:
-        click.echo(f"warning: {found.warning}", err=True)
-    rule = creation.rule_for(found.path, file) if found.path else None
+    rule = _creation_rule(config, file)
     recipients = recipients or (rule.recipients if rule else ())
     if not recipients:
         where = f"the rule at {rule.where} names none" if rule else "no .sops.yaml names any"
@@ -76,6 +77,14 @@ def encrypt(
     now = datetime.datetime.now(datetime.UTC)
     out = document.encrypt(doc, recipients, rules=rules, now=now, source=str(file))
     click.echo(files.dump(out, as_json=files.is_json(file.name)), nl=False)
+
+
+def _creation_rule(config: Path | None, file: Path) -> creation.CreationRule | None:
+    """FILE's creation rule in `config`, else in the `.sops.yaml` sops would find."""
+    found = creation.find_config(Path.cwd()) if config is None else creation.Found(config)
+    if found.warning:
+        click.echo(f"warning: {found.warning}", err=True)
+    return creation.rule_for(found.path, file) if found.path else None
 
 
 def _rules(
@@ -112,3 +121,47 @@ def decrypt(file: Path) -> None:
     identities = agekeys.environment_identities(os.environ)
     clear = document.decrypt(doc, identities, source=str(file))
     click.echo(files.dump(clear, as_json=files.is_json(file.name)), nl=False)
+
+
+@secrets.command()
+@click.option("--yes", "-y", is_flag=True, help="Write without asking.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The sops config file (default: .sops.yaml here or in a parent directory).",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def updatekeys(yes: bool, config: Path | None, file: Path) -> None:
+    """Wrap FILE's data key for the recipients its .sops.yaml rule names now, in place."""
+    rule = _creation_rule(config, file)
+    if rule is None or not rule.recipients:
+        where = f"the rule at {rule.where} names none" if rule else "no .sops.yaml rule"
+        raise click.UsageError(f"{file}: no age recipients to update to: {where}")
+    doc = files.load(file.read_text(), source=str(file))
+    if not document.is_encrypted(doc):
+        raise SopsError(SopsReason.MALFORMED, f"{file}: is not SOPS-encrypted (no sops: block)")
+    before = document.recipients_of(doc, source=str(file))
+    added = [r for r in rule.recipients if r not in before]
+    removed = [r for r in before if r not in rule.recipients]
+    if not added and not removed:
+        click.echo(f"{file}: already up to date")
+        return
+    for sign, names in (("+", added), ("-", removed)):
+        for name in names:
+            click.echo(f"  {sign} {name}")
+    if not yes:
+        click.confirm(f"Update {file}'s keys?", abort=True)
+    identities = agekeys.environment_identities(os.environ)
+    out = document.rewrap(doc, rule.recipients, identities, source=str(file))
+    _replace(file, files.dump(out, as_json=files.is_json(file.name)))
+    click.echo(f"{file}: keys updated ({len(added)} added, {len(removed)} removed)")
+
+
+def _replace(file: Path, text: str) -> None:
+    """Write `text` over `file` at once (a temporary file renamed over it, same mode)."""
+    temporary = file.with_name(f".{file.name}.conveyor-tmp")
+    temporary.write_text(text)
+    temporary.chmod(file.stat().st_mode & 0o7777)
+    temporary.replace(file)

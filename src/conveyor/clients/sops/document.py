@@ -6,11 +6,14 @@ values encrypted and a `sops:` block at the end.
 with the data key under `lastmodified`. `decrypt` unwraps the data key with the first
 identity that opens it, decrypts, recomputes the MAC and compares it with the stored one:
 a file whose values, keys, order or MAC changed is refused (`MAC_MISMATCH`), naming the
-file. Messages never carry a value. Called by `reconcile.decrypt` and `app.cmd_secrets`.
+file. Messages never carry a value. `rewrap` is `sops updatekeys`: the same data key,
+values and MAC, wrapped for another set of recipients. Called by `reconcile.decrypt` and
+`app.cmd_secrets`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hmac
 import os
@@ -77,6 +80,36 @@ def decrypt(
             hint=_hint(SopsReason.MAC_MISMATCH),
         )
     return clear
+
+
+def recipients_of(doc: Mapping[str, Any], *, source: str) -> tuple[str, ...]:
+    """The age recipients an encrypted document's data key is wrapped for."""
+    return tuple(s.recipient for s in metadata.read(doc.get(KEY), source=source).age)
+
+
+def rewrap(
+    doc: Mapping[str, Any],
+    recipients: Sequence[str],
+    identities: Sequence[Identity],
+    *,
+    source: str,
+) -> dict[str, Any]:
+    """`doc` with its data key wrapped for exactly `recipients`, as `sops updatekeys`
+    leaves a file: values, MAC and `lastmodified` unchanged. The file is decrypted and its
+    MAC checked first, so a tampered file is refused, not passed on to new readers; a
+    recipient that stays keeps its stanza, so the diff shows only who came and went."""
+    if not recipients:
+        raise SopsError(SopsReason.NO_KEY, f"{source}: no age recipient given")
+    decrypt(doc, identities, source=source)
+    meta = metadata.read(doc.get(KEY), source=source)
+    data_key = _data_key(meta, identities, source)
+    kept = {s.recipient: s for s in meta.age}
+    age = tuple(
+        kept.get(r) or AgeStanza(recipient=r, enc=agekeys.wrap(data_key, r))
+        for r in dict.fromkeys(recipients)
+    )
+    body = {k: v for k, v in doc.items() if k != KEY}
+    return body | {KEY: metadata.write(dataclasses.replace(meta, age=age))}
 
 
 def _data_key(meta: Metadata, identities: Sequence[Identity], source: str) -> bytes:
