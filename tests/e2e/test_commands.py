@@ -33,7 +33,7 @@ def env(name: str, **kw: Any) -> dict[str, Any]:
     base = {
         "env": name, "app": f"demo-{name}", "url": f"http://127.0.0.1:1/{name}",
         "sync": "Synced", "health": "Healthy", "revision": "abc123", "message": "",
-        "images": ["r/demo/app:1"], "running": 2, "served": "1.0.0",
+        "images": ["r/demo/app:1"], "draining": [], "running": 2, "served": "1.0.0",
     }  # fmt: skip
     return {**base, **kw}
 
@@ -52,6 +52,11 @@ CASES = [
         },
         ["#7", "deadbeef ", "in_progress", "conveyor approve 7 --env prod", "Degraded",
          "probe failed", "r/demo/app:1 (2 running)"],
+    ),
+    (
+        {"runs": [], "approvals": [],
+         "environments": [env("dev", images=["r/demo/app:2"], draining=["r/demo/app:1"])]},
+        ["r/demo/app:2 (draining r/demo/app:1) (2 running)"],
     ),
     (
         {"runs_error": "GET /runs: 0 server unreachable", "approvals_error": "x",
