@@ -38,6 +38,7 @@ KNOWN: dict[str, tuple[tuple[str, ...] | None, str]] = {
     COMPARE_OPTIONS: (None, "per-object compare options"),
     "conveyor.dev/prune": (_BOOL, '"false" keeps the object when it leaves Git'),
     "conveyor.dev/expose": (_BOOL, "Podman target: publish the Service's port"),
+    "conveyor.dev/sops-ciphertext": (("keep",), "the object carries SOPS ciphertext on purpose"),
     # Argo CD writes these for its own tracking; Conveyor tracks by its inventory.
     "argocd.argoproj.io/tracking-id": (None, "accepted; Conveyor tracks by inventory"),
     "argocd.argoproj.io/installation-id": (None, "accepted; Conveyor tracks by inventory"),

@@ -29,6 +29,7 @@ import yaml
 from conveyor.clients.sops import agekeys, document
 from conveyor.clients.sops.agekeys import Identity
 from conveyor.clients.sops.errors import SopsError, SopsReason
+from conveyor.reconcile import ciphertext
 from conveyor.reconcile import decrypt_transformed as transformed
 from conveyor.reconcile.appmodel import Application, Decryption
 from conveyor.reconcile.errors import RenderError
@@ -50,7 +51,9 @@ class Decryptor:
     _identities: tuple[Identity, ...] | None = None
 
     async def __call__(self, rendered: Rendered, directory: Path) -> Rendered:
-        """`rendered` with its SOPS documents in clear; the digest stays the encrypted one."""
+        """`rendered` with its SOPS documents in clear; the digest stays the encrypted one.
+        Ciphertext outside a SOPS document (a generator's encrypted source) is refused."""
+        ciphertext.refuse(rendered.manifests)
         if not any(document.is_encrypted(m) for m in rendered.manifests):
             return rendered
         out = []
