@@ -1,4 +1,5 @@
-"""`conveyor secrets encrypt|decrypt`: SOPS files with age keys, as `sops` writes them.
+"""`conveyor secrets encrypt|decrypt|updatekeys`: SOPS files with age keys, as `sops`
+writes them.
 
 `encrypt FILE` prints the encrypted document to stdout, like `sops --encrypt FILE` (a file
 the `sops` tool opens too). Recipients and the selection rule come as sops takes them:
@@ -30,6 +31,13 @@ from conveyor.clients.sops.errors import SopsError, SopsReason
 from conveyor.clients.sops.tree import Rules
 
 FLUX_SECRET_REGEX = "^(data|stringData)$"
+CONFIG_OPTION = click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The sops config file (default: .sops.yaml here or in a parent directory).",
+)
 
 
 @click.group()
@@ -51,13 +59,7 @@ def secrets() -> None:
     f".sops.yaml, else {FLUX_SECRET_REGEX}).",
 )
 @click.option("--encrypt-all", is_flag=True, help="Encrypt every value (sops' default rule).")
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The sops config file (default: .sops.yaml here or in a parent directory).",
-)
+@CONFIG_OPTION
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def encrypt(
     recipients: tuple[str, ...],
@@ -125,13 +127,7 @@ def decrypt(file: Path) -> None:
 
 @secrets.command()
 @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The sops config file (default: .sops.yaml here or in a parent directory).",
-)
+@CONFIG_OPTION
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def updatekeys(yes: bool, config: Path | None, file: Path) -> None:
     """Wrap FILE's data key for the recipients its .sops.yaml rule names now, in place."""
