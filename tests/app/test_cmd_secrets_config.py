@@ -251,3 +251,24 @@ def test_updatekeys_refuses_a_tampered_file_and_asks_before_writing(
     assert done.returncode == 0, done.stderr
     done = cli("secrets", "updatekeys", "apps/db.enc.yaml", cwd=root)
     assert done.returncode == 0 and "already up to date" in done.stdout
+
+
+def test_encrypt_in_place_replaces_the_file_as_sops_i_does(
+    repo: tuple[Path, Path, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, keys, _, b = repo
+    target = root / "clusters/prod/db.yaml"
+    target.chmod(0o640)
+    code, out, err = conveyor(root, "-i", "clusters/prod/db.yaml", capsys=capsys)
+    assert code == 0, err
+    assert out == ""
+    assert target.stat().st_mode & 0o777 == 0o640
+    doc = files.load(target.read_text(), source="db.yaml")
+    assert shape(doc)[1] == {b}  # the prod rule, matched on the file's own path
+    assert "aHVudGVyMg==" not in target.read_text()  # the clear value, as base64
+    clear = run_sops("--decrypt", str(target), key_file=keys).stdout
+    assert yaml.safe_load(clear) == SECRET
+    encrypted = target.read_text()
+    code, _, err = conveyor(root, "-i", "clusters/prod/db.yaml", capsys=capsys)
+    assert code != 0 and "already SOPS-encrypted" in err
+    assert target.read_text() == encrypted

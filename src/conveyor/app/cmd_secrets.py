@@ -2,10 +2,11 @@
 writes them.
 
 `encrypt FILE` prints the encrypted document to stdout, like `sops --encrypt FILE` (a file
-the `sops` tool opens too). Recipients and the selection rule come as sops takes them:
-from the options (`--age RECIPIENT`, `--encrypted-regex`), else from the creation rule of
-the `.sops.yaml` in the current directory or above (or `--config PATH`) that matches the
-file (`clients.sops.creation`); a rule without a selection rule encrypts every value, as
+the `sops` tool opens too), or replaces FILE with it (`-i`, as `sops --encrypt -i`).
+Recipients and the selection rule come as sops takes them: from the options (`--age
+RECIPIENT`, `--encrypted-regex`), else from the creation rule of the `.sops.yaml` in the
+current directory or above (or `--config PATH`) that matches the file
+(`clients.sops.creation`); a rule without a selection rule encrypts every value, as
 sops does. Without any `.sops.yaml`, only the values under `data` and `stringData` are
 encrypted, the `encrypted_regex` Flux's guide uses for Secrets, so that reviewers still see
 which Secret a file is; `--encrypt-all` encrypts every value. `decrypt FILE` prints the
@@ -60,15 +61,20 @@ def secrets() -> None:
 )
 @click.option("--encrypt-all", is_flag=True, help="Encrypt every value (sops' default rule).")
 @CONFIG_OPTION
+@click.option(
+    "--in-place", "-i", "in_place", is_flag=True, help="Replace FILE instead of printing."
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def encrypt(
+    *,
     recipients: tuple[str, ...],
     encrypted_regex: str | None,
     encrypt_all: bool,
     config: Path | None,
+    in_place: bool,
     file: Path,
 ) -> None:
-    """Print FILE encrypted with SOPS for its age recipients."""
+    """Print FILE encrypted with SOPS for its age recipients (or replace it: -i)."""
     rule = _creation_rule(config, file)
     recipients = recipients or (rule.recipients if rule else ())
     if not recipients:
@@ -78,7 +84,11 @@ def encrypt(
     doc = files.load(file.read_text(), source=str(file))
     now = datetime.datetime.now(datetime.UTC)
     out = document.encrypt(doc, recipients, rules=rules, now=now, source=str(file))
-    click.echo(files.dump(out, as_json=files.is_json(file.name)), nl=False)
+    text = files.dump(out, as_json=files.is_json(file.name))
+    if in_place:
+        _replace(file, text)
+    else:
+        click.echo(text, nl=False)
 
 
 def _creation_rule(config: Path | None, file: Path) -> creation.CreationRule | None:
