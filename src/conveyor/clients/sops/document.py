@@ -65,6 +65,13 @@ def decrypt(
     doc: Mapping[str, Any], identities: Sequence[Identity], *, source: str
 ) -> dict[str, Any]:
     """The document in clear, without its `sops:` block; `SopsError` names `source`."""
+    return _opened(doc, identities, source)[2]
+
+
+def _opened(
+    doc: Mapping[str, Any], identities: Sequence[Identity], source: str
+) -> tuple[Metadata, bytes, dict[str, Any]]:
+    """The `sops:` block, the data key and the clear document, its MAC verified."""
     meta = metadata.read(doc.get(KEY), source=source)
     data_key = _data_key(meta, identities, source)
     body = {k: v for k, v in doc.items() if k != KEY}
@@ -79,7 +86,7 @@ def decrypt(
             f"{source}: MAC mismatch: the file was changed after it was encrypted",
             hint=_hint(SopsReason.MAC_MISMATCH),
         )
-    return clear
+    return meta, data_key, clear
 
 
 def recipients_of(doc: Mapping[str, Any], *, source: str) -> tuple[str, ...]:
@@ -100,9 +107,7 @@ def rewrap(
     recipient that stays keeps its stanza, so the diff shows only who came and went."""
     if not recipients:
         raise SopsError(SopsReason.NO_KEY, f"{source}: no age recipient given")
-    decrypt(doc, identities, source=source)
-    meta = metadata.read(doc.get(KEY), source=source)
-    data_key = _data_key(meta, identities, source)
+    meta, data_key, _ = _opened(doc, identities, source)
     kept = {s.recipient: s for s in meta.age}
     age = tuple(
         kept.get(r) or AgeStanza(recipient=r, enc=agekeys.wrap(data_key, r))
