@@ -24,6 +24,7 @@ import datetime
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -127,9 +128,7 @@ def _rules(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def decrypt(file: Path) -> None:
     """Print FILE decrypted, after checking its MAC."""
-    doc = files.load(file.read_text(), source=str(file))
-    if not document.is_encrypted(doc):
-        raise SopsError(SopsReason.MALFORMED, f"{file}: is not SOPS-encrypted (no sops: block)")
+    doc = _encrypted_file(file)
     identities = agekeys.environment_identities(os.environ)
     clear = document.decrypt(doc, identities, source=str(file))
     click.echo(files.dump(clear, as_json=files.is_json(file.name)), nl=False)
@@ -145,9 +144,7 @@ def updatekeys(yes: bool, config: Path | None, file: Path) -> None:
     if rule is None or not rule.recipients:
         where = f"the rule at {rule.where} names none" if rule else "no .sops.yaml rule"
         raise click.UsageError(f"{file}: no age recipients to update to: {where}")
-    doc = files.load(file.read_text(), source=str(file))
-    if not document.is_encrypted(doc):
-        raise SopsError(SopsReason.MALFORMED, f"{file}: is not SOPS-encrypted (no sops: block)")
+    doc = _encrypted_file(file)
     before = document.recipients_of(doc, source=str(file))
     added = [r for r in rule.recipients if r not in before]
     removed = [r for r in before if r not in rule.recipients]
@@ -163,6 +160,14 @@ def updatekeys(yes: bool, config: Path | None, file: Path) -> None:
     out = document.rewrap(doc, rule.recipients, identities, source=str(file))
     _replace(file, files.dump(out, as_json=files.is_json(file.name)))
     click.echo(f"{file}: keys updated ({len(added)} added, {len(removed)} removed)")
+
+
+def _encrypted_file(file: Path) -> dict[str, Any]:
+    """FILE's document, which must carry a `sops:` block."""
+    doc = files.load(file.read_text(), source=str(file))
+    if not document.is_encrypted(doc):
+        raise SopsError(SopsReason.MALFORMED, f"{file}: is not SOPS-encrypted (no sops: block)")
+    return doc
 
 
 def _replace(file: Path, text: str) -> None:
