@@ -58,10 +58,13 @@ def repo(tmp_path: Path) -> tuple[Path, Path, str, str]:
     return root, keys, a, b
 
 
-def conveyor(cwd: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def conveyor(
+    cwd: Path, *args: str, capsys: pytest.CaptureFixture[str], command: str = "encrypt"
+) -> tuple[int, str, str]:
+    """`conveyor secrets COMMAND ARGS` in process, run from `cwd`."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(cwd)
-        code = run(["secrets", "encrypt", *args])
+        code = run(["secrets", command, *args])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -166,14 +169,6 @@ def updated(repo: tuple[Path, Path, str, str], recipients: str) -> Path:
     return root
 
 
-def only(key: Path, tmp_path: Path, name: str) -> Path:
-    """An identity file holding just the identity in `key` (mode 0600)."""
-    path = tmp_path / name
-    path.write_text(key.read_text())
-    path.chmod(0o600)
-    return path
-
-
 def test_updatekeys_moves_a_sops_file_to_the_rules_new_recipients(
     repo: tuple[Path, Path, str, str],
     capsys: pytest.CaptureFixture[str],
@@ -183,19 +178,15 @@ def test_updatekeys_moves_a_sops_file_to_the_rules_new_recipients(
     """Real sops wrote the file for A; the rule now names B. Conveyor's updatekeys keeps
     values, MAC and lastmodified; sops then opens it with B's key alone and not with A's."""
     root, _, a, b = repo
-    key_a, key_b = (
-        only(tmp_path / "a.txt", tmp_path, "only-a"),
-        only(tmp_path / "b.txt", tmp_path, "only-b"),
-    )
+    key_a, key_b = tmp_path / "a.txt", tmp_path / "b.txt"  # one identity each, 0600
     updated(repo, a)
     written = run_sops("--encrypt", "apps/db.yaml", cwd=root).stdout
     (root / "apps/db.enc.yaml").write_text(written)
     updated(repo, b)
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_a))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        code = run(["secrets", "updatekeys", "--yes", "apps/db.enc.yaml"])
-    out, err = capsys.readouterr()
+    code, out, err = conveyor(
+        root, "--yes", "apps/db.enc.yaml", capsys=capsys, command="updatekeys"
+    )
     assert code == 0, err
     assert f"+ {b}" in out and f"- {a}" in out and "1 added, 1 removed" in out
     before, after = yaml.safe_load(written), yaml.safe_load((root / "apps/db.enc.yaml").read_text())
@@ -221,7 +212,7 @@ def test_conveyor_reads_what_sops_updatekeys_wrote(
     run_sops("updatekeys", "--yes", "apps/db.enc.yaml", cwd=root, key_file=tmp_path / "a.txt")
     doc = files.load((root / "apps/db.enc.yaml").read_text(), source="db.enc.yaml")
     assert set(document.recipients_of(doc, source="db")) == {a, b}
-    key_b = agekeys.read_key_file(only(tmp_path / "b.txt", tmp_path, "only-b"))
+    key_b = agekeys.read_key_file(tmp_path / "b.txt")
     assert document.decrypt(doc, key_b, source="db") == SECRET
 
 
@@ -238,7 +229,7 @@ def test_updatekeys_refuses_a_tampered_file_and_asks_before_writing(
     target = root / "apps/db.enc.yaml"
     target.write_text(ours.replace("name: db", "name: other"))
     updated(repo, b)
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(only(tmp_path / "a.txt", tmp_path, "only-a")))
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "a.txt"))
     tampered = target.read_text()
     done = cli("secrets", "updatekeys", "--yes", "apps/db.enc.yaml", cwd=root)
     assert done.returncode != 0 and "MAC mismatch" in done.stderr
