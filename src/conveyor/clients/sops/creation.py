@@ -135,17 +135,16 @@ def _creation_rule(rule: dict[str, yaml.Node], node: yaml.Node, config: Path) ->
             )
         if key in UNSUPPORTED and _plain(value):
             raise _error(config, value, f"{key} is not supported", hint=_HINT)
-    chosen = [name for name in SELECTORS if _text(rule, name, config)]
+    chosen = {name: text for name in SELECTORS if (text := _text(rule, name, config))}
     if len(chosen) > 1:
         raise _error(config, node, f"a rule may name one of {', '.join(SELECTORS)}: not both")
     mac_only = _plain(rule["mac_only_encrypted"]) if "mac_only_encrypted" in rule else False
     if not isinstance(mac_only, bool | None):
         raise _error(config, rule["mac_only_encrypted"], "mac_only_encrypted must be true/false")
-    fields = {name: _text(rule, name, config) for name in chosen}
     return CreationRule(
         where=_where(config, node),
         recipients=_recipients(rule, config),
-        rules=Rules(**fields, mac_only_encrypted=bool(mac_only)),
+        rules=Rules(**chosen, mac_only_encrypted=bool(mac_only)),
         selects=bool(chosen),
     )
 
