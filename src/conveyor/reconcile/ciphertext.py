@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from conveyor.reconcile.errors import RenderError
-from conveyor.targets.base import Manifest
+from conveyor.targets.base import Manifest, ObjectRef
 
 MARK = "ENC[AES256_GCM,data:"
 KEEP = "conveyor.dev/sops-ciphertext"
@@ -33,10 +33,8 @@ def refuse(manifests: Iterable[Manifest]) -> None:
         if kind not in FIELDS or "sops" in manifest or _kept(manifest):
             continue
         for field, key in _ciphertext(manifest, FIELDS[kind]):
-            meta = manifest.get("metadata") or {}
-            where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
             raise RenderError(
-                f"{kind} {where}{meta.get('name', '')}: {field}.{key} holds SOPS ciphertext; "
+                f"{ObjectRef.of(manifest)}: {field}.{key} holds SOPS ciphertext; "
                 "it was made from an encrypted file (a kustomize secretGenerator or "
                 "configMapGenerator source?), which Flux decrypts before the build and "
                 "Conveyor does not",
